@@ -1,0 +1,160 @@
+# Top-level GNU Makefile: builds libsmtpd-api, smtpd, smtpctl, the
+# helpers in libexec/ and the tests.  Sources are found by directory, so
+# adding a file to a folder needs no edit here.
+#
+#   make               build everything (gcc by default; CC=clang works)
+#   make SAN=1         build with -fsanitize=address,undefined (own O=)
+#   make test          install missing dependencies, build, run regress/
+#   make run           install missing dependencies, build, run smtpd -d
+#   make fuzz          build the libFuzzer targets (clang)
+#   make install       PREFIX=/usr/local DESTDIR=
+
+PREFIX		?= /usr/local
+DESTDIR		?=
+SBINDIR		?= $(PREFIX)/sbin
+LIBEXECDIR	?= $(PREFIX)/libexec/smtpd
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= /etc/mail
+SPOOLDIR	?= /var/spool/smtpd
+RUNDIR		?= /run
+CHROOTDIR	?= /var/empty
+SMTPD_USER	?= _smtpd
+SMTPQ_USER	?= _smtpq
+
+CC		?= cc
+SAN		?=
+ifeq ($(SAN),1)
+O		?= obj-san
+SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=undefined
+else
+O		?= obj
+SANFLAGS	:=
+endif
+
+PKGS		:= libevent libtls libbsd-overlay libcares
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPTFLAGS	?= -O2 -g
+WARNFLAGS	:= -Wall -Wextra -Werror -Wno-unused-parameter \
+		   -Wmissing-prototypes -Wstrict-prototypes -Wshadow
+CPPFLAGS	+= -D_GNU_SOURCE -Iapi -Ismtpd/common -Ismtpd/conf \
+		   -DPATH_SMTPD_CONF='"$(SYSCONFDIR)/smtpd.conf"' \
+		   -DPATH_SMTPD_SPOOL='"$(SPOOLDIR)"' \
+		   -DPATH_SMTPD_RUN='"$(RUNDIR)"' \
+		   -DPATH_SMTPD_CHROOT='"$(CHROOTDIR)"' \
+		   -DPATH_SMTPD_LIBEXEC='"$(LIBEXECDIR)"' \
+		   -DSMTPD_USER='"$(SMTPD_USER)"' -DSMTPQ_USER='"$(SMTPQ_USER)"'
+ALLCFLAGS	 = -std=c11 $(OPTFLAGS) $(WARNFLAGS) $(SANFLAGS) $(PKG_CFLAGS) \
+		   $(CPPFLAGS) $(CFLAGS) -MMD -MP
+ALLLDFLAGS	 = $(SANFLAGS) $(LDFLAGS)
+
+# libsmtpd-api: framing, wire encoding, helper glue
+API_SRCS	:= $(sort $(wildcard api/*.c))
+API_LIB		:= $(O)/libsmtpd-api.a
+
+# smtpd: one folder per process; smtpd/smtpd.c holds main()
+SMTPD_DIRS	:= common conf parent control lookup queue scheduler \
+		   dispatcher ca
+CORE_SRCS	:= $(sort $(foreach d,$(SMTPD_DIRS),$(wildcard smtpd/$(d)/*.c)))
+CORE_LIB	:= $(O)/libsmtpd-core.a
+SMTPD		:= $(O)/smtpd
+CTL_SRCS	:= $(sort $(wildcard smtpd/ctl/*.c))
+SMTPCTL		:= $(O)/smtpctl
+
+# libexec/NAME.c or libexec/NAME/*.c is the helper NAME; it may set
+# LIBS_NAME in libexec/NAME.mk
+LIBEXEC_ONE	:= $(basename $(notdir $(wildcard libexec/*.c)))
+LIBEXEC_DIRS	:= $(notdir $(patsubst %/,%,$(dir $(wildcard libexec/*/*.c))))
+LIBEXEC_NAMES	:= $(sort $(LIBEXEC_ONE) $(LIBEXEC_DIRS))
+LIBEXEC_BINS	:= $(addprefix $(O)/libexec/,$(LIBEXEC_NAMES))
+-include $(wildcard libexec/*.mk)
+
+# regress/unit/NAME_test.c links the core and api libraries
+UNIT_SRCS	:= $(sort $(wildcard regress/unit/*_test.c))
+UNIT_BINS	:= $(patsubst regress/unit/%.c,$(O)/regress/unit/%,$(UNIT_SRCS))
+UNIT_LIB_SRCS	:= $(sort $(wildcard regress/lib/*.c))
+FUZZ_SRCS	:= $(sort $(wildcard regress/fuzz/*_fuzz.c))
+FUZZ_BINS	:= $(patsubst regress/fuzz/%.c,$(O)/regress/fuzz/%,$(FUZZ_SRCS))
+
+LIBS		:= $(PKG_LIBS) -lcrypt
+
+.PHONY: all deps test check run fuzz install clean
+all: $(API_LIB) $(SMTPD) $(SMTPCTL) $(LIBEXEC_BINS) $(UNIT_BINS)
+
+V		?= 0
+ifeq ($(V),0)
+Q		:= @
+else
+Q		:=
+endif
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+$(API_LIB): $(patsubst %.c,$(O)/%.o,$(API_SRCS))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(CORE_LIB): $(patsubst %.c,$(O)/%.o,$(CORE_SRCS))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SMTPD): $(O)/smtpd/smtpd.o $(CORE_LIB) $(API_LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+$(SMTPCTL): $(patsubst %.c,$(O)/%.o,$(CTL_SRCS)) $(CORE_LIB) $(API_LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+.SECONDEXPANSION:
+$(LIBEXEC_BINS): $(O)/libexec/%: $$(patsubst %.c,$(O)/%.o,$$(wildcard libexec/%.c libexec/%/*.c)) $(API_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS_$*) $(LIBS)
+
+$(O)/regress/unit/%: $(O)/regress/unit/%.o $(patsubst %.c,$(O)/%.o,$(UNIT_LIB_SRCS)) $(CORE_LIB) $(API_LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+# fuzz targets: clang only, built with their own objects
+FUZZ_O		:= $(O)/fuzz
+FUZZFLAGS	:= -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+$(FUZZ_O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) \
+	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+$(O)/regress/fuzz/%: $(FUZZ_O)/regress/fuzz/%.o $(patsubst %.c,$(FUZZ_O)/%.o,$(CORE_SRCS) $(API_SRCS))
+	@mkdir -p $(dir $@)
+	clang $(FUZZFLAGS) -o $@ $^ $(LIBS)
+fuzz: $(FUZZ_BINS)
+
+deps:
+	@sh scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@python3 regress/run.py --build $(O)
+
+check: all
+	@python3 regress/run.py --build $(O) --unit-only
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p run
+	exec $(SMTPD) -d -r $(CURDIR)/run -o libexec=$(CURDIR)/$(O)/libexec
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(SMTPD) $(SMTPCTL) $(DESTDIR)$(SBINDIR)
+	for f in $(LIBEXEC_BINS); do install -m 0755 $$f $(DESTDIR)$(LIBEXECDIR); done
+	for f in $(wildcard man/*.5); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5; done
+	for f in $(wildcard man/*.8); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8; done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	    sh scripts/users.sh $(SMTPD_USER) $(SMTPQ_USER) $(CHROOTDIR); fi
+
+clean:
+	rm -rf obj obj-san run
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

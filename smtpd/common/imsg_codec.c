@@ -1,0 +1,352 @@
+/*
+ * imsg_codec.c -- encoding and decoding of every message of imsg.h.
+ *
+ * Used by every process and by smtpctl.  Encoders write into a stack
+ * buffer of the largest payload; decoders read with api/wire.c and refuse
+ * short, oversized and trailing-garbage payloads.  Nothing here trusts a
+ * peer: a bad payload is a -1, never a crash.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "imsg_codec.h"
+#include "log.h"
+#include "smtpd.h"
+#include "wire.h"
+
+#define MSG_WRITER(w)					\
+	unsigned char		 w##_buf[IMSG_MAX_PAYLOAD];	\
+	struct wire_writer	 w;				\
+	wire_writer_init(&w, w##_buf, sizeof w##_buf)
+
+/* msg_finish - send a built payload; an encoding error is our own bug */
+static void
+msg_finish(struct mproc *p, uint32_t type, int fd, struct wire_writer *w)
+{
+	if (wire_writer_error(w))
+		fatalx("%s: cannot encode %s for %s", proc_name(env->proc),
+		    imsg_name(type), proc_name(p->peer));
+	mproc_send(p, type, fd, w->buf, w->len);
+}
+
+/* msg_reader - a reader on an imsg's payload */
+static void
+msg_reader(struct wire_reader *r, struct imsg *imsg)
+{
+	wire_reader_init(r, imsg->data, imsg->datalen);
+}
+
+/* msg_unpack_empty - a message with no payload */
+static int
+msg_unpack_empty(struct imsg *imsg)
+{
+	return imsg->datalen == 0 ? 0 : -1;
+}
+
+static void
+msg_put_proc_status(struct wire_writer *w, const struct msg_proc_status *s)
+{
+	wire_put_i32(w, s->proc);
+	wire_put_i32(w, s->pid);
+	wire_put_u32(w, s->uid);
+	wire_put_u32(w, s->gid);
+	wire_put_str(w, s->root);
+	wire_put_str(w, s->state);
+}
+
+static void
+msg_get_proc_status(struct wire_reader *r, struct msg_proc_status *s)
+{
+	wire_get_i32(r, &s->proc);
+	wire_get_i32(r, &s->pid);
+	wire_get_u32(r, &s->uid);
+	wire_get_u32(r, &s->gid);
+	wire_get_str(r, &s->root);
+	wire_get_str(r, &s->state);
+	if (s->root == NULL || s->state == NULL ||
+	    s->proc < 0 || s->proc >= PROC__COUNT)
+		r->error = EBADMSG;
+}
+
+static void
+msg_put_agent_status(struct wire_writer *w, const struct msg_agent_status *s)
+{
+	wire_put_i32(w, s->mda);
+	wire_put_i32(w, s->mta);
+	wire_put_i32(w, s->smtp);
+}
+
+static void
+msg_get_agent_status(struct wire_reader *r, struct msg_agent_status *s)
+{
+	wire_get_i32(r, &s->mda);
+	wire_get_i32(r, &s->mta);
+	wire_get_i32(r, &s->smtp);
+}
+
+void
+msg_send_parent_peer_fd(struct mproc *p, enum proc_id peer, int fd)
+{
+	MSG_WRITER(w);
+
+	wire_put_i32(&w, (int32_t)peer);
+	msg_finish(p, IMSG_PARENT_PEER_FD, fd, &w);
+}
+
+int
+msg_unpack_parent_peer_fd(struct imsg *imsg, enum proc_id *peer)
+{
+	struct wire_reader	r;
+	int32_t			v = -1;
+
+	msg_reader(&r, imsg);
+	wire_get_i32(&r, &v);
+	if (wire_end(&r) == -1 || v < PROC_CHILD_FIRST ||
+	    v > PROC_CHILD_LAST || imsg->fd == -1)
+		return -1;
+	*peer = (enum proc_id)v;
+	return 0;
+}
+
+void
+msg_send_parent_control_fd(struct mproc *p, int fd)
+{
+	mproc_send(p, IMSG_PARENT_CONTROL_FD, fd, NULL, 0);
+}
+
+int
+msg_unpack_parent_control_fd(struct imsg *imsg)
+{
+	return msg_unpack_empty(imsg) == -1 || imsg->fd == -1 ? -1 : 0;
+}
+
+void
+msg_send_parent_start(struct mproc *p)
+{
+	mproc_send(p, IMSG_PARENT_START, -1, NULL, 0);
+}
+
+int
+msg_unpack_parent_start(struct imsg *imsg)
+{
+	return msg_unpack_empty(imsg);
+}
+
+void
+msg_send_parent_child_ready(struct mproc *p, uint32_t uid, uint32_t gid,
+    const char *root, const char *state)
+{
+	MSG_WRITER(w);
+
+	wire_put_u32(&w, uid);
+	wire_put_u32(&w, gid);
+	wire_put_str(&w, root);
+	wire_put_str(&w, state);
+	msg_finish(p, IMSG_PARENT_CHILD_READY, -1, &w);
+}
+
+int
+msg_unpack_parent_child_ready(struct imsg *imsg, uint32_t *uid, uint32_t *gid,
+    const char **root, const char **state)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_u32(&r, uid);
+	wire_get_u32(&r, gid);
+	wire_get_str(&r, root);
+	wire_get_str(&r, state);
+	if (wire_end(&r) == -1 || *root == NULL || *state == NULL)
+		return -1;
+	return 0;
+}
+
+void
+msg_send_parent_get_status(struct mproc *p, uint64_t reqid)
+{
+	MSG_WRITER(w);
+
+	wire_put_u64(&w, reqid);
+	msg_finish(p, IMSG_PARENT_GET_STATUS, -1, &w);
+}
+
+int
+msg_unpack_parent_get_status(struct imsg *imsg, uint64_t *reqid)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_u64(&r, reqid);
+	return wire_end(&r);
+}
+
+void
+msg_send_parent_get_status_result(struct mproc *p, uint64_t reqid, int last,
+    const struct msg_proc_status *s)
+{
+	MSG_WRITER(w);
+
+	wire_put_u64(&w, reqid);
+	wire_put_i32(&w, last);
+	msg_put_proc_status(&w, s);
+	msg_finish(p, IMSG_PARENT_GET_STATUS_RESULT, -1, &w);
+}
+
+int
+msg_unpack_parent_get_status_result(struct imsg *imsg, uint64_t *reqid,
+    int *last, struct msg_proc_status *s)
+{
+	struct wire_reader	r;
+	int32_t			l = 0;
+
+	msg_reader(&r, imsg);
+	wire_get_u64(&r, reqid);
+	wire_get_i32(&r, &l);
+	msg_get_proc_status(&r, s);
+	*last = l != 0;
+	return wire_end(&r);
+}
+
+void
+msg_send_dispatcher_get_status(struct mproc *p, uint64_t reqid)
+{
+	MSG_WRITER(w);
+
+	wire_put_u64(&w, reqid);
+	msg_finish(p, IMSG_DISPATCHER_GET_STATUS, -1, &w);
+}
+
+int
+msg_unpack_dispatcher_get_status(struct imsg *imsg, uint64_t *reqid)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_u64(&r, reqid);
+	return wire_end(&r);
+}
+
+void
+msg_send_dispatcher_get_status_result(struct mproc *p, uint64_t reqid,
+    const struct msg_agent_status *s)
+{
+	MSG_WRITER(w);
+
+	wire_put_u64(&w, reqid);
+	msg_put_agent_status(&w, s);
+	msg_finish(p, IMSG_DISPATCHER_GET_STATUS_RESULT, -1, &w);
+}
+
+int
+msg_unpack_dispatcher_get_status_result(struct imsg *imsg, uint64_t *reqid,
+    struct msg_agent_status *s)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_u64(&r, reqid);
+	msg_get_agent_status(&r, s);
+	return wire_end(&r);
+}
+
+void
+msg_send_ctl_hello(struct mproc *p, uint32_t version)
+{
+	MSG_WRITER(w);
+
+	wire_put_u32(&w, version);
+	msg_finish(p, IMSG_CTL_HELLO, -1, &w);
+}
+
+int
+msg_unpack_ctl_hello(struct imsg *imsg, uint32_t *version)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_u32(&r, version);
+	return wire_end(&r);
+}
+
+void
+msg_send_ctl_show_status(struct mproc *p)
+{
+	mproc_send(p, IMSG_CTL_SHOW_STATUS, -1, NULL, 0);
+}
+
+int
+msg_unpack_ctl_show_status(struct imsg *imsg)
+{
+	return msg_unpack_empty(imsg);
+}
+
+void
+msg_send_ctl_proc_status(struct mproc *p, const struct msg_proc_status *s)
+{
+	MSG_WRITER(w);
+
+	msg_put_proc_status(&w, s);
+	msg_finish(p, IMSG_CTL_PROC_STATUS, -1, &w);
+}
+
+int
+msg_unpack_ctl_proc_status(struct imsg *imsg, struct msg_proc_status *s)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	msg_get_proc_status(&r, s);
+	return wire_end(&r);
+}
+
+void
+msg_send_ctl_agent_status(struct mproc *p, const struct msg_agent_status *s)
+{
+	MSG_WRITER(w);
+
+	msg_put_agent_status(&w, s);
+	msg_finish(p, IMSG_CTL_AGENT_STATUS, -1, &w);
+}
+
+int
+msg_unpack_ctl_agent_status(struct imsg *imsg, struct msg_agent_status *s)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	msg_get_agent_status(&r, s);
+	return wire_end(&r);
+}
+
+void
+msg_send_ctl_ok(struct mproc *p)
+{
+	mproc_send(p, IMSG_CTL_OK, -1, NULL, 0);
+}
+
+int
+msg_unpack_ctl_ok(struct imsg *imsg)
+{
+	return msg_unpack_empty(imsg);
+}
+
+void
+msg_send_ctl_fail(struct mproc *p, const char *reason)
+{
+	MSG_WRITER(w);
+
+	wire_put_str(&w, reason);
+	msg_finish(p, IMSG_CTL_FAIL, -1, &w);
+}
+
+int
+msg_unpack_ctl_fail(struct imsg *imsg, const char **reason)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_str(&r, reason);
+	if (wire_end(&r) == -1 || *reason == NULL)
+		return -1;
+	return 0;
+}

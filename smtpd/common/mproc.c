@@ -1,0 +1,202 @@
+/*
+ * mproc.c -- libevent-driven imsg channels (see mproc.h).
+ *
+ * Runs in every process.  Reads are drained frame by frame into the
+ * handler table; writes are armed only while output is queued.  A channel
+ * that is lost is closed exactly once and its owner told through on_lost;
+ * only trusted channels may turn bad input into fatalx.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mproc.h"
+#include "smtpd.h"
+#include "xmalloc.h"
+
+static void	mproc_on_event(evutil_socket_t, short, void *);
+
+/* mproc_update - arm the event for what the channel waits for now */
+static void
+mproc_update(struct mproc *p)
+{
+	short	events = EV_READ;
+
+	if (p->closed)
+		return;
+	if (imsgbuf_queued(&p->ib))
+		events |= EV_WRITE;
+	if (p->ev && events == p->events)
+		return;
+	if (p->ev) {
+		event_del(p->ev);
+		event_free(p->ev);
+	}
+	p->ev = event_new(env->evb, p->ib.fd, events | EV_PERSIST,
+	    mproc_on_event, p);
+	if (p->ev == NULL || event_add(p->ev, NULL) == -1)
+		fatalx("mproc: cannot watch channel to %s", proc_name(p->peer));
+	p->events = events;
+}
+
+struct mproc *
+mproc_new(int fd, enum proc_id peer, int trusted,
+    const struct imsg_handler *handlers, size_t nhandlers,
+    void (*on_lost)(struct mproc *, const char *))
+{
+	struct mproc	*p;
+
+	p = xcalloc(1, sizeof *p);
+	if (imsgbuf_init(&p->ib, fd) == -1)
+		fatal("mproc: imsgbuf_init");
+	p->peer = peer;
+	p->trusted = trusted;
+	p->handlers = handlers;
+	p->nhandlers = nhandlers;
+	p->on_lost = on_lost;
+	mproc_update(p);
+	return p;
+}
+
+void
+mproc_close(struct mproc *p, const char *why)
+{
+	if (p->closed)
+		return;
+	p->closed = 1;
+	if (p->ev) {
+		event_del(p->ev);
+		event_free(p->ev);
+		p->ev = NULL;
+	}
+	close(p->ib.fd);
+	imsgbuf_clear(&p->ib);
+	p->why = why;
+}
+
+void
+mproc_free(struct mproc **pp)
+{
+	if (*pp == NULL)
+		return;
+	mproc_close(*pp, "freed");
+	free(*pp);
+	*pp = NULL;
+}
+
+/* mproc_fault - bad input on a channel: fatal if ours, else drop it */
+static void
+mproc_fault(struct mproc *p, const char *what, uint32_t type)
+{
+	if (p->trusted)
+		fatalx("%s: %s %s from %s", proc_name(env->proc), what,
+		    imsg_name(type), proc_name(p->peer));
+	log_warnx("%s: dropping %s: %s (type %u)", proc_name(env->proc),
+	    proc_name(p->peer), what, type);
+	mproc_close(p, what);
+}
+
+void
+mproc_bad_payload(struct mproc *p, struct imsg *imsg)
+{
+	mproc_fault(p, "malformed payload in", imsg->hdr.type);
+}
+
+/* mproc_dispatch - run one message through the handler table */
+static void
+mproc_dispatch(struct mproc *p, struct imsg *imsg)
+{
+	size_t	i;
+
+	log_trace(TRACE_IMSG, "imsg: %s <- %s: %s len=%zu fd=%d",
+	    proc_name(env->proc), proc_name(p->peer),
+	    imsg_name(imsg->hdr.type), imsg->datalen, imsg->fd);
+	for (i = 0; i < p->nhandlers; i++) {
+		if (p->handlers[i].type != imsg->hdr.type)
+			continue;
+		if (p->handlers[i].from != p->peer ||
+		    !imsg_route_ok(imsg->hdr.type, p->peer, env->proc)) {
+			mproc_fault(p, "misrouted", imsg->hdr.type);
+			return;
+		}
+		p->handlers[i].fn(p, imsg);
+		return;
+	}
+	mproc_fault(p, "unexpected", imsg->hdr.type);
+}
+
+static void
+mproc_on_read(struct mproc *p)
+{
+	struct imsg	imsg;
+	ssize_t		n;
+	int		r;
+
+	n = imsgbuf_read(&p->ib);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == 0) {
+		mproc_close(p, "connection closed");
+		return;
+	}
+	if (n == -1) {
+		log_warn("%s: read from %s", proc_name(env->proc),
+		    proc_name(p->peer));
+		mproc_close(p, "read error");
+		return;
+	}
+	while (!p->closed && (r = imsg_get(&p->ib, &imsg)) != 0) {
+		if (r == -1) {
+			mproc_fault(p, "malformed frame", 0);
+			return;
+		}
+		mproc_dispatch(p, &imsg);
+		imsg_free(&imsg);
+	}
+}
+
+static void
+mproc_on_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct mproc	*p = arg;
+
+	if (what & EV_READ)
+		mproc_on_read(p);
+	if (!p->closed && (what & EV_WRITE) && imsgbuf_write(&p->ib) == -1)
+		mproc_close(p, "write error");
+	if (p->closed) {
+		/* last use of p: on_lost may free it */
+		if (p->on_lost)
+			p->on_lost(p, p->why);
+		return;
+	}
+	mproc_update(p);
+}
+
+int
+mproc_compose(struct mproc *p, uint32_t type, int fd, const void *data,
+    size_t len)
+{
+	if (p->closed) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	log_trace(TRACE_IMSG, "imsg: %s -> %s: %s len=%zu fd=%d",
+	    proc_name(env->proc), proc_name(p->peer), imsg_name(type), len,
+	    fd);
+	if (imsg_compose(&p->ib, type, 0, fd, data, len) == -1)
+		return -1;
+	mproc_update(p);
+	return 0;
+}
+
+void
+mproc_send(struct mproc *p, uint32_t type, int fd, const void *data,
+    size_t len)
+{
+	if (mproc_compose(p, type, fd, data, len) == -1 && p->trusted)
+		fatal("%s: cannot send %s to %s", proc_name(env->proc),
+		    imsg_name(type), proc_name(p->peer));
+}

@@ -1,0 +1,288 @@
+/*
+ * options.c -- smtpd's command line, and the argv a child is re-executed
+ * with.
+ *
+ * The parent parses the user's command line; children are started with an
+ * argv rebuilt from the parsed options (absolute paths, no config file),
+ * so a child never depends on the parent's working directory.  Parsing
+ * only fills the options and reports the first error: no side effects.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "smtpd.h"
+#include "xmalloc.h"
+
+#define OPT_ERR(...)	do { snprintf(err, errsz, __VA_ARGS__); return -1; } while (0)
+
+/* opts_set_path - copy a path option, refusing truncation */
+static int
+opts_set_path(char *dst, size_t size, const char *a, const char *b)
+{
+	int	n;
+
+	n = snprintf(dst, size, "%s%s", a, b ? b : "");
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* opts_defaults - the compiled-in paths and users */
+static void
+opts_defaults(struct smtpd_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	opts_set_path(o->conffile, sizeof o->conffile, PATH_SMTPD_CONF, NULL);
+	opts_set_path(o->spool, sizeof o->spool, PATH_SMTPD_SPOOL, NULL);
+	opts_set_path(o->sock, sizeof o->sock, PATH_SMTPD_RUN, "/smtpd.sock");
+	opts_set_path(o->pidfile, sizeof o->pidfile, PATH_SMTPD_RUN,
+	    "/smtpd.pid");
+	opts_set_path(o->libexec, sizeof o->libexec, PATH_SMTPD_LIBEXEC, NULL);
+	opts_set_path(o->chroot, sizeof o->chroot, PATH_SMTPD_CHROOT, NULL);
+	opts_set_path(o->user, sizeof o->user, SMTPD_USER, NULL);
+	opts_set_path(o->quser, sizeof o->quser, SMTPQ_USER, NULL);
+	o->child_fd = -1;
+}
+
+/* opts_rundir - -r DIR: every runtime path under one local directory */
+static int
+opts_rundir(struct smtpd_opts *o, const char *dir)
+{
+	if (dir[0] != '/')
+		return -1;
+	if (opts_set_path(o->rundir, sizeof o->rundir, dir, NULL) == -1 ||
+	    opts_set_path(o->spool, sizeof o->spool, dir, "/spool") == -1 ||
+	    opts_set_path(o->sock, sizeof o->sock, dir, "/smtpd.sock") == -1 ||
+	    opts_set_path(o->pidfile, sizeof o->pidfile, dir,
+	    "/smtpd.pid") == -1)
+		return -1;
+	if (!o->conffile_set &&
+	    opts_set_path(o->conffile, sizeof o->conffile, dir,
+	    "/smtpd.conf") == -1)
+		return -1;
+	return 0;
+}
+
+/* opts_override - -o key=value for one runtime path or user */
+static int
+opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
+{
+	static const struct {
+		const char	*key;
+		size_t		 off;
+		size_t		 size;
+		int		 path;
+	} keys[] = {
+#define K(k, f, p) { k, offsetof(struct smtpd_opts, f), \
+		sizeof(((struct smtpd_opts *)0)->f), p }
+		K("spool", spool, 1),
+		K("socket", sock, 1),
+		K("pidfile", pidfile, 1),
+		K("libexec", libexec, 1),
+		K("chroot", chroot, 1),
+		K("user", user, 0),
+		K("queue-user", quser, 0),
+#undef K
+	};
+	const char	*eq, *val;
+	size_t		 i, klen;
+
+	if ((eq = strchr(kv, '=')) == NULL)
+		OPT_ERR("-o %s: expected key=value", kv);
+	klen = (size_t)(eq - kv);
+	val = eq + 1;
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (strlen(keys[i].key) != klen ||
+		    strncmp(keys[i].key, kv, klen) != 0)
+			continue;
+		if (*val == '\0')
+			OPT_ERR("-o %s: empty value", kv);
+		if (keys[i].path && val[0] != '/')
+			OPT_ERR("-o %s: path must be absolute", kv);
+		if (opts_set_path((char *)o + keys[i].off, keys[i].size, val,
+		    NULL) == -1)
+			OPT_ERR("-o %s: value too long", kv);
+		return 0;
+	}
+	OPT_ERR("-o %.*s: unknown key (spool, socket, pidfile, libexec, "
+	    "chroot, user, queue-user)", (int)klen, kv);
+}
+
+/* opts_pause - -P mda|mta|smtp */
+static int
+opts_pause(struct smtpd_opts *o, const char *what)
+{
+	if (strcmp(what, "mda") == 0)
+		o->paused |= PAUSE_MDA;
+	else if (strcmp(what, "mta") == 0)
+		o->paused |= PAUSE_MTA;
+	else if (strcmp(what, "smtp") == 0)
+		o->paused |= PAUSE_SMTP;
+	else
+		return -1;
+	return 0;
+}
+
+int
+smtpd_opts_parse(struct smtpd_opts *o, int argc, char **argv, char *err,
+    size_t errsz)
+{
+	const char	*rundir = NULL, *overrides[32];
+	char		*cwd;
+	unsigned int	 mask;
+	int		 ch, i, noverrides = 0;
+
+	opts_defaults(o);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt(argc, argv, ":dD:f:FhnP:r:o:T:vx:X:")) != -1) {
+		switch (ch) {
+		case 'd':
+		case 'F':
+			o->foreground = ch == 'd' ? 2 : 1;
+			break;
+		case 'D':
+			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+				OPT_ERR("-D %s: expected name=value", optarg);
+			if (o->nmacros == MACRO_DEFINE_MAX)
+				OPT_ERR("-D: more than %d macros",
+				    MACRO_DEFINE_MAX);
+			o->macros[o->nmacros++] = optarg;
+			break;
+		case 'f':
+			if (optarg[0] == '/')
+				ch = opts_set_path(o->conffile,
+				    sizeof o->conffile, optarg, NULL);
+			else {
+				if ((cwd = getcwd(NULL, 0)) == NULL)
+					OPT_ERR("-f: getcwd: %s",
+					    strerror(errno));
+				ch = snprintf(o->conffile, sizeof o->conffile,
+				    "%s/%s", cwd, optarg);
+				free(cwd);
+				ch = ch < 0 || (size_t)ch >= sizeof o->conffile;
+			}
+			if (ch)
+				OPT_ERR("-f: path too long");
+			o->conffile_set = 1;
+			break;
+		case 'h':
+			return 1;
+		case 'n':
+			o->noaction = 1;
+			break;
+		case 'o':
+			/* applied after -r, whatever the order */
+			if (noverrides == (int)(sizeof overrides /
+			    sizeof overrides[0]))
+				OPT_ERR("-o: too many overrides");
+			overrides[noverrides++] = optarg;
+			break;
+		case 'P':
+			if (opts_pause(o, optarg) == -1)
+				OPT_ERR("-P %s: expected mda, mta or smtp",
+				    optarg);
+			break;
+		case 'r':
+			rundir = optarg;
+			break;
+		case 'T':
+			if ((mask = log_trace_parse(optarg)) == 0)
+				OPT_ERR("-T %s: unknown trace subsystem",
+				    optarg);
+			o->trace |= mask;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'x':
+			o->procname = optarg;
+			break;
+		case 'X':
+			o->child_fd = atoi(optarg);
+			break;
+		case ':':
+			OPT_ERR("option -%c needs an argument", optopt);
+		default:
+			OPT_ERR("unknown option -%c", optopt);
+		}
+	}
+	if (optind != argc)
+		OPT_ERR("unexpected argument: %s", argv[optind]);
+	if (rundir != NULL) {
+		if (rundir[0] != '/')
+			OPT_ERR("-r %s: path must be absolute", rundir);
+		if (opts_rundir(o, rundir) == -1)
+			OPT_ERR("-r %s: path too long", rundir);
+	}
+	for (i = 0; i < noverrides; i++)
+		if (opts_override(o, overrides[i], err, errsz) == -1)
+			return -1;
+	return 0;
+}
+
+/* smtpd_opts_child_argv - argv for re-executing ourself as process NAME */
+char **
+smtpd_opts_child_argv(const struct smtpd_opts *o, const char *name)
+{
+	char		**av;
+	int		  n = 0, i;
+	static const char *const tnames[] = {
+#define X(t, s) s,
+		TRACE_LIST(X)
+#undef X
+	};
+
+	av = xcalloc(64, sizeof *av);
+	av[n++] = xstrdup(o->self);
+	av[n++] = xstrdup("-x");
+	av[n++] = xstrdup(name);
+	av[n++] = xasprintf("-X%d", 3);
+	if (o->foreground)
+		av[n++] = xstrdup(o->foreground == 2 ? "-d" : "-F");
+	for (i = 0; i < o->verbose && i < 4; i++)
+		av[n++] = xstrdup("-v");
+	for (i = 0; i < TRACE__COUNT; i++)
+		if (o->trace & (1u << i))
+			av[n++] = xasprintf("-T%s", tnames[i]);
+	if (o->paused & PAUSE_MDA)
+		av[n++] = xstrdup("-Pmda");
+	if (o->paused & PAUSE_MTA)
+		av[n++] = xstrdup("-Pmta");
+	if (o->paused & PAUSE_SMTP)
+		av[n++] = xstrdup("-Psmtp");
+	av[n++] = xasprintf("-ospool=%s", o->spool);
+	av[n++] = xasprintf("-osocket=%s", o->sock);
+	av[n++] = xasprintf("-opidfile=%s", o->pidfile);
+	av[n++] = xasprintf("-olibexec=%s", o->libexec);
+	av[n++] = xasprintf("-ochroot=%s", o->chroot);
+	av[n++] = xasprintf("-ouser=%s", o->user);
+	av[n++] = xasprintf("-oqueue-user=%s", o->quser);
+	av[n] = NULL;
+	return av;
+}
+
+void
+smtpd_opts_usage(void)
+{
+	fprintf(stderr,
+	    "usage: smtpd [-dFhnv] [-D macro=value] [-f file] [-P system]\n"
+	    "             [-T trace] [-r rundir] [-o key=value]\n"
+	    "  -d            foreground, log to stderr\n"
+	    "  -F            foreground, log to syslog\n"
+	    "  -f file       configuration file\n"
+	    "  -n            check the configuration and exit\n"
+	    "  -v            verbose (repeat for more)\n"
+	    "  -D name=value define a macro\n"
+	    "  -P system     start with mda, mta or smtp paused\n"
+	    "  -T subsystem  trace imsg, io, smtp, filters, transfer, bounce,\n"
+	    "                scheduler, expand, lookup, stat, rules, mproc,\n"
+	    "                tables or all\n"
+	    "  -r dir        local run directory: spool, socket, pid file and\n"
+	    "                default configuration under dir\n"
+	    "  -o key=value  spool, socket, pidfile, libexec, chroot (paths),\n"
+	    "                user, queue-user (accounts)\n");
+}

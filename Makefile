@@ -39,7 +39,7 @@ PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPTFLAGS	?= -O2 -g
 WARNFLAGS	:= -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Wmissing-prototypes -Wstrict-prototypes -Wshadow
-CPPFLAGS	+= -D_GNU_SOURCE -Iapi -Ismtpd/common -Ismtpd/conf \
+CPPFLAGS	+= -D_GNU_SOURCE -Iapi -Ismtpd/common -Ismtpd/conf -Iregress/lib \
 		   -DPATH_SMTPD_CONF='"$(SYSCONFDIR)/smtpd.conf"' \
 		   -DPATH_SMTPD_SPOOL='"$(SPOOLDIR)"' \
 		   -DPATH_SMTPD_RUN='"$(RUNDIR)"' \

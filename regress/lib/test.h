@@ -1,0 +1,27 @@
+/*
+ * test.h -- the unit-test convention of regress/unit.
+ *
+ * A test program prints one line per check, "ok N - what" or
+ * "not ok N - what (file:line)", then "# N passed, M failed", and exits
+ * non-zero if anything failed.  regress/run.py counts those lines.
+ * Table-driven cases call CHECK once per row with the row's name.
+ */
+#ifndef REGRESS_TEST_H
+#define REGRESS_TEST_H
+
+#include <stdio.h>
+#include <string.h>
+
+extern int	test_passed;
+extern int	test_failed;
+
+int	test_check(int ok, const char *what, const char *file, int line);
+int	test_done(void);
+
+#define CHECK(cond, what) \
+	test_check(!!(cond), (what), __FILE__, __LINE__)
+#define CHECK_STR(got, want, what) \
+	test_check((got) != NULL && strcmp((got), (want)) == 0, (what), \
+	    __FILE__, __LINE__)
+
+#endif

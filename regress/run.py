@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""regress/run.py -- run every test of the project and count them.
+
+Unit tests are the C programs built from regress/unit/*_test.c: each
+prints "ok N - ..." / "not ok N - ..." lines (regress/lib/test.h).
+Integration tests are Python unittest modules regress/integ/test_*.py
+(and regress/*/test_*.py), which start real daemons through
+regress/lib/smtpdtest.py.  The last line printed is "N passed, N failed";
+the exit status is non-zero when anything failed.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNIT_TIMEOUT = 300
+
+
+def run_unit(build, pattern):
+    passed = failed = 0
+    udir = os.path.join(build, "regress", "unit")
+    if not os.path.isdir(udir):
+        return 0, 0
+    for name in sorted(os.listdir(udir)):
+        path = os.path.join(udir, name)
+        if not name.endswith("_test") or not os.access(path, os.X_OK):
+            continue
+        if pattern and not re.search(pattern, name):
+            continue
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run([path], cwd=ROOT, capture_output=True,
+                               text=True, errors="replace",
+                               timeout=UNIT_TIMEOUT)
+            out, rc = p.stdout + p.stderr, p.returncode
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode(errors="replace") if isinstance(
+                e.stdout, bytes) else (e.stdout or "")
+            out += "\nTIMEOUT after %ds" % UNIT_TIMEOUT
+            rc = -1
+        ok = len(re.findall(r"^ok \d+", out, re.M))
+        bad = re.findall(r"^not ok \d+.*$", out, re.M)
+        if rc != 0 and not bad:
+            bad = ["%s exited with status %d" % (name, rc)]
+        passed += ok
+        failed += len(bad)
+        status = "FAIL" if bad else "ok"
+        print("unit  %-32s %4d passed %3d failed  %5.1fs  %s" % (
+            name, ok, len(bad), time.monotonic() - t0, status))
+        if bad:
+            for line in bad:
+                print("      " + line)
+            tail = out.strip().splitlines()[-15:]
+            for line in tail:
+                print("      | " + line)
+        sys.stdout.flush()
+    return passed, failed
+
+
+class CountingResult(unittest.TextTestResult):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.npassed = 0
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.npassed += 1
+
+
+def run_integ(build, pattern):
+    os.environ["SMTPD_BUILD"] = os.path.abspath(build)
+    sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for sub in sorted(os.listdir(os.path.join(ROOT, "regress"))):
+        d = os.path.join(ROOT, "regress", sub)
+        if not os.path.isdir(d) or sub in ("lib", "unit", "fuzz"):
+            continue
+        if not any(f.startswith("test_") and f.endswith(".py")
+                   for f in os.listdir(d)):
+            continue
+        found = loader.discover(d, pattern="test_*.py", top_level_dir=d)
+        suite.addTests(found)
+
+    def flatten(s):
+        for t in s:
+            if isinstance(t, unittest.TestSuite):
+                yield from flatten(t)
+            else:
+                yield t
+    tests = [t for t in flatten(suite)
+             if not pattern or re.search(pattern, t.id())]
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
+                                     resultclass=CountingResult)
+    result = runner.run(unittest.TestSuite(tests))
+    failed = len(result.failures) + len(result.errors) + len(
+        result.unexpectedSuccesses)
+    # a skipped test is not a pass: the harness installs what tests need,
+    # so a skip means something is missing, and that is a failure
+    failed += len(result.skipped)
+    return result.npassed, failed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="obj")
+    ap.add_argument("--unit-only", action="store_true")
+    ap.add_argument("-k", dest="pattern", default=None)
+    args = ap.parse_args()
+    build = os.path.join(ROOT, args.build) if not os.path.isabs(
+        args.build) else args.build
+    p1, f1 = run_unit(build, args.pattern)
+    p2 = f2 = 0
+    if not args.unit_only:
+        p2, f2 = run_integ(build, args.pattern)
+    passed, failed = p1 + p2, f1 + f2
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -90,31 +90,31 @@ else
 Q		:=
 endif
 
-$(O)/%.o: %.c
+$(O)/o/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) -c -o $@ $<
 
-$(API_LIB): $(patsubst %.c,$(O)/%.o,$(API_SRCS))
+$(API_LIB): $(patsubst %.c,$(O)/o/%.o,$(API_SRCS))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(CORE_LIB): $(patsubst %.c,$(O)/%.o,$(CORE_SRCS))
+$(CORE_LIB): $(patsubst %.c,$(O)/o/%.o,$(CORE_SRCS))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(SMTPD): $(O)/smtpd/smtpd.o $(CORE_LIB) $(API_LIB)
+$(SMTPD): $(O)/o/smtpd/smtpd.o $(CORE_LIB) $(API_LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
-$(SMTPCTL): $(patsubst %.c,$(O)/%.o,$(CTL_SRCS)) $(CORE_LIB) $(API_LIB)
+$(SMTPCTL): $(patsubst %.c,$(O)/o/%.o,$(CTL_SRCS)) $(CORE_LIB) $(API_LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 .SECONDEXPANSION:
-$(LIBEXEC_BINS): $(O)/libexec/%: $$(patsubst %.c,$(O)/%.o,$$(wildcard libexec/%.c libexec/%/*.c)) $(API_LIB)
+$(LIBEXEC_BINS): $(O)/libexec/%: $$(patsubst %.c,$(O)/o/%.o,$$(wildcard libexec/%.c libexec/%/*.c)) $(API_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS_$*) $(LIBS)
 
-$(O)/regress/unit/%: $(O)/regress/unit/%.o $(patsubst %.c,$(O)/%.o,$(UNIT_LIB_SRCS)) $(CORE_LIB) $(API_LIB)
+$(O)/regress/unit/%: $(O)/o/regress/unit/%.o $(patsubst %.c,$(O)/o/%.o,$(UNIT_LIB_SRCS)) $(CORE_LIB) $(API_LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 # fuzz targets: clang only, built with their own objects

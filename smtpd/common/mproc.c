@@ -107,23 +107,27 @@ mproc_bad_payload(struct mproc *p, struct imsg *imsg)
 static void
 mproc_dispatch(struct mproc *p, struct imsg *imsg)
 {
-	size_t	i;
+	const struct imsg_handler	*h;
+	size_t				 i;
+	int				 known = 0;
 
 	log_trace(TRACE_IMSG, "imsg: %s <- %s: %s len=%zu fd=%d",
 	    proc_name(env->proc), proc_name(p->peer),
 	    imsg_name(imsg->hdr.type), imsg->datalen, imsg->fd);
 	for (i = 0; i < p->nhandlers; i++) {
-		if (p->handlers[i].type != imsg->hdr.type)
+		h = &p->handlers[i];
+		if (h->type != imsg->hdr.type)
 			continue;
-		if (p->handlers[i].from != p->peer ||
-		    !imsg_route_ok(imsg->hdr.type, p->peer, env->proc)) {
-			mproc_fault(p, "misrouted", imsg->hdr.type);
-			return;
-		}
-		p->handlers[i].fn(p, imsg);
+		known = 1;
+		if (h->from != p->peer &&
+		    !(h->from == PROC_ANY && p->peer != PROC_CLIENT))
+			continue;
+		if (!imsg_route_ok(imsg->hdr.type, p->peer, env->proc))
+			break;
+		h->fn(p, imsg);
 		return;
 	}
-	mproc_fault(p, "unexpected", imsg->hdr.type);
+	mproc_fault(p, known ? "misrouted" : "unexpected", imsg->hdr.type);
 }
 
 static void

@@ -18,6 +18,8 @@
 struct event_base;
 struct mproc;
 
+#define SMTPD_VERSION	"0.1"
+
 #define PAUSE_MDA	0x01
 #define PAUSE_MTA	0x02
 #define PAUSE_SMTP	0x04
@@ -62,14 +64,9 @@ int	smtpd_opts_parse(struct smtpd_opts *, int, char **, char *, size_t);
 char  **smtpd_opts_child_argv(const struct smtpd_opts *, const char *);
 void	smtpd_opts_usage(void);
 
-/* proc.c: life of a child process */
-struct imsg_handler;
-void	proc_child_init(enum proc_id, const struct imsg_handler *, size_t,
-	    void (*on_start)(void));
-void	proc_child_loop(void);
-void	proc_set_state(const char *);
-int	proc_peer_expected(enum proc_id self, enum proc_id peer);
-int	proc_pair_next(size_t *, enum proc_id *, enum proc_id *);
+/* proctitle.c */
+void	proctitle_init(int, char **);
+void	proctitle_set(const char *);
 
 /* entry points, one per process */
 int	parent_main(void);

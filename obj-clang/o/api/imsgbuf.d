@@ -1,0 +1,3 @@
+obj-clang/o/api/imsgbuf.o: api/imsgbuf.c api/imsgbuf.h
+
+api/imsgbuf.h:

@@ -1,0 +1,13 @@
+obj-clang/o/smtpd/parent/parent_conf.o: smtpd/parent/parent_conf.c \
+  smtpd/common/log.h smtpd/parent/parent.h smtpd/common/imsg.h \
+  smtpd/common/smtpd.h smtpd/common/smtpd_limits.h
+
+smtpd/common/log.h:
+
+smtpd/parent/parent.h:
+
+smtpd/common/imsg.h:
+
+smtpd/common/smtpd.h:
+
+smtpd/common/smtpd_limits.h:

@@ -1,0 +1,230 @@
+/*
+ * proc.c -- the life of a child process, common to every role.
+ *
+ * A child is smtpd re-executed as `smtpd -x NAME`; its channel to the
+ * parent is fd 3.  Here it names itself, chroots and drops to its user
+ * when started as root, receives its channels to the other processes,
+ * reports ready, and runs its libevent loop until the parent closes
+ * its channel.  Which
+ * processes talk to which is the one table proc_pairs below; the parent
+ * wires exactly those pairs.  Losing the parent ends the child quietly;
+ * the parent is the one that logs deaths.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "imsg_codec.h"
+#include "log.h"
+#include "mproc.h"
+#include "proc.h"
+#include "smtpd.h"
+#include "xmalloc.h"
+
+/* every pair of processes that talk directly (the parent talks to all) */
+static const struct proc_pair {
+	enum proc_id	a;
+	enum proc_id	b;
+} proc_pairs[] = {
+	{ PROC_CONTROL,   PROC_LOOKUP },
+	{ PROC_CONTROL,   PROC_QUEUE },
+	{ PROC_CONTROL,   PROC_SCHEDULER },
+	{ PROC_CONTROL,   PROC_DISPATCHER },
+	{ PROC_LOOKUP,    PROC_QUEUE },
+	{ PROC_LOOKUP,    PROC_DISPATCHER },
+	{ PROC_QUEUE,     PROC_SCHEDULER },
+	{ PROC_QUEUE,     PROC_DISPATCHER },
+	{ PROC_DISPATCHER, PROC_CA },
+};
+
+static struct {
+	void		(*on_start)(void);
+	int		  npeers;	/* channels still expected */
+	int		  ready;
+	char		  root[PATH_MAX];
+	char		  state[32];
+} proc_child;
+
+int
+proc_pair_next(size_t *i, enum proc_id *a, enum proc_id *b)
+{
+	if (*i >= sizeof proc_pairs / sizeof proc_pairs[0])
+		return 0;
+	*a = proc_pairs[*i].a;
+	*b = proc_pairs[*i].b;
+	(*i)++;
+	return 1;
+}
+
+int
+proc_peer_expected(enum proc_id self, enum proc_id peer)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof proc_pairs / sizeof proc_pairs[0]; i++)
+		if ((proc_pairs[i].a == self && proc_pairs[i].b == peer) ||
+		    (proc_pairs[i].b == self && proc_pairs[i].a == peer))
+			return 1;
+	return 0;
+}
+
+/* proc_count_peers - how many channels besides the parent's we expect */
+static int
+proc_count_peers(enum proc_id self)
+{
+	int	id, n = 0;
+
+	for (id = PROC_CHILD_FIRST; id <= PROC_CHILD_LAST; id++)
+		n += proc_peer_expected(self, (enum proc_id)id);
+	return n;
+}
+
+/* proc_drop_privileges - chroot and setuid to the role's account */
+static void
+proc_drop_privileges(enum proc_id id)
+{
+	const char	*user, *root;
+	struct passwd	*pw;
+
+	user = id == PROC_QUEUE ? env->opts.quser : env->opts.user;
+	if (id == PROC_QUEUE)
+		root = env->opts.spool;
+	else if (id == PROC_LOOKUP)
+		root = NULL;		/* needs the system's files */
+	else
+		root = env->opts.chroot;
+
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user %s", user);
+	if (root != NULL) {
+		if (chroot(root) == -1)
+			fatal("chroot %s", root);
+		if (chdir("/") == -1)
+			fatal("chdir /");
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot drop privileges to %s", user);
+	strlcpy(proc_child.root, root ? root : "/", sizeof proc_child.root);
+}
+
+/* proc_on_lost - a channel closed: the daemon is going away */
+static void
+proc_on_lost(struct mproc *p, const char *why)
+{
+	/*
+	 * The parent closing our channel is the order to stop.  A sibling
+	 * gone means the daemon is stopping or broken; the parent logs
+	 * every death with its cause, so stay quiet here.
+	 */
+	log_debug("%s: lost %s (%s), exiting", proc_name(env->proc),
+	    proc_name(p->peer), why);
+	exit(p->peer == PROC_PARENT ? 0 : 1);
+}
+
+/* proc_report_ready - every channel is up: tell the parent */
+static void
+proc_report_ready(void)
+{
+	proc_child.ready = 1;
+	msg_send_parent_child_ready(env->peers[PROC_PARENT], geteuid(),
+	    getegid(), proc_child.root, proc_child.state);
+}
+
+void
+proc_on_peer_fd(struct mproc *p, struct imsg *imsg)
+{
+	enum proc_id	peer;
+
+	if (msg_unpack_parent_peer_fd(imsg, &peer) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if (!proc_peer_expected(env->proc, peer) || env->peers[peer] != NULL)
+		fatalx("%s: unexpected channel to %s from parent",
+		    proc_name(env->proc), proc_name(peer));
+	env->peers[peer] = mproc_new(imsg->fd, peer, 1, p->handlers,
+	    p->nhandlers, proc_on_lost);
+	imsg->fd = -1;
+	if (--proc_child.npeers == 0)
+		proc_report_ready();
+}
+
+void
+proc_on_start(struct mproc *p, struct imsg *imsg)
+{
+	if (msg_unpack_parent_start(imsg) == -1)
+		mproc_bad_payload(p, imsg);
+	if (!proc_child.ready)
+		fatalx("%s: start before all channels were up",
+		    proc_name(env->proc));
+	proc_set_state("running");
+	log_debug("%s: running", proc_name(env->proc));
+	if (proc_child.on_start)
+		proc_child.on_start();
+}
+
+void
+proc_set_state(const char *state)
+{
+	strlcpy(proc_child.state, state, sizeof proc_child.state);
+}
+
+void
+proc_child_init(enum proc_id id, const struct imsg_handler *handlers,
+    size_t nhandlers, void (*on_start)(void))
+{
+	struct stat	st;
+	int		fd = env->opts.child_fd;
+
+	env->proc = id;
+	log_init(env->opts.foreground == 2, env->opts.verbose);
+	log_setproc(proc_name(id));
+	log_settrace(env->opts.trace);
+	if (fd < 0 || fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+		fatalx("-x %s is for smtpd's own use: no channel to the "
+		    "parent on fd %d", proc_name(id), fd);
+	proctitle_set(proc_name(id));
+
+	strlcpy(proc_child.root, "/", sizeof proc_child.root);
+	env->privsep = geteuid() == 0;
+	if (env->privsep)
+		proc_drop_privileges(id);
+	proc_set_state("starting");
+
+	/*
+	 * Only the parent stops us, by closing our channel: a signal sent to
+	 * the whole process group (^C, timeout(1), systemd's stop) reaches
+	 * the parent, which shuts the children down in order.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	if ((env->evb = event_base_new()) == NULL)
+		fatalx("%s: event_base_new", proc_name(id));
+
+	proc_child.on_start = on_start;
+	proc_child.npeers = proc_count_peers(id);
+	env->peers[PROC_PARENT] = mproc_new(fd, PROC_PARENT, 1, handlers,
+	    nhandlers, proc_on_lost);
+	if (proc_child.npeers == 0)
+		proc_report_ready();
+}
+
+void
+proc_child_loop(void)
+{
+	event_base_dispatch(env->evb);
+	exit(0);
+}

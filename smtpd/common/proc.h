@@ -1,0 +1,32 @@
+/*
+ * proc.h -- life of a child process (proc.c) and the map of which
+ * processes talk to which.
+ */
+#ifndef SMTPD_PROC_H
+#define SMTPD_PROC_H
+
+#include <stddef.h>
+
+#include "imsg.h"
+#include "mproc.h"
+
+/* the two parent messages every child handles; first in its table */
+#define PROC_CHILD_HANDLERS						\
+	{ IMSG_PARENT_PEER_FD, PROC_PARENT, proc_on_peer_fd },		\
+	{ IMSG_PARENT_START,   PROC_PARENT, proc_on_start }
+
+void	proc_on_peer_fd(struct mproc *, struct imsg *);
+void	proc_on_start(struct mproc *, struct imsg *);
+
+/* proc_child_init - name, chroot, setuid, event loop and parent channel */
+void	proc_child_init(enum proc_id, const struct imsg_handler *, size_t,
+	    void (*on_start)(void));
+/* proc_child_loop - run until the parent closes our channel */
+_Noreturn void proc_child_loop(void);
+void	proc_set_state(const char *);
+
+/* the pairs of children that talk directly */
+int	proc_peer_expected(enum proc_id self, enum proc_id peer);
+int	proc_pair_next(size_t *, enum proc_id *, enum proc_id *);
+
+#endif

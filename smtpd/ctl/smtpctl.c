@@ -1,0 +1,264 @@
+/*
+ * smtpctl.c -- the administration tool: sends one request over the
+ * control socket and prints the answer.
+ *
+ * Runs as the invoking user, outside the daemon.  It speaks the same imsg
+ * catalogue as the daemon (imsg.h) through the same codec, checks that
+ * the daemon's replies are well formed, and exits non-zero with a message
+ * on any failure: no answer, a refusal, or a malformed reply.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "imsg_codec.h"
+#include "log.h"
+#include "mproc.h"
+#include "smtpd.h"
+
+struct smtpd_env	*env;
+
+static struct smtpd_env	smtpctl_env;
+
+#define CTL_TIMEOUT	30	/* seconds to wait for the daemon */
+
+struct ctl_status_row {
+	struct msg_proc_status	s;
+	char			root[PATH_MAX];
+	char			state[32];
+};
+
+static struct {
+	const char		*sock;
+	int			 done;
+	int			 failed;
+	int			 got_hello;
+	struct msg_agent_status	 agents;
+	int			 have_agents;
+	struct ctl_status_row	 rows[PROC__COUNT];
+	int			 nrows;
+} ctl;
+
+static void
+ctl_usage(void)
+{
+	fprintf(stderr, "usage: smtpctl [-s socket] command [argument ...]\n"
+	    "commands:\n"
+	    "  show status    processes of the running daemon and the state\n"
+	    "                 of its agents (mda, mta, smtp)\n");
+	exit(1);
+}
+
+/* ctl_finish - stop waiting; a failure is remembered for the exit code */
+static void
+ctl_finish(int failed)
+{
+	ctl.done = 1;
+	ctl.failed = failed;
+	event_base_loopexit(env->evb, NULL);
+}
+
+static void
+ctl_on_ok(struct mproc *p, struct imsg *imsg)
+{
+	if (msg_unpack_ctl_ok(imsg) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if (!ctl.got_hello) {
+		ctl.got_hello = 1;
+		return;
+	}
+	ctl_finish(0);
+}
+
+static void
+ctl_on_fail(struct mproc *p, struct imsg *imsg)
+{
+	const char	*reason;
+
+	if (msg_unpack_ctl_fail(imsg, &reason) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	fprintf(stderr, "smtpctl: %s\n", reason);
+	ctl_finish(1);
+}
+
+static void
+ctl_on_proc_status(struct mproc *p, struct imsg *imsg)
+{
+	struct ctl_status_row	*row;
+	struct msg_proc_status	 s;
+
+	if (msg_unpack_ctl_proc_status(imsg, &s) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if (ctl.nrows == PROC__COUNT)
+		return;
+	row = &ctl.rows[ctl.nrows++];
+	row->s = s;
+	strlcpy(row->root, s.root, sizeof row->root);
+	strlcpy(row->state, s.state, sizeof row->state);
+}
+
+static void
+ctl_on_agent_status(struct mproc *p, struct imsg *imsg)
+{
+	if (msg_unpack_ctl_agent_status(imsg, &ctl.agents) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	ctl.have_agents = 1;
+}
+
+static const struct imsg_handler ctl_handlers[] = {
+	{ IMSG_CTL_OK,           PROC_CONTROL, ctl_on_ok },
+	{ IMSG_CTL_FAIL,         PROC_CONTROL, ctl_on_fail },
+	{ IMSG_CTL_PROC_STATUS,  PROC_CONTROL, ctl_on_proc_status },
+	{ IMSG_CTL_AGENT_STATUS, PROC_CONTROL, ctl_on_agent_status },
+};
+
+static void
+ctl_on_lost(struct mproc *p, const char *why)
+{
+	if (!ctl.done) {
+		fprintf(stderr, "smtpctl: connection to smtpd lost: %s\n", why);
+		ctl_finish(1);
+	}
+}
+
+static void
+ctl_on_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	fprintf(stderr, "smtpctl: no answer from smtpd in %ds\n", CTL_TIMEOUT);
+	ctl_finish(1);
+}
+
+/* ctl_connect - the control socket, or exit with the reason */
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof sun.sun_path) >=
+	    sizeof sun.sun_path) {
+		fprintf(stderr, "smtpctl: socket path too long: %s\n", path);
+		exit(1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		fprintf(stderr, "smtpctl: %s: %s (is smtpd running?)\n", path,
+		    strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static const char *
+ctl_username(uid_t uid, char *buf, size_t size)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwuid(uid)) != NULL)
+		return pw->pw_name;
+	snprintf(buf, size, "%lu", (unsigned long)uid);
+	return buf;
+}
+
+static void
+ctl_print_status(void)
+{
+	char	ubuf[32];
+	int	i;
+
+	if (ctl.have_agents) {
+		printf("MDA %s\n", ctl.agents.mda ? "paused" : "running");
+		printf("MTA %s\n", ctl.agents.mta ? "paused" : "running");
+		printf("SMTP %s\n", ctl.agents.smtp ? "paused" : "running");
+	}
+	printf("%-12s %7s  %-10s %-24s %s\n", "PROCESS", "PID", "USER",
+	    "ROOT", "STATE");
+	for (i = 0; i < ctl.nrows; i++)
+		printf("%-12s %7d  %-10s %-24s %s\n",
+		    proc_name((enum proc_id)ctl.rows[i].s.proc),
+		    ctl.rows[i].s.pid,
+		    ctl_username(ctl.rows[i].s.uid, ubuf, sizeof ubuf),
+		    ctl.rows[i].root, ctl.rows[i].state);
+}
+
+/* ctl_command - the request for the command words, or usage */
+static void
+ctl_command(struct mproc *p, int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[0], "show") == 0 &&
+	    strcmp(argv[1], "status") == 0) {
+		msg_send_ctl_show_status(p);
+		return;
+	}
+	fprintf(stderr, "smtpctl: unknown command:");
+	while (argc-- > 0)
+		fprintf(stderr, " %s", *argv++);
+	fprintf(stderr, "\n");
+	ctl_usage();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct mproc	*p;
+	struct event	*ev_timeout;
+	struct timeval	 tv = { CTL_TIMEOUT, 0 };
+	int		 ch;
+
+	env = &smtpctl_env;
+	env->proc = PROC_CLIENT;
+	log_init(1, 0);
+	log_setproc("smtpctl");
+	ctl.sock = PATH_SMTPD_RUN "/smtpd.sock";
+	while ((ch = getopt(argc, argv, "s:v")) != -1) {
+		switch (ch) {
+		case 's':
+			ctl.sock = optarg;
+			break;
+		case 'v':
+			log_setverbose(1);
+			break;
+		default:
+			ctl_usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		ctl_usage();
+
+	if ((env->evb = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	p = mproc_new(ctl_connect(ctl.sock), PROC_CONTROL, 0, ctl_handlers,
+	    sizeof ctl_handlers / sizeof ctl_handlers[0], ctl_on_lost);
+	msg_send_ctl_hello(p, IMSG_VERSION);
+	ctl_command(p, argc, argv);
+	ev_timeout = evtimer_new(env->evb, ctl_on_timeout, NULL);
+	evtimer_add(ev_timeout, &tv);
+	event_base_dispatch(env->evb);
+	if (ctl.failed)
+		return 1;
+	if (strcmp(argv[0], "show") == 0)
+		ctl_print_status();
+	return 0;
+}

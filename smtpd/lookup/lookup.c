@@ -1,0 +1,26 @@
+/*
+ * lookup.c -- the lookup process: rule matching, recipient expansion, tables and DNS.
+ *
+ * Runs as smtpd -x lookup, chrooted and unprivileged when started as root
+ * (see proc.c).  For now it only joins the process tree: it takes its
+ * channels from the parent, reports ready and waits for work; later
+ * issues give it its handlers.  It must never trust a message from a
+ * process that the catalogue (imsg.h) does not route to it.
+ */
+#include <stddef.h>
+
+#include "mproc.h"
+#include "proc.h"
+#include "smtpd.h"
+
+static const struct imsg_handler lookup_handlers[] = {
+	PROC_CHILD_HANDLERS,
+};
+
+int
+lookup_main(void)
+{
+	proc_child_init(PROC_LOOKUP, lookup_handlers,
+	    sizeof lookup_handlers / sizeof lookup_handlers[0], NULL);
+	proc_child_loop();
+}

@@ -1,0 +1,61 @@
+/*
+ * parent.h -- state of the privileged parent process, shared by its files.
+ */
+#ifndef SMTPD_PARENT_H
+#define SMTPD_PARENT_H
+
+#include <sys/types.h>
+#include <limits.h>
+
+#include "imsg.h"
+
+struct event;
+struct imsg;
+struct mproc;
+
+struct parent_child {
+	enum proc_id	 id;
+	pid_t		 pid;
+	struct mproc	*p;
+	int		 alive;
+	int		 ready;
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 root[PATH_MAX];
+	char		 state[32];
+};
+
+struct parent_state {
+	struct parent_child	 children[PROC__COUNT];
+	int			 nready;
+	int			 shutting_down;
+	int			 finished;
+	int			 exit_status;
+	int			 control_fd;
+	struct event		*ev_signals[5];
+	struct event		*ev_timer;
+};
+
+/* parent_setup.c: what must exist before any child starts */
+void	parent_setup_check_accounts(void);
+void	parent_setup_spool(void);
+int	parent_setup_control_socket(void);
+void	parent_setup_pidfile(void);
+void	parent_setup_cleanup(void);
+
+/* parent_children.c: fork, exec, wire, reap */
+void	parent_children_start(void);
+void	parent_children_reap(void);
+void	parent_children_stop(void);
+void	parent_children_kill(int sig);
+int	parent_children_alive(void);
+
+/* parent_conf.c */
+int	parent_config_load(void);
+
+/* parent.c */
+void	parent_shutdown(const char *why, int status);
+void	parent_on_child_ready(struct mproc *, struct imsg *);
+void	parent_on_get_status(struct mproc *, struct imsg *);
+
+#endif

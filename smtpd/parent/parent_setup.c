@@ -1,0 +1,170 @@
+/*
+ * parent_setup.c -- what the parent prepares, as root, before it forks:
+ * the unprivileged accounts and the empty chroot are checked, the spool
+ * tree is created with the queue user owning it, the control socket is
+ * bound (refusing to steal one a running daemon answers on), and the pid
+ * file is written.  Start-up only: errors here are fatal, with a message
+ * that says what to fix.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "parent.h"
+#include "smtpd.h"
+
+/* the spool's subfolders, all owned by the queue user */
+static const char *const parent_spool_dirs[] = {
+	"queue", "incoming", "temporary", "corrupt", "purge",
+};
+
+/* parent_setup_getpw - an account that must exist when run as root */
+static struct passwd *
+parent_setup_getpw(const char *user)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("user %s does not exist: create it (make install, or "
+		    "scripts/users.sh), or choose another with -o", user);
+	if (pw->pw_uid == 0)
+		fatalx("user %s must not be root", user);
+	return pw;
+}
+
+void
+parent_setup_check_accounts(void)
+{
+	struct stat	 st;
+	const char	*dir = env->opts.chroot;
+	uid_t		 uid;
+
+	if (!env->privsep)
+		return;
+	/* getpwnam's answer is overwritten by the next call: keep the uid */
+	uid = parent_setup_getpw(env->opts.user)->pw_uid;
+	if (parent_setup_getpw(env->opts.quser)->pw_uid == uid)
+		fatalx("users %s and %s must differ: the queue user alone "
+		    "may touch the spool", env->opts.user, env->opts.quser);
+	if (stat(dir, &st) == -1)
+		fatal("chroot directory %s", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+		fatalx("chroot directory %s must be a directory owned by root "
+		    "and writable by nobody else", dir);
+}
+
+/* parent_setup_mkdir - a directory with this owner and mode, made if need be */
+static void
+parent_setup_mkdir(const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	struct stat	st;
+
+	if (mkdir(path, mode) == -1 && errno != EEXIST)
+		fatal("mkdir %s", path);
+	if (stat(path, &st) == -1)
+		fatal("stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("%s exists and is not a directory", path);
+	if (env->privsep && (st.st_uid != uid || st.st_gid != gid) &&
+	    chown(path, uid, gid) == -1)
+		fatal("chown %s", path);
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) == -1)
+		fatal("chmod %s", path);
+}
+
+void
+parent_setup_spool(void)
+{
+	struct passwd	*qpw;
+	char		 path[PATH_MAX];
+	uid_t		 quid = geteuid();
+	gid_t		 qgid = getegid();
+	size_t		 i;
+	int		 n;
+
+	if (env->privsep) {
+		qpw = parent_setup_getpw(env->opts.quser);
+		quid = qpw->pw_uid;
+		qgid = qpw->pw_gid;
+	}
+	parent_setup_mkdir(env->opts.spool, geteuid(), getegid(), 0711);
+	for (i = 0; i < sizeof parent_spool_dirs / sizeof parent_spool_dirs[0];
+	    i++) {
+		n = snprintf(path, sizeof path, "%s/%s", env->opts.spool,
+		    parent_spool_dirs[i]);
+		if (n < 0 || (size_t)n >= sizeof path)
+			fatalx("spool path too long: %s", env->opts.spool);
+		parent_setup_mkdir(path, quid, qgid, 0700);
+	}
+}
+
+int
+parent_setup_control_socket(void)
+{
+	struct sockaddr_un	 sun;
+	const char		*path = env->opts.sock;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof sun.sun_path) >=
+	    sizeof sun.sun_path)
+		fatalx("control socket path too long: %s", path);
+
+	/* a socket someone answers on belongs to a running daemon */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+		fatalx("control socket %s: another smtpd is running", path);
+	close(fd);
+	if (unlink(path) == -1 && errno != ENOENT)
+		fatal("unlink %s", path);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		fatal("socket");
+	old = umask(S_IXUSR | S_IXGRP | S_IXOTH);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
+		fatal("bind %s", path);
+	umask(old);
+	/* anyone may connect; control checks who may do what */
+	if (chmod(path, 0666) == -1)
+		fatal("chmod %s", path);
+	if (listen(fd, 16) == -1)
+		fatal("listen %s", path);
+	return fd;
+}
+
+void
+parent_setup_pidfile(void)
+{
+	char	buf[32];
+	int	fd, n;
+
+	fd = open(env->opts.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644);
+	if (fd == -1)
+		fatal("pid file %s", env->opts.pidfile);
+	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		fatal("write %s", env->opts.pidfile);
+	close(fd);
+}
+
+void
+parent_setup_cleanup(void)
+{
+	unlink(env->opts.sock);
+	unlink(env->opts.pidfile);
+}

@@ -92,8 +92,8 @@ mproc_fault(struct mproc *p, const char *what, uint32_t type)
 	if (p->trusted)
 		fatalx("%s: %s %s from %s", proc_name(env->proc), what,
 		    imsg_name(type), proc_name(p->peer));
-	log_warnx("%s: dropping %s: %s (type %u)", proc_name(env->proc),
-	    proc_name(p->peer), what, type);
+	log_warnx("%s: dropping %s: %s %s", proc_name(env->proc),
+	    proc_name(p->peer), what, imsg_name(type));
 	mproc_close(p, what);
 }
 

@@ -19,6 +19,7 @@ struct parent_child {
 	struct mproc	*p;
 	int		 alive;
 	int		 ready;
+	int		 stopping;	/* we closed its channel */
 	uid_t		 uid;
 	gid_t		 gid;
 	char		 root[PATH_MAX];

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,10 +43,15 @@ parent_state(void)
 static void
 parent_children_on_lost(struct mproc *p, const char *why)
 {
+	static char	reason[64];
+
 	log_debug("parent: channel to %s closed (%s)", proc_name(p->peer),
 	    why);
-	if (!parent_state()->shutting_down)
-		parent_shutdown("a child process went away", 1);
+	if (!parent_state()->shutting_down) {
+		snprintf(reason, sizeof reason, "lost process %s",
+		    proc_name(p->peer));
+		parent_shutdown(reason, 1);
+	}
 }
 
 /* parent_children_exec - in the forked child: fd 3, then become NAME */
@@ -157,7 +163,7 @@ parent_children_reap(void)
 		else
 			snprintf(cause, sizeof cause, "status=%d",
 			    WEXITSTATUS(status));
-		if (parent_state()->shutting_down) {
+		if (c->stopping) {
 			log_debug("parent: %s pid=%ld exited %s",
 			    proc_name(c->id), (long)pid, cause);
 			continue;
@@ -165,6 +171,7 @@ parent_children_reap(void)
 		log_warnx("parent: child process %s (pid %ld) died, %s",
 		    proc_name(c->id), (long)pid, cause);
 		parent_shutdown("a child process died", 1);
+		/* its siblings were told to stop; it was not */
 	}
 }
 
@@ -175,9 +182,12 @@ parent_children_stop(void)
 
 	/* a child leaves its loop when the parent's channel closes */
 	for (id = PROC_CHILD_FIRST; id <= PROC_CHILD_LAST; id++)
-		if (parent_state()->children[id].p != NULL)
+		if (parent_state()->children[id].p != NULL &&
+		    !parent_state()->children[id].p->closed) {
+			parent_state()->children[id].stopping = 1;
 			mproc_close(parent_state()->children[id].p,
 			    "shutdown");
+		}
 }
 
 void

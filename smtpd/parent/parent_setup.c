@@ -141,7 +141,7 @@ parent_setup_control_socket(void)
 	/* anyone may connect; control checks who may do what */
 	if (chmod(path, 0666) == -1)
 		fatal("chmod %s", path);
-	if (listen(fd, 16) == -1)
+	if (listen(fd, SOMAXCONN) == -1)
 		fatal("listen %s", path);
 	return fd;
 }

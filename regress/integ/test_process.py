@@ -1,0 +1,381 @@
+"""Process skeleton: start, status, privilege separation, shutdown, and
+bad input on every channel (SEC-01 SEC-02 SEC-03 SEC-04 SEC-06 SEC-07
+CTL-06 CTL-27 OPS-01 OPS-03)."""
+import os
+import pwd
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+import unittest
+
+from smtpdtest import (EMPTY, PROCS, QUSER, ROOT, SMTPD, USER, Smtpd,
+                       ensure_accounts, is_root, pid_alive, proc_title,
+                       run_smtpd, wait_for)
+
+UNPRIV = "nobody"
+
+
+def imsg_types():
+    """Message numbers, in the order of the catalogue in imsg.h."""
+    with open(os.path.join(ROOT, "smtpd", "common", "imsg.h")) as f:
+        text = f.read()
+    body = text[text.index("#define IMSG_LIST(X)"):]
+    body = body[:body.index("enum imsg_type")]
+    names = re.findall(r"X\((IMSG_[A-Z_]+),", body)
+    return {n: i + 1 for i, n in enumerate(names)}
+
+
+IMSG = imsg_types()
+
+
+def frame(type_, payload=b"", flags=0, length=None):
+    n = 16 + len(payload) if length is None else length
+    return struct.pack("=IHHII", type_, n, flags, 0, os.getpid()) + payload
+
+
+def read_frames(sock, timeout=5):
+    """Frames until EOF or timeout: list of (type, payload)."""
+    sock.settimeout(timeout)
+    buf = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            if len(buf) >= 16:
+                t, n = struct.unpack_from("=IH", buf)
+                if len(buf) >= n and t in (IMSG["IMSG_CTL_OK"],
+                                           IMSG["IMSG_CTL_FAIL"]):
+                    # enough for one request/answer exchange
+                    if len(buf) == n:
+                        break
+    except socket.timeout:
+        pass
+    out = []
+    while len(buf) >= 16:
+        t, n = struct.unpack_from("=IH", buf)
+        out.append((t, buf[16:n]))
+        buf = buf[n:]
+    return out
+
+
+class TestLifecycle(unittest.TestCase):
+
+    def test_status_privsep_and_clean_stop(self):
+        with Smtpd() as d:
+            d.start()
+            procs, agents = d.status()
+            self.assertEqual(sorted(procs), sorted(PROCS))
+            self.assertEqual(agents, {"MDA": "running", "MTA": "running",
+                                      "SMTP": "running"})
+            for name, p in procs.items():
+                self.assertEqual(p["state"], "running", name)
+                self.assertTrue(pid_alive(p["pid"]), name)
+                self.assertEqual(proc_title(p["pid"]), "smtpd: " + name)
+            self.assertEqual(procs["parent"]["pid"], d.pid)
+            self.assertEqual(sorted(p["pid"] for n, p in procs.items()
+                                    if n != "parent"), sorted(d.child_pids))
+            if is_root():
+                want_user = {n: USER for n in PROCS}
+                want_user.update(parent="root", queue=QUSER)
+                want_root = {n: EMPTY for n in PROCS}
+                want_root.update(parent="/", lookup="/",
+                                 queue=os.path.join(d.dir, "spool"))
+                for name, p in procs.items():
+                    self.assertEqual(p["user"], want_user[name], name)
+                    self.assertEqual(p["root"], want_root[name], name)
+                    # the kernel agrees with what the daemon reports
+                    real = os.readlink("/proc/%d/root" % p["pid"])
+                    self.assertEqual(real, want_root[name], name)
+                    with open("/proc/%d/status" % p["pid"]) as f:
+                        uid = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)",
+                                        f.read(), re.M)
+                    want_uid = pwd.getpwnam(want_user[name]).pw_uid
+                    self.assertEqual({int(x) for x in uid.groups()},
+                                     {want_uid}, name)
+            # fresh address space per child: re-exec, not just fork
+            maps = set()
+            for p in procs.values():
+                with open("/proc/%d/maps" % p["pid"]) as f:
+                    maps.add(f.readline().split("-")[0])
+            self.assertEqual(len(maps), len(procs))
+            rc = d.stop()
+            self.assertEqual(rc, 0)
+            for p in procs.values():
+                self.assertFalse(pid_alive(p["pid"]))
+            self.assertFalse(os.path.exists(d.sock))
+            self.assertFalse(os.path.exists(d.pidfile))
+            log = d.log()
+            self.assertIn("parent stopping reason=\"SIGTERM\"", log)
+            self.assertIn("parent stopped status=0", log)
+            self.assertNotIn("warn:", log)
+            self.assertNotIn("fatal:", log)
+
+    def test_process_group_signal_is_a_clean_stop(self):
+        # systemd and timeout(1) signal the whole group at once
+        with Smtpd() as d:
+            d.start()
+            os.killpg(d.pid, signal.SIGTERM)
+            self.assertEqual(d.proc.wait(timeout=15), 0)
+            self.assertNotIn("died", d.log())
+
+    def test_sighup_is_ignored(self):
+        with Smtpd() as d:
+            d.start()
+            os.kill(d.pid, signal.SIGHUP)
+            self.assertTrue(wait_for(lambda: "SIGHUP ignored" in d.log(), 5))
+            procs, _ = d.status()
+            self.assertEqual(len(procs), len(PROCS))
+            self.assertEqual(d.stop(), 0)
+
+    def test_dead_child_is_named_and_stops_daemon(self):
+        with Smtpd() as d:
+            d.start()
+            procs, _ = d.status()
+            os.kill(procs["queue"]["pid"], signal.SIGKILL)
+            rc = d.proc.wait(timeout=15)
+            self.assertEqual(rc, 1)
+            self.assertTrue(wait_for(lambda: not any(
+                pid_alive(p["pid"]) for p in procs.values()), 10))
+            self.assertRegex(d.log(), r"child process queue \(pid %d\) "
+                             r"died, signal=9" % procs["queue"]["pid"])
+
+    def test_paused_agents(self):
+        with Smtpd(args=["-P", "mda", "-P", "smtp"]) as d:
+            d.start()
+            _, agents = d.status()
+            self.assertEqual(agents, {"MDA": "paused", "MTA": "running",
+                                      "SMTP": "paused"})
+
+    def test_trace_imsg(self):
+        with Smtpd(args=["-T", "imsg"]) as d:
+            d.start()
+            d.status()
+            self.assertRegex(d.log(), r"trace: imsg: control <- client: "
+                             r"IMSG_CTL_SHOW_STATUS")
+
+    def test_two_instances_side_by_side(self):
+        with Smtpd() as a, Smtpd() as b:
+            a.start()
+            b.start()
+            self.assertNotEqual(a.status()[0]["parent"]["pid"],
+                                b.status()[0]["parent"]["pid"])
+            # a third on a's socket is refused
+            r = run_smtpd(["-d", "-r", b.dir, "-o", "socket=" + a.sock])
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("another smtpd is running", r.stderr)
+            self.assertEqual(a.stop(), 0)
+            self.assertEqual(b.stop(), 0)
+
+    def test_daemon_mode(self):
+        with Smtpd() as d:
+            d.start(wait=False, foreground=False)
+            self.assertEqual(d.proc.wait(timeout=15), 0)
+            self.assertTrue(wait_for(lambda: os.path.exists(d.pidfile) and
+                                     os.path.exists(d.sock), 10))
+            with open(d.pidfile) as f:
+                pid = int(f.read())
+            procs = wait_for(lambda: d.ctl("show", "status").returncode
+                             == 0, 10)
+            self.assertTrue(procs)
+            procs, _ = d.status()
+            self.assertEqual(procs["parent"]["pid"], pid)
+            os.kill(pid, signal.SIGTERM)
+            self.assertTrue(wait_for(lambda: not any(
+                pid_alive(p["pid"]) for p in procs.values()), 15))
+            self.assertFalse(os.path.exists(d.pidfile))
+
+
+@unittest.skipUnless(is_root(), "needs root to test another user")
+class TestUnprivileged(unittest.TestCase):
+
+    def test_runs_without_privilege_separation(self):
+        with Smtpd(user=UNPRIV) as d:
+            d.start()
+            self.assertRegex(d.log(), r"parent unprivileged uid=\d+ "
+                             r"privsep=no chroot=no setuid=no")
+            procs, _ = d.ctl_user_status = d.status()
+            for name, p in procs.items():
+                self.assertEqual(p["user"], UNPRIV, name)
+                self.assertEqual(p["root"], "/", name)
+            # the user who started it may control it, and root may
+            r = d.ctl("show", "status", user=UNPRIV)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(d.stop(), 0)
+
+
+@unittest.skipUnless(is_root(), "needs root to test another user")
+class TestControlPrivilege(unittest.TestCase):
+
+    def test_unprivileged_client_refused(self):
+        with Smtpd() as d:
+            d.start()
+            r = d.ctl("show", "status", user=UNPRIV)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("permission denied", r.stderr)
+            self.assertEqual(d.ctl("show", "status").returncode, 0)
+
+
+class TestControlBadInput(unittest.TestCase):
+    """No control client can bring the daemon down (SEC-06)."""
+
+    def alive_after(self, d, send):
+        s = d.connect_control()
+        try:
+            s.sendall(send)
+            frames = read_frames(s, timeout=3)
+        finally:
+            s.close()
+        procs, _ = d.status()
+        self.assertEqual(len(procs), len(PROCS))
+        return frames
+
+    def test_garbage_and_malformed_frames(self):
+        with Smtpd() as d:
+            d.start()
+            # random bytes, a short length, an oversized length, bad flags
+            self.alive_after(d, os.urandom(4096))
+            self.alive_after(d, frame(IMSG["IMSG_CTL_HELLO"], length=8))
+            self.alive_after(d, frame(IMSG["IMSG_CTL_HELLO"],
+                                      length=65000) + b"x" * 100)
+            self.alive_after(d, frame(IMSG["IMSG_CTL_HELLO"],
+                                      struct.pack("=I", 1), flags=0x80))
+            # a message a client may not send, and an unknown type
+            self.alive_after(d, frame(IMSG["IMSG_PARENT_START"]))
+            self.alive_after(d, frame(99999))
+            # truncated and trailing-garbage payloads
+            self.alive_after(d, frame(IMSG["IMSG_CTL_HELLO"], b"\1\0"))
+            self.alive_after(d, frame(IMSG["IMSG_CTL_HELLO"],
+                                      struct.pack("=I", 1) + b"junk"))
+            # a half frame, then the client vanishes
+            self.alive_after(d, frame(IMSG["IMSG_CTL_HELLO"],
+                                      struct.pack("=I", 1))[:10])
+            log = d.log()
+            self.assertIn("dropping client: malformed frame", log)
+            self.assertIn("dropping client: unexpected", log)
+            self.assertIn("dropping client: malformed payload", log)
+            self.assertNotIn("fatal", log)
+            self.assertEqual(d.stop(), 0)
+
+    def test_protocol_order_and_version(self):
+        with Smtpd() as d:
+            d.start()
+            # a request before hello is refused, not obeyed
+            fr = self.alive_after(d, frame(IMSG["IMSG_CTL_SHOW_STATUS"]))
+            self.assertEqual(fr[0][0], IMSG["IMSG_CTL_FAIL"])
+            self.assertIn(b"no hello", fr[0][1])
+            fr = self.alive_after(d, frame(IMSG["IMSG_CTL_HELLO"],
+                                           struct.pack("=I", 999)))
+            self.assertEqual(fr[0][0], IMSG["IMSG_CTL_FAIL"])
+            self.assertIn(b"version mismatch", fr[0][1])
+
+    def test_many_clients(self):
+        with Smtpd() as d:
+            d.start()
+            socks = []
+            try:
+                for _ in range(200):
+                    socks.append(d.connect_control())
+                time.sleep(0.5)
+            finally:
+                for s in socks:
+                    s.close()
+            self.assertTrue(wait_for(
+                lambda: d.ctl("show", "status").returncode == 0, 10))
+            self.assertIn("clients already, refusing one", d.log())
+
+
+class TestStartupErrors(unittest.TestCase):
+
+    def test_unknown_process_name(self):
+        r = run_smtpd(["-x", "bogus"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("-x bogus: unknown process name", r.stderr)
+
+    def test_child_role_without_parent(self):
+        r = run_smtpd(["-x", "control", "-d"], stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is for smtpd's own use", r.stderr)
+
+    def test_missing_config_file(self):
+        r = run_smtpd(["-d", "-f", "/nonexistent/smtpd.conf"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent/smtpd.conf: No such file or directory",
+                      r.stderr)
+
+    def test_bad_options(self):
+        for args, msg in ((["-T", "bogus"], "unknown trace subsystem"),
+                          (["-P", "bogus"], "expected mda, mta or smtp"),
+                          (["-o", "bogus=1"], "unknown key"),
+                          (["-o", "spool=relative"], "must be absolute"),
+                          (["-D", "novalue"], "expected name=value"),
+                          (["-q"], "unknown option -q"),
+                          (["extra"], "unexpected argument")):
+            r = run_smtpd(args)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn(msg, r.stderr, args)
+
+    @unittest.skipUnless(is_root(), "accounts are only checked as root")
+    def test_missing_account(self):
+        with Smtpd(args=["-o", "user=no_such_user_x"]) as d:
+            d.start(wait=False)
+            self.assertEqual(d.proc.wait(timeout=15), 1)
+            self.assertIn("user no_such_user_x does not exist", d.log())
+
+
+class TestChildChannel(unittest.TestCase):
+    """A child fed bad imsg by its parent stops with a log line, never a
+    crash (an internal inconsistency is fatal, SEC-06)."""
+
+    def run_child(self, data, role="scheduler"):
+        ensure_accounts()
+        a, b = socket.socketpair()
+        fd = b.fileno()
+
+        p = subprocess.Popen([SMTPD, "-x", role, "-X%d" % fd, "-d"],
+                             pass_fds=(fd,),
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        b.close()
+        try:
+            if data is not None:
+                a.sendall(data)
+            time.sleep(0.3)
+            a.close()
+            out, err = p.communicate(timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+        return p.returncode, err
+
+    def test_malformed_frame(self):
+        rc, err = self.run_child(frame(1, length=8))
+        self.assertEqual(rc, 1)
+        self.assertIn("malformed frame", err)
+
+    def test_unknown_message(self):
+        rc, err = self.run_child(frame(4242))
+        self.assertEqual(rc, 1)
+        self.assertIn("unexpected IMSG_UNKNOWN from parent", err)
+
+    def test_bad_payload(self):
+        rc, err = self.run_child(frame(IMSG["IMSG_PARENT_PEER_FD"],
+                                       struct.pack("=i", -5)))
+        self.assertEqual(rc, 1)
+        self.assertIn("malformed payload in IMSG_PARENT_PEER_FD from "
+                      "parent", err)
+
+    def test_parent_closes(self):
+        rc, err = self.run_child(None)
+        self.assertEqual(rc, 0)
+        self.assertNotIn("fatal", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

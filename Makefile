@@ -81,6 +81,7 @@ FUZZ_BINS	:= $(patsubst regress/fuzz/%.c,$(O)/regress/fuzz/%,$(FUZZ_SRCS))
 LIBS		:= $(PKG_LIBS) -lcrypt
 
 .PHONY: all deps test check run fuzz install clean
+.SECONDARY:
 all: $(API_LIB) $(SMTPD) $(SMTPCTL) $(LIBEXEC_BINS) $(UNIT_BINS)
 
 V		?= 0
@@ -115,6 +116,7 @@ $(LIBEXEC_BINS): $(O)/libexec/%: $$(patsubst %.c,$(O)/o/%.o,$$(wildcard libexec/
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS_$*) $(LIBS)
 
 $(O)/regress/unit/%: $(O)/o/regress/unit/%.o $(patsubst %.c,$(O)/o/%.o,$(UNIT_LIB_SRCS)) $(CORE_LIB) $(API_LIB)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 # fuzz targets: clang only, built with their own objects

@@ -12,6 +12,7 @@ import time
 import unittest
 
 from smtpdtest import (EMPTY, PROCS, QUSER, ROOT, SMTPD, USER, Smtpd,
+                       daemon_env,
                        ensure_accounts, is_root, pid_alive, proc_title,
                        run_smtpd, wait_for)
 
@@ -100,8 +101,10 @@ class TestLifecycle(unittest.TestCase):
             # fresh address space per child: re-exec, not just fork
             maps = set()
             for p in procs.values():
+                exe = os.readlink("/proc/%d/exe" % p["pid"])
                 with open("/proc/%d/maps" % p["pid"]) as f:
-                    maps.add(f.readline().split("-")[0])
+                    maps.add([ln.split("-")[0] for ln in f
+                              if ln.rstrip().endswith(exe)][0])
             self.assertEqual(len(maps), len(procs))
             rc = d.stop()
             self.assertEqual(rc, 0)
@@ -337,7 +340,7 @@ class TestChildChannel(unittest.TestCase):
         fd = b.fileno()
 
         p = subprocess.Popen([SMTPD, "-x", role, "-X%d" % fd, "-d"],
-                             pass_fds=(fd,),
+                             pass_fds=(fd,), env=daemon_env(is_root()),
                              stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)

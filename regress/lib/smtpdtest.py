@@ -24,6 +24,8 @@ PROCS = ["parent", "control", "lookup", "queue", "scheduler", "dispatcher",
          "ca"]
 USER, QUSER, EMPTY = "_smtpd", "_smtpq", "/var/empty"
 START_TIMEOUT = 15
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
 STOP_TIMEOUT = 15
 
 
@@ -44,6 +46,17 @@ def ensure_accounts():
         pass
     subprocess.run(["sh", os.path.join(ROOT, "scripts", "users.sh"), USER,
                     QUSER, EMPTY], check=True, timeout=60)
+
+
+def daemon_env(privileged):
+    """The environment for a daemon.  LeakSanitizer cannot inspect a
+    process that has chrooted and dropped privileges (it reads /proc at
+    exit), so leak checking is left on only for unprivileged runs."""
+    e = dict(os.environ)
+    if privileged:
+        e["ASAN_OPTIONS"] = ":".join(filter(None, [
+            e.get("ASAN_OPTIONS"), "detect_leaks=0"]))
+    return e
 
 
 def wait_for(pred, timeout, step=0.05):
@@ -132,6 +145,7 @@ class Smtpd:
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=self.log_fd,
             stderr=self.log_fd, preexec_fn=self._preexec,
+            env=daemon_env(is_root() and self.user is None),
             start_new_session=True)
         if wait:
             ok = wait_for(lambda: "parent ready" in self.log() or
@@ -227,8 +241,14 @@ class Smtpd:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
+        log = self.log()
         self.cleanup()
+        if exc_type is None:
+            for mark in SANITIZER_MARKS:
+                if mark in log:
+                    raise AssertionError("sanitizer report in the daemon's "
+                                         "log:\n" + log[-20000:])
         return False
 
 
@@ -241,4 +261,5 @@ def run_smtpd(args, timeout=20, user=None, **kw):
             os.setgid(pw.pw_gid)
             os.setuid(pw.pw_uid)
     return subprocess.run([SMTPD] + list(args), capture_output=True,
-                          text=True, timeout=timeout, preexec_fn=pre, **kw)
+                          text=True, timeout=timeout, preexec_fn=pre,
+                          env=daemon_env(is_root() and user is None), **kw)

@@ -8,7 +8,7 @@
  * its channel.  Which
  * processes talk to which is the one table proc_pairs below; the parent
  * wires exactly those pairs.  Losing the parent ends the child quietly;
- * the parent is the one that logs deaths.
+ * the parent alone decides, and logs, when a death ends the daemon.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -118,18 +118,23 @@ proc_drop_privileges(enum proc_id id)
 	strlcpy(proc_child.root, root ? root : "/", sizeof proc_child.root);
 }
 
-/* proc_on_lost - a channel closed: the daemon is going away */
+/* proc_on_lost - a channel closed: the parent's means stop */
 static void
 proc_on_lost(struct mproc *p, const char *why)
 {
 	/*
-	 * The parent closing our channel is the order to stop.  A sibling
-	 * gone means the daemon is stopping or broken; the parent logs
-	 * every death with its cause, so stay quiet here.
+	 * The parent closing our channel is the order to stop.  A sibling's
+	 * channel closing means that sibling died: the parent sees it too,
+	 * names it in the log and stops the daemon.  Leaving before that
+	 * would only blur who died first.
 	 */
-	log_debug("%s: lost %s (%s), exiting", proc_name(env->proc),
+	if (p->peer == PROC_PARENT) {
+		log_debug("%s: parent closed the channel, exiting",
+		    proc_name(env->proc));
+		exit(0);
+	}
+	log_debug("%s: lost %s (%s)", proc_name(env->proc),
 	    proc_name(p->peer), why);
-	exit(p->peer == PROC_PARENT ? 0 : 1);
 }
 
 /* proc_report_ready - every channel is up: tell the parent */

@@ -124,7 +124,8 @@ FUZZ_O		:= $(O)/fuzz
 FUZZFLAGS	:= -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 $(FUZZ_O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) \
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) \
 	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 $(O)/regress/fuzz/%: $(FUZZ_O)/regress/fuzz/%.o $(patsubst %.c,$(FUZZ_O)/%.o,$(CORE_SRCS) $(API_SRCS))
 	@mkdir -p $(dir $@)

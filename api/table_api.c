@@ -343,6 +343,9 @@ table_api_dispatch_fd(int fd)
 	struct imsg	imsg;
 	int		r, status = 1;
 
+	/* one call is one conversation: it starts with its own OPEN */
+	table_api.opened = 0;
+	table_api.name[0] = '\0';
 	if (imsgbuf_init(&ib, fd) == -1) {
 		api_log_warn("table-api: imsgbuf_init");
 		return 1;

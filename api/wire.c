@@ -21,12 +21,17 @@ wire_writer_init(struct wire_writer *w, void *buf, size_t size)
 	w->error = 0;
 }
 
-/* wire_put_raw - append bytes, or set ERANGE when they do not fit */
+/* wire_put_raw - append bytes, or set ERANGE when they do not fit
+ * (EINVAL for a NULL source with a nonzero length) */
 int
 wire_put_raw(struct wire_writer *w, const void *p, size_t n)
 {
 	if (w->error)
 		return -1;
+	if (n > 0 && p == NULL) {
+		w->error = EINVAL;
+		return -1;
+	}
 	if (n > w->size - w->len) {
 		w->error = ERANGE;
 		return -1;

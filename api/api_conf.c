@@ -1,0 +1,199 @@
+/*
+ * api_conf.c -- helper config files and bounded line input (api_conf.h).
+ *
+ * Runs in helper programs at startup and on UPDATE (reload).  It reads
+ * files named by the operator, so every line is bounded by the caller's
+ * buffer and an over-long line is an error, never a silent cut.  It
+ * never exits: the driver decides what an unusable config means.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api_conf.h"
+#include "api_log.h"
+
+static struct {
+	const char	*path;
+} api_conf;
+
+int
+api_init(const char *progname, int argc, char *argv[])
+{
+	int	ch;
+
+	api_log_init(1);
+	api_log_setname(progname);
+	optind = 1;
+	while ((ch = getopt(argc, argv, "v")) != -1) {
+		switch (ch) {
+		case 'v':
+			api_log_verbose(1);
+			break;
+		default:
+			api_log_warnx("usage: %s [-v] file", progname);
+			return -1;
+		}
+	}
+	if (argc - optind != 1) {
+		api_log_warnx("bogus argument(s): usage: %s [-v] file",
+		    progname);
+		return -1;
+	}
+	api_conf.path = argv[optind];
+	return 0;
+}
+
+const char *
+api_conf_path(void)
+{
+	return api_conf.path;
+}
+
+int
+api_line_read(FILE *fp, char *buf, size_t size, size_t *lineno)
+{
+	size_t	len;
+	int	c;
+
+	if (size < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fgets(buf, (int)(size > INT_MAX ? INT_MAX : size), fp) == NULL)
+		return ferror(fp) ? -1 : 0;
+	(*lineno)++;
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\n') {
+		buf[--len] = '\0';
+		if (len > 0 && buf[len - 1] == '\r')
+			buf[--len] = '\0';
+		return 1;
+	}
+	if (feof(fp))			/* last line without newline */
+		return 1;
+	/* too long: skip to the end of this line so the next read is sane */
+	while ((c = fgetc(fp)) != EOF && c != '\n')
+		;
+	errno = EMSGSIZE;
+	return -1;
+}
+
+/* api_conf_trim - strip white space at both ends, in place */
+static char *
+api_conf_trim(char *s)
+{
+	char	*end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int
+api_conf_split(char *line, char **key, char **value)
+{
+	char	*k, *v;
+
+	k = api_conf_trim(line);
+	if (*k == '\0' || *k == '#')
+		return 0;
+	v = k + strcspn(k, " \t:");
+	if (*v == ':') {
+		*v++ = '\0';
+	} else if (*v != '\0') {
+		*v++ = '\0';
+		v += strspn(v, " \t");
+		if (*v == ':')		/* "key : value" */
+			v++;
+	}
+	v = api_conf_trim(v);
+	*key = k;
+	*value = v;
+	return *v == '\0' ? -1 : 1;
+}
+
+/* api_conf_known - is key in the NULL-terminated list (NULL: any) */
+static int
+api_conf_known(const char *const *keys, const char *key)
+{
+	if (keys == NULL)
+		return 1;
+	for (; *keys; keys++)
+		if (strcmp(*keys, key) == 0)
+			return 1;
+	return 0;
+}
+
+int
+api_conf_load(const char *path, const char *const *keys, struct dict *conf)
+{
+	char	 line[API_LINE_MAX];
+	char	*key, *value, *copy;
+	size_t	 lineno = 0;
+	FILE	*fp;
+	int	 r, err;
+
+	api_dict_init(conf);
+	if ((fp = fopen(path, "r")) == NULL) {
+		api_log_warn("%s: cannot open config", path);
+		return -1;
+	}
+	while ((r = api_line_read(fp, line, sizeof line, &lineno)) != 0) {
+		if (r == -1) {
+			if (errno == EMSGSIZE)
+				api_log_warnx("%s:%zu: line longer than %zu bytes",
+				    path, lineno, sizeof line - 1);
+			else
+				api_log_warn("%s: read error", path);
+			goto fail;
+		}
+		switch (api_conf_split(line, &key, &value)) {
+		case 0:
+			continue;
+		case -1:
+			api_log_warnx("%s:%zu: missing value for key %s", path,
+			    lineno, key);
+			goto fail;
+		}
+		if (!api_conf_known(keys, key)) {
+			api_log_warnx("%s:%zu: unknown key %s", path, lineno,
+			    key);
+			goto fail;
+		}
+		if (api_dict_check(conf, key)) {
+			api_log_warnx("%s:%zu: duplicate key %s", path, lineno,
+			    key);
+			goto fail;
+		}
+		if ((copy = strdup(value)) == NULL) {
+			api_log_warn("%s: strdup", path);
+			goto fail;
+		}
+		api_dict_set(conf, key, copy, &err);
+		if (err == -1) {
+			free(copy);
+			api_log_warn("%s: dict", path);
+			goto fail;
+		}
+	}
+	fclose(fp);
+	return 0;
+fail:
+	fclose(fp);
+	api_conf_free(conf);
+	return -1;
+}
+
+void
+api_conf_free(struct dict *conf)
+{
+	api_dict_clear(conf, free);
+}

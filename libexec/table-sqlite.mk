@@ -1,0 +1,1 @@
+LIBS_table-sqlite := -lsqlite3

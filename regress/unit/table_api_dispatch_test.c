@@ -1,0 +1,466 @@
+/*
+ * table_api_dispatch_test.c -- the table protocol glue (api/table_api.c)
+ * driven over a socketpair, as the daemon drives a helper.
+ *
+ * The helper side runs table_api_dispatch_fd() in a forked child with
+ * test callbacks; the parent plays the daemon with api/imsgbuf and
+ * api/wire, checks every reply byte for byte (libexec-protocols.md 4)
+ * and the child's exit status: 0 after EOF or CLOSE, 1 after any
+ * protocol violation, never a signal.  Every wait is bounded: the child
+ * arms alarm() and the parent polls with a deadline.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smtpd-api.h"
+#include "test.h"
+
+#define DISPATCH_TEST_TIMEOUT	10	/* seconds, per child */
+
+struct dispatch_test_peer {
+	pid_t		pid;
+	int		fd;
+	struct imsgbuf	ib;
+};
+
+static int	dispatch_test_fetch_next;
+
+/* dispatch_test_check - "yes" is present, "err" fails, the rest absent */
+static int
+dispatch_test_check(int service, struct dict *params, const char *key)
+{
+	if (strcmp(key, "err") == 0)
+		return -1;
+	return strcmp(key, "yes") == 0;
+}
+
+/* dispatch_test_lookup - answers shaped by the key */
+static int
+dispatch_test_lookup(int service, struct dict *params, const char *key,
+    char *dst, size_t sz)
+{
+	const char	*a;
+
+	if (service == K_RELAYHOST)
+		return -1;
+	if (strcmp(key, "missing") == 0)
+		return 0;
+	if (strcmp(key, "weird") == 0)
+		return 7;
+	if (strcmp(key, "unterminated") == 0) {
+		memset(dst, 'x', sz);
+		return 1;
+	}
+	if (strcmp(key, "big") == 0) {
+		memset(dst, 'b', sz - 1);
+		dst[sz - 1] = '\0';
+		return 1;
+	}
+	if (strcmp(key, "params") == 0) {
+		a = dict_get(params, "a");
+		snprintf(dst, sz, "n=%zu a=%s", dict_count(params),
+		    a ? a : "-");
+		return 1;
+	}
+	snprintf(dst, sz, "%s:%d", key, service);
+	return 1;
+}
+
+/* dispatch_test_fetch - rotates over two values */
+static int
+dispatch_test_fetch(int service, struct dict *params, char *dst, size_t sz)
+{
+	if (service != K_SOURCE)
+		return -1;
+	strlcpy(dst, dispatch_test_fetch_next++ % 2 ? "192.0.2.11" :
+	    "192.0.2.10", sz);
+	return 1;
+}
+
+static int
+dispatch_test_update(void)
+{
+	return 1;
+}
+
+/* dispatch_test_start - fork a helper serving the other socket end */
+static void
+dispatch_test_start(struct dispatch_test_peer *p)
+{
+	int	sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1) {
+		perror("socketpair");
+		exit(2);
+	}
+	fflush(stdout);
+	p->pid = fork();
+	if (p->pid == -1) {
+		perror("fork");
+		exit(2);
+	}
+	if (p->pid == 0) {
+		close(sv[0]);
+		alarm(DISPATCH_TEST_TIMEOUT);
+		table_api_on_check(dispatch_test_check);
+		table_api_on_lookup(dispatch_test_lookup);
+		table_api_on_fetch(dispatch_test_fetch);
+		table_api_on_update(dispatch_test_update);
+		_exit(table_api_dispatch_fd(sv[1]));
+	}
+	close(sv[1]);
+	p->fd = sv[0];
+	imsgbuf_init(&p->ib, p->fd);
+}
+
+/* dispatch_test_stop - close our end; exit status, or -1 (signal/timeout) */
+static int
+dispatch_test_stop(struct dispatch_test_peer *p)
+{
+	int	status, i;
+	pid_t	r = 0;
+
+	imsgbuf_clear(&p->ib);
+	close(p->fd);
+	for (i = 0; i < DISPATCH_TEST_TIMEOUT * 100; i++) {
+		if ((r = waitpid(p->pid, &status, WNOHANG)) != 0)
+			break;
+		usleep(10000);
+	}
+	if (r == 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, &status, 0);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* dispatch_test_exit - wait for the helper to leave on its own */
+static int
+dispatch_test_exit(struct dispatch_test_peer *p)
+{
+	struct pollfd	pfd = { .fd = p->fd, .events = POLLIN };
+	char		c;
+
+	/* the helper closes its end when it exits */
+	if (poll(&pfd, 1, DISPATCH_TEST_TIMEOUT * 1000) != 1 ||
+	    read(p->fd, &c, 1) != 0)
+		return -2;
+	return dispatch_test_stop(p);
+}
+
+/* dispatch_test_send - compose and flush one frame */
+static void
+dispatch_test_send(struct dispatch_test_peer *p, uint32_t type,
+    const void *data, size_t len)
+{
+	if (imsg_compose(&p->ib, type, 0, -1, data, len) == -1 ||
+	    imsgbuf_flush(&p->ib) == -1) {
+		perror("dispatch_test_send");
+		exit(2);
+	}
+}
+
+/* dispatch_test_recv - one reply within the timeout; 1, or 0 if none */
+static int
+dispatch_test_recv(struct dispatch_test_peer *p, struct imsg *imsg)
+{
+	struct pollfd	pfd = { .fd = p->fd, .events = POLLIN };
+	int		r;
+
+	for (;;) {
+		if ((r = imsg_get(&p->ib, imsg)) != 0)
+			return r == 1;
+		if (poll(&pfd, 1, DISPATCH_TEST_TIMEOUT * 1000) != 1)
+			return 0;
+		if (imsgbuf_read(&p->ib) <= 0)
+			return 0;
+	}
+}
+
+/* dispatch_test_skip - receive and drop one reply */
+static void
+dispatch_test_skip(struct dispatch_test_peer *p)
+{
+	struct imsg	imsg;
+
+	if (dispatch_test_recv(p, &imsg))
+		imsg_free(&imsg);
+}
+
+/* dispatch_test_open - the 2052-byte OPEN with a version and a name */
+static void
+dispatch_test_open(struct dispatch_test_peer *p, uint32_t version,
+    size_t len)
+{
+	unsigned char	buf[TABLE_OPEN_PARAMS_SIZE + 8];
+
+	memset(buf, 0, sizeof buf);
+	memcpy(buf, &version, sizeof version);
+	strlcpy((char *)buf + 4, "mytable", 2048);
+	dispatch_test_send(p, PROC_TABLE_OPEN, buf, len);
+}
+
+/* dispatch_test_request - CHECK/LOOKUP/FETCH with optional params */
+static void
+dispatch_test_request(struct dispatch_test_peer *p, uint32_t type,
+    int32_t service, const char *key, size_t nparams, const char *const *kv)
+{
+	unsigned char		buf[IMSG_MAX_PAYLOAD];
+	struct wire_writer	w;
+	size_t			i;
+
+	wire_writer_init(&w, buf, sizeof buf);
+	wire_put_i32(&w, service);
+	wire_put_sz(&w, nparams);
+	for (i = 0; i < nparams; i++) {
+		wire_put_cstr(&w, kv[2 * i]);
+		wire_put_cstr(&w, kv[2 * i + 1]);
+	}
+	if (key)
+		wire_put_cstr(&w, key);
+	dispatch_test_send(p, type, buf, w.len);
+}
+
+/* dispatch_test_answer - r and, when present, the value of a reply */
+static int
+dispatch_test_answer(struct dispatch_test_peer *p, int32_t *r, char *value,
+    size_t size)
+{
+	struct imsg		 imsg;
+	struct wire_reader	 rd;
+	const char		*v = NULL;
+	int			 ok;
+
+	value[0] = '\0';
+	if (!dispatch_test_recv(p, &imsg))
+		return 0;
+	wire_reader_init(&rd, imsg.data, imsg.datalen);
+	wire_get_i32(&rd, r);
+	if (rd.error == 0 && *r == 1 && wire_remaining(&rd) > 0)
+		wire_get_cstr(&rd, &v);
+	ok = imsg.hdr.type == PROC_TABLE_OK && wire_end(&rd) == 0;
+	if (v)
+		strlcpy(value, v, size);
+	imsg_free(&imsg);
+	return ok;
+}
+
+/* dispatch_test_session - a whole good conversation */
+static void
+dispatch_test_session(void)
+{
+	static const char *const kv[] = { "a", "1", "b", "2" };
+	struct dispatch_test_peer	 p;
+	struct imsg			 imsg;
+	char				 v[IMSG_MAX_PAYLOAD];
+	int32_t				 r;
+	int				 got;
+
+	dispatch_test_start(&p);
+	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);
+	got = dispatch_test_recv(&p, &imsg);
+	CHECK(got && imsg.hdr.type == PROC_TABLE_OK && imsg.datalen == 0 &&
+	    imsg.hdr.len == 16, "session: OPEN answered by an empty OK");
+	if (got)
+		imsg_free(&imsg);
+
+	dispatch_test_request(&p, PROC_TABLE_CHECK, K_DOMAIN, "yes", 0, NULL);
+	got = dispatch_test_recv(&p, &imsg);
+	CHECK(got && imsg.datalen == 4 && !memcmp(imsg.data, "\1\0\0\0", 4),
+	    "session: CHECK present -> exactly 01 00 00 00");
+	if (got)
+		imsg_free(&imsg);
+	dispatch_test_request(&p, PROC_TABLE_CHECK, K_DOMAIN, "no", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 0,
+	    "session: CHECK absent -> 0");
+	dispatch_test_request(&p, PROC_TABLE_CHECK, K_DOMAIN, "err", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "session: CHECK error -> -1, helper goes on");
+
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_USERINFO, "vmail", 0,
+	    NULL);
+	got = dispatch_test_recv(&p, &imsg);
+	CHECK(got && imsg.datalen == 4 + 9 &&
+	    !memcmp(imsg.data, "\1\0\0\0vmail:16\0", 13),
+	    "session: LOOKUP found -> r=1 then the value cstr");
+	if (got)
+		imsg_free(&imsg);
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS, "missing", 0,
+	    NULL);
+	got = dispatch_test_recv(&p, &imsg);
+	CHECK(got && imsg.datalen == 4 && !memcmp(imsg.data, "\0\0\0\0", 4),
+	    "session: LOOKUP not found -> r=0 and no value");
+	if (got)
+		imsg_free(&imsg);
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_RELAYHOST, "x", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "session: LOOKUP unsupported service -> -1");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, 0x1000, "x", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "session: LOOKUP unknown service bit -> -1");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS | K_DOMAIN, "x",
+	    0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "session: LOOKUP two service bits -> -1");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS, "weird", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "session: callback returning 7 -> -1");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS, "unterminated",
+	    0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "session: unterminated value -> -1");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS, "big", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1 &&
+	    strlen(v) == API_TABLE_VALUE_MAX - 1,
+	    "session: largest value fills a 16384-byte frame");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS, "params", 2, kv);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1 &&
+	    !strcmp(v, "n=2 a=1"), "session: parameters reach the callback");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS, "params", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1 &&
+	    !strcmp(v, "n=0 a=-"), "session: parameters do not leak across");
+
+	dispatch_test_request(&p, PROC_TABLE_FETCH, K_SOURCE, NULL, 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1 &&
+	    !strcmp(v, "192.0.2.10"), "session: FETCH first value");
+	dispatch_test_request(&p, PROC_TABLE_FETCH, K_SOURCE, NULL, 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1 &&
+	    !strcmp(v, "192.0.2.11"), "session: FETCH next value");
+	dispatch_test_request(&p, PROC_TABLE_FETCH, K_ALIAS, NULL, 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "session: FETCH unsupported service -> -1");
+
+	dispatch_test_send(&p, PROC_TABLE_UPDATE, NULL, 0);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1,
+	    "session: UPDATE -> 1");
+	CHECK(!strcmp(table_api_get_name(), ""),
+	    "session: name is per process (parent never opened)");
+
+	dispatch_test_send(&p, PROC_TABLE_CLOSE, NULL, 0);
+	CHECK(dispatch_test_exit(&p) == 0, "session: CLOSE -> exit 0");
+}
+
+/* dispatch_test_eof - the daemon goes away: exit 0 */
+static void
+dispatch_test_eof(void)
+{
+	struct dispatch_test_peer	p;
+
+	dispatch_test_start(&p);
+	CHECK(dispatch_test_stop(&p) == 0, "eof before OPEN -> exit 0");
+	dispatch_test_start(&p);
+	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);
+	CHECK(dispatch_test_stop(&p) == 0, "eof after OPEN -> exit 0");
+}
+
+/* dispatch_test_bad - every protocol violation ends with exit 1 */
+static void
+dispatch_test_bad(void)
+{
+	struct dispatch_test_peer	 p;
+	unsigned char			 raw[64];
+	size_t				 n;
+
+	dispatch_test_start(&p);
+	dispatch_test_open(&p, 1, TABLE_OPEN_PARAMS_SIZE);
+	CHECK(dispatch_test_exit(&p) == 1, "bad: OPEN version 1 -> exit 1");
+
+	dispatch_test_start(&p);
+	dispatch_test_open(&p, 2, 2048);
+	CHECK(dispatch_test_exit(&p) == 1, "bad: 2048-byte OPEN -> exit 1");
+
+	dispatch_test_start(&p);
+	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE + 1);
+	CHECK(dispatch_test_exit(&p) == 1, "bad: 2053-byte OPEN -> exit 1");
+
+	dispatch_test_start(&p);
+	memset(raw, 'n', sizeof raw);
+	{
+		unsigned char	open[TABLE_OPEN_PARAMS_SIZE];
+		uint32_t	version = 2;
+
+		memset(open, 'n', sizeof open);
+		memcpy(open, &version, 4);
+		dispatch_test_send(&p, PROC_TABLE_OPEN, open, sizeof open);
+	}
+	CHECK(dispatch_test_exit(&p) == 1,
+	    "bad: OPEN name without NUL -> exit 1");
+
+	dispatch_test_start(&p);
+	dispatch_test_request(&p, PROC_TABLE_CHECK, K_DOMAIN, "yes", 0, NULL);
+	CHECK(dispatch_test_exit(&p) == 1, "bad: CHECK before OPEN -> exit 1");
+
+	dispatch_test_start(&p);
+	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);
+	dispatch_test_skip(&p);
+	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);
+	CHECK(dispatch_test_exit(&p) == 1, "bad: second OPEN -> exit 1");
+
+#define BAD_AFTER_OPEN(send, what) do {					\
+	dispatch_test_start(&p);					\
+	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);		\
+	dispatch_test_skip(&p);						\
+	send;								\
+	CHECK(dispatch_test_exit(&p) == 1, what);			\
+} while (0)
+	BAD_AFTER_OPEN(dispatch_test_send(&p, 42, NULL, 0),
+	    "bad: unknown type 42 -> exit 1");
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_OK, NULL, 0),
+	    "bad: OK sent to the helper -> exit 1");
+	memcpy(raw, "\x02\x00\x00\x00" "\x00\x00\x00\x00\x00\x00\x00\x00"
+	    "example.com", 23);
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CHECK, raw, 23),
+	    "bad: key without NUL -> exit 1");
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_LOOKUP, raw, 12),
+	    "bad: LOOKUP without a key -> exit 1");
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_LOOKUP, raw, 3),
+	    "bad: LOOKUP shorter than service -> exit 1");
+	n = 0;
+	memcpy(raw, "\x02\x00\x00\x00" "\x00\x00\x00\x00\x00\x00\x00\x00"
+	    "k\0zz\0", 18);
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CHECK, raw, 18),
+	    "bad: bytes after the key -> exit 1");
+	memcpy(raw, "\x20\x00\x00\x00" "\x00\x00\x00\x00\x00\x00\x00\x00"
+	    "k\0", 14);
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_FETCH, raw, 14),
+	    "bad: FETCH with trailing bytes -> exit 1");
+	memcpy(raw, "\x02\x00\x00\x00" "\xff\xff\xff\xff\xff\xff\xff\xff"
+	    "k\0", 14);
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CHECK, raw, 14),
+	    "bad: nparams 2^64-1 -> exit 1");
+	memcpy(raw, "\x02\x00\x00\x00" "\x01\x00\x00\x00\x00\x00\x00\x00"
+	    "kk", 14);
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CHECK, raw, 14),
+	    "bad: parameter without NUL -> exit 1");
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_UPDATE, "x", 1),
+	    "bad: UPDATE with a payload -> exit 1");
+	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CLOSE, "x", 1),
+	    "bad: CLOSE with a payload -> exit 1");
+	memset(raw, 0, 16);
+	raw[0] = 5;
+	raw[4] = 8;		/* len 8 < 16 */
+	BAD_AFTER_OPEN((void)!write(p.fd, raw, 16),
+	    "bad: frame len 8 -> exit 1");
+	(void)n;
+#undef BAD_AFTER_OPEN
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	dispatch_test_session();
+	dispatch_test_eof();
+	dispatch_test_bad();
+	return test_done();
+}

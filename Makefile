@@ -111,7 +111,9 @@ $(SMTPCTL): $(patsubst %.c,$(O)/o/%.o,$(CTL_SRCS)) $(CORE_LIB) $(API_LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 .SECONDEXPANSION:
-$(LIBEXEC_BINS): $(O)/libexec/%: $$(patsubst %.c,$(O)/o/%.o,$$(wildcard libexec/%.c libexec/%/*.c)) $(API_LIB)
+# a function: a '%' written in the rule would be replaced by the stem
+libexec_objs	 = $(patsubst %.c,$(O)/o/%.o,$(wildcard libexec/$(1).c libexec/$(1)/*.c))
+$(LIBEXEC_BINS): $(O)/libexec/%: $$(call libexec_objs,$$*) $(API_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS_$*) $(LIBS)
 
@@ -127,7 +129,13 @@ $(FUZZ_O)/%.o: %.c
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) \
 	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
-$(O)/regress/fuzz/%: $(FUZZ_O)/regress/fuzz/%.o $(patsubst %.c,$(FUZZ_O)/%.o,$(CORE_SRCS) $(API_SRCS))
+$(FUZZ_O)/libsmtpd-core.a: $(patsubst %.c,$(FUZZ_O)/%.o,$(CORE_SRCS))
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(FUZZ_O)/libsmtpd-api.a: $(patsubst %.c,$(FUZZ_O)/%.o,$(API_SRCS))
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(O)/regress/fuzz/%: $(FUZZ_O)/regress/fuzz/%.o $(FUZZ_O)/libsmtpd-core.a $(FUZZ_O)/libsmtpd-api.a
 	@mkdir -p $(dir $@)
 	clang $(FUZZFLAGS) -o $@ $^ $(LIBS)
 fuzz: $(FUZZ_BINS)
@@ -158,6 +166,6 @@ install: all
 	    sh scripts/users.sh $(SMTPD_USER) $(SMTPQ_USER) $(CHROOTDIR); fi
 
 clean:
-	rm -rf obj obj-san run
+	rm -rf obj obj-san obj-clang run
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

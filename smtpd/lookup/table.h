@@ -172,10 +172,10 @@ void		 table_entries_clear(struct table_entries *);
 void		 table_entries_move(struct table_entries *dst,
 		    struct table_entries *src);
 int		 table_entries_lookup(struct table_entries *,
-		    enum table_service, const char *key, char *dst,
-		    size_t dstsz);
-int		 table_entries_fetch(struct table_entries *, char *dst,
-		    size_t dstsz);
+		    const char *tname, enum table_service, const char *key,
+		    char *dst, size_t dstsz);
+int		 table_entries_fetch(struct table_entries *,
+		    const char *tname, char *dst, size_t dstsz);
 
 /* table_file.c: the file format, for makemap and the fuzzer too */
 int		 table_file_parse(const char *tname, const char *path,

@@ -240,7 +240,8 @@ static int
 table_file_lookup(struct table *t, enum table_service service,
     const char *key, char *dst, size_t dstsz)
 {
-	return table_entries_lookup(&t->entries, service, key, dst, dstsz);
+	return table_entries_lookup(&t->entries, t->name, service, key, dst,
+	    dstsz);
 }
 
 /* table_file_check - presence (or match) in the loaded entries */
@@ -248,7 +249,8 @@ static int
 table_file_check(struct table *t, enum table_service service,
     const char *key)
 {
-	return table_entries_lookup(&t->entries, service, key, NULL, 0);
+	return table_entries_lookup(&t->entries, t->name, service, key, NULL,
+	    0);
 }
 
 /* table_file_fetch - rotate over the loaded entries */
@@ -256,7 +258,7 @@ static int
 table_file_fetch(struct table *t, enum table_service service, char *dst,
     size_t dstsz)
 {
-	return table_entries_fetch(&t->entries, dst, dstsz);
+	return table_entries_fetch(&t->entries, t->name, dst, dstsz);
 }
 
 const struct table_backend table_backend_file = {

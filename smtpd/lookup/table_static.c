@@ -167,16 +167,16 @@ table_entries_find(const struct table_entries *e, const char *key)
 
 /* table_entries_answer - copy the answer of entry I into DST */
 static int
-table_entries_answer(const struct table_entries *e, size_t i, char *dst,
-    size_t dstsz)
+table_entries_answer(const struct table_entries *e, const char *tname,
+    size_t i, char *dst, size_t dstsz)
 {
 	const char	*v = e->v[i].value ? e->v[i].value : e->v[i].key;
 
 	if (dst == NULL)
 		return 1;
 	if (strlcpy(dst, v, dstsz) >= dstsz) {
-		log_warnx("table: value of \"%s\" longer than the %zu-byte "
-		    "buffer", e->v[i].key, dstsz);
+		log_warnx("table %s: value of \"%s\" longer than the "
+		    "%zu-byte buffer", tname, e->v[i].key, dstsz);
 		dst[0] = '\0';
 		return -1;
 	}
@@ -188,34 +188,36 @@ table_entries_answer(const struct table_entries *e, size_t i, char *dst,
  * services) a scan in insertion order.  DST NULL: a check.
  */
 int
-table_entries_lookup(struct table_entries *e, enum table_service service,
-    const char *key, char *dst, size_t dstsz)
+table_entries_lookup(struct table_entries *e, const char *tname,
+    enum table_service service, const char *key, char *dst, size_t dstsz)
 {
 	long	i;
 	size_t	j;
 	int	r;
 
 	if ((i = table_entries_find(e, key)) != -1 && service != K_REGEX)
-		return table_entries_answer(e, (size_t)i, dst, dstsz);
+		return table_entries_answer(e, tname, (size_t)i, dst,
+		    dstsz);
 	if (!table_match_needs_scan(service))
 		return 0;
 	for (j = 0; j < e->n; j++) {
 		r = table_match(service, e->v[j].key, key, &e->v[j].regex,
 		    &e->v[j].regex_bad);
 		if (r == -1) {
-			log_warnx("table: entry \"%s\" is not a valid "
-			    "regular expression", e->v[j].key);
+			log_warnx("table %s: entry \"%s\" is not a valid "
+			    "regular expression", tname, e->v[j].key);
 			return -1;
 		}
 		if (r == 1)
-			return table_entries_answer(e, j, dst, dstsz);
+			return table_entries_answer(e, tname, j, dst, dstsz);
 	}
 	return 0;
 }
 
 /* table_entries_fetch - the next entry's answer, wrapping around */
 int
-table_entries_fetch(struct table_entries *e, char *dst, size_t dstsz)
+table_entries_fetch(struct table_entries *e, const char *tname, char *dst,
+    size_t dstsz)
 {
 	size_t	i;
 
@@ -224,7 +226,7 @@ table_entries_fetch(struct table_entries *e, char *dst, size_t dstsz)
 	if (e->fetch_next >= e->n)
 		e->fetch_next = 0;
 	i = e->fetch_next++;
-	return table_entries_answer(e, i, dst, dstsz);
+	return table_entries_answer(e, tname, i, dst, dstsz);
 }
 
 /* table_static_lookup - backend lookup on the inline entries */
@@ -232,7 +234,8 @@ static int
 table_static_lookup(struct table *t, enum table_service service,
     const char *key, char *dst, size_t dstsz)
 {
-	return table_entries_lookup(&t->entries, service, key, dst, dstsz);
+	return table_entries_lookup(&t->entries, t->name, service, key, dst,
+	    dstsz);
 }
 
 /* table_static_check - backend check on the inline entries */
@@ -240,7 +243,8 @@ static int
 table_static_check(struct table *t, enum table_service service,
     const char *key)
 {
-	return table_entries_lookup(&t->entries, service, key, NULL, 0);
+	return table_entries_lookup(&t->entries, t->name, service, key, NULL,
+	    0);
 }
 
 /* table_static_fetch - backend fetch: rotate over the entries */
@@ -248,7 +252,7 @@ static int
 table_static_fetch(struct table *t, enum table_service service, char *dst,
     size_t dstsz)
 {
-	return table_entries_fetch(&t->entries, dst, dstsz);
+	return table_entries_fetch(&t->entries, t->name, dst, dstsz);
 }
 
 const struct table_backend table_backend_static = {

@@ -107,7 +107,7 @@ table_proc_fail(struct table *t, struct table_proc *h, const char *why)
 		else {
 			(void)kill(h->pid, SIGKILL);
 			if (table_proc_reap(h->pid, 1, &status))
-				(void)strlcpy(st, "killed", sizeof st);
+				table_proc_status(status, st, sizeof st);
 		}
 		imsgbuf_clear(&h->ib);
 		close(h->ib.fd);
@@ -367,13 +367,11 @@ table_proc_open(struct table *t)
 		h = xcalloc(1, sizeof *h);
 		h->pid = -1;
 		h->delay_ms = t->backoff_ms;
+		/* gone since create: keep trying, each start will fail */
 		if (table_find_helper(t->backend_name, h->path,
-		    sizeof h->path) == -1) {
-			log_warnx("table %s: no helper table-%s", t->name,
-			    t->backend_name);
-			free(h);
-			return -1;
-		}
+		    sizeof h->path) == -1)
+			log_warnx("table %s: no helper table-%s any more",
+			    t->name, t->backend_name);
 		t->handle = h;
 	}
 	/* a helper that fails now is retried later: not an open error */

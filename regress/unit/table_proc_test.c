@@ -340,18 +340,21 @@ test_probe(int argc, char **argv)
 		printf("error %s\n", err);
 		return 1;
 	}
-	for (i = 5; i + 1 < argc; i += 2) {
-		s = table_service_from_name(argv[i + 1]);
+	for (i = 5; i < argc; ) {
 		buf[0] = '\0';
 		if (strcmp(argv[i], "update") == 0) {
 			printf("update -> %d\n", table_update(t));
-			i--;
+			i++;
 			continue;
 		}
+		if (i + 1 >= argc)
+			break;
+		s = table_service_from_name(argv[i + 1]);
 		if (strcmp(argv[i], "fetch") == 0) {
 			r = table_fetch(t, s, buf, sizeof buf);
 			printf("fetch %s -> %d%s%s\n", argv[i + 1], r,
 			    r == 1 ? " " : "", r == 1 ? buf : "");
+			i += 2;
 			continue;
 		}
 		if (i + 2 >= argc)
@@ -363,7 +366,7 @@ test_probe(int argc, char **argv)
 		printf("%s %s %s -> %d%s%s\n", argv[i], argv[i + 1],
 		    argv[i + 2], r, r == 1 && buf[0] ? " " : "",
 		    r == 1 ? buf : "");
-		i++;
+		i += 3;
 	}
 	table_free(&t);
 	printf("children %s\n", waitpid(-1, NULL, WNOHANG) == -1 &&

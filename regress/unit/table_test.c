@@ -332,7 +332,8 @@ test_file(void)
 			    "\t# indented comment\nMIXED.example\n";
 	const char	 map[] = "# aliases\nroot: bob\nbob  bob@example.com\n"
 			    "carol : carol@example.net\ndave:dave@example.org\n"
-			    "list  a, \"|/bin/cmd x, y\", :include:/etc/a\\,b\nbob other@example.com\n";
+			    "list  a, \"|/bin/cmd x, y\", :include:/etc/a\\,b\n"
+			    "bob other@example.com\n";
 	const char	 urls[] = "# @list\nsmtp+tls://relay.example.com:587\n"
 			    "lmtp://[::1]:24\n";
 	const char	 noval[] = "key value\nlonely\n";

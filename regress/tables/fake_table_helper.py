@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""regress/tables/fake_table_helper.py -- a table helper that misbehaves.
+
+Speaks the 6.x imsg table protocol (libexec-protocols.md 4) on fd 0 like
+a real helper, and misbehaves on demand so that the daemon's proc
+backend (smtpd/lookup/table_proc.c) can be tested against every failure
+it must survive.  Started by regress/unit/table_proc_test.c through a
+wrapper script; argv[1] is a state directory, where the helper appends
+its PID to "pids" (so the test can check every helper was reaped) and
+where a file "badopen" makes it exit before answering OPEN.
+
+The key of a CHECK or LOOKUP chooses the behaviour: "die" exits at once,
+"hang" sleeps, "garbage" writes an invalid frame, "badtype" answers with
+type 1, "extra" sends a value after r = 0, "two" answers twice.  Other
+keys: CHECK "yes" -> 1, else 0; LOOKUP "v..." -> 1 "value-of-v...", else
+0.  FETCH rotates over two addresses; UPDATE answers 1.
+"""
+import os
+import struct
+import sys
+import time
+
+HDR = struct.Struct("=IHHII")
+OK, OPEN, CLOSE, UPDATE, CHECK, LOOKUP, FETCH = 0, 2, 3, 4, 5, 6, 7
+
+
+def read_exact(n):
+    buf = b""
+    while len(buf) < n:
+        chunk = os.read(0, n - len(buf))
+        if not chunk:
+            sys.exit(0)
+        buf += chunk
+    return buf
+
+
+def send(mtype, payload=b""):
+    os.write(0, HDR.pack(mtype, HDR.size + len(payload), 0, 0,
+                         os.getpid()) + payload)
+
+
+def main():
+    state = sys.argv[1] if len(sys.argv) > 1 else "."
+    with open(os.path.join(state, "pids"), "a") as f:
+        f.write("%d\n" % os.getpid())
+    if os.path.exists(os.path.join(state, "badopen")):
+        sys.exit(2)
+    sources = [b"192.0.2.1", b"192.0.2.2"]
+    nfetch = 0
+    while True:
+        mtype, length, _, _, _ = HDR.unpack(read_exact(HDR.size))
+        payload = read_exact(length - HDR.size)
+        if mtype == OPEN:
+            send(OK)
+            continue
+        if mtype == CLOSE:
+            sys.exit(0)
+        if mtype == UPDATE:
+            send(OK, struct.pack("=i", 1))
+            continue
+        if mtype == FETCH:
+            send(OK, struct.pack("=i", 1) + sources[nfetch % 2] + b"\0")
+            nfetch += 1
+            continue
+        key = payload[12:-1]
+        if key == b"die":
+            sys.exit(3)
+        if key == b"hang":
+            time.sleep(60)
+        if key == b"garbage":
+            os.write(0, b"\xff" * 40)
+            continue
+        if key == b"badtype":
+            send(1, struct.pack("=i", 0))
+            continue
+        if key == b"extra":
+            send(OK, struct.pack("=i", 0) + b"junk\0")
+            continue
+        if key == b"two":
+            # both answers in one write, so they arrive together
+            one = struct.pack("=i", 0)
+            frame = HDR.pack(OK, HDR.size + 4, 0, 0, os.getpid()) + one
+            os.write(0, frame + frame)
+            continue
+        if mtype == CHECK:
+            send(OK, struct.pack("=i", 1 if key == b"yes" else 0))
+        elif key.startswith(b"v"):
+            send(OK, struct.pack("=i", 1) + b"value-of-" + key + b"\0")
+        else:
+            send(OK, struct.pack("=i", 0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+/*
+ * table.h -- tables: named key/value stores that rules, listeners and
+ * actions consult (smtpd-conf.md section 4).
+ *
+ * The layer (table.c) owns what every backend shares: the service
+ * bitmask, key normalisation (lower case, no CR/LF, at most
+ * TABLE_KEY_MAX - 1 bytes), validation of returned values and the
+ * list/mapping shape.  Backends (table_<impl>.c) only store and find:
+ * static (inline), file, db (Berkeley DB from makemap), getpwnam and
+ * proc (a libexec helper spoken to over imsg, libexec-protocols.md 4).
+ * table_match.c holds the entry matching rules of domain, netaddr,
+ * mailaddr and regex lookups; table_value.c the parsers of the values
+ * every later user of a table needs.
+ *
+ * Runs in the lookup process (and in the parser, which creates tables
+ * and loads files so that bad files are configuration errors).  Nothing
+ * here may call fatal on table contents, helper answers or keys.
+ */
+#ifndef SMTPD_TABLE_H
+#define SMTPD_TABLE_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <limits.h>
+
+/*
+ * Table services, one bit each (libexec-protocols.md 4.5).  The same
+ * values as api/smtpd-api.h, which the daemon does not include because
+ * it maps log_* onto the helper log.
+ */
+enum table_service {
+	K_NONE = 0x000,
+	K_ALIAS = 0x001,	/* lookup: comma-separated expansion list */
+	K_DOMAIN = 0x002,	/* check: domain name */
+	K_CREDENTIALS = 0x004,	/* lookup: username:password */
+	K_NETADDR = 0x008,	/* check: address or CIDR */
+	K_USERINFO = 0x010,	/* lookup: uid:gid:homedir */
+	K_SOURCE = 0x020,	/* fetch: an IP address literal */
+	K_MAILADDR = 0x040,	/* check: user@domain, user, @domain */
+	K_ADDRNAME = 0x080,	/* lookup: hostname for HELO */
+	K_MAILADDRMAP = 0x100,	/* lookup: comma-separated mailaddr list */
+	K_RELAYHOST = 0x200,	/* lookup/fetch: relay URL */
+	K_STRING = 0x400,	/* check: the string */
+	K_REGEX = 0x800,	/* check: subject matched by a regex */
+	K_ANY = 0xfff,
+};
+
+/* limits of what a table stores or answers */
+#define TABLE_NAME_MAX		256	/* table names, with the NUL */
+#define TABLE_KEY_MAX		1024	/* keys: at most 1023 bytes (6.8) */
+#define TABLE_VALUE_MAX		16368	/* one imsg payload */
+#define TABLE_LINE_MAX		16384	/* one line of a file table */
+#define TABLE_USER_MAX		256	/* a mailaddr user part, with NUL */
+#define TABLE_DOMAIN_MAX	256	/* a domain or host name, with NUL */
+#define TABLE_PASSWORD_MAX	2048	/* credentials value, spec 4.6 */
+#define TABLE_SUBADDR_DELIM	'+'	/* smtp sub-addr-delim default */
+#define TABLE_PROC_TIMEOUT_MS	5000	/* one helper request */
+#define TABLE_PROC_BACKOFF_MS	1000	/* first restart delay */
+#define TABLE_PROC_BACKOFF_MAX_MS 60000	/* restart delay ceiling */
+
+/* list (values only) or mapping (key = value); NONE when unknown (proc) */
+enum table_shape {
+	TABLE_SHAPE_NONE = 0,
+	TABLE_SHAPE_LIST,
+	TABLE_SHAPE_MAPPING,
+};
+
+struct table;
+
+#define TABLE_BACKEND_V1	1
+struct table_backend {
+	int		 version;	/* TABLE_BACKEND_V1; append, never reorder */
+	const char	*name;
+	unsigned int	 services;	/* K_ALIAS | K_DOMAIN | ... */
+	/* at create (parse) time: validate config, load files; 0 or -1 */
+	int	(*config)(struct table *, char *err, size_t errsz);
+	/* in the lookup process: start what runs (helpers); 0 or -1 */
+	int	(*open)(struct table *);
+	/* reload: 1 done, 0 failed and the old content stays */
+	int	(*update)(struct table *);
+	void	(*close)(struct table *);
+	/*
+	 * The key is already normalised.  1 found, 0 not found, -1
+	 * temporary failure; lookup and fetch write a NUL-terminated value
+	 * of at most dstsz bytes.
+	 */
+	int	(*lookup)(struct table *, enum table_service, const char *key,
+		    char *dst, size_t dstsz);
+	int	(*check)(struct table *, enum table_service, const char *key);
+	int	(*fetch)(struct table *, enum table_service, char *dst,
+		    size_t dstsz);
+};
+
+/* one entry of an in-memory table (static and file backends) */
+struct table_entry {
+	char		*key;		/* lower-cased */
+	char		*value;		/* NULL in a list */
+	void		*regex;		/* compiled on first regex use */
+	unsigned int	 line;		/* file line, 0 for inline */
+	int		 regex_bad;	/* the key does not compile */
+};
+
+struct table_entries {
+	struct table_entry	*v;
+	size_t			 n;
+	size_t			 size;
+	size_t			*sorted;	/* indexes ordered by key */
+	enum table_shape	 shape;
+	size_t			 fetch_next;
+};
+
+struct table {
+	char				 name[TABLE_NAME_MAX];
+	char				 backend_name[TABLE_NAME_MAX];
+	char				 config[PATH_MAX];
+	const struct table_backend	*backend;
+	struct table_entries		 entries;	/* static and file */
+	enum table_shape		 shape;
+	int				 opened;
+	int				 timeout_ms;	/* proc */
+	int				 backoff_ms;	/* proc: first delay */
+	int				 backoff_max_ms;
+	void				*handle;	/* backend state */
+};
+
+extern const struct table_backend	table_backend_static;
+extern const struct table_backend	table_backend_file;
+extern const struct table_backend	table_backend_db;
+extern const struct table_backend	table_backend_getpwnam;
+extern const struct table_backend	table_backend_proc;
+
+/* table.c: the public API */
+struct table	*table_create(const char *name, const char *backend,
+		    const char *config, char *err, size_t errsz);
+int		 table_add(struct table *, const char *key, const char *value,
+		    char *err, size_t errsz);
+int		 table_open(struct table *, char *err, size_t errsz);
+int		 table_open_all(struct table **, size_t, char *err,
+		    size_t errsz);
+int		 table_update(struct table *);
+void		 table_close(struct table *);
+void		 table_free(struct table **);
+int		 table_lookup(struct table *, enum table_service,
+		    const char *key, char *dst, size_t dstsz);
+int		 table_check(struct table *, enum table_service,
+		    const char *key);
+int		 table_fetch(struct table *, enum table_service, char *dst,
+		    size_t dstsz);
+const char	*table_name(const struct table *);
+enum table_shape table_shape(const struct table *);
+unsigned int	 table_services(const struct table *);
+int		 table_check_use(const struct table *, enum table_service,
+		    enum table_shape, char *err, size_t errsz);
+void		 table_set_timeout(struct table *, int timeout_ms);
+void		 table_set_backoff(struct table *, int first_ms, int max_ms);
+const char	*table_service_name(enum table_service);
+enum table_service table_service_from_name(const char *);
+/* table_find_helper - <libexec>/table-B, else the Debian directory */
+int		 table_find_helper(const char *backend, char *path,
+		    size_t pathsz);
+/* table_normalize_key - lower-cased copy; -1 with a reason if refused */
+int		 table_normalize_key(const char *key, char *dst, size_t dstsz,
+		    char *err, size_t errsz);
+
+/* table_static.c: in-memory entries, shared by static and file */
+int		 table_entries_add(struct table_entries *, const char *key,
+		    const char *value, unsigned int line, char *err,
+		    size_t errsz);
+void		 table_entries_finish(struct table_entries *,
+		    const char *tname, const char *source);
+void		 table_entries_clear(struct table_entries *);
+void		 table_entries_move(struct table_entries *dst,
+		    struct table_entries *src);
+int		 table_entries_lookup(struct table_entries *,
+		    const char *tname, enum table_service, const char *key,
+		    char *dst, size_t dstsz);
+int		 table_entries_fetch(struct table_entries *,
+		    const char *tname, char *dst, size_t dstsz);
+
+/* table_file.c: the file format, for makemap and the fuzzer too */
+int		 table_file_parse(const char *tname, const char *path,
+		    const char *text, size_t len, struct table_entries *,
+		    char *err, size_t errsz);
+
+/* table_match.c: does entry key E match lookup key K for a service */
+int		 table_match(enum table_service, const char *entry,
+		    const char *key, void **regex, int *regex_bad);
+int		 table_match_domain(const char *pattern, const char *domain);
+int		 table_match_netaddr(const char *entry, const char *key);
+int		 table_match_mailaddr(const char *entry, const char *key);
+int		 table_match_regex(const char *pattern, const char *subject,
+		    void **regex, int *regex_bad);
+void		 table_match_regex_free(void **regex);
+/* table_match_needs_scan - service whose entries are patterns */
+int		 table_match_needs_scan(enum table_service);
+
+/* table_value.c: parsers of looked-up values; 0 or -1 with a reason */
+struct table_credentials {
+	char	username[TABLE_USER_MAX + TABLE_DOMAIN_MAX];
+	char	password[TABLE_PASSWORD_MAX];
+};
+
+struct table_userinfo {
+	uid_t	uid;
+	gid_t	gid;
+	char	directory[PATH_MAX];
+};
+
+struct table_netaddr {
+	int		family;		/* AF_INET or AF_INET6 */
+	unsigned char	addr[16];	/* network byte order */
+	int		bits;		/* prefix length */
+	unsigned int	scope;		/* IPv6 scope id, 0 if none */
+};
+
+struct table_mailaddr {
+	char	user[TABLE_USER_MAX];
+	char	domain[TABLE_DOMAIN_MAX];
+};
+
+enum table_alias_kind {
+	TABLE_ALIAS_USERNAME,
+	TABLE_ALIAS_ADDRESS,
+	TABLE_ALIAS_FILENAME,
+	TABLE_ALIAS_COMMAND,
+	TABLE_ALIAS_INCLUDE,
+	TABLE_ALIAS_ERROR,
+};
+
+struct table_alias {
+	enum table_alias_kind	kind;
+	struct table_mailaddr	addr;		/* USERNAME (user), ADDRESS */
+	char			text[TABLE_LINE_MAX]; /* path, command, error */
+	int			code;		/* ERROR: 4xx or 5xx */
+};
+
+struct table_relayhost {
+	char	scheme[16];
+	char	label[TABLE_USER_MAX];
+	char	host[TABLE_DOMAIN_MAX];
+	int	port;		/* 0: the scheme's default */
+};
+
+int	table_parse_credentials(const char *key, const char *value,
+	    struct table_credentials *, char *err, size_t errsz);
+int	table_parse_userinfo(const char *value, struct table_userinfo *,
+	    char *err, size_t errsz);
+int	table_parse_netaddr(const char *value, struct table_netaddr *,
+	    char *err, size_t errsz);
+int	table_parse_address(const char *value, struct table_netaddr *,
+	    char *err, size_t errsz);
+int	table_netaddr_contains(const struct table_netaddr *net,
+	    const struct table_netaddr *addr);
+int	table_parse_source(const char *value, struct table_netaddr *,
+	    char *err, size_t errsz);
+int	table_parse_mailaddr(const char *value, struct table_mailaddr *,
+	    char *err, size_t errsz);
+int	table_parse_hostname(const char *value, char *err, size_t errsz);
+int	table_split_list(const char *value,
+	    int (*cb)(const char *element, void *arg), void *arg,
+	    char *err, size_t errsz);
+int	table_parse_alias(const char *element, struct table_alias *,
+	    char *err, size_t errsz);
+int	table_parse_relayhost(const char *value, struct table_relayhost *,
+	    char *err, size_t errsz);
+/* table_parse_value - does a looked-up VALUE of SERVICE for KEY parse */
+int	table_parse_value(enum table_service, const char *key,
+	    const char *value, char *err, size_t errsz);
+
+#endif

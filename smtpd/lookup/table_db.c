@@ -1,0 +1,325 @@
+/*
+ * table_db.c -- the db backend: `table NAME db:/path.db`, a Berkeley DB
+ * hash or btree written by makemap.
+ *
+ * Layout, as Debian's 6.8 makemap writes it (checked on its output):
+ * keys are lower-cased and stored with their trailing NUL, values too;
+ * a `makemap -t set` list stores the value "<set>".  Exact lookups are
+ * one get; pattern services (domain, netaddr, mailaddr, regex) scan the
+ * database in key order after an exact miss.  The file is opened at
+ * create time, so a missing file or one that is not a database is a
+ * configuration error with a clear message; update reopens it and keeps
+ * the old handle if that fails.  Runs in the parser and the lookup
+ * process; never fatal on the file's contents.
+ */
+#include <sys/stat.h>
+
+#include <db_185.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "table.h"
+#include "xmalloc.h"
+
+#define TABLE_DB_HASH_MAGIC	0x061561
+#define TABLE_DB_BTREE_MAGIC	0x053162
+#define TABLE_DB_SET_VALUE	"<set>"
+
+struct table_db {
+	DB	*db;
+	int	 fetch_started;
+};
+
+/* table_db_swap32 - byte-swapped magic of a foreign-endian file */
+static uint32_t
+table_db_swap32(uint32_t v)
+{
+	return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) |
+	    (v << 24);
+}
+
+/* table_db_type - DB_HASH or DB_BTREE from the file's magic, or -1 */
+static int
+table_db_type(const char *path, char *why, size_t whysz)
+{
+	unsigned char	hdr[16];
+	uint32_t	magic;
+	ssize_t		n;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(why, whysz, "%s", strerror(errno));
+		return -1;
+	}
+	n = read(fd, hdr, sizeof hdr);
+	close(fd);
+	if (n != (ssize_t)sizeof hdr) {
+		snprintf(why, whysz, "not a Berkeley DB file (too short)");
+		return -1;
+	}
+	memcpy(&magic, hdr + 12, sizeof magic);
+	if (magic == TABLE_DB_HASH_MAGIC ||
+	    table_db_swap32(magic) == TABLE_DB_HASH_MAGIC)
+		return DB_HASH;
+	if (magic == TABLE_DB_BTREE_MAGIC ||
+	    table_db_swap32(magic) == TABLE_DB_BTREE_MAGIC)
+		return DB_BTREE;
+	snprintf(why, whysz, "not a Berkeley DB hash or btree file");
+	return -1;
+}
+
+/* table_db_value - the NUL-terminated value of a record, or -1 */
+static int
+table_db_value(const DBT *v, char *dst, size_t dstsz)
+{
+	size_t	len = v->size;
+
+	if (len > 0 && ((const char *)v->data)[len - 1] == '\0')
+		len--;
+	if (memchr(v->data, '\0', len) != NULL || len >= dstsz)
+		return -1;
+	memcpy(dst, v->data, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+/* table_db_shape - a "<set>" first value makes a list */
+static enum table_shape
+table_db_shape(DB *db)
+{
+	DBT	k, v;
+	char	val[sizeof TABLE_DB_SET_VALUE];
+
+	if (db->seq(db, &k, &v, R_FIRST) != 0)
+		return TABLE_SHAPE_MAPPING;
+	if (table_db_value(&v, val, sizeof val) == 0 &&
+	    strcmp(val, TABLE_DB_SET_VALUE) == 0)
+		return TABLE_SHAPE_LIST;
+	return TABLE_SHAPE_MAPPING;
+}
+
+/* table_db_open_path - open PATH read-only; NULL with a reason */
+static DB *
+table_db_open_path(const char *tname, const char *path, char *err,
+    size_t errsz)
+{
+	DB	*db;
+	char	 why[128];
+	int	 type;
+
+	if (path[0] != '/') {
+		snprintf(err, errsz, "table \"%s\": %s: the path must be "
+		    "absolute", tname, path);
+		return NULL;
+	}
+	if ((type = table_db_type(path, why, sizeof why)) == -1) {
+		snprintf(err, errsz, "table \"%s\": %s: %s", tname, path,
+		    why);
+		return NULL;
+	}
+	if ((db = dbopen(path, O_RDONLY, 0, (DBTYPE)type, NULL)) == NULL) {
+		snprintf(err, errsz, "table \"%s\": %s: cannot open the "
+		    "database: %s", tname, path, strerror(errno));
+		return NULL;
+	}
+	return db;
+}
+
+/* table_db_config - open the database at create time */
+static int
+table_db_config(struct table *t, char *err, size_t errsz)
+{
+	struct table_db	*h;
+	DB		*db;
+
+	if ((db = table_db_open_path(t->name, t->config, err, errsz)) == NULL)
+		return -1;
+	h = xcalloc(1, sizeof *h);
+	h->db = db;
+	t->handle = h;
+	t->shape = table_db_shape(db);
+	return 0;
+}
+
+/* table_db_open - reopen after a close */
+static int
+table_db_open(struct table *t)
+{
+	char	err[512];
+
+	if (t->handle != NULL)
+		return 0;
+	if (table_db_config(t, err, sizeof err) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* table_db_close - close the database */
+static void
+table_db_close(struct table *t)
+{
+	struct table_db	*h = t->handle;
+
+	if (h == NULL)
+		return;
+	h->db->close(h->db);
+	free(h);
+	t->handle = NULL;
+}
+
+/* table_db_update - reopen; the old handle stays if that fails */
+static int
+table_db_update(struct table *t)
+{
+	struct table_db	*h = t->handle;
+	DB		*db;
+	char		 err[512];
+
+	if ((db = table_db_open_path(t->name, t->config, err, sizeof err)) ==
+	    NULL) {
+		log_warnx("%s", err);
+		return 0;
+	}
+	if (h == NULL) {
+		h = xcalloc(1, sizeof *h);
+		t->handle = h;
+	} else
+		h->db->close(h->db);
+	h->db = db;
+	h->fetch_started = 0;
+	t->shape = table_db_shape(db);
+	return 1;
+}
+
+/* table_db_answer - value of a record (the key itself for a set) */
+static int
+table_db_answer(struct table *t, const char *key, const DBT *v, char *dst,
+    size_t dstsz)
+{
+	char	val[TABLE_VALUE_MAX];
+
+	if (dst == NULL)
+		return 1;
+	if (table_db_value(v, val, sizeof val) == -1) {
+		log_warnx("table %s: value of \"%s\" is not a string",
+		    t->name, key);
+		return -1;
+	}
+	if (strcmp(val, TABLE_DB_SET_VALUE) == 0)
+		(void)strlcpy(val, key, sizeof val);
+	if (strlcpy(dst, val, dstsz) >= dstsz) {
+		log_warnx("table %s: value of \"%s\" too long", t->name, key);
+		return -1;
+	}
+	return 1;
+}
+
+/* table_db_query - exact get, then a scan for pattern services */
+static int
+table_db_query(struct table *t, enum table_service service, const char *key,
+    char *dst, size_t dstsz)
+{
+	struct table_db	*h = t->handle;
+	DB		*db;
+	DBT		 k, v;
+	char		 ekey[TABLE_KEY_MAX];
+	int		 r, m;
+
+	if (h == NULL)
+		return -1;
+	db = h->db;
+	if (service != K_REGEX) {
+		k.data = (void *)(uintptr_t)key;
+		k.size = strlen(key) + 1;
+		r = db->get(db, &k, &v, 0);
+		if (r == -1) {
+			log_warn("table %s: get", t->name);
+			return -1;
+		}
+		if (r == 0)
+			return table_db_answer(t, key, &v, dst, dstsz);
+	}
+	if (!table_match_needs_scan(service))
+		return 0;
+	for (r = db->seq(db, &k, &v, R_FIRST); r == 0;
+	    r = db->seq(db, &k, &v, R_NEXT)) {
+		if (table_db_value(&k, ekey, sizeof ekey) == -1)
+			continue;	/* not a key makemap writes */
+		m = table_match(service, ekey, key, NULL, NULL);
+		if (m == -1) {
+			log_warnx("table %s: entry \"%s\" is not a valid "
+			    "regular expression", t->name, ekey);
+			return -1;
+		}
+		if (m == 1)
+			return table_db_answer(t, ekey, &v, dst, dstsz);
+	}
+	if (r == -1) {
+		log_warn("table %s: seq", t->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* table_db_lookup - backend lookup */
+static int
+table_db_lookup(struct table *t, enum table_service service,
+    const char *key, char *dst, size_t dstsz)
+{
+	return table_db_query(t, service, key, dst, dstsz);
+}
+
+/* table_db_check - backend check */
+static int
+table_db_check(struct table *t, enum table_service service, const char *key)
+{
+	return table_db_query(t, service, key, NULL, 0);
+}
+
+/* table_db_fetch - the next record in database order, wrapping */
+static int
+table_db_fetch(struct table *t, enum table_service service, char *dst,
+    size_t dstsz)
+{
+	struct table_db	*h = t->handle;
+	DBT		 k, v;
+	char		 key[TABLE_KEY_MAX];
+	int		 r;
+
+	if (h == NULL)
+		return -1;
+	r = h->db->seq(h->db, &k, &v, h->fetch_started ? R_NEXT : R_FIRST);
+	if (r == 1 && h->fetch_started)
+		r = h->db->seq(h->db, &k, &v, R_FIRST);
+	if (r == -1) {
+		log_warn("table %s: seq", t->name);
+		return -1;
+	}
+	if (r == 1)
+		return 0;
+	h->fetch_started = 1;
+	if (table_db_value(&k, key, sizeof key) == -1)
+		return -1;
+	return table_db_answer(t, key, &v, dst, dstsz);
+}
+
+const struct table_backend table_backend_db = {
+	.version = TABLE_BACKEND_V1,
+	.name = "db",
+	.services = K_ANY,
+	.config = table_db_config,
+	.open = table_db_open,
+	.update = table_db_update,
+	.close = table_db_close,
+	.lookup = table_db_lookup,
+	.check = table_db_check,
+	.fetch = table_db_fetch,
+};

@@ -39,7 +39,8 @@ PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPTFLAGS	?= -O2 -g
 WARNFLAGS	:= -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Wmissing-prototypes -Wstrict-prototypes -Wshadow
-CPPFLAGS	+= -D_GNU_SOURCE -Iapi -Ismtpd/common -Ismtpd/conf -Iregress/lib \
+CPPFLAGS	+= -D_GNU_SOURCE -Iapi -Ismtpd/common -Ismtpd/conf -Ismtpd/lookup \
+		   -Iregress/lib \
 		   -DPATH_SMTPD_CONF='"$(SYSCONFDIR)/smtpd.conf"' \
 		   -DPATH_SMTPD_SPOOL='"$(SPOOLDIR)"' \
 		   -DPATH_SMTPD_RUN='"$(RUNDIR)"' \
@@ -78,7 +79,7 @@ UNIT_LIB_SRCS	:= $(sort $(wildcard regress/lib/*.c))
 FUZZ_SRCS	:= $(sort $(wildcard regress/fuzz/*_fuzz.c))
 FUZZ_BINS	:= $(patsubst regress/fuzz/%.c,$(O)/regress/fuzz/%,$(FUZZ_SRCS))
 
-LIBS		:= $(PKG_LIBS) -lcrypt
+LIBS		:= $(PKG_LIBS) -ldb -lcrypt
 
 .PHONY: all deps test check run fuzz install clean
 .SECONDARY:

@@ -25,25 +25,9 @@
 #include "api_log.h"
 #include "imsgbuf.h"
 #include "table_api.h"
+#include "table_service.h"
 #include "wire.h"
 
-/* table services, one bit each (libexec-protocols.md 4.5) */
-enum table_service {
-	K_NONE = 0x000,
-	K_ALIAS = 0x001,	/* lookup: comma-separated expansion list */
-	K_DOMAIN = 0x002,	/* check: domain name */
-	K_CREDENTIALS = 0x004,	/* lookup: username:password */
-	K_NETADDR = 0x008,	/* check: address or CIDR */
-	K_USERINFO = 0x010,	/* lookup: uid:gid:homedir */
-	K_SOURCE = 0x020,	/* fetch: an IP address literal */
-	K_MAILADDR = 0x040,	/* check: user@domain, user, @domain */
-	K_ADDRNAME = 0x080,	/* lookup: hostname for HELO */
-	K_MAILADDRMAP = 0x100,	/* lookup: comma-separated mailaddr list */
-	K_RELAYHOST = 0x200,	/* lookup/fetch: relay URL (6.x daemon only) */
-	K_STRING = 0x400,	/* check: the string (6.x daemon only) */
-	K_REGEX = 0x800,	/* check: subject matched by a regex (6.x only) */
-	K_ANY = 0xfff,
-};
 
 /* the logging names of the extras glue */
 #define log_init(debug)		api_log_init(debug)

@@ -12,7 +12,7 @@
 
 #include "log.h"
 #include "smtpd.h"
-#include "../../smtpd/lookup/table.h"	/* no -Ismtpd/lookup yet */
+#include "table.h"
 
 struct smtpd_env	*env;
 

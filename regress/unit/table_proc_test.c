@@ -30,7 +30,7 @@
 
 #include "log.h"
 #include "smtpd.h"
-#include "../../smtpd/lookup/table.h"	/* no -Ismtpd/lookup yet */
+#include "table.h"
 #include "test.h"
 
 struct smtpd_env	*env;

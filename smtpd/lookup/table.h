@@ -23,27 +23,7 @@
 #include <stddef.h>
 #include <limits.h>
 
-/*
- * Table services, one bit each (libexec-protocols.md 4.5).  The same
- * values as api/smtpd-api.h, which the daemon does not include because
- * it maps log_* onto the helper log.
- */
-enum table_service {
-	K_NONE = 0x000,
-	K_ALIAS = 0x001,	/* lookup: comma-separated expansion list */
-	K_DOMAIN = 0x002,	/* check: domain name */
-	K_CREDENTIALS = 0x004,	/* lookup: username:password */
-	K_NETADDR = 0x008,	/* check: address or CIDR */
-	K_USERINFO = 0x010,	/* lookup: uid:gid:homedir */
-	K_SOURCE = 0x020,	/* fetch: an IP address literal */
-	K_MAILADDR = 0x040,	/* check: user@domain, user, @domain */
-	K_ADDRNAME = 0x080,	/* lookup: hostname for HELO */
-	K_MAILADDRMAP = 0x100,	/* lookup: comma-separated mailaddr list */
-	K_RELAYHOST = 0x200,	/* lookup/fetch: relay URL */
-	K_STRING = 0x400,	/* check: the string */
-	K_REGEX = 0x800,	/* check: subject matched by a regex */
-	K_ANY = 0xfff,
-};
+#include "table_service.h"
 
 /* limits of what a table stores or answers */
 #define TABLE_NAME_MAX		256	/* table names, with the NUL */

@@ -40,6 +40,7 @@ struct conf_src {
 	int			 line;
 	struct conf_macro	*macro;		/* expansion of this macro */
 	int			 depth;		/* macro nesting */
+	int			 ended;		/* final blank returned */
 };
 
 static int	conf_lex_getc(struct conf_parser *, int *);
@@ -322,7 +323,13 @@ conf_lex_getc(struct conf_parser *p, int *line)
 		*line = src->line;
 		if (src->pos >= src->len) {
 			if (src->macro) {
-				conf_lex_pop(p);
+				/* stay active until the blank is read, so that
+				 * "$a" at the end of a's own value is caught */
+				if (src->ended) {
+					conf_lex_pop(p);
+					continue;
+				}
+				src->ended = 1;
 				return ' ';
 			}
 			if (src->prev == NULL)

@@ -118,6 +118,7 @@ enum conf_svc {
 	SVC_DOMAIN, SVC_MAILADDR, SVC_AUTH, SVC_STRING, SVC_REGEX
 };
 struct conf_table *conf_parse_tables(struct conf_parser *, enum conf_svc);
+void	conf_check_netaddr(struct conf_parser *, struct conf_table *, int);
 struct conf_table *conf_table_single(struct conf_parser *, const char *);
 void	conf_parse_listen(struct conf_parser *, int line);
 void	conf_add_listener(struct conf_parser *, struct conf_listener *,

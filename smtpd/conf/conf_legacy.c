@@ -250,6 +250,7 @@ legacy_from(struct conf_parser *p, struct legacy_rule *r, int line)
 		conf_accept_kw(p, "source");
 		r->from = LEGACY_FROM_SOURCE;
 		r->from_table = conf_parse_tables(p, SVC_NETADDR);
+		conf_check_netaddr(p, r->from_table, line);
 	}
 }
 

@@ -521,7 +521,7 @@ conf_check_regex(struct conf_parser *p, struct conf_table *t, int line)
 }
 
 /* conf_check_netaddr - every inline entry is an address or a CIDR */
-static void
+void
 conf_check_netaddr(struct conf_parser *p, struct conf_table *t, int line)
 {
 	unsigned char	 buf[16];

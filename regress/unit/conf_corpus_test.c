@@ -1,0 +1,464 @@
+/*
+ * conf_corpus_test.c -- every configuration file of the corpora through
+ * the parser, as `smtpd -n` would see it.
+ *
+ * regress/config/ok/NAME.conf must parse, and its canonical dump must
+ * equal NAME.dump when that file exists; dump, re-parse and dump again
+ * must give the same text.  regress/config/bad/NAME.conf must be refused
+ * and the first error line, with the directory stripped, must equal
+ * NAME.err.  When ../shared/spec/conf-examples exists (run from the top
+ * of the tree), every modern-* and seed-* file parses (fragments with
+ * the additions the corpus README names) and every bad-* is refused with
+ * a FILE:LINE: message.  Table fixtures are copied into a temporary
+ * directory and /etc/mail/, /etc/ssl/ are rewritten to point there;
+ * nothing is written outside that directory.
+ *
+ * With arguments, "conf_corpus_test -n [-v] -f FILE" behaves like
+ * `smtpd -n` (used by regress/integ/test_config.py before smtpd exists).
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "test.h"
+
+#define SHARED	"../shared/spec/conf-examples"
+
+static char	tmpdir[256];
+
+/* read_file - whole file, NUL-terminated, or NULL */
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	FILE	*fp;
+	char	*buf;
+	long	 n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	if (buf == NULL || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		free(buf);
+		fclose(fp);
+		return NULL;
+	}
+	buf[n] = '\0';
+	fclose(fp);
+	if (lenp)
+		*lenp = (size_t)n;
+	return buf;
+}
+
+/* write_file - create PATH with TEXT */
+static int
+write_file(const char *path, const char *text)
+{
+	FILE	*fp;
+
+	if ((fp = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, fp);
+	return fclose(fp);
+}
+
+/* rewrite - TEXT with /etc/mail/ and /etc/ssl/ moved under tmpdir */
+static char *
+rewrite(const char *text)
+{
+	size_t	 n = strlen(text), cap = n * 4 + 1024, o = 0;
+	char	*out = malloc(cap);
+
+	while (*text) {
+		if (strncmp(text, "/etc/mail/", 10) == 0 ||
+		    strncmp(text, "/etc/ssl/", 9) == 0) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", tmpdir);
+		}
+		if (o + 2 >= cap)
+			break;
+		out[o++] = *text++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* copy_to - copy SRC into tmpdir/DST */
+static void
+copy_to(const char *src, const char *dst)
+{
+	char	 path[1024], *text;
+
+	if ((text = read_file(src, NULL)) == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, dst);
+	write_file(path, text);
+	free(text);
+}
+
+/* fixtures_make - the fixture tree of conf-examples/check.sh */
+static int
+fixtures_make(void)
+{
+	static const char *const extra[][2] = {
+		{ "secrets", "etc/mail/secret" },
+		{ "pdomains", "etc/mail/shithole" },
+		{ "aliases", "etc/mail/smtpd/aliases" },
+		{ "aliases2", "etc/mail/smtpd/aliases2" },
+		{ "pdomains", "etc/mail/smtpd/primary-domains" },
+		{ "vdomains", "etc/mail/smtpd/virtual-domains" },
+		{ "virtual", "etc/mail/smtpd/virtual-users" },
+		{ "bdomains", "etc/mail/smtpd/backup-domains" },
+		/* Berkeley DB maps: only their presence is checked */
+		{ "aliases", "etc/mail/aliases.db" },
+		{ "domains", "etc/mail/domains.db" },
+		{ "secrets", "etc/mail/secrets.db" },
+	};
+	char		 path[512], src[512], *text, *re;
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 i;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conf_corpus.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/etc", tmpdir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/etc/mail", tmpdir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/etc/mail/smtpd", tmpdir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/run", tmpdir);
+	mkdir(path, 0700);
+	if ((d = opendir(SHARED "/fixtures/etc/mail")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(src, sizeof(src), SHARED "/fixtures/etc/mail/%s",
+		    de->d_name);
+		snprintf(path, sizeof(path), "etc/mail/%s", de->d_name);
+		copy_to(src, path);
+	}
+	closedir(d);
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		snprintf(src, sizeof(src), SHARED "/fixtures/etc/mail/%s",
+		    extra[i][0]);
+		copy_to(src, extra[i][1]);
+	}
+	/* smtpd.conf.local is included by modern-02: rewrite its paths */
+	snprintf(path, sizeof(path), "%s/etc/mail/smtpd.conf.local", tmpdir);
+	if ((text = read_file(path, NULL)) != NULL) {
+		re = rewrite(text);
+		write_file(path, re);
+		free(re);
+		free(text);
+	}
+	return 0;
+}
+
+/* rm_tree - remove tmpdir (two levels are enough) */
+static void
+rm_tree(const char *dir)
+{
+	char		 path[1024];
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			rm_tree(path);
+		else
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* load - parse PATH; the first error line goes to FIRST */
+static struct smtpd_conf *
+load(const char *path, char *first, size_t firstsz)
+{
+	struct smtpd_conf	*c;
+	char			*buf = NULL;
+	size_t			 len = 0;
+	FILE			*err;
+
+	err = open_memstream(&buf, &len);
+	c = conf_load(path, NULL, 0, err);
+	fclose(err);
+	if (first) {
+		snprintf(first, firstsz, "%s", buf ? buf : "");
+		first[strcspn(first, "\n")] = '\0';
+	}
+	free(buf);
+	return c;
+}
+
+/* dump - canonical text of C */
+static char *
+dump(const struct smtpd_conf *c)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*fp = open_memstream(&buf, &len);
+
+	conf_dump(fp, c);
+	fclose(fp);
+	return buf;
+}
+
+/* check_roundtrip - dump, re-parse, dump again: the same text */
+static int
+check_roundtrip(const struct smtpd_conf *c)
+{
+	struct smtpd_conf	*c2;
+	char			*d1, *d2 = NULL, path[512];
+	int			 ok;
+
+	d1 = dump(c);
+	snprintf(path, sizeof(path), "%s/run/roundtrip.conf", tmpdir);
+	write_file(path, d1);
+	if ((c2 = load(path, NULL, 0)) != NULL)
+		d2 = dump(c2);
+	ok = d2 != NULL && strcmp(d1, d2) == 0;
+	conf_free(&c2);
+	free(d1);
+	free(d2);
+	return ok;
+}
+
+/* strip_dir - "dir/x.conf:3: msg" -> "x.conf:3: msg" */
+static const char *
+strip_dir(const char *line, const char *dir)
+{
+	size_t	n = strlen(dir);
+
+	if (strncmp(line, dir, n) == 0 && line[n] == '/')
+		return line + n + 1;
+	return line;
+}
+
+/* project_corpus - regress/config/ok and bad */
+static void
+project_corpus(void)
+{
+	struct smtpd_conf	*c;
+	struct dirent		*de;
+	DIR			*d;
+	char			 path[512], exp[512], first[1024], what[2048];
+	char			*want, *got;
+	size_t			 n;
+
+	if ((d = opendir("regress/config/ok")) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			n = strlen(de->d_name);
+			if (n < 6 || strcmp(de->d_name + n - 5, ".conf") != 0)
+				continue;
+			snprintf(path, sizeof(path), "regress/config/ok/%s",
+			    de->d_name);
+			c = load(path, first, sizeof(first));
+			snprintf(what, sizeof(what), "ok/%s parses (%s)",
+			    de->d_name, first);
+			CHECK(c != NULL, what);
+			if (c == NULL)
+				continue;
+			snprintf(exp, sizeof(exp), "regress/config/ok/%.*s.dump",
+			    (int)(n - 5), de->d_name);
+			if ((want = read_file(exp, NULL)) != NULL) {
+				got = dump(c);
+				snprintf(what, sizeof(what), "ok/%s dump equals "
+				    "its .dump", de->d_name);
+				CHECK(strcmp(got, want) == 0, what);
+				if (strcmp(got, want) != 0)
+					printf("# got:\n%s", got);
+				free(got);
+				free(want);
+			}
+			snprintf(what, sizeof(what), "ok/%s dump round trip",
+			    de->d_name);
+			CHECK(check_roundtrip(c), what);
+			conf_free(&c);
+		}
+		closedir(d);
+	}
+	if ((d = opendir("regress/config/bad")) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			n = strlen(de->d_name);
+			if (n < 6 || strcmp(de->d_name + n - 5, ".conf") != 0)
+				continue;
+			snprintf(path, sizeof(path), "regress/config/bad/%s",
+			    de->d_name);
+			c = load(path, first, sizeof(first));
+			snprintf(what, sizeof(what), "bad/%s refused",
+			    de->d_name);
+			CHECK(c == NULL, what);
+			conf_free(&c);
+			snprintf(exp, sizeof(exp), "regress/config/bad/%.*s.err",
+			    (int)(n - 5), de->d_name);
+			want = read_file(exp, NULL);
+			if (want)
+				want[strcspn(want, "\n")] = '\0';
+			snprintf(what, sizeof(what), "bad/%s message: %s",
+			    de->d_name, strip_dir(first, "regress/config/bad"));
+			CHECK(want != NULL && strcmp(want,
+			    strip_dir(first, "regress/config/bad")) == 0, what);
+			free(want);
+		}
+		closedir(d);
+	}
+}
+
+/* shared_one - one corpus file, with optional text around it */
+static void
+shared_one(const char *name, const char *prefix, const char *suffix,
+    int want_ok)
+{
+	struct smtpd_conf	*c;
+	char			 src[512], path[512], first[1024], what[2048];
+	char			*text, *re, *all, *colon;
+	size_t			 n;
+
+	snprintf(src, sizeof(src), SHARED "/%s", name);
+	if ((text = read_file(src, NULL)) == NULL)
+		return;
+	n = strlen(text) + strlen(prefix) + strlen(suffix) + 4;
+	all = malloc(n);
+	snprintf(all, n, "%s%s%s%s", prefix, text,
+	    text[0] && text[strlen(text) - 1] != '\n' ? "\n" : "", suffix);
+	re = rewrite(all);
+	snprintf(path, sizeof(path), "%s/run/%s", tmpdir, name);
+	write_file(path, re);
+	c = load(path, first, sizeof(first));
+	if (want_ok) {
+		snprintf(what, sizeof(what), "%s%s parses %s", name,
+		    *prefix || *suffix ? " (completed)" : "", first);
+		CHECK(c != NULL, what);
+		if (c != NULL) {
+			snprintf(what, sizeof(what), "%s dump round trip",
+			    name);
+			CHECK(check_roundtrip(c), what);
+		}
+	} else {
+		/* refused, and the message is FILE:LINE: ... */
+		colon = strstr(first, ".conf:");
+		snprintf(what, sizeof(what), "%s refused with a line number: "
+		    "%s", name, strip_dir(first, tmpdir));
+		CHECK(c == NULL && colon != NULL &&
+		    colon[6] >= '0' && colon[6] <= '9', what);
+	}
+	conf_free(&c);
+	free(text);
+	free(all);
+	free(re);
+}
+
+/* shared_corpus - ../shared/spec/conf-examples, verdicts of its README */
+static void
+shared_corpus(void)
+{
+	static const char *const seed_fail[] = { "seed-10", "seed-16",
+	    "seed-17", "seed-18", "seed-19", "seed-22", "seed-25", NULL };
+	static const char *const seed_fragment[] = { "seed-11", "seed-12",
+	    "seed-13", "seed-14", "seed-15", "seed-20", "seed-21", "seed-23",
+	    "seed-24", "seed-26", NULL };
+	const char	*rule = "accept for local deliver to mbox\n";
+	char		*seed13 = NULL, name[256];
+	struct dirent	**list;
+	int		 n, i, k, fail, frag;
+
+	if ((n = scandir(SHARED, &list, NULL, alphasort)) < 0) {
+		printf("# %s not present: shared corpus skipped\n", SHARED);
+		return;
+	}
+	CHECK(fixtures_make() == 0, "fixture root created");
+	seed13 = read_file(SHARED "/seed-13-blog-pki-declaration.conf", NULL);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s", list[i]->d_name);
+		free(list[i]);
+		if (strlen(name) < 6 ||
+		    strcmp(name + strlen(name) - 5, ".conf") != 0)
+			continue;
+		if (strncmp(name, "modern-", 7) == 0)
+			shared_one(name, "", "", 1);
+		else if (strncmp(name, "bad-", 4) == 0)
+			shared_one(name, "", "", 0);
+		else if (strncmp(name, "seed-", 5) == 0) {
+			for (fail = 0, k = 0; seed_fail[k]; k++)
+				if (strncmp(name, seed_fail[k], 7) == 0)
+					fail = 1;
+			for (frag = 0, k = 0; seed_fragment[k]; k++)
+				if (strncmp(name, seed_fragment[k], 7) == 0)
+					frag = 1;
+			if (!frag) {
+				shared_one(name, "", "", !fail);
+				continue;
+			}
+			/* a fragment: refused alone, fine once completed */
+			shared_one(name, "", "", 0);
+			if (strncmp(name, "seed-14", 7) == 0 ||
+			    strncmp(name, "seed-15", 7) == 0)
+				shared_one(name, seed13 ? seed13 : "",
+				    strncmp(name, "seed-15", 7) == 0 ? rule :
+				    "", 1);
+			else if (strncmp(name, "seed-24", 7) == 0)
+				shared_one(name, "pki mx1.poolp.org certificate "
+				    "\"/etc/ssl/mx1.crt\"\npki mx1.poolp.org key "
+				    "\"/etc/ssl/mx1.key\"\n", rule, 1);
+			else
+				shared_one(name, "", rule, 1);
+		}
+	}
+	free(list);
+	free(seed13);
+	rm_tree(tmpdir);
+}
+
+/* cli - "-n [-v] -f FILE": what smtpd -n prints */
+static int
+cli(int argc, char *argv[])
+{
+	struct smtpd_conf	*c;
+	const char		*file = NULL;
+	int			 i, verbose = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0)
+			verbose = 1;
+		else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			file = argv[++i];
+	}
+	if (file == NULL) {
+		fprintf(stderr, "usage: conf_corpus_test -n [-v] -f FILE\n");
+		return 2;
+	}
+	if ((c = conf_load(file, NULL, 0, stderr)) == NULL)
+		return 1;
+	if (verbose)
+		conf_dump(stdout, c);
+	printf("configuration OK\n");
+	conf_free(&c);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc > 1)
+		return cli(argc, argv);
+	project_corpus();
+	shared_corpus();
+	return test_done();
+}

@@ -1,0 +1,684 @@
+/*
+ * conf_dump.c -- print a configuration back in canonical modern grammar.
+ *
+ * Used by `smtpd -n -v` and, through conf_serialize(), as the form in
+ * which parent ships the configuration to the other processes; so the
+ * output must parse back to the same configuration, and printing it
+ * again must give the same text.  Order: global options, pki, ca,
+ * tables, procs, filters, listeners, actions, rules (declarations always
+ * precede their uses).  Options equal to their default are omitted.
+ * conf_dump_redacted() leaves out what a given process must not hold.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf_int.h"
+#include "imsg.h"
+
+enum conf_secret {
+	CONF_SECRET_CREDENTIALS,	/* auth table contents, helper configs */
+	CONF_SECRET_PKI_KEY,
+	CONF_SECRET_SRS,
+	CONF_SECRET_QUEUE_KEY
+};
+
+struct conf_out {
+	FILE			*fp;
+	const struct smtpd_conf	*conf;
+	int			 proc;	/* -1: everything */
+};
+
+/* conf_visible - may process PROC hold secret WHAT */
+static int
+conf_visible(const struct conf_out *o, enum conf_secret what)
+{
+	if (o->proc < 0 || o->proc == PROC_PARENT)
+		return 1;
+	switch (what) {
+	case CONF_SECRET_CREDENTIALS:
+	case CONF_SECRET_SRS:
+		return o->proc == PROC_LOOKUP;
+	case CONF_SECRET_PKI_KEY:
+		return o->proc == PROC_CA;
+	case CONF_SECRET_QUEUE_KEY:
+		return o->proc == PROC_QUEUE;
+	}
+	return 0;
+}
+
+/* conf_dump_str - a quoted string */
+static void
+conf_dump_str(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+/* conf_dump_name - a name, bare when that reads back the same */
+static void
+conf_dump_name(FILE *fp, const char *s)
+{
+	size_t	i;
+
+	if (!(isalnum((unsigned char)s[0]) || s[0] == ':') ||
+	    conf_is_reserved(s))
+		goto quote;
+	for (i = 0; s[i]; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-:+", s[i]))
+			goto quote;
+	fputs(s, fp);
+	return;
+quote:
+	conf_dump_str(fp, s);
+}
+
+/* conf_dump_delay - seconds in the largest exact unit */
+static void
+conf_dump_delay(FILE *fp, long long v)
+{
+	if (v % 86400 == 0)
+		fprintf(fp, "%lldd", v / 86400);
+	else if (v % 3600 == 0)
+		fprintf(fp, "%lldh", v / 3600);
+	else if (v % 60 == 0)
+		fprintf(fp, "%lldm", v / 60);
+	else
+		fprintf(fp, "%llds", v);
+}
+
+/* conf_table_secret - does table T hold credentials */
+static int
+conf_table_secret(const struct smtpd_conf *c, const struct conf_table *t)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nlisteners; i++)
+		if (c->listeners[i]->auth_table == t)
+			return 1;
+	for (i = 0; i < c->nactions; i++)
+		if (c->actions[i]->auth == t)
+			return 1;
+	return 0;
+}
+
+/* conf_dump_inline - { ... } of an inline table */
+static void
+conf_dump_inline(const struct conf_out *o, const struct conf_table *t)
+{
+	int	hide;
+	size_t	i;
+
+	hide = o->conf != NULL && conf_table_secret(o->conf, t) &&
+	    !conf_visible(o, CONF_SECRET_CREDENTIALS);
+	fputs("{ ", o->fp);
+	for (i = 0; i < t->nentries; i++) {
+		if (i)
+			fputs(", ", o->fp);
+		conf_dump_str(o->fp, t->entries[i].key);
+		if (t->entries[i].value) {
+			fputs(" = ", o->fp);
+			conf_dump_str(o->fp, hide ? "" : t->entries[i].value);
+		}
+	}
+	fputs(" }", o->fp);
+}
+
+/* conf_dump_tref - a table operand: <name>, { ... } or a string */
+static void
+conf_dump_tref(const struct conf_out *o, const struct conf_table *t)
+{
+	if (t->name) {
+		fputc('<', o->fp);
+		conf_dump_name(o->fp, t->name);
+		fputc('>', o->fp);
+	} else if (t->single)
+		conf_dump_str(o->fp, t->entries[0].key);
+	else
+		conf_dump_inline(o, t);
+}
+
+/* conf_dump_table - a table declaration */
+static void
+conf_dump_table(const struct conf_out *o, const struct conf_table *t)
+{
+	int	hide;
+	size_t	i;
+
+	fputs("table ", o->fp);
+	conf_dump_name(o->fp, t->name);
+	fputc(' ', o->fp);
+	if (strcmp(t->backend, "inline") == 0) {
+		conf_dump_inline(o, t);
+		fputc('\n', o->fp);
+		return;
+	}
+	hide = conf_table_secret(o->conf, t) &&
+	    !conf_visible(o, CONF_SECRET_CREDENTIALS) &&
+	    strcmp(t->backend, "file") && strcmp(t->backend, "db");
+	if (t->config == NULL || hide) {
+		conf_dump_name(o->fp, t->backend);
+		fputc('\n', o->fp);
+		return;
+	}
+	for (i = 0; t->config[i]; i++)
+		if (!isgraph((unsigned char)t->config[i]) ||
+		    strchr("(){}<>!=,#\"'", t->config[i]))
+			break;
+	if (t->config[i] == '\0' && isalpha((unsigned char)t->backend[0]))
+		fprintf(o->fp, "%s:%s\n", t->backend, t->config);
+	else if (strcmp(t->backend, "file") == 0 && t->config[0] == '/') {
+		conf_dump_str(o->fp, t->config);
+		fputc('\n', o->fp);
+	} else {
+		fprintf(o->fp, "\"%s:", t->backend);
+		for (i = 0; t->config[i]; i++) {
+			if (t->config[i] == '"')
+				fputc('\\', o->fp);
+			fputc(t->config[i], o->fp);
+		}
+		fputs("\"\n", o->fp);
+	}
+}
+
+/* conf_dump_filter_ref - filter NAME or filter { A, B } */
+static void
+conf_dump_filter_ref(FILE *fp, const char *prefix,
+    const struct conf_filter_ref *r)
+{
+	size_t	i;
+
+	if (r->nnames == 0)
+		return;
+	fputs(prefix, fp);
+	if (!r->inline_chain) {
+		conf_dump_str(fp, r->names[0]);
+		return;
+	}
+	fputs("{ ", fp);
+	for (i = 0; i < r->nnames; i++) {
+		if (i)
+			fputs(", ", fp);
+		conf_dump_str(fp, r->names[i]);
+	}
+	fputs(" }", fp);
+}
+
+/* conf_dump_globals - every global option that differs from its default */
+static void
+conf_dump_globals(const struct conf_out *o)
+{
+	const struct smtpd_conf	*c = o->conf;
+	FILE			*fp = o->fp;
+	const char		*dom;
+	size_t			 i;
+	int			 n;
+
+	if (c->admd) {
+		fputs("admd ", fp);
+		conf_dump_str(fp, c->admd);
+		fputc('\n', fp);
+	}
+	if (c->nbounce_warn != 1 || c->bounce_warn[0] != CONF_DEFAULT_BOUNCE_WARN) {
+		fputs("bounce warn-interval ", fp);
+		for (n = 0; n < c->nbounce_warn; n++) {
+			if (n)
+				fputs(", ", fp);
+			conf_dump_delay(fp, c->bounce_warn[n]);
+		}
+		fputc('\n', fp);
+	}
+#define X(field, key, def)						\
+	if (S->field != def) {						\
+		if (n++ == 0)						\
+			fputs(PREFIX, fp);				\
+		fprintf(fp, " %s %lld", key, S->field);			\
+	}
+#define S (&c->mda_limits)
+#define PREFIX "mda limit"
+	n = 0;
+	CONF_MDA_LIMITS(X)
+	if (n)
+		fputc('\n', fp);
+#undef S
+#undef PREFIX
+#define S (&c->scheduler_limits)
+#define PREFIX "scheduler limit"
+	n = 0;
+	CONF_SCHEDULER_LIMITS(X)
+	if (n)
+		fputc('\n', fp);
+#undef S
+#undef PREFIX
+#define S (&c->smtp_limits)
+#define PREFIX "smtp limit"
+	n = 0;
+	CONF_SMTP_LIMITS(X)
+	if (n)
+		fputc('\n', fp);
+#undef S
+#undef PREFIX
+#undef X
+	for (i = 0; i < c->nwrappers; i++) {
+		fputs("mda wrapper ", fp);
+		conf_dump_str(fp, c->wrappers[i]->name);
+		fputc(' ', fp);
+		conf_dump_str(fp, c->wrappers[i]->command);
+		fputc('\n', fp);
+	}
+	if (c->mta_max_deferred != CONF_DEFAULT_MTA_MAX_DEFERRED)
+		fprintf(fp, "mta max-deferred %lld\n", c->mta_max_deferred);
+	for (i = 0; i < c->nmta_limits; i++) {
+		fputs("mta limit ", fp);
+		if ((dom = c->mta_limits[i].domain) != NULL) {
+			fputs("for domain ", fp);
+			conf_dump_str(fp, dom);
+			fputc(' ', fp);
+		}
+		fputs(c->mta_limits[i].key, fp);
+		if (strncmp(c->mta_limits[i].key, "inet", 4) != 0)
+			fprintf(fp, " %lld", c->mta_limits[i].value);
+		fputc('\n', fp);
+	}
+	if (c->queue_compression)
+		fputs("queue compression\n", fp);
+	if (c->queue_encryption) {
+		fputs("queue encryption", fp);
+		if (c->queue_key && conf_visible(o, CONF_SECRET_QUEUE_KEY)) {
+			fputc(' ', fp);
+			conf_dump_str(fp, c->queue_key);
+		}
+		fputc('\n', fp);
+	}
+	if (c->queue_ttl != CONF_DEFAULT_QUEUE_TTL) {
+		fputs("queue ttl ", fp);
+		conf_dump_delay(fp, c->queue_ttl);
+		fputc('\n', fp);
+	}
+	if (strcmp(c->smtp_ciphers, CONF_DEFAULT_CIPHERS) != 0) {
+		fputs("smtp ciphers ", fp);
+		conf_dump_str(fp, c->smtp_ciphers);
+		fputc('\n', fp);
+	}
+	if (c->max_message_size != CONF_DEFAULT_MAX_MESSAGE_SIZE)
+		fprintf(fp, "smtp max-message-size %lld\n", c->max_message_size);
+	if (c->sub_addr_delim != '+')
+		fprintf(fp, "smtp sub-addr-delim \"%s%c\"\n",
+		    c->sub_addr_delim == '"' ? "\\" : "", c->sub_addr_delim);
+	if (conf_visible(o, CONF_SECRET_SRS)) {
+		if (c->srs_key) {
+			fputs("srs key ", fp);
+			conf_dump_str(fp, c->srs_key);
+			fputc('\n', fp);
+		}
+		if (c->srs_key_backup) {
+			fputs("srs key backup ", fp);
+			conf_dump_str(fp, c->srs_key_backup);
+			fputc('\n', fp);
+		}
+	}
+	if (c->srs_ttl != CONF_DEFAULT_SRS_TTL) {
+		fputs("srs ttl ", fp);
+		conf_dump_delay(fp, c->srs_ttl);
+		fputc('\n', fp);
+	}
+}
+
+/* conf_dump_pki - pki and ca declarations */
+static void
+conf_dump_pki(const struct conf_out *o)
+{
+	const struct smtpd_conf	*c = o->conf;
+	const struct conf_pki	*k;
+	size_t			 i;
+
+	for (i = 0; i < c->npkis; i++) {
+		k = c->pkis[i];
+		if (k->cert) {
+			fputs("pki ", o->fp);
+			conf_dump_name(o->fp, k->name);
+			fputs(" cert ", o->fp);
+			conf_dump_str(o->fp, k->cert);
+			fputc('\n', o->fp);
+		}
+		if (k->key && conf_visible(o, CONF_SECRET_PKI_KEY)) {
+			fputs("pki ", o->fp);
+			conf_dump_name(o->fp, k->name);
+			fputs(" key ", o->fp);
+			conf_dump_str(o->fp, k->key);
+			fputc('\n', o->fp);
+		}
+		if (k->dhe) {
+			fputs("pki ", o->fp);
+			conf_dump_name(o->fp, k->name);
+			fprintf(o->fp, " dhe %s\n", k->dhe);
+		}
+	}
+	for (i = 0; i < c->ncas; i++) {
+		fputs("ca ", o->fp);
+		conf_dump_name(o->fp, c->cas[i]->name);
+		fputs(" cert ", o->fp);
+		conf_dump_str(o->fp, c->cas[i]->cert);
+		fputc('\n', o->fp);
+	}
+}
+
+/* conf_dump_proc_params - user / group / chroot */
+static void
+conf_dump_proc_params(FILE *fp, const struct conf_proc *pr)
+{
+	if (pr->user) {
+		fputs(" user ", fp);
+		conf_dump_str(fp, pr->user);
+	}
+	if (pr->group) {
+		fputs(" group ", fp);
+		conf_dump_str(fp, pr->group);
+	}
+	if (pr->chroot) {
+		fputs(" chroot ", fp);
+		conf_dump_str(fp, pr->chroot);
+	}
+}
+
+/* conf_dump_filters - proc and filter declarations */
+static void
+conf_dump_filters(const struct conf_out *o)
+{
+	static const char *const phases[] = { "connect", "helo", "ehlo",
+	    "auth", "mail-from", "rcpt-to", "data", "commit" };
+	static const char *const conds[] = { "fcrdns", "rdns", "src", "helo",
+	    "auth", "mail-from", "rcpt-to" };
+	static const char *const decisions[] = { "bypass", "junk", "reject",
+	    "disconnect", "rewrite", "report" };
+	const struct smtpd_conf	*c = o->conf;
+	const struct conf_filter *f;
+	FILE			*fp = o->fp;
+	size_t			 i;
+
+	for (i = 0; i < c->nprocs; i++) {
+		fputs("proc ", fp);
+		conf_dump_str(fp, c->procs[i]->name);
+		fputc(' ', fp);
+		conf_dump_str(fp, c->procs[i]->command);
+		conf_dump_proc_params(fp, c->procs[i]);
+		fputc('\n', fp);
+	}
+	for (i = 0; i < c->nfilters; i++) {
+		f = c->filters[i];
+		fputs("filter ", fp);
+		conf_dump_str(fp, f->name);
+		switch (f->type) {
+		case CONF_FILTER_PROC:
+			fputs(" proc ", fp);
+			conf_dump_str(fp, f->proc);
+			break;
+		case CONF_FILTER_PROC_EXEC:
+			fputs(" proc-exec ", fp);
+			conf_dump_str(fp, f->exec.command);
+			conf_dump_proc_params(fp, &f->exec);
+			break;
+		case CONF_FILTER_PHASE:
+			fprintf(fp, " phase %s match %s%s%s", phases[f->phase],
+			    f->negate ? "!" : "", conds[f->cond],
+			    f->regex ? " regex" : "");
+			if (f->table) {
+				fputc(' ', fp);
+				conf_dump_tref(o, f->table);
+			}
+			fprintf(fp, " %s", decisions[f->decision]);
+			if (f->message) {
+				fputc(' ', fp);
+				conf_dump_str(fp, f->message);
+			}
+			break;
+		case CONF_FILTER_CHAIN:
+			conf_dump_filter_ref(fp, " chain ", &f->chain);
+			break;
+		}
+		fputc('\n', fp);
+	}
+}
+
+/* conf_dump_listener - one listen on line */
+static void
+conf_dump_listener(const struct conf_out *o, const struct conf_listener *l)
+{
+	static const char *const tls[] = { "", " tls", " tls-require",
+	    " smtps" };
+	FILE	*fp = o->fp;
+	size_t	 i;
+
+	fputs("listen on ", fp);
+	if (l->kind == CONF_LISTEN_SOCKET)
+		fputs("socket", fp);
+	else
+		conf_dump_name(fp, l->on);
+	if (l->family)
+		fprintf(fp, " inet%d", l->family);
+	if (l->port)
+		fprintf(fp, " port %d", l->port);
+	fputs(tls[l->tls], fp);
+	if (l->tls_verify)
+		fputs(" verify", fp);
+	for (i = 0; i < l->npki; i++) {
+		fputs(" pki ", fp);
+		conf_dump_name(fp, l->pki[i]);
+	}
+	if (l->ca) {
+		fputs(" ca ", fp);
+		conf_dump_name(fp, l->ca);
+	}
+	if (l->ciphers) {
+		fputs(" ciphers ", fp);
+		conf_dump_str(fp, l->ciphers);
+	}
+	if (l->protocols) {
+		fputs(" protocols ", fp);
+		conf_dump_str(fp, l->protocols);
+	}
+	if (l->auth != CONF_AUTH_NONE) {
+		fputs(l->auth == CONF_AUTH_REQUIRE ? " auth" : " auth-optional",
+		    fp);
+		if (l->auth_table) {
+			fputc(' ', fp);
+			conf_dump_tref(o, l->auth_table);
+		}
+	}
+	if (l->senders) {
+		fputs(" senders ", fp);
+		conf_dump_tref(o, l->senders);
+		if (l->masquerade)
+			fputs(" masquerade", fp);
+	}
+	if (l->tag) {
+		fputs(" tag ", fp);
+		conf_dump_str(fp, l->tag);
+	}
+	if (l->hostname) {
+		fputs(" hostname ", fp);
+		conf_dump_str(fp, l->hostname);
+	}
+	if (l->hostnames) {
+		fputs(" hostnames ", fp);
+		conf_dump_tref(o, l->hostnames);
+	}
+	if (l->mask_src)
+		fputs(" mask-src", fp);
+	if (l->received_auth)
+		fputs(" received-auth", fp);
+	if (l->no_dsn)
+		fputs(" no-dsn", fp);
+	if (l->proxy_v2)
+		fputs(" proxy-v2", fp);
+	conf_dump_filter_ref(fp, " filter ", &l->filter);
+	fputc('\n', fp);
+}
+
+/* conf_dump_opt_str - " KEY "value"" when set */
+static void
+conf_dump_opt_str(FILE *fp, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	fprintf(fp, " %s ", key);
+	conf_dump_str(fp, value);
+}
+
+/* conf_dump_opt_tref - " KEY <table>" when set */
+static void
+conf_dump_opt_tref(const struct conf_out *o, const char *key,
+    const struct conf_table *t)
+{
+	if (t == NULL)
+		return;
+	fprintf(o->fp, " %s ", key);
+	conf_dump_tref(o, t);
+}
+
+const char *
+conf_method_name(enum conf_method m)
+{
+	static const char *const names[] = { "mbox", "maildir", "lmtp", "mda",
+	    "forward-only", "expand-only", "relay" };
+
+	return names[m];
+}
+
+/* conf_dump_action_out - method and options of an action */
+static void
+conf_dump_action_out(const struct conf_out *o, const struct conf_action *a)
+{
+	FILE	*fp = o->fp;
+
+	fputs(conf_method_name(a->method), fp);
+	if (a->path) {
+		fputc(' ', fp);
+		conf_dump_str(fp, a->path);
+	}
+	if (a->junk)
+		fputs(" junk", fp);
+	if (a->rcpt_to)
+		fputs(" rcpt-to", fp);
+	conf_dump_opt_tref(o, "alias", a->alias);
+	conf_dump_opt_tref(o, "virtual", a->virtual);
+	conf_dump_opt_tref(o, "userbase", a->userbase);
+	conf_dump_opt_str(fp, "user", a->user);
+	conf_dump_opt_str(fp, "wrapper", a->wrapper);
+	if (a->backup) {
+		fputs(" backup", fp);
+		conf_dump_opt_str(fp, "mx", a->backup_mx);
+	}
+	conf_dump_opt_tref(o, "host", a->host);
+	conf_dump_opt_tref(o, "domain", a->domain);
+	conf_dump_opt_tref(o, "auth", a->auth);
+	if (a->relay_tls == CONF_RELAY_TLS_VERIFY)
+		fputs(" tls", fp);
+	else if (a->relay_tls == CONF_RELAY_TLS_NO_VERIFY)
+		fputs(" tls no-verify", fp);
+	conf_dump_opt_str(fp, "pki", a->pki);
+	conf_dump_opt_str(fp, "ca", a->ca);
+	conf_dump_opt_str(fp, "ciphers", a->ciphers);
+	conf_dump_opt_str(fp, "protocols", a->protocols);
+	conf_dump_opt_str(fp, "helo", a->helo);
+	conf_dump_opt_tref(o, "helo-src", a->helo_src);
+	conf_dump_opt_tref(o, "src", a->src);
+	conf_dump_opt_str(fp, "mail-from", a->mail_from);
+	if (a->srs)
+		fputs(" srs", fp);
+	conf_dump_filter_ref(fp, " filter ", &a->filter);
+	if (a->ttl) {
+		fputs(" ttl ", fp);
+		conf_dump_delay(fp, a->ttl);
+	}
+}
+
+/* conf_dump_action_body - the text after `action NAME` (legacy naming) */
+void
+conf_dump_action_body(FILE *fp, const struct conf_action *a)
+{
+	struct conf_out	o = { fp, NULL, -1 };
+
+	conf_dump_action_out(&o, a);
+}
+
+/* conf_dump_rule - one match line */
+static void
+conf_dump_rule(const struct conf_out *o, const struct conf_rule *r)
+{
+	static const char *const froms[] = { "any", "local", "socket", "src",
+	    "rdns", "auth", "mail-from" };
+	static const char *const fors[] = { "any", "local", "domain",
+	    "rcpt-to" };
+	static const char *const names[CONF_CRIT__MAX] = { "from", "for",
+	    "tag", "helo", "auth", "mail-from", "rcpt-to", "tls" };
+	static const int order[CONF_CRIT__MAX] = { CONF_CRIT_FROM,
+	    CONF_CRIT_AUTH, CONF_CRIT_FOR, CONF_CRIT_TAG, CONF_CRIT_HELO,
+	    CONF_CRIT_MAIL_FROM, CONF_CRIT_RCPT_TO, CONF_CRIT_TLS };
+	const struct conf_criterion	*c;
+	FILE				*fp = o->fp;
+	int				 i, k;
+
+	fputs("match", fp);
+	for (k = 0; k < CONF_CRIT__MAX; k++) {
+		i = order[k];
+		c = &r->crit[i];
+		if (!c->present || c->implied)
+			continue;
+		fprintf(fp, " %s%s", c->negate ? "!" : "", names[i]);
+		if (i == CONF_CRIT_FROM)
+			fprintf(fp, " %s", froms[c->what]);
+		else if (i == CONF_CRIT_FOR)
+			fprintf(fp, " %s", fors[c->what]);
+		if (c->regex)
+			fputs(" regex", fp);
+		if (c->table) {
+			fputc(' ', fp);
+			conf_dump_tref(o, c->table);
+		}
+	}
+	if (r->reject)
+		fputs(" reject\n", fp);
+	else {
+		fputs(" action ", fp);
+		conf_dump_str(fp, r->action->name);
+		fputc('\n', fp);
+	}
+}
+
+/* conf_dump_redacted - canonical text for process PROC (-1: all) */
+void
+conf_dump_redacted(FILE *fp, const struct smtpd_conf *c, int proc)
+{
+	struct conf_out	o = { fp, c, proc };
+	size_t		i;
+
+	conf_dump_globals(&o);
+	conf_dump_pki(&o);
+	for (i = 0; i < c->ntables; i++)
+		conf_dump_table(&o, c->tables[i]);
+	conf_dump_filters(&o);
+	for (i = 0; i < c->nlisteners; i++)
+		if (!c->listeners[i]->implicit)
+			conf_dump_listener(&o, c->listeners[i]);
+	for (i = 0; i < c->nactions; i++) {
+		fputs("action ", fp);
+		conf_dump_str(fp, c->actions[i]->name);
+		fputc(' ', fp);
+		conf_dump_action_out(&o, c->actions[i]);
+		fputc('\n', fp);
+	}
+	for (i = 0; i < c->nrules; i++)
+		conf_dump_rule(&o, c->rules[i]);
+}
+
+void
+conf_dump(FILE *fp, const struct smtpd_conf *c)
+{
+	conf_dump_redacted(fp, c, -1);
+}

@@ -1,0 +1,147 @@
+/*
+ * conf_int.h -- what the files of smtpd/conf share and nobody else sees:
+ * the arena, the lexer and the parser state.
+ *
+ * Errors: a syntax error prints "FILE:LINE: message" and longjmps back to
+ * the statement loop, which skips to the end of the line; a semantic
+ * error prints and lets the parse go on.  Every allocation goes to the
+ * configuration's arena, so an abandoned statement leaks nothing.
+ */
+#ifndef SMTPD_CONF_INT_H
+#define SMTPD_CONF_INT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+
+#include "conf.h"
+
+/* arena: every allocation of one configuration */
+struct conf_arena *conf_arena_new(void);
+void	 conf_arena_free(struct conf_arena **);
+void	*conf_alloc(struct conf_arena *, size_t);	/* zeroed */
+char	*conf_strdup(struct conf_arena *, const char *);
+char	*conf_strndup(struct conf_arena *, const char *, size_t);
+/* conf_push - append ptr to a pointer array kept in the arena */
+void	 conf_push(struct conf_arena *, void *arrayp, size_t *n, void *ptr);
+
+enum conf_tok_type {
+	T_EOF, T_NL, T_WORD, T_QSTR, T_LBRACE, T_RBRACE, T_LT, T_GT,
+	T_BANG, T_COMMA, T_EQ, T_ARROW
+};
+
+struct conf_tok {
+	enum conf_tok_type	 type;
+	char			*s;	/* text of WORD / QSTR, NUL-terminated */
+	size_t			 len;
+	const char		*file;
+	int			 line;
+};
+
+struct conf_src;
+struct conf_macro;
+
+struct conf_parser {
+	struct smtpd_conf	*conf;
+	struct conf_arena	*a;
+	FILE			*errors;
+	int			 trusted;	/* internal text: no fs checks */
+	int			 nerrors;
+	jmp_buf			 recover;	/* skip to the end of line */
+	jmp_buf			 abort;		/* give up the whole parse */
+
+	/* lexer */
+	struct conf_src		*src;
+	int			 nsrc_files;
+	struct conf_macro	*macros;
+	struct conf_tok		 tok;		/* current (consumed) token */
+	struct conf_tok		 ahead;		/* lookahead */
+	int			 have_ahead;
+	int			 lex_error;	/* last error was lexical */
+	char			*tokbuf;	/* CONF_TOKEN_MAX + 1 */
+	char			*aheadbuf;
+	const char		*lastfile;
+	const char		*stmt_file;	/* file of the statement */
+	int			 stmt_line;
+	int			 lastline;
+
+	/* grammar mode: line of the first legacy and first modern rule */
+	int			 legacy_line;
+	int			 modern_line;
+	const char		*legacy_what;
+	int			 mix_reported;
+	int			 nlegacy_rules;
+	int			 socket_seen;
+	int			 anon_seq;
+	struct conf_ca		**legacy_cas;	/* pki H ca F (5.4) */
+	size_t			 nlegacy_cas;
+};
+
+/* conf_lex.c */
+void	conf_lex_init(struct conf_parser *);
+void	conf_lex_done(struct conf_parser *);
+int	conf_lex_push_file(struct conf_parser *, const char *path, int line);
+void	conf_lex_push_buffer(struct conf_parser *, const char *name,
+	    const char *text, size_t len);
+int	conf_macro_define(struct conf_parser *, const char *name,
+	    const char *value, int cmdline);
+void	conf_lex_skip_line(struct conf_parser *);
+struct conf_tok *conf_next(struct conf_parser *);
+struct conf_tok *conf_peek(struct conf_parser *);
+int	conf_is_reserved(const char *);
+
+/* conf_parse.c */
+void	conf_error(struct conf_parser *, int line, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	conf_warn(struct conf_parser *, int line, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	conf_syntax(struct conf_parser *, const char *, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+void	conf_unexpected(struct conf_parser *, struct conf_tok *,
+	    const char *want) __attribute__((noreturn));
+void	conf_fatal(struct conf_parser *, const char *, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+int	conf_parse(struct conf_parser *);
+int	conf_peek_kw(struct conf_parser *, const char *);
+int	conf_accept_kw(struct conf_parser *, const char *);
+void	conf_expect_kw(struct conf_parser *, const char *);
+void	conf_expect_nl(struct conf_parser *, const char *after);
+char	*conf_expect_string(struct conf_parser *, const char *what);
+char	*conf_expect_value(struct conf_parser *, const char *what);
+long long conf_expect_number(struct conf_parser *, const char *what,
+	    long long min, long long max);
+long long conf_expect_delay(struct conf_parser *, const char *what);
+int	conf_peek_table(struct conf_parser *);
+
+enum conf_svc {
+	SVC_ALIAS, SVC_USERINFO, SVC_CREDENTIALS, SVC_MAILADDRMAP,
+	SVC_ADDRNAME, SVC_SOURCE, SVC_RELAYHOST, SVC_RELAYMAP, SVC_NETADDR,
+	SVC_DOMAIN, SVC_MAILADDR, SVC_AUTH, SVC_STRING, SVC_REGEX
+};
+struct conf_table *conf_parse_tables(struct conf_parser *, enum conf_svc);
+void	conf_check_netaddr(struct conf_parser *, struct conf_table *, int);
+struct conf_table *conf_table_single(struct conf_parser *, const char *);
+void	conf_parse_listen(struct conf_parser *, int line);
+void	conf_add_listener(struct conf_parser *, struct conf_listener *,
+	    int line);
+struct conf_pki *conf_pki_get(struct conf_parser *, const char *, int);
+struct conf_ca *conf_ca_get(struct conf_parser *, const char *, int);
+void	conf_parse_global_limit(struct conf_parser *, const char *which);
+void	conf_parse_global(struct conf_parser *, const char *kw,
+	    const char *sub, int line);
+int	conf_check_relay_url(struct conf_parser *, const char *, int line);
+void	conf_action_add(struct conf_parser *, struct conf_action *,
+	    int line);
+void	conf_rule_finish(struct conf_parser *, struct conf_rule *);
+void	conf_mode_mark(struct conf_parser *, int legacy, int line,
+	    const char *what);
+
+/* conf_legacy.c */
+int	conf_legacy_statement(struct conf_parser *, struct conf_tok *);
+void	conf_legacy_finish(struct conf_parser *);
+
+/* conf_dump.c */
+void	conf_dump_action_body(FILE *, const struct conf_action *);
+void	conf_dump_redacted(FILE *, const struct smtpd_conf *, int for_proc);
+const char *conf_method_name(enum conf_method);
+
+#endif

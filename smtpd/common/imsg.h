@@ -43,6 +43,8 @@ enum proc_id {
 	/* parent -> children: start-up wiring */				\
 	X(IMSG_PARENT_PEER_FD,          PARENT,     ANY,        "proc i32 + fd")	\
 	X(IMSG_PARENT_CONTROL_FD,       PARENT,     CONTROL,    "fd (listening)")	\
+	X(IMSG_PARENT_CONF_DATA,        PARENT,     ANY,        "bytes of the serialized configuration") \
+	X(IMSG_PARENT_CONF_END,         PARENT,     ANY,        "total sz")	\
 	X(IMSG_PARENT_START,            PARENT,     ANY,        "")		\
 	/* children -> parent */						\
 	X(IMSG_PARENT_CHILD_READY,      ANY,        PARENT,     "uid u32, gid u32, root str, state str") \

@@ -121,6 +121,44 @@ msg_unpack_parent_control_fd(struct imsg *imsg)
 }
 
 void
+msg_send_parent_conf(struct mproc *p, const unsigned char *buf, size_t len)
+{
+	size_t	off, n;
+
+	for (off = 0; off < len; off += n) {
+		n = len - off < IMSG_MAX_PAYLOAD ? len - off : IMSG_MAX_PAYLOAD;
+		mproc_send(p, IMSG_PARENT_CONF_DATA, -1, buf + off, n);
+	}
+	{
+		MSG_WRITER(w);
+
+		wire_put_sz(&w, len);
+		msg_finish(p, IMSG_PARENT_CONF_END, -1, &w);
+	}
+}
+
+int
+msg_unpack_parent_conf_data(struct imsg *imsg, const void **data,
+    size_t *len)
+{
+	if (imsg->datalen == 0)
+		return -1;
+	*data = imsg->data;
+	*len = imsg->datalen;
+	return 0;
+}
+
+int
+msg_unpack_parent_conf_end(struct imsg *imsg, size_t *total)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_sz(&r, total);
+	return wire_end(&r);
+}
+
+void
 msg_send_parent_start(struct mproc *p)
 {
 	mproc_send(p, IMSG_PARENT_START, -1, NULL, 0);

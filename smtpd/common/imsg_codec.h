@@ -33,6 +33,10 @@ void	msg_send_parent_peer_fd(struct mproc *, enum proc_id, int fd);
 int	msg_unpack_parent_peer_fd(struct imsg *, enum proc_id *);
 void	msg_send_parent_control_fd(struct mproc *, int fd);
 int	msg_unpack_parent_control_fd(struct imsg *);
+/* msg_send_parent_conf - a configuration in chunks, then its length */
+void	msg_send_parent_conf(struct mproc *, const unsigned char *, size_t);
+int	msg_unpack_parent_conf_data(struct imsg *, const void **, size_t *);
+int	msg_unpack_parent_conf_end(struct imsg *, size_t *);
 void	msg_send_parent_start(struct mproc *);
 int	msg_unpack_parent_start(struct imsg *);
 

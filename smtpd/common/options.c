@@ -131,7 +131,6 @@ smtpd_opts_parse(struct smtpd_opts *o, int argc, char **argv, char *err,
     size_t errsz)
 {
 	const char	*rundir = NULL, *overrides[32];
-	char		*cwd;
 	unsigned int	 mask;
 	int		 ch, i, noverrides = 0;
 
@@ -153,19 +152,9 @@ smtpd_opts_parse(struct smtpd_opts *o, int argc, char **argv, char *err,
 			o->macros[o->nmacros++] = optarg;
 			break;
 		case 'f':
-			if (optarg[0] == '/')
-				ch = opts_set_path(o->conffile,
-				    sizeof o->conffile, optarg, NULL);
-			else {
-				if ((cwd = getcwd(NULL, 0)) == NULL)
-					OPT_ERR("-f: getcwd: %s",
-					    strerror(errno));
-				ch = snprintf(o->conffile, sizeof o->conffile,
-				    "%s/%s", cwd, optarg);
-				free(cwd);
-				ch = ch < 0 || (size_t)ch >= sizeof o->conffile;
-			}
-			if (ch)
+			/* as given: read before any chdir, named in messages */
+			if (opts_set_path(o->conffile, sizeof o->conffile,
+			    optarg, NULL) == -1)
 				OPT_ERR("-f: path too long");
 			o->conffile_set = 1;
 			break;

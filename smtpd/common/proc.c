@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "conf.h"
 #include "imsg_codec.h"
 #include "log.h"
 #include "mproc.h"
@@ -50,6 +51,9 @@ static struct {
 	void		(*on_start)(void);
 	int		  npeers;	/* channels still expected */
 	int		  ready;
+	unsigned char	 *conf;		/* configuration being received */
+	size_t		  conflen;
+	int		  conf_done;
 	char		  root[PATH_MAX];
 	char		  state[32];
 } proc_child;
@@ -137,10 +141,12 @@ proc_on_lost(struct mproc *p, const char *why)
 	    proc_name(p->peer), why);
 }
 
-/* proc_report_ready - every channel is up: tell the parent */
+/* proc_report_ready - channels up and configuration in: tell the parent */
 static void
 proc_report_ready(void)
 {
+	if (proc_child.npeers != 0 || !proc_child.conf_done)
+		return;
 	proc_child.ready = 1;
 	msg_send_parent_child_ready(env->peers[PROC_PARENT], geteuid(),
 	    getegid(), proc_child.root, proc_child.state);
@@ -161,8 +167,52 @@ proc_on_peer_fd(struct mproc *p, struct imsg *imsg)
 	env->peers[peer] = mproc_new(imsg->fd, peer, 1, p->handlers,
 	    p->nhandlers, proc_on_lost);
 	imsg->fd = -1;
-	if (--proc_child.npeers == 0)
-		proc_report_ready();
+	proc_child.npeers--;
+	proc_report_ready();
+}
+
+void
+proc_on_conf_data(struct mproc *p, struct imsg *imsg)
+{
+	const void	*data;
+	size_t		 len;
+
+	if (msg_unpack_parent_conf_data(imsg, &data, &len) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if (proc_child.conf_done || len > CONF_TRANSFER_MAX - proc_child.conflen)
+		fatalx("%s: configuration from parent out of bounds",
+		    proc_name(env->proc));
+	proc_child.conf = xreallocarray(proc_child.conf,
+	    proc_child.conflen + len, 1);
+	memcpy(proc_child.conf + proc_child.conflen, data, len);
+	proc_child.conflen += len;
+}
+
+void
+proc_on_conf_end(struct mproc *p, struct imsg *imsg)
+{
+	size_t	total;
+
+	if (msg_unpack_parent_conf_end(imsg, &total) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if (proc_child.conf_done || total != proc_child.conflen)
+		fatalx("%s: configuration from parent: %zu bytes announced, "
+		    "%zu received", proc_name(env->proc), total,
+		    proc_child.conflen);
+	env->conf = conf_deserialize(proc_child.conf, proc_child.conflen);
+	if (env->conf == NULL)
+		fatalx("%s: configuration from parent does not parse",
+		    proc_name(env->proc));
+	log_debug("%s: configuration received bytes=%zu", proc_name(env->proc),
+	    proc_child.conflen);
+	free(proc_child.conf);
+	proc_child.conf = NULL;
+	proc_child.conf_done = 1;
+	proc_report_ready();
 }
 
 void
@@ -223,8 +273,6 @@ proc_child_init(enum proc_id id, const struct imsg_handler *handlers,
 	proc_child.npeers = proc_count_peers(id);
 	env->peers[PROC_PARENT] = mproc_new(fd, PROC_PARENT, 1, handlers,
 	    nhandlers, proc_on_lost);
-	if (proc_child.npeers == 0)
-		proc_report_ready();
 }
 
 void

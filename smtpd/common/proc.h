@@ -10,12 +10,16 @@
 #include "imsg.h"
 #include "mproc.h"
 
-/* the two parent messages every child handles; first in its table */
+/* the parent messages every child handles; first in its table */
 #define PROC_CHILD_HANDLERS						\
-	{ IMSG_PARENT_PEER_FD, PROC_PARENT, proc_on_peer_fd },		\
-	{ IMSG_PARENT_START,   PROC_PARENT, proc_on_start }
+	{ IMSG_PARENT_PEER_FD,   PROC_PARENT, proc_on_peer_fd },		\
+	{ IMSG_PARENT_CONF_DATA, PROC_PARENT, proc_on_conf_data },	\
+	{ IMSG_PARENT_CONF_END,  PROC_PARENT, proc_on_conf_end },	\
+	{ IMSG_PARENT_START,     PROC_PARENT, proc_on_start }
 
 void	proc_on_peer_fd(struct mproc *, struct imsg *);
+void	proc_on_conf_data(struct mproc *, struct imsg *);
+void	proc_on_conf_end(struct mproc *, struct imsg *);
 void	proc_on_start(struct mproc *, struct imsg *);
 
 /* proc_child_init - name, chroot, setuid, event loop and parent channel */

@@ -17,6 +17,7 @@
 #define CONTROL_IMSG_QUEUE_MAX	1024	/* replies queued to one client */
 #define CHILD_SHUTDOWN_WAIT	5	/* seconds before SIGKILL at exit */
 #define CHILD_START_WAIT	30	/* seconds for every child to be ready */
+#define CONF_TRANSFER_MAX	(64 * 1024 * 1024)	/* serialized config */
 #define MACRO_DEFINE_MAX	64	/* -D macro=value on the command line */
 
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "conf_int.h"
+#include "log.h"
 #include "xmalloc.h"
 
 #define CONF_ARENA_CHUNK	16384
@@ -272,13 +273,20 @@ struct smtpd_conf *
 conf_deserialize(const unsigned char *buf, size_t len)
 {
 	struct smtpd_conf	*c;
-	FILE			*devnull;
+	FILE			*errors;
+	char			*text = NULL;
+	size_t			 textlen = 0;
 
-	if ((devnull = fopen("/dev/null", "w")) == NULL)
+	/* in memory: the receiver may be chrooted, with no /dev/null */
+	if ((errors = open_memstream(&text, &textlen)) == NULL)
 		return NULL;
 	c = conf_run(NULL, "(serialized)", (const char *)buf, len, NULL, 0,
-	    devnull, 1);
-	fclose(devnull);
+	    errors, 1);
+	fclose(errors);
+	if (c == NULL && text != NULL && textlen > 0)
+		log_warnx("configuration from parent: %.*s", (int)strcspn(text,
+		    "\n"), text);
+	free(text);
 	if (c != NULL)
 		c->redacted = 1;
 	return c;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "imsg_codec.h"
 #include "log.h"
 #include "mproc.h"
@@ -118,6 +119,20 @@ parent_children_wire(void)
 	}
 }
 
+/* parent_children_send_conf - each child gets the part it may see */
+static void
+parent_children_send_conf(enum proc_id id)
+{
+	unsigned char	*buf;
+	size_t		 len;
+
+	if (conf_serialize(env->conf, id, &buf, &len) == -1)
+		fatalx("parent: cannot serialize the configuration for %s",
+		    proc_name(id));
+	msg_send_parent_conf(env->peers[id], buf, len);
+	free(buf);
+}
+
 void
 parent_children_start(void)
 {
@@ -126,6 +141,8 @@ parent_children_start(void)
 	for (id = PROC_CHILD_FIRST; id <= PROC_CHILD_LAST; id++)
 		parent_children_fork((enum proc_id)id);
 	parent_children_wire();
+	for (id = PROC_CHILD_FIRST; id <= PROC_CHILD_LAST; id++)
+		parent_children_send_conf((enum proc_id)id);
 	msg_send_parent_control_fd(env->peers[PROC_CONTROL],
 	    parent_state()->control_fd);
 	parent_state()->control_fd = -1;	/* control owns it now */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "log.h"
 #include "parent.h"
 #include "smtpd.h"
@@ -16,25 +17,27 @@
 int
 parent_config_load(void)
 {
-	FILE	*fp;
+	const char	*const *macros = env->opts.macros;
+	int		 nmacros = env->opts.nmacros;
+	struct smtpd_conf *conf;
 
-	if ((fp = fopen(env->opts.conffile, "r")) == NULL) {
-		if (errno == ENOENT && env->opts.rundir[0] &&
-		    !env->opts.conffile_set) {
-			log_event(0, "parent", "config",
-			    "file=embedded reason=\"no %s\"",
-			    env->opts.conffile);
-			return 0;
-		}
-		fprintf(stderr, "smtpd: %s: %s\n", env->opts.conffile,
-		    strerror(errno));
+	if (access(env->opts.conffile, F_OK) == -1 && errno == ENOENT &&
+	    env->opts.rundir[0] && !env->opts.conffile_set) {
+		log_event(0, "parent", "config", "file=embedded reason=\"no %s\"",
+		    env->opts.conffile);
+		conf = conf_load_string("embedded", conf_default_text,
+		    strlen(conf_default_text), macros, nmacros, stderr);
+	} else
+		conf = conf_load(env->opts.conffile, macros, nmacros, stderr);
+	if (conf == NULL)
 		return -1;
-	}
-	fclose(fp);
 	if (env->opts.noaction) {
-		fprintf(stderr, "smtpd: -n: the configuration parser is not "
-		    "built in yet\n");
-		return -1;
+		if (env->opts.verbose)
+			conf_dump(stdout, conf);
+		fprintf(stderr, "configuration OK\n");
+		conf_free(&conf);
+		return 0;
 	}
+	env->conf = conf;
 	return 0;
 }

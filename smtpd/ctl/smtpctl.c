@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mproc.h"
 #include "smtpd.h"
+#include "ctl.h"
 
 struct smtpd_env	*env;
 
@@ -217,13 +218,29 @@ ctl_command(struct mproc *p, int argc, char **argv)
 	ctl_usage();
 }
 
+/* the programs one binary serves, chosen by the name it is run as */
+static const struct {
+	const char	 *name;
+	int		(*main)(int, char **);
+} ctl_programs[] = {
+	{ "makemap", makemap_main },
+};
+
 int
 main(int argc, char *argv[])
 {
 	struct mproc	*p;
+	const char	*prog;
+	size_t		 i;
 	struct event	*ev_timeout;
 	struct timeval	 tv = { CTL_TIMEOUT, 0 };
 	int		 ch;
+
+	prog = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	prog = prog ? prog + 1 : (argc > 0 ? argv[0] : "smtpctl");
+	for (i = 0; i < sizeof ctl_programs / sizeof ctl_programs[0]; i++)
+		if (strcmp(prog, ctl_programs[i].name) == 0)
+			return ctl_programs[i].main(argc, argv);
 
 	env = &smtpctl_env;
 	env->proc = PROC_CLIENT;

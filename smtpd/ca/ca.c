@@ -21,6 +21,7 @@ int
 ca_main(void)
 {
 	proc_child_init(PROC_CA, ca_handlers,
-	    sizeof ca_handlers / sizeof ca_handlers[0], NULL);
+	    sizeof ca_handlers / sizeof ca_handlers[0], NULL,
+	    NULL);
 	proc_child_loop();
 }

@@ -53,13 +53,26 @@ enum proc_id {
 	/* control -> dispatcher */						\
 	X(IMSG_DISPATCHER_GET_STATUS,   CONTROL,    DISPATCHER, "reqid u64")	\
 	X(IMSG_DISPATCHER_GET_STATUS_RESULT, DISPATCHER, CONTROL, "reqid u64, mda i32, mta i32, smtp i32") \
+	/* control -> lookup: tables */					\
+	X(IMSG_LOOKUP_TABLE_QUERY,      CONTROL,    LOOKUP,     "reqid u64, op i32, table str, service i32, key str|NULL") \
+	X(IMSG_LOOKUP_TABLE_QUERY_RESULT, LOOKUP,   CONTROL,    "reqid u64, r i32, value str|NULL, error str|NULL") \
+	X(IMSG_LOOKUP_UPDATE_TABLE,     CONTROL,    LOOKUP,     "reqid u64, table str") \
+	X(IMSG_LOOKUP_UPDATE_TABLE_RESULT, LOOKUP,  CONTROL,    "reqid u64, r i32, error str|NULL") \
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO,               CLIENT,     CONTROL,    "version u32")	\
 	X(IMSG_CTL_SHOW_STATUS,         CLIENT,     CONTROL,    "")		\
+	X(IMSG_CTL_TABLE_QUERY,         CLIENT,     CONTROL,    "op i32, table str, service str, key str|NULL") \
+	X(IMSG_CTL_UPDATE_TABLE,        CLIENT,     CONTROL,    "table str")	\
+	X(IMSG_CTL_TABLE_RESULT,        CONTROL,    CLIENT,     "r i32, value str|NULL") \
 	X(IMSG_CTL_PROC_STATUS,         CONTROL,    CLIENT,     "proc i32, pid i32, uid u32, gid u32, root str, state str") \
 	X(IMSG_CTL_AGENT_STATUS,        CONTROL,    CLIENT,     "mda i32, mta i32, smtp i32") \
 	X(IMSG_CTL_OK,                  CONTROL,    CLIENT,     "")		\
 	X(IMSG_CTL_FAIL,                CONTROL,    CLIENT,     "reason str")
+
+/* table query operations */
+#define TABLE_OP_LOOKUP	1
+#define TABLE_OP_CHECK	2
+#define TABLE_OP_FETCH	3
 
 enum imsg_type {
 	IMSG_NONE = 0,		/* never sent: 0 is the helpers' OK reply */

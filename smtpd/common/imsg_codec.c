@@ -287,6 +287,215 @@ msg_unpack_dispatcher_get_status_result(struct imsg *imsg, uint64_t *reqid,
 	return wire_end(&r);
 }
 
+/* msg_table_op_ok - a known operation, with a key unless it fetches */
+static int
+msg_table_op_ok(const struct msg_table_query *q)
+{
+	if (q->table == NULL)
+		return 0;
+	switch (q->op) {
+	case TABLE_OP_LOOKUP:
+	case TABLE_OP_CHECK:
+		return q->key != NULL;
+	case TABLE_OP_FETCH:
+		return q->key == NULL;
+	default:
+		return 0;
+	}
+}
+
+void
+msg_send_lookup_table_query(struct mproc *p, uint64_t reqid,
+    const struct msg_table_query *q)
+{
+	MSG_WRITER(w);
+
+	wire_put_u64(&w, reqid);
+	wire_put_i32(&w, q->op);
+	wire_put_str(&w, q->table);
+	wire_put_i32(&w, q->service_bit);
+	wire_put_str(&w, q->key);
+	msg_finish(p, IMSG_LOOKUP_TABLE_QUERY, -1, &w);
+}
+
+int
+msg_unpack_lookup_table_query(struct imsg *imsg, uint64_t *reqid,
+    struct msg_table_query *q)
+{
+	struct wire_reader	r;
+
+	memset(q, 0, sizeof *q);
+	msg_reader(&r, imsg);
+	wire_get_u64(&r, reqid);
+	wire_get_i32(&r, &q->op);
+	wire_get_str(&r, &q->table);
+	wire_get_i32(&r, &q->service_bit);
+	wire_get_str(&r, &q->key);
+	if (wire_end(&r) == -1 || !msg_table_op_ok(q))
+		return -1;
+	return 0;
+}
+
+static void
+msg_put_table_result(struct wire_writer *w, const struct msg_table_result *t,
+    int with_value)
+{
+	wire_put_i32(w, t->r);
+	if (with_value)
+		wire_put_str(w, t->value);
+	wire_put_str(w, t->error);
+}
+
+static int
+msg_get_table_result(struct wire_reader *r, struct msg_table_result *t,
+    int with_value)
+{
+	memset(t, 0, sizeof *t);
+	wire_get_i32(r, &t->r);
+	if (with_value)
+		wire_get_str(r, &t->value);
+	wire_get_str(r, &t->error);
+	if (wire_end(r) == -1 || t->r < -1 || t->r > 1)
+		return -1;
+	return 0;
+}
+
+void
+msg_send_lookup_table_query_result(struct mproc *p, uint64_t reqid,
+    const struct msg_table_result *t)
+{
+	MSG_WRITER(w);
+
+	wire_put_u64(&w, reqid);
+	msg_put_table_result(&w, t, 1);
+	msg_finish(p, IMSG_LOOKUP_TABLE_QUERY_RESULT, -1, &w);
+}
+
+int
+msg_unpack_lookup_table_query_result(struct imsg *imsg, uint64_t *reqid,
+    struct msg_table_result *t)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_u64(&r, reqid);
+	return msg_get_table_result(&r, t, 1);
+}
+
+void
+msg_send_lookup_update_table(struct mproc *p, uint64_t reqid,
+    const char *table)
+{
+	MSG_WRITER(w);
+
+	wire_put_u64(&w, reqid);
+	wire_put_str(&w, table);
+	msg_finish(p, IMSG_LOOKUP_UPDATE_TABLE, -1, &w);
+}
+
+int
+msg_unpack_lookup_update_table(struct imsg *imsg, uint64_t *reqid,
+    const char **table)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_u64(&r, reqid);
+	wire_get_str(&r, table);
+	if (wire_end(&r) == -1 || *table == NULL)
+		return -1;
+	return 0;
+}
+
+void
+msg_send_lookup_update_table_result(struct mproc *p, uint64_t reqid,
+    const struct msg_table_result *t)
+{
+	MSG_WRITER(w);
+
+	wire_put_u64(&w, reqid);
+	msg_put_table_result(&w, t, 0);
+	msg_finish(p, IMSG_LOOKUP_UPDATE_TABLE_RESULT, -1, &w);
+}
+
+int
+msg_unpack_lookup_update_table_result(struct imsg *imsg, uint64_t *reqid,
+    struct msg_table_result *t)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_u64(&r, reqid);
+	return msg_get_table_result(&r, t, 0);
+}
+
+void
+msg_send_ctl_table_query(struct mproc *p, const struct msg_table_query *q)
+{
+	MSG_WRITER(w);
+
+	wire_put_i32(&w, q->op);
+	wire_put_str(&w, q->table);
+	wire_put_str(&w, q->service);
+	wire_put_str(&w, q->key);
+	msg_finish(p, IMSG_CTL_TABLE_QUERY, -1, &w);
+}
+
+int
+msg_unpack_ctl_table_query(struct imsg *imsg, struct msg_table_query *q)
+{
+	struct wire_reader	r;
+
+	memset(q, 0, sizeof *q);
+	msg_reader(&r, imsg);
+	wire_get_i32(&r, &q->op);
+	wire_get_str(&r, &q->table);
+	wire_get_str(&r, &q->service);
+	wire_get_str(&r, &q->key);
+	if (wire_end(&r) == -1 || q->service == NULL || !msg_table_op_ok(q))
+		return -1;
+	return 0;
+}
+
+void
+msg_send_ctl_update_table(struct mproc *p, const char *table)
+{
+	MSG_WRITER(w);
+
+	wire_put_str(&w, table);
+	msg_finish(p, IMSG_CTL_UPDATE_TABLE, -1, &w);
+}
+
+int
+msg_unpack_ctl_update_table(struct imsg *imsg, const char **table)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	wire_get_str(&r, table);
+	if (wire_end(&r) == -1 || *table == NULL)
+		return -1;
+	return 0;
+}
+
+void
+msg_send_ctl_table_result(struct mproc *p, const struct msg_table_result *t)
+{
+	MSG_WRITER(w);
+
+	msg_put_table_result(&w, t, 1);
+	msg_finish(p, IMSG_CTL_TABLE_RESULT, -1, &w);
+}
+
+int
+msg_unpack_ctl_table_result(struct imsg *imsg, struct msg_table_result *t)
+{
+	struct wire_reader	r;
+
+	msg_reader(&r, imsg);
+	return msg_get_table_result(&r, t, 1);
+}
+
 void
 msg_send_ctl_hello(struct mproc *p, uint32_t version)
 {

@@ -59,10 +59,48 @@ void	msg_send_dispatcher_get_status_result(struct mproc *, uint64_t,
 int	msg_unpack_dispatcher_get_status_result(struct imsg *, uint64_t *,
 	    struct msg_agent_status *);
 
+struct msg_table_query {
+	int32_t		 op;		/* TABLE_OP_* */
+	const char	*table;
+	const char	*service;	/* a name from the client ... */
+	int32_t		 service_bit;	/* ... the bit to lookup */
+	const char	*key;		/* NULL for fetch */
+};
+
+struct msg_table_result {
+	int32_t		 r;		/* 1 found, 0 not found, -1 error */
+	const char	*value;
+	const char	*error;
+};
+
+void	msg_send_lookup_table_query(struct mproc *, uint64_t,
+	    const struct msg_table_query *);
+int	msg_unpack_lookup_table_query(struct imsg *, uint64_t *,
+	    struct msg_table_query *);
+void	msg_send_lookup_table_query_result(struct mproc *, uint64_t,
+	    const struct msg_table_result *);
+int	msg_unpack_lookup_table_query_result(struct imsg *, uint64_t *,
+	    struct msg_table_result *);
+void	msg_send_lookup_update_table(struct mproc *, uint64_t, const char *);
+int	msg_unpack_lookup_update_table(struct imsg *, uint64_t *,
+	    const char **);
+void	msg_send_lookup_update_table_result(struct mproc *, uint64_t,
+	    const struct msg_table_result *);
+int	msg_unpack_lookup_update_table_result(struct imsg *, uint64_t *,
+	    struct msg_table_result *);
+
 void	msg_send_ctl_hello(struct mproc *, uint32_t version);
 int	msg_unpack_ctl_hello(struct imsg *, uint32_t *);
 void	msg_send_ctl_show_status(struct mproc *);
 int	msg_unpack_ctl_show_status(struct imsg *);
+void	msg_send_ctl_table_query(struct mproc *,
+	    const struct msg_table_query *);
+int	msg_unpack_ctl_table_query(struct imsg *, struct msg_table_query *);
+void	msg_send_ctl_update_table(struct mproc *, const char *);
+int	msg_unpack_ctl_update_table(struct imsg *, const char **);
+void	msg_send_ctl_table_result(struct mproc *,
+	    const struct msg_table_result *);
+int	msg_unpack_ctl_table_result(struct imsg *, struct msg_table_result *);
 void	msg_send_ctl_proc_status(struct mproc *, const struct msg_proc_status *);
 int	msg_unpack_ctl_proc_status(struct imsg *, struct msg_proc_status *);
 void	msg_send_ctl_agent_status(struct mproc *,

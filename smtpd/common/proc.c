@@ -48,6 +48,7 @@ static const struct proc_pair {
 };
 
 static struct {
+	void		(*on_config)(void);
 	void		(*on_start)(void);
 	int		  npeers;	/* channels still expected */
 	int		  ready;
@@ -212,6 +213,8 @@ proc_on_conf_end(struct mproc *p, struct imsg *imsg)
 	free(proc_child.conf);
 	proc_child.conf = NULL;
 	proc_child.conf_done = 1;
+	if (proc_child.on_config)
+		proc_child.on_config();
 	proc_report_ready();
 }
 
@@ -237,7 +240,7 @@ proc_set_state(const char *state)
 
 void
 proc_child_init(enum proc_id id, const struct imsg_handler *handlers,
-    size_t nhandlers, void (*on_start)(void))
+    size_t nhandlers, void (*on_config)(void), void (*on_start)(void))
 {
 	struct stat	st;
 	int		fd = env->opts.child_fd;
@@ -269,6 +272,7 @@ proc_child_init(enum proc_id id, const struct imsg_handler *handlers,
 	if ((env->evb = event_base_new()) == NULL)
 		fatalx("%s: event_base_new", proc_name(id));
 
+	proc_child.on_config = on_config;
 	proc_child.on_start = on_start;
 	proc_child.npeers = proc_count_peers(id);
 	env->peers[PROC_PARENT] = mproc_new(fd, PROC_PARENT, 1, handlers,

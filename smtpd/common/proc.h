@@ -22,9 +22,14 @@ void	proc_on_conf_data(struct mproc *, struct imsg *);
 void	proc_on_conf_end(struct mproc *, struct imsg *);
 void	proc_on_start(struct mproc *, struct imsg *);
 
-/* proc_child_init - name, chroot, setuid, event loop and parent channel */
+/*
+ * proc_child_init - name, chroot, setuid, event loop and parent channel.
+ * on_config runs once the configuration has arrived, before the process
+ * reports ready (open what it needs; fatal there is start-up); on_start
+ * runs when every process is ready.
+ */
 void	proc_child_init(enum proc_id, const struct imsg_handler *, size_t,
-	    void (*on_start)(void));
+	    void (*on_config)(void), void (*on_start)(void));
 /* proc_child_loop - run until the parent closes our channel */
 _Noreturn void proc_child_loop(void);
 void	proc_set_state(const char *);

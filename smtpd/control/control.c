@@ -27,6 +27,7 @@
 #include "mproc.h"
 #include "proc.h"
 #include "smtpd.h"
+#include "table.h"
 #include "xmalloc.h"
 
 struct control_client {
@@ -160,6 +161,43 @@ control_on_show_status(struct mproc *p, struct imsg *imsg)
 	msg_send_dispatcher_get_status(env->peers[PROC_DISPATCHER], c->id);
 }
 
+static void
+control_on_table_query(struct mproc *p, struct imsg *imsg)
+{
+	struct control_client	*c = p->arg;
+	struct msg_table_query	 q;
+
+	if (msg_unpack_ctl_table_query(imsg, &q) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if (!control_client_allowed(c, 1))
+		return;
+	q.service_bit = table_service_from_name(q.service);
+	if (q.service_bit == K_NONE) {
+		control_client_fail(c, "unknown table service");
+		return;
+	}
+	c->pending = 1;
+	msg_send_lookup_table_query(env->peers[PROC_LOOKUP], c->id, &q);
+}
+
+static void
+control_on_update_table(struct mproc *p, struct imsg *imsg)
+{
+	struct control_client	*c = p->arg;
+	const char		*name;
+
+	if (msg_unpack_ctl_update_table(imsg, &name) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if (!control_client_allowed(c, 1))
+		return;
+	c->pending = 1;
+	msg_send_lookup_update_table(env->peers[PROC_LOOKUP], c->id, name);
+}
+
 /* control_request_part_done - one answer relayed; the last one ends it */
 static void
 control_request_part_done(struct control_client *c)
@@ -206,6 +244,49 @@ control_on_dispatcher_status(struct mproc *p, struct imsg *imsg)
 	control_request_part_done(c);
 }
 
+static void
+control_on_table_result(struct mproc *p, struct imsg *imsg)
+{
+	struct control_client	*c;
+	struct msg_table_result	 res;
+	uint64_t		 reqid;
+
+	if (msg_unpack_lookup_table_query_result(imsg, &reqid, &res) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
+		return;
+	if (res.error != NULL && res.r == -1) {
+		c->pending = 0;
+		control_client_fail(c, res.error);
+		return;
+	}
+	msg_send_ctl_table_result(c->p, &res);
+	control_request_part_done(c);
+}
+
+static void
+control_on_update_table_result(struct mproc *p, struct imsg *imsg)
+{
+	struct control_client	*c;
+	struct msg_table_result	 res;
+	uint64_t		 reqid;
+
+	if (msg_unpack_lookup_update_table_result(imsg, &reqid, &res) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
+		return;
+	if (res.r != 1) {
+		c->pending = 0;
+		control_client_fail(c, res.error ? res.error : "update failed");
+		return;
+	}
+	control_request_part_done(c);
+}
+
 static const struct imsg_handler control_handlers[] = {
 	PROC_CHILD_HANDLERS,
 	{ IMSG_PARENT_CONTROL_FD, PROC_PARENT, control_on_listen_fd },
@@ -213,11 +294,16 @@ static const struct imsg_handler control_handlers[] = {
 	    control_on_parent_status },
 	{ IMSG_DISPATCHER_GET_STATUS_RESULT, PROC_DISPATCHER,
 	    control_on_dispatcher_status },
+	{ IMSG_LOOKUP_TABLE_QUERY_RESULT, PROC_LOOKUP, control_on_table_result },
+	{ IMSG_LOOKUP_UPDATE_TABLE_RESULT, PROC_LOOKUP,
+	    control_on_update_table_result },
 };
 
 static const struct imsg_handler control_client_handlers[] = {
 	{ IMSG_CTL_HELLO,       PROC_CLIENT, control_on_hello },
 	{ IMSG_CTL_SHOW_STATUS, PROC_CLIENT, control_on_show_status },
+	{ IMSG_CTL_TABLE_QUERY, PROC_CLIENT, control_on_table_query },
+	{ IMSG_CTL_UPDATE_TABLE, PROC_CLIENT, control_on_update_table },
 };
 
 /* control_on_resume - accept again after running out of descriptors */
@@ -319,6 +405,6 @@ control_main(void)
 	control_state()->owner = getuid();
 	proc_child_init(PROC_CONTROL, control_handlers,
 	    sizeof control_handlers / sizeof control_handlers[0],
-	    control_on_start);
+	    NULL, control_on_start);
 	proc_child_loop();
 }

@@ -38,7 +38,10 @@ struct ctl_status_row {
 	char			state[32];
 };
 
+struct ctl_command;
+
 static struct {
+	const struct ctl_command *cmd;
 	const char		*sock;
 	int			 done;
 	int			 failed;
@@ -47,6 +50,10 @@ static struct {
 	int			 have_agents;
 	struct ctl_status_row	 rows[PROC__COUNT];
 	int			 nrows;
+	int			 have_result;
+	int			 result;		/* 1, 0 */
+	int			 have_value;
+	char			 value[16384];
 } ctl;
 
 static void
@@ -54,8 +61,12 @@ ctl_usage(void)
 {
 	fprintf(stderr, "usage: smtpctl [-s socket] command [argument ...]\n"
 	    "commands:\n"
-	    "  show status    processes of the running daemon and the state\n"
-	    "                 of its agents (mda, mta, smtp)\n");
+	    "  show status                    processes and agents (mda, mta,\n"
+	    "                                 smtp) of the running daemon\n"
+	    "  table lookup NAME SERVICE KEY  value of KEY in table NAME\n"
+	    "  table check NAME SERVICE KEY   whether KEY matches table NAME\n"
+	    "  table fetch NAME SERVICE       next value of table NAME\n"
+	    "  update table NAME              reload table NAME\n");
 	exit(1);
 }
 
@@ -123,11 +134,29 @@ ctl_on_agent_status(struct mproc *p, struct imsg *imsg)
 	ctl.have_agents = 1;
 }
 
+static void
+ctl_on_table_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_table_result	res;
+
+	/* errors come as IMSG_CTL_FAIL; a result is found or not found */
+	if (msg_unpack_ctl_table_result(imsg, &res) == -1 || res.r == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	ctl.have_result = 1;
+	ctl.result = res.r;
+	ctl.have_value = res.value != NULL;
+	if (res.value != NULL)
+		strlcpy(ctl.value, res.value, sizeof ctl.value);
+}
+
 static const struct imsg_handler ctl_handlers[] = {
 	{ IMSG_CTL_OK,           PROC_CONTROL, ctl_on_ok },
 	{ IMSG_CTL_FAIL,         PROC_CONTROL, ctl_on_fail },
 	{ IMSG_CTL_PROC_STATUS,  PROC_CONTROL, ctl_on_proc_status },
 	{ IMSG_CTL_AGENT_STATUS, PROC_CONTROL, ctl_on_agent_status },
+	{ IMSG_CTL_TABLE_RESULT, PROC_CONTROL, ctl_on_table_result },
 };
 
 static void
@@ -202,20 +231,132 @@ ctl_print_status(void)
 		    ctl.rows[i].root, ctl.rows[i].state);
 }
 
-/* ctl_command - the request for the command words, or usage */
-static void
-ctl_command(struct mproc *p, int argc, char **argv)
+/* ctl_print_table - a table answer: value or verdict; the exit status */
+static int
+ctl_print_table(int op)
 {
-	if (argc == 2 && strcmp(argv[0], "show") == 0 &&
-	    strcmp(argv[1], "status") == 0) {
-		msg_send_ctl_show_status(p);
-		return;
+	if (!ctl.have_result ||
+	    (ctl.result == 1 && op != TABLE_OP_CHECK && !ctl.have_value)) {
+		fprintf(stderr, "smtpctl: malformed answer from smtpd\n");
+		return 2;
 	}
+	if (ctl.result == 1) {
+		printf("%s\n", op == TABLE_OP_CHECK ? "found" : ctl.value);
+		return 0;
+	}
+	printf("%s\n", op == TABLE_OP_FETCH ? "empty" : "not found");
+	return 1;
+}
+
+static void
+ctl_send_table_query(struct mproc *p, int op, char **args)
+{
+	struct msg_table_query	q;
+
+	memset(&q, 0, sizeof q);
+	q.op = op;
+	q.table = args[0];
+	q.service = args[1];
+	q.key = op == TABLE_OP_FETCH ? NULL : args[2];
+	msg_send_ctl_table_query(p, &q);
+}
+
+static void
+ctl_send_show_status(struct mproc *p, char **args)
+{
+	msg_send_ctl_show_status(p);
+}
+
+static void
+ctl_send_lookup(struct mproc *p, char **args)
+{
+	ctl_send_table_query(p, TABLE_OP_LOOKUP, args);
+}
+
+static void
+ctl_send_check(struct mproc *p, char **args)
+{
+	ctl_send_table_query(p, TABLE_OP_CHECK, args);
+}
+
+static void
+ctl_send_fetch(struct mproc *p, char **args)
+{
+	ctl_send_table_query(p, TABLE_OP_FETCH, args);
+}
+
+static void
+ctl_send_update_table(struct mproc *p, char **args)
+{
+	msg_send_ctl_update_table(p, args[0]);
+}
+
+static int
+ctl_done_show_status(void)
+{
+	ctl_print_status();
+	return 0;
+}
+
+static int
+ctl_done_lookup(void)
+{
+	return ctl_print_table(TABLE_OP_LOOKUP);
+}
+
+static int
+ctl_done_check(void)
+{
+	return ctl_print_table(TABLE_OP_CHECK);
+}
+
+static int
+ctl_done_fetch(void)
+{
+	return ctl_print_table(TABLE_OP_FETCH);
+}
+
+static int
+ctl_done_update(void)
+{
+	printf("command succeeded\n");
+	return 0;
+}
+
+/* the commands: fixed words, then nargs arguments */
+static const struct ctl_command {
+	const char	*words[2];
+	int		 nargs;
+	int		 fail_status;	/* exit status when refused */
+	void		(*send)(struct mproc *, char **);
+	int		(*done)(void);
+} ctl_commands[] = {
+	{ { "show", "status" },   0, 1, ctl_send_show_status,
+	    ctl_done_show_status },
+	{ { "table", "lookup" },  3, 2, ctl_send_lookup, ctl_done_lookup },
+	{ { "table", "check" },   3, 2, ctl_send_check, ctl_done_check },
+	{ { "table", "fetch" },   2, 2, ctl_send_fetch, ctl_done_fetch },
+	{ { "update", "table" },  1, 1, ctl_send_update_table,
+	    ctl_done_update },
+};
+
+/* ctl_command_find - the command the words name, or usage */
+static const struct ctl_command *
+ctl_command_find(int argc, char **argv)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++)
+		if (argc == 2 + ctl_commands[i].nargs &&
+		    strcmp(argv[0], ctl_commands[i].words[0]) == 0 &&
+		    strcmp(argv[1], ctl_commands[i].words[1]) == 0)
+			return &ctl_commands[i];
 	fprintf(stderr, "smtpctl: unknown command:");
 	while (argc-- > 0)
 		fprintf(stderr, " %s", *argv++);
 	fprintf(stderr, "\n");
 	ctl_usage();
+	return NULL;
 }
 
 /* the programs one binary serves, chosen by the name it is run as */
@@ -264,18 +405,18 @@ main(int argc, char *argv[])
 	if (argc == 0)
 		ctl_usage();
 
+	ctl.cmd = ctl_command_find(argc, argv);
+
 	if ((env->evb = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	p = mproc_new(ctl_connect(ctl.sock), PROC_CONTROL, 0, ctl_handlers,
 	    sizeof ctl_handlers / sizeof ctl_handlers[0], ctl_on_lost);
 	msg_send_ctl_hello(p, IMSG_VERSION);
-	ctl_command(p, argc, argv);
+	ctl.cmd->send(p, argv + 2);
 	ev_timeout = evtimer_new(env->evb, ctl_on_timeout, NULL);
 	evtimer_add(ev_timeout, &tv);
 	event_base_dispatch(env->evb);
 	if (ctl.failed)
-		return 1;
-	if (strcmp(argv[0], "show") == 0)
-		ctl_print_status();
-	return 0;
+		return ctl.cmd->fail_status;
+	return ctl.cmd->done();
 }

@@ -56,6 +56,7 @@ dispatcher_main(void)
 	env->state = &dispatcher_state_storage;
 	dispatcher_state()->paused = env->opts.paused;
 	proc_child_init(PROC_DISPATCHER, dispatcher_handlers,
-	    sizeof dispatcher_handlers / sizeof dispatcher_handlers[0], NULL);
+	    sizeof dispatcher_handlers / sizeof dispatcher_handlers[0], NULL,
+	    NULL);
 	proc_child_loop();
 }

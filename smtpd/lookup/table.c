@@ -264,7 +264,7 @@ table_update(struct table *t)
 		return 1;
 	r = t->backend->update(t);
 	if (r == 1)
-		log_info("table %s: updated", t->name);
+		log_event(0, "table", "updated", "table=%s", t->name);
 	else
 		log_warnx("table %s: update failed, keeping the old content",
 		    t->name);

@@ -21,6 +21,7 @@ int
 queue_main(void)
 {
 	proc_child_init(PROC_QUEUE, queue_handlers,
-	    sizeof queue_handlers / sizeof queue_handlers[0], NULL);
+	    sizeof queue_handlers / sizeof queue_handlers[0], NULL,
+	    NULL);
 	proc_child_loop();
 }

@@ -21,6 +21,7 @@ int
 scheduler_main(void)
 {
 	proc_child_init(PROC_SCHEDULER, scheduler_handlers,
-	    sizeof scheduler_handlers / sizeof scheduler_handlers[0], NULL);
+	    sizeof scheduler_handlers / sizeof scheduler_handlers[0], NULL,
+	    NULL);
 	proc_child_loop();
 }

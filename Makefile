@@ -99,28 +99,32 @@ $(O)/o/%.o: %.c
 
 $(API_LIB): $(patsubst %.c,$(O)/o/%.o,$(API_SRCS))
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(CORE_LIB): $(patsubst %.c,$(O)/o/%.o,$(CORE_SRCS))
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(SMTPD): $(O)/o/smtpd/smtpd.o $(CORE_LIB) $(API_LIB)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 $(SMTPCTL): $(patsubst %.c,$(O)/o/%.o,$(CTL_SRCS)) $(CORE_LIB) $(API_LIB)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 .SECONDEXPANSION:
 # a function: a '%' written in the rule would be replaced by the stem
 libexec_objs	 = $(patsubst %.c,$(O)/o/%.o,$(wildcard libexec/$(1).c libexec/$(1)/*.c))
 $(LIBEXEC_BINS): $(O)/libexec/%: $$(call libexec_objs,$$*) $(API_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS_$*) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS_$*) $(LIBS)
 
 $(O)/regress/unit/%: $(O)/o/regress/unit/%.o $(patsubst %.c,$(O)/o/%.o,$(UNIT_LIB_SRCS)) $(CORE_LIB) $(API_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
 # fuzz targets: clang only, built with their own objects
 FUZZ_O		:= $(O)/fuzz
@@ -132,13 +136,14 @@ $(FUZZ_O)/%.o: %.c
 	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 $(FUZZ_O)/libsmtpd-core.a: $(patsubst %.c,$(FUZZ_O)/%.o,$(CORE_SRCS))
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 $(FUZZ_O)/libsmtpd-api.a: $(patsubst %.c,$(FUZZ_O)/%.o,$(API_SRCS))
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 $(O)/regress/fuzz/%: $(FUZZ_O)/regress/fuzz/%.o $(FUZZ_O)/libsmtpd-core.a $(FUZZ_O)/libsmtpd-api.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZFLAGS) -o $@ $^ $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)clang $(FUZZFLAGS) -o $@ $^ $(LIBS)
 fuzz: $(FUZZ_BINS)
 
 deps:

@@ -197,12 +197,12 @@ test_options(void)
 	    strcmp(o.sock, PATH_SMTPD_RUN "/smtpd.sock") == 0 &&
 	    strcmp(o.conffile, PATH_SMTPD_CONF) == 0, "defaults");
 	CHECK(test_parse(&o, err, sizeof err, "-o", "socket=/x/s.sock", "-r",
-	    "/tmp/r", NULL) == 0 && strcmp(o.sock, "/x/s.sock") == 0 &&
-	    strcmp(o.spool, "/tmp/r/spool") == 0 &&
-	    strcmp(o.conffile, "/tmp/r/smtpd.conf") == 0,
+	    "/tmp", NULL) == 0 && strcmp(o.sock, "/x/s.sock") == 0 &&
+	    strcmp(o.spool, "/tmp/spool") == 0 &&
+	    strcmp(o.conffile, "/tmp/smtpd.conf") == 0,
 	    "-o wins over -r whatever the order");
 	CHECK(test_parse(&o, err, sizeof err, "-f", "/etc/x.conf", "-r",
-	    "/tmp/r", NULL) == 0 && strcmp(o.conffile, "/etc/x.conf") == 0,
+	    "/tmp", NULL) == 0 && strcmp(o.conffile, "/etc/x.conf") == 0,
 	    "-f wins over -r");
 	CHECK(test_parse(&o, err, sizeof err, "-T", "imsg", "-T", "smtp",
 	    "-P", "mta", "-v", "-v", "-D", "a=b", NULL) == 0 &&
@@ -210,15 +210,18 @@ test_options(void)
 	    o.verbose == 2 && o.nmacros == 1, "-T -P -v -D");
 	CHECK(test_parse(&o, err, sizeof err, "-T", "nope", NULL) == -1 &&
 	    strstr(err, "unknown trace") != NULL, "-T unknown");
-	CHECK(test_parse(&o, err, sizeof err, "-r", "rel", NULL) == -1,
-	    "-r relative refused");
+	CHECK(test_parse(&o, err, sizeof err, "-r", "regress", NULL) == 0 &&
+	    o.rundir[0] == '/' && strstr(o.spool, "/regress/spool") != NULL,
+	    "-r relative made absolute");
+	CHECK(test_parse(&o, err, sizeof err, "-r", "/nonexistent-dir", NULL) ==
+	    -1 && strstr(err, "No such file") != NULL, "-r missing dir");
 	CHECK(test_parse(&o, err, sizeof err, "-f", NULL) == -1 &&
 	    strstr(err, "needs an argument") != NULL, "-f without argument");
 	CHECK(test_parse(&o, err, sizeof err, "-h", NULL) == 1, "-h");
 
 	/* a child's argv carries the options that matter, absolute */
 	test_parse(&o, err, sizeof err, "-d", "-T", "imsg", "-P", "smtp", "-r",
-	    "/tmp/r", NULL);
+	    "/tmp", NULL);
 	strcpy(o.self, "/usr/sbin/smtpd");
 	av = smtpd_opts_child_argv(&o, "queue");
 	CHECK_STR(av[0], "/usr/sbin/smtpd", "child argv[0]");
@@ -227,7 +230,7 @@ test_options(void)
 	for (i = 0; av[i]; i++)
 		found += strcmp(av[i], "-Timsg") == 0 ||
 		    strcmp(av[i], "-Psmtp") == 0 ||
-		    strcmp(av[i], "-ospool=/tmp/r/spool") == 0 ||
+		    strcmp(av[i], "-ospool=/tmp/spool") == 0 ||
 		    strcmp(av[i], "-d") == 0;
 	CHECK(found == 4, "child argv carries -d -T -P and paths");
 	for (i = 0; av[i]; i++)

@@ -51,8 +51,6 @@ opts_defaults(struct smtpd_opts *o)
 static int
 opts_rundir(struct smtpd_opts *o, const char *dir)
 {
-	if (dir[0] != '/')
-		return -1;
 	if (opts_set_path(o->rundir, sizeof o->rundir, dir, NULL) == -1 ||
 	    opts_set_path(o->spool, sizeof o->spool, dir, "/spool") == -1 ||
 	    opts_set_path(o->sock, sizeof o->sock, dir, "/smtpd.sock") == -1 ||
@@ -131,6 +129,7 @@ smtpd_opts_parse(struct smtpd_opts *o, int argc, char **argv, char *err,
     size_t errsz)
 {
 	const char	*rundir = NULL, *overrides[32];
+	char		*resolved;
 	unsigned int	 mask;
 	int		 ch, i, noverrides = 0;
 
@@ -202,9 +201,12 @@ smtpd_opts_parse(struct smtpd_opts *o, int argc, char **argv, char *err,
 	if (optind != argc)
 		OPT_ERR("unexpected argument: %s", argv[optind]);
 	if (rundir != NULL) {
-		if (rundir[0] != '/')
-			OPT_ERR("-r %s: path must be absolute", rundir);
-		if (opts_rundir(o, rundir) == -1)
+		/* children run elsewhere (chroot, daemon's "/"): absolute */
+		if ((resolved = realpath(rundir, NULL)) == NULL)
+			OPT_ERR("-r %s: %s", rundir, strerror(errno));
+		ch = opts_rundir(o, resolved);
+		free(resolved);
+		if (ch == -1)
 			OPT_ERR("-r %s: path too long", rundir);
 	}
 	for (i = 0; i < noverrides; i++)

@@ -125,16 +125,13 @@ fixtures_make(void)
 	DIR		*d;
 	size_t		 i;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conf_corpus.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
+	if (tmpdir[0] == '\0')
+		return -1;	/* tmpdir_make() first */
 	snprintf(path, sizeof(path), "%s/etc", tmpdir);
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/etc/mail", tmpdir);
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/etc/mail/smtpd", tmpdir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/run", tmpdir);
 	mkdir(path, 0700);
 	if ((d = opendir(SHARED "/fixtures/etc/mail")) == NULL)
 		return -1;
@@ -423,7 +420,6 @@ shared_corpus(void)
 	}
 	free(list);
 	free(seed13);
-	rm_tree(tmpdir);
 }
 
 /* cli - "-n [-v] -f FILE": what smtpd -n prints */
@@ -453,12 +449,28 @@ cli(int argc, char *argv[])
 	return 0;
 }
 
+/* tmpdir_make - the private directory every written file goes to */
+static int
+tmpdir_make(void)
+{
+	char	path[512];
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conf_corpus.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/run", tmpdir);
+	return mkdir(path, 0700);
+}
+
 int
 main(int argc, char *argv[])
 {
 	if (argc > 1)
 		return cli(argc, argv);
+	if (!CHECK(tmpdir_make() == 0, "private temporary directory"))
+		return test_done();
 	project_corpus();
 	shared_corpus();
+	rm_tree(tmpdir);
 	return test_done();
 }

@@ -180,9 +180,9 @@ makemap_read_entry(struct makemap *m, unsigned int *first)
 	return 1;
 }
 
-/* makemap_alias_count - table_split_list callback: one more element */
+/* makemap_alias_check_element - table_split_list callback: it parses */
 static int
-makemap_alias_count(const char *element, void *arg)
+makemap_alias_check_element(const char *element, void *arg)
 {
 	struct table_alias	 alias;
 	char			 why[256];
@@ -239,7 +239,8 @@ makemap_check_aliases(struct makemap *m, unsigned int line, const char *v)
 		    "in the alias list \"%.200s\"", v);
 	if ((bad = calloc(1, TABLE_LINE_MAX)) == NULL)
 		return makemap_error(m, line, "out of memory");
-	r = table_split_list(v, makemap_alias_count, bad, why, sizeof why);
+	r = table_split_list(v, makemap_alias_check_element, bad, why,
+	    sizeof why);
 	if (r == -1)
 		makemap_error(m, line, "invalid entry: %s",
 		    bad[0] != '\0' ? bad : why);

@@ -36,8 +36,8 @@
 
 #define MAKEMAP_SET_VALUE	"<set>"		/* value of a set's keys */
 #define MAKEMAP_TEMP_SUFFIX	".XXXXXXXXXX"	/* mkstemp(3) template */
-#define MAKEMAP_HASH_MAGIC	0x061561	/* Berkeley DB hash meta page */
-#define MAKEMAP_BTREE_MAGIC	0x053162	/* Berkeley DB btree meta page */
+#define MAKEMAP_HASH_MAGIC	0x061561	/* Berkeley DB hash meta */
+#define MAKEMAP_BTREE_MAGIC	0x053162	/* Berkeley DB btree meta */
 
 enum makemap_kind {
 	MAKEMAP_KIND_MAP,	/* key value */
@@ -53,7 +53,7 @@ struct makemap {
 	char			 tmp[PATH_MAX];
 	FILE			*fp;
 	DB			*db;		/* the output, under tmp */
-	DB			*seen;		/* in memory: key -> first line */
+	DB			*seen;		/* in memory: key -> line */
 	unsigned int		 lineno;	/* physical lines read */
 	size_t			 nentries;
 	char			 phys[TABLE_LINE_MAX + 1];

@@ -21,6 +21,7 @@ take the server away and bring it back on the same port and data.
 Every wait is bounded in time and count; a failure raises ServerError
 with the tail of the server's log.
 """
+import ctypes
 import glob
 import os
 import pwd
@@ -67,6 +68,51 @@ def which(*names):
                       "them)" % ", ".join(names))
 
 
+class PrivateNetwork:
+    """The calling process, and every process it starts from now on, in
+    a new network namespace of its own where only lo (127.0.0.1, ::1)
+    exists; on exit the process goes back to its original namespace.
+    For programs that can only reach a fixed address and port (Debian's
+    table-redis always connects to 127.0.0.1:6379): a server there
+    cannot collide with anything on the machine.  Needs root
+    (CAP_SYS_ADMIN); otherwise raises ServerError."""
+
+    CLONE_NEWNET = 0x40000000
+
+    def __init__(self):
+        self.orig = None
+
+    def __enter__(self):
+        if os.geteuid() != 0:
+            raise ServerError("a private network namespace needs root")
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.orig = os.open("/proc/self/ns/net", os.O_RDONLY)
+        if libc.unshare(self.CLONE_NEWNET) != 0:
+            e = ctypes.get_errno()
+            os.close(self.orig)
+            self.orig = None
+            raise ServerError("unshare(CLONE_NEWNET): %s" % os.strerror(e))
+        try:
+            subprocess.run([which("ip"), "link", "set", "lo", "up"],
+                           check=True, capture_output=True, timeout=10)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.orig is None:
+            return False
+        libc = ctypes.CDLL(None, use_errno=True)
+        r = libc.setns(self.orig, self.CLONE_NEWNET)
+        e = ctypes.get_errno()
+        os.close(self.orig)
+        self.orig = None
+        if r != 0:
+            raise ServerError("setns back: %s" % os.strerror(e))
+        return False
+
+
 class Server:
     """What the three servers share: temp dir, account, process, stop."""
 
@@ -74,10 +120,10 @@ class Server:
     accounts = ()               # preferred unprivileged accounts, in order
     stop_signal = signal.SIGTERM
 
-    def __init__(self):
+    def __init__(self, port=None):
         self.tmp = None
         self.proc = None
-        self.port = None
+        self.port = port                # None: a free port
         self.start_seconds = None       # last start, readiness included
         self.init_seconds = None        # data dir creation
         self.uid = self.gid = None
@@ -107,7 +153,8 @@ class Server:
         if self.uid is not None:
             os.chown(self.tmp, self.uid, self.gid)
             os.chown(self.logpath, self.uid, self.gid)
-        self.port = free_port()
+        if self.port is None:
+            self.port = free_port()
         t0 = time.monotonic()
         self.init_data()
         self.init_seconds = time.monotonic() - t0
@@ -157,6 +204,7 @@ class Server:
         if self.proc.poll() is None:
             try:
                 os.kill(pid, sig or self.stop_signal)
+                os.killpg(pid, signal.SIGCONT)      # if frozen
             except ProcessLookupError:
                 pass
             try:
@@ -173,6 +221,30 @@ class Server:
     def kill(self):
         """The server dies at once (SIGKILL), as in a crash."""
         return self.stop(signal.SIGKILL)
+
+    def freeze(self):
+        """SIGSTOP the server and its children: connections are still
+        accepted by the kernel, requests wait unread.  kill() or stop()
+        afterwards (stop sends SIGCONT after its signal)."""
+        if self.running():
+            os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def pending_requests(self):
+        """Connections to our port holding unread request bytes."""
+        n = 0
+        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(name) as f:
+                    lines = f.readlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                port = int(fields[1].rsplit(":", 1)[1], 16)
+                rxq = int(fields[4].split(":")[1], 16)
+                if port == self.port and fields[3] == "01" and rxq > 0:
+                    n += 1
+        return n
 
     @staticmethod
     def _kill_group(pgid):
@@ -291,7 +363,7 @@ class PostgresServer(Server):
                 "-p", str(self.port),
                 "-c", "listen_addresses=127.0.0.1",
                 "-c", "unix_socket_directories=" + self.tmp,
-                "-c", "fsync=off", "-c", "synchronous_commit=off",
+                "-c", "fsync=off",
                 "-c", "full_page_writes=off", "-c", "logging_collector=off",
                 "-c", "max_connections=20", "-c", "shared_buffers=16MB"]
 
@@ -321,11 +393,17 @@ class PostgresServer(Server):
 
 
 class RedisServer(Server):
-    """redis-server on 127.0.0.1:port and tmp/redis.sock, with a password."""
+    """redis-server on 127.0.0.1:port and tmp/redis.sock; password
+    DB_PASSWORD unless password=None; the test uses database self.db."""
 
     name = "redis"
     accounts = ("redis",)
     stop_signal = signal.SIGTERM
+
+    def __init__(self, port=None, password=DB_PASSWORD, db=1):
+        super().__init__(port)
+        self.password = password
+        self.db = db
 
     def init_data(self):
         self.socket = self.path("redis.sock")
@@ -343,9 +421,9 @@ class RedisServer(Server):
                 "logfile \"\"",
                 "save \"\"",
                 "appendonly no",
-                "databases 4",
-                "requirepass %s" % DB_PASSWORD,
-                ""]))
+                "databases 4"] + (
+                    ["requirepass %s" % self.password] if self.password
+                    else []) + [""]))
         if self.uid is not None:
             os.chown(conf, self.uid, self.gid)
 
@@ -357,13 +435,11 @@ class RedisServer(Server):
         argv = [which("redis-cli"), "--no-auth-warning", "-h", "127.0.0.1",
                 "-p", str(self.port), "-n", str(self.db)] + [
                     str(a) for a in args]
-        out = self.client(argv, env={"REDISCLI_AUTH": DB_PASSWORD},
-                          check=check, timeout=10)
+        env = {"REDISCLI_AUTH": self.password} if self.password else {}
+        out = self.client(argv, env=env, check=check, timeout=10)
         if check and out.startswith(("ERR", "WRONGTYPE", "NOAUTH")):
             raise ServerError("redis %s: %s" % (args, out.strip()))
         return out
-
-    db = 1              # the test's database number (helpers: "database 1")
 
     def ready(self):
         p = self.cmd("PING", check=False)

@@ -386,6 +386,7 @@ class ServerTableBase:
                     break
                 time.sleep(0.05)
             else:
+                self.gate_release()
                 self.fail("the helper's request never reached the server")
             self.gate_release()
         got, err = self.probe(ops, config=config, wait=act)

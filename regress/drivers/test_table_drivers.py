@@ -76,7 +76,7 @@ def fetch_extras():
 class Helper:
     """One table helper on the far end of a socketpair, daemon style."""
 
-    def __init__(self, path, tname, config, logdir):
+    def __init__(self, path, tname, config, logdir, env=None):
         self.sock, child = socket.socketpair(socket.AF_UNIX,
                                              socket.SOCK_STREAM)
         self.log = tempfile.TemporaryFile(dir=logdir)
@@ -84,7 +84,7 @@ class Helper:
         try:
             self.proc = subprocess.Popen(args, executable=path, stdin=child,
                                          stdout=self.log, stderr=self.log,
-                                         close_fds=True)
+                                         close_fds=True, env=env)
         finally:
             child.close()
         self.sock.settimeout(TIMEOUT)

@@ -165,6 +165,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(SMTPD) $(SMTPCTL) $(DESTDIR)$(SBINDIR)
+	ln -sf smtpctl $(DESTDIR)$(SBINDIR)/makemap
 	for f in $(LIBEXEC_BINS); do install -m 0755 $$f $(DESTDIR)$(LIBEXECDIR); done
 	for f in $(wildcard man/*.5); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5; done
 	for f in $(wildcard man/*.8); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8; done
@@ -174,4 +175,4 @@ install: all
 clean:
 	rm -rf obj obj-san obj-clang run
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -type f -name '*.d' 2>/dev/null)

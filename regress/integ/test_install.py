@@ -21,10 +21,20 @@ class TestInstall(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             for f in ("usr/sbin/smtpd", "usr/sbin/smtpctl",
                       "usr/share/man/man8/smtpd.8",
-                      "usr/share/man/man8/smtpctl.8"):
+                      "usr/share/man/man8/smtpctl.8",
+                      "usr/share/man/man8/makemap.8",
+                      "usr/share/man/man5/smtpd.conf.5",
+                      "usr/share/man/man5/table-sqlite.5",
+                      "usr/libexec/smtpd/table-sqlite",
+                      "usr/libexec/smtpd/table-passwd"):
                 self.assertTrue(os.path.isfile(os.path.join(dest, f)), f)
             self.assertTrue(os.access(os.path.join(dest, "usr/sbin/smtpd"),
                                       os.X_OK))
+            self.assertEqual(os.readlink(os.path.join(
+                dest, "usr/sbin/makemap")), "smtpctl")
+            r = subprocess.run([os.path.join(dest, "usr/sbin/makemap")],
+                               capture_output=True, text=True, timeout=30)
+            self.assertIn("usage: makemap", r.stderr)
             r = subprocess.run([os.path.join(dest, "usr/sbin/smtpd"), "-h"],
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 0)

@@ -38,23 +38,6 @@ static struct {
 	int	  opened;
 } table_api;
 
-static const struct {
-	int		 service;
-	const char	*name;
-} table_api_services[] = {
-	{ K_ALIAS,	"alias" },
-	{ K_DOMAIN,	"domain" },
-	{ K_CREDENTIALS, "credentials" },
-	{ K_NETADDR,	"netaddr" },
-	{ K_USERINFO,	"userinfo" },
-	{ K_SOURCE,	"source" },
-	{ K_MAILADDR,	"mailaddr" },
-	{ K_ADDRNAME,	"addrname" },
-	{ K_MAILADDRMAP, "mailaddrmap" },
-	{ K_RELAYHOST,	"relayhost" },
-	{ K_STRING,	"string" },
-	{ K_REGEX,	"regex" },
-};
 
 void
 table_api_on_update(int (*cb)(void))
@@ -90,13 +73,9 @@ table_api_get_name(void)
 const char *
 table_api_service_name(int service)
 {
-	size_t	i;
+	const char	*name = table_service_name((enum table_service)service);
 
-	for (i = 0; i < sizeof table_api_services /
-	    sizeof table_api_services[0]; i++)
-		if (table_api_services[i].service == service)
-			return table_api_services[i].name;
-	return NULL;
+	return strcmp(name, "unknown") == 0 ? NULL : name;
 }
 
 /* table_api_reply - send OK with r, and value when r == 1 and given;

@@ -2,7 +2,7 @@
  * table_service.h -- the table services, one bit each, as the table
  * protocol carries them (libexec-protocols.md 4.5).  The one definition,
  * included by helpers (smtpd-api.h) and by the daemon (table.h) alike;
- * it must stay free of anything else.
+ * it must stay free of anything else (no log macros).
  */
 #ifndef API_TABLE_SERVICE_H
 #define API_TABLE_SERVICE_H
@@ -23,5 +23,10 @@ enum table_service {
 	K_REGEX = 0x800,	/* check: subject matched by a regex (6.x) */
 	K_ANY = 0xfff,
 };
+
+/* table_service_name - "alias", "domain", ... or "unknown" */
+const char		*table_service_name(enum table_service);
+/* table_service_from_name - the bit of a service name, K_NONE if none */
+enum table_service	 table_service_from_name(const char *);
 
 #endif

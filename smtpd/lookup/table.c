@@ -24,55 +24,6 @@
 #include "table.h"
 #include "xmalloc.h"
 
-static const struct {
-	enum table_service	 service;
-	const char		*name;
-} table_service_names[] = {
-	{ K_ALIAS,	 "alias" },
-	{ K_DOMAIN,	 "domain" },
-	{ K_CREDENTIALS, "credentials" },
-	{ K_NETADDR,	 "netaddr" },
-	{ K_USERINFO,	 "userinfo" },
-	{ K_SOURCE,	 "source" },
-	{ K_MAILADDR,	 "mailaddr" },
-	{ K_ADDRNAME,	 "addrname" },
-	{ K_MAILADDRMAP, "mailaddrmap" },
-	{ K_RELAYHOST,	 "relayhost" },
-	{ K_STRING,	 "string" },
-	{ K_REGEX,	 "regex" },
-};
-
-#define TABLE_NSERVICES \
-	(sizeof table_service_names / sizeof table_service_names[0])
-
-/* services whose values are looked up, hence need a mapping (4.2) */
-#define TABLE_MAPPING_SERVICES \
-	(K_ALIAS | K_CREDENTIALS | K_USERINFO | K_ADDRNAME | K_MAILADDRMAP)
-
-/* table_service_name - "alias", "domain", ... or "unknown" */
-const char *
-table_service_name(enum table_service service)
-{
-	size_t	i;
-
-	for (i = 0; i < TABLE_NSERVICES; i++)
-		if (table_service_names[i].service == service)
-			return table_service_names[i].name;
-	return "unknown";
-}
-
-/* table_service_from_name - the bit of a service name, K_NONE if none */
-enum table_service
-table_service_from_name(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < TABLE_NSERVICES; i++)
-		if (strcmp(table_service_names[i].name, name) == 0)
-			return table_service_names[i].service;
-	return K_NONE;
-}
-
 /* table_service_valid - exactly one known bit */
 static int
 table_service_valid(enum table_service service)

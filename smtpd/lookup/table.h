@@ -133,8 +133,6 @@ int		 table_check_use(const struct table *, enum table_service,
 		    enum table_shape, char *err, size_t errsz);
 void		 table_set_timeout(struct table *, int timeout_ms);
 void		 table_set_backoff(struct table *, int first_ms, int max_ms);
-const char	*table_service_name(enum table_service);
-enum table_service table_service_from_name(const char *);
 /* table_find_helper - <libexec>/table-B, else the Debian directory */
 int		 table_find_helper(const char *backend, char *path,
 		    size_t pathsz);
@@ -143,6 +141,12 @@ int		 table_normalize_key(const char *key, char *dst, size_t dstsz,
 		    char *err, size_t errsz);
 
 /* table_static.c: in-memory entries, shared by static and file */
+int		 table_static_lookup(struct table *, enum table_service,
+		    const char *key, char *dst, size_t dstsz);
+int		 table_static_check(struct table *, enum table_service,
+		    const char *key);
+int		 table_static_fetch(struct table *, enum table_service,
+		    char *dst, size_t dstsz);
 int		 table_entries_add(struct table_entries *, const char *key,
 		    const char *value, unsigned int line, char *err,
 		    size_t errsz);

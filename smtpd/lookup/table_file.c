@@ -235,39 +235,14 @@ table_file_update(struct table *t)
 	return 1;
 }
 
-/* table_file_lookup - exact or pattern lookup in the loaded entries */
-static int
-table_file_lookup(struct table *t, enum table_service service,
-    const char *key, char *dst, size_t dstsz)
-{
-	return table_entries_lookup(&t->entries, t->name, service, key, dst,
-	    dstsz);
-}
-
-/* table_file_check - presence (or match) in the loaded entries */
-static int
-table_file_check(struct table *t, enum table_service service,
-    const char *key)
-{
-	return table_entries_lookup(&t->entries, t->name, service, key, NULL,
-	    0);
-}
-
-/* table_file_fetch - rotate over the loaded entries */
-static int
-table_file_fetch(struct table *t, enum table_service service, char *dst,
-    size_t dstsz)
-{
-	return table_entries_fetch(&t->entries, t->name, dst, dstsz);
-}
-
 const struct table_backend table_backend_file = {
 	.version = TABLE_BACKEND_V1,
 	.name = "file",
 	.services = K_ANY,
 	.config = table_file_config,
 	.update = table_file_update,
-	.lookup = table_file_lookup,
-	.check = table_file_check,
-	.fetch = table_file_fetch,
+	/* the loaded entries answer as inline ones do */
+	.lookup = table_static_lookup,
+	.check = table_static_check,
+	.fetch = table_static_fetch,
 };

@@ -230,7 +230,7 @@ table_entries_fetch(struct table_entries *e, const char *tname, char *dst,
 }
 
 /* table_static_lookup - backend lookup on the inline entries */
-static int
+int
 table_static_lookup(struct table *t, enum table_service service,
     const char *key, char *dst, size_t dstsz)
 {
@@ -239,7 +239,7 @@ table_static_lookup(struct table *t, enum table_service service,
 }
 
 /* table_static_check - backend check on the inline entries */
-static int
+int
 table_static_check(struct table *t, enum table_service service,
     const char *key)
 {
@@ -248,7 +248,7 @@ table_static_check(struct table *t, enum table_service service,
 }
 
 /* table_static_fetch - backend fetch: rotate over the entries */
-static int
+int
 table_static_fetch(struct table *t, enum table_service service, char *dst,
     size_t dstsz)
 {

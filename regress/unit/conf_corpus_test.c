@@ -18,14 +18,21 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
+#include <db_185.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "smtpd.h"
 #include "test.h"
+
+/* the tests link the core objects but not smtpd.c */
+struct smtpd_env	*env;
 
 #define SHARED	"../shared/spec/conf-examples"
 
@@ -102,6 +109,71 @@ copy_to(const char *src, const char *dst)
 	free(text);
 }
 
+/*
+ * db_make - a Berkeley DB hash at tmpdir/DST from the text map SRC, laid
+ * out as makemap writes it: lower-cased keys and values stored with
+ * their NUL, "<set>" as the value of every entry of a set (-t set)
+ */
+static int
+db_make(const char *src, const char *dst, int set)
+{
+	DB	*db;
+	DBT	 k, v;
+	FILE	*fp;
+	char	 line[1024], path[1024], *key, *val, *e;
+	size_t	 i;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, dst);
+	if ((fp = fopen(src, "r")) == NULL)
+		return -1;
+	db = dbopen(path, O_CREAT | O_TRUNC | O_RDWR, 0600, DB_HASH, NULL);
+	if (db == NULL) {
+		fclose(fp);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		key = line + strspn(line, " \t");
+		if (*key == '#' || *key == '\0')
+			continue;
+		e = key + strcspn(key, " \t:");
+		val = e + strspn(e, " \t:");
+		*e = '\0';
+		for (i = 0; key[i]; i++)
+			key[i] = (char)tolower((unsigned char)key[i]);
+		if (set)
+			val = "<set>";
+		k.data = key;
+		k.size = strlen(key) + 1;
+		v.data = val;
+		v.size = strlen(val) + 1;
+		if (db->put(db, &k, &v, 0) != 0)
+			break;
+	}
+	fclose(fp);
+	return db->close(db);
+}
+
+/* tmp_make - the temporary root every test writes under */
+static int
+tmp_make(void)
+{
+	static const char *const dirs[] = { "etc", "etc/mail",
+	    "etc/mail/smtpd", "etc/ssl", "etc/ssl/private", "run" };
+	char	path[512];
+	size_t	i;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conf_corpus.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, dirs[i]);
+		if (mkdir(path, 0700) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* fixtures_make - the fixture tree of conf-examples/check.sh */
 static int
 fixtures_make(void)
@@ -115,27 +187,12 @@ fixtures_make(void)
 		{ "vdomains", "etc/mail/smtpd/virtual-domains" },
 		{ "virtual", "etc/mail/smtpd/virtual-users" },
 		{ "bdomains", "etc/mail/smtpd/backup-domains" },
-		/* Berkeley DB maps: only their presence is checked */
-		{ "aliases", "etc/mail/aliases.db" },
-		{ "domains", "etc/mail/domains.db" },
-		{ "secrets", "etc/mail/secrets.db" },
 	};
 	char		 path[512], src[512], *text, *re;
 	struct dirent	*de;
 	DIR		*d;
 	size_t		 i;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conf_corpus.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/etc", tmpdir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/etc/mail", tmpdir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/etc/mail/smtpd", tmpdir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/run", tmpdir);
-	mkdir(path, 0700);
 	if ((d = opendir(SHARED "/fixtures/etc/mail")) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
@@ -152,6 +209,12 @@ fixtures_make(void)
 		    extra[i][0]);
 		copy_to(src, extra[i][1]);
 	}
+	/* Berkeley DB maps, made as check.sh makes them with makemap */
+	if (db_make(SHARED "/fixtures/etc/mail/aliases", "etc/mail/aliases.db",
+	    0) == -1 || db_make(SHARED "/fixtures/etc/mail/domains",
+	    "etc/mail/domains.db", 1) == -1 || db_make(SHARED
+	    "/fixtures/etc/mail/secrets", "etc/mail/secrets.db", 0) == -1)
+		return -1;
 	/* smtpd.conf.local is included by modern-02: rewrite its paths */
 	snprintf(path, sizeof(path), "%s/etc/mail/smtpd.conf.local", tmpdir);
 	if ((text = read_file(path, NULL)) != NULL) {
@@ -248,6 +311,18 @@ strip_dir(const char *line, const char *dir)
 
 	if (strncmp(line, dir, n) == 0 && line[n] == '/')
 		return line + n + 1;
+	return line;
+}
+
+/* unroot - LINE with every occurrence of tmpdir removed, in place */
+static char *
+unroot(char *line)
+{
+	char	*p;
+	size_t	 n = strlen(tmpdir);
+
+	while ((p = strstr(line, tmpdir)) != NULL)
+		memmove(p, p + n, strlen(p + n) + 1);
 	return line;
 }
 
@@ -423,7 +498,111 @@ shared_corpus(void)
 	}
 	free(list);
 	free(seed13);
-	rm_tree(tmpdir);
+}
+
+/* load_text - TEXT (with /etc/ paths moved under tmpdir) as a file */
+static struct smtpd_conf *
+load_text(const char *name, const char *text, char *first, size_t firstsz)
+{
+	struct smtpd_conf	*c;
+	char			 path[512], *re;
+
+	re = rewrite(text);
+	snprintf(path, sizeof(path), "%s/run/%s", tmpdir, name);
+	write_file(path, re);
+	free(re);
+	c = load(path, first, firstsz);
+	if (first)
+		memmove(first, strip_dir(first, tmpdir),
+		    strlen(strip_dir(first, tmpdir)) + 1);
+	return c;
+}
+
+/*
+ * table_files - file: and db: tables are opened by the table layer at
+ * parse time: a bad file is a FILE:LINE error, a file's shape is checked
+ * against its use, a db only against its service (as 6.8 does).
+ */
+static void
+table_files(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*conf;
+		const char	*want;	/* NULL: parses; else first error */
+	} cases[] = {
+		{ "file list for domain", "table d file:/etc/mail/list\n"
+		    "match from any for domain <d> reject\n", NULL },
+		{ "file map for alias", "table a \"/etc/mail/map\"\n", NULL },
+		{ "file list refused for alias", "table a file:/etc/mail/list\n"
+		    "action \"l\" mbox alias <a>\n",
+		    "run/t.conf:2: table \"a\" may not be used for alias "
+		    "lookups" },
+		{ "file map refused for domain", "table d file:/etc/mail/map\n"
+		    "match from any for domain <d> reject\n",
+		    "run/t.conf:2: table \"d\" may not be used for domain "
+		    "lookups" },
+		{ "empty file fits a list use", "table d file:/etc/mail/empty\n"
+		    "match from any for domain <d> reject\n", NULL },
+		{ "missing file", "table a file:/etc/mail/nosuch\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/nosuch: No such "
+		    "file or directory" },
+		{ "binary file", "table a file:/etc/mail/binary\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/binary:2: binary "
+		    "data (byte 0x01 at column 2)" },
+		{ "map line without value", "table a file:/etc/mail/novalue\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/novalue:2:" },
+		{ "db map for alias", "table a db:/etc/mail/map.db\n"
+		    "action \"l\" mbox alias <a>\n", NULL },
+		{ "db set for domain", "table d db:/etc/mail/set.db\n"
+		    "match from any for domain <d> reject\n", NULL },
+		{ "db map for domain (6.8: dynamic tables keep no shape)",
+		    "table d db:/etc/mail/map.db\n"
+		    "match from any for domain <d> reject\n", NULL },
+		{ "text file as db", "table a db:/etc/mail/map\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/map: not a Berkeley "
+		    "DB hash or btree file" },
+		{ "missing db", "table a db:/etc/mail/nosuch.db\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/nosuch.db: No such "
+		    "file or directory" },
+	};
+	struct smtpd_conf	*c;
+	char			 path[512], text[1024], first[1024], what[2048];
+	char			 want[1024];
+	size_t			 i;
+
+	snprintf(path, sizeof(path), "%s/etc/mail/list", tmpdir);
+	write_file(path, "# domains\nexample.org\n*.example.net\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/map", tmpdir);
+	write_file(path, "root: alice\npostmaster alice, bob\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/empty", tmpdir);
+	write_file(path, "# nothing yet\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/binary", tmpdir);
+	write_file(path, "a b\nc\001 d\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/novalue", tmpdir);
+	write_file(path, "root alice\npostmaster\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/map", tmpdir);
+	CHECK(db_make(path, "etc/mail/map.db", 0) == 0 &&
+	    db_make(path, "etc/mail/set.db", 1) == 0, "db fixtures made");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%smatch from any for local "
+		    "reject\n", cases[i].conf);
+		c = load_text("t.conf", text, first, sizeof(first));
+		if (cases[i].want == NULL) {
+			snprintf(what, sizeof(what), "tables: %s: parses %s",
+			    cases[i].name, first);
+			CHECK(c != NULL, what);
+		} else {
+			/* messages name the file under tmpdir: strip it */
+			snprintf(want, sizeof(want), "%s", cases[i].want);
+			unroot(first);
+			snprintf(what, sizeof(what), "tables: %s: %s",
+			    cases[i].name, first);
+			CHECK(c == NULL && strncmp(first, want,
+			    strlen(want)) == 0, what);
+		}
+		conf_free(&c);
+	}
 }
 
 /* cli - "-n [-v] -f FILE": what smtpd -n prints */
@@ -458,7 +637,11 @@ main(int argc, char *argv[])
 {
 	if (argc > 1)
 		return cli(argc, argv);
+	if (!CHECK(tmp_make() == 0, "temporary root created"))
+		return test_done();
 	project_corpus();
+	table_files();
 	shared_corpus();
+	rm_tree(tmpdir);
 	return test_done();
 }

@@ -10,7 +10,11 @@
 
 #include "conf.h"
 #include "imsg.h"
+#include "smtpd.h"
 #include "test.h"
+
+/* the tests link the core objects but not smtpd.c */
+struct smtpd_env	*env;
 
 /* parse - TEXT through conf_load_string; first error line into ERR */
 static struct smtpd_conf *

@@ -190,6 +190,7 @@ conf_run(const char *path, const char *name, const char *text, size_t len,
 		ok = conf_parse(&p) == 0 && p.nerrors == 0;
 	}
 	conf_lex_done(&p);
+	conf_table_close_all(&p);
 	conf = p.conf;
 	if (!ok)
 		conf_free(&conf);

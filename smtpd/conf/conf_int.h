@@ -39,6 +39,7 @@ struct conf_tok {
 
 struct conf_src;
 struct conf_macro;
+struct conf_table_handle;
 
 struct conf_parser {
 	struct smtpd_conf	*conf;
@@ -74,6 +75,8 @@ struct conf_parser {
 	int			 anon_seq;
 	struct conf_ca		**legacy_cas;	/* pki H ca F (5.4) */
 	size_t			 nlegacy_cas;
+	struct conf_table_handle **handles;	/* file: and db: tables */
+	size_t			 nhandles;
 };
 
 /* conf_lex.c */
@@ -134,6 +137,7 @@ void	conf_check_regex(struct conf_parser *, struct conf_table *, int);
 struct conf_table *conf_table_single(struct conf_parser *, const char *);
 struct conf_tok *conf_skip_nl(struct conf_parser *);
 void	conf_parse_table(struct conf_parser *, int line);
+void	conf_table_close_all(struct conf_parser *);
 
 /* conf_parse_pki.c */
 struct conf_pki *conf_pki_get(struct conf_parser *, const char *, int);

@@ -20,30 +20,44 @@
 #include <unistd.h>
 
 #include "conf_int.h"
+#include "table.h"
 
 #ifndef PATH_SMTPD_LIBEXEC
 #define PATH_SMTPD_LIBEXEC	"/usr/local/libexec/smtpd"
 #endif
 
+/* what each use needs: a list, a mapping or either, and its lookup
+ * service in the table layer (smtpd-conf.md 4.2) */
 static const struct {
-	const char	*name;
-	int		 list_ok;
-	int		 map_ok;
+	const char		*name;
+	int			 list_ok;
+	int			 map_ok;
+	enum table_service	 service;
 } conf_svc_info[] = {
-	[SVC_ALIAS] =		{ "alias", 0, 1 },
-	[SVC_USERINFO] =	{ "userinfo", 0, 1 },
-	[SVC_CREDENTIALS] =	{ "credentials", 0, 1 },
-	[SVC_MAILADDRMAP] =	{ "mailaddrmap", 0, 1 },
-	[SVC_ADDRNAME] =	{ "addrname", 0, 1 },
-	[SVC_SOURCE] =		{ "source", 1, 1 },
-	[SVC_RELAYHOST] =	{ "relayhost", 1, 0 },
-	[SVC_RELAYMAP] =	{ "relayhost", 0, 1 },
-	[SVC_NETADDR] =		{ "netaddr", 1, 0 },
-	[SVC_DOMAIN] =		{ "domain", 1, 0 },
-	[SVC_MAILADDR] =	{ "mailaddr", 1, 1 },
-	[SVC_AUTH] =		{ "auth", 1, 1 },
-	[SVC_STRING] =		{ "string", 1, 0 },
-	[SVC_REGEX] =		{ "regex", 1, 0 },
+	[SVC_ALIAS] =		{ "alias", 0, 1, K_ALIAS },
+	[SVC_USERINFO] =	{ "userinfo", 0, 1, K_USERINFO },
+	[SVC_CREDENTIALS] =	{ "credentials", 0, 1, K_CREDENTIALS },
+	[SVC_MAILADDRMAP] =	{ "mailaddrmap", 0, 1, K_MAILADDRMAP },
+	[SVC_ADDRNAME] =	{ "addrname", 0, 1, K_ADDRNAME },
+	[SVC_SOURCE] =		{ "source", 1, 1, K_SOURCE },
+	[SVC_RELAYHOST] =	{ "relayhost", 1, 0, K_RELAYHOST },
+	[SVC_RELAYMAP] =	{ "relayhost", 0, 1, K_RELAYHOST },
+	[SVC_NETADDR] =		{ "netaddr", 1, 0, K_NETADDR },
+	[SVC_DOMAIN] =		{ "domain", 1, 0, K_DOMAIN },
+	[SVC_MAILADDR] =	{ "mailaddr", 1, 1, K_MAILADDR },
+	[SVC_AUTH] =		{ "auth", 1, 1, K_STRING },
+	[SVC_STRING] =		{ "string", 1, 0, K_STRING },
+	[SVC_REGEX] =		{ "regex", 1, 0, K_REGEX },
+};
+
+/*
+ * A file: or db: table opened through the table layer while parsing,
+ * kept until the parse ends so that each use can be checked against
+ * what the file really holds.
+ */
+struct conf_table_handle {
+	struct conf_table	*ct;
+	struct table		*t;
 };
 
 /* conf_table_add_entry - append KEY [= VALUE] to an inline table */
@@ -144,6 +158,46 @@ conf_peek_table(struct conf_parser *p)
 	    strcmp(t->s, "authenticated");
 }
 
+/* conf_table_handle_find - the table layer's handle of T, or NULL */
+static struct table *
+conf_table_handle_find(struct conf_parser *p, const struct conf_table *t)
+{
+	struct conf_table_handle	*h;
+	size_t				 i;
+
+	for (i = 0; i < p->nhandles; i++) {
+		h = p->handles[i];
+		if (h->ct == t)
+			return h->t;
+	}
+	return NULL;
+}
+
+/* conf_table_fits - may T serve SVC; 0 or -1 */
+static int
+conf_table_fits(struct conf_parser *p, const struct conf_table *t,
+    enum conf_svc svc)
+{
+	struct table		*h;
+	enum table_shape	 shape = TABLE_SHAPE_NONE;
+	char			 err[512];
+
+	if ((h = conf_table_handle_find(p, t)) != NULL) {
+		/* a file is shape-checked like an inline table; a db, like
+		 * every dynamic table of 6.8, only for its service */
+		if (strcmp(t->backend, "file") == 0 &&
+		    conf_svc_info[svc].list_ok != conf_svc_info[svc].map_ok)
+			shape = conf_svc_info[svc].list_ok ? TABLE_SHAPE_LIST :
+			    TABLE_SHAPE_MAPPING;
+		return table_check_use(h, conf_svc_info[svc].service, shape,
+		    err, sizeof(err));
+	}
+	if ((t->kind == CONF_TABLE_LIST && !conf_svc_info[svc].list_ok) ||
+	    (t->kind == CONF_TABLE_MAP && !conf_svc_info[svc].map_ok))
+		return -1;
+	return 0;
+}
+
 /* conf_parse_tables - <name>, { ... } or a single string, fit for SVC */
 struct conf_table *
 conf_parse_tables(struct conf_parser *p, enum conf_svc svc)
@@ -178,8 +232,7 @@ conf_parse_tables(struct conf_parser *p, enum conf_svc svc)
 	} else
 		conf_unexpected(p, n, "a table (<name>, { ... } or a value)");
 
-	if ((t->kind == CONF_TABLE_LIST && !conf_svc_info[svc].list_ok) ||
-	    (t->kind == CONF_TABLE_MAP && !conf_svc_info[svc].map_ok)) {
+	if (conf_table_fits(p, t, svc) == -1) {
 		if (t->name)
 			conf_error(p, line, "table \"%s\" may not be used for "
 			    "%s lookups", t->name, conf_svc_info[svc].name);
@@ -256,61 +309,40 @@ conf_check_netaddr(struct conf_parser *p, struct conf_table *t, int line)
 	}
 }
 
-/* conf_table_scan - list or mapping of a file table; -1 when unusable */
-static int
-conf_table_scan(struct conf_parser *p, struct conf_table *t, int line)
+/* conf_table_open - load a file: or db: table through the table layer */
+static void
+conf_table_open(struct conf_parser *p, struct conf_table *ct, int line)
 {
-	FILE	*fp;
-	char	 buf[CONF_LINE_MAX + 2], *s, *e;
-	int	 n = 0, kind = -1, bad = 0;
-	size_t	 len;
+	struct conf_table_handle	*h;
+	struct table			*t;
+	char				 err[1024];
 
-	if ((fp = fopen(t->config, "r")) == NULL) {
-		conf_error(p, line, "table %s: cannot open %s: %s", t->name,
-		    t->config, strerror(errno));
-		return -1;
+	if ((t = table_create(ct->name, ct->backend, ct->config, err,
+	    sizeof(err))) == NULL) {
+		conf_error(p, line, "%s", err);
+		return;
 	}
-	while (fgets(buf, sizeof(buf), fp) != NULL) {
-		n++;
-		len = strlen(buf);
-		if (len > CONF_LINE_MAX) {
-			conf_error(p, line, "table %s: %s line %d too long",
-			    t->name, t->config, n);
-			bad = 1;
-			break;
-		}
-		buf[strcspn(buf, "\r\n")] = '\0';
-		s = buf + strspn(buf, " \t");
-		for (e = s + strlen(s); e > s && (e[-1] == ' ' ||
-		    e[-1] == '\t'); e--)
-			*--e = '\0', e++;
-		if (*s == '#') {
-			if (kind == -1 && strcmp(s, "# @list") == 0)
-				kind = CONF_TABLE_LIST;
-			continue;
-		}
-		if (*s == '\0')
-			continue;
-		if (kind == -1)
-			kind = s[strcspn(s, " \t:")] != '\0' ?
-			    CONF_TABLE_MAP : CONF_TABLE_LIST;
-		if (kind == CONF_TABLE_MAP) {
-			s += strcspn(s, " \t:");
-			s += strspn(s, " \t:");
-			if (*s == '\0') {
-				conf_error(p, line, "table %s: invalid map "
-				    "entry line %d of %s", t->name, n,
-				    t->config);
-				bad = 1;
-				break;
-			}
-		}
+	if (strcmp(ct->backend, "file") == 0)
+		ct->kind = table_shape(t) == TABLE_SHAPE_LIST ?
+		    CONF_TABLE_LIST : CONF_TABLE_MAP;
+	h = conf_alloc(p->a, sizeof(*h));
+	h->ct = ct;
+	h->t = t;
+	conf_push(p->a, &p->handles, &p->nhandles, h);
+}
+
+/* conf_table_close_all - release what conf_table_open created */
+void
+conf_table_close_all(struct conf_parser *p)
+{
+	struct conf_table_handle	*h;
+	size_t				 i;
+
+	for (i = 0; i < p->nhandles; i++) {
+		h = p->handles[i];
+		table_free(&h->t);
 	}
-	fclose(fp);
-	if (bad)
-		return -1;
-	t->kind = kind == -1 ? CONF_TABLE_MAP : kind;
-	return 0;
+	p->nhandles = 0;
 }
 
 /* conf_backend_known - is NAME a table backend we can run */
@@ -377,18 +409,13 @@ conf_parse_table(struct conf_parser *p, int line)
 		    name, t->config);
 		goto add;
 	}
-	if (strcmp(t->backend, "file") == 0) {
+	if (strcmp(t->backend, "file") == 0 ||
+	    strcmp(t->backend, "db") == 0) {
 		if (t->config == NULL && !p->trusted)
-			conf_error(p, line, "table %s: file: needs a path",
-			    name);
+			conf_error(p, line, "table %s: %s: needs a path",
+			    name, t->backend);
 		else if (!p->trusted)
-			conf_table_scan(p, t, line);
-	} else if (strcmp(t->backend, "db") == 0) {
-		if (t->config == NULL && !p->trusted)
-			conf_error(p, line, "table %s: db: needs a path", name);
-		else if (!p->trusted && access(t->config, R_OK) == -1)
-			conf_error(p, line, "table %s: cannot open %s: %s",
-			    name, t->config, strerror(errno));
+			conf_table_open(p, t, line);
 	} else if (strcmp(t->backend, "getpwnam") == 0) {
 		t->kind = CONF_TABLE_MAP;
 	} else if (!conf_backend_known(p, t->backend))

@@ -153,6 +153,64 @@ test_macros(void)
 	conf_free(&c);
 }
 
+/* dumped - the canonical text of C */
+static char *
+dumped(const struct smtpd_conf *c)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*fp = open_memstream(&buf, &len);
+
+	conf_dump(fp, c);
+	fclose(fp);
+	return buf;
+}
+
+/* a backslash before a blank, a quote or the end survives dump + parse */
+static void
+test_backslash(void)
+{
+	static const struct {
+		const char	*src;	/* as written in the file */
+		const char	*value;	/* what the parser keeps */
+	} cases[] = {
+		{ "\"a\\\\ b\"", "a\\ b" },
+		{ "\"a\\\\\tb\"", "a\\\tb" },
+		{ "\"a\\\\\\\\ b\"", "a\\\\\\ b" },
+		{ "\"a\\\\\\\" b\"", "a\\\\\" b" },
+		{ "\"\\\\ \"", "\\ " },
+		{ "word\\ ", "word\\" },
+		{ "'a\\\\ b'", "a\\ b" },
+	};
+	struct smtpd_conf	*c, *c2;
+	struct conf_action	*a;
+	char			 text[512], what[256], *d1, *d2;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "action \"m\" mda %s\n"
+		    "match for local action \"m\"\n", cases[i].src);
+		c = parse(text, strlen(text), NULL, 0);
+		a = c ? conf_action_find(c, "m") : NULL;
+		snprintf(what, sizeof(what), "backslash %zu: %s parses to "
+		    "the expected value", i, cases[i].src);
+		CHECK(a != NULL && strcmp(a->path, cases[i].value) == 0,
+		    what);
+		d1 = c ? dumped(c) : NULL;
+		c2 = d1 ? parse(d1, strlen(d1), NULL, 0) : NULL;
+		a = c2 ? conf_action_find(c2, "m") : NULL;
+		d2 = c2 ? dumped(c2) : NULL;
+		snprintf(what, sizeof(what), "backslash %zu: value and dump "
+		    "survive dump + parse", i);
+		CHECK(a != NULL && strcmp(a->path, cases[i].value) == 0 &&
+		    strcmp(d1, d2) == 0, what);
+		free(d1);
+		free(d2);
+		conf_free(&c);
+		conf_free(&c2);
+	}
+}
+
 static void
 test_default(void)
 {
@@ -258,6 +316,7 @@ main(void)
 	test_structure();
 	test_hostile();
 	test_macros();
+	test_backslash();
 	test_default();
 	test_serialize();
 	return test_done();

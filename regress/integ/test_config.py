@@ -57,6 +57,24 @@ class ConfigCorpus(unittest.TestCase):
                 first = (p.stderr.splitlines() or [""])[0]
                 self.assertEqual(first, want)
 
+    def test_unused_macro_warning(self):
+        """-v reports a macro that is never expanded (CONF-03), as a
+        warning: the verdict stays OK; without -v nothing is said."""
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "m.conf")
+            with open(path, "w") as f:
+                f.write('spare = "x"\naction "l" mbox\n'
+                        'match for local action "l"\n')
+            p = run(["-n", "-v", "-f", "m.conf"], d)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("m.conf:1: warning: macro 'spare' not used",
+                          p.stderr)
+            self.assertIn("configuration OK", p.stderr)
+            p = run(["-n", "-f", "m.conf"], d)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotIn("not used", p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

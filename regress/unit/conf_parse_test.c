@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "imsg.h"
+#include "log.h"
 #include "smtpd.h"
 #include "test.h"
 
@@ -211,6 +212,56 @@ test_backslash(void)
 	}
 }
 
+/* errors_of - everything conf_load_string prints for TEXT */
+static char *
+errors_of(const char *text, const char *const *defs, int ndefs, int *ok)
+{
+	struct smtpd_conf	*c;
+	char			*buf = NULL;
+	size_t			 len = 0;
+	FILE			*fp = open_memstream(&buf, &len);
+
+	c = conf_load_string("t.conf", text, strlen(text), defs, ndefs, fp);
+	fclose(fp);
+	*ok = c != NULL;
+	conf_free(&c);
+	return buf;
+}
+
+/* -v reports macros that were never expanded, as warnings only */
+static void
+test_unused_macros(void)
+{
+	const char *text =
+	    "used = 25\n"
+	    "unused = \"x\"\n"
+	    "quoted = 1\n"
+	    "listen on 127.0.0.1 port $used tag \"$quoted\"\n"
+	    "action \"l\" mbox\n"
+	    "match for local action \"l\"\n";
+	const char *const defs[] = { "cli=1", "used=26" };
+	char	*out;
+	int	 ok;
+
+	log_setverbose(1);
+	out = errors_of(text, defs, 2, &ok);
+	CHECK(ok, "unused macros: still a valid configuration");
+	CHECK(out && strstr(out, "t.conf:2: warning: macro 'unused' not "
+	    "used\n") != NULL, "unused macros: reported with file:line");
+	CHECK(out && strstr(out, "t.conf:3: warning: macro 'quoted' not "
+	    "used\n") != NULL, "unused macros: $x inside quotes is no use");
+	CHECK(out && strstr(out, "warning: macro 'cli' (-D) not used\n") !=
+	    NULL, "unused macros: -D macros too");
+	CHECK(out && strstr(out, "'used'") == NULL,
+	    "unused macros: an expanded macro is not reported");
+	free(out);
+	log_setverbose(0);
+	out = errors_of(text, NULL, 0, &ok);
+	CHECK(ok && (out == NULL || *out == '\0'),
+	    "unused macros: silent without -v");
+	free(out);
+}
+
 static void
 test_default(void)
 {
@@ -317,6 +368,7 @@ main(void)
 	test_hostile();
 	test_macros();
 	test_backslash();
+	test_unused_macros();
 	test_default();
 	test_serialize();
 	return test_done();

@@ -367,7 +367,9 @@ struct smtpd_conf {
 };
 
 /* conf_load - parse FILE with -D macros ("name=value"); on error print
- * every error as "FILE:LINE: message" to errors and return NULL */
+ * every error as "FILE:LINE: message" to errors and return NULL.  When
+ * the log is verbose (smtpd -v), macros never expanded are reported to
+ * errors as warnings. */
 struct smtpd_conf *conf_load(const char *path, const char *const *macros,
 	    int nmacros, FILE *errors);
 /* conf_load_string - same from a buffer, NAME used in messages */

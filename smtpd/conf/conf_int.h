@@ -87,6 +87,7 @@ void	conf_lex_push_buffer(struct conf_parser *, const char *name,
 	    const char *text, size_t len);
 int	conf_macro_define(struct conf_parser *, const char *name,
 	    const char *value, int cmdline);
+void	conf_macro_report_unused(struct conf_parser *);
 void	conf_lex_skip_line(struct conf_parser *);
 struct conf_tok *conf_next(struct conf_parser *);
 struct conf_tok *conf_peek(struct conf_parser *);

@@ -154,12 +154,71 @@ db_make(const char *src, const char *dst, int set)
 	return db->close(db);
 }
 
+/*
+ * certs_make - a self-signed certificate and its 0600 key, generated
+ * with the openssl command, under every name the corpora use (as
+ * conf-examples/check.sh does); never stored in the tree
+ */
+static int
+certs_make(void)
+{
+	static const char *const certs[] = { "mail.example.com.crt",
+	    "mx.example.net.crt", "example.org.crt", "ca.pem", "myca.pem",
+	    "mx.crt", "mx1.crt", "acme/poolp.org/fullchain.pem" };
+	static const char *const keys[] = { "private/mail.example.com.key",
+	    "private/mx.example.net.key", "private/example.org.key",
+	    "private/mx.key", "mx1.key",
+	    "acme/private/poolp.org/privkey.pem" };
+	char	cmd[2048], src[512], dst[512];
+	size_t	i;
+
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj "
+	    "/CN=mail.example.com -keyout %s/etc/ssl/base.key -out "
+	    "%s/etc/ssl/base.crt >/dev/null 2>&1", tmpdir, tmpdir);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -out %s/etc/ssl/private/other.key "
+	    ">/dev/null 2>&1", tmpdir);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(src, sizeof(src), "%s/etc/ssl/base.crt", tmpdir);
+	for (i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
+		snprintf(dst, sizeof(dst), "etc/ssl/%s", certs[i]);
+		copy_to(src, dst);
+	}
+	snprintf(src, sizeof(src), "%s/etc/ssl/base.key", tmpdir);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(dst, sizeof(dst), "etc/ssl/%s", keys[i]);
+		copy_to(src, dst);
+		snprintf(dst, sizeof(dst), "%s/etc/ssl/%s", tmpdir, keys[i]);
+		if (chmod(dst, 0600) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* copy_to_mode - copy tmpdir/SRC to tmpdir/DST with permissions MODE */
+static void
+copy_to_mode(const char *src, const char *dst, mode_t mode)
+{
+	char	path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, src);
+	copy_to(path, dst);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, dst);
+	chmod(path, mode);
+}
+
 /* tmp_make - the temporary root every test writes under */
 static int
 tmp_make(void)
 {
 	static const char *const dirs[] = { "etc", "etc/mail",
-	    "etc/mail/smtpd", "etc/ssl", "etc/ssl/private", "run" };
+	    "etc/mail/smtpd", "etc/ssl", "etc/ssl/private", "etc/ssl/acme",
+	    "etc/ssl/acme/poolp.org", "etc/ssl/acme/private",
+	    "etc/ssl/acme/private/poolp.org", "run" };
 	char	path[512];
 	size_t	i;
 
@@ -171,7 +230,7 @@ tmp_make(void)
 		if (mkdir(path, 0700) == -1)
 			return -1;
 	}
-	return 0;
+	return certs_make();
 }
 
 /* fixtures_make - the fixture tree of conf-examples/check.sh */
@@ -326,6 +385,31 @@ unroot(char *line)
 	return line;
 }
 
+/*
+ * load_copy - SRC copied to tmpdir/run/NAME with /etc/mail/ and /etc/ssl/
+ * moved under tmpdir, parsed; the first message loses the directory
+ */
+static struct smtpd_conf *
+load_copy(const char *src, const char *name, char *first, size_t firstsz)
+{
+	struct smtpd_conf	*c;
+	char			 path[1024], dir[512], *text, *re;
+
+	if ((text = read_file(src, NULL)) == NULL)
+		return NULL;
+	re = rewrite(text);
+	snprintf(dir, sizeof(dir), "%s/run", tmpdir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	write_file(path, re);
+	free(re);
+	free(text);
+	c = load(path, first, firstsz);
+	memmove(first, strip_dir(first, dir), strlen(strip_dir(first, dir)) +
+	    1);
+	unroot(first);
+	return c;
+}
+
 /* project_corpus - regress/config/ok and bad */
 static void
 project_corpus(void)
@@ -344,7 +428,7 @@ project_corpus(void)
 				continue;
 			snprintf(path, sizeof(path), "regress/config/ok/%s",
 			    de->d_name);
-			c = load(path, first, sizeof(first));
+			c = load_copy(path, de->d_name, first, sizeof(first));
 			snprintf(what, sizeof(what), "ok/%s parses (%s)",
 			    de->d_name, first);
 			CHECK(c != NULL, what);
@@ -353,7 +437,7 @@ project_corpus(void)
 			snprintf(exp, sizeof(exp), "regress/config/ok/%.*s.dump",
 			    (int)(n - 5), de->d_name);
 			if ((want = read_file(exp, NULL)) != NULL) {
-				got = dump(c);
+				got = unroot(dump(c));
 				snprintf(what, sizeof(what), "ok/%s dump equals "
 				    "its .dump", de->d_name);
 				CHECK(strcmp(got, want) == 0, what);
@@ -376,7 +460,7 @@ project_corpus(void)
 				continue;
 			snprintf(path, sizeof(path), "regress/config/bad/%s",
 			    de->d_name);
-			c = load(path, first, sizeof(first));
+			c = load_copy(path, de->d_name, first, sizeof(first));
 			snprintf(what, sizeof(what), "bad/%s refused",
 			    de->d_name);
 			CHECK(c == NULL, what);
@@ -387,9 +471,8 @@ project_corpus(void)
 			if (want)
 				want[strcspn(want, "\n")] = '\0';
 			snprintf(what, sizeof(what), "bad/%s message: %s",
-			    de->d_name, strip_dir(first, "regress/config/bad"));
-			CHECK(want != NULL && strcmp(want,
-			    strip_dir(first, "regress/config/bad")) == 0, what);
+			    de->d_name, first);
+			CHECK(want != NULL && strcmp(want, first) == 0, what);
 			free(want);
 		}
 		closedir(d);
@@ -449,8 +532,12 @@ shared_corpus(void)
 	static const char *const seed_fragment[] = { "seed-11", "seed-12",
 	    "seed-13", "seed-14", "seed-15", "seed-20", "seed-21", "seed-23",
 	    "seed-24", "seed-26", NULL };
-	const char	*rule = "accept for local deliver to mbox\n";
-	char		*seed13 = NULL, name[256];
+	static const char *const legacy_certs[][2] = {
+		{ "seed-06", "my.cert" }, { "seed-11", "example" },
+		{ "seed-12", "example" }, { "seed-30", "mail.mydomain.org" },
+		{ NULL, NULL } };
+	const char	*rule = "accept for local deliver to mbox\n", *cert;
+	char		*seed13 = NULL, name[256], pki[512];
 	struct dirent	**list;
 	int		 n, i, k, fail, frag;
 
@@ -477,6 +564,24 @@ shared_corpus(void)
 			for (frag = 0, k = 0; seed_fragment[k]; k++)
 				if (strncmp(name, seed_fragment[k], 7) == 0)
 					frag = 1;
+			for (cert = NULL, k = 0; legacy_certs[k][0]; k++)
+				if (strncmp(name, legacy_certs[k][0], 7) == 0)
+					cert = legacy_certs[k][1];
+			if (cert != NULL) {
+				/*
+				 * `certificate NAME` means the files
+				 * /etc/mail/certs/NAME.{crt,key}, which -n
+				 * loads: refused here, where they do not
+				 * exist; fine with the pki declared first
+				 */
+				shared_one(name, "", "", 0);
+				snprintf(pki, sizeof(pki), "pki %s cert "
+				    "\"/etc/ssl/mail.example.com.crt\"\n"
+				    "pki %s key \"/etc/ssl/private/"
+				    "mail.example.com.key\"\n", cert, cert);
+				shared_one(name, pki, frag ? rule : "", 1);
+				continue;
+			}
 			if (!frag) {
 				shared_one(name, "", "", !fail);
 				continue;
@@ -605,6 +710,115 @@ table_files(void)
 	}
 }
 
+/*
+ * pki_files - every pki's certificate and key, and every ca bundle, are
+ * loaded at the end of the parse as 6.8 loads them for -n and at start:
+ * errors name the file:line of the declaration (CONF-06, TLS-01)
+ */
+static void
+pki_files(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*conf;
+		const char	*want;	/* NULL: parses; else first error */
+	} cases[] = {
+		{ "good pki", "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/t.key\"\n", NULL },
+		{ "key readable by its group (6.8: at most 0740)",
+		    "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/g.key\"\n", NULL },
+		{ "missing certificate", "pki x cert \"/etc/ssl/nosuch.crt\"\n"
+		    "pki x key \"/etc/ssl/private/t.key\"\n",
+		    "run/t.conf:1: pki x: certificate /etc/ssl/nosuch.crt: No "
+		    "such file or directory" },
+		{ "missing key", "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/nosuch.key\"\n",
+		    "run/t.conf:2: pki x: key /etc/ssl/private/nosuch.key: No "
+		    "such file or directory" },
+		{ "key readable by others", "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/open.key\"\n",
+		    "run/t.conf:2: pki x: key /etc/ssl/private/open.key: "
+		    "insecure permissions 0644, must be at most 0740" },
+		{ "certificate writable by others",
+		    "pki x cert \"/etc/ssl/open.crt\"\n"
+		    "pki x key \"/etc/ssl/private/t.key\"\n",
+		    "run/t.conf:1: pki x: certificate /etc/ssl/open.crt: "
+		    "insecure permissions 0666, must be at most 0755" },
+		{ "no key declared", "pki x cert \"/etc/ssl/t.crt\"\n",
+		    "run/t.conf:1: pki x: no key (pki x key FILE)" },
+		{ "certificate that is not PEM",
+		    "pki x cert \"/etc/ssl/garbage.crt\"\n"
+		    "pki x key \"/etc/ssl/private/t.key\"\n",
+		    "run/t.conf:1: pki x: certificate /etc/ssl/garbage.crt "
+		    "with its key: " },
+		{ "key of another certificate",
+		    "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/other.key\"\n",
+		    "run/t.conf:1: pki x: certificate /etc/ssl/t.crt with its "
+		    "key: " },
+		{ "pki in an included file", "include \"/etc/ssl/inc.conf\"\n",
+		    "etc/ssl/inc.conf:2: pki y: key /etc/ssl/private/open.key: "
+		    "insecure permissions" },
+		{ "good ca", "ca c cert \"/etc/ssl/t.crt\"\n", NULL },
+		{ "missing ca", "ca c cert \"/etc/ssl/nosuch.pem\"\n",
+		    "run/t.conf:1: ca c: /etc/ssl/nosuch.pem: No such file" },
+		{ "ca that is not PEM", "ca c cert \"/etc/ssl/garbage.crt\"\n",
+		    "run/t.conf:1: ca c: /etc/ssl/garbage.crt: no PEM "
+		    "certificate in the file" },
+		{ "unused pki still loaded (as 6.8)",
+		    "pki z cert \"/etc/ssl/nosuch.crt\"\n"
+		    "pki z key \"/etc/ssl/private/t.key\"\n",
+		    "run/t.conf:1: pki z: certificate" },
+	};
+	struct smtpd_conf	*c;
+	char			 path[512], text[1024], first[1024], what[2048];
+	char			*re;
+	size_t			 i;
+
+	copy_to_mode("etc/ssl/base.crt", "etc/ssl/t.crt", 0644);
+	copy_to_mode("etc/ssl/base.crt", "etc/ssl/open.crt", 0666);
+	copy_to_mode("etc/ssl/base.key", "etc/ssl/private/t.key", 0600);
+	copy_to_mode("etc/ssl/base.key", "etc/ssl/private/g.key", 0640);
+	copy_to_mode("etc/ssl/base.key", "etc/ssl/private/open.key", 0644);
+	snprintf(path, sizeof(path), "%s/etc/ssl/garbage.crt", tmpdir);
+	write_file(path, "this is not a certificate\n");
+	snprintf(path, sizeof(path), "%s/etc/ssl/inc.conf", tmpdir);
+	re = rewrite("pki y cert \"/etc/ssl/t.crt\"\n"
+	    "pki y key \"/etc/ssl/private/open.key\"\n");
+	write_file(path, re);
+	free(re);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%saction \"l\" mbox\n"
+		    "match for local action \"l\"\n", cases[i].conf);
+		c = load_text("t.conf", text, first, sizeof(first));
+		unroot(first);
+		snprintf(what, sizeof(what), "pki: %s: %s", cases[i].name,
+		    *first ? first : "parses");
+		if (cases[i].want == NULL)
+			CHECK(c != NULL, what);
+		else
+			CHECK(c == NULL && strncmp(first, cases[i].want,
+			    strlen(cases[i].want)) == 0, what);
+		conf_free(&c);
+	}
+	if (geteuid() == 0) {
+		/* as root, 6.8 also wants the files owned by root */
+		snprintf(path, sizeof(path), "%s/etc/ssl/private/t.key", tmpdir);
+		if (chown(path, 65534, (gid_t)-1) == 0) {
+			c = load_text("t.conf", "pki x cert \"/etc/ssl/t.crt\"\n"
+			    "pki x key \"/etc/ssl/private/t.key\"\n"
+			    "action \"l\" mbox\nmatch for local action "
+			    "\"l\"\n", first, sizeof(first));
+			unroot(first);
+			CHECK(c == NULL && strcmp(first, "run/t.conf:2: pki x: "
+			    "key /etc/ssl/private/t.key: not owned by root") ==
+			    0, "pki: key not owned by root refused when root");
+			conf_free(&c);
+		}
+	}
+}
+
 /* cli - "-n [-v] -f FILE": what smtpd -n prints */
 static int
 cli(int argc, char *argv[])
@@ -641,6 +855,7 @@ main(int argc, char *argv[])
 		return test_done();
 	project_corpus();
 	table_files();
+	pki_files();
 	shared_corpus();
 	rm_tree(tmpdir);
 	return test_done();

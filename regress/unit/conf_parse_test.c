@@ -294,11 +294,11 @@ serialized(const struct smtpd_conf *c, int proc)
 static void
 test_serialize(void)
 {
-	const char *text =
+	const char *fmt =
 	    "queue encryption 0123456789abcdef0123456789abcdef\n"
 	    "srs key \"srs-secret\"\n"
-	    "pki mx.example cert \"/etc/ssl/mx.crt\"\n"
-	    "pki mx.example key \"/etc/ssl/private/mx.key\"\n"
+	    "pki mx.example cert \"%s/mx.crt\"\n"
+	    "pki mx.example key \"%s/mx.key\"\n"
 	    "table creds { alice = \"pw-hash\" }\n"
 	    "table ext postgres:/etc/mail/pg.conf\n"
 	    "listen on 127.0.0.1 tls pki mx.example auth <creds>\n"
@@ -318,10 +318,22 @@ test_serialize(void)
 		{ PROC_SCHEDULER, "scheduler", 0, 0, 0, 0 },
 	};
 	struct smtpd_conf	*c, *c2;
-	char			*s, *s2, what[128];
+	char			*s, *s2, what[128], dir[64], cmd[512];
+	char			 text[1024];
 	size_t			 i;
 
+	/* -n loads the pki: a real certificate and 0600 key (TLS-01) */
+	snprintf(dir, sizeof(dir), "/tmp/conf_parse_test.XXXXXX");
+	if (!CHECK(mkdtemp(dir) != NULL, "serialize: temporary directory"))
+		return;
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=mx.example "
+	    "-keyout %s/mx.key -out %s/mx.crt >/dev/null 2>&1", dir, dir);
+	CHECK(system(cmd) == 0, "serialize: openssl made a certificate");
+	snprintf(text, sizeof(text), fmt, dir, dir);
 	c = parse(text, strlen(text), what, sizeof(what));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	system(cmd);
 	if (!CHECK(c != NULL, "serialize: source parses"))
 		return;
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

@@ -57,15 +57,21 @@ struct conf_table {
 };
 
 struct conf_pki {
-	char	*name;
-	char	*cert;		/* path */
-	char	*key;		/* path; NULL when redacted */
-	char	*dhe;		/* "none", "auto", "legacy" */
+	char		*name;
+	char		*cert;		/* path */
+	char		*key;		/* path; NULL when redacted */
+	char		*dhe;		/* "none", "auto", "legacy" */
+	const char	*file;		/* declared at file:line (messages) */
+	int		 line;
+	int		 cert_line;	/* line of `cert`, 0: as line */
+	int		 key_line;	/* line of `key`, 0: as line */
 };
 
 struct conf_ca {
-	char	*name;
-	char	*cert;
+	char		*name;
+	char		*cert;
+	const char	*file;		/* declared at file:line (messages) */
+	int		 line;
 };
 
 /* A list of filter names: one named filter, or an anonymous chain. */

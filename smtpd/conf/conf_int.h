@@ -145,6 +145,7 @@ struct conf_pki *conf_pki_get(struct conf_parser *, const char *, int);
 struct conf_ca *conf_ca_get(struct conf_parser *, const char *, int);
 void	conf_parse_pki(struct conf_parser *, int line);
 void	conf_parse_ca(struct conf_parser *, int line);
+void	conf_pki_load_all(struct conf_parser *);
 
 /* conf_parse_filter.c */
 void	conf_parse_filter_ref(struct conf_parser *, struct conf_filter_ref *,

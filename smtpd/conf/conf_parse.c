@@ -637,6 +637,7 @@ conf_parse_finish(struct conf_parser *p)
 	p->stmt_line = p->lastline;
 	if (p->legacy_line)
 		conf_legacy_finish(p);
+	conf_pki_load_all(p);
 	if (p->conf->nrules == 0 && p->nerrors == 0)
 		conf_error(p, p->lastline, "no rules, nothing to do: at least "
 		    "one match rule is needed");

@@ -45,18 +45,13 @@ conf_listen_kind(struct conf_parser *p, struct conf_listener *l, int line)
 void
 conf_add_listener(struct conf_parser *p, struct conf_listener *l, int line)
 {
-	struct conf_pki	*k;
 	size_t		 i;
 
-	for (i = 0; i < l->npki && !p->trusted; i++) {
-		k = conf_pki_get(p, l->pki[i], 0);
-		if (k == NULL)
+	/* a pki's files are checked with every other pki at the end */
+	for (i = 0; i < l->npki && !p->trusted; i++)
+		if (conf_pki_get(p, l->pki[i], 0) == NULL)
 			conf_error(p, line, "pki name not found: %s",
 			    l->pki[i]);
-		else if (k->cert == NULL || k->key == NULL)
-			conf_error(p, line, "pki %s needs both cert and key",
-			    k->name);
-	}
 	if (l->ca && conf_ca_get(p, l->ca, 0) == NULL)
 		conf_error(p, line, "ca name not found: %s", l->ca);
 	if (l->npki && l->tls == CONF_TLS_NONE)

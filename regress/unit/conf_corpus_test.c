@@ -819,6 +819,70 @@ pki_files(void)
 	}
 }
 
+/*
+ * legacy_tls - a legacy TLS listener given neither `certificate` nor
+ * `pki` uses the pki named like its host name (the server name unless
+ * `hostname` is given), as 5.4-6.0 did (smtpd-conf.md 11.3); the modern
+ * grammar refuses it (7.x)
+ */
+static void
+legacy_tls(void)
+{
+	struct smtpd_conf	*c;
+	char			 server[256], text[2048], first[1024], *d;
+	const char		*pki = "pki %s cert \"/etc/ssl/t.crt\"\n"
+				    "pki %s key \"/etc/ssl/private/l.key\"\n";
+	char			 decl[512];
+	FILE			*fp;
+
+	copy_to_mode("etc/ssl/base.key", "etc/ssl/private/l.key", 0600);
+	server[0] = '\0';
+	if ((fp = fopen("/etc/mail/mailname", "r")) != NULL) {
+		if (fgets(server, sizeof(server), fp) == NULL)
+			server[0] = '\0';
+		fclose(fp);
+		server[strcspn(server, " \t\r\n")] = '\0';
+	}
+	if (server[0] == '\0' && gethostname(server, sizeof(server)) == -1)
+		snprintf(server, sizeof(server), "localhost");
+
+	snprintf(decl, sizeof(decl), pki, "mx.test", "mx.test");
+	snprintf(text, sizeof(text), "%slisten on lo tls hostname mx.test\n"
+	    "accept for local deliver to mbox\n", decl);
+	c = load_text("t.conf", text, first, sizeof(first));
+	d = c ? dump(c) : NULL;
+	CHECK(d && strstr(d, "listen on lo tls pki mx.test hostname") != NULL,
+	    "legacy tls: the pki named like the listener's hostname");
+	free(d);
+	conf_free(&c);
+
+	snprintf(decl, sizeof(decl), pki, server, server);
+	snprintf(text, sizeof(text), "%slisten on lo secure\n"
+	    "accept for local deliver to mbox\n", decl);
+	c = load_text("t.conf", text, first, sizeof(first));
+	CHECK(c && c->nlisteners == 3 && c->listeners[0]->npki == 1 &&
+	    strcmp(c->listeners[0]->pki[0], server) == 0 &&
+	    c->listeners[1]->npki == 1 &&
+	    strcmp(c->listeners[1]->pki[0], server) == 0,
+	    "legacy tls: secure (25 and 465) uses the server name's pki");
+	conf_free(&c);
+
+	c = load_text("t.conf", "listen on lo tls hostname mx.nope\n"
+	    "accept for local deliver to mbox\n", first, sizeof(first));
+	CHECK(c == NULL && strncmp(first, "run/t.conf:1: TLS listener without "
+	    "certificate: no pki named mx.nope or ", 54) == 0,
+	    "legacy tls: no such pki is an error at the listen line");
+	conf_free(&c);
+
+	snprintf(decl, sizeof(decl), pki, "mx.test", "mx.test");
+	snprintf(text, sizeof(text), "%slisten on lo tls hostname mx.test\n"
+	    "match for local reject\n", decl);
+	c = load_text("t.conf", text, first, sizeof(first));
+	CHECK(c == NULL && strcmp(first, "run/t.conf:3: pki required for "
+	    "tls/smtps") == 0, "modern tls without pki refused (7.x)");
+	conf_free(&c);
+}
+
 /* cli - "-n [-v] -f FILE": what smtpd -n prints */
 static int
 cli(int argc, char *argv[])
@@ -856,6 +920,7 @@ main(int argc, char *argv[])
 	project_corpus();
 	table_files();
 	pki_files();
+	legacy_tls();
 	shared_corpus();
 	rm_tree(tmpdir);
 	return test_done();

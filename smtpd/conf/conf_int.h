@@ -40,6 +40,7 @@ struct conf_tok {
 struct conf_src;
 struct conf_macro;
 struct conf_table_handle;
+struct conf_tls_nopki;
 
 struct conf_parser {
 	struct smtpd_conf	*conf;
@@ -77,6 +78,8 @@ struct conf_parser {
 	size_t			 nlegacy_cas;
 	struct conf_table_handle **handles;	/* file: and db: tables */
 	size_t			 nhandles;
+	struct conf_tls_nopki	**tls_nopki;	/* TLS listeners, no pki */
+	size_t			 ntls_nopki;
 };
 
 /* conf_lex.c */
@@ -157,6 +160,7 @@ void	conf_parse_proc(struct conf_parser *, int line);
 void	conf_parse_listen(struct conf_parser *, int line);
 void	conf_add_listener(struct conf_parser *, struct conf_listener *,
 	    int line);
+void	conf_listen_finish(struct conf_parser *);
 
 /* conf_parse_action.c */
 int	conf_check_relay_url(struct conf_parser *, const char *, int line);

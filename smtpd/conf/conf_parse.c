@@ -635,6 +635,7 @@ conf_parse_finish(struct conf_parser *p)
 	struct conf_listener	*l;
 
 	p->stmt_line = p->lastline;
+	conf_listen_finish(p);
 	if (p->legacy_line)
 		conf_legacy_finish(p);
 	conf_pki_load_all(p);

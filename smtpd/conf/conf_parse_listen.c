@@ -12,10 +12,16 @@
 #include <net/if.h>
 
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf_int.h"
+
+#ifndef CONF_MAILNAME
+#define CONF_MAILNAME	"/etc/mail/mailname"	/* CONF-13 */
+#endif
 
 /* conf_listen_kind - what the name after "listen on" designates */
 static int
@@ -41,11 +47,93 @@ conf_listen_kind(struct conf_parser *p, struct conf_listener *l, int line)
 	return 0;
 }
 
+/* a TLS listener declared without pki, resolved by conf_listen_finish */
+struct conf_tls_nopki {
+	struct conf_listener	*l;
+	const char		*file;
+	int			 line;
+};
+
+/* conf_server_name - /etc/mail/mailname's first line, else the host name */
+static int
+conf_server_name(char *buf, size_t size)
+{
+	FILE	*fp;
+
+	buf[0] = '\0';
+	if ((fp = fopen(CONF_MAILNAME, "r")) != NULL) {
+		if (fgets(buf, (int)size, fp) == NULL)
+			buf[0] = '\0';
+		fclose(fp);
+		buf[strcspn(buf, " \t\r\n")] = '\0';
+	}
+	if (buf[0] == '\0' && (gethostname(buf, size) == -1 ||
+	    memchr(buf, '\0', size) == NULL))
+		buf[0] = '\0';
+	return buf[0] ? 0 : -1;
+}
+
+/* conf_pki_named - the pki called NAME, case aside, or NULL */
+static struct conf_pki *
+conf_pki_named(struct conf_parser *p, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < p->conf->npkis; i++)
+		if (strcasecmp(p->conf->pkis[i]->name, name) == 0)
+			return p->conf->pkis[i];
+	return NULL;
+}
+
+/*
+ * conf_listen_finish - TLS listeners given no pki.  The modern grammar
+ * refuses them (7.x).  In a legacy file they get what 5.4-6.0 used
+ * (smtpd-conf.md 11.3): the pki named like the listener's host name,
+ * which is the server name unless `hostname` says otherwise.
+ */
+void
+conf_listen_finish(struct conf_parser *p)
+{
+	struct conf_tls_nopki	*n;
+	struct conf_pki		*k;
+	const char		*saved = p->stmt_file;
+	char			 server[256];
+	size_t			 i;
+
+	if (conf_server_name(server, sizeof(server)) == -1)
+		snprintf(server, sizeof(server), "localhost");
+	for (i = 0; i < p->ntls_nopki; i++) {
+		n = p->tls_nopki[i];
+		p->stmt_file = n->file;
+		if (!p->legacy_line) {
+			conf_error(p, n->line, "pki required for tls/smtps");
+			continue;
+		}
+		k = NULL;
+		if (n->l->hostname != NULL)
+			k = conf_pki_named(p, n->l->hostname);
+		if (k == NULL)
+			k = conf_pki_named(p, server);
+		if (k == NULL) {
+			conf_error(p, n->line, "TLS listener without "
+			    "certificate: no pki named %s%s%s (5.x used the "
+			    "pki named like the listener's host name); add "
+			    "\"certificate NAME\" or \"pki NAME\"",
+			    n->l->hostname ? n->l->hostname : "",
+			    n->l->hostname ? " or " : "", server);
+			continue;
+		}
+		conf_push(p->a, &n->l->pki, &n->l->npki, k->name);
+	}
+	p->stmt_file = saved;
+}
+
 /* conf_add_listener - checks common to both grammars, then keep it */
 void
 conf_add_listener(struct conf_parser *p, struct conf_listener *l, int line)
 {
-	size_t		 i;
+	struct conf_tls_nopki	*n;
+	size_t			 i;
 
 	/* a pki's files are checked with every other pki at the end */
 	for (i = 0; i < l->npki && !p->trusted; i++)
@@ -56,8 +144,15 @@ conf_add_listener(struct conf_parser *p, struct conf_listener *l, int line)
 		conf_error(p, line, "ca name not found: %s", l->ca);
 	if (l->npki && l->tls == CONF_TLS_NONE)
 		conf_error(p, line, "pki requires tls/smtps");
-	if (!l->npki && l->tls != CONF_TLS_NONE)
-		conf_error(p, line, "pki required for tls/smtps");
+	if (!l->npki && l->tls != CONF_TLS_NONE) {
+		/* 7.x refuses it, 5.x picked a pki by name: which one
+		 * applies is known once the first rule has been read */
+		n = conf_alloc(p->a, sizeof(*n));
+		n->l = l;
+		n->file = p->stmt_file;
+		n->line = line;
+		conf_push(p->a, &p->tls_nopki, &p->ntls_nopki, n);
+	}
 	if (l->auth != CONF_AUTH_NONE && l->tls == CONF_TLS_NONE)
 		conf_error(p, line, "auth requires tls/smtps");
 	conf_push(p->a, &p->conf->listeners, &p->conf->nlisteners, l);

@@ -149,7 +149,10 @@ conf_pki_read(const char *path, mode_t maxmode, size_t *lenp, char *why,
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* O_NONBLOCK: a FIFO must not hang the parse; only regular
+	 * files pass the fstat() below */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
 		snprintf(why, whysz, "%s", strerror(errno));
 		return NULL;
 	}

@@ -3,13 +3,16 @@
  *
  * Feeds arbitrary bytes to conf_load_string(); when they parse, the
  * canonical dump must parse again (the serialized form other processes
- * rebuild from).  Any crash, sanitizer report, leak or hang is a bug:
- * the parser must refuse bad input with a message, never abort.
+ * rebuild from) and dump to the same text: every value, including
+ * backslashes before blanks, quotes or the end of a value, survives.
+ * Any crash, sanitizer report, leak or hang is a bug: the parser must
+ * refuse bad input with a message, never abort.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "conf.h"
 #include "smtpd.h"
@@ -24,8 +27,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static FILE		*devnull;
 	struct smtpd_conf	*c, *c2;
-	unsigned char		*buf;
-	size_t			 len;
+	unsigned char		*buf, *buf2;
+	size_t			 len, len2;
 
 	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
 		return 0;
@@ -37,6 +40,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c2 = conf_deserialize(buf, len);
 		if (c2 == NULL)
 			abort();	/* canonical text must parse back */
+		if (conf_serialize(c2, 0, &buf2, &len2) == 0) {
+			/* ... and be a fixed point */
+			if (len2 != len || memcmp(buf, buf2, len) != 0)
+				abort();
+			free(buf2);
+		}
 		conf_free(&c2);
 		free(buf);
 	}

@@ -18,14 +18,21 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
+#include <db_185.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "smtpd.h"
 #include "test.h"
+
+/* the tests link the core objects but not smtpd.c */
+struct smtpd_env	*env;
 
 #define SHARED	"../shared/spec/conf-examples"
 
@@ -102,6 +109,130 @@ copy_to(const char *src, const char *dst)
 	free(text);
 }
 
+/*
+ * db_make - a Berkeley DB hash at tmpdir/DST from the text map SRC, laid
+ * out as makemap writes it: lower-cased keys and values stored with
+ * their NUL, "<set>" as the value of every entry of a set (-t set)
+ */
+static int
+db_make(const char *src, const char *dst, int set)
+{
+	DB	*db;
+	DBT	 k, v;
+	FILE	*fp;
+	char	 line[1024], path[1024], *key, *val, *e;
+	size_t	 i;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, dst);
+	if ((fp = fopen(src, "r")) == NULL)
+		return -1;
+	db = dbopen(path, O_CREAT | O_TRUNC | O_RDWR, 0600, DB_HASH, NULL);
+	if (db == NULL) {
+		fclose(fp);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		key = line + strspn(line, " \t");
+		if (*key == '#' || *key == '\0')
+			continue;
+		e = key + strcspn(key, " \t:");
+		val = e + strspn(e, " \t:");
+		*e = '\0';
+		for (i = 0; key[i]; i++)
+			key[i] = (char)tolower((unsigned char)key[i]);
+		if (set)
+			val = "<set>";
+		k.data = key;
+		k.size = strlen(key) + 1;
+		v.data = val;
+		v.size = strlen(val) + 1;
+		if (db->put(db, &k, &v, 0) != 0)
+			break;
+	}
+	fclose(fp);
+	return db->close(db);
+}
+
+/*
+ * certs_make - a self-signed certificate and its 0600 key, generated
+ * with the openssl command, under every name the corpora use (as
+ * conf-examples/check.sh does); never stored in the tree
+ */
+static int
+certs_make(void)
+{
+	static const char *const certs[] = { "mail.example.com.crt",
+	    "mx.example.net.crt", "example.org.crt", "ca.pem", "myca.pem",
+	    "mx.crt", "mx1.crt", "acme/poolp.org/fullchain.pem" };
+	static const char *const keys[] = { "private/mail.example.com.key",
+	    "private/mx.example.net.key", "private/example.org.key",
+	    "private/mx.key", "mx1.key",
+	    "acme/private/poolp.org/privkey.pem" };
+	char	cmd[2048], src[512], dst[512];
+	size_t	i;
+
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj "
+	    "/CN=mail.example.com -keyout %s/etc/ssl/base.key -out "
+	    "%s/etc/ssl/base.crt >/dev/null 2>&1", tmpdir, tmpdir);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -out %s/etc/ssl/private/other.key "
+	    ">/dev/null 2>&1", tmpdir);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(src, sizeof(src), "%s/etc/ssl/base.crt", tmpdir);
+	for (i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
+		snprintf(dst, sizeof(dst), "etc/ssl/%s", certs[i]);
+		copy_to(src, dst);
+	}
+	snprintf(src, sizeof(src), "%s/etc/ssl/base.key", tmpdir);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(dst, sizeof(dst), "etc/ssl/%s", keys[i]);
+		copy_to(src, dst);
+		snprintf(dst, sizeof(dst), "%s/etc/ssl/%s", tmpdir, keys[i]);
+		if (chmod(dst, 0600) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* copy_to_mode - copy tmpdir/SRC to tmpdir/DST with permissions MODE */
+static void
+copy_to_mode(const char *src, const char *dst, mode_t mode)
+{
+	char	path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, src);
+	copy_to(path, dst);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, dst);
+	chmod(path, mode);
+}
+
+/* tmp_make - the temporary root every test writes under */
+static int
+tmp_make(void)
+{
+	static const char *const dirs[] = { "etc", "etc/mail",
+	    "etc/mail/smtpd", "etc/ssl", "etc/ssl/private", "etc/ssl/acme",
+	    "etc/ssl/acme/poolp.org", "etc/ssl/acme/private",
+	    "etc/ssl/acme/private/poolp.org", "run" };
+	char	path[512];
+	size_t	i;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conf_corpus.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, dirs[i]);
+		if (mkdir(path, 0700) == -1)
+			return -1;
+	}
+	return certs_make();
+}
+
 /* fixtures_make - the fixture tree of conf-examples/check.sh */
 static int
 fixtures_make(void)
@@ -115,24 +246,12 @@ fixtures_make(void)
 		{ "vdomains", "etc/mail/smtpd/virtual-domains" },
 		{ "virtual", "etc/mail/smtpd/virtual-users" },
 		{ "bdomains", "etc/mail/smtpd/backup-domains" },
-		/* Berkeley DB maps: only their presence is checked */
-		{ "aliases", "etc/mail/aliases.db" },
-		{ "domains", "etc/mail/domains.db" },
-		{ "secrets", "etc/mail/secrets.db" },
 	};
 	char		 path[512], src[512], *text, *re;
 	struct dirent	*de;
 	DIR		*d;
 	size_t		 i;
 
-	if (tmpdir[0] == '\0')
-		return -1;	/* tmpdir_make() first */
-	snprintf(path, sizeof(path), "%s/etc", tmpdir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/etc/mail", tmpdir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/etc/mail/smtpd", tmpdir);
-	mkdir(path, 0700);
 	if ((d = opendir(SHARED "/fixtures/etc/mail")) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
@@ -149,6 +268,12 @@ fixtures_make(void)
 		    extra[i][0]);
 		copy_to(src, extra[i][1]);
 	}
+	/* Berkeley DB maps, made as check.sh makes them with makemap */
+	if (db_make(SHARED "/fixtures/etc/mail/aliases", "etc/mail/aliases.db",
+	    0) == -1 || db_make(SHARED "/fixtures/etc/mail/domains",
+	    "etc/mail/domains.db", 1) == -1 || db_make(SHARED
+	    "/fixtures/etc/mail/secrets", "etc/mail/secrets.db", 0) == -1)
+		return -1;
 	/* smtpd.conf.local is included by modern-02: rewrite its paths */
 	snprintf(path, sizeof(path), "%s/etc/mail/smtpd.conf.local", tmpdir);
 	if ((text = read_file(path, NULL)) != NULL) {
@@ -248,6 +373,43 @@ strip_dir(const char *line, const char *dir)
 	return line;
 }
 
+/* unroot - LINE with every occurrence of tmpdir removed, in place */
+static char *
+unroot(char *line)
+{
+	char	*p;
+	size_t	 n = strlen(tmpdir);
+
+	while ((p = strstr(line, tmpdir)) != NULL)
+		memmove(p, p + n, strlen(p + n) + 1);
+	return line;
+}
+
+/*
+ * load_copy - SRC copied to tmpdir/run/NAME with /etc/mail/ and /etc/ssl/
+ * moved under tmpdir, parsed; the first message loses the directory
+ */
+static struct smtpd_conf *
+load_copy(const char *src, const char *name, char *first, size_t firstsz)
+{
+	struct smtpd_conf	*c;
+	char			 path[1024], dir[512], *text, *re;
+
+	if ((text = read_file(src, NULL)) == NULL)
+		return NULL;
+	re = rewrite(text);
+	snprintf(dir, sizeof(dir), "%s/run", tmpdir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	write_file(path, re);
+	free(re);
+	free(text);
+	c = load(path, first, firstsz);
+	memmove(first, strip_dir(first, dir), strlen(strip_dir(first, dir)) +
+	    1);
+	unroot(first);
+	return c;
+}
+
 /* project_corpus - regress/config/ok and bad */
 static void
 project_corpus(void)
@@ -266,7 +428,7 @@ project_corpus(void)
 				continue;
 			snprintf(path, sizeof(path), "regress/config/ok/%s",
 			    de->d_name);
-			c = load(path, first, sizeof(first));
+			c = load_copy(path, de->d_name, first, sizeof(first));
 			snprintf(what, sizeof(what), "ok/%s parses (%s)",
 			    de->d_name, first);
 			CHECK(c != NULL, what);
@@ -275,7 +437,7 @@ project_corpus(void)
 			snprintf(exp, sizeof(exp), "regress/config/ok/%.*s.dump",
 			    (int)(n - 5), de->d_name);
 			if ((want = read_file(exp, NULL)) != NULL) {
-				got = dump(c);
+				got = unroot(dump(c));
 				snprintf(what, sizeof(what), "ok/%s dump equals "
 				    "its .dump", de->d_name);
 				CHECK(strcmp(got, want) == 0, what);
@@ -298,7 +460,7 @@ project_corpus(void)
 				continue;
 			snprintf(path, sizeof(path), "regress/config/bad/%s",
 			    de->d_name);
-			c = load(path, first, sizeof(first));
+			c = load_copy(path, de->d_name, first, sizeof(first));
 			snprintf(what, sizeof(what), "bad/%s refused",
 			    de->d_name);
 			CHECK(c == NULL, what);
@@ -309,9 +471,8 @@ project_corpus(void)
 			if (want)
 				want[strcspn(want, "\n")] = '\0';
 			snprintf(what, sizeof(what), "bad/%s message: %s",
-			    de->d_name, strip_dir(first, "regress/config/bad"));
-			CHECK(want != NULL && strcmp(want,
-			    strip_dir(first, "regress/config/bad")) == 0, what);
+			    de->d_name, first);
+			CHECK(want != NULL && strcmp(want, first) == 0, what);
 			free(want);
 		}
 		closedir(d);
@@ -371,8 +532,12 @@ shared_corpus(void)
 	static const char *const seed_fragment[] = { "seed-11", "seed-12",
 	    "seed-13", "seed-14", "seed-15", "seed-20", "seed-21", "seed-23",
 	    "seed-24", "seed-26", NULL };
-	const char	*rule = "accept for local deliver to mbox\n";
-	char		*seed13 = NULL, name[256];
+	static const char *const legacy_certs[][2] = {
+		{ "seed-06", "my.cert" }, { "seed-11", "example" },
+		{ "seed-12", "example" }, { "seed-30", "mail.mydomain.org" },
+		{ NULL, NULL } };
+	const char	*rule = "accept for local deliver to mbox\n", *cert;
+	char		*seed13 = NULL, name[256], pki[512];
 	struct dirent	**list;
 	int		 n, i, k, fail, frag;
 
@@ -399,6 +564,24 @@ shared_corpus(void)
 			for (frag = 0, k = 0; seed_fragment[k]; k++)
 				if (strncmp(name, seed_fragment[k], 7) == 0)
 					frag = 1;
+			for (cert = NULL, k = 0; legacy_certs[k][0]; k++)
+				if (strncmp(name, legacy_certs[k][0], 7) == 0)
+					cert = legacy_certs[k][1];
+			if (cert != NULL) {
+				/*
+				 * `certificate NAME` means the files
+				 * /etc/mail/certs/NAME.{crt,key}, which -n
+				 * loads: refused here, where they do not
+				 * exist; fine with the pki declared first
+				 */
+				shared_one(name, "", "", 0);
+				snprintf(pki, sizeof(pki), "pki %s cert "
+				    "\"/etc/ssl/mail.example.com.crt\"\n"
+				    "pki %s key \"/etc/ssl/private/"
+				    "mail.example.com.key\"\n", cert, cert);
+				shared_one(name, pki, frag ? rule : "", 1);
+				continue;
+			}
 			if (!frag) {
 				shared_one(name, "", "", !fail);
 				continue;
@@ -420,6 +603,284 @@ shared_corpus(void)
 	}
 	free(list);
 	free(seed13);
+}
+
+/* load_text - TEXT (with /etc/ paths moved under tmpdir) as a file */
+static struct smtpd_conf *
+load_text(const char *name, const char *text, char *first, size_t firstsz)
+{
+	struct smtpd_conf	*c;
+	char			 path[512], *re;
+
+	re = rewrite(text);
+	snprintf(path, sizeof(path), "%s/run/%s", tmpdir, name);
+	write_file(path, re);
+	free(re);
+	c = load(path, first, firstsz);
+	if (first)
+		memmove(first, strip_dir(first, tmpdir),
+		    strlen(strip_dir(first, tmpdir)) + 1);
+	return c;
+}
+
+/*
+ * table_files - file: and db: tables are opened by the table layer at
+ * parse time: a bad file is a FILE:LINE error, a file's shape is checked
+ * against its use, a db only against its service (as 6.8 does).
+ */
+static void
+table_files(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*conf;
+		const char	*want;	/* NULL: parses; else first error */
+	} cases[] = {
+		{ "file list for domain", "table d file:/etc/mail/list\n"
+		    "match from any for domain <d> reject\n", NULL },
+		{ "file map for alias", "table a \"/etc/mail/map\"\n", NULL },
+		{ "file list refused for alias", "table a file:/etc/mail/list\n"
+		    "action \"l\" mbox alias <a>\n",
+		    "run/t.conf:2: table \"a\" may not be used for alias "
+		    "lookups" },
+		{ "file map refused for domain", "table d file:/etc/mail/map\n"
+		    "match from any for domain <d> reject\n",
+		    "run/t.conf:2: table \"d\" may not be used for domain "
+		    "lookups" },
+		{ "empty file fits a list use", "table d file:/etc/mail/empty\n"
+		    "match from any for domain <d> reject\n", NULL },
+		{ "missing file", "table a file:/etc/mail/nosuch\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/nosuch: No such "
+		    "file or directory" },
+		{ "binary file", "table a file:/etc/mail/binary\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/binary:2: binary "
+		    "data (byte 0x01 at column 2)" },
+		{ "map line without value", "table a file:/etc/mail/novalue\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/novalue:2:" },
+		{ "db map for alias", "table a db:/etc/mail/map.db\n"
+		    "action \"l\" mbox alias <a>\n", NULL },
+		{ "db set for domain", "table d db:/etc/mail/set.db\n"
+		    "match from any for domain <d> reject\n", NULL },
+		{ "db map for domain (6.8: dynamic tables keep no shape)",
+		    "table d db:/etc/mail/map.db\n"
+		    "match from any for domain <d> reject\n", NULL },
+		{ "text file as db", "table a db:/etc/mail/map\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/map: not a Berkeley "
+		    "DB hash or btree file" },
+		{ "missing db", "table a db:/etc/mail/nosuch.db\n",
+		    "run/t.conf:1: table \"a\": /etc/mail/nosuch.db: No such "
+		    "file or directory" },
+	};
+	struct smtpd_conf	*c;
+	char			 path[512], text[1024], first[1024], what[2048];
+	char			 want[1024];
+	size_t			 i;
+
+	snprintf(path, sizeof(path), "%s/etc/mail/list", tmpdir);
+	write_file(path, "# domains\nexample.org\n*.example.net\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/map", tmpdir);
+	write_file(path, "root: alice\npostmaster alice, bob\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/empty", tmpdir);
+	write_file(path, "# nothing yet\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/binary", tmpdir);
+	write_file(path, "a b\nc\001 d\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/novalue", tmpdir);
+	write_file(path, "root alice\npostmaster\n");
+	snprintf(path, sizeof(path), "%s/etc/mail/map", tmpdir);
+	CHECK(db_make(path, "etc/mail/map.db", 0) == 0 &&
+	    db_make(path, "etc/mail/set.db", 1) == 0, "db fixtures made");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%smatch from any for local "
+		    "reject\n", cases[i].conf);
+		c = load_text("t.conf", text, first, sizeof(first));
+		if (cases[i].want == NULL) {
+			snprintf(what, sizeof(what), "tables: %s: parses %s",
+			    cases[i].name, first);
+			CHECK(c != NULL, what);
+		} else {
+			/* messages name the file under tmpdir: strip it */
+			snprintf(want, sizeof(want), "%s", cases[i].want);
+			unroot(first);
+			snprintf(what, sizeof(what), "tables: %s: %s",
+			    cases[i].name, first);
+			CHECK(c == NULL && strncmp(first, want,
+			    strlen(want)) == 0, what);
+		}
+		conf_free(&c);
+	}
+}
+
+/*
+ * pki_files - every pki's certificate and key, and every ca bundle, are
+ * loaded at the end of the parse as 6.8 loads them for -n and at start:
+ * errors name the file:line of the declaration (CONF-06, TLS-01)
+ */
+static void
+pki_files(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*conf;
+		const char	*want;	/* NULL: parses; else first error */
+	} cases[] = {
+		{ "good pki", "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/t.key\"\n", NULL },
+		{ "key readable by its group (6.8: at most 0740)",
+		    "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/g.key\"\n", NULL },
+		{ "missing certificate", "pki x cert \"/etc/ssl/nosuch.crt\"\n"
+		    "pki x key \"/etc/ssl/private/t.key\"\n",
+		    "run/t.conf:1: pki x: certificate /etc/ssl/nosuch.crt: No "
+		    "such file or directory" },
+		{ "missing key", "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/nosuch.key\"\n",
+		    "run/t.conf:2: pki x: key /etc/ssl/private/nosuch.key: No "
+		    "such file or directory" },
+		{ "key readable by others", "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/open.key\"\n",
+		    "run/t.conf:2: pki x: key /etc/ssl/private/open.key: "
+		    "insecure permissions 0644, must be at most 0740" },
+		{ "certificate writable by others",
+		    "pki x cert \"/etc/ssl/open.crt\"\n"
+		    "pki x key \"/etc/ssl/private/t.key\"\n",
+		    "run/t.conf:1: pki x: certificate /etc/ssl/open.crt: "
+		    "insecure permissions 0666, must be at most 0755" },
+		{ "no key declared", "pki x cert \"/etc/ssl/t.crt\"\n",
+		    "run/t.conf:1: pki x: no key (pki x key FILE)" },
+		{ "certificate that is not PEM",
+		    "pki x cert \"/etc/ssl/garbage.crt\"\n"
+		    "pki x key \"/etc/ssl/private/t.key\"\n",
+		    "run/t.conf:1: pki x: certificate /etc/ssl/garbage.crt "
+		    "with its key: " },
+		{ "key of another certificate",
+		    "pki x cert \"/etc/ssl/t.crt\"\n"
+		    "pki x key \"/etc/ssl/private/other.key\"\n",
+		    "run/t.conf:1: pki x: certificate /etc/ssl/t.crt with its "
+		    "key: " },
+		{ "pki in an included file", "include \"/etc/ssl/inc.conf\"\n",
+		    "etc/ssl/inc.conf:2: pki y: key /etc/ssl/private/open.key: "
+		    "insecure permissions" },
+		{ "good ca", "ca c cert \"/etc/ssl/t.crt\"\n", NULL },
+		{ "missing ca", "ca c cert \"/etc/ssl/nosuch.pem\"\n",
+		    "run/t.conf:1: ca c: /etc/ssl/nosuch.pem: No such file" },
+		{ "ca that is not PEM", "ca c cert \"/etc/ssl/garbage.crt\"\n",
+		    "run/t.conf:1: ca c: /etc/ssl/garbage.crt: no PEM "
+		    "certificate in the file" },
+		{ "unused pki still loaded (as 6.8)",
+		    "pki z cert \"/etc/ssl/nosuch.crt\"\n"
+		    "pki z key \"/etc/ssl/private/t.key\"\n",
+		    "run/t.conf:1: pki z: certificate" },
+	};
+	struct smtpd_conf	*c;
+	char			 path[512], text[1024], first[1024], what[2048];
+	char			*re;
+	size_t			 i;
+
+	copy_to_mode("etc/ssl/base.crt", "etc/ssl/t.crt", 0644);
+	copy_to_mode("etc/ssl/base.crt", "etc/ssl/open.crt", 0666);
+	copy_to_mode("etc/ssl/base.key", "etc/ssl/private/t.key", 0600);
+	copy_to_mode("etc/ssl/base.key", "etc/ssl/private/g.key", 0640);
+	copy_to_mode("etc/ssl/base.key", "etc/ssl/private/open.key", 0644);
+	snprintf(path, sizeof(path), "%s/etc/ssl/garbage.crt", tmpdir);
+	write_file(path, "this is not a certificate\n");
+	snprintf(path, sizeof(path), "%s/etc/ssl/inc.conf", tmpdir);
+	re = rewrite("pki y cert \"/etc/ssl/t.crt\"\n"
+	    "pki y key \"/etc/ssl/private/open.key\"\n");
+	write_file(path, re);
+	free(re);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%saction \"l\" mbox\n"
+		    "match for local action \"l\"\n", cases[i].conf);
+		c = load_text("t.conf", text, first, sizeof(first));
+		unroot(first);
+		snprintf(what, sizeof(what), "pki: %s: %s", cases[i].name,
+		    *first ? first : "parses");
+		if (cases[i].want == NULL)
+			CHECK(c != NULL, what);
+		else
+			CHECK(c == NULL && strncmp(first, cases[i].want,
+			    strlen(cases[i].want)) == 0, what);
+		conf_free(&c);
+	}
+	if (geteuid() == 0) {
+		/* as root, 6.8 also wants the files owned by root */
+		snprintf(path, sizeof(path), "%s/etc/ssl/private/t.key", tmpdir);
+		if (chown(path, 65534, (gid_t)-1) == 0) {
+			c = load_text("t.conf", "pki x cert \"/etc/ssl/t.crt\"\n"
+			    "pki x key \"/etc/ssl/private/t.key\"\n"
+			    "action \"l\" mbox\nmatch for local action "
+			    "\"l\"\n", first, sizeof(first));
+			unroot(first);
+			CHECK(c == NULL && strcmp(first, "run/t.conf:2: pki x: "
+			    "key /etc/ssl/private/t.key: not owned by root") ==
+			    0, "pki: key not owned by root refused when root");
+			conf_free(&c);
+		}
+	}
+}
+
+/*
+ * legacy_tls - a legacy TLS listener given neither `certificate` nor
+ * `pki` uses the pki named like its host name (the server name unless
+ * `hostname` is given), as 5.4-6.0 did (smtpd-conf.md 11.3); the modern
+ * grammar refuses it (7.x)
+ */
+static void
+legacy_tls(void)
+{
+	struct smtpd_conf	*c;
+	char			 server[256], text[2048], first[1024], *d;
+	const char		*pki = "pki %s cert \"/etc/ssl/t.crt\"\n"
+				    "pki %s key \"/etc/ssl/private/l.key\"\n";
+	char			 decl[512];
+	FILE			*fp;
+
+	copy_to_mode("etc/ssl/base.key", "etc/ssl/private/l.key", 0600);
+	server[0] = '\0';
+	if ((fp = fopen("/etc/mail/mailname", "r")) != NULL) {
+		if (fgets(server, sizeof(server), fp) == NULL)
+			server[0] = '\0';
+		fclose(fp);
+		server[strcspn(server, " \t\r\n")] = '\0';
+	}
+	if (server[0] == '\0' && gethostname(server, sizeof(server)) == -1)
+		snprintf(server, sizeof(server), "localhost");
+
+	snprintf(decl, sizeof(decl), pki, "mx.test", "mx.test");
+	snprintf(text, sizeof(text), "%slisten on lo tls hostname mx.test\n"
+	    "accept for local deliver to mbox\n", decl);
+	c = load_text("t.conf", text, first, sizeof(first));
+	d = c ? dump(c) : NULL;
+	CHECK(d && strstr(d, "listen on lo tls pki mx.test hostname") != NULL,
+	    "legacy tls: the pki named like the listener's hostname");
+	free(d);
+	conf_free(&c);
+
+	snprintf(decl, sizeof(decl), pki, server, server);
+	snprintf(text, sizeof(text), "%slisten on lo secure\n"
+	    "accept for local deliver to mbox\n", decl);
+	c = load_text("t.conf", text, first, sizeof(first));
+	CHECK(c && c->nlisteners == 3 && c->listeners[0]->npki == 1 &&
+	    strcmp(c->listeners[0]->pki[0], server) == 0 &&
+	    c->listeners[1]->npki == 1 &&
+	    strcmp(c->listeners[1]->pki[0], server) == 0,
+	    "legacy tls: secure (25 and 465) uses the server name's pki");
+	conf_free(&c);
+
+	c = load_text("t.conf", "listen on lo tls hostname mx.nope\n"
+	    "accept for local deliver to mbox\n", first, sizeof(first));
+	CHECK(c == NULL && strncmp(first, "run/t.conf:1: TLS listener without "
+	    "certificate: no pki named mx.nope or ", 54) == 0,
+	    "legacy tls: no such pki is an error at the listen line");
+	conf_free(&c);
+
+	snprintf(decl, sizeof(decl), pki, "mx.test", "mx.test");
+	snprintf(text, sizeof(text), "%slisten on lo tls hostname mx.test\n"
+	    "match for local reject\n", decl);
+	c = load_text("t.conf", text, first, sizeof(first));
+	CHECK(c == NULL && strcmp(first, "run/t.conf:3: pki required for "
+	    "tls/smtps") == 0, "modern tls without pki refused (7.x)");
+	conf_free(&c);
 }
 
 /* cli - "-n [-v] -f FILE": what smtpd -n prints */
@@ -449,27 +910,17 @@ cli(int argc, char *argv[])
 	return 0;
 }
 
-/* tmpdir_make - the private directory every written file goes to */
-static int
-tmpdir_make(void)
-{
-	char	path[512];
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/conf_corpus.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/run", tmpdir);
-	return mkdir(path, 0700);
-}
-
 int
 main(int argc, char *argv[])
 {
 	if (argc > 1)
 		return cli(argc, argv);
-	if (!CHECK(tmpdir_make() == 0, "private temporary directory"))
+	if (!CHECK(tmp_make() == 0, "temporary root created"))
 		return test_done();
 	project_corpus();
+	table_files();
+	pki_files();
+	legacy_tls();
 	shared_corpus();
 	rm_tree(tmpdir);
 	return test_done();

@@ -10,7 +10,12 @@
 
 #include "conf.h"
 #include "imsg.h"
+#include "log.h"
+#include "smtpd.h"
 #include "test.h"
+
+/* the tests link the core objects but not smtpd.c */
+struct smtpd_env	*env;
 
 /* parse - TEXT through conf_load_string; first error line into ERR */
 static struct smtpd_conf *
@@ -149,6 +154,114 @@ test_macros(void)
 	conf_free(&c);
 }
 
+/* dumped - the canonical text of C */
+static char *
+dumped(const struct smtpd_conf *c)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*fp = open_memstream(&buf, &len);
+
+	conf_dump(fp, c);
+	fclose(fp);
+	return buf;
+}
+
+/* a backslash before a blank, a quote or the end survives dump + parse */
+static void
+test_backslash(void)
+{
+	static const struct {
+		const char	*src;	/* as written in the file */
+		const char	*value;	/* what the parser keeps */
+	} cases[] = {
+		{ "\"a\\\\ b\"", "a\\ b" },
+		{ "\"a\\\\\tb\"", "a\\\tb" },
+		{ "\"a\\\\\\\\ b\"", "a\\\\\\ b" },
+		{ "\"a\\\\\\\" b\"", "a\\\\\" b" },
+		{ "\"\\\\ \"", "\\ " },
+		{ "word\\ ", "word\\" },
+		{ "'a\\\\ b'", "a\\ b" },
+	};
+	struct smtpd_conf	*c, *c2;
+	struct conf_action	*a;
+	char			 text[512], what[256], *d1, *d2;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "action \"m\" mda %s\n"
+		    "match for local action \"m\"\n", cases[i].src);
+		c = parse(text, strlen(text), NULL, 0);
+		a = c ? conf_action_find(c, "m") : NULL;
+		snprintf(what, sizeof(what), "backslash %zu: %s parses to "
+		    "the expected value", i, cases[i].src);
+		CHECK(a != NULL && strcmp(a->path, cases[i].value) == 0,
+		    what);
+		d1 = c ? dumped(c) : NULL;
+		c2 = d1 ? parse(d1, strlen(d1), NULL, 0) : NULL;
+		a = c2 ? conf_action_find(c2, "m") : NULL;
+		d2 = c2 ? dumped(c2) : NULL;
+		snprintf(what, sizeof(what), "backslash %zu: value and dump "
+		    "survive dump + parse", i);
+		CHECK(a != NULL && strcmp(a->path, cases[i].value) == 0 &&
+		    strcmp(d1, d2) == 0, what);
+		free(d1);
+		free(d2);
+		conf_free(&c);
+		conf_free(&c2);
+	}
+}
+
+/* errors_of - everything conf_load_string prints for TEXT */
+static char *
+errors_of(const char *text, const char *const *defs, int ndefs, int *ok)
+{
+	struct smtpd_conf	*c;
+	char			*buf = NULL;
+	size_t			 len = 0;
+	FILE			*fp = open_memstream(&buf, &len);
+
+	c = conf_load_string("t.conf", text, strlen(text), defs, ndefs, fp);
+	fclose(fp);
+	*ok = c != NULL;
+	conf_free(&c);
+	return buf;
+}
+
+/* -v reports macros that were never expanded, as warnings only */
+static void
+test_unused_macros(void)
+{
+	const char *text =
+	    "used = 25\n"
+	    "unused = \"x\"\n"
+	    "quoted = 1\n"
+	    "listen on 127.0.0.1 port $used tag \"$quoted\"\n"
+	    "action \"l\" mbox\n"
+	    "match for local action \"l\"\n";
+	const char *const defs[] = { "cli=1", "used=26" };
+	char	*out;
+	int	 ok;
+
+	log_setverbose(1);
+	out = errors_of(text, defs, 2, &ok);
+	CHECK(ok, "unused macros: still a valid configuration");
+	CHECK(out && strstr(out, "t.conf:2: warning: macro 'unused' not "
+	    "used\n") != NULL, "unused macros: reported with file:line");
+	CHECK(out && strstr(out, "t.conf:3: warning: macro 'quoted' not "
+	    "used\n") != NULL, "unused macros: $x inside quotes is no use");
+	CHECK(out && strstr(out, "warning: macro 'cli' (-D) not used\n") !=
+	    NULL, "unused macros: -D macros too");
+	CHECK(out && strstr(out, "'used'") == NULL,
+	    "unused macros: an expanded macro is not reported");
+	free(out);
+	log_setverbose(0);
+	out = errors_of(text, NULL, 0, &ok);
+	CHECK(ok && (out == NULL || *out == '\0'),
+	    "unused macros: silent without -v");
+	free(out);
+}
+
 static void
 test_default(void)
 {
@@ -181,11 +294,11 @@ serialized(const struct smtpd_conf *c, int proc)
 static void
 test_serialize(void)
 {
-	const char *text =
+	const char *fmt =
 	    "queue encryption 0123456789abcdef0123456789abcdef\n"
 	    "srs key \"srs-secret\"\n"
-	    "pki mx.example cert \"/etc/ssl/mx.crt\"\n"
-	    "pki mx.example key \"/etc/ssl/private/mx.key\"\n"
+	    "pki mx.example cert \"%s/mx.crt\"\n"
+	    "pki mx.example key \"%s/mx.key\"\n"
 	    "table creds { alice = \"pw-hash\" }\n"
 	    "table ext postgres:/etc/mail/pg.conf\n"
 	    "listen on 127.0.0.1 tls pki mx.example auth <creds>\n"
@@ -205,10 +318,22 @@ test_serialize(void)
 		{ PROC_SCHEDULER, "scheduler", 0, 0, 0, 0 },
 	};
 	struct smtpd_conf	*c, *c2;
-	char			*s, *s2, what[128];
+	char			*s, *s2, what[128], dir[64], cmd[512];
+	char			 text[1024];
 	size_t			 i;
 
+	/* -n loads the pki: a real certificate and 0600 key (TLS-01) */
+	snprintf(dir, sizeof(dir), "/tmp/conf_parse_test.XXXXXX");
+	if (!CHECK(mkdtemp(dir) != NULL, "serialize: temporary directory"))
+		return;
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=mx.example "
+	    "-keyout %s/mx.key -out %s/mx.crt >/dev/null 2>&1", dir, dir);
+	CHECK(system(cmd) == 0, "serialize: openssl made a certificate");
+	snprintf(text, sizeof(text), fmt, dir, dir);
 	c = parse(text, strlen(text), what, sizeof(what));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	system(cmd);
 	if (!CHECK(c != NULL, "serialize: source parses"))
 		return;
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -254,6 +379,8 @@ main(void)
 	test_structure();
 	test_hostile();
 	test_macros();
+	test_backslash();
+	test_unused_macros();
 	test_default();
 	test_serialize();
 	return test_done();

@@ -188,8 +188,12 @@ conf_run(const char *path, const char *name, const char *text, size_t len,
 		else
 			conf_lex_push_buffer(&p, name, text, len);
 		ok = conf_parse(&p) == 0 && p.nerrors == 0;
+		/* smtpd -v (the log's verbosity) reports unused macros */
+		if (!trusted && log_getverbose() > 0)
+			conf_macro_report_unused(&p);
 	}
 	conf_lex_done(&p);
+	conf_table_close_all(&p);
 	conf = p.conf;
 	if (!ok)
 		conf_free(&conf);

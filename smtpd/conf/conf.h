@@ -57,15 +57,21 @@ struct conf_table {
 };
 
 struct conf_pki {
-	char	*name;
-	char	*cert;		/* path */
-	char	*key;		/* path; NULL when redacted */
-	char	*dhe;		/* "none", "auto", "legacy" */
+	char		*name;
+	char		*cert;		/* path */
+	char		*key;		/* path; NULL when redacted */
+	char		*dhe;		/* "none", "auto", "legacy" */
+	const char	*file;		/* declared at file:line (messages) */
+	int		 line;
+	int		 cert_line;	/* line of `cert`, 0: as line */
+	int		 key_line;	/* line of `key`, 0: as line */
 };
 
 struct conf_ca {
-	char	*name;
-	char	*cert;
+	char		*name;
+	char		*cert;
+	const char	*file;		/* declared at file:line (messages) */
+	int		 line;
 };
 
 /* A list of filter names: one named filter, or an anonymous chain. */
@@ -367,7 +373,9 @@ struct smtpd_conf {
 };
 
 /* conf_load - parse FILE with -D macros ("name=value"); on error print
- * every error as "FILE:LINE: message" to errors and return NULL */
+ * every error as "FILE:LINE: message" to errors and return NULL.  When
+ * the log is verbose (smtpd -v), macros never expanded are reported to
+ * errors as warnings. */
 struct smtpd_conf *conf_load(const char *path, const char *const *macros,
 	    int nmacros, FILE *errors);
 /* conf_load_string - same from a buffer, NAME used in messages */

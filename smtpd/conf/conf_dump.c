@@ -47,15 +47,46 @@ conf_visible(const struct conf_out *o, enum conf_secret what)
 	return 0;
 }
 
-/* conf_dump_str - a quoted string */
+/* conf_dump_wordlike - would S read back as one unquoted word */
+static int
+conf_dump_wordlike(const char *s)
+{
+	size_t	i;
+
+	if (!(isalnum((unsigned char)s[0]) || s[0] == '_' || s[0] == ':' ||
+	    s[0] == '-') || conf_is_reserved(s))
+		return 0;
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f ||
+		    strchr("(){}<>!=,", s[i]) != NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * conf_dump_str - a string the lexer reads back unchanged.  Inside
+ * quotes a backslash before the quote, a space or a tab is dropped, so
+ * such a character that follows a literal backslash is escaped too.
+ * A quoted string cannot end with a backslash at all; a value that does
+ * came from a word, and is written as one, followed by a blank so that
+ * the backslash does not join the next line.
+ */
 static void
 conf_dump_str(FILE *fp, const char *s)
 {
+	size_t	i, n = strlen(s);
+
+	if (n > 0 && s[n - 1] == '\\' && conf_dump_wordlike(s)) {
+		fputs(s, fp);
+		fputc(' ', fp);
+		return;
+	}
 	fputc('"', fp);
-	for (; *s; s++) {
-		if (*s == '"')
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || (i > 0 && s[i - 1] == '\\' &&
+		    (s[i] == ' ' || s[i] == '\t')))
 			fputc('\\', fp);
-		fputc(*s, fp);
+		fputc(s[i], fp);
 	}
 	fputc('"', fp);
 }

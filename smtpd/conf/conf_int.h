@@ -39,6 +39,8 @@ struct conf_tok {
 
 struct conf_src;
 struct conf_macro;
+struct conf_table_handle;
+struct conf_tls_nopki;
 
 struct conf_parser {
 	struct smtpd_conf	*conf;
@@ -74,6 +76,10 @@ struct conf_parser {
 	int			 anon_seq;
 	struct conf_ca		**legacy_cas;	/* pki H ca F (5.4) */
 	size_t			 nlegacy_cas;
+	struct conf_table_handle **handles;	/* file: and db: tables */
+	size_t			 nhandles;
+	struct conf_tls_nopki	**tls_nopki;	/* TLS listeners, no pki */
+	size_t			 ntls_nopki;
 };
 
 /* conf_lex.c */
@@ -84,6 +90,7 @@ void	conf_lex_push_buffer(struct conf_parser *, const char *name,
 	    const char *text, size_t len);
 int	conf_macro_define(struct conf_parser *, const char *name,
 	    const char *value, int cmdline);
+void	conf_macro_report_unused(struct conf_parser *);
 void	conf_lex_skip_line(struct conf_parser *);
 struct conf_tok *conf_next(struct conf_parser *);
 struct conf_tok *conf_peek(struct conf_parser *);
@@ -111,29 +118,59 @@ long long conf_expect_number(struct conf_parser *, const char *what,
 	    long long min, long long max);
 long long conf_expect_delay(struct conf_parser *, const char *what);
 int	conf_peek_table(struct conf_parser *);
+int	conf_parse_number(const char *, long long min, long long max,
+	    long long *);
+long long conf_parse_size(const char *);
+int	conf_parse_port(const char *);
 
 enum conf_svc {
 	SVC_ALIAS, SVC_USERINFO, SVC_CREDENTIALS, SVC_MAILADDRMAP,
 	SVC_ADDRNAME, SVC_SOURCE, SVC_RELAYHOST, SVC_RELAYMAP, SVC_NETADDR,
 	SVC_DOMAIN, SVC_MAILADDR, SVC_AUTH, SVC_STRING, SVC_REGEX
 };
-struct conf_table *conf_parse_tables(struct conf_parser *, enum conf_svc);
-void	conf_check_netaddr(struct conf_parser *, struct conf_table *, int);
-struct conf_table *conf_table_single(struct conf_parser *, const char *);
-void	conf_parse_listen(struct conf_parser *, int line);
-void	conf_add_listener(struct conf_parser *, struct conf_listener *,
-	    int line);
-struct conf_pki *conf_pki_get(struct conf_parser *, const char *, int);
-struct conf_ca *conf_ca_get(struct conf_parser *, const char *, int);
 void	conf_parse_global_limit(struct conf_parser *, const char *which);
 void	conf_parse_global(struct conf_parser *, const char *kw,
 	    const char *sub, int line);
+void	conf_mode_mark(struct conf_parser *, int legacy, int line,
+	    const char *what);
+
+/* conf_parse_table.c */
+struct conf_table *conf_parse_tables(struct conf_parser *, enum conf_svc);
+void	conf_check_netaddr(struct conf_parser *, struct conf_table *, int);
+void	conf_check_regex(struct conf_parser *, struct conf_table *, int);
+struct conf_table *conf_table_single(struct conf_parser *, const char *);
+struct conf_tok *conf_skip_nl(struct conf_parser *);
+void	conf_parse_table(struct conf_parser *, int line);
+void	conf_table_close_all(struct conf_parser *);
+
+/* conf_parse_pki.c */
+struct conf_pki *conf_pki_get(struct conf_parser *, const char *, int);
+struct conf_ca *conf_ca_get(struct conf_parser *, const char *, int);
+void	conf_parse_pki(struct conf_parser *, int line);
+void	conf_parse_ca(struct conf_parser *, int line);
+void	conf_pki_load_all(struct conf_parser *);
+
+/* conf_parse_filter.c */
+void	conf_parse_filter_ref(struct conf_parser *, struct conf_filter_ref *,
+	    int chain_only, int line);
+void	conf_parse_filter(struct conf_parser *, int line);
+void	conf_parse_proc(struct conf_parser *, int line);
+
+/* conf_parse_listen.c */
+void	conf_parse_listen(struct conf_parser *, int line);
+void	conf_add_listener(struct conf_parser *, struct conf_listener *,
+	    int line);
+void	conf_listen_finish(struct conf_parser *);
+
+/* conf_parse_action.c */
 int	conf_check_relay_url(struct conf_parser *, const char *, int line);
 void	conf_action_add(struct conf_parser *, struct conf_action *,
 	    int line);
+void	conf_parse_action(struct conf_parser *, int line);
+
+/* conf_parse_match.c */
 void	conf_rule_finish(struct conf_parser *, struct conf_rule *);
-void	conf_mode_mark(struct conf_parser *, int legacy, int line,
-	    const char *what);
+void	conf_parse_match(struct conf_parser *, int line);
 
 /* conf_legacy.c */
 int	conf_legacy_statement(struct conf_parser *, struct conf_tok *);

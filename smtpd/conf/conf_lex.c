@@ -28,6 +28,9 @@ struct conf_macro {
 	char			*value;
 	int			 cmdline;
 	int			 active;	/* being expanded now */
+	int			 used;		/* expanded at least once */
+	const char		*file;		/* where defined (arena) */
+	int			 line;
 };
 
 struct conf_src {
@@ -275,9 +278,44 @@ conf_macro_define(struct conf_parser *p, const char *name,
 	m->name = xstrdup(name);
 	m->value = xstrdup(value);
 	m->cmdline = cmdline;
+	m->file = p->stmt_file;
+	m->line = p->stmt_line;
 	m->next = p->macros;
 	p->macros = m;
 	return 0;
+}
+
+/*
+ * conf_macro_report_unused - warn about every macro never expanded, in
+ * the order they were defined (OpenSMTPD does this with -v)
+ */
+void
+conf_macro_report_unused(struct conf_parser *p)
+{
+	struct conf_macro	*m, *prev = NULL, *next;
+
+	/* the list is newest first: reverse it, walk, reverse it back */
+	for (m = p->macros; m != NULL; m = next) {
+		next = m->next;
+		m->next = prev;
+		prev = m;
+	}
+	for (m = prev; m != NULL; m = m->next) {
+		if (m->used || p->errors == NULL)
+			continue;
+		if (m->cmdline)
+			fprintf(p->errors, "warning: macro '%s' (-D) not "
+			    "used\n", m->name);
+		else
+			fprintf(p->errors, "%s:%d: warning: macro '%s' not "
+			    "used\n", m->file, m->line, m->name);
+	}
+	p->macros = NULL;
+	for (m = prev; m != NULL; m = next) {
+		next = m->next;
+		m->next = p->macros;
+		p->macros = m;
+	}
 }
 
 /* conf_lex_expand - push the value of macro NAME as input */
@@ -292,6 +330,7 @@ conf_lex_expand(struct conf_parser *p, const char *name)
 		conf_lex_error(p, "macro '%s' not defined", name);
 	if (m->active)
 		conf_lex_error(p, "macro '%s' expands to itself", name);
+	m->used = 1;
 	depth = p->src->macro ? p->src->depth + 1 : 1;
 	if (depth > CONF_MACRO_DEPTH)
 		conf_lex_error(p, "macros nested deeper than %d",

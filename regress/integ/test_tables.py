@@ -11,7 +11,10 @@ import sys
 import time
 import unittest
 
-from smtpdtest import BUILD, ROOT, Smtpd, is_root, proc_children, wait_for
+import tempfile
+
+from smtpdtest import (BUILD, ROOT, Smtpd, is_root, proc_children,
+                       run_smtpd, wait_for)
 
 sys.path.insert(0, os.path.join(ROOT, "regress", "drivers"))
 from test_table_drivers import fetch_extras  # noqa: E402
@@ -204,6 +207,27 @@ class TestTables(unittest.TestCase):
         self.assertEqual(os.readlink("/proc/%d/exe" % helper),
                          os.path.join(extras, "table-sqlite"))
         self.assertEqual(d.stop(), 0)
+
+
+class TestTableFilesAtParse(unittest.TestCase):
+
+    def test_fifo_is_refused_not_waited_on(self):
+        d = tempfile.mkdtemp(prefix="smtpd-fifo-")
+        self.addCleanup(shutil.rmtree, d, True)
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        conf = os.path.join(d, "smtpd.conf")
+        with open(conf, "w") as f:
+            f.write("table t file:%s\ntable u db:%s\n"
+                    "listen on 127.0.0.1\naction \"l\" mbox\n"
+                    "match from local for local action \"l\"\n"
+                    % (fifo, fifo))
+        r = run_smtpd(["-n", "-f", conf], timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(':1: table "t": %s: not a regular file' % fifo,
+                      r.stderr)
+        self.assertIn(':2: table "u": %s: not a regular file' % fifo,
+                      r.stderr)
 
 
 if __name__ == "__main__":

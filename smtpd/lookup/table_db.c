@@ -49,12 +49,20 @@ static int
 table_db_type(const char *path, char *why, size_t whysz)
 {
 	unsigned char	hdr[16];
+	struct stat	st;
 	uint32_t	magic;
 	ssize_t		n;
 	int		fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* non-blocking: a FIFO named as a table must not hang the open */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
 		snprintf(why, whysz, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whysz, "not a regular file");
+		close(fd);
 		return -1;
 	}
 	n = read(fd, hdr, sizeof hdr);

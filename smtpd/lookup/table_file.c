@@ -169,7 +169,9 @@ table_file_load(const char *tname, const char *path,
 		    "absolute", tname, path);
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* non-blocking: a FIFO named as a table must not hang the open */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
 		snprintf(err, errsz, "table \"%s\": %s: %s", tname, path,
 		    strerror(errno));
 		return -1;
@@ -177,6 +179,7 @@ table_file_load(const char *tname, const char *path,
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_size > TABLE_FILE_MAX) {
 		snprintf(err, errsz, "table \"%s\": %s: %s", tname, path,
+		    fstat(fd, &st) == -1 ? strerror(errno) :
 		    !S_ISREG(st.st_mode) ? "not a regular file" :
 		    "file too large");
 		close(fd);
@@ -212,7 +215,7 @@ table_file_config(struct table *t, char *err, size_t errsz)
 	    -1)
 		return -1;
 	t->shape = t->entries.shape;
-	log_debug("table %s: loaded %zu entries from %s", t->name,
+	log_trace(TRACE_TABLES, "table %s: loaded %zu entries from %s", t->name,
 	    t->entries.n, t->config);
 	return 0;
 }

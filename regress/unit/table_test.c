@@ -819,6 +819,39 @@ test_match(void)
 	    "glob pathological pattern terminates");
 }
 
+/* test_file_split - the key/value split of file tables and makemap */
+static void
+test_file_split(void)
+{
+	static const struct {
+		const char	*line, *key, *value;
+	} cases[] = {
+		{ "k v", "k", "v" },
+		{ "k:v", "k", "v" },
+		{ "k : v", "k", "v" },
+		{ "k3: : v3", "k3", "v3" },
+		{ "k4::v4", "k4", "v4" },
+		{ "staff:   :include:/etc/staff", "staff", ":include:/etc/staff" },
+		{ "root:\talice, bob  ", "root", "alice, bob" },
+		{ "vmail\t2000:2000:/var/vmail", "vmail", "2000:2000:/var/vmail" },
+		{ "lonely", NULL, NULL },
+		{ "lonely:  ", NULL, NULL },
+	};
+	char	line[128], what[160], *val;
+	size_t	i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(line, sizeof line, "%s", cases[i].line);
+		val = table_file_split(line);
+		snprintf(what, sizeof what, "split \"%s\"", cases[i].line);
+		if (cases[i].value == NULL)
+			CHECK(val == NULL, what);
+		else
+			CHECK(val != NULL && strcmp(line, cases[i].key) == 0 &&
+			    strcmp(val, cases[i].value) == 0, what);
+	}
+}
+
 int
 main(void)
 {
@@ -840,6 +873,7 @@ main(void)
 	test_mapping();
 	test_fetch();
 	test_file();
+	test_file_split();
 	test_file_update();
 	test_db();
 	test_getpwnam();

@@ -327,7 +327,6 @@ static int
 makemap_parse_entry(struct makemap *m, unsigned int line)
 {
 	char	*p = m->line, *end, *val;
-	size_t	 klen;
 
 	while (makemap_is_blank(*p))
 		p++;
@@ -339,15 +338,11 @@ makemap_parse_entry(struct makemap *m, unsigned int line)
 	if (m->kind == MAKEMAP_KIND_SET)
 		return makemap_put(m, line, p, MAKEMAP_SET_VALUE);
 
-	klen = strcspn(p, " \t:");
-	if (klen == 0)
+	if (strcspn(p, " \t:") == 0)
 		return makemap_error(m, line, "invalid entry: no key before "
 		    "\"%.200s\"", p);
-	val = p + klen;
-	while (*val == ':' || makemap_is_blank(*val))
-		val++;
-	p[klen] = '\0';
-	if (*val == '\0')
+	/* the daemon's own split, so a file and its db say the same */
+	if ((val = table_file_split(p)) == NULL)
 		return makemap_error(m, line, "invalid entry: no value for "
 		    "\"%.200s\"%s", p, m->line[0] == ' ' || m->line[0] == '\t' ?
 		    " (a continued line must end the line before with \\)" :

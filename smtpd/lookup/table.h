@@ -162,6 +162,7 @@ int		 table_entries_fetch(struct table_entries *,
 		    const char *tname, char *dst, size_t dstsz);
 
 /* table_file.c: the file format, for makemap and the fuzzer too */
+char		*table_file_split(char *line);
 int		 table_file_parse(const char *tname, const char *path,
 		    const char *text, size_t len, struct table_entries *,
 		    char *err, size_t errsz);

@@ -34,38 +34,58 @@ table_file_is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/*
+ * table_file_split - split a mapping line in place (smtpd-conf.md 4.1):
+ * the key ends at the first blank or ':'; then one ':', blanks, and one
+ * more ':' if it directly follows the first or a blank follows it, so
+ * "k::v" and "k : : v" give "v" while "staff: :include:/x" keeps
+ * ":include:/x" whole.  Trailing blanks are cut.  Returns the value, or
+ * NULL when the line has none.  Shared with makemap.
+ */
+char *
+table_file_split(char *line)
+{
+	char	*val, *end, *sep;
+	size_t	 klen;
+
+	klen = strcspn(line, " \t:");
+	val = line + klen;
+	if (*val == ':')
+		val++;
+	sep = val;
+	while (table_file_is_blank(*val))
+		val++;
+	/* "k::v" and "k : v" separate; "k: :include:" starts a value */
+	if (val[0] == ':' && (val == sep || table_file_is_blank(val[1]))) {
+		val++;
+		while (table_file_is_blank(*val))
+			val++;
+	}
+	if (*val == '\0')
+		return NULL;
+	line[klen] = '\0';
+	end = val + strlen(val);
+	while (end > val && table_file_is_blank(end[-1]))
+		*--end = '\0';
+	return val;
+}
+
 /* table_file_parse_line - one trimmed, non-comment line into E */
 static int
 table_file_parse_line(struct table_entries *e, char *line, unsigned int ln,
     int force_list, char *why, size_t whysz)
 {
-	char	*val, *end;
-	size_t	 klen;
+	char	*val;
 
 	if (e->shape == TABLE_SHAPE_NONE && !force_list &&
 	    strpbrk(line, " \t:") != NULL)
 		e->shape = TABLE_SHAPE_MAPPING;
 	if (e->shape != TABLE_SHAPE_MAPPING)
 		return table_entries_add(e, line, NULL, ln, why, whysz);
-	klen = strcspn(line, " \t:");
-	val = line + klen;
-	if (*val == ':')
-		val++;
-	while (table_file_is_blank(*val))
-		val++;
-	if (val[0] == ':' && table_file_is_blank(val[1])) {
-		val++;
-		while (table_file_is_blank(*val))
-			val++;
-	}
-	if (*val == '\0') {
+	if ((val = table_file_split(line)) == NULL) {
 		snprintf(why, whysz, "invalid map entry (no value)");
 		return -1;
 	}
-	line[klen] = '\0';
-	end = val + strlen(val);
-	while (end > val && table_file_is_blank(end[-1]))
-		*--end = '\0';
 	return table_entries_add(e, line, val, ln, why, whysz);
 }
 

@@ -254,6 +254,35 @@ test_log(void)
 	CHECK(log_trace_parse("bogus") == 0, "trace bogus");
 }
 
+/* test_server_name - mailname first, else the canonical host name */
+static void
+test_server_name(void)
+{
+	char	dir[] = "/tmp/common_test.XXXXXX", path[64], name[256];
+	char	host[256];
+	FILE	*fp;
+
+	CHECK(mkdtemp(dir) != NULL, "temporary directory");
+	snprintf(path, sizeof path, "%s/mailname", dir);
+	fp = fopen(path, "w");
+	fputs("mx.test  \nsecond.line\n", fp);
+	fclose(fp);
+	CHECK(smtpd_server_name(path, name, sizeof name) == 0 &&
+	    strcmp(name, "mx.test") == 0, "mailname's first line");
+	fp = fopen(path, "w");
+	fputs("not a/name\n", fp);
+	fclose(fp);
+	CHECK(smtpd_server_name(path, name, sizeof name) == 0 &&
+	    strcmp(name, "not") != 0 && name[0] != '\0',
+	    "an invalid mailname is ignored");
+	unlink(path);
+	CHECK(smtpd_server_name(path, host, sizeof host) == 0 &&
+	    strcmp(host, name) == 0, "no mailname: the host name");
+	CHECK(smtpd_server_name(NULL, name, 4) == -1 ||
+	    strlen(name) < 4, "short buffer refused, never overrun");
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -264,5 +293,6 @@ main(void)
 	test_codec();
 	test_options();
 	test_log();
+	test_server_name();
 	return test_done();
 }

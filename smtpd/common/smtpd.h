@@ -64,6 +64,10 @@ int	smtpd_opts_parse(struct smtpd_opts *, int, char **, char *, size_t);
 char  **smtpd_opts_child_argv(const struct smtpd_opts *, const char *);
 void	smtpd_opts_usage(void);
 
+/* servername.c: mailname's first line, else the canonical host name */
+#define PATH_MAILNAME	"/etc/mail/mailname"
+int	smtpd_server_name(const char *mailname, char *buf, size_t size);
+
 /* proctitle.c */
 void	proctitle_init(int, char **);
 void	proctitle_set(const char *);

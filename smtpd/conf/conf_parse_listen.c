@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "conf_int.h"
+#include "smtpd.h"
 
 #ifndef CONF_MAILNAME
-#define CONF_MAILNAME	"/etc/mail/mailname"	/* CONF-13 */
 #endif
 
 /* conf_listen_kind - what the name after "listen on" designates */
@@ -54,25 +54,6 @@ struct conf_tls_nopki {
 	int			 line;
 };
 
-/* conf_server_name - /etc/mail/mailname's first line, else the host name */
-static int
-conf_server_name(char *buf, size_t size)
-{
-	FILE	*fp;
-
-	buf[0] = '\0';
-	if ((fp = fopen(CONF_MAILNAME, "r")) != NULL) {
-		if (fgets(buf, (int)size, fp) == NULL)
-			buf[0] = '\0';
-		fclose(fp);
-		buf[strcspn(buf, " \t\r\n")] = '\0';
-	}
-	if (buf[0] == '\0' && (gethostname(buf, size) == -1 ||
-	    memchr(buf, '\0', size) == NULL))
-		buf[0] = '\0';
-	return buf[0] ? 0 : -1;
-}
-
 /* conf_pki_named - the pki called NAME, case aside, or NULL */
 static struct conf_pki *
 conf_pki_named(struct conf_parser *p, const char *name)
@@ -100,7 +81,7 @@ conf_listen_finish(struct conf_parser *p)
 	char			 server[256];
 	size_t			 i;
 
-	if (conf_server_name(server, sizeof(server)) == -1)
+	if (smtpd_server_name(PATH_MAILNAME, server, sizeof(server)) == -1)
 		snprintf(server, sizeof(server), "localhost");
 	for (i = 0; i < p->ntls_nopki; i++) {
 		n = p->tls_nopki[i];

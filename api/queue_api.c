@@ -501,21 +501,21 @@ queue_api_on_msgid_op(struct imsgbuf *ib, struct imsg *imsg,
 static int
 queue_api_on_message_delete_msg(struct imsgbuf *ib, struct imsg *imsg)
 {
-	return queue_api_on_msgid_op(ib, imsg, "message_delete",
+	return queue_api_on_msgid_op(ib, imsg, "MESSAGE_DELETE",
 	    queue_api.on_message_delete);
 }
 
 static int
 queue_api_on_message_corrupt_msg(struct imsgbuf *ib, struct imsg *imsg)
 {
-	return queue_api_on_msgid_op(ib, imsg, "message_corrupt",
+	return queue_api_on_msgid_op(ib, imsg, "MESSAGE_CORRUPT",
 	    queue_api.on_message_corrupt);
 }
 
 static int
 queue_api_on_message_uncorrupt_msg(struct imsgbuf *ib, struct imsg *imsg)
 {
-	return queue_api_on_msgid_op(ib, imsg, "message_uncorrupt",
+	return queue_api_on_msgid_op(ib, imsg, "MESSAGE_UNCORRUPT",
 	    queue_api.on_message_uncorrupt);
 }
 

@@ -580,7 +580,8 @@ scheduler_api_on_batch_msg(struct imsgbuf *ib, struct imsg *imsg)
 		count = 0;
 	wire_writer_init(&w, buf, sizeof buf);
 	wire_put_i32(&w, r);
-	wire_put_i32(&w, r > 0 ? 0 : delay);
+	/* the delay means something only with r == 0 */
+	wire_put_i32(&w, r == 0 ? delay : 0);
 	wire_put_sz(&w, count);
 	for (i = 0; i < count; i++)
 		wire_put_u64(&w, evpids[i]);

@@ -167,6 +167,12 @@ queue_api_use_extras_numbering(void)
 }
 
 void
+queue_api_use_daemon_numbering(void)
+{
+	queue_api.extras = 0;
+}
+
+void
 queue_api_no_chroot(void)
 {
 	queue_api.chroot = NULL;

@@ -125,6 +125,7 @@ void	queue_api_on_message_walk(int (*)(uint64_t *evpid, char *buf,
 
 /* numbering and privileges; call before queue_api_dispatch() */
 void	queue_api_use_extras_numbering(void);
+void	queue_api_use_daemon_numbering(void);	/* the default */
 void	queue_api_no_chroot(void);
 void	queue_api_set_chroot(const char *path);	/* NULL: no chroot */
 void	queue_api_set_user(const char *user);	/* NULL: keep the uid */

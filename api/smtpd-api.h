@@ -24,6 +24,8 @@
 #include "api_limits.h"
 #include "api_log.h"
 #include "imsgbuf.h"
+#include "queue_api.h"
+#include "scheduler_api.h"
 #include "table_api.h"
 #include "table_service.h"
 #include "wire.h"

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -467,6 +468,8 @@ static const struct test_reader_case test_reader_cases[] = {
 	{ "plus sign", "ttl", "ttl: +1\n", "ttl: not a decimal number" },
 	{ "trailing blank", "retry", "retry: 1 \n",
 	    "retry: not a decimal number" },
+	{ "long digits then garbage", "retry", "retry: 99999999999x\n",
+	    "retry: not a decimal number" },
 	{ "hex", "retry", "retry: 0x10\n", "retry: not a decimal number" },
 	{ "empty number", "retry", "retry:\n", "retry: empty value" },
 	{ "bad type", "type", "type: lmtp\n", "type: not mda, mta or bounce" },
@@ -474,6 +477,8 @@ static const struct test_reader_case test_reader_cases[] = {
 	{ "bad bounce-type", "", "bounce-type: late\n", "bounce-type: not" },
 	{ "bad flag", "", "flags: authenticated secret\n",
 	    "flags: unknown flag \"secret\"" },
+	{ "unprintable flag not quoted", "", "flags: \x80\x81\n",
+	    "flags: unknown flag word" },
 	{ "empty flag word", "", "flags: bounce  internal\n",
 	    "flags: empty flag word" },
 	{ "empty flags", "", "flags:\n", "flags: empty flag word" },
@@ -496,7 +501,8 @@ static const struct test_reader_case test_reader_cases[] = {
 	{ "empty line", "", "\n", "line 18: no field name" },
 	{ "blank line", "", " \n", "line 18: no field name" },
 	{ "name with '_'", "", "mda_user: x\n", "line 18: no ':'" },
-	{ "CR at end of value", "helo", "helo: x\r\n", "helo: CR in the value" },
+	{ "CR at end of value", "helo", "helo: x\r\n",
+	    "helo: CR in the value" },
 	{ "CR in value", "rcpt", "rcpt: a\rb@x\n", "rcpt: CR in the value" },
 	{ "CR before ':'", "helo", "helo\r: x\n", "line 5: no ':'" },
 	{ "control char in mailaddr", "rcpt", "rcpt: a\x01" "b@x\n",
@@ -617,6 +623,21 @@ test_reader(void)
 		    "reader: reversed order dumps in writer order");
 	}
 
+	/* 6.8 writes the scope of a link-local address as an interface
+	 * name; it is read, and written back as the number */
+	{
+		char		want[64];
+		unsigned int	lo = if_nametoindex("lo");
+
+		test_edit(text, sizeof text, "sockaddr",
+		    "sockaddr: [fe80::1%lo]\n");
+		snprintf(want, sizeof want, "\nsockaddr: [fe80::1%%%u]\n", lo);
+		CHECK(lo != 0 && test_load_str(evp, text) == 0 &&
+		    envelope_dump(evp, test_out, sizeof test_out) > 0 &&
+		    strstr(test_out, want) != NULL,
+		    "reader: scope by interface name, written as a number");
+	}
+
 	/* loaded values */
 	test_edit(text, sizeof text, "sender", "sender: @\n");
 	CHECK(test_load_str(evp, text) == 0 && mailaddr_is_null(&evp->sender),
@@ -663,6 +684,8 @@ test_reader(void)
 	    "reader: failure zeroes all but the evpid");
 	CHECK(envelope_load(evp, "x", 1, NULL, 0) == -1,
 	    "reader: NULL err buffer");
+	CHECK(envelope_load(evp, NULL, 0, NULL, 0) == -1,
+	    "reader: NULL buffer of length 0");
 	envelope_free(&evp);
 	test_reader_big();
 }
@@ -718,8 +741,8 @@ test_injection(void)
 			if (j >= 5 && !strs[i].leads)
 				continue;
 			snprintf(what, sizeof what, "%s %s #%zu",
-			    strs[i].name, j < 5 ? "line break" : "leading blank",
-			    j);
+			    strs[i].name,
+			    j < 5 ? "line break" : "leading blank", j);
 			test_injection_one(what, strs[i].off, strs[i].size,
 			    evil[j]);
 		}

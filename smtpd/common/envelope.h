@@ -76,7 +76,7 @@ enum envelope_bounce_type {
 
 struct envelope {
 	uint64_t		 evpid;		/* not in the text */
-	uint32_t		 version;	/* ENVELOPE_VERSION once loaded */
+	uint32_t		 version;	/* ENVELOPE_VERSION */
 	enum envelope_type	 type;
 	char			 dispatcher[ENVELOPE_NAME_SIZE];
 	char			 tag[ENVELOPE_TAG_SIZE];

@@ -137,6 +137,7 @@ envelope_text_member(struct envelope *evp, const struct envelope_field *f)
 	return (char *)evp + f->off;
 }
 
+/* envelope_text_cmember - the same, read-only */
 static const void *
 envelope_text_cmember(const struct envelope *evp,
     const struct envelope_field *f)
@@ -349,10 +350,11 @@ envelope_text_number(const struct envelope_field *f, const char *v,
 	if (vlen == 0)
 		return envelope_text_error(err, errsz, "%s: empty value",
 		    f->name);
-	for (i = 0; i < vlen; i++) {
+	for (i = 0; i < vlen; i++)
 		if (v[i] < '0' || v[i] > '9')
 			return envelope_text_error(err, errsz,
 			    "%s: not a decimal number", f->name);
+	for (i = 0; i < vlen; i++) {
 		if (n > (max - (unsigned long long)(v[i] - '0')) / 10)
 			return envelope_text_error(err, errsz,
 			    "%s: %.*s%s out of range 0..%llu", f->name,
@@ -369,6 +371,18 @@ static int
 envelope_text_is(const char *v, size_t vlen, const char *word)
 {
 	return strlen(word) == vlen && strncasecmp(v, word, vlen) == 0;
+}
+
+/* envelope_text_printable - V quotable in an error: printable ASCII */
+static int
+envelope_text_printable(const char *v, size_t vlen)
+{
+	size_t	i;
+
+	for (i = 0; i < vlen; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			return 0;
+	return 1;
 }
 
 /* envelope_text_parse_v6 - an IPv6 address with an optional %scope */
@@ -396,7 +410,8 @@ envelope_text_parse_v6(struct sockaddr_storage *ss, const char *a)
 			return -1;
 		if (*p >= '0' && *p <= '9') {
 			for (; *p >= '0' && *p <= '9'; p++) {
-				scope = scope * 10 + (unsigned long long)(*p - '0');
+				scope = scope * 10 +
+				    (unsigned long long)(*p - '0');
 				if (scope > UINT32_MAX)
 					return -1;
 			}
@@ -467,10 +482,13 @@ envelope_text_parse_flags(uint16_t *flags, const char *v, size_t vlen,
 		else if (i == start)
 			return envelope_text_error(err, errsz,
 			    "flags: empty flag word");
-		else
+		else if (envelope_text_printable(v + start, i - start))
 			return envelope_text_error(err, errsz,
 			    "flags: unknown flag \"%.*s\"",
 			    (int)(i - start > 32 ? 32 : i - start), v + start);
+		else
+			return envelope_text_error(err, errsz,
+			    "flags: unknown flag word");
 		start = i + 1;
 	}
 	return 0;
@@ -579,13 +597,16 @@ envelope_text_parse(struct envelope *evp, const struct envelope_field *f,
 static const struct envelope_field *
 envelope_text_lookup(const char *name, size_t nlen, size_t *idx)
 {
-	size_t	i;
+	const char	*fname;
+	size_t		 i;
 
-	for (i = 0; i < ENVELOPE_NFIELDS; i++)
-		if (envelope_text_is(name, nlen, envelope_text_fields[i].name)) {
+	for (i = 0; i < ENVELOPE_NFIELDS; i++) {
+		fname = envelope_text_fields[i].name;
+		if (envelope_text_is(name, nlen, fname)) {
 			*idx = i;
 			return &envelope_text_fields[i];
 		}
+	}
 	return NULL;
 }
 
@@ -658,7 +679,7 @@ envelope_load(struct envelope *evp, const char *buf, size_t len, char *err,
 		    ENVELOPE_TEXT_MAX);
 		goto fail;
 	}
-	if ((nul = memchr(buf, '\0', len)) != NULL) {
+	if (len > 0 && (nul = memchr(buf, '\0', len)) != NULL) {
 		envelope_text_error(err, errsz, "NUL byte at offset %zu",
 		    (size_t)(nul - buf));
 		goto fail;

@@ -565,6 +565,7 @@ test_reader_big(void)
 	memcpy(text, example68, strlen(example68));
 	while (strlen(text) <= ENVELOPE_TEXT_MAX)
 		strcat(text, "X: y\n");
+	CHECK(ENVELOPE_TEXT_MAX == 16360, "ENVELOPE_TEXT_MAX is 16368 - 8");
 	CHECK(test_load_str(evp, text) == -1 &&
 	    strstr(test_err, "more than 16360"),
 	    "text over ENVELOPE_TEXT_MAX refused");

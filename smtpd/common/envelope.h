@@ -22,12 +22,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "imsgbuf.h"
 #include "mailaddr.h"
 
 #define ENVELOPE_VERSION	3	/* SMTPD_ENVELOPE_VERSION of 6.8 */
 
-/* the text travels in one imsg payload (16368) after an evpid (spec 5.2) */
-#define ENVELOPE_TEXT_MAX	(16368 - 8)
+/* the text travels in one imsg payload after an evpid (spec 5.2): 16360 */
+#define ENVELOPE_TEXT_MAX	(IMSG_MAX_PAYLOAD - 8)
 
 /* field buffers, each with its NUL; a longer value is an invalid envelope */
 #define ENVELOPE_NAME_SIZE	256	/* dispatcher, smtpname, helo,

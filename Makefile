@@ -133,7 +133,7 @@ $(FUZZ_O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) \
-	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+	    -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
 $(FUZZ_O)/libsmtpd-core.a: $(patsubst %.c,$(FUZZ_O)/%.o,$(CORE_SRCS))
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^

@@ -38,7 +38,7 @@ table_fuzz_values(const char *s)
 	struct table_credentials	c;
 	struct table_userinfo		u;
 	struct table_netaddr		n, a;
-	struct table_mailaddr		m;
+	struct mailaddr		m;
 	struct table_alias		al;
 	struct table_relayhost		r;
 	char				err[256];

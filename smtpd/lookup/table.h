@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <limits.h>
 
+#include "mailaddr.h"
 #include "table_service.h"
 
 /* limits of what a table stores or answers */
@@ -30,8 +31,8 @@
 #define TABLE_KEY_MAX		1024	/* keys: at most 1023 bytes (6.8) */
 #define TABLE_VALUE_MAX		16368	/* one imsg payload */
 #define TABLE_LINE_MAX		16384	/* one line of a file table */
-#define TABLE_USER_MAX		256	/* a mailaddr user part, with NUL */
-#define TABLE_DOMAIN_MAX	256	/* a domain or host name, with NUL */
+#define TABLE_USER_MAX		MAILADDR_USER_SIZE	/* with the NUL */
+#define TABLE_DOMAIN_MAX	MAILADDR_DOMAIN_SIZE	/* with the NUL */
 #define TABLE_PASSWORD_MAX	2048	/* credentials value, spec 4.6 */
 #define TABLE_SUBADDR_DELIM	'+'	/* smtp sub-addr-delim default */
 #define TABLE_PROC_TIMEOUT_MS	5000	/* one helper request */
@@ -198,11 +199,6 @@ struct table_netaddr {
 	unsigned int	scope;		/* IPv6 scope id, 0 if none */
 };
 
-struct table_mailaddr {
-	char	user[TABLE_USER_MAX];
-	char	domain[TABLE_DOMAIN_MAX];
-};
-
 enum table_alias_kind {
 	TABLE_ALIAS_USERNAME,
 	TABLE_ALIAS_ADDRESS,
@@ -214,7 +210,7 @@ enum table_alias_kind {
 
 struct table_alias {
 	enum table_alias_kind	kind;
-	struct table_mailaddr	addr;		/* USERNAME (user), ADDRESS */
+	struct mailaddr	addr;		/* USERNAME (user), ADDRESS */
 	char			text[TABLE_LINE_MAX]; /* path, command, error */
 	int			code;		/* ERROR: 4xx or 5xx */
 };
@@ -238,7 +234,7 @@ int	table_netaddr_contains(const struct table_netaddr *net,
 	    const struct table_netaddr *addr);
 int	table_parse_source(const char *value, struct table_netaddr *,
 	    char *err, size_t errsz);
-int	table_parse_mailaddr(const char *value, struct table_mailaddr *,
+int	table_parse_mailaddr(const char *value, struct mailaddr *,
 	    char *err, size_t errsz);
 int	table_parse_hostname(const char *value, char *err, size_t errsz);
 int	table_split_list(const char *value,

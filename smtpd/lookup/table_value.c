@@ -296,7 +296,7 @@ table_value_is_userchar(int c)
 
 /* table_parse_mailaddr - "user@domain" (last @), "@domain" or "user" */
 int
-table_parse_mailaddr(const char *value, struct table_mailaddr *m,
+table_parse_mailaddr(const char *value, struct mailaddr *m,
     char *err, size_t errsz)
 {
 	const char	*at;
@@ -545,7 +545,7 @@ table_value_check_alias(const char *element, void *arg)
 static int
 table_value_check_mailaddr(const char *element, void *arg)
 {
-	struct table_mailaddr	m;
+	struct mailaddr	m;
 	char			*err = arg;
 
 	return table_parse_mailaddr(element, &m, err, 256);
@@ -567,7 +567,7 @@ table_parse_value(enum table_service service, const char *key,
 	struct table_credentials	*c;
 	struct table_userinfo		 u;
 	struct table_netaddr		 n;
-	struct table_mailaddr		 m;
+	struct mailaddr		 m;
 	struct table_relayhost		 r;
 	char				 e[256];
 	size_t				 count = 0;

@@ -185,25 +185,28 @@ api_proc_get_none(struct api_proc *p, struct imsg *imsg, const char *what)
 }
 
 int
-api_proc_get_u32(struct api_proc *p, struct imsg *imsg, const char *what,
-    uint32_t *v)
+api_proc_get_exact(struct api_proc *p, struct imsg *imsg, const char *what,
+    void *v, size_t size)
 {
 	struct wire_reader	r;
 
 	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_u32(&r, v);
+	wire_get_raw(&r, v, size);
 	return wire_end(&r) == -1 ? api_proc_bad_len(p, imsg, what) : 0;
+}
+
+int
+api_proc_get_u32(struct api_proc *p, struct imsg *imsg, const char *what,
+    uint32_t *v)
+{
+	return api_proc_get_exact(p, imsg, what, v, sizeof *v);
 }
 
 int
 api_proc_get_u64(struct api_proc *p, struct imsg *imsg, const char *what,
     uint64_t *v)
 {
-	struct wire_reader	r;
-
-	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_u64(&r, v);
-	return wire_end(&r) == -1 ? api_proc_bad_len(p, imsg, what) : 0;
+	return api_proc_get_exact(p, imsg, what, v, sizeof *v);
 }
 
 int32_t

@@ -111,13 +111,16 @@ int	api_proc_reply_wire(struct api_proc *p, struct wire_writer *w);
 int	api_proc_reply_r(struct api_proc *p, int32_t r);
 
 /*
- * Requests whose payload is exactly one value.  Each returns 0, or -1
- * after logging "bad msg len N for what".
+ * Requests whose payload is exactly one value (native byte order, as
+ * the structs of the protocols travel).  Each returns 0, or -1 after
+ * logging "bad msg len N for what".
  */
 int	api_proc_bad_len(struct api_proc *p, struct imsg *imsg,
 	    const char *what);
 int	api_proc_get_none(struct api_proc *p, struct imsg *imsg,
 	    const char *what);
+int	api_proc_get_exact(struct api_proc *p, struct imsg *imsg,
+	    const char *what, void *v, size_t size);
 int	api_proc_get_u32(struct api_proc *p, struct imsg *imsg,
 	    const char *what, uint32_t *v);
 int	api_proc_get_u64(struct api_proc *p, struct imsg *imsg,

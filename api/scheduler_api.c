@@ -191,12 +191,8 @@ static int
 scheduler_api_get_info(struct api_proc *p, struct imsg *imsg,
     const char *what, struct scheduler_info *si)
 {
-	struct wire_reader	r;
-
 	memset(si, 0, sizeof *si);
-	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_raw(&r, si, sizeof *si);
-	return wire_end(&r) == -1 ? api_proc_bad_len(p, imsg, what) : 0;
+	return api_proc_get_exact(p, imsg, what, si, sizeof *si);
 }
 
 /* scheduler_api_on_init_msg - the handshake: version 2, reply r */

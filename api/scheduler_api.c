@@ -174,16 +174,11 @@ scheduler_api_init(const char *progname, int argc, char *argv[])
 	    "[-nv] [-c dir] [-u user]");
 }
 
-/* scheduler_api_reply_n - COMMIT and ROLLBACK: a size_t count */
+/* scheduler_api_reply_n - COMMIT and ROLLBACK: a native size_t count */
 static int
 scheduler_api_reply_n(struct api_proc *p, size_t n)
 {
-	unsigned char		buf[8];
-	struct wire_writer	w;
-
-	wire_writer_init(&w, buf, sizeof buf);
-	wire_put_sz(&w, n);
-	return api_proc_reply_wire(p, &w);
+	return api_proc_reply(p, -1, &n, sizeof n);
 }
 
 /* scheduler_api_get_info - a request that is exactly a scheduler_info */

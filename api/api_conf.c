@@ -16,6 +16,7 @@
 
 #include "api_conf.h"
 #include "api_log.h"
+#include "api_proc.h"
 
 static struct {
 	const char	*path;
@@ -24,27 +25,18 @@ static struct {
 int
 api_init(const char *progname, int argc, char *argv[])
 {
-	int	ch;
+	int	first;
 
-	api_log_init(1);
-	api_log_setname(progname);
-	optind = 1;
-	while ((ch = getopt(argc, argv, "v")) != -1) {
-		switch (ch) {
-		case 'v':
-			api_log_verbose(1);
-			break;
-		default:
-			api_log_warnx("usage: %s [-v] file", progname);
-			return -1;
-		}
-	}
-	if (argc - optind != 1) {
+	/* a table helper takes -v only: it is never chrooted */
+	if ((first = api_proc_init(NULL, progname, argc, argv,
+	    "[-v] file")) == -1)
+		return -1;
+	if (argc - first != 1) {
 		api_log_warnx("bogus argument(s): usage: %s [-v] file",
 		    progname);
 		return -1;
 	}
-	api_conf.path = argv[optind];
+	api_conf.path = argv[first];
 	return 0;
 }
 

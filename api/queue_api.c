@@ -13,8 +13,6 @@
  * chroot and setuid done once before the first read.
  */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +21,7 @@
 
 #include "smtpd-api.h"
 #include "queue_api.h"
+#include "api_proc.h"
 
 #ifndef PATH_SMTPD_SPOOL
 #define PATH_SMTPD_SPOOL	"/var/spool/smtpd"
@@ -31,13 +30,13 @@
 #define SMTPQ_USER		"_smtpq"
 #endif
 
-/* one handler per request: 0 to go on, 1 to stop cleanly, -1 violation */
-struct queue_api_handler {
-	int		  daemon_type;	/* -1: absent from this numbering */
-	int		  extras_type;
-	const char	 *name;
-	int		  fd;		/* 1: the request carries an fd */
-	int		(*fn)(struct imsgbuf *, struct imsg *);
+static int	queue_api_on_option(int, const char *);
+
+/* a request's type in each numbering (-1: absent) and its handler */
+struct queue_api_route {
+	int			daemon_type;
+	int			extras_type;
+	struct api_proc_handler	h;
 };
 
 static struct {
@@ -58,19 +57,24 @@ static struct {
 	int	(*on_message_walk)(uint64_t *, char *, size_t, uint32_t,
 		    int *, void **);
 	int		 extras;
-	const char	*chroot;
-	const char	*user;
 	const char	*tmpdir;
-	int		 inited;
+	struct api_proc	 proc;
 	/* the message walk in progress (extras numbering) */
 	int		 mwalk_active;
 	uint32_t	 mwalk_msgid;
 	int		 mwalk_done;
 	void		*mwalk_data;
 } queue_api = {
-	.chroot = PATH_SMTPD_SPOOL,
-	.user = SMTPQ_USER,
 	.tmpdir = "/tmp",
+	.proc = {
+		.name = "queue-api",
+		.ok_type = PROC_QUEUE_OK,
+		.privdrop = 1,
+		.chroot = PATH_SMTPD_SPOOL,
+		.user = SMTPQ_USER,
+		.options = "t:X",
+		.on_option = queue_api_on_option,
+	},
 };
 
 
@@ -175,19 +179,19 @@ queue_api_use_daemon_numbering(void)
 void
 queue_api_no_chroot(void)
 {
-	queue_api.chroot = NULL;
+	queue_api.proc.chroot = NULL;
 }
 
 void
 queue_api_set_chroot(const char *path)
 {
-	queue_api.chroot = path;
+	queue_api.proc.chroot = path;
 }
 
 void
 queue_api_set_user(const char *user)
 {
-	queue_api.user = user;
+	queue_api.proc.user = user;
 }
 
 void
@@ -196,104 +200,31 @@ queue_api_set_tmpdir(const char *path)
 	queue_api.tmpdir = path;
 }
 
+/* queue_api_on_option - the options only a queue helper takes */
+static int
+queue_api_on_option(int ch, const char *arg)
+{
+	switch (ch) {
+	case 't':
+		queue_api_set_tmpdir(arg);
+		return 0;
+	case 'X':
+		queue_api_use_extras_numbering();
+		return 0;
+	}
+	return -1;
+}
+
 int
 queue_api_init(const char *progname, int argc, char *argv[])
 {
-	int	ch;
-
-	api_log_init(1);
-	api_log_setname(progname);
-	optind = 1;
-	while ((ch = getopt(argc, argv, "c:nt:u:vX")) != -1) {
-		switch (ch) {
-		case 'c':
-			queue_api_set_chroot(optarg);
-			break;
-		case 'n':
-			queue_api_no_chroot();
-			break;
-		case 't':
-			queue_api_set_tmpdir(optarg);
-			break;
-		case 'u':
-			queue_api_set_user(optarg[0] ? optarg : NULL);
-			break;
-		case 'v':
-			api_log_verbose(1);
-			break;
-		case 'X':
-			queue_api_use_extras_numbering();
-			break;
-		default:
-			api_log_warnx("usage: %s [-nvX] [-c dir] [-t dir] "
-			    "[-u user]", progname);
-			return -1;
-		}
-	}
-	return optind;
-}
-
-/* queue_api_drop_privileges - chroot and setuid, only when root */
-static int
-queue_api_drop_privileges(void)
-{
-	struct passwd	*pw = NULL;
-
-	if (geteuid() != 0) {
-		api_log_debug("queue-api: not root: no chroot, uid %ld kept",
-		    (long)geteuid());
-		return 0;
-	}
-	/* before the chroot: the passwd file is outside it */
-	if (queue_api.user != NULL &&
-	    (pw = getpwnam(queue_api.user)) == NULL) {
-		api_log_warnx("queue-api: unknown user %s", queue_api.user);
-		return -1;
-	}
-	if (queue_api.chroot != NULL) {
-		if (chroot(queue_api.chroot) == -1 || chdir("/") == -1) {
-			api_log_warn("queue-api: chroot %s", queue_api.chroot);
-			return -1;
-		}
-	}
-	if (pw != NULL) {
-		if (setgroups(1, &pw->pw_gid) == -1 ||
-		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-			api_log_warn("queue-api: cannot drop to user %s",
-			    queue_api.user);
-			return -1;
-		}
-	}
-	api_log_debug("queue-api: chroot=%s user=%s",
-	    queue_api.chroot ? queue_api.chroot : "-",
-	    queue_api.user ? queue_api.user : "-");
-	return 0;
-}
-
-/* queue_api_reply - send OK with payload and fd (-1: none); 0 sent,
- * 1 the daemon is gone, -1 error */
-static int
-queue_api_reply(struct imsgbuf *ib, int fd, const void *buf, size_t len)
-{
-	if (imsg_compose(ib, PROC_QUEUE_OK, 0, fd, buf, len) == -1) {
-		api_log_warn("queue-api: cannot compose reply");
-		return -1;
-	}
-	if (imsgbuf_flush(ib) == -1) {
-		if (errno == EPIPE || errno == ECONNRESET) {
-			api_log_debug("queue-api: peer gone");
-			return 1;
-		}
-		api_log_warn("queue-api: cannot send reply");
-		return -1;
-	}
-	return 0;
+	return api_proc_init(&queue_api.proc, progname, argc, argv,
+	    "[-nvX] [-c dir] [-t dir] [-u user]");
 }
 
 /* queue_api_reply_r - the common reply: r, then an id iff r == 1 */
 static int
-queue_api_reply_r(struct imsgbuf *ib, int32_t r, const void *id,
+queue_api_reply_r(struct api_proc *p, int32_t r, const void *id,
     size_t idlen)
 {
 	unsigned char		buf[4 + 8];
@@ -303,104 +234,59 @@ queue_api_reply_r(struct imsgbuf *ib, int32_t r, const void *id,
 	wire_put_i32(&w, r);
 	if (r == 1 && id != NULL)
 		wire_put_raw(&w, id, idlen);
-	if (wire_writer_error(&w))
-		return -1;
-	return queue_api_reply(ib, -1, buf, w.len);
+	return api_proc_reply_wire(p, &w);
 }
 
 /* queue_api_result - a callback's answer as the protocol's 1 or 0 */
 static int32_t
-queue_api_result(int r, const char *what)
+queue_api_result(struct api_proc *p, int r, const char *what)
 {
-	if (r == 0 || r == 1)
-		return r;
-	api_log_warnx("queue-api: %s callback returned %d, answering 0",
-	    what, r);
-	return 0;
-}
-
-/* queue_api_bad_len - log a payload of the wrong size; -1 */
-static int
-queue_api_bad_len(struct imsg *imsg, const char *what)
-{
-	api_log_warnx("queue-api: bad msg len %zu for %s", imsg->datalen,
-	    what);
-	return -1;
-}
-
-/* queue_api_get_msgid - a request that is exactly a msgid */
-static int
-queue_api_get_msgid(struct imsg *imsg, const char *what, uint32_t *msgid)
-{
-	struct wire_reader	r;
-
-	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_u32(&r, msgid);
-	return wire_end(&r) == -1 ? queue_api_bad_len(imsg, what) : 0;
-}
-
-/* queue_api_get_evpid - a request that is exactly an evpid */
-static int
-queue_api_get_evpid(struct imsg *imsg, const char *what, uint64_t *evpid)
-{
-	struct wire_reader	r;
-
-	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_u64(&r, evpid);
-	return wire_end(&r) == -1 ? queue_api_bad_len(imsg, what) : 0;
+	return api_proc_result(p, r, what, 0, 0);
 }
 
 /* queue_api_on_init - the handshake: version 2, empty reply */
 static int
-queue_api_on_init(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_init(struct api_proc *p, struct imsg *imsg)
 {
-	struct wire_reader	r;
-	uint32_t		version;
+	uint32_t	version;
 
-	if (queue_api.inited) {
-		api_log_warnx("queue-api: second INIT");
+	if (api_proc_get_u32(p, imsg, "INIT", &version) == -1)
 		return -1;
-	}
-	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_u32(&r, &version);
-	if (wire_end(&r) == -1)
-		return queue_api_bad_len(imsg, "INIT");
 	if (version != PROC_QUEUE_API_VERSION) {
 		api_log_warnx("queue-api: bad API version %u (want %d)",
 		    version, PROC_QUEUE_API_VERSION);
 		return -1;
 	}
-	queue_api.inited = 1;
 	api_log_debug("queue-api: init");
-	return queue_api_reply(ib, -1, NULL, 0);
+	return api_proc_reply(p, -1, NULL, 0);
 }
 
 /* queue_api_on_close_msg - r from the driver, 1 if it has none; the
  * daemon closes the socket next, which ends the loop */
 static int
-queue_api_on_close_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_close_msg(struct api_proc *p, struct imsg *imsg)
 {
 	int32_t	r = 1;
 
-	if (imsg->datalen != 0)
-		return queue_api_bad_len(imsg, "CLOSE");
+	if (api_proc_get_none(p, imsg, "CLOSE") == -1)
+		return -1;
 	if (queue_api.on_close)
-		r = queue_api_result(queue_api.on_close(), "close");
+		r = queue_api_result(p, queue_api.on_close(), "close");
 	api_log_debug("queue-api: close -> %d", r);
-	return queue_api_reply_r(ib, r, NULL, 0);
+	return queue_api_reply_r(p, r, NULL, 0);
 }
 
 /* queue_api_on_message_create_msg - a fresh nonzero msgid */
 static int
-queue_api_on_message_create_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_message_create_msg(struct api_proc *p, struct imsg *imsg)
 {
 	uint32_t	msgid = 0;
 	int32_t		r = 0;
 
-	if (imsg->datalen != 0)
-		return queue_api_bad_len(imsg, "MESSAGE_CREATE");
+	if (api_proc_get_none(p, imsg, "MESSAGE_CREATE") == -1)
+		return -1;
 	if (queue_api.on_message_create)
-		r = queue_api_result(queue_api.on_message_create(&msgid),
+		r = queue_api_result(p, queue_api.on_message_create(&msgid),
 		    "message_create");
 	if (r == 1 && msgid == 0) {
 		api_log_warnx("queue-api: message_create gave msgid 0, "
@@ -408,7 +294,7 @@ queue_api_on_message_create_msg(struct imsgbuf *ib, struct imsg *imsg)
 		r = 0;
 	}
 	api_log_debug("queue-api: message_create -> %d msgid=%08x", r, msgid);
-	return queue_api_reply_r(ib, r, &msgid, sizeof msgid);
+	return queue_api_reply_r(p, r, &msgid, sizeof msgid);
 }
 
 /* queue_api_copy_fd - copy fd from offset 0 into a new temporary file
@@ -462,77 +348,78 @@ fail:
 
 /* queue_api_on_message_commit_msg - the daemon hands the message's fd */
 static int
-queue_api_on_message_commit_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_message_commit_msg(struct api_proc *p, struct imsg *imsg)
 {
 	char		path[4096];
 	uint32_t	msgid;
 	int32_t		r = 0;
 
-	if (queue_api_get_msgid(imsg, "MESSAGE_COMMIT", &msgid) == -1)
+	if (api_proc_get_u32(p, imsg, "MESSAGE_COMMIT", &msgid) == -1)
 		return -1;
 	/* the daemon opened the file for us: start from its first byte */
 	if (lseek(imsg->fd, 0, SEEK_SET) == -1 && errno != ESPIPE)
 		api_log_warn("queue-api: msgid=%08x: rewinding", msgid);
 	if (queue_api.on_message_commit_fd) {
-		r = queue_api_result(queue_api.on_message_commit_fd(msgid,
+		r = queue_api_result(p, queue_api.on_message_commit_fd(msgid,
 		    imsg->fd), "message_commit");
 	} else if (queue_api.on_message_commit) {
 		if (queue_api_copy_fd(imsg->fd, path, sizeof path) == 0) {
-			r = queue_api_result(queue_api.on_message_commit(msgid,
-			    path), "message_commit");
+			r = queue_api_result(p,
+			    queue_api.on_message_commit(msgid, path),
+			    "message_commit");
 			if (unlink(path) == -1 && errno != ENOENT)
 				api_log_warn("queue-api: unlink %s", path);
 		}
 	}
 	api_log_debug("queue-api: message_commit msgid=%08x -> %d", msgid, r);
-	return queue_api_reply_r(ib, r, NULL, 0);
+	return queue_api_reply_r(p, r, NULL, 0);
 }
 
 /* queue_api_on_msgid_op - DELETE, CORRUPT, UNCORRUPT: msgid in, r out */
 static int
-queue_api_on_msgid_op(struct imsgbuf *ib, struct imsg *imsg,
+queue_api_on_msgid_op(struct api_proc *p, struct imsg *imsg,
     const char *what, int (*cb)(uint32_t))
 {
 	uint32_t	msgid;
 	int32_t		r = 0;
 
-	if (queue_api_get_msgid(imsg, what, &msgid) == -1)
+	if (api_proc_get_u32(p, imsg, what, &msgid) == -1)
 		return -1;
 	if (cb)
-		r = queue_api_result(cb(msgid), what);
+		r = queue_api_result(p, cb(msgid), what);
 	api_log_debug("queue-api: %s msgid=%08x -> %d", what, msgid, r);
-	return queue_api_reply_r(ib, r, NULL, 0);
+	return queue_api_reply_r(p, r, NULL, 0);
 }
 
 static int
-queue_api_on_message_delete_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_message_delete_msg(struct api_proc *p, struct imsg *imsg)
 {
-	return queue_api_on_msgid_op(ib, imsg, "MESSAGE_DELETE",
+	return queue_api_on_msgid_op(p, imsg, "MESSAGE_DELETE",
 	    queue_api.on_message_delete);
 }
 
 static int
-queue_api_on_message_corrupt_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_message_corrupt_msg(struct api_proc *p, struct imsg *imsg)
 {
-	return queue_api_on_msgid_op(ib, imsg, "MESSAGE_CORRUPT",
+	return queue_api_on_msgid_op(p, imsg, "MESSAGE_CORRUPT",
 	    queue_api.on_message_corrupt);
 }
 
 static int
-queue_api_on_message_uncorrupt_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_message_uncorrupt_msg(struct api_proc *p, struct imsg *imsg)
 {
-	return queue_api_on_msgid_op(ib, imsg, "MESSAGE_UNCORRUPT",
+	return queue_api_on_msgid_op(p, imsg, "MESSAGE_UNCORRUPT",
 	    queue_api.on_message_uncorrupt);
 }
 
 /* queue_api_on_message_fd_r_msg - empty reply, with the fd on success */
 static int
-queue_api_on_message_fd_r_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_message_fd_r_msg(struct api_proc *p, struct imsg *imsg)
 {
 	uint32_t	msgid;
 	int		fd = -1;
 
-	if (queue_api_get_msgid(imsg, "MESSAGE_FD_R", &msgid) == -1)
+	if (api_proc_get_u32(p, imsg, "MESSAGE_FD_R", &msgid) == -1)
 		return -1;
 	if (queue_api.on_message_fd_r)
 		fd = queue_api.on_message_fd_r(msgid);
@@ -545,7 +432,7 @@ queue_api_on_message_fd_r_msg(struct imsgbuf *ib, struct imsg *imsg)
 		api_log_warn("queue-api: msgid=%08x: rewinding", msgid);
 	api_log_debug("queue-api: message_fd_r msgid=%08x -> %s", msgid,
 	    fd == -1 ? "no fd" : "fd");
-	return queue_api_reply(ib, fd, NULL, 0);
+	return api_proc_reply(p, fd, NULL, 0);
 }
 
 /* queue_api_envelope_ok - an envelope the glue will store: 1 or 0 */
@@ -562,7 +449,7 @@ queue_api_envelope_ok(size_t len, const char *what)
 
 /* queue_api_on_envelope_create_msg - msgid + bytes in, evpid out */
 static int
-queue_api_on_envelope_create_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_envelope_create_msg(struct api_proc *p, struct imsg *imsg)
 {
 	struct wire_reader	 rd;
 	const void		*buf;
@@ -575,10 +462,10 @@ queue_api_on_envelope_create_msg(struct imsgbuf *ib, struct imsg *imsg)
 	wire_get_u32(&rd, &msgid);
 	wire_get_rest(&rd, &buf, &len);
 	if (wire_end(&rd) == -1)
-		return queue_api_bad_len(imsg, "ENVELOPE_CREATE");
+		return api_proc_bad_len(p, imsg, "ENVELOPE_CREATE");
 	if (queue_api.on_envelope_create &&
 	    queue_api_envelope_ok(len, "envelope_create"))
-		r = queue_api_result(queue_api.on_envelope_create(msgid, buf,
+		r = queue_api_result(p, queue_api.on_envelope_create(msgid, buf,
 		    len, &evpid), "envelope_create");
 	if (r == 1 && ((evpid >> 32) != msgid || (uint32_t)evpid == 0)) {
 		api_log_warnx("queue-api: envelope_create gave evpid %016llx "
@@ -588,29 +475,29 @@ queue_api_on_envelope_create_msg(struct imsgbuf *ib, struct imsg *imsg)
 	}
 	api_log_debug("queue-api: envelope_create msgid=%08x len=%zu -> %d "
 	    "evpid=%016llx", msgid, len, r, (unsigned long long)evpid);
-	return queue_api_reply_r(ib, r, &evpid, sizeof evpid);
+	return queue_api_reply_r(p, r, &evpid, sizeof evpid);
 }
 
 /* queue_api_on_envelope_delete_msg - evpid in, r out */
 static int
-queue_api_on_envelope_delete_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_envelope_delete_msg(struct api_proc *p, struct imsg *imsg)
 {
 	uint64_t	evpid;
 	int32_t		r = 0;
 
-	if (queue_api_get_evpid(imsg, "ENVELOPE_DELETE", &evpid) == -1)
+	if (api_proc_get_u64(p, imsg, "ENVELOPE_DELETE", &evpid) == -1)
 		return -1;
 	if (queue_api.on_envelope_delete)
-		r = queue_api_result(queue_api.on_envelope_delete(evpid),
+		r = queue_api_result(p, queue_api.on_envelope_delete(evpid),
 		    "envelope_delete");
 	api_log_debug("queue-api: envelope_delete evpid=%016llx -> %d",
 	    (unsigned long long)evpid, r);
-	return queue_api_reply_r(ib, r, NULL, 0);
+	return queue_api_reply_r(p, r, NULL, 0);
 }
 
 /* queue_api_on_envelope_update_msg - evpid + bytes in, r out */
 static int
-queue_api_on_envelope_update_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_envelope_update_msg(struct api_proc *p, struct imsg *imsg)
 {
 	struct wire_reader	 rd;
 	const void		*buf;
@@ -622,25 +509,25 @@ queue_api_on_envelope_update_msg(struct imsgbuf *ib, struct imsg *imsg)
 	wire_get_u64(&rd, &evpid);
 	wire_get_rest(&rd, &buf, &len);
 	if (wire_end(&rd) == -1)
-		return queue_api_bad_len(imsg, "ENVELOPE_UPDATE");
+		return api_proc_bad_len(p, imsg, "ENVELOPE_UPDATE");
 	if (queue_api.on_envelope_update &&
 	    queue_api_envelope_ok(len, "envelope_update"))
-		r = queue_api_result(queue_api.on_envelope_update(evpid, buf,
+		r = queue_api_result(p, queue_api.on_envelope_update(evpid, buf,
 		    len), "envelope_update");
 	api_log_debug("queue-api: envelope_update evpid=%016llx len=%zu -> %d",
 	    (unsigned long long)evpid, len, r);
-	return queue_api_reply_r(ib, r, NULL, 0);
+	return queue_api_reply_r(p, r, NULL, 0);
 }
 
 /* queue_api_on_envelope_load_msg - the bytes are the whole reply */
 static int
-queue_api_on_envelope_load_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_envelope_load_msg(struct api_proc *p, struct imsg *imsg)
 {
 	char		buf[QUEUE_API_ENVELOPE_MAX];
 	uint64_t	evpid;
 	int		n = 0;
 
-	if (queue_api_get_evpid(imsg, "ENVELOPE_LOAD", &evpid) == -1)
+	if (api_proc_get_u64(p, imsg, "ENVELOPE_LOAD", &evpid) == -1)
 		return -1;
 	if (queue_api.on_envelope_load)
 		n = queue_api.on_envelope_load(evpid, buf, sizeof buf);
@@ -652,12 +539,12 @@ queue_api_on_envelope_load_msg(struct imsgbuf *ib, struct imsg *imsg)
 	}
 	api_log_debug("queue-api: envelope_load evpid=%016llx -> %d bytes",
 	    (unsigned long long)evpid, n);
-	return queue_api_reply(ib, -1, buf, (size_t)n);
+	return api_proc_reply(p, -1, buf, (size_t)n);
 }
 
 /* queue_api_reply_walk - r, then evpid and r bytes iff r > 0 */
 static int
-queue_api_reply_walk(struct imsgbuf *ib, int r, uint64_t evpid,
+queue_api_reply_walk(struct api_proc *p, int r, uint64_t evpid,
     const char *env, size_t envsz)
 {
 	unsigned char		buf[4 + 8 + QUEUE_API_ENVELOPE_MAX];
@@ -679,37 +566,35 @@ queue_api_reply_walk(struct imsgbuf *ib, int r, uint64_t evpid,
 		wire_put_u64(&w, evpid);
 		wire_put_raw(&w, env, (size_t)r);
 	}
-	if (wire_writer_error(&w))
-		return -1;
-	return queue_api_reply(ib, -1, buf, w.len);
+	return api_proc_reply_wire(p, &w);
 }
 
 /* queue_api_on_envelope_walk_msg - one step of the startup walk */
 static int
-queue_api_on_envelope_walk_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_envelope_walk_msg(struct api_proc *p, struct imsg *imsg)
 {
 	char		env[QUEUE_API_ENVELOPE_MAX];
 	uint64_t	evpid = 0;
 	int		r = -1;
 
-	if (imsg->datalen != 0)
-		return queue_api_bad_len(imsg, "ENVELOPE_WALK");
+	if (api_proc_get_none(p, imsg, "ENVELOPE_WALK") == -1)
+		return -1;
 	if (queue_api.on_envelope_walk)
 		r = queue_api.on_envelope_walk(&evpid, env, sizeof env);
 	api_log_debug("queue-api: envelope_walk -> %d", r);
-	return queue_api_reply_walk(ib, r, evpid, env, sizeof env);
+	return queue_api_reply_walk(p, r, evpid, env, sizeof env);
 }
 
 /* queue_api_on_message_walk_msg - one envelope of one message (extras) */
 static int
-queue_api_on_message_walk_msg(struct imsgbuf *ib, struct imsg *imsg)
+queue_api_on_message_walk_msg(struct api_proc *p, struct imsg *imsg)
 {
 	char		env[QUEUE_API_ENVELOPE_MAX];
 	uint64_t	evpid = 0;
 	uint32_t	msgid;
 	int		r = -1;
 
-	if (queue_api_get_msgid(imsg, "MESSAGE_WALK", &msgid) == -1)
+	if (api_proc_get_u32(p, imsg, "MESSAGE_WALK", &msgid) == -1)
 		return -1;
 	if (!queue_api.mwalk_active || queue_api.mwalk_msgid != msgid) {
 		queue_api.mwalk_active = 1;
@@ -723,97 +608,52 @@ queue_api_on_message_walk_msg(struct imsgbuf *ib, struct imsg *imsg)
 	if (r < 0)
 		queue_api.mwalk_active = 0;
 	api_log_debug("queue-api: message_walk msgid=%08x -> %d", msgid, r);
-	return queue_api_reply_walk(ib, r, evpid, env, sizeof env);
+	return queue_api_reply_walk(p, r, evpid, env, sizeof env);
 }
 
-static const struct queue_api_handler queue_api_handlers[] = {
-	{ 2, 2, "INIT", 0, queue_api_on_init },
-	{ 3, 3, "CLOSE", 0, queue_api_on_close_msg },
-	{ 4, 4, "MESSAGE_CREATE", 0, queue_api_on_message_create_msg },
-	{ 5, 5, "MESSAGE_DELETE", 0, queue_api_on_message_delete_msg },
-	{ 6, 6, "MESSAGE_COMMIT", 1, queue_api_on_message_commit_msg },
-	{ 7, 7, "MESSAGE_FD_R", 0, queue_api_on_message_fd_r_msg },
-	{ -1, 8, "MESSAGE_CORRUPT", 0, queue_api_on_message_corrupt_msg },
-	{ -1, 9, "MESSAGE_UNCORRUPT", 0, queue_api_on_message_uncorrupt_msg },
-	{ 8, 10, "ENVELOPE_CREATE", 0, queue_api_on_envelope_create_msg },
-	{ 9, 11, "ENVELOPE_DELETE", 0, queue_api_on_envelope_delete_msg },
-	{ 10, 12, "ENVELOPE_LOAD", 0, queue_api_on_envelope_load_msg },
-	{ 11, 13, "ENVELOPE_UPDATE", 0, queue_api_on_envelope_update_msg },
-	{ 12, 14, "ENVELOPE_WALK", 0, queue_api_on_envelope_walk_msg },
-	{ -1, 15, "MESSAGE_WALK", 0, queue_api_on_message_walk_msg },
+static const struct queue_api_route queue_api_routes[] = {
+	{ 2, 2, { 0, "INIT", API_PROC_HANDSHAKE, queue_api_on_init } },
+	{ 3, 3, { 0, "CLOSE", 0, queue_api_on_close_msg } },
+	{ 4, 4, { 0, "MESSAGE_CREATE", 0, queue_api_on_message_create_msg } },
+	{ 5, 5, { 0, "MESSAGE_DELETE", 0, queue_api_on_message_delete_msg } },
+	{ 6, 6, { 0, "MESSAGE_COMMIT", API_PROC_FD,
+	    queue_api_on_message_commit_msg } },
+	{ 7, 7, { 0, "MESSAGE_FD_R", 0, queue_api_on_message_fd_r_msg } },
+	{ -1, 8, { 0, "MESSAGE_CORRUPT", 0,
+	    queue_api_on_message_corrupt_msg } },
+	{ -1, 9, { 0, "MESSAGE_UNCORRUPT", 0,
+	    queue_api_on_message_uncorrupt_msg } },
+	{ 8, 10, { 0, "ENVELOPE_CREATE", 0,
+	    queue_api_on_envelope_create_msg } },
+	{ 9, 11, { 0, "ENVELOPE_DELETE", 0,
+	    queue_api_on_envelope_delete_msg } },
+	{ 10, 12, { 0, "ENVELOPE_LOAD", 0, queue_api_on_envelope_load_msg } },
+	{ 11, 13, { 0, "ENVELOPE_UPDATE", 0,
+	    queue_api_on_envelope_update_msg } },
+	{ 12, 14, { 0, "ENVELOPE_WALK", 0, queue_api_on_envelope_walk_msg } },
+	{ -1, 15, { 0, "MESSAGE_WALK", 0, queue_api_on_message_walk_msg } },
 };
-
-/* queue_api_handle - route one message; 0 go on, 1 stop, -1 violation */
-static int
-queue_api_handle(struct imsgbuf *ib, struct imsg *imsg)
-{
-	const struct queue_api_handler	*h;
-	size_t				 i;
-	int				 type;
-
-	for (i = 0; i < sizeof queue_api_handlers /
-	    sizeof queue_api_handlers[0]; i++) {
-		h = &queue_api_handlers[i];
-		type = queue_api.extras ? h->extras_type : h->daemon_type;
-		if (type < 0 || (uint32_t)type != imsg->hdr.type)
-			continue;
-		if (!queue_api.inited && h->fn != queue_api_on_init) {
-			api_log_warnx("queue-api: %s before INIT", h->name);
-			return -1;
-		}
-		if (h->fd && imsg->fd == -1) {
-			api_log_warnx("queue-api: %s without an fd", h->name);
-			return -1;
-		}
-		if (!h->fd && (imsg->hdr.flags & IMSGF_HASFD)) {
-			api_log_warnx("queue-api: unexpected fd with %s",
-			    h->name);
-			return -1;
-		}
-		return h->fn(ib, imsg);
-	}
-	api_log_warnx("queue-api: bad message %u", imsg->hdr.type);
-	return -1;
-}
+#define QUEUE_API_NROUTES	(sizeof queue_api_routes / \
+				    sizeof queue_api_routes[0])
 
 int
 queue_api_dispatch_fd(int fd)
 {
-	struct imsgbuf	ib;
-	struct imsg	imsg;
-	int		r, status = 1;
+	struct api_proc_handler	handlers[QUEUE_API_NROUTES];
+	size_t			i, n = 0;
+	int			type;
 
-	queue_api.inited = 0;
+	/* the handler table of the numbering in use */
+	for (i = 0; i < QUEUE_API_NROUTES; i++) {
+		type = queue_api.extras ? queue_api_routes[i].extras_type :
+		    queue_api_routes[i].daemon_type;
+		if (type < 0)
+			continue;
+		handlers[n] = queue_api_routes[i].h;
+		handlers[n++].type = (uint32_t)type;
+	}
 	queue_api.mwalk_active = 0;
-	if (queue_api_drop_privileges() == -1)
-		return 1;
-	if (imsgbuf_init(&ib, fd) == -1) {
-		api_log_warn("queue-api: imsgbuf_init");
-		return 1;
-	}
-	for (;;) {
-		r = imsg_read_one(&ib, &imsg);
-		if (r == 0) {
-			api_log_debug("queue-api: end of input");
-			status = 0;
-			break;
-		}
-		if (r == -1) {
-			if (errno == EBADMSG)
-				api_log_warnx("queue-api: bad frame header");
-			else
-				api_log_warn("queue-api: read");
-			break;
-		}
-		r = queue_api_handle(&ib, &imsg);
-		imsg_free(&imsg);
-		if (r != 0) {
-			status = r == 1 ? 0 : 1;
-			break;
-		}
-	}
-	imsgbuf_clear(&ib);
-	return status;
+	return api_proc_dispatch(&queue_api.proc, fd, handlers, n);
 }
 
 int

@@ -12,15 +12,12 @@
  * not fit the reply is clamped or refused here and logged, so the daemon
  * only ever reads well-formed replies.  Nothing here calls exit.
  */
-#include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "smtpd-api.h"
 #include "scheduler_api.h"
+#include "api_proc.h"
 
 #ifndef PATH_SMTPD_CHROOT
 #define PATH_SMTPD_CHROOT	"/var/empty"
@@ -32,13 +29,6 @@
 #define SCHEDULER_API_MESSAGES_MAX	(IMSG_MAX_PAYLOAD / sizeof(uint32_t))
 #define SCHEDULER_API_ENVELOPES_MAX	(IMSG_MAX_PAYLOAD / \
 					    sizeof(struct evpstate))
-
-/* one handler per request: 0 to go on, 1 to stop cleanly, -1 violation */
-struct scheduler_api_handler {
-	uint32_t	  type;
-	const char	 *name;
-	int		(*fn)(struct imsgbuf *, struct imsg *);
-};
 
 static struct {
 	int	(*on_init)(void);
@@ -56,12 +46,15 @@ static struct {
 	int	(*on_remove)(uint64_t);
 	int	(*on_suspend)(uint64_t);
 	int	(*on_resume)(uint64_t);
-	const char	*chroot;
-	const char	*user;
-	int		 inited;
+	struct api_proc	 proc;
 } scheduler_api = {
-	.chroot = PATH_SMTPD_CHROOT,
-	.user = SMTPD_USER,
+	.proc = {
+		.name = "scheduler-api",
+		.ok_type = PROC_SCHEDULER_OK,
+		.privdrop = 1,
+		.chroot = PATH_SMTPD_CHROOT,
+		.user = SMTPD_USER,
+	},
 };
 
 
@@ -159,272 +152,120 @@ scheduler_api_on_resume(int (*cb)(uint64_t))
 void
 scheduler_api_no_chroot(void)
 {
-	scheduler_api.chroot = NULL;
+	scheduler_api.proc.chroot = NULL;
 }
 
 void
 scheduler_api_set_chroot(const char *path)
 {
-	scheduler_api.chroot = path;
+	scheduler_api.proc.chroot = path;
 }
 
 void
 scheduler_api_set_user(const char *user)
 {
-	scheduler_api.user = user;
+	scheduler_api.proc.user = user;
 }
 
 int
 scheduler_api_init(const char *progname, int argc, char *argv[])
 {
-	int	ch;
-
-	api_log_init(1);
-	api_log_setname(progname);
-	optind = 1;
-	while ((ch = getopt(argc, argv, "c:nu:v")) != -1) {
-		switch (ch) {
-		case 'c':
-			scheduler_api_set_chroot(optarg);
-			break;
-		case 'n':
-			scheduler_api_no_chroot();
-			break;
-		case 'u':
-			scheduler_api_set_user(optarg[0] ? optarg : NULL);
-			break;
-		case 'v':
-			api_log_verbose(1);
-			break;
-		default:
-			api_log_warnx("usage: %s [-nv] [-c dir] [-u user]",
-			    progname);
-			return -1;
-		}
-	}
-	return optind;
+	return api_proc_init(&scheduler_api.proc, progname, argc, argv,
+	    "[-nv] [-c dir] [-u user]");
 }
 
-/* scheduler_api_drop_privileges - chroot and setuid, only when root
- * (the same steps as queue_api.c; see the report on api/api_proc) */
+/* scheduler_api_reply_n - COMMIT and ROLLBACK: a native size_t count */
 static int
-scheduler_api_drop_privileges(void)
+scheduler_api_reply_n(struct api_proc *p, size_t n)
 {
-	struct passwd	*pw = NULL;
-
-	if (geteuid() != 0) {
-		api_log_debug("scheduler-api: not root: no chroot, uid %ld "
-		    "kept", (long)geteuid());
-		return 0;
-	}
-	if (scheduler_api.user != NULL &&
-	    (pw = getpwnam(scheduler_api.user)) == NULL) {
-		api_log_warnx("scheduler-api: unknown user %s",
-		    scheduler_api.user);
-		return -1;
-	}
-	if (scheduler_api.chroot != NULL) {
-		if (chroot(scheduler_api.chroot) == -1 || chdir("/") == -1) {
-			api_log_warn("scheduler-api: chroot %s",
-			    scheduler_api.chroot);
-			return -1;
-		}
-	}
-	if (pw != NULL) {
-		if (setgroups(1, &pw->pw_gid) == -1 ||
-		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-			api_log_warn("scheduler-api: cannot drop to user %s",
-			    scheduler_api.user);
-			return -1;
-		}
-	}
-	api_log_debug("scheduler-api: chroot=%s user=%s",
-	    scheduler_api.chroot ? scheduler_api.chroot : "-",
-	    scheduler_api.user ? scheduler_api.user : "-");
-	return 0;
-}
-
-/* scheduler_api_send - send OK with len bytes of buf; 0 sent, 1 the
- * daemon is gone, -1 error */
-static int
-scheduler_api_send(struct imsgbuf *ib, const void *buf, size_t len)
-{
-	if (imsg_compose(ib, PROC_SCHEDULER_OK, 0, -1, buf, len) == -1) {
-		api_log_warn("scheduler-api: cannot compose reply");
-		return -1;
-	}
-	if (imsgbuf_flush(ib) == -1) {
-		if (errno == EPIPE || errno == ECONNRESET) {
-			api_log_debug("scheduler-api: peer gone");
-			return 1;
-		}
-		api_log_warn("scheduler-api: cannot send reply");
-		return -1;
-	}
-	return 0;
-}
-
-/* scheduler_api_reply - send what w holds */
-static int
-scheduler_api_reply(struct imsgbuf *ib, struct wire_writer *w)
-{
-	if (wire_writer_error(w)) {
-		api_log_warnx("scheduler-api: reply does not fit");
-		return -1;
-	}
-	return scheduler_api_send(ib, w->buf, w->len);
-}
-
-/* scheduler_api_reply_r - the common reply: r alone */
-static int
-scheduler_api_reply_r(struct imsgbuf *ib, int32_t r)
-{
-	unsigned char		buf[4];
-	struct wire_writer	w;
-
-	wire_writer_init(&w, buf, sizeof buf);
-	wire_put_i32(&w, r);
-	return scheduler_api_reply(ib, &w);
-}
-
-/* scheduler_api_reply_n - COMMIT and ROLLBACK: a size_t count */
-static int
-scheduler_api_reply_n(struct imsgbuf *ib, size_t n)
-{
-	unsigned char		buf[8];
-	struct wire_writer	w;
-
-	wire_writer_init(&w, buf, sizeof buf);
-	wire_put_sz(&w, n);
-	return scheduler_api_reply(ib, &w);
-}
-
-/* scheduler_api_bad_len - log a payload of the wrong size; -1 */
-static int
-scheduler_api_bad_len(struct imsg *imsg, const char *what)
-{
-	api_log_warnx("scheduler-api: bad msg len %zu for %s", imsg->datalen,
-	    what);
-	return -1;
+	return api_proc_reply(p, -1, &n, sizeof n);
 }
 
 /* scheduler_api_get_info - a request that is exactly a scheduler_info */
 static int
-scheduler_api_get_info(struct imsg *imsg, const char *what,
-    struct scheduler_info *si)
+scheduler_api_get_info(struct api_proc *p, struct imsg *imsg,
+    const char *what, struct scheduler_info *si)
 {
-	struct wire_reader	r;
-
 	memset(si, 0, sizeof *si);
-	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_raw(&r, si, sizeof *si);
-	return wire_end(&r) == -1 ? scheduler_api_bad_len(imsg, what) : 0;
-}
-
-/* scheduler_api_get_u32 - a request that is exactly a msgid */
-static int
-scheduler_api_get_u32(struct imsg *imsg, const char *what, uint32_t *v)
-{
-	struct wire_reader	r;
-
-	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_u32(&r, v);
-	return wire_end(&r) == -1 ? scheduler_api_bad_len(imsg, what) : 0;
-}
-
-/* scheduler_api_get_u64 - a request that is exactly an evpid or id */
-static int
-scheduler_api_get_u64(struct imsg *imsg, const char *what, uint64_t *v)
-{
-	struct wire_reader	r;
-
-	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_u64(&r, v);
-	return wire_end(&r) == -1 ? scheduler_api_bad_len(imsg, what) : 0;
+	return api_proc_get_exact(p, imsg, what, si, sizeof *si);
 }
 
 /* scheduler_api_on_init_msg - the handshake: version 2, reply r */
 static int
-scheduler_api_on_init_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_init_msg(struct api_proc *p, struct imsg *imsg)
 {
 	uint32_t	version;
 	int32_t		r = 1;
 
-	if (scheduler_api.inited) {
-		api_log_warnx("scheduler-api: second INIT");
-		return -1;
-	}
-	if (scheduler_api_get_u32(imsg, "INIT", &version) == -1)
+	if (api_proc_get_u32(p, imsg, "INIT", &version) == -1)
 		return -1;
 	if (version != PROC_SCHEDULER_API_VERSION) {
 		api_log_warnx("scheduler-api: bad API version %u (want %d)",
 		    version, PROC_SCHEDULER_API_VERSION);
 		return -1;
 	}
-	scheduler_api.inited = 1;
 	if (scheduler_api.on_init)
 		r = scheduler_api.on_init();
 	api_log_debug("scheduler-api: init -> %d", r);
-	return scheduler_api_reply_r(ib, r);
+	return api_proc_reply_r(p, r);
 }
 
 /* scheduler_api_on_insert_msg - a new incoming envelope */
 static int
-scheduler_api_on_insert_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_insert_msg(struct api_proc *p, struct imsg *imsg)
 {
 	struct scheduler_info	si;
 	int32_t			r = 0;
 
-	if (scheduler_api_get_info(imsg, "INSERT", &si) == -1)
+	if (scheduler_api_get_info(p, imsg, "INSERT", &si) == -1)
 		return -1;
 	if (scheduler_api.on_insert)
 		r = scheduler_api.on_insert(&si);
 	api_log_debug("scheduler-api: insert evpid=%016llx -> %d",
 	    (unsigned long long)si.evpid, r);
-	return scheduler_api_reply_r(ib, r);
+	return api_proc_reply_r(p, r);
 }
 
 /* scheduler_api_on_commit_msg - incoming envelopes become schedulable */
 static int
-scheduler_api_on_commit_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_commit_msg(struct api_proc *p, struct imsg *imsg)
 {
 	uint32_t	msgid;
 	size_t		n = 0;
 
-	if (scheduler_api_get_u32(imsg, "COMMIT", &msgid) == -1)
+	if (api_proc_get_u32(p, imsg, "COMMIT", &msgid) == -1)
 		return -1;
 	if (scheduler_api.on_commit)
 		n = scheduler_api.on_commit(msgid);
 	api_log_debug("scheduler-api: commit msgid=%08x -> %zu", msgid, n);
-	return scheduler_api_reply_n(ib, n);
+	return scheduler_api_reply_n(p, n);
 }
 
 /* scheduler_api_on_rollback_msg - incoming envelopes are dropped */
 static int
-scheduler_api_on_rollback_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_rollback_msg(struct api_proc *p, struct imsg *imsg)
 {
 	uint32_t	msgid;
 	size_t		n = 0;
 
-	if (scheduler_api_get_u32(imsg, "ROLLBACK", &msgid) == -1)
+	if (api_proc_get_u32(p, imsg, "ROLLBACK", &msgid) == -1)
 		return -1;
 	if (scheduler_api.on_rollback)
 		n = scheduler_api.on_rollback(msgid);
 	api_log_debug("scheduler-api: rollback msgid=%08x -> %zu", msgid, n);
-	return scheduler_api_reply_n(ib, n);
+	return scheduler_api_reply_n(p, n);
 }
 
 /* scheduler_api_on_update_msg - a temporary failure: r, then the info */
 static int
-scheduler_api_on_update_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_update_msg(struct api_proc *p, struct imsg *imsg)
 {
 	unsigned char		buf[4 + sizeof(struct scheduler_info)];
 	struct scheduler_info	si, out;
 	struct wire_writer	w;
 	int32_t			r = 0;
 
-	if (scheduler_api_get_info(imsg, "UPDATE", &si) == -1)
+	if (scheduler_api_get_info(p, imsg, "UPDATE", &si) == -1)
 		return -1;
 	if (scheduler_api.on_update)
 		r = scheduler_api.on_update(&si);
@@ -445,64 +286,64 @@ scheduler_api_on_update_msg(struct imsgbuf *ib, struct imsg *imsg)
 	}
 	api_log_debug("scheduler-api: update evpid=%016llx -> %d nexttry=%lld",
 	    (unsigned long long)si.evpid, r, (long long)si.nexttry);
-	return scheduler_api_reply(ib, &w);
+	return api_proc_reply_wire(p, &w);
 }
 
 /* scheduler_api_on_id_op - DELETE, SCHEDULE, REMOVE, SUSPEND, RESUME */
 static int
-scheduler_api_on_id_op(struct imsgbuf *ib, struct imsg *imsg,
+scheduler_api_on_id_op(struct api_proc *p, struct imsg *imsg,
     const char *what, int (*cb)(uint64_t))
 {
 	uint64_t	id;
 	int32_t		r = 0;
 
-	if (scheduler_api_get_u64(imsg, what, &id) == -1)
+	if (api_proc_get_u64(p, imsg, what, &id) == -1)
 		return -1;
 	if (cb)
 		r = cb(id);
 	api_log_debug("scheduler-api: %s id=%016llx -> %d", what,
 	    (unsigned long long)id, r);
-	return scheduler_api_reply_r(ib, r);
+	return api_proc_reply_r(p, r);
 }
 
 static int
-scheduler_api_on_delete_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_delete_msg(struct api_proc *p, struct imsg *imsg)
 {
-	return scheduler_api_on_id_op(ib, imsg, "delete",
+	return scheduler_api_on_id_op(p, imsg, "delete",
 	    scheduler_api.on_delete);
 }
 
 static int
-scheduler_api_on_schedule_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_schedule_msg(struct api_proc *p, struct imsg *imsg)
 {
-	return scheduler_api_on_id_op(ib, imsg, "schedule",
+	return scheduler_api_on_id_op(p, imsg, "schedule",
 	    scheduler_api.on_schedule);
 }
 
 static int
-scheduler_api_on_remove_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_remove_msg(struct api_proc *p, struct imsg *imsg)
 {
-	return scheduler_api_on_id_op(ib, imsg, "remove",
+	return scheduler_api_on_id_op(p, imsg, "remove",
 	    scheduler_api.on_remove);
 }
 
 static int
-scheduler_api_on_suspend_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_suspend_msg(struct api_proc *p, struct imsg *imsg)
 {
-	return scheduler_api_on_id_op(ib, imsg, "suspend",
+	return scheduler_api_on_id_op(p, imsg, "suspend",
 	    scheduler_api.on_suspend);
 }
 
 static int
-scheduler_api_on_resume_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_resume_msg(struct api_proc *p, struct imsg *imsg)
 {
-	return scheduler_api_on_id_op(ib, imsg, "resume",
+	return scheduler_api_on_id_op(p, imsg, "resume",
 	    scheduler_api.on_resume);
 }
 
 /* scheduler_api_on_hold_msg - park an in-flight envelope on holdq */
 static int
-scheduler_api_on_hold_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_hold_msg(struct api_proc *p, struct imsg *imsg)
 {
 	struct wire_reader	rd;
 	uint64_t		evpid, holdq;
@@ -512,17 +353,17 @@ scheduler_api_on_hold_msg(struct imsgbuf *ib, struct imsg *imsg)
 	wire_get_u64(&rd, &evpid);
 	wire_get_u64(&rd, &holdq);
 	if (wire_end(&rd) == -1)
-		return scheduler_api_bad_len(imsg, "HOLD");
+		return api_proc_bad_len(p, imsg, "HOLD");
 	if (scheduler_api.on_hold)
 		r = scheduler_api.on_hold(evpid, holdq);
 	api_log_debug("scheduler-api: hold evpid=%016llx holdq=%016llx -> %d",
 	    (unsigned long long)evpid, (unsigned long long)holdq, r);
-	return scheduler_api_reply_r(ib, r);
+	return api_proc_reply_r(p, r);
 }
 
 /* scheduler_api_on_release_msg - free up to n envelopes of holdq */
 static int
-scheduler_api_on_release_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_release_msg(struct api_proc *p, struct imsg *imsg)
 {
 	struct wire_reader	rd;
 	uint64_t		holdq;
@@ -533,17 +374,17 @@ scheduler_api_on_release_msg(struct imsgbuf *ib, struct imsg *imsg)
 	wire_get_u64(&rd, &holdq);
 	wire_get_i32(&rd, &n);
 	if (wire_end(&rd) == -1)
-		return scheduler_api_bad_len(imsg, "RELEASE");
+		return api_proc_bad_len(p, imsg, "RELEASE");
 	if (scheduler_api.on_release)
 		r = scheduler_api.on_release(type, holdq, n);
 	api_log_debug("scheduler-api: release type=%d holdq=%016llx n=%d -> "
 	    "%d", type, (unsigned long long)holdq, n, r);
-	return scheduler_api_reply_r(ib, r);
+	return api_proc_reply_r(p, r);
 }
 
 /* scheduler_api_on_batch_msg - "give me work" (section 6.2) */
 static int
-scheduler_api_on_batch_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_batch_msg(struct api_proc *p, struct imsg *imsg)
 {
 	unsigned char		buf[4 + 4 + 8 + SCHEDULER_API_BATCH_MAX * 12];
 	uint64_t		evpids[SCHEDULER_API_BATCH_MAX];
@@ -558,7 +399,7 @@ scheduler_api_on_batch_msg(struct imsgbuf *ib, struct imsg *imsg)
 	wire_get_i32(&rd, &typemask);
 	wire_get_sz(&rd, &want);
 	if (wire_end(&rd) == -1)
-		return scheduler_api_bad_len(imsg, "BATCH");
+		return api_proc_bad_len(p, imsg, "BATCH");
 	count = want > SCHEDULER_API_BATCH_MAX ? SCHEDULER_API_BATCH_MAX : want;
 	if (scheduler_api.on_batch && count > 0)
 		r = scheduler_api.on_batch(typemask, &delay, &count, evpids,
@@ -589,12 +430,12 @@ scheduler_api_on_batch_msg(struct imsgbuf *ib, struct imsg *imsg)
 		wire_put_i32(&w, types[i]);
 	api_log_debug("scheduler-api: batch mask=%#x count=%zu -> %d "
 	    "delay=%d n=%zu", (unsigned)typemask, want, r, delay, count);
-	return scheduler_api_reply(ib, &w);
+	return api_proc_reply_wire(p, &w);
 }
 
 /* scheduler_api_on_messages_msg - msgids from 'from', for show queue */
 static int
-scheduler_api_on_messages_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_messages_msg(struct api_proc *p, struct imsg *imsg)
 {
 	uint32_t		msgids[SCHEDULER_API_MESSAGES_MAX];
 	struct wire_reader	rd;
@@ -605,7 +446,7 @@ scheduler_api_on_messages_msg(struct imsgbuf *ib, struct imsg *imsg)
 	wire_get_u32(&rd, &from);
 	wire_get_sz(&rd, &size);
 	if (wire_end(&rd) == -1)
-		return scheduler_api_bad_len(imsg, "MESSAGES");
+		return api_proc_bad_len(p, imsg, "MESSAGES");
 	if (size > SCHEDULER_API_MESSAGES_MAX)
 		size = SCHEDULER_API_MESSAGES_MAX;
 	if (scheduler_api.on_messages && size > 0)
@@ -618,12 +459,12 @@ scheduler_api_on_messages_msg(struct imsgbuf *ib, struct imsg *imsg)
 	api_log_debug("scheduler-api: messages from=%08x size=%zu -> %zu",
 	    from, size, n);
 	/* native u32s one after the other: the array is the payload */
-	return scheduler_api_send(ib, msgids, n * sizeof msgids[0]);
+	return api_proc_reply(p, -1, msgids, n * sizeof msgids[0]);
 }
 
 /* scheduler_api_on_envelopes_msg - evpstates from 'from', for show queue */
 static int
-scheduler_api_on_envelopes_msg(struct imsgbuf *ib, struct imsg *imsg)
+scheduler_api_on_envelopes_msg(struct api_proc *p, struct imsg *imsg)
 {
 	struct evpstate		states[SCHEDULER_API_ENVELOPES_MAX];
 	struct wire_reader	rd;
@@ -634,7 +475,7 @@ scheduler_api_on_envelopes_msg(struct imsgbuf *ib, struct imsg *imsg)
 	wire_get_u64(&rd, &from);
 	wire_get_sz(&rd, &size);
 	if (wire_end(&rd) == -1)
-		return scheduler_api_bad_len(imsg, "ENVELOPES");
+		return api_proc_bad_len(p, imsg, "ENVELOPES");
 	if (size > SCHEDULER_API_ENVELOPES_MAX)
 		size = SCHEDULER_API_ENVELOPES_MAX;
 	/* the padding travels as zeros */
@@ -648,92 +489,38 @@ scheduler_api_on_envelopes_msg(struct imsgbuf *ib, struct imsg *imsg)
 	}
 	api_log_debug("scheduler-api: envelopes from=%016llx size=%zu -> %zu",
 	    (unsigned long long)from, size, n);
-	return scheduler_api_send(ib, states, n * sizeof states[0]);
+	return api_proc_reply(p, -1, states, n * sizeof states[0]);
 }
 
-static const struct scheduler_api_handler scheduler_api_handlers[] = {
-	{ PROC_SCHEDULER_INIT,		"INIT",		scheduler_api_on_init_msg },
-	{ PROC_SCHEDULER_INSERT,	"INSERT",	scheduler_api_on_insert_msg },
-	{ PROC_SCHEDULER_COMMIT,	"COMMIT",	scheduler_api_on_commit_msg },
-	{ PROC_SCHEDULER_ROLLBACK,	"ROLLBACK",	scheduler_api_on_rollback_msg },
-	{ PROC_SCHEDULER_UPDATE,	"UPDATE",	scheduler_api_on_update_msg },
-	{ PROC_SCHEDULER_DELETE,	"DELETE",	scheduler_api_on_delete_msg },
-	{ PROC_SCHEDULER_HOLD,		"HOLD",		scheduler_api_on_hold_msg },
-	{ PROC_SCHEDULER_RELEASE,	"RELEASE",	scheduler_api_on_release_msg },
-	{ PROC_SCHEDULER_BATCH,		"BATCH",	scheduler_api_on_batch_msg },
-	{ PROC_SCHEDULER_MESSAGES,	"MESSAGES",	scheduler_api_on_messages_msg },
-	{ PROC_SCHEDULER_ENVELOPES,	"ENVELOPES",	scheduler_api_on_envelopes_msg },
-	{ PROC_SCHEDULER_SCHEDULE,	"SCHEDULE",	scheduler_api_on_schedule_msg },
-	{ PROC_SCHEDULER_REMOVE,	"REMOVE",	scheduler_api_on_remove_msg },
-	{ PROC_SCHEDULER_SUSPEND,	"SUSPEND",	scheduler_api_on_suspend_msg },
-	{ PROC_SCHEDULER_RESUME,	"RESUME",	scheduler_api_on_resume_msg },
+static const struct api_proc_handler scheduler_api_handlers[] = {
+	{ PROC_SCHEDULER_INIT, "INIT", API_PROC_HANDSHAKE,
+	    scheduler_api_on_init_msg },
+	{ PROC_SCHEDULER_INSERT, "INSERT", 0, scheduler_api_on_insert_msg },
+	{ PROC_SCHEDULER_COMMIT, "COMMIT", 0, scheduler_api_on_commit_msg },
+	{ PROC_SCHEDULER_ROLLBACK, "ROLLBACK", 0,
+	    scheduler_api_on_rollback_msg },
+	{ PROC_SCHEDULER_UPDATE, "UPDATE", 0, scheduler_api_on_update_msg },
+	{ PROC_SCHEDULER_DELETE, "DELETE", 0, scheduler_api_on_delete_msg },
+	{ PROC_SCHEDULER_HOLD, "HOLD", 0, scheduler_api_on_hold_msg },
+	{ PROC_SCHEDULER_RELEASE, "RELEASE", 0, scheduler_api_on_release_msg },
+	{ PROC_SCHEDULER_BATCH, "BATCH", 0, scheduler_api_on_batch_msg },
+	{ PROC_SCHEDULER_MESSAGES, "MESSAGES", 0,
+	    scheduler_api_on_messages_msg },
+	{ PROC_SCHEDULER_ENVELOPES, "ENVELOPES", 0,
+	    scheduler_api_on_envelopes_msg },
+	{ PROC_SCHEDULER_SCHEDULE, "SCHEDULE", 0,
+	    scheduler_api_on_schedule_msg },
+	{ PROC_SCHEDULER_REMOVE, "REMOVE", 0, scheduler_api_on_remove_msg },
+	{ PROC_SCHEDULER_SUSPEND, "SUSPEND", 0, scheduler_api_on_suspend_msg },
+	{ PROC_SCHEDULER_RESUME, "RESUME", 0, scheduler_api_on_resume_msg },
 };
-
-/* scheduler_api_handle - route one message; 0 go on, 1 stop, -1 bad */
-static int
-scheduler_api_handle(struct imsgbuf *ib, struct imsg *imsg)
-{
-	const struct scheduler_api_handler	*h;
-	size_t					 i;
-
-	for (i = 0; i < sizeof scheduler_api_handlers /
-	    sizeof scheduler_api_handlers[0]; i++) {
-		h = &scheduler_api_handlers[i];
-		if (h->type != imsg->hdr.type)
-			continue;
-		if (!scheduler_api.inited && h->type != PROC_SCHEDULER_INIT) {
-			api_log_warnx("scheduler-api: %s before INIT",
-			    h->name);
-			return -1;
-		}
-		if (imsg->hdr.flags & IMSGF_HASFD) {
-			api_log_warnx("scheduler-api: unexpected fd with %s",
-			    h->name);
-			return -1;
-		}
-		return h->fn(ib, imsg);
-	}
-	api_log_warnx("scheduler-api: bad message %u", imsg->hdr.type);
-	return -1;
-}
 
 int
 scheduler_api_dispatch_fd(int fd)
 {
-	struct imsgbuf	ib;
-	struct imsg	imsg;
-	int		r, status = 1;
-
-	scheduler_api.inited = 0;
-	if (scheduler_api_drop_privileges() == -1)
-		return 1;
-	if (imsgbuf_init(&ib, fd) == -1) {
-		api_log_warn("scheduler-api: imsgbuf_init");
-		return 1;
-	}
-	for (;;) {
-		r = imsg_read_one(&ib, &imsg);
-		if (r == 0) {
-			api_log_debug("scheduler-api: end of input");
-			status = 0;
-			break;
-		}
-		if (r == -1) {
-			if (errno == EBADMSG)
-				api_log_warnx("scheduler-api: bad frame header");
-			else
-				api_log_warn("scheduler-api: read");
-			break;
-		}
-		r = scheduler_api_handle(&ib, &imsg);
-		imsg_free(&imsg);
-		if (r != 0) {
-			status = r == 1 ? 0 : 1;
-			break;
-		}
-	}
-	imsgbuf_clear(&ib);
-	return status;
+	return api_proc_dispatch(&scheduler_api.proc, fd,
+	    scheduler_api_handlers,
+	    sizeof scheduler_api_handlers / sizeof scheduler_api_handlers[0]);
 }
 
 int

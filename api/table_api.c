@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "smtpd-api.h"
+#include "api_proc.h"
 
 struct table_api_request {
 	int32_t		 service;
@@ -22,21 +23,17 @@ struct table_api_request {
 	const char	*key;		/* NULL for FETCH */
 };
 
-/* one handler per message type: 0 to go on, 1 to stop cleanly, -1 bad */
-struct table_api_handler {
-	uint32_t	  type;
-	const char	 *name;
-	int		(*fn)(struct imsgbuf *, struct imsg *);
-};
-
 static struct {
 	int	(*on_update)(void);
 	int	(*on_check)(int, struct dict *, const char *);
 	int	(*on_lookup)(int, struct dict *, const char *, char *, size_t);
 	int	(*on_fetch)(int, struct dict *, char *, size_t);
-	char	  name[API_NAME_MAX];
-	int	  opened;
-} table_api;
+	char		 name[API_NAME_MAX];
+	struct api_proc	 proc;
+} table_api = {
+	/* tables are not chrooted: their drivers read files and sockets */
+	.proc = { .name = "table-api", .ok_type = PROC_TABLE_OK },
+};
 
 
 void
@@ -81,42 +78,16 @@ table_api_service_name(int service)
 /* table_api_reply - send OK with r, and value when r == 1 and given;
  * 0 sent, 1 the daemon is gone, -1 error */
 static int
-table_api_reply(struct imsgbuf *ib, int present, int32_t r, const char *value)
+table_api_reply(struct api_proc *p, int32_t r, const char *value)
 {
 	unsigned char		buf[IMSG_MAX_PAYLOAD];
 	struct wire_writer	w;
 
 	wire_writer_init(&w, buf, sizeof buf);
-	if (present)
-		wire_put_i32(&w, r);
-	if (present && r == 1 && value != NULL)
+	wire_put_i32(&w, r);
+	if (r == 1 && value != NULL)
 		wire_put_cstr(&w, value);
-	if (wire_writer_error(&w) ||
-	    imsg_compose(ib, PROC_TABLE_OK, 0, -1, buf, w.len) == -1)
-		return -1;
-	if (imsgbuf_flush(ib) == -1) {
-		if (errno == EPIPE || errno == ECONNRESET) {
-			/* the daemon went away: the same as EOF */
-			api_log_debug("table-api: table=%s: peer gone",
-			    table_api.name);
-			return 1;
-		}
-		api_log_warn("table-api: table=%s: cannot send reply",
-		    table_api.name);
-		return -1;
-	}
-	return 0;
-}
-
-/* table_api_result - a callback's answer as the protocol's -1/0/1 */
-static int32_t
-table_api_result(int r, const char *what)
-{
-	if (r == 0 || r == 1 || r == -1)
-		return r;
-	api_log_warnx("table-api: table=%s: %s callback returned %d, "
-	    "answering -1", table_api.name, what, r);
-	return -1;
+	return api_proc_reply_wire(p, &w);
 }
 
 /* table_api_parse - service, params and (with_key) the key of a request */
@@ -172,21 +143,13 @@ table_api_parse(struct imsg *imsg, int with_key,
 
 /* table_api_on_open - the handshake: version 2, the table's name */
 static int
-table_api_on_open(struct imsgbuf *ib, struct imsg *imsg)
+table_api_on_open(struct api_proc *p, struct imsg *imsg)
 {
 	const char	*name;
 	uint32_t	 version;
 
-	if (table_api.opened) {
-		api_log_warnx("table-api: table=%s: second OPEN",
-		    table_api.name);
-		return -1;
-	}
-	if (imsg->datalen != TABLE_OPEN_PARAMS_SIZE) {
-		api_log_warnx("table-api: bad msg len %zu for OPEN",
-		    imsg->datalen);
-		return -1;
-	}
+	if (imsg->datalen != TABLE_OPEN_PARAMS_SIZE)
+		return api_proc_bad_len(p, imsg, "OPEN");
 	memcpy(&version, imsg->data, sizeof version);
 	if (version != PROC_TABLE_API_VERSION) {
 		api_log_warnx("table-api: bad API version %u (want %d)",
@@ -199,42 +162,34 @@ table_api_on_open(struct imsgbuf *ib, struct imsg *imsg)
 		return -1;
 	}
 	strlcpy(table_api.name, name, sizeof table_api.name);
-	table_api.opened = 1;
-	api_log_debug("table-api: table=%s: opened", table_api.name);
-	return table_api_reply(ib, 0, 0, NULL);
+	api_proc_set_object(p, "table=%s", table_api.name);
+	api_log_debug("%s: opened", p->prefix);
+	return api_proc_reply(p, -1, NULL, 0);
 }
 
 /* table_api_on_close - the daemon is done: leave the loop, no reply */
 static int
-table_api_on_close(struct imsgbuf *ib, struct imsg *imsg)
+table_api_on_close(struct api_proc *p, struct imsg *imsg)
 {
-	if (imsg->datalen != 0) {
-		api_log_warnx("table-api: bad msg len %zu for CLOSE",
-		    imsg->datalen);
-		return -1;
-	}
-	return 1;
+	return api_proc_get_none(p, imsg, "CLOSE") == -1 ? -1 : 1;
 }
 
 /* table_api_on_update_msg - reload: r from the driver, 1 if it has none */
 static int
-table_api_on_update_msg(struct imsgbuf *ib, struct imsg *imsg)
+table_api_on_update_msg(struct api_proc *p, struct imsg *imsg)
 {
 	int32_t	r = 1;
 
-	if (imsg->datalen != 0) {
-		api_log_warnx("table-api: bad msg len %zu for UPDATE",
-		    imsg->datalen);
+	if (api_proc_get_none(p, imsg, "UPDATE") == -1)
 		return -1;
-	}
 	if (table_api.on_update)
-		r = table_api_result(table_api.on_update(), "update");
-	return table_api_reply(ib, 1, r, NULL);
+		r = api_proc_result(p, table_api.on_update(), "update", -1, -1);
+	return table_api_reply(p, r, NULL);
 }
 
 /* table_api_serve - answer CHECK, LOOKUP or FETCH once parsed */
 static int
-table_api_serve(struct imsgbuf *ib, uint32_t type,
+table_api_serve(struct api_proc *p, uint32_t type,
     struct table_api_request *req)
 {
 	char		 value[API_TABLE_VALUE_MAX];
@@ -244,35 +199,35 @@ table_api_serve(struct imsgbuf *ib, uint32_t type,
 	value[0] = '\0';
 	sname = table_api_service_name(req->service);
 	if (sname == NULL) {
-		api_log_warnx("table-api: table=%s: unknown service %d",
-		    table_api.name, req->service);
+		api_log_warnx("%s: unknown service %d", p->prefix,
+		    req->service);
 	} else if (type == PROC_TABLE_CHECK && table_api.on_check) {
-		r = table_api_result(table_api.on_check(req->service,
-		    &req->params, req->key), "check");
+		r = api_proc_result(p, table_api.on_check(req->service,
+		    &req->params, req->key), "check", -1, -1);
 	} else if (type == PROC_TABLE_LOOKUP && table_api.on_lookup) {
-		r = table_api_result(table_api.on_lookup(req->service,
-		    &req->params, req->key, value, sizeof value), "lookup");
+		r = api_proc_result(p, table_api.on_lookup(req->service,
+		    &req->params, req->key, value, sizeof value), "lookup",
+		    -1, -1);
 	} else if (type == PROC_TABLE_FETCH && table_api.on_fetch) {
-		r = table_api_result(table_api.on_fetch(req->service,
-		    &req->params, value, sizeof value), "fetch");
+		r = api_proc_result(p, table_api.on_fetch(req->service,
+		    &req->params, value, sizeof value), "fetch", -1, -1);
 	}
 	if (r == 1 && type != PROC_TABLE_CHECK &&
 	    memchr(value, '\0', sizeof value) == NULL) {
-		api_log_warnx("table-api: table=%s: %s value not terminated, "
-		    "answering -1", table_api.name, sname);
+		api_log_warnx("%s: %s value not terminated, answering -1",
+		    p->prefix, sname);
 		r = -1;
 	}
-	api_log_debug("table-api: table=%s: %s service=%s -> %d",
-	    table_api.name, type == PROC_TABLE_CHECK ? "check" :
+	api_log_debug("%s: %s service=%s -> %d", p->prefix,
+	    type == PROC_TABLE_CHECK ? "check" :
 	    type == PROC_TABLE_LOOKUP ? "lookup" : "fetch",
 	    sname ? sname : "?", r);
-	return table_api_reply(ib, 1, r, type == PROC_TABLE_CHECK ? NULL :
-	    value);
+	return table_api_reply(p, r, type == PROC_TABLE_CHECK ? NULL : value);
 }
 
 /* table_api_on_request - CHECK, LOOKUP or FETCH */
 static int
-table_api_on_request(struct imsgbuf *ib, struct imsg *imsg)
+table_api_on_request(struct api_proc *p, struct imsg *imsg)
 {
 	struct table_api_request	req;
 	int				ret;
@@ -280,79 +235,30 @@ table_api_on_request(struct imsgbuf *ib, struct imsg *imsg)
 	api_dict_init(&req.params);
 	ret = table_api_parse(imsg, imsg->hdr.type != PROC_TABLE_FETCH, &req);
 	if (ret == 0)
-		ret = table_api_serve(ib, imsg->hdr.type, &req);
+		ret = table_api_serve(p, imsg->hdr.type, &req);
 	api_dict_clear(&req.params, NULL);
 	return ret;
 }
 
-static const struct table_api_handler table_api_handlers[] = {
-	{ PROC_TABLE_OPEN,	"OPEN",		table_api_on_open },
-	{ PROC_TABLE_CLOSE,	"CLOSE",	table_api_on_close },
-	{ PROC_TABLE_UPDATE,	"UPDATE",	table_api_on_update_msg },
-	{ PROC_TABLE_CHECK,	"CHECK",	table_api_on_request },
-	{ PROC_TABLE_LOOKUP,	"LOOKUP",	table_api_on_request },
-	{ PROC_TABLE_FETCH,	"FETCH",	table_api_on_request },
+/* the table glue never refused an fd: one that comes is closed unused */
+static const struct api_proc_handler table_api_handlers[] = {
+	{ PROC_TABLE_OPEN, "OPEN", API_PROC_HANDSHAKE | API_PROC_FD_ANY,
+	    table_api_on_open },
+	{ PROC_TABLE_CLOSE, "CLOSE", API_PROC_FD_ANY, table_api_on_close },
+	{ PROC_TABLE_UPDATE, "UPDATE", API_PROC_FD_ANY,
+	    table_api_on_update_msg },
+	{ PROC_TABLE_CHECK, "CHECK", API_PROC_FD_ANY, table_api_on_request },
+	{ PROC_TABLE_LOOKUP, "LOOKUP", API_PROC_FD_ANY, table_api_on_request },
+	{ PROC_TABLE_FETCH, "FETCH", API_PROC_FD_ANY, table_api_on_request },
 };
-
-/* table_api_handle - route one message; 0 go on, 1 stop, -1 violation */
-static int
-table_api_handle(struct imsgbuf *ib, struct imsg *imsg)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof table_api_handlers /
-	    sizeof table_api_handlers[0]; i++) {
-		if (table_api_handlers[i].type != imsg->hdr.type)
-			continue;
-		if (!table_api.opened && imsg->hdr.type != PROC_TABLE_OPEN) {
-			api_log_warnx("table-api: %s before OPEN",
-			    table_api_handlers[i].name);
-			return -1;
-		}
-		return table_api_handlers[i].fn(ib, imsg);
-	}
-	api_log_warnx("table-api: bad message %u", imsg->hdr.type);
-	return -1;
-}
 
 int
 table_api_dispatch_fd(int fd)
 {
-	struct imsgbuf	ib;
-	struct imsg	imsg;
-	int		r, status = 1;
-
 	/* one call is one conversation: it starts with its own OPEN */
-	table_api.opened = 0;
 	table_api.name[0] = '\0';
-	if (imsgbuf_init(&ib, fd) == -1) {
-		api_log_warn("table-api: imsgbuf_init");
-		return 1;
-	}
-	for (;;) {
-		r = imsg_read_one(&ib, &imsg);
-		if (r == 0) {
-			api_log_debug("table-api: table=%s: end of input",
-			    table_api.name);
-			status = 0;
-			break;
-		}
-		if (r == -1) {
-			if (errno == EBADMSG)
-				api_log_warnx("table-api: bad frame header");
-			else
-				api_log_warn("table-api: read");
-			break;
-		}
-		r = table_api_handle(&ib, &imsg);
-		imsg_free(&imsg);
-		if (r != 0) {
-			status = r == 1 ? 0 : 1;
-			break;
-		}
-	}
-	imsgbuf_clear(&ib);
-	return status;
+	return api_proc_dispatch(&table_api.proc, fd, table_api_handlers,
+	    sizeof table_api_handlers / sizeof table_api_handlers[0]);
 }
 
 int

@@ -16,21 +16,18 @@ Every helper is stopped by its PID and every wait has a timeout.
 """
 import glob
 import os
-import signal
-import socket
 import sqlite3
 import struct
 import subprocess
+import sys
 import tempfile
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-BUILD = os.environ.get("SMTPD_BUILD", os.path.join(ROOT, "obj"))
-TIMEOUT = 10
+sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
+from helperproc import BUILD, HelperProcess  # noqa: E402
 
-HDR = struct.Struct("=IHHII")        # type, len, flags, peerid, pid
-MAX_IMSG = 16384
 OK, OPEN, CLOSE, UPDATE, CHECK, LOOKUP, FETCH = 0, 2, 3, 4, 5, 6, 7
 K = dict(alias=0x001, domain=0x002, credentials=0x004, netaddr=0x008,
          userinfo=0x010, source=0x020, mailaddr=0x040, addrname=0x080,
@@ -73,47 +70,21 @@ def fetch_extras():
     return bindir
 
 
-class Helper:
+class Helper(HelperProcess):
     """One table helper on the far end of a socketpair, daemon style."""
 
     def __init__(self, path, tname, config, logdir, env=None):
-        self.sock, child = socket.socketpair(socket.AF_UNIX,
-                                             socket.SOCK_STREAM)
-        self.log = tempfile.TemporaryFile(dir=logdir)
         args = [tname] if config is None else [tname, config]
-        try:
-            self.proc = subprocess.Popen(args, executable=path, stdin=child,
-                                         stdout=self.log, stderr=self.log,
-                                         close_fds=True, env=env)
-        finally:
-            child.close()
-        self.sock.settimeout(TIMEOUT)
-        self.status = None
-
-    def send(self, mtype, payload=b"", length=None):
-        n = HDR.size + len(payload) if length is None else length
-        self.sock.sendall(HDR.pack(mtype, n, 0, 0, os.getpid()) + payload)
-
-    def _recv_exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                return None
-            buf += chunk
-        return buf
+        super().__init__(path, args, logdir, env)
 
     def recv(self):
         """(type, payload) of one reply, or None at EOF."""
-        hdr = self._recv_exact(HDR.size)
-        if hdr is None:
+        reply = self.recv_frame()
+        if reply is None:
             return None
-        mtype, n, flags, _, _ = HDR.unpack(hdr)
-        if n < HDR.size or n > MAX_IMSG or flags:
-            raise AssertionError("bad reply header %r" % hdr)
-        payload = self._recv_exact(n - HDR.size)
-        if payload is None:
-            raise AssertionError("short reply")
+        mtype, flags, payload, _ = reply
+        if flags:
+            raise AssertionError("bad reply header: flags %#x" % flags)
         return mtype, payload
 
     def open(self, name=b"spy", version=2, size=2052):
@@ -150,37 +121,6 @@ class Helper:
         if not rest.endswith(b"\0") or b"\0" in rest[:-1]:
             raise AssertionError("bad value %r" % rest)
         return (1, rest[:-1].decode())
-
-    def wait(self):
-        """Exit status once the helper exits by itself (negative: signal)."""
-        try:
-            self.status = self.proc.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise AssertionError("helper did not exit")
-        return self.status
-
-    def stop(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        if self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=TIMEOUT)
-        self.status = self.proc.returncode
-        return self.status
-
-    def close(self):
-        self.stop()
-        self.log.close()
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
 
 
 SQLITE_CONF = """\

@@ -8,15 +8,11 @@
  * or 1 and never crash, whatever the frames hold.  The callbacks echo
  * the key so that replies exercise the value path.
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "smtpd-api.h"
+#include "fuzz_glue.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -42,40 +38,27 @@ table_fuzz_fetch(int service, struct dict *params, char *dst, size_t sz)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned char	open[IMSG_HEADER_SIZE + TABLE_OPEN_PARAMS_SIZE];
-	struct imsg_hdr	hdr;
+	unsigned char	open[TABLE_OPEN_PARAMS_SIZE];
 	uint32_t	version = PROC_TABLE_API_VERSION;
-	int		sv[2], r, bufsz = 1 << 20;
+	int		sv[2], r = 0;
 
-	if (size < 1 || size > 65536)
+	if (size < 1 || size > FUZZ_GLUE_INPUT_MAX)
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+	if (fuzz_glue_open(sv) == -1)
 		return 0;
-	/* room for every reply: the fuzzer never reads them */
-	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
 	if ((data[0] & 1) == 0) {
 		memset(open, 0, sizeof open);
-		memset(&hdr, 0, sizeof hdr);
-		hdr.type = PROC_TABLE_OPEN;
-		hdr.len = sizeof open;
-		memcpy(open, &hdr, sizeof hdr);
-		memcpy(open + IMSG_HEADER_SIZE, &version, sizeof version);
-		memcpy(open + IMSG_HEADER_SIZE + 4, "fuzz", 5);
-		if (write(sv[0], open, sizeof open) != (ssize_t)sizeof open)
-			abort();
+		memcpy(open, &version, sizeof version);
+		memcpy(open + 4, "fuzz", 5);
+		fuzz_glue_handshake(sv, PROC_TABLE_OPEN, open, sizeof open);
 	}
-	if (size > 1 && write(sv[0], data + 1, size - 1) != (ssize_t)(size - 1))
+	if (fuzz_glue_feed(sv, data + 1, size - 1, -1) == -1)
 		goto out;
-	shutdown(sv[0], SHUT_WR);
 	table_api_on_check(table_fuzz_check);
 	table_api_on_lookup(table_fuzz_lookup);
 	table_api_on_fetch(table_fuzz_fetch);
 	r = table_api_dispatch_fd(sv[1]);
-	if (r != 0 && r != 1)
-		abort();
 out:
-	close(sv[0]);
-	close(sv[1]);
+	fuzz_glue_close(sv, r);
 	return 0;
 }

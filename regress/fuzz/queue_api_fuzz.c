@@ -14,7 +14,6 @@
  */
 #include <sys/types.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "smtpd-api.h"
+#include "fuzz_glue.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -114,60 +114,25 @@ qfuzz_msg_walk(uint64_t *evpid, char *buf, size_t len, uint32_t msgid,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}		 cmsgbuf;
-	unsigned char	 init[IMSG_HEADER_SIZE + 4];
-	struct imsg_hdr	 hdr;
-	struct msghdr	 msg;
-	struct cmsghdr	*cm;
-	struct iovec	 iov;
-	uint32_t	 version = PROC_QUEUE_API_VERSION;
-	int		 sv[2], r, fd, bufsz = 1 << 20;
+	uint32_t	version = PROC_QUEUE_API_VERSION;
+	int		sv[2], r = 0, fd = -1, fed;
 
-	if (size < 1 || size > 65536)
+	if (size < 1 || size > FUZZ_GLUE_INPUT_MAX)
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+	if (fuzz_glue_open(sv) == -1)
 		return 0;
-	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-	if ((data[0] & 1) == 0) {
-		memset(&hdr, 0, sizeof hdr);
-		hdr.type = PROC_QUEUE_INIT;
-		hdr.len = sizeof init;
-		memcpy(init, &hdr, sizeof hdr);
-		memcpy(init + IMSG_HEADER_SIZE, &version, sizeof version);
-		if (write(sv[0], init, sizeof init) != (ssize_t)sizeof init)
-			abort();
-	}
-	if (size > 1) {
-		memset(&msg, 0, sizeof msg);
-		iov.iov_base = (void *)(uintptr_t)(data + 1);
-		iov.iov_len = size - 1;
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		fd = -1;
-		if ((data[0] & 4) &&
-		    (fd = memfd_create("qfuzz-msg", MFD_CLOEXEC)) != -1) {
-			if (write(fd, "Subject: x\r\n\r\nbody\r\n", 20) != 20)
-				abort();
-			memset(&cmsgbuf, 0, sizeof cmsgbuf);
-			msg.msg_control = cmsgbuf.buf;
-			msg.msg_controllen = sizeof cmsgbuf.buf;
-			cm = CMSG_FIRSTHDR(&msg);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-		}
-		r = sendmsg(sv[0], &msg, 0) == (ssize_t)(size - 1);
-		if (fd != -1)
-			close(fd);
-		if (!r)
-			goto out;
-	}
-	shutdown(sv[0], SHUT_WR);
+	if ((data[0] & 1) == 0)
+		fuzz_glue_handshake(sv, PROC_QUEUE_INIT, &version,
+		    sizeof version);
+	if (size > 1 && (data[0] & 4) &&
+	    (fd = memfd_create("qfuzz-msg", MFD_CLOEXEC)) != -1 &&
+	    write(fd, "Subject: x\r\n\r\nbody\r\n", 20) != 20)
+		abort();
+	fed = fuzz_glue_feed(sv, data + 1, size - 1, fd);
+	if (fd != -1)
+		close(fd);
+	if (fed == -1)
+		goto out;
 	/* never chroot or setuid, even when the fuzzer runs as root */
 	queue_api_no_chroot();
 	queue_api_set_user(NULL);
@@ -190,10 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	queue_api_on_envelope_walk(qfuzz_env_walk);
 	queue_api_on_message_walk(qfuzz_msg_walk);
 	r = queue_api_dispatch_fd(sv[1]);
-	if (r != 0 && r != 1)
-		abort();
 out:
-	close(sv[0]);
-	close(sv[1]);
+	fuzz_glue_close(sv, r);
 	return 0;
 }

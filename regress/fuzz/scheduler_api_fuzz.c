@@ -11,15 +11,11 @@
  * delay below -1, listings longer than asked); listings are kept short
  * so that every reply fits the socket buffer.
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "smtpd-api.h"
+#include "fuzz_glue.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -100,29 +96,18 @@ sfuzz_envelopes(uint64_t from, struct evpstate *dst, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned char	init[IMSG_HEADER_SIZE + 4];
-	struct imsg_hdr	hdr;
 	uint32_t	version = PROC_SCHEDULER_API_VERSION;
-	int		sv[2], r, bufsz = 1 << 20;
+	int		sv[2], r = 0;
 
-	if (size < 1 || size > 65536)
+	if (size < 1 || size > FUZZ_GLUE_INPUT_MAX)
 		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+	if (fuzz_glue_open(sv) == -1)
 		return 0;
-	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
-	if ((data[0] & 1) == 0) {
-		memset(&hdr, 0, sizeof hdr);
-		hdr.type = PROC_SCHEDULER_INIT;
-		hdr.len = sizeof init;
-		memcpy(init, &hdr, sizeof hdr);
-		memcpy(init + IMSG_HEADER_SIZE, &version, sizeof version);
-		if (write(sv[0], init, sizeof init) != (ssize_t)sizeof init)
-			abort();
-	}
-	if (size > 1 && write(sv[0], data + 1, size - 1) != (ssize_t)(size - 1))
+	if ((data[0] & 1) == 0)
+		fuzz_glue_handshake(sv, PROC_SCHEDULER_INIT, &version,
+		    sizeof version);
+	if (fuzz_glue_feed(sv, data + 1, size - 1, -1) == -1)
 		goto out;
-	shutdown(sv[0], SHUT_WR);
 	/* never chroot or setuid, even when the fuzzer runs as root */
 	scheduler_api_no_chroot();
 	scheduler_api_set_user(NULL);
@@ -141,10 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scheduler_api_on_suspend(sfuzz_id);
 	scheduler_api_on_resume(sfuzz_id);
 	r = scheduler_api_dispatch_fd(sv[1]);
-	if (r != 0 && r != 1)
-		abort();
 out:
-	close(sv[0]);
-	close(sv[1]);
+	fuzz_glue_close(sv, r);
 	return 0;
 }

@@ -15,25 +15,19 @@ unprivileged user) and one run chroots to a temporary spool; the
 helper's /proc entry shows that the drop really happened.
 Every helper is stopped by its PID and every wait has a timeout.
 """
-import array
 import os
 import pwd
-import signal
 import socket
 import struct
-import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-BUILD = os.environ.get("SMTPD_BUILD", os.path.join(ROOT, "obj"))
-TIMEOUT = 10
-
-HDR = struct.Struct("=IHHII")        # type, len, flags, peerid, pid
-MAX_IMSG = 16384
-HASFD = 1
+sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
+from helperproc import BUILD, HASFD, HelperProcess  # noqa: E402
 
 # queue, daemon numbering (section 5.1)
 Q_OK, Q_INIT, Q_CLOSE = 0, 2, 3
@@ -91,66 +85,19 @@ def drop_arg():
         return "-nu"            # -u '': keep the uid, no chroot
 
 
-class Helper:
-    """One helper on the far end of a socketpair, daemon style."""
+class Helper(HelperProcess):
+    """One helper of libexec/ on the far end of a socketpair."""
 
     def __init__(self, name, argv0, args, logdir, env=None):
-        self.sock, child = socket.socketpair(socket.AF_UNIX,
-                                             socket.SOCK_STREAM)
-        self.log = tempfile.TemporaryFile(dir=logdir)
-        path = os.path.join(BUILD, "libexec", name)
-        try:
-            self.proc = subprocess.Popen([argv0] + list(args),
-                                         executable=path, stdin=child,
-                                         stdout=self.log, stderr=self.log,
-                                         close_fds=True, env=env)
-        finally:
-            child.close()
-        self.sock.settimeout(TIMEOUT)
-        self.buf = b""
-        self.fds = []
-
-    def send(self, mtype, payload=b"", fd=None, flags=None, length=None):
-        n = HDR.size + len(payload) if length is None else length
-        if flags is None:
-            flags = HASFD if fd is not None else 0
-        frame = HDR.pack(mtype, n, flags, 0, os.getpid()) + payload
-        if fd is None:
-            self.sock.sendall(frame)
-        else:
-            self.sock.sendmsg([frame], [(socket.SOL_SOCKET,
-                                         socket.SCM_RIGHTS,
-                                         array.array("i", [fd]))])
-
-    def _fill(self):
-        data, anc, _, _ = self.sock.recvmsg(65535, socket.CMSG_SPACE(16))
-        for level, ctype, cdata in anc:
-            if level == socket.SOL_SOCKET and ctype == socket.SCM_RIGHTS:
-                fds = array.array("i")
-                fds.frombytes(cdata[:len(cdata) - len(cdata) % 4])
-                self.fds.extend(fds)
-        if not data:
-            return False
-        self.buf += data
-        return True
+        super().__init__(os.path.join(BUILD, "libexec", name),
+                         [argv0] + list(args), logdir, env)
 
     def recv(self):
         """(type, payload, fd or None) of one reply, or None at EOF."""
-        while len(self.buf) < HDR.size:
-            if not self._fill():
-                return None
-        mtype, n, flags, _, _ = HDR.unpack(self.buf[:HDR.size])
-        if n < HDR.size or n > MAX_IMSG or flags & ~HASFD:
-            raise AssertionError("bad reply header %r" % self.buf[:16])
-        while len(self.buf) < n:
-            if not self._fill():
-                raise AssertionError("short reply")
-        payload, self.buf = self.buf[HDR.size:n], self.buf[n:]
-        fd = None
-        if flags & HASFD:
-            if not self.fds:
-                raise AssertionError("fd flag without an fd")
-            fd = self.fds.pop(0)
+        reply = self.recv_frame()
+        if reply is None:
+            return None
+        mtype, _, payload, fd = reply
         if mtype != 0:
             raise AssertionError("reply of type %d" % mtype)
         return mtype, payload, fd
@@ -162,38 +109,6 @@ class Helper:
             raise AssertionError("helper closed the socket:\n" +
                                  self.stderr())
         return reply
-
-    def wait(self):
-        """Exit status once the helper exits by itself (negative: signal)."""
-        try:
-            return self.proc.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise AssertionError("helper did not exit")
-
-    def stop(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        if self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=TIMEOUT)
-        for fd in self.fds:
-            os.close(fd)
-        self.fds = []
-        return self.proc.returncode
-
-    def close(self):
-        self.stop()
-        self.log.close()
-
-    def stderr(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
 
 
 def r_of(payload):

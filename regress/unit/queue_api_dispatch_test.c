@@ -7,19 +7,16 @@
  * frame byte for byte (header, payload, SCM_RIGHTS for COMMIT), reads
  * the replies with api/imsgbuf, and compares payloads with memcmp
  * (libexec-protocols.md 5.2).  Violations must end the child with exit
- * status 1, never a signal; EOF with 0.  Every wait is bounded: the
- * child arms alarm() and the parent polls with a deadline.
+ * status 1, never a signal; EOF with 0.  Every wait is bounded
+ * (regress/lib/peer.c).
  */
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,16 +25,10 @@
 #include <unistd.h>
 
 #include "smtpd-api.h"
+#include "peer.h"
 #include "test.h"
 
-#define QTEST_TIMEOUT	10	/* seconds, per child */
 #define QTEST_MSGID	0x11223344u
-
-struct qtest_peer {
-	pid_t		pid;
-	int		fd;
-	struct imsgbuf	ib;
-};
 
 static const char	qtest_message[] =
     "Received: from client.example\r\nSubject: t\r\n\r\nHello.\r\n";
@@ -53,6 +44,8 @@ static struct {
 	char		tmpdir[256];
 	int		privdrop;	/* create answers geteuid() + 1 */
 	int		keepprivs;	/* the child keeps the parent's settings */
+	int		extras;		/* the next child's numbering */
+	int		pathform;	/* the next child: commit by path */
 } qtest;
 
 static int
@@ -226,186 +219,52 @@ qtest_close(void)
 	return 1;
 }
 
+/* qtest_serve - the helper, as qtest.extras and qtest.pathform say */
+static int
+qtest_serve(int fd)
+{
+	if (!qtest.keepprivs) {
+		queue_api_no_chroot();
+		queue_api_set_user(NULL);
+	}
+	if (qtest.extras)
+		queue_api_use_extras_numbering();
+	queue_api_set_tmpdir(qtest.tmpdir);
+	queue_api_on_close(qtest_close);
+	queue_api_on_message_create(qtest_create);
+	if (qtest.pathform)
+		queue_api_on_message_commit(qtest_commit_path);
+	else
+		queue_api_on_message_commit_fd(qtest_commit_fd);
+	queue_api_on_message_delete(qtest_delete);
+	queue_api_on_message_fd_r(qtest_fd_r);
+	queue_api_on_message_corrupt(qtest_corrupt);
+	queue_api_on_envelope_create(qtest_env_create);
+	queue_api_on_envelope_delete(qtest_env_delete);
+	queue_api_on_envelope_update(qtest_env_update);
+	queue_api_on_envelope_load(qtest_env_load);
+	queue_api_on_envelope_walk(qtest_env_walk);
+	queue_api_on_message_walk(qtest_msg_walk);
+	return queue_api_dispatch_fd(fd);
+}
+
 /* qtest_start - fork a helper serving the other socket end */
 static void
-qtest_start(struct qtest_peer *p, int extras, int pathform)
+qtest_start(struct peer *p, int extras, int pathform)
 {
-	int	sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1) {
-		perror("socketpair");
-		exit(2);
-	}
-	fflush(stdout);
-	if ((p->pid = fork()) == -1) {
-		perror("fork");
-		exit(2);
-	}
-	if (p->pid == 0) {
-		close(sv[0]);
-		alarm(QTEST_TIMEOUT);
-		if (!qtest.keepprivs) {
-			queue_api_no_chroot();
-			queue_api_set_user(NULL);
-		}
-		if (extras)
-			queue_api_use_extras_numbering();
-		queue_api_set_tmpdir(qtest.tmpdir);
-		queue_api_on_close(qtest_close);
-		queue_api_on_message_create(qtest_create);
-		if (pathform)
-			queue_api_on_message_commit(qtest_commit_path);
-		else
-			queue_api_on_message_commit_fd(qtest_commit_fd);
-		queue_api_on_message_delete(qtest_delete);
-		queue_api_on_message_fd_r(qtest_fd_r);
-		queue_api_on_message_corrupt(qtest_corrupt);
-		queue_api_on_envelope_create(qtest_env_create);
-		queue_api_on_envelope_delete(qtest_env_delete);
-		queue_api_on_envelope_update(qtest_env_update);
-		queue_api_on_envelope_load(qtest_env_load);
-		queue_api_on_envelope_walk(qtest_env_walk);
-		queue_api_on_message_walk(qtest_msg_walk);
-		_exit(queue_api_dispatch_fd(sv[1]));
-	}
-	close(sv[1]);
-	p->fd = sv[0];
-	imsgbuf_init(&p->ib, p->fd);
-}
-
-/* qtest_stop - close our end; exit status, or -1 (signal/timeout) */
-static int
-qtest_stop(struct qtest_peer *p)
-{
-	int	status, i;
-	pid_t	r = 0;
-
-	imsgbuf_clear(&p->ib);
-	close(p->fd);
-	for (i = 0; i < QTEST_TIMEOUT * 100; i++) {
-		if ((r = waitpid(p->pid, &status, WNOHANG)) != 0)
-			break;
-		usleep(10000);
-	}
-	if (r == 0) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &status, 0);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* qtest_exit - wait for the helper to leave on its own */
-static int
-qtest_exit(struct qtest_peer *p)
-{
-	struct pollfd	pfd = { .fd = p->fd, .events = POLLIN };
-	char		c;
-
-	if (poll(&pfd, 1, QTEST_TIMEOUT * 1000) != 1 ||
-	    read(p->fd, &c, 1) != 0)
-		return -2;
-	return qtest_stop(p);
-}
-
-/* qtest_frame - write one raw frame: header fields as given, payload,
- * and fd (-1: none) as SCM_RIGHTS with the frame's own bytes */
-static void
-qtest_frame(struct qtest_peer *p, uint32_t type, uint16_t len,
-    uint16_t flags, const void *data, size_t datalen, int fd)
-{
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}		 cmsgbuf;
-	unsigned char	 frame[IMSG_MAX_SIZE + 64];
-	struct imsg_hdr	 hdr = { type, len, flags, 0, (uint32_t)getpid() };
-	struct msghdr	 msg;
-	struct cmsghdr	*cm;
-	struct iovec	 iov;
-
-	memcpy(frame, &hdr, sizeof hdr);
-	if (datalen)
-		memcpy(frame + sizeof hdr, data, datalen);
-	memset(&msg, 0, sizeof msg);
-	iov.iov_base = frame;
-	iov.iov_len = sizeof hdr + datalen;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(&cmsgbuf, 0, sizeof cmsgbuf);
-		msg.msg_control = cmsgbuf.buf;
-		msg.msg_controllen = sizeof cmsgbuf.buf;
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	}
-	if (sendmsg(p->fd, &msg, MSG_NOSIGNAL) == -1 && errno != EPIPE &&
-	    errno != ECONNRESET) {
-		perror("sendmsg");
-		exit(2);
-	}
-}
-
-/* qtest_send - a well-formed request */
-static void
-qtest_send(struct qtest_peer *p, uint32_t type, const void *data,
-    size_t len, int fd)
-{
-	qtest_frame(p, type, (uint16_t)(IMSG_HEADER_SIZE + len),
-	    fd == -1 ? 0 : IMSGF_HASFD, data, len, fd);
-}
-
-/* qtest_recv - one reply within the timeout; 1, or 0 if none */
-static int
-qtest_recv(struct qtest_peer *p, struct imsg *imsg)
-{
-	struct pollfd	pfd = { .fd = p->fd, .events = POLLIN };
-	int		r;
-
-	for (;;) {
-		if ((r = imsg_get(&p->ib, imsg)) != 0)
-			return r == 1;
-		if (poll(&pfd, 1, QTEST_TIMEOUT * 1000) != 1)
-			return 0;
-		if (imsgbuf_read(&p->ib) <= 0)
-			return 0;
-	}
-}
-
-/* qtest_expect - one reply of type OK whose payload is exactly want */
-static int
-qtest_expect(struct qtest_peer *p, const void *want, size_t wantlen)
-{
-	struct imsg	imsg;
-	int		ok;
-
-	if (!qtest_recv(p, &imsg))
-		return 0;
-	ok = imsg.hdr.type == PROC_QUEUE_OK && imsg.hdr.flags == 0 &&
-	    imsg.hdr.peerid == 0 && imsg.datalen == wantlen &&
-	    (wantlen == 0 || memcmp(imsg.data, want, wantlen) == 0);
-	imsg_free(&imsg);
-	return ok;
-}
-
-/* qtest_r - a reply that is r alone */
-static int
-qtest_r(struct qtest_peer *p, int32_t r)
-{
-	return qtest_expect(p, &r, sizeof r);
+	qtest.extras = extras;
+	qtest.pathform = pathform;
+	peer_start(p, qtest_serve);
 }
 
 /* qtest_init - INIT version 2, answered by an empty OK */
 static int
-qtest_init(struct qtest_peer *p)
+qtest_init(struct peer *p)
 {
 	uint32_t	version = PROC_QUEUE_API_VERSION;
 
-	qtest_send(p, PROC_QUEUE_INIT, &version, sizeof version, -1);
-	return qtest_expect(p, NULL, 0);
+	peer_send(p, PROC_QUEUE_INIT, &version, sizeof version);
+	return peer_expect(p, NULL, 0);
 }
 
 /* qtest_message_fd - a read-only fd of the message, not at offset 0 */
@@ -432,23 +291,23 @@ qtest_message_fd(void)
 
 /* qtest_walk_reply - r, evpid and bytes of a WALK reply */
 static int
-qtest_walk_reply(struct qtest_peer *p, int32_t r, uint64_t evpid,
+qtest_walk_reply(struct peer *p, int32_t r, uint64_t evpid,
     const void *env, size_t envlen)
 {
 	unsigned char	want[4 + 8 + 64];
 
 	memcpy(want, &r, 4);
 	if (r <= 0)
-		return qtest_expect(p, want, 4);
+		return peer_expect(p, want, 4);
 	memcpy(want + 4, &evpid, 8);
 	memcpy(want + 12, env, envlen);
-	return qtest_expect(p, want, 12 + envlen);
+	return peer_expect(p, want, 12 + envlen);
 }
 
 static void
 qtest_session(void)
 {
-	struct qtest_peer	 p;
+	struct peer	 p;
 	struct imsg		 imsg;
 	unsigned char		 buf[128];
 	uint64_t		 evpid1, evpid2, evpid;
@@ -460,43 +319,43 @@ qtest_session(void)
 	qtest_start(&p, 0, 0);
 	CHECK(qtest_init(&p), "session: INIT answered by an empty OK");
 
-	qtest_send(&p, PROC_QUEUE_MESSAGE_CREATE, NULL, 0, -1);
-	CHECK(qtest_expect(&p, "\1\0\0\0\x44\x33\x22\x11", 8),
+	peer_send(&p, PROC_QUEUE_MESSAGE_CREATE, NULL, 0);
+	CHECK(peer_expect(&p, "\1\0\0\0\x44\x33\x22\x11", 8),
 	    "session: MESSAGE_CREATE -> 01 00 00 00 + msgid");
 
 	memcpy(buf, &msgid, 4);
 	memcpy(buf + 4, "version: 3\n", 11);
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf, 4 + 11, -1);
+	peer_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf, 4 + 11);
 	evpid1 = (uint64_t)msgid << 32 | 1;
 	memcpy(buf + 64, "\1\0\0\0", 4);
 	memcpy(buf + 68, &evpid1, 8);
-	CHECK(qtest_expect(&p, buf + 64, 12),
+	CHECK(peer_expect(&p, buf + 64, 12),
 	    "session: ENVELOPE_CREATE (type 8) -> r=1 + evpid");
 	memcpy(buf + 4, qtest_binary, sizeof qtest_binary);
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf,
-	    4 + sizeof qtest_binary, -1);
+	peer_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf,
+	    4 + sizeof qtest_binary);
 	evpid2 = (uint64_t)msgid << 32 | 2;
 	memcpy(buf + 68, &evpid2, 8);
-	CHECK(qtest_expect(&p, buf + 64, 12),
+	CHECK(peer_expect(&p, buf + 64, 12),
 	    "session: binary envelope with NULs accepted");
 	memcpy(buf + 4, "bad", 3);
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf, 7, -1);
-	CHECK(qtest_r(&p, 0), "session: evpid outside the msgid -> r=0 only");
+	peer_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf, 7);
+	CHECK(peer_r(&p, 0), "session: evpid outside the msgid -> r=0 only");
 	memcpy(buf + 4, "zero", 4);
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf, 8, -1);
-	CHECK(qtest_r(&p, 0), "session: evpid with zero low half -> r=0");
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf, 4, -1);
-	CHECK(qtest_r(&p, 0), "session: empty envelope -> r=0");
+	peer_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf, 8);
+	CHECK(peer_r(&p, 0), "session: evpid with zero low half -> r=0");
+	peer_send(&p, PROC_QUEUE_ENVELOPE_CREATE, buf, 4);
+	CHECK(peer_r(&p, 0), "session: empty envelope -> r=0");
 
 	fd = qtest_message_fd();
 	CHECK(fd != -1, "session: message file");
-	qtest_send(&p, PROC_QUEUE_MESSAGE_COMMIT, &msgid, 4, fd);
+	peer_send_fd(&p, PROC_QUEUE_MESSAGE_COMMIT, &msgid, 4, fd);
 	close(fd);
-	CHECK(qtest_r(&p, 1),
+	CHECK(peer_r(&p, 1),
 	    "session: COMMIT with fd -> driver read it from offset 0");
 
-	qtest_send(&p, PROC_QUEUE_MESSAGE_FD_R, &msgid, 4, -1);
-	got = qtest_recv(&p, &imsg);
+	peer_send(&p, PROC_QUEUE_MESSAGE_FD_R, &msgid, 4);
+	got = peer_recv(&p, &imsg);
 	CHECK(got && imsg.hdr.type == PROC_QUEUE_OK && imsg.datalen == 0 &&
 	    (imsg.hdr.flags & IMSGF_HASFD) && imsg.fd != -1,
 	    "session: FD_R -> empty OK carrying an fd");
@@ -510,59 +369,59 @@ qtest_session(void)
 	}
 	if (got)
 		imsg_free(&imsg);
-	qtest_send(&p, PROC_QUEUE_MESSAGE_FD_R, &other, 4, -1);
-	got = qtest_recv(&p, &imsg);
+	peer_send(&p, PROC_QUEUE_MESSAGE_FD_R, &other, 4);
+	got = peer_recv(&p, &imsg);
 	CHECK(got && imsg.datalen == 0 && imsg.hdr.flags == 0 &&
 	    imsg.fd == -1, "session: FD_R failure -> empty OK, no fd");
 	if (got)
 		imsg_free(&imsg);
 
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_LOAD, &evpid2, 8, -1);
-	CHECK(qtest_expect(&p, qtest_binary, sizeof qtest_binary),
+	peer_send(&p, PROC_QUEUE_ENVELOPE_LOAD, &evpid2, 8);
+	CHECK(peer_expect(&p, qtest_binary, sizeof qtest_binary),
 	    "session: LOAD -> the bytes only, NULs kept");
 	evpid = (uint64_t)msgid << 32 | 3;
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_LOAD, &evpid, 8, -1);
-	CHECK(qtest_expect(&p, NULL, 0), "session: LOAD unknown -> empty");
+	peer_send(&p, PROC_QUEUE_ENVELOPE_LOAD, &evpid, 8);
+	CHECK(peer_expect(&p, NULL, 0), "session: LOAD unknown -> empty");
 	evpid = (uint64_t)msgid << 32 | 99;
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_LOAD, &evpid, 8, -1);
-	CHECK(qtest_expect(&p, NULL, 0),
+	peer_send(&p, PROC_QUEUE_ENVELOPE_LOAD, &evpid, 8);
+	CHECK(peer_expect(&p, NULL, 0),
 	    "session: LOAD callback claiming too much -> empty");
 
 	memcpy(buf, &evpid1, 8);
 	memcpy(buf + 8, "version: 3\nretry: 1\n", 20);
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_UPDATE, buf, 28, -1);
-	CHECK(qtest_r(&p, 1), "session: UPDATE -> 1");
+	peer_send(&p, PROC_QUEUE_ENVELOPE_UPDATE, buf, 28);
+	CHECK(peer_r(&p, 1), "session: UPDATE -> 1");
 
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_WALK, NULL, 0, -1);
+	peer_send(&p, PROC_QUEUE_ENVELOPE_WALK, NULL, 0);
 	CHECK(qtest_walk_reply(&p, 20, evpid1, "version: 3\nretry: 1\n", 20),
 	    "session: WALK r>0 -> r, evpid, exactly r bytes (updated)");
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_WALK, NULL, 0, -1);
+	peer_send(&p, PROC_QUEUE_ENVELOPE_WALK, NULL, 0);
 	CHECK(qtest_walk_reply(&p, 0, 0, NULL, 0),
 	    "session: WALK r=0 -> r alone (call again)");
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_WALK, NULL, 0, -1);
+	peer_send(&p, PROC_QUEUE_ENVELOPE_WALK, NULL, 0);
 	CHECK(qtest_walk_reply(&p, sizeof qtest_binary, evpid2, qtest_binary,
 	    sizeof qtest_binary), "session: WALK second envelope");
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_WALK, NULL, 0, -1);
+	peer_send(&p, PROC_QUEUE_ENVELOPE_WALK, NULL, 0);
 	CHECK(qtest_walk_reply(&p, -1, 0, NULL, 0),
 	    "session: WALK end -> ff ff ff ff alone");
 
-	qtest_send(&p, PROC_QUEUE_ENVELOPE_DELETE, &evpid1, 8, -1);
-	CHECK(qtest_r(&p, 1), "session: ENVELOPE_DELETE -> 1");
-	qtest_send(&p, PROC_QUEUE_MESSAGE_DELETE, &other, 4, -1);
-	CHECK(qtest_r(&p, 0), "session: callback returning 7 -> 0");
-	qtest_send(&p, PROC_QUEUE_MESSAGE_DELETE, &msgid, 4, -1);
-	CHECK(qtest_r(&p, 1), "session: MESSAGE_DELETE -> 1");
-	qtest_send(&p, PROC_QUEUE_CLOSE, NULL, 0, -1);
-	CHECK(qtest_r(&p, 1), "session: CLOSE -> r=1, helper still there");
+	peer_send(&p, PROC_QUEUE_ENVELOPE_DELETE, &evpid1, 8);
+	CHECK(peer_r(&p, 1), "session: ENVELOPE_DELETE -> 1");
+	peer_send(&p, PROC_QUEUE_MESSAGE_DELETE, &other, 4);
+	CHECK(peer_r(&p, 0), "session: callback returning 7 -> 0");
+	peer_send(&p, PROC_QUEUE_MESSAGE_DELETE, &msgid, 4);
+	CHECK(peer_r(&p, 1), "session: MESSAGE_DELETE -> 1");
+	peer_send(&p, PROC_QUEUE_CLOSE, NULL, 0);
+	CHECK(peer_r(&p, 1), "session: CLOSE -> r=1, helper still there");
 	shutdown(p.fd, SHUT_WR);
-	CHECK(qtest_exit(&p) == 0, "session: EOF -> exit 0");
+	CHECK(peer_exit(&p) == 0, "session: EOF -> exit 0");
 }
 
 /* qtest_pathform - the extras form of commit: a temporary file */
 static void
 qtest_pathform(void)
 {
-	struct qtest_peer	 p;
+	struct peer	 p;
 	struct dirent		*de;
 	DIR			*d;
 	uint32_t		 msgid = QTEST_MSGID;
@@ -571,9 +430,9 @@ qtest_pathform(void)
 	qtest_start(&p, 0, 1);
 	CHECK(qtest_init(&p), "path form: INIT");
 	fd = qtest_message_fd();
-	qtest_send(&p, PROC_QUEUE_MESSAGE_COMMIT, &msgid, 4, fd);
+	peer_send_fd(&p, PROC_QUEUE_MESSAGE_COMMIT, &msgid, 4, fd);
 	close(fd);
-	CHECK(qtest_r(&p, 1), "path form: COMMIT copied into tmpdir, read "
+	CHECK(peer_r(&p, 1), "path form: COMMIT copied into tmpdir, read "
 	    "by the driver");
 	if ((d = opendir(qtest.tmpdir)) != NULL) {
 		while ((de = readdir(d)) != NULL)
@@ -582,14 +441,14 @@ qtest_pathform(void)
 		closedir(d);
 	}
 	CHECK(d != NULL && left == 0, "path form: temporary file removed");
-	CHECK(qtest_stop(&p) == 0, "path form: EOF -> exit 0");
+	CHECK(peer_stop(&p) == 0, "path form: EOF -> exit 0");
 }
 
 /* qtest_extras - the extras numbering and its three extra operations */
 static void
 qtest_extras(void)
 {
-	struct qtest_peer	p;
+	struct peer	p;
 	unsigned char		buf[64];
 	uint64_t		evpid;
 	uint32_t		msgid = QTEST_MSGID;
@@ -598,49 +457,38 @@ qtest_extras(void)
 	CHECK(qtest_init(&p), "extras: INIT");
 	memcpy(buf, &msgid, 4);
 	memcpy(buf + 4, "env", 3);
-	qtest_send(&p, PROC_QUEUE_X_ENVELOPE_CREATE, buf, 7, -1);
+	peer_send(&p, PROC_QUEUE_X_ENVELOPE_CREATE, buf, 7);
 	evpid = (uint64_t)msgid << 32 | 1;
 	memcpy(buf + 16, "\1\0\0\0", 4);
 	memcpy(buf + 20, &evpid, 8);
-	CHECK(qtest_expect(&p, buf + 16, 12), "extras: type 10 is "
+	CHECK(peer_expect(&p, buf + 16, 12), "extras: type 10 is "
 	    "ENVELOPE_CREATE");
-	qtest_send(&p, PROC_QUEUE_X_ENVELOPE_LOAD, &evpid, 8, -1);
-	CHECK(qtest_expect(&p, "env", 3), "extras: type 12 is LOAD");
-	qtest_send(&p, PROC_QUEUE_X_MESSAGE_CORRUPT, &msgid, 4, -1);
-	CHECK(qtest_r(&p, 1), "extras: type 8 is MESSAGE_CORRUPT");
-	qtest_send(&p, PROC_QUEUE_X_MESSAGE_UNCORRUPT, &msgid, 4, -1);
-	CHECK(qtest_r(&p, 0), "extras: UNCORRUPT unregistered -> 0");
-	qtest_send(&p, PROC_QUEUE_X_MESSAGE_WALK, &msgid, 4, -1);
+	peer_send(&p, PROC_QUEUE_X_ENVELOPE_LOAD, &evpid, 8);
+	CHECK(peer_expect(&p, "env", 3), "extras: type 12 is LOAD");
+	peer_send(&p, PROC_QUEUE_X_MESSAGE_CORRUPT, &msgid, 4);
+	CHECK(peer_r(&p, 1), "extras: type 8 is MESSAGE_CORRUPT");
+	peer_send(&p, PROC_QUEUE_X_MESSAGE_UNCORRUPT, &msgid, 4);
+	CHECK(peer_r(&p, 0), "extras: UNCORRUPT unregistered -> 0");
+	peer_send(&p, PROC_QUEUE_X_MESSAGE_WALK, &msgid, 4);
 	CHECK(qtest_walk_reply(&p, 1, (uint64_t)msgid << 32 | 1, "a", 1),
 	    "extras: MESSAGE_WALK first");
-	qtest_send(&p, PROC_QUEUE_X_MESSAGE_WALK, &msgid, 4, -1);
+	peer_send(&p, PROC_QUEUE_X_MESSAGE_WALK, &msgid, 4);
 	CHECK(qtest_walk_reply(&p, 1, (uint64_t)msgid << 32 | 2, "b", 1),
 	    "extras: MESSAGE_WALK second (cursor kept in *data)");
-	qtest_send(&p, PROC_QUEUE_X_MESSAGE_WALK, &msgid, 4, -1);
+	peer_send(&p, PROC_QUEUE_X_MESSAGE_WALK, &msgid, 4);
 	CHECK(qtest_walk_reply(&p, -1, 0, NULL, 0),
 	    "extras: MESSAGE_WALK after *done -> -1");
-	qtest_send(&p, PROC_QUEUE_X_MESSAGE_WALK, &msgid, 4, -1);
+	peer_send(&p, PROC_QUEUE_X_MESSAGE_WALK, &msgid, 4);
 	CHECK(qtest_walk_reply(&p, 1, (uint64_t)msgid << 32 | 1, "a", 1),
 	    "extras: MESSAGE_WALK starts over with *data NULL");
-	qtest_send(&p, PROC_QUEUE_X_ENVELOPE_WALK, NULL, 0, -1);
+	peer_send(&p, PROC_QUEUE_X_ENVELOPE_WALK, NULL, 0);
 	CHECK(qtest_walk_reply(&p, 3, evpid, "env", 3),
 	    "extras: type 14 is ENVELOPE_WALK");
-	qtest_send(&p, 16, NULL, 0, -1);
-	CHECK(qtest_exit(&p) == 1, "extras: type 16 -> exit 1");
+	peer_send(&p, 16, NULL, 0);
+	CHECK(peer_exit(&p) == 1, "extras: type 16 -> exit 1");
 }
 
-struct qtest_bad {
-	const char	*name;
-	int		 init;		/* send a good INIT first */
-	int		 extras;
-	uint32_t	 type;
-	int		 len;		/* header len; -1: 16 + datalen */
-	uint16_t	 flags;
-	size_t		 datalen;
-	int		 fd;		/* attach a real fd */
-};
-
-static const struct qtest_bad qtest_bads[] = {
+static const struct peer_bad qtest_bads[] = {
 	{ "wrong version", 0, 0, PROC_QUEUE_INIT, -1, 0, 4, 0 },
 	{ "short INIT", 0, 0, PROC_QUEUE_INIT, -1, 0, 3, 0 },
 	{ "long INIT", 0, 0, PROC_QUEUE_INIT, -1, 0, 5, 0 },
@@ -651,7 +499,8 @@ static const struct qtest_bad qtest_bads[] = {
 	{ "extras MESSAGE_WALK in daemon mode", 1, 0, 15, -1, 0, 4, 0 },
 	{ "extras type 16", 1, 1, 16, -1, 0, 0, 0 },
 	{ "long MESSAGE_CREATE", 1, 0, PROC_QUEUE_MESSAGE_CREATE, -1, 0, 1, 0 },
-	{ "short MESSAGE_DELETE", 1, 0, PROC_QUEUE_MESSAGE_DELETE, -1, 0, 3, 0 },
+	{ "short MESSAGE_DELETE", 1, 0, PROC_QUEUE_MESSAGE_DELETE, -1, 0, 3,
+	    0 },
 	{ "long MESSAGE_FD_R", 1, 0, PROC_QUEUE_MESSAGE_FD_R, -1, 0, 5, 0 },
 	{ "short ENVELOPE_CREATE", 1, 0, PROC_QUEUE_ENVELOPE_CREATE, -1, 0, 3,
 	    0 },
@@ -673,40 +522,24 @@ static const struct qtest_bad qtest_bads[] = {
 	{ "unknown flag bit", 1, 0, PROC_QUEUE_ENVELOPE_WALK, -1, 2, 0, 0 },
 };
 
+/* qtest_begin - a helper in the row's numbering (mode 1: extras), INIT
+ * first when the row says so; an INIT row carries version 2 after a
+ * good INIT (second INIT), 1 before */
 static void
-qtest_violations(void)
+qtest_begin(struct peer *p, const struct peer_bad *b, unsigned char *data)
 {
-	const struct qtest_bad	*b;
-	struct qtest_peer	 p;
-	unsigned char		 data[16];
-	char			 what[128];
-	size_t			 i;
-	int			 fd;
-
-	for (i = 0; i < sizeof qtest_bads / sizeof qtest_bads[0]; i++) {
-		b = &qtest_bads[i];
-		memset(data, 0, sizeof data);
-		if (b->type == PROC_QUEUE_INIT)
-			memcpy(data, b->init ? "\2\0\0\0" : "\1\0\0\0", 4);
-		qtest_start(&p, b->extras, 0);
-		if (b->init)
-			qtest_init(&p);
-		fd = b->fd ? open("/dev/null", O_RDONLY) : -1;
-		qtest_frame(&p, b->type, b->len == -1 ?
-		    (uint16_t)(IMSG_HEADER_SIZE + b->datalen) : (uint16_t)b->len,
-		    b->flags, data, b->datalen, fd);
-		if (fd != -1)
-			close(fd);
-		snprintf(what, sizeof what, "violation: %s -> exit 1", b->name);
-		CHECK(qtest_exit(&p) == 1, what);
-	}
+	if (b->type == PROC_QUEUE_INIT)
+		memcpy(data, b->init ? "\2\0\0\0" : "\1\0\0\0", 4);
+	qtest_start(p, b->mode, 0);
+	if (b->init)
+		qtest_init(p);
 }
 
 /* qtest_privdrop - as root: chroot to a directory and drop to nobody */
 static void
 qtest_privdrop(void)
 {
-	struct qtest_peer	 p;
+	struct peer	 p;
 	struct passwd		*pw;
 	char			 dir[] = "/tmp/qtest-root.XXXXXX", marker[300];
 	uint32_t		 want;
@@ -718,7 +551,7 @@ qtest_privdrop(void)
 		qtest_start(&p, 0, 0);
 		CHECK(qtest_init(&p), "privileges: not root, defaults kept, "
 		    "no chroot attempted");
-		CHECK(qtest_stop(&p) == 0, "privileges: exit 0");
+		CHECK(peer_stop(&p) == 0, "privileges: exit 0");
 		return;
 	}
 	if ((pw = getpwnam("nobody")) == NULL || mkdtemp(dir) == NULL) {
@@ -736,21 +569,21 @@ qtest_privdrop(void)
 	queue_api_set_user("nobody");
 	qtest_start(&p, 0, 0);
 	CHECK(qtest_init(&p), "privileges: INIT after chroot + setuid");
-	qtest_send(&p, PROC_QUEUE_MESSAGE_CREATE, NULL, 0, -1);
+	peer_send(&p, PROC_QUEUE_MESSAGE_CREATE, NULL, 0);
 	memcpy(reply, "\1\0\0\0", 4);
 	memcpy(reply + 4, &want, 4);
-	CHECK(qtest_expect(&p, reply, 8),
+	CHECK(peer_expect(&p, reply, 8),
 	    "privileges: callback runs chrooted, as nobody");
-	CHECK(qtest_stop(&p) == 0, "privileges: exit 0");
+	CHECK(peer_stop(&p) == 0, "privileges: exit 0");
 
 	queue_api_set_user("no-such-user-qsapi");
 	qtest_start(&p, 0, 0);
-	CHECK(qtest_exit(&p) == 1, "privileges: unknown user -> exit 1 at "
+	CHECK(peer_exit(&p) == 1, "privileges: unknown user -> exit 1 at "
 	    "once");
 	queue_api_set_user(NULL);
 	queue_api_set_chroot("/nonexistent/qsapi");
 	qtest_start(&p, 0, 0);
-	CHECK(qtest_exit(&p) == 1, "privileges: bad chroot -> exit 1");
+	CHECK(peer_exit(&p) == 1, "privileges: bad chroot -> exit 1");
 	qtest.privdrop = qtest.keepprivs = 0;
 	unlink(marker);
 	rmdir(dir);
@@ -770,7 +603,8 @@ main(void)
 	qtest_session();
 	qtest_pathform();
 	qtest_extras();
-	qtest_violations();
+	peer_violations(qtest_bads, sizeof qtest_bads / sizeof qtest_bads[0],
+	    qtest_begin);
 	qtest_privdrop();
 	rmdir(dir);
 	return test_done();

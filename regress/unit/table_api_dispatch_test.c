@@ -6,31 +6,19 @@
  * test callbacks; the parent plays the daemon with api/imsgbuf and
  * api/wire, checks every reply byte for byte (libexec-protocols.md 4)
  * and the child's exit status: 0 after EOF or CLOSE, 1 after any
- * protocol violation, never a signal.  Every wait is bounded: the child
- * arms alarm() and the parent polls with a deadline.
+ * protocol violation, never a signal.  Every wait is bounded
+ * (regress/lib/peer.c).
  */
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "smtpd-api.h"
+#include "peer.h"
 #include "test.h"
-
-#define DISPATCH_TEST_TIMEOUT	10	/* seconds, per child */
-
-struct dispatch_test_peer {
-	pid_t		pid;
-	int		fd;
-	struct imsgbuf	ib;
-};
 
 static int	dispatch_test_fetch_next;
 
@@ -92,114 +80,20 @@ dispatch_test_update(void)
 	return 1;
 }
 
-/* dispatch_test_start - fork a helper serving the other socket end */
-static void
-dispatch_test_start(struct dispatch_test_peer *p)
-{
-	int	sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1) {
-		perror("socketpair");
-		exit(2);
-	}
-	fflush(stdout);
-	p->pid = fork();
-	if (p->pid == -1) {
-		perror("fork");
-		exit(2);
-	}
-	if (p->pid == 0) {
-		close(sv[0]);
-		alarm(DISPATCH_TEST_TIMEOUT);
-		table_api_on_check(dispatch_test_check);
-		table_api_on_lookup(dispatch_test_lookup);
-		table_api_on_fetch(dispatch_test_fetch);
-		table_api_on_update(dispatch_test_update);
-		_exit(table_api_dispatch_fd(sv[1]));
-	}
-	close(sv[1]);
-	p->fd = sv[0];
-	imsgbuf_init(&p->ib, p->fd);
-}
-
-/* dispatch_test_stop - close our end; exit status, or -1 (signal/timeout) */
+/* dispatch_test_serve - the helper, every callback registered */
 static int
-dispatch_test_stop(struct dispatch_test_peer *p)
+dispatch_test_serve(int fd)
 {
-	int	status, i;
-	pid_t	r = 0;
-
-	imsgbuf_clear(&p->ib);
-	close(p->fd);
-	for (i = 0; i < DISPATCH_TEST_TIMEOUT * 100; i++) {
-		if ((r = waitpid(p->pid, &status, WNOHANG)) != 0)
-			break;
-		usleep(10000);
-	}
-	if (r == 0) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &status, 0);
-		return -1;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* dispatch_test_exit - wait for the helper to leave on its own */
-static int
-dispatch_test_exit(struct dispatch_test_peer *p)
-{
-	struct pollfd	pfd = { .fd = p->fd, .events = POLLIN };
-	char		c;
-
-	/* the helper closes its end when it exits */
-	if (poll(&pfd, 1, DISPATCH_TEST_TIMEOUT * 1000) != 1 ||
-	    read(p->fd, &c, 1) != 0)
-		return -2;
-	return dispatch_test_stop(p);
-}
-
-/* dispatch_test_send - compose and flush one frame */
-static void
-dispatch_test_send(struct dispatch_test_peer *p, uint32_t type,
-    const void *data, size_t len)
-{
-	if (imsg_compose(&p->ib, type, 0, -1, data, len) == -1 ||
-	    imsgbuf_flush(&p->ib) == -1) {
-		perror("dispatch_test_send");
-		exit(2);
-	}
-}
-
-/* dispatch_test_recv - one reply within the timeout; 1, or 0 if none */
-static int
-dispatch_test_recv(struct dispatch_test_peer *p, struct imsg *imsg)
-{
-	struct pollfd	pfd = { .fd = p->fd, .events = POLLIN };
-	int		r;
-
-	for (;;) {
-		if ((r = imsg_get(&p->ib, imsg)) != 0)
-			return r == 1;
-		if (poll(&pfd, 1, DISPATCH_TEST_TIMEOUT * 1000) != 1)
-			return 0;
-		if (imsgbuf_read(&p->ib) <= 0)
-			return 0;
-	}
-}
-
-/* dispatch_test_skip - receive and drop one reply */
-static void
-dispatch_test_skip(struct dispatch_test_peer *p)
-{
-	struct imsg	imsg;
-
-	if (dispatch_test_recv(p, &imsg))
-		imsg_free(&imsg);
+	table_api_on_check(dispatch_test_check);
+	table_api_on_lookup(dispatch_test_lookup);
+	table_api_on_fetch(dispatch_test_fetch);
+	table_api_on_update(dispatch_test_update);
+	return table_api_dispatch_fd(fd);
 }
 
 /* dispatch_test_open - the 2052-byte OPEN with a version and a name */
 static void
-dispatch_test_open(struct dispatch_test_peer *p, uint32_t version,
+dispatch_test_open(struct peer *p, uint32_t version,
     size_t len)
 {
 	unsigned char	buf[TABLE_OPEN_PARAMS_SIZE + 8];
@@ -207,12 +101,12 @@ dispatch_test_open(struct dispatch_test_peer *p, uint32_t version,
 	memset(buf, 0, sizeof buf);
 	memcpy(buf, &version, sizeof version);
 	strlcpy((char *)buf + 4, "mytable", 2048);
-	dispatch_test_send(p, PROC_TABLE_OPEN, buf, len);
+	peer_send(p, PROC_TABLE_OPEN, buf, len);
 }
 
 /* dispatch_test_request - CHECK/LOOKUP/FETCH with optional params */
 static void
-dispatch_test_request(struct dispatch_test_peer *p, uint32_t type,
+dispatch_test_request(struct peer *p, uint32_t type,
     int32_t service, const char *key, size_t nparams, const char *const *kv)
 {
 	unsigned char		buf[IMSG_MAX_PAYLOAD];
@@ -228,12 +122,12 @@ dispatch_test_request(struct dispatch_test_peer *p, uint32_t type,
 	}
 	if (key)
 		wire_put_cstr(&w, key);
-	dispatch_test_send(p, type, buf, w.len);
+	peer_send(p, type, buf, w.len);
 }
 
 /* dispatch_test_answer - r and, when present, the value of a reply */
 static int
-dispatch_test_answer(struct dispatch_test_peer *p, int32_t *r, char *value,
+dispatch_test_answer(struct peer *p, int32_t *r, char *value,
     size_t size)
 {
 	struct imsg		 imsg;
@@ -242,7 +136,7 @@ dispatch_test_answer(struct dispatch_test_peer *p, int32_t *r, char *value,
 	int			 ok;
 
 	value[0] = '\0';
-	if (!dispatch_test_recv(p, &imsg))
+	if (!peer_recv(p, &imsg))
 		return 0;
 	wire_reader_init(&rd, imsg.data, imsg.datalen);
 	wire_get_i32(&rd, r);
@@ -260,22 +154,22 @@ static void
 dispatch_test_session(void)
 {
 	static const char *const kv[] = { "a", "1", "b", "2" };
-	struct dispatch_test_peer	 p;
+	struct peer	 p;
 	struct imsg			 imsg;
 	char				 v[IMSG_MAX_PAYLOAD];
 	int32_t				 r;
 	int				 got;
 
-	dispatch_test_start(&p);
+	peer_start(&p, dispatch_test_serve);
 	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);
-	got = dispatch_test_recv(&p, &imsg);
+	got = peer_recv(&p, &imsg);
 	CHECK(got && imsg.hdr.type == PROC_TABLE_OK && imsg.datalen == 0 &&
 	    imsg.hdr.len == 16, "session: OPEN answered by an empty OK");
 	if (got)
 		imsg_free(&imsg);
 
 	dispatch_test_request(&p, PROC_TABLE_CHECK, K_DOMAIN, "yes", 0, NULL);
-	got = dispatch_test_recv(&p, &imsg);
+	got = peer_recv(&p, &imsg);
 	CHECK(got && imsg.datalen == 4 && !memcmp(imsg.data, "\1\0\0\0", 4),
 	    "session: CHECK present -> exactly 01 00 00 00");
 	if (got)
@@ -289,7 +183,7 @@ dispatch_test_session(void)
 
 	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_USERINFO, "vmail", 0,
 	    NULL);
-	got = dispatch_test_recv(&p, &imsg);
+	got = peer_recv(&p, &imsg);
 	CHECK(got && imsg.datalen == 4 + 9 &&
 	    !memcmp(imsg.data, "\1\0\0\0vmail:16\0", 13),
 	    "session: LOOKUP found -> r=1 then the value cstr");
@@ -297,7 +191,7 @@ dispatch_test_session(void)
 		imsg_free(&imsg);
 	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS, "missing", 0,
 	    NULL);
-	got = dispatch_test_recv(&p, &imsg);
+	got = peer_recv(&p, &imsg);
 	CHECK(got && imsg.datalen == 4 && !memcmp(imsg.data, "\0\0\0\0", 4),
 	    "session: LOOKUP not found -> r=0 and no value");
 	if (got)
@@ -340,50 +234,50 @@ dispatch_test_session(void)
 	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
 	    "session: FETCH unsupported service -> -1");
 
-	dispatch_test_send(&p, PROC_TABLE_UPDATE, NULL, 0);
+	peer_send(&p, PROC_TABLE_UPDATE, NULL, 0);
 	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1,
 	    "session: UPDATE -> 1");
 	CHECK(!strcmp(table_api_get_name(), ""),
 	    "session: name is per process (parent never opened)");
 
-	dispatch_test_send(&p, PROC_TABLE_CLOSE, NULL, 0);
-	CHECK(dispatch_test_exit(&p) == 0, "session: CLOSE -> exit 0");
+	peer_send(&p, PROC_TABLE_CLOSE, NULL, 0);
+	CHECK(peer_exit(&p) == 0, "session: CLOSE -> exit 0");
 }
 
 /* dispatch_test_eof - the daemon goes away: exit 0 */
 static void
 dispatch_test_eof(void)
 {
-	struct dispatch_test_peer	p;
+	struct peer	p;
 
-	dispatch_test_start(&p);
-	CHECK(dispatch_test_stop(&p) == 0, "eof before OPEN -> exit 0");
-	dispatch_test_start(&p);
+	peer_start(&p, dispatch_test_serve);
+	CHECK(peer_stop(&p) == 0, "eof before OPEN -> exit 0");
+	peer_start(&p, dispatch_test_serve);
 	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);
-	CHECK(dispatch_test_stop(&p) == 0, "eof after OPEN -> exit 0");
+	CHECK(peer_stop(&p) == 0, "eof after OPEN -> exit 0");
 }
 
 /* dispatch_test_bad - every protocol violation ends with exit 1 */
 static void
 dispatch_test_bad(void)
 {
-	struct dispatch_test_peer	 p;
+	struct peer	 p;
 	unsigned char			 raw[64];
 	size_t				 n;
 
-	dispatch_test_start(&p);
+	peer_start(&p, dispatch_test_serve);
 	dispatch_test_open(&p, 1, TABLE_OPEN_PARAMS_SIZE);
-	CHECK(dispatch_test_exit(&p) == 1, "bad: OPEN version 1 -> exit 1");
+	CHECK(peer_exit(&p) == 1, "bad: OPEN version 1 -> exit 1");
 
-	dispatch_test_start(&p);
+	peer_start(&p, dispatch_test_serve);
 	dispatch_test_open(&p, 2, 2048);
-	CHECK(dispatch_test_exit(&p) == 1, "bad: 2048-byte OPEN -> exit 1");
+	CHECK(peer_exit(&p) == 1, "bad: 2048-byte OPEN -> exit 1");
 
-	dispatch_test_start(&p);
+	peer_start(&p, dispatch_test_serve);
 	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE + 1);
-	CHECK(dispatch_test_exit(&p) == 1, "bad: 2053-byte OPEN -> exit 1");
+	CHECK(peer_exit(&p) == 1, "bad: 2053-byte OPEN -> exit 1");
 
-	dispatch_test_start(&p);
+	peer_start(&p, dispatch_test_serve);
 	memset(raw, 'n', sizeof raw);
 	{
 		unsigned char	open[TABLE_OPEN_PARAMS_SIZE];
@@ -391,60 +285,60 @@ dispatch_test_bad(void)
 
 		memset(open, 'n', sizeof open);
 		memcpy(open, &version, 4);
-		dispatch_test_send(&p, PROC_TABLE_OPEN, open, sizeof open);
+		peer_send(&p, PROC_TABLE_OPEN, open, sizeof open);
 	}
-	CHECK(dispatch_test_exit(&p) == 1,
+	CHECK(peer_exit(&p) == 1,
 	    "bad: OPEN name without NUL -> exit 1");
 
-	dispatch_test_start(&p);
+	peer_start(&p, dispatch_test_serve);
 	dispatch_test_request(&p, PROC_TABLE_CHECK, K_DOMAIN, "yes", 0, NULL);
-	CHECK(dispatch_test_exit(&p) == 1, "bad: CHECK before OPEN -> exit 1");
+	CHECK(peer_exit(&p) == 1, "bad: CHECK before OPEN -> exit 1");
 
-	dispatch_test_start(&p);
+	peer_start(&p, dispatch_test_serve);
 	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);
-	dispatch_test_skip(&p);
+	peer_skip(&p);
 	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);
-	CHECK(dispatch_test_exit(&p) == 1, "bad: second OPEN -> exit 1");
+	CHECK(peer_exit(&p) == 1, "bad: second OPEN -> exit 1");
 
 #define BAD_AFTER_OPEN(send, what) do {					\
-	dispatch_test_start(&p);					\
+	peer_start(&p, dispatch_test_serve);				\
 	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);		\
-	dispatch_test_skip(&p);						\
+	peer_skip(&p);							\
 	send;								\
-	CHECK(dispatch_test_exit(&p) == 1, what);			\
+	CHECK(peer_exit(&p) == 1, what);				\
 } while (0)
-	BAD_AFTER_OPEN(dispatch_test_send(&p, 42, NULL, 0),
+	BAD_AFTER_OPEN(peer_send(&p, 42, NULL, 0),
 	    "bad: unknown type 42 -> exit 1");
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_OK, NULL, 0),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_OK, NULL, 0),
 	    "bad: OK sent to the helper -> exit 1");
 	memcpy(raw, "\x02\x00\x00\x00" "\x00\x00\x00\x00\x00\x00\x00\x00"
 	    "example.com", 23);
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CHECK, raw, 23),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_CHECK, raw, 23),
 	    "bad: key without NUL -> exit 1");
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_LOOKUP, raw, 12),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_LOOKUP, raw, 12),
 	    "bad: LOOKUP without a key -> exit 1");
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_LOOKUP, raw, 3),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_LOOKUP, raw, 3),
 	    "bad: LOOKUP shorter than service -> exit 1");
 	n = 0;
 	memcpy(raw, "\x02\x00\x00\x00" "\x00\x00\x00\x00\x00\x00\x00\x00"
 	    "k\0zz\0", 18);
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CHECK, raw, 18),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_CHECK, raw, 18),
 	    "bad: bytes after the key -> exit 1");
 	memcpy(raw, "\x20\x00\x00\x00" "\x00\x00\x00\x00\x00\x00\x00\x00"
 	    "k\0", 14);
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_FETCH, raw, 14),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_FETCH, raw, 14),
 	    "bad: FETCH with trailing bytes -> exit 1");
 	memcpy(raw, "\x02\x00\x00\x00" "\xff\xff\xff\xff\xff\xff\xff\xff"
 	    "k\0", 14);
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CHECK, raw, 14),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_CHECK, raw, 14),
 	    "bad: nparams 2^64-1 -> exit 1");
 	memcpy(raw, "\x02\x00\x00\x00" "\x01\x00\x00\x00\x00\x00\x00\x00"
 	    "kk", 14);
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CHECK, raw, 14),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_CHECK, raw, 14),
 	    "bad: parameter without NUL -> exit 1");
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_UPDATE, "x", 1),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_UPDATE, "x", 1),
 	    "bad: UPDATE with a payload -> exit 1");
-	BAD_AFTER_OPEN(dispatch_test_send(&p, PROC_TABLE_CLOSE, "x", 1),
+	BAD_AFTER_OPEN(peer_send(&p, PROC_TABLE_CLOSE, "x", 1),
 	    "bad: CLOSE with a payload -> exit 1");
 	memset(raw, 0, 16);
 	raw[0] = 5;

@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
 from helperproc import BUILD, HelperProcess  # noqa: E402
+from debfetch import apt_download  # noqa: E402
 
 OK, OPEN, CLOSE, UPDATE, CHECK, LOOKUP, FETCH = 0, 2, 3, 4, 5, 6, 7
 K = dict(alias=0x001, domain=0x002, credentials=0x004, netaddr=0x008,
@@ -46,9 +47,7 @@ def fetch_extras():
     debs = glob.glob(os.path.join(cache, "opensmtpd-extras_*.deb"))
     if not debs:
         try:
-            p = subprocess.run(["apt-get", "download", "opensmtpd-extras"],
-                               cwd=cache, capture_output=True, text=True,
-                               timeout=180)
+            p = apt_download("opensmtpd-extras", cache)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise RuntimeError("cannot run apt-get download "
                                "opensmtpd-extras: %s" % e)

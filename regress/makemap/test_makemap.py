@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+from debfetch import apt_download  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -136,9 +137,7 @@ def fetch_opensmtpd():
     debs = glob.glob(os.path.join(cache, "opensmtpd_*.deb"))
     if not debs:
         try:
-            p = subprocess.run(["apt-get", "download", "opensmtpd"],
-                               cwd=cache, capture_output=True, text=True,
-                               timeout=180)
+            p = apt_download("opensmtpd", cache)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise AssertionError("cannot run apt-get download opensmtpd: "
                                  "%s" % e)

@@ -473,8 +473,8 @@ test_not_found(void)
 {
 	struct envelope		 evp;
 	struct queue_walk	*w;
-	uint32_t		 msgid;
-	uint64_t		 evpids[2];
+	uint32_t		 msgid = 0;
+	uint64_t		 evpids[2] = { 0, 0 };
 	int			 fd;
 
 	CHECK(test_fresh() == 0, "notfound: init");
@@ -776,8 +776,8 @@ test_recover(void)
 	struct queue_walk	*w;
 	struct envelope		 evp;
 	struct test_tree	 t;
-	uint32_t		 good;
-	uint64_t		 goodevp[2];
+	uint32_t		 good = 0;
+	uint64_t		 goodevp[2] = { 0, 0 };
 	int			 n = 0;
 
 	CHECK(test_fresh() == 0, "recover: init");
@@ -846,8 +846,8 @@ test_corrupt(void)
 	struct queue_walk	*w;
 	struct envelope		 evp;
 	char			 rel[80], needle[64];
-	uint32_t		 m1, m2;
-	uint64_t		 e1[2], e2[1];
+	uint32_t		 m1 = 0, m2 = 0;
+	uint64_t		 e1[2] = { 0, 0 }, e2[1] = { 0 };
 	uint64_t		 seen = 0;
 	int			 n = 0, r = QUEUE_OK;
 
@@ -921,7 +921,7 @@ test_many(void)
 	struct queue_walk	*w;
 	struct envelope		 evp;
 	uint32_t		 msgid, last = 0, extra;
-	uint64_t		 evpids[2];
+	uint64_t		 evpids[2] = { 0, 0 };
 	size_t			 nwant = 0, ngot = 0, i;
 	int			 r = QUEUE_OK, ok = 1, order = 1, groups = 1;
 	int			 steps, tempfails = 0, changes = 0;
@@ -995,7 +995,7 @@ test_modes(void)
 {
 	struct envelope	evp;
 	char		rel[80], path[PATH_MAX];
-	uint32_t	msgid;
+	uint32_t	msgid = 0;
 	uint64_t	evpids[1];
 	mode_t		old;
 	int		fd, ok = 1;

@@ -439,7 +439,8 @@ test_life_cycle(void)
 	queue_walk_free(&w);
 	CHECK(w == NULL, "life: walk freed and cleared");
 	CHECK(n == 2 && ((seen[0] == a.evpid && seen[1] == b.evpid) ||
-	    (seen[0] == b.evpid && seen[1] == a.evpid)), "life: walk sees both");
+	    (seen[0] == b.evpid && seen[1] == a.evpid)),
+	    "life: walk sees both");
 
 	CHECK(queue_load_envelope(a.evpid, &got) == QUEUE_OK &&
 	    got.evpid == a.evpid && test_same(&got, &a), "life: load");
@@ -695,7 +696,8 @@ test_fault_one(enum test_op op, unsigned int nth, unsigned int total,
 		printf("# result %d, want %d\n", r, want);
 	test_scan(&t);
 	test_check(t.bad == 0 && t.temporary == 0 && t.purge == 0 &&
-	    test_intact(c.m0, c.e0, 0, 2), "  ...M0 whole, nothing half-written",
+	    test_intact(c.m0, c.e0, 0, 2),
+	    "  ...M0 whole, nothing half-written",
 	    __FILE__, __LINE__);
 	test_check(test_case_m1_ok(op, &c), "  ...target in a state allowed",
 	    __FILE__, __LINE__);
@@ -904,6 +906,43 @@ test_corrupt(void)
 	    "corrupt: new messages still accepted");
 }
 
+/* test_stuck - an entry that never reads does not stop the walk */
+static void
+test_stuck(void)
+{
+	struct queue_walk	*w;
+	struct envelope		 evp;
+	char			 rel[80];
+	uint32_t		 msgid = 0;
+	uint64_t		 evpids[1] = { 0 }, seen = 0;
+	int			 steps, fails = 0, n = 0, r = QUEUE_OK;
+
+	CHECK(test_fresh() == 0, "stuck: init");
+	CHECK(test_message(1, &msgid, evpids) == 0, "stuck: a message");
+	/* a directory where an envelope file belongs: read gives EISDIR */
+	snprintf(rel, sizeof rel, "queue/%02x/%08" PRIx32 "/%08" PRIx32
+	    "00000099", msgid >> 24, msgid, msgid);
+	test_mkfile(rel, NULL);
+	test_quiet("queue_fs_test.stuck.log");
+	w = queue_walk_new(0);
+	for (steps = 0; w != NULL && steps < 10; steps++) {
+		if ((r = queue_walk_next(w, &evp)) == QUEUE_NOTFOUND)
+			break;
+		if (r < 0)
+			fails++;
+		else {
+			seen = evp.evpid;
+			n++;
+		}
+	}
+	queue_walk_free(&w);
+	test_quiet(NULL);
+	CHECK(r == QUEUE_NOTFOUND && n == 1 && seen == evpids[0] &&
+	    fails <= 2, "stuck: the walk ends, having skipped the entry");
+	CHECK(test_file_has("queue_fs_test.stuck.log", "00000099 unreadable"),
+	    "stuck: the skipped evpid is logged");
+}
+
 /* test_cmp64 - qsort order of evpids */
 static int
 test_cmp64(const void *a, const void *b)
@@ -1055,6 +1094,7 @@ main(void)
 	test_fault_matrix();
 	test_recover();
 	test_corrupt();
+	test_stuck();
 	test_many();
 	test_modes();
 	queue_backend_close();
@@ -1064,6 +1104,7 @@ main(void)
 	unlink("queue_fs_test.recover.log");
 	unlink("queue_fs_test.corrupt.log");
 	unlink("queue_fs_test.many.log");
+	unlink("queue_fs_test.stuck.log");
 	unlink("queue_fs_test.modes.log");
 	return test_done();
 }

@@ -1,18 +1,14 @@
 /*
  * queue_backend.h -- the queue's storage API: messages and envelopes on
  * stable storage, behind one struct of function pointers per backend.
- *
- * Used by the queue process (chrooted into the spool as _smtpq), which
- * calls the queue_* functions of queue_backend.c; they pick the backend
- * named in the configuration (queue_backend_fs by default) and turn
- * struct envelope into the version 3 text (envelope.h) and back.  The
- * backend operations are those of the proc queue protocol (spec
- * libexec-protocols.md 5.2), so a proc backend maps onto them one to
- * one; message_fd_w is the daemon's own half of spec 5.4 (where the
- * body is written before commit).  Backends store envelope bytes as
- * opaque data (compression and encryption come later, spec 5.5).
- * Nothing here is ever fatal after start-up: every storage failure is a
- * temporary failure that the caller turns into 4xx or a retry.
+ * Used by the queue process (chrooted into the spool as _smtpq) through
+ * the queue_* functions of queue_backend.c, which pick the configured
+ * backend (queue_backend_fs by default) and turn struct envelope into its
+ * version 3 text and back.  The backend operations are those of the proc
+ * queue protocol (spec libexec-protocols.md 5.2), so a proc backend maps
+ * onto them one to one; message_fd_w is the daemon's half of spec 5.4.
+ * Backends store envelope bytes as opaque data (spec 5.5 comes later).
+ * Never fatal after start-up: a storage failure is a temporary failure.
  */
 #ifndef SMTPD_QUEUE_BACKEND_H
 #define SMTPD_QUEUE_BACKEND_H
@@ -86,7 +82,7 @@ struct queue_walk {
  * recover		start-up: finish or undo whatever a crash left.
  */
 struct queue_backend {
-	int		 version;	/* QUEUE_BACKEND_V1; append, never reorder */
+	int		 version;	/* QUEUE_BACKEND_V1; append only */
 	const char	*name;
 	int	(*init)(const char *root);	/* -1: unusable (start-up) */
 	void	(*close)(void);

@@ -1,22 +1,17 @@
 /*
  * queue_fs.c -- the fs queue backend: messages and envelopes as files in
  * the spool, each change on stable storage before it is acknowledged.
- *
- * Runs in the queue process, chrooted into the spool as _smtpq; every
- * path is relative to the root given to init ("/" once chrooted) and is
- * formatted from ids, never taken from outside.  Layout (all 0700/0600):
- *   incoming/<msgid>/message, <evpid>...	being received, not committed
- *   queue/<xx>/<msgid>/message, <evpid>...	committed; xx = msgid >> 24
- *   temporary/evp.<msgid>.<rnd>		an envelope being written
- *   purge/<msgid>.<rnd>/			deleted, being removed
- *   corrupt/<msgid>/message, <evpid>		envelopes that did not parse
- * An envelope is written to temporary/, fsync'd, renamed into place and
- * its directory fsync'd.  Commit fsyncs the body and every envelope, then
- * renames incoming/<msgid> to queue/<xx>/<msgid> and fsyncs both parents:
- * a crash leaves a message either wholly in incoming/ (recover discards
- * it) or wholly in queue/.  A delete renames the message to purge/ first.
- * It must never be fatal: every failure is logged and returned as a
- * temporary failure (QUEUE_NOSPACE when the disk is full).
+ * Runs in the queue process, chrooted into the spool as _smtpq; paths are
+ * relative to init's root and formatted from ids, never taken from outside.
+ *   incoming/<msgid>/message, <evpid>	being received, not committed
+ *   queue/<xx>/<msgid>/message, <evpid>	committed; xx = msgid >> 24
+ *   temporary/ purge/ corrupt/<msgid>/	writes, deletes, set aside
+ * An envelope is written to temporary/, fsync'd, renamed in, its dir
+ * fsync'd.  Commit fsyncs body and envelopes, renames incoming/<msgid> to
+ * queue/<xx>/<msgid> and fsyncs both parents: a crash leaves a message
+ * wholly in incoming/ (recover discards it) or wholly in queue/.  Files
+ * 0600, dirs 0700.  Never fatal: failures are logged and returned as
+ * temporary (QUEUE_NOSPACE when the disk is full).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -35,9 +30,9 @@
 #include "log.h"
 #include "queue_backend.h"
 
-#define QUEUE_FS_PATH_MAX	64	/* the longest formatted path, with room */
+#define QUEUE_FS_PATH_MAX	64	/* longest formatted path, and room */
 #define QUEUE_FS_BUCKETS	256
-#define QUEUE_FS_EINTR_MAX	100	/* interrupted calls retried, then EIO */
+#define QUEUE_FS_EINTR_MAX	100	/* EINTR retries, then failure */
 
 /* where a message lives */
 enum queue_fs_where {
@@ -48,7 +43,7 @@ enum queue_fs_where {
 /* the backend's state, from init to close; the fault fields are tests' */
 static struct {
 	int		rootfd;
-	unsigned int	calls;		/* fallible calls since the last inject */
+	unsigned int	calls;		/* fallible calls since inject */
 	unsigned int	fault_nth;	/* 0: no fault */
 	int		fault_err;
 } queue_fs = { .rootfd = -1 };
@@ -59,7 +54,8 @@ struct queue_fs_walk {
 	DIR		*bucketdir;
 	uint32_t	 msgid;		/* the message being read; 0 none */
 	DIR		*msgdir;
-	uint64_t	 pending;	/* an envelope to read again after EIO */
+	uint64_t	 pending;	/* an envelope to read again */
+	int		 retried;	/* failed once here: next, skip */
 	int		 one;		/* walk of one message */
 	int		 done;
 };
@@ -1000,6 +996,23 @@ queue_fs_walk_envelope(struct queue_fs_walk *fw, uint64_t evpid, char *buf,
 }
 
 /*
+ * queue_fs_walk_skip - after a failure at the walk's position: 0 the
+ * first time (the caller returns it; the next step tries again), 1 the
+ * second (the position is skipped, so one unreadable entry never stops
+ * the walk at start-up).
+ */
+static int
+queue_fs_walk_skip(struct queue_fs_walk *fw)
+{
+	if (!fw->retried) {
+		fw->retried = 1;
+		return 0;
+	}
+	fw->retried = 0;
+	return 1;
+}
+
+/*
  * queue_fs_walk_message - the next envelope of the message being read:
  * QUEUE_OK, QUEUE_NOTFOUND when the message has no more, or a failure.
  */
@@ -1014,19 +1027,35 @@ queue_fs_walk_message(struct queue_fs_walk *fw, uint64_t *evpid, char *buf,
 
 	if (fw->pending != 0) {
 		id = fw->pending;
-		if ((r = queue_fs_walk_envelope(fw, id, buf, bufsz, lenp)) ==
-		    QUEUE_OK)
-			*evpid = id;
-		if (r != QUEUE_NOTFOUND)
+		r = queue_fs_walk_envelope(fw, id, buf, bufsz, lenp);
+		if (r < 0 && !queue_fs_walk_skip(fw))
 			return r;
+		fw->retried = 0;
+		if (r == QUEUE_OK) {
+			*evpid = id;
+			return r;
+		}
+		if (r < 0) {
+			log_warnx("queue-fs: evpid=%016" PRIx64 " unreadable, "
+			    "skipped by this walk", id);
+			fw->pending = 0;
+		}
 	}
 	if (fw->msgdir == NULL) {
 		if (queue_fs_msgdir(fw->msgid, QUEUE_FS_QUEUE, dir, sizeof dir)
 		    == -1)
 			return QUEUE_TEMPFAIL;
-		if ((fw->msgdir = queue_fs_opendir(dir)) == NULL)
-			return errno == ENOENT ? QUEUE_NOTFOUND :
-			    queue_fs_fail("open", dir);
+		if ((fw->msgdir = queue_fs_opendir(dir)) == NULL) {
+			if (errno == ENOENT)
+				return QUEUE_NOTFOUND;
+			r = queue_fs_fail("open", dir);
+			if (!queue_fs_walk_skip(fw))
+				return r;
+			log_warnx("queue-fs: msgid=%08" PRIx32 " unreadable, "
+			    "skipped by this walk", fw->msgid);
+			return QUEUE_NOTFOUND;	/* on to the next message */
+		}
+		fw->retried = 0;
 	}
 	/* bounded by the entries of one directory */
 	while ((de = readdir(fw->msgdir)) != NULL) {
@@ -1044,6 +1073,8 @@ queue_fs_walk_message(struct queue_fs_walk *fw, uint64_t *evpid, char *buf,
 			continue;	/* deleted since the readdir */
 		if (r == QUEUE_OK)
 			*evpid = id;
+		else
+			(void)queue_fs_walk_skip(fw);	/* retry, then skip */
 		return r;
 	}
 	closedir(fw->msgdir);
@@ -1084,8 +1115,14 @@ queue_fs_walk_next(struct queue_walk *w, uint64_t *evpid, char *buf,
 			    (unsigned int)fw->bucket) == -1)
 				return QUEUE_TEMPFAIL;
 			if ((fw->bucketdir = queue_fs_opendir(path)) == NULL &&
-			    errno != ENOENT)
-				return queue_fs_fail("open", path);
+			    errno != ENOENT) {
+				r = queue_fs_fail("open", path);
+				if (!queue_fs_walk_skip(fw))
+					return r;
+				log_warnx("queue-fs: %s unreadable, skipped "
+				    "by this walk", path);
+			} else
+				fw->retried = 0;
 			fw->bucket++;
 			continue;
 		}

@@ -1,0 +1,320 @@
+/*
+ * queue_backend.c -- the queue process's storage entry points: pick the
+ * configured backend, turn envelopes into their text and back, draw ids.
+ *
+ * Runs in the queue process.  The backend sees envelope bytes only;
+ * parsing happens here, once for every backend, so an envelope that
+ * does not load is set aside (envelope_corrupt) and logged with its
+ * evpid, never skipped silently and never fatal.  Ids come from
+ * arc4random (libbsd or libc), never 0.  Only queue_backend_init may
+ * fail for good (start-up); everything after returns QUEUE_* results.
+ * Its state (the backend in use, the tests' id source) is private here.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "queue_backend.h"
+
+#define QUEUE_ERR_SIZE	256
+
+static const struct queue_backend *const queue_backends[] = {
+	&queue_backend_fs,
+};
+
+static const struct queue_backend	*queue_backend;
+static uint32_t			(*queue_backend_id_source)(void);
+
+/* queue_backend_lookup - a backend by its configuration name, or NULL */
+const struct queue_backend *
+queue_backend_lookup(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof queue_backends / sizeof queue_backends[0]; i++)
+		if (strcmp(queue_backends[i]->name, name) == 0)
+			return queue_backends[i];
+	return NULL;
+}
+
+/* queue_backend_init - start backend NAME on the spool ROOT; -1 unusable */
+int
+queue_backend_init(const char *name, const char *root)
+{
+	const struct queue_backend	*b;
+
+	if ((b = queue_backend_lookup(name)) == NULL) {
+		log_warnx("queue: unknown backend \"%s\"", name);
+		return -1;
+	}
+	if (b->version != QUEUE_BACKEND_V1) {
+		log_warnx("queue: backend %s has version %d", name, b->version);
+		return -1;
+	}
+	if (b->init(root) == -1)
+		return -1;
+	queue_backend = b;
+	return 0;
+}
+
+/* queue_backend_close - stop the backend in use */
+void
+queue_backend_close(void)
+{
+	if (queue_backend != NULL)
+		queue_backend->close();
+	queue_backend = NULL;
+}
+
+/* queue_backend_set_id_source - tests: draw ids from FN (NULL: random) */
+void
+queue_backend_set_id_source(uint32_t (*fn)(void))
+{
+	queue_backend_id_source = fn;
+}
+
+/* queue_backend_draw_id - a random nonzero u32 for a msgid or evpid half */
+uint32_t
+queue_backend_draw_id(void)
+{
+	uint32_t	id;
+	int		i;
+
+	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
+		id = queue_backend_id_source != NULL ?
+		    queue_backend_id_source() : arc4random();
+		if (id != 0)
+			return id;
+	}
+	/* only a test's source can be this unlucky; callers check for 0 */
+	return 0;
+}
+
+/* queue_backend_ready - the backend in use, or NULL (logged) */
+static const struct queue_backend *
+queue_backend_ready(void)
+{
+	if (queue_backend == NULL)
+		log_warnx("queue: no backend initialized");
+	return queue_backend;
+}
+
+/* queue_recover - start-up pass over what a crash may have left */
+int
+queue_recover(struct queue_recovery *rec)
+{
+	const struct queue_backend	*b;
+
+	memset(rec, 0, sizeof *rec);
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	return b->recover(rec);
+}
+
+/* queue_create_message - a new message being received */
+int
+queue_create_message(uint32_t *msgid)
+{
+	const struct queue_backend	*b;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	return b->message_create(msgid);
+}
+
+/* queue_open_message_write - the fd the body is written to, once */
+int
+queue_open_message_write(uint32_t msgid, int *fdp)
+{
+	const struct queue_backend	*b;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	return b->message_fd_w(msgid, fdp);
+}
+
+/* queue_commit_message - on stable storage; only then may 250 be sent */
+int
+queue_commit_message(uint32_t msgid)
+{
+	const struct queue_backend	*b;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	return b->message_commit(msgid);
+}
+
+/* queue_delete_message - a message and all its envelopes */
+int
+queue_delete_message(uint32_t msgid)
+{
+	const struct queue_backend	*b;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	return b->message_delete(msgid);
+}
+
+/* queue_open_message_read - a read-only fd of a committed body */
+int
+queue_open_message_read(uint32_t msgid, int *fdp)
+{
+	const struct queue_backend	*b;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	return b->message_fd_r(msgid, fdp);
+}
+
+/* queue_create_envelope - store EVP in MSGID; sets evp->evpid */
+int
+queue_create_envelope(uint32_t msgid, struct envelope *evp)
+{
+	const struct queue_backend	*b;
+	char				 buf[ENVELOPE_TEXT_MAX + 1];
+	uint64_t			 evpid;
+	int				 len, r;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	if ((len = envelope_dump(evp, buf, sizeof buf)) <= 0) {
+		log_warnx("queue: msgid=%08" PRIx32 " envelope does not "
+		    "dump", msgid);
+		return QUEUE_TEMPFAIL;
+	}
+	if ((r = b->envelope_create(msgid, buf, (size_t)len, &evpid)) ==
+	    QUEUE_OK)
+		evp->evpid = evpid;
+	return r;
+}
+
+/* queue_delete_envelope - one envelope; the last one takes its message */
+int
+queue_delete_envelope(uint64_t evpid)
+{
+	const struct queue_backend	*b;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	return b->envelope_delete(evpid);
+}
+
+/* queue_update_envelope - write EVP over its stored version */
+int
+queue_update_envelope(const struct envelope *evp)
+{
+	const struct queue_backend	*b;
+	char				 buf[ENVELOPE_TEXT_MAX + 1];
+	int				 len;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	if ((len = envelope_dump(evp, buf, sizeof buf)) <= 0) {
+		log_warnx("queue: evpid=%016" PRIx64 " envelope does not "
+		    "dump", evp->evpid);
+		return QUEUE_TEMPFAIL;
+	}
+	return b->envelope_update(evp->evpid, buf, (size_t)len);
+}
+
+/*
+ * queue_backend_parse - EVPID's LEN bytes into EVP; if they do not load,
+ * log why, set the envelope aside and return QUEUE_NOTFOUND.
+ */
+static int
+queue_backend_parse(const struct queue_backend *b, uint64_t evpid,
+    const char *buf, size_t len, struct envelope *evp)
+{
+	char	err[QUEUE_ERR_SIZE];
+
+	evp->evpid = evpid;
+	if (envelope_load(evp, buf, len, err, sizeof err) == 0) {
+		evp->evpid = evpid;
+		return QUEUE_OK;
+	}
+	log_warnx("queue: evpid=%016" PRIx64 " corrupt envelope: %s", evpid,
+	    err);
+	if (b->envelope_corrupt(evpid) < 0)
+		log_warnx("queue: evpid=%016" PRIx64 " could not be set "
+		    "aside; skipped until the next start", evpid);
+	return QUEUE_NOTFOUND;
+}
+
+/* queue_load_envelope - EVPID into EVP; QUEUE_NOTFOUND if absent/corrupt */
+int
+queue_load_envelope(uint64_t evpid, struct envelope *evp)
+{
+	const struct queue_backend	*b;
+	char				 buf[ENVELOPE_TEXT_MAX + 1];
+	size_t				 len;
+	int				 r;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	/* one byte more than allowed: an oversized file is seen as such */
+	if ((r = b->envelope_load(evpid, buf, sizeof buf, &len)) != QUEUE_OK)
+		return r;
+	return queue_backend_parse(b, evpid, buf, len, evp);
+}
+
+/* queue_walk_new - a cursor over every envelope, or MSGID's; NULL on error */
+struct queue_walk *
+queue_walk_new(uint32_t msgid)
+{
+	const struct queue_backend	*b;
+	struct queue_walk		*w;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return NULL;
+	if ((w = calloc(1, sizeof *w)) == NULL) {
+		log_warn("queue: walk");
+		return NULL;
+	}
+	w->msgid = msgid;
+	if (b->walk_open(w) != QUEUE_OK) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/*
+ * queue_walk_next - the next envelope that loads into EVP: QUEUE_OK,
+ * QUEUE_NOTFOUND at the end, < 0 on an error (step again later).
+ * Corrupt envelopes on the way are set aside and logged.
+ */
+int
+queue_walk_next(struct queue_walk *w, struct envelope *evp)
+{
+	const struct queue_backend	*b;
+	char				 buf[ENVELOPE_TEXT_MAX + 1];
+	uint64_t			 evpid;
+	size_t				 len;
+	int				 r;
+
+	if ((b = queue_backend_ready()) == NULL)
+		return QUEUE_TEMPFAIL;
+	/* each turn consumes one stored envelope: bounded by the queue */
+	for (;;) {
+		if ((r = b->walk_next(w, &evpid, buf, sizeof buf, &len)) !=
+		    QUEUE_OK)
+			return r;
+		if (queue_backend_parse(b, evpid, buf, len, evp) == QUEUE_OK)
+			return QUEUE_OK;
+	}
+}
+
+/* queue_walk_free - release a cursor and clear the caller's pointer */
+void
+queue_walk_free(struct queue_walk **wp)
+{
+	if (*wp == NULL)
+		return;
+	if (queue_backend != NULL)
+		queue_backend->walk_close(*wp);
+	free(*wp);
+	*wp = NULL;
+}

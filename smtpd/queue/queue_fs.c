@@ -1,0 +1,1338 @@
+/*
+ * queue_fs.c -- the fs queue backend: messages and envelopes as files in
+ * the spool, each change on stable storage before it is acknowledged.
+ * Runs in the queue process, chrooted into the spool as _smtpq; paths are
+ * relative to init's root and formatted from ids, never taken from outside.
+ *   incoming/<msgid>/message, <evpid>	being received, not committed
+ *   queue/<xx>/<msgid>/message, <evpid>	committed; xx = msgid >> 24
+ *   temporary/ purge/ corrupt/<msgid>/	writes, deletes, set aside
+ * An envelope is written to temporary/, fsync'd, renamed in, its dir
+ * fsync'd.  Commit fsyncs body and envelopes, renames incoming/<msgid> to
+ * queue/<xx>/<msgid> and fsyncs both parents: a crash leaves a message
+ * wholly in incoming/ (recover discards it) or wholly in queue/.  Files
+ * 0600, dirs 0700.  Never fatal: failures are logged and returned as
+ * temporary (QUEUE_NOSPACE when the disk is full).
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "queue_backend.h"
+
+#define QUEUE_FS_PATH_MAX	64	/* longest formatted path, and room */
+#define QUEUE_FS_BUCKETS	256
+#define QUEUE_FS_EINTR_MAX	100	/* EINTR retries, then failure */
+
+/* where a message lives */
+enum queue_fs_where {
+	QUEUE_FS_INCOMING,
+	QUEUE_FS_QUEUE
+};
+
+/* the backend's state, from init to close; the fault fields are tests' */
+static struct {
+	int		rootfd;
+	unsigned int	calls;		/* fallible calls since inject */
+	unsigned int	fault_nth;	/* 0: no fault */
+	int		fault_err;
+} queue_fs = { .rootfd = -1 };
+
+/* a cursor of queue_fs_walk_next */
+struct queue_fs_walk {
+	int		 bucket;	/* the next bucket to open */
+	DIR		*bucketdir;
+	uint32_t	 msgid;		/* the message being read; 0 none */
+	DIR		*msgdir;
+	uint64_t	 pending;	/* an envelope to read again */
+	int		 retried;	/* failed once here: next, skip */
+	int		 one;		/* walk of one message */
+	int		 done;
+};
+
+static const char *const queue_fs_dirs[] = {
+	"incoming", "queue", "temporary", "purge", "corrupt"
+};
+
+/* queue_fs_inject_fault - tests: the NTH fallible call from now fails */
+void
+queue_fs_inject_fault(unsigned int nth, int err)
+{
+	queue_fs.calls = 0;
+	queue_fs.fault_nth = nth;
+	queue_fs.fault_err = err;
+}
+
+/* queue_fs_count_calls - tests: fallible calls since the last inject */
+unsigned int
+queue_fs_count_calls(void)
+{
+	return queue_fs.calls;
+}
+
+/* queue_fs_fault - count a fallible call; -1 and errno if it must fail */
+static int
+queue_fs_fault(void)
+{
+	queue_fs.calls++;
+	if (queue_fs.fault_nth != 0 && queue_fs.calls == queue_fs.fault_nth) {
+		errno = queue_fs.fault_err;
+		return -1;
+	}
+	return 0;
+}
+
+/* queue_fs_result - the QUEUE_* temporary failure of an errno */
+static int
+queue_fs_result(int err)
+{
+	return (err == ENOSPC || err == EDQUOT) ? QUEUE_NOSPACE :
+	    QUEUE_TEMPFAIL;
+}
+
+/* queue_fs_fail - log a failed STEP on PATH (errno kept); its result */
+static int
+queue_fs_fail(const char *step, const char *path)
+{
+	int	err = errno;
+
+	log_warn("queue-fs: %s %s", step, path);
+	errno = err;
+	return queue_fs_result(err);
+}
+
+/* queue_fs_path - format a path from our own constants and ids */
+static int
+queue_fs_path(char *buf, size_t bufsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int
+queue_fs_path(char *buf, size_t bufsz, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, bufsz, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= bufsz) {
+		log_warnx("queue-fs: path too long for %s", fmt);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* queue_fs_msgdir - the directory of MSGID in WHERE */
+static int
+queue_fs_msgdir(uint32_t msgid, enum queue_fs_where where, char *buf,
+    size_t bufsz)
+{
+	if (where == QUEUE_FS_INCOMING)
+		return queue_fs_path(buf, bufsz, "incoming/%08" PRIx32, msgid);
+	return queue_fs_path(buf, bufsz, "queue/%02x/%08" PRIx32,
+	    (unsigned int)(msgid >> 24), msgid);
+}
+
+/* queue_fs_exists - 1 if PATH exists, 0 if not, -1 on error */
+static int
+queue_fs_exists(const char *path)
+{
+	struct stat	st;
+
+	if (fstatat(queue_fs.rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
+}
+
+/* queue_fs_open - openat below the root (a fallible call) */
+static int
+queue_fs_open(const char *path, int flags, mode_t mode)
+{
+	if (queue_fs_fault() == -1)
+		return -1;
+	return openat(queue_fs.rootfd, path, flags | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
+}
+
+/* queue_fs_fsync - fsync (a fallible call) */
+static int
+queue_fs_fsync(int fd)
+{
+	if (queue_fs_fault() == -1)
+		return -1;
+	return fsync(fd);
+}
+
+/* queue_fs_rename - renameat below the root (a fallible call) */
+static int
+queue_fs_rename(const char *from, const char *to)
+{
+	if (queue_fs_fault() == -1)
+		return -1;
+	return renameat(queue_fs.rootfd, from, queue_fs.rootfd, to);
+}
+
+/* queue_fs_mkdir - mkdirat 0700 below the root (a fallible call) */
+static int
+queue_fs_mkdir(const char *path)
+{
+	if (queue_fs_fault() == -1)
+		return -1;
+	return mkdirat(queue_fs.rootfd, path, 0700);
+}
+
+/* queue_fs_unlink - unlinkat below the root (a fallible call) */
+static int
+queue_fs_unlink(const char *path, int flags)
+{
+	if (queue_fs_fault() == -1)
+		return -1;
+	return unlinkat(queue_fs.rootfd, path, flags);
+}
+
+/* queue_fs_link - linkat below the root (a fallible call) */
+static int
+queue_fs_link(const char *from, const char *to)
+{
+	if (queue_fs_fault() == -1)
+		return -1;
+	return linkat(queue_fs.rootfd, from, queue_fs.rootfd, to, 0);
+}
+
+/* queue_fs_write_all - write LEN bytes; a short write is an error */
+static int
+queue_fs_write_all(int fd, const char *buf, size_t len)
+{
+	size_t	off = 0;
+	ssize_t	n;
+	int	eintr = 0;
+
+	if (queue_fs_fault() == -1)
+		return -1;
+	while (off < len) {
+		if ((n = write(fd, buf + off, len - off)) == -1) {
+			if (errno == EINTR && ++eintr < QUEUE_FS_EINTR_MAX)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* queue_fs_sync_path - fsync the file or directory at PATH */
+static int
+queue_fs_sync_path(const char *path)
+{
+	int	fd, err;
+
+	if ((fd = queue_fs_open(path, O_RDONLY, 0)) == -1)
+		return -1;
+	if (queue_fs_fsync(fd) == -1) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* queue_fs_opendir - a directory stream of PATH below the root */
+static DIR *
+queue_fs_opendir(const char *path)
+{
+	DIR	*dp;
+	int	 fd, err;
+
+	if ((fd = queue_fs_open(path, O_RDONLY | O_DIRECTORY, 0)) == -1)
+		return NULL;
+	if ((dp = fdopendir(fd)) == NULL) {
+		err = errno;
+		close(fd);
+		errno = err;
+	}
+	return dp;
+}
+
+/* queue_fs_dot - "." and ".." */
+static int
+queue_fs_dot(const char *name)
+{
+	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+}
+
+/*
+ * queue_fs_remove_tree - unlink the files of directory NAME in the
+ * directory PARENTFD, then NAME itself.  Best effort, after the point of
+ * no return (the tree is in purge/ or temporary/ already): a failure is
+ * logged and left for queue_fs_recover.  Not a fault-injection point.
+ */
+static int
+queue_fs_remove_tree(int parentfd, const char *name)
+{
+	struct dirent	*de;
+	DIR		*dp;
+	int		 fd, ret = 0;
+
+	fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1 || (dp = fdopendir(fd)) == NULL) {
+		log_warn("queue-fs: remove %s", name);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		if (queue_fs_dot(de->d_name))
+			continue;
+		/* a name from readdir is one component: no path is built */
+		if (unlinkat(dirfd(dp), de->d_name, 0) == -1) {
+			log_warn("queue-fs: remove %s/%s", name, de->d_name);
+			ret = -1;
+		}
+	}
+	closedir(dp);
+	if (unlinkat(parentfd, name, AT_REMOVEDIR) == -1) {
+		log_warn("queue-fs: remove %s", name);
+		ret = -1;
+	}
+	return ret;
+}
+
+/* queue_fs_find_message - the directory of MSGID: received or committed */
+static int
+queue_fs_find_message(uint32_t msgid, char *dir, size_t dirsz,
+    enum queue_fs_where *where)
+{
+	enum queue_fs_where	w[2] = { QUEUE_FS_INCOMING, QUEUE_FS_QUEUE };
+	size_t			i;
+	int			r;
+
+	if (queue_fs.rootfd == -1) {
+		log_warnx("queue-fs: not initialized");
+		return QUEUE_TEMPFAIL;
+	}
+	if (msgid == 0)
+		return QUEUE_NOTFOUND;
+	for (i = 0; i < 2; i++) {
+		if (queue_fs_msgdir(msgid, w[i], dir, dirsz) == -1)
+			return QUEUE_TEMPFAIL;
+		if ((r = queue_fs_exists(dir)) == 1) {
+			*where = w[i];
+			return QUEUE_OK;
+		}
+		if (r == -1)
+			return queue_fs_fail("stat", dir);
+	}
+	return QUEUE_NOTFOUND;
+}
+
+/* what queue_fs_scan found in a message directory */
+struct queue_fs_scan {
+	size_t	nevp;		/* envelopes of this msgid */
+	int	has_evpid;	/* the envelope asked about is one */
+	int	has_body;	/* "message" is there */
+};
+
+/*
+ * queue_fs_scan - count the envelopes of MSGID in DIR, look for EVPID
+ * (0: none) and, if SYNC, fsync each envelope.  QUEUE_OK or a failure.
+ */
+static int
+queue_fs_scan(const char *dir, uint32_t msgid, uint64_t evpid, int sync,
+    struct queue_fs_scan *sc)
+{
+	struct dirent	*de;
+	DIR		*dp;
+	char		 path[QUEUE_FS_PATH_MAX];
+	uint64_t	 id;
+	int		 r = QUEUE_OK;
+
+	memset(sc, 0, sizeof *sc);
+	if ((dp = queue_fs_opendir(dir)) == NULL)
+		return errno == ENOENT ? QUEUE_NOTFOUND :
+		    queue_fs_fail("open", dir);
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dp)) == NULL) {
+			if (errno != 0)
+				r = queue_fs_fail("read", dir);
+			break;
+		}
+		if (strcmp(de->d_name, "message") == 0) {
+			sc->has_body = 1;
+			continue;
+		}
+		if (evpid_parse(de->d_name, &id) == -1 ||
+		    evpid_to_msgid(id) != msgid)
+			continue;	/* not ours; left for the operator */
+		sc->nevp++;
+		if (id == evpid)
+			sc->has_evpid = 1;
+		if (!sync)
+			continue;
+		if (queue_fs_path(path, sizeof path, "%s/%016" PRIx64, dir,
+		    id) == -1 || queue_fs_sync_path(path) == -1) {
+			r = queue_fs_fail("fsync", path);
+			break;
+		}
+	}
+	closedir(dp);
+	return r;
+}
+
+/*
+ * queue_fs_purge - move the message directory DIR (in PARENT) to purge/
+ * and remove it.  Once the rename and both fsyncs are done the message
+ * is gone; until then a failure puts it back and is returned.
+ */
+static int
+queue_fs_purge(uint32_t msgid, const char *dir, const char *parent)
+{
+	char	to[QUEUE_FS_PATH_MAX], name[QUEUE_FS_PATH_MAX];
+	int	i, r, purgefd;
+
+	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
+		if (queue_fs_path(name, sizeof name, "%08" PRIx32 ".%08" PRIx32,
+		    msgid, queue_backend_draw_id()) == -1 ||
+		    queue_fs_path(to, sizeof to, "purge/%s", name) == -1)
+			return QUEUE_TEMPFAIL;
+		if (queue_fs_rename(dir, to) == 0)
+			break;
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			return queue_fs_fail("rename", dir);
+	}
+	if (i == QUEUE_ID_TRIES_MAX) {
+		log_warnx("queue-fs: no free name in purge/ for %s", dir);
+		return QUEUE_TEMPFAIL;
+	}
+	if (queue_fs_sync_path(parent) == -1 ||
+	    queue_fs_sync_path("purge") == -1) {
+		r = queue_fs_fail("fsync", parent);
+		if (renameat(queue_fs.rootfd, to, queue_fs.rootfd, dir) == -1)
+			log_warn("queue-fs: msgid=%08" PRIx32 " left in %s",
+			    msgid, to);
+		return r;
+	}
+	purgefd = openat(queue_fs.rootfd, "purge", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (purgefd != -1) {
+		(void)queue_fs_remove_tree(purgefd, name);
+		close(purgefd);
+	}
+	return QUEUE_OK;
+}
+
+/*
+ * queue_fs_write_temp - write LEN bytes to a new file in temporary/ and
+ * fsync it; its name into TMP.  Nothing is left behind on failure.
+ */
+static int
+queue_fs_write_temp(uint32_t msgid, const char *buf, size_t len, char *tmp,
+    size_t tmpsz)
+{
+	int	i, fd = -1, r;
+
+	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
+		if (queue_fs_path(tmp, tmpsz, "temporary/evp.%08" PRIx32
+		    ".%08" PRIx32, msgid, queue_backend_draw_id()) == -1)
+			return QUEUE_TEMPFAIL;
+		fd = queue_fs_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd != -1 || errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		if (i == QUEUE_ID_TRIES_MAX)
+			errno = EEXIST;
+		return queue_fs_fail("create", tmp);
+	}
+	if (queue_fs_write_all(fd, buf, len) == -1 ||
+	    queue_fs_fsync(fd) == -1) {
+		r = queue_fs_fail("write", tmp);
+		close(fd);
+		if (unlinkat(queue_fs.rootfd, tmp, 0) == -1)
+			log_warn("queue-fs: remove %s", tmp);
+		return r;
+	}
+	close(fd);
+	return QUEUE_OK;
+}
+
+/* queue_fs_read - at most BUFSZ bytes of PATH; QUEUE_NOTFOUND if absent */
+static int
+queue_fs_read(const char *path, char *buf, size_t bufsz, size_t *lenp)
+{
+	size_t	off = 0;
+	ssize_t	n;
+	int	fd, r, eintr = 0;
+
+	if ((fd = queue_fs_open(path, O_RDONLY, 0)) == -1)
+		return errno == ENOENT ? QUEUE_NOTFOUND :
+		    queue_fs_fail("open", path);
+	while (off < bufsz) {
+		if ((n = read(fd, buf + off, bufsz - off)) == -1) {
+			if (errno == EINTR && ++eintr < QUEUE_FS_EINTR_MAX)
+				continue;
+			r = queue_fs_fail("read", path);
+			close(fd);
+			return r;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	*lenp = off;
+	return QUEUE_OK;
+}
+
+/* queue_fs_init - open the spool at ROOT and make its directories 0700 */
+static int
+queue_fs_init(const char *root)
+{
+	struct stat	st;
+	size_t		i;
+	int		fd;
+
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("queue-fs: open spool %s", root);
+		return -1;
+	}
+	for (i = 0; i < sizeof queue_fs_dirs / sizeof queue_fs_dirs[0]; i++) {
+		if (mkdirat(fd, queue_fs_dirs[i], 0700) == -1 &&
+		    errno != EEXIST)
+			goto fail;
+		if (fstatat(fd, queue_fs_dirs[i], &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1)
+			goto fail;
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			goto fail;
+		}
+		if ((st.st_mode & 07777) != 0700 &&
+		    fchmodat(fd, queue_fs_dirs[i], 0700, 0) == -1)
+			goto fail;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	queue_fs.rootfd = fd;
+	return 0;
+fail:
+	log_warn("queue-fs: spool %s: %s", root, i < sizeof queue_fs_dirs /
+	    sizeof queue_fs_dirs[0] ? queue_fs_dirs[i] : ".");
+	close(fd);
+	return -1;
+}
+
+/* queue_fs_close - release the spool */
+static void
+queue_fs_close(void)
+{
+	if (queue_fs.rootfd != -1)
+		close(queue_fs.rootfd);
+	queue_fs.rootfd = -1;
+}
+
+/* queue_fs_message_create - a new incoming/<msgid>, the id unused anywhere */
+static int
+queue_fs_message_create(uint32_t *msgid)
+{
+	char		dir[QUEUE_FS_PATH_MAX], other[QUEUE_FS_PATH_MAX];
+	uint32_t	id;
+	int		i, inq, inc;
+
+	if (queue_fs.rootfd == -1)
+		return QUEUE_TEMPFAIL;
+	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
+		if ((id = queue_backend_draw_id()) == 0 ||
+		    queue_fs_msgdir(id, QUEUE_FS_INCOMING, dir, sizeof dir) ==
+		    -1)
+			continue;
+		if (queue_fs_mkdir(dir) == -1) {
+			if (errno == EEXIST)
+				continue;
+			return queue_fs_fail("mkdir", dir);
+		}
+		/* the id must not name a committed or set-aside message */
+		if (queue_fs_msgdir(id, QUEUE_FS_QUEUE, other, sizeof other) ==
+		    -1 || (inq = queue_fs_exists(other)) == -1 ||
+		    queue_fs_path(other, sizeof other, "corrupt/%08" PRIx32,
+		    id) == -1 || (inc = queue_fs_exists(other)) == -1) {
+			(void)unlinkat(queue_fs.rootfd, dir, AT_REMOVEDIR);
+			return QUEUE_TEMPFAIL;
+		}
+		if (inq == 0 && inc == 0) {
+			*msgid = id;
+			return QUEUE_OK;
+		}
+		(void)unlinkat(queue_fs.rootfd, dir, AT_REMOVEDIR);
+	}
+	log_warnx("queue-fs: no free msgid after %d tries", QUEUE_ID_TRIES_MAX);
+	return QUEUE_TEMPFAIL;
+}
+
+/* queue_fs_message_fd_w - create the body of a message being received */
+static int
+queue_fs_message_fd_w(uint32_t msgid, int *fdp)
+{
+	char	path[QUEUE_FS_PATH_MAX];
+	int	fd;
+
+	if (queue_fs.rootfd == -1 || msgid == 0)
+		return msgid == 0 ? QUEUE_NOTFOUND : QUEUE_TEMPFAIL;
+	if (queue_fs_path(path, sizeof path, "incoming/%08" PRIx32 "/message",
+	    msgid) == -1)
+		return QUEUE_TEMPFAIL;
+	fd = queue_fs_open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd == -1)
+		return errno == ENOENT ? QUEUE_NOTFOUND :
+		    queue_fs_fail("create", path);
+	*fdp = fd;
+	return QUEUE_OK;
+}
+
+/* queue_fs_commit_undo - put a message whose commit failed back */
+static void
+queue_fs_commit_undo(uint32_t msgid, const char *from, const char *to)
+{
+	if (renameat(queue_fs.rootfd, from, queue_fs.rootfd, to) == -1)
+		log_warn("queue-fs: msgid=%08" PRIx32 " stays committed after "
+		    "a failed commit (delete it)", msgid);
+}
+
+/* queue_fs_message_commit - fsync everything, then move it to queue/ */
+static int
+queue_fs_message_commit(uint32_t msgid)
+{
+	struct queue_fs_scan	 sc;
+	enum queue_fs_where	 where;
+	char			 dir[QUEUE_FS_PATH_MAX], to[QUEUE_FS_PATH_MAX];
+	char			 bucket[QUEUE_FS_PATH_MAX];
+	char			 body[QUEUE_FS_PATH_MAX];
+	int			 r, newbucket = 0;
+
+	if ((r = queue_fs_find_message(msgid, dir, sizeof dir, &where)) !=
+	    QUEUE_OK)
+		return r;
+	if (where != QUEUE_FS_INCOMING) {
+		log_warnx("queue-fs: msgid=%08" PRIx32 " committed twice",
+		    msgid);
+		return QUEUE_NOTFOUND;
+	}
+	if (queue_fs_path(body, sizeof body, "%s/message", dir) == -1 ||
+	    queue_fs_msgdir(msgid, QUEUE_FS_QUEUE, to, sizeof to) == -1 ||
+	    queue_fs_path(bucket, sizeof bucket, "queue/%02x",
+	    (unsigned int)(msgid >> 24)) == -1)
+		return QUEUE_TEMPFAIL;
+	if (queue_fs_sync_path(body) == -1) {
+		if (errno == ENOENT) {
+			log_warnx("queue-fs: msgid=%08" PRIx32 " committed "
+			    "without a body", msgid);
+			return QUEUE_NOTFOUND;
+		}
+		return queue_fs_fail("fsync", body);
+	}
+	if ((r = queue_fs_scan(dir, msgid, 0, 1, &sc)) != QUEUE_OK)
+		return r;
+	if (sc.nevp == 0) {
+		log_warnx("queue-fs: msgid=%08" PRIx32 " committed without "
+		    "an envelope", msgid);
+		return QUEUE_NOTFOUND;
+	}
+	if (queue_fs_sync_path(dir) == -1)
+		return queue_fs_fail("fsync", dir);
+	if (queue_fs_mkdir(bucket) == 0)
+		newbucket = 1;
+	else if (errno != EEXIST)
+		return queue_fs_fail("mkdir", bucket);
+	if (newbucket && queue_fs_sync_path("queue") == -1)
+		return queue_fs_fail("fsync", "queue");
+	if (queue_fs_rename(dir, to) == -1)
+		return queue_fs_fail("rename", dir);
+	if (queue_fs_sync_path(bucket) == -1 ||
+	    queue_fs_sync_path("incoming") == -1) {
+		r = queue_fs_fail("fsync after commit of", to);
+		queue_fs_commit_undo(msgid, to, dir);
+		return r;
+	}
+	return QUEUE_OK;
+}
+
+/* queue_fs_message_delete - a message and its envelopes, to purge/ */
+static int
+queue_fs_message_delete(uint32_t msgid)
+{
+	enum queue_fs_where	 where;
+	char			 dir[QUEUE_FS_PATH_MAX];
+	char			 parent[QUEUE_FS_PATH_MAX];
+	int			 r;
+
+	if ((r = queue_fs_find_message(msgid, dir, sizeof dir, &where)) !=
+	    QUEUE_OK)
+		return r;
+	if (where == QUEUE_FS_INCOMING)
+		r = queue_fs_path(parent, sizeof parent, "incoming");
+	else
+		r = queue_fs_path(parent, sizeof parent, "queue/%02x",
+		    (unsigned int)(msgid >> 24));
+	if (r == -1)
+		return QUEUE_TEMPFAIL;
+	return queue_fs_purge(msgid, dir, parent);
+}
+
+/* queue_fs_message_fd_r - the committed body, read-only, at offset 0 */
+static int
+queue_fs_message_fd_r(uint32_t msgid, int *fdp)
+{
+	char	path[QUEUE_FS_PATH_MAX];
+	int	fd;
+
+	if (queue_fs.rootfd == -1 || msgid == 0)
+		return msgid == 0 ? QUEUE_NOTFOUND : QUEUE_TEMPFAIL;
+	if (queue_fs_path(path, sizeof path, "queue/%02x/%08" PRIx32
+	    "/message", (unsigned int)(msgid >> 24), msgid) == -1)
+		return QUEUE_TEMPFAIL;
+	if ((fd = queue_fs_open(path, O_RDONLY, 0)) == -1)
+		return errno == ENOENT ? QUEUE_NOTFOUND :
+		    queue_fs_fail("open", path);
+	*fdp = fd;
+	return QUEUE_OK;
+}
+
+/* queue_fs_envelope_create - a new envelope file in MSGID, atomically */
+static int
+queue_fs_envelope_create(uint32_t msgid, const char *buf, size_t len,
+    uint64_t *evpid)
+{
+	enum queue_fs_where	 where;
+	char			 dir[QUEUE_FS_PATH_MAX];
+	char			 tmp[QUEUE_FS_PATH_MAX];
+	char			 path[QUEUE_FS_PATH_MAX];
+	uint64_t		 id = 0;
+	int			 i, r;
+
+	if (len == 0 || len > ENVELOPE_TEXT_MAX) {
+		log_warnx("queue-fs: msgid=%08" PRIx32 " envelope of %zu "
+		    "bytes refused", msgid, len);
+		return QUEUE_TEMPFAIL;
+	}
+	if ((r = queue_fs_find_message(msgid, dir, sizeof dir, &where)) !=
+	    QUEUE_OK)
+		return r;
+	if ((r = queue_fs_write_temp(msgid, buf, len, tmp, sizeof tmp)) !=
+	    QUEUE_OK)
+		return r;
+	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
+		id = msgid_to_evpid(msgid, queue_backend_draw_id());
+		if (id == 0 || queue_fs_path(path, sizeof path,
+		    "%s/%016" PRIx64, dir, id) == -1)
+			continue;
+		if ((r = queue_fs_exists(path)) == 0)
+			break;
+		if (r == -1) {
+			r = queue_fs_fail("stat", path);
+			goto fail;
+		}
+	}
+	if (i == QUEUE_ID_TRIES_MAX) {
+		log_warnx("queue-fs: msgid=%08" PRIx32 " no free evpid",
+		    msgid);
+		r = QUEUE_TEMPFAIL;
+		goto fail;
+	}
+	if (queue_fs_rename(tmp, path) == -1) {
+		r = queue_fs_fail("rename", tmp);
+		goto fail;
+	}
+	if (queue_fs_sync_path(dir) == -1) {
+		r = queue_fs_fail("fsync", dir);
+		if (unlinkat(queue_fs.rootfd, path, 0) == -1)
+			log_warn("queue-fs: remove %s", path);
+		return r;
+	}
+	*evpid = id;
+	return QUEUE_OK;
+fail:
+	if (unlinkat(queue_fs.rootfd, tmp, 0) == -1)
+		log_warn("queue-fs: remove %s", tmp);
+	return r;
+}
+
+/* queue_fs_envelope_path - the file of EVPID, received or committed */
+static int
+queue_fs_envelope_path(uint64_t evpid, char *dir, size_t dirsz,
+    enum queue_fs_where *where, char *path, size_t pathsz)
+{
+	char	name[EVPID_TEXT_SIZE];
+	int	r;
+
+	if (evpid_format(evpid, name, sizeof name) == -1)
+		return QUEUE_NOTFOUND;
+	if ((r = queue_fs_find_message(evpid_to_msgid(evpid), dir, dirsz,
+	    where)) != QUEUE_OK)
+		return r;
+	if (queue_fs_path(path, pathsz, "%s/%s", dir, name) == -1)
+		return QUEUE_TEMPFAIL;
+	switch (queue_fs_exists(path)) {
+	case 1:
+		return QUEUE_OK;
+	case 0:
+		return QUEUE_NOTFOUND;
+	default:
+		return queue_fs_fail("stat", path);
+	}
+}
+
+/* queue_fs_envelope_update - replace an envelope's bytes atomically */
+static int
+queue_fs_envelope_update(uint64_t evpid, const char *buf, size_t len)
+{
+	enum queue_fs_where	 where;
+	char			 dir[QUEUE_FS_PATH_MAX];
+	char			 path[QUEUE_FS_PATH_MAX];
+	char			 tmp[QUEUE_FS_PATH_MAX];
+	int			 r;
+
+	if (len == 0 || len > ENVELOPE_TEXT_MAX) {
+		log_warnx("queue-fs: evpid=%016" PRIx64 " envelope of %zu "
+		    "bytes refused", evpid, len);
+		return QUEUE_TEMPFAIL;
+	}
+	if ((r = queue_fs_envelope_path(evpid, dir, sizeof dir, &where, path,
+	    sizeof path)) != QUEUE_OK)
+		return r;
+	if ((r = queue_fs_write_temp(evpid_to_msgid(evpid), buf, len, tmp,
+	    sizeof tmp)) != QUEUE_OK)
+		return r;
+	if (queue_fs_rename(tmp, path) == -1) {
+		r = queue_fs_fail("rename", tmp);
+		if (unlinkat(queue_fs.rootfd, tmp, 0) == -1)
+			log_warn("queue-fs: remove %s", tmp);
+		return r;
+	}
+	/* past the rename the envelope holds the new bytes, whole */
+	if (queue_fs_sync_path(dir) == -1)
+		return queue_fs_fail("fsync", dir);
+	return QUEUE_OK;
+}
+
+/* queue_fs_envelope_delete - one envelope; the last takes the message */
+static int
+queue_fs_envelope_delete(uint64_t evpid)
+{
+	struct queue_fs_scan	 sc;
+	enum queue_fs_where	 where;
+	char			 dir[QUEUE_FS_PATH_MAX];
+	char			 path[QUEUE_FS_PATH_MAX];
+	char			 parent[QUEUE_FS_PATH_MAX];
+	uint32_t		 msgid = evpid_to_msgid(evpid);
+	int			 r;
+
+	if ((r = queue_fs_envelope_path(evpid, dir, sizeof dir, &where, path,
+	    sizeof path)) != QUEUE_OK)
+		return r;
+	if ((r = queue_fs_scan(dir, msgid, evpid, 0, &sc)) != QUEUE_OK)
+		return r;
+	if (!sc.has_evpid)
+		return QUEUE_NOTFOUND;
+	/* the last envelope of a committed message: one rename drops all */
+	if (sc.nevp == 1 && where == QUEUE_FS_QUEUE) {
+		if (queue_fs_path(parent, sizeof parent, "queue/%02x",
+		    (unsigned int)(msgid >> 24)) == -1)
+			return QUEUE_TEMPFAIL;
+		return queue_fs_purge(msgid, dir, parent);
+	}
+	if (queue_fs_unlink(path, 0) == -1)
+		return errno == ENOENT ? QUEUE_NOTFOUND :
+		    queue_fs_fail("unlink", path);
+	if (queue_fs_sync_path(dir) == -1)
+		return queue_fs_fail("fsync", dir);
+	return QUEUE_OK;
+}
+
+/* queue_fs_envelope_load - the bytes of an envelope */
+static int
+queue_fs_envelope_load(uint64_t evpid, char *buf, size_t bufsz,
+    size_t *lenp)
+{
+	enum queue_fs_where	 where;
+	char			 dir[QUEUE_FS_PATH_MAX];
+	char			 path[QUEUE_FS_PATH_MAX];
+	int			 r;
+
+	if ((r = queue_fs_envelope_path(evpid, dir, sizeof dir, &where, path,
+	    sizeof path)) != QUEUE_OK)
+		return r;
+	return queue_fs_read(path, buf, bufsz, lenp);
+}
+
+/*
+ * queue_fs_envelope_corrupt - move an envelope that does not parse to
+ * corrupt/<msgid>/, with a hard link of the body, so the operator holds
+ * all of it; the message keeps its other envelopes, or goes if none.
+ * On failure the envelope is put back: set aside whole, or not at all.
+ */
+static int
+queue_fs_envelope_corrupt(uint64_t evpid)
+{
+	struct queue_fs_scan	 sc;
+	enum queue_fs_where	 where;
+	char			 dir[QUEUE_FS_PATH_MAX];
+	char			 path[QUEUE_FS_PATH_MAX];
+	char			 cdir[QUEUE_FS_PATH_MAX];
+	char			 to[QUEUE_FS_PATH_MAX];
+	char			 body[QUEUE_FS_PATH_MAX];
+	char			 cbody[QUEUE_FS_PATH_MAX];
+	char			 parent[QUEUE_FS_PATH_MAX];
+	uint32_t		 msgid = evpid_to_msgid(evpid);
+	int			 r;
+
+	if ((r = queue_fs_envelope_path(evpid, dir, sizeof dir, &where, path,
+	    sizeof path)) != QUEUE_OK)
+		return r;
+	if (queue_fs_path(cdir, sizeof cdir, "corrupt/%08" PRIx32, msgid) ==
+	    -1 || queue_fs_path(to, sizeof to, "%s/%016" PRIx64, cdir,
+	    evpid) == -1 || queue_fs_path(body, sizeof body, "%s/message",
+	    dir) == -1 || queue_fs_path(cbody, sizeof cbody, "%s/message",
+	    cdir) == -1 || queue_fs_path(parent, sizeof parent, "queue/%02x",
+	    (unsigned int)(msgid >> 24)) == -1)
+		return QUEUE_TEMPFAIL;
+	if (queue_fs_mkdir(cdir) == -1 && errno != EEXIST)
+		return queue_fs_fail("mkdir", cdir);
+	if (queue_fs_link(body, cbody) == -1 && errno != EEXIST &&
+	    errno != ENOENT)
+		return queue_fs_fail("link", cbody);
+	if (queue_fs_sync_path(cdir) == -1 ||
+	    queue_fs_sync_path("corrupt") == -1)
+		return queue_fs_fail("fsync", cdir);
+	if (queue_fs_rename(path, to) == -1)
+		return queue_fs_fail("rename", path);
+	if (queue_fs_sync_path(cdir) == -1 || queue_fs_sync_path(dir) == -1) {
+		r = queue_fs_fail("fsync", dir);
+		goto undo;
+	}
+	if (where == QUEUE_FS_QUEUE) {
+		if ((r = queue_fs_scan(dir, msgid, 0, 0, &sc)) != QUEUE_OK)
+			goto undo;
+		/* no envelope left: the body is safe in corrupt/ */
+		if (sc.nevp == 0 &&
+		    (r = queue_fs_purge(msgid, dir, parent)) != QUEUE_OK)
+			goto undo;
+	}
+	log_warnx("queue-fs: evpid=%016" PRIx64 " set aside in %s", evpid,
+	    cdir);
+	return QUEUE_OK;
+undo:
+	if (renameat(queue_fs.rootfd, to, queue_fs.rootfd, path) == -1)
+		log_warn("queue-fs: evpid=%016" PRIx64 " left in %s", evpid,
+		    cdir);
+	return r == QUEUE_NOTFOUND ? QUEUE_TEMPFAIL : r;
+}
+
+/* queue_fs_walk_open - a cursor over queue/, or over one message */
+static int
+queue_fs_walk_open(struct queue_walk *w)
+{
+	struct queue_fs_walk	*fw;
+
+	if (queue_fs.rootfd == -1)
+		return QUEUE_TEMPFAIL;
+	if ((fw = calloc(1, sizeof *fw)) == NULL)
+		return queue_fs_fail("walk", "queue");
+	if (w->msgid != 0) {
+		fw->msgid = w->msgid;
+		fw->one = 1;
+	}
+	w->data = fw;
+	return QUEUE_OK;
+}
+
+/* queue_fs_walk_close - release a cursor */
+static void
+queue_fs_walk_close(struct queue_walk *w)
+{
+	struct queue_fs_walk	*fw = w->data;
+
+	if (fw == NULL)
+		return;
+	if (fw->msgdir != NULL)
+		closedir(fw->msgdir);
+	if (fw->bucketdir != NULL)
+		closedir(fw->bucketdir);
+	free(fw);
+	w->data = NULL;
+}
+
+/* queue_fs_walk_envelope - read EVPID for the walk; NOTFOUND if gone */
+static int
+queue_fs_walk_envelope(struct queue_fs_walk *fw, uint64_t evpid, char *buf,
+    size_t bufsz, size_t *lenp)
+{
+	char	path[QUEUE_FS_PATH_MAX];
+	int	r;
+
+	if (queue_fs_path(path, sizeof path, "queue/%02x/%08" PRIx32
+	    "/%016" PRIx64, (unsigned int)(fw->msgid >> 24), fw->msgid,
+	    evpid) == -1)
+		return QUEUE_TEMPFAIL;
+	r = queue_fs_read(path, buf, bufsz, lenp);
+	fw->pending = r < 0 ? evpid : 0;	/* read it again next step */
+	return r;
+}
+
+/*
+ * queue_fs_walk_skip - after a failure at the walk's position: 0 the
+ * first time (the caller returns it; the next step tries again), 1 the
+ * second (the position is skipped, so one unreadable entry never stops
+ * the walk at start-up).
+ */
+static int
+queue_fs_walk_skip(struct queue_fs_walk *fw)
+{
+	if (!fw->retried) {
+		fw->retried = 1;
+		return 0;
+	}
+	fw->retried = 0;
+	return 1;
+}
+
+/*
+ * queue_fs_walk_message - the next envelope of the message being read:
+ * QUEUE_OK, QUEUE_NOTFOUND when the message has no more, or a failure.
+ */
+static int
+queue_fs_walk_message(struct queue_fs_walk *fw, uint64_t *evpid, char *buf,
+    size_t bufsz, size_t *lenp)
+{
+	struct dirent	*de;
+	char		 dir[QUEUE_FS_PATH_MAX];
+	uint64_t	 id;
+	int		 r;
+
+	if (fw->pending != 0) {
+		id = fw->pending;
+		r = queue_fs_walk_envelope(fw, id, buf, bufsz, lenp);
+		if (r < 0 && !queue_fs_walk_skip(fw))
+			return r;
+		fw->retried = 0;
+		if (r == QUEUE_OK) {
+			*evpid = id;
+			return r;
+		}
+		if (r < 0) {
+			log_warnx("queue-fs: evpid=%016" PRIx64 " unreadable, "
+			    "skipped by this walk", id);
+			fw->pending = 0;
+		}
+	}
+	if (fw->msgdir == NULL) {
+		if (queue_fs_msgdir(fw->msgid, QUEUE_FS_QUEUE, dir, sizeof dir)
+		    == -1)
+			return QUEUE_TEMPFAIL;
+		if ((fw->msgdir = queue_fs_opendir(dir)) == NULL) {
+			if (errno == ENOENT)
+				return QUEUE_NOTFOUND;
+			r = queue_fs_fail("open", dir);
+			if (!queue_fs_walk_skip(fw))
+				return r;
+			log_warnx("queue-fs: msgid=%08" PRIx32 " unreadable, "
+			    "skipped by this walk", fw->msgid);
+			return QUEUE_NOTFOUND;	/* on to the next message */
+		}
+		fw->retried = 0;
+	}
+	/* bounded by the entries of one directory */
+	while ((de = readdir(fw->msgdir)) != NULL) {
+		if (queue_fs_dot(de->d_name) ||
+		    strcmp(de->d_name, "message") == 0)
+			continue;
+		if (evpid_parse(de->d_name, &id) == -1 ||
+		    evpid_to_msgid(id) != fw->msgid) {
+			log_warnx("queue-fs: msgid=%08" PRIx32 " stray file "
+			    "ignored", fw->msgid);
+			continue;
+		}
+		r = queue_fs_walk_envelope(fw, id, buf, bufsz, lenp);
+		if (r == QUEUE_NOTFOUND)
+			continue;	/* deleted since the readdir */
+		if (r == QUEUE_OK)
+			*evpid = id;
+		else
+			(void)queue_fs_walk_skip(fw);	/* retry, then skip */
+		return r;
+	}
+	closedir(fw->msgdir);
+	fw->msgdir = NULL;
+	return QUEUE_NOTFOUND;
+}
+
+/* queue_fs_walk_next - the next committed envelope, bucket by bucket */
+static int
+queue_fs_walk_next(struct queue_walk *w, uint64_t *evpid, char *buf,
+    size_t bufsz, size_t *lenp)
+{
+	struct queue_fs_walk	*fw = w->data;
+	struct dirent		*de;
+	char			 path[QUEUE_FS_PATH_MAX];
+	uint32_t		 id;
+	int			 r;
+
+	if (fw == NULL)
+		return QUEUE_TEMPFAIL;
+	/* each turn ends a message, reads one entry or opens one bucket */
+	while (!fw->done) {
+		if (fw->msgid != 0) {
+			if ((r = queue_fs_walk_message(fw, evpid, buf, bufsz,
+			    lenp)) != QUEUE_NOTFOUND)
+				return r;
+			fw->msgid = 0;
+			if (fw->one)
+				fw->done = 1;
+			continue;
+		}
+		if (fw->bucketdir == NULL) {
+			if (fw->bucket >= QUEUE_FS_BUCKETS) {
+				fw->done = 1;
+				break;
+			}
+			if (queue_fs_path(path, sizeof path, "queue/%02x",
+			    (unsigned int)fw->bucket) == -1)
+				return QUEUE_TEMPFAIL;
+			if ((fw->bucketdir = queue_fs_opendir(path)) == NULL &&
+			    errno != ENOENT) {
+				r = queue_fs_fail("open", path);
+				if (!queue_fs_walk_skip(fw))
+					return r;
+				log_warnx("queue-fs: %s unreadable, skipped "
+				    "by this walk", path);
+			} else
+				fw->retried = 0;
+			fw->bucket++;
+			continue;
+		}
+		if ((de = readdir(fw->bucketdir)) == NULL) {
+			closedir(fw->bucketdir);
+			fw->bucketdir = NULL;
+			continue;
+		}
+		if (queue_fs_dot(de->d_name))
+			continue;
+		if (msgid_parse(de->d_name, &id) == -1 ||
+		    (int)(id >> 24) != fw->bucket - 1) {
+			log_warnx("queue-fs: queue/%02x: stray entry ignored",
+			    (unsigned int)(fw->bucket - 1));
+			continue;
+		}
+		fw->msgid = id;
+	}
+	return QUEUE_NOTFOUND;
+}
+
+/* queue_fs_recover_temporary - remove half-written files */
+static int
+queue_fs_recover_temporary(struct queue_recovery *rec)
+{
+	struct dirent	*de;
+	DIR		*dp;
+
+	if ((dp = queue_fs_opendir("temporary")) == NULL)
+		return queue_fs_fail("open", "temporary");
+	while ((de = readdir(dp)) != NULL) {
+		if (queue_fs_dot(de->d_name))
+			continue;
+		if (unlinkat(dirfd(dp), de->d_name, 0) == -1) {
+			log_warn("queue-fs: remove temporary entry");
+			continue;
+		}
+		rec->temporary++;
+	}
+	closedir(dp);
+	return QUEUE_OK;
+}
+
+/* queue_fs_recover_incoming - discard every uncommitted message */
+static int
+queue_fs_recover_incoming(struct queue_recovery *rec)
+{
+	struct dirent	*de;
+	DIR		*dp;
+	char		 dir[QUEUE_FS_PATH_MAX];
+	uint32_t	 id;
+	int		 r = QUEUE_OK;
+
+	if ((dp = queue_fs_opendir("incoming")) == NULL)
+		return queue_fs_fail("open", "incoming");
+	while ((de = readdir(dp)) != NULL) {
+		if (queue_fs_dot(de->d_name))
+			continue;
+		if (msgid_parse(de->d_name, &id) == -1 ||
+		    queue_fs_msgdir(id, QUEUE_FS_INCOMING, dir, sizeof dir) ==
+		    -1) {
+			log_warnx("queue-fs: incoming/: stray entry ignored");
+			continue;
+		}
+		if ((r = queue_fs_purge(id, dir, "incoming")) != QUEUE_OK)
+			break;
+		log_event(0, "queue", "recover", "msgid=%08" PRIx32
+		    " action=discarded reason=uncommitted", id);
+		rec->incoming++;
+	}
+	closedir(dp);
+	return r;
+}
+
+/* queue_fs_recover_message - a committed message: keep, drop or set aside */
+static int
+queue_fs_recover_message(uint32_t msgid, struct queue_recovery *rec)
+{
+	struct queue_fs_scan	sc;
+	char			dir[QUEUE_FS_PATH_MAX];
+	char			parent[QUEUE_FS_PATH_MAX];
+	char			to[QUEUE_FS_PATH_MAX];
+	int			r;
+
+	if (queue_fs_msgdir(msgid, QUEUE_FS_QUEUE, dir, sizeof dir) == -1 ||
+	    queue_fs_path(parent, sizeof parent, "queue/%02x",
+	    (unsigned int)(msgid >> 24)) == -1 ||
+	    queue_fs_path(to, sizeof to, "corrupt/%08" PRIx32, msgid) == -1)
+		return QUEUE_TEMPFAIL;
+	if ((r = queue_fs_scan(dir, msgid, 0, 0, &sc)) != QUEUE_OK)
+		return r == QUEUE_NOTFOUND ? QUEUE_OK : r;
+	if (sc.nevp == 0) {
+		/* every envelope was delivered or set aside: nothing to send */
+		if ((r = queue_fs_purge(msgid, dir, parent)) != QUEUE_OK)
+			return r;
+		log_event(0, "queue", "recover", "msgid=%08" PRIx32
+		    " action=removed reason=no-envelope", msgid);
+		rec->empty++;
+		return QUEUE_OK;
+	}
+	if (sc.has_body)
+		return QUEUE_OK;
+	/* envelopes without a body: never delete them, set them aside */
+	if (queue_fs_rename(dir, to) == -1) {
+		log_warn("queue-fs: msgid=%08" PRIx32 " has no body, left in "
+		    "place", msgid);
+		return QUEUE_OK;
+	}
+	if (queue_fs_sync_path(parent) == -1 ||
+	    queue_fs_sync_path("corrupt") == -1)
+		return queue_fs_fail("fsync", to);
+	log_event(0, "queue", "recover", "msgid=%08" PRIx32
+	    " action=corrupt reason=no-body", msgid);
+	rec->corrupt++;
+	return QUEUE_OK;
+}
+
+/* queue_fs_recover_queue - check every committed message */
+static int
+queue_fs_recover_queue(struct queue_recovery *rec)
+{
+	struct dirent	*de;
+	DIR		*dp;
+	char		 bucket[QUEUE_FS_PATH_MAX];
+	uint32_t	 id;
+	unsigned int	 b;
+	int		 r = QUEUE_OK;
+
+	for (b = 0; b < QUEUE_FS_BUCKETS && r == QUEUE_OK; b++) {
+		if (queue_fs_path(bucket, sizeof bucket, "queue/%02x", b) ==
+		    -1)
+			return QUEUE_TEMPFAIL;
+		if ((dp = queue_fs_opendir(bucket)) == NULL) {
+			if (errno == ENOENT)
+				continue;
+			return queue_fs_fail("open", bucket);
+		}
+		while (r == QUEUE_OK && (de = readdir(dp)) != NULL) {
+			if (queue_fs_dot(de->d_name))
+				continue;
+			if (msgid_parse(de->d_name, &id) == -1 ||
+			    id >> 24 != b) {
+				log_warnx("queue-fs: %s: stray entry ignored",
+				    bucket);
+				continue;
+			}
+			r = queue_fs_recover_message(id, rec);
+		}
+		closedir(dp);
+	}
+	return r;
+}
+
+/* queue_fs_recover_purge - finish removing deleted messages */
+static int
+queue_fs_recover_purge(struct queue_recovery *rec)
+{
+	struct dirent	*de;
+	DIR		*dp;
+
+	if ((dp = queue_fs_opendir("purge")) == NULL)
+		return queue_fs_fail("open", "purge");
+	while ((de = readdir(dp)) != NULL) {
+		if (queue_fs_dot(de->d_name))
+			continue;
+		if (queue_fs_remove_tree(dirfd(dp), de->d_name) == 0)
+			rec->purged++;
+	}
+	closedir(dp);
+	return QUEUE_OK;
+}
+
+/*
+ * queue_fs_recover - at start, before the walk: drop what a crash left
+ * half done.  Committed messages are never removed unless they have no
+ * envelope left; each action is logged with its msgid.
+ */
+static int
+queue_fs_recover(struct queue_recovery *rec)
+{
+	int	r;
+
+	memset(rec, 0, sizeof *rec);
+	if (queue_fs.rootfd == -1)
+		return QUEUE_TEMPFAIL;
+	if ((r = queue_fs_recover_temporary(rec)) != QUEUE_OK ||
+	    (r = queue_fs_recover_incoming(rec)) != QUEUE_OK ||
+	    (r = queue_fs_recover_queue(rec)) != QUEUE_OK ||
+	    (r = queue_fs_recover_purge(rec)) != QUEUE_OK)
+		return r;
+	return QUEUE_OK;
+}
+
+const struct queue_backend queue_backend_fs = {
+	.version = QUEUE_BACKEND_V1,
+	.name = "fs",
+	.init = queue_fs_init,
+	.close = queue_fs_close,
+	.recover = queue_fs_recover,
+	.message_create = queue_fs_message_create,
+	.message_fd_w = queue_fs_message_fd_w,
+	.message_commit = queue_fs_message_commit,
+	.message_delete = queue_fs_message_delete,
+	.message_fd_r = queue_fs_message_fd_r,
+	.envelope_create = queue_fs_envelope_create,
+	.envelope_delete = queue_fs_envelope_delete,
+	.envelope_update = queue_fs_envelope_update,
+	.envelope_load = queue_fs_envelope_load,
+	.envelope_corrupt = queue_fs_envelope_corrupt,
+	.walk_open = queue_fs_walk_open,
+	.walk_next = queue_fs_walk_next,
+	.walk_close = queue_fs_walk_close,
+};

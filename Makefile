@@ -40,7 +40,7 @@ OPTFLAGS	?= -O2 -g
 WARNFLAGS	:= -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Wmissing-prototypes -Wstrict-prototypes -Wshadow
 CPPFLAGS	+= -D_GNU_SOURCE -Iapi -Ismtpd/common -Ismtpd/conf -Ismtpd/lookup \
-		   -Iregress/lib \
+		   -Ismtpd/queue -Iregress/lib \
 		   -DPATH_SMTPD_CONF='"$(SYSCONFDIR)/smtpd.conf"' \
 		   -DPATH_SMTPD_SPOOL='"$(SPOOLDIR)"' \
 		   -DPATH_SMTPD_RUN='"$(RUNDIR)"' \

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
-#include "../../smtpd/queue/queue_backend.h"	/* no -Ismtpd/queue yet */
+#include "queue_backend.h"	/* no -Ismtpd/queue yet */
 #include "smtpd.h"
 #include "test.h"
 

@@ -14,11 +14,9 @@ $SMTPD_BUILD/cache/ and unpacked with `dpkg -x`; if that is impossible
 the tests fail with a message saying so (never a silent skip).
 Every helper is stopped by its PID and every wait has a timeout.
 """
-import glob
 import os
 import sqlite3
 import struct
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -27,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
 from helperproc import BUILD, HelperProcess  # noqa: E402
-from debfetch import apt_download  # noqa: E402
+from debfetch import fetch_unpacked  # noqa: E402
 
 OK, OPEN, CLOSE, UPDATE, CHECK, LOOKUP, FETCH = 0, 2, 3, 4, 5, 6, 7
 K = dict(alias=0x001, domain=0x002, credentials=0x004, netaddr=0x008,
@@ -39,34 +37,8 @@ HASH = "$2b$08$ANGFKBL.BnDLL0bUdU3s6.OsBw.0HB7pxlbEb8sAUMp7UQmHTL9XS"
 
 def fetch_extras():
     """Directory holding Debian's opensmtpd-extras helpers, or raise."""
-    cache = os.path.join(BUILD, "cache", "opensmtpd-extras")
-    bindir = os.path.join(cache, "root", "usr", "libexec", "opensmtpd")
-    if os.access(os.path.join(bindir, "table-sqlite"), os.X_OK):
-        return bindir
-    os.makedirs(cache, exist_ok=True)
-    debs = glob.glob(os.path.join(cache, "opensmtpd-extras_*.deb"))
-    if not debs:
-        try:
-            p = apt_download("opensmtpd-extras", cache)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise RuntimeError("cannot run apt-get download "
-                               "opensmtpd-extras: %s" % e)
-        debs = glob.glob(os.path.join(cache, "opensmtpd-extras_*.deb"))
-        if p.returncode != 0 or not debs:
-            raise RuntimeError(
-                "apt-get download opensmtpd-extras failed (status %d): %s"
-                % (p.returncode, (p.stderr or p.stdout).strip()[-500:]))
-    try:
-        p = subprocess.run(["dpkg", "-x", debs[0],
-                            os.path.join(cache, "root")],
-                           capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise RuntimeError("cannot run dpkg -x: %s" % e)
-    if p.returncode != 0:
-        raise RuntimeError("dpkg -x %s failed: %s" % (debs[0], p.stderr))
-    if not os.access(os.path.join(bindir, "table-sqlite"), os.X_OK):
-        raise RuntimeError("no table-sqlite in %s" % debs[0])
-    return bindir
+    return os.path.dirname(fetch_unpacked(
+        "opensmtpd-extras", "usr/libexec/opensmtpd/table-sqlite"))
 
 
 class Helper(HelperProcess):

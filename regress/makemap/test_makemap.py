@@ -17,13 +17,12 @@ chose (DIVERGENCES) are asserted as measured.  If the package cannot be
 fetched or run the tests fail saying why, never skip.  Every subprocess
 has a timeout.
 """
-import glob
 import os
 import shutil
 import subprocess
 import tempfile
 import unittest
-from debfetch import apt_download  # noqa: E402
+from debfetch import fetch_unpacked  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -128,42 +127,10 @@ class Ours:
 
 def fetch_opensmtpd():
     """Debian's 6.8 smtpctl, unpacked under $SMTPD_BUILD/cache, or raise."""
-    cache = os.path.join(BUILD, "cache", "opensmtpd")
-    root = os.path.join(cache, "root")
-    ctl = os.path.join(root, "usr", "sbin", "smtpctl")
-    if os.access(ctl, os.X_OK):
-        return ctl
-    os.makedirs(cache, exist_ok=True)
-    debs = glob.glob(os.path.join(cache, "opensmtpd_*.deb"))
-    if not debs:
-        try:
-            p = apt_download("opensmtpd", cache)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise AssertionError("cannot run apt-get download opensmtpd: "
-                                 "%s" % e)
-        debs = glob.glob(os.path.join(cache, "opensmtpd_*.deb"))
-        if p.returncode != 0 or not debs:
-            raise AssertionError(
-                "apt-get download opensmtpd failed (status %d): %s"
-                % (p.returncode, (p.stderr or p.stdout).strip()[-500:]))
-    # only the binary: the package's etc/init.d would be a directory
-    # named *.d under the build tree, which the Makefile's dependency
-    # include would try to read
-    os.makedirs(root, exist_ok=True)
     try:
-        deb = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", debs[0]],
-                               stdout=subprocess.PIPE)
-        tar = subprocess.run(["tar", "-x", "-C", root, "./usr/sbin/smtpctl"],
-                             stdin=deb.stdout, capture_output=True,
-                             timeout=60)
-        deb.stdout.close()
-        deb.wait(timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise AssertionError("cannot unpack %s: %s" % (debs[0], e))
-    if tar.returncode != 0 or not os.access(ctl, os.X_OK):
-        raise AssertionError("no usr/sbin/smtpctl unpacked from %s: %r"
-                             % (debs[0], tar.stderr))
-    return ctl
+        return fetch_unpacked("opensmtpd", "usr/sbin/smtpctl")
+    except RuntimeError as e:
+        raise AssertionError(str(e))
 
 
 class Real68:

@@ -149,17 +149,27 @@ parent_setup_control_socket(void)
 void
 parent_setup_pidfile(void)
 {
-	char	buf[32];
+	char	buf[32], tmp[PATH_MAX];
 	int	fd, n;
 
-	fd = open(env->opts.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	/* written aside and renamed: a reader never sees it empty or half */
+	n = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", env->opts.pidfile,
+	    (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		fatalx("pid file path too long: %s", env->opts.pidfile);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0644);
 	if (fd == -1)
-		fatal("pid file %s", env->opts.pidfile);
+		fatal("pid file %s", tmp);
 	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		fatal("write %s", env->opts.pidfile);
-	close(fd);
+	if (write(fd, buf, (size_t)n) != n || close(fd) == -1) {
+		unlink(tmp);
+		fatal("write %s", tmp);
+	}
+	if (rename(tmp, env->opts.pidfile) == -1) {
+		unlink(tmp);
+		fatal("rename %s to %s", tmp, env->opts.pidfile);
+	}
 }
 
 void

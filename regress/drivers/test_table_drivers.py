@@ -35,6 +35,35 @@ K = dict(alias=0x001, domain=0x002, credentials=0x004, netaddr=0x008,
 HASH = "$2b$08$ANGFKBL.BnDLL0bUdU3s6.OsBw.0HB7pxlbEb8sAUMp7UQmHTL9XS"
 
 
+def make_sqlite_db(path):
+    """The sqlite fixture every table-sqlite test queries (SQLITE_CONF)."""
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE domains (domain TEXT);
+        CREATE TABLE virtuals (key TEXT, value TEXT);
+        CREATE TABLE credentials (email TEXT, password TEXT);
+        CREATE TABLE netaddrs (addr TEXT);
+        CREATE TABLE users (name TEXT, uid INTEGER, gid INTEGER,
+                            home TEXT);
+        CREATE TABLE senders (user TEXT, addr TEXT);
+        CREATE TABLE sources (addr TEXT);
+        INSERT INTO domains VALUES ('example.com'), ('example.net');
+        INSERT INTO virtuals VALUES
+            ('postmaster@example.com', 'bob@example.com'),
+            ('postmaster@example.com', 'alice@example.net'),
+            ('vmail', 'vmail');
+        INSERT INTO netaddrs VALUES ('192.0.2.0/24');
+        INSERT INTO users VALUES ('vmail', 2000, 2000, '/var/vmail');
+        INSERT INTO senders VALUES ('bob', 'bob@example.com'),
+                                   ('bob', '@example.net');
+        INSERT INTO sources VALUES ('192.0.2.10'), ('192.0.2.11');
+    """)
+    con.execute("INSERT INTO credentials VALUES (?, ?)",
+                ("bob@example.com", HASH))
+    con.commit()
+    con.close()
+
+
 def fetch_extras():
     """Directory holding Debian's opensmtpd-extras helpers, or raise."""
     return os.path.dirname(fetch_unpacked(
@@ -164,31 +193,7 @@ class TableDriverTests(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory(prefix="table-drivers.")
         d = cls.tmp.name
         cls.db = os.path.join(d, "table.db")
-        con = sqlite3.connect(cls.db)
-        con.executescript("""
-            CREATE TABLE domains (domain TEXT);
-            CREATE TABLE virtuals (key TEXT, value TEXT);
-            CREATE TABLE credentials (email TEXT, password TEXT);
-            CREATE TABLE netaddrs (addr TEXT);
-            CREATE TABLE users (name TEXT, uid INTEGER, gid INTEGER,
-                                home TEXT);
-            CREATE TABLE senders (user TEXT, addr TEXT);
-            CREATE TABLE sources (addr TEXT);
-            INSERT INTO domains VALUES ('example.com'), ('example.net');
-            INSERT INTO virtuals VALUES
-                ('postmaster@example.com', 'bob@example.com'),
-                ('postmaster@example.com', 'alice@example.net'),
-                ('vmail', 'vmail');
-            INSERT INTO netaddrs VALUES ('192.0.2.0/24');
-            INSERT INTO users VALUES ('vmail', 2000, 2000, '/var/vmail');
-            INSERT INTO senders VALUES ('bob', 'bob@example.com'),
-                                       ('bob', '@example.net');
-            INSERT INTO sources VALUES ('192.0.2.10'), ('192.0.2.11');
-        """)
-        con.execute("INSERT INTO credentials VALUES (?, ?)",
-                    ("bob@example.com", HASH))
-        con.commit()
-        con.close()
+        make_sqlite_db(cls.db)
         cls.sqlite_conf = cls.write("sqlite.conf", SQLITE_CONF.format(
             db=cls.db))
         cls.badcols_conf = cls.write("badcols.conf", SQLITE_CONF.format(

@@ -9,7 +9,6 @@ values validated, unsupported services a temporary failure (-1), and no
 child process left after close.
 """
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -88,29 +87,7 @@ class TableProcBackendTests(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory(prefix="table-proc.")
         d = cls.tmp.name
         db = os.path.join(d, "table.db")
-        con = sqlite3.connect(db)
-        con.executescript("""
-            CREATE TABLE domains (domain TEXT);
-            CREATE TABLE virtuals (key TEXT, value TEXT);
-            CREATE TABLE credentials (email TEXT, password TEXT);
-            CREATE TABLE netaddrs (addr TEXT);
-            CREATE TABLE users (name TEXT, uid INTEGER, gid INTEGER,
-                                home TEXT);
-            CREATE TABLE senders (user TEXT, addr TEXT);
-            CREATE TABLE sources (addr TEXT);
-            INSERT INTO domains VALUES ('example.com'), ('example.net');
-            INSERT INTO virtuals VALUES
-                ('postmaster@example.com', 'bob@example.com'),
-                ('postmaster@example.com', 'alice@example.net');
-            INSERT INTO users VALUES ('vmail', 2000, 2000, '/var/vmail');
-            INSERT INTO senders VALUES ('bob', 'bob@example.com'),
-                                       ('bob', '@example.net');
-            INSERT INTO sources VALUES ('192.0.2.10'), ('192.0.2.11');
-        """)
-        con.execute("INSERT INTO credentials VALUES (?, ?)",
-                    ("bob@example.com", drivers.HASH))
-        con.commit()
-        con.close()
+        drivers.make_sqlite_db(db)
         cls.sqlite_conf = os.path.join(d, "sqlite.conf")
         with open(cls.sqlite_conf, "w") as f:
             f.write(drivers.SQLITE_CONF.format(db=db))

@@ -125,17 +125,16 @@ api_conf_known(const char *const *keys, const char *key)
 }
 
 int
-api_conf_load(const char *path, const char *const *keys, struct dict *conf)
+api_file_lines(const char *path, int (*fn)(char *, size_t, void *),
+    void *arg)
 {
 	char	 line[API_LINE_MAX];
-	char	*key, *value, *copy;
 	size_t	 lineno = 0;
 	FILE	*fp;
-	int	 r, err;
+	int	 r;
 
-	api_dict_init(conf);
 	if ((fp = fopen(path, "r")) == NULL) {
-		api_log_warn("%s: cannot open config", path);
+		api_log_warn("%s: cannot open", path);
 		return -1;
 	}
 	while ((r = api_line_read(fp, line, sizeof line, &lineno)) != 0) {
@@ -144,44 +143,71 @@ api_conf_load(const char *path, const char *const *keys, struct dict *conf)
 				api_log_warnx("%s:%zu: line longer than %zu bytes",
 				    path, lineno, sizeof line - 1);
 			else
-				api_log_warn("%s: read error", path);
-			goto fail;
+				api_log_warn("%s:%zu: read error", path, lineno);
+			break;
 		}
-		switch (api_conf_split(line, &key, &value)) {
-		case 0:
-			continue;
-		case -1:
-			api_log_warnx("%s:%zu: missing value for key %s", path,
-			    lineno, key);
-			goto fail;
-		}
-		if (!api_conf_known(keys, key)) {
-			api_log_warnx("%s:%zu: unknown key %s", path, lineno,
-			    key);
-			goto fail;
-		}
-		if (api_dict_check(conf, key)) {
-			api_log_warnx("%s:%zu: duplicate key %s", path, lineno,
-			    key);
-			goto fail;
-		}
-		if ((copy = strdup(value)) == NULL) {
-			api_log_warn("%s: strdup", path);
-			goto fail;
-		}
-		api_dict_set(conf, key, copy, &err);
-		if (err == -1) {
-			free(copy);
-			api_log_warn("%s: dict", path);
-			goto fail;
-		}
+		if (fn(line, lineno, arg) == -1)
+			break;
 	}
 	fclose(fp);
+	return r == 0 ? 0 : -1;
+}
+
+struct api_conf_load_state {
+	const char		*path;
+	const char *const	*keys;
+	struct dict		*conf;
+};
+
+/* api_conf_load_line - one "key value" line into the dict */
+static int
+api_conf_load_line(char *line, size_t lineno, void *arg)
+{
+	struct api_conf_load_state	*st = arg;
+	char				*key, *value, *copy;
+	int				 err;
+
+	switch (api_conf_split(line, &key, &value)) {
+	case 0:
+		return 0;
+	case -1:
+		api_log_warnx("%s:%zu: missing value for key %s", st->path,
+		    lineno, key);
+		return -1;
+	}
+	if (!api_conf_known(st->keys, key)) {
+		api_log_warnx("%s:%zu: unknown key %s", st->path, lineno, key);
+		return -1;
+	}
+	if (api_dict_check(st->conf, key)) {
+		api_log_warnx("%s:%zu: duplicate key %s", st->path, lineno,
+		    key);
+		return -1;
+	}
+	if ((copy = strdup(value)) == NULL) {
+		api_log_warn("%s: strdup", st->path);
+		return -1;
+	}
+	api_dict_set(st->conf, key, copy, &err);
+	if (err == -1) {
+		free(copy);
+		api_log_warn("%s: dict", st->path);
+		return -1;
+	}
 	return 0;
-fail:
-	fclose(fp);
-	api_conf_free(conf);
-	return -1;
+}
+
+int
+api_conf_load(const char *path, const char *const *keys, struct dict *conf)
+{
+	struct api_conf_load_state	st = { path, keys, conf };
+
+	api_dict_init(conf);
+	if (api_file_lines(path, api_conf_load_line, &st) == -1) {
+		api_conf_free(conf);
+		return -1;
+	}
+	return 0;
 }
 
 void

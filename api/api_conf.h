@@ -43,6 +43,15 @@ int		 api_line_read(FILE *, char *buf, size_t size, size_t *lineno);
 int		 api_conf_split(char *line, char **key, char **value);
 
 /*
+ * api_file_lines - call fn on every line of path (newline removed, with
+ * its 1-based number), stopping at the first fn that returns -1.  Open,
+ * read and over-long line errors are logged with path:line.  Returns 0
+ * when every line was taken, -1 otherwise.
+ */
+int		 api_file_lines(const char *path,
+		    int (*fn)(char *line, size_t lineno, void *arg), void *arg);
+
+/*
  * api_conf_load - read path into conf (key -> malloc'd value).  keys
  * is the NULL-terminated list of accepted keys (NULL: any key).
  * Returns 0, or -1 after logging file:line and the reason; conf is

@@ -91,51 +91,45 @@ table_passwd_parse(const char *line)
 	return e;
 }
 
+/* table_passwd_load_line - one passwd(5) line into the dict */
+static int
+table_passwd_load_line(char *line, size_t lineno, void *arg)
+{
+	struct table_passwd_entry	*e;
+	struct dict			*out = arg;
+	int				 err;
+
+	if (line[0] == '\0' || line[0] == '#')
+		return 0;
+	if ((e = table_passwd_parse(line)) == NULL) {
+		api_log_warnx("%s:%zu: invalid passwd entry", api_conf_path(),
+		    lineno);
+		return -1;
+	}
+	if (api_dict_check(out, e->name)) {
+		/* getpwnam(3) semantics: the first entry wins */
+		table_passwd_entry_free(e);
+		return 0;
+	}
+	api_dict_set(out, e->name, e, &err);
+	if (err == -1) {
+		table_passwd_entry_free(e);
+		api_log_warn("%s: dict", api_conf_path());
+		return -1;
+	}
+	return 0;
+}
+
 /* table_passwd_load - read path into out; 0, or -1 with out empty */
 static int
 table_passwd_load(const char *path, struct dict *out)
 {
-	struct table_passwd_entry	*e;
-	char				 line[API_LINE_MAX];
-	size_t				 lineno = 0;
-	FILE				*fp;
-	int				 r, err;
-
 	api_dict_init(out);
-	if ((fp = fopen(path, "r")) == NULL) {
-		api_log_warn("%s: cannot open", path);
+	if (api_file_lines(path, table_passwd_load_line, out) == -1) {
+		api_dict_clear(out, table_passwd_entry_free);
 		return -1;
 	}
-	while ((r = api_line_read(fp, line, sizeof line, &lineno)) != 0) {
-		if (r == -1) {
-			api_log_warn("%s:%zu: cannot read line", path, lineno);
-			goto fail;
-		}
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		if ((e = table_passwd_parse(line)) == NULL) {
-			api_log_warnx("%s:%zu: invalid passwd entry", path,
-			    lineno);
-			goto fail;
-		}
-		if (api_dict_check(out, e->name)) {
-			/* getpwnam(3) semantics: the first entry wins */
-			table_passwd_entry_free(e);
-			continue;
-		}
-		api_dict_set(out, e->name, e, &err);
-		if (err == -1) {
-			table_passwd_entry_free(e);
-			api_log_warn("%s: dict", path);
-			goto fail;
-		}
-	}
-	fclose(fp);
 	return 0;
-fail:
-	fclose(fp);
-	api_dict_clear(out, table_passwd_entry_free);
-	return -1;
 }
 
 /* table_passwd_update - UPDATE: reread the file, keep old on failure */

@@ -39,8 +39,7 @@ PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPTFLAGS	?= -O2 -g
 WARNFLAGS	:= -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Wmissing-prototypes -Wstrict-prototypes -Wshadow
-CPPFLAGS	+= -D_GNU_SOURCE -Iapi -Ismtpd/common -Ismtpd/conf -Ismtpd/lookup \
-		   -Ismtpd/queue -Iregress/lib \
+CPPFLAGS	+= -D_GNU_SOURCE \
 		   -DPATH_SMTPD_CONF='"$(SYSCONFDIR)/smtpd.conf"' \
 		   -DPATH_SMTPD_SPOOL='"$(SPOOLDIR)"' \
 		   -DPATH_SMTPD_RUN='"$(RUNDIR)"' \
@@ -48,7 +47,25 @@ CPPFLAGS	+= -D_GNU_SOURCE -Iapi -Ismtpd/common -Ismtpd/conf -Ismtpd/lookup \
 		   -DPATH_SMTPD_LIBEXEC='"$(LIBEXECDIR)"' \
 		   -DSMTPD_USER='"$(SMTPD_USER)"' -DSMTPQ_USER='"$(SMTPQ_USER)"'
 ALLCFLAGS	 = -std=c11 $(OPTFLAGS) $(WARNFLAGS) $(SANFLAGS) $(PKG_CFLAGS) \
-		   $(CPPFLAGS) $(CFLAGS) -MMD -MP
+		   $(call layer_inc,$<) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+
+# Layers, enforced by include paths: a folder sees only the headers of
+# the layers below it.  api/ and libexec/ see only api/; the table layer
+# sits below conf, so conf, control, lookup and makemap all use it
+# without a cycle; each process folder sees its own headers and the
+# shared ones; tests see everything.
+INC_API		:= -Iapi
+INC_COMMON	:= $(INC_API) -Ismtpd/common -Ismtpd/conf
+INC_TABLE	:= $(INC_API) -Ismtpd/common -Ismtpd/table
+INC_SMTPD	:= $(INC_API) -Ismtpd/common -Ismtpd/table -Ismtpd/conf \
+		   -Ismtpd/queue
+INC_REGRESS	:= $(INC_SMTPD) -Iregress/lib
+layer_inc	= $(strip \
+		  $(if $(filter api/% libexec/%,$(1)),$(INC_API), \
+		  $(if $(filter smtpd/common/%,$(1)),$(INC_COMMON), \
+		  $(if $(filter smtpd/table/%,$(1)),$(INC_TABLE), \
+		  $(if $(filter smtpd/%,$(1)),$(INC_SMTPD) -I$(dir $(1)), \
+		  $(INC_REGRESS))))))
 ALLLDFLAGS	 = $(SANFLAGS) $(LDFLAGS)
 
 # libsmtpd-api: framing, wire encoding, helper glue
@@ -56,7 +73,7 @@ API_SRCS	:= $(sort $(wildcard api/*.c))
 API_LIB		:= $(O)/libsmtpd-api.a
 
 # smtpd: one folder per process; smtpd/smtpd.c holds main()
-SMTPD_DIRS	:= common conf parent control lookup queue scheduler \
+SMTPD_DIRS	:= common table conf parent control lookup queue scheduler \
 		   dispatcher ca
 CORE_SRCS	:= $(sort $(foreach d,$(SMTPD_DIRS),$(wildcard smtpd/$(d)/*.c)))
 CORE_LIB	:= $(O)/libsmtpd-core.a
@@ -132,7 +149,8 @@ FUZZFLAGS	:= -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 $(FUZZ_O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
-	$(Q)clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) \
+	$(Q)clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) \
+	    $(call layer_inc,$<) $(CPPFLAGS) \
 	    -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
 $(FUZZ_O)/libsmtpd-core.a: $(patsubst %.c,$(FUZZ_O)/%.o,$(CORE_SRCS))
 	@rm -f $@

@@ -10,7 +10,7 @@ fixture for every service the driver supports, then the answers
   - through the 6.8-style daemon client of test_table_drivers.py
     (found, not found, values, FETCH rotation, unsupported service -1,
     UPDATE 1), and
-  - through the daemon's own proc backend (smtpd/lookup/table_proc.c)
+  - through the daemon's own proc backend (smtpd/table/table_proc.c)
     in the probe mode of obj/regress/unit/table_proc_test, as
     regress/tables/test_table_proc.py does;
 

@@ -1,6 +1,6 @@
 /*
  * table_file_fuzz.c -- libFuzzer target for the table file parser and
- * the table value parsers (smtpd/lookup/table_file.c, table_value.c,
+ * the table value parsers (smtpd/table/table_file.c, table_value.c,
  * table_match.c).  The input is parsed as a table file; then every
  * entry is looked up and matched against every service, and each line
  * of the input is fed to every value parser.  Nothing may crash, leak

@@ -3,7 +3,7 @@
 
 Speaks the 6.x imsg table protocol (libexec-protocols.md 4) on fd 0 like
 a real helper, and misbehaves on demand so that the daemon's proc
-backend (smtpd/lookup/table_proc.c) can be tested against every failure
+backend (smtpd/table/table_proc.c) can be tested against every failure
 it must survive.  Started by regress/unit/table_proc_test.c through a
 wrapper script; argv[1] is a state directory, where the helper appends
 its PID to "pids" (so the test can check every helper was reaped) and

@@ -2,7 +2,7 @@
 
 Runs table-sqlite and table-passwd, ours (obj/libexec) and Debian's
 opensmtpd-extras binaries (fetched as regress/drivers does), through the
-daemon's own proc table backend (smtpd/lookup/table_proc.c), using the
+daemon's own proc table backend (smtpd/table/table_proc.c), using the
 probe mode of obj/regress/unit/table_proc_test.  Both implementations
 must give the same answers, as seen by the daemon: keys lower-cased,
 values validated, unsupported services a temporary failure (-1), and no

@@ -1,6 +1,6 @@
 /*
  * table_test.c -- unit tests of the table layer and its in-process
- * backends (smtpd/lookup/table*.c): static, file, db and getpwnam, every
+ * backends (smtpd/table/table*.c): static, file, db and getpwnam, every
  * service's matching rule, key normalisation and refusal, the value
  * parsers with good and bad values, fetch rotation, duplicate keys, and
  * the bad files a parser must survive (1 MiB line, binary bytes, a db

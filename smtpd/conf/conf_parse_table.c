@@ -5,7 +5,7 @@
  *
  * Runs in parent and `smtpd -n`.  Named tables must be declared before
  * they are used.  Files behind file: and db: tables are opened through
- * the table layer (smtpd/lookup/table.h) so that a bad file is a
+ * the table layer (smtpd/table/table.h) so that a bad file is a
  * FILE:LINE error; nothing here fatals on a table's contents.
  */
 #include <sys/socket.h>

@@ -1,7 +1,8 @@
 /*
  * api_log.c -- stderr logging for helper programs (see api_log.h).
  *
- * Runs in helpers only (the daemon has smtpd/common/log.c).  Each call
+ * Runs in helpers (the daemon has smtpd/common/log.c, and sets a sink
+ * so that api/ code linked into it logs there).  Each call
  * formats into a bounded buffer and writes the line with one write(2),
  * so that lines from a helper and from the daemon sharing the same
  * stderr do not interleave mid-line.  Over-long messages are cut and
@@ -22,7 +23,8 @@
 static struct {
 	char	name[64];
 	int	verbose;
-} api_log = { "helper", 0 };
+	void	(*sink)(int, const char *);
+} api_log = { "helper", 0, NULL };
 
 void
 api_log_init(int debug)
@@ -45,6 +47,27 @@ void
 api_log_verbose(int v)
 {
 	api_log.verbose = v;
+}
+
+void
+api_log_set_sink(void (*sink)(int, const char *))
+{
+	api_log.sink = sink;
+}
+
+/* api_log_sink - format for the sink: the message and strerror only */
+static void
+api_log_sink(int level, int errnum, const char *fmt, va_list ap)
+{
+	char	line[API_LOG_LINE_MAX];
+	size_t	len;
+
+	(void)vsnprintf(line, sizeof line, fmt, ap);
+	len = strlen(line);
+	if (errnum && len < sizeof line - 1)
+		(void)snprintf(line + len, sizeof line - len, ": %s",
+		    strerror(errnum));
+	api_log.sink(level, line);
 }
 
 /* api_log_vline - write "<name>[pid]: <msg>[: <strerror>]\n" in one go */
@@ -86,7 +109,10 @@ api_log_warn(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	api_log_vline(saved, fmt, ap);
+	if (api_log.sink != NULL)
+		api_log_sink(API_LOG_WARN, saved, fmt, ap);
+	else
+		api_log_vline(saved, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -98,7 +124,10 @@ api_log_warnx(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	api_log_vline(0, fmt, ap);
+	if (api_log.sink != NULL)
+		api_log_sink(API_LOG_WARN, 0, fmt, ap);
+	else
+		api_log_vline(0, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -110,7 +139,10 @@ api_log_info(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	api_log_vline(0, fmt, ap);
+	if (api_log.sink != NULL)
+		api_log_sink(API_LOG_INFO, 0, fmt, ap);
+	else
+		api_log_vline(0, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -121,10 +153,13 @@ api_log_debug(const char *fmt, ...)
 	va_list	ap;
 	int	saved = errno;
 
-	if (!api_log.verbose)
+	if (api_log.sink == NULL && !api_log.verbose)
 		return;
 	va_start(ap, fmt);
-	api_log_vline(0, fmt, ap);
+	if (api_log.sink != NULL)
+		api_log_sink(API_LOG_DEBUG, 0, fmt, ap);
+	else
+		api_log_vline(0, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }

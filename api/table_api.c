@@ -7,8 +7,10 @@
  * reply of type PROC_TABLE_OK.  Requests are parsed with the wire
  * reader, so a short, oversized or unterminated field is a protocol
  * violation that ends the loop with status 1; it is never a crash and
- * never reaches a driver callback.  Driver errors are answered -1 and
- * the helper keeps serving.  Nothing here calls exit.
+ * never reaches a backend.  It serves any struct table_backend
+ * (table_api_serve); drivers that register callbacks (table_api_on_*)
+ * are served through a backend that calls them.  Backend errors are
+ * answered -1 and the helper keeps serving.  Nothing here calls exit.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -28,8 +30,12 @@ static struct {
 	int	(*on_check)(int, struct dict *, const char *);
 	int	(*on_lookup)(int, struct dict *, const char *, char *, size_t);
 	int	(*on_fetch)(int, struct dict *, char *, size_t);
-	char		 name[API_NAME_MAX];
-	struct api_proc	 proc;
+	char				 name[API_NAME_MAX];
+	struct api_proc			 proc;
+	/* what table_api_serve_fd serves, for the message handlers */
+	const struct table_backend	*backend;
+	void				*ctx;
+	struct dict			*params;	/* of the request */
 } table_api = {
 	/* tables are not chrooted: their drivers read files and sockets */
 	.proc = { .name = "table-api", .ok_type = PROC_TABLE_OK },
@@ -174,7 +180,7 @@ table_api_on_close(struct api_proc *p, struct imsg *imsg)
 	return api_proc_get_none(p, imsg, "CLOSE") == -1 ? -1 : 1;
 }
 
-/* table_api_on_update_msg - reload: r from the driver, 1 if it has none */
+/* table_api_on_update_msg - reload: r from the backend, 1 if it has none */
 static int
 table_api_on_update_msg(struct api_proc *p, struct imsg *imsg)
 {
@@ -182,36 +188,42 @@ table_api_on_update_msg(struct api_proc *p, struct imsg *imsg)
 
 	if (api_proc_get_none(p, imsg, "UPDATE") == -1)
 		return -1;
-	if (table_api.on_update)
-		r = api_proc_result(p, table_api.on_update(), "update", -1, -1);
+	if (table_api.backend->update)
+		r = api_proc_result(p, table_api.backend->update(table_api.ctx),
+		    "update", -1, -1);
 	return table_api_reply(p, r, NULL);
 }
 
-/* table_api_serve - answer CHECK, LOOKUP or FETCH once parsed */
+/* table_api_answer - answer CHECK, LOOKUP or FETCH once parsed */
 static int
-table_api_serve(struct api_proc *p, uint32_t type,
+table_api_answer(struct api_proc *p, uint32_t type,
     struct table_api_request *req)
 {
 	char		 value[API_TABLE_VALUE_MAX];
-	const char	*sname;
-	int32_t		 r = -1;
+	const struct table_backend	*b = table_api.backend;
+	enum table_service		 svc = (enum table_service)req->service;
+	const char			*sname;
+	int32_t				 r = -1;
 
 	value[0] = '\0';
+	table_api.params = &req->params;
 	sname = table_api_service_name(req->service);
 	if (sname == NULL) {
 		api_log_warnx("%s: unknown service %d", p->prefix,
 		    req->service);
-	} else if (type == PROC_TABLE_CHECK && table_api.on_check) {
-		r = api_proc_result(p, table_api.on_check(req->service,
-		    &req->params, req->key), "check", -1, -1);
-	} else if (type == PROC_TABLE_LOOKUP && table_api.on_lookup) {
-		r = api_proc_result(p, table_api.on_lookup(req->service,
-		    &req->params, req->key, value, sizeof value), "lookup",
-		    -1, -1);
-	} else if (type == PROC_TABLE_FETCH && table_api.on_fetch) {
-		r = api_proc_result(p, table_api.on_fetch(req->service,
-		    &req->params, value, sizeof value), "fetch", -1, -1);
+	} else if ((b->services & (unsigned int)svc) == 0) {
+		api_log_warnx("%s: service %s not served", p->prefix, sname);
+	} else if (type == PROC_TABLE_CHECK && b->check) {
+		r = api_proc_result(p, b->check(table_api.ctx, svc,
+		    req->key), "check", -1, -1);
+	} else if (type == PROC_TABLE_LOOKUP && b->lookup) {
+		r = api_proc_result(p, b->lookup(table_api.ctx, svc,
+		    req->key, value, sizeof value), "lookup", -1, -1);
+	} else if (type == PROC_TABLE_FETCH && b->fetch) {
+		r = api_proc_result(p, b->fetch(table_api.ctx, svc,
+		    value, sizeof value), "fetch", -1, -1);
 	}
+	table_api.params = NULL;
 	if (r == 1 && type != PROC_TABLE_CHECK &&
 	    memchr(value, '\0', sizeof value) == NULL) {
 		api_log_warnx("%s: %s value not terminated, answering -1",
@@ -235,7 +247,7 @@ table_api_on_request(struct api_proc *p, struct imsg *imsg)
 	api_dict_init(&req.params);
 	ret = table_api_parse(imsg, imsg->hdr.type != PROC_TABLE_FETCH, &req);
 	if (ret == 0)
-		ret = table_api_serve(p, imsg->hdr.type, &req);
+		ret = table_api_answer(p, imsg->hdr.type, &req);
 	api_dict_clear(&req.params, NULL);
 	return ret;
 }
@@ -253,12 +265,111 @@ static const struct api_proc_handler table_api_handlers[] = {
 };
 
 int
-table_api_dispatch_fd(int fd)
+table_api_serve_fd(const struct table_backend *b, void *ctx, int fd)
 {
+	int	r;
+
+	if (b == NULL || b->version < TABLE_BACKEND_V1) {
+		api_log_warnx("table-api: no backend, or not version %d",
+		    TABLE_BACKEND_V1);
+		return 1;
+	}
+	table_api.backend = b;
+	table_api.ctx = ctx;
 	/* one call is one conversation: it starts with its own OPEN */
 	table_api.name[0] = '\0';
-	return api_proc_dispatch(&table_api.proc, fd, table_api_handlers,
+	r = api_proc_dispatch(&table_api.proc, fd, table_api_handlers,
 	    sizeof table_api_handlers / sizeof table_api_handlers[0]);
+	table_api.backend = NULL;
+	table_api.ctx = NULL;
+	return r;
+}
+
+int
+table_api_serve(const struct table_backend *b, void *ctx)
+{
+	return table_api_serve_fd(b, ctx, 0);
+}
+
+int
+table_api_main(const struct table_backend *b, const char *progname,
+    int argc, char *argv[])
+{
+	char	 err[1024];
+	void	*ctx;
+	int	 r;
+
+	if (api_init(progname, argc, argv) == -1)
+		return 1;
+	/* the daemon runs a helper with the table's name as argv[0] */
+	if ((ctx = b->open(argc > 0 ? argv[0] : progname, api_conf_path(),
+	    err, sizeof err)) == NULL) {
+		api_log_warnx("%s", err);
+		return 1;
+	}
+	r = table_api_serve(b, ctx);
+	if (b->close != NULL)
+		b->close(ctx);
+	return r;
+}
+
+/*
+ * The registration shim: a backend whose methods call what the driver
+ * registered with table_api_on_*, passing the request's parameters.
+ * Its context is unused: OpenSMTPD-style drivers keep their own state.
+ */
+
+/* table_api_compat_update - the registered update, 1 without one */
+static int
+table_api_compat_update(void *ctx)
+{
+	return table_api.on_update ? table_api.on_update() : 1;
+}
+
+/* table_api_compat_check - the registered check, -1 without one */
+static int
+table_api_compat_check(void *ctx, enum table_service service,
+    const char *key)
+{
+	if (table_api.on_check == NULL)
+		return -1;
+	return table_api.on_check(service, table_api.params, key);
+}
+
+/* table_api_compat_lookup - the registered lookup, -1 without one */
+static int
+table_api_compat_lookup(void *ctx, enum table_service service,
+    const char *key, char *dst, size_t dstsz)
+{
+	if (table_api.on_lookup == NULL)
+		return -1;
+	return table_api.on_lookup(service, table_api.params, key, dst, dstsz);
+}
+
+/* table_api_compat_fetch - the registered fetch, -1 without one */
+static int
+table_api_compat_fetch(void *ctx, enum table_service service, char *dst,
+    size_t dstsz)
+{
+	if (table_api.on_fetch == NULL)
+		return -1;
+	return table_api.on_fetch(service, table_api.params, dst, dstsz);
+}
+
+static const struct table_backend table_api_compat = {
+	.version = TABLE_BACKEND_V1,
+	.name = "registered",
+	.services = K_ANY,
+	.update = table_api_compat_update,
+	.check = table_api_compat_check,
+	.lookup = table_api_compat_lookup,
+	.fetch = table_api_compat_fetch,
+};
+
+int
+table_api_dispatch_fd(int fd)
+{
+	return table_api_serve_fd(&table_api_compat, NULL, fd);
 }
 
 int

@@ -1,11 +1,14 @@
 /*
  * table_api.h -- the table helper side of the proc table protocol.
  *
- * A table driver registers callbacks and calls table_api_dispatch(),
- * which speaks PROC_TABLE_API_VERSION 2 (libexec-protocols.md section
- * 4) on fd 0 byte for byte: OPEN handshake, then CHECK, LOOKUP, FETCH,
- * UPDATE and CLOSE, every reply of type 0.  The callback signatures are
- * those of OpenSMTPD's extras glue, so its drivers build unchanged.
+ * A table helper serves a struct table_backend (table_backend.h) with
+ * table_api_serve(), or registers callbacks and calls
+ * table_api_dispatch(); both speak PROC_TABLE_API_VERSION 2
+ * (libexec-protocols.md section 4) on fd 0 byte for byte: OPEN
+ * handshake, then CHECK, LOOKUP, FETCH, UPDATE and CLOSE, every reply of
+ * type 0.  The callback signatures are those of OpenSMTPD's extras glue,
+ * so its drivers build unchanged; the registration is a thin shim, a
+ * backend whose methods call the callbacks.
  *
  * Callback contract: return 1 (found / present / reloaded), 0 (not
  * found / absent / reload failed) or -1 (error, including "service not
@@ -19,6 +22,7 @@
 #include <stddef.h>
 
 #include "api_dict.h"
+#include "table_backend.h"
 
 #define PROC_TABLE_API_VERSION	2
 
@@ -48,7 +52,24 @@ const char	*table_api_get_name(void);
 const char	*table_api_service_name(int service);
 
 /*
- * table_api_dispatch - serve requests on fd 0 until the daemon is done.
+ * table_api_serve - serve BACKEND with its context CTX on fd 0 until the
+ * daemon is done; returns as table_api_dispatch does.
+ */
+int		 table_api_serve(const struct table_backend *, void *ctx);
+/* table_api_serve_fd - the same on another descriptor (tests) */
+int		 table_api_serve_fd(const struct table_backend *, void *ctx,
+		    int fd);
+/*
+ * table_api_main - a whole helper's main(): api_init, BACKEND's open
+ * with argv[0] (the table's name) and the one argument (its config),
+ * serve, close.  Returns the exit status (1 if the open failed).
+ */
+int		 table_api_main(const struct table_backend *,
+		    const char *progname, int argc, char *argv[]);
+
+/*
+ * table_api_dispatch - serve the registered callbacks (table_api_on_*)
+ * on fd 0 until the daemon is done.
  * Returns 0 on EOF or CLOSE, 1 after a protocol violation or an I/O
  * error (logged): malformed input never crashes the helper, and main()
  * returns this value so that the daemon sees a non-zero exit.

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_log.h"
 #include "log.h"
 
 #define LOG_LINE_MAX	4096
@@ -26,9 +27,22 @@ static int		 log_verbose;
 static unsigned int	 log_tracemask;
 static char		 log_procname[32] = "smtpd";
 
+/* log_api_line - api/ code linked into smtpd logs through here */
+static void
+log_api_line(int level, const char *line)
+{
+	if (level == API_LOG_WARN)
+		log_warnx("%s", line);
+	else if (level == API_LOG_INFO)
+		log_info("%s", line);
+	else
+		log_debug("%s", line);
+}
+
 void
 log_init(int foreground, int verbose)
 {
+	api_log_set_sink(log_api_line);
 	log_foreground = foreground;
 	log_verbose = verbose;
 	if (!foreground)

@@ -364,8 +364,7 @@ conf_backend_known(struct conf_parser *p, const char *name)
 	if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
 	    strlen(name))
 		return 0;
-	snprintf(path, sizeof(path), "%s/table-%s", PATH_SMTPD_LIBEXEC, name);
-	return access(path, X_OK) == 0;
+	return table_find_helper(name, path, sizeof(path)) == 0;
 }
 
 /* conf_parse_table - table NAME ( BACKEND[:CONFIG] | "/path" | { ... } ) */

@@ -31,40 +31,21 @@ table_service_valid(enum table_service service)
 	return strcmp(table_service_name(service), "unknown") != 0;
 }
 
-/* table_normalize_key - lower-cased copy; -1 with a reason if refused */
-int
-table_normalize_key(const char *key, char *dst, size_t dstsz, char *err,
-    size_t errsz)
-{
-	size_t	i;
-
-	for (i = 0; key[i] != '\0'; i++) {
-		if (key[i] == '\r' || key[i] == '\n') {
-			snprintf(err, errsz, "key contains CR or LF");
-			return -1;
-		}
-		if (i + 1 >= dstsz || i + 1 >= TABLE_KEY_MAX) {
-			snprintf(err, errsz, "key longer than %d bytes",
-			    TABLE_KEY_MAX - 1);
-			return -1;
-		}
-		dst[i] = (char)tolower((unsigned char)key[i]);
-	}
-	if (dstsz == 0) {
-		snprintf(err, errsz, "no room for the key");
-		return -1;
-	}
-	dst[i] = '\0';
-	return 0;
-}
-
-/* table_find_helper - PATH of the proc helper table-BACKEND, or -1 */
+/*
+ * table_find_helper - PATH of the proc helper table-BACKEND, or -1.  A
+ * backend proc-NAME runs the helper table-NAME, built-in names included:
+ * `proc-file:` and `proc-db:` host those backends out of process.
+ */
 int
 table_find_helper(const char *backend, char *path, size_t pathsz)
 {
 	const char	*dirs[3];
 	size_t		 i, n = 0;
 	int		 r;
+
+	if (strncmp(backend, TABLE_PROC_PREFIX, strlen(TABLE_PROC_PREFIX)) ==
+	    0 && backend[strlen(TABLE_PROC_PREFIX)] != '\0')
+		backend += strlen(TABLE_PROC_PREFIX);
 
 	if (env != NULL && env->opts.libexec[0] != '\0')
 		dirs[n++] = env->opts.libexec;
@@ -132,7 +113,7 @@ table_create(const char *name, const char *backend, const char *config,
 		    PATH_SMTPD_LIBEXEC);
 		return NULL;
 	} else
-		b = &table_backend_proc;
+		b = NULL;	/* a helper: table_proc_ops */
 
 	t = xcalloc(1, sizeof *t);
 	t->backend = b;
@@ -147,7 +128,8 @@ table_create(const char *name, const char *backend, const char *config,
 		free(t);
 		return NULL;
 	}
-	if (b->config != NULL && b->config(t, err, errsz) == -1) {
+	if (b != NULL && (t->ctx = b->open(t->name, t->config, err,
+	    errsz)) == NULL) {
 		table_free(&t);
 		return NULL;
 	}
@@ -168,11 +150,10 @@ table_add(struct table *t, const char *key, const char *value, char *err,
 		    "to a static table", t->name);
 		return -1;
 	}
-	if (table_entries_add(&t->entries, key, value, 0, e, sizeof e) == -1) {
+	if (t->backend->add(t->ctx, key, value, e, sizeof e) == -1) {
 		snprintf(err, errsz, "table \"%s\": %s", t->name, e);
 		return -1;
 	}
-	t->shape = t->entries.shape;
 	return 0;
 }
 
@@ -182,9 +163,8 @@ table_open(struct table *t, char *err, size_t errsz)
 {
 	if (t->opened)
 		return 0;
-	if (t->backend == &table_backend_static)
-		table_entries_finish(&t->entries, t->name, NULL);
-	if (t->backend->open != NULL && t->backend->open(t) == -1) {
+	/* embedded backends opened at create; helpers start here */
+	if (t->backend == NULL && table_proc_ops.open(t) == -1) {
 		snprintf(err, errsz, "table \"%s\": cannot open", t->name);
 		return -1;
 	}
@@ -211,9 +191,12 @@ table_update(struct table *t)
 {
 	int	r;
 
-	if (t->backend->update == NULL)
+	if (t->backend == NULL)
+		r = table_proc_ops.update(t);
+	else if (t->backend->update == NULL)
 		return 1;
-	r = t->backend->update(t);
+	else
+		r = t->backend->update(t->ctx);
 	if (r == 1)
 		log_event(0, "table", "updated", "table=%s", t->name);
 	else
@@ -228,8 +211,8 @@ table_close(struct table *t)
 {
 	if (t == NULL || !t->opened)
 		return;
-	if (t->backend->close != NULL)
-		t->backend->close(t);
+	if (t->backend == NULL)
+		table_proc_ops.close(t);
 	t->opened = 0;
 }
 
@@ -242,9 +225,10 @@ table_free(struct table **tp)
 	if (t == NULL)
 		return;
 	table_close(t);
-	if (t->backend->close != NULL && t->handle != NULL)
-		t->backend->close(t);
-	table_entries_clear(&t->entries);
+	if (t->backend == NULL && t->handle != NULL)
+		table_proc_ops.close(t);
+	if (t->backend != NULL && t->ctx != NULL)
+		t->backend->close(t->ctx);
 	free(t);
 	*tp = NULL;
 }
@@ -260,14 +244,22 @@ table_name(const struct table *t)
 enum table_shape
 table_shape(const struct table *t)
 {
-	return t->shape;
+	enum table_shape	shape;
+
+	if (t->backend == NULL || t->backend->shape == NULL)
+		return TABLE_SHAPE_NONE;
+	shape = t->backend->shape(t->ctx);
+	/* an empty file is an empty mapping (smtpd-conf.md 4.1) */
+	if (shape == TABLE_SHAPE_NONE && t->backend == &table_backend_file)
+		return TABLE_SHAPE_MAPPING;
+	return shape;
 }
 
 /* table_services - what the backend can answer at all */
 unsigned int
 table_services(const struct table *t)
 {
-	return t->backend->services;
+	return t->backend != NULL ? t->backend->services : K_ANY;
 }
 
 /* table_check_use - may T serve SERVICE with SHAPE (smtpd-conf 4.2) */
@@ -275,15 +267,16 @@ int
 table_check_use(const struct table *t, enum table_service service,
     enum table_shape shape, char *err, size_t errsz)
 {
-	int	ok = 1;
+	enum table_shape	have;
+	int			ok = 1;
 
-	if ((t->backend->services & service) != service)
+	/* helpers are not shape-checked; an empty table fits any shape */
+	have = t->backend != NULL && t->backend->shape != NULL ?
+	    t->backend->shape(t->ctx) : TABLE_SHAPE_NONE;
+	if ((table_services(t) & service) != service)
 		ok = 0;
-	else if (t->backend == &table_backend_proc)
-		ok = 1;		/* helpers are not shape-checked */
-	else if (shape != TABLE_SHAPE_NONE && t->shape != TABLE_SHAPE_NONE &&
-	    t->shape != shape && !(t->entries.n == 0 &&
-	    t->backend == &table_backend_file))
+	else if (shape != TABLE_SHAPE_NONE && have != TABLE_SHAPE_NONE &&
+	    have != shape)
 		ok = 0;
 	if (!ok)
 		snprintf(err, errsz, "table \"%s\" may not be used for %s "
@@ -318,7 +311,7 @@ table_prepare(struct table *t, enum table_service service, const char *op,
 		    op, (unsigned int)service);
 		return -1;
 	}
-	if ((t->backend->services & service) == 0) {
+	if ((table_services(t) & service) == 0) {
 		log_warnx("table %s: backend %s cannot serve %s lookups",
 		    t->name, t->backend_name, table_service_name(service));
 		return -1;
@@ -337,6 +330,42 @@ table_prepare(struct table *t, enum table_service service, const char *op,
 	return 0;
 }
 
+/* table_backend_lookup - the backend's lookup, embedded or helper */
+static int
+table_backend_lookup(struct table *t, enum table_service service,
+    const char *key, char *dst, size_t dstsz)
+{
+	if (t->backend == NULL)
+		return table_proc_ops.lookup(t, service, key, dst, dstsz);
+	if (t->backend->lookup == NULL)
+		return -1;
+	return t->backend->lookup(t->ctx, service, key, dst, dstsz);
+}
+
+/* table_backend_check - the backend's check, embedded or helper */
+static int
+table_backend_check(struct table *t, enum table_service service,
+    const char *key)
+{
+	if (t->backend == NULL)
+		return table_proc_ops.check(t, service, key);
+	if (t->backend->check == NULL)
+		return -1;
+	return t->backend->check(t->ctx, service, key);
+}
+
+/* table_backend_fetch - the backend's fetch, embedded or helper */
+static int
+table_backend_fetch(struct table *t, enum table_service service, char *dst,
+    size_t dstsz)
+{
+	if (t->backend == NULL)
+		return table_proc_ops.fetch(t, service, dst, dstsz);
+	if (t->backend->fetch == NULL)
+		return -1;
+	return t->backend->fetch(t->ctx, service, dst, dstsz);
+}
+
 /* table_lookup - the value of KEY for SERVICE: 1, 0 or -1 (tempfail) */
 int
 table_lookup(struct table *t, enum table_service service, const char *key,
@@ -348,10 +377,8 @@ table_lookup(struct table *t, enum table_service service, const char *key,
 	if (dstsz == 0 || table_prepare(t, service, "lookup", key, lkey,
 	    sizeof lkey) == -1)
 		return -1;
-	if (t->backend->lookup == NULL)
-		return -1;
 	dst[0] = '\0';
-	r = t->backend->lookup(t, service, lkey, dst, dstsz);
+	r = table_backend_lookup(t, service, lkey, dst, dstsz);
 	if (r == 1 && memchr(dst, '\0', dstsz) == NULL) {
 		log_warnx("table %s: %s lookup: value not terminated",
 		    t->name, table_service_name(service));
@@ -381,9 +408,7 @@ table_check(struct table *t, enum table_service service, const char *key)
 
 	if (table_prepare(t, service, "check", key, lkey, sizeof lkey) == -1)
 		return -1;
-	if (t->backend->check == NULL)
-		return -1;
-	r = t->backend->check(t, service, lkey);
+	r = table_backend_check(t, service, lkey);
 	log_trace(TRACE_TABLES, "table %s: check %s \"%s\" -> %d", t->name,
 	    table_service_name(service), lkey, r);
 	if (r != 1 && r != 0)
@@ -402,10 +427,8 @@ table_fetch(struct table *t, enum table_service service, char *dst,
 	if (dstsz == 0 || table_prepare(t, service, "fetch", NULL, NULL,
 	    0) == -1)
 		return -1;
-	if (t->backend->fetch == NULL)
-		return -1;
 	dst[0] = '\0';
-	r = t->backend->fetch(t, service, dst, dstsz);
+	r = table_backend_fetch(t, service, dst, dstsz);
 	if (r == 1 && (memchr(dst, '\0', dstsz) == NULL ||
 	    table_parse_value(service, NULL, dst, err, sizeof err) == -1)) {
 		if (memchr(dst, '\0', dstsz) == NULL)

@@ -6,11 +6,13 @@
  * bitmask, key normalisation (lower case, no CR/LF, at most
  * TABLE_KEY_MAX - 1 bytes), validation of returned values and the
  * list/mapping shape.  Backends (table_<impl>.c) only store and find:
- * static (inline), file, db (Berkeley DB from makemap), getpwnam and
- * proc (a libexec helper spoken to over imsg, libexec-protocols.md 4).
- * table_match.c holds the entry matching rules of domain, netaddr,
- * mailaddr and regex lookups; table_value.c the parsers of the values
- * every later user of a table needs.
+ * static (inline), file, db (Berkeley DB from makemap) and getpwnam are
+ * struct table_backend (api/), declared with what they share in
+ * table_backends.h; proc (table_proc.c) hosts a libexec helper spoken to
+ * over imsg (libexec-protocols.md 4).  table_match.c holds the entry
+ * matching rules of domain, netaddr, mailaddr and regex lookups;
+ * table_value.c the parsers of the values every later user of a table
+ * needs.
  *
  * Runs in the lookup process (and in the parser, which creates tables
  * and loads files so that bad files are configuration errors).  Nothing
@@ -24,47 +26,29 @@
 #include <limits.h>
 
 #include "mailaddr.h"
+#include "table_backends.h"
 #include "table_service.h"
 
-/* limits of what a table stores or answers */
-#define TABLE_NAME_MAX		256	/* table names, with the NUL */
-#define TABLE_KEY_MAX		1024	/* keys: at most 1023 bytes (6.8) */
-#define TABLE_VALUE_MAX		16368	/* one imsg payload */
-#define TABLE_LINE_MAX		16384	/* one line of a file table */
+/* limits of what a table stores or answers (the rest: table_backends.h) */
 #define TABLE_USER_MAX		MAILADDR_USER_SIZE	/* with the NUL */
 #define TABLE_DOMAIN_MAX	MAILADDR_DOMAIN_SIZE	/* with the NUL */
 #define TABLE_PASSWORD_MAX	2048	/* credentials value, spec 4.6 */
-#define TABLE_SUBADDR_DELIM	'+'	/* smtp sub-addr-delim default */
+#define TABLE_PROC_PREFIX	"proc-"	/* proc-NAME: the helper table-NAME */
 #define TABLE_PROC_TIMEOUT_MS	5000	/* one helper request */
 #define TABLE_PROC_BACKOFF_MS	1000	/* first restart delay */
 #define TABLE_PROC_BACKOFF_MAX_MS 60000	/* restart delay ceiling */
 
-/* list (values only) or mapping (key = value); NONE when unknown (proc) */
-enum table_shape {
-	TABLE_SHAPE_NONE = 0,
-	TABLE_SHAPE_LIST,
-	TABLE_SHAPE_MAPPING,
-};
-
 struct table;
 
-#define TABLE_BACKEND_V1	1
-struct table_backend {
-	int		 version;	/* TABLE_BACKEND_V1; append, never reorder */
-	const char	*name;
-	unsigned int	 services;	/* K_ALIAS | K_DOMAIN | ... */
-	/* at create (parse) time: validate config, load files; 0 or -1 */
-	int	(*config)(struct table *, char *err, size_t errsz);
-	/* in the lookup process: start what runs (helpers); 0 or -1 */
+/*
+ * The host of helper-run tables (table_proc.c).  Embedded backends are
+ * struct table_backend (api/table_backend.h), called with their own
+ * context; a helper-run table is driven with the table itself.
+ */
+struct table_proc_ops {
 	int	(*open)(struct table *);
-	/* reload: 1 done, 0 failed and the old content stays */
 	int	(*update)(struct table *);
 	void	(*close)(struct table *);
-	/*
-	 * The key is already normalised.  1 found, 0 not found, -1
-	 * temporary failure; lookup and fetch write a NUL-terminated value
-	 * of at most dstsz bytes.
-	 */
 	int	(*lookup)(struct table *, enum table_service, const char *key,
 		    char *dst, size_t dstsz);
 	int	(*check)(struct table *, enum table_service, const char *key);
@@ -72,43 +56,20 @@ struct table_backend {
 		    size_t dstsz);
 };
 
-/* one entry of an in-memory table (static and file backends) */
-struct table_entry {
-	char		*key;		/* lower-cased */
-	char		*value;		/* NULL in a list */
-	void		*regex;		/* compiled on first regex use */
-	unsigned int	 line;		/* file line, 0 for inline */
-	int		 regex_bad;	/* the key does not compile */
-};
-
-struct table_entries {
-	struct table_entry	*v;
-	size_t			 n;
-	size_t			 size;
-	size_t			*sorted;	/* indexes ordered by key */
-	enum table_shape	 shape;
-	size_t			 fetch_next;
-};
+extern const struct table_proc_ops	table_proc_ops;
 
 struct table {
 	char				 name[TABLE_NAME_MAX];
 	char				 backend_name[TABLE_NAME_MAX];
 	char				 config[PATH_MAX];
-	const struct table_backend	*backend;
-	struct table_entries		 entries;	/* static and file */
-	enum table_shape		 shape;
+	const struct table_backend	*backend;	/* NULL: a helper */
+	void				*ctx;		/* the backend's */
 	int				 opened;
 	int				 timeout_ms;	/* proc */
 	int				 backoff_ms;	/* proc: first delay */
 	int				 backoff_max_ms;
-	void				*handle;	/* backend state */
+	void				*handle;	/* helper state (proc) */
 };
-
-extern const struct table_backend	table_backend_static;
-extern const struct table_backend	table_backend_file;
-extern const struct table_backend	table_backend_db;
-extern const struct table_backend	table_backend_getpwnam;
-extern const struct table_backend	table_backend_proc;
 
 /* table.c: the public API */
 struct table	*table_create(const char *name, const char *backend,
@@ -137,48 +98,6 @@ void		 table_set_backoff(struct table *, int first_ms, int max_ms);
 /* table_find_helper - <libexec>/table-B, else the Debian directory */
 int		 table_find_helper(const char *backend, char *path,
 		    size_t pathsz);
-/* table_normalize_key - lower-cased copy; -1 with a reason if refused */
-int		 table_normalize_key(const char *key, char *dst, size_t dstsz,
-		    char *err, size_t errsz);
-
-/* table_static.c: in-memory entries, shared by static and file */
-int		 table_static_lookup(struct table *, enum table_service,
-		    const char *key, char *dst, size_t dstsz);
-int		 table_static_check(struct table *, enum table_service,
-		    const char *key);
-int		 table_static_fetch(struct table *, enum table_service,
-		    char *dst, size_t dstsz);
-int		 table_entries_add(struct table_entries *, const char *key,
-		    const char *value, unsigned int line, char *err,
-		    size_t errsz);
-void		 table_entries_finish(struct table_entries *,
-		    const char *tname, const char *source);
-void		 table_entries_clear(struct table_entries *);
-void		 table_entries_move(struct table_entries *dst,
-		    struct table_entries *src);
-int		 table_entries_lookup(struct table_entries *,
-		    const char *tname, enum table_service, const char *key,
-		    char *dst, size_t dstsz);
-int		 table_entries_fetch(struct table_entries *,
-		    const char *tname, char *dst, size_t dstsz);
-
-/* table_file.c: the file format, for makemap and the fuzzer too */
-char		*table_file_split(char *line);
-int		 table_file_parse(const char *tname, const char *path,
-		    const char *text, size_t len, struct table_entries *,
-		    char *err, size_t errsz);
-
-/* table_match.c: does entry key E match lookup key K for a service */
-int		 table_match(enum table_service, const char *entry,
-		    const char *key, void **regex, int *regex_bad);
-int		 table_match_domain(const char *pattern, const char *domain);
-int		 table_match_netaddr(const char *entry, const char *key);
-int		 table_match_mailaddr(const char *entry, const char *key);
-int		 table_match_regex(const char *pattern, const char *subject,
-		    void **regex, int *regex_bad);
-void		 table_match_regex_free(void **regex);
-/* table_match_needs_scan - service whose entries are patterns */
-int		 table_match_needs_scan(enum table_service);
 
 /* table_value.c: parsers of looked-up values; 0 or -1 with a reason */
 struct table_credentials {
@@ -190,13 +109,6 @@ struct table_userinfo {
 	uid_t	uid;
 	gid_t	gid;
 	char	directory[PATH_MAX];
-};
-
-struct table_netaddr {
-	int		family;		/* AF_INET or AF_INET6 */
-	unsigned char	addr[16];	/* network byte order */
-	int		bits;		/* prefix length */
-	unsigned int	scope;		/* IPv6 scope id, 0 if none */
 };
 
 enum table_alias_kind {
@@ -226,12 +138,6 @@ int	table_parse_credentials(const char *key, const char *value,
 	    struct table_credentials *, char *err, size_t errsz);
 int	table_parse_userinfo(const char *value, struct table_userinfo *,
 	    char *err, size_t errsz);
-int	table_parse_netaddr(const char *value, struct table_netaddr *,
-	    char *err, size_t errsz);
-int	table_parse_address(const char *value, struct table_netaddr *,
-	    char *err, size_t errsz);
-int	table_netaddr_contains(const struct table_netaddr *net,
-	    const struct table_netaddr *addr);
 int	table_parse_source(const char *value, struct table_netaddr *,
 	    char *err, size_t errsz);
 int	table_parse_mailaddr(const char *value, struct mailaddr *,

@@ -10,7 +10,9 @@
  * create time, so a missing file or one that is not a database is a
  * configuration error with a clear message; update reopens it and keeps
  * the old handle if that fails.  Runs in the parser and the lookup
- * process; never fatal on the file's contents.
+ * process, and in the table-db helper (libexec/table-db.c): written
+ * against api/ only (table_backends.h).  Never fatal on the file's
+ * contents.
  */
 #include <sys/stat.h>
 
@@ -23,17 +25,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "table.h"
-#include "xmalloc.h"
+#include "api_log.h"
+#include "table_backends.h"
 
 #define TABLE_DB_HASH_MAGIC	0x061561
 #define TABLE_DB_BTREE_MAGIC	0x053162
 #define TABLE_DB_SET_VALUE	"<set>"
 
 struct table_db {
-	DB	*db;
-	int	 fetch_started;
+	char			 name[TABLE_NAME_MAX];	/* for logs */
+	char			*path;
+	DB			*db;
+	int			 fetch_started;
+	enum table_shape	 shape;
 };
 
 /* table_db_swap32 - byte-swapped magic of a foreign-endian file */
@@ -139,77 +143,74 @@ table_db_open_path(const char *tname, const char *path, char *err,
 	return db;
 }
 
-/* table_db_config - open the database at create time */
-static int
-table_db_config(struct table *t, char *err, size_t errsz)
-{
-	struct table_db	*h;
-	DB		*db;
-
-	if ((db = table_db_open_path(t->name, t->config, err, errsz)) == NULL)
-		return -1;
-	h = xcalloc(1, sizeof *h);
-	h->db = db;
-	t->handle = h;
-	t->shape = table_db_shape(db);
-	return 0;
-}
-
-/* table_db_open - reopen after a close */
-static int
-table_db_open(struct table *t)
-{
-	char	err[512];
-
-	if (t->handle != NULL)
-		return 0;
-	if (table_db_config(t, err, sizeof err) == -1) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	return 0;
-}
-
-/* table_db_close - close the database */
+/* table_db_close - backend close: the database and the context */
 static void
-table_db_close(struct table *t)
+table_db_close(void *ctx)
 {
-	struct table_db	*h = t->handle;
+	struct table_db	*h = ctx;
 
 	if (h == NULL)
 		return;
-	h->db->close(h->db);
+	if (h->db != NULL)
+		h->db->close(h->db);
+	free(h->path);
 	free(h);
-	t->handle = NULL;
+}
+
+/* table_db_open - backend open: the database at start-up */
+static void *
+table_db_open(const char *tname, const char *config, char *err,
+    size_t errsz)
+{
+	struct table_db	*h;
+
+	if ((h = calloc(1, sizeof *h)) == NULL ||
+	    (h->path = strdup(config)) == NULL) {
+		free(h);
+		snprintf(err, errsz, "table \"%s\": out of memory", tname);
+		return NULL;
+	}
+	(void)snprintf(h->name, sizeof h->name, "%s", tname);
+	if ((h->db = table_db_open_path(tname, config, err, errsz)) == NULL) {
+		table_db_close(h);
+		return NULL;
+	}
+	h->shape = table_db_shape(h->db);
+	return h;
 }
 
 /* table_db_update - reopen; the old handle stays if that fails */
 static int
-table_db_update(struct table *t)
+table_db_update(void *ctx)
 {
-	struct table_db	*h = t->handle;
+	struct table_db	*h = ctx;
 	DB		*db;
 	char		 err[512];
 
-	if ((db = table_db_open_path(t->name, t->config, err, sizeof err)) ==
+	if ((db = table_db_open_path(h->name, h->path, err, sizeof err)) ==
 	    NULL) {
-		log_warnx("%s", err);
+		api_log_warnx("%s", err);
 		return 0;
 	}
-	if (h == NULL) {
-		h = xcalloc(1, sizeof *h);
-		t->handle = h;
-	} else
-		h->db->close(h->db);
+	h->db->close(h->db);
 	h->db = db;
 	h->fetch_started = 0;
-	t->shape = table_db_shape(db);
+	h->shape = table_db_shape(db);
 	return 1;
+}
+
+/* table_db_shape_of - backend shape */
+static enum table_shape
+table_db_shape_of(void *ctx)
+{
+	struct table_db	*h = ctx;
+
+	return h->shape;
 }
 
 /* table_db_answer - value of a record (the key itself for a set) */
 static int
-table_db_answer(struct table *t, const char *key, const DBT *v, char *dst,
+table_db_answer(struct table_db *t, const char *key, const DBT *v, char *dst,
     size_t dstsz)
 {
 	char	val[TABLE_VALUE_MAX];
@@ -217,14 +218,14 @@ table_db_answer(struct table *t, const char *key, const DBT *v, char *dst,
 	if (dst == NULL)
 		return 1;
 	if (table_db_value(v, val, sizeof val) == -1) {
-		log_warnx("table %s: value of \"%s\" is not a string",
+		api_log_warnx("table %s: value of \"%s\" is not a string",
 		    t->name, key);
 		return -1;
 	}
 	if (strcmp(val, TABLE_DB_SET_VALUE) == 0)
 		(void)strlcpy(val, key, sizeof val);
 	if (strlcpy(dst, val, dstsz) >= dstsz) {
-		log_warnx("table %s: value of \"%s\" too long", t->name, key);
+		api_log_warnx("table %s: value of \"%s\" too long", t->name, key);
 		return -1;
 	}
 	return 1;
@@ -232,10 +233,10 @@ table_db_answer(struct table *t, const char *key, const DBT *v, char *dst,
 
 /* table_db_query - exact get, then a scan for pattern services */
 static int
-table_db_query(struct table *t, enum table_service service, const char *key,
-    char *dst, size_t dstsz)
+table_db_query(struct table_db *h, enum table_service service,
+    const char *key, char *dst, size_t dstsz)
 {
-	struct table_db	*h = t->handle;
+	struct table_db	*t = h;
 	DB		*db;
 	DBT		 k, v;
 	char		 ekey[TABLE_KEY_MAX];
@@ -249,7 +250,7 @@ table_db_query(struct table *t, enum table_service service, const char *key,
 		k.size = strlen(key) + 1;
 		r = db->get(db, &k, &v, 0);
 		if (r == -1) {
-			log_warn("table %s: get", t->name);
+			api_log_warn("table %s: get", t->name);
 			return -1;
 		}
 		if (r == 0)
@@ -263,7 +264,7 @@ table_db_query(struct table *t, enum table_service service, const char *key,
 			continue;	/* not a key makemap writes */
 		m = table_match(service, ekey, key, NULL, NULL);
 		if (m == -1) {
-			log_warnx("table %s: entry \"%s\" is not a valid "
+			api_log_warnx("table %s: entry \"%s\" is not a valid "
 			    "regular expression", t->name, ekey);
 			return -1;
 		}
@@ -271,7 +272,7 @@ table_db_query(struct table *t, enum table_service service, const char *key,
 			return table_db_answer(t, ekey, &v, dst, dstsz);
 	}
 	if (r == -1) {
-		log_warn("table %s: seq", t->name);
+		api_log_warn("table %s: seq", t->name);
 		return -1;
 	}
 	return 0;
@@ -279,25 +280,25 @@ table_db_query(struct table *t, enum table_service service, const char *key,
 
 /* table_db_lookup - backend lookup */
 static int
-table_db_lookup(struct table *t, enum table_service service,
+table_db_lookup(void *ctx, enum table_service service,
     const char *key, char *dst, size_t dstsz)
 {
-	return table_db_query(t, service, key, dst, dstsz);
+	return table_db_query(ctx, service, key, dst, dstsz);
 }
 
 /* table_db_check - backend check */
 static int
-table_db_check(struct table *t, enum table_service service, const char *key)
+table_db_check(void *ctx, enum table_service service, const char *key)
 {
-	return table_db_query(t, service, key, NULL, 0);
+	return table_db_query(ctx, service, key, NULL, 0);
 }
 
 /* table_db_fetch - the next record in database order, wrapping */
 static int
-table_db_fetch(struct table *t, enum table_service service, char *dst,
+table_db_fetch(void *ctx, enum table_service service, char *dst,
     size_t dstsz)
 {
-	struct table_db	*h = t->handle;
+	struct table_db	*h = ctx, *t = h;
 	DBT		 k, v;
 	char		 key[TABLE_KEY_MAX];
 	int		 r;
@@ -308,7 +309,7 @@ table_db_fetch(struct table *t, enum table_service service, char *dst,
 	if (r == 1 && h->fetch_started)
 		r = h->db->seq(h->db, &k, &v, R_FIRST);
 	if (r == -1) {
-		log_warn("table %s: seq", t->name);
+		api_log_warn("table %s: seq", t->name);
 		return -1;
 	}
 	if (r == 1)
@@ -323,11 +324,11 @@ const struct table_backend table_backend_db = {
 	.version = TABLE_BACKEND_V1,
 	.name = "db",
 	.services = K_ANY,
-	.config = table_db_config,
 	.open = table_db_open,
 	.update = table_db_update,
 	.close = table_db_close,
 	.lookup = table_db_lookup,
 	.check = table_db_check,
 	.fetch = table_db_fetch,
+	.shape = table_db_shape_of,
 };

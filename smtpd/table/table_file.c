@@ -10,7 +10,9 @@
  * time, so a bad file is a configuration error) and again on update,
  * where a failure keeps the old content.  A file is outside input: an
  * over-long line, binary bytes or an unreadable file is an error naming
- * the table and file:line, never a crash and never fatal.
+ * the table and file:line, never a crash and never fatal.  Written
+ * against api/ only (table_backends.h): the same object serves smtpd
+ * and the table-file helper (libexec/table-file.c).
  */
 #include <sys/stat.h>
 
@@ -21,9 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "table.h"
-#include "xmalloc.h"
+#include "api_log.h"
+#include "table_backends.h"
 
 #define TABLE_FILE_MAX	(256 * 1024 * 1024)	/* bytes in one table file */
 
@@ -119,7 +120,11 @@ table_file_parse(const char *tname, const char *path, const char *text,
 	int		 force_list = 0;
 
 	table_entries_clear(e);
-	line = xmalloc(TABLE_LINE_MAX + 1);
+	if ((line = malloc(TABLE_LINE_MAX + 1)) == NULL) {
+		snprintf(err, errsz, "table \"%s\": %s: out of memory", tname,
+		    path);
+		return -1;
+	}
 	while (off < len) {
 		ln++;
 		nl = memchr(text + off, '\n', len - off);
@@ -205,7 +210,12 @@ table_file_load(const char *tname, const char *path,
 		close(fd);
 		return -1;
 	}
-	buf = xmalloc((size_t)st.st_size + 1);
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errsz, "table \"%s\": %s: out of memory", tname,
+		    path);
+		close(fd);
+		return -1;
+	}
 	while (off < (size_t)st.st_size) {
 		n = read(fd, buf + off, (size_t)st.st_size - off);
 		if (n == -1 && errno == EINTR)
@@ -227,34 +237,41 @@ table_file_load(const char *tname, const char *path,
 	return r;
 }
 
-/* table_file_config - load the file at create time */
-static int
-table_file_config(struct table *t, char *err, size_t errsz)
+/* table_file_open - backend open: load the file */
+static void *
+table_file_open(const char *tname, const char *config, char *err,
+    size_t errsz)
 {
-	if (table_file_load(t->name, t->config, &t->entries, err, errsz) ==
-	    -1)
-		return -1;
-	t->shape = t->entries.shape;
-	log_trace(TRACE_TABLES, "table %s: loaded %zu entries from %s", t->name,
-	    t->entries.n, t->config);
-	return 0;
+	struct table_static	*s;
+
+	if ((s = table_static_new(tname, config, err, errsz)) == NULL)
+		return NULL;
+	if (table_file_load(tname, config, &s->entries, err, errsz) == -1) {
+		table_static_close(s);
+		return NULL;
+	}
+	s->indexed = 1;
+	api_log_debug("table %s: loaded %zu entries from %s", tname,
+	    s->entries.n, config);
+	return s;
 }
 
 /* table_file_update - reload; on failure the old entries stay */
 static int
-table_file_update(struct table *t)
+table_file_update(void *ctx)
 {
-	struct table_entries	fresh;
-	char			err[512];
+	struct table_static	*s = ctx;
+	struct table_entries	 fresh;
+	char			 err[512];
 
 	memset(&fresh, 0, sizeof fresh);
-	if (table_file_load(t->name, t->config, &fresh, err, sizeof err) ==
+	if (table_file_load(s->name, s->source, &fresh, err, sizeof err) ==
 	    -1) {
-		log_warnx("%s", err);
+		api_log_warnx("%s", err);
 		return 0;
 	}
-	table_entries_move(&t->entries, &fresh);
-	t->shape = t->entries.shape;
+	table_entries_move(&s->entries, &fresh);
+	s->indexed = 1;
 	return 1;
 }
 
@@ -262,10 +279,12 @@ const struct table_backend table_backend_file = {
 	.version = TABLE_BACKEND_V1,
 	.name = "file",
 	.services = K_ANY,
-	.config = table_file_config,
+	.open = table_file_open,
 	.update = table_file_update,
+	.close = table_static_close,
 	/* the loaded entries answer as inline ones do */
 	.lookup = table_static_lookup,
 	.check = table_static_check,
 	.fetch = table_static_fetch,
+	.shape = table_static_shape,
 };

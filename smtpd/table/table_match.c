@@ -9,13 +9,166 @@
  * expressions matched without regard to case.  Keys and entries arrive
  * lower-cased.  Pure functions: no logging, no global state; the glob
  * match is linear-time backtracking so a hostile pattern cannot make a
- * lookup take exponential time.
+ * lookup take exponential time.  Key normalisation and the netaddr
+ * parsers live here too, so that this file, like the backends, needs
+ * only api/ headers (table_backends.h) and links into helpers.
  */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "table.h"
+#include "table_backends.h"
+
+/* table_normalize_key - lower-cased copy; -1 with a reason if refused */
+int
+table_normalize_key(const char *key, char *dst, size_t dstsz, char *err,
+    size_t errsz)
+{
+	size_t	i;
+
+	for (i = 0; key[i] != '\0'; i++) {
+		if (key[i] == '\r' || key[i] == '\n') {
+			snprintf(err, errsz, "key contains CR or LF");
+			return -1;
+		}
+		if (i + 1 >= dstsz || i + 1 >= TABLE_KEY_MAX) {
+			snprintf(err, errsz, "key longer than %d bytes",
+			    TABLE_KEY_MAX - 1);
+			return -1;
+		}
+		dst[i] = (char)tolower((unsigned char)key[i]);
+	}
+	if (dstsz == 0) {
+		snprintf(err, errsz, "no room for the key");
+		return -1;
+	}
+	dst[i] = '\0';
+	return 0;
+}
+
+/* table_value_error - format a reason, return -1 */
+static int
+table_value_error(char *err, size_t errsz, const char *what)
+{
+	if (errsz > 0)
+		snprintf(err, errsz, "%s", what);
+	return -1;
+}
+
+/* table_parse_ip - numeric IPv4 or IPv6 (no prefix, no brackets) */
+static int
+table_parse_ip(const char *s, struct table_netaddr *n)
+{
+	memset(n, 0, sizeof *n);
+	if (inet_pton(AF_INET, s, n->addr) == 1) {
+		n->family = AF_INET;
+		n->bits = 32;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, n->addr) == 1) {
+		n->family = AF_INET6;
+		n->bits = 128;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * table_parse_netaddr - a.b.c.d[/n], v6[/n], [v6][/n], ipv6:v6[/n].
+ */
+int
+table_parse_netaddr(const char *value, struct table_netaddr *n, char *err,
+    size_t errsz)
+{
+	char		 buf[INET6_ADDRSTRLEN + 8];
+	const char	*p = value, *slash, *close;
+	size_t		 len;
+	long		 bits = -1;
+	char		*end;
+
+	if (strncasecmp(p, "ipv6:", 5) == 0)
+		p += 5;
+	if (*p == '[') {
+		if ((close = strchr(p, ']')) == NULL)
+			return table_value_error(err, errsz,
+			    "netaddr: missing ]");
+		len = (size_t)(close - p - 1);
+		if (len >= sizeof buf)
+			return table_value_error(err, errsz,
+			    "netaddr: address too long");
+		memcpy(buf, p + 1, len);
+		buf[len] = '\0';
+		slash = close[1] == '/' ? close + 1 : NULL;
+		if (close[1] != '\0' && slash == NULL)
+			return table_value_error(err, errsz,
+			    "netaddr: junk after ]");
+	} else {
+		slash = strchr(p, '/');
+		len = slash != NULL ? (size_t)(slash - p) : strlen(p);
+		if (len >= sizeof buf)
+			return table_value_error(err, errsz,
+			    "netaddr: address too long");
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+	}
+	if (table_parse_ip(buf, n) == -1)
+		return table_value_error(err, errsz,
+		    "netaddr: not an IP address");
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)slash[1]))
+			return table_value_error(err, errsz,
+			    "netaddr: bad prefix length");
+		errno = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || bits < 0 || bits > n->bits)
+			return table_value_error(err, errsz,
+			    "netaddr: bad prefix length");
+		n->bits = (int)bits;
+	}
+	return 0;
+}
+
+/* table_parse_address - one address (a key): a netaddr without /n */
+int
+table_parse_address(const char *value, struct table_netaddr *n, char *err,
+    size_t errsz)
+{
+	if (strchr(value, '/') != NULL)
+		return table_value_error(err, errsz,
+		    "address with a prefix length");
+	return table_parse_netaddr(value, n, err, errsz);
+}
+
+/* table_netaddr_contains - is ADDR inside the block NET */
+int
+table_netaddr_contains(const struct table_netaddr *net,
+    const struct table_netaddr *addr)
+{
+	int		full, rest;
+	unsigned char	mask;
+
+	if (net->family != addr->family)
+		return 0;
+	full = net->bits / 8;
+	rest = net->bits % 8;
+	if (memcmp(net->addr, addr->addr, (size_t)full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (unsigned char)(0xff << (8 - rest));
+	return (net->addr[full] & mask) == (addr->addr[full] & mask);
+}
+
 
 /* table_match_domain - glob PATTERN (only `*` is special) vs DOMAIN */
 int

@@ -509,10 +509,7 @@ table_proc_update(struct table *t)
 	return r == 1 ? 1 : 0;
 }
 
-const struct table_backend table_backend_proc = {
-	.version = TABLE_BACKEND_V1,
-	.name = "proc",
-	.services = K_ANY,
+const struct table_proc_ops table_proc_ops = {
 	.open = table_proc_open,
 	.update = table_proc_update,
 	.close = table_proc_close,

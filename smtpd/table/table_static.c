@@ -8,16 +8,18 @@
  * of fetch rotation and of pattern scans (first match wins); an index
  * sorted by key serves exact lookups.  Duplicate keys: the first entry
  * wins and the others are reported once, with their line, when the
- * table is finished (makemap keeps the first one too).  Never fatal on
- * entry contents; out of memory is the only fatal (xmalloc).
+ * table is indexed, at its first query (makemap keeps the first one
+ * too).  Written against api/ only (table_backends.h): the same object
+ * serves smtpd and the table-file helper.  Never fatal: bad entries and
+ * out of memory are -1 with a reason.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "table.h"
-#include "xmalloc.h"
+#include "api_log.h"
+#include "table_backends.h"
 
 /* table_entries_add - append one entry (VALUE NULL in a list) */
 int
@@ -49,18 +51,31 @@ table_entries_add(struct table_entries *e, const char *key,
 		return -1;
 	}
 	if (e->n == e->size) {
-		e->size = e->size ? e->size * 2 : 16;
-		e->v = xreallocarray(e->v, e->size, sizeof *e->v);
+		size_t	nsize = e->size ? e->size * 2 : 16;
+
+		ent = reallocarray(e->v, nsize, sizeof *e->v);
+		if (ent == NULL)
+			goto nomem;
+		e->v = ent;
+		e->size = nsize;
 	}
-	ent = &e->v[e->n++];
+	ent = &e->v[e->n];
 	memset(ent, 0, sizeof *ent);
-	ent->key = xstrdup(lkey);
-	ent->value = value != NULL ? xstrdup(value) : NULL;
+	if ((ent->key = strdup(lkey)) == NULL)
+		goto nomem;
+	if (value != NULL && (ent->value = strdup(value)) == NULL) {
+		free(ent->key);
+		goto nomem;
+	}
+	e->n++;
 	ent->line = line;
 	e->shape = shape;
 	free(e->sorted);
 	e->sorted = NULL;
 	return 0;
+nomem:
+	snprintf(err, errsz, "out of memory");
+	return -1;
 }
 
 /* the entries being sorted: qsort has no context argument */
@@ -92,7 +107,9 @@ table_entries_finish(struct table_entries *e, const char *tname,
 	e->sorted = NULL;
 	if (e->n == 0)
 		return;
-	e->sorted = xreallocarray(NULL, e->n, sizeof *e->sorted);
+	/* without an index lookups scan, in the same first-wins order */
+	if ((e->sorted = reallocarray(NULL, e->n, sizeof *e->sorted)) == NULL)
+		return;
 	for (i = 0; i < e->n; i++)
 		e->sorted[i] = i;
 	table_entries_sorting = e;
@@ -104,11 +121,11 @@ table_entries_finish(struct table_entries *e, const char *tname,
 		if (strcmp(first->key, dup->key) != 0)
 			continue;
 		if (source != NULL)
-			log_warnx("table %s: %s:%u: duplicate key \"%s\" "
+			api_log_warnx("table %s: %s:%u: duplicate key \"%s\" "
 			    "ignored, line %u wins", tname, source, dup->line,
 			    dup->key, first->line);
 		else
-			log_warnx("table %s: duplicate key \"%s\" ignored, "
+			api_log_warnx("table %s: duplicate key \"%s\" ignored, "
 			    "the first one wins", tname, dup->key);
 	}
 }
@@ -175,7 +192,7 @@ table_entries_answer(const struct table_entries *e, const char *tname,
 	if (dst == NULL)
 		return 1;
 	if (strlcpy(dst, v, dstsz) >= dstsz) {
-		log_warnx("table %s: value of \"%s\" longer than the "
+		api_log_warnx("table %s: value of \"%s\" longer than the "
 		    "%zu-byte buffer", tname, e->v[i].key, dstsz);
 		dst[0] = '\0';
 		return -1;
@@ -204,7 +221,7 @@ table_entries_lookup(struct table_entries *e, const char *tname,
 		r = table_match(service, e->v[j].key, key, &e->v[j].regex,
 		    &e->v[j].regex_bad);
 		if (r == -1) {
-			log_warnx("table %s: entry \"%s\" is not a valid "
+			api_log_warnx("table %s: entry \"%s\" is not a valid "
 			    "regular expression", tname, e->v[j].key);
 			return -1;
 		}
@@ -229,37 +246,116 @@ table_entries_fetch(struct table_entries *e, const char *tname, char *dst,
 	return table_entries_answer(e, tname, i, dst, dstsz);
 }
 
-/* table_static_lookup - backend lookup on the inline entries */
-int
-table_static_lookup(struct table *t, enum table_service service,
-    const char *key, char *dst, size_t dstsz)
+/* table_static_new - an empty context for table TNAME (SOURCE: a file) */
+struct table_static *
+table_static_new(const char *tname, const char *source, char *err,
+    size_t errsz)
 {
-	return table_entries_lookup(&t->entries, t->name, service, key, dst,
-	    dstsz);
+	struct table_static	*s;
+
+	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    (source != NULL && (s->source = strdup(source)) == NULL)) {
+		free(s);
+		snprintf(err, errsz, "table \"%s\": out of memory", tname);
+		return NULL;
+	}
+	(void)snprintf(s->name, sizeof s->name, "%s", tname);
+	return s;
 }
 
-/* table_static_check - backend check on the inline entries */
-int
-table_static_check(struct table *t, enum table_service service,
-    const char *key)
+/* table_static_open - backend open: an inline table starts empty */
+static void *
+table_static_open(const char *tname, const char *config, char *err,
+    size_t errsz)
 {
-	return table_entries_lookup(&t->entries, t->name, service, key, NULL,
-	    0);
+	return table_static_new(tname, NULL, err, errsz);
+}
+
+/* table_static_close - backend close: free the entries */
+void
+table_static_close(void *ctx)
+{
+	struct table_static	*s = ctx;
+
+	if (s == NULL)
+		return;
+	table_entries_clear(&s->entries);
+	free(s->source);
+	free(s);
+}
+
+/* table_static_add - backend add: one inline entry */
+static int
+table_static_add(void *ctx, const char *key, const char *value, char *err,
+    size_t errsz)
+{
+	struct table_static	*s = ctx;
+
+	s->indexed = 0;
+	return table_entries_add(&s->entries, key, value, 0, err, errsz);
+}
+
+/* table_static_index - sort once, after the last add */
+static struct table_entries *
+table_static_index(struct table_static *s)
+{
+	if (!s->indexed) {
+		table_entries_finish(&s->entries, s->name, s->source);
+		s->indexed = 1;
+	}
+	return &s->entries;
+}
+
+/* table_static_lookup - backend lookup on the entries */
+int
+table_static_lookup(void *ctx, enum table_service service, const char *key,
+    char *dst, size_t dstsz)
+{
+	struct table_static	*s = ctx;
+
+	return table_entries_lookup(table_static_index(s), s->name, service,
+	    key, dst, dstsz);
+}
+
+/* table_static_check - backend check on the entries */
+int
+table_static_check(void *ctx, enum table_service service, const char *key)
+{
+	struct table_static	*s = ctx;
+
+	return table_entries_lookup(table_static_index(s), s->name, service,
+	    key, NULL, 0);
 }
 
 /* table_static_fetch - backend fetch: rotate over the entries */
 int
-table_static_fetch(struct table *t, enum table_service service, char *dst,
+table_static_fetch(void *ctx, enum table_service service, char *dst,
     size_t dstsz)
 {
-	return table_entries_fetch(&t->entries, t->name, dst, dstsz);
+	struct table_static	*s = ctx;
+
+	return table_entries_fetch(table_static_index(s), s->name, dst,
+	    dstsz);
+}
+
+/* table_static_shape - list or mapping; NONE while empty */
+enum table_shape
+table_static_shape(void *ctx)
+{
+	struct table_static	*s = ctx;
+
+	return s->entries.n == 0 ? TABLE_SHAPE_NONE : s->entries.shape;
 }
 
 const struct table_backend table_backend_static = {
 	.version = TABLE_BACKEND_V1,
 	.name = "static",
 	.services = K_ANY,
+	.open = table_static_open,
+	.close = table_static_close,
 	.lookup = table_static_lookup,
 	.check = table_static_check,
 	.fetch = table_static_fetch,
+	.add = table_static_add,
+	.shape = table_static_shape,
 };

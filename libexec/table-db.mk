@@ -1,0 +1,1 @@
+OBJS_table-db := smtpd/table/table_db.c smtpd/table/table_match.c

@@ -63,7 +63,7 @@ INC_REGRESS	:= $(INC_SMTPD) -Iregress/lib
 # the embedded table backends link into helpers too: api/ and their own
 # folder only (smtpd/table/table_backends.h)
 TABLE_BACKENDS	:= $(addprefix smtpd/table/table_,$(addsuffix .c, \
-		   static file db getpwnam match))
+		   static file db db_verify getpwnam match))
 INC_BACKEND	:= $(INC_API) -Ismtpd/table
 layer_inc	= $(strip \
 		  $(if $(filter api/% libexec/%,$(1)),$(INC_API), \

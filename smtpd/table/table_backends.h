@@ -112,6 +112,9 @@ int		 table_entries_lookup(struct table_entries *,
 int		 table_entries_fetch(struct table_entries *,
 		    const char *tname, char *dst, size_t dstsz);
 
+/* table_db_verify.c: does a db file pass libdb's verifier */
+int		 table_db_verify(const char *path, char *why, size_t whysz);
+
 /* table_file.c: the file format, for makemap and the fuzzer too */
 char		*table_file_split(char *line);
 int		 table_file_parse(const char *tname, const char *path,

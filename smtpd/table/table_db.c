@@ -9,7 +9,8 @@
  * database in key order after an exact miss.  The file is opened at
  * create time, so a missing file or one that is not a database is a
  * configuration error with a clear message; update reopens it and keeps
- * the old handle if that fails.  Runs in the parser and the lookup
+ * the old handle if that fails.  Every open first runs libdb's verifier
+ * (table_db_verify.c): a damaged file is refused, never read.  Runs in the parser and the lookup
  * process, and in the table-db helper (libexec/table-db.c): written
  * against api/ only (table_backends.h).  Never fatal on the file's
  * contents.
@@ -122,7 +123,7 @@ table_db_open_path(const char *tname, const char *path, char *err,
     size_t errsz)
 {
 	DB	*db;
-	char	 why[128];
+	char	 why[384];
 	int	 type;
 
 	if (path[0] != '/') {
@@ -130,7 +131,8 @@ table_db_open_path(const char *tname, const char *path, char *err,
 		    "absolute", tname, path);
 		return NULL;
 	}
-	if ((type = table_db_type(path, why, sizeof why)) == -1) {
+	if ((type = table_db_type(path, why, sizeof why)) == -1 ||
+	    table_db_verify(path, why, sizeof why) == -1) {
 		snprintf(err, errsz, "table \"%s\": %s: %s", tname, path,
 		    why);
 		return NULL;

@@ -66,7 +66,7 @@ TABLE_BACKENDS	:= $(addprefix smtpd/table/table_,$(addsuffix .c, \
 		   static file db db_verify getpwnam match))
 INC_BACKEND	:= $(INC_API) -Ismtpd/table
 layer_inc	= $(strip \
-		  $(if $(filter api/% libexec/%,$(1)),$(INC_API), \
+		  $(if $(filter api/% libexec/% regress/drivers/%,$(1)),$(INC_API), \
 		  $(if $(filter $(TABLE_BACKENDS),$(1)),$(INC_BACKEND), \
 		  $(if $(filter smtpd/common/%,$(1)),$(INC_COMMON), \
 		  $(if $(filter smtpd/table/%,$(1)),$(INC_TABLE), \
@@ -100,6 +100,9 @@ LIBEXEC_BINS	:= $(addprefix $(O)/libexec/,$(LIBEXEC_NAMES))
 UNIT_SRCS	:= $(sort $(wildcard regress/unit/*_test.c))
 UNIT_BINS	:= $(patsubst regress/unit/%.c,$(O)/regress/unit/%,$(UNIT_SRCS))
 UNIT_LIB_SRCS	:= $(sort $(wildcard regress/lib/*.c))
+# regress/drivers/NAME.c: helpers written as outside drivers are, on api/ only
+DRIVER_SRCS	:= $(sort $(wildcard regress/drivers/*.c))
+DRIVER_BINS	:= $(patsubst regress/drivers/%.c,$(O)/regress/drivers/%,$(DRIVER_SRCS))
 FUZZ_SRCS	:= $(sort $(wildcard regress/fuzz/*_fuzz.c))
 FUZZ_BINS	:= $(patsubst regress/fuzz/%.c,$(O)/regress/fuzz/%,$(FUZZ_SRCS))
 
@@ -107,7 +110,8 @@ LIBS		:= $(PKG_LIBS) -ldb -lcrypt
 
 .PHONY: all deps test check run fuzz install clean
 .SECONDARY:
-all: $(API_LIB) $(SMTPD) $(SMTPCTL) $(LIBEXEC_BINS) $(UNIT_BINS)
+all: $(API_LIB) $(SMTPD) $(SMTPCTL) $(LIBEXEC_BINS) $(UNIT_BINS) \
+	$(DRIVER_BINS)
 
 V		?= 0
 ifeq ($(V),0)
@@ -146,6 +150,11 @@ $(LIBEXEC_BINS): $(O)/libexec/%: $$(call libexec_objs,$$*) $(API_LIB)
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS_$*) $(LIBS)
 
 $(O)/regress/unit/%: $(O)/o/regress/unit/%.o $(patsubst %.c,$(O)/o/%.o,$(UNIT_LIB_SRCS)) $(CORE_LIB) $(API_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/regress/drivers/%: $(O)/o/regress/drivers/%.o $(API_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)

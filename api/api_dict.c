@@ -6,6 +6,7 @@
  * here exits: allocation failure is returned to the caller.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,93 @@ api_dict_iter(const struct dict *d, size_t *cursor, const char **key,
 		*value = d->entries[*cursor].value;
 	(*cursor)++;
 	return 1;
+}
+
+int
+api_dict_walk(const struct dict *d, void **cursor, const char **key,
+    void **value)
+{
+	size_t	i = (size_t)(uintptr_t)*cursor;
+
+	if (api_dict_iter(d, &i, key, value) == 0)
+		return 0;
+	*cursor = (void *)(uintptr_t)i;
+	return 1;
+}
+
+int
+api_dict_walkfrom(const struct dict *d, void **cursor, const char *from,
+    const char **key, void **value)
+{
+	int	found;
+
+	if (*cursor == NULL)
+		*cursor = (void *)(uintptr_t)api_dict_find(d, from, &found);
+	return api_dict_walk(d, cursor, key, value);
+}
+
+int
+api_dict_root(const struct dict *d, const char **key, void **value)
+{
+	size_t	i = 0;
+
+	return api_dict_iter(d, &i, key, value);
+}
+
+int
+api_dict_poproot(struct dict *d, void **value)
+{
+	if (d->count == 0)
+		return 0;
+	if (value)
+		*value = d->entries[0].value;
+	free(d->entries[0].key);
+	memmove(d->entries, d->entries + 1,
+	    (d->count - 1) * sizeof *d->entries);
+	d->count--;
+	return 1;
+}
+
+int
+api_dict_merge(struct dict *dst, struct dict *src)
+{
+	struct dict	merged;
+	size_t		i = 0, j = 0, n = 0;
+	int		c;
+
+	/* both are sorted: one merge pass into a new array */
+	for (i = 0; i < src->count; i++)
+		if (api_dict_check(dst, src->entries[i].key)) {
+			errno = EEXIST;
+			return -1;
+		}
+	api_dict_init(&merged);
+	merged.size = dst->count + src->count;
+	if (merged.size == 0)
+		return 0;
+	merged.entries = reallocarray(NULL, merged.size,
+	    sizeof *merged.entries);
+	if (merged.entries == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	i = 0;
+	while (i < dst->count || j < src->count) {
+		if (j == src->count)
+			c = -1;
+		else if (i == dst->count)
+			c = 1;
+		else
+			c = strcmp(dst->entries[i].key, src->entries[j].key);
+		merged.entries[n++] = c < 0 ? dst->entries[i++] :
+		    src->entries[j++];
+	}
+	merged.count = n;
+	free(dst->entries);
+	free(src->entries);
+	*dst = merged;
+	api_dict_init(src);
+	return 0;
 }
 
 void

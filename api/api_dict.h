@@ -39,6 +39,22 @@ size_t	 api_dict_count(const struct dict *);
 /* api_dict_iter - walk in key order: *cursor starts at 0; 1 per entry, 0 at end */
 int	 api_dict_iter(const struct dict *, size_t *cursor, const char **key,
 	    void **value);
+/*
+ * api_dict_walk - the same walk with a void * cursor starting NULL, as
+ * OpenSMTPD's glue hands drivers; api_dict_walkfrom starts at the first
+ * key >= from.  The dictionary must not change during a walk.
+ */
+int	 api_dict_walk(const struct dict *, void **cursor, const char **key,
+	    void **value);
+int	 api_dict_walkfrom(const struct dict *, void **cursor,
+	    const char *from, const char **key, void **value);
+/* api_dict_root - some entry (the lowest key): 1, or 0 when empty */
+int	 api_dict_root(const struct dict *, const char **key, void **value);
+/* api_dict_poproot - remove some entry, its value in *value: 1, or 0 */
+int	 api_dict_poproot(struct dict *, void **value);
+/* api_dict_merge - move every entry of SRC into DST; -1 (ENOMEM, or
+ * EEXIST for a key in both: nothing moved then) */
+int	 api_dict_merge(struct dict *dst, struct dict *src);
 /* api_dict_clear - remove everything, calling freecb (may be NULL) on values */
 void	 api_dict_clear(struct dict *, void (*freecb)(void *));
 

@@ -12,5 +12,7 @@
 #define API_NAME_MAX		2048	/* table name: LINE_MAX of the OPEN struct */
 #define API_TABLE_VALUE_MAX	16364	/* lookup value: a reply payload minus r */
 #define API_TABLE_PARAMS_MAX	256	/* key/value pairs in one request */
+#define API_LOCALPART_SIZE	256	/* user part of an address, with the NUL */
+#define API_DOMAINPART_SIZE	256	/* domain part, with the NUL */
 
 #endif

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from smtpdtest import BUILD, Smtpd, proc_children
+from smtpdtest import BUILD, SANITIZER_MARKS, Smtpd, proc_children
 
 HOSTS = ("file", "proc-file", "db", "proc-db")
 # a valid alias list of about 12 kB: values are parsed before they answer
@@ -128,6 +128,8 @@ class TableConformance(unittest.TestCase):
         lookup = d.status()[0]["lookup"]["pid"]
         self.assertEqual(len(proc_children(lookup)), 2 * len(DATA))
         self.assertEqual(d.stop(), 0)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, d.log())
 
     def test_fetch_rotates_the_same_way(self):
         d = self.daemon()
@@ -142,6 +144,8 @@ class TableConformance(unittest.TestCase):
                 self.assertEqual(vals[0], vals[2])
                 self.assertNotEqual(vals[0], vals[1])
         self.assertEqual(d.stop(), 0)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, d.log())
 
     def test_update_reloads_both_ways(self):
         d = self.daemon()
@@ -172,6 +176,8 @@ class TableConformance(unittest.TestCase):
                                         "alias", "carol"),
                                  (0, "carol@example.net"))
         self.assertEqual(d.stop(), 0)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, d.log())
 
     def test_helper_refuses_a_bad_file_at_start(self):
         """The helper opens its data as the embedded backend does: a

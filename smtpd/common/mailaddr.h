@@ -14,8 +14,11 @@
 
 #include <stddef.h>
 
-#define MAILADDR_USER_SIZE	256	/* user part, with the NUL (6.8) */
-#define MAILADDR_DOMAIN_SIZE	256	/* domain part, with the NUL (6.8) */
+#include "api_limits.h"
+
+/* one definition, which helpers see as SMTPD_MAX*PARTSIZE (smtpd-api.h) */
+#define MAILADDR_USER_SIZE	API_LOCALPART_SIZE	/* with the NUL (6.8) */
+#define MAILADDR_DOMAIN_SIZE	API_DOMAINPART_SIZE	/* with the NUL (6.8) */
 /* "user@domain": both parts, the '@' and the NUL */
 #define MAILADDR_TEXT_SIZE	(MAILADDR_USER_SIZE + MAILADDR_DOMAIN_SIZE)
 

@@ -244,6 +244,101 @@ dispatch_test_session(void)
 	CHECK(peer_exit(&p) == 0, "session: CLOSE -> exit 0");
 }
 
+/*
+ * A backend with a context (table_backend.h): table_api_serve hands
+ * each method the context it was given, refuses services the backend
+ * does not declare, and answers -1 for a method it lacks.
+ */
+struct dispatch_test_ctx {
+	char	prefix[16];
+	int	updates;
+};
+
+/* dispatch_test_ctx_lookup - "<prefix>:<key>"; "none" is not found */
+static int
+dispatch_test_ctx_lookup(void *ctx, enum table_service service,
+    const char *key, char *dst, size_t dstsz)
+{
+	struct dispatch_test_ctx	*c = ctx;
+
+	if (strcmp(key, "none") == 0)
+		return 0;
+	snprintf(dst, dstsz, "%s:%s:%d", c->prefix, key, c->updates);
+	return 1;
+}
+
+/* dispatch_test_ctx_update - counts reloads in the context */
+static int
+dispatch_test_ctx_update(void *ctx)
+{
+	struct dispatch_test_ctx	*c = ctx;
+
+	return ++c->updates > 1 ? 0 : 1;
+}
+
+static const struct table_backend dispatch_test_backend = {
+	.version = TABLE_BACKEND_V1,
+	.name = "test",
+	.services = K_ALIAS | K_USERINFO,
+	.update = dispatch_test_ctx_update,
+	.lookup = dispatch_test_ctx_lookup,
+};
+
+/* dispatch_test_backend_serve - the helper: a backend, not callbacks */
+static int
+dispatch_test_backend_serve(int fd)
+{
+	struct dispatch_test_ctx	ctx = { "ctx", 0 };
+
+	return table_api_serve_fd(&dispatch_test_backend, &ctx, fd);
+}
+
+/* dispatch_test_backend_session - table_api_serve with a context */
+static void
+dispatch_test_backend_session(void)
+{
+	struct peer	p;
+	struct imsg	imsg;
+	char		v[IMSG_MAX_PAYLOAD];
+	int32_t		r;
+	int		got;
+
+	peer_start(&p, dispatch_test_backend_serve);
+	dispatch_test_open(&p, 2, TABLE_OPEN_PARAMS_SIZE);
+	got = peer_recv(&p, &imsg);
+	CHECK(got && imsg.hdr.type == PROC_TABLE_OK && imsg.datalen == 0,
+	    "backend: OPEN answered by an empty OK");
+	if (got)
+		imsg_free(&imsg);
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS, "k", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1 &&
+	    !strcmp(v, "ctx:k:0"), "backend: LOOKUP gets its context");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_USERINFO, "none", 0,
+	    NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 0,
+	    "backend: LOOKUP not found -> 0");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_DOMAIN, "k", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "backend: a service it does not declare -> -1");
+	dispatch_test_request(&p, PROC_TABLE_CHECK, K_ALIAS, "k", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "backend: no check method -> -1");
+	dispatch_test_request(&p, PROC_TABLE_FETCH, K_ALIAS, NULL, 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == -1,
+	    "backend: no fetch method -> -1");
+	peer_send(&p, PROC_TABLE_UPDATE, NULL, 0);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1,
+	    "backend: UPDATE -> the method's 1");
+	dispatch_test_request(&p, PROC_TABLE_LOOKUP, K_ALIAS, "k", 0, NULL);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 1 &&
+	    !strcmp(v, "ctx:k:1"), "backend: the context keeps its state");
+	peer_send(&p, PROC_TABLE_UPDATE, NULL, 0);
+	CHECK(dispatch_test_answer(&p, &r, v, sizeof v) && r == 0,
+	    "backend: a failed UPDATE -> 0");
+	peer_send(&p, PROC_TABLE_CLOSE, NULL, 0);
+	CHECK(peer_exit(&p) == 0, "backend: CLOSE -> exit 0");
+}
+
 /* dispatch_test_eof - the daemon goes away: exit 0 */
 static void
 dispatch_test_eof(void)
@@ -354,6 +449,7 @@ main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	dispatch_test_session();
+	dispatch_test_backend_session();
 	dispatch_test_eof();
 	dispatch_test_bad();
 	return test_done();

@@ -301,9 +301,12 @@ table_api_main(const struct table_backend *b, const char *progname,
 
 	if (api_init(progname, argc, argv) == -1)
 		return 1;
-	/* the daemon runs a helper with the table's name as argv[0] */
-	if ((ctx = b->open(argc > 0 ? argv[0] : progname, api_conf_path(),
-	    err, sizeof err)) == NULL) {
+	/* the daemon runs a helper with the table's name as argv[0]; a
+	 * backend without open has no context */
+	if (b->open == NULL)
+		ctx = NULL;
+	else if ((ctx = b->open(argc > 0 ? argv[0] : progname,
+	    api_conf_path(), err, sizeof err)) == NULL) {
 		api_log_warnx("%s", err);
 		return 1;
 	}

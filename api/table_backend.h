@@ -39,7 +39,8 @@ struct table_backend {
 	/*
 	 * open - the context of table TNAME configured by CONFIG (a path,
 	 * or "" for none): files are read here, so a bad file is an error
-	 * at start-up.  NULL with a reason in err (naming the table).
+	 * at start-up.  NULL with a reason in err (naming the table).  A
+	 * backend without state may leave open NULL: its context is NULL.
 	 */
 	void	*(*open)(const char *tname, const char *config, char *err,
 		    size_t errsz);

@@ -128,8 +128,8 @@ table_create(const char *name, const char *backend, const char *config,
 		free(t);
 		return NULL;
 	}
-	if (b != NULL && (t->ctx = b->open(t->name, t->config, err,
-	    errsz)) == NULL) {
+	if (b != NULL && b->open != NULL && (t->ctx = b->open(t->name,
+	    t->config, err, errsz)) == NULL) {
 		table_free(&t);
 		return NULL;
 	}

@@ -122,17 +122,22 @@ static DB *
 table_db_open_path(const char *tname, const char *path, char *err,
     size_t errsz)
 {
-	DB	*db;
-	char	 why[384];
-	int	 type;
+	struct stat	 before, after;
+	DB		*db;
+	char		 why[384];
+	int		 type;
 
 	if (path[0] != '/') {
 		snprintf(err, errsz, "table \"%s\": %s: the path must be "
 		    "absolute", tname, path);
 		return NULL;
 	}
-	if ((type = table_db_type(path, why, sizeof why)) == -1 ||
-	    table_db_verify(path, why, sizeof why) == -1) {
+	if ((type = table_db_type(path, why, sizeof why)) != -1 &&
+	    stat(path, &before) == -1) {
+		snprintf(why, sizeof why, "%s", strerror(errno));
+		type = -1;
+	}
+	if (type == -1 || table_db_verify(path, why, sizeof why) == -1) {
 		snprintf(err, errsz, "table \"%s\": %s: %s", tname, path,
 		    why);
 		return NULL;
@@ -140,6 +145,18 @@ table_db_open_path(const char *tname, const char *path, char *err,
 	if ((db = dbopen(path, O_RDONLY, 0, (DBTYPE)type, NULL)) == NULL) {
 		snprintf(err, errsz, "table \"%s\": %s: cannot open the "
 		    "database: %s", tname, path, strerror(errno));
+		return NULL;
+	}
+	/* what was verified must be what is read: makemap renames a new
+	 * file into place, so a swap in between shows in the inode */
+	if (fstat(db->fd(db), &after) == -1 ||
+	    after.st_dev != before.st_dev || after.st_ino != before.st_ino ||
+	    after.st_size != before.st_size ||
+	    after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != before.st_mtim.tv_nsec) {
+		db->close(db);
+		snprintf(err, errsz, "table \"%s\": %s: the file changed "
+		    "while it was verified; try again", tname, path);
 		return NULL;
 	}
 	return db;

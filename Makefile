@@ -66,12 +66,13 @@ TABLE_BACKENDS	:= $(addprefix smtpd/table/table_,$(addsuffix .c, \
 		   static file db db_verify getpwnam match))
 INC_BACKEND	:= $(INC_API) -Ismtpd/table
 layer_inc	= $(strip \
-		  $(if $(filter api/% libexec/% regress/drivers/%,$(1)),$(INC_API), \
-		  $(if $(filter $(TABLE_BACKENDS),$(1)),$(INC_BACKEND), \
+		  $(if $(filter api/% libexec/%,$(1)),$(INC_API), \
 		  $(if $(filter smtpd/common/%,$(1)),$(INC_COMMON), \
+		  $(if $(filter $(TABLE_BACKENDS),$(1)),$(INC_BACKEND), \
+		  $(if $(filter regress/drivers/%,$(1)),$(INC_API), \
 		  $(if $(filter smtpd/table/%,$(1)),$(INC_TABLE), \
 		  $(if $(filter smtpd/%,$(1)),$(INC_SMTPD) -I$(dir $(1)), \
-		  $(INC_REGRESS)))))))
+		  $(INC_REGRESS))))))))
 ALLLDFLAGS	 = $(SANFLAGS) $(LDFLAGS)
 
 # libsmtpd-api: framing, wire encoding, helper glue
@@ -88,8 +89,7 @@ CTL_SRCS	:= $(sort $(wildcard smtpd/ctl/*.c))
 SMTPCTL		:= $(O)/smtpctl
 
 # libexec/NAME.c or libexec/NAME/*.c is the helper NAME; it may set
-# LIBS_NAME (libraries) and OBJS_NAME (sources of smtpd/ it links, e.g.
-# an embedded backend) in libexec/NAME.mk
+# LIBS_NAME (libraries) and OBJS_NAME (backend objects) in libexec/NAME.mk
 LIBEXEC_ONE	:= $(basename $(notdir $(wildcard libexec/*.c)))
 LIBEXEC_DIRS	:= $(notdir $(patsubst %/,%,$(dir $(wildcard libexec/*/*.c))))
 LIBEXEC_NAMES	:= $(sort $(LIBEXEC_ONE) $(LIBEXEC_DIRS))
@@ -143,8 +143,8 @@ $(SMTPCTL): $(patsubst %.c,$(O)/o/%.o,$(CTL_SRCS)) $(CORE_LIB) $(API_LIB)
 
 .SECONDEXPANSION:
 # a function: a '%' written in the rule would be replaced by the stem
-libexec_objs	 = $(patsubst %.c,$(O)/o/%.o,$(wildcard libexec/$(1).c libexec/$(1)/*.c) $(OBJS_$(1)))
-$(LIBEXEC_BINS): $(O)/libexec/%: $$(call libexec_objs,$$*) $(API_LIB)
+libexec_objs	 = $(patsubst %.c,$(O)/o/%.o,$(wildcard libexec/$(1).c libexec/$(1)/*.c))
+$(LIBEXEC_BINS): $(O)/libexec/%: $$(call libexec_objs,$$*) $$(OBJS_$$*) $(API_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS_$*) $(LIBS)

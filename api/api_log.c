@@ -1,8 +1,7 @@
 /*
  * api_log.c -- stderr logging for helper programs (see api_log.h).
  *
- * Runs in helpers (the daemon has smtpd/common/log.c, and sets a sink
- * so that api/ code linked into it logs there).  Each call
+ * Runs in helpers only (the daemon has smtpd/common/log.c).  Each call
  * formats into a bounded buffer and writes the line with one write(2),
  * so that lines from a helper and from the daemon sharing the same
  * stderr do not interleave mid-line.  Over-long messages are cut and
@@ -27,6 +26,12 @@ static struct {
 } api_log = { "helper", 0, NULL };
 
 void
+api_log_set_sink(void (*fn)(int, const char *))
+{
+	api_log.sink = fn;
+}
+
+void
 api_log_init(int debug)
 {
 	(void)debug;
@@ -49,37 +54,20 @@ api_log_verbose(int v)
 	api_log.verbose = v;
 }
 
-void
-api_log_set_sink(void (*sink)(int, const char *))
-{
-	api_log.sink = sink;
-}
-
-/* api_log_sink - format for the sink: the message and strerror only */
+/* api_log_vline - write "<name>[pid]: <msg>[: <strerror>]\n" in one go,
+ * or hand "<msg>[: <strerror>]" to the sink */
 static void
-api_log_sink(int level, int errnum, const char *fmt, va_list ap)
-{
-	char	line[API_LOG_LINE_MAX];
-	size_t	len;
-
-	(void)vsnprintf(line, sizeof line, fmt, ap);
-	len = strlen(line);
-	if (errnum && len < sizeof line - 1)
-		(void)snprintf(line + len, sizeof line - len, ": %s",
-		    strerror(errnum));
-	api_log.sink(level, line);
-}
-
-/* api_log_vline - write "<name>[pid]: <msg>[: <strerror>]\n" in one go */
-static void
-api_log_vline(int errnum, const char *fmt, va_list ap)
+api_log_vline(int level, int errnum, const char *fmt, va_list ap)
 {
 	char	line[API_LOG_LINE_MAX];
 	size_t	len;
 	int	n;
 
-	n = snprintf(line, sizeof line, "%s[%ld]: ", api_log.name,
-	    (long)getpid());
+	if (api_log.sink != NULL)
+		n = 0;
+	else
+		n = snprintf(line, sizeof line, "%s[%ld]: ", api_log.name,
+		    (long)getpid());
 	if (n < 0)
 		return;
 	len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
@@ -98,6 +86,11 @@ api_log_vline(int errnum, const char *fmt, va_list ap)
 		len = sizeof line - 2;
 		memcpy(line + len - 3, "...", 3);
 	}
+	if (api_log.sink != NULL) {
+		line[len] = '\0';
+		api_log.sink(level, line);
+		return;
+	}
 	line[len++] = '\n';
 	(void)!write(STDERR_FILENO, line, len);
 }
@@ -109,10 +102,7 @@ api_log_warn(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	if (api_log.sink != NULL)
-		api_log_sink(API_LOG_WARN, saved, fmt, ap);
-	else
-		api_log_vline(saved, fmt, ap);
+	api_log_vline(API_LOG_WARN, saved, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -124,10 +114,7 @@ api_log_warnx(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	if (api_log.sink != NULL)
-		api_log_sink(API_LOG_WARN, 0, fmt, ap);
-	else
-		api_log_vline(0, fmt, ap);
+	api_log_vline(API_LOG_WARN, 0, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -139,10 +126,7 @@ api_log_info(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	if (api_log.sink != NULL)
-		api_log_sink(API_LOG_INFO, 0, fmt, ap);
-	else
-		api_log_vline(0, fmt, ap);
+	api_log_vline(API_LOG_INFO, 0, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -153,13 +137,10 @@ api_log_debug(const char *fmt, ...)
 	va_list	ap;
 	int	saved = errno;
 
-	if (api_log.sink == NULL && !api_log.verbose)
+	if (!api_log.verbose)
 		return;
 	va_start(ap, fmt);
-	if (api_log.sink != NULL)
-		api_log_sink(API_LOG_DEBUG, 0, fmt, ap);
-	else
-		api_log_vline(0, fmt, ap);
+	api_log_vline(API_LOG_DEBUG, 0, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -171,7 +152,7 @@ api_fatal(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	api_log_vline(saved, fmt, ap);
+	api_log_vline(API_LOG_WARN, saved, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -182,7 +163,7 @@ api_fatalx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	api_log_vline(0, fmt, ap);
+	api_log_vline(API_LOG_WARN, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

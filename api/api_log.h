@@ -22,15 +22,16 @@ void	api_log_setname(const char *);
 void	api_log_verbose(int);
 
 /*
- * api_log_set_sink - send every line (without the name prefix, strerror
- * already appended) to SINK instead of stderr; NULL restores stderr.
- * The daemon sets it so that api/ code linked into it (the embedded
- * table backends) logs through its own log_*.  LEVEL is one of:
+ * api_log_set_sink - send each line elsewhere than stderr: fn gets the
+ * level (API_LOG_WARN, _INFO, _DEBUG) and the message without the
+ * "progname[pid]: " prefix.  smtpd sets one, so that a backend of api/
+ * linked into a daemon process logs where the daemon does.  NULL
+ * restores stderr.
  */
 #define API_LOG_WARN	1
 #define API_LOG_INFO	2
 #define API_LOG_DEBUG	3
-void	api_log_set_sink(void (*sink)(int level, const char *line));
+void	api_log_set_sink(void (*fn)(int level, const char *msg));
 
 void	api_log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	api_log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

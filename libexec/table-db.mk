@@ -1,2 +1,3 @@
-OBJS_table-db := smtpd/table/table_db.c smtpd/table/table_db_verify.c \
-		 smtpd/table/table_match.c
+OBJS_table-db := $(O)/o/smtpd/table/table_db.o \
+		 $(O)/o/smtpd/table/table_db_verify.o \
+		 $(O)/o/smtpd/table/table_match.o

@@ -1,2 +1,3 @@
-OBJS_table-file := smtpd/table/table_file.c smtpd/table/table_static.c \
-		   smtpd/table/table_match.c
+OBJS_table-file := $(O)/o/smtpd/table/table_file.o \
+		   $(O)/o/smtpd/table/table_static.o \
+		   $(O)/o/smtpd/table/table_match.o

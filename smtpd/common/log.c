@@ -27,21 +27,10 @@ static int		 log_verbose;
 static unsigned int	 log_tracemask;
 static char		 log_procname[32] = "smtpd";
 
-/* log_api_line - api/ code linked into smtpd logs through here */
-static void
-log_api_line(int level, const char *line)
-{
-	if (level == API_LOG_WARN)
-		log_warnx("%s", line);
-	else if (level == API_LOG_INFO)
-		log_info("%s", line);
-	else
-		log_debug("%s", line);
-}
-
 void
 log_init(int foreground, int verbose)
 {
+	/* api/ code linked into any of our programs logs here too */
 	api_log_set_sink(log_api_line);
 	log_foreground = foreground;
 	log_verbose = verbose;
@@ -246,4 +235,20 @@ fatalx(const char *fmt, ...)
 	log_emit(LOG_CRIT, "fatal: ", fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
+}
+
+void
+log_api_line(int level, const char *msg)
+{
+	switch (level) {
+	case API_LOG_WARN:
+		log_warnx("%s", msg);
+		break;
+	case API_LOG_INFO:
+		log_info("%s", msg);
+		break;
+	default:
+		log_debug("%s", msg);
+		break;
+	}
 }

@@ -140,6 +140,7 @@ api_dict_iter(const struct dict *d, size_t *cursor, const char **key,
 	return 1;
 }
 
+/* api_dict_walk - the next entry of a walk in key order */
 int
 api_dict_walk(const struct dict *d, void **cursor, const char **key,
     void **value)
@@ -152,6 +153,7 @@ api_dict_walk(const struct dict *d, void **cursor, const char **key,
 	return 1;
 }
 
+/* api_dict_walkfrom - a walk from the first key >= FROM */
 int
 api_dict_walkfrom(const struct dict *d, void **cursor, const char *from,
     const char **key, void **value)
@@ -163,6 +165,7 @@ api_dict_walkfrom(const struct dict *d, void **cursor, const char *from,
 	return api_dict_walk(d, cursor, key, value);
 }
 
+/* api_dict_root - the entry of the lowest key */
 int
 api_dict_root(const struct dict *d, const char **key, void **value)
 {
@@ -171,6 +174,7 @@ api_dict_root(const struct dict *d, const char **key, void **value)
 	return api_dict_iter(d, &i, key, value);
 }
 
+/* api_dict_poproot - remove the entry of the lowest key */
 int
 api_dict_poproot(struct dict *d, void **value)
 {
@@ -185,6 +189,7 @@ api_dict_poproot(struct dict *d, void **value)
 	return 1;
 }
 
+/* api_dict_merge - move SRC into DST, all or nothing */
 int
 api_dict_merge(struct dict *dst, struct dict *src)
 {

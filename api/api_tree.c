@@ -12,6 +12,7 @@
 
 #include "api_tree.h"
 
+/* api_tree_init - an empty tree */
 void
 api_tree_init(struct tree *t)
 {
@@ -61,6 +62,7 @@ api_tree_grow(struct tree *t, size_t n)
 	return 0;
 }
 
+/* api_tree_set - add or replace; the old value */
 void *
 api_tree_set(struct tree *t, uint64_t id, void *value, int *err)
 {
@@ -89,6 +91,7 @@ api_tree_set(struct tree *t, uint64_t id, void *value, int *err)
 	return NULL;
 }
 
+/* api_tree_get - the value of ID, or NULL */
 void *
 api_tree_get(const struct tree *t, uint64_t id)
 {
@@ -99,6 +102,7 @@ api_tree_get(const struct tree *t, uint64_t id)
 	return found ? t->entries[i].value : NULL;
 }
 
+/* api_tree_check - is ID there */
 int
 api_tree_check(const struct tree *t, uint64_t id)
 {
@@ -117,6 +121,7 @@ api_tree_remove(struct tree *t, size_t i)
 	t->count--;
 }
 
+/* api_tree_pop - remove ID; its value */
 void *
 api_tree_pop(struct tree *t, uint64_t id)
 {
@@ -132,12 +137,14 @@ api_tree_pop(struct tree *t, uint64_t id)
 	return value;
 }
 
+/* api_tree_count - how many entries */
 size_t
 api_tree_count(const struct tree *t)
 {
 	return t->count;
 }
 
+/* api_tree_root - the entry of the lowest id */
 int
 api_tree_root(const struct tree *t, uint64_t *id, void **value)
 {
@@ -150,6 +157,7 @@ api_tree_root(const struct tree *t, uint64_t *id, void **value)
 	return 1;
 }
 
+/* api_tree_poproot - remove the entry of the lowest id */
 int
 api_tree_poproot(struct tree *t, uint64_t *id, void **value)
 {
@@ -159,6 +167,7 @@ api_tree_poproot(struct tree *t, uint64_t *id, void **value)
 	return 1;
 }
 
+/* api_tree_iter - the next entry of a walk in id order */
 int
 api_tree_iter(const struct tree *t, void **cursor, uint64_t *id,
     void **value)
@@ -175,6 +184,7 @@ api_tree_iter(const struct tree *t, void **cursor, uint64_t *id,
 	return 1;
 }
 
+/* api_tree_iterfrom - a walk from the first id >= FROM */
 int
 api_tree_iterfrom(const struct tree *t, void **cursor, uint64_t from,
     uint64_t *id, void **value)
@@ -186,6 +196,7 @@ api_tree_iterfrom(const struct tree *t, void **cursor, uint64_t from,
 	return api_tree_iter(t, cursor, id, value);
 }
 
+/* api_tree_merge - move SRC into DST, all or nothing */
 int
 api_tree_merge(struct tree *dst, struct tree *src)
 {
@@ -207,6 +218,7 @@ api_tree_merge(struct tree *dst, struct tree *src)
 	return 0;
 }
 
+/* api_tree_clear - remove everything */
 void
 api_tree_clear(struct tree *t, void (*freecb)(void *))
 {

@@ -19,6 +19,7 @@
 static const char api_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* api_strip - cut white space at both ends */
 char *
 api_strip(char *s)
 {
@@ -32,6 +33,7 @@ api_strip(char *s)
 	return s;
 }
 
+/* api_lowercase - lower-cased copy, 0 if truncated */
 int
 api_lowercase(char *dst, const char *src, size_t dstsz)
 {
@@ -50,6 +52,7 @@ api_lowercase(char *dst, const char *src, size_t dstsz)
 	return 1;
 }
 
+/* api_base64_encode - RFC 4648 encoding with padding */
 int
 api_base64_encode(const unsigned char *src, size_t srclen, char *dst,
     size_t dstsz)
@@ -87,6 +90,7 @@ api_base64_value(unsigned char c)
 	return (int)(p - api_b64);
 }
 
+/* api_base64_decode - RFC 4648 decoding, white space skipped */
 int
 api_base64_decode(const char *src, unsigned char *dst, size_t dstsz)
 {
@@ -130,6 +134,7 @@ api_base64_decode(const char *src, unsigned char *dst, size_t dstsz)
 	return (int)n;
 }
 
+/* api_xmalloc - malloc or exit */
 void *
 api_xmalloc(size_t size, const char *where)
 {
@@ -140,6 +145,7 @@ api_xmalloc(size_t size, const char *where)
 	return p;
 }
 
+/* api_xcalloc - calloc or exit */
 void *
 api_xcalloc(size_t nmemb, size_t size, const char *where)
 {
@@ -151,6 +157,7 @@ api_xcalloc(size_t nmemb, size_t size, const char *where)
 	return p;
 }
 
+/* api_xstrdup - strdup or exit */
 char *
 api_xstrdup(const char *s, const char *where)
 {
@@ -161,6 +168,7 @@ api_xstrdup(const char *s, const char *where)
 	return p;
 }
 
+/* api_xmemdup - a copy of LEN bytes or exit */
 void *
 api_xmemdup(const void *src, size_t len, const char *where)
 {
@@ -170,6 +178,7 @@ api_xmemdup(const void *src, size_t len, const char *where)
 	return p;
 }
 
+/* api_dict_set_compat - dict_set: exit on ENOMEM */
 void *
 api_dict_set_compat(struct dict *d, const char *key, void *value)
 {
@@ -182,6 +191,7 @@ api_dict_set_compat(struct dict *d, const char *key, void *value)
 	return old;
 }
 
+/* api_dict_xset_compat - dict_xset: exit if the key is there */
 void *
 api_dict_xset_compat(struct dict *d, const char *key, void *value)
 {
@@ -190,6 +200,7 @@ api_dict_xset_compat(struct dict *d, const char *key, void *value)
 	return api_dict_set_compat(d, key, value);
 }
 
+/* api_dict_xget_compat - dict_xget: exit if the key is missing */
 void *
 api_dict_xget_compat(struct dict *d, const char *key)
 {
@@ -198,6 +209,7 @@ api_dict_xget_compat(struct dict *d, const char *key)
 	return api_dict_get(d, key);
 }
 
+/* api_dict_xpop_compat - dict_xpop: exit if the key is missing */
 void *
 api_dict_xpop_compat(struct dict *d, const char *key)
 {
@@ -206,6 +218,7 @@ api_dict_xpop_compat(struct dict *d, const char *key)
 	return api_dict_pop(d, key);
 }
 
+/* api_dict_merge_compat - dict_merge: exit on failure */
 void
 api_dict_merge_compat(struct dict *dst, struct dict *src)
 {
@@ -213,6 +226,7 @@ api_dict_merge_compat(struct dict *dst, struct dict *src)
 		api_fatal("dict_merge");
 }
 
+/* api_tree_set_compat - tree_set: exit on ENOMEM */
 void *
 api_tree_set_compat(struct tree *t, uint64_t id, void *value)
 {
@@ -225,6 +239,7 @@ api_tree_set_compat(struct tree *t, uint64_t id, void *value)
 	return old;
 }
 
+/* api_tree_xset_compat - tree_xset: exit if the id is there */
 void
 api_tree_xset_compat(struct tree *t, uint64_t id, void *value)
 {
@@ -234,6 +249,7 @@ api_tree_xset_compat(struct tree *t, uint64_t id, void *value)
 	(void)api_tree_set_compat(t, id, value);
 }
 
+/* api_tree_xget_compat - tree_xget: exit if the id is missing */
 void *
 api_tree_xget_compat(struct tree *t, uint64_t id)
 {
@@ -242,6 +258,7 @@ api_tree_xget_compat(struct tree *t, uint64_t id)
 	return api_tree_get(t, id);
 }
 
+/* api_tree_xpop_compat - tree_xpop: exit if the id is missing */
 void *
 api_tree_xpop_compat(struct tree *t, uint64_t id)
 {
@@ -250,6 +267,7 @@ api_tree_xpop_compat(struct tree *t, uint64_t id)
 	return api_tree_pop(t, id);
 }
 
+/* api_tree_merge_compat - tree_merge: exit on failure */
 void
 api_tree_merge_compat(struct tree *dst, struct tree *src)
 {

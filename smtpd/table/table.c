@@ -227,7 +227,7 @@ table_free(struct table **tp)
 	table_close(t);
 	if (t->backend == NULL && t->handle != NULL)
 		table_proc_ops.close(t);
-	if (t->backend != NULL && t->ctx != NULL)
+	if (t->backend != NULL && t->backend->close != NULL)
 		t->backend->close(t->ctx);
 	free(t);
 	*tp = NULL;

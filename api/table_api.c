@@ -295,18 +295,27 @@ int
 table_api_main(const struct table_backend *b, const char *progname,
     int argc, char *argv[])
 {
-	char	 err[1024];
-	void	*ctx;
-	int	 r;
+	const char	*config;
+	char		 err[1024];
+	void		*ctx;
+	int		 first, r;
 
-	if (api_init(progname, argc, argv) == -1)
+	if ((first = api_proc_init(NULL, progname, argc, argv,
+	    "[-v] [config]")) == -1)
 		return 1;
+	if (argc - first > 1) {
+		api_log_warnx("bogus argument(s): usage: %s [-v] [config]",
+		    progname);
+		return 1;
+	}
+	/* the backend says whether it needs a config (a file does) */
+	config = argc - first == 1 ? argv[first] : "";
 	/* the daemon runs a helper with the table's name as argv[0]; a
 	 * backend without open has no context */
 	if (b->open == NULL)
 		ctx = NULL;
-	else if ((ctx = b->open(argc > 0 ? argv[0] : progname,
-	    api_conf_path(), err, sizeof err)) == NULL) {
+	else if ((ctx = b->open(argc > 0 ? argv[0] : progname, config, err,
+	    sizeof err)) == NULL) {
 		api_log_warnx("%s", err);
 		return 1;
 	}

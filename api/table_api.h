@@ -60,9 +60,10 @@ int		 table_api_serve(const struct table_backend *, void *ctx);
 int		 table_api_serve_fd(const struct table_backend *, void *ctx,
 		    int fd);
 /*
- * table_api_main - a whole helper's main(): api_init, BACKEND's open
- * with argv[0] (the table's name) and the one argument (its config),
- * serve, close.  Returns the exit status (1 if the open failed).
+ * table_api_main - a whole helper's main(): options (-v), BACKEND's open
+ * with argv[0] (the table's name) and the argument, if any (its config,
+ * else ""), serve, close.  Returns the exit status (1 if the open or
+ * the command line failed).
  */
 int		 table_api_main(const struct table_backend *,
 		    const char *progname, int argc, char *argv[]);

@@ -5,12 +5,13 @@ daemon (`file:`, `db:`) and when run as helpers (`proc-file:`,
 by the api/ glue).
 
 One daemon declares every data set four times (file, proc-file, db,
-proc-db); every case is asked through `smtpctl table` of each and the
+proc-db), and a getpwnam table twice (getpwnam, proc-getpwnam); every case is asked through `smtpctl table` of each and the
 answers are compared to the expected one, so embedded and helper-hosted
 can never drift apart: lookup per service, pattern checks (domain
 wildcards, CIDR, mailaddr, regex), missing keys, case folding, fetch
 rotation, long values and `update table` after the data changed."""
 import os
+import pwd
 import subprocess
 import tempfile
 import unittest
@@ -94,6 +95,8 @@ def write_data(d):
             path = src + ".db" if host.endswith("db") else src
             lines.append("table %s_%s %s:%s\n" %
                          (name, host.replace("-", "_"), host, path))
+    for host in ("getpwnam", "proc-getpwnam"):
+        lines.append("table users_%s %s\n" % (host.replace("-", "_"), host))
     for f in os.listdir(d):
         os.chmod(os.path.join(d, f), 0o644)
     return "".join(lines)
@@ -124,9 +127,26 @@ class TableConformance(unittest.TestCase):
                 with self.subTest(host=host, q=(verb, table, svc, key)):
                     self.assertEqual(self.q(d, verb, table, host, svc, key),
                                      want)
-        # four helpers run, one per helper-hosted table of each backend
+        # one helper runs per helper-hosted table
         lookup = d.status()[0]["lookup"]["pid"]
-        self.assertEqual(len(proc_children(lookup)), 2 * len(DATA))
+        self.assertEqual(len(proc_children(lookup)), 2 * len(DATA) + 1)
+        self.assertEqual(d.stop(), 0)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, d.log())
+
+    def test_getpwnam_embedded_and_helper(self):
+        """The getpwnam backend answers the same from a helper: the
+        system's users, as uid:gid:home, and nothing else."""
+        d = self.daemon()
+        pw = pwd.getpwnam("root")
+        want = "%d:%d:%s" % (pw.pw_uid, pw.pw_gid, pw.pw_dir)
+        for host in ("getpwnam", "proc-getpwnam"):
+            with self.subTest(host=host):
+                self.assertEqual(self.q(d, "lookup", "users", host,
+                                        "userinfo", "root"), (0, want))
+                self.assertEqual(self.q(d, "lookup", "users", host,
+                                        "userinfo", "no-such-user-x"),
+                                 (1, "not found"))
         self.assertEqual(d.stop(), 0)
         for mark in SANITIZER_MARKS:
             self.assertNotIn(mark, d.log())

@@ -1,0 +1,1 @@
+OBJS_table-getpwnam := $(O)/o/smtpd/table/table_getpwnam.o

@@ -5,9 +5,9 @@
  * Runs as smtpd -x lookup, unprivileged but not chrooted when started as
  * root (it reads system files and starts table helpers, which run as its
  * user).  It owns every table of the configuration: it creates them once
- * the configuration has arrived, while still root so that each helper's
- * executable can be opened wherever it lies, then drops privileges and
- * opens them (helpers start in the background: being ready never waits
+ * the configuration has arrived, helper tables while still root so that
+ * each helper's executable can be opened wherever it lies, then drops
+ * privileges and opens them (helpers start in the background: being ready never waits
  * for one).  Operators' look-ups and reloads from control go through the
  * same completion-based table layer mail uses, answered in the
  * completion under the request id.  A table that fails, or a helper
@@ -68,6 +68,14 @@ lookup_table_find(const char *name)
 	return NULL;
 }
 
+/* lookup_table_backend - the table layer's name of a declaration's */
+static const char *
+lookup_table_backend(const struct conf_table *ct)
+{
+	/* the parser calls inline tables "inline", the table layer "static" */
+	return strcmp(ct->backend, "inline") == 0 ? "static" : ct->backend;
+}
+
 /* lookup_table_create - the table of one declaration, filled */
 static struct table *
 lookup_table_create(const struct conf_table *ct)
@@ -76,10 +84,8 @@ lookup_table_create(const struct conf_table *ct)
 	char		 err[PATH_MAX + 512];
 	size_t		 i;
 
-	/* the parser calls inline tables "inline", the table layer "static" */
-	t = table_create(ct->name, strcmp(ct->backend, "inline") == 0 ?
-	    "static" : ct->backend, ct->config, env->opts.libexec, err,
-	    sizeof err);
+	t = table_create(ct->name, lookup_table_backend(ct), ct->config,
+	    env->opts.libexec, err, sizeof err);
 	if (t == NULL)
 		fatalx("lookup: table %s: %s", ct->name, err);
 	for (i = 0; i < ct->nentries; i++)
@@ -91,24 +97,33 @@ lookup_table_create(const struct conf_table *ct)
 
 /*
  * lookup_tables_open - every named table, at start (fatal: start-up).
- * Created as root (helper executables are opened then), opened once
- * privileges are dropped (helpers run as our user).
+ * Helper tables are created while still root, which opens their
+ * executables wherever they lie; the others, which read files, as our
+ * user, as their reloads will.  All are opened unprivileged (helpers run
+ * as our user).
  */
 static void
 lookup_tables_open(void)
 {
 	const struct smtpd_conf	*conf = env->conf;
+	struct table		**tables;
 	char			 err[512];
 	size_t			 i;
+	int			 pass;
 
-	lookup_state()->tables = xcalloc(conf->ntables,
-	    sizeof *lookup_state()->tables);
-	for (i = 0; i < conf->ntables; i++)
-		lookup_state()->tables[lookup_state()->ntables++] =
-		    lookup_table_create(conf->tables[i]);
-	proc_child_drop();
-	if (table_open_all(lookup_state()->tables, lookup_state()->ntables,
-	    env->evb, err, sizeof err) == -1)
+	tables = xcalloc(conf->ntables, sizeof *tables);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			proc_child_drop();
+		for (i = 0; i < conf->ntables; i++)
+			if (table_is_helper(lookup_table_backend(
+			    conf->tables[i])) == (pass == 0))
+				tables[i] = lookup_table_create(conf->tables[i]);
+	}
+	lookup_state()->tables = tables;
+	lookup_state()->ntables = conf->ntables;
+	if (table_open_all(tables, conf->ntables, env->evb, err,
+	    sizeof err) == -1)
 		fatalx("lookup: %s", err);
 	log_debug("lookup: %zu tables open", lookup_state()->ntables);
 }

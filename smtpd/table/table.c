@@ -162,6 +162,29 @@ table_backend_valid_name(const char *backend)
 	return 1;
 }
 
+/* table_backend_find - the embedded backend called NAME, or NULL */
+static const struct table_backend *
+table_backend_find(const char *name)
+{
+	static const struct table_backend *const embedded[] = {
+		&table_backend_static, &table_backend_file, &table_backend_db,
+		&table_backend_getpwnam,
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof embedded / sizeof embedded[0]; i++)
+		if (strcmp(embedded[i]->name, name) == 0)
+			return embedded[i];
+	return NULL;
+}
+
+/* table_is_helper - is BACKEND served by a helper program */
+int
+table_is_helper(const char *backend)
+{
+	return table_backend_find(backend) == NULL;
+}
+
 /* table_create - a table of BACKEND named NAME; NULL with err if bad */
 struct table *
 table_create(const char *name, const char *backend, const char *config,
@@ -177,14 +200,8 @@ table_create(const char *name, const char *backend, const char *config,
 		snprintf(err, errsz, "invalid table name");
 		return NULL;
 	}
-	if (strcmp(backend, "static") == 0)
-		b = &table_backend_static;
-	else if (strcmp(backend, "file") == 0)
-		b = &table_backend_file;
-	else if (strcmp(backend, "db") == 0)
-		b = &table_backend_db;
-	else if (strcmp(backend, "getpwnam") == 0)
-		b = &table_backend_getpwnam;
+	if ((b = table_backend_find(backend)) != NULL)
+		;
 	else if (!table_backend_valid_name(backend) ||
 	    strlen(backend) >= TABLE_NAME_MAX) {
 		snprintf(err, errsz, "table \"%s\": invalid backend name",

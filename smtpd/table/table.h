@@ -171,6 +171,8 @@ void		 table_check(struct table *, enum table_service,
 void		 table_fetch(struct table *, enum table_service,
 		    table_done_fn, void *);
 const char	*table_name(const struct table *);
+/* table_is_helper - is BACKEND (not static, file, db, getpwnam) a helper */
+int		 table_is_helper(const char *backend);
 enum table_shape table_shape(const struct table *);
 unsigned int	 table_services(const struct table *);
 int		 table_check_use(const struct table *, enum table_service,
@@ -197,6 +199,8 @@ void		 table_proc_request(struct table_proc *, uint32_t type,
 		    enum table_service, const char *key, table_done_fn,
 		    void *);
 void		 table_proc_close(struct table_proc *, table_done_fn, void *);
+int		 table_proc_decode_reply(uint32_t type, const void *, size_t,
+		    int *r, const char **value, size_t *valuelen);
 void		 table_proc_free(struct table_proc **);
 /* table_normalize_key - lower-cased copy; -1 with a reason if refused */
 int		 table_normalize_key(const char *key, char *dst, size_t dstsz,

@@ -320,12 +320,14 @@ table_proc_on_write(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
- * table_proc_parse - the r and value of the reply to a request of TYPE:
- * 0, or -1 when the payload is not that reply (garbage).
+ * table_proc_decode_reply - the r and value of a helper's reply (DATA,
+ * LEN) to a request of TYPE (libexec-protocols.md 4.4): 0, or -1 when
+ * the payload is not that reply.  VALUE, when r is 1 for a lookup or a
+ * fetch, points into DATA and is NUL-terminated at VALUELEN.
  */
-static int
-table_proc_parse(struct imsg *imsg, uint32_t type, int *r,
-    const char **value, size_t *valuelen)
+int
+table_proc_decode_reply(uint32_t type, const void *data, size_t len,
+    int *r, const char **value, size_t *valuelen)
 {
 	struct wire_reader	 rd;
 	const void		*rest;
@@ -334,7 +336,7 @@ table_proc_parse(struct imsg *imsg, uint32_t type, int *r,
 	int			 with_value = type == PROC_TABLE_LOOKUP ||
 				    type == PROC_TABLE_FETCH;
 
-	wire_reader_init(&rd, imsg->data, imsg->datalen);
+	wire_reader_init(&rd, data, len);
 	(void)wire_get_i32(&rd, &v);
 	(void)wire_get_rest(&rd, &rest, &restlen);
 	if (wire_end(&rd) != 0 || v < -1 || v > 1)
@@ -379,7 +381,8 @@ table_proc_on_reply(struct table_proc *h, struct imsg *imsg)
 	size_t			 valuelen = 0;
 	int			 r, extra;
 
-	if (table_proc_parse(imsg, req->type, &r, &value, &valuelen) == -1) {
+	if (table_proc_decode_reply(req->type, imsg->data, imsg->datalen, &r,
+	    &value, &valuelen) == -1) {
 		table_proc_fail(h, "answered garbage");
 		return;
 	}

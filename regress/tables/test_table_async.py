@@ -90,6 +90,16 @@ def all_helpers(lookup):
     return proc_children(lookup)
 
 
+def signal_state(pid):
+    """(SigIgn, SigBlk) of a process, as integers."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return int(out["SigIgn"], 16), int(out["SigBlk"], 16)
+
+
 RULES = """listen on 127.0.0.1 port %(port)d
 action "local" mbox
 match from local for local action "local"
@@ -148,6 +158,16 @@ class AsyncTables(unittest.TestCase):
                                          0, "found")]:
             self.assertTrue(wait_for(lambda: self.q(d, *args)[:2] ==
                                      (rc, out), 10, 0.2), args)
+        # lookup ignores TERM, HUP and INT; its helpers must not
+        stop_sigs = sum(1 << (s - 1) for s in (signal.SIGTERM,
+                                               signal.SIGHUP,
+                                               signal.SIGINT))
+        self.assertEqual(signal_state(lookup)[0] & stop_sigs, stop_sigs)
+        helpers = all_helpers(lookup)
+        self.assertEqual(len(helpers), 3)
+        for pid in helpers:
+            ign, blk = signal_state(pid)
+            self.assertEqual((ign & stop_sigs, blk), (0, 0), pid)
         frozen = helper_pids(lookup, sa)
         self.assertEqual(len(frozen), 1)
         os.kill(frozen[0], signal.SIGSTOP)

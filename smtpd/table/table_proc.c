@@ -95,6 +95,7 @@ struct table_proc {
 	int			 backoff_max_ms;
 	int			 delay_ms;	/* the next restart delay */
 	pid_t			 dying[TABLE_PROC_DYING_MAX];
+	int			 dying_loud[TABLE_PROC_DYING_MAX];
 	size_t			 ndying;
 	table_done_fn		 closed;	/* table_proc_close's */
 	void			*closed_arg;
@@ -154,16 +155,24 @@ table_proc_reap_dying(struct table_proc *h)
 			continue;
 		}
 		table_proc_status(status, st, sizeof st);
-		log_debug("table %s: helper pid %ld reaped (%s)", h->name,
-		    (long)h->dying[i], st);
-		h->dying[i] = h->dying[--h->ndying];
+		/* a failed helper's end, not known when it was logged */
+		if (h->dying_loud[i])
+			log_warnx("table %s: helper pid %ld %s", h->name,
+			    (long)h->dying[i], st);
+		else
+			log_debug("table %s: helper pid %ld reaped (%s)",
+			    h->name, (long)h->dying[i], st);
+		h->ndying--;
+		h->dying[i] = h->dying[h->ndying];
+		h->dying_loud[i] = h->dying_loud[h->ndying];
 	}
 	return h->ndying == 0;
 }
 
-/* table_proc_bury - PID was signalled: reap now or on SIGCHLD */
+/* table_proc_bury - PID was signalled: reap now or on SIGCHLD; LOUD
+ * logs its end as a warning */
 static void
-table_proc_bury(struct table_proc *h, pid_t pid)
+table_proc_bury(struct table_proc *h, pid_t pid, int loud)
 {
 	int	status;
 
@@ -175,8 +184,11 @@ table_proc_bury(struct table_proc *h, pid_t pid)
 		while (waitpid(h->dying[0], &status, 0) == -1 &&
 		    errno == EINTR)
 			;
-		h->dying[0] = h->dying[--h->ndying];
+		h->ndying--;
+		h->dying[0] = h->dying[h->ndying];
+		h->dying_loud[0] = h->dying_loud[h->ndying];
 	}
+	h->dying_loud[h->ndying] = loud;
 	h->dying[h->ndying++] = pid;
 }
 
@@ -262,7 +274,7 @@ table_proc_fail(struct table_proc *h, const char *why)
 			table_proc_status(status, st, sizeof st);
 		else {
 			(void)kill(h->pid, SIGKILL);
-			table_proc_bury(h, h->pid);
+			table_proc_bury(h, h->pid, 1);
 		}
 	}
 	log_warnx("table %s: helper %s pid %ld: %s (%s); restart in %d ms",
@@ -679,8 +691,9 @@ table_proc_on_child(evutil_socket_t sig, short ev, void *arg)
 static void
 table_proc_kill_dying(struct table_proc *h)
 {
+	char	st[64];
 	size_t	i;
-	int	status;
+	int	status = 0;
 
 	for (i = 0; i < h->ndying; i++) {
 		(void)kill(h->dying[i], SIGKILL);
@@ -688,6 +701,10 @@ table_proc_kill_dying(struct table_proc *h)
 		while (waitpid(h->dying[i], &status, 0) == -1 &&
 		    errno == EINTR)
 			;
+		table_proc_status(status, st, sizeof st);
+		if (h->dying_loud[i])
+			log_warnx("table %s: helper pid %ld %s", h->name,
+			    (long)h->dying[i], st);
 	}
 	h->ndying = 0;
 }
@@ -848,7 +865,7 @@ table_proc_close(struct table_proc *h, table_done_fn done, void *arg)
 	table_proc_channel_close(h);
 	if (h->pid != -1) {
 		(void)kill(h->pid, SIGTERM);
-		table_proc_bury(h, h->pid);
+		table_proc_bury(h, h->pid, 0);
 		h->pid = -1;
 	}
 	table_proc_fail_all(h);

@@ -15,7 +15,9 @@ type 1, "extra" sends a value after r = 0, "two" answers twice, "later"
 answers and then sends a reply to a request never sent, "half" writes
 half a frame and stalls, "slow" answers after 200 ms, "big<N>" answers
 a value of N bytes, "sigs" answers the ignored and blocked signal masks
-it was started with ("SigIgn SigBlk" of /proc/self/status, in hex).
+it was started with ("SigIgn SigBlk" of /proc/self/status, in hex),
+"stubborn" ignores SIGTERM from then on (and says so with a file
+"stubborn" in the state directory) and hangs.
 Other keys: CHECK "yes" -> 1, else 0; LOOKUP "v..." -> 1
 "value-of-v...", else 0.  FETCH rotates over two addresses; UPDATE
 answers 1.  A state directory it cannot write to is ignored, so that it
@@ -23,6 +25,7 @@ also runs as another user.  A file "hangopen" makes it never answer
 OPEN.
 """
 import os
+import signal
 import struct
 import sys
 import time
@@ -88,6 +91,13 @@ def main():
         key = payload[12:-1]
         if key == b"die":
             sys.exit(3)
+        if key == b"stubborn":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            try:
+                open(os.path.join(state, "stubborn"), "w").close()
+            except OSError:
+                pass
+            key = b"hang"
         if key == b"hang":
             time.sleep(60)
         if key == b"garbage":

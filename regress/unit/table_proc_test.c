@@ -408,6 +408,7 @@ test_close(void)
 	struct tt_answer a = { 0, 0, NULL }, hung = { 0, 0, NULL };
 	char		 err[512], state[PATH_MAX];
 	long long	 t0;
+	int		 i;
 
 	t = test_fake();
 	if (!CHECK(t != NULL && t_check(t, K_DOMAIN, "yes") == 1,
@@ -435,6 +436,26 @@ test_close(void)
 	    "close: a hung helper is killed within the bound");
 	CHECK(hung.done && hung.r == -1, "close: its pending query failed");
 	CHECK(test_all_gone(), "close: the hung helper is gone");
+	table_free(&t);
+
+	/* one that ignores SIGTERM: SIGKILL after TABLE_PROC_STOP_WAIT_MS */
+	t = table_create("stubborn", "fake", test_file("state", state,
+	    sizeof state), test_libexec, err, sizeof err);
+	if (t == NULL || table_open(t, test_evb, err, sizeof err) == -1)
+		return;
+	memset(&hung, 0, sizeof hung);
+	table_check(t, K_DOMAIN, "stubborn", tt_on_done, &hung);
+	for (i = 0; i < 100 && access(test_file("state/stubborn", state,
+	    sizeof state), F_OK) == -1; i++)
+		test_sleep_ms(50);
+	memset(&a, 0, sizeof a);
+	t0 = test_ms();
+	table_close(t, tt_on_done, &a);
+	CHECK(tt_wait_ms(test_evb, &a, 5000) == 1 &&
+	    test_ms() - t0 >= TABLE_PROC_STOP_WAIT_MS - 50 &&
+	    test_ms() - t0 < TABLE_PROC_STOP_WAIT_MS + 1000,
+	    "close: a helper ignoring SIGTERM is killed after the grace");
+	CHECK(test_all_gone(), "close: the stubborn helper is gone");
 	table_free(&t);
 }
 

@@ -97,6 +97,7 @@ struct table_proc {
 	pid_t			 dying[TABLE_PROC_DYING_MAX];
 	int			 dying_loud[TABLE_PROC_DYING_MAX];
 	size_t			 ndying;
+	int			 stop_killed;	/* SIGKILL sent at close */
 	table_done_fn		 closed;	/* table_proc_close's */
 	void			*closed_arg;
 };
@@ -179,11 +180,11 @@ table_proc_bury(struct table_proc *h, pid_t pid, int loud)
 	if (table_proc_reap(pid, &status))
 		return;
 	if (h->ndying == TABLE_PROC_DYING_MAX) {
-		/* cannot happen with the restart delay; never leak a PID */
+		/* SIGCHLD reaps between restarts: this takes a wild loop */
 		(void)kill(h->dying[0], SIGKILL);
-		while (waitpid(h->dying[0], &status, 0) == -1 &&
-		    errno == EINTR)
-			;
+		log_warnx("table %s: %d helpers not reaped yet, pid %ld is "
+		    "left to exit on its own", h->name, TABLE_PROC_DYING_MAX,
+		    (long)h->dying[0]);
 		h->ndying--;
 		h->dying[0] = h->dying[h->ndying];
 		h->dying_loud[0] = h->dying_loud[h->ndying];
@@ -687,7 +688,10 @@ table_proc_on_child(evutil_socket_t sig, short ev, void *arg)
 		table_proc_stopped(h);
 }
 
-/* table_proc_kill_dying - SIGKILL and reap what is left; bounded */
+/*
+ * table_proc_kill_dying - SIGKILL and reap what is left: for
+ * table_proc_free, outside any event loop (a test, the parser, an exit)
+ */
 static void
 table_proc_kill_dying(struct table_proc *h)
 {
@@ -709,20 +713,38 @@ table_proc_kill_dying(struct table_proc *h)
 	h->ndying = 0;
 }
 
-/* table_proc_on_stop_timeout - SIGTERM was not enough: SIGKILL */
+/*
+ * table_proc_on_stop_timeout - SIGTERM was not enough: SIGKILL, and a
+ * last short wait for SIGCHLD; the loop never blocks in waitpid.
+ */
 static void
 table_proc_on_stop_timeout(evutil_socket_t fd, short ev, void *arg)
 {
 	struct table_proc	*h = arg;
+	struct timeval		 tv = table_proc_tv(TABLE_PROC_STOP_WAIT_MS);
 	size_t			 i;
 
 	(void)fd;
 	(void)ev;
-	for (i = 0; i < h->ndying; i++)
-		log_warnx("table %s: helper pid %ld still running %d ms "
-		    "after SIGTERM, killing it", h->name, (long)h->dying[i],
-		    TABLE_PROC_STOP_WAIT_MS);
-	table_proc_kill_dying(h);
+	if (!h->stop_killed) {
+		for (i = 0; i < h->ndying; i++) {
+			log_warnx("table %s: helper pid %ld still running %d "
+			    "ms after SIGTERM, killing it", h->name,
+			    (long)h->dying[i], TABLE_PROC_STOP_WAIT_MS);
+			(void)kill(h->dying[i], SIGKILL);
+		}
+		h->stop_killed = 1;
+		if (!table_proc_reap_dying(h)) {
+			evtimer_add(h->ev_stop, &tv);
+			return;
+		}
+	} else if (!table_proc_reap_dying(h)) {
+		for (i = 0; i < h->ndying; i++)
+			log_warnx("table %s: helper pid %ld not reaped %d ms "
+			    "after SIGKILL", h->name, (long)h->dying[i],
+			    TABLE_PROC_STOP_WAIT_MS);
+		h->ndying = 0;
+	}
 	table_proc_stopped(h);
 }
 
@@ -860,6 +882,7 @@ table_proc_close(struct table_proc *h, table_done_fn done, void *arg)
 	struct timeval	tv = table_proc_tv(TABLE_PROC_STOP_WAIT_MS);
 
 	h->state = TABLE_PROC_CLOSED;
+	h->stop_killed = 0;
 	if (h->ev_restart != NULL)
 		evtimer_del(h->ev_restart);
 	table_proc_channel_close(h);

@@ -466,7 +466,7 @@ table_proc_on_read(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	if (h->state == TABLE_PROC_READY && h->inflight == NULL) {
-		table_proc_fail(h, "sent data nobody asked for");
+		table_proc_fail(h, "sent a reply to a request never sent");
 		return;
 	}
 	if ((r = imsg_get(&h->ib, &imsg)) == -1) {
@@ -748,6 +748,8 @@ table_proc_on_stop_timeout(evutil_socket_t fd, short ev, void *arg)
 	table_proc_stopped(h);
 }
 
+/* table_proc_new - the host of helper PATH for table TNAME, its
+ * executable opened now; NULL with ERR when it cannot be */
 struct table_proc *
 table_proc_new(const char *tname, const char *path, const char *config,
     char *err, size_t errsz)
@@ -784,6 +786,7 @@ table_proc_new(const char *tname, const char *path, const char *config,
 	return h;
 }
 
+/* table_proc_set_limits - request timeout and restart delays */
 void
 table_proc_set_limits(struct table_proc *h, int timeout_ms, int backoff_ms,
     int backoff_max_ms)

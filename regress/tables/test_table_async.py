@@ -21,8 +21,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from smtpdtest import (BUILD, Smtpd, is_root, pid_alive,  # noqa: E402
-                       proc_children, run_smtpd, wait_for)
+from smtpdtest import (BUILD, SANITIZER_MARKS, Smtpd,  # noqa: E402
+                       is_root, pid_alive, proc_children, run_smtpd,
+                       wait_for)
 
 FAKE = os.path.join(HERE, "fake_table_helper.py")
 TIMEOUT_MS = 5000       # TABLE_PROC_TIMEOUT_MS: one helper request
@@ -117,7 +118,13 @@ class AsyncTables(unittest.TestCase):
         d = Smtpd(conf=tables + RULES % {"port": port},
                   args=["-o", "libexec=" + libexec])
         self.addCleanup(d.cleanup)
+        self.addCleanup(self.no_sanitizer_report, d)
         return d.start()
+
+    def no_sanitizer_report(self, d):
+        log = d.log()
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, log, log[-20000:])
 
     def q(self, d, *args, timeout=30):
         t0 = time.monotonic()

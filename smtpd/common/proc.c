@@ -3,7 +3,8 @@
  *
  * A child is smtpd re-executed as `smtpd -x NAME`; its channel to the
  * parent is fd 3.  Here it names itself, chroots and drops to its user
- * when started as root, receives its channels to the other processes,
+ * when started as root (a role that asks, once its configuration is in
+ * and before it reports ready), receives its channels to the others,
  * reports ready, and runs its libevent loop until the parent closes
  * its channel.  Which
  * processes talk to which is the one table proc_pairs below; the parent

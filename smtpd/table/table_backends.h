@@ -17,13 +17,24 @@
 
 #include <stddef.h>
 
+#include "imsgbuf.h"
 #include "table_backend.h"
 #include "table_service.h"
+
+/*
+ * The largest value, with its NUL, that every message carrying a looked-up
+ * value can hold: IMSG_LOOKUP_TABLE_QUERY_RESULT is "reqid u64, r i32,
+ * value str, error str", a str being a tag byte and the bytes with their
+ * NUL, and the error NULL (one tag byte) when a value is sent.  A longer
+ * value is refused where it enters (file line, makemap, db record at
+ * lookup, helper reply), never sent.
+ */
+#define TABLE_RESULT_OVERHEAD	(8 + 4 + 1 + 1)
+#define TABLE_VALUE_MAX		(IMSG_MAX_PAYLOAD - TABLE_RESULT_OVERHEAD)
 
 /* limits of what a table stores or answers */
 #define TABLE_NAME_MAX		256	/* table names, with the NUL */
 #define TABLE_KEY_MAX		1024	/* keys: at most 1023 bytes (6.8) */
-#define TABLE_VALUE_MAX		16368	/* one imsg payload */
 #define TABLE_LINE_MAX		16384	/* one line of a file table */
 #define TABLE_SUBADDR_DELIM	'+'	/* smtp sub-addr-delim default */
 

@@ -57,14 +57,14 @@ ALLCFLAGS	 = -std=c11 $(OPTFLAGS) $(WARNFLAGS) $(SANFLAGS) $(PKG_CFLAGS) \
 INC_API		:= -Iapi
 INC_COMMON	:= $(INC_API) -Ismtpd/common -Ismtpd/conf
 INC_TABLE	:= $(INC_API) -Ismtpd/common -Ismtpd/table
-INC_SMTPD	:= $(INC_API) -Ismtpd/common -Ismtpd/table -Ismtpd/conf \
-		   -Ismtpd/queue
-INC_REGRESS	:= $(INC_SMTPD) -Iregress/lib
 # the embedded table backends link into helpers too: api/ and their own
 # folder only (smtpd/table/table_backends.h)
 TABLE_BACKENDS	:= $(addprefix smtpd/table/table_,$(addsuffix .c, \
 		   static file db db_verify getpwnam match))
 INC_BACKEND	:= $(INC_API) -Ismtpd/table
+INC_SMTPD	:= $(INC_API) -Ismtpd/common -Ismtpd/table -Ismtpd/conf \
+		   -Ismtpd/queue
+INC_REGRESS	:= $(INC_SMTPD) -Iregress/lib
 layer_inc	= $(strip \
 		  $(if $(filter api/% libexec/%,$(1)),$(INC_API), \
 		  $(if $(filter smtpd/common/%,$(1)),$(INC_COMMON), \

@@ -619,7 +619,8 @@ test_case_run(enum test_op op, struct test_case *c)
 	case OP_DELETE_COMMITTED:
 		return queue_delete_message(c->m1);
 	case OP_CORRUPT:
-		return queue_backend_fs.envelope_corrupt(c->e1[0]);
+		return queue_backend_fs.envelope_corrupt(
+		    queue_backend_context(), c->e1[0]);
 	default:
 		return QUEUE_TEMPFAIL;
 	}

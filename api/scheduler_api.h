@@ -120,6 +120,54 @@ _Static_assert(offsetof(struct evpstate, retry) == 10, "evpstate.retry");
 _Static_assert(offsetof(struct evpstate, time) == 16, "evpstate.time");
 #endif
 
+#define SCHEDULER_BACKEND_V1	1
+
+/*
+ * A scheduler backend: written once against this header, linked into
+ * smtpd (smtpd/scheduler/scheduler_NAME.c) or served as a helper by
+ * scheduler_api_serve().  open() makes the context every other method
+ * takes (NULL: unusable, logged); close() releases it; a backend keeps
+ * no state anywhere else.  The methods follow the callback contract
+ * above (init is the INIT handshake's r).  New methods are appended,
+ * never reordered; a NULL method answers 0.
+ */
+struct scheduler_backend {
+	int		 version;	/* SCHEDULER_BACKEND_V1; append only */
+	const char	*name;
+	void	*(*open)(void);
+	void	(*close)(void *ctx);
+	int	(*init)(void *ctx);
+	int	(*insert)(void *ctx, struct scheduler_info *);
+	size_t	(*commit)(void *ctx, uint32_t msgid);
+	size_t	(*rollback)(void *ctx, uint32_t msgid);
+	int	(*update)(void *ctx, struct scheduler_info *);
+	int	(*delete)(void *ctx, uint64_t evpid);
+	int	(*hold)(void *ctx, uint64_t evpid, uint64_t holdq);
+	int	(*release)(void *ctx, int type, uint64_t holdq, int n);
+	int	(*batch)(void *ctx, int typemask, int *delay, size_t *count,
+		    uint64_t *evpids, int *types);
+	size_t	(*messages)(void *ctx, uint32_t from, uint32_t *dst,
+		    size_t size);
+	size_t	(*envelopes)(void *ctx, uint64_t from, struct evpstate *dst,
+		    size_t size);
+	int	(*schedule)(void *ctx, uint64_t id);
+	int	(*remove)(void *ctx, uint64_t id);
+	int	(*suspend)(void *ctx, uint64_t id);
+	int	(*resume)(void *ctx, uint64_t id);
+};
+
+/*
+ * scheduler_api_serve - serve backend B (context CTX, already open) on
+ * fd 0; scheduler_api_serve_fd on another fd.  Same returns as
+ * scheduler_api_dispatch().  The callbacks registered with
+ * scheduler_api_on_*() below are served the same way, through a
+ * backend of this glue: scheduler_api_dispatch() is scheduler_api_serve()
+ * of that one.
+ */
+int	scheduler_api_serve(const struct scheduler_backend *b, void *ctx);
+int	scheduler_api_serve_fd(const struct scheduler_backend *b, void *ctx,
+	    int fd);
+
 void	scheduler_api_on_init(int (*)(void));
 void	scheduler_api_on_insert(int (*)(struct scheduler_info *));
 void	scheduler_api_on_commit(size_t (*)(uint32_t msgid));

@@ -61,10 +61,7 @@ static struct {
 	/* the backend being served and its walks in progress */
 	const struct queue_backend	*b;
 	void				*ctx;
-	struct queue_walk		 ewalk;
-	int				 ewalk_open;
-	struct queue_walk		 mwalk;
-	int				 mwalk_open;
+	struct queue_walks		 walks;
 } queue_api = {
 	.tmpdir = "/tmp",
 	.proc = {
@@ -567,18 +564,6 @@ queue_api_reply(struct api_proc *p, const struct queue_msg *m)
 	return api_proc_reply(p, m->fd, w.buf, w.len);
 }
 
-/* queue_api_ok - a backend result as the protocol's r: 1 or 0 */
-static int32_t
-queue_api_ok(int r)
-{
-	return r == QUEUE_OK;
-}
-
-/* queue_api_call - the backend's method m, or the failure of a NULL one */
-#define queue_api_call(m, ...) \
-	(queue_api.b->m != NULL ? queue_api.b->m(queue_api.ctx, __VA_ARGS__) : \
-	    QUEUE_TEMPFAIL)
-
 /* queue_api_envelope_ok - an envelope the glue will store: 1 or 0 */
 static int
 queue_api_envelope_ok(size_t len, const char *what)
@@ -591,49 +576,179 @@ queue_api_envelope_ok(size_t len, const char *what)
 	return 1;
 }
 
-/* queue_api_walk - one step of the envelope walk (msgid 0) or of a
- * message walk; the reply's r, evpid and bytes in out */
+void
+queue_backend_walks_close(const struct queue_backend *b, void *ctx,
+    struct queue_walks *walks)
+{
+	if (walks->env_open && b->walk_close != NULL)
+		b->walk_close(ctx, &walks->env);
+	if (walks->msg_open && b->walk_close != NULL)
+		b->walk_close(ctx, &walks->msg);
+	walks->env_open = walks->msg_open = 0;
+}
+
+/* queue_backend_walk - one step of the queue walk (msgid 0) or of a
+ * message walk, opened on demand and closed at its end; the reply's r,
+ * evpid and bytes and the backend's result in out */
 static void
-queue_api_walk(uint32_t msgid, struct queue_msg *out, char *env,
-    size_t envsz)
+queue_backend_walk(const struct queue_backend *b, void *ctx,
+    struct queue_walks *walks, uint32_t msgid, struct queue_msg *out,
+    char *env, size_t envsz)
 {
 	struct queue_walk	*w;
 	int			*open;
 	size_t			 len = 0;
 	int			 r;
 
-	w = msgid ? &queue_api.mwalk : &queue_api.ewalk;
-	open = msgid ? &queue_api.mwalk_open : &queue_api.ewalk_open;
+	w = msgid ? &walks->msg : &walks->env;
+	open = msgid ? &walks->msg_open : &walks->env_open;
 	out->r = -1;
+	out->status = QUEUE_NOTFOUND;
 	if (*open && w->msgid != msgid) {
-		queue_api.b->walk_close(queue_api.ctx, w);
+		b->walk_close(ctx, w);
 		*open = 0;
 	}
 	if (!*open) {
-		if (queue_api.b->walk_open == NULL)
+		if (b->walk_open == NULL || b->walk_next == NULL ||
+		    b->walk_close == NULL)
 			return;
 		w->msgid = msgid;
 		w->data = NULL;
-		if (queue_api.b->walk_open(queue_api.ctx, w) != QUEUE_OK) {
+		if ((r = b->walk_open(ctx, w)) != QUEUE_OK) {
 			out->r = 0;	/* call again */
+			out->status = r < 0 ? r : QUEUE_TEMPFAIL;
 			return;
 		}
 		*open = 1;
 	}
-	r = queue_api.b->walk_next(queue_api.ctx, w, &out->evpid, env, envsz,
-	    &len);
+	r = b->walk_next(ctx, w, &out->evpid, env, envsz, &len);
 	if (r == QUEUE_OK && len > 0 && len <= envsz) {
 		out->r = (int32_t)len;
 		out->data = env;
 		out->len = len;
+		out->status = QUEUE_OK;
 		return;
 	}
 	if (r == QUEUE_OK || r < 0) {
 		out->r = 0;
+		out->status = r < 0 ? r : QUEUE_TEMPFAIL;
 		return;
 	}
-	queue_api.b->walk_close(queue_api.ctx, w);
+	b->walk_close(ctx, w);
 	*open = 0;
+}
+
+/* queue_backend_method - the backend's method m, or the failure of a
+ * NULL one */
+#define queue_backend_method(b, ctx, m, ...) \
+	((b)->m != NULL ? (b)->m((ctx), __VA_ARGS__) : QUEUE_TEMPFAIL)
+
+/* queue_backend_ok - a backend result as the protocol's r, and kept */
+static void
+queue_backend_ok(struct queue_msg *out, int status)
+{
+	out->status = status;
+	out->r = status == QUEUE_OK;
+}
+
+void
+queue_backend_call(const struct queue_backend *b, void *ctx,
+    struct queue_walks *walks, const struct queue_msg *m, int fd,
+    struct queue_msg *out, char *env, size_t envsz)
+{
+	size_t	len = 0;
+	int	r;
+
+	memset(out, 0, sizeof *out);
+	out->op = m->op;
+	out->fd = -1;
+	out->status = QUEUE_TEMPFAIL;
+	switch (m->op) {
+	case QUEUE_OP_INIT:
+		out->status = QUEUE_OK;
+		break;
+	case QUEUE_OP_CLOSE:
+		queue_backend_ok(out, b->finish == NULL ? QUEUE_OK :
+		    b->finish(ctx));
+		break;
+	case QUEUE_OP_MESSAGE_CREATE:
+		queue_backend_ok(out, queue_backend_method(b, ctx,
+		    message_create, &out->msgid));
+		if (out->r == 1 && out->msgid == 0) {
+			api_log_warnx("queue-api: message_create gave msgid 0, "
+			    "answering 0");
+			queue_backend_ok(out, QUEUE_TEMPFAIL);
+		}
+		break;
+	case QUEUE_OP_MESSAGE_COMMIT:
+		queue_backend_ok(out, fd == -1 ? QUEUE_TEMPFAIL :
+		    queue_backend_method(b, ctx, message_commit, m->msgid, fd));
+		break;
+	case QUEUE_OP_MESSAGE_DELETE:
+		queue_backend_ok(out, queue_backend_method(b, ctx,
+		    message_delete, m->msgid));
+		break;
+	case QUEUE_OP_MESSAGE_CORRUPT:
+		queue_backend_ok(out, queue_backend_method(b, ctx,
+		    message_corrupt, m->msgid));
+		break;
+	case QUEUE_OP_MESSAGE_UNCORRUPT:
+		queue_backend_ok(out, queue_backend_method(b, ctx,
+		    message_uncorrupt, m->msgid));
+		break;
+	case QUEUE_OP_MESSAGE_FD_R:
+		out->status = queue_backend_method(b, ctx, message_fd_r,
+		    m->msgid, &out->fd);
+		if (out->status != QUEUE_OK)
+			out->fd = -1;
+		/* the reader starts at the first byte (section 5.2) */
+		if (out->fd != -1 && lseek(out->fd, 0, SEEK_SET) == -1 &&
+		    errno != ESPIPE)
+			api_log_warn("queue-api: msgid=%08x: rewinding",
+			    m->msgid);
+		break;
+	case QUEUE_OP_ENVELOPE_CREATE:
+		if (!queue_api_envelope_ok(m->len, "envelope_create"))
+			break;
+		queue_backend_ok(out, queue_backend_method(b, ctx,
+		    envelope_create, m->msgid, m->data, m->len, &out->evpid));
+		if (out->r == 1 && ((out->evpid >> 32) != m->msgid ||
+		    (uint32_t)out->evpid == 0)) {
+			api_log_warnx("queue-api: envelope_create gave evpid "
+			    "%016llx for msgid %08x, answering 0",
+			    (unsigned long long)out->evpid, m->msgid);
+			queue_backend_ok(out, QUEUE_TEMPFAIL);
+		}
+		break;
+	case QUEUE_OP_ENVELOPE_DELETE:
+		queue_backend_ok(out, queue_backend_method(b, ctx,
+		    envelope_delete, m->evpid));
+		break;
+	case QUEUE_OP_ENVELOPE_UPDATE:
+		if (queue_api_envelope_ok(m->len, "envelope_update"))
+			queue_backend_ok(out, queue_backend_method(b, ctx,
+			    envelope_update, m->evpid, m->data, m->len));
+		break;
+	case QUEUE_OP_ENVELOPE_LOAD:
+		r = queue_backend_method(b, ctx, envelope_load, m->evpid, env,
+		    envsz, &len);
+		out->status = r;
+		if (r == QUEUE_OK && (len == 0 || len > envsz))
+			out->status = QUEUE_NOTFOUND;
+		if (out->status == QUEUE_OK) {
+			out->data = env;
+			out->len = len;
+		}
+		break;
+	case QUEUE_OP_ENVELOPE_WALK:
+		queue_backend_walk(b, ctx, walks, 0, out, env, envsz);
+		break;
+	case QUEUE_OP_MESSAGE_WALK:
+		queue_backend_walk(b, ctx, walks, m->msgid, out, env, envsz);
+		break;
+	default:
+		break;
+	}
 }
 
 /* queue_api_handle - one request, decoded, served and answered */
@@ -642,97 +757,18 @@ queue_api_handle(struct api_proc *p, struct queue_msg *m, int fd,
     char *env, size_t envsz)
 {
 	struct queue_msg	out;
-	size_t			len = 0;
-	int			r;
 
-	memset(&out, 0, sizeof out);
-	out.op = m->op;
-	out.fd = -1;
-	switch (m->op) {
-	case QUEUE_OP_INIT:
-		if (m->version != PROC_QUEUE_API_VERSION) {
-			api_log_warnx("queue-api: bad API version %u (want %d)",
-			    m->version, PROC_QUEUE_API_VERSION);
-			return -1;
-		}
-		break;
-	case QUEUE_OP_CLOSE:
-		out.r = queue_api.b->finish == NULL ? 1 :
-		    queue_api_ok(queue_api.b->finish(queue_api.ctx));
-		break;
-	case QUEUE_OP_MESSAGE_CREATE:
-		out.r = queue_api_ok(queue_api_call(message_create,
-		    &out.msgid));
-		if (out.r == 1 && out.msgid == 0) {
-			api_log_warnx("queue-api: message_create gave msgid 0, "
-			    "answering 0");
-			out.r = 0;
-		}
-		break;
-	case QUEUE_OP_MESSAGE_COMMIT:
-		/* the daemon opened the file: start from its first byte */
-		if (lseek(fd, 0, SEEK_SET) == -1 && errno != ESPIPE)
-			api_log_warn("queue-api: msgid=%08x: rewinding",
-			    m->msgid);
-		out.r = queue_api_ok(queue_api_call(message_commit, m->msgid,
-		    fd));
-		break;
-	case QUEUE_OP_MESSAGE_DELETE:
-		out.r = queue_api_ok(queue_api_call(message_delete, m->msgid));
-		break;
-	case QUEUE_OP_MESSAGE_CORRUPT:
-		out.r = queue_api_ok(queue_api_call(message_corrupt, m->msgid));
-		break;
-	case QUEUE_OP_MESSAGE_UNCORRUPT:
-		out.r = queue_api_ok(queue_api_call(message_uncorrupt,
-		    m->msgid));
-		break;
-	case QUEUE_OP_MESSAGE_FD_R:
-		if (queue_api_call(message_fd_r, m->msgid, &out.fd) !=
-		    QUEUE_OK)
-			out.fd = -1;
-		/* the reader starts at the first byte (section 5.2) */
-		if (out.fd != -1 && lseek(out.fd, 0, SEEK_SET) == -1 &&
-		    errno != ESPIPE)
-			api_log_warn("queue-api: msgid=%08x: rewinding",
-			    m->msgid);
-		break;
-	case QUEUE_OP_ENVELOPE_CREATE:
-		if (queue_api_envelope_ok(m->len, "envelope_create"))
-			out.r = queue_api_ok(queue_api_call(envelope_create,
-			    m->msgid, m->data, m->len, &out.evpid));
-		if (out.r == 1 && ((out.evpid >> 32) != m->msgid ||
-		    (uint32_t)out.evpid == 0)) {
-			api_log_warnx("queue-api: envelope_create gave evpid "
-			    "%016llx for msgid %08x, answering 0",
-			    (unsigned long long)out.evpid, m->msgid);
-			out.r = 0;
-		}
-		break;
-	case QUEUE_OP_ENVELOPE_DELETE:
-		out.r = queue_api_ok(queue_api_call(envelope_delete, m->evpid));
-		break;
-	case QUEUE_OP_ENVELOPE_UPDATE:
-		if (queue_api_envelope_ok(m->len, "envelope_update"))
-			out.r = queue_api_ok(queue_api_call(envelope_update,
-			    m->evpid, m->data, m->len));
-		break;
-	case QUEUE_OP_ENVELOPE_LOAD:
-		r = queue_api_call(envelope_load, m->evpid, env, envsz, &len);
-		if (r == QUEUE_OK && len <= envsz) {
-			out.data = env;
-			out.len = len;
-		}
-		break;
-	case QUEUE_OP_ENVELOPE_WALK:
-		queue_api_walk(0, &out, env, envsz);
-		break;
-	case QUEUE_OP_MESSAGE_WALK:
-		queue_api_walk(m->msgid, &out, env, envsz);
-		break;
-	default:
+	if (m->op == QUEUE_OP_INIT && m->version != PROC_QUEUE_API_VERSION) {
+		api_log_warnx("queue-api: bad API version %u (want %d)",
+		    m->version, PROC_QUEUE_API_VERSION);
 		return -1;
 	}
+	/* the daemon opened the file: start from its first byte */
+	if (m->op == QUEUE_OP_MESSAGE_COMMIT && lseek(fd, 0, SEEK_SET) == -1 &&
+	    errno != ESPIPE)
+		api_log_warn("queue-api: msgid=%08x: rewinding", m->msgid);
+	queue_backend_call(queue_api.b, queue_api.ctx, &queue_api.walks, m,
+	    fd, &out, env, envsz);
 	api_log_debug("queue-api: %s msgid=%08x evpid=%016llx len=%zu -> r=%d "
 	    "msgid=%08x evpid=%016llx len=%zu%s", queue_proto_name(m->op),
 	    m->msgid, (unsigned long long)m->evpid, m->len, out.r, out.msgid,
@@ -780,13 +816,9 @@ queue_api_serve_fd(const struct queue_backend *b, void *ctx, int fd)
 	}
 	queue_api.b = b;
 	queue_api.ctx = ctx;
-	queue_api.ewalk_open = queue_api.mwalk_open = 0;
+	memset(&queue_api.walks, 0, sizeof queue_api.walks);
 	status = api_proc_dispatch(&queue_api.proc, fd, handlers, n);
-	if (queue_api.ewalk_open && b->walk_close != NULL)
-		b->walk_close(ctx, &queue_api.ewalk);
-	if (queue_api.mwalk_open && b->walk_close != NULL)
-		b->walk_close(ctx, &queue_api.mwalk);
-	queue_api.ewalk_open = queue_api.mwalk_open = 0;
+	queue_backend_walks_close(b, ctx, &queue_api.walks);
 	return status;
 }
 

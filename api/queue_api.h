@@ -194,6 +194,31 @@ struct queue_backend {
 uint32_t queue_backend_draw_id(void);
 void	queue_backend_set_id_source(uint32_t (*)(void));
 
+/* the walks in progress of one host of a backend */
+struct queue_walks {
+	struct queue_walk	env;		/* ENVELOPE_WALK */
+	struct queue_walk	msg;		/* MESSAGE_WALK */
+	int			env_open;
+	int			msg_open;
+};
+
+/*
+ * queue_backend_call - request M (api/queue_proto.h) run on backend B:
+ * the reply the protocol sends in OUT (r, msgid, evpid, data, fd) and
+ * the backend's own QUEUE_* result in out->status.  FD is COMMIT's
+ * body (read, not closed); ENV (ENVSZ bytes) holds LOAD's and the
+ * walks' envelope; walks are opened on demand and closed at their end.
+ * The one meaning of each request, for the glue (queue_api_serve) and
+ * for smtpd's embedded host alike.  queue_backend_walks_close ends the
+ * walks in progress.
+ */
+struct queue_msg;
+void	queue_backend_call(const struct queue_backend *b, void *ctx,
+	    struct queue_walks *walks, const struct queue_msg *m, int fd,
+	    struct queue_msg *out, char *env, size_t envsz);
+void	queue_backend_walks_close(const struct queue_backend *b, void *ctx,
+	    struct queue_walks *walks);
+
 /*
  * queue_api_serve - serve backend B (context CTX, already open) on fd
  * 0 under the numbering in effect; queue_api_serve_fd on another fd.

@@ -42,7 +42,8 @@ enum queue_op {
  * direction (section 5.2); the others are ignored by the encoders and
  * zeroed by the decoders.  data points into the payload decoded (or the
  * caller's buffer encoded) and lives as long as it.  fd travels beside
- * the payload (SCM_RIGHTS) and is not touched here.
+ * the payload (SCM_RIGHTS) and is not touched here; status is what a
+ * host tells its caller (queue_backend_call, smtpd's queue_proc.c).
  */
 struct queue_msg {
 	enum queue_op	 op;
@@ -53,6 +54,7 @@ struct queue_msg {
 	size_t		 len;
 	int32_t		 r;		/* reply result */
 	int		 fd;
+	int		 status;	/* not encoded: the QUEUE_* result */
 };
 
 /* queue_proto_name - "ENVELOPE_CREATE", for the logs */

@@ -318,14 +318,14 @@ static const struct scheduler_backend scheduler_api_callbacks = {
 	.resume = scheduler_api_cb_resume,
 };
 
-/* scheduler_api_call - the backend's method m, or 0 for a NULL one */
-#define scheduler_api_call(m, ...) \
-	(scheduler_api.b->m != NULL ? \
-	    scheduler_api.b->m(scheduler_api.ctx, __VA_ARGS__) : 0)
+/* scheduler_backend_method - the backend's method m, or 0 for a NULL one */
+#define scheduler_backend_method(b, ctx, m, ...) \
+	((b)->m != NULL ? (b)->m((ctx), __VA_ARGS__) : 0)
 
-/* scheduler_api_batch - "give me work" (section 6.2), checked */
+/* scheduler_backend_batch - "give me work" (section 6.2), checked */
 static void
-scheduler_api_batch(struct scheduler_msg *m, struct scheduler_msg *out)
+scheduler_backend_batch(const struct scheduler_backend *b, void *ctx,
+    const struct scheduler_msg *m, struct scheduler_msg *out)
 {
 	size_t	want = m->count;
 	int	delay = -1;
@@ -333,9 +333,9 @@ scheduler_api_batch(struct scheduler_msg *m, struct scheduler_msg *out)
 	out->count = want > SCHEDULER_API_BATCH_MAX ? SCHEDULER_API_BATCH_MAX :
 	    want;
 	out->r = 0;
-	if (scheduler_api.b->batch != NULL && out->count > 0)
-		out->r = scheduler_api.b->batch(scheduler_api.ctx, m->typemask,
-		    &delay, &out->count, out->evpids, out->types);
+	if (b->batch != NULL && out->count > 0)
+		out->r = b->batch(ctx, m->typemask, &delay, &out->count,
+		    out->evpids, out->types);
 	else
 		out->count = 0;
 	if (out->r > 0 && (out->count == 0 ||
@@ -355,9 +355,10 @@ scheduler_api_batch(struct scheduler_msg *m, struct scheduler_msg *out)
 	out->delay = out->r == 0 ? delay : 0;
 }
 
-/* scheduler_api_list - MESSAGES and ENVELOPES for show queue, clamped */
+/* scheduler_backend_list - MESSAGES and ENVELOPES for show queue, clamped */
 static void
-scheduler_api_list(struct scheduler_msg *m, struct scheduler_msg *out)
+scheduler_backend_list(const struct scheduler_backend *b, void *ctx,
+    const struct scheduler_msg *m, struct scheduler_msg *out)
 {
 	size_t	size = m->count, max;
 
@@ -369,11 +370,11 @@ scheduler_api_list(struct scheduler_msg *m, struct scheduler_msg *out)
 	if (size == 0)
 		return;
 	if (m->type == PROC_SCHEDULER_MESSAGES)
-		out->count = scheduler_api_call(messages, m->msgid, out->msgids,
-		    size);
+		out->count = scheduler_backend_method(b, ctx, messages,
+		    m->msgid, out->msgids, size);
 	else
-		out->count = scheduler_api_call(envelopes, m->id, out->states,
-		    size);
+		out->count = scheduler_backend_method(b, ctx, envelopes, m->id,
+		    out->states, size);
 	if (out->count > size) {
 		api_log_warnx("scheduler-api: %s callback gave %zu for %zu",
 		    m->type == PROC_SCHEDULER_MESSAGES ? "messages" :
@@ -382,66 +383,67 @@ scheduler_api_list(struct scheduler_msg *m, struct scheduler_msg *out)
 	}
 }
 
-/* scheduler_api_handle - one decoded request, served; its reply in out */
-static int
-scheduler_api_handle(struct scheduler_msg *m, struct scheduler_msg *out)
+void
+scheduler_backend_call(const struct scheduler_backend *b, void *ctx,
+    const struct scheduler_msg *m, struct scheduler_msg *out)
 {
+	struct scheduler_info	si = m->si;
+
+	out->type = m->type;
+	out->r = 0;
+	out->count = 0;
+	out->delay = 0;
 	switch (m->type) {
 	case PROC_SCHEDULER_INIT:
-		if (m->version != PROC_SCHEDULER_API_VERSION) {
-			api_log_warnx("scheduler-api: bad API version %u "
-			    "(want %d)", m->version,
-			    PROC_SCHEDULER_API_VERSION);
-			return -1;
-		}
-		out->r = scheduler_api.b->init != NULL ?
-		    scheduler_api.b->init(scheduler_api.ctx) : 1;
+		out->r = b->init != NULL ? b->init(ctx) : 1;
 		break;
 	case PROC_SCHEDULER_INSERT:
-		out->r = scheduler_api_call(insert, &m->si);
+		out->r = scheduler_backend_method(b, ctx, insert, &si);
 		break;
 	case PROC_SCHEDULER_COMMIT:
-		out->count = scheduler_api_call(commit, m->msgid);
+		out->count = scheduler_backend_method(b, ctx, commit, m->msgid);
 		break;
 	case PROC_SCHEDULER_ROLLBACK:
-		out->count = scheduler_api_call(rollback, m->msgid);
+		out->count = scheduler_backend_method(b, ctx, rollback,
+		    m->msgid);
 		break;
 	case PROC_SCHEDULER_UPDATE:
-		out->si = m->si;
-		out->r = scheduler_api_call(update, &out->si);
+		out->r = scheduler_backend_method(b, ctx, update, &si);
+		out->si = si;
 		break;
 	case PROC_SCHEDULER_DELETE:
-		out->r = scheduler_api_call(delete, m->id);
+		out->r = scheduler_backend_method(b, ctx, delete, m->id);
 		break;
 	case PROC_SCHEDULER_HOLD:
-		out->r = scheduler_api_call(hold, m->id, m->holdq);
+		out->r = scheduler_backend_method(b, ctx, hold, m->id,
+		    m->holdq);
 		break;
 	case PROC_SCHEDULER_RELEASE:
-		out->r = scheduler_api_call(release, m->dtype, m->holdq, m->n);
+		out->r = scheduler_backend_method(b, ctx, release, m->dtype,
+		    m->holdq, m->n);
 		break;
 	case PROC_SCHEDULER_BATCH:
-		scheduler_api_batch(m, out);
+		scheduler_backend_batch(b, ctx, m, out);
 		break;
 	case PROC_SCHEDULER_MESSAGES:
 	case PROC_SCHEDULER_ENVELOPES:
-		scheduler_api_list(m, out);
+		scheduler_backend_list(b, ctx, m, out);
 		break;
 	case PROC_SCHEDULER_SCHEDULE:
-		out->r = scheduler_api_call(schedule, m->id);
+		out->r = scheduler_backend_method(b, ctx, schedule, m->id);
 		break;
 	case PROC_SCHEDULER_REMOVE:
-		out->r = scheduler_api_call(remove, m->id);
+		out->r = scheduler_backend_method(b, ctx, remove, m->id);
 		break;
 	case PROC_SCHEDULER_SUSPEND:
-		out->r = scheduler_api_call(suspend, m->id);
+		out->r = scheduler_backend_method(b, ctx, suspend, m->id);
 		break;
 	case PROC_SCHEDULER_RESUME:
-		out->r = scheduler_api_call(resume, m->id);
+		out->r = scheduler_backend_method(b, ctx, resume, m->id);
 		break;
 	default:
-		return -1;
+		break;
 	}
-	return 0;
 }
 
 /* scheduler_api_on_request - the handler of every request type */
@@ -468,8 +470,13 @@ scheduler_api_on_request(struct api_proc *p, struct imsg *imsg)
 	/* the padding travels as zeros */
 	memset(states, 0, sizeof states);
 	out.states = states;
-	if (scheduler_api_handle(&m, &out) == -1)
+	if (m.type == PROC_SCHEDULER_INIT &&
+	    m.version != PROC_SCHEDULER_API_VERSION) {
+		api_log_warnx("scheduler-api: bad API version %u (want %d)",
+		    m.version, PROC_SCHEDULER_API_VERSION);
 		return -1;
+	}
+	scheduler_backend_call(scheduler_api.b, scheduler_api.ctx, &m, &out);
 	api_log_debug("scheduler-api: %s msgid=%08x id=%016llx count=%zu -> "
 	    "r=%d count=%zu delay=%d", scheduler_proto_name(m.type), m.msgid,
 	    (unsigned long long)(m.id ? m.id : m.si.evpid), m.count, out.r,

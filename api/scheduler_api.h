@@ -157,6 +157,19 @@ struct scheduler_backend {
 };
 
 /*
+ * scheduler_backend_call - request M (api/scheduler_proto.h) run on
+ * backend B, the reply in OUT, whose arrays (evpids, types, msgids,
+ * states) the caller provides, each big enough for the most one reply
+ * carries (SCHEDULER_API_BATCH_MAX, SCHEDULER_PROTO_*_MAX).  A batch or
+ * a listing the backend gets wrong is clamped or answered as an error
+ * here, logged.  The one meaning of each request, for the glue
+ * (scheduler_api_serve) and for smtpd's embedded host alike.
+ */
+struct scheduler_msg;
+void	scheduler_backend_call(const struct scheduler_backend *b, void *ctx,
+	    const struct scheduler_msg *m, struct scheduler_msg *out);
+
+/*
  * scheduler_api_serve - serve backend B (context CTX, already open) on
  * fd 0; scheduler_api_serve_fd on another fd.  Same returns as
  * scheduler_api_dispatch().  The callbacks registered with

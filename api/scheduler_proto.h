@@ -51,6 +51,8 @@ struct scheduler_msg {
 	uint32_t		*msgids;	/* MESSAGES reply */
 	struct evpstate		*states;	/* ENVELOPES reply */
 	size_t			 cap;		/* decoders: array capacity */
+	int			 tempfail;	/* not encoded: a host got no
+						   answer (smtpd's hosts) */
 };
 
 /* scheduler_proto_name - "BATCH", for the logs ("?" if unknown) */

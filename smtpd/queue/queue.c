@@ -25,23 +25,6 @@ static const struct imsg_handler queue_handlers[] = {
 	PROC_CHILD_HANDLERS,
 };
 
-/* queue_log_sink - the lines of the backends of api/, in our log */
-static void
-queue_log_sink(int level, const char *msg)
-{
-	switch (level) {
-	case API_LOG_WARN:
-		log_warnx("%s", msg);
-		break;
-	case API_LOG_INFO:
-		log_info("%s", msg);
-		break;
-	default:
-		log_debug("%s", msg);
-		break;
-	}
-}
-
 /* queue_on_config - open the storage: the spool is "/" once chrooted */
 static void
 queue_on_config(void)
@@ -49,7 +32,7 @@ queue_on_config(void)
 	const char	*root = env->privsep ? "/" : env->opts.spool;
 
 	/* every level goes to our log, which filters debug itself */
-	api_log_set_sink(queue_log_sink);
+	api_log_set_sink(log_api_line);
 	api_log_verbose(1);
 	if (queue_backend_init(QUEUE_BACKEND_DEFAULT, root) == -1)
 		fatalx("queue: spool %s unusable", env->opts.spool);

@@ -404,6 +404,9 @@ api_host_exec(struct api_host *h, int sock)
 
 	if (dup2(sock, 0) == -1)
 		_exit(127);
+	/* nothing of the daemon's but the channel: no peer's socket kept
+	 * open by a helper that outlives its host */
+	closefrom(3);
 	/* dispositions the daemon set (ignored TERM, HUP, INT) go */
 	for (sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);

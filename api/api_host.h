@@ -3,7 +3,8 @@
  * never blocks.
  *
  * A host starts the helper (socketpair, fork, exec with the socket on
- * fd 0, signal dispositions and mask reset), speaks its protocol's
+ * fd 0 and no other descriptor of the daemon's but stderr, signal
+ * dispositions and mask reset), speaks its protocol's
  * handshake, then carries requests one at a time, as the proc
  * protocols require, from a bounded FIFO.  Every request completes
  * exactly once through its callback: with the helper's reply, or with

@@ -1,12 +1,15 @@
 /*
- * queue_api.h -- the queue helper side of the proc queue protocol.
+ * queue_api.h -- the queue backend model and the helper side of the
+ * proc queue protocol.
  *
- * A queue driver (libexec/queue-*) registers callbacks and calls
- * queue_api_dispatch(), which speaks PROC_QUEUE_API_VERSION 2
- * (libexec-protocols.md section 5) on fd 0: INIT (empty reply), then
- * message and envelope requests, every reply of type 0.  The callback
- * signatures are those of OpenSMTPD's extras glue, so its drivers build
- * unchanged.
+ * A queue backend is a struct queue_backend (below), written once and
+ * hosted two ways: linked into smtpd, or served as a helper
+ * (libexec/queue-*) by queue_api_serve(), which speaks
+ * PROC_QUEUE_API_VERSION 2 (libexec-protocols.md section 5) on fd 0:
+ * INIT (empty reply), then message and envelope requests, every reply
+ * of type 0.  A driver written for OpenSMTPD's extras glue registers
+ * callbacks instead and calls queue_api_dispatch(): the callback
+ * signatures are the extras', so its drivers build unchanged.
  *
  * Two numberings of the message types exist (section 5.1).  The default
  * is the 6.4-6.8 daemon's, so `smtpd -B queue=NAME` of a 6.8 daemon (and

@@ -1,13 +1,16 @@
 /*
- * scheduler_api.h -- the scheduler helper side of the proc scheduler
- * protocol, and the structures that travel whole in it.
+ * scheduler_api.h -- the scheduler backend model, the helper side of
+ * the proc scheduler protocol, and the structures that travel whole in
+ * it.
  *
- * A scheduler driver (libexec/scheduler-*) registers callbacks and
- * calls scheduler_api_dispatch(), which speaks
- * PROC_SCHEDULER_API_VERSION 2 (libexec-protocols.md section 6) on fd 0:
- * INIT (reply r), then INSERT ... RESUME, every reply of type 0.  One
- * numbering exists (the daemon's and the extras' agree).  The callback
- * signatures are those of OpenSMTPD's extras glue.
+ * A scheduler backend is a struct scheduler_backend (below), hosted
+ * linked into smtpd or served as a helper (libexec/scheduler-*) by
+ * scheduler_api_serve(), which speaks PROC_SCHEDULER_API_VERSION 2
+ * (libexec-protocols.md section 6) on fd 0: INIT (reply r), then
+ * INSERT ... RESUME, every reply of type 0.  One numbering exists (the
+ * daemon's and the extras' agree).  A driver written for OpenSMTPD's
+ * extras glue registers callbacks instead and calls
+ * scheduler_api_dispatch(); the signatures are the extras'.
  *
  * Callback contract:
  *   init, insert, delete, hold, release, schedule, remove, suspend and

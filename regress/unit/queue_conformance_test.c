@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <event.h>
 #include <limits.h>
@@ -417,6 +418,68 @@ qc_flood(struct queue_host *h)
 	free(many);
 }
 
+/*
+ * qc_inherit - what a helper gets from its host: the channel on fd 0
+ * and stdout, stderr, nothing else; default signal dispositions and an
+ * empty mask, though the host ignores TERM, HUP and INT and blocks USR1
+ * (as smtpd's processes do, some of it).  Seen from outside, in /proc,
+ * on the real queue-ram helper.
+ */
+static void
+qc_inherit(struct qc_reply *rp)
+{
+	struct queue_host	*h;
+	struct dirent		*de;
+	sigset_t		 set, old;
+	char			 path[64], buf[2048];
+	DIR			*dp;
+	FILE			*fp;
+	size_t			 n = 0;
+	long			 pid;
+	int			 extra, others = -1;
+
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	extra = dup(2);		/* not close-on-exec */
+	buf[0] = '\0';
+	if ((h = qc_helper("queue-ram", NULL, 0)) != NULL &&
+	    qc_call(h, QUEUE_OP_MESSAGE_CREATE, 0, 0, NULL, 0, -1, rp) ==
+	    QUEUE_OK && (pid = queue_host_pid(h)) > 1) {
+		snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+		if ((dp = opendir(path)) != NULL) {
+			others = 0;
+			while ((de = readdir(dp)) != NULL)
+				if (strcmp(de->d_name, ".") != 0 &&
+				    strcmp(de->d_name, "..") != 0 &&
+				    strcmp(de->d_name, "0") != 0 &&
+				    strcmp(de->d_name, "1") != 0 &&
+				    strcmp(de->d_name, "2") != 0)
+					others++;
+			closedir(dp);
+		}
+		snprintf(path, sizeof path, "/proc/%ld/status", pid);
+		if ((fp = fopen(path, "r")) != NULL) {
+			n = fread(buf, 1, sizeof buf - 1, fp);
+			fclose(fp);
+		}
+		buf[n] = '\0';
+	}
+	queue_host_free(&h);
+	close(extra);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	CHECK(others == 0, "faults: a helper gets fds 0, 1, 2 only");
+	CHECK(strstr(buf, "SigIgn:\t0000000000000000") != NULL &&
+	    strstr(buf, "SigBlk:\t0000000000000000") != NULL,
+	    "faults: ... and no ignored or blocked signal");
+}
+
 /* qc_faults - helpers killed, frozen, flooded, garbled */
 static void
 qc_faults(void)
@@ -497,6 +560,7 @@ qc_faults(void)
 		    "failure, helper stopped");
 		queue_host_free(&h);
 	}
+	qc_inherit(rp);
 	if ((h = qc_script("exit 3", 2000)) != NULL) {
 		CHECK(qc_call(h, QUEUE_OP_MESSAGE_CREATE, 0, 0, NULL, 0, -1,
 		    rp) == QUEUE_TEMPFAIL, "faults: a helper that exits at "
@@ -561,7 +625,8 @@ main(int argc, char *argv[])
 		char	cmd[PATH_MAX + 16];
 
 		snprintf(cmd, sizeof cmd, "rm -rf %s", qc_dir);
-		(void)system(cmd);
+		if (getenv("QC_KEEP") == NULL)
+			(void)system(cmd);
 	}
 	return test_done();
 }

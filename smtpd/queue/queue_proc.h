@@ -46,9 +46,9 @@ struct queue_host *queue_host_helper(struct event_base *base,
 	    int timeout_ms);
 
 /*
- * queue_host_call - run REQ (and FD, COMMIT's body: the host owns it
- * from here on, -1 for none); DONE is called once, maybe before this
- * returns.  INIT is the host's handshake (sent at each helper start): a
+ * queue_host_call - run REQ (and FD, COMMIT's body, which COMMIT
+ * needs: the host owns it from here on, -1 for none); DONE is called
+ * once, maybe before this returns.  INIT is the host's handshake (sent at each helper start): a
  * caller's INIT is refused as a temporary failure.
  */
 void	queue_host_call(struct queue_host *h, const struct queue_msg *req,

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <event.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,10 @@
 #include "queue_backend.h"
 #include "queue_proc.h"
 #include "test.h"
+
+#ifndef SMTPQ_USER
+#define SMTPQ_USER	"_smtpq"
+#endif
 
 #define QC_WAIT_MS	10000	/* the longest any one call may take */
 
@@ -570,6 +575,45 @@ qc_faults(void)
 	free(rp);
 }
 
+/*
+ * qc_root_fs - as root only: queue-fs chroots to its spool, drops to
+ * the queue user and makes its layout as that user, then serves the
+ * suite.  Not root, there is nothing to check (no line is printed).
+ */
+static void
+qc_root_fs(void)
+{
+	struct queue_host	*h;
+	struct passwd		*pw;
+	struct stat		 st;
+	const char		*spool;
+	char			 path[PATH_MAX + 64];
+	char			*argv[] = { "queue-proc", "-c", NULL, "-u",
+				    SMTPQ_USER, NULL };
+
+	if (geteuid() != 0)
+		return;
+	if ((pw = getpwnam(SMTPQ_USER)) == NULL ||
+	    (spool = qc_spool("fs-root")) == NULL ||
+	    chown(spool, pw->pw_uid, pw->pw_gid) == -1) {
+		CHECK(0, "fs helper as root: a spool of the queue user");
+		return;
+	}
+	argv[2] = (char *)spool;
+	snprintf(path, sizeof path, "%s/libexec/queue-fs", qc_build);
+	if ((h = queue_host_helper(qc_base, "queue-fs", path, argv, 0,
+	    0)) == NULL) {
+		CHECK(0, "fs helper as root: a host");
+		return;
+	}
+	qc_suite(h, "fs helper as root");
+	queue_host_free(&h);
+	snprintf(path, sizeof path, "%s/queue", spool);
+	CHECK(stat(path, &st) == 0 && st.st_uid == pw->pw_uid &&
+	    (st.st_mode & 07777) == 0700,
+	    "fs helper as root: its layout made as the queue user, 0700");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -619,6 +663,7 @@ main(int argc, char *argv[])
 		qc_layout(spool, "fs helper");
 		queue_host_free(&h);
 	}
+	qc_root_fs();
 	qc_faults();
 	event_base_free(qc_base);
 	{

@@ -651,104 +651,183 @@ queue_backend_ok(struct queue_msg *out, int status)
 	out->r = status == QUEUE_OK;
 }
 
+/* one request on its way through queue_backend_call */
+struct queue_call {
+	const struct queue_backend	*b;
+	void				*ctx;
+	struct queue_walks		*walks;
+	const struct queue_msg		*m;
+	int				 fd;
+	struct queue_msg		*out;
+	char				*env;
+	size_t				 envsz;
+};
+
+static void
+queue_call_init(struct queue_call *c)
+{
+	c->out->status = QUEUE_OK;
+}
+
+static void
+queue_call_close(struct queue_call *c)
+{
+	queue_backend_ok(c->out, c->b->finish == NULL ? QUEUE_OK :
+	    c->b->finish(c->ctx));
+}
+
+static void
+queue_call_message_create(struct queue_call *c)
+{
+	queue_backend_ok(c->out, queue_backend_method(c->b, c->ctx,
+	    message_create, &c->out->msgid));
+	if (c->out->r == 1 && c->out->msgid == 0) {
+		api_log_warnx("queue-api: message_create gave msgid 0, "
+		    "answering 0");
+		queue_backend_ok(c->out, QUEUE_TEMPFAIL);
+	}
+}
+
+static void
+queue_call_message_commit(struct queue_call *c)
+{
+	queue_backend_ok(c->out, c->fd == -1 ? QUEUE_TEMPFAIL :
+	    queue_backend_method(c->b, c->ctx, message_commit, c->m->msgid,
+	    c->fd));
+}
+
+static void
+queue_call_message_delete(struct queue_call *c)
+{
+	queue_backend_ok(c->out, queue_backend_method(c->b, c->ctx,
+	    message_delete, c->m->msgid));
+}
+
+static void
+queue_call_message_corrupt(struct queue_call *c)
+{
+	queue_backend_ok(c->out, queue_backend_method(c->b, c->ctx,
+	    message_corrupt, c->m->msgid));
+}
+
+static void
+queue_call_message_uncorrupt(struct queue_call *c)
+{
+	queue_backend_ok(c->out, queue_backend_method(c->b, c->ctx,
+	    message_uncorrupt, c->m->msgid));
+}
+
+/* queue_call_message_fd_r - an fd at offset 0 (section 5.2), or none */
+static void
+queue_call_message_fd_r(struct queue_call *c)
+{
+	struct queue_msg	*out = c->out;
+
+	out->status = queue_backend_method(c->b, c->ctx, message_fd_r,
+	    c->m->msgid, &out->fd);
+	if (out->status != QUEUE_OK)
+		out->fd = -1;
+	if (out->fd != -1 && lseek(out->fd, 0, SEEK_SET) == -1 &&
+	    errno != ESPIPE)
+		api_log_warn("queue-api: msgid=%08x: rewinding", c->m->msgid);
+}
+
+/* queue_call_envelope_create - an evpid of the message, or a failure */
+static void
+queue_call_envelope_create(struct queue_call *c)
+{
+	const struct queue_msg	*m = c->m;
+	struct queue_msg	*out = c->out;
+
+	if (!queue_api_envelope_ok(m->len, "envelope_create"))
+		return;
+	queue_backend_ok(out, queue_backend_method(c->b, c->ctx,
+	    envelope_create, m->msgid, m->data, m->len, &out->evpid));
+	if (out->r == 1 && ((out->evpid >> 32) != m->msgid ||
+	    (uint32_t)out->evpid == 0)) {
+		api_log_warnx("queue-api: envelope_create gave evpid %016llx "
+		    "for msgid %08x, answering 0",
+		    (unsigned long long)out->evpid, m->msgid);
+		queue_backend_ok(out, QUEUE_TEMPFAIL);
+	}
+}
+
+static void
+queue_call_envelope_delete(struct queue_call *c)
+{
+	queue_backend_ok(c->out, queue_backend_method(c->b, c->ctx,
+	    envelope_delete, c->m->evpid));
+}
+
+static void
+queue_call_envelope_update(struct queue_call *c)
+{
+	if (queue_api_envelope_ok(c->m->len, "envelope_update"))
+		queue_backend_ok(c->out, queue_backend_method(c->b, c->ctx,
+		    envelope_update, c->m->evpid, c->m->data, c->m->len));
+}
+
+/* queue_call_envelope_load - the bytes in env; none is not found */
+static void
+queue_call_envelope_load(struct queue_call *c)
+{
+	size_t	len = 0;
+
+	c->out->status = queue_backend_method(c->b, c->ctx, envelope_load,
+	    c->m->evpid, c->env, c->envsz, &len);
+	if (c->out->status == QUEUE_OK && (len == 0 || len > c->envsz))
+		c->out->status = QUEUE_NOTFOUND;
+	if (c->out->status == QUEUE_OK) {
+		c->out->data = c->env;
+		c->out->len = len;
+	}
+}
+
+static void
+queue_call_envelope_walk(struct queue_call *c)
+{
+	queue_backend_walk(c->b, c->ctx, c->walks, 0, c->out, c->env,
+	    c->envsz);
+}
+
+static void
+queue_call_message_walk(struct queue_call *c)
+{
+	queue_backend_walk(c->b, c->ctx, c->walks, c->m->msgid, c->out,
+	    c->env, c->envsz);
+}
+
+/* what each request means, by op */
+static void (*const queue_calls[QUEUE_OP__MAX])(struct queue_call *) = {
+	[QUEUE_OP_INIT] = queue_call_init,
+	[QUEUE_OP_CLOSE] = queue_call_close,
+	[QUEUE_OP_MESSAGE_CREATE] = queue_call_message_create,
+	[QUEUE_OP_MESSAGE_DELETE] = queue_call_message_delete,
+	[QUEUE_OP_MESSAGE_COMMIT] = queue_call_message_commit,
+	[QUEUE_OP_MESSAGE_FD_R] = queue_call_message_fd_r,
+	[QUEUE_OP_MESSAGE_CORRUPT] = queue_call_message_corrupt,
+	[QUEUE_OP_MESSAGE_UNCORRUPT] = queue_call_message_uncorrupt,
+	[QUEUE_OP_ENVELOPE_CREATE] = queue_call_envelope_create,
+	[QUEUE_OP_ENVELOPE_DELETE] = queue_call_envelope_delete,
+	[QUEUE_OP_ENVELOPE_LOAD] = queue_call_envelope_load,
+	[QUEUE_OP_ENVELOPE_UPDATE] = queue_call_envelope_update,
+	[QUEUE_OP_ENVELOPE_WALK] = queue_call_envelope_walk,
+	[QUEUE_OP_MESSAGE_WALK] = queue_call_message_walk,
+};
+
 void
 queue_backend_call(const struct queue_backend *b, void *ctx,
     struct queue_walks *walks, const struct queue_msg *m, int fd,
     struct queue_msg *out, char *env, size_t envsz)
 {
-	size_t	len = 0;
-	int	r;
+	struct queue_call	c = { b, ctx, walks, m, fd, out, env, envsz };
 
 	memset(out, 0, sizeof *out);
 	out->op = m->op;
 	out->fd = -1;
 	out->status = QUEUE_TEMPFAIL;
-	switch (m->op) {
-	case QUEUE_OP_INIT:
-		out->status = QUEUE_OK;
-		break;
-	case QUEUE_OP_CLOSE:
-		queue_backend_ok(out, b->finish == NULL ? QUEUE_OK :
-		    b->finish(ctx));
-		break;
-	case QUEUE_OP_MESSAGE_CREATE:
-		queue_backend_ok(out, queue_backend_method(b, ctx,
-		    message_create, &out->msgid));
-		if (out->r == 1 && out->msgid == 0) {
-			api_log_warnx("queue-api: message_create gave msgid 0, "
-			    "answering 0");
-			queue_backend_ok(out, QUEUE_TEMPFAIL);
-		}
-		break;
-	case QUEUE_OP_MESSAGE_COMMIT:
-		queue_backend_ok(out, fd == -1 ? QUEUE_TEMPFAIL :
-		    queue_backend_method(b, ctx, message_commit, m->msgid, fd));
-		break;
-	case QUEUE_OP_MESSAGE_DELETE:
-		queue_backend_ok(out, queue_backend_method(b, ctx,
-		    message_delete, m->msgid));
-		break;
-	case QUEUE_OP_MESSAGE_CORRUPT:
-		queue_backend_ok(out, queue_backend_method(b, ctx,
-		    message_corrupt, m->msgid));
-		break;
-	case QUEUE_OP_MESSAGE_UNCORRUPT:
-		queue_backend_ok(out, queue_backend_method(b, ctx,
-		    message_uncorrupt, m->msgid));
-		break;
-	case QUEUE_OP_MESSAGE_FD_R:
-		out->status = queue_backend_method(b, ctx, message_fd_r,
-		    m->msgid, &out->fd);
-		if (out->status != QUEUE_OK)
-			out->fd = -1;
-		/* the reader starts at the first byte (section 5.2) */
-		if (out->fd != -1 && lseek(out->fd, 0, SEEK_SET) == -1 &&
-		    errno != ESPIPE)
-			api_log_warn("queue-api: msgid=%08x: rewinding",
-			    m->msgid);
-		break;
-	case QUEUE_OP_ENVELOPE_CREATE:
-		if (!queue_api_envelope_ok(m->len, "envelope_create"))
-			break;
-		queue_backend_ok(out, queue_backend_method(b, ctx,
-		    envelope_create, m->msgid, m->data, m->len, &out->evpid));
-		if (out->r == 1 && ((out->evpid >> 32) != m->msgid ||
-		    (uint32_t)out->evpid == 0)) {
-			api_log_warnx("queue-api: envelope_create gave evpid "
-			    "%016llx for msgid %08x, answering 0",
-			    (unsigned long long)out->evpid, m->msgid);
-			queue_backend_ok(out, QUEUE_TEMPFAIL);
-		}
-		break;
-	case QUEUE_OP_ENVELOPE_DELETE:
-		queue_backend_ok(out, queue_backend_method(b, ctx,
-		    envelope_delete, m->evpid));
-		break;
-	case QUEUE_OP_ENVELOPE_UPDATE:
-		if (queue_api_envelope_ok(m->len, "envelope_update"))
-			queue_backend_ok(out, queue_backend_method(b, ctx,
-			    envelope_update, m->evpid, m->data, m->len));
-		break;
-	case QUEUE_OP_ENVELOPE_LOAD:
-		r = queue_backend_method(b, ctx, envelope_load, m->evpid, env,
-		    envsz, &len);
-		out->status = r;
-		if (r == QUEUE_OK && (len == 0 || len > envsz))
-			out->status = QUEUE_NOTFOUND;
-		if (out->status == QUEUE_OK) {
-			out->data = env;
-			out->len = len;
-		}
-		break;
-	case QUEUE_OP_ENVELOPE_WALK:
-		queue_backend_walk(b, ctx, walks, 0, out, env, envsz);
-		break;
-	case QUEUE_OP_MESSAGE_WALK:
-		queue_backend_walk(b, ctx, walks, m->msgid, out, env, envsz);
-		break;
-	default:
-		break;
-	}
+	if ((unsigned int)m->op < QUEUE_OP__MAX && queue_calls[m->op] != NULL)
+		queue_calls[m->op](&c);
 }
 
 /* queue_api_handle - one request, decoded, served and answered */

@@ -383,67 +383,138 @@ scheduler_backend_list(const struct scheduler_backend *b, void *ctx,
 	}
 }
 
+/* one request on its way through scheduler_backend_call */
+struct scheduler_call {
+	const struct scheduler_backend	*b;
+	void				*ctx;
+	const struct scheduler_msg	*m;
+	struct scheduler_msg		*out;
+	struct scheduler_info		 si;	/* the backend may change it */
+};
+
+static void
+scheduler_call_init(struct scheduler_call *c)
+{
+	c->out->r = c->b->init != NULL ? c->b->init(c->ctx) : 1;
+}
+
+static void
+scheduler_call_insert(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, insert, &c->si);
+}
+
+static void
+scheduler_call_commit(struct scheduler_call *c)
+{
+	c->out->count = scheduler_backend_method(c->b, c->ctx, commit,
+	    c->m->msgid);
+}
+
+static void
+scheduler_call_rollback(struct scheduler_call *c)
+{
+	c->out->count = scheduler_backend_method(c->b, c->ctx, rollback,
+	    c->m->msgid);
+}
+
+static void
+scheduler_call_update(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, update, &c->si);
+	c->out->si = c->si;
+}
+
+static void
+scheduler_call_delete(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, delete, c->m->id);
+}
+
+static void
+scheduler_call_hold(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, hold, c->m->id,
+	    c->m->holdq);
+}
+
+static void
+scheduler_call_release(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, release,
+	    c->m->dtype, c->m->holdq, c->m->n);
+}
+
+static void
+scheduler_call_batch(struct scheduler_call *c)
+{
+	scheduler_backend_batch(c->b, c->ctx, c->m, c->out);
+}
+
+static void
+scheduler_call_list(struct scheduler_call *c)
+{
+	scheduler_backend_list(c->b, c->ctx, c->m, c->out);
+}
+
+static void
+scheduler_call_schedule(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, schedule,
+	    c->m->id);
+}
+
+static void
+scheduler_call_remove(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, remove, c->m->id);
+}
+
+static void
+scheduler_call_suspend(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, suspend,
+	    c->m->id);
+}
+
+static void
+scheduler_call_resume(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, resume, c->m->id);
+}
+
+/* what each request means, by type */
+static void (*const scheduler_calls[])(struct scheduler_call *) = {
+	[PROC_SCHEDULER_INIT] = scheduler_call_init,
+	[PROC_SCHEDULER_INSERT] = scheduler_call_insert,
+	[PROC_SCHEDULER_COMMIT] = scheduler_call_commit,
+	[PROC_SCHEDULER_ROLLBACK] = scheduler_call_rollback,
+	[PROC_SCHEDULER_UPDATE] = scheduler_call_update,
+	[PROC_SCHEDULER_DELETE] = scheduler_call_delete,
+	[PROC_SCHEDULER_HOLD] = scheduler_call_hold,
+	[PROC_SCHEDULER_RELEASE] = scheduler_call_release,
+	[PROC_SCHEDULER_BATCH] = scheduler_call_batch,
+	[PROC_SCHEDULER_MESSAGES] = scheduler_call_list,
+	[PROC_SCHEDULER_ENVELOPES] = scheduler_call_list,
+	[PROC_SCHEDULER_SCHEDULE] = scheduler_call_schedule,
+	[PROC_SCHEDULER_REMOVE] = scheduler_call_remove,
+	[PROC_SCHEDULER_SUSPEND] = scheduler_call_suspend,
+	[PROC_SCHEDULER_RESUME] = scheduler_call_resume,
+};
+
 void
 scheduler_backend_call(const struct scheduler_backend *b, void *ctx,
     const struct scheduler_msg *m, struct scheduler_msg *out)
 {
-	struct scheduler_info	si = m->si;
+	struct scheduler_call	c = { b, ctx, m, out, m->si };
 
 	out->type = m->type;
 	out->r = 0;
 	out->count = 0;
 	out->delay = 0;
-	switch (m->type) {
-	case PROC_SCHEDULER_INIT:
-		out->r = b->init != NULL ? b->init(ctx) : 1;
-		break;
-	case PROC_SCHEDULER_INSERT:
-		out->r = scheduler_backend_method(b, ctx, insert, &si);
-		break;
-	case PROC_SCHEDULER_COMMIT:
-		out->count = scheduler_backend_method(b, ctx, commit, m->msgid);
-		break;
-	case PROC_SCHEDULER_ROLLBACK:
-		out->count = scheduler_backend_method(b, ctx, rollback,
-		    m->msgid);
-		break;
-	case PROC_SCHEDULER_UPDATE:
-		out->r = scheduler_backend_method(b, ctx, update, &si);
-		out->si = si;
-		break;
-	case PROC_SCHEDULER_DELETE:
-		out->r = scheduler_backend_method(b, ctx, delete, m->id);
-		break;
-	case PROC_SCHEDULER_HOLD:
-		out->r = scheduler_backend_method(b, ctx, hold, m->id,
-		    m->holdq);
-		break;
-	case PROC_SCHEDULER_RELEASE:
-		out->r = scheduler_backend_method(b, ctx, release, m->dtype,
-		    m->holdq, m->n);
-		break;
-	case PROC_SCHEDULER_BATCH:
-		scheduler_backend_batch(b, ctx, m, out);
-		break;
-	case PROC_SCHEDULER_MESSAGES:
-	case PROC_SCHEDULER_ENVELOPES:
-		scheduler_backend_list(b, ctx, m, out);
-		break;
-	case PROC_SCHEDULER_SCHEDULE:
-		out->r = scheduler_backend_method(b, ctx, schedule, m->id);
-		break;
-	case PROC_SCHEDULER_REMOVE:
-		out->r = scheduler_backend_method(b, ctx, remove, m->id);
-		break;
-	case PROC_SCHEDULER_SUSPEND:
-		out->r = scheduler_backend_method(b, ctx, suspend, m->id);
-		break;
-	case PROC_SCHEDULER_RESUME:
-		out->r = scheduler_backend_method(b, ctx, resume, m->id);
-		break;
-	default:
-		break;
-	}
+	if (m->type < sizeof scheduler_calls / sizeof scheduler_calls[0] &&
+	    scheduler_calls[m->type] != NULL)
+		scheduler_calls[m->type](&c);
 }
 
 /* scheduler_api_on_request - the handler of every request type */

@@ -301,9 +301,10 @@ qc_spool(const char *name)
 	return path;
 }
 
-/* qc_helper - a host of obj/libexec/PROG on a spool (NULL: none) */
+/* qc_helper_x - a host of obj/libexec/PROG on a spool (NULL: none),
+ * under the extras numbering when EXTRAS */
 static struct queue_host *
-qc_helper(const char *prog, const char *spool, int timeout_ms)
+qc_helper_x(const char *prog, const char *spool, int timeout_ms, int extras)
 {
 	static char	path[PATH_MAX + 64];
 	char		*argv[8];
@@ -315,10 +316,85 @@ qc_helper(const char *prog, const char *spool, int timeout_ms)
 	argv[n++] = "-n";
 	argv[n++] = "-u";
 	argv[n++] = "";
+	if (extras)
+		argv[n++] = "-X";
 	if (spool != NULL)
 		argv[n++] = (char *)spool;
 	argv[n] = NULL;
-	return queue_host_helper(qc_base, prog, path, argv, 0, timeout_ms);
+	return queue_host_helper(qc_base, prog, path, argv, extras,
+	    timeout_ms);
+}
+
+/* qc_helper - the same under the daemon numbering */
+static struct queue_host *
+qc_helper(const char *prog, const char *spool, int timeout_ms)
+{
+	return qc_helper_x(prog, spool, timeout_ms, 0);
+}
+
+/* qc_message_walk - walk MSGID to the end; how many envelopes, or -1 */
+static int
+qc_message_walk(struct queue_host *h, uint32_t msgid, struct qc_reply *rp)
+{
+	int	i, r, n = 0;
+
+	for (i = 0; i < 20; i++) {
+		r = qc_call(h, QUEUE_OP_MESSAGE_WALK, msgid, 0, NULL, 0, -1, rp);
+		if (r == QUEUE_NOTFOUND)
+			return n;
+		if (r == QUEUE_OK && rp->evpid >> 32 == msgid)
+			n++;
+	}
+	return -1;
+}
+
+/*
+ * qc_extras - what only the extras numbering carries: MESSAGE_WALK for
+ * every backend; MESSAGE_CORRUPT and _UNCORRUPT where the backend has
+ * them (CORRUPT: ram), else a failure under both hostings alike.
+ */
+static void
+qc_extras(struct queue_host *h, const char *name, int corrupt)
+{
+	struct qc_reply	*rp;
+	uint32_t	 m;
+	uint64_t	 e1, e2;
+	int		 others;
+
+	if ((rp = malloc(sizeof *rp)) == NULL)
+		return;
+	(void)qc_call(h, QUEUE_OP_MESSAGE_CREATE, 0, 0, NULL, 0, -1, rp);
+	m = rp->msgid;
+	(void)qc_call(h, QUEUE_OP_ENVELOPE_CREATE, m, 0, qc_env_a,
+	    strlen(qc_env_a), -1, rp);
+	e1 = rp->evpid;
+	(void)qc_call(h, QUEUE_OP_ENVELOPE_CREATE, m, 0, qc_env_b,
+	    strlen(qc_env_b), -1, rp);
+	e2 = rp->evpid;
+	CHECK(qc_call(h, QUEUE_OP_MESSAGE_COMMIT, m, 0, NULL, 0,
+	    qc_body(qc_text), rp) == QUEUE_OK, qc_name(name, "extras: a "
+	    "message of two envelopes"));
+	CHECK(qc_message_walk(h, m, rp) == 2, qc_name(name, "message_walk: "
+	    "its two envelopes, then the end"));
+	CHECK(qc_message_walk(h, m ^ 0x5a5a5a5a, rp) == 0,
+	    qc_name(name, "message_walk of an unknown message: the end"));
+	if (corrupt) {
+		CHECK(qc_call(h, QUEUE_OP_MESSAGE_CORRUPT, m, 0, NULL, 0, -1,
+		    rp) == QUEUE_OK && qc_walk(h, e1, qc_env_a, e2, qc_env_b,
+		    &others) == 0, qc_name(name, "message_corrupt: no longer "
+		    "walked"));
+		CHECK(qc_call(h, QUEUE_OP_MESSAGE_UNCORRUPT, m, 0, NULL, 0, -1,
+		    rp) == QUEUE_OK && qc_walk(h, e1, qc_env_a, e2, qc_env_b,
+		    &others) == 2, qc_name(name, "message_uncorrupt: walked "
+		    "again"));
+	} else
+		CHECK(qc_call(h, QUEUE_OP_MESSAGE_CORRUPT, m, 0, NULL, 0, -1,
+		    rp) != QUEUE_OK, qc_name(name, "message_corrupt: not "
+		    "offered, a failure"));
+	CHECK(qc_call(h, QUEUE_OP_ENVELOPE_DELETE, 0, e1, NULL, 0, -1, rp) ==
+	    QUEUE_OK && qc_call(h, QUEUE_OP_ENVELOPE_DELETE, 0, e2, NULL, 0,
+	    -1, rp) == QUEUE_OK, qc_name(name, "extras: delivered"));
+	free(rp);
 }
 
 /* qc_mode_is - whether SPOOL/SUB is a directory of MODE */
@@ -639,6 +715,7 @@ main(int argc, char *argv[])
 	    "ram embedded: opens");
 	if (h != NULL) {
 		qc_suite(h, "ram embedded");
+		qc_extras(h, "ram embedded", 1);
 		queue_host_free(&h);
 	}
 	CHECK((h = qc_helper("queue-ram", NULL, 0)) != NULL,
@@ -647,12 +724,20 @@ main(int argc, char *argv[])
 		qc_suite(h, "ram helper");
 		queue_host_free(&h);
 	}
+	CHECK((h = qc_helper_x("queue-ram", NULL, 0, 1)) != NULL,
+	    "ram helper, extras numbering: a host");
+	if (h != NULL) {
+		qc_suite(h, "ram helper -X");
+		qc_extras(h, "ram helper -X", 1);
+		queue_host_free(&h);
+	}
 	spool = qc_spool("fs-embedded");
 	CHECK(spool != NULL && (h = queue_host_embedded(&queue_backend_fs,
 	    spool)) != NULL, "fs embedded: opens");
 	if (spool != NULL && h != NULL) {
 		qc_layout(spool, "fs embedded");
 		qc_suite(h, "fs embedded");
+		qc_extras(h, "fs embedded", 0);
 		queue_host_free(&h);
 	}
 	spool = qc_spool("fs-helper");
@@ -661,6 +746,14 @@ main(int argc, char *argv[])
 	if (spool != NULL && h != NULL) {
 		qc_suite(h, "fs helper");
 		qc_layout(spool, "fs helper");
+		queue_host_free(&h);
+	}
+	spool = qc_spool("fs-helper-x");
+	CHECK(spool != NULL && (h = qc_helper_x("queue-fs", spool, 0, 1)) !=
+	    NULL, "fs helper, extras numbering: a host");
+	if (spool != NULL && h != NULL) {
+		qc_suite(h, "fs helper -X");
+		qc_extras(h, "fs helper -X", 0);
 		queue_host_free(&h);
 	}
 	qc_root_fs();

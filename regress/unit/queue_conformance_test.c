@@ -339,7 +339,8 @@ qc_message_walk(struct queue_host *h, uint32_t msgid, struct qc_reply *rp)
 	int	i, r, n = 0;
 
 	for (i = 0; i < 20; i++) {
-		r = qc_call(h, QUEUE_OP_MESSAGE_WALK, msgid, 0, NULL, 0, -1, rp);
+		r = qc_call(h, QUEUE_OP_MESSAGE_WALK, msgid, 0, NULL, 0, -1,
+		    rp);
 		if (r == QUEUE_NOTFOUND)
 			return n;
 		if (r == QUEUE_OK && rp->evpid >> 32 == msgid)

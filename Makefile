@@ -64,9 +64,13 @@ TABLE_BACKENDS	:= $(addprefix smtpd/table/table_,$(addsuffix .c, \
 INC_BACKEND	:= $(INC_API) -Ismtpd/table
 INC_SMTPD	:= $(INC_API) -Ismtpd/common -Ismtpd/table -Ismtpd/conf \
 		   -Ismtpd/queue
-INC_REGRESS	:= $(INC_SMTPD) -Iregress/lib
+INC_REGRESS	:= $(INC_SMTPD) -Ismtpd/scheduler -Iregress/lib
+# Backends hosted two ways (linked into smtpd, wrapped by libexec/NAME
+# through OBJS_NAME in libexec/NAME.mk) see only api/ as well.
+API_BACKENDS	:= smtpd/queue/queue_ram.c smtpd/queue/queue_fs.c \
+		   smtpd/scheduler/scheduler_ramqueue.c
 layer_inc	= $(strip \
-		  $(if $(filter api/% libexec/%,$(1)),$(INC_API), \
+		  $(if $(filter api/% libexec/% $(API_BACKENDS),$(1)),$(INC_API), \
 		  $(if $(filter smtpd/common/%,$(1)),$(INC_COMMON), \
 		  $(if $(filter $(TABLE_BACKENDS),$(1)),$(INC_BACKEND), \
 		  $(if $(filter regress/drivers/%,$(1)),$(INC_API), \

@@ -54,7 +54,12 @@ struct conf_parser {
 	/* lexer */
 	struct conf_src		*src;
 	int			 nsrc_files;
-	struct conf_macro	*macros;
+	struct conf_macro	*macros;		/* in definition order */
+	struct conf_macro	*macros_last;
+	struct conf_macro	**macro_hash;		/* macro_nhash chains */
+	size_t			 macro_nhash;		/* a power of two */
+	size_t			 nmacros;
+	size_t			 macro_expanded;	/* bytes expanded */
 	struct conf_tok		 tok;		/* current (consumed) token */
 	struct conf_tok		 ahead;		/* lookahead */
 	int			 have_ahead;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_int.h"
 #include "imsg.h"
 #include "log.h"
 #include "smtpd.h"
@@ -566,6 +567,251 @@ test_serialize(void)
 	conf_free(&c);
 }
 
+/*
+ * one line setting each global statement off its default, and a piece
+ * of its value as the dump writes it; every row of CONF_OPTIONS must be
+ * here, so a new option cannot go untested
+ */
+static const struct {
+	const char	*words;
+	const char	*line;
+	const char	*value;
+} option_lines[] = {
+	{ "admd", "admd \"mx.example.org\"", "mx.example.org" },
+	{ "bounce warn-interval", "bounce warn-interval 1h, 2h, 3h",
+	    "1h, 2h, 3h" },
+	{ "mda limit", "mda limit max-session 10 task-hiwat 40",
+	    "max-session 10 task-hiwat 40" },
+	{ "scheduler limit", "scheduler limit max-inflight 100",
+	    "max-inflight 100" },
+	{ "smtp limit", "smtp limit max-mails 5", "max-mails 5" },
+	{ "mda wrapper", "mda wrapper \"w\" \"/usr/bin/env\"",
+	    "\"/usr/bin/env\"" },
+	{ "mta max-deferred", "mta max-deferred 50", "50" },
+	{ "mta limit", "mta limit for domain \"x.example\" "
+	    "max-conn-per-host 3 inet4", "max-conn-per-host 3" },
+	{ "queue compression", "queue compression", "" },
+	{ "queue encryption", "queue encryption "
+	    "0123456789abcdef0123456789abcdef", "0123456789abcdef" },
+	{ "queue ttl", "queue ttl 3d", "3d" },
+	{ "smtp ciphers", "smtp ciphers \"HIGH:!MD5\"", "HIGH:!MD5" },
+	{ "smtp max-message-size", "smtp max-message-size 10M", "10485760" },
+	{ "smtp sub-addr-delim", "smtp sub-addr-delim \"-\"", "\"-\"" },
+	{ "srs key", "srs key \"srs-current-key\"", "srs-current-key" },
+	{ "srs key backup", "srs key backup \"srs-backup-key\"",
+	    "srs-backup-key" },
+	{ "srs ttl", "srs ttl 2d", "2d" },
+};
+
+/* option_line - the test line of statement WORDS, or NULL */
+static int
+option_line(const char *words)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(option_lines) / sizeof(option_lines[0]); i++)
+		if (strcmp(option_lines[i].words, words) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * the option table drives parse, defaults, dump, redaction and
+ * conf_equal: each row set alone differs from the defaults, is dumped,
+ * parses back equal, and reaches only the processes it names
+ */
+static void
+test_options(void)
+{
+	static const int procs[] = { PROC_PARENT, PROC_LOOKUP, PROC_CA,
+	    PROC_QUEUE, PROC_DISPATCHER, PROC_CONTROL, PROC_SCHEDULER };
+	static const char *const rules = "action \"l\" mbox\n"
+	    "match for local action \"l\"\n";
+	const struct conf_option	*o;
+	struct smtpd_conf		*def, *c, *c2;
+	unsigned char			*buf;
+	char				 text[1024], what[512], why[256];
+	char				*d, *shown;
+	size_t				 i, k, len;
+	int				 n, seen, want;
+
+	def = parse(rules, strlen(rules), NULL, 0);
+	if (!CHECK(def != NULL, "options: the defaults parse"))
+		return;
+	d = dumped(def);
+	CHECK(d && strncmp(d, "action", 6) == 0,
+	    "options: nothing global is dumped at the defaults");
+	free(d);
+	CHECK(def->max_message_size == CONF_DEFAULT_MAX_MESSAGE_SIZE &&
+	    def->queue_ttl == CONF_DEFAULT_QUEUE_TTL &&
+	    def->bounce_warn.n == 1 &&
+	    def->bounce_warn.v[0] == CONF_DEFAULT_BOUNCE_WARN &&
+	    def->sub_addr_delim == '+' &&
+	    strcmp(def->smtp_ciphers, CONF_DEFAULT_CIPHERS) == 0 &&
+	    def->mda_limits.max_session == 50 && def->srs_key == NULL,
+	    "options: defaults come from the table");
+	for (i = 0; i < conf_noptions; i++) {
+		o = &conf_options[i];
+		snprintf(what, sizeof(what), "option %s: has a test line",
+		    o->words);
+		if (!CHECK((n = option_line(o->words)) >= 0, what))
+			continue;
+		snprintf(text, sizeof(text), "%s\n%s", option_lines[n].line,
+		    rules);
+		c = parse(text, strlen(text), why, sizeof(why));
+		snprintf(what, sizeof(what), "option %s: parses %s", o->words,
+		    why);
+		if (!CHECK(c != NULL, what))
+			continue;
+		snprintf(what, sizeof(what), "option %s: differs from the "
+		    "defaults", o->words);
+		CHECK(!conf_equal(def, c, why, sizeof(why)), what);
+		d = dumped(c);
+		snprintf(what, sizeof(what), "option %s: dumped with its "
+		    "value", o->words);
+		CHECK(d && strncmp(d, o->words, strlen(o->words)) == 0 &&
+		    strstr(d, option_lines[n].value) != NULL, what);
+		c2 = d ? parse(d, strlen(d), NULL, 0) : NULL;
+		snprintf(what, sizeof(what), "option %s: parse(dump) equal",
+		    o->words);
+		CHECK(c2 && conf_equal(c, c2, why, sizeof(why)), what);
+		conf_free(&c2);
+		free(d);
+		for (k = 0; k < sizeof(procs) / sizeof(procs[0]); k++) {
+			if (*option_lines[n].value == '\0' ||
+			    conf_serialize(c, procs[k], &buf, &len) == -1)
+				continue;
+			shown = strndup((char *)buf, len);
+			free(buf);
+			seen = strstr(shown, option_lines[n].value) != NULL;
+			want = procs[k] == PROC_PARENT ||
+			    o->seen == CONF_SEEN_ALL ||
+			    (o->seen == CONF_SEEN_LOOKUP &&
+			    procs[k] == PROC_LOOKUP) ||
+			    (o->seen == CONF_SEEN_QUEUE &&
+			    procs[k] == PROC_QUEUE);
+			snprintf(what, sizeof(what), "option %s: %s to %s",
+			    o->words, want ? "shipped" : "withheld",
+			    proc_name(procs[k]));
+			CHECK(seen == want, what);
+			free(shown);
+		}
+		conf_free(&c);
+	}
+	conf_free(&def);
+}
+
+/* the 5.x keywords of the option table mean their modern statement */
+static void
+test_legacy_options(void)
+{
+	static const struct {
+		const char	*legacy;
+		const char	*modern;
+	} rows[] = {
+		{ "expire 2d", "queue ttl 2d" },
+		{ "bounce-warn 1h, 2h", "bounce warn-interval 1h, 2h" },
+		{ "max-message-size 5M", "smtp max-message-size 5M" },
+		{ "max-mta-deferred 7", "mta max-deferred 7" },
+		{ "subaddressing-delimiter \"-\"", "smtp sub-addr-delim \"-\"" },
+		{ "ciphers \"X\"", "smtp ciphers \"X\"" },
+		{ "limit session max-rcpt 10", "smtp limit max-rcpt 10" },
+	};
+	struct smtpd_conf	*a, *b;
+	char			 ta[512], tb[512], what[512], why[256];
+	size_t			 i, k, nlegacy = 0;
+
+	for (i = 0; i < conf_noptions; i++)
+		if (conf_options[i].legacy != NULL)
+			nlegacy++;
+	CHECK(nlegacy == 6, "legacy options: six 5.x keywords in the table");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(ta, sizeof(ta), "%s\naccept for local deliver to "
+		    "mbox\n", rows[i].legacy);
+		snprintf(tb, sizeof(tb), "%s\nlisten on socket tag \"local\"\n"
+		    "action \"legacy-1\" mbox\n"
+		    "match from local for local action \"legacy-1\"\n"
+		    "match from any auth for local action \"legacy-1\"\n",
+		    rows[i].modern);
+		a = parse(ta, strlen(ta), why, sizeof(why));
+		b = parse(tb, strlen(tb), why, sizeof(why));
+		k = a && b && conf_equal(a, b, why, sizeof(why));
+		snprintf(what, sizeof(what), "legacy '%s' is '%s' %s",
+		    rows[i].legacy, rows[i].modern, why);
+		CHECK(k, what);
+		conf_free(&a);
+		conf_free(&b);
+	}
+}
+
+/* conf_equal finds a one-field difference anywhere, and names it */
+static void
+test_equal(void)
+{
+	static const char *const base =
+	    "table t { a.example }\n"
+	    "listen on 127.0.0.1 port 2525 tag T\n"
+	    "action \"r\" relay host smtp://mx.example helo h.example\n"
+	    "match from any for domain <t> action \"r\"\n";
+	static const struct {
+		const char	*from, *to, *field;
+	} rows[] = {
+		{ "port 2525", "port 2526", "listener 0 port" },
+		{ "tag T", "tag U", "listener 0 tag" },
+		{ "a.example", "b.example", "table 0 key" },
+		{ "helo h.example", "helo i.example", "action 0 helo" },
+		{ "smtp://", "smtps://", "action 0 host key" },
+		{ "from any", "from local", "rule 0 criterion 0 what" },
+		{ "for domain <t>", "for any", "rule 0 criterion 1 what" },
+	};
+	struct smtpd_conf	*a, *b;
+	char			 text[1024], what[512], why[256], *at;
+	size_t			 i;
+	int			 k;
+
+	a = parse(base, strlen(base), NULL, 0);
+	if (!CHECK(a != NULL, "equal: base parses"))
+		return;
+	b = parse(base, strlen(base), NULL, 0);
+	CHECK(b && conf_equal(a, b, why, sizeof(why)) && why[0] == '\0',
+	    "equal: a configuration equals itself parsed again");
+	conf_free(&b);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		at = strstr(base, rows[i].from);
+		snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - base), base,
+		    rows[i].to, at + strlen(rows[i].from));
+		b = parse(text, strlen(text), why, sizeof(why));
+		k = b && !conf_equal(a, b, why, sizeof(why)) &&
+		    strncmp(why, rows[i].field, strlen(rows[i].field)) == 0;
+		snprintf(what, sizeof(what), "equal: '%s' -> '%s' found (%s)",
+		    rows[i].from, rows[i].to, why);
+		CHECK(k, what);
+		conf_free(&b);
+	}
+	conf_free(&a);
+
+	/* the copy a process rebuilds knows a host listener is a host
+	 * (it took it for an interface before conf_equal looked) */
+	snprintf(text, sizeof(text), "listen on mx.example.org\n"
+	    "action \"l\" mbox\nmatch for local action \"l\"\n");
+	a = parse(text, strlen(text), why, sizeof(why));
+	if (CHECK(a != NULL, "equal: host listener parses")) {
+		unsigned char	*buf;
+		size_t		 len;
+
+		b = NULL;
+		if (conf_serialize(a, PROC_DISPATCHER, &buf, &len) == 0) {
+			b = conf_deserialize(buf, len);
+			free(buf);
+		}
+		CHECK(a->listeners[0]->kind == CONF_LISTEN_HOST && b &&
+		    conf_equal(a, b, why, sizeof(why)),
+		    "equal: a host listener stays a host in the dispatcher");
+		conf_free(&b);
+	}
+	conf_free(&a);
+}
+
 int
 main(void)
 {
@@ -580,5 +826,8 @@ main(void)
 	test_unused_macros();
 	test_default();
 	test_serialize();
+	test_options();
+	test_legacy_options();
+	test_equal();
 	return test_done();
 }

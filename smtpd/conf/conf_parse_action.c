@@ -174,7 +174,7 @@ conf_parse_action_local_opt(struct conf_parser *p, struct conf_action *a,
 		if (a->alias || a->virtual)
 			conf_error(p, line, "alias mapping already specified "
 			    "for this dispatcher");
-		if (s[0] == 'a')
+		if (strcmp(s, "alias") == 0)
 			a->alias = conf_parse_tables(p, SVC_ALIAS);
 		else
 			a->virtual = conf_parse_tables(p, SVC_ALIAS);

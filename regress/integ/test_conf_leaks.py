@@ -86,7 +86,7 @@ class TestConfLeaks(unittest.TestCase):
             ("incfifo.conf", b'include "%s"\n' % fifo.encode() + rule,
              "incfifo.conf:1: %s: not a regular file" % fifo),
             ("bomb.conf", bomb + b"table t { $m30 }\n" + rule,
-             "bomb.conf:32: macros expand to more than 4194304 bytes"),
+             "bomb.conf:32: macros expand to more than 1048576 bytes"),
             ("noname.conf", b'table "" { a }\n' + rule,
              "noname.conf:1: table name is empty"),
             ("longname.conf", b'table "%s" { a }\n' % (b"x" * 8000) + rule,

@@ -26,7 +26,7 @@
 #define CONF_FILE_MAX		(16 * 1024 * 1024)
 #define CONF_INCLUDE_DEPTH	16
 #define CONF_MACRO_DEPTH	32
-#define CONF_EXPAND_MAX		(4 * 1024 * 1024)	/* macro text, all told */
+#define CONF_EXPAND_MAX		(1024 * 1024)	/* macro text, all told */
 #define CONF_ERRORS_MAX		100	/* then the parse stops */
 #define CONF_PKI_PER_LISTENER	32
 #define CONF_BOUNCE_WARN_MAX	4

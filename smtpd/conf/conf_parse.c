@@ -640,12 +640,42 @@ conf_mode_mark(struct conf_parser *p, int legacy, int line, const char *what)
 		    p->legacy_line);
 }
 
+/* conf_parse_include - include "FILE" */
+static void
+conf_parse_include(struct conf_parser *p, int line)
+{
+	char	*name;
+
+	name = conf_expect_string(p, "a file name");
+	conf_expect_nl(p, "the include file name");
+	conf_lex_push_file(p, name, line);
+}
+
+/* the statements of the modern grammar besides the global options;
+ * modern: only in the modern grammar (refused mixed with legacy rules) */
+static const struct {
+	const char	*kw;
+	void		(*parse)(struct conf_parser *, int line);
+	int		 modern;
+} conf_statements[] = {
+	{ "include",	conf_parse_include,	0 },
+	{ "table",	conf_parse_table,	0 },
+	{ "pki",	conf_parse_pki,		0 },
+	{ "ca",		conf_parse_ca,		0 },
+	{ "proc",	conf_parse_proc,	0 },
+	{ "filter",	conf_parse_filter,	0 },
+	{ "listen",	conf_parse_listen,	0 },
+	{ "action",	conf_parse_action,	1 },
+	{ "match",	conf_parse_match,	1 },
+};
+
 /* conf_parse_statement - one statement starting with token T */
 static void
 conf_parse_statement(struct conf_parser *p, struct conf_tok *t)
 {
 	char	 kw[32], *name, *value;
 	int	 line = t->line;
+	size_t	 i;
 
 	if (t->type != T_WORD)
 		conf_unexpected(p, t, "a statement");
@@ -665,31 +695,17 @@ conf_parse_statement(struct conf_parser *p, struct conf_tok *t)
 	if (strlen(t->s) >= sizeof(kw))
 		conf_syntax(p, "unknown keyword '%.40s...'", t->s);
 	strlcpy(kw, t->s, sizeof(kw));
-	if (strcmp(kw, "include") == 0) {
-		name = conf_expect_string(p, "a file name");
-		conf_expect_nl(p, "the include file name");
-		conf_lex_push_file(p, name, line);
-	} else if (strcmp(kw, "table") == 0)
-		conf_parse_table(p, line);
-	else if (strcmp(kw, "pki") == 0)
-		conf_parse_pki(p, line);
-	else if (strcmp(kw, "ca") == 0)
-		conf_parse_ca(p, line);
-	else if (strcmp(kw, "proc") == 0)
-		conf_parse_proc(p, line);
-	else if (strcmp(kw, "filter") == 0)
-		conf_parse_filter(p, line);
-	else if (strcmp(kw, "listen") == 0)
-		conf_parse_listen(p, line);
-	else if (strcmp(kw, "action") == 0) {
-		conf_mode_mark(p, 0, line, kw);
-		conf_parse_action(p, line);
-	} else if (strcmp(kw, "match") == 0) {
-		conf_mode_mark(p, 0, line, kw);
-		conf_parse_match(p, line);
-	} else if (conf_parse_global(p, kw, NULL, line))
-		;
-	else if (!conf_legacy_statement(p, t))
+	for (i = 0; i < sizeof(conf_statements) / sizeof(conf_statements[0]);
+	    i++) {
+		if (strcmp(kw, conf_statements[i].kw) != 0)
+			continue;
+		if (conf_statements[i].modern)
+			conf_mode_mark(p, 0, line, kw);
+		conf_statements[i].parse(p, line);
+		return;
+	}
+	if (!conf_parse_global(p, kw, NULL, line) &&
+	    !conf_legacy_statement(p, t))
 		conf_syntax(p, "unknown keyword '%s'", kw);
 }
 

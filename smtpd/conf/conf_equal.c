@@ -18,6 +18,31 @@
 
 #include "conf_int.h"
 
+/*
+ * A tripwire for the next field: a struct that grows must be compared
+ * below before these sizes are updated (LP64 sizes; a field that fits
+ * in padding slips through, so read the struct when touching it).  The
+ * global options and limits need none: they are compared from their
+ * tables.
+ */
+#if defined(__LP64__)
+#define CONF_EQ_SIZE(s, n)	_Static_assert(sizeof(struct s) == (n),	\
+	"struct " #s " changed: compare the new field in conf_equal.c")
+CONF_EQ_SIZE(conf_table, 56);
+CONF_EQ_SIZE(conf_table_entry, 16);
+CONF_EQ_SIZE(conf_pki, 56);
+CONF_EQ_SIZE(conf_ca, 32);
+CONF_EQ_SIZE(conf_filter_ref, 24);
+CONF_EQ_SIZE(conf_listener, 176);
+CONF_EQ_SIZE(conf_action, 224);
+CONF_EQ_SIZE(conf_criterion, 32);
+CONF_EQ_SIZE(conf_rule, 280);
+CONF_EQ_SIZE(conf_proc, 40);
+CONF_EQ_SIZE(conf_filter, 128);
+CONF_EQ_SIZE(conf_wrapper, 16);
+CONF_EQ_SIZE(conf_mta_limit, 24);
+#endif
+
 struct conf_eq {
 	char	*why;
 	size_t	 whysz;

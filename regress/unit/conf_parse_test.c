@@ -356,8 +356,9 @@ test_macros(void)
 	conf_free(&c);
 }
 
-/* dumped - the canonical text of C */
-static char *
+/* dumped - the canonical text of C (not inlined: gcc then takes the
+ * returned buffer for a pointer to the local that held it) */
+static __attribute__((noinline)) char *
 dumped(const struct smtpd_conf *c)
 {
 	char	*buf = NULL;
@@ -831,6 +832,111 @@ test_equal(void)
 	conf_free(&a);
 }
 
+/* action_line_has - the dump of C's action "x" has option KW */
+static int
+action_line_has(const struct smtpd_conf *c, const char *kw)
+{
+	char	*d, *line, *at;
+	size_t	 n = strlen(kw);
+	int	 found = 0;
+
+	if ((d = dumped(c)) == NULL)
+		return 0;
+	if ((line = strstr(d, "action \"x\"")) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		for (at = strstr(line, kw); at != NULL && !found;
+		    at = strstr(at + 1, kw))
+			found = at[-1] == ' ' && (at[n] == ' ' ||
+			    at[n] == '\0');
+	}
+	free(d);
+	return found;
+}
+
+/*
+ * every row of conf_action_options[] parses, is dumped, parses back
+ * equal and makes a difference conf_equal() sees; in trusted mode (as a
+ * process rebuilds its copy) so that pki and ca need no files
+ */
+static void
+test_action_options(void)
+{
+	static const char *const decls =
+	    "pki p cert \"/c.crt\"\npki p key \"/c.key\"\n"
+	    "ca c cert \"/ca.pem\"\nmda wrapper \"w\" \"/bin/env\"\n"
+	    "filter \"f1\" proc-exec \"/bin/cat\"\nsrs key \"k\"\n";
+	static const struct {
+		const char	*kw, *method, *fragment;
+	} rows[] = {
+		{ "alias", "maildir", "alias { root = alice }" },
+		{ "virtual", "maildir", "virtual { \"a@b\" = c }" },
+		{ "userbase", "maildir", "userbase { bob = \"1:1:/h\" }" },
+		{ "user", "maildir", "user bob" },
+		{ "wrapper", "maildir", "wrapper \"w\"" },
+		{ "backup", "relay", "backup mx \"mx.example\"" },
+		{ "host", "relay", "host \"smtp://mx.example\"" },
+		{ "domain", "relay", "domain { a.example = "
+		    "\"smtp://mx.example\" }" },
+		{ "auth", "relay", "host \"smtps://l@mx.example\" "
+		    "auth { l = \"u:p\" }" },
+		{ "tls", "relay", "tls no-verify" },
+		{ "pki", "relay", "pki p" },
+		{ "ca", "relay", "ca c" },
+		{ "ciphers", "relay", "ciphers \"HIGH\"" },
+		{ "protocols", "relay", "protocols \"tlsv1.3\"" },
+		{ "helo", "relay", "helo \"h.example\"" },
+		{ "helo-src", "relay", "helo-src { 192.0.2.1 = h.example }" },
+		{ "src", "relay", "src { 192.0.2.1 }" },
+		{ "mail-from", "relay", "mail-from \"@x.example\"" },
+		{ "srs", "relay", "srs" },
+		{ "filter", "relay", "filter \"f1\"" },
+	};
+	const struct conf_action_option	*o;
+	struct smtpd_conf		*c, *plain, *c2;
+	char				 text[1024], what[512], why[256];
+	char				 *d;
+	size_t				 i, k, n = sizeof(rows) / sizeof(rows[0]);
+
+	for (i = 0; i < conf_naction_options; i++) {
+		o = &conf_action_options[i];
+		for (k = 0; k < n && strcmp(rows[k].kw, o->kw); k++)
+			;
+		snprintf(what, sizeof(what), "action option %s: has a test "
+		    "line", o->kw);
+		if (!CHECK(k < n, what))
+			continue;
+		snprintf(text, sizeof(text), "%saction \"x\" %s\n"
+		    "match for local action \"x\"\n", decls, rows[k].method);
+		plain = conf_deserialize((unsigned char *)text, strlen(text));
+		snprintf(text, sizeof(text), "%saction \"x\" %s %s\n"
+		    "match for local action \"x\"\n", decls, rows[k].method,
+		    rows[k].fragment);
+		c = conf_deserialize((unsigned char *)text, strlen(text));
+		snprintf(what, sizeof(what), "action option %s: parses",
+		    o->kw);
+		if (!CHECK(c != NULL && plain != NULL, what)) {
+			conf_free(&c);
+			conf_free(&plain);
+			continue;
+		}
+		snprintf(what, sizeof(what), "action option %s: a difference "
+		    "conf_equal sees", o->kw);
+		CHECK(!conf_equal(plain, c, why, sizeof(why)), what);
+		snprintf(what, sizeof(what), "action option %s: dumped",
+		    o->kw);
+		CHECK(action_line_has(c, o->kw), what);
+		d = dumped(c);
+		c2 = d ? conf_deserialize((unsigned char *)d, strlen(d)) : NULL;
+		snprintf(what, sizeof(what), "action option %s: parse(dump) "
+		    "equal", o->kw);
+		CHECK(c2 && conf_equal(c, c2, why, sizeof(why)), what);
+		conf_free(&c2);
+		free(d);
+		conf_free(&c);
+		conf_free(&plain);
+	}
+}
+
 int
 main(void)
 {
@@ -847,6 +953,7 @@ main(void)
 	test_serialize();
 	test_options();
 	test_legacy_options();
+	test_action_options();
 	test_equal();
 	return test_done();
 }

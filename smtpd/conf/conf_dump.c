@@ -613,11 +613,15 @@ conf_method_name(enum conf_method m)
 	return names[m];
 }
 
-/* conf_dump_action_out - method and options of an action */
+/* conf_dump_action_out - method and options of an action, the options
+ * in the order of conf_action_options[] */
 static void
 conf_dump_action_out(const struct conf_out *o, const struct conf_action *a)
 {
-	FILE	*fp = o->fp;
+	const struct conf_action_option	*opt;
+	const void			*f;
+	FILE				*fp = o->fp;
+	size_t				 i;
 
 	fputs(conf_method_name(a->method), fp);
 	if (a->path) {
@@ -628,33 +632,38 @@ conf_dump_action_out(const struct conf_out *o, const struct conf_action *a)
 		fputs(" junk", fp);
 	if (a->rcpt_to)
 		fputs(" rcpt-to", fp);
-	conf_dump_opt_tref(o, "alias", a->alias);
-	conf_dump_opt_tref(o, "virtual", a->virtual);
-	conf_dump_opt_tref(o, "userbase", a->userbase);
-	conf_dump_opt_str(fp, "user", a->user);
-	conf_dump_opt_str(fp, "wrapper", a->wrapper);
-	if (a->backup) {
-		fputs(" backup", fp);
-		conf_dump_opt_str(fp, "mx", a->backup_mx);
+	for (i = 0; i < conf_naction_options; i++) {
+		opt = &conf_action_options[i];
+		f = (const char *)a + opt->offset;
+		switch (opt->type) {
+		case CONF_AOPT_FLAG:
+			if (*(const int *)f)
+				fprintf(fp, " %s", opt->kw);
+			break;
+		case CONF_AOPT_STRING:
+			conf_dump_opt_str(fp, opt->kw, *(char *const *)f);
+			break;
+		case CONF_AOPT_TABLE:
+			conf_dump_opt_tref(o, opt->kw,
+			    *(struct conf_table *const *)f);
+			break;
+		case CONF_AOPT_BACKUP:
+			if (a->backup) {
+				fprintf(fp, " %s", opt->kw);
+				conf_dump_opt_str(fp, "mx", a->backup_mx);
+			}
+			break;
+		case CONF_AOPT_TLS:
+			if (a->relay_tls == CONF_RELAY_TLS_VERIFY)
+				fprintf(fp, " %s", opt->kw);
+			else if (a->relay_tls == CONF_RELAY_TLS_NO_VERIFY)
+				fprintf(fp, " %s no-verify", opt->kw);
+			break;
+		case CONF_AOPT_FILTER:
+			conf_dump_filter_ref(fp, " filter ", &a->filter);
+			break;
+		}
 	}
-	conf_dump_opt_tref(o, "host", a->host);
-	conf_dump_opt_tref(o, "domain", a->domain);
-	conf_dump_opt_tref(o, "auth", a->auth);
-	if (a->relay_tls == CONF_RELAY_TLS_VERIFY)
-		fputs(" tls", fp);
-	else if (a->relay_tls == CONF_RELAY_TLS_NO_VERIFY)
-		fputs(" tls no-verify", fp);
-	conf_dump_opt_str(fp, "pki", a->pki);
-	conf_dump_opt_str(fp, "ca", a->ca);
-	conf_dump_opt_str(fp, "ciphers", a->ciphers);
-	conf_dump_opt_str(fp, "protocols", a->protocols);
-	conf_dump_opt_str(fp, "helo", a->helo);
-	conf_dump_opt_tref(o, "helo-src", a->helo_src);
-	conf_dump_opt_tref(o, "src", a->src);
-	conf_dump_opt_str(fp, "mail-from", a->mail_from);
-	if (a->srs)
-		fputs(" srs", fp);
-	conf_dump_filter_ref(fp, " filter ", &a->filter);
 	if (a->ttl) {
 		fputs(" ttl ", fp);
 		conf_dump_delay(fp, a->ttl);

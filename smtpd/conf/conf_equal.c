@@ -357,29 +357,52 @@ conf_eq_listener(struct conf_eq *e, const char *w,
 	    EQ_NUM(e, w, a, b, implicit);
 }
 
-/* conf_eq_action - one action */
+/* conf_eq_action - one action: its method, then each row of
+ * conf_action_options[] */
 static int
 conf_eq_action(struct conf_eq *e, const char *w, const struct conf_action *a,
     const struct conf_action *b)
 {
-	return EQ_STR(e, w, a, b, name) && EQ_NUM(e, w, a, b, method) &&
-	    EQ_NUM(e, w, a, b, ttl) && EQ_STR(e, w, a, b, path) &&
-	    EQ_NUM(e, w, a, b, junk) && EQ_NUM(e, w, a, b, rcpt_to) &&
-	    conf_eq_table(e, w, "alias", a->alias, b->alias, 0) &&
-	    conf_eq_table(e, w, "virtual", a->virtual, b->virtual, 0) &&
-	    conf_eq_table(e, w, "userbase", a->userbase, b->userbase, 0) &&
-	    EQ_STR(e, w, a, b, user) && EQ_STR(e, w, a, b, wrapper) &&
-	    EQ_NUM(e, w, a, b, backup) && EQ_STR(e, w, a, b, backup_mx) &&
-	    conf_eq_table(e, w, "host", a->host, b->host, 0) &&
-	    conf_eq_table(e, w, "domain", a->domain, b->domain, 0) &&
-	    conf_eq_table(e, w, "auth", a->auth, b->auth, 0) &&
-	    EQ_NUM(e, w, a, b, relay_tls) && EQ_STR(e, w, a, b, pki) &&
-	    EQ_STR(e, w, a, b, ca) && EQ_STR(e, w, a, b, ciphers) &&
-	    EQ_STR(e, w, a, b, protocols) && EQ_STR(e, w, a, b, helo) &&
-	    conf_eq_table(e, w, "helo_src", a->helo_src, b->helo_src, 0) &&
-	    conf_eq_table(e, w, "src", a->src, b->src, 0) &&
-	    EQ_STR(e, w, a, b, mail_from) && EQ_NUM(e, w, a, b, srs) &&
-	    conf_eq_filter_ref(e, w, &a->filter, &b->filter);
+	const struct conf_action_option	*o;
+	const void			*fa, *fb;
+	size_t				 i;
+	int				 ok = 1;
+
+	if (!EQ_STR(e, w, a, b, name) || !EQ_NUM(e, w, a, b, method) ||
+	    !EQ_NUM(e, w, a, b, ttl) || !EQ_STR(e, w, a, b, path) ||
+	    !EQ_NUM(e, w, a, b, junk) || !EQ_NUM(e, w, a, b, rcpt_to))
+		return 0;
+	for (i = 0; i < conf_naction_options && ok; i++) {
+		o = &conf_action_options[i];
+		fa = (const char *)a + o->offset;
+		fb = (const char *)b + o->offset;
+		switch (o->type) {
+		case CONF_AOPT_FLAG:
+			ok = conf_eq_num(e, w, o->kw, *(const int *)fa,
+			    *(const int *)fb);
+			break;
+		case CONF_AOPT_STRING:
+			ok = conf_eq_str(e, w, o->kw, *(char *const *)fa,
+			    *(char *const *)fb);
+			break;
+		case CONF_AOPT_TABLE:
+			ok = conf_eq_table(e, w, o->kw,
+			    *(struct conf_table *const *)fa,
+			    *(struct conf_table *const *)fb, 0);
+			break;
+		case CONF_AOPT_BACKUP:
+			ok = EQ_NUM(e, w, a, b, backup) &&
+			    EQ_STR(e, w, a, b, backup_mx);
+			break;
+		case CONF_AOPT_TLS:
+			ok = EQ_NUM(e, w, a, b, relay_tls);
+			break;
+		case CONF_AOPT_FILTER:
+			ok = conf_eq_filter_ref(e, w, &a->filter, &b->filter);
+			break;
+		}
+	}
+	return ok;
 }
 
 /* conf_eq_rule - one match line (its action by name) */

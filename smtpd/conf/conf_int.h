@@ -24,6 +24,12 @@ char	*conf_strndup(struct conf_arena *, const char *, size_t);
 /* conf_push - append ptr to a pointer array kept in the arena */
 void	 conf_push(struct conf_arena *, void *arrayp, size_t *n, void *ptr);
 
+enum conf_svc {
+	SVC_ALIAS, SVC_USERINFO, SVC_CREDENTIALS, SVC_MAILADDRMAP,
+	SVC_ADDRNAME, SVC_SOURCE, SVC_RELAYHOST, SVC_RELAYMAP, SVC_NETADDR,
+	SVC_DOMAIN, SVC_MAILADDR, SVC_AUTH, SVC_STRING, SVC_REGEX
+};
+
 /* the global statements of CONF_OPTIONS, as data (conf_option.c) */
 enum conf_opt_type {
 	CONF_OPT_FLAG, CONF_OPT_NUMBER, CONF_OPT_DELAY, CONF_OPT_SIZE,
@@ -55,6 +61,40 @@ struct conf_option {
 
 extern const struct conf_option	conf_options[];
 extern const size_t		conf_noptions;
+
+/* the options of an action, after its method (conf_option.c) */
+enum conf_aopt_type {
+	CONF_AOPT_FLAG,		/* int: present */
+	CONF_AOPT_STRING,	/* char * */
+	CONF_AOPT_TABLE,	/* struct conf_table * for svc */
+	CONF_AOPT_BACKUP,	/* backup [mx NAME] */
+	CONF_AOPT_TLS,		/* tls [no-verify] */
+	CONF_AOPT_FILTER	/* filter NAME | filter { ... } */
+};
+
+/* what a value must also satisfy */
+enum conf_aopt_check {
+	CONF_ACHECK_NONE,
+	CONF_ACHECK_ALIAS,	/* alias or virtual, not both */
+	CONF_ACHECK_WRAPPER,	/* a declared mda wrapper */
+	CONF_ACHECK_PKI,	/* a declared pki */
+	CONF_ACHECK_CA,		/* a declared ca */
+	CONF_ACHECK_URLS,	/* every entry a relay URL */
+	CONF_ACHECK_URL_VALUES	/* every value a relay URL */
+};
+
+struct conf_action_option {
+	const char		*kw;
+	enum conf_aopt_type	 type;
+	size_t			 offset;	/* in struct conf_action */
+	int			 relay;		/* 1 relay, 0 local delivery */
+	enum conf_svc		 svc;		/* CONF_AOPT_TABLE */
+	const char		*what;		/* CONF_AOPT_STRING, messages */
+	enum conf_aopt_check	 check;
+};
+
+extern const struct conf_action_option	conf_action_options[];
+extern const size_t			conf_naction_options;
 
 /* conf_option.c */
 void	 conf_option_defaults(struct smtpd_conf *);
@@ -171,11 +211,7 @@ int	conf_parse_number(const char *, long long min, long long max,
 long long conf_parse_size(const char *);
 int	conf_parse_port(const char *);
 
-enum conf_svc {
-	SVC_ALIAS, SVC_USERINFO, SVC_CREDENTIALS, SVC_MAILADDRMAP,
-	SVC_ADDRNAME, SVC_SOURCE, SVC_RELAYHOST, SVC_RELAYMAP, SVC_NETADDR,
-	SVC_DOMAIN, SVC_MAILADDR, SVC_AUTH, SVC_STRING, SVC_REGEX
-};
+
 void	conf_parse_global_limit(struct conf_parser *, const char *which);
 int	conf_parse_global(struct conf_parser *, const char *kw,
 	    const char *sub, int line);

@@ -40,6 +40,43 @@ const struct conf_option conf_options[] = {
 };
 const size_t conf_noptions = sizeof(conf_options) / sizeof(conf_options[0]);
 
+/*
+ * The options of an action, in the order of the canonical dump: the
+ * parser (conf_parse_action.c), the dump (conf_dump.c) and the checks
+ * each value needs all come from these rows.
+ */
+#define A(k, ty, field, rel, sv, wh, ck) { .kw = k,			\
+	.type = CONF_AOPT_##ty, .offset = offsetof(struct conf_action,	\
+	field), .relay = rel, .svc = sv, .what = wh,			\
+	.check = CONF_ACHECK_##ck }
+const struct conf_action_option conf_action_options[] = {
+	A("alias",	TABLE,	alias,		0, SVC_ALIAS, NULL, ALIAS),
+	A("virtual",	TABLE,	virtual,	0, SVC_ALIAS, NULL, ALIAS),
+	A("userbase",	TABLE,	userbase,	0, SVC_USERINFO, NULL, NONE),
+	A("user",	STRING,	user,		0, 0, "a user name", NONE),
+	A("wrapper",	STRING,	wrapper,	0, 0, "a wrapper name",
+	    WRAPPER),
+	A("backup",	BACKUP,	backup,		1, 0, "an MX name", NONE),
+	A("host",	TABLE,	host,		1, SVC_RELAYHOST, NULL, URLS),
+	A("domain",	TABLE,	domain,		1, SVC_RELAYMAP, NULL,
+	    URL_VALUES),
+	A("auth",	TABLE,	auth,		1, SVC_CREDENTIALS, NULL, NONE),
+	A("tls",	TLS,	relay_tls,	1, 0, NULL, NONE),
+	A("pki",	STRING,	pki,		1, 0, "a pki name", PKI),
+	A("ca",		STRING,	ca,		1, 0, "a ca name", CA),
+	A("ciphers",	STRING,	ciphers,	1, 0, "a cipher list", NONE),
+	A("protocols",	STRING,	protocols,	1, 0, "a protocol list", NONE),
+	A("helo",	STRING,	helo,		1, 0, "a host name", NONE),
+	A("helo-src",	TABLE,	helo_src,	1, SVC_ADDRNAME, NULL, NONE),
+	A("src",	TABLE,	src,		1, SVC_SOURCE, NULL, NONE),
+	A("mail-from",	STRING,	mail_from,	1, 0, "an address", NONE),
+	A("srs",	FLAG,	srs,		1, 0, NULL, NONE),
+	A("filter",	FILTER,	filter,		1, 0, NULL, NONE),
+};
+#undef A
+const size_t conf_naction_options = sizeof(conf_action_options) /
+    sizeof(conf_action_options[0]);
+
 /* conf_option_defaults - every option of C at its default */
 void
 conf_option_defaults(struct smtpd_conf *c)

@@ -248,7 +248,8 @@ conf_parse_listen(struct conf_parser *p, int line)
 		} else if (strcmp(s, "auth") == 0 ||
 		    strcmp(s, "auth-optional") == 0) {
 			conf_listen_once(p, &seen, 10, "auth", line);
-			l->auth = s[4] ? CONF_AUTH_OPTIONAL : CONF_AUTH_REQUIRE;
+			l->auth = strcmp(s, "auth-optional") == 0 ?
+			    CONF_AUTH_OPTIONAL : CONF_AUTH_REQUIRE;
 			if (conf_peek_table(p))
 				l->auth_table = conf_parse_tables(p,
 				    SVC_CREDENTIALS);

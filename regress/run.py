@@ -5,8 +5,19 @@ Unit tests are the C programs built from regress/unit/*_test.c: each
 prints "ok N - ..." / "not ok N - ..." lines (regress/lib/test.h).
 Integration tests are Python unittest modules regress/integ/test_*.py
 (and regress/*/test_*.py), which start real daemons through
-regress/lib/smtpdtest.py.  The last line printed is "N passed, N failed";
-the exit status is non-zero when anything failed.
+regress/lib/smtpdtest.py.  The last line printed is "N passed, N failed",
+followed by ", N skipped" and ", N not run" when there are any; the exit
+status is non-zero when anything failed.
+
+Two kinds of tests may not run, and neither counts as passed or failed:
+  - skipped: a test that needs root (another account, a namespace, a
+    privilege drop), run by an ordinary user.  As root a skip is a
+    failure, so CI never skips silently.
+  - not run: a test whose input is optional and absent from this clone
+    (the shared corpus beside the project, ../shared): a unit test prints
+    "# not run: why", an integration test raises
+    unittest.SkipTest("not run: why") (smtpdtest.NOT_RUN).  One line per
+    reason says what did not run.
 """
 import argparse
 import os
@@ -18,9 +29,10 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNIT_TIMEOUT = 300
+NOT_RUN = "not run: "
 
 
-def run_unit(build, pattern):
+def run_unit(build, pattern, notrun):
     passed = failed = 0
     udir = os.path.join(build, "regress", "unit")
     if not os.path.isdir(udir):
@@ -48,6 +60,8 @@ def run_unit(build, pattern):
             bad = ["%s exited with status %d" % (name, rc)]
         passed += ok
         failed += len(bad)
+        for why in re.findall(r"^# not run: (.*)$", out, re.M):
+            notrun.setdefault(why.strip(), []).append(name)
         status = "FAIL" if bad else "ok"
         print("unit  %-32s %4d passed %3d failed  %5.1fs  %s" % (
             name, ok, len(bad), time.monotonic() - t0, status))
@@ -71,7 +85,7 @@ class CountingResult(unittest.TextTestResult):
         self.npassed += 1
 
 
-def run_integ(build, pattern):
+def run_integ(build, pattern, notrun):
     os.environ["SMTPD_BUILD"] = os.path.abspath(build)
     sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
     loader = unittest.TestLoader()
@@ -100,8 +114,15 @@ def run_integ(build, pattern):
     failed = len(result.failures) + len(result.errors) + len(
         result.unexpectedSuccesses)
     # a skipped test is not a pass.  Only tests that need root may skip,
-    # and only when not run as root; as root (CI) a skip is a failure
-    skipped = len(result.skipped)
+    # and only when not run as root; as root (CI) a skip is a failure.
+    # A test whose optional input is absent is "not run", never a failure
+    skipped = 0
+    for test, reason in result.skipped:
+        if reason.startswith(NOT_RUN):
+            notrun.setdefault(reason[len(NOT_RUN):].strip(), []).append(
+                test.id())
+        else:
+            skipped += 1
     if os.geteuid() == 0:
         failed += skipped
         skipped = 0
@@ -116,16 +137,22 @@ def main():
     args = ap.parse_args()
     build = os.path.join(ROOT, args.build) if not os.path.isabs(
         args.build) else args.build
-    p1, f1 = run_unit(build, args.pattern)
+    notrun = {}
+    p1, f1 = run_unit(build, args.pattern, notrun)
     p2 = f2 = s2 = 0
     if not args.unit_only:
-        p2, f2, s2 = run_integ(build, args.pattern)
+        p2, f2, s2 = run_integ(build, args.pattern, notrun)
     passed, failed = p1 + p2, f1 + f2
+    for why, where in sorted(notrun.items()):
+        print("not run: %s (%s)" % (why, ", ".join(sorted(set(where)))))
     if s2:
         print("(skipped tests need root)")
-        print("%d passed, %d failed, %d skipped" % (passed, failed, s2))
-    else:
-        print("%d passed, %d failed" % (passed, failed))
+    summary = "%d passed, %d failed" % (passed, failed)
+    if s2:
+        summary += ", %d skipped" % s2
+    if notrun:
+        summary += ", %d not run" % sum(len(w) for w in notrun.values())
+    print(summary)
     return 1 if failed else 0
 
 

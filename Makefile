@@ -80,6 +80,9 @@ CORE_LIB	:= $(O)/libsmtpd-core.a
 SMTPD		:= $(O)/smtpd
 CTL_SRCS	:= $(sort $(wildcard smtpd/ctl/*.c))
 SMTPCTL		:= $(O)/smtpctl
+# names smtpctl answers to, as symlinks beside it (and in SBINDIR)
+CTL_NAMES	:= makemap
+CTL_LINKS	:= $(addprefix $(O)/,$(CTL_NAMES))
 
 # libexec/NAME.c or libexec/NAME/*.c is the helper NAME; it may set
 # LIBS_NAME in libexec/NAME.mk
@@ -100,7 +103,7 @@ LIBS		:= $(PKG_LIBS) -ldb -lcrypt
 
 .PHONY: all deps test check run fuzz install clean
 .SECONDARY:
-all: $(API_LIB) $(SMTPD) $(SMTPCTL) $(LIBEXEC_BINS) $(UNIT_BINS)
+all: $(API_LIB) $(SMTPD) $(SMTPCTL) $(CTL_LINKS) $(LIBEXEC_BINS) $(UNIT_BINS)
 
 V		?= 0
 ifeq ($(V),0)
@@ -129,6 +132,9 @@ $(SMTPD): $(O)/o/smtpd/smtpd.o $(CORE_LIB) $(API_LIB)
 $(SMTPCTL): $(patsubst %.c,$(O)/o/%.o,$(CTL_SRCS)) $(CORE_LIB) $(API_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+$(CTL_LINKS): $(SMTPCTL)
+	$(Q)ln -sf smtpctl $@
 
 .SECONDEXPANSION:
 # a function: a '%' written in the rule would be replaced by the stem
@@ -183,7 +189,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(SMTPD) $(SMTPCTL) $(DESTDIR)$(SBINDIR)
-	ln -sf smtpctl $(DESTDIR)$(SBINDIR)/makemap
+	for n in $(CTL_NAMES); do ln -sf smtpctl $(DESTDIR)$(SBINDIR)/$$n; done
 	for f in $(LIBEXEC_BINS); do install -m 0755 $$f $(DESTDIR)$(LIBEXECDIR); done
 	for f in $(wildcard man/*.5); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5; done
 	for f in $(wildcard man/*.8); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8; done

@@ -5,7 +5,8 @@
 #   make               build everything (gcc by default; CC=clang works)
 #   make SAN=1         build with -fsanitize=address,undefined (own O=)
 #   make test          install missing dependencies, build, run regress/
-#   make run           install missing dependencies, build, run smtpd -d
+#   make run           install missing dependencies, build, create the
+#                      accounts (as root), run smtpd -d -r ./run
 #   make fuzz          build the libFuzzer targets (clang)
 #   make install       PREFIX=/usr/local DESTDIR=
 
@@ -112,7 +113,14 @@ else
 Q		:=
 endif
 
-$(O)/o/%.o: %.c
+# before the first compile: every package the build needs is there, or
+# deps.sh names the missing ones and the command that installs them
+DEPS_OK		:= $(O)/.deps-ok
+$(DEPS_OK):
+	@sh scripts/deps.sh check "$(CC)"
+	@mkdir -p $(dir $@) && touch $@
+
+$(O)/o/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) -c -o $@ $<
@@ -152,7 +160,7 @@ $(O)/regress/unit/%: $(O)/o/regress/unit/%.o $(patsubst %.c,$(O)/o/%.o,$(UNIT_LI
 # fuzz targets: clang only, built with their own objects
 FUZZ_O		:= $(O)/fuzz
 FUZZFLAGS	:= -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-$(FUZZ_O)/%.o: %.c
+$(FUZZ_O)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) \
@@ -180,10 +188,17 @@ test: deps
 check: all
 	@python3 regress/run.py --build $(O) --unit-only
 
+# make run: as root, the accounts first (scripts/users.sh creates them
+# or names the commands to run); as an ordinary user, no privilege
+# separation and no account needed
+RUNLOCAL	?= run
 run: deps
 	@$(MAKE) --no-print-directory all
-	@mkdir -p run
-	exec $(SMTPD) -d -r $(CURDIR)/run -o libexec=$(CURDIR)/$(O)/libexec
+	@if [ "$$(id -u)" = 0 ]; then \
+	    sh scripts/users.sh $(SMTPD_USER) $(SMTPQ_USER) $(CHROOTDIR); fi
+	@mkdir -p $(RUNLOCAL)
+	exec $(SMTPD) -d -r $(abspath $(RUNLOCAL)) \
+	    -o libexec=$(abspath $(O))/libexec
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \

@@ -40,6 +40,8 @@ clang			cc:clang
 procps			-
 iproute2		-
 swaks			-
+openssl			-
+groff-base		-
 postgresql		-
 redis-server		-
 mariadb-server-core	-

@@ -18,21 +18,81 @@ Two kinds of tests may not run, and neither counts as passed or failed:
     "# not run: why", an integration test raises
     unittest.SkipTest("not run: why") (smtpdtest.NOT_RUN).  One line per
     reason says what did not run.
+
+Sanitizer reports (a sanitizer build: make SAN=1) of every process the
+run starts -- unit tests, daemons and their children, smtpctl, helpers,
+whether or not a test reads their output -- are written to one
+directory (ASAN_OPTIONS / UBSAN_OPTIONS log_path) that every account may
+write; each report is printed with the test during which it appeared
+and counts as a failure.  LeakSanitizer cannot inspect a process that
+chrooted and dropped privileges, so daemons started by root run without
+leak checks (smtpdtest.daemon_env); run the suite as an ordinary user as
+well (.ci/run does) for leak checks of every process.
 """
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNIT_TIMEOUT = 300
 NOT_RUN = "not run: "
+SANITIZER_ERRORS = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|"
+                              r"runtime error:")
 
 
-def run_unit(build, pattern, notrun):
+class SanitizerReports:
+    """The sanitizers' log directory of this run, and what appeared in it."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="smtpd-sanitizer-")
+        # processes dropped to _smtpd, _smtpq or nobody write here too
+        os.chmod(self.dir, 0o1777)
+        self.seen = set()
+        self.errors = 0
+        # report.PROGRAM.PID
+        log = "log_path=%s:log_exe_name=1" % os.path.join(self.dir, "report")
+        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            os.environ[var] = ":".join(filter(None, [os.environ.get(var),
+                                                     log]))
+
+    def collect(self, where):
+        """Print the reports that appeared since the last call, naming
+        WHERE; return how many of them are errors."""
+        found = 0
+        for name in sorted(os.listdir(self.dir)):
+            if name in self.seen:
+                continue
+            self.seen.add(name)
+            try:
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            error = bool(SANITIZER_ERRORS.search(text))
+            found += error
+            lines = text.strip().splitlines()
+            print("%s  sanitizer %s (%s) during %s" % (
+                "FAIL" if error else "note", "report" if error else "output",
+                name, where))
+            for line in lines[:60]:
+                print("      | " + line)
+            if len(lines) > 60:
+                print("      | ... %d more lines" % (len(lines) - 60))
+            sys.stdout.flush()
+        self.errors += found
+        return found
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_unit(build, pattern, notrun, san):
     passed = failed = 0
     udir = os.path.join(build, "regress", "unit")
     if not os.path.isdir(udir):
@@ -62,6 +122,7 @@ def run_unit(build, pattern, notrun):
         failed += len(bad)
         for why in re.findall(r"^# not run: (.*)$", out, re.M):
             notrun.setdefault(why.strip(), []).append(name)
+        san.collect(name)
         status = "FAIL" if bad else "ok"
         print("unit  %-32s %4d passed %3d failed  %5.1fs  %s" % (
             name, ok, len(bad), time.monotonic() - t0, status))
@@ -76,6 +137,8 @@ def run_unit(build, pattern, notrun):
 
 
 class CountingResult(unittest.TextTestResult):
+    san = None
+
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.npassed = 0
@@ -84,8 +147,13 @@ class CountingResult(unittest.TextTestResult):
         super().addSuccess(test)
         self.npassed += 1
 
+    def stopTest(self, test):
+        super().stopTest(test)
+        if self.san is not None:
+            self.san.collect(test.id())
 
-def run_integ(build, pattern, notrun):
+
+def run_integ(build, pattern, notrun, san):
     os.environ["SMTPD_BUILD"] = os.path.abspath(build)
     sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
     loader = unittest.TestLoader()
@@ -108,6 +176,7 @@ def run_integ(build, pattern, notrun):
                 yield t
     tests = [t for t in flatten(suite)
              if not pattern or re.search(pattern, t.id())]
+    CountingResult.san = san
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
                                      resultclass=CountingResult)
     result = runner.run(unittest.TestSuite(tests))
@@ -133,16 +202,29 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="obj")
     ap.add_argument("--unit-only", action="store_true")
+    ap.add_argument("--integ-only", action="store_true")
     ap.add_argument("-k", dest="pattern", default=None)
     args = ap.parse_args()
     build = os.path.join(ROOT, args.build) if not os.path.isabs(
         args.build) else args.build
     notrun = {}
-    p1, f1 = run_unit(build, args.pattern, notrun)
-    p2 = f2 = s2 = 0
-    if not args.unit_only:
-        p2, f2, s2 = run_integ(build, args.pattern, notrun)
-    passed, failed = p1 + p2, f1 + f2
+    san = SanitizerReports()
+    try:
+        p1 = f1 = 0
+        if not args.integ_only:
+            p1, f1 = run_unit(build, args.pattern, notrun, san)
+        p2 = f2 = s2 = 0
+        if not args.unit_only:
+            p2, f2, s2 = run_integ(build, args.pattern, notrun, san)
+        # a daemon stopped at the very end may still be writing
+        time.sleep(0.5)
+        san.collect("the end of the run")
+    finally:
+        san.remove()
+    passed, failed = p1 + p2, f1 + f2 + san.errors
+    if san.errors:
+        print("(%d sanitizer reports, each counted as a failure)"
+              % san.errors)
     for why, where in sorted(notrun.items()):
         print("not run: %s (%s)" % (why, ", ".join(sorted(set(where)))))
     if s2:

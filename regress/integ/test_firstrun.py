@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 from smtpdtest import (BUILD, EMPTY, QUSER, ROOT, SMTPCTL, USER, Smtpd,
-                       daemon_env, is_root, wait_for)
+                       daemon_env, is_root, run_smtpd, wait_for)
 
 
 def source_version():
@@ -283,3 +283,55 @@ class TestMakeRun(unittest.TestCase):
         self.assertIn("    mkdir -p %s && chown root:root %s && chmod 0755 %s"
                       % (EMPTY, EMPTY, EMPTY), out)
         self.assertNotIn("parent starting", out)
+
+
+class TestErrorPaths(unittest.TestCase):
+    """Error and exit paths a new user meets first, with a clear message
+    and exit status.  In a sanitizer build regress/run.py also counts the
+    leak reports of these paths (issue 7, "Bad input": parser after a NUL
+    or an over-long line, smtpctl on a lost connection)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="smtpd-errpath-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def conf(self, data):
+        path = os.path.join(self.tmp, "smtpd.conf")
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_conf_nul_byte(self):
+        path = self.conf(b"table t { a = b }\nlisten on 127.0.0.1\0 x\n")
+        r = run_smtpd(["-n", "-f", path])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("%s:2: NUL byte in configuration" % path, r.stderr)
+
+    def test_conf_long_line(self):
+        path = self.conf(b"# " + b"x" * 20000 + b"\n")
+        r = run_smtpd(["-n", "-f", path])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("%s:1: line longer than" % path, r.stderr)
+
+    def test_smtpctl_lost_connection(self):
+        path = os.path.join(self.tmp, "smtpd.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(path)
+        srv.listen(1)
+        p = subprocess.Popen([SMTPCTL, "-s", path, "show", "status"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        srv.settimeout(10)
+        c, _ = srv.accept()
+        c.settimeout(10)
+        c.recv(64)                      # its hello, then nothing back
+        c.close()
+        try:
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn("smtpctl: connection to smtpd lost", err)

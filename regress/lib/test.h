@@ -21,6 +21,9 @@ extern int	test_failed;
 int	test_check(int ok, const char *what, const char *file, int line);
 int	test_done(void);
 void	test_not_run(const char *why);
+/* test_build_path - BUILD/SUB, the program being BUILD/regress/unit/NAME
+ * ("" when it cannot be told) */
+const char *test_build_path(const char *sub, char *buf, size_t bufsz);
 
 #define CHECK(cond, what) \
 	test_check(!!(cond), (what), __FILE__, __LINE__)

@@ -1,6 +1,8 @@
-# Top-level GNU Makefile: builds libsmtpd-api, smtpd, smtpctl, the
-# helpers in libexec/ and the tests.  Sources are found by directory, so
-# adding a file to a folder needs no edit here.
+# Top-level GNU Makefile: builds libsmtpd-api, smtpd, smtpctl (and the
+# names it answers to, makemap), the helpers in libexec/ and the tests.
+# Sources are found by directory, so adding a file to a folder needs no
+# edit here.  Before the first compile, scripts/deps.sh checks that the
+# packages the build needs are there, or names them.
 #
 #   make               build everything (gcc by default; CC=clang works)
 #   make SAN=1         build with -fsanitize=address,undefined (own O=)
@@ -160,7 +162,10 @@ $(O)/regress/unit/%: $(O)/o/regress/unit/%.o $(patsubst %.c,$(O)/o/%.o,$(UNIT_LI
 # fuzz targets: clang only, built with their own objects
 FUZZ_O		:= $(O)/fuzz
 FUZZFLAGS	:= -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-$(FUZZ_O)/%.o: %.c | $(DEPS_OK)
+$(FUZZ_O)/.deps-ok:
+	@sh scripts/deps.sh check clang
+	@mkdir -p $(dir $@) && touch $@
+$(FUZZ_O)/%.o: %.c | $(FUZZ_O)/.deps-ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) \

@@ -20,6 +20,7 @@ PROGRAMS = {
     "smtpd": [os.path.join(BUILD, "smtpd"), "-h"],
     "smtpctl": [os.path.join(BUILD, "smtpctl"), "-h"],
     "makemap": [os.path.join(BUILD, "makemap")],
+    "queue-fs": [os.path.join(BUILD, "libexec", "queue-fs"), "-?"],
     "queue-ram": [os.path.join(BUILD, "libexec", "queue-ram"), "-?"],
     "scheduler-ram": [os.path.join(BUILD, "libexec", "scheduler-ram"),
                       "-?"],
@@ -110,11 +111,14 @@ class TestManPages(unittest.TestCase):
                 want = usage_flags(r.stderr)
                 text = read(name + ".8")
                 self.assertEqual(man_flags(section(text, "SYNOPSIS")), want)
+                # the option list, when the page has one (queue-fs(8)
+                # refers to queue-ram(8) for it)
                 desc = section(text, "DESCRIPTION")
                 listed = set()
                 for m in re.finditer(r"(?m)^\.It (Fl .*)$", desc):
                     listed |= man_flags(m.group(1))
-                self.assertEqual(listed, want)
+                if listed or name != "queue-fs":
+                    self.assertEqual(listed, want)
 
     def test_smtpctl_commands_are_the_programs(self):
         r = run([os.path.join(BUILD, "smtpctl"), "-h"])

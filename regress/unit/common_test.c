@@ -47,6 +47,7 @@ test_names(void)
 	    "route out of range");
 }
 
+static struct event_base	*test_evb;
 static struct imsg	test_got;
 static int		test_ngot;
 
@@ -57,7 +58,7 @@ test_on_any(struct mproc *p, struct imsg *imsg)
 	test_got.data = malloc(imsg->datalen + 1);
 	memcpy(test_got.data, imsg->data, imsg->datalen + 1);
 	test_ngot++;
-	event_base_loopbreak(env->evb);
+	event_base_loopbreak(p->evb);
 }
 
 /* test_roundtrip - send through a socketpair, receive with mproc */
@@ -75,16 +76,20 @@ test_roundtrip(void (*send)(struct mproc *), uint32_t type)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
 		return 0;
-	env->proc = PROC_CONTROL;
-	a = mproc_new(sv[0], PROC_CLIENT, 0, NULL, 0, NULL);
+	/* the channels get their event base and names as arguments: the
+	 * global env is out of reach meanwhile */
+	env = NULL;
+	a = mproc_new(test_evb, PROC_CONTROL, sv[0], PROC_CLIENT, 0, NULL, 0,
+	    NULL);
 	send(a);
-	env->proc = PROC_CLIENT;
-	b = mproc_new(sv[1], PROC_CONTROL, 0, h, sizeof h / sizeof h[0], NULL);
+	b = mproc_new(test_evb, PROC_CLIENT, sv[1], PROC_CONTROL, 0, h,
+	    sizeof h / sizeof h[0], NULL);
 	free(test_got.data);
 	memset(&test_got, 0, sizeof test_got);
-	event_base_dispatch(env->evb);
+	event_base_dispatch(test_evb);
 	mproc_free(&a);
 	mproc_free(&b);
+	env = &test_env;
 	return test_got.hdr.type == type;
 }
 
@@ -287,7 +292,7 @@ int
 main(void)
 {
 	env = &test_env;
-	env->evb = event_base_new();
+	test_evb = event_base_new();
 	log_init(1, 0);
 	test_names();
 	test_codec();

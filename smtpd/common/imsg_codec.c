@@ -4,14 +4,14 @@
  * Used by every process and by smtpctl.  Encoders write into a stack
  * buffer of the largest payload; decoders read with api/wire.c and refuse
  * short, oversized and trailing-garbage payloads.  Nothing here trusts a
- * peer: a bad payload is a -1, never a crash.
+ * peer: a bad payload is a -1, never a crash.  It reads no program
+ * global: the channel says who we are.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "imsg_codec.h"
 #include "log.h"
-#include "smtpd.h"
 #include "wire.h"
 
 #define MSG_WRITER(w)					\
@@ -24,7 +24,7 @@ static void
 msg_finish(struct mproc *p, uint32_t type, int fd, struct wire_writer *w)
 {
 	if (wire_writer_error(w))
-		fatalx("%s: cannot encode %s for %s", proc_name(env->proc),
+		fatalx("%s: cannot encode %s for %s", proc_name(p->self),
 		    imsg_name(type), proc_name(p->peer));
 	mproc_send(p, type, fd, w->buf, w->len);
 }

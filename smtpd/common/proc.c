@@ -165,8 +165,8 @@ proc_on_peer_fd(struct mproc *p, struct imsg *imsg)
 	if (!proc_peer_expected(env->proc, peer) || env->peers[peer] != NULL)
 		fatalx("%s: unexpected channel to %s from parent",
 		    proc_name(env->proc), proc_name(peer));
-	env->peers[peer] = mproc_new(imsg->fd, peer, 1, p->handlers,
-	    p->nhandlers, proc_on_lost);
+	env->peers[peer] = mproc_new(env->evb, env->proc, imsg->fd, peer, 1,
+	    p->handlers, p->nhandlers, proc_on_lost);
 	imsg->fd = -1;
 	proc_child.npeers--;
 	proc_report_ready();
@@ -275,8 +275,8 @@ proc_child_init(enum proc_id id, const struct imsg_handler *handlers,
 	proc_child.on_config = on_config;
 	proc_child.on_start = on_start;
 	proc_child.npeers = proc_count_peers(id);
-	env->peers[PROC_PARENT] = mproc_new(fd, PROC_PARENT, 1, handlers,
-	    nhandlers, proc_on_lost);
+	env->peers[PROC_PARENT] = mproc_new(env->evb, id, fd, PROC_PARENT, 1,
+	    handlers, nhandlers, proc_on_lost);
 }
 
 void

@@ -358,7 +358,8 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 	c->id = ++control_state()->next_id;
 	c->uid = cred.uid;
 	c->pid = cred.pid;
-	c->p = mproc_new(fd, PROC_CLIENT, 0, control_client_handlers,
+	c->p = mproc_new(env->evb, env->proc, fd, PROC_CLIENT, 0,
+	    control_client_handlers,
 	    sizeof control_client_handlers / sizeof control_client_handlers[0],
 	    control_client_on_lost);
 	c->p->arg = c;

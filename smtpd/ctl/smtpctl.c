@@ -409,7 +409,8 @@ main(int argc, char *argv[])
 
 	if ((env->evb = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	p = mproc_new(ctl_connect(ctl.sock), PROC_CONTROL, 0, ctl_handlers,
+	p = mproc_new(env->evb, PROC_CLIENT, ctl_connect(ctl.sock),
+	    PROC_CONTROL, 0, ctl_handlers,
 	    sizeof ctl_handlers / sizeof ctl_handlers[0], ctl_on_lost);
 	msg_send_ctl_hello(p, IMSG_VERSION);
 	ctl.cmd->send(p, argv + 2);

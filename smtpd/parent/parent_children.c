@@ -95,7 +95,7 @@ parent_children_fork(enum proc_id id)
 	c->pid = pid;
 	c->alive = 1;
 	strlcpy(c->state, "starting", sizeof c->state);
-	c->p = mproc_new(sv[0], id, 1, parent_handlers,
+	c->p = mproc_new(env->evb, PROC_PARENT, sv[0], id, 1, parent_handlers,
 	    sizeof parent_handlers / sizeof parent_handlers[0],
 	    parent_children_on_lost);
 	env->peers[id] = c->p;

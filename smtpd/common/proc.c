@@ -149,25 +149,28 @@ proc_report_ready(void)
 	if (proc_child.npeers != 0 || !proc_child.conf_done)
 		return;
 	proc_child.ready = 1;
-	msg_send_parent_child_ready(env->peers[PROC_PARENT], geteuid(),
-	    getegid(), proc_child.root, proc_child.state);
+	msg_send_parent_child_ready(env->peers[PROC_PARENT],
+	    &(struct msg_parent_child_ready){ .uid = geteuid(),
+	    .gid = getegid(), .root = proc_child.root,
+	    .state = proc_child.state });
 }
 
 void
 proc_on_peer_fd(struct mproc *p, struct imsg *imsg)
 {
-	enum proc_id	peer;
+	struct msg_parent_peer_fd	m;
+	enum proc_id			peer;
 
-	if (msg_unpack_parent_peer_fd(imsg, &peer) == -1) {
+	if (msg_unpack_parent_peer_fd(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	peer = m.peer;
 	if (!proc_peer_expected(env->proc, peer) || env->peers[peer] != NULL)
 		fatalx("%s: unexpected channel to %s from parent",
 		    proc_name(env->proc), proc_name(peer));
-	env->peers[peer] = mproc_new(env->evb, env->proc, imsg->fd, peer, 1,
+	env->peers[peer] = mproc_new(env->evb, env->proc, m.fd, peer, 1,
 	    p->handlers, p->nhandlers, proc_on_lost);
-	imsg->fd = -1;
 	proc_child.npeers--;
 	proc_report_ready();
 }
@@ -175,13 +178,16 @@ proc_on_peer_fd(struct mproc *p, struct imsg *imsg)
 void
 proc_on_conf_data(struct mproc *p, struct imsg *imsg)
 {
-	const void	*data;
-	size_t		 len;
+	struct msg_parent_conf_data	m;
+	const void			*data;
+	size_t				 len;
 
-	if (msg_unpack_parent_conf_data(imsg, &data, &len) == -1) {
+	if (msg_unpack_parent_conf_data(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	data = m.data;
+	len = m.data_len;
 	if (proc_child.conf_done || len > CONF_TRANSFER_MAX - proc_child.conflen)
 		fatalx("%s: configuration from parent out of bounds",
 		    proc_name(env->proc));
@@ -194,12 +200,14 @@ proc_on_conf_data(struct mproc *p, struct imsg *imsg)
 void
 proc_on_conf_end(struct mproc *p, struct imsg *imsg)
 {
-	size_t	total;
+	struct msg_parent_conf_end	m;
+	size_t				total;
 
-	if (msg_unpack_parent_conf_end(imsg, &total) == -1) {
+	if (msg_unpack_parent_conf_end(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	total = m.total;
 	if (proc_child.conf_done || total != proc_child.conflen)
 		fatalx("%s: configuration from parent: %zu bytes announced, "
 		    "%zu received", proc_name(env->proc), total,
@@ -221,8 +229,12 @@ proc_on_conf_end(struct mproc *p, struct imsg *imsg)
 void
 proc_on_start(struct mproc *p, struct imsg *imsg)
 {
-	if (msg_unpack_parent_start(imsg) == -1)
+	struct msg_parent_start	m;
+
+	if (msg_unpack_parent_start(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
+		return;
+	}
 	if (!proc_child.ready)
 		fatalx("%s: start before all channels were up",
 		    proc_name(env->proc));

@@ -4,13 +4,14 @@
  *
  * Runs as smtpd -x control, chrooted and unprivileged when started as
  * root.  The listening socket comes from the parent.  Each client is an
- * untrusted imsg channel: garbage, an unknown message, a bad payload or a
- * client that does not read its replies only drops that client, never the
- * daemon.  Privileged verbs need the client to be root (or, for a daemon
- * started unprivileged, the user that started it), checked from the
- * socket's peer credentials.  Requests are answered by asking the
- * processes that know (parent for the process table, dispatcher for the
- * agents) and relaying their answers.
+ * untrusted imsg channel: garbage, an unknown message or a bad payload
+ * drops that client, and none of it ever stops the daemon.  Privileged verbs
+ * need the client to be root (or, for a daemon started unprivileged, the
+ * user that started it), checked from the socket's peer credentials.
+ * Requests go through one relay: a client request is forwarded with a
+ * request id to the process that serves it, and its answers (one or
+ * several, the last one flagged) are routed back to the client by that
+ * id, or dropped if the client has gone.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -35,8 +36,10 @@ struct control_client {
 	struct mproc	*p;
 	uid_t		 uid;
 	pid_t		 pid;
+	int		 privileged;	/* root, or who started the daemon */
 	int		 hello;		/* version agreed */
-	int		 pending;	/* answers still awaited */
+	uint64_t	 reqid;		/* the request in flight, or 0 */
+	int		 in_event;	/* inside one of its own handlers */
 };
 
 struct control_state {
@@ -46,6 +49,33 @@ struct control_state {
 	uid_t			 owner;		/* who may use privileged verbs */
 	struct control_client	*clients[CONTROL_CLIENTS_MAX];
 	uint64_t		 next_id;
+	uint64_t		 next_reqid;
+};
+
+/* one verb: the request a client sends, and who serves it */
+struct control_verb {
+	uint32_t	 type;
+	enum proc_id	 server;
+	/*
+	 * forward - check the request and send it on to the server with
+	 * reqid: 0 sent, 1 refused (*why says why), -1 malformed payload
+	 */
+	int		(*forward)(struct control_client *, struct imsg *,
+			    uint64_t reqid, struct mproc *, const char **why);
+};
+
+/* one answer for a client, as a server's result message becomes it */
+struct control_answer {
+	uint64_t	 reqid;
+	int		 last;
+	uint32_t	 type;		/* an IMSG_CTL_* to the client */
+	union msg_any	 m;
+};
+
+/* one result message from a server: its conversion for the client */
+struct control_result {
+	uint32_t	 type;
+	int		(*convert)(struct imsg *, struct control_answer *);
 };
 
 static struct control_state	control_state_storage;
@@ -59,16 +89,17 @@ control_state(void)
 static void	control_on_accept(evutil_socket_t, short, void *);
 static void	control_on_listen_fd(struct mproc *, struct imsg *);
 
-/* control_client_find - the client behind a request id, or NULL */
+/* control_client_by_reqid - the client waiting for a request, or NULL */
 static struct control_client *
-control_client_find(uint64_t id)
+control_client_by_reqid(uint64_t reqid)
 {
-	size_t	i;
+	struct control_client	*c;
+	size_t			 i;
 
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
-		if (control_state()->clients[i] &&
-		    control_state()->clients[i]->id == id)
-			return control_state()->clients[i];
+		if ((c = control_state()->clients[i]) != NULL &&
+		    c->reqid == reqid && !c->p->closed)
+			return c;
 	return NULL;
 }
 
@@ -88,222 +119,258 @@ control_client_on_lost(struct mproc *p, const char *why)
 	free(c);
 }
 
-/* control_client_check_backlog - drop a client that does not read */
+/*
+ * control_client_drop - close a client.  Inside its own handler, mproc
+ * calls on_lost once the event is over; from anywhere else (a server's
+ * answer, a timer) nobody else will, so it is forgotten here.
+ */
 static void
-control_client_check_backlog(struct control_client *c)
+control_client_drop(struct control_client *c, const char *why)
 {
+	if (c->p->closed)
+		return;
+	mproc_close(c->p, why);
+	if (!c->in_event)
+		control_client_on_lost(c->p, why);
+}
+
+/* control_client_send - one message to a client, which must keep up */
+static int
+control_client_send(struct control_client *c, uint32_t type, const void *m)
+{
+	if (c->p->closed || msg_send(c->p, type, m) == -1)
+		return -1;
 	if (imsgbuf_queued(&c->p->ib) > CONTROL_IMSG_QUEUE_MAX) {
 		log_warnx("control: client %016llx does not read its replies, "
 		    "dropping it", (unsigned long long)c->id);
-		mproc_close(c->p, "reply backlog");
-		control_client_on_lost(c->p, "reply backlog");
+		control_client_drop(c, "reply backlog");
+		return -1;
 	}
+	return 0;
 }
 
 /* control_client_fail - refuse a request with a reason */
 static void
 control_client_fail(struct control_client *c, const char *reason)
 {
-	msg_send_ctl_fail(c->p, reason);
-}
-
-/* control_client_allowed - hello done and, if asked, privileged */
-static int
-control_client_allowed(struct control_client *c, int privileged)
-{
-	if (!c->hello) {
-		control_client_fail(c, "protocol error: no hello");
-		return 0;
-	}
-	if (c->pending) {
-		control_client_fail(c, "busy: one request at a time");
-		return 0;
-	}
-	if (privileged && c->uid != 0 && c->uid != control_state()->owner) {
-		control_client_fail(c, "permission denied");
-		return 0;
-	}
-	return 1;
+	control_client_send(c, IMSG_CTL_FAIL,
+	    &(struct msg_ctl_fail){ .reason = reason });
 }
 
 static void
 control_on_hello(struct mproc *p, struct imsg *imsg)
 {
 	struct control_client	*c = p->arg;
-	uint32_t		 version;
+	struct msg_ctl_hello	 m;
 
-	if (msg_unpack_ctl_hello(imsg, &version) == -1) {
+	c->in_event = 1;
+	if (msg_unpack_ctl_hello(imsg, &m) == -1)
 		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if (version != IMSG_VERSION) {
+	else if (m.version != IMSG_VERSION)
 		control_client_fail(c, "version mismatch between smtpctl and "
 		    "smtpd");
-		return;
+	else {
+		c->hello = 1;
+		control_client_send(c, IMSG_CTL_OK, &(struct msg_ctl_ok){ 0 });
 	}
-	c->hello = 1;
-	msg_send_ctl_ok(p);
+	c->in_event = 0;
 }
 
-static void
-control_on_show_status(struct mproc *p, struct imsg *imsg)
+static int
+control_forward_show_status(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
 {
-	struct control_client	*c = p->arg;
+	struct msg_ctl_show_status	m;
 
-	if (msg_unpack_ctl_show_status(imsg) == -1) {
+	if (msg_unpack_ctl_show_status(imsg, &m) == -1)
+		return -1;
+	msg_send_parent_get_status(server,
+	    &(struct msg_parent_get_status){ .reqid = reqid });
+	return 0;
+}
+
+static int
+control_forward_table_query(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_table_query	m;
+	int				service;
+
+	if (msg_unpack_ctl_table_query(imsg, &m) == -1)
+		return -1;
+	if ((service = table_service_from_name(m.service)) == K_NONE) {
+		*why = "unknown table service";
+		return 1;
+	}
+	msg_send_lookup_table_query(server, &(struct msg_lookup_table_query){
+	    .reqid = reqid, .op = m.op, .table = m.table,
+	    .service_bit = service, .key = m.key });
+	return 0;
+}
+
+static int
+control_forward_update_table(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_update_table	m;
+
+	if (msg_unpack_ctl_update_table(imsg, &m) == -1)
+		return -1;
+	msg_send_lookup_update_table(server, &(struct msg_lookup_update_table){
+	    .reqid = reqid, .table = m.table });
+	return 0;
+}
+
+/* the verbs; every one is privileged today */
+static const struct control_verb control_verbs[] = {
+	{ IMSG_CTL_SHOW_STATUS,  PROC_PARENT, control_forward_show_status },
+	{ IMSG_CTL_TABLE_QUERY,  PROC_LOOKUP, control_forward_table_query },
+	{ IMSG_CTL_UPDATE_TABLE, PROC_LOOKUP, control_forward_update_table },
+};
+
+/* control_on_request - a client request: check, forward, await */
+static void
+control_on_request(struct mproc *p, struct imsg *imsg)
+{
+	struct control_client		*c = p->arg;
+	const struct control_verb	*v = NULL;
+	const char			*why = NULL;
+	uint64_t			 reqid;
+	size_t				 i;
+	int				 r;
+
+	for (i = 0; i < sizeof control_verbs / sizeof control_verbs[0]; i++)
+		if (control_verbs[i].type == imsg->hdr.type)
+			v = &control_verbs[i];
+	if (v == NULL)
+		fatalx("control: no verb for %s", imsg_name(imsg->hdr.type));
+	c->in_event = 1;
+	if (!c->hello)
+		why = "protocol error: no hello";
+	else if (c->reqid != 0)
+		why = "busy: one request at a time";
+	else if (!c->privileged)
+		why = "permission denied";
+	if (why != NULL) {
+		control_client_fail(c, why);
+		c->in_event = 0;
+		return;
+	}
+	reqid = ++control_state()->next_reqid;
+	r = v->forward(c, imsg, reqid, env->peers[v->server], &why);
+	if (r == -1)
+		mproc_bad_payload(p, imsg);
+	else if (r == 1)
+		control_client_fail(c, why);
+	else {
+		c->reqid = reqid;
+		}
+	c->in_event = 0;
+}
+
+static int
+control_convert_status(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_parent_get_status_result	m;
+
+	if (msg_unpack_parent_get_status_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = m.last;
+	a->type = IMSG_CTL_PROC_STATUS;
+	a->m.ctl_proc_status = (struct msg_ctl_proc_status){ .proc = m.proc,
+	    .pid = m.pid, .uid = m.uid, .gid = m.gid, .root = m.root,
+	    .state = m.state };
+	return 0;
+}
+
+static int
+control_convert_table_query(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_lookup_table_query_result	m;
+
+	if (msg_unpack_lookup_table_query_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	if (m.r == -1) {
+		a->type = IMSG_CTL_FAIL;
+		a->m.ctl_fail.reason = m.error ? m.error : "temporary failure";
+		return 0;
+	}
+	a->type = IMSG_CTL_TABLE_RESULT;
+	a->m.ctl_table_result = (struct msg_ctl_table_result){ .r = m.r,
+	    .value = m.value };
+	return 0;
+}
+
+static int
+control_convert_update_table(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_lookup_update_table_result	m;
+
+	if (msg_unpack_lookup_update_table_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	if (m.r == 1) {
+		a->type = IMSG_CTL_OK;
+		return 0;
+	}
+	a->type = IMSG_CTL_FAIL;
+	a->m.ctl_fail.reason = m.error ? m.error : "update failed";
+	return 0;
+}
+
+static const struct control_result control_results[] = {
+	{ IMSG_PARENT_GET_STATUS_RESULT,   control_convert_status },
+	{ IMSG_LOOKUP_TABLE_QUERY_RESULT,  control_convert_table_query },
+	{ IMSG_LOOKUP_UPDATE_TABLE_RESULT, control_convert_update_table },
+};
+
+/* control_on_result - a server's answer, routed to the client by reqid */
+static void
+control_on_result(struct mproc *p, struct imsg *imsg)
+{
+	const struct control_result	*res = NULL;
+	struct control_client		*c;
+	struct control_answer		 a;
+	size_t				 i;
+
+	for (i = 0; i < sizeof control_results / sizeof control_results[0];
+	    i++)
+		if (control_results[i].type == imsg->hdr.type)
+			res = &control_results[i];
+	memset(&a, 0, sizeof a);
+	if (res == NULL || res->convert(imsg, &a) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
-	if (!control_client_allowed(c, 1))
-		return;
-	c->pending = 2;
-	msg_send_parent_get_status(env->peers[PROC_PARENT], c->id);
-	msg_send_dispatcher_get_status(env->peers[PROC_DISPATCHER], c->id);
-}
-
-static void
-control_on_table_query(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c = p->arg;
-	struct msg_table_query	 q;
-
-	if (msg_unpack_ctl_table_query(imsg, &q) == -1) {
-		mproc_bad_payload(p, imsg);
+	if (a.reqid == 0 || (c = control_client_by_reqid(a.reqid)) == NULL) {
+		log_debug("control: %s for request %llu, whose client left",
+		    imsg_name(imsg->hdr.type), (unsigned long long)a.reqid);
 		return;
 	}
-	if (!control_client_allowed(c, 1))
+	if (control_client_send(c, a.type, &a.m) == -1 || !a.last)
 		return;
-	q.service_bit = table_service_from_name(q.service);
-	if (q.service_bit == K_NONE) {
-		control_client_fail(c, "unknown table service");
-		return;
-	}
-	c->pending = 1;
-	msg_send_lookup_table_query(env->peers[PROC_LOOKUP], c->id, &q);
-}
-
-static void
-control_on_update_table(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c = p->arg;
-	const char		*name;
-
-	if (msg_unpack_ctl_update_table(imsg, &name) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if (!control_client_allowed(c, 1))
-		return;
-	c->pending = 1;
-	msg_send_lookup_update_table(env->peers[PROC_LOOKUP], c->id, name);
-}
-
-/* control_request_part_done - one answer relayed; the last one ends it */
-static void
-control_request_part_done(struct control_client *c)
-{
-	if (--c->pending == 0)
-		msg_send_ctl_ok(c->p);
-	control_client_check_backlog(c);
-}
-
-static void
-control_on_parent_status(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c;
-	struct msg_proc_status	 s;
-	uint64_t		 reqid;
-	int			 last;
-
-	if (msg_unpack_parent_get_status_result(imsg, &reqid, &last,
-	    &s) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
-		return;		/* the client left meanwhile */
-	msg_send_ctl_proc_status(c->p, &s);
-	if (last)
-		control_request_part_done(c);
-}
-
-static void
-control_on_dispatcher_status(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c;
-	struct msg_agent_status	 s;
-	uint64_t		 reqid;
-
-	if (msg_unpack_dispatcher_get_status_result(imsg, &reqid, &s) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
-		return;
-	msg_send_ctl_agent_status(c->p, &s);
-	control_request_part_done(c);
-}
-
-static void
-control_on_table_result(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c;
-	struct msg_table_result	 res;
-	uint64_t		 reqid;
-
-	if (msg_unpack_lookup_table_query_result(imsg, &reqid, &res) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
-		return;
-	if (res.error != NULL && res.r == -1) {
-		c->pending = 0;
-		control_client_fail(c, res.error);
-		return;
-	}
-	msg_send_ctl_table_result(c->p, &res);
-	control_request_part_done(c);
-}
-
-static void
-control_on_update_table_result(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c;
-	struct msg_table_result	 res;
-	uint64_t		 reqid;
-
-	if (msg_unpack_lookup_update_table_result(imsg, &reqid, &res) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
-		return;
-	if (res.r != 1) {
-		c->pending = 0;
-		control_client_fail(c, res.error ? res.error : "update failed");
-		return;
-	}
-	control_request_part_done(c);
+	c->reqid = 0;
+	if (a.type != IMSG_CTL_OK && a.type != IMSG_CTL_FAIL)
+		control_client_send(c, IMSG_CTL_OK, &(struct msg_ctl_ok){ 0 });
 }
 
 static const struct imsg_handler control_handlers[] = {
 	PROC_CHILD_HANDLERS,
 	{ IMSG_PARENT_CONTROL_FD, PROC_PARENT, control_on_listen_fd },
-	{ IMSG_PARENT_GET_STATUS_RESULT, PROC_PARENT,
-	    control_on_parent_status },
-	{ IMSG_DISPATCHER_GET_STATUS_RESULT, PROC_DISPATCHER,
-	    control_on_dispatcher_status },
-	{ IMSG_LOOKUP_TABLE_QUERY_RESULT, PROC_LOOKUP, control_on_table_result },
-	{ IMSG_LOOKUP_UPDATE_TABLE_RESULT, PROC_LOOKUP,
-	    control_on_update_table_result },
+	{ IMSG_PARENT_GET_STATUS_RESULT, PROC_PARENT, control_on_result },
+	{ IMSG_LOOKUP_TABLE_QUERY_RESULT, PROC_LOOKUP, control_on_result },
+	{ IMSG_LOOKUP_UPDATE_TABLE_RESULT, PROC_LOOKUP, control_on_result },
 };
 
 static const struct imsg_handler control_client_handlers[] = {
-	{ IMSG_CTL_HELLO,       PROC_CLIENT, control_on_hello },
-	{ IMSG_CTL_SHOW_STATUS, PROC_CLIENT, control_on_show_status },
-	{ IMSG_CTL_TABLE_QUERY, PROC_CLIENT, control_on_table_query },
-	{ IMSG_CTL_UPDATE_TABLE, PROC_CLIENT, control_on_update_table },
+	{ IMSG_CTL_HELLO,        PROC_CLIENT, control_on_hello },
+	{ IMSG_CTL_SHOW_STATUS,  PROC_CLIENT, control_on_request },
+	{ IMSG_CTL_TABLE_QUERY,  PROC_CLIENT, control_on_request },
+	{ IMSG_CTL_UPDATE_TABLE, PROC_CLIENT, control_on_request },
 };
 
 /* control_on_resume - accept again after running out of descriptors */
@@ -322,6 +389,8 @@ control_client_slot(void)
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		if (control_state()->clients[i] == NULL)
 			return (int)i;
+	log_warnx("control: %d clients already, refusing one",
+	    CONTROL_CLIENTS_MAX);
 	return -1;
 }
 
@@ -332,7 +401,7 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
 	struct timeval		 tv = { 1, 0 };
-	int			 fd, slot;
+	int			 fd, slot, privileged;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
@@ -343,14 +412,13 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 		}
 		return;
 	}
-	if ((slot = control_client_slot()) == -1) {
-		log_warnx("control: %d clients already, refusing one",
-		    CONTROL_CLIENTS_MAX);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
 		close(fd);
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		log_warn("control: SO_PEERCRED");
+	privileged = cred.uid == 0 || cred.uid == control_state()->owner;
+	if ((slot = control_client_slot()) == -1) {
 		close(fd);
 		return;
 	}
@@ -358,6 +426,7 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 	c->id = ++control_state()->next_id;
 	c->uid = cred.uid;
 	c->pid = cred.pid;
+	c->privileged = privileged;
 	c->p = mproc_new(env->evb, env->proc, fd, PROC_CLIENT, 0,
 	    control_client_handlers,
 	    sizeof control_client_handlers / sizeof control_client_handlers[0],
@@ -371,14 +440,15 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 static void
 control_on_listen_fd(struct mproc *p, struct imsg *imsg)
 {
-	if (msg_unpack_parent_control_fd(imsg) == -1) {
+	struct msg_parent_control_fd	m;
+
+	if (msg_unpack_parent_control_fd(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
 	if (control_state()->listen_fd != -1)
 		fatalx("control: second control socket from parent");
-	control_state()->listen_fd = imsg->fd;
-	imsg->fd = -1;
+	control_state()->listen_fd = m.fd;
 }
 
 /* control_on_start - every process is up: start answering clients */

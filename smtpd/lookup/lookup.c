@@ -88,8 +88,8 @@ lookup_tables_open(void)
 
 /* lookup_table_query - run one operator query; fills res */
 static void
-lookup_table_query(const struct msg_table_query *q, char *value,
-    size_t valuesz, struct msg_table_result *res)
+lookup_table_query(const struct msg_lookup_table_query *q, char *value,
+    size_t valuesz, struct msg_lookup_table_query_result *res)
 {
 	struct table	*t;
 
@@ -125,13 +125,12 @@ lookup_table_query(const struct msg_table_query *q, char *value,
 static void
 lookup_on_table_query(struct mproc *p, struct imsg *imsg)
 {
-	struct msg_table_query	q;
-	struct msg_table_result	res;
-	char			value[TABLE_VALUE_MAX], key[TABLE_KEY_MAX];
-	char			err[256];
-	uint64_t		reqid;
+	struct msg_lookup_table_query		q;
+	struct msg_lookup_table_query_result	res;
+	char					value[TABLE_VALUE_MAX];
+	char					key[TABLE_KEY_MAX], err[256];
 
-	if (msg_unpack_lookup_table_query(imsg, &reqid, &q) == -1) {
+	if (msg_unpack_lookup_table_query(imsg, &q) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
@@ -146,28 +145,31 @@ lookup_on_table_query(struct mproc *p, struct imsg *imsg)
 	    q.op == TABLE_OP_FETCH ? "fetch" : q.op == TABLE_OP_CHECK ?
 	    "check" : "lookup", q.table, table_service_name(q.service_bit),
 	    res.r);
-	msg_send_lookup_table_query_result(p, reqid, &res);
+	res.reqid = q.reqid;
+	msg_send_lookup_table_query_result(p, &res);
 }
 
 static void
 lookup_on_update_table(struct mproc *p, struct imsg *imsg)
 {
-	struct msg_table_result	 res;
-	struct table		*t;
-	const char		*name;
-	uint64_t		 reqid;
+	struct msg_lookup_update_table_result	 res;
+	struct msg_lookup_update_table		 m;
+	struct table				*t;
+	const char				*name;
 
-	if (msg_unpack_lookup_update_table(imsg, &reqid, &name) == -1) {
+	if (msg_unpack_lookup_update_table(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	name = m.table;
 	memset(&res, 0, sizeof res);
 	if ((t = lookup_table_find(name)) == NULL) {
 		res.r = -1;
 		res.error = "no such table";
 	} else if ((res.r = table_update(t)) != 1)
 		res.error = "update failed, the old content stays";
-	msg_send_lookup_update_table_result(p, reqid, &res);
+	res.reqid = m.reqid;
+	msg_send_lookup_update_table_result(p, &res);
 }
 
 static const struct imsg_handler lookup_handlers[] = {

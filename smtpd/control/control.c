@@ -5,7 +5,10 @@
  * Runs as smtpd -x control, chrooted and unprivileged when started as
  * root.  The listening socket comes from the parent.  Each client is an
  * untrusted imsg channel: garbage, an unknown message or a bad payload
- * drops that client, and none of it ever stops the daemon.  Privileged verbs
+ * drops that client, an over-long argument gets IMSG_CTL_FAIL, and none
+ * of it ever stops the daemon.  What one local user can take is bounded:
+ * connections per uid (with room always kept for root), reply bytes
+ * queued to a client that does not read, and idle time.  Privileged verbs
  * need the client to be root (or, for a daemon started unprivileged, the
  * user that started it), checked from the socket's peer credentials.
  * Requests go through one relay: a client request is forwarded with a
@@ -40,6 +43,7 @@ struct control_client {
 	int		 hello;		/* version agreed */
 	uint64_t	 reqid;		/* the request in flight, or 0 */
 	int		 in_event;	/* inside one of its own handlers */
+	struct event	*ev_idle;
 };
 
 struct control_state {
@@ -88,6 +92,7 @@ control_state(void)
 
 static void	control_on_accept(evutil_socket_t, short, void *);
 static void	control_on_listen_fd(struct mproc *, struct imsg *);
+static void	control_client_idle_arm(struct control_client *);
 
 /* control_client_by_reqid - the client waiting for a request, or NULL */
 static struct control_client *
@@ -115,6 +120,8 @@ control_client_on_lost(struct mproc *p, const char *why)
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		if (control_state()->clients[i] == c)
 			control_state()->clients[i] = NULL;
+	if (c->ev_idle)
+		event_free(c->ev_idle);
 	free(p);
 	free(c);
 }
@@ -138,11 +145,14 @@ control_client_drop(struct control_client *c, const char *why)
 static int
 control_client_send(struct control_client *c, uint32_t type, const void *m)
 {
+	size_t	queued;
+
 	if (c->p->closed || msg_send(c->p, type, m) == -1)
 		return -1;
-	if (imsgbuf_queued(&c->p->ib) > CONTROL_IMSG_QUEUE_MAX) {
-		log_warnx("control: client %016llx does not read its replies, "
-		    "dropping it", (unsigned long long)c->id);
+	if ((queued = mproc_queued_bytes(c->p)) > CONTROL_OUTPUT_MAX) {
+		log_warnx("control: client %016llx uid=%ld does not read its "
+		    "replies (%zu bytes queued), dropping it",
+		    (unsigned long long)c->id, (long)c->uid, queued);
 		control_client_drop(c, "reply backlog");
 		return -1;
 	}
@@ -157,6 +167,28 @@ control_client_fail(struct control_client *c, const char *reason)
 	    &(struct msg_ctl_fail){ .reason = reason });
 }
 
+/* control_client_on_idle - a client that asks nothing goes */
+static void
+control_client_on_idle(evutil_socket_t fd, short ev, void *arg)
+{
+	struct control_client	*c = arg;
+
+	log_warnx("control: client %016llx uid=%ld idle for %ds, dropping it",
+	    (unsigned long long)c->id, (long)c->uid, CONTROL_IDLE_TIMEOUT);
+	control_client_drop(c, "idle");
+}
+
+/* control_client_idle_arm - restart the idle clock, unless it waits */
+static void
+control_client_idle_arm(struct control_client *c)
+{
+	struct timeval	tv = { CONTROL_IDLE_TIMEOUT, 0 };
+
+	evtimer_del(c->ev_idle);
+	if (c->reqid == 0)
+		evtimer_add(c->ev_idle, &tv);
+}
+
 static void
 control_on_hello(struct mproc *p, struct imsg *imsg)
 {
@@ -164,6 +196,7 @@ control_on_hello(struct mproc *p, struct imsg *imsg)
 	struct msg_ctl_hello	 m;
 
 	c->in_event = 1;
+	control_client_idle_arm(c);
 	if (msg_unpack_ctl_hello(imsg, &m) == -1)
 		mproc_bad_payload(p, imsg);
 	else if (m.version != IMSG_VERSION)
@@ -174,6 +207,31 @@ control_on_hello(struct mproc *p, struct imsg *imsg)
 		control_client_send(c, IMSG_CTL_OK, &(struct msg_ctl_ok){ 0 });
 	}
 	c->in_event = 0;
+}
+
+/* control_check_arg - refuse an argument the table layer would refuse,
+ * before it grows past a message's payload on its way on */
+static int
+control_check_arg(struct control_client *c, const char *what, const char *s,
+    const char *table, size_t max, const char **why)
+{
+	char	name[33];
+	size_t	i, len = strlen(s);
+
+	if (len < max)
+		return 0;
+	/* the table's name as far as it is printable: it may be that name
+	 * which is too long, and it comes from a client */
+	for (i = 0; i < sizeof name - 1 && table[i] != '\0'; i++)
+		name[i] = table[i] > 0x20 && table[i] < 0x7f ? table[i] : '?';
+	name[i] = '\0';
+	log_warnx("control: client %016llx uid=%ld: %s too long (%zu bytes, "
+	    "at most %zu) table=%s%s", (unsigned long long)c->id,
+	    (long)c->uid, what, len, max - 1, name,
+	    table[i] != '\0' ? "..." : "");
+	*why = strcmp(what, "key") == 0 ? "table key too long" :
+	    "table name too long";
+	return 1;
 }
 
 static int
@@ -198,6 +256,10 @@ control_forward_table_query(struct control_client *c, struct imsg *imsg,
 
 	if (msg_unpack_ctl_table_query(imsg, &m) == -1)
 		return -1;
+	if (control_check_arg(c, "table name", m.table, m.table,
+	    TABLE_NAME_MAX, why) || (m.key != NULL &&
+	    control_check_arg(c, "key", m.key, m.table, TABLE_KEY_MAX, why)))
+		return 1;
 	if ((service = table_service_from_name(m.service)) == K_NONE) {
 		*why = "unknown table service";
 		return 1;
@@ -216,6 +278,9 @@ control_forward_update_table(struct control_client *c, struct imsg *imsg,
 
 	if (msg_unpack_ctl_update_table(imsg, &m) == -1)
 		return -1;
+	if (control_check_arg(c, "table name", m.table, m.table,
+	    TABLE_NAME_MAX, why))
+		return 1;
 	msg_send_lookup_update_table(server, &(struct msg_lookup_update_table){
 	    .reqid = reqid, .table = m.table });
 	return 0;
@@ -245,6 +310,7 @@ control_on_request(struct mproc *p, struct imsg *imsg)
 	if (v == NULL)
 		fatalx("control: no verb for %s", imsg_name(imsg->hdr.type));
 	c->in_event = 1;
+	control_client_idle_arm(c);
 	if (!c->hello)
 		why = "protocol error: no hello";
 	else if (c->reqid != 0)
@@ -264,7 +330,8 @@ control_on_request(struct mproc *p, struct imsg *imsg)
 		control_client_fail(c, why);
 	else {
 		c->reqid = reqid;
-		}
+		control_client_idle_arm(c);
+	}
 	c->in_event = 0;
 }
 
@@ -354,8 +421,11 @@ control_on_result(struct mproc *p, struct imsg *imsg)
 	if (control_client_send(c, a.type, &a.m) == -1 || !a.last)
 		return;
 	c->reqid = 0;
-	if (a.type != IMSG_CTL_OK && a.type != IMSG_CTL_FAIL)
-		control_client_send(c, IMSG_CTL_OK, &(struct msg_ctl_ok){ 0 });
+	if (a.type != IMSG_CTL_OK && a.type != IMSG_CTL_FAIL &&
+	    control_client_send(c, IMSG_CTL_OK, &(struct msg_ctl_ok){ 0 }) ==
+	    -1)
+		return;
+	control_client_idle_arm(c);
 }
 
 static const struct imsg_handler control_handlers[] = {
@@ -380,18 +450,41 @@ control_on_resume(evutil_socket_t fd, short ev, void *arg)
 	event_add(control_state()->ev_accept, NULL);
 }
 
-/* control_client_slot - a free slot for a new client, or -1 */
+/*
+ * control_client_slot - a free slot for a client of this uid, or -1
+ * with the reason logged.  An unprivileged uid holds at most its share,
+ * and unprivileged clients together leave room for root.
+ */
 static int
-control_client_slot(void)
+control_client_slot(uid_t uid, int privileged)
 {
-	size_t	i;
+	struct control_client	*c;
+	size_t			 i;
+	int			 slot = -1, nuid = 0, nunpriv = 0;
 
-	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
-		if (control_state()->clients[i] == NULL)
-			return (int)i;
-	log_warnx("control: %d clients already, refusing one",
-	    CONTROL_CLIENTS_MAX);
-	return -1;
+	for (i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		if ((c = control_state()->clients[i]) == NULL) {
+			if (slot == -1)
+				slot = (int)i;
+			continue;
+		}
+		nuid += c->uid == uid;
+		nunpriv += !c->privileged;
+	}
+	if (slot == -1)
+		log_warnx("control: %d clients already, refusing one",
+		    CONTROL_CLIENTS_MAX);
+	else if (!privileged && nuid >= CONTROL_CLIENTS_PER_UID) {
+		log_warnx("control: uid=%ld holds %d connections already, "
+		    "refusing one", (long)uid, nuid);
+		slot = -1;
+	} else if (!privileged &&
+	    nunpriv >= CONTROL_CLIENTS_MAX - CONTROL_CLIENTS_ROOT) {
+		log_warnx("control: the last %d connections are kept for "
+		    "root, refusing uid=%ld", CONTROL_CLIENTS_ROOT, (long)uid);
+		slot = -1;
+	}
+	return slot;
 }
 
 static void
@@ -418,7 +511,7 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 		return;
 	}
 	privileged = cred.uid == 0 || cred.uid == control_state()->owner;
-	if ((slot = control_client_slot()) == -1) {
+	if ((slot = control_client_slot(cred.uid, privileged)) == -1) {
 		close(fd);
 		return;
 	}
@@ -432,7 +525,11 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 	    sizeof control_client_handlers / sizeof control_client_handlers[0],
 	    control_client_on_lost);
 	c->p->arg = c;
+	if ((c->ev_idle = evtimer_new(env->evb, control_client_on_idle,
+	    c)) == NULL)
+		fatalx("control: cannot make a timer");
 	control_state()->clients[slot] = c;
+	control_client_idle_arm(c);
 	log_debug("control: client %016llx uid=%ld pid=%ld connected",
 	    (unsigned long long)c->id, (long)c->uid, (long)c->pid);
 }

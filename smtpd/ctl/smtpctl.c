@@ -5,8 +5,10 @@
  * Runs as the invoking user, outside the daemon.  It speaks the same imsg
  * catalogue as the daemon (imsg.h) through the same codec, checks that
  * the daemon's replies are well formed, and exits non-zero with a message
- * on any failure: no answer, a refusal, or a malformed reply.  Whatever
- * happens, it frees what it took before it exits.
+ * on any failure: no answer, a refusal, or a malformed reply.  Arguments
+ * the daemon would refuse (an over-long table name or key, an unknown
+ * service) are refused here, before anything is sent.  Whatever happens,
+ * it frees what it took before it exits.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -25,6 +27,7 @@
 #include "log.h"
 #include "mproc.h"
 #include "smtpd.h"
+#include "table.h"
 #include "ctl.h"
 
 struct smtpd_env	*env;
@@ -235,9 +238,39 @@ ctl_print_table(int op)
 	return 1;
 }
 
+/* ctl_check_arg - a table name or key the daemon would take, or why not */
+static int
+ctl_check_arg(const char *what, const char *s, size_t max)
+{
+	size_t	len = strlen(s);
+
+	if (len < max)
+		return 0;
+	fprintf(stderr, "smtpctl: %s too long: %zu bytes, at most %zu\n",
+	    what, len, max - 1);
+	return -1;
+}
+
+/* ctl_check_table_args - NAME SERVICE [KEY] of the table verbs */
+static int
+ctl_check_table_args(char **args, int with_key)
+{
+	if (ctl_check_arg("table name", args[0], TABLE_NAME_MAX) == -1 ||
+	    (with_key && ctl_check_arg("key", args[2], TABLE_KEY_MAX) == -1))
+		return -1;
+	if (table_service_from_name(args[1]) == K_NONE) {
+		fprintf(stderr, "smtpctl: unknown table service: %.64s\n",
+		    args[1]);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 ctl_send_table_query(struct mproc *p, int op, char **args)
 {
+	if (ctl_check_table_args(args, op != TABLE_OP_FETCH) == -1)
+		return -1;
 	if (p == NULL)
 		return 0;
 	return msg_send_ctl_table_query(p, &(struct msg_ctl_table_query){
@@ -274,6 +307,8 @@ ctl_send_fetch(struct mproc *p, char **args)
 static int
 ctl_send_update_table(struct mproc *p, char **args)
 {
+	if (ctl_check_arg("table name", args[0], TABLE_NAME_MAX) == -1)
+		return -1;
 	if (p == NULL)
 		return 0;
 	return msg_send_ctl_update_table(p, &(struct msg_ctl_update_table){

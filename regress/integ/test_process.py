@@ -48,8 +48,14 @@ def table_limits():
                  for n in ("TABLE_NAME_MAX", "TABLE_KEY_MAX"))
 
 
+def control_idle():
+    with open(os.path.join(ROOT, "smtpd", "common", "smtpd_limits.h")) as f:
+        return int(re.search(r"#define CONTROL_IDLE_TIMEOUT\s+(\d+)",
+                             f.read()).group(1))
+
+
 TABLE_NAME_MAX, TABLE_KEY_MAX = table_limits()
-CONTROL_IDLE = 10               # CONTROL_IDLE_TIMEOUT in smtpd_limits.h
+CONTROL_IDLE = control_idle()
 
 
 def tagged(s):

@@ -66,8 +66,9 @@ union msg_any {
 
 /*
  * msg_send_<stem> - encode and queue one message; 0, or -1 when it could
- * not be sent to a control client (logged).  A message of ours that
- * cannot be encoded is an internal inconsistency: fatal.
+ * not be sent to a control client (one that cannot be encoded is
+ * logged).  On a channel between our processes, a message that cannot
+ * be encoded or queued is an internal inconsistency: fatal.
  * msg_unpack_<stem> - decode and check one message: 0 or -1.
  */
 #define X(id, stem, from, to, fields, check)				\

@@ -82,6 +82,24 @@ struct control_result {
 	int		(*convert)(struct imsg *, struct control_answer *);
 };
 
+/*
+ * The relay's two lists; the handler tables are made from them.  A verb:
+ * the client's request, the process that serves it, the function that
+ * checks and forwards it.  A result: a server's answer, its sender, the
+ * function that turns it into the client's message.  Every verb is
+ * privileged today.
+ */
+#define CONTROL_VERBS(X)						\
+	X(IMSG_CTL_SHOW_STATUS,  PROC_PARENT, control_forward_show_status)  \
+	X(IMSG_CTL_TABLE_QUERY,  PROC_LOOKUP, control_forward_table_query)  \
+	X(IMSG_CTL_UPDATE_TABLE, PROC_LOOKUP, control_forward_update_table)
+#define CONTROL_RESULTS(X)						\
+	X(IMSG_PARENT_GET_STATUS_RESULT,   PROC_PARENT, control_convert_status) \
+	X(IMSG_LOOKUP_TABLE_QUERY_RESULT,  PROC_LOOKUP,			\
+	    control_convert_table_query)					\
+	X(IMSG_LOOKUP_UPDATE_TABLE_RESULT, PROC_LOOKUP,			\
+	    control_convert_update_table)
+
 static struct control_state	control_state_storage;
 
 static struct control_state *
@@ -286,11 +304,10 @@ control_forward_update_table(struct control_client *c, struct imsg *imsg,
 	return 0;
 }
 
-/* the verbs; every one is privileged today */
 static const struct control_verb control_verbs[] = {
-	{ IMSG_CTL_SHOW_STATUS,  PROC_PARENT, control_forward_show_status },
-	{ IMSG_CTL_TABLE_QUERY,  PROC_LOOKUP, control_forward_table_query },
-	{ IMSG_CTL_UPDATE_TABLE, PROC_LOOKUP, control_forward_update_table },
+#define X(type, server, forward) { type, server, forward },
+	CONTROL_VERBS(X)
+#undef X
 };
 
 /* control_on_request - a client request: check, forward, await */
@@ -390,9 +407,9 @@ control_convert_update_table(struct imsg *imsg, struct control_answer *a)
 }
 
 static const struct control_result control_results[] = {
-	{ IMSG_PARENT_GET_STATUS_RESULT,   control_convert_status },
-	{ IMSG_LOOKUP_TABLE_QUERY_RESULT,  control_convert_table_query },
-	{ IMSG_LOOKUP_UPDATE_TABLE_RESULT, control_convert_update_table },
+#define X(type, server, convert) { type, convert },
+	CONTROL_RESULTS(X)
+#undef X
 };
 
 /* control_on_result - a server's answer, routed to the client by reqid */
@@ -431,16 +448,16 @@ control_on_result(struct mproc *p, struct imsg *imsg)
 static const struct imsg_handler control_handlers[] = {
 	PROC_CHILD_HANDLERS,
 	{ IMSG_PARENT_CONTROL_FD, PROC_PARENT, control_on_listen_fd },
-	{ IMSG_PARENT_GET_STATUS_RESULT, PROC_PARENT, control_on_result },
-	{ IMSG_LOOKUP_TABLE_QUERY_RESULT, PROC_LOOKUP, control_on_result },
-	{ IMSG_LOOKUP_UPDATE_TABLE_RESULT, PROC_LOOKUP, control_on_result },
+#define X(type, server, convert) { type, server, control_on_result },
+	CONTROL_RESULTS(X)
+#undef X
 };
 
 static const struct imsg_handler control_client_handlers[] = {
-	{ IMSG_CTL_HELLO,        PROC_CLIENT, control_on_hello },
-	{ IMSG_CTL_SHOW_STATUS,  PROC_CLIENT, control_on_request },
-	{ IMSG_CTL_TABLE_QUERY,  PROC_CLIENT, control_on_request },
-	{ IMSG_CTL_UPDATE_TABLE, PROC_CLIENT, control_on_request },
+	{ IMSG_CTL_HELLO, PROC_CLIENT, control_on_hello },
+#define X(type, server, forward) { type, PROC_CLIENT, control_on_request },
+	CONTROL_VERBS(X)
+#undef X
 };
 
 /* control_on_resume - accept again after running out of descriptors */

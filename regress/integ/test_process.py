@@ -484,6 +484,24 @@ class TestControlLimits(unittest.TestCase):
             self.assertNotIn("fatal", log)
             self.assertEqual(d.stop(), 0)
 
+    def test_answer_for_a_client_that_left(self):
+        # the relay routes answers by request id: one whose client has
+        # gone is dropped, and the next client is answered as usual
+        with Smtpd(args=["-v"]) as d:
+            d.start()
+            for _ in range(20):
+                s = d.connect_control()
+                s.sendall(hello() + frame(IMSG["IMSG_CTL_SHOW_STATUS"]))
+                s.close()
+                if wait_for(lambda: "whose client left" in d.log(), 0.5):
+                    break
+            self.assertRegex(d.log(), r"control: "
+                             r"IMSG_PARENT_GET_STATUS_RESULT for request "
+                             r"\d+, whose client left")
+            procs, _ = d.status()
+            self.assertEqual(len(procs), len(PROCS))
+            self.assertNotIn("fatal", d.log())
+
     def test_unknown_service_refused(self):
         with Smtpd(conf=TABLE_CONF) as d:
             d.start()

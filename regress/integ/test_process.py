@@ -556,6 +556,8 @@ class TestControlLimits(unittest.TestCase):
     def test_idle_clients_time_out(self):
         with Smtpd() as d:
             d.start()
+            control = d.status()[0]["control"]["pid"]
+            before = rss_kb(control)
             silent = d.connect_control()
             greeted = d.connect_control()
             try:
@@ -574,6 +576,7 @@ class TestControlLimits(unittest.TestCase):
             self.assertLess(waited, CONTROL_IDLE + 5)
             self.assertEqual(d.log().count("idle for %ds, dropping it" %
                                            CONTROL_IDLE), 2)
+            self.assertLess(rss_kb(control) - before, 16 * 1024)
             self.assertEqual(d.ctl("show", "status").returncode, 0)
 
     @unittest.skipUnless(is_root(), "needs root to act as other users")

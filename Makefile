@@ -59,9 +59,13 @@ INC_COMMON	:= $(INC_API) -Ismtpd/common -Ismtpd/conf
 INC_TABLE	:= $(INC_API) -Ismtpd/common -Ismtpd/table
 INC_SMTPD	:= $(INC_API) -Ismtpd/common -Ismtpd/table -Ismtpd/conf \
 		   -Ismtpd/queue
-INC_REGRESS	:= $(INC_SMTPD) -Iregress/lib
+INC_REGRESS	:= $(INC_SMTPD) -Ismtpd/scheduler -Iregress/lib
+# Backends hosted two ways (linked into smtpd, wrapped by libexec/NAME
+# through OBJS_NAME in libexec/NAME.mk) see only api/ as well.
+API_BACKENDS	:= smtpd/queue/queue_ram.c smtpd/queue/queue_fs.c \
+		   smtpd/scheduler/scheduler_ramqueue.c
 layer_inc	= $(strip \
-		  $(if $(filter api/% libexec/%,$(1)),$(INC_API), \
+		  $(if $(filter api/% libexec/% $(API_BACKENDS),$(1)),$(INC_API), \
 		  $(if $(filter smtpd/common/%,$(1)),$(INC_COMMON), \
 		  $(if $(filter smtpd/table/%,$(1)),$(INC_TABLE), \
 		  $(if $(filter smtpd/%,$(1)),$(INC_SMTPD) -I$(dir $(1)), \
@@ -82,7 +86,7 @@ CTL_SRCS	:= $(sort $(wildcard smtpd/ctl/*.c))
 SMTPCTL		:= $(O)/smtpctl
 
 # libexec/NAME.c or libexec/NAME/*.c is the helper NAME; it may set
-# LIBS_NAME in libexec/NAME.mk
+# LIBS_NAME (libraries) and OBJS_NAME (backend objects) in libexec/NAME.mk
 LIBEXEC_ONE	:= $(basename $(notdir $(wildcard libexec/*.c)))
 LIBEXEC_DIRS	:= $(notdir $(patsubst %/,%,$(dir $(wildcard libexec/*/*.c))))
 LIBEXEC_NAMES	:= $(sort $(LIBEXEC_ONE) $(LIBEXEC_DIRS))
@@ -133,7 +137,7 @@ $(SMTPCTL): $(patsubst %.c,$(O)/o/%.o,$(CTL_SRCS)) $(CORE_LIB) $(API_LIB)
 .SECONDEXPANSION:
 # a function: a '%' written in the rule would be replaced by the stem
 libexec_objs	 = $(patsubst %.c,$(O)/o/%.o,$(wildcard libexec/$(1).c libexec/$(1)/*.c))
-$(LIBEXEC_BINS): $(O)/libexec/%: $$(call libexec_objs,$$*) $(API_LIB)
+$(LIBEXEC_BINS): $(O)/libexec/%: $$(call libexec_objs,$$*) $$(OBJS_$$*) $(API_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS_$*) $(LIBS)

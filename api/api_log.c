@@ -22,7 +22,14 @@
 static struct {
 	char	name[64];
 	int	verbose;
-} api_log = { "helper", 0 };
+	void	(*sink)(int, const char *);
+} api_log = { "helper", 0, NULL };
+
+void
+api_log_set_sink(void (*fn)(int, const char *))
+{
+	api_log.sink = fn;
+}
 
 void
 api_log_init(int debug)
@@ -47,16 +54,20 @@ api_log_verbose(int v)
 	api_log.verbose = v;
 }
 
-/* api_log_vline - write "<name>[pid]: <msg>[: <strerror>]\n" in one go */
+/* api_log_vline - write "<name>[pid]: <msg>[: <strerror>]\n" in one go,
+ * or hand "<msg>[: <strerror>]" to the sink */
 static void
-api_log_vline(int errnum, const char *fmt, va_list ap)
+api_log_vline(int level, int errnum, const char *fmt, va_list ap)
 {
 	char	line[API_LOG_LINE_MAX];
 	size_t	len;
 	int	n;
 
-	n = snprintf(line, sizeof line, "%s[%ld]: ", api_log.name,
-	    (long)getpid());
+	if (api_log.sink != NULL)
+		n = 0;
+	else
+		n = snprintf(line, sizeof line, "%s[%ld]: ", api_log.name,
+		    (long)getpid());
 	if (n < 0)
 		return;
 	len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
@@ -75,6 +86,11 @@ api_log_vline(int errnum, const char *fmt, va_list ap)
 		len = sizeof line - 2;
 		memcpy(line + len - 3, "...", 3);
 	}
+	if (api_log.sink != NULL) {
+		line[len] = '\0';
+		api_log.sink(level, line);
+		return;
+	}
 	line[len++] = '\n';
 	(void)!write(STDERR_FILENO, line, len);
 }
@@ -86,7 +102,7 @@ api_log_warn(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	api_log_vline(saved, fmt, ap);
+	api_log_vline(API_LOG_WARN, saved, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -98,7 +114,7 @@ api_log_warnx(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	api_log_vline(0, fmt, ap);
+	api_log_vline(API_LOG_WARN, 0, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -110,7 +126,7 @@ api_log_info(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	api_log_vline(0, fmt, ap);
+	api_log_vline(API_LOG_INFO, 0, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -124,7 +140,7 @@ api_log_debug(const char *fmt, ...)
 	if (!api_log.verbose)
 		return;
 	va_start(ap, fmt);
-	api_log_vline(0, fmt, ap);
+	api_log_vline(API_LOG_DEBUG, 0, fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -136,7 +152,7 @@ api_fatal(const char *fmt, ...)
 	int	saved = errno;
 
 	va_start(ap, fmt);
-	api_log_vline(saved, fmt, ap);
+	api_log_vline(API_LOG_WARN, saved, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -147,7 +163,7 @@ api_fatalx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	api_log_vline(0, fmt, ap);
+	api_log_vline(API_LOG_WARN, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

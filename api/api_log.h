@@ -21,6 +21,18 @@ void	api_log_setname(const char *);
 /* api_log_verbose - non-zero enables api_log_debug output */
 void	api_log_verbose(int);
 
+/*
+ * api_log_set_sink - send each line elsewhere than stderr: fn gets the
+ * level (API_LOG_WARN, _INFO, _DEBUG) and the message without the
+ * "progname[pid]: " prefix.  smtpd sets one, so that a backend of api/
+ * linked into a daemon process logs where the daemon does.  NULL
+ * restores stderr.
+ */
+#define API_LOG_WARN	1
+#define API_LOG_INFO	2
+#define API_LOG_DEBUG	3
+void	api_log_set_sink(void (*fn)(int level, const char *msg));
+
 void	api_log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	api_log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	api_log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -1,12 +1,15 @@
 /*
- * queue_api.h -- the queue helper side of the proc queue protocol.
+ * queue_api.h -- the queue backend model and the helper side of the
+ * proc queue protocol.
  *
- * A queue driver (libexec/queue-*) registers callbacks and calls
- * queue_api_dispatch(), which speaks PROC_QUEUE_API_VERSION 2
- * (libexec-protocols.md section 5) on fd 0: INIT (empty reply), then
- * message and envelope requests, every reply of type 0.  The callback
- * signatures are those of OpenSMTPD's extras glue, so its drivers build
- * unchanged.
+ * A queue backend is a struct queue_backend (below), written once and
+ * hosted two ways: linked into smtpd, or served as a helper
+ * (libexec/queue-*) by queue_api_serve(), which speaks
+ * PROC_QUEUE_API_VERSION 2 (libexec-protocols.md section 5) on fd 0:
+ * INIT (empty reply), then message and envelope requests, every reply
+ * of type 0.  A driver written for OpenSMTPD's extras glue registers
+ * callbacks instead and calls queue_api_dispatch(): the callback
+ * signatures are the extras', so its drivers build unchanged.
  *
  * Two numberings of the message types exist (section 5.1).  The default
  * is the 6.4-6.8 daemon's, so `smtpd -B queue=NAME` of a 6.8 daemon (and
@@ -82,6 +85,153 @@ enum queue_proc_extras_msg {
  */
 #define QUEUE_API_ENVELOPE_MAX	(16384 - 16 - 4 - 8)
 
+/*
+ * Results of every queue_backend method.  Both negative values are
+ * temporary failures (test r < 0); QUEUE_NOSPACE is a full spool
+ * (ENOSPC, EDQUOT), which the SMTP side answers 452 4.3.1.  Over the
+ * helper protocol only "1" and "not 1" travel: a host reads a helper's
+ * failure as QUEUE_TEMPFAIL (temporary beats permanent), and an empty
+ * ENVELOPE_LOAD reply as QUEUE_NOTFOUND.
+ */
+#define QUEUE_OK		 1	/* done */
+#define QUEUE_NOTFOUND		 0	/* no such message or envelope */
+#define QUEUE_TEMPFAIL		-1	/* I/O error, anything unclassified */
+#define QUEUE_NOSPACE		-2	/* spool full: ENOSPC, EDQUOT */
+
+/* tries at drawing a fresh msgid or evpid before giving up (tempfail) */
+#define QUEUE_ID_TRIES_MAX	32
+
+/* what a backend's recover found and set right at start-up */
+struct queue_recovery {
+	size_t	incoming;	/* uncommitted messages discarded */
+	size_t	temporary;	/* half-written files removed */
+	size_t	purged;		/* deleted messages whose removal ended */
+	size_t	empty;		/* committed messages left with no envelope */
+	size_t	corrupt;	/* damaged messages set aside in corrupt/ */
+};
+
+/*
+ * A walk over the committed envelopes: of the whole queue (msgid 0,
+ * ENVELOPE_WALK) or of one message (MESSAGE_WALK).  The caller steps it
+ * as its event loop allows; operations may run between steps.  An
+ * envelope is returned at most once per walk; one created or deleted
+ * during the walk may or may not be seen.
+ */
+struct queue_walk {
+	uint32_t	 msgid;		/* 0: every message */
+	void		*data;		/* the backend's cursor */
+};
+
+#define QUEUE_BACKEND_V1	1
+
+/*
+ * A queue backend: written once against this header, linked into smtpd
+ * (smtpd/queue/queue_NAME.c) or served as a helper by queue_api_serve().
+ * Every method takes the context open() returned; a backend keeps no
+ * state anywhere else.  Every int method returns a QUEUE_* result.
+ * New methods are appended, never reordered; a NULL optional method
+ * answers QUEUE_TEMPFAIL (or is skipped, where said).
+ *
+ * open			start on the spool ROOT (NULL for a backend without
+ *			files); the context, or NULL (logged): unusable.
+ * close		release the context.
+ * finish		the daemon is done (CLOSE); optional.
+ * recover		start-up: finish or undo what a crash left; optional.
+ * message_create	a fresh message being received; *msgid set, nonzero.
+ * message_fd_w		*fdp: a new write-only fd for the body, written
+ *			before commit(msgid, -1); optional (the host then
+ *			keeps the body and hands it to commit).
+ * message_commit	make the body (FD, read from offset 0 and left open
+ *			for the caller, or -1: what message_fd_w got) and
+ *			every envelope durable and visible at once.
+ * message_delete	drop a message, received or committed, and all
+ *			its envelopes.
+ * message_fd_r		*fdp: a new read-only fd of a committed body at
+ *			offset 0.
+ * message_corrupt	set a message aside / back (extras numbering);
+ * message_uncorrupt	optional.
+ * envelope_create	store LEN opaque bytes in MSGID; *evpid set, with
+ *			msgid as upper half and a nonzero lower half.
+ * envelope_delete	drop one envelope; the last one takes the message.
+ * envelope_update	replace the bytes of an existing envelope.
+ * envelope_load	at most BUFSZ bytes into BUF, *lenp set.
+ * envelope_corrupt	set an envelope that does not parse aside; optional.
+ * walk_open/next/close	the cursor above; next returns QUEUE_OK with an
+ *			envelope, QUEUE_NOTFOUND at the end, < 0 on an
+ *			error after which the walk may be stepped again.
+ */
+struct queue_backend {
+	int		 version;	/* QUEUE_BACKEND_V1; append only */
+	const char	*name;
+	void	*(*open)(const char *root);
+	void	(*close)(void *ctx);
+	int	(*finish)(void *ctx);
+	int	(*recover)(void *ctx, struct queue_recovery *);
+	int	(*message_create)(void *ctx, uint32_t *msgid);
+	int	(*message_fd_w)(void *ctx, uint32_t msgid, int *fdp);
+	int	(*message_commit)(void *ctx, uint32_t msgid, int fd);
+	int	(*message_delete)(void *ctx, uint32_t msgid);
+	int	(*message_fd_r)(void *ctx, uint32_t msgid, int *fdp);
+	int	(*message_corrupt)(void *ctx, uint32_t msgid);
+	int	(*message_uncorrupt)(void *ctx, uint32_t msgid);
+	int	(*envelope_create)(void *ctx, uint32_t msgid, const char *buf,
+		    size_t len, uint64_t *evpid);
+	int	(*envelope_delete)(void *ctx, uint64_t evpid);
+	int	(*envelope_update)(void *ctx, uint64_t evpid, const char *buf,
+		    size_t len);
+	int	(*envelope_load)(void *ctx, uint64_t evpid, char *buf,
+		    size_t bufsz, size_t *lenp);
+	int	(*envelope_corrupt)(void *ctx, uint64_t evpid);
+	int	(*walk_open)(void *ctx, struct queue_walk *);
+	int	(*walk_next)(void *ctx, struct queue_walk *, uint64_t *evpid,
+		    char *buf, size_t bufsz, size_t *lenp);
+	void	(*walk_close)(void *ctx, struct queue_walk *);
+};
+
+/*
+ * queue_backend_draw_id - a random nonzero u32 for a msgid or an evpid's
+ * lower half, or 0 when QUEUE_ID_TRIES_MAX draws gave 0 (only a test's
+ * source can be that unlucky).  queue_backend_set_id_source replaces
+ * arc4random for tests (NULL restores it).
+ */
+uint32_t queue_backend_draw_id(void);
+void	queue_backend_set_id_source(uint32_t (*)(void));
+
+/* the walks in progress of one host of a backend */
+struct queue_walks {
+	struct queue_walk	env;		/* ENVELOPE_WALK */
+	struct queue_walk	msg;		/* MESSAGE_WALK */
+	int			env_open;
+	int			msg_open;
+};
+
+/*
+ * queue_backend_call - request M (api/queue_proto.h) run on backend B:
+ * the reply the protocol sends in OUT (r, msgid, evpid, data, fd) and
+ * the backend's own QUEUE_* result in out->status.  FD is COMMIT's
+ * body (read, not closed); ENV (ENVSZ bytes) holds LOAD's and the
+ * walks' envelope; walks are opened on demand and closed at their end.
+ * The one meaning of each request, for the glue (queue_api_serve) and
+ * for smtpd's embedded host alike.  queue_backend_walks_close ends the
+ * walks in progress.
+ */
+struct queue_msg;
+void	queue_backend_call(const struct queue_backend *b, void *ctx,
+	    struct queue_walks *walks, const struct queue_msg *m, int fd,
+	    struct queue_msg *out, char *env, size_t envsz);
+void	queue_backend_walks_close(const struct queue_backend *b, void *ctx,
+	    struct queue_walks *walks);
+
+/*
+ * queue_api_serve - serve backend B (context CTX, already open) on fd
+ * 0 under the numbering in effect; queue_api_serve_fd on another fd.
+ * Same returns as queue_api_dispatch().  The callbacks registered with
+ * queue_api_on_*() below are served the same way, through a backend of
+ * this glue: queue_api_dispatch() is queue_api_serve() of that one.
+ */
+int	queue_api_serve(const struct queue_backend *b, void *ctx);
+int	queue_api_serve_fd(const struct queue_backend *b, void *ctx, int fd);
+
 void	queue_api_on_close(int (*)(void));
 void	queue_api_on_message_create(int (*)(uint32_t *msgid));
 /*
@@ -122,6 +272,14 @@ void	queue_api_on_envelope_walk(int (*)(uint64_t *evpid, char *buf,
  */
 void	queue_api_on_message_walk(int (*)(uint64_t *evpid, char *buf,
 	    size_t len, uint32_t msgid, int *done, void **data));
+
+/*
+ * queue_api_drop_privileges - the chroot and setuid of dispatch, done
+ * now (for a backend that must open its store as the queue user) and
+ * not again.  Returns 1 when it chrooted, 0 when not, -1 on failure
+ * (logged).
+ */
+int	queue_api_drop_privileges(void);
 
 /* numbering and privileges; call before queue_api_dispatch() */
 void	queue_api_use_extras_numbering(void);

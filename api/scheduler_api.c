@@ -1,6 +1,8 @@
 /*
  * scheduler_api.c -- helper side of the proc scheduler protocol
- * (scheduler_api.h).
+ * (scheduler_api.h): scheduler_api_serve() serves any struct
+ * scheduler_backend, and the callbacks of OpenSMTPD's extras glue
+ * (scheduler_api_on_*) are one such backend.
  *
  * Runs inside a scheduler helper (libexec/scheduler-*), started as root
  * by the daemon's scheduler process with the socket on fd 0.  The
@@ -17,6 +19,7 @@
 
 #include "smtpd-api.h"
 #include "scheduler_api.h"
+#include "scheduler_proto.h"
 #include "api_proc.h"
 
 #ifndef PATH_SMTPD_CHROOT
@@ -26,9 +29,8 @@
 #define SMTPD_USER		"_smtpd"
 #endif
 
-#define SCHEDULER_API_MESSAGES_MAX	(IMSG_MAX_PAYLOAD / sizeof(uint32_t))
-#define SCHEDULER_API_ENVELOPES_MAX	(IMSG_MAX_PAYLOAD / \
-					    sizeof(struct evpstate))
+/* the largest reply: a full MESSAGES or ENVELOPES array */
+#define SCHEDULER_API_REPLY_MAX	IMSG_MAX_PAYLOAD
 
 static struct {
 	int	(*on_init)(void);
@@ -47,6 +49,9 @@ static struct {
 	int	(*on_suspend)(uint64_t);
 	int	(*on_resume)(uint64_t);
 	struct api_proc	 proc;
+	/* the backend being served */
+	const struct scheduler_backend	*b;
+	void				*ctx;
 } scheduler_api = {
 	.proc = {
 		.name = "scheduler-api",
@@ -174,353 +179,424 @@ scheduler_api_init(const char *progname, int argc, char *argv[])
 	    "[-nv] [-c dir] [-u user]");
 }
 
-/* scheduler_api_reply_n - COMMIT and ROLLBACK: a native size_t count */
-static int
-scheduler_api_reply_n(struct api_proc *p, size_t n)
+/*
+ * The backend of the extras callbacks: each method calls the registered
+ * callback, or answers what the glue always answered without one.
+ */
+static void *
+scheduler_api_cb_open(void)
 {
-	return api_proc_reply(p, -1, &n, sizeof n);
+	return &scheduler_api;
 }
 
-/* scheduler_api_get_info - a request that is exactly a scheduler_info */
-static int
-scheduler_api_get_info(struct api_proc *p, struct imsg *imsg,
-    const char *what, struct scheduler_info *si)
+static void
+scheduler_api_cb_close(void *ctx)
 {
-	memset(si, 0, sizeof *si);
-	return api_proc_get_exact(p, imsg, what, si, sizeof *si);
 }
 
-/* scheduler_api_on_init_msg - the handshake: version 2, reply r */
 static int
-scheduler_api_on_init_msg(struct api_proc *p, struct imsg *imsg)
+scheduler_api_cb_init(void *ctx)
 {
-	uint32_t	version;
-	int32_t		r = 1;
+	return scheduler_api.on_init ? scheduler_api.on_init() : 1;
+}
 
-	if (api_proc_get_u32(p, imsg, "INIT", &version) == -1)
-		return -1;
-	if (version != PROC_SCHEDULER_API_VERSION) {
-		api_log_warnx("scheduler-api: bad API version %u (want %d)",
-		    version, PROC_SCHEDULER_API_VERSION);
-		return -1;
+static int
+scheduler_api_cb_insert(void *ctx, struct scheduler_info *si)
+{
+	return scheduler_api.on_insert ? scheduler_api.on_insert(si) : 0;
+}
+
+static size_t
+scheduler_api_cb_commit(void *ctx, uint32_t msgid)
+{
+	return scheduler_api.on_commit ? scheduler_api.on_commit(msgid) : 0;
+}
+
+static size_t
+scheduler_api_cb_rollback(void *ctx, uint32_t msgid)
+{
+	return scheduler_api.on_rollback ? scheduler_api.on_rollback(msgid) :
+	    0;
+}
+
+static int
+scheduler_api_cb_update(void *ctx, struct scheduler_info *si)
+{
+	return scheduler_api.on_update ? scheduler_api.on_update(si) : 0;
+}
+
+static int
+scheduler_api_cb_delete(void *ctx, uint64_t evpid)
+{
+	return scheduler_api.on_delete ? scheduler_api.on_delete(evpid) : 0;
+}
+
+static int
+scheduler_api_cb_hold(void *ctx, uint64_t evpid, uint64_t holdq)
+{
+	return scheduler_api.on_hold ? scheduler_api.on_hold(evpid, holdq) :
+	    0;
+}
+
+static int
+scheduler_api_cb_release(void *ctx, int type, uint64_t holdq, int n)
+{
+	return scheduler_api.on_release ?
+	    scheduler_api.on_release(type, holdq, n) : 0;
+}
+
+static int
+scheduler_api_cb_batch(void *ctx, int typemask, int *delay, size_t *count,
+    uint64_t *evpids, int *types)
+{
+	if (scheduler_api.on_batch == NULL) {
+		*count = 0;
+		return 0;
 	}
-	if (scheduler_api.on_init)
-		r = scheduler_api.on_init();
-	api_log_debug("scheduler-api: init -> %d", r);
-	return api_proc_reply_r(p, r);
+	return scheduler_api.on_batch(typemask, delay, count, evpids, types);
 }
 
-/* scheduler_api_on_insert_msg - a new incoming envelope */
-static int
-scheduler_api_on_insert_msg(struct api_proc *p, struct imsg *imsg)
+static size_t
+scheduler_api_cb_messages(void *ctx, uint32_t from, uint32_t *dst,
+    size_t size)
 {
-	struct scheduler_info	si;
-	int32_t			r = 0;
-
-	if (scheduler_api_get_info(p, imsg, "INSERT", &si) == -1)
-		return -1;
-	if (scheduler_api.on_insert)
-		r = scheduler_api.on_insert(&si);
-	api_log_debug("scheduler-api: insert evpid=%016llx -> %d",
-	    (unsigned long long)si.evpid, r);
-	return api_proc_reply_r(p, r);
+	return scheduler_api.on_messages ?
+	    scheduler_api.on_messages(from, dst, size) : 0;
 }
 
-/* scheduler_api_on_commit_msg - incoming envelopes become schedulable */
-static int
-scheduler_api_on_commit_msg(struct api_proc *p, struct imsg *imsg)
+static size_t
+scheduler_api_cb_envelopes(void *ctx, uint64_t from, struct evpstate *dst,
+    size_t size)
 {
-	uint32_t	msgid;
-	size_t		n = 0;
-
-	if (api_proc_get_u32(p, imsg, "COMMIT", &msgid) == -1)
-		return -1;
-	if (scheduler_api.on_commit)
-		n = scheduler_api.on_commit(msgid);
-	api_log_debug("scheduler-api: commit msgid=%08x -> %zu", msgid, n);
-	return scheduler_api_reply_n(p, n);
-}
-
-/* scheduler_api_on_rollback_msg - incoming envelopes are dropped */
-static int
-scheduler_api_on_rollback_msg(struct api_proc *p, struct imsg *imsg)
-{
-	uint32_t	msgid;
-	size_t		n = 0;
-
-	if (api_proc_get_u32(p, imsg, "ROLLBACK", &msgid) == -1)
-		return -1;
-	if (scheduler_api.on_rollback)
-		n = scheduler_api.on_rollback(msgid);
-	api_log_debug("scheduler-api: rollback msgid=%08x -> %zu", msgid, n);
-	return scheduler_api_reply_n(p, n);
-}
-
-/* scheduler_api_on_update_msg - a temporary failure: r, then the info */
-static int
-scheduler_api_on_update_msg(struct api_proc *p, struct imsg *imsg)
-{
-	unsigned char		buf[4 + sizeof(struct scheduler_info)];
-	struct scheduler_info	si, out;
-	struct wire_writer	w;
-	int32_t			r = 0;
-
-	if (scheduler_api_get_info(p, imsg, "UPDATE", &si) == -1)
-		return -1;
-	if (scheduler_api.on_update)
-		r = scheduler_api.on_update(&si);
-	wire_writer_init(&w, buf, sizeof buf);
-	wire_put_i32(&w, r);
-	if (r == 1) {
-		/* field by field: the padding travels as zeros */
-		memset(&out, 0, sizeof out);
-		out.evpid = si.evpid;
-		out.type = si.type;
-		out.retry = si.retry;
-		out.creation = si.creation;
-		out.ttl = si.ttl;
-		out.lasttry = si.lasttry;
-		out.lastbounce = si.lastbounce;
-		out.nexttry = si.nexttry;
-		wire_put_raw(&w, &out, sizeof out);
-	}
-	api_log_debug("scheduler-api: update evpid=%016llx -> %d nexttry=%lld",
-	    (unsigned long long)si.evpid, r, (long long)si.nexttry);
-	return api_proc_reply_wire(p, &w);
-}
-
-/* scheduler_api_on_id_op - DELETE, SCHEDULE, REMOVE, SUSPEND, RESUME */
-static int
-scheduler_api_on_id_op(struct api_proc *p, struct imsg *imsg,
-    const char *what, int (*cb)(uint64_t))
-{
-	uint64_t	id;
-	int32_t		r = 0;
-
-	if (api_proc_get_u64(p, imsg, what, &id) == -1)
-		return -1;
-	if (cb)
-		r = cb(id);
-	api_log_debug("scheduler-api: %s id=%016llx -> %d", what,
-	    (unsigned long long)id, r);
-	return api_proc_reply_r(p, r);
+	return scheduler_api.on_envelopes ?
+	    scheduler_api.on_envelopes(from, dst, size) : 0;
 }
 
 static int
-scheduler_api_on_delete_msg(struct api_proc *p, struct imsg *imsg)
+scheduler_api_cb_schedule(void *ctx, uint64_t id)
 {
-	return scheduler_api_on_id_op(p, imsg, "delete",
-	    scheduler_api.on_delete);
+	return scheduler_api.on_schedule ? scheduler_api.on_schedule(id) : 0;
 }
 
 static int
-scheduler_api_on_schedule_msg(struct api_proc *p, struct imsg *imsg)
+scheduler_api_cb_remove(void *ctx, uint64_t id)
 {
-	return scheduler_api_on_id_op(p, imsg, "schedule",
-	    scheduler_api.on_schedule);
+	return scheduler_api.on_remove ? scheduler_api.on_remove(id) : 0;
 }
 
 static int
-scheduler_api_on_remove_msg(struct api_proc *p, struct imsg *imsg)
+scheduler_api_cb_suspend(void *ctx, uint64_t id)
 {
-	return scheduler_api_on_id_op(p, imsg, "remove",
-	    scheduler_api.on_remove);
+	return scheduler_api.on_suspend ? scheduler_api.on_suspend(id) : 0;
 }
 
 static int
-scheduler_api_on_suspend_msg(struct api_proc *p, struct imsg *imsg)
+scheduler_api_cb_resume(void *ctx, uint64_t id)
 {
-	return scheduler_api_on_id_op(p, imsg, "suspend",
-	    scheduler_api.on_suspend);
+	return scheduler_api.on_resume ? scheduler_api.on_resume(id) : 0;
 }
 
-static int
-scheduler_api_on_resume_msg(struct api_proc *p, struct imsg *imsg)
+static const struct scheduler_backend scheduler_api_callbacks = {
+	.version = SCHEDULER_BACKEND_V1,
+	.name = "callbacks",
+	.open = scheduler_api_cb_open,
+	.close = scheduler_api_cb_close,
+	.init = scheduler_api_cb_init,
+	.insert = scheduler_api_cb_insert,
+	.commit = scheduler_api_cb_commit,
+	.rollback = scheduler_api_cb_rollback,
+	.update = scheduler_api_cb_update,
+	.delete = scheduler_api_cb_delete,
+	.hold = scheduler_api_cb_hold,
+	.release = scheduler_api_cb_release,
+	.batch = scheduler_api_cb_batch,
+	.messages = scheduler_api_cb_messages,
+	.envelopes = scheduler_api_cb_envelopes,
+	.schedule = scheduler_api_cb_schedule,
+	.remove = scheduler_api_cb_remove,
+	.suspend = scheduler_api_cb_suspend,
+	.resume = scheduler_api_cb_resume,
+};
+
+/* scheduler_backend_method - the backend's method m, or 0 for a NULL one */
+#define scheduler_backend_method(b, ctx, m, ...) \
+	((b)->m != NULL ? (b)->m((ctx), __VA_ARGS__) : 0)
+
+/* scheduler_backend_batch - "give me work" (section 6.2), checked */
+static void
+scheduler_backend_batch(const struct scheduler_backend *b, void *ctx,
+    const struct scheduler_msg *m, struct scheduler_msg *out)
 {
-	return scheduler_api_on_id_op(p, imsg, "resume",
-	    scheduler_api.on_resume);
-}
+	size_t	want = m->count;
+	int	delay = -1;
 
-/* scheduler_api_on_hold_msg - park an in-flight envelope on holdq */
-static int
-scheduler_api_on_hold_msg(struct api_proc *p, struct imsg *imsg)
-{
-	struct wire_reader	rd;
-	uint64_t		evpid, holdq;
-	int32_t			r = 0;
-
-	wire_reader_init(&rd, imsg->data, imsg->datalen);
-	wire_get_u64(&rd, &evpid);
-	wire_get_u64(&rd, &holdq);
-	if (wire_end(&rd) == -1)
-		return api_proc_bad_len(p, imsg, "HOLD");
-	if (scheduler_api.on_hold)
-		r = scheduler_api.on_hold(evpid, holdq);
-	api_log_debug("scheduler-api: hold evpid=%016llx holdq=%016llx -> %d",
-	    (unsigned long long)evpid, (unsigned long long)holdq, r);
-	return api_proc_reply_r(p, r);
-}
-
-/* scheduler_api_on_release_msg - free up to n envelopes of holdq */
-static int
-scheduler_api_on_release_msg(struct api_proc *p, struct imsg *imsg)
-{
-	struct wire_reader	rd;
-	uint64_t		holdq;
-	int32_t			type, n, r = 0;
-
-	wire_reader_init(&rd, imsg->data, imsg->datalen);
-	wire_get_i32(&rd, &type);
-	wire_get_u64(&rd, &holdq);
-	wire_get_i32(&rd, &n);
-	if (wire_end(&rd) == -1)
-		return api_proc_bad_len(p, imsg, "RELEASE");
-	if (scheduler_api.on_release)
-		r = scheduler_api.on_release(type, holdq, n);
-	api_log_debug("scheduler-api: release type=%d holdq=%016llx n=%d -> "
-	    "%d", type, (unsigned long long)holdq, n, r);
-	return api_proc_reply_r(p, r);
-}
-
-/* scheduler_api_on_batch_msg - "give me work" (section 6.2) */
-static int
-scheduler_api_on_batch_msg(struct api_proc *p, struct imsg *imsg)
-{
-	unsigned char		buf[4 + 4 + 8 + SCHEDULER_API_BATCH_MAX * 12];
-	uint64_t		evpids[SCHEDULER_API_BATCH_MAX];
-	int			types[SCHEDULER_API_BATCH_MAX];
-	struct wire_reader	rd;
-	struct wire_writer	w;
-	size_t			want, count, i;
-	int32_t			typemask;
-	int			r = 0, delay = -1;
-
-	wire_reader_init(&rd, imsg->data, imsg->datalen);
-	wire_get_i32(&rd, &typemask);
-	wire_get_sz(&rd, &want);
-	if (wire_end(&rd) == -1)
-		return api_proc_bad_len(p, imsg, "BATCH");
-	count = want > SCHEDULER_API_BATCH_MAX ? SCHEDULER_API_BATCH_MAX : want;
-	if (scheduler_api.on_batch && count > 0)
-		r = scheduler_api.on_batch(typemask, &delay, &count, evpids,
-		    types);
+	out->count = want > SCHEDULER_API_BATCH_MAX ? SCHEDULER_API_BATCH_MAX :
+	    want;
+	out->r = 0;
+	if (b->batch != NULL && out->count > 0)
+		out->r = b->batch(ctx, m->typemask, &delay, &out->count,
+		    out->evpids, out->types);
 	else
-		count = 0;
-	if (r > 0 && (count == 0 || count > SCHEDULER_API_BATCH_MAX ||
-	    count > want)) {
+		out->count = 0;
+	if (out->r > 0 && (out->count == 0 ||
+	    out->count > SCHEDULER_API_BATCH_MAX || out->count > want)) {
 		api_log_warnx("scheduler-api: batch callback gave %zu entries "
-		    "for %zu, answering error", count, want);
-		r = -1;
+		    "for %zu, answering error", out->count, want);
+		out->r = -1;
 	}
-	if (r == 0 && delay < -1) {
+	if (out->r == 0 && delay < -1) {
 		api_log_warnx("scheduler-api: batch delay %d, answering -1",
 		    delay);
 		delay = -1;
 	}
-	if (r <= 0)
-		count = 0;
-	wire_writer_init(&w, buf, sizeof buf);
-	wire_put_i32(&w, r);
+	if (out->r <= 0)
+		out->count = 0;
 	/* the delay means something only with r == 0 */
-	wire_put_i32(&w, r == 0 ? delay : 0);
-	wire_put_sz(&w, count);
-	for (i = 0; i < count; i++)
-		wire_put_u64(&w, evpids[i]);
-	for (i = 0; i < count; i++)
-		wire_put_i32(&w, types[i]);
-	api_log_debug("scheduler-api: batch mask=%#x count=%zu -> %d "
-	    "delay=%d n=%zu", (unsigned)typemask, want, r, delay, count);
-	return api_proc_reply_wire(p, &w);
+	out->delay = out->r == 0 ? delay : 0;
 }
 
-/* scheduler_api_on_messages_msg - msgids from 'from', for show queue */
-static int
-scheduler_api_on_messages_msg(struct api_proc *p, struct imsg *imsg)
+/* scheduler_backend_list - MESSAGES and ENVELOPES for show queue, clamped */
+static void
+scheduler_backend_list(const struct scheduler_backend *b, void *ctx,
+    const struct scheduler_msg *m, struct scheduler_msg *out)
 {
-	uint32_t		msgids[SCHEDULER_API_MESSAGES_MAX];
-	struct wire_reader	rd;
-	uint32_t		from;
-	size_t			size, n = 0;
+	size_t	size = m->count, max;
 
-	wire_reader_init(&rd, imsg->data, imsg->datalen);
-	wire_get_u32(&rd, &from);
-	wire_get_sz(&rd, &size);
-	if (wire_end(&rd) == -1)
-		return api_proc_bad_len(p, imsg, "MESSAGES");
-	if (size > SCHEDULER_API_MESSAGES_MAX)
-		size = SCHEDULER_API_MESSAGES_MAX;
-	if (scheduler_api.on_messages && size > 0)
-		n = scheduler_api.on_messages(from, msgids, size);
-	if (n > size) {
-		api_log_warnx("scheduler-api: messages callback gave %zu "
-		    "for %zu", n, size);
-		n = size;
+	max = m->type == PROC_SCHEDULER_MESSAGES ?
+	    SCHEDULER_PROTO_MESSAGES_MAX : SCHEDULER_PROTO_ENVELOPES_MAX;
+	if (size > max)
+		size = max;
+	out->count = 0;
+	if (size == 0)
+		return;
+	if (m->type == PROC_SCHEDULER_MESSAGES)
+		out->count = scheduler_backend_method(b, ctx, messages,
+		    m->msgid, out->msgids, size);
+	else
+		out->count = scheduler_backend_method(b, ctx, envelopes, m->id,
+		    out->states, size);
+	if (out->count > size) {
+		api_log_warnx("scheduler-api: %s callback gave %zu for %zu",
+		    m->type == PROC_SCHEDULER_MESSAGES ? "messages" :
+		    "envelopes", out->count, size);
+		out->count = size;
 	}
-	api_log_debug("scheduler-api: messages from=%08x size=%zu -> %zu",
-	    from, size, n);
-	/* native u32s one after the other: the array is the payload */
-	return api_proc_reply(p, -1, msgids, n * sizeof msgids[0]);
 }
 
-/* scheduler_api_on_envelopes_msg - evpstates from 'from', for show queue */
-static int
-scheduler_api_on_envelopes_msg(struct api_proc *p, struct imsg *imsg)
-{
-	struct evpstate		states[SCHEDULER_API_ENVELOPES_MAX];
-	struct wire_reader	rd;
-	uint64_t		from;
-	size_t			size, n = 0;
+/* one request on its way through scheduler_backend_call */
+struct scheduler_call {
+	const struct scheduler_backend	*b;
+	void				*ctx;
+	const struct scheduler_msg	*m;
+	struct scheduler_msg		*out;
+	struct scheduler_info		 si;	/* the backend may change it */
+};
 
-	wire_reader_init(&rd, imsg->data, imsg->datalen);
-	wire_get_u64(&rd, &from);
-	wire_get_sz(&rd, &size);
-	if (wire_end(&rd) == -1)
-		return api_proc_bad_len(p, imsg, "ENVELOPES");
-	if (size > SCHEDULER_API_ENVELOPES_MAX)
-		size = SCHEDULER_API_ENVELOPES_MAX;
+static void
+scheduler_call_init(struct scheduler_call *c)
+{
+	c->out->r = c->b->init != NULL ? c->b->init(c->ctx) : 1;
+}
+
+static void
+scheduler_call_insert(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, insert, &c->si);
+}
+
+static void
+scheduler_call_commit(struct scheduler_call *c)
+{
+	c->out->count = scheduler_backend_method(c->b, c->ctx, commit,
+	    c->m->msgid);
+}
+
+static void
+scheduler_call_rollback(struct scheduler_call *c)
+{
+	c->out->count = scheduler_backend_method(c->b, c->ctx, rollback,
+	    c->m->msgid);
+}
+
+static void
+scheduler_call_update(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, update, &c->si);
+	c->out->si = c->si;
+}
+
+static void
+scheduler_call_delete(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, delete, c->m->id);
+}
+
+static void
+scheduler_call_hold(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, hold, c->m->id,
+	    c->m->holdq);
+}
+
+static void
+scheduler_call_release(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, release,
+	    c->m->dtype, c->m->holdq, c->m->n);
+}
+
+static void
+scheduler_call_batch(struct scheduler_call *c)
+{
+	scheduler_backend_batch(c->b, c->ctx, c->m, c->out);
+}
+
+static void
+scheduler_call_list(struct scheduler_call *c)
+{
+	scheduler_backend_list(c->b, c->ctx, c->m, c->out);
+}
+
+static void
+scheduler_call_schedule(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, schedule,
+	    c->m->id);
+}
+
+static void
+scheduler_call_remove(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, remove, c->m->id);
+}
+
+static void
+scheduler_call_suspend(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, suspend,
+	    c->m->id);
+}
+
+static void
+scheduler_call_resume(struct scheduler_call *c)
+{
+	c->out->r = scheduler_backend_method(c->b, c->ctx, resume, c->m->id);
+}
+
+/* what each request means, by type */
+static void (*const scheduler_calls[])(struct scheduler_call *) = {
+	[PROC_SCHEDULER_INIT] = scheduler_call_init,
+	[PROC_SCHEDULER_INSERT] = scheduler_call_insert,
+	[PROC_SCHEDULER_COMMIT] = scheduler_call_commit,
+	[PROC_SCHEDULER_ROLLBACK] = scheduler_call_rollback,
+	[PROC_SCHEDULER_UPDATE] = scheduler_call_update,
+	[PROC_SCHEDULER_DELETE] = scheduler_call_delete,
+	[PROC_SCHEDULER_HOLD] = scheduler_call_hold,
+	[PROC_SCHEDULER_RELEASE] = scheduler_call_release,
+	[PROC_SCHEDULER_BATCH] = scheduler_call_batch,
+	[PROC_SCHEDULER_MESSAGES] = scheduler_call_list,
+	[PROC_SCHEDULER_ENVELOPES] = scheduler_call_list,
+	[PROC_SCHEDULER_SCHEDULE] = scheduler_call_schedule,
+	[PROC_SCHEDULER_REMOVE] = scheduler_call_remove,
+	[PROC_SCHEDULER_SUSPEND] = scheduler_call_suspend,
+	[PROC_SCHEDULER_RESUME] = scheduler_call_resume,
+};
+
+void
+scheduler_backend_call(const struct scheduler_backend *b, void *ctx,
+    const struct scheduler_msg *m, struct scheduler_msg *out)
+{
+	struct scheduler_call	c = { b, ctx, m, out, m->si };
+
+	out->type = m->type;
+	out->r = 0;
+	out->count = 0;
+	out->delay = 0;
+	if (m->type < sizeof scheduler_calls / sizeof scheduler_calls[0] &&
+	    scheduler_calls[m->type] != NULL)
+		scheduler_calls[m->type](&c);
+}
+
+/* scheduler_api_on_request - the handler of every request type */
+static int
+scheduler_api_on_request(struct api_proc *p, struct imsg *imsg)
+{
+	uint64_t		evpids[SCHEDULER_API_BATCH_MAX];
+	int			types[SCHEDULER_API_BATCH_MAX];
+	uint32_t		msgids[SCHEDULER_PROTO_MESSAGES_MAX];
+	struct evpstate		states[SCHEDULER_PROTO_ENVELOPES_MAX];
+	unsigned char		buf[SCHEDULER_API_REPLY_MAX];
+	struct scheduler_msg	m, out;
+	struct wire_writer	w;
+
+	if (scheduler_proto_decode_request(imsg->hdr.type, imsg->data,
+	    imsg->datalen, &m) == -1)
+		return api_proc_bad_len(p, imsg,
+		    scheduler_proto_name(imsg->hdr.type));
+	memset(&out, 0, sizeof out);
+	out.type = m.type;
+	out.evpids = evpids;
+	out.types = types;
+	out.msgids = msgids;
 	/* the padding travels as zeros */
 	memset(states, 0, sizeof states);
-	if (scheduler_api.on_envelopes && size > 0)
-		n = scheduler_api.on_envelopes(from, states, size);
-	if (n > size) {
-		api_log_warnx("scheduler-api: envelopes callback gave %zu "
-		    "for %zu", n, size);
-		n = size;
+	out.states = states;
+	if (m.type == PROC_SCHEDULER_INIT &&
+	    m.version != PROC_SCHEDULER_API_VERSION) {
+		api_log_warnx("scheduler-api: bad API version %u (want %d)",
+		    m.version, PROC_SCHEDULER_API_VERSION);
+		return -1;
 	}
-	api_log_debug("scheduler-api: envelopes from=%016llx size=%zu -> %zu",
-	    (unsigned long long)from, size, n);
-	return api_proc_reply(p, -1, states, n * sizeof states[0]);
+	scheduler_backend_call(scheduler_api.b, scheduler_api.ctx, &m, &out);
+	api_log_debug("scheduler-api: %s msgid=%08x id=%016llx count=%zu -> "
+	    "r=%d count=%zu delay=%d", scheduler_proto_name(m.type), m.msgid,
+	    (unsigned long long)(m.id ? m.id : m.si.evpid), m.count, out.r,
+	    out.count, out.delay);
+	wire_writer_init(&w, buf, sizeof buf);
+	if (scheduler_proto_encode_reply(&out, &w) == -1) {
+		api_log_warnx("%s: %s reply does not fit", p->prefix,
+		    scheduler_proto_name(m.type));
+		return -1;
+	}
+	return api_proc_reply(p, -1, w.buf, w.len);
 }
 
-static const struct api_proc_handler scheduler_api_handlers[] = {
-	{ PROC_SCHEDULER_INIT, "INIT", API_PROC_HANDSHAKE,
-	    scheduler_api_on_init_msg },
-	{ PROC_SCHEDULER_INSERT, "INSERT", 0, scheduler_api_on_insert_msg },
-	{ PROC_SCHEDULER_COMMIT, "COMMIT", 0, scheduler_api_on_commit_msg },
-	{ PROC_SCHEDULER_ROLLBACK, "ROLLBACK", 0,
-	    scheduler_api_on_rollback_msg },
-	{ PROC_SCHEDULER_UPDATE, "UPDATE", 0, scheduler_api_on_update_msg },
-	{ PROC_SCHEDULER_DELETE, "DELETE", 0, scheduler_api_on_delete_msg },
-	{ PROC_SCHEDULER_HOLD, "HOLD", 0, scheduler_api_on_hold_msg },
-	{ PROC_SCHEDULER_RELEASE, "RELEASE", 0, scheduler_api_on_release_msg },
-	{ PROC_SCHEDULER_BATCH, "BATCH", 0, scheduler_api_on_batch_msg },
-	{ PROC_SCHEDULER_MESSAGES, "MESSAGES", 0,
-	    scheduler_api_on_messages_msg },
-	{ PROC_SCHEDULER_ENVELOPES, "ENVELOPES", 0,
-	    scheduler_api_on_envelopes_msg },
-	{ PROC_SCHEDULER_SCHEDULE, "SCHEDULE", 0,
-	    scheduler_api_on_schedule_msg },
-	{ PROC_SCHEDULER_REMOVE, "REMOVE", 0, scheduler_api_on_remove_msg },
-	{ PROC_SCHEDULER_SUSPEND, "SUSPEND", 0, scheduler_api_on_suspend_msg },
-	{ PROC_SCHEDULER_RESUME, "RESUME", 0, scheduler_api_on_resume_msg },
-};
+int
+scheduler_api_serve_fd(const struct scheduler_backend *b, void *ctx, int fd)
+{
+	struct api_proc_handler	handlers[PROC_SCHEDULER_RESUME];
+	size_t			n = 0;
+	uint32_t		type;
+
+	if (b == NULL || b->version != SCHEDULER_BACKEND_V1) {
+		api_log_warnx("scheduler-api: backend %s has version %d",
+		    b != NULL ? b->name : "-", b != NULL ? b->version : 0);
+		return 1;
+	}
+	for (type = PROC_SCHEDULER_INIT; type <= PROC_SCHEDULER_RESUME;
+	    type++) {
+		handlers[n].type = type;
+		handlers[n].name = scheduler_proto_name(type);
+		handlers[n].flags = type == PROC_SCHEDULER_INIT ?
+		    API_PROC_HANDSHAKE : 0;
+		handlers[n++].fn = scheduler_api_on_request;
+	}
+	scheduler_api.b = b;
+	scheduler_api.ctx = ctx;
+	return api_proc_dispatch(&scheduler_api.proc, fd, handlers, n);
+}
+
+int
+scheduler_api_serve(const struct scheduler_backend *b, void *ctx)
+{
+	return scheduler_api_serve_fd(b, ctx, 0);
+}
 
 int
 scheduler_api_dispatch_fd(int fd)
 {
-	return api_proc_dispatch(&scheduler_api.proc, fd,
-	    scheduler_api_handlers,
-	    sizeof scheduler_api_handlers / sizeof scheduler_api_handlers[0]);
+	return scheduler_api_serve_fd(&scheduler_api_callbacks,
+	    &scheduler_api, fd);
 }
 
 int

@@ -1,13 +1,16 @@
 /*
- * scheduler_api.h -- the scheduler helper side of the proc scheduler
- * protocol, and the structures that travel whole in it.
+ * scheduler_api.h -- the scheduler backend model, the helper side of
+ * the proc scheduler protocol, and the structures that travel whole in
+ * it.
  *
- * A scheduler driver (libexec/scheduler-*) registers callbacks and
- * calls scheduler_api_dispatch(), which speaks
- * PROC_SCHEDULER_API_VERSION 2 (libexec-protocols.md section 6) on fd 0:
- * INIT (reply r), then INSERT ... RESUME, every reply of type 0.  One
- * numbering exists (the daemon's and the extras' agree).  The callback
- * signatures are those of OpenSMTPD's extras glue.
+ * A scheduler backend is a struct scheduler_backend (below), hosted
+ * linked into smtpd or served as a helper (libexec/scheduler-*) by
+ * scheduler_api_serve(), which speaks PROC_SCHEDULER_API_VERSION 2
+ * (libexec-protocols.md section 6) on fd 0: INIT (reply r), then
+ * INSERT ... RESUME, every reply of type 0.  One numbering exists (the
+ * daemon's and the extras' agree).  A driver written for OpenSMTPD's
+ * extras glue registers callbacks instead and calls
+ * scheduler_api_dispatch(); the signatures are the extras'.
  *
  * Callback contract:
  *   init, insert, delete, hold, release, schedule, remove, suspend and
@@ -119,6 +122,67 @@ _Static_assert(offsetof(struct evpstate, flags) == 8, "evpstate.flags");
 _Static_assert(offsetof(struct evpstate, retry) == 10, "evpstate.retry");
 _Static_assert(offsetof(struct evpstate, time) == 16, "evpstate.time");
 #endif
+
+#define SCHEDULER_BACKEND_V1	1
+
+/*
+ * A scheduler backend: written once against this header, linked into
+ * smtpd (smtpd/scheduler/scheduler_NAME.c) or served as a helper by
+ * scheduler_api_serve().  open() makes the context every other method
+ * takes (NULL: unusable, logged); close() releases it; a backend keeps
+ * no state anywhere else.  The methods follow the callback contract
+ * above (init is the INIT handshake's r).  New methods are appended,
+ * never reordered; a NULL method answers 0.
+ */
+struct scheduler_backend {
+	int		 version;	/* SCHEDULER_BACKEND_V1; append only */
+	const char	*name;
+	void	*(*open)(void);
+	void	(*close)(void *ctx);
+	int	(*init)(void *ctx);
+	int	(*insert)(void *ctx, struct scheduler_info *);
+	size_t	(*commit)(void *ctx, uint32_t msgid);
+	size_t	(*rollback)(void *ctx, uint32_t msgid);
+	int	(*update)(void *ctx, struct scheduler_info *);
+	int	(*delete)(void *ctx, uint64_t evpid);
+	int	(*hold)(void *ctx, uint64_t evpid, uint64_t holdq);
+	int	(*release)(void *ctx, int type, uint64_t holdq, int n);
+	int	(*batch)(void *ctx, int typemask, int *delay, size_t *count,
+		    uint64_t *evpids, int *types);
+	size_t	(*messages)(void *ctx, uint32_t from, uint32_t *dst,
+		    size_t size);
+	size_t	(*envelopes)(void *ctx, uint64_t from, struct evpstate *dst,
+		    size_t size);
+	int	(*schedule)(void *ctx, uint64_t id);
+	int	(*remove)(void *ctx, uint64_t id);
+	int	(*suspend)(void *ctx, uint64_t id);
+	int	(*resume)(void *ctx, uint64_t id);
+};
+
+/*
+ * scheduler_backend_call - request M (api/scheduler_proto.h) run on
+ * backend B, the reply in OUT, whose arrays (evpids, types, msgids,
+ * states) the caller provides, each big enough for the most one reply
+ * carries (SCHEDULER_API_BATCH_MAX, SCHEDULER_PROTO_*_MAX).  A batch or
+ * a listing the backend gets wrong is clamped or answered as an error
+ * here, logged.  The one meaning of each request, for the glue
+ * (scheduler_api_serve) and for smtpd's embedded host alike.
+ */
+struct scheduler_msg;
+void	scheduler_backend_call(const struct scheduler_backend *b, void *ctx,
+	    const struct scheduler_msg *m, struct scheduler_msg *out);
+
+/*
+ * scheduler_api_serve - serve backend B (context CTX, already open) on
+ * fd 0; scheduler_api_serve_fd on another fd.  Same returns as
+ * scheduler_api_dispatch().  The callbacks registered with
+ * scheduler_api_on_*() below are served the same way, through a
+ * backend of this glue: scheduler_api_dispatch() is scheduler_api_serve()
+ * of that one.
+ */
+int	scheduler_api_serve(const struct scheduler_backend *b, void *ctx);
+int	scheduler_api_serve_fd(const struct scheduler_backend *b, void *ctx,
+	    int fd);
 
 void	scheduler_api_on_init(int (*)(void));
 void	scheduler_api_on_insert(int (*)(struct scheduler_info *));

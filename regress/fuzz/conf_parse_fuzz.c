@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
 		return 0;
 	c = conf_load_string("fuzz.conf", (const char *)data, size, NULL, 0,
-	    devnull);
+	    devnull, NULL);
 	if (c == NULL)
 		return 0;
 	if (conf_serialize(c, 0, &buf, &len) == 0) {

@@ -3,6 +3,7 @@
  * Linked into every regress/unit program; never into the daemon.
  */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -30,4 +31,23 @@ test_done(void)
 {
 	printf("# %d passed, %d failed\n", test_passed, test_failed);
 	return test_failed ? 1 : 0;
+}
+
+const char *
+test_build_path(const char *sub, char *buf, size_t bufsz)
+{
+	char	exe[4096], *p;
+	ssize_t	n;
+	int	i;
+
+	buf[0] = '\0';
+	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
+		return buf;
+	exe[n] = '\0';
+	for (i = 0; i < 3; i++)
+		if ((p = strrchr(exe, '/')) != NULL)
+			*p = '\0';
+	if ((size_t)snprintf(buf, bufsz, "%s/%s", exe, sub) >= bufsz)
+		buf[0] = '\0';
+	return buf;
 }

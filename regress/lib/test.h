@@ -17,6 +17,9 @@ extern int	test_failed;
 
 int	test_check(int ok, const char *what, const char *file, int line);
 int	test_done(void);
+/* test_build_path - BUILD/SUB, the program being BUILD/regress/unit/NAME
+ * ("" when it cannot be told) */
+const char *test_build_path(const char *sub, char *buf, size_t bufsz);
 
 #define CHECK(cond, what) \
 	test_check(!!(cond), (what), __FILE__, __LINE__)

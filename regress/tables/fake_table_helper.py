@@ -11,11 +11,21 @@ where a file "badopen" makes it exit before answering OPEN.
 
 The key of a CHECK or LOOKUP chooses the behaviour: "die" exits at once,
 "hang" sleeps, "garbage" writes an invalid frame, "badtype" answers with
-type 1, "extra" sends a value after r = 0, "two" answers twice.  Other
-keys: CHECK "yes" -> 1, else 0; LOOKUP "v..." -> 1 "value-of-v...", else
-0.  FETCH rotates over two addresses; UPDATE answers 1.
+type 1, "extra" sends a value after r = 0, "two" answers twice, "later"
+answers and then sends a reply to a request never sent, "half" writes
+half a frame and stalls, "slow" answers after 200 ms, "big<N>" answers
+a value of N bytes, "sigs" answers the ignored and blocked signal masks
+it was started with ("SigIgn SigBlk" of /proc/self/status, in hex),
+"stubborn" ignores SIGTERM from then on (and says so with a file
+"stubborn" in the state directory) and hangs.
+Other keys: CHECK "yes" -> 1, else 0; LOOKUP "v..." -> 1
+"value-of-v...", else 0.  FETCH rotates over two addresses; UPDATE
+answers 1.  A state directory it cannot write to is ignored, so that it
+also runs as another user.  A file "hangopen" makes it never answer
+OPEN.
 """
 import os
+import signal
 import struct
 import sys
 import time
@@ -39,12 +49,28 @@ def send(mtype, payload=b""):
                          os.getpid()) + payload)
 
 
+def signal_masks():
+    """SigIgn and SigBlk as the kernel saw them before Python ran."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return "%s %s" % (out.get("SigIgn", "?"), out.get("SigBlk", "?"))
+
+
 def main():
     state = sys.argv[1] if len(sys.argv) > 1 else "."
-    with open(os.path.join(state, "pids"), "a") as f:
-        f.write("%d\n" % os.getpid())
+    masks = signal_masks()
+    try:
+        with open(os.path.join(state, "pids"), "a") as f:
+            f.write("%d\n" % os.getpid())
+    except OSError:
+        pass
     if os.path.exists(os.path.join(state, "badopen")):
         sys.exit(2)
+    if os.path.exists(os.path.join(state, "hangopen")):
+        time.sleep(60)
     sources = [b"192.0.2.1", b"192.0.2.2"]
     nfetch = 0
     while True:
@@ -65,6 +91,13 @@ def main():
         key = payload[12:-1]
         if key == b"die":
             sys.exit(3)
+        if key == b"stubborn":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            try:
+                open(os.path.join(state, "stubborn"), "w").close()
+            except OSError:
+                pass
+            key = b"hang"
         if key == b"hang":
             time.sleep(60)
         if key == b"garbage":
@@ -75,6 +108,24 @@ def main():
             continue
         if key == b"extra":
             send(OK, struct.pack("=i", 0) + b"junk\0")
+            continue
+        if key == b"later":
+            send(OK, struct.pack("=i", 0))
+            time.sleep(0.1)
+            send(OK, struct.pack("=i", 0))
+            continue
+        if key == b"half":
+            os.write(0, HDR.pack(OK, HDR.size + 4, 0, 0, os.getpid())[:8])
+            time.sleep(60)
+        if key == b"slow":
+            time.sleep(0.2)
+            send(OK, struct.pack("=i", 1 if mtype == CHECK else 0))
+            continue
+        if key.startswith(b"big"):
+            send(OK, struct.pack("=i", 1) + b"a" * int(key[3:]) + b"\0")
+            continue
+        if key == b"sigs":
+            send(OK, struct.pack("=i", 1) + masks.encode() + b"\0")
             continue
         if key == b"two":
             # both answers in one write, so they arrive together

@@ -34,6 +34,7 @@
 /* the tests link the core objects but not smtpd.c */
 struct smtpd_env	*env;
 
+static char	test_libexec[PATH_MAX];	/* the build's helpers */
 #define SHARED	"../shared/spec/conf-examples"
 
 static char	tmpdir[256];
@@ -319,7 +320,7 @@ load(const char *path, char *first, size_t firstsz)
 	FILE			*err;
 
 	err = open_memstream(&buf, &len);
-	c = conf_load(path, NULL, 0, err);
+	c = conf_load(path, NULL, 0, err, test_libexec);
 	fclose(err);
 	if (first) {
 		snprintf(first, firstsz, "%s", buf ? buf : "");
@@ -901,7 +902,7 @@ cli(int argc, char *argv[])
 		fprintf(stderr, "usage: conf_corpus_test -n [-v] -f FILE\n");
 		return 2;
 	}
-	if ((c = conf_load(file, NULL, 0, stderr)) == NULL)
+	if ((c = conf_load(file, NULL, 0, stderr, test_libexec)) == NULL)
 		return 1;
 	if (verbose)
 		conf_dump(stdout, c);
@@ -913,6 +914,7 @@ cli(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
+	test_build_path("libexec", test_libexec, sizeof test_libexec);
 	if (argc > 1)
 		return cli(argc, argv);
 	if (!CHECK(tmp_make() == 0, "temporary root created"))

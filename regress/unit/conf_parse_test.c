@@ -16,6 +16,7 @@
 
 /* the tests link the core objects but not smtpd.c */
 struct smtpd_env	*env;
+static char		 test_libexec[4096];	/* the build's helpers */
 
 /* parse - TEXT through conf_load_string; first error line into ERR */
 static struct smtpd_conf *
@@ -26,7 +27,7 @@ parse(const char *text, size_t len, char *err, size_t errsz)
 	size_t			 blen = 0;
 	FILE			*fp = open_memstream(&buf, &blen);
 
-	c = conf_load_string("t.conf", text, len, NULL, 0, fp);
+	c = conf_load_string("t.conf", text, len, NULL, 0, fp, test_libexec);
 	fclose(fp);
 	if (err) {
 		snprintf(err, errsz, "%s", buf ? buf : "");
@@ -145,11 +146,13 @@ test_macros(void)
 	const char *const defs[] = { "p25=2526" };
 	struct smtpd_conf	*c;
 
-	c = conf_load_string("t.conf", text, strlen(text), defs, 1, stderr);
+	c = conf_load_string("t.conf", text, strlen(text), defs, 1, stderr,
+	    test_libexec);
 	CHECK(c && c->listeners[0]->port == 2526,
 	    "-D macro wins over the file's definition");
 	conf_free(&c);
-	c = conf_load_string("t.conf", text, strlen(text), NULL, 0, stderr);
+	c = conf_load_string("t.conf", text, strlen(text), NULL, 0, stderr,
+	    test_libexec);
 	CHECK(c && c->listeners[0]->port == 25, "file macro expands");
 	conf_free(&c);
 }
@@ -221,7 +224,8 @@ errors_of(const char *text, const char *const *defs, int ndefs, int *ok)
 	size_t			 len = 0;
 	FILE			*fp = open_memstream(&buf, &len);
 
-	c = conf_load_string("t.conf", text, strlen(text), defs, ndefs, fp);
+	c = conf_load_string("t.conf", text, strlen(text), defs, ndefs, fp,
+	    test_libexec);
 	fclose(fp);
 	*ok = c != NULL;
 	conf_free(&c);
@@ -268,7 +272,7 @@ test_default(void)
 	struct smtpd_conf	*c;
 
 	c = conf_load_string("default", conf_default_text,
-	    strlen(conf_default_text), NULL, 0, stderr);
+	    strlen(conf_default_text), NULL, 0, stderr, test_libexec);
 	CHECK(c != NULL && c->nrules == 2 && c->listeners[0]->port == 2525,
 	    "embedded default configuration parses");
 	conf_free(&c);
@@ -300,7 +304,7 @@ test_serialize(void)
 	    "pki mx.example cert \"%s/mx.crt\"\n"
 	    "pki mx.example key \"%s/mx.key\"\n"
 	    "table creds { alice = \"pw-hash\" }\n"
-	    "table ext postgres:/etc/mail/pg.conf\n"
+	    "table ext sqlite:/etc/mail/pg.conf\n"
 	    "listen on 127.0.0.1 tls pki mx.example auth <creds>\n"
 	    "action \"r\" relay host smtps://l@x.example auth <ext> srs\n"
 	    "match from any for any action \"r\"\n";
@@ -376,6 +380,7 @@ test_serialize(void)
 int
 main(void)
 {
+	test_build_path("libexec", test_libexec, sizeof test_libexec);
 	test_structure();
 	test_hostile();
 	test_macros();

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "smtpd.h"
 #include "table.h"
+#include "tabletest.h"
 #include "test.h"
 
 #define MAKEMAP_TEST_TIMEOUT	20	/* seconds for one makemap run */
@@ -111,13 +112,13 @@ test_open(const char *tname, const char *name)
 	struct table	*t;
 	char		 p[PATH_MAX], err[512];
 
-	t = table_create(tname, "db", test_path(name, p, sizeof p), err,
+	t = table_create(tname, "db", test_path(name, p, sizeof p), NULL, err,
 	    sizeof err);
 	if (t == NULL) {
 		printf("# %s\n", err);
 		return NULL;
 	}
-	if (table_open(t, err, sizeof err) == -1) {
+	if (table_open(t, NULL, err, sizeof err) == -1) {
 		printf("# %s\n", err);
 		table_free(&t);
 	}
@@ -131,7 +132,7 @@ test_lookup_is(struct table *t, enum table_service service,
 {
 	char	buf[TABLE_VALUE_MAX];
 
-	if (table_lookup(t, service, key, buf, sizeof buf) != 1)
+	if (tt_lookup(t, service, key, buf, sizeof buf) != 1)
 		return 0;
 	return strcmp(buf, want) == 0;
 }
@@ -177,8 +178,8 @@ test_hash_map(void)
 	    "map: key written in mixed case found lower-cased");
 	CHECK(test_lookup_is(t, K_USERINFO, "VMail", "2000:2000:/var/vmail"),
 	    "map: comment after the value dropped, userinfo value");
-	CHECK(table_check(t, K_ALIAS, "Root") == 1, "map: check ok");
-	CHECK(table_check(t, K_ALIAS, "nobody") == 0, "map: check absent");
+	CHECK(tt_check(t, K_ALIAS, "Root") == 1, "map: check ok");
+	CHECK(tt_check(t, K_ALIAS, "nobody") == 0, "map: check absent");
 	table_free(&t);
 }
 
@@ -198,14 +199,14 @@ test_btree_set(void)
 		return;
 	}
 	CHECK(table_shape(t) == TABLE_SHAPE_LIST, "set: <set> makes a list");
-	CHECK(table_check(t, K_DOMAIN, "EXAMPLE.com") == 1,
+	CHECK(tt_check(t, K_DOMAIN, "EXAMPLE.com") == 1,
 	    "set: domain check is case-insensitive");
-	CHECK(table_check(t, K_DOMAIN, "mx.example.ORG") == 1,
+	CHECK(tt_check(t, K_DOMAIN, "mx.example.ORG") == 1,
 	    "set: wildcard domain (scan)");
-	CHECK(table_check(t, K_DOMAIN, "example.net") == 0, "set: absent");
-	CHECK(table_check(t, K_NETADDR, "192.0.2.77") == 1,
+	CHECK(tt_check(t, K_DOMAIN, "example.net") == 0, "set: absent");
+	CHECK(tt_check(t, K_NETADDR, "192.0.2.77") == 1,
 	    "set: netaddr CIDR");
-	CHECK(table_lookup(t, K_DOMAIN, "Example.com", buf, sizeof buf) ==
+	CHECK(tt_lookup(t, K_DOMAIN, "Example.com", buf, sizeof buf) ==
 	    1 && strcmp(buf, "example.com") == 0,
 	    "set: lookup answers the key, not <set>");
 	table_free(&t);
@@ -273,7 +274,7 @@ test_atomic(void)
 		return;
 	}
 	CHECK(test_lookup_is(t, K_STRING, "K", "v") &&
-	    table_check(t, K_STRING, "k2") == 0,
+	    tt_check(t, K_STRING, "k2") == 0,
 	    "failed runs left the previous output untouched");
 	table_free(&t);
 }

@@ -36,8 +36,19 @@ struct smtpd_env	*env;
 #define TEST_WHAT	256
 
 static char		test_root[256];
+static char		test_logdir[256];	/* the logs, not in the cwd */
 static uint32_t		test_seed;
 static int		test_stderr = -1;
+
+/* test_log - the path of log NAME in test_logdir (a static buffer) */
+static const char *
+test_log(const char *name)
+{
+	static char	path[sizeof test_logdir + 64];
+
+	snprintf(path, sizeof path, "%s/%s", test_logdir, name);
+	return path;
+}
 
 /* test_ids - a fixed id sequence, so every run makes the same calls */
 static uint32_t
@@ -47,7 +58,7 @@ test_ids(void)
 	return test_seed;
 }
 
-/* test_quiet - send the expected warnings to a file (PATH) or back */
+/* test_quiet - send the expected warnings to log PATH or back (NULL) */
 static void
 test_quiet(const char *path)
 {
@@ -64,13 +75,14 @@ test_quiet(const char *path)
 	}
 	if (test_stderr == -1)
 		test_stderr = dup(2);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != -1) {
+	if ((fd = open(test_log(path), O_WRONLY | O_CREAT | O_TRUNC,
+	    0600)) != -1) {
 		dup2(fd, 2);
 		close(fd);
 	}
 }
 
-/* test_file_has - whether the file at PATH contains NEEDLE */
+/* test_file_has - whether log PATH contains NEEDLE */
 static int
 test_file_has(const char *path, const char *needle)
 {
@@ -78,7 +90,7 @@ test_file_has(const char *path, const char *needle)
 	ssize_t		n;
 	int		fd;
 
-	if ((fd = open(path, O_RDONLY)) == -1)
+	if ((fd = open(test_log(path), O_RDONLY)) == -1)
 		return 0;
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
@@ -619,7 +631,8 @@ test_case_run(enum test_op op, struct test_case *c)
 	case OP_DELETE_COMMITTED:
 		return queue_delete_message(c->m1);
 	case OP_CORRUPT:
-		return queue_backend_fs.envelope_corrupt(c->e1[0]);
+		return queue_backend_fs.envelope_corrupt(
+		    queue_backend_context(), c->e1[0]);
 	default:
 		return QUEUE_TEMPFAIL;
 	}
@@ -1089,6 +1102,13 @@ test_modes(void)
 int
 main(void)
 {
+	/* the checkout may not be writable (another user, a 0700 home) */
+	snprintf(test_logdir, sizeof test_logdir, "%s/queuefs-logs.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(test_logdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
 	test_life_cycle();
 	test_not_found();
 	test_fault_matrix();
@@ -1100,11 +1120,6 @@ main(void)
 	queue_backend_close();
 	if (test_root[0] != '\0')
 		test_rm(test_root, 0);
-	unlink("queue_fs_test.faults.log");
-	unlink("queue_fs_test.recover.log");
-	unlink("queue_fs_test.corrupt.log");
-	unlink("queue_fs_test.many.log");
-	unlink("queue_fs_test.stuck.log");
-	unlink("queue_fs_test.modes.log");
+	test_rm(test_logdir, 0);
 	return test_done();
 }

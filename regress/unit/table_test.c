@@ -23,6 +23,7 @@
 #include "log.h"
 #include "smtpd.h"
 #include "table.h"
+#include "tabletest.h"
 #include "test.h"
 
 struct smtpd_env	*env;
@@ -61,14 +62,14 @@ test_static(const char *name, const char **kv, int mapping)
 	char		 err[256];
 	size_t		 i;
 
-	t = table_create(name, "static", NULL, err, sizeof err);
+	t = table_create(name, "static", NULL, NULL, err, sizeof err);
 	if (t == NULL)
 		return NULL;
 	for (i = 0; kv[i] != NULL; i += mapping ? 2 : 1)
 		if (table_add(t, kv[i], mapping ? kv[i + 1] : NULL, err,
 		    sizeof err) == -1)
 			printf("# add %s: %s\n", kv[i], err);
-	if (table_open(t, err, sizeof err) == -1)
+	if (table_open(t, NULL, err, sizeof err) == -1)
 		table_free(&t);
 	return t;
 }
@@ -120,32 +121,32 @@ test_domain(void)
 	if (t == NULL)
 		return;
 	CHECK(table_shape(t) == TABLE_SHAPE_LIST, "inline values: a list");
-	CHECK(table_check(t, K_DOMAIN, "example.com") == 1, "domain exact");
-	CHECK(table_check(t, K_DOMAIN, "EXAMPLE.Com") == 1,
+	CHECK(tt_check(t, K_DOMAIN, "example.com") == 1, "domain exact");
+	CHECK(tt_check(t, K_DOMAIN, "EXAMPLE.Com") == 1,
 	    "domain case-insensitive");
-	CHECK(table_check(t, K_DOMAIN, "mixed.net") == 1,
+	CHECK(tt_check(t, K_DOMAIN, "mixed.net") == 1,
 	    "entries lower-cased at load");
-	CHECK(table_check(t, K_DOMAIN, "mx.example.org") == 1,
+	CHECK(tt_check(t, K_DOMAIN, "mx.example.org") == 1,
 	    "domain wildcard");
-	CHECK(table_check(t, K_DOMAIN, "a.b.example.org") == 1,
+	CHECK(tt_check(t, K_DOMAIN, "a.b.example.org") == 1,
 	    "domain wildcard, deeper");
-	CHECK(table_check(t, K_DOMAIN, "example.org") == 0,
+	CHECK(tt_check(t, K_DOMAIN, "example.org") == 0,
 	    "*.x does not match x");
-	CHECK(table_check(t, K_DOMAIN, "example.net") == 0, "domain absent");
-	CHECK(table_check(t, K_DOMAIN, "example.com.evil") == 0,
+	CHECK(tt_check(t, K_DOMAIN, "example.net") == 0, "domain absent");
+	CHECK(tt_check(t, K_DOMAIN, "example.com.evil") == 0,
 	    "no prefix match");
-	CHECK(table_check(t, K_DOMAIN, "bad\r\nkey") == -1,
+	CHECK(tt_check(t, K_DOMAIN, "bad\r\nkey") == -1,
 	    "key with CR/LF: temporary failure");
 	memset(big, 'a', 1500);
 	big[1500] = '\0';
-	CHECK(table_check(t, K_DOMAIN, big) == -1, "oversized key refused");
-	CHECK(table_check(t, 0x1000, "x") == -1, "invalid service refused");
+	CHECK(tt_check(t, K_DOMAIN, big) == -1, "oversized key refused");
+	CHECK(tt_check(t, 0x1000, "x") == -1, "invalid service refused");
 	table_free(&t);
 	CHECK(t == NULL, "table_free NULLs the pointer");
 	table_free(&t);
 
 	a = test_static("any", any, 0);
-	CHECK(a != NULL && table_check(a, K_DOMAIN, "whatever.example") == 1,
+	CHECK(a != NULL && tt_check(a, K_DOMAIN, "whatever.example") == 1,
 	    "* matches every domain");
 	table_free(&a);
 }
@@ -161,23 +162,23 @@ test_netaddr(void)
 	t = test_static("nets", list, 0);
 	if (!CHECK(t != NULL, "static netaddr list"))
 		return;
-	CHECK(table_check(t, K_NETADDR, "192.0.2.55") == 1, "v4 /24");
-	CHECK(table_check(t, K_NETADDR, "192.0.3.1") == 0, "v4 outside /24");
-	CHECK(table_check(t, K_NETADDR, "198.51.100.7") == 1, "v4 host");
-	CHECK(table_check(t, K_NETADDR, "198.51.100.8") == 0, "v4 other host");
-	CHECK(table_check(t, K_NETADDR, "10.200.1.1") == 1, "v4 /8");
-	CHECK(table_check(t, K_NETADDR, "2001:db8:ffff::1") == 1,
+	CHECK(tt_check(t, K_NETADDR, "192.0.2.55") == 1, "v4 /24");
+	CHECK(tt_check(t, K_NETADDR, "192.0.3.1") == 0, "v4 outside /24");
+	CHECK(tt_check(t, K_NETADDR, "198.51.100.7") == 1, "v4 host");
+	CHECK(tt_check(t, K_NETADDR, "198.51.100.8") == 0, "v4 other host");
+	CHECK(tt_check(t, K_NETADDR, "10.200.1.1") == 1, "v4 /8");
+	CHECK(tt_check(t, K_NETADDR, "2001:db8:ffff::1") == 1,
 	    "[v6]/32 entry");
-	CHECK(table_check(t, K_NETADDR, "[2001:DB8::25]") == 1,
+	CHECK(tt_check(t, K_NETADDR, "[2001:DB8::25]") == 1,
 	    "[v6] key, upper case");
-	CHECK(table_check(t, K_NETADDR, "2001:db9:1::1") == 0,
+	CHECK(tt_check(t, K_NETADDR, "2001:db9:1::1") == 0,
 	    "ipv6: /48 outside");
-	CHECK(table_check(t, K_NETADDR, "2001:db9::5") == 1, "ipv6: /48");
-	CHECK(table_check(t, K_NETADDR, "IPv6:2001:dba::1") == 1,
+	CHECK(tt_check(t, K_NETADDR, "2001:db9::5") == 1, "ipv6: /48");
+	CHECK(tt_check(t, K_NETADDR, "IPv6:2001:dba::1") == 1,
 	    "IPv6: key prefix, [v6] entry");
-	CHECK(table_check(t, K_NETADDR, "::1") == 1, "bare v6 entry");
-	CHECK(table_check(t, K_NETADDR, "local") == 1, "local");
-	CHECK(table_check(t, K_NETADDR, "::ffff:192.0.2.1") == 0,
+	CHECK(tt_check(t, K_NETADDR, "::1") == 1, "bare v6 entry");
+	CHECK(tt_check(t, K_NETADDR, "local") == 1, "local");
+	CHECK(tt_check(t, K_NETADDR, "::ffff:192.0.2.1") == 0,
 	    "no family mixing");
 	table_free(&t);
 }
@@ -193,27 +194,27 @@ test_mailaddr(void)
 	t = test_static("senders", list, 0);
 	if (!CHECK(t != NULL, "static mailaddr list"))
 		return;
-	CHECK(table_check(t, K_MAILADDR, "Bob@Example.com") == 1,
+	CHECK(tt_check(t, K_MAILADDR, "Bob@Example.com") == 1,
 	    "user@domain");
-	CHECK(table_check(t, K_MAILADDR, "bob+tag@example.com") == 1,
+	CHECK(tt_check(t, K_MAILADDR, "bob+tag@example.com") == 1,
 	    "untagged entry matches tagged key");
-	CHECK(table_check(t, K_MAILADDR, "bob@example.net") == 0,
+	CHECK(tt_check(t, K_MAILADDR, "bob@example.net") == 0,
 	    "user@domain: other domain");
-	CHECK(table_check(t, K_MAILADDR, "anyone@example.org") == 1,
+	CHECK(tt_check(t, K_MAILADDR, "anyone@example.org") == 1,
 	    "@domain");
-	CHECK(table_check(t, K_MAILADDR, "carol@anywhere.test") == 1,
+	CHECK(tt_check(t, K_MAILADDR, "carol@anywhere.test") == 1,
 	    "user alone");
-	CHECK(table_check(t, K_MAILADDR, "dave@mx.example.net") == 1,
+	CHECK(tt_check(t, K_MAILADDR, "dave@mx.example.net") == 1,
 	    "domain wildcard in mailaddr");
-	CHECK(table_check(t, K_MAILADDR, "eve+list@example.com") == 1,
+	CHECK(tt_check(t, K_MAILADDR, "eve+list@example.com") == 1,
 	    "tagged entry, same tag");
-	CHECK(table_check(t, K_MAILADDR, "eve@example.com") == 0,
+	CHECK(tt_check(t, K_MAILADDR, "eve@example.com") == 0,
 	    "tagged entry, untagged key");
-	CHECK(table_check(t, K_MAILADDR, "mallory@example.com") == 0,
+	CHECK(tt_check(t, K_MAILADDR, "mallory@example.com") == 0,
 	    "mailaddr absent");
 	table_free(&t);
 	t = test_static("all", all, 0);
-	CHECK(t != NULL && table_check(t, K_MAILADDR, "x@y.z") == 1,
+	CHECK(t != NULL && tt_check(t, K_MAILADDR, "x@y.z") == 1,
 	    "@ matches every address");
 	table_free(&t);
 }
@@ -230,22 +231,22 @@ test_regex_string(void)
 	t = test_static("re", list, 0);
 	if (!CHECK(t != NULL, "static regex list"))
 		return;
-	CHECK(table_check(t, K_REGEX, "ADMIN@foo") == 1,
+	CHECK(tt_check(t, K_REGEX, "ADMIN@foo") == 1,
 	    "regex, case-insensitive");
-	CHECK(table_check(t, K_REGEX, "x@mail.example.net") == 1,
+	CHECK(tt_check(t, K_REGEX, "x@mail.example.net") == 1,
 	    "regex with (?i) prefix");
-	CHECK(table_check(t, K_REGEX, "x@mail.example.org") == 0,
+	CHECK(tt_check(t, K_REGEX, "x@mail.example.org") == 0,
 	    "regex no match");
-	CHECK(table_check(t, K_STRING, "^admin@") == 1,
+	CHECK(tt_check(t, K_STRING, "^admin@") == 1,
 	    "string: exact entry");
 	table_free(&t);
 	t = test_static("badre", bad, 0);
-	CHECK(t != NULL && table_check(t, K_REGEX, "x") == -1,
+	CHECK(t != NULL && tt_check(t, K_REGEX, "x") == -1,
 	    "invalid regex: temporary failure, not a silent miss");
 	table_free(&t);
 	t = test_static("tags", tags, 0);
-	CHECK(t != NULL && table_check(t, K_STRING, "TRUSTED") == 1 &&
-	    table_check(t, K_STRING, "trust") == 0, "string exact, no prefix");
+	CHECK(t != NULL && tt_check(t, K_STRING, "TRUSTED") == 1 &&
+	    tt_check(t, K_STRING, "trust") == 0, "string exact, no prefix");
 	table_free(&t);
 }
 
@@ -269,25 +270,23 @@ test_mapping(void)
 	if (!CHECK(t != NULL, "static mapping"))
 		return;
 	CHECK(table_shape(t) == TABLE_SHAPE_MAPPING, "inline pairs: mapping");
-	CHECK(table_lookup(t, K_ALIAS, "POSTMASTER", buf, sizeof buf) == 1 &&
+	CHECK(tt_lookup(t, K_ALIAS, "POSTMASTER", buf, sizeof buf) == 1 &&
 	    strcmp(buf, "bob, alice@example.net") == 0, "alias lookup");
-	CHECK(table_lookup(t, K_ALIAS, "nobody", buf, sizeof buf) == 0,
+	CHECK(tt_lookup(t, K_ALIAS, "nobody", buf, sizeof buf) == 0,
 	    "alias not found");
-	CHECK(table_lookup(t, K_ALIAS, "badalias", buf, sizeof buf) == -1,
+	CHECK(tt_lookup(t, K_ALIAS, "badalias", buf, sizeof buf) == -1,
 	    "unparsable alias value: temporary failure");
-	CHECK(table_lookup(t, K_CREDENTIALS, "creds", buf, sizeof buf) == 1,
+	CHECK(tt_lookup(t, K_CREDENTIALS, "creds", buf, sizeof buf) == 1,
 	    "credentials lookup");
-	CHECK(table_lookup(t, K_CREDENTIALS, "nocolon", buf, sizeof buf) == 1,
+	CHECK(tt_lookup(t, K_CREDENTIALS, "nocolon", buf, sizeof buf) == 1,
 	    "credentials without colon: key is the user");
-	CHECK(table_lookup(t, K_CREDENTIALS, "short", buf, sizeof buf) == -1,
+	CHECK(tt_lookup(t, K_CREDENTIALS, "short", buf, sizeof buf) == -1,
 	    "credentials too short");
-	CHECK(table_lookup(t, K_USERINFO, "vmail", buf, sizeof buf) == 1,
+	CHECK(tt_lookup(t, K_USERINFO, "vmail", buf, sizeof buf) == 1,
 	    "userinfo lookup");
-	CHECK(table_lookup(t, K_USERINFO, "baduser", buf, sizeof buf) == -1,
+	CHECK(tt_lookup(t, K_USERINFO, "baduser", buf, sizeof buf) == -1,
 	    "bad userinfo: temporary failure");
-	CHECK(table_lookup(t, K_ALIAS, "bob", buf, 4) == -1,
-	    "value larger than dst: temporary failure");
-	CHECK(table_check(t, K_ALIAS, "bob") == 1, "check on a mapping");
+	CHECK(tt_check(t, K_ALIAS, "bob") == 1, "check on a mapping");
 	CHECK(table_add(t, "x", NULL, err, sizeof err) == -1 &&
 	    strstr(err, "aliases") != NULL,
 	    "list entry in a mapping refused, naming the table");
@@ -311,16 +310,16 @@ test_fetch(void)
 	t = test_static("sources", src, 0);
 	if (!CHECK(t != NULL, "static source list"))
 		return;
-	CHECK(table_fetch(t, K_SOURCE, a, sizeof a) == 1 &&
-	    table_fetch(t, K_SOURCE, b, sizeof b) == 1 &&
-	    table_fetch(t, K_SOURCE, c, sizeof c) == 1 &&
-	    table_fetch(t, K_SOURCE, d, sizeof d) == 1, "four fetches");
+	CHECK(tt_fetch(t, K_SOURCE, a, sizeof a) == 1 &&
+	    tt_fetch(t, K_SOURCE, b, sizeof b) == 1 &&
+	    tt_fetch(t, K_SOURCE, c, sizeof c) == 1 &&
+	    tt_fetch(t, K_SOURCE, d, sizeof d) == 1, "four fetches");
 	CHECK(strcmp(a, "192.0.2.10") == 0 && strcmp(b, "192.0.2.11") == 0 &&
 	    strcmp(c, "ipv6:2001:db8::1") == 0 && strcmp(d, a) == 0,
 	    "fetch rotates in order and wraps");
 	table_free(&t);
 	t = test_static("badsrc", bad, 0);
-	CHECK(t != NULL && table_fetch(t, K_SOURCE, a, sizeof a) == -1,
+	CHECK(t != NULL && tt_fetch(t, K_SOURCE, a, sizeof a) == -1,
 	    "fetched value that is not an address: temporary failure");
 	table_free(&t);
 }
@@ -343,79 +342,79 @@ test_file(void)
 	size_t		 n;
 
 	test_write("list", list, sizeof list - 1, p, sizeof p);
-	t = table_create("flist", "file", p, err, sizeof err);
+	t = table_create("flist", "file", p, NULL, err, sizeof err);
 	if (CHECK(t != NULL, "file list loaded")) {
-		table_open(t, err, sizeof err);
+		table_open(t, NULL, err, sizeof err);
 		CHECK(table_shape(t) == TABLE_SHAPE_LIST, "file list shape");
-		CHECK(table_check(t, K_DOMAIN, "example.com") == 1,
+		CHECK(tt_check(t, K_DOMAIN, "example.com") == 1,
 		    "file: blanks trimmed");
-		CHECK(table_check(t, K_DOMAIN, "a.example.org") == 1,
+		CHECK(tt_check(t, K_DOMAIN, "a.example.org") == 1,
 		    "file: wildcard");
-		CHECK(table_check(t, K_DOMAIN, "mixed.EXAMPLE") == 1,
+		CHECK(tt_check(t, K_DOMAIN, "mixed.EXAMPLE") == 1,
 		    "file: lower-cased");
-		CHECK(table_check(t, K_DOMAIN, "# domains") == 0,
+		CHECK(tt_check(t, K_DOMAIN, "# domains") == 0,
 		    "file: comments skipped");
 		table_free(&t);
 	}
 
 	test_write("map", map, sizeof map - 1, p, sizeof p);
-	t = table_create("fmap", "file", p, err, sizeof err);
+	t = table_create("fmap", "file", p, NULL, err, sizeof err);
 	if (CHECK(t != NULL, "file mapping loaded")) {
-		table_open(t, err, sizeof err);
+		table_open(t, NULL, err, sizeof err);
 		CHECK(table_shape(t) == TABLE_SHAPE_MAPPING, "file map shape");
-		CHECK(table_lookup(t, K_ALIAS, "root", buf, sizeof buf) == 1 &&
+		CHECK(tt_lookup(t, K_ALIAS, "root", buf, sizeof buf) == 1 &&
 		    strcmp(buf, "bob") == 0, "key: value");
-		CHECK(table_lookup(t, K_ALIAS, "carol", buf, sizeof buf) == 1 &&
+		CHECK(tt_lookup(t, K_ALIAS, "carol", buf, sizeof buf) == 1 &&
 		    strcmp(buf, "carol@example.net") == 0, "key : value");
-		CHECK(table_lookup(t, K_ALIAS, "dave", buf, sizeof buf) == 1 &&
+		CHECK(tt_lookup(t, K_ALIAS, "dave", buf, sizeof buf) == 1 &&
 		    strcmp(buf, "dave@example.org") == 0, "key:value");
-		CHECK(table_lookup(t, K_ALIAS, "bob", buf, sizeof buf) == 1 &&
+		CHECK(tt_lookup(t, K_ALIAS, "bob", buf, sizeof buf) == 1 &&
 		    strcmp(buf, "bob@example.com") == 0,
 		    "duplicate key: the first one wins");
-		CHECK(table_lookup(t, K_ALIAS, "list", buf, sizeof buf) == 1 &&
+		CHECK(tt_lookup(t, K_ALIAS, "list", buf, sizeof buf) == 1 &&
 		    strcmp(buf, "a, \"|/bin/cmd x, y\", :include:/etc/a\\,b") == 0,
 		    "quoted and escaped commas in an alias list");
 		table_free(&t);
 	}
 
 	test_write("urls", urls, sizeof urls - 1, p, sizeof p);
-	t = table_create("furls", "file", p, err, sizeof err);
+	t = table_create("furls", "file", p, NULL, err, sizeof err);
 	if (CHECK(t != NULL, "# @list file loaded")) {
-		table_open(t, err, sizeof err);
+		table_open(t, NULL, err, sizeof err);
 		CHECK(table_shape(t) == TABLE_SHAPE_LIST,
 		    "# @list forces a list despite colons");
-		CHECK(table_fetch(t, K_RELAYHOST, buf, sizeof buf) == 1 &&
+		CHECK(tt_fetch(t, K_RELAYHOST, buf, sizeof buf) == 1 &&
 		    strcmp(buf, "smtp+tls://relay.example.com:587") == 0,
 		    "relayhost fetch 1");
-		CHECK(table_fetch(t, K_RELAYHOST, buf, sizeof buf) == 1 &&
+		CHECK(tt_fetch(t, K_RELAYHOST, buf, sizeof buf) == 1 &&
 		    strcmp(buf, "lmtp://[::1]:24") == 0, "relayhost fetch 2");
-		CHECK(table_fetch(t, K_RELAYHOST, buf, sizeof buf) == 1 &&
+		CHECK(tt_fetch(t, K_RELAYHOST, buf, sizeof buf) == 1 &&
 		    strcmp(buf, "smtp+tls://relay.example.com:587") == 0,
 		    "relayhost fetch wraps");
 		table_free(&t);
 	}
 
 	test_write("empty", "", 0, p, sizeof p);
-	t = table_create("fempty", "file", p, err, sizeof err);
+	t = table_create("fempty", "file", p, NULL, err, sizeof err);
 	CHECK(t != NULL && table_shape(t) == TABLE_SHAPE_MAPPING,
 	    "empty file: empty mapping");
 	if (t != NULL) {
-		table_open(t, err, sizeof err);
-		CHECK(table_check(t, K_DOMAIN, "x") == 0, "empty file: absent");
+		table_open(t, NULL, err, sizeof err);
+		CHECK(tt_check(t, K_DOMAIN, "x") == 0, "empty file: absent");
 	}
 	table_free(&t);
 
 	test_write("crlf", crlf, sizeof crlf - 1, p, sizeof p);
-	t = table_create("fcrlf", "file", p, err, sizeof err);
+	t = table_create("fcrlf", "file", p, NULL, err, sizeof err);
 	if (CHECK(t != NULL, "CRLF file loaded")) {
-		table_open(t, err, sizeof err);
-		CHECK(table_lookup(t, K_ALIAS, "a", buf, sizeof buf) == 1 &&
+		table_open(t, NULL, err, sizeof err);
+		CHECK(tt_lookup(t, K_ALIAS, "a", buf, sizeof buf) == 1 &&
 		    strcmp(buf, "b") == 0, "CR stripped at end of line");
 		table_free(&t);
 	}
 
 	test_write("noval", noval, sizeof noval - 1, p, sizeof p);
-	t = table_create("fnoval", "file", p, err, sizeof err);
+	t = table_create("fnoval", "file", p, NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "fnoval") != NULL &&
 	    strstr(err, "noval:2:") != NULL, "map line without value: "
 	    "error names table and file:line");
@@ -428,29 +427,29 @@ test_file(void)
 	memcpy(big + 9 + n, "\nlast one\n", 10);
 	test_write("huge", big, n + 19, p, sizeof p);
 	free(big);
-	t = table_create("fhuge", "file", p, err, sizeof err);
+	t = table_create("fhuge", "file", p, NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "huge:2:") != NULL &&
 	    strstr(err, "longer") != NULL, "1 MiB line: clear error");
 	printf("# %s\n", err);
 
 	test_write("binary", "a b\nc \001d\n", 10, p, sizeof p);
-	t = table_create("fbin", "file", p, err, sizeof err);
+	t = table_create("fbin", "file", p, NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "binary:2:") != NULL &&
 	    strstr(err, "binary data") != NULL, "control byte: clear error");
 	printf("# %s\n", err);
 
 	test_write("nul", "a b\nc\0d\n", 8, p, sizeof p);
-	t = table_create("fnul", "file", p, err, sizeof err);
+	t = table_create("fnul", "file", p, NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "nul:2:") != NULL, "NUL byte refused");
 
-	t = table_create("fmissing", "file", "/nonexistent/table", err,
+	t = table_create("fmissing", "file", "/nonexistent/table", NULL, err,
 	    sizeof err);
 	CHECK(t == NULL && strstr(err, "No such file") != NULL &&
 	    strstr(err, "fmissing") != NULL, "missing file: error");
-	t = table_create("fdir", "file", test_dir, err, sizeof err);
+	t = table_create("fdir", "file", test_dir, NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "not a regular file") != NULL,
 	    "directory refused");
-	t = table_create("frel", "file", "relative/path", err, sizeof err);
+	t = table_create("frel", "file", "relative/path", NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "absolute") != NULL,
 	    "relative path refused");
 }
@@ -462,21 +461,21 @@ test_file_update(void)
 	char		 p[PATH_MAX], err[512];
 
 	test_write("upd", "example.com\n", 12, p, sizeof p);
-	t = table_create("fupd", "file", p, err, sizeof err);
+	t = table_create("fupd", "file", p, NULL, err, sizeof err);
 	if (!CHECK(t != NULL, "update: loaded"))
 		return;
-	table_open(t, err, sizeof err);
-	CHECK(table_check(t, K_DOMAIN, "example.net") == 0, "before update");
+	table_open(t, NULL, err, sizeof err);
+	CHECK(tt_check(t, K_DOMAIN, "example.net") == 0, "before update");
 	test_write("upd", "example.com\nexample.net\n", 24, p, sizeof p);
-	CHECK(table_update(t) == 1, "update succeeds");
-	CHECK(table_check(t, K_DOMAIN, "example.net") == 1,
+	CHECK(tt_update(t) == 1, "update succeeds");
+	CHECK(tt_check(t, K_DOMAIN, "example.net") == 1,
 	    "update: new entry visible");
 	test_write("upd", "ok\n\001\n", 5, p, sizeof p);
-	CHECK(table_update(t) == 0, "update of a broken file fails");
-	CHECK(table_check(t, K_DOMAIN, "example.net") == 1,
+	CHECK(tt_update(t) == 0, "update of a broken file fails");
+	CHECK(tt_check(t, K_DOMAIN, "example.net") == 1,
 	    "failed update keeps the old content");
 	unlink(p);
-	CHECK(table_update(t) == 0 && table_check(t, K_DOMAIN,
+	CHECK(tt_update(t) == 0 && tt_check(t, K_DOMAIN,
 	    "example.com") == 1, "update of a removed file keeps content");
 	table_free(&t);
 }
@@ -519,39 +518,39 @@ test_db(void)
 
 	test_path("map.db", p, sizeof p);
 	CHECK(test_db_make(p, DB_HASH, map) == 0, "hash db written");
-	t = table_create("dbmap", "db", p, err, sizeof err);
+	t = table_create("dbmap", "db", p, NULL, err, sizeof err);
 	if (CHECK(t != NULL, "hash db opened")) {
-		table_open(t, err, sizeof err);
+		table_open(t, NULL, err, sizeof err);
 		CHECK(table_shape(t) == TABLE_SHAPE_MAPPING, "db mapping");
-		CHECK(table_lookup(t, K_ALIAS, "ROOT", buf, sizeof buf) == 1 &&
+		CHECK(tt_lookup(t, K_ALIAS, "ROOT", buf, sizeof buf) == 1 &&
 		    strcmp(buf, "bob") == 0, "db alias lookup");
-		CHECK(table_lookup(t, K_USERINFO, "vmail", buf, sizeof buf) ==
+		CHECK(tt_lookup(t, K_USERINFO, "vmail", buf, sizeof buf) ==
 		    1, "db userinfo lookup");
-		CHECK(table_lookup(t, K_ALIAS, "nobody", buf, sizeof buf) == 0,
+		CHECK(tt_lookup(t, K_ALIAS, "nobody", buf, sizeof buf) == 0,
 		    "db not found");
-		CHECK(table_update(t) == 1, "db update reopens");
-		CHECK(table_lookup(t, K_ALIAS, "root", buf, sizeof buf) == 1,
+		CHECK(tt_update(t) == 1, "db update reopens");
+		CHECK(tt_lookup(t, K_ALIAS, "root", buf, sizeof buf) == 1,
 		    "db lookup after update");
 		table_free(&t);
 	}
 
 	test_path("set.db", p, sizeof p);
 	CHECK(test_db_make(p, DB_BTREE, set) == 0, "btree set db written");
-	t = table_create("dbset", "db", p, err, sizeof err);
+	t = table_create("dbset", "db", p, NULL, err, sizeof err);
 	if (CHECK(t != NULL, "btree db opened")) {
-		table_open(t, err, sizeof err);
+		table_open(t, NULL, err, sizeof err);
 		CHECK(table_shape(t) == TABLE_SHAPE_LIST, "<set> db is a list");
-		CHECK(table_check(t, K_DOMAIN, "example.com") == 1,
+		CHECK(tt_check(t, K_DOMAIN, "example.com") == 1,
 		    "db domain exact");
-		CHECK(table_check(t, K_DOMAIN, "mx.example.org") == 1,
+		CHECK(tt_check(t, K_DOMAIN, "mx.example.org") == 1,
 		    "db domain wildcard (scan)");
-		CHECK(table_check(t, K_DOMAIN, "example.net") == 0,
+		CHECK(tt_check(t, K_DOMAIN, "example.net") == 0,
 		    "db domain absent");
-		CHECK(table_check(t, K_NETADDR, "192.0.2.9") == 1,
+		CHECK(tt_check(t, K_NETADDR, "192.0.2.9") == 1,
 		    "db netaddr CIDR");
 		seen = 0;
 		for (i = 0; i < 4; i++)
-			if (table_fetch(t, K_STRING, buf, sizeof buf) == 1 &&
+			if (tt_fetch(t, K_STRING, buf, sizeof buf) == 1 &&
 			    strcmp(buf, "example.com") == 0)
 				seen++;
 		CHECK(seen == 1 || seen == 2, "db fetch rotates and wraps");
@@ -559,20 +558,20 @@ test_db(void)
 	}
 
 	t = table_create("mmhash", "db",
-	    "regress/tables/fixtures/makemap-hash.db", err, sizeof err);
+	    "regress/tables/fixtures/makemap-hash.db", NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "absolute") != NULL,
 	    "db path must be absolute");
 	if (getcwd(buf, sizeof buf) != NULL) {
 		if ((size_t)snprintf(p, sizeof p, "%s/regress/tables/"
 		    "fixtures/makemap-hash.db", buf) >= sizeof p)
 			p[0] = '\0';
-		t = table_create("mmhash", "db", p, err, sizeof err);
+		t = table_create("mmhash", "db", p, NULL, err, sizeof err);
 		if (CHECK(t != NULL, "Debian makemap hash db opened")) {
-			table_open(t, err, sizeof err);
-			CHECK(table_lookup(t, K_ALIAS, "Foo", buf,
+			table_open(t, NULL, err, sizeof err);
+			CHECK(tt_lookup(t, K_ALIAS, "Foo", buf,
 			    sizeof buf) == 1 && strcmp(buf, "bar") == 0,
 			    "makemap hash: foo -> bar");
-			CHECK(table_lookup(t, K_STRING, "baz", buf,
+			CHECK(tt_lookup(t, K_STRING, "baz", buf,
 			    sizeof buf) == 1 && strcmp(buf, "qux quux") == 0,
 			    "makemap hash: value with a blank");
 			table_free(&t);
@@ -581,12 +580,12 @@ test_db(void)
 		    (size_t)snprintf(p, sizeof p, "%s/regress/tables/"
 		    "fixtures/makemap-set-btree.db", buf) >= sizeof p)
 			p[0] = '\0';
-		t = table_create("mmset", "db", p, err, sizeof err);
+		t = table_create("mmset", "db", p, NULL, err, sizeof err);
 		if (CHECK(t != NULL, "Debian makemap set btree opened")) {
-			table_open(t, err, sizeof err);
+			table_open(t, NULL, err, sizeof err);
 			CHECK(table_shape(t) == TABLE_SHAPE_LIST &&
-			    table_check(t, K_DOMAIN, "www.example.org") == 1 &&
-			    table_check(t, K_DOMAIN, "example.com") == 1,
+			    tt_check(t, K_DOMAIN, "www.example.org") == 1 &&
+			    tt_check(t, K_DOMAIN, "example.com") == 1,
 			    "makemap set: list with wildcard");
 			table_free(&t);
 		}
@@ -594,11 +593,11 @@ test_db(void)
 
 	test_write("notdb", "this is not a database at all\n", 30, p,
 	    sizeof p);
-	t = table_create("dbbad", "db", p, err, sizeof err);
+	t = table_create("dbbad", "db", p, NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "not a Berkeley DB") != NULL &&
 	    strstr(err, "dbbad") != NULL, "not a db: clear error");
 	printf("# %s\n", err);
-	t = table_create("dbmissing", "db", "/nonexistent.db", err,
+	t = table_create("dbmissing", "db", "/nonexistent.db", NULL, err,
 	    sizeof err);
 	CHECK(t == NULL && strstr(err, "No such file") != NULL,
 	    "missing db: error");
@@ -610,15 +609,15 @@ test_getpwnam(void)
 	struct table	*t;
 	char		 buf[PATH_MAX + 64], err[256];
 
-	t = table_create("<getpwnam>", "getpwnam", NULL, err, sizeof err);
+	t = table_create("<getpwnam>", "getpwnam", NULL, NULL, err, sizeof err);
 	if (!CHECK(t != NULL, "getpwnam table"))
 		return;
-	table_open(t, err, sizeof err);
-	CHECK(table_lookup(t, K_USERINFO, "ROOT", buf, sizeof buf) == 1 &&
+	table_open(t, NULL, err, sizeof err);
+	CHECK(tt_lookup(t, K_USERINFO, "ROOT", buf, sizeof buf) == 1 &&
 	    strncmp(buf, "0:0:", 4) == 0, "getpwnam root -> 0:0:home");
-	CHECK(table_lookup(t, K_USERINFO, "no-such-user-xyz", buf,
+	CHECK(tt_lookup(t, K_USERINFO, "no-such-user-xyz", buf,
 	    sizeof buf) == 0, "getpwnam unknown user");
-	CHECK(table_lookup(t, K_DOMAIN, "root", buf, sizeof buf) == -1,
+	CHECK(tt_lookup(t, K_DOMAIN, "root", buf, sizeof buf) == -1,
 	    "getpwnam serves only userinfo");
 	CHECK(table_check_use(t, K_USERINFO, TABLE_SHAPE_MAPPING, err,
 	    sizeof err) == 0, "getpwnam usable as userbase");
@@ -633,23 +632,23 @@ test_create_errors(void)
 	struct table	*t;
 	char		 err[512];
 
-	t = table_create("x", "nosuchbackend", "/etc/x", err, sizeof err);
+	t = table_create("x", "nosuchbackend", "/etc/x", NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "table-nosuchbackend") != NULL,
 	    "unknown backend without helper: error at create");
 	printf("# %s\n", err);
-	t = table_create("x", "../evil", "/etc/x", err, sizeof err);
+	t = table_create("x", "../evil", "/etc/x", NULL, err, sizeof err);
 	CHECK(t == NULL && strstr(err, "invalid backend") != NULL,
 	    "backend name with a slash refused");
-	t = table_create("", "static", NULL, err, sizeof err);
+	t = table_create("", "static", NULL, NULL, err, sizeof err);
 	CHECK(t == NULL, "empty table name refused");
-	t = table_create("s", "file", "/etc/hostname", err, sizeof err);
+	t = table_create("s", "file", "/etc/hostname", NULL, err, sizeof err);
 	if (t != NULL) {
 		CHECK(table_add(t, "a", NULL, err, sizeof err) == -1,
 		    "table_add only on static tables");
 		table_free(&t);
 	}
-	t = table_create("notopen", "static", NULL, err, sizeof err);
-	CHECK(t != NULL && table_check(t, K_DOMAIN, "x") == -1,
+	t = table_create("notopen", "static", NULL, NULL, err, sizeof err);
+	CHECK(t != NULL && tt_check(t, K_DOMAIN, "x") == -1,
 	    "query before open: -1");
 	table_free(&t);
 }
@@ -852,6 +851,82 @@ test_file_split(void)
 	}
 }
 
+/*
+ * test_value_limits - the largest value is TABLE_VALUE_MAX - 1 bytes,
+ * what IMSG_LOOKUP_TABLE_QUERY_RESULT can carry: at -1 and 0 it is
+ * served, at +1 it is refused where it enters (inline entry, file line
+ * naming table and line) or, from a db, a temporary failure at lookup.
+ */
+static void
+test_value_limits(void)
+{
+	static const int	 deltas[] = { -1, 0, 1 };
+	struct table		*t;
+	const char		*kv[3];
+	char			 p[PATH_MAX], err[512], what[128];
+	char			*val, *line, *buf;
+	size_t			 i, len;
+	int			 r;
+
+	/* reqid, r, value tag, the value, its NUL, the NULL error's tag */
+	CHECK(8 + 4 + 1 + (TABLE_VALUE_MAX - 1) + 1 + 1 == IMSG_MAX_PAYLOAD,
+	    "the longest value fills a result payload exactly");
+	val = malloc(TABLE_VALUE_MAX + 2);
+	line = malloc(TABLE_VALUE_MAX + 16);
+	buf = malloc(TABLE_VALUE_MAX + 16);
+	for (i = 0; i < sizeof deltas / sizeof deltas[0]; i++) {
+		len = (size_t)(TABLE_VALUE_MAX - 1 + deltas[i]);
+		memset(val, 'v', len);
+		val[len] = '\0';
+
+		t = table_create("vinline", "static", NULL, NULL, err,
+		    sizeof err);
+		r = table_add(t, "k", val, err, sizeof err);
+		snprintf(what, sizeof what, "inline value at the limit %+d: "
+		    "%s", deltas[i], deltas[i] > 0 ? "refused" : "kept");
+		CHECK(deltas[i] > 0 ? r == -1 && strstr(err, "vinline") :
+		    r == 0, what);
+		table_free(&t);
+
+		snprintf(line, TABLE_VALUE_MAX + 16, "a b\nk %s\n", val);
+		test_write("vfile", line, strlen(line), p, sizeof p);
+		t = table_create("vfile", "file", p, NULL, err, sizeof err);
+		snprintf(what, sizeof what, "file value at the limit %+d: %s",
+		    deltas[i], deltas[i] > 0 ? "refused with table and line" :
+		    "served whole");
+		if (deltas[i] > 0)
+			CHECK(t == NULL && strstr(err, "vfile:2:") != NULL &&
+			    strstr(err, "\"vfile\"") != NULL, what);
+		else {
+			table_open(t, NULL, err, sizeof err);
+			CHECK(t != NULL && tt_lookup(t, K_STRING, "k", buf,
+			    TABLE_VALUE_MAX + 16) == 1 && strlen(buf) == len,
+			    what);
+		}
+		table_free(&t);
+
+		kv[0] = "k";
+		kv[1] = val;
+		kv[2] = NULL;
+		test_path("vdb.db", p, sizeof p);
+		if (test_db_make(p, DB_HASH, kv) == -1)
+			continue;
+		t = table_create("vdb", "db", p, NULL, err, sizeof err);
+		if (t != NULL)
+			table_open(t, NULL, err, sizeof err);
+		r = t != NULL ? tt_lookup(t, K_STRING, "k", buf,
+		    TABLE_VALUE_MAX + 16) : -3;
+		snprintf(what, sizeof what, "db value at the limit %+d: %s",
+		    deltas[i], deltas[i] > 0 ? "temporary failure" : "served");
+		CHECK(deltas[i] > 0 ? r == -1 : r == 1 && strlen(buf) == len,
+		    what);
+		table_free(&t);
+	}
+	free(val);
+	free(line);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -876,6 +951,7 @@ main(void)
 	test_file_split();
 	test_file_update();
 	test_db();
+	test_value_limits();
 	test_getpwnam();
 	test_create_errors();
 	test_values();

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_log.h"
 #include "log.h"
 
 #define LOG_LINE_MAX	4096
@@ -232,4 +233,20 @@ fatalx(const char *fmt, ...)
 	log_emit(LOG_CRIT, "fatal: ", fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
+}
+
+void
+log_api_line(int level, const char *msg)
+{
+	switch (level) {
+	case API_LOG_WARN:
+		log_warnx("%s", msg);
+		break;
+	case API_LOG_INFO:
+		log_info("%s", msg);
+		break;
+	default:
+		log_debug("%s", msg);
+		break;
+	}
 }

@@ -59,6 +59,8 @@ void	log_event(uint64_t id, const char *subsystem, const char *event,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* log_quote - value for key=value: as is, or quoted when it has spaces */
 const char *log_quote(char *buf, size_t size, const char *value);
+/* log_api_line - a line of a backend of api/, for api_log_set_sink() */
+void	log_api_line(int level, const char *msg);
 
 _Noreturn void fatal(const char *, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void fatalx(const char *, ...) __attribute__((format(printf, 1, 2)));

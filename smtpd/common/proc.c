@@ -3,7 +3,8 @@
  *
  * A child is smtpd re-executed as `smtpd -x NAME`; its channel to the
  * parent is fd 3.  Here it names itself, chroots and drops to its user
- * when started as root, receives its channels to the other processes,
+ * when started as root (a role that asks, once its configuration is in
+ * and before it reports ready), receives its channels to the others,
  * reports ready, and runs its libevent loop until the parent closes
  * its channel.  Which
  * processes talk to which is the one table proc_pairs below; the parent
@@ -57,6 +58,9 @@ static struct {
 	int		  conf_done;
 	char		  root[PATH_MAX];
 	char		  state[32];
+	int		  drop_late;	/* the role calls proc_child_drop */
+	int		  dropped;
+	void		(*on_stop)(void);
 } proc_child;
 
 int
@@ -136,7 +140,10 @@ proc_on_lost(struct mproc *p, const char *why)
 	if (p->peer == PROC_PARENT) {
 		log_debug("%s: parent closed the channel, exiting",
 		    proc_name(env->proc));
-		exit(0);
+		if (proc_child.on_stop == NULL)
+			exit(0);
+		proc_child.on_stop();	/* exits once it is done */
+		return;
 	}
 	log_debug("%s: lost %s (%s)", proc_name(env->proc),
 	    proc_name(p->peer), why);
@@ -223,6 +230,7 @@ proc_on_conf_end(struct mproc *p, struct imsg *imsg)
 	proc_child.conf_done = 1;
 	if (proc_child.on_config)
 		proc_child.on_config();
+	proc_child_drop();	/* never ready while still privileged */
 	proc_report_ready();
 }
 
@@ -268,8 +276,8 @@ proc_child_init(enum proc_id id, const struct imsg_handler *handlers,
 
 	strlcpy(proc_child.root, "/", sizeof proc_child.root);
 	env->privsep = geteuid() == 0;
-	if (env->privsep)
-		proc_drop_privileges(id);
+	if (!proc_child.drop_late)
+		proc_child_drop();
 	proc_set_state("starting");
 
 	/*
@@ -289,6 +297,26 @@ proc_child_init(enum proc_id id, const struct imsg_handler *handlers,
 	proc_child.npeers = proc_count_peers(id);
 	env->peers[PROC_PARENT] = mproc_new(env->evb, id, fd, PROC_PARENT, 1,
 	    handlers, nhandlers, proc_on_lost);
+}
+
+void
+proc_child_drop_late(void)
+{
+	proc_child.drop_late = 1;
+}
+
+void
+proc_child_drop(void)
+{
+	if (env->privsep && !proc_child.dropped)
+		proc_drop_privileges(env->proc);
+	proc_child.dropped = 1;
+}
+
+void
+proc_child_on_stop(void (*on_stop)(void))
+{
+	proc_child.on_stop = on_stop;
 }
 
 void

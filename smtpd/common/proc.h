@@ -30,6 +30,18 @@ void	proc_on_start(struct mproc *, struct imsg *);
  */
 void	proc_child_init(enum proc_id, const struct imsg_handler *, size_t,
 	    void (*on_config)(void), void (*on_start)(void));
+/*
+ * proc_child_drop_late - called before proc_child_init by a role that
+ * must open files as root once its configuration is in (lookup: helper
+ * executables); it then calls proc_child_drop() in its on_config, and at
+ * the latest the drop happens before the process reports ready.
+ */
+void	proc_child_drop_late(void);
+/* proc_child_drop - chroot and setuid to the role's account, once */
+void	proc_child_drop(void);
+/* proc_child_on_stop - instead of exit(0) when the parent closes our
+ * channel: ON_STOP winds down on the event loop, then exits */
+void	proc_child_on_stop(void (*on_stop)(void));
 /* proc_child_loop - run until the parent closes our channel */
 _Noreturn void proc_child_loop(void);
 void	proc_set_state(const char *);

@@ -156,7 +156,8 @@ conf_defaults(void)
 /* conf_run - parse the pushed input; the configuration or NULL */
 static struct smtpd_conf *
 conf_run(const char *path, const char *name, const char *text, size_t len,
-    const char *const *macros, int nmacros, FILE *errors, int trusted)
+    const char *const *macros, int nmacros, FILE *errors, int trusted,
+    const char *libexec)
 {
 	struct conf_parser	 p;
 	struct smtpd_conf	*conf;
@@ -170,6 +171,7 @@ conf_run(const char *path, const char *name, const char *text, size_t len,
 	p.a = p.conf->arena;
 	p.errors = errors;
 	p.trusted = trusted;
+	p.libexec = libexec;
 	conf_lex_init(&p);
 	if (setjmp(p.abort) == 0) {
 		for (i = 0; i < nmacros; i++) {
@@ -202,16 +204,19 @@ conf_run(const char *path, const char *name, const char *text, size_t len,
 
 struct smtpd_conf *
 conf_load(const char *path, const char *const *macros, int nmacros,
-    FILE *errors)
+    FILE *errors, const char *libexec)
 {
-	return conf_run(path, path, NULL, 0, macros, nmacros, errors, 0);
+	return conf_run(path, path, NULL, 0, macros, nmacros, errors, 0,
+	    libexec);
 }
 
 struct smtpd_conf *
 conf_load_string(const char *name, const char *text, size_t len,
-    const char *const *macros, int nmacros, FILE *errors)
+    const char *const *macros, int nmacros, FILE *errors,
+    const char *libexec)
 {
-	return conf_run(NULL, name, text, len, macros, nmacros, errors, 0);
+	return conf_run(NULL, name, text, len, macros, nmacros, errors, 0,
+	    libexec);
 }
 
 /* conf_free - release a configuration and everything it holds */
@@ -285,7 +290,7 @@ conf_deserialize(const unsigned char *buf, size_t len)
 	if ((errors = open_memstream(&text, &textlen)) == NULL)
 		return NULL;
 	c = conf_run(NULL, "(serialized)", (const char *)buf, len, NULL, 0,
-	    errors, 1);
+	    errors, 1, NULL);
 	fclose(errors);
 	if (c == NULL && text != NULL && textlen > 0)
 		log_warnx("configuration from parent: %.*s", (int)strcspn(text,

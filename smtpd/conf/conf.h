@@ -375,12 +375,14 @@ struct smtpd_conf {
 /* conf_load - parse FILE with -D macros ("name=value"); on error print
  * every error as "FILE:LINE: message" to errors and return NULL.  When
  * the log is verbose (smtpd -v), macros never expanded are reported to
- * errors as warnings. */
+ * errors as warnings.  LIBEXEC is where table helpers are found (-o
+ * libexec; NULL for the built-in directory). */
 struct smtpd_conf *conf_load(const char *path, const char *const *macros,
-	    int nmacros, FILE *errors);
+	    int nmacros, FILE *errors, const char *libexec);
 /* conf_load_string - same from a buffer, NAME used in messages */
 struct smtpd_conf *conf_load_string(const char *name, const char *text,
-	    size_t len, const char *const *macros, int nmacros, FILE *errors);
+	    size_t len, const char *const *macros, int nmacros, FILE *errors,
+	    const char *libexec);
 /* conf_dump - print the configuration in canonical modern grammar */
 void	conf_dump(FILE *, const struct smtpd_conf *);
 void	conf_free(struct smtpd_conf **);

@@ -47,6 +47,7 @@ struct conf_parser {
 	struct conf_arena	*a;
 	FILE			*errors;
 	int			 trusted;	/* internal text: no fs checks */
+	const char		*libexec;	/* table helpers; NULL: built-in */
 	int			 nerrors;
 	jmp_buf			 recover;	/* skip to the end of line */
 	jmp_buf			 abort;		/* give up the whole parse */

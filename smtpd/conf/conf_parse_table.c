@@ -22,10 +22,6 @@
 #include "conf_int.h"
 #include "table.h"
 
-#ifndef PATH_SMTPD_LIBEXEC
-#define PATH_SMTPD_LIBEXEC	"/usr/local/libexec/smtpd"
-#endif
-
 /* what each use needs: a list, a mapping or either, and its lookup
  * service in the table layer (smtpd-conf.md 4.2) */
 static const struct {
@@ -317,8 +313,8 @@ conf_table_open(struct conf_parser *p, struct conf_table *ct, int line)
 	struct table			*t;
 	char				 err[1024];
 
-	if ((t = table_create(ct->name, ct->backend, ct->config, err,
-	    sizeof(err))) == NULL) {
+	if ((t = table_create(ct->name, ct->backend, ct->config, p->libexec,
+	    err, sizeof(err))) == NULL) {
 		conf_error(p, line, "%s", err);
 		return;
 	}
@@ -345,27 +341,22 @@ conf_table_close_all(struct conf_parser *p)
 	p->nhandles = 0;
 }
 
-/* conf_backend_known - is NAME a table backend we can run */
+/* conf_backend_known - is NAME a helper we can run; ERR says where not */
 static int
-conf_backend_known(struct conf_parser *p, const char *name)
+conf_backend_known(struct conf_parser *p, const char *name, char *err,
+    size_t errsz)
 {
-	static const char *const helpers[] = {
-		"sqlite", "postgres", "mysql", "redis", "ldap", "socketmap",
-		"passwd", "python", "proc", NULL
-	};
 	char	path[PATH_MAX];
-	int	i;
 
-	for (i = 0; helpers[i] != NULL; i++)
-		if (strcmp(helpers[i], name) == 0)
-			return 1;
 	if (p->trusted)
 		return 1;
 	if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
-	    strlen(name))
+	    strlen(name)) {
+		snprintf(err, errsz, "invalid backend name");
 		return 0;
-	snprintf(path, sizeof(path), "%s/table-%s", PATH_SMTPD_LIBEXEC, name);
-	return access(path, X_OK) == 0;
+	}
+	return table_find_helper(p->libexec, name, path, sizeof(path), err,
+	    errsz) == 0;
 }
 
 /* conf_parse_table - table NAME ( BACKEND[:CONFIG] | "/path" | { ... } ) */
@@ -375,6 +366,7 @@ conf_parse_table(struct conf_parser *p, int line)
 	struct conf_table	*t;
 	struct conf_tok		*n;
 	char			*name, *spec, *colon;
+	char			 why[PATH_MAX + 64];
 	int			 quoted;
 
 	name = conf_expect_string(p, "a table name");
@@ -418,9 +410,9 @@ conf_parse_table(struct conf_parser *p, int line)
 			conf_table_open(p, t, line);
 	} else if (strcmp(t->backend, "getpwnam") == 0) {
 		t->kind = CONF_TABLE_MAP;
-	} else if (!conf_backend_known(p, t->backend))
-		conf_error(p, line, "table backend \"%s\" does not exist",
-		    t->backend);
+	} else if (!conf_backend_known(p, t->backend, why, sizeof(why)))
+		conf_error(p, line, "table backend \"%s\" does not exist: %s",
+		    t->backend, why);
 add:
 	if (conf_table_find(p->conf, name) != NULL) {
 		conf_error(p, line, "table %s already defined", name);

@@ -4,15 +4,22 @@
  *
  * Runs as smtpd -x lookup, unprivileged but not chrooted when started as
  * root (it reads system files and starts table helpers, which run as its
- * user).  It owns every table of the configuration: it opens them once
- * the configuration has arrived, and answers operators' look-ups and
- * reloads from control through the same table layer mail uses.  A table
- * that fails, or a helper that misbehaves, is a temporary failure of
- * that request, never the end of this process.
+ * user).  It owns every table of the configuration: it creates them once
+ * the configuration has arrived, helper tables while still root so that
+ * each helper's executable can be opened wherever it lies, then drops
+ * privileges and opens them (helpers start in the background: being ready never waits
+ * for one).  Operators' look-ups and reloads from control go through the
+ * same completion-based table layer mail uses, answered in the
+ * completion under the request id.  A table that fails, or a helper
+ * that misbehaves, is a temporary failure of that request, never the end
+ * of this process; at stop every helper is closed and reaped first.
  */
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
@@ -24,9 +31,28 @@
 #include "table.h"
 #include "xmalloc.h"
 
+/* one operator query or reload, until its completion answers control */
+struct lookup_query {
+	TAILQ_ENTRY(lookup_query)	 entry;
+	uint64_t			 reqid;
+	struct mproc			*p;
+	int32_t				 op;	/* TABLE_OP_*, or -1: update */
+	char				 table[TABLE_NAME_MAX];
+	enum table_service		 service;
+};
+
+/* what a query or a reload answers control */
+struct lookup_result {
+	int		 r;		/* 1, 0, -1 */
+	const char	*value;
+	const char	*error;
+};
+
 struct lookup_state {
 	struct table	**tables;	/* the configuration's named tables */
 	size_t		  ntables;
+	TAILQ_HEAD(, lookup_query) queries;	/* waiting for a table */
+	size_t		  nclosing;	/* tables still closing at stop */
 };
 
 static struct lookup_state	lookup_state_storage;
@@ -49,127 +75,239 @@ lookup_table_find(const char *name)
 	return NULL;
 }
 
-/* lookup_table_create - the table of one declaration, filled and opened */
+/* lookup_table_backend - the table layer's name of a declaration's */
+static const char *
+lookup_table_backend(const struct conf_table *ct)
+{
+	/* the parser calls inline tables "inline", the table layer "static" */
+	return strcmp(ct->backend, "inline") == 0 ? "static" : ct->backend;
+}
+
+/* lookup_table_create - the table of one declaration, filled */
 static struct table *
 lookup_table_create(const struct conf_table *ct)
 {
 	struct table	*t;
-	char		 err[512];
+	char		 err[PATH_MAX + 512];
 	size_t		 i;
 
-	/* the parser calls inline tables "inline", the table layer "static" */
-	t = table_create(ct->name, strcmp(ct->backend, "inline") == 0 ?
-	    "static" : ct->backend, ct->config, err, sizeof err);
+	t = table_create(ct->name, lookup_table_backend(ct), ct->config,
+	    env->opts.libexec, err, sizeof err);
 	if (t == NULL)
 		fatalx("lookup: table %s: %s", ct->name, err);
 	for (i = 0; i < ct->nentries; i++)
 		if (table_add(t, ct->entries[i].key, ct->entries[i].value, err,
 		    sizeof err) == -1)
 			fatalx("lookup: table %s: %s", ct->name, err);
-	if (table_open(t, err, sizeof err) == -1)
-		fatalx("lookup: table %s: %s", ct->name, err);
 	return t;
 }
 
-/* lookup_tables_open - every named table, at start (fatal: start-up) */
+/*
+ * lookup_tables_open - every named table, at start (fatal: start-up).
+ * Helper tables are created while still root, which opens their
+ * executables wherever they lie; the others, which read files, as our
+ * user, as their reloads will.  All are opened unprivileged (helpers run
+ * as our user).
+ */
 static void
 lookup_tables_open(void)
 {
 	const struct smtpd_conf	*conf = env->conf;
+	struct table		**tables;
+	char			 err[512];
 	size_t			 i;
+	int			 pass;
 
-	lookup_state()->tables = xcalloc(conf->ntables,
-	    sizeof *lookup_state()->tables);
-	for (i = 0; i < conf->ntables; i++)
-		lookup_state()->tables[lookup_state()->ntables++] =
-		    lookup_table_create(conf->tables[i]);
+	tables = xcalloc(conf->ntables, sizeof *tables);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			proc_child_drop();
+		for (i = 0; i < conf->ntables; i++)
+			if (table_is_helper(lookup_table_backend(
+			    conf->tables[i])) == (pass == 0))
+				tables[i] = lookup_table_create(conf->tables[i]);
+	}
+	lookup_state()->tables = tables;
+	lookup_state()->ntables = conf->ntables;
+	if (table_open_all(tables, conf->ntables, env->evb, err,
+	    sizeof err) == -1)
+		fatalx("lookup: %s", err);
 	log_debug("lookup: %zu tables open", lookup_state()->ntables);
 }
 
-/* lookup_table_query - run one operator query; fills res */
-static void
-lookup_table_query(const struct msg_lookup_table_query *q, char *value,
-    size_t valuesz, struct msg_lookup_table_query_result *res)
+/* lookup_query_new - a pending query of control, keyed by its reqid */
+static struct lookup_query *
+lookup_query_new(struct mproc *p, uint64_t reqid, int32_t op,
+    const char *table, enum table_service service)
 {
-	struct table	*t;
+	struct lookup_query	*q;
 
-	memset(res, 0, sizeof *res);
-	if ((t = lookup_table_find(q->table)) == NULL) {
-		res->r = -1;
-		res->error = "no such table";
-		return;
-	}
-	if ((table_services(t) & (unsigned int)q->service_bit) == 0) {
-		res->r = -1;
-		res->error = "the table does not provide that service";
-		return;
-	}
-	switch (q->op) {
-	case TABLE_OP_LOOKUP:
-		res->r = table_lookup(t, q->service_bit, q->key, value,
-		    valuesz);
-		break;
-	case TABLE_OP_CHECK:
-		res->r = table_check(t, q->service_bit, q->key);
-		break;
-	default:
-		res->r = table_fetch(t, q->service_bit, value, valuesz);
-		break;
-	}
-	if (res->r == 1 && q->op != TABLE_OP_CHECK)
-		res->value = value;
-	if (res->r == -1)
-		res->error = "temporary failure";
+	q = xcalloc(1, sizeof *q);
+	q->p = p;
+	q->reqid = reqid;
+	q->op = op;
+	q->service = service;
+	(void)strlcpy(q->table, table, sizeof q->table);
+	TAILQ_INSERT_TAIL(&lookup_state()->queries, q, entry);
+	return q;
+}
+
+/* lookup_send_result - a query's or a reload's result, to control */
+static void
+lookup_send_result(struct mproc *p, uint64_t reqid, int update,
+    const struct lookup_result *res)
+{
+	if (update)
+		msg_send_lookup_update_table_result(p,
+		    &(struct msg_lookup_update_table_result){ .reqid = reqid,
+		    .r = res->r, .error = res->error });
+	else
+		msg_send_lookup_table_query_result(p,
+		    &(struct msg_lookup_table_query_result){ .reqid = reqid,
+		    .r = res->r, .value = res->value, .error = res->error });
+}
+
+/* lookup_query_answer - the result of a pending query, to control */
+static void
+lookup_query_answer(struct lookup_query *q, struct lookup_result *res)
+{
+	TAILQ_REMOVE(&lookup_state()->queries, q, entry);
+	if (q->op != -1)
+		log_debug("lookup: operator %s table=%s service=%s r=%d",
+		    q->op == TABLE_OP_FETCH ? "fetch" :
+		    q->op == TABLE_OP_CHECK ? "check" : "lookup", q->table,
+		    table_service_name(q->service), res->r);
+	lookup_send_result(q->p, q->reqid, q->op == -1, res);
+	free(q);
+}
+
+/* lookup_on_table_done - a table answered an operator's query */
+static void
+lookup_on_table_done(void *arg, int r, const char *value)
+{
+	struct lookup_query	*q = arg;
+	struct lookup_result	 res;
+
+	memset(&res, 0, sizeof res);
+	res.r = r;
+	if (r == 1 && q->op != TABLE_OP_CHECK)
+		res.value = value;
+	if (r == -1)
+		res.error = "temporary failure";
+	lookup_query_answer(q, &res);
+}
+
+/* lookup_on_update_done - a table's reload is over */
+static void
+lookup_on_update_done(void *arg, int r, const char *value)
+{
+	struct lookup_query	*q = arg;
+	struct lookup_result	 res;
+
+	(void)value;
+	memset(&res, 0, sizeof res);
+	res.r = r == 1 ? 1 : 0;
+	if (res.r != 1)
+		res.error = "update failed, the old content stays";
+	lookup_query_answer(q, &res);
+}
+
+/* lookup_refuse - answer a query of control at once with an error */
+static void
+lookup_refuse(struct mproc *p, uint64_t reqid, int update, const char *why)
+{
+	struct lookup_result	res;
+
+	memset(&res, 0, sizeof res);
+	res.r = -1;
+	res.error = why;
+	lookup_send_result(p, reqid, update, &res);
 }
 
 static void
 lookup_on_table_query(struct mproc *p, struct imsg *imsg)
 {
-	struct msg_lookup_table_query		q;
-	struct msg_lookup_table_query_result	res;
-	char					value[TABLE_VALUE_MAX];
-	char					key[TABLE_KEY_MAX], err[256];
+	struct msg_lookup_table_query	 q;
+	struct lookup_query		*lq;
+	struct table			*t;
+	char				 key[TABLE_KEY_MAX], err[256];
+	uint64_t			 reqid;
 
 	if (msg_unpack_lookup_table_query(imsg, &q) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
-	memset(&res, 0, sizeof res);
+	reqid = q.reqid;
 	if (q.key != NULL &&
-	    table_normalize_key(q.key, key, sizeof key, err, sizeof err) == -1) {
-		res.r = -1;
-		res.error = err;
-	} else
-		lookup_table_query(&q, value, sizeof value, &res);
-	log_debug("lookup: operator %s table=%s service=%s r=%d",
-	    q.op == TABLE_OP_FETCH ? "fetch" : q.op == TABLE_OP_CHECK ?
-	    "check" : "lookup", q.table, table_service_name(q.service_bit),
-	    res.r);
-	res.reqid = q.reqid;
-	msg_send_lookup_table_query_result(p, &res);
+	    table_normalize_key(q.key, key, sizeof key, err, sizeof err) == -1)
+		lookup_refuse(p, reqid, 0, err);
+	else if ((t = lookup_table_find(q.table)) == NULL)
+		lookup_refuse(p, reqid, 0, "no such table");
+	else if ((table_services(t) & (unsigned int)q.service_bit) == 0)
+		lookup_refuse(p, reqid, 0,
+		    "the table does not provide that service");
+	else {
+		lq = lookup_query_new(p, reqid, q.op, q.table, q.service_bit);
+		if (q.op == TABLE_OP_LOOKUP)
+			table_lookup(t, q.service_bit, q.key,
+			    lookup_on_table_done, lq);
+		else if (q.op == TABLE_OP_CHECK)
+			table_check(t, q.service_bit, q.key,
+			    lookup_on_table_done, lq);
+		else
+			table_fetch(t, q.service_bit, lookup_on_table_done,
+			    lq);
+	}
 }
 
 static void
 lookup_on_update_table(struct mproc *p, struct imsg *imsg)
 {
-	struct msg_lookup_update_table_result	 res;
-	struct msg_lookup_update_table		 m;
-	struct table				*t;
-	const char				*name;
+	struct msg_lookup_update_table	 m;
+	struct lookup_query		*lq;
+	struct table			*t;
+	const char			*name;
+	uint64_t			 reqid;
 
 	if (msg_unpack_lookup_update_table(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	reqid = m.reqid;
 	name = m.table;
-	memset(&res, 0, sizeof res);
 	if ((t = lookup_table_find(name)) == NULL) {
-		res.r = -1;
-		res.error = "no such table";
-	} else if ((res.r = table_update(t)) != 1)
-		res.error = "update failed, the old content stays";
-	res.reqid = m.reqid;
-	msg_send_lookup_update_table_result(p, &res);
+		lookup_refuse(p, reqid, 1, "no such table");
+		return;
+	}
+	lq = lookup_query_new(p, reqid, -1, name, K_NONE);
+	table_update(t, lookup_on_update_done, lq);
+}
+
+/* lookup_on_table_closed - one more table stopped; the last one exits */
+static void
+lookup_on_table_closed(void *arg, int r, const char *value)
+{
+	(void)arg;
+	(void)r;
+	(void)value;
+	if (--lookup_state()->nclosing > 0)
+		return;
+	log_debug("lookup: every table closed, exiting");
+	exit(0);
+}
+
+/* lookup_stop - the parent closed our channel: close every helper first */
+static void
+lookup_stop(void)
+{
+	size_t	i, n = lookup_state()->ntables;
+
+	/* one more than the tables, so that no close finishes it early */
+	lookup_state()->nclosing = n + 1;
+	for (i = 0; i < n; i++)
+		table_close(lookup_state()->tables[i], lookup_on_table_closed,
+		    NULL);
+	lookup_on_table_closed(NULL, 1, NULL);
 }
 
 static const struct imsg_handler lookup_handlers[] = {
@@ -182,6 +320,9 @@ int
 lookup_main(void)
 {
 	env->state = &lookup_state_storage;
+	TAILQ_INIT(&lookup_state()->queries);
+	proc_child_drop_late();
+	proc_child_on_stop(lookup_stop);
 	proc_child_init(PROC_LOOKUP, lookup_handlers,
 	    sizeof lookup_handlers / sizeof lookup_handlers[0],
 	    lookup_tables_open, NULL);

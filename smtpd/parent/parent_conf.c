@@ -26,9 +26,11 @@ parent_config_load(void)
 		log_event(0, "parent", "config", "file=embedded reason=\"no %s\"",
 		    env->opts.conffile);
 		conf = conf_load_string("embedded", conf_default_text,
-		    strlen(conf_default_text), macros, nmacros, stderr);
+		    strlen(conf_default_text), macros, nmacros, stderr,
+		    env->opts.libexec);
 	} else
-		conf = conf_load(env->opts.conffile, macros, nmacros, stderr);
+		conf = conf_load(env->opts.conffile, macros, nmacros, stderr,
+		    env->opts.libexec);
 	if (conf == NULL)
 		return -1;
 	if (env->opts.noaction) {

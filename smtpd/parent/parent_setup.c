@@ -1,7 +1,8 @@
 /*
  * parent_setup.c -- what the parent prepares, as root, before it forks:
  * the unprivileged accounts and the empty chroot are checked, the spool
- * tree is created with the queue user owning it, the control socket is
+ * root is created with the queue user owning it (the queue backend makes
+ * its own layout below it, as that user), the control socket is
  * bound (refusing to steal one a running daemon answers on), and the pid
  * file is written.  Start-up only: errors here are fatal, with a message
  * that says what to fix.
@@ -21,11 +22,6 @@
 #include "log.h"
 #include "parent.h"
 #include "smtpd.h"
-
-/* the spool's subfolders, all owned by the queue user */
-static const char *const parent_spool_dirs[] = {
-	"queue", "incoming", "temporary", "corrupt", "purge",
-};
 
 /* parent_setup_getpw - an account that must exist when run as root */
 static struct passwd *
@@ -82,30 +78,25 @@ parent_setup_mkdir(const char *path, uid_t uid, gid_t gid, mode_t mode)
 		fatal("chmod %s", path);
 }
 
+/*
+ * parent_setup_spool - the spool root only, owned by the queue user: the
+ * queue process chroots into it and its backend creates what it needs
+ * there (queue_fs: queue/, incoming/, ...), so the layout is known in
+ * one place.
+ */
 void
 parent_setup_spool(void)
 {
 	struct passwd	*qpw;
-	char		 path[PATH_MAX];
 	uid_t		 quid = geteuid();
 	gid_t		 qgid = getegid();
-	size_t		 i;
-	int		 n;
 
 	if (env->privsep) {
 		qpw = parent_setup_getpw(env->opts.quser);
 		quid = qpw->pw_uid;
 		qgid = qpw->pw_gid;
 	}
-	parent_setup_mkdir(env->opts.spool, geteuid(), getegid(), 0711);
-	for (i = 0; i < sizeof parent_spool_dirs / sizeof parent_spool_dirs[0];
-	    i++) {
-		n = snprintf(path, sizeof path, "%s/%s", env->opts.spool,
-		    parent_spool_dirs[i]);
-		if (n < 0 || (size_t)n >= sizeof path)
-			fatalx("spool path too long: %s", env->opts.spool);
-		parent_setup_mkdir(path, quid, qgid, 0700);
-	}
+	parent_setup_mkdir(env->opts.spool, quid, qgid, 0711);
 }
 
 int

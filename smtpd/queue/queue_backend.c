@@ -1,14 +1,15 @@
 /*
  * queue_backend.c -- the queue process's storage entry points: pick the
- * configured backend, turn envelopes into their text and back, draw ids.
+ * configured backend, turn envelopes into their text and back.
  *
  * Runs in the queue process.  The backend sees envelope bytes only;
  * parsing happens here, once for every backend, so an envelope that
  * does not load is set aside (envelope_corrupt) and logged with its
  * evpid, never skipped silently and never fatal.  Ids come from
- * arc4random (libbsd or libc), never 0.  Only queue_backend_init may
- * fail for good (start-up); everything after returns QUEUE_* results.
- * Its state (the backend in use, the tests' id source) is private here.
+ * queue_backend_draw_id (api/queue_api.c), never 0.  Only
+ * queue_backend_init may fail for good (start-up); everything after
+ * returns QUEUE_* results.
+ * Its state (the backend in use and its context) is private here.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,10 +24,12 @@
 
 static const struct queue_backend *const queue_backends[] = {
 	&queue_backend_fs,
+	&queue_backend_ram,
 };
 
+/* the backend in use and its context, from init to close */
 static const struct queue_backend	*queue_backend;
-static uint32_t			(*queue_backend_id_source)(void);
+static void				*queue_backend_ctx;
 
 /* queue_backend_lookup - a backend by its configuration name, or NULL */
 const struct queue_backend *
@@ -54,7 +57,7 @@ queue_backend_init(const char *name, const char *root)
 		log_warnx("queue: backend %s has version %d", name, b->version);
 		return -1;
 	}
-	if (b->init(root) == -1)
+	if ((queue_backend_ctx = b->open(root)) == NULL)
 		return -1;
 	queue_backend = b;
 	return 0;
@@ -65,32 +68,16 @@ void
 queue_backend_close(void)
 {
 	if (queue_backend != NULL)
-		queue_backend->close();
+		queue_backend->close(queue_backend_ctx);
 	queue_backend = NULL;
+	queue_backend_ctx = NULL;
 }
 
-/* queue_backend_set_id_source - tests: draw ids from FN (NULL: random) */
-void
-queue_backend_set_id_source(uint32_t (*fn)(void))
+/* queue_backend_context - the context of the backend in use, or NULL */
+void *
+queue_backend_context(void)
 {
-	queue_backend_id_source = fn;
-}
-
-/* queue_backend_draw_id - a random nonzero u32 for a msgid or evpid half */
-uint32_t
-queue_backend_draw_id(void)
-{
-	uint32_t	id;
-	int		i;
-
-	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
-		id = queue_backend_id_source != NULL ?
-		    queue_backend_id_source() : arc4random();
-		if (id != 0)
-			return id;
-	}
-	/* only a test's source can be this unlucky; callers check for 0 */
-	return 0;
+	return queue_backend_ctx;
 }
 
 /* queue_backend_ready - the backend in use, or NULL (logged) */
@@ -111,7 +98,9 @@ queue_recover(struct queue_recovery *rec)
 	memset(rec, 0, sizeof *rec);
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
-	return b->recover(rec);
+	if (b->recover == NULL)
+		return QUEUE_OK;	/* nothing survives a restart */
+	return b->recover(queue_backend_ctx, rec);
 }
 
 /* queue_create_message - a new message being received */
@@ -122,7 +111,7 @@ queue_create_message(uint32_t *msgid)
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
-	return b->message_create(msgid);
+	return b->message_create(queue_backend_ctx, msgid);
 }
 
 /* queue_open_message_write - the fd the body is written to, once */
@@ -133,7 +122,11 @@ queue_open_message_write(uint32_t msgid, int *fdp)
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
-	return b->message_fd_w(msgid, fdp);
+	if (b->message_fd_w == NULL) {
+		log_warnx("queue: backend %s takes no body by fd", b->name);
+		return QUEUE_TEMPFAIL;
+	}
+	return b->message_fd_w(queue_backend_ctx, msgid, fdp);
 }
 
 /* queue_commit_message - on stable storage; only then may 250 be sent */
@@ -144,7 +137,7 @@ queue_commit_message(uint32_t msgid)
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
-	return b->message_commit(msgid);
+	return b->message_commit(queue_backend_ctx, msgid, -1);
 }
 
 /* queue_delete_message - a message and all its envelopes */
@@ -155,7 +148,7 @@ queue_delete_message(uint32_t msgid)
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
-	return b->message_delete(msgid);
+	return b->message_delete(queue_backend_ctx, msgid);
 }
 
 /* queue_open_message_read - a read-only fd of a committed body */
@@ -166,7 +159,7 @@ queue_open_message_read(uint32_t msgid, int *fdp)
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
-	return b->message_fd_r(msgid, fdp);
+	return b->message_fd_r(queue_backend_ctx, msgid, fdp);
 }
 
 /* queue_create_envelope - store EVP in MSGID; sets evp->evpid */
@@ -185,8 +178,8 @@ queue_create_envelope(uint32_t msgid, struct envelope *evp)
 		    "dump", msgid);
 		return QUEUE_TEMPFAIL;
 	}
-	if ((r = b->envelope_create(msgid, buf, (size_t)len, &evpid)) ==
-	    QUEUE_OK)
+	if ((r = b->envelope_create(queue_backend_ctx, msgid, buf, (size_t)len,
+	    &evpid)) == QUEUE_OK)
 		evp->evpid = evpid;
 	return r;
 }
@@ -199,7 +192,7 @@ queue_delete_envelope(uint64_t evpid)
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
-	return b->envelope_delete(evpid);
+	return b->envelope_delete(queue_backend_ctx, evpid);
 }
 
 /* queue_update_envelope - write EVP over its stored version */
@@ -217,7 +210,8 @@ queue_update_envelope(const struct envelope *evp)
 		    "dump", evp->evpid);
 		return QUEUE_TEMPFAIL;
 	}
-	return b->envelope_update(evp->evpid, buf, (size_t)len);
+	return b->envelope_update(queue_backend_ctx, evp->evpid, buf,
+	    (size_t)len);
 }
 
 /*
@@ -237,7 +231,8 @@ queue_backend_parse(const struct queue_backend *b, uint64_t evpid,
 	}
 	log_warnx("queue: evpid=%016" PRIx64 " corrupt envelope: %s", evpid,
 	    err);
-	if (b->envelope_corrupt(evpid) < 0)
+	if (b->envelope_corrupt == NULL ||
+	    b->envelope_corrupt(queue_backend_ctx, evpid) < 0)
 		log_warnx("queue: evpid=%016" PRIx64 " could not be set "
 		    "aside; skipped until the next start", evpid);
 	return QUEUE_NOTFOUND;
@@ -255,7 +250,8 @@ queue_load_envelope(uint64_t evpid, struct envelope *evp)
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
 	/* one byte more than allowed: an oversized file is seen as such */
-	if ((r = b->envelope_load(evpid, buf, sizeof buf, &len)) != QUEUE_OK)
+	if ((r = b->envelope_load(queue_backend_ctx, evpid, buf, sizeof buf,
+	    &len)) != QUEUE_OK)
 		return r;
 	return queue_backend_parse(b, evpid, buf, len, evp);
 }
@@ -274,7 +270,7 @@ queue_walk_new(uint32_t msgid)
 		return NULL;
 	}
 	w->msgid = msgid;
-	if (b->walk_open(w) != QUEUE_OK) {
+	if (b->walk_open(queue_backend_ctx, w) != QUEUE_OK) {
 		free(w);
 		return NULL;
 	}
@@ -299,8 +295,8 @@ queue_walk_next(struct queue_walk *w, struct envelope *evp)
 		return QUEUE_TEMPFAIL;
 	/* each turn consumes one stored envelope: bounded by the queue */
 	for (;;) {
-		if ((r = b->walk_next(w, &evpid, buf, sizeof buf, &len)) !=
-		    QUEUE_OK)
+		if ((r = b->walk_next(queue_backend_ctx, w, &evpid, buf,
+		    sizeof buf, &len)) != QUEUE_OK)
 			return r;
 		if (queue_backend_parse(b, evpid, buf, len, evp) == QUEUE_OK)
 			return QUEUE_OK;
@@ -314,7 +310,7 @@ queue_walk_free(struct queue_walk **wp)
 	if (*wp == NULL)
 		return;
 	if (queue_backend != NULL)
-		queue_backend->walk_close(*wp);
+		queue_backend->walk_close(queue_backend_ctx, *wp);
 	free(*wp);
 	*wp = NULL;
 }

@@ -1,8 +1,11 @@
 /*
  * queue_fs.c -- the fs queue backend: messages and envelopes as files in
  * the spool, each change on stable storage before it is acknowledged.
- * Runs in the queue process, chrooted into the spool as _smtpq; paths are
- * relative to init's root and formatted from ids, never taken from outside.
+ * One backend hosted two ways (api/queue_api.h, api/ headers only): in
+ * the queue process, chrooted into the spool as _smtpq, or as the helper
+ * libexec/queue-fs.  It makes its own layout below the spool root that
+ * open() is given; paths are relative to that root and formatted from
+ * ids, never taken from outside.  All state is in the context.
  *   incoming/<msgid>/message, <evpid>	being received, not committed
  *   queue/<xx>/<msgid>/message, <evpid>	committed; xx = msgid >> 24
  *   temporary/ purge/ corrupt/<msgid>/	writes, deletes, set aside
@@ -26,11 +29,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "envelope.h"
-#include "log.h"
-#include "queue_backend.h"
+#include "smtpd-api.h"	/* log_* of the glue */
+#include "imsgbuf.h"
+#include "queue_api.h"
 
 #define QUEUE_FS_PATH_MAX	64	/* longest formatted path, and room */
+/* the largest envelope stored: the daemon's envelope text limit */
+#define QUEUE_FS_ENVELOPE_MAX	(IMSG_MAX_PAYLOAD - 8)
 #define QUEUE_FS_BUCKETS	256
 #define QUEUE_FS_EINTR_MAX	100	/* EINTR retries, then failure */
 
@@ -40,13 +45,21 @@ enum queue_fs_where {
 	QUEUE_FS_QUEUE
 };
 
-/* the backend's state, from init to close; the fault fields are tests' */
+/* the backend's context, from open to close */
+struct queue_fs {
+	int		rootfd;		/* the spool root */
+};
+
+/* tests' fault injection, off by default: one switch for every context */
 static struct {
-	int		rootfd;
 	unsigned int	calls;		/* fallible calls since inject */
 	unsigned int	fault_nth;	/* 0: no fault */
 	int		fault_err;
-} queue_fs = { .rootfd = -1 };
+} queue_fs_faults;
+
+/* the test hooks, declared for regress/ in queue_backend.h */
+void		queue_fs_inject_fault(unsigned int, int);
+unsigned int	queue_fs_count_calls(void);
 
 /* a cursor of queue_fs_walk_next */
 struct queue_fs_walk {
@@ -64,29 +77,92 @@ static const char *const queue_fs_dirs[] = {
 	"incoming", "queue", "temporary", "purge", "corrupt"
 };
 
+/* queue_fs_evpid_msgid - the message an evpid belongs to */
+static uint32_t
+queue_fs_evpid_msgid(uint64_t evpid)
+{
+	return (uint32_t)(evpid >> 32);
+}
+
+/* queue_fs_msgid_evpid - an evpid of MSGID */
+static uint64_t
+queue_fs_msgid_evpid(uint32_t msgid, uint32_t lower)
+{
+	return (uint64_t)msgid << 32 | lower;
+}
+
+/*
+ * queue_fs_parse_hex - a name of exactly DIGITS lowercase hex digits
+ * (the names this file formats with %08x and %016x), or -1
+ */
+static int
+queue_fs_parse_hex(const char *name, size_t digits, uint64_t *v)
+{
+	size_t	i;
+	int	c;
+
+	*v = 0;
+	for (i = 0; i < digits; i++) {
+		c = (unsigned char)name[i];
+		if (c >= '0' && c <= '9')
+			*v = *v << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*v = *v << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return -1;
+	}
+	return name[digits] == '\0' ? 0 : -1;
+}
+
+/* queue_fs_parse_msgid - a message directory's name: nonzero %08x */
+static int
+queue_fs_parse_msgid(const char *name, uint32_t *msgid)
+{
+	uint64_t	v;
+
+	if (queue_fs_parse_hex(name, 8, &v) == -1 || v == 0)
+		return -1;
+	*msgid = (uint32_t)v;
+	return 0;
+}
+
+/* queue_fs_parse_evpid - an envelope file's name: %016x, halves nonzero */
+static int
+queue_fs_parse_evpid(const char *name, uint64_t *evpid)
+{
+	uint64_t	v;
+
+	if (queue_fs_parse_hex(name, 16, &v) == -1 || (v >> 32) == 0 ||
+	    (uint32_t)v == 0)
+		return -1;
+	*evpid = v;
+	return 0;
+}
+
 /* queue_fs_inject_fault - tests: the NTH fallible call from now fails */
 void
 queue_fs_inject_fault(unsigned int nth, int err)
 {
-	queue_fs.calls = 0;
-	queue_fs.fault_nth = nth;
-	queue_fs.fault_err = err;
+	queue_fs_faults.calls = 0;
+	queue_fs_faults.fault_nth = nth;
+	queue_fs_faults.fault_err = err;
 }
 
 /* queue_fs_count_calls - tests: fallible calls since the last inject */
 unsigned int
 queue_fs_count_calls(void)
 {
-	return queue_fs.calls;
+	return queue_fs_faults.calls;
 }
 
 /* queue_fs_fault - count a fallible call; -1 and errno if it must fail */
 static int
 queue_fs_fault(void)
 {
-	queue_fs.calls++;
-	if (queue_fs.fault_nth != 0 && queue_fs.calls == queue_fs.fault_nth) {
-		errno = queue_fs.fault_err;
+	queue_fs_faults.calls++;
+	if (queue_fs_faults.fault_nth != 0 &&
+	    queue_fs_faults.calls == queue_fs_faults.fault_nth) {
+		errno = queue_fs_faults.fault_err;
 		return -1;
 	}
 	return 0;
@@ -145,22 +221,22 @@ queue_fs_msgdir(uint32_t msgid, enum queue_fs_where where, char *buf,
 
 /* queue_fs_exists - 1 if PATH exists, 0 if not, -1 on error */
 static int
-queue_fs_exists(const char *path)
+queue_fs_exists(struct queue_fs *fs, const char *path)
 {
 	struct stat	st;
 
-	if (fstatat(queue_fs.rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (fstatat(fs->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 1;
 	return errno == ENOENT ? 0 : -1;
 }
 
 /* queue_fs_open - openat below the root (a fallible call) */
 static int
-queue_fs_open(const char *path, int flags, mode_t mode)
+queue_fs_open(struct queue_fs *fs, const char *path, int flags, mode_t mode)
 {
 	if (queue_fs_fault() == -1)
 		return -1;
-	return openat(queue_fs.rootfd, path, flags | O_CLOEXEC | O_NOFOLLOW,
+	return openat(fs->rootfd, path, flags | O_CLOEXEC | O_NOFOLLOW,
 	    mode);
 }
 
@@ -175,38 +251,38 @@ queue_fs_fsync(int fd)
 
 /* queue_fs_rename - renameat below the root (a fallible call) */
 static int
-queue_fs_rename(const char *from, const char *to)
+queue_fs_rename(struct queue_fs *fs, const char *from, const char *to)
 {
 	if (queue_fs_fault() == -1)
 		return -1;
-	return renameat(queue_fs.rootfd, from, queue_fs.rootfd, to);
+	return renameat(fs->rootfd, from, fs->rootfd, to);
 }
 
 /* queue_fs_mkdir - mkdirat 0700 below the root (a fallible call) */
 static int
-queue_fs_mkdir(const char *path)
+queue_fs_mkdir(struct queue_fs *fs, const char *path)
 {
 	if (queue_fs_fault() == -1)
 		return -1;
-	return mkdirat(queue_fs.rootfd, path, 0700);
+	return mkdirat(fs->rootfd, path, 0700);
 }
 
 /* queue_fs_unlink - unlinkat below the root (a fallible call) */
 static int
-queue_fs_unlink(const char *path, int flags)
+queue_fs_unlink(struct queue_fs *fs, const char *path, int flags)
 {
 	if (queue_fs_fault() == -1)
 		return -1;
-	return unlinkat(queue_fs.rootfd, path, flags);
+	return unlinkat(fs->rootfd, path, flags);
 }
 
 /* queue_fs_link - linkat below the root (a fallible call) */
 static int
-queue_fs_link(const char *from, const char *to)
+queue_fs_link(struct queue_fs *fs, const char *from, const char *to)
 {
 	if (queue_fs_fault() == -1)
 		return -1;
-	return linkat(queue_fs.rootfd, from, queue_fs.rootfd, to, 0);
+	return linkat(fs->rootfd, from, fs->rootfd, to, 0);
 }
 
 /* queue_fs_write_all - write LEN bytes; a short write is an error */
@@ -236,11 +312,11 @@ queue_fs_write_all(int fd, const char *buf, size_t len)
 
 /* queue_fs_sync_path - fsync the file or directory at PATH */
 static int
-queue_fs_sync_path(const char *path)
+queue_fs_sync_path(struct queue_fs *fs, const char *path)
 {
 	int	fd, err;
 
-	if ((fd = queue_fs_open(path, O_RDONLY, 0)) == -1)
+	if ((fd = queue_fs_open(fs, path, O_RDONLY, 0)) == -1)
 		return -1;
 	if (queue_fs_fsync(fd) == -1) {
 		err = errno;
@@ -254,12 +330,12 @@ queue_fs_sync_path(const char *path)
 
 /* queue_fs_opendir - a directory stream of PATH below the root */
 static DIR *
-queue_fs_opendir(const char *path)
+queue_fs_opendir(struct queue_fs *fs, const char *path)
 {
 	DIR	*dp;
 	int	 fd, err;
 
-	if ((fd = queue_fs_open(path, O_RDONLY | O_DIRECTORY, 0)) == -1)
+	if ((fd = queue_fs_open(fs, path, O_RDONLY | O_DIRECTORY, 0)) == -1)
 		return NULL;
 	if ((dp = fdopendir(fd)) == NULL) {
 		err = errno;
@@ -316,14 +392,14 @@ queue_fs_remove_tree(int parentfd, const char *name)
 
 /* queue_fs_find_message - the directory of MSGID: received or committed */
 static int
-queue_fs_find_message(uint32_t msgid, char *dir, size_t dirsz,
-    enum queue_fs_where *where)
+queue_fs_find_message(struct queue_fs *fs, uint32_t msgid, char *dir,
+    size_t dirsz, enum queue_fs_where *where)
 {
 	enum queue_fs_where	w[2] = { QUEUE_FS_INCOMING, QUEUE_FS_QUEUE };
 	size_t			i;
 	int			r;
 
-	if (queue_fs.rootfd == -1) {
+	if (fs->rootfd == -1) {
 		log_warnx("queue-fs: not initialized");
 		return QUEUE_TEMPFAIL;
 	}
@@ -332,7 +408,7 @@ queue_fs_find_message(uint32_t msgid, char *dir, size_t dirsz,
 	for (i = 0; i < 2; i++) {
 		if (queue_fs_msgdir(msgid, w[i], dir, dirsz) == -1)
 			return QUEUE_TEMPFAIL;
-		if ((r = queue_fs_exists(dir)) == 1) {
+		if ((r = queue_fs_exists(fs, dir)) == 1) {
 			*where = w[i];
 			return QUEUE_OK;
 		}
@@ -354,8 +430,8 @@ struct queue_fs_scan {
  * (0: none) and, if SYNC, fsync each envelope.  QUEUE_OK or a failure.
  */
 static int
-queue_fs_scan(const char *dir, uint32_t msgid, uint64_t evpid, int sync,
-    struct queue_fs_scan *sc)
+queue_fs_scan(struct queue_fs *fs, const char *dir, uint32_t msgid,
+    uint64_t evpid, int sync, struct queue_fs_scan *sc)
 {
 	struct dirent	*de;
 	DIR		*dp;
@@ -364,7 +440,7 @@ queue_fs_scan(const char *dir, uint32_t msgid, uint64_t evpid, int sync,
 	int		 r = QUEUE_OK;
 
 	memset(sc, 0, sizeof *sc);
-	if ((dp = queue_fs_opendir(dir)) == NULL)
+	if ((dp = queue_fs_opendir(fs, dir)) == NULL)
 		return errno == ENOENT ? QUEUE_NOTFOUND :
 		    queue_fs_fail("open", dir);
 	for (;;) {
@@ -378,8 +454,8 @@ queue_fs_scan(const char *dir, uint32_t msgid, uint64_t evpid, int sync,
 			sc->has_body = 1;
 			continue;
 		}
-		if (evpid_parse(de->d_name, &id) == -1 ||
-		    evpid_to_msgid(id) != msgid)
+		if (queue_fs_parse_evpid(de->d_name, &id) == -1 ||
+		    queue_fs_evpid_msgid(id) != msgid)
 			continue;	/* not ours; left for the operator */
 		sc->nevp++;
 		if (id == evpid)
@@ -387,7 +463,7 @@ queue_fs_scan(const char *dir, uint32_t msgid, uint64_t evpid, int sync,
 		if (!sync)
 			continue;
 		if (queue_fs_path(path, sizeof path, "%s/%016" PRIx64, dir,
-		    id) == -1 || queue_fs_sync_path(path) == -1) {
+		    id) == -1 || queue_fs_sync_path(fs, path) == -1) {
 			r = queue_fs_fail("fsync", path);
 			break;
 		}
@@ -402,7 +478,8 @@ queue_fs_scan(const char *dir, uint32_t msgid, uint64_t evpid, int sync,
  * is gone; until then a failure puts it back and is returned.
  */
 static int
-queue_fs_purge(uint32_t msgid, const char *dir, const char *parent)
+queue_fs_purge(struct queue_fs *fs, uint32_t msgid, const char *dir,
+    const char *parent)
 {
 	char	to[QUEUE_FS_PATH_MAX], name[QUEUE_FS_PATH_MAX];
 	int	i, r, purgefd;
@@ -412,7 +489,7 @@ queue_fs_purge(uint32_t msgid, const char *dir, const char *parent)
 		    msgid, queue_backend_draw_id()) == -1 ||
 		    queue_fs_path(to, sizeof to, "purge/%s", name) == -1)
 			return QUEUE_TEMPFAIL;
-		if (queue_fs_rename(dir, to) == 0)
+		if (queue_fs_rename(fs, dir, to) == 0)
 			break;
 		if (errno != EEXIST && errno != ENOTEMPTY)
 			return queue_fs_fail("rename", dir);
@@ -421,15 +498,15 @@ queue_fs_purge(uint32_t msgid, const char *dir, const char *parent)
 		log_warnx("queue-fs: no free name in purge/ for %s", dir);
 		return QUEUE_TEMPFAIL;
 	}
-	if (queue_fs_sync_path(parent) == -1 ||
-	    queue_fs_sync_path("purge") == -1) {
+	if (queue_fs_sync_path(fs, parent) == -1 ||
+	    queue_fs_sync_path(fs, "purge") == -1) {
 		r = queue_fs_fail("fsync", parent);
-		if (renameat(queue_fs.rootfd, to, queue_fs.rootfd, dir) == -1)
+		if (renameat(fs->rootfd, to, fs->rootfd, dir) == -1)
 			log_warn("queue-fs: msgid=%08" PRIx32 " left in %s",
 			    msgid, to);
 		return r;
 	}
-	purgefd = openat(queue_fs.rootfd, "purge", O_RDONLY | O_DIRECTORY |
+	purgefd = openat(fs->rootfd, "purge", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
 	if (purgefd != -1) {
 		(void)queue_fs_remove_tree(purgefd, name);
@@ -443,8 +520,8 @@ queue_fs_purge(uint32_t msgid, const char *dir, const char *parent)
  * fsync it; its name into TMP.  Nothing is left behind on failure.
  */
 static int
-queue_fs_write_temp(uint32_t msgid, const char *buf, size_t len, char *tmp,
-    size_t tmpsz)
+queue_fs_write_temp(struct queue_fs *fs, uint32_t msgid, const char *buf,
+    size_t len, char *tmp, size_t tmpsz)
 {
 	int	i, fd = -1, r;
 
@@ -452,7 +529,7 @@ queue_fs_write_temp(uint32_t msgid, const char *buf, size_t len, char *tmp,
 		if (queue_fs_path(tmp, tmpsz, "temporary/evp.%08" PRIx32
 		    ".%08" PRIx32, msgid, queue_backend_draw_id()) == -1)
 			return QUEUE_TEMPFAIL;
-		fd = queue_fs_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		fd = queue_fs_open(fs, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
 		if (fd != -1 || errno != EEXIST)
 			break;
 	}
@@ -465,7 +542,7 @@ queue_fs_write_temp(uint32_t msgid, const char *buf, size_t len, char *tmp,
 	    queue_fs_fsync(fd) == -1) {
 		r = queue_fs_fail("write", tmp);
 		close(fd);
-		if (unlinkat(queue_fs.rootfd, tmp, 0) == -1)
+		if (unlinkat(fs->rootfd, tmp, 0) == -1)
 			log_warn("queue-fs: remove %s", tmp);
 		return r;
 	}
@@ -475,13 +552,14 @@ queue_fs_write_temp(uint32_t msgid, const char *buf, size_t len, char *tmp,
 
 /* queue_fs_read - at most BUFSZ bytes of PATH; QUEUE_NOTFOUND if absent */
 static int
-queue_fs_read(const char *path, char *buf, size_t bufsz, size_t *lenp)
+queue_fs_read(struct queue_fs *fs, const char *path, char *buf, size_t bufsz,
+    size_t *lenp)
 {
 	size_t	off = 0;
 	ssize_t	n;
 	int	fd, r, eintr = 0;
 
-	if ((fd = queue_fs_open(path, O_RDONLY, 0)) == -1)
+	if ((fd = queue_fs_open(fs, path, O_RDONLY, 0)) == -1)
 		return errno == ENOENT ? QUEUE_NOTFOUND :
 		    queue_fs_fail("open", path);
 	while (off < bufsz) {
@@ -501,18 +579,26 @@ queue_fs_read(const char *path, char *buf, size_t bufsz, size_t *lenp)
 	return QUEUE_OK;
 }
 
-/* queue_fs_init - open the spool at ROOT and make its directories 0700 */
-static int
-queue_fs_init(const char *root)
+/*
+ * queue_fs_spool_open - the spool at ROOT, made by the parent (the root
+ * only): this backend creates its own layout below it, each directory
+ * 0700 (a wrong mode is set right).  The context, or NULL (logged).
+ */
+static void *
+queue_fs_spool_open(const char *root)
 {
-	struct stat	st;
-	size_t		i;
-	int		fd;
+	struct queue_fs	*fs;
+	struct stat	 st;
+	size_t		 i = 0;
+	int		 fd;
 
-	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		log_warn("queue-fs: open spool %s", root);
-		return -1;
+	if (root == NULL || (fd = open(root, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		log_warn("queue-fs: open spool %s", root ? root : "(none)");
+		return NULL;
 	}
+	if ((fs = calloc(1, sizeof *fs)) == NULL)
+		goto fail;
 	for (i = 0; i < sizeof queue_fs_dirs / sizeof queue_fs_dirs[0]; i++) {
 		if (mkdirat(fd, queue_fs_dirs[i], 0700) == -1 &&
 		    errno != EEXIST)
@@ -530,57 +616,63 @@ queue_fs_init(const char *root)
 	}
 	if (fsync(fd) == -1)
 		goto fail;
-	queue_fs.rootfd = fd;
-	return 0;
+	fs->rootfd = fd;
+	return fs;
 fail:
 	log_warn("queue-fs: spool %s: %s", root, i < sizeof queue_fs_dirs /
 	    sizeof queue_fs_dirs[0] ? queue_fs_dirs[i] : ".");
+	free(fs);
 	close(fd);
-	return -1;
+	return NULL;
 }
 
-/* queue_fs_close - release the spool */
+/* queue_fs_spool_close - release the spool and the context */
 static void
-queue_fs_close(void)
+queue_fs_spool_close(void *ctx)
 {
-	if (queue_fs.rootfd != -1)
-		close(queue_fs.rootfd);
-	queue_fs.rootfd = -1;
+	struct queue_fs	*fs = ctx;
+
+	if (fs == NULL)
+		return;
+	if (fs->rootfd != -1)
+		close(fs->rootfd);
+	free(fs);
 }
 
 /* queue_fs_message_create - a new incoming/<msgid>, the id unused anywhere */
 static int
-queue_fs_message_create(uint32_t *msgid)
+queue_fs_message_create(void *ctx, uint32_t *msgid)
 {
+	struct queue_fs		*fs = ctx;
 	char		dir[QUEUE_FS_PATH_MAX], other[QUEUE_FS_PATH_MAX];
 	uint32_t	id;
 	int		i, inq, inc;
 
-	if (queue_fs.rootfd == -1)
+	if (fs->rootfd == -1)
 		return QUEUE_TEMPFAIL;
 	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
 		if ((id = queue_backend_draw_id()) == 0 ||
 		    queue_fs_msgdir(id, QUEUE_FS_INCOMING, dir, sizeof dir) ==
 		    -1)
 			continue;
-		if (queue_fs_mkdir(dir) == -1) {
+		if (queue_fs_mkdir(fs, dir) == -1) {
 			if (errno == EEXIST)
 				continue;
 			return queue_fs_fail("mkdir", dir);
 		}
 		/* the id must not name a committed or set-aside message */
 		if (queue_fs_msgdir(id, QUEUE_FS_QUEUE, other, sizeof other) ==
-		    -1 || (inq = queue_fs_exists(other)) == -1 ||
+		    -1 || (inq = queue_fs_exists(fs, other)) == -1 ||
 		    queue_fs_path(other, sizeof other, "corrupt/%08" PRIx32,
-		    id) == -1 || (inc = queue_fs_exists(other)) == -1) {
-			(void)unlinkat(queue_fs.rootfd, dir, AT_REMOVEDIR);
+		    id) == -1 || (inc = queue_fs_exists(fs, other)) == -1) {
+			(void)unlinkat(fs->rootfd, dir, AT_REMOVEDIR);
 			return QUEUE_TEMPFAIL;
 		}
 		if (inq == 0 && inc == 0) {
 			*msgid = id;
 			return QUEUE_OK;
 		}
-		(void)unlinkat(queue_fs.rootfd, dir, AT_REMOVEDIR);
+		(void)unlinkat(fs->rootfd, dir, AT_REMOVEDIR);
 	}
 	log_warnx("queue-fs: no free msgid after %d tries", QUEUE_ID_TRIES_MAX);
 	return QUEUE_TEMPFAIL;
@@ -588,17 +680,18 @@ queue_fs_message_create(uint32_t *msgid)
 
 /* queue_fs_message_fd_w - create the body of a message being received */
 static int
-queue_fs_message_fd_w(uint32_t msgid, int *fdp)
+queue_fs_message_fd_w(void *ctx, uint32_t msgid, int *fdp)
 {
+	struct queue_fs		*fs = ctx;
 	char	path[QUEUE_FS_PATH_MAX];
 	int	fd;
 
-	if (queue_fs.rootfd == -1 || msgid == 0)
+	if (fs->rootfd == -1 || msgid == 0)
 		return msgid == 0 ? QUEUE_NOTFOUND : QUEUE_TEMPFAIL;
 	if (queue_fs_path(path, sizeof path, "incoming/%08" PRIx32 "/message",
 	    msgid) == -1)
 		return QUEUE_TEMPFAIL;
-	fd = queue_fs_open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	fd = queue_fs_open(fs, path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd == -1)
 		return errno == ENOENT ? QUEUE_NOTFOUND :
 		    queue_fs_fail("create", path);
@@ -608,17 +701,57 @@ queue_fs_message_fd_w(uint32_t msgid, int *fdp)
 
 /* queue_fs_commit_undo - put a message whose commit failed back */
 static void
-queue_fs_commit_undo(uint32_t msgid, const char *from, const char *to)
+queue_fs_commit_undo(struct queue_fs *fs, uint32_t msgid, const char *from,
+    const char *to)
 {
-	if (renameat(queue_fs.rootfd, from, queue_fs.rootfd, to) == -1)
+	if (renameat(fs->rootfd, from, fs->rootfd, to) == -1)
 		log_warn("queue-fs: msgid=%08" PRIx32 " stays committed after "
 		    "a failed commit (delete it)", msgid);
 }
 
-/* queue_fs_message_commit - fsync everything, then move it to queue/ */
+/* queue_fs_copy_body - FD's content, from offset 0, as MSGID's body */
 static int
-queue_fs_message_commit(uint32_t msgid)
+queue_fs_copy_body(struct queue_fs *fs, uint32_t msgid, int fd)
 {
+	char	buf[8192];
+	ssize_t	n;
+	int	wfd, r, eintr = 0;
+
+	if ((r = queue_fs_message_fd_w(fs, msgid, &wfd)) != QUEUE_OK)
+		return r;
+	if (lseek(fd, 0, SEEK_SET) == -1 && errno != ESPIPE) {
+		r = queue_fs_fail("rewind", "the body");
+		goto done;
+	}
+	for (;;) {
+		if ((n = read(fd, buf, sizeof buf)) == -1) {
+			if (errno == EINTR && ++eintr < QUEUE_FS_EINTR_MAX)
+				continue;
+			r = queue_fs_fail("read", "the body");
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if (queue_fs_write_all(wfd, buf, (size_t)n) == -1) {
+			r = queue_fs_fail("write", "the body");
+			goto done;
+		}
+	}
+	r = QUEUE_OK;
+done:
+	close(wfd);
+	return r;
+}
+
+/*
+ * queue_fs_message_commit - the body (FD's content, or what was written
+ * to message_fd_w's fd when FD is -1) and the envelopes fsync'd, then
+ * the message moved to queue/
+ */
+static int
+queue_fs_message_commit(void *ctx, uint32_t msgid, int fd)
+{
+	struct queue_fs		*fs = ctx;
 	struct queue_fs_scan	 sc;
 	enum queue_fs_where	 where;
 	char			 dir[QUEUE_FS_PATH_MAX], to[QUEUE_FS_PATH_MAX];
@@ -626,7 +759,7 @@ queue_fs_message_commit(uint32_t msgid)
 	char			 body[QUEUE_FS_PATH_MAX];
 	int			 r, newbucket = 0;
 
-	if ((r = queue_fs_find_message(msgid, dir, sizeof dir, &where)) !=
+	if ((r = queue_fs_find_message(fs, msgid, dir, sizeof dir, &where)) !=
 	    QUEUE_OK)
 		return r;
 	if (where != QUEUE_FS_INCOMING) {
@@ -634,12 +767,14 @@ queue_fs_message_commit(uint32_t msgid)
 		    msgid);
 		return QUEUE_NOTFOUND;
 	}
+	if (fd != -1 && (r = queue_fs_copy_body(fs, msgid, fd)) != QUEUE_OK)
+		return r;
 	if (queue_fs_path(body, sizeof body, "%s/message", dir) == -1 ||
 	    queue_fs_msgdir(msgid, QUEUE_FS_QUEUE, to, sizeof to) == -1 ||
 	    queue_fs_path(bucket, sizeof bucket, "queue/%02x",
 	    (unsigned int)(msgid >> 24)) == -1)
 		return QUEUE_TEMPFAIL;
-	if (queue_fs_sync_path(body) == -1) {
+	if (queue_fs_sync_path(fs, body) == -1) {
 		if (errno == ENOENT) {
 			log_warnx("queue-fs: msgid=%08" PRIx32 " committed "
 			    "without a body", msgid);
@@ -647,27 +782,27 @@ queue_fs_message_commit(uint32_t msgid)
 		}
 		return queue_fs_fail("fsync", body);
 	}
-	if ((r = queue_fs_scan(dir, msgid, 0, 1, &sc)) != QUEUE_OK)
+	if ((r = queue_fs_scan(fs, dir, msgid, 0, 1, &sc)) != QUEUE_OK)
 		return r;
 	if (sc.nevp == 0) {
 		log_warnx("queue-fs: msgid=%08" PRIx32 " committed without "
 		    "an envelope", msgid);
 		return QUEUE_NOTFOUND;
 	}
-	if (queue_fs_sync_path(dir) == -1)
+	if (queue_fs_sync_path(fs, dir) == -1)
 		return queue_fs_fail("fsync", dir);
-	if (queue_fs_mkdir(bucket) == 0)
+	if (queue_fs_mkdir(fs, bucket) == 0)
 		newbucket = 1;
 	else if (errno != EEXIST)
 		return queue_fs_fail("mkdir", bucket);
-	if (newbucket && queue_fs_sync_path("queue") == -1)
+	if (newbucket && queue_fs_sync_path(fs, "queue") == -1)
 		return queue_fs_fail("fsync", "queue");
-	if (queue_fs_rename(dir, to) == -1)
+	if (queue_fs_rename(fs, dir, to) == -1)
 		return queue_fs_fail("rename", dir);
-	if (queue_fs_sync_path(bucket) == -1 ||
-	    queue_fs_sync_path("incoming") == -1) {
+	if (queue_fs_sync_path(fs, bucket) == -1 ||
+	    queue_fs_sync_path(fs, "incoming") == -1) {
 		r = queue_fs_fail("fsync after commit of", to);
-		queue_fs_commit_undo(msgid, to, dir);
+		queue_fs_commit_undo(fs, msgid, to, dir);
 		return r;
 	}
 	return QUEUE_OK;
@@ -675,14 +810,15 @@ queue_fs_message_commit(uint32_t msgid)
 
 /* queue_fs_message_delete - a message and its envelopes, to purge/ */
 static int
-queue_fs_message_delete(uint32_t msgid)
+queue_fs_message_delete(void *ctx, uint32_t msgid)
 {
+	struct queue_fs		*fs = ctx;
 	enum queue_fs_where	 where;
 	char			 dir[QUEUE_FS_PATH_MAX];
 	char			 parent[QUEUE_FS_PATH_MAX];
 	int			 r;
 
-	if ((r = queue_fs_find_message(msgid, dir, sizeof dir, &where)) !=
+	if ((r = queue_fs_find_message(fs, msgid, dir, sizeof dir, &where)) !=
 	    QUEUE_OK)
 		return r;
 	if (where == QUEUE_FS_INCOMING)
@@ -692,22 +828,23 @@ queue_fs_message_delete(uint32_t msgid)
 		    (unsigned int)(msgid >> 24));
 	if (r == -1)
 		return QUEUE_TEMPFAIL;
-	return queue_fs_purge(msgid, dir, parent);
+	return queue_fs_purge(fs, msgid, dir, parent);
 }
 
 /* queue_fs_message_fd_r - the committed body, read-only, at offset 0 */
 static int
-queue_fs_message_fd_r(uint32_t msgid, int *fdp)
+queue_fs_message_fd_r(void *ctx, uint32_t msgid, int *fdp)
 {
+	struct queue_fs		*fs = ctx;
 	char	path[QUEUE_FS_PATH_MAX];
 	int	fd;
 
-	if (queue_fs.rootfd == -1 || msgid == 0)
+	if (fs->rootfd == -1 || msgid == 0)
 		return msgid == 0 ? QUEUE_NOTFOUND : QUEUE_TEMPFAIL;
 	if (queue_fs_path(path, sizeof path, "queue/%02x/%08" PRIx32
 	    "/message", (unsigned int)(msgid >> 24), msgid) == -1)
 		return QUEUE_TEMPFAIL;
-	if ((fd = queue_fs_open(path, O_RDONLY, 0)) == -1)
+	if ((fd = queue_fs_open(fs, path, O_RDONLY, 0)) == -1)
 		return errno == ENOENT ? QUEUE_NOTFOUND :
 		    queue_fs_fail("open", path);
 	*fdp = fd;
@@ -716,9 +853,10 @@ queue_fs_message_fd_r(uint32_t msgid, int *fdp)
 
 /* queue_fs_envelope_create - a new envelope file in MSGID, atomically */
 static int
-queue_fs_envelope_create(uint32_t msgid, const char *buf, size_t len,
-    uint64_t *evpid)
+queue_fs_envelope_create(void *ctx, uint32_t msgid, const char *buf,
+    size_t len, uint64_t *evpid)
 {
+	struct queue_fs		*fs = ctx;
 	enum queue_fs_where	 where;
 	char			 dir[QUEUE_FS_PATH_MAX];
 	char			 tmp[QUEUE_FS_PATH_MAX];
@@ -726,23 +864,23 @@ queue_fs_envelope_create(uint32_t msgid, const char *buf, size_t len,
 	uint64_t		 id = 0;
 	int			 i, r;
 
-	if (len == 0 || len > ENVELOPE_TEXT_MAX) {
+	if (len == 0 || len > QUEUE_FS_ENVELOPE_MAX) {
 		log_warnx("queue-fs: msgid=%08" PRIx32 " envelope of %zu "
 		    "bytes refused", msgid, len);
 		return QUEUE_TEMPFAIL;
 	}
-	if ((r = queue_fs_find_message(msgid, dir, sizeof dir, &where)) !=
+	if ((r = queue_fs_find_message(fs, msgid, dir, sizeof dir, &where)) !=
 	    QUEUE_OK)
 		return r;
-	if ((r = queue_fs_write_temp(msgid, buf, len, tmp, sizeof tmp)) !=
+	if ((r = queue_fs_write_temp(fs, msgid, buf, len, tmp, sizeof tmp)) !=
 	    QUEUE_OK)
 		return r;
 	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
-		id = msgid_to_evpid(msgid, queue_backend_draw_id());
+		id = queue_fs_msgid_evpid(msgid, queue_backend_draw_id());
 		if (id == 0 || queue_fs_path(path, sizeof path,
 		    "%s/%016" PRIx64, dir, id) == -1)
 			continue;
-		if ((r = queue_fs_exists(path)) == 0)
+		if ((r = queue_fs_exists(fs, path)) == 0)
 			break;
 		if (r == -1) {
 			r = queue_fs_fail("stat", path);
@@ -755,40 +893,40 @@ queue_fs_envelope_create(uint32_t msgid, const char *buf, size_t len,
 		r = QUEUE_TEMPFAIL;
 		goto fail;
 	}
-	if (queue_fs_rename(tmp, path) == -1) {
+	if (queue_fs_rename(fs, tmp, path) == -1) {
 		r = queue_fs_fail("rename", tmp);
 		goto fail;
 	}
-	if (queue_fs_sync_path(dir) == -1) {
+	if (queue_fs_sync_path(fs, dir) == -1) {
 		r = queue_fs_fail("fsync", dir);
-		if (unlinkat(queue_fs.rootfd, path, 0) == -1)
+		if (unlinkat(fs->rootfd, path, 0) == -1)
 			log_warn("queue-fs: remove %s", path);
 		return r;
 	}
 	*evpid = id;
 	return QUEUE_OK;
 fail:
-	if (unlinkat(queue_fs.rootfd, tmp, 0) == -1)
+	if (unlinkat(fs->rootfd, tmp, 0) == -1)
 		log_warn("queue-fs: remove %s", tmp);
 	return r;
 }
 
 /* queue_fs_envelope_path - the file of EVPID, received or committed */
 static int
-queue_fs_envelope_path(uint64_t evpid, char *dir, size_t dirsz,
-    enum queue_fs_where *where, char *path, size_t pathsz)
+queue_fs_envelope_path(struct queue_fs *fs, uint64_t evpid, char *dir,
+    size_t dirsz, enum queue_fs_where *where, char *path, size_t pathsz)
 {
-	char	name[EVPID_TEXT_SIZE];
 	int	r;
 
-	if (evpid_format(evpid, name, sizeof name) == -1)
+	/* both halves nonzero, or no such envelope can exist */
+	if ((evpid >> 32) == 0 || (uint32_t)evpid == 0)
 		return QUEUE_NOTFOUND;
-	if ((r = queue_fs_find_message(evpid_to_msgid(evpid), dir, dirsz,
-	    where)) != QUEUE_OK)
+	if ((r = queue_fs_find_message(fs, queue_fs_evpid_msgid(evpid), dir,
+	    dirsz, where)) != QUEUE_OK)
 		return r;
-	if (queue_fs_path(path, pathsz, "%s/%s", dir, name) == -1)
+	if (queue_fs_path(path, pathsz, "%s/%016" PRIx64, dir, evpid) == -1)
 		return QUEUE_TEMPFAIL;
-	switch (queue_fs_exists(path)) {
+	switch (queue_fs_exists(fs, path)) {
 	case 1:
 		return QUEUE_OK;
 	case 0:
@@ -800,53 +938,56 @@ queue_fs_envelope_path(uint64_t evpid, char *dir, size_t dirsz,
 
 /* queue_fs_envelope_update - replace an envelope's bytes atomically */
 static int
-queue_fs_envelope_update(uint64_t evpid, const char *buf, size_t len)
+queue_fs_envelope_update(void *ctx, uint64_t evpid, const char *buf,
+    size_t len)
 {
+	struct queue_fs		*fs = ctx;
 	enum queue_fs_where	 where;
 	char			 dir[QUEUE_FS_PATH_MAX];
 	char			 path[QUEUE_FS_PATH_MAX];
 	char			 tmp[QUEUE_FS_PATH_MAX];
 	int			 r;
 
-	if (len == 0 || len > ENVELOPE_TEXT_MAX) {
+	if (len == 0 || len > QUEUE_FS_ENVELOPE_MAX) {
 		log_warnx("queue-fs: evpid=%016" PRIx64 " envelope of %zu "
 		    "bytes refused", evpid, len);
 		return QUEUE_TEMPFAIL;
 	}
-	if ((r = queue_fs_envelope_path(evpid, dir, sizeof dir, &where, path,
-	    sizeof path)) != QUEUE_OK)
+	if ((r = queue_fs_envelope_path(fs, evpid, dir, sizeof dir, &where,
+	    path, sizeof path)) != QUEUE_OK)
 		return r;
-	if ((r = queue_fs_write_temp(evpid_to_msgid(evpid), buf, len, tmp,
-	    sizeof tmp)) != QUEUE_OK)
+	if ((r = queue_fs_write_temp(fs, queue_fs_evpid_msgid(evpid), buf, len,
+	    tmp, sizeof tmp)) != QUEUE_OK)
 		return r;
-	if (queue_fs_rename(tmp, path) == -1) {
+	if (queue_fs_rename(fs, tmp, path) == -1) {
 		r = queue_fs_fail("rename", tmp);
-		if (unlinkat(queue_fs.rootfd, tmp, 0) == -1)
+		if (unlinkat(fs->rootfd, tmp, 0) == -1)
 			log_warn("queue-fs: remove %s", tmp);
 		return r;
 	}
 	/* past the rename the envelope holds the new bytes, whole */
-	if (queue_fs_sync_path(dir) == -1)
+	if (queue_fs_sync_path(fs, dir) == -1)
 		return queue_fs_fail("fsync", dir);
 	return QUEUE_OK;
 }
 
 /* queue_fs_envelope_delete - one envelope; the last takes the message */
 static int
-queue_fs_envelope_delete(uint64_t evpid)
+queue_fs_envelope_delete(void *ctx, uint64_t evpid)
 {
+	struct queue_fs		*fs = ctx;
 	struct queue_fs_scan	 sc;
 	enum queue_fs_where	 where;
 	char			 dir[QUEUE_FS_PATH_MAX];
 	char			 path[QUEUE_FS_PATH_MAX];
 	char			 parent[QUEUE_FS_PATH_MAX];
-	uint32_t		 msgid = evpid_to_msgid(evpid);
+	uint32_t		 msgid = queue_fs_evpid_msgid(evpid);
 	int			 r;
 
-	if ((r = queue_fs_envelope_path(evpid, dir, sizeof dir, &where, path,
-	    sizeof path)) != QUEUE_OK)
+	if ((r = queue_fs_envelope_path(fs, evpid, dir, sizeof dir, &where,
+	    path, sizeof path)) != QUEUE_OK)
 		return r;
-	if ((r = queue_fs_scan(dir, msgid, evpid, 0, &sc)) != QUEUE_OK)
+	if ((r = queue_fs_scan(fs, dir, msgid, evpid, 0, &sc)) != QUEUE_OK)
 		return r;
 	if (!sc.has_evpid)
 		return QUEUE_NOTFOUND;
@@ -855,30 +996,31 @@ queue_fs_envelope_delete(uint64_t evpid)
 		if (queue_fs_path(parent, sizeof parent, "queue/%02x",
 		    (unsigned int)(msgid >> 24)) == -1)
 			return QUEUE_TEMPFAIL;
-		return queue_fs_purge(msgid, dir, parent);
+		return queue_fs_purge(fs, msgid, dir, parent);
 	}
-	if (queue_fs_unlink(path, 0) == -1)
+	if (queue_fs_unlink(fs, path, 0) == -1)
 		return errno == ENOENT ? QUEUE_NOTFOUND :
 		    queue_fs_fail("unlink", path);
-	if (queue_fs_sync_path(dir) == -1)
+	if (queue_fs_sync_path(fs, dir) == -1)
 		return queue_fs_fail("fsync", dir);
 	return QUEUE_OK;
 }
 
 /* queue_fs_envelope_load - the bytes of an envelope */
 static int
-queue_fs_envelope_load(uint64_t evpid, char *buf, size_t bufsz,
+queue_fs_envelope_load(void *ctx, uint64_t evpid, char *buf, size_t bufsz,
     size_t *lenp)
 {
+	struct queue_fs		*fs = ctx;
 	enum queue_fs_where	 where;
 	char			 dir[QUEUE_FS_PATH_MAX];
 	char			 path[QUEUE_FS_PATH_MAX];
 	int			 r;
 
-	if ((r = queue_fs_envelope_path(evpid, dir, sizeof dir, &where, path,
-	    sizeof path)) != QUEUE_OK)
+	if ((r = queue_fs_envelope_path(fs, evpid, dir, sizeof dir, &where,
+	    path, sizeof path)) != QUEUE_OK)
 		return r;
-	return queue_fs_read(path, buf, bufsz, lenp);
+	return queue_fs_read(fs, path, buf, bufsz, lenp);
 }
 
 /*
@@ -888,8 +1030,9 @@ queue_fs_envelope_load(uint64_t evpid, char *buf, size_t bufsz,
  * On failure the envelope is put back: set aside whole, or not at all.
  */
 static int
-queue_fs_envelope_corrupt(uint64_t evpid)
+queue_fs_envelope_corrupt(void *ctx, uint64_t evpid)
 {
+	struct queue_fs		*fs = ctx;
 	struct queue_fs_scan	 sc;
 	enum queue_fs_where	 where;
 	char			 dir[QUEUE_FS_PATH_MAX];
@@ -899,11 +1042,11 @@ queue_fs_envelope_corrupt(uint64_t evpid)
 	char			 body[QUEUE_FS_PATH_MAX];
 	char			 cbody[QUEUE_FS_PATH_MAX];
 	char			 parent[QUEUE_FS_PATH_MAX];
-	uint32_t		 msgid = evpid_to_msgid(evpid);
+	uint32_t		 msgid = queue_fs_evpid_msgid(evpid);
 	int			 r;
 
-	if ((r = queue_fs_envelope_path(evpid, dir, sizeof dir, &where, path,
-	    sizeof path)) != QUEUE_OK)
+	if ((r = queue_fs_envelope_path(fs, evpid, dir, sizeof dir, &where,
+	    path, sizeof path)) != QUEUE_OK)
 		return r;
 	if (queue_fs_path(cdir, sizeof cdir, "corrupt/%08" PRIx32, msgid) ==
 	    -1 || queue_fs_path(to, sizeof to, "%s/%016" PRIx64, cdir,
@@ -912,33 +1055,34 @@ queue_fs_envelope_corrupt(uint64_t evpid)
 	    cdir) == -1 || queue_fs_path(parent, sizeof parent, "queue/%02x",
 	    (unsigned int)(msgid >> 24)) == -1)
 		return QUEUE_TEMPFAIL;
-	if (queue_fs_mkdir(cdir) == -1 && errno != EEXIST)
+	if (queue_fs_mkdir(fs, cdir) == -1 && errno != EEXIST)
 		return queue_fs_fail("mkdir", cdir);
-	if (queue_fs_link(body, cbody) == -1 && errno != EEXIST &&
+	if (queue_fs_link(fs, body, cbody) == -1 && errno != EEXIST &&
 	    errno != ENOENT)
 		return queue_fs_fail("link", cbody);
-	if (queue_fs_sync_path(cdir) == -1 ||
-	    queue_fs_sync_path("corrupt") == -1)
+	if (queue_fs_sync_path(fs, cdir) == -1 ||
+	    queue_fs_sync_path(fs, "corrupt") == -1)
 		return queue_fs_fail("fsync", cdir);
-	if (queue_fs_rename(path, to) == -1)
+	if (queue_fs_rename(fs, path, to) == -1)
 		return queue_fs_fail("rename", path);
-	if (queue_fs_sync_path(cdir) == -1 || queue_fs_sync_path(dir) == -1) {
+	if (queue_fs_sync_path(fs, cdir) == -1 ||
+	    queue_fs_sync_path(fs, dir) == -1) {
 		r = queue_fs_fail("fsync", dir);
 		goto undo;
 	}
 	if (where == QUEUE_FS_QUEUE) {
-		if ((r = queue_fs_scan(dir, msgid, 0, 0, &sc)) != QUEUE_OK)
+		if ((r = queue_fs_scan(fs, dir, msgid, 0, 0, &sc)) != QUEUE_OK)
 			goto undo;
 		/* no envelope left: the body is safe in corrupt/ */
 		if (sc.nevp == 0 &&
-		    (r = queue_fs_purge(msgid, dir, parent)) != QUEUE_OK)
+		    (r = queue_fs_purge(fs, msgid, dir, parent)) != QUEUE_OK)
 			goto undo;
 	}
 	log_warnx("queue-fs: evpid=%016" PRIx64 " set aside in %s", evpid,
 	    cdir);
 	return QUEUE_OK;
 undo:
-	if (renameat(queue_fs.rootfd, to, queue_fs.rootfd, path) == -1)
+	if (renameat(fs->rootfd, to, fs->rootfd, path) == -1)
 		log_warn("queue-fs: evpid=%016" PRIx64 " left in %s", evpid,
 		    cdir);
 	return r == QUEUE_NOTFOUND ? QUEUE_TEMPFAIL : r;
@@ -946,11 +1090,12 @@ undo:
 
 /* queue_fs_walk_open - a cursor over queue/, or over one message */
 static int
-queue_fs_walk_open(struct queue_walk *w)
+queue_fs_walk_open(void *ctx, struct queue_walk *w)
 {
+	struct queue_fs		*fs = ctx;
 	struct queue_fs_walk	*fw;
 
-	if (queue_fs.rootfd == -1)
+	if (fs->rootfd == -1)
 		return QUEUE_TEMPFAIL;
 	if ((fw = calloc(1, sizeof *fw)) == NULL)
 		return queue_fs_fail("walk", "queue");
@@ -964,7 +1109,7 @@ queue_fs_walk_open(struct queue_walk *w)
 
 /* queue_fs_walk_close - release a cursor */
 static void
-queue_fs_walk_close(struct queue_walk *w)
+queue_fs_walk_close(void *ctx, struct queue_walk *w)
 {
 	struct queue_fs_walk	*fw = w->data;
 
@@ -980,8 +1125,8 @@ queue_fs_walk_close(struct queue_walk *w)
 
 /* queue_fs_walk_envelope - read EVPID for the walk; NOTFOUND if gone */
 static int
-queue_fs_walk_envelope(struct queue_fs_walk *fw, uint64_t evpid, char *buf,
-    size_t bufsz, size_t *lenp)
+queue_fs_walk_envelope(struct queue_fs *fs, struct queue_fs_walk *fw,
+    uint64_t evpid, char *buf, size_t bufsz, size_t *lenp)
 {
 	char	path[QUEUE_FS_PATH_MAX];
 	int	r;
@@ -990,7 +1135,7 @@ queue_fs_walk_envelope(struct queue_fs_walk *fw, uint64_t evpid, char *buf,
 	    "/%016" PRIx64, (unsigned int)(fw->msgid >> 24), fw->msgid,
 	    evpid) == -1)
 		return QUEUE_TEMPFAIL;
-	r = queue_fs_read(path, buf, bufsz, lenp);
+	r = queue_fs_read(fs, path, buf, bufsz, lenp);
 	fw->pending = r < 0 ? evpid : 0;	/* read it again next step */
 	return r;
 }
@@ -1017,8 +1162,8 @@ queue_fs_walk_skip(struct queue_fs_walk *fw)
  * QUEUE_OK, QUEUE_NOTFOUND when the message has no more, or a failure.
  */
 static int
-queue_fs_walk_message(struct queue_fs_walk *fw, uint64_t *evpid, char *buf,
-    size_t bufsz, size_t *lenp)
+queue_fs_walk_message(struct queue_fs *fs, struct queue_fs_walk *fw,
+    uint64_t *evpid, char *buf, size_t bufsz, size_t *lenp)
 {
 	struct dirent	*de;
 	char		 dir[QUEUE_FS_PATH_MAX];
@@ -1027,7 +1172,7 @@ queue_fs_walk_message(struct queue_fs_walk *fw, uint64_t *evpid, char *buf,
 
 	if (fw->pending != 0) {
 		id = fw->pending;
-		r = queue_fs_walk_envelope(fw, id, buf, bufsz, lenp);
+		r = queue_fs_walk_envelope(fs, fw, id, buf, bufsz, lenp);
 		if (r < 0 && !queue_fs_walk_skip(fw))
 			return r;
 		fw->retried = 0;
@@ -1045,7 +1190,7 @@ queue_fs_walk_message(struct queue_fs_walk *fw, uint64_t *evpid, char *buf,
 		if (queue_fs_msgdir(fw->msgid, QUEUE_FS_QUEUE, dir, sizeof dir)
 		    == -1)
 			return QUEUE_TEMPFAIL;
-		if ((fw->msgdir = queue_fs_opendir(dir)) == NULL) {
+		if ((fw->msgdir = queue_fs_opendir(fs, dir)) == NULL) {
 			if (errno == ENOENT)
 				return QUEUE_NOTFOUND;
 			r = queue_fs_fail("open", dir);
@@ -1062,13 +1207,13 @@ queue_fs_walk_message(struct queue_fs_walk *fw, uint64_t *evpid, char *buf,
 		if (queue_fs_dot(de->d_name) ||
 		    strcmp(de->d_name, "message") == 0)
 			continue;
-		if (evpid_parse(de->d_name, &id) == -1 ||
-		    evpid_to_msgid(id) != fw->msgid) {
+		if (queue_fs_parse_evpid(de->d_name, &id) == -1 ||
+		    queue_fs_evpid_msgid(id) != fw->msgid) {
 			log_warnx("queue-fs: msgid=%08" PRIx32 " stray file "
 			    "ignored", fw->msgid);
 			continue;
 		}
-		r = queue_fs_walk_envelope(fw, id, buf, bufsz, lenp);
+		r = queue_fs_walk_envelope(fs, fw, id, buf, bufsz, lenp);
 		if (r == QUEUE_NOTFOUND)
 			continue;	/* deleted since the readdir */
 		if (r == QUEUE_OK)
@@ -1084,9 +1229,10 @@ queue_fs_walk_message(struct queue_fs_walk *fw, uint64_t *evpid, char *buf,
 
 /* queue_fs_walk_next - the next committed envelope, bucket by bucket */
 static int
-queue_fs_walk_next(struct queue_walk *w, uint64_t *evpid, char *buf,
-    size_t bufsz, size_t *lenp)
+queue_fs_walk_next(void *ctx, struct queue_walk *w, uint64_t *evpid,
+    char *buf, size_t bufsz, size_t *lenp)
 {
+	struct queue_fs		*fs = ctx;
 	struct queue_fs_walk	*fw = w->data;
 	struct dirent		*de;
 	char			 path[QUEUE_FS_PATH_MAX];
@@ -1098,8 +1244,8 @@ queue_fs_walk_next(struct queue_walk *w, uint64_t *evpid, char *buf,
 	/* each turn ends a message, reads one entry or opens one bucket */
 	while (!fw->done) {
 		if (fw->msgid != 0) {
-			if ((r = queue_fs_walk_message(fw, evpid, buf, bufsz,
-			    lenp)) != QUEUE_NOTFOUND)
+			if ((r = queue_fs_walk_message(fs, fw, evpid, buf,
+			    bufsz, lenp)) != QUEUE_NOTFOUND)
 				return r;
 			fw->msgid = 0;
 			if (fw->one)
@@ -1114,8 +1260,8 @@ queue_fs_walk_next(struct queue_walk *w, uint64_t *evpid, char *buf,
 			if (queue_fs_path(path, sizeof path, "queue/%02x",
 			    (unsigned int)fw->bucket) == -1)
 				return QUEUE_TEMPFAIL;
-			if ((fw->bucketdir = queue_fs_opendir(path)) == NULL &&
-			    errno != ENOENT) {
+			if ((fw->bucketdir = queue_fs_opendir(fs, path)) ==
+			    NULL && errno != ENOENT) {
 				r = queue_fs_fail("open", path);
 				if (!queue_fs_walk_skip(fw))
 					return r;
@@ -1133,7 +1279,7 @@ queue_fs_walk_next(struct queue_walk *w, uint64_t *evpid, char *buf,
 		}
 		if (queue_fs_dot(de->d_name))
 			continue;
-		if (msgid_parse(de->d_name, &id) == -1 ||
+		if (queue_fs_parse_msgid(de->d_name, &id) == -1 ||
 		    (int)(id >> 24) != fw->bucket - 1) {
 			log_warnx("queue-fs: queue/%02x: stray entry ignored",
 			    (unsigned int)(fw->bucket - 1));
@@ -1146,12 +1292,12 @@ queue_fs_walk_next(struct queue_walk *w, uint64_t *evpid, char *buf,
 
 /* queue_fs_recover_temporary - remove half-written files */
 static int
-queue_fs_recover_temporary(struct queue_recovery *rec)
+queue_fs_recover_temporary(struct queue_fs *fs, struct queue_recovery *rec)
 {
 	struct dirent	*de;
 	DIR		*dp;
 
-	if ((dp = queue_fs_opendir("temporary")) == NULL)
+	if ((dp = queue_fs_opendir(fs, "temporary")) == NULL)
 		return queue_fs_fail("open", "temporary");
 	while ((de = readdir(dp)) != NULL) {
 		if (queue_fs_dot(de->d_name))
@@ -1168,7 +1314,7 @@ queue_fs_recover_temporary(struct queue_recovery *rec)
 
 /* queue_fs_recover_incoming - discard every uncommitted message */
 static int
-queue_fs_recover_incoming(struct queue_recovery *rec)
+queue_fs_recover_incoming(struct queue_fs *fs, struct queue_recovery *rec)
 {
 	struct dirent	*de;
 	DIR		*dp;
@@ -1176,20 +1322,20 @@ queue_fs_recover_incoming(struct queue_recovery *rec)
 	uint32_t	 id;
 	int		 r = QUEUE_OK;
 
-	if ((dp = queue_fs_opendir("incoming")) == NULL)
+	if ((dp = queue_fs_opendir(fs, "incoming")) == NULL)
 		return queue_fs_fail("open", "incoming");
 	while ((de = readdir(dp)) != NULL) {
 		if (queue_fs_dot(de->d_name))
 			continue;
-		if (msgid_parse(de->d_name, &id) == -1 ||
+		if (queue_fs_parse_msgid(de->d_name, &id) == -1 ||
 		    queue_fs_msgdir(id, QUEUE_FS_INCOMING, dir, sizeof dir) ==
 		    -1) {
 			log_warnx("queue-fs: incoming/: stray entry ignored");
 			continue;
 		}
-		if ((r = queue_fs_purge(id, dir, "incoming")) != QUEUE_OK)
+		if ((r = queue_fs_purge(fs, id, dir, "incoming")) != QUEUE_OK)
 			break;
-		log_event(0, "queue", "recover", "msgid=%08" PRIx32
+		log_info("0000000000000000 queue recover msgid=%08" PRIx32
 		    " action=discarded reason=uncommitted", id);
 		rec->incoming++;
 	}
@@ -1199,7 +1345,8 @@ queue_fs_recover_incoming(struct queue_recovery *rec)
 
 /* queue_fs_recover_message - a committed message: keep, drop or set aside */
 static int
-queue_fs_recover_message(uint32_t msgid, struct queue_recovery *rec)
+queue_fs_recover_message(struct queue_fs *fs, uint32_t msgid,
+    struct queue_recovery *rec)
 {
 	struct queue_fs_scan	sc;
 	char			dir[QUEUE_FS_PATH_MAX];
@@ -1212,13 +1359,13 @@ queue_fs_recover_message(uint32_t msgid, struct queue_recovery *rec)
 	    (unsigned int)(msgid >> 24)) == -1 ||
 	    queue_fs_path(to, sizeof to, "corrupt/%08" PRIx32, msgid) == -1)
 		return QUEUE_TEMPFAIL;
-	if ((r = queue_fs_scan(dir, msgid, 0, 0, &sc)) != QUEUE_OK)
+	if ((r = queue_fs_scan(fs, dir, msgid, 0, 0, &sc)) != QUEUE_OK)
 		return r == QUEUE_NOTFOUND ? QUEUE_OK : r;
 	if (sc.nevp == 0) {
 		/* every envelope was delivered or set aside: nothing to send */
-		if ((r = queue_fs_purge(msgid, dir, parent)) != QUEUE_OK)
+		if ((r = queue_fs_purge(fs, msgid, dir, parent)) != QUEUE_OK)
 			return r;
-		log_event(0, "queue", "recover", "msgid=%08" PRIx32
+		log_info("0000000000000000 queue recover msgid=%08" PRIx32
 		    " action=removed reason=no-envelope", msgid);
 		rec->empty++;
 		return QUEUE_OK;
@@ -1226,15 +1373,15 @@ queue_fs_recover_message(uint32_t msgid, struct queue_recovery *rec)
 	if (sc.has_body)
 		return QUEUE_OK;
 	/* envelopes without a body: never delete them, set them aside */
-	if (queue_fs_rename(dir, to) == -1) {
+	if (queue_fs_rename(fs, dir, to) == -1) {
 		log_warn("queue-fs: msgid=%08" PRIx32 " has no body, left in "
 		    "place", msgid);
 		return QUEUE_OK;
 	}
-	if (queue_fs_sync_path(parent) == -1 ||
-	    queue_fs_sync_path("corrupt") == -1)
+	if (queue_fs_sync_path(fs, parent) == -1 ||
+	    queue_fs_sync_path(fs, "corrupt") == -1)
 		return queue_fs_fail("fsync", to);
-	log_event(0, "queue", "recover", "msgid=%08" PRIx32
+	log_info("0000000000000000 queue recover msgid=%08" PRIx32
 	    " action=corrupt reason=no-body", msgid);
 	rec->corrupt++;
 	return QUEUE_OK;
@@ -1242,7 +1389,7 @@ queue_fs_recover_message(uint32_t msgid, struct queue_recovery *rec)
 
 /* queue_fs_recover_queue - check every committed message */
 static int
-queue_fs_recover_queue(struct queue_recovery *rec)
+queue_fs_recover_queue(struct queue_fs *fs, struct queue_recovery *rec)
 {
 	struct dirent	*de;
 	DIR		*dp;
@@ -1255,7 +1402,7 @@ queue_fs_recover_queue(struct queue_recovery *rec)
 		if (queue_fs_path(bucket, sizeof bucket, "queue/%02x", b) ==
 		    -1)
 			return QUEUE_TEMPFAIL;
-		if ((dp = queue_fs_opendir(bucket)) == NULL) {
+		if ((dp = queue_fs_opendir(fs, bucket)) == NULL) {
 			if (errno == ENOENT)
 				continue;
 			return queue_fs_fail("open", bucket);
@@ -1263,13 +1410,13 @@ queue_fs_recover_queue(struct queue_recovery *rec)
 		while (r == QUEUE_OK && (de = readdir(dp)) != NULL) {
 			if (queue_fs_dot(de->d_name))
 				continue;
-			if (msgid_parse(de->d_name, &id) == -1 ||
+			if (queue_fs_parse_msgid(de->d_name, &id) == -1 ||
 			    id >> 24 != b) {
 				log_warnx("queue-fs: %s: stray entry ignored",
 				    bucket);
 				continue;
 			}
-			r = queue_fs_recover_message(id, rec);
+			r = queue_fs_recover_message(fs, id, rec);
 		}
 		closedir(dp);
 	}
@@ -1278,12 +1425,12 @@ queue_fs_recover_queue(struct queue_recovery *rec)
 
 /* queue_fs_recover_purge - finish removing deleted messages */
 static int
-queue_fs_recover_purge(struct queue_recovery *rec)
+queue_fs_recover_purge(struct queue_fs *fs, struct queue_recovery *rec)
 {
 	struct dirent	*de;
 	DIR		*dp;
 
-	if ((dp = queue_fs_opendir("purge")) == NULL)
+	if ((dp = queue_fs_opendir(fs, "purge")) == NULL)
 		return queue_fs_fail("open", "purge");
 	while ((de = readdir(dp)) != NULL) {
 		if (queue_fs_dot(de->d_name))
@@ -1301,17 +1448,18 @@ queue_fs_recover_purge(struct queue_recovery *rec)
  * envelope left; each action is logged with its msgid.
  */
 static int
-queue_fs_recover(struct queue_recovery *rec)
+queue_fs_recover(void *ctx, struct queue_recovery *rec)
 {
+	struct queue_fs		*fs = ctx;
 	int	r;
 
 	memset(rec, 0, sizeof *rec);
-	if (queue_fs.rootfd == -1)
+	if (fs->rootfd == -1)
 		return QUEUE_TEMPFAIL;
-	if ((r = queue_fs_recover_temporary(rec)) != QUEUE_OK ||
-	    (r = queue_fs_recover_incoming(rec)) != QUEUE_OK ||
-	    (r = queue_fs_recover_queue(rec)) != QUEUE_OK ||
-	    (r = queue_fs_recover_purge(rec)) != QUEUE_OK)
+	if ((r = queue_fs_recover_temporary(fs, rec)) != QUEUE_OK ||
+	    (r = queue_fs_recover_incoming(fs, rec)) != QUEUE_OK ||
+	    (r = queue_fs_recover_queue(fs, rec)) != QUEUE_OK ||
+	    (r = queue_fs_recover_purge(fs, rec)) != QUEUE_OK)
 		return r;
 	return QUEUE_OK;
 }
@@ -1319,8 +1467,8 @@ queue_fs_recover(struct queue_recovery *rec)
 const struct queue_backend queue_backend_fs = {
 	.version = QUEUE_BACKEND_V1,
 	.name = "fs",
-	.init = queue_fs_init,
-	.close = queue_fs_close,
+	.open = queue_fs_spool_open,
+	.close = queue_fs_spool_close,
 	.recover = queue_fs_recover,
 	.message_create = queue_fs_message_create,
 	.message_fd_w = queue_fs_message_fd_w,

@@ -20,9 +20,74 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "smtpd.h"
 #include "table.h"
+#include "table_api.h"
 #include "xmalloc.h"
+
+/* one query of a helper-hosted table, until its completion */
+struct table_req {
+	struct table		*t;
+	enum table_service	 service;
+	const char		*op;		/* "lookup", "check", ... */
+	int			 want_value;
+	int			 has_key;
+	char			 key[TABLE_KEY_MAX];	/* normalised */
+	table_done_fn		 done;
+	void			*arg;
+};
+
+static struct table_req	*table_req_new(struct table *, enum table_service,
+			    const char *, table_done_fn, void *);
+
+/*
+ * The embedded backends' methods are called from these few functions
+ * alone, so that the backend interface can change in one place.
+ */
+static int
+table_backend_open(struct table *t)
+{
+	return t->backend->open != NULL ? t->backend->open(t) : 0;
+}
+
+static int
+table_backend_update(struct table *t)
+{
+	return t->backend->update != NULL ? (t->backend->update(t) == 1) : 1;
+}
+
+static void
+table_backend_close(struct table *t)
+{
+	if (t->backend->close != NULL)
+		t->backend->close(t);
+}
+
+static int
+table_backend_lookup(struct table *t, enum table_service service,
+    const char *key, char *dst, size_t dstsz)
+{
+	if (t->backend->lookup == NULL)
+		return -1;
+	return t->backend->lookup(t, service, key, dst, dstsz);
+}
+
+static int
+table_backend_check(struct table *t, enum table_service service,
+    const char *key)
+{
+	if (t->backend->check == NULL)
+		return -1;
+	return t->backend->check(t, service, key);
+}
+
+static int
+table_backend_fetch(struct table *t, enum table_service service, char *dst,
+    size_t dstsz)
+{
+	if (t->backend->fetch == NULL)
+		return -1;
+	return t->backend->fetch(t, service, dst, dstsz);
+}
 
 /* table_service_valid - exactly one known bit */
 static int
@@ -58,26 +123,27 @@ table_normalize_key(const char *key, char *dst, size_t dstsz, char *err,
 	return 0;
 }
 
-/* table_find_helper - PATH of the proc helper table-BACKEND, or -1 */
+/* table_find_helper - PATH of the helper table-BACKEND, or -1 with ERR */
 int
-table_find_helper(const char *backend, char *path, size_t pathsz)
+table_find_helper(const char *libexec, const char *backend, char *path,
+    size_t pathsz, char *err, size_t errsz)
 {
-	const char	*dirs[3];
-	size_t		 i, n = 0;
+	const char	*dirs[2];
+	size_t		 i;
 	int		 r;
 
-	if (env != NULL && env->opts.libexec[0] != '\0')
-		dirs[n++] = env->opts.libexec;
-	else
-		dirs[n++] = PATH_SMTPD_LIBEXEC;
-	dirs[n++] = "/usr/libexec/opensmtpd";
-	for (i = 0; i < n; i++) {
+	dirs[0] = libexec != NULL && libexec[0] != '\0' ? libexec :
+	    PATH_SMTPD_LIBEXEC;
+	dirs[1] = TABLE_HELPER_DIR_DEBIAN;
+	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
 		r = snprintf(path, pathsz, "%s/table-%s", dirs[i], backend);
 		if (r < 0 || (size_t)r >= pathsz)
 			continue;
 		if (access(path, X_OK) == 0)
 			return 0;
 	}
+	snprintf(err, errsz, "no helper table-%s in %s or %s", backend,
+	    dirs[0], dirs[1]);
 	return -1;
 }
 
@@ -96,14 +162,37 @@ table_backend_valid_name(const char *backend)
 	return 1;
 }
 
+/* table_backend_find - the embedded backend called NAME, or NULL */
+static const struct table_backend *
+table_backend_find(const char *name)
+{
+	static const struct table_backend *const embedded[] = {
+		&table_backend_static, &table_backend_file, &table_backend_db,
+		&table_backend_getpwnam,
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof embedded / sizeof embedded[0]; i++)
+		if (strcmp(embedded[i]->name, name) == 0)
+			return embedded[i];
+	return NULL;
+}
+
+/* table_is_helper - is BACKEND served by a helper program */
+int
+table_is_helper(const char *backend)
+{
+	return table_backend_find(backend) == NULL;
+}
+
 /* table_create - a table of BACKEND named NAME; NULL with err if bad */
 struct table *
 table_create(const char *name, const char *backend, const char *config,
-    char *err, size_t errsz)
+    const char *libexec, char *err, size_t errsz)
 {
-	const struct table_backend	*b;
+	const struct table_backend	*b = NULL;
 	struct table			*t;
-	char				 path[PATH_MAX];
+	char				 path[PATH_MAX], why[PATH_MAX + 64];
 
 	if (config == NULL)
 		config = "";
@@ -111,28 +200,19 @@ table_create(const char *name, const char *backend, const char *config,
 		snprintf(err, errsz, "invalid table name");
 		return NULL;
 	}
-	if (strcmp(backend, "static") == 0)
-		b = &table_backend_static;
-	else if (strcmp(backend, "file") == 0)
-		b = &table_backend_file;
-	else if (strcmp(backend, "db") == 0)
-		b = &table_backend_db;
-	else if (strcmp(backend, "getpwnam") == 0)
-		b = &table_backend_getpwnam;
+	if ((b = table_backend_find(backend)) != NULL)
+		;
 	else if (!table_backend_valid_name(backend) ||
 	    strlen(backend) >= TABLE_NAME_MAX) {
 		snprintf(err, errsz, "table \"%s\": invalid backend name",
 		    name);
 		return NULL;
-	} else if (table_find_helper(backend, path, sizeof path) == -1) {
+	} else if (table_find_helper(libexec, backend, path, sizeof path, why,
+	    sizeof why) == -1) {
 		snprintf(err, errsz, "table \"%s\": unknown backend \"%s\": "
-		    "no helper table-%s in %s or /usr/libexec/opensmtpd",
-		    name, backend, backend, env != NULL &&
-		    env->opts.libexec[0] ? env->opts.libexec :
-		    PATH_SMTPD_LIBEXEC);
+		    "%s", name, backend, why);
 		return NULL;
-	} else
-		b = &table_backend_proc;
+	}
 
 	t = xcalloc(1, sizeof *t);
 	t->backend = b;
@@ -147,7 +227,13 @@ table_create(const char *name, const char *backend, const char *config,
 		free(t);
 		return NULL;
 	}
-	if (b->config != NULL && b->config(t, err, errsz) == -1) {
+	/* a helper's executable is pinned now, while it can be opened */
+	if (b == NULL && (t->proc = table_proc_new(t->name, path, t->config,
+	    err, errsz)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	if (b != NULL && b->config != NULL && b->config(t, err, errsz) == -1) {
 		table_free(&t);
 		return NULL;
 	}
@@ -178,13 +264,25 @@ table_add(struct table *t, const char *key, const char *value, char *err,
 
 /* table_open - make the table usable in this process */
 int
-table_open(struct table *t, char *err, size_t errsz)
+table_open(struct table *t, struct event_base *evb, char *err, size_t errsz)
 {
 	if (t->opened)
 		return 0;
+	if (t->proc != NULL) {
+		table_proc_set_limits(t->proc, t->timeout_ms, t->backoff_ms,
+		    t->backoff_max_ms);
+		/* a helper that fails now is retried later: not an error */
+		if (table_proc_start(t->proc, evb) == -1) {
+			snprintf(err, errsz, "table \"%s\": a helper needs an "
+			    "event loop", t->name);
+			return -1;
+		}
+		t->opened = 1;
+		return 0;
+	}
 	if (t->backend == &table_backend_static)
 		table_entries_finish(&t->entries, t->name, NULL);
-	if (t->backend->open != NULL && t->backend->open(t) == -1) {
+	if (table_backend_open(t) == -1) {
 		snprintf(err, errsz, "table \"%s\": cannot open", t->name);
 		return -1;
 	}
@@ -194,43 +292,83 @@ table_open(struct table *t, char *err, size_t errsz)
 
 /* table_open_all - open N tables; stops at the first failure */
 int
-table_open_all(struct table **tables, size_t n, char *err, size_t errsz)
+table_open_all(struct table **tables, size_t n, struct event_base *evb,
+    char *err, size_t errsz)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++)
 		if (tables[i] != NULL &&
-		    table_open(tables[i], err, errsz) == -1)
+		    table_open(tables[i], evb, err, errsz) == -1)
 			return -1;
 	return 0;
 }
 
-/* table_update - reload; 1 done, 0 failed (the old content stays) */
-int
-table_update(struct table *t)
+/* table_update_log - one line for the outcome of a reload */
+static void
+table_update_log(const struct table *t, int r)
 {
-	int	r;
-
-	if (t->backend->update == NULL)
-		return 1;
-	r = t->backend->update(t);
 	if (r == 1)
 		log_event(0, "table", "updated", "table=%s", t->name);
 	else
 		log_warnx("table %s: update failed, keeping the old content",
 		    t->name);
-	return r == 1 ? 1 : 0;
 }
 
-/* table_close - stop what the table runs (helpers) */
-void
-table_close(struct table *t)
+/* table_on_update - a helper's reload answer */
+static void
+table_on_update(void *arg, int r, const char *value)
 {
-	if (t == NULL || !t->opened)
+	struct table_req	*req = arg;
+
+	(void)value;
+	r = r == 1 ? 1 : 0;
+	table_update_log(req->t, r);
+	req->done(req->arg, r, NULL);
+	free(req);
+}
+
+/* table_update - reload; DONE gets 1 done, 0 failed (old content stays) */
+void
+table_update(struct table *t, table_done_fn done, void *arg)
+{
+	struct table_req	*req;
+	int			 r;
+
+	if (t->proc != NULL) {
+		if (!t->opened) {
+			table_update_log(t, 0);
+			done(arg, 0, NULL);
+			return;
+		}
+		req = table_req_new(t, K_NONE, "update", done, arg);
+		table_proc_request(t->proc, PROC_TABLE_UPDATE, K_NONE, NULL,
+		    table_on_update, req);
 		return;
-	if (t->backend->close != NULL)
-		t->backend->close(t);
+	}
+	r = table_backend_update(t);
+	if (t->backend->update != NULL)
+		table_update_log(t, r);
+	done(arg, r, NULL);
+}
+
+/* table_close - stop what the table runs; DONE (r 1) once stopped */
+void
+table_close(struct table *t, table_done_fn done, void *arg)
+{
+	if (t == NULL || !t->opened) {
+		if (done != NULL)
+			done(arg, 1, NULL);
+		return;
+	}
 	t->opened = 0;
+	if (t->proc != NULL) {
+		table_proc_close(t->proc, done, arg);
+		return;
+	}
+	table_backend_close(t);
+	if (done != NULL)
+		done(arg, 1, NULL);
 }
 
 /* table_free - close and release a table; NULLs the pointer */
@@ -241,9 +379,13 @@ table_free(struct table **tp)
 
 	if (t == NULL)
 		return;
-	table_close(t);
-	if (t->backend->close != NULL && t->handle != NULL)
-		t->backend->close(t);
+	if (t->proc != NULL)
+		table_proc_free(&t->proc);	/* kills and reaps its helper */
+	else {
+		table_close(t, NULL, NULL);
+		if (t->handle != NULL)
+			table_backend_close(t);
+	}
 	table_entries_clear(&t->entries);
 	free(t);
 	*tp = NULL;
@@ -267,7 +409,7 @@ table_shape(const struct table *t)
 unsigned int
 table_services(const struct table *t)
 {
-	return t->backend->services;
+	return t->proc != NULL ? K_ANY : t->backend->services;
 }
 
 /* table_check_use - may T serve SERVICE with SHAPE (smtpd-conf 4.2) */
@@ -277,9 +419,9 @@ table_check_use(const struct table *t, enum table_service service,
 {
 	int	ok = 1;
 
-	if ((t->backend->services & service) != service)
+	if ((table_services(t) & service) != service)
 		ok = 0;
-	else if (t->backend == &table_backend_proc)
+	else if (t->proc != NULL)
 		ok = 1;		/* helpers are not shape-checked */
 	else if (shape != TABLE_SHAPE_NONE && t->shape != TABLE_SHAPE_NONE &&
 	    t->shape != shape && !(t->entries.n == 0 &&
@@ -296,6 +438,9 @@ void
 table_set_timeout(struct table *t, int timeout_ms)
 {
 	t->timeout_ms = timeout_ms > 0 ? timeout_ms : TABLE_PROC_TIMEOUT_MS;
+	if (t->proc != NULL)
+		table_proc_set_limits(t->proc, t->timeout_ms, t->backoff_ms,
+		    t->backoff_max_ms);
 }
 
 /* table_set_backoff - first and largest helper restart delays */
@@ -304,6 +449,9 @@ table_set_backoff(struct table *t, int first_ms, int max_ms)
 {
 	t->backoff_ms = first_ms > 0 ? first_ms : TABLE_PROC_BACKOFF_MS;
 	t->backoff_max_ms = max_ms >= t->backoff_ms ? max_ms : t->backoff_ms;
+	if (t->proc != NULL)
+		table_proc_set_limits(t->proc, t->timeout_ms, t->backoff_ms,
+		    t->backoff_max_ms);
 }
 
 /* table_prepare - common checks of a query; 0 with KEY normalised */
@@ -318,7 +466,7 @@ table_prepare(struct table *t, enum table_service service, const char *op,
 		    op, (unsigned int)service);
 		return -1;
 	}
-	if ((t->backend->services & service) == 0) {
+	if ((table_services(t) & service) == 0) {
 		log_warnx("table %s: backend %s cannot serve %s lookups",
 		    t->name, t->backend_name, table_service_name(service));
 		return -1;
@@ -337,85 +485,147 @@ table_prepare(struct table *t, enum table_service service, const char *op,
 	return 0;
 }
 
-/* table_lookup - the value of KEY for SERVICE: 1, 0 or -1 (tempfail) */
-int
-table_lookup(struct table *t, enum table_service service, const char *key,
-    char *dst, size_t dstsz)
+/*
+ * table_value_ok - is VALUE, answered by a backend for SERVICE and KEY
+ * (NULL for fetch), a value the daemon may use; logs why not.
+ */
+static int
+table_value_ok(const struct table *t, enum table_service service,
+    const char *op, const char *key, const char *value)
 {
-	char	lkey[TABLE_KEY_MAX], err[256];
-	int	r;
+	char	err[256];
 
-	if (dstsz == 0 || table_prepare(t, service, "lookup", key, lkey,
-	    sizeof lkey) == -1)
-		return -1;
-	if (t->backend->lookup == NULL)
-		return -1;
-	dst[0] = '\0';
-	r = t->backend->lookup(t, service, lkey, dst, dstsz);
-	if (r == 1 && memchr(dst, '\0', dstsz) == NULL) {
-		log_warnx("table %s: %s lookup: value not terminated",
-		    t->name, table_service_name(service));
-		dst[0] = '\0';
-		return -1;
+	if (strlen(value) >= TABLE_VALUE_MAX) {
+		log_warnx("table %s: %s %s: value of %zu bytes, over the limit "
+		    "of %d", t->name, table_service_name(service), op,
+		    strlen(value), TABLE_VALUE_MAX - 1);
+		return 0;
 	}
-	if (r == 1 && table_parse_value(service, lkey, dst, err,
-	    sizeof err) == -1) {
-		log_warnx("table %s: %s lookup of \"%s\": bad value: %s",
-		    t->name, table_service_name(service), lkey, err);
-		dst[0] = '\0';
-		return -1;
+	if (table_parse_value(service, key, value, err, sizeof err) == -1) {
+		if (key != NULL)
+			log_warnx("table %s: %s %s of \"%s\": bad value: %s",
+			    t->name, table_service_name(service), op, key,
+			    err);
+		else
+			log_warnx("table %s: %s %s: bad value: %s", t->name,
+			    table_service_name(service), op, err);
+		return 0;
 	}
-	log_trace(TRACE_TABLES, "table %s: lookup %s \"%s\" -> %d", t->name,
-	    table_service_name(service), lkey, r);
+	return 1;
+}
+
+/* table_req_new - the state of one helper query until it completes */
+static struct table_req *
+table_req_new(struct table *t, enum table_service service, const char *op,
+    table_done_fn done, void *arg)
+{
+	struct table_req	*req;
+
+	req = xcalloc(1, sizeof *req);
+	req->t = t;
+	req->service = service;
+	req->op = op;
+	req->done = done;
+	req->arg = arg;
+	return req;
+}
+
+/* table_finish - trace, normalise R and complete a query */
+static void
+table_finish(struct table *t, enum table_service service, const char *op,
+    const char *key, int r, const char *value, table_done_fn done,
+    void *arg)
+{
+	log_trace(TRACE_TABLES, "table %s: %s %s \"%s\" -> %d", t->name, op,
+	    table_service_name(service), key ? key : "", r);
 	if (r != 1 && r != 0)
-		return -1;
-	return r;
+		r = -1;
+	done(arg, r, r == 1 ? value : NULL);
+}
+
+/* table_on_answer - a helper's answer: validated as an embedded one */
+static void
+table_on_answer(void *arg, int r, const char *value)
+{
+	struct table_req	*req = arg;
+
+	if (r == 1 && req->want_value && (value == NULL ||
+	    !table_value_ok(req->t, req->service, req->op,
+	    req->has_key ? req->key : NULL, value)))
+		r = -1;
+	table_finish(req->t, req->service, req->op,
+	    req->has_key ? req->key : NULL, r, value, req->done, req->arg);
+	free(req);
+}
+
+/* table_query - the one path of lookup, check and fetch */
+static void
+table_query(struct table *t, uint32_t type, enum table_service service,
+    const char *op, const char *key, table_done_fn done, void *arg)
+{
+	struct table_req	*req;
+	char			 lkey[TABLE_KEY_MAX];
+	char			*value;
+	int			 r, want_value = type != PROC_TABLE_CHECK;
+
+	if (table_prepare(t, service, op, key, lkey, sizeof lkey) == -1) {
+		done(arg, -1, NULL);
+		return;
+	}
+	if (t->proc != NULL) {
+		req = table_req_new(t, service, op, done, arg);
+		req->want_value = want_value;
+		if (key != NULL) {
+			req->has_key = 1;
+			(void)strlcpy(req->key, lkey, sizeof req->key);
+		}
+		table_proc_request(t->proc, type, service, key ? lkey : NULL,
+		    table_on_answer, req);
+		return;
+	}
+	/* embedded: at once, through the same completion */
+	value = want_value ? xmalloc(TABLE_VALUE_MAX) : NULL;
+	if (value != NULL)
+		value[0] = '\0';
+	if (type == PROC_TABLE_LOOKUP)
+		r = table_backend_lookup(t, service, lkey, value,
+		    TABLE_VALUE_MAX);
+	else if (type == PROC_TABLE_CHECK)
+		r = table_backend_check(t, service, lkey);
+	else
+		r = table_backend_fetch(t, service, value, TABLE_VALUE_MAX);
+	if (r == 1 && value != NULL &&
+	    memchr(value, '\0', TABLE_VALUE_MAX) == NULL) {
+		log_warnx("table %s: %s %s: value not terminated", t->name,
+		    table_service_name(service), op);
+		r = -1;
+	} else if (r == 1 && value != NULL && !table_value_ok(t, service, op,
+	    key ? lkey : NULL, value))
+		r = -1;
+	table_finish(t, service, op, key ? lkey : NULL, r, value, done, arg);
+	free(value);
+}
+
+/* table_lookup - the value of KEY for SERVICE: DONE gets 1, 0 or -1 */
+void
+table_lookup(struct table *t, enum table_service service, const char *key,
+    table_done_fn done, void *arg)
+{
+	table_query(t, PROC_TABLE_LOOKUP, service, "lookup", key, done, arg);
 }
 
 /* table_check - is KEY present (matched) for SERVICE: 1, 0 or -1 */
-int
-table_check(struct table *t, enum table_service service, const char *key)
+void
+table_check(struct table *t, enum table_service service, const char *key,
+    table_done_fn done, void *arg)
 {
-	char	lkey[TABLE_KEY_MAX];
-	int	r;
-
-	if (table_prepare(t, service, "check", key, lkey, sizeof lkey) == -1)
-		return -1;
-	if (t->backend->check == NULL)
-		return -1;
-	r = t->backend->check(t, service, lkey);
-	log_trace(TRACE_TABLES, "table %s: check %s \"%s\" -> %d", t->name,
-	    table_service_name(service), lkey, r);
-	if (r != 1 && r != 0)
-		return -1;
-	return r;
+	table_query(t, PROC_TABLE_CHECK, service, "check", key, done, arg);
 }
 
 /* table_fetch - the next value for SERVICE, wrapping: 1, 0 or -1 */
-int
-table_fetch(struct table *t, enum table_service service, char *dst,
-    size_t dstsz)
+void
+table_fetch(struct table *t, enum table_service service, table_done_fn done,
+    void *arg)
 {
-	char	err[256];
-	int	r;
-
-	if (dstsz == 0 || table_prepare(t, service, "fetch", NULL, NULL,
-	    0) == -1)
-		return -1;
-	if (t->backend->fetch == NULL)
-		return -1;
-	dst[0] = '\0';
-	r = t->backend->fetch(t, service, dst, dstsz);
-	if (r == 1 && (memchr(dst, '\0', dstsz) == NULL ||
-	    table_parse_value(service, NULL, dst, err, sizeof err) == -1)) {
-		if (memchr(dst, '\0', dstsz) == NULL)
-			(void)strlcpy(err, "value not terminated", sizeof err);
-		log_warnx("table %s: %s fetch: bad value: %s", t->name,
-		    table_service_name(service), err);
-		dst[0] = '\0';
-		return -1;
-	}
-	if (r != 1 && r != 0)
-		return -1;
-	return r;
+	table_query(t, PROC_TABLE_FETCH, service, "fetch", NULL, done, arg);
 }

@@ -12,9 +12,17 @@
  * mailaddr and regex lookups; table_value.c the parsers of the values
  * every later user of a table needs.
  *
+ * Queries are completion-based (STYLE.md 5): table_lookup() and its
+ * siblings take a table_done_fn and never wait; an embedded backend
+ * completes at once, through the same callback, before the call
+ * returns; a helper-hosted table (table_proc.c) when its reply or its
+ * timer arrives, on the caller's libevent loop.
+ *
  * Runs in the lookup process (and in the parser, which creates tables
  * and loads files so that bad files are configuration errors).  Nothing
- * here may call fatal on table contents, helper answers or keys.
+ * here may call fatal on table contents, helper answers or keys, nor
+ * read a program's globals: the libexec directory and the event base
+ * are arguments.
  */
 #ifndef SMTPD_TABLE_H
 #define SMTPD_TABLE_H
@@ -23,13 +31,26 @@
 #include <stddef.h>
 #include <limits.h>
 
+#include "imsgbuf.h"
 #include "mailaddr.h"
 #include "table_service.h"
+
+struct event_base;
+
+/*
+ * The largest value, with its NUL, that every message carrying a looked-up
+ * value can hold: IMSG_LOOKUP_TABLE_QUERY_RESULT is "reqid u64, r i32,
+ * value str, error str", a str being a tag byte and the bytes with their
+ * NUL, and the error NULL (one tag byte) when a value is sent.  A longer
+ * value is refused where it enters (file line, makemap, db record at
+ * lookup, helper reply), never sent.
+ */
+#define TABLE_RESULT_OVERHEAD	(8 + 4 + 1 + 1)
+#define TABLE_VALUE_MAX		(IMSG_MAX_PAYLOAD - TABLE_RESULT_OVERHEAD)
 
 /* limits of what a table stores or answers */
 #define TABLE_NAME_MAX		256	/* table names, with the NUL */
 #define TABLE_KEY_MAX		1024	/* keys: at most 1023 bytes (6.8) */
-#define TABLE_VALUE_MAX		16368	/* one imsg payload */
 #define TABLE_LINE_MAX		16384	/* one line of a file table */
 #define TABLE_USER_MAX		MAILADDR_USER_SIZE	/* with the NUL */
 #define TABLE_DOMAIN_MAX	MAILADDR_DOMAIN_SIZE	/* with the NUL */
@@ -38,6 +59,16 @@
 #define TABLE_PROC_TIMEOUT_MS	5000	/* one helper request */
 #define TABLE_PROC_BACKOFF_MS	1000	/* first restart delay */
 #define TABLE_PROC_BACKOFF_MAX_MS 60000	/* restart delay ceiling */
+#define TABLE_PROC_QUEUE_MAX	128	/* requests waiting for one helper */
+#define TABLE_PROC_STOP_WAIT_MS	1000	/* SIGTERM to SIGKILL at close */
+#define TABLE_HELPER_DIR_DEBIAN	"/usr/libexec/opensmtpd"
+
+/*
+ * The completion of every query: r is 1 (found; VALUE is the value, or
+ * NULL for check and update), 0 (not found) or -1 (temporary failure).
+ * VALUE is valid only during the call.
+ */
+typedef void (*table_done_fn)(void *arg, int r, const char *value);
 
 /* list (values only) or mapping (key = value); NONE when unknown (proc) */
 enum table_shape {
@@ -90,11 +121,14 @@ struct table_entries {
 	size_t			 fetch_next;
 };
 
+struct table_proc;
+
 struct table {
 	char				 name[TABLE_NAME_MAX];
 	char				 backend_name[TABLE_NAME_MAX];
 	char				 config[PATH_MAX];
-	const struct table_backend	*backend;
+	const struct table_backend	*backend;	/* NULL: a helper */
+	struct table_proc		*proc;		/* the helper's host */
 	struct table_entries		 entries;	/* static and file */
 	enum table_shape		 shape;
 	int				 opened;
@@ -108,35 +142,66 @@ extern const struct table_backend	table_backend_static;
 extern const struct table_backend	table_backend_file;
 extern const struct table_backend	table_backend_db;
 extern const struct table_backend	table_backend_getpwnam;
-extern const struct table_backend	table_backend_proc;
 
-/* table.c: the public API */
+/*
+ * table.c: the public API.  LIBEXEC is the helper directory (-o libexec,
+ * NULL for the built-in one); a helper's executable is opened by
+ * table_create, so create while the process may still read it.
+ */
 struct table	*table_create(const char *name, const char *backend,
-		    const char *config, char *err, size_t errsz);
+		    const char *config, const char *libexec, char *err,
+		    size_t errsz);
 int		 table_add(struct table *, const char *key, const char *value,
 		    char *err, size_t errsz);
-int		 table_open(struct table *, char *err, size_t errsz);
-int		 table_open_all(struct table **, size_t, char *err,
-		    size_t errsz);
-int		 table_update(struct table *);
-void		 table_close(struct table *);
+/* table_open - usable from here on; helpers start on EVB, never waited */
+int		 table_open(struct table *, struct event_base *evb,
+		    char *err, size_t errsz);
+int		 table_open_all(struct table **, size_t, struct event_base *,
+		    char *err, size_t errsz);
+/* table_update - reload; r 1 done, 0 failed (the old content stays) */
+void		 table_update(struct table *, table_done_fn, void *);
+/* table_close - stop a helper (channel closed, SIGTERM, SIGKILL after
+ * TABLE_PROC_STOP_WAIT_MS), DONE once it is reaped; pending fail -1 */
+void		 table_close(struct table *, table_done_fn, void *);
 void		 table_free(struct table **);
-int		 table_lookup(struct table *, enum table_service,
-		    const char *key, char *dst, size_t dstsz);
-int		 table_check(struct table *, enum table_service,
-		    const char *key);
-int		 table_fetch(struct table *, enum table_service, char *dst,
-		    size_t dstsz);
+void		 table_lookup(struct table *, enum table_service,
+		    const char *key, table_done_fn, void *);
+void		 table_check(struct table *, enum table_service,
+		    const char *key, table_done_fn, void *);
+void		 table_fetch(struct table *, enum table_service,
+		    table_done_fn, void *);
 const char	*table_name(const struct table *);
+/* table_is_helper - is BACKEND (not static, file, db, getpwnam) a helper */
+int		 table_is_helper(const char *backend);
 enum table_shape table_shape(const struct table *);
 unsigned int	 table_services(const struct table *);
 int		 table_check_use(const struct table *, enum table_service,
 		    enum table_shape, char *err, size_t errsz);
 void		 table_set_timeout(struct table *, int timeout_ms);
 void		 table_set_backoff(struct table *, int first_ms, int max_ms);
-/* table_find_helper - <libexec>/table-B, else the Debian directory */
-int		 table_find_helper(const char *backend, char *path,
-		    size_t pathsz);
+/*
+ * table_find_helper - the executable of helper table-BACKEND: LIBEXEC
+ * (NULL: the built-in directory), else the Debian one.  0 with PATH, or
+ * -1 with a reason naming where it looked.  The one discovery of helpers,
+ * for the parser and the table layer alike.
+ */
+int		 table_find_helper(const char *libexec, const char *backend,
+		    char *path, size_t pathsz, char *err, size_t errsz);
+
+/* table_proc.c: the host of one helper program (libexec-protocols.md 4) */
+struct table_proc	*table_proc_new(const char *tname, const char *path,
+			    const char *config, char *err, size_t errsz);
+void		 table_proc_set_limits(struct table_proc *, int timeout_ms,
+		    int backoff_ms, int backoff_max_ms);
+int		 table_proc_start(struct table_proc *, struct event_base *);
+/* TYPE is PROC_TABLE_CHECK, _LOOKUP, _FETCH (KEY NULL) or _UPDATE */
+void		 table_proc_request(struct table_proc *, uint32_t type,
+		    enum table_service, const char *key, table_done_fn,
+		    void *);
+void		 table_proc_close(struct table_proc *, table_done_fn, void *);
+int		 table_proc_decode_reply(uint32_t type, const void *, size_t,
+		    int *r, const char **value, size_t *valuelen);
+void		 table_proc_free(struct table_proc **);
 /* table_normalize_key - lower-cased copy; -1 with a reason if refused */
 int		 table_normalize_key(const char *key, char *dst, size_t dstsz,
 		    char *err, size_t errsz);

@@ -1,0 +1,1 @@
+OBJS_queue-fs := $(O)/o/smtpd/queue/queue_fs.o

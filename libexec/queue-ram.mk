@@ -1,0 +1,1 @@
+OBJS_queue-ram := $(O)/o/smtpd/queue/queue_ram.o

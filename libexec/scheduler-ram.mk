@@ -1,0 +1,1 @@
+OBJS_scheduler-ram := $(O)/o/smtpd/scheduler/scheduler_ramqueue.o

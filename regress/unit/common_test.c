@@ -233,6 +233,25 @@ test_limits(void)
 	    sizeof buf);
 	CHECK(len > 0 && (size_t)len < sizeof buf,
 	    "the longest name and key fit in a lookup query");
+	/* the longest value the table layer lets through fits in lookup's
+	 * answer with no error string, and so in what control relays */
+	{
+		static char	value[TABLE_VALUE_MAX + 1];
+
+		memset(value, 'v', TABLE_VALUE_MAX - 1);
+		CHECK(test_encode(msg_codec(IMSG_LOOKUP_TABLE_QUERY_RESULT),
+		    &(struct msg_lookup_table_query_result){ .reqid = 1,
+		    .r = 1, .value = value }, buf, sizeof buf) ==
+		    IMSG_MAX_PAYLOAD, "TABLE_VALUE_MAX fills a result exactly");
+		CHECK(test_encode(msg_codec(IMSG_CTL_TABLE_RESULT),
+		    &(struct msg_ctl_table_result){ .r = 1, .value = value },
+		    buf, sizeof buf) > 0, "and fits in the client's result");
+		value[TABLE_VALUE_MAX - 1] = 'v';
+		CHECK(test_encode(msg_codec(IMSG_LOOKUP_TABLE_QUERY_RESULT),
+		    &(struct msg_lookup_table_query_result){ .reqid = 1,
+		    .r = 1, .value = value }, buf, sizeof buf) == -1,
+		    "one byte more does not");
+	}
 	/* a string as long as a whole payload cannot be encoded */
 	memset(big, 'x', IMSG_MAX_PAYLOAD);
 	q.key = big;

@@ -1,24 +1,33 @@
 /*
  * api_host.c -- the daemon's side of one helper program (api_host.h).
  *
- * Runs inside a daemon process (smtpd's queue and scheduler hosts), on
- * that process's libevent loop: the socket is non-blocking, every
- * request has a timer, the FIFO is bounded, a dead or garbled helper is
- * a temporary failure of what was pending, then a restart after a
- * growing delay.  The only blocking call is the final waitpid of
- * api_host_free, after SIGKILL.  It must never exit, never trust the
- * helper's bytes beyond imsg framing (the protocol's decoder, in the
- * callback, judges the payload), and never wait for the helper.
+ * Runs inside daemon processes (lookup's table helpers, the queue's and
+ * the scheduler's backends), on that process's libevent loop: the socket
+ * is non-blocking, every request has a timer from its queuing (its
+ * caller's patience) and the request in flight one more from its sending
+ * (the helper's health), the FIFO is bounded, and a dead, hung or garbled
+ * helper is logged with the host's name, killed by its PID, reaped on
+ * SIGCHLD with its real end logged, and restarted after a growing delay.
+ * It never waits: waitpid only with WNOHANG on the PIDs it started,
+ * except in api_host_free after SIGKILL.  It never exits, never signals
+ * a PID it did not start (never 0 or -1), and never trusts the helper's
+ * bytes beyond imsg framing: the protocol's decoder, in the callback,
+ * judges the payload.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,11 +35,10 @@
 #include "api_host.h"
 #include "api_log.h"
 
-#define API_HOST_REAP_MS	10	/* between reaping tries */
-#define API_HOST_REAP_TRIES	500	/* then the PID is let go, logged */
+#define API_HOST_DYING_MAX	8	/* killed helpers not reaped yet */
+#define API_HOST_STOP_WAIT_MS	1000
 
-struct api_host;
-
+/* one request: queued, then in flight, then answered or timed out */
 struct api_host_req {
 	TAILQ_ENTRY(api_host_req)	 entry;
 	struct api_host			*h;
@@ -38,28 +46,18 @@ struct api_host_req {
 	int				 fd;
 	void				*data;
 	size_t				 len;
-	api_host_done_fn		 done;
+	api_host_done_fn		 done;	/* NULL once completed */
 	void				*arg;
 	struct event			*timer;
-	int				 hello;		/* the handshake */
 };
 TAILQ_HEAD(api_host_fifo, api_host_req);
 
-/* a killed helper not reaped yet */
-struct api_host_reap {
-	LIST_ENTRY(api_host_reap)	 entry;
-	struct api_host			*h;
-	pid_t				 pid;
-	int				 tries;
-	struct event			*timer;
-};
-LIST_HEAD(api_host_reaps, api_host_reap);
-
 enum api_host_state {
-	API_HOST_STOPPED,	/* no helper; the next request starts one */
-	API_HOST_RUNNING,
-	API_HOST_BACKOFF,	/* broken: requests fail until the timer */
-	API_HOST_CLOSING,	/* api_host_free in progress */
+	API_HOST_STOPPED,	/* never started: a request starts it */
+	API_HOST_STARTING,	/* the handshake sent, not answered */
+	API_HOST_READY,
+	API_HOST_BACKOFF,	/* down: requests fail until the restart */
+	API_HOST_CLOSED,	/* api_host_close: no more requests */
 };
 
 struct api_host {
@@ -67,27 +65,39 @@ struct api_host {
 	struct api_host_params	 p;
 	enum api_host_state	 state;
 	unsigned int		 gen;		/* bumped at start, stop */
-	pid_t			 pid;
-	int			 sock;
+	pid_t			 pid;		/* -1 when none runs */
+	int			 sock;		/* our end, -1 when none */
 	struct imsgbuf		 ib;
 	struct event		*ev_read;
 	struct event		*ev_write;
-	struct event		*ev_backoff;
-	struct api_host_fifo	 fifo;
-	size_t			 nqueued;	/* requests, not the hello */
-	int			 inflight;	/* the head was sent */
-	int			 backoff_ms;
+	struct event		*ev_reply;	/* the helper's answer is due */
+	struct event		*ev_restart;
+	struct event		*ev_child;	/* SIGCHLD */
+	struct event		*ev_stop;	/* SIGTERM's grace is over */
+	struct api_host_fifo	 fifo;		/* not sent yet */
+	size_t			 nfifo;
+	struct api_host_req	*inflight;	/* sent, not answered */
+	size_t			 waiting;	/* callers not completed */
+	int			 full_logged;
+	unsigned int		 nexpired;	/* queued requests timed out */
+	int			 delay_ms;	/* the next restart delay */
 	unsigned int		 starts;
-	struct api_host_reaps	 reaps;
+	pid_t			 dying[API_HOST_DYING_MAX];
+	int			 dying_loud[API_HOST_DYING_MAX];
+	size_t			 ndying;
+	int			 stop_killed;	/* SIGKILL sent at close */
+	api_host_stopped_fn	 stopped;
+	void			*stopped_arg;
 	/* the parameters' strings, owned */
 	char			*name;
 	char			*path;
+	char			*hello_name;
 	char			**argv;
 	void			*hello;
 };
 
-static void	api_host_fail(struct api_host *, const char *);
-static void	api_host_send_next(struct api_host *);
+static void	api_host_kick(struct api_host *);
+static void	api_host_spawn(struct api_host *);
 
 /* api_host_ms - a timeval of MS milliseconds */
 static struct timeval
@@ -100,7 +110,102 @@ api_host_ms(int ms)
 	return tv;
 }
 
-/* api_host_req_free - a request out of the FIFO, released */
+/* api_host_kill - SIG to a helper's PID; never a group, never -1 */
+static void
+api_host_kill(struct api_host *h, pid_t pid, int sig)
+{
+	if (pid <= 1) {
+		api_log_warnx("%s: refusing to signal pid %ld", h->p.name,
+		    (long)pid);
+		return;
+	}
+	(void)kill(pid, sig);
+}
+
+/* api_host_status - "exited 1", "killed by signal 9" */
+static void
+api_host_status(int status, char *buf, size_t bufsz)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, bufsz, "exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, bufsz, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, bufsz, "status 0x%x", status);
+}
+
+/* api_host_reap - reap PID if it has ended; never waits */
+static int
+api_host_reap(pid_t pid, int *status)
+{
+	pid_t	r;
+
+	if (pid <= 0)
+		return 1;
+	do {
+		r = waitpid(pid, status, WNOHANG);
+	} while (r == -1 && errno == EINTR);
+	/* ECHILD: someone else reaped it; it is gone all the same */
+	return r == pid || (r == -1 && errno == ECHILD);
+}
+
+/* api_host_dying_drop - forget the Ith killed helper */
+static void
+api_host_dying_drop(struct api_host *h, size_t i)
+{
+	h->ndying--;
+	h->dying[i] = h->dying[h->ndying];
+	h->dying_loud[i] = h->dying_loud[h->ndying];
+}
+
+/* api_host_reap_dying - reap what was killed; 1 when none is left */
+static int
+api_host_reap_dying(struct api_host *h)
+{
+	char	st[64];
+	size_t	i = 0;
+	int	status = 0;
+
+	while (i < h->ndying) {
+		if (!api_host_reap(h->dying[i], &status)) {
+			i++;
+			continue;
+		}
+		api_host_status(status, st, sizeof st);
+		/* a failed helper's end, not known when it was logged */
+		if (h->dying_loud[i])
+			api_log_warnx("%s: helper pid %ld %s", h->p.name,
+			    (long)h->dying[i], st);
+		else
+			api_log_debug("%s: helper pid %ld reaped (%s)",
+			    h->p.name, (long)h->dying[i], st);
+		api_host_dying_drop(h, i);
+	}
+	return h->ndying == 0;
+}
+
+/* api_host_bury - PID was signalled: reap now or on SIGCHLD; LOUD logs
+ * its end as a warning */
+static void
+api_host_bury(struct api_host *h, pid_t pid, int loud)
+{
+	int	status;
+
+	if (api_host_reap(pid, &status))
+		return;
+	if (h->ndying == API_HOST_DYING_MAX) {
+		/* SIGCHLD reaps between restarts: this takes a wild loop */
+		api_host_kill(h, h->dying[0], SIGKILL);
+		api_log_warnx("%s: %d helpers not reaped yet, pid %ld is left "
+		    "to exit on its own", h->p.name, API_HOST_DYING_MAX,
+		    (long)h->dying[0]);
+		api_host_dying_drop(h, 0);
+	}
+	h->dying_loud[h->ndying] = loud;
+	h->dying[h->ndying++] = pid;
+}
+
+/* api_host_req_free - release a request, its timer and its fd */
 static void
 api_host_req_free(struct api_host_req *req)
 {
@@ -112,126 +217,104 @@ api_host_req_free(struct api_host_req *req)
 	free(req);
 }
 
-/* api_host_complete - take REQ off the FIFO and call its completion */
+/* api_host_complete - answer a request's caller, once */
 static int
-api_host_complete(struct api_host *h, struct api_host_req *req,
-    struct imsg *reply)
+api_host_complete(struct api_host_req *req, struct imsg *reply)
 {
-	int	rc = 0;
+	struct api_host		*h = req->h;
+	api_host_done_fn	 done = req->done;
 
-	if (req == TAILQ_FIRST(&h->fifo))
-		h->inflight = 0;
-	TAILQ_REMOVE(&h->fifo, req, entry);
-	if (!req->hello)
-		h->nqueued--;
-	if (req->done != NULL)
-		rc = req->done(req->arg, reply);
-	api_host_req_free(req);
-	return rc;
+	if (done == NULL)
+		return 0;
+	req->done = NULL;
+	h->waiting--;
+	if (h->waiting < h->p.fifo_max / 2)
+		h->full_logged = 0;
+	return done(req->arg, reply);
 }
 
-/* api_host_on_reap - try to reap a killed helper, again later if need be */
+/* api_host_expired_log - the FIFO drained: how many timed out in it */
 static void
-api_host_on_reap(int fd, short ev, void *arg)
+api_host_expired_log(struct api_host *h)
 {
-	struct api_host_reap	*r = arg;
-	struct timeval		 tv = api_host_ms(API_HOST_REAP_MS);
-	pid_t			 got;
-	int			 status;
+	if (h->nexpired > 1)
+		api_log_warnx("%s: %u requests in all timed out waiting for "
+		    "the helper", h->p.name, h->nexpired);
+	h->nexpired = 0;
+}
 
-	got = waitpid(r->pid, &status, WNOHANG);
-	if (got == 0 && ++r->tries < API_HOST_REAP_TRIES) {
-		evtimer_add(r->timer, &tv);
-		return;
+/* api_host_fail_all - every request waiting on H fails (NULL) */
+static void
+api_host_fail_all(struct api_host *h)
+{
+	struct api_host_fifo	 q;
+	struct api_host_req	*req;
+
+	TAILQ_INIT(&q);
+	TAILQ_CONCAT(&q, &h->fifo, entry);
+	h->nfifo = 0;
+	api_host_expired_log(h);
+	if (h->inflight != NULL) {
+		TAILQ_INSERT_HEAD(&q, h->inflight, entry);
+		h->inflight = NULL;
 	}
-	if (got == 0)
-		api_log_warnx("%s: pid %ld not reaped", r->h->p.name,
-		    (long)r->pid);
-	LIST_REMOVE(r, entry);
-	event_free(r->timer);
-	free(r);
+	/* detached first: a completion may queue a new request on H */
+	while ((req = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, req, entry);
+		(void)api_host_complete(req, NULL);
+		api_host_req_free(req);
+	}
 }
 
-/* api_host_stop - close the channel, kill the helper, reap it later */
+/* api_host_channel_close - drop our end of the helper's socket */
 static void
-api_host_stop(struct api_host *h)
+api_host_channel_close(struct api_host *h)
 {
-	struct api_host_reap	*r;
-	struct timeval		 tv = api_host_ms(0);
-
-	h->gen++;
 	if (h->ev_read != NULL)
 		event_free(h->ev_read);
 	if (h->ev_write != NULL)
 		event_free(h->ev_write);
 	h->ev_read = h->ev_write = NULL;
+	evtimer_del(h->ev_reply);
 	if (h->sock != -1) {
 		imsgbuf_clear(&h->ib);
 		close(h->sock);
 		h->sock = -1;
 	}
-	h->inflight = 0;
-	if (h->pid <= 0) {		/* never a group, never -1 */
-		h->pid = -1;
-		return;
-	}
-	(void)kill(h->pid, SIGKILL);
-	if ((r = calloc(1, sizeof *r)) == NULL ||
-	    (r->timer = evtimer_new(h->base, api_host_on_reap, r)) == NULL) {
-		/* SIGKILL was sent: this wait is short */
-		api_log_warn("%s: reaping pid %ld now", h->p.name,
-		    (long)h->pid);
-		free(r);
-		(void)waitpid(h->pid, NULL, 0);
-	} else {
-		r->h = h;
-		r->pid = h->pid;
-		LIST_INSERT_HEAD(&h->reaps, r, entry);
-		evtimer_add(r->timer, &tv);
-	}
-	h->pid = -1;
 }
 
-/* api_host_fail_all - complete every pending request as a failure */
-static void
-api_host_fail_all(struct api_host *h)
-{
-	struct api_host_req	*req;
-
-	while ((req = TAILQ_FIRST(&h->fifo)) != NULL)
-		(void)api_host_complete(h, req, NULL);
-}
-
-/* api_host_on_backoff - the delay is over: the next request starts it */
-static void
-api_host_on_backoff(int fd, short ev, void *arg)
-{
-	struct api_host	*h = arg;
-
-	if (h->state == API_HOST_BACKOFF)
-		h->state = API_HOST_STOPPED;
-}
-
-/* api_host_fail - the helper misbehaved: stop it, fail what is pending,
- * refuse requests for a growing delay */
+/*
+ * api_host_fail - the helper misbehaved or died: log WHY with the host's
+ * name, kill and reap it, fail what waits on it and schedule a restart
+ * after the current delay, which then doubles.
+ */
 static void
 api_host_fail(struct api_host *h, const char *why)
 {
 	struct timeval	tv;
+	char		st[64] = "killed";
+	int		status;
 
-	if (h->state != API_HOST_RUNNING)
+	if (h->state == API_HOST_CLOSED || h->state == API_HOST_BACKOFF)
 		return;
-	h->backoff_ms = h->backoff_ms == 0 ? h->p.backoff_min_ms :
-	    h->backoff_ms * 2;
-	if (h->backoff_ms > h->p.backoff_max_ms)
-		h->backoff_ms = h->p.backoff_max_ms;
-	api_log_warnx("%s: pid %ld %s: temporary failure of %zu request(s), "
-	    "restart in %d ms", h->p.name, (long)h->pid, why, h->nqueued,
-	    h->backoff_ms);
-	api_host_stop(h);
+	api_host_channel_close(h);
+	if (h->pid != -1) {
+		if (api_host_reap(h->pid, &status))
+			api_host_status(status, st, sizeof st);
+		else {
+			api_host_kill(h, h->pid, SIGKILL);
+			api_host_bury(h, h->pid, 1);
+		}
+	}
+	api_log_warnx("%s: helper %s pid %ld: %s (%s); restart in %d ms",
+	    h->p.name, h->p.path, (long)h->pid, why, st, h->delay_ms);
+	h->pid = -1;
+	h->gen++;
 	h->state = API_HOST_BACKOFF;
-	tv = api_host_ms(h->backoff_ms);
-	evtimer_add(h->ev_backoff, &tv);
+	tv = api_host_ms(h->delay_ms);
+	evtimer_add(h->ev_restart, &tv);
+	h->delay_ms = h->delay_ms > h->p.backoff_max_ms / 2 ?
+	    h->p.backoff_max_ms : h->delay_ms * 2;
 	api_host_fail_all(h);
 }
 
@@ -247,234 +330,438 @@ api_host_flush(struct api_host *h)
 		event_add(h->ev_write, NULL);
 		break;
 	default:
-		api_host_fail(h, errno == EPIPE ? "is gone" : "write failed");
+		api_host_fail(h, errno == EPIPE ? "closed its socket" :
+		    "write failed");
 		break;
 	}
 }
 
+/* api_host_on_write - the socket takes more output */
 static void
 api_host_on_write(int fd, short ev, void *arg)
 {
+	(void)fd;
+	(void)ev;
 	api_host_flush(arg);
 }
 
-/* api_host_send_next - the head of the FIFO to the helper, if idle */
+/* api_host_send - one frame out, and the timer of its answer */
+static int
+api_host_send(struct api_host *h, uint32_t type, int fd, const void *data,
+    size_t len)
+{
+	struct timeval	tv = api_host_ms(h->p.timeout_ms);
+
+	if (imsg_compose(&h->ib, type, 0, fd, data, len) == -1)
+		return -1;
+	evtimer_add(h->ev_reply, &tv);
+	api_host_flush(h);
+	return 0;
+}
+
+/* api_host_kick - send the head of the FIFO if the helper is free */
 static void
-api_host_send_next(struct api_host *h)
+api_host_kick(struct api_host *h)
 {
 	struct api_host_req	*req;
+	unsigned int		 gen = h->gen;
 
-	while (h->state == API_HOST_RUNNING && !h->inflight &&
+	while (h->state == API_HOST_READY && h->inflight == NULL &&
 	    (req = TAILQ_FIRST(&h->fifo)) != NULL) {
-		if (imsg_compose(&h->ib, req->type, 0, req->fd, req->data,
-		    req->len) == -1) {
-			/* ours, not the helper's: only this one fails */
-			req->fd = -1;	/* closed by imsg_compose */
-			api_log_warn("%s: request of type %u not sent",
-			    h->p.name, req->type);
-			(void)api_host_complete(h, req, NULL);
-			continue;
+		TAILQ_REMOVE(&h->fifo, req, entry);
+		if (--h->nfifo == 0)
+			api_host_expired_log(h);
+		h->inflight = req;
+		if (api_host_send(h, req->type, req->fd, req->data,
+		    req->len) == 0) {
+			req->fd = -1;	/* the buffer's now */
+			return;
 		}
-		req->fd = -1;		/* the buffer's now */
-		h->inflight = 1;
-		api_host_flush(h);
+		/* ours, not the helper's: only this one fails */
+		req->fd = -1;		/* closed by imsg_compose */
+		h->inflight = NULL;
+		api_log_warn("%s: request of type %u not sent", h->p.name,
+		    req->type);
+		(void)api_host_complete(req, NULL);
+		api_host_req_free(req);
+		if (h->gen != gen)
+			return;
 	}
 }
 
-/* api_host_on_read - replies, each to the request in flight */
+/* api_host_on_hello - the handshake's answer: the helper is ready */
+static void
+api_host_on_hello(struct api_host *h, struct imsg *imsg)
+{
+	char	why[64];
+
+	evtimer_del(h->ev_reply);
+	if (h->p.hello_ok != NULL && h->p.hello_ok(imsg) == -1) {
+		snprintf(why, sizeof why, "bad answer to %s", h->p.hello_name);
+		api_host_fail(h, why);
+		return;
+	}
+	if (h->ib.rlen != h->ib.rpos) {
+		api_host_fail(h, "sent data nobody asked for");
+		return;
+	}
+	h->state = API_HOST_READY;
+	api_log_debug("%s: helper pid %ld ready", h->p.name, (long)h->pid);
+	api_host_kick(h);
+}
+
+/* api_host_on_reply - the answer to the request in flight */
+static void
+api_host_on_reply(struct api_host *h, struct imsg *imsg)
+{
+	struct api_host_req	*req = h->inflight;
+	unsigned int		 gen;
+	int			 extra, asked = req->done != NULL, r;
+
+	h->inflight = NULL;
+	evtimer_del(h->ev_reply);
+	/* one request, one reply: anything more is a protocol error */
+	if ((extra = h->ib.rlen != h->ib.rpos))
+		api_host_fail(h, "sent data nobody asked for");
+	gen = h->gen;
+	if (!asked)
+		api_log_debug("%s: a reply after its timeout, dropped",
+		    h->p.name);
+	r = api_host_complete(req, imsg);
+	api_host_req_free(req);
+	if (extra || h->gen != gen)
+		return;		/* failed, or the callback closed it */
+	if (r == -1) {
+		api_host_fail(h, "answered garbage");
+		return;
+	}
+	if (asked)
+		h->delay_ms = h->p.backoff_min_ms;	/* healthy again */
+	api_host_kick(h);
+}
+
+/* api_host_on_frame - one whole frame from the helper */
+static void
+api_host_on_frame(struct api_host *h, struct imsg *imsg)
+{
+	if (imsg->hdr.type != h->p.ok_type || (!h->p.fd_replies &&
+	    (imsg->fd != -1 || (imsg->hdr.flags & IMSGF_HASFD)))) {
+		api_host_fail(h, "answered with a bad message type");
+		return;
+	}
+	if (h->state == API_HOST_STARTING)
+		api_host_on_hello(h, imsg);
+	else if (h->inflight == NULL)
+		api_host_fail(h, "sent a reply to a request never sent");
+	else
+		api_host_on_reply(h, imsg);
+}
+
+/* api_host_on_read - bytes, EOF or an error on the helper's socket */
 static void
 api_host_on_read(int fd, short ev, void *arg)
 {
-	struct api_host		*h = arg;
-	struct api_host_req	*req;
-	struct imsg		 imsg;
-	ssize_t			 n;
-	unsigned int		 gen = h->gen;
-	int			 r, hello;
+	struct api_host	*h = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 r;
 
-	if ((n = imsgbuf_read(&h->ib)) == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		api_host_fail(h, "read failed");
-		return;
-	}
+	(void)fd;
+	(void)ev;
+	n = imsgbuf_read(&h->ib);
 	if (n == 0) {
-		api_host_fail(h, "closed its channel");
+		api_host_fail(h, "closed its socket");
 		return;
 	}
-	for (;;) {
-		if ((r = imsg_get(&h->ib, &imsg)) == 0)
-			break;
-		if (r == -1) {
-			api_host_fail(h, "sent a bad frame");
-			return;
-		}
-		req = TAILQ_FIRST(&h->fifo);
-		if (req == NULL || !h->inflight ||
-		    imsg.hdr.type != h->p.ok_type) {
-			imsg_free(&imsg);
-			api_host_fail(h, req == NULL || !h->inflight ?
-			    "answered a request never sent" :
-			    "answered with a wrong type");
-			return;
-		}
-		hello = req->hello;
-		r = api_host_complete(h, req, &imsg);
-		imsg_free(&imsg);
-		if (h->gen != gen)
-			return;		/* the callback's request broke it */
-		if (r == -1) {
-			api_host_fail(h, "sent a reply that does not decode");
-			return;
-		}
-		if (!hello)
-			h->backoff_ms = 0;	/* it works */
+	if (n == -1) {
+		if (errno == ECONNRESET)
+			api_host_fail(h, "closed its socket");
+		else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			api_host_fail(h, errno == ENOBUFS ? "sent too much" :
+			    "read failed");
+		return;
 	}
-	api_host_send_next(h);
+	if (h->state == API_HOST_READY && h->inflight == NULL) {
+		api_host_fail(h, "sent a reply to a request never sent");
+		return;
+	}
+	if ((r = imsg_get(&h->ib, &imsg)) == -1) {
+		api_host_fail(h, "sent a malformed frame");
+		return;
+	}
+	if (r == 0)
+		return;		/* half a frame: the reply timer runs */
+	api_host_on_frame(h, &imsg);
+	imsg_free(&imsg);
 }
 
-/* api_host_on_timeout - a request waited too long */
+/* api_host_on_reply_timeout - the helper did not answer in time */
 static void
-api_host_on_timeout(int fd, short ev, void *arg)
+api_host_on_reply_timeout(int fd, short ev, void *arg)
+{
+	struct api_host	*h = arg;
+	char		 why[64];
+
+	(void)fd;
+	(void)ev;
+	snprintf(why, sizeof why, "%s not answered within %d ms",
+	    h->state == API_HOST_STARTING ? h->p.hello_name : "request",
+	    h->p.timeout_ms);
+	api_host_fail(h, why);
+}
+
+/* api_host_on_req_timeout - a request's own time is over: NULL */
+static void
+api_host_on_req_timeout(int fd, short ev, void *arg)
 {
 	struct api_host_req	*req = arg;
 	struct api_host		*h = req->h;
 
-	if (req == TAILQ_FIRST(&h->fifo) && h->inflight) {
-		api_host_fail(h, req->hello ? "did not answer the handshake" :
-		    "did not answer in time");
+	(void)fd;
+	(void)ev;
+	if (req == h->inflight) {
+		/* its answer, if it comes, is read and dropped */
+		api_log_warnx("%s: no answer within %d ms: temporary failure",
+		    h->p.name, h->p.timeout_ms);
+		(void)api_host_complete(req, NULL);
 		return;
 	}
-	api_log_warnx("%s: request of type %u waited %d ms: temporary "
-	    "failure", h->p.name, req->type, h->p.timeout_ms);
-	(void)api_host_complete(h, req, NULL);
+	/* one line for a burst: the first, then the count once drained */
+	if (h->nexpired++ == 0)
+		api_log_warnx("%s: request waited %d ms behind the helper's "
+		    "other requests: temporary failure", h->p.name,
+		    h->p.timeout_ms);
+	TAILQ_REMOVE(&h->fifo, req, entry);
+	if (--h->nfifo == 0)
+		api_host_expired_log(h);
+	(void)api_host_complete(req, NULL);
+	api_host_req_free(req);
 }
 
-/* api_host_on_hello - the handshake's reply */
-static int
-api_host_on_hello(void *arg, struct imsg *reply)
+/* api_host_child - in the forked child: fd 0, signals, exec; never
+ * returns */
+static _Noreturn void
+api_host_child(struct api_host *h, int sock, pid_t parent)
 {
-	struct api_host	*h = arg;
+	extern char	**environ;
+	sigset_t	  mask;
+	int		  fd = h->p.exec_fd, sig;
 
-	if (reply == NULL || h->p.hello_ok == NULL)
-		return 0;
-	return h->p.hello_ok(reply);
-}
-
-/* api_host_new_req - a request with its timer; NULL (logged) */
-static struct api_host_req *
-api_host_new_req(struct api_host *h, uint32_t type, int fd,
-    const void *data, size_t len, api_host_done_fn done, void *arg)
-{
-	struct api_host_req	*req;
-	struct timeval		 tv = api_host_ms(h->p.timeout_ms);
-
-	if ((req = calloc(1, sizeof *req)) == NULL)
-		goto fail;
-	req->h = h;
-	req->type = type;
-	req->fd = fd;
-	req->done = done;
-	req->arg = arg;
-	if (len > 0 && ((req->data = malloc(len)) == NULL))
-		goto fail;
-	if (len > 0)
-		memcpy(req->data, data, len);
-	req->len = len;
-	if ((req->timer = evtimer_new(h->base, api_host_on_timeout, req)) ==
-	    NULL)
-		goto fail;
-	evtimer_add(req->timer, &tv);
-	return req;
-fail:
-	api_log_warn("%s: request", h->p.name);
-	if (req != NULL) {
-		req->fd = -1;
-		api_host_req_free(req);
-	}
-	return NULL;
-}
-
-/* api_host_exec - in the child: fd 0 the channel, signals as new, exec */
-static void
-api_host_exec(struct api_host *h, int sock)
-{
-	sigset_t	set;
-	int		sig;
-
-	if (dup2(sock, 0) == -1)
+	/* keep the executable out of the way of fd 0 */
+	if (h->p.pinned && fd < 3 &&
+	    (fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
+		_exit(127);
+	if (sock == 0) {
+		if (fcntl(0, F_SETFD, 0) == -1)
+			_exit(127);
+	} else if (dup2(sock, 0) == -1)
+		_exit(127);
+	if (h->p.pinned && fd != 3 && (dup2(fd, 3) == -1 ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) == -1))
 		_exit(127);
 	/* nothing of the daemon's but the channel: no peer's socket kept
 	 * open by a helper that outlives its host */
-	closefrom(3);
+	closefrom(h->p.pinned ? 4 : 3);
 	/* dispositions the daemon set (ignored TERM, HUP, INT) go */
 	for (sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);
-	sigemptyset(&set);
-	(void)sigprocmask(SIG_SETMASK, &set, NULL);
-	execv(h->p.path, h->p.argv);
+	sigemptyset(&mask);
+	(void)sigprocmask(SIG_SETMASK, &mask, NULL);
+#ifdef __linux__
+	/* a helper never outlives the process that hosts it */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(127);
+#else
+	(void)parent;
+#endif
+	if (!h->p.pinned) {
+		execv(h->p.path, h->p.argv);
+		_exit(127);
+	}
+	fexecve(3, h->p.argv, environ);
+	/* a #! script is read by its interpreter through /dev/fd/3 */
+	if (errno == ENOENT && fcntl(3, F_SETFD, 0) == 0)
+		fexecve(3, h->p.argv, environ);
 	_exit(127);
 }
 
-/* api_host_start - the helper, its channel and its handshake */
+/* api_host_spawn - socketpair, fork, exec; then the handshake, answered
+ * later */
 static void
-api_host_start(struct api_host *h)
+api_host_spawn(struct api_host *h)
 {
-	struct api_host_req	*hello;
-	int			 sv[2];
-	pid_t			 pid;
+	pid_t	pid, self = getpid();
+	int	sv[2];
 
+	/* as if it had started and failed: the same delay, the same log */
+	h->state = API_HOST_STARTING;
+	if (h->p.pinned && h->p.exec_fd == -1) {
+		api_host_fail(h, "no executable");
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		api_log_warn("%s: socketpair", h->p.name);
-		goto fail;
+		api_host_fail(h, "cannot start");
+		return;
 	}
 	if ((pid = fork()) == -1) {
 		api_log_warn("%s: fork", h->p.name);
 		close(sv[0]);
 		close(sv[1]);
-		goto fail;
+		api_host_fail(h, "cannot start");
+		return;
 	}
 	if (pid == 0)
-		api_host_exec(h, sv[1]);
+		api_host_child(h, sv[1], self);
 	close(sv[1]);
 	h->pid = pid;
 	h->sock = sv[0];
-	h->state = API_HOST_RUNNING;
 	h->gen++;
 	h->starts++;
 	if (fcntl(h->sock, F_SETFL, fcntl(h->sock, F_GETFL) | O_NONBLOCK) ==
 	    -1 || imsgbuf_init(&h->ib, h->sock) == -1) {
-		api_log_warn("%s: channel", h->p.name);
+		api_log_warn("%s: helper channel", h->p.name);
 		close(h->sock);
 		h->sock = -1;
-		api_host_fail(h, "has no channel");
+		api_host_fail(h, "cannot start");
 		return;
 	}
 	if ((h->ev_read = event_new(h->base, h->sock, EV_READ | EV_PERSIST,
 	    api_host_on_read, h)) == NULL || (h->ev_write = event_new(h->base,
-	    h->sock, EV_WRITE, api_host_on_write, h)) == NULL) {
-		api_log_warn("%s: events", h->p.name);
-		api_host_fail(h, "has no events");
+	    h->sock, EV_WRITE, api_host_on_write, h)) == NULL ||
+	    event_add(h->ev_read, NULL) == -1) {
+		api_host_fail(h, "cannot watch its socket");
 		return;
 	}
-	event_add(h->ev_read, NULL);
-	api_log_debug("%s: started pid %ld", h->p.name, (long)pid);
-	if ((hello = api_host_new_req(h, h->p.hello_type, -1, h->p.hello,
-	    h->p.hellolen, api_host_on_hello, h)) == NULL) {
-		api_host_fail(h, "has no handshake");
-		return;
-	}
-	hello->hello = 1;
-	TAILQ_INSERT_HEAD(&h->fifo, hello, entry);
-	api_host_send_next(h);
-	return;
-fail:
-	/* as if it had started and failed: the same delay, the same log */
-	h->state = API_HOST_RUNNING;
-	api_host_fail(h, "cannot start");
+	api_log_debug("%s: started helper %s pid %ld", h->p.name, h->p.path,
+	    (long)pid);
+	if (api_host_send(h, h->p.hello_type, -1, h->p.hello,
+	    h->p.hellolen) == -1)
+		api_host_fail(h, "cannot queue the handshake");
 }
 
-/* api_host_copy_params - own copies of the name, path, argv, hello */
+/* api_host_on_restart - the restart delay is over */
+static void
+api_host_on_restart(int fd, short ev, void *arg)
+{
+	struct api_host	*h = arg;
+
+	(void)fd;
+	(void)ev;
+	if (h->state == API_HOST_BACKOFF)
+		api_host_spawn(h);
+}
+
+/* api_host_stopped - the helper is gone after a close: tell the caller */
+static void
+api_host_stopped(struct api_host *h)
+{
+	api_host_stopped_fn	stopped = h->stopped;
+
+	evtimer_del(h->ev_stop);
+	h->stopped = NULL;
+	if (stopped != NULL)
+		stopped(h->stopped_arg);
+}
+
+/* api_host_on_child - SIGCHLD: reap our own PIDs, by PID */
+static void
+api_host_on_child(int sig, short ev, void *arg)
+{
+	struct api_host	*h = arg;
+
+	(void)sig;
+	(void)ev;
+	if (h->ndying > 0 && api_host_reap_dying(h) &&
+	    h->state == API_HOST_CLOSED && h->stopped != NULL)
+		api_host_stopped(h);
+}
+
+/*
+ * api_host_on_stop_timeout - SIGTERM was not enough: SIGKILL, and a
+ * last short wait for SIGCHLD; the loop never blocks in waitpid.
+ */
+static void
+api_host_on_stop_timeout(int fd, short ev, void *arg)
+{
+	struct api_host	*h = arg;
+	struct timeval	 tv = api_host_ms(h->p.stop_wait_ms);
+	size_t		 i;
+
+	(void)fd;
+	(void)ev;
+	if (!h->stop_killed) {
+		for (i = 0; i < h->ndying; i++) {
+			api_log_warnx("%s: helper pid %ld still running %d ms "
+			    "after SIGTERM, killing it", h->p.name,
+			    (long)h->dying[i], h->p.stop_wait_ms);
+			api_host_kill(h, h->dying[i], SIGKILL);
+		}
+		h->stop_killed = 1;
+		if (!api_host_reap_dying(h)) {
+			evtimer_add(h->ev_stop, &tv);
+			return;
+		}
+	} else if (!api_host_reap_dying(h)) {
+		for (i = 0; i < h->ndying; i++)
+			api_log_warnx("%s: helper pid %ld not reaped %d ms "
+			    "after SIGKILL", h->p.name, (long)h->dying[i],
+			    h->p.stop_wait_ms);
+		h->ndying = 0;
+	}
+	api_host_stopped(h);
+}
+
+/*
+ * api_host_kill_dying - SIGKILL and reap what is left: for
+ * api_host_free, outside any event loop (a test, the parser, an exit)
+ */
+static void
+api_host_kill_dying(struct api_host *h)
+{
+	char	st[64];
+	size_t	i;
+	int	status = 0;
+
+	for (i = 0; i < h->ndying; i++) {
+		api_host_kill(h, h->dying[i], SIGKILL);
+		/* bounded: nothing survives SIGKILL */
+		while (h->dying[i] > 0 && waitpid(h->dying[i], &status,
+		    0) == -1 && errno == EINTR)
+			;
+		api_host_status(status, st, sizeof st);
+		if (h->dying_loud[i])
+			api_log_warnx("%s: helper pid %ld %s", h->p.name,
+			    (long)h->dying[i], st);
+	}
+	h->ndying = 0;
+}
+
+int
+api_host_pin(const char *path, const char **why)
+{
+	struct stat	st;
+	int		fd, flags = O_CLOEXEC;
+
+#ifdef O_PATH
+	flags |= O_PATH;	/* exec needs no read permission */
+#else
+	flags |= O_RDONLY;
+#endif
+	if ((fd = open(path, flags)) == -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* api_host_copy_params - own copies of the strings and the hello */
 static int
 api_host_copy_params(struct api_host *h, const struct api_host_params *p)
 {
@@ -482,12 +769,10 @@ api_host_copy_params(struct api_host *h, const struct api_host_params *p)
 
 	for (n = 0; p->argv[n] != NULL; n++)
 		;
-	h->p.name = NULL;
-	h->p.path = NULL;
-	h->p.argv = NULL;
-	h->p.hello = NULL;
 	if ((h->name = strdup(p->name)) == NULL ||
 	    (h->path = strdup(p->path)) == NULL ||
+	    (h->hello_name = strdup(p->hello_name != NULL ? p->hello_name :
+	    "handshake")) == NULL ||
 	    (h->argv = calloc(n + 1, sizeof *h->argv)) == NULL ||
 	    (p->hellolen > 0 && (h->hello = malloc(p->hellolen)) == NULL))
 		return -1;
@@ -498,23 +783,36 @@ api_host_copy_params(struct api_host *h, const struct api_host_params *p)
 		memcpy(h->hello, p->hello, p->hellolen);
 	h->p.name = h->name;
 	h->p.path = h->path;
+	h->p.hello_name = h->hello_name;
 	h->p.argv = h->argv;
 	h->p.hello = h->hello;
 	return 0;
 }
 
-/* api_host_free_params - the copies of api_host_copy_params */
+/* api_host_release - what api_host_new made; the pinned executable */
 static void
-api_host_free_params(struct api_host *h)
+api_host_release(struct api_host *h)
 {
 	size_t	i;
 
+	if (h->ev_reply != NULL)
+		event_free(h->ev_reply);
+	if (h->ev_restart != NULL)
+		event_free(h->ev_restart);
+	if (h->ev_stop != NULL)
+		event_free(h->ev_stop);
+	if (h->ev_child != NULL)
+		event_free(h->ev_child);
+	if (h->p.pinned && h->p.exec_fd != -1)
+		close(h->p.exec_fd);
 	for (i = 0; h->argv != NULL && h->argv[i] != NULL; i++)
 		free(h->argv[i]);
 	free(h->argv);
 	free(h->name);
 	free(h->path);
+	free(h->hello_name);
 	free(h->hello);
+	free(h);
 }
 
 struct api_host *
@@ -524,65 +822,105 @@ api_host_new(struct event_base *base, const struct api_host_params *p)
 
 	if ((h = calloc(1, sizeof *h)) == NULL) {
 		api_log_warn("%s: host", p->name);
+		if (p->pinned && p->exec_fd != -1)
+			close(p->exec_fd);
 		return NULL;
 	}
 	h->base = base;
 	h->p = *p;
-	/* the caller's strings need not outlive this call */
-	if (api_host_copy_params(h, p) == -1) {
-		api_log_warn("%s: host", p->name);
-		api_host_free_params(h);
-		free(h);
-		return NULL;
-	}
-	if (h->p.backoff_min_ms <= 0)
-		h->p.backoff_min_ms = 1000;
-	if (h->p.backoff_max_ms < h->p.backoff_min_ms)
-		h->p.backoff_max_ms = h->p.backoff_min_ms;
 	h->pid = -1;
 	h->sock = -1;
 	TAILQ_INIT(&h->fifo);
-	LIST_INIT(&h->reaps);
-	/* the channel's events are made at each start */
-	if ((h->ev_backoff = evtimer_new(base, api_host_on_backoff, h)) ==
-	    NULL) {
+	api_host_set_limits(h, p->timeout_ms, p->backoff_min_ms,
+	    p->backoff_max_ms);
+	if (h->p.stop_wait_ms <= 0)
+		h->p.stop_wait_ms = API_HOST_STOP_WAIT_MS;
+	/* the caller's strings need not outlive this call */
+	if (api_host_copy_params(h, p) == -1 ||
+	    (h->ev_reply = evtimer_new(base, api_host_on_reply_timeout,
+	    h)) == NULL ||
+	    (h->ev_restart = evtimer_new(base, api_host_on_restart, h)) ==
+	    NULL ||
+	    (h->ev_stop = evtimer_new(base, api_host_on_stop_timeout, h)) ==
+	    NULL ||
+	    (h->ev_child = evsignal_new(base, SIGCHLD, api_host_on_child,
+	    h)) == NULL || evsignal_add(h->ev_child, NULL) == -1) {
 		api_log_warn("%s: host", p->name);
-		api_host_free_params(h);
-		free(h);
+		api_host_release(h);
 		return NULL;
 	}
 	return h;
 }
 
 void
+api_host_start(struct api_host *h)
+{
+	if (h->state == API_HOST_STOPPED)
+		api_host_spawn(h);
+}
+
+void
+api_host_set_limits(struct api_host *h, int timeout_ms, int backoff_min_ms,
+    int backoff_max_ms)
+{
+	h->p.timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+	h->p.backoff_min_ms = backoff_min_ms > 0 ? backoff_min_ms : 1000;
+	h->p.backoff_max_ms = backoff_max_ms > h->p.backoff_min_ms ?
+	    backoff_max_ms : h->p.backoff_min_ms;
+	h->delay_ms = h->p.backoff_min_ms;
+}
+
+void
 api_host_request(struct api_host *h, uint32_t type, int fd,
     const void *data, size_t len, api_host_done_fn done, void *arg)
 {
-	struct api_host_req	*req;
+	struct api_host_req	*req = NULL;
+	struct timeval		 tv = api_host_ms(h->p.timeout_ms);
 
-	if (h->state == API_HOST_BACKOFF || h->state == API_HOST_CLOSING ||
-	    h->nqueued >= h->p.fifo_max) {
-		if (h->nqueued >= h->p.fifo_max)
-			api_log_warnx("%s: %zu requests waiting: temporary "
-			    "failure", h->p.name, h->nqueued);
-		if (fd != -1)
-			close(fd);
-		(void)done(arg, NULL);
-		return;
+	if (h->state == API_HOST_BACKOFF || h->state == API_HOST_CLOSED) {
+		api_log_debug("%s: helper down: temporary failure",
+		    h->p.name);
+		goto fail;
 	}
-	if ((req = api_host_new_req(h, type, fd, data, len, done, arg)) ==
-	    NULL) {
-		if (fd != -1)
-			close(fd);
-		(void)done(arg, NULL);
-		return;
+	if (h->waiting >= h->p.fifo_max) {
+		if (!h->full_logged)
+			api_log_warnx("%s: %zu requests already wait for the "
+			    "helper: temporary failure for more", h->p.name,
+			    h->waiting);
+		h->full_logged = 1;
+		goto fail;
 	}
+	if ((req = calloc(1, sizeof *req)) == NULL ||
+	    (len > 0 && (req->data = malloc(len)) == NULL) ||
+	    (req->timer = evtimer_new(h->base, api_host_on_req_timeout,
+	    req)) == NULL || evtimer_add(req->timer, &tv) == -1) {
+		api_log_warn("%s: request", h->p.name);
+		goto fail;
+	}
+	if (len > 0)
+		memcpy(req->data, data, len);
+	req->h = h;
+	req->type = type;
+	req->fd = fd;
+	req->len = len;
+	req->done = done;
+	req->arg = arg;
 	TAILQ_INSERT_TAIL(&h->fifo, req, entry);
-	h->nqueued++;
+	h->nfifo++;
+	h->waiting++;
 	if (h->state == API_HOST_STOPPED)
-		api_host_start(h);
+		api_host_spawn(h);
 	else
-		api_host_send_next(h);
+		api_host_kick(h);
+	return;
+fail:
+	if (req != NULL) {
+		req->fd = -1;
+		api_host_req_free(req);
+	}
+	if (fd != -1)
+		close(fd);
+	(void)done(arg, NULL);
 }
 
 long
@@ -598,27 +936,40 @@ api_host_starts(const struct api_host *h)
 }
 
 void
+api_host_close(struct api_host *h, api_host_stopped_fn stopped, void *arg)
+{
+	struct timeval	tv = api_host_ms(h->p.stop_wait_ms);
+
+	h->state = API_HOST_CLOSED;
+	h->stop_killed = 0;
+	evtimer_del(h->ev_restart);
+	api_host_channel_close(h);
+	if (h->pid != -1) {
+		api_host_kill(h, h->pid, SIGTERM);
+		api_host_bury(h, h->pid, 0);
+		h->pid = -1;
+	}
+	h->gen++;
+	api_host_fail_all(h);
+	h->stopped = stopped;
+	h->stopped_arg = arg;
+	if (api_host_reap_dying(h))
+		api_host_stopped(h);
+	else
+		evtimer_add(h->ev_stop, &tv);
+}
+
+void
 api_host_free(struct api_host **hp)
 {
-	struct api_host		*h = *hp;
-	struct api_host_reap	*r;
+	struct api_host	*h = *hp;
 
 	if (h == NULL)
 		return;
-	h->state = API_HOST_CLOSING;
-	api_host_fail_all(h);
-	api_host_stop(h);
-	/* the stop is final: wait for what was killed, by PID */
-	while ((r = LIST_FIRST(&h->reaps)) != NULL) {
-		if (waitpid(r->pid, NULL, 0) == -1 && errno != ECHILD)
-			api_log_warn("%s: waitpid %ld", h->p.name,
-			    (long)r->pid);
-		LIST_REMOVE(r, entry);
-		event_free(r->timer);
-		free(r);
-	}
-	event_free(h->ev_backoff);
-	api_host_free_params(h);
-	free(h);
+	if (h->state != API_HOST_CLOSED)
+		api_host_close(h, NULL, NULL);
+	h->stopped = NULL;
+	api_host_kill_dying(h);		/* what SIGTERM did not end yet */
+	api_host_release(h);
 	*hp = NULL;
 }

@@ -1,21 +1,23 @@
 /*
  * api_host.h -- the daemon's side of one helper program: a channel that
- * never blocks.
+ * never blocks.  The one host of every helper: tables
+ * (smtpd/table/table_proc.c), queue and scheduler backends
+ * (smtpd/queue/queue_proc.c, smtpd/scheduler/scheduler_proc.c).
  *
- * A host starts the helper (socketpair, fork, exec with the socket on
- * fd 0 and no other descriptor of the daemon's but stderr, signal
- * dispositions and mask reset), speaks its protocol's
- * handshake, then carries requests one at a time, as the proc
- * protocols require, from a bounded FIFO.  Every request completes
- * exactly once through its callback: with the helper's reply, or with
- * NULL (a temporary failure) when the FIFO is full, the helper is in
- * its restart backoff, its timer expired, or the helper died, hung,
- * answered out of turn or answered garbage.  A misbehaving helper is
- * killed, reaped by PID and started again on the next request after a
- * growing delay.  Everything is driven by the caller's libevent base;
- * nothing here waits, and nothing reachable from the helper's bytes can
- * end the caller's process.  Used by smtpd/queue/queue_proc.c and
- * smtpd/scheduler/scheduler_proc.c.
+ * A host starts the helper (socketpair, fork, exec by path or by a
+ * descriptor pinned earlier, the socket on fd 0 and nothing else of the
+ * daemon's but stdout and stderr, signal dispositions and mask reset),
+ * sends its protocol's handshake, then carries requests one at a time,
+ * as the proc protocols require, from a bounded FIFO.  Every request
+ * completes exactly once through its callback: with the helper's reply,
+ * or with NULL (a temporary failure) when the FIFO is full, the helper is
+ * in its restart delay, the request's timer expired, or the helper died,
+ * hung, answered out of turn or answered garbage.  A misbehaving helper
+ * is logged under the host's name, killed, reaped by PID (its real end
+ * logged) and started again when a delay doubling from backoff_min_ms to
+ * backoff_max_ms is over.  Everything is driven by the caller's libevent
+ * base; nothing here waits, and nothing the helper sends can end the
+ * caller's process.
  */
 #ifndef API_HOST_H
 #define API_HOST_H
@@ -37,32 +39,56 @@ struct api_host;
  * not free the host.
  */
 typedef int	(*api_host_done_fn)(void *arg, struct imsg *reply);
+/* the end of api_host_close: the helper is gone */
+typedef void	(*api_host_stopped_fn)(void *arg);
 
 struct api_host_params {
-	const char	 *name;		/* "queue helper ram2", for the logs */
-	const char	 *path;		/* the program */
+	const char	 *name;		/* "table aliases": starts each log line */
+	const char	 *path;		/* the program, exec'd unless pinned */
 	char *const	 *argv;		/* its argv, NULL-terminated */
+	int		  pinned;	/* exec exec_fd rather than path */
+	int		  exec_fd;	/* api_host_pin's; the host's from
+					 * api_host_new on, even on failure */
 	uint32_t	  ok_type;	/* the type of every reply */
+	int		  fd_replies;	/* a reply may carry a descriptor */
 	/* the handshake sent first after each start, and its check */
+	const char	 *hello_name;	/* "OPEN", for the logs */
 	uint32_t	  hello_type;
 	const void	 *hello;
 	size_t		  hellolen;
 	int		(*hello_ok)(struct imsg *reply);	/* 0 or -1 */
-	int		  timeout_ms;	/* per request, from its queuing */
-	size_t		  fifo_max;	/* requests waiting, at most */
+	int		  timeout_ms;	/* per request, and per reply */
+	size_t		  fifo_max;	/* callers waiting, sent or not */
 	int		  backoff_min_ms;
 	int		  backoff_max_ms;
+	int		  stop_wait_ms;	/* SIGTERM to SIGKILL at close */
 };
 
+/*
+ * api_host_pin - open the executable PATH now (exec needs no read
+ * permission), for exec by descriptor later, when PATH may no longer be
+ * reachable (privileges dropped, file removed): the descriptor, or -1
+ * with *WHY saying why.
+ */
+int		 api_host_pin(const char *path, const char **why);
+
 /* api_host_new - a host of P's helper on base (P and its strings are
- * copied); nothing starts yet.  NULL on allocation failure (logged). */
+ * copied); nothing starts yet.  NULL on failure (logged). */
 struct api_host	*api_host_new(struct event_base *base,
 		    const struct api_host_params *p);
+
+/* api_host_start - start the helper now rather than at the first
+ * request; a failure is logged and retried after the delay */
+void		 api_host_start(struct api_host *h);
+
+/* api_host_set_limits - the request timeout and the restart delays */
+void		 api_host_set_limits(struct api_host *h, int timeout_ms,
+		    int backoff_min_ms, int backoff_max_ms);
 
 /*
  * api_host_request - queue a request of TYPE with LEN bytes of DATA and
  * FD (-1: none; the host owns it from here on).  DONE is called once,
- * possibly before this returns (a full FIFO, a backoff).
+ * possibly before this returns (a full FIFO, a restart delay).
  */
 void		 api_host_request(struct api_host *h, uint32_t type, int fd,
 		    const void *data, size_t len, api_host_done_fn done,
@@ -74,8 +100,17 @@ long		 api_host_pid(const struct api_host *h);
 unsigned int	 api_host_starts(const struct api_host *h);
 
 /*
- * api_host_free - fail what is pending, close the channel, stop the
- * helper (SIGKILL) and reap it by PID; *hp set to NULL.
+ * api_host_close - stop for good: pending requests fail, the channel
+ * closes (a helper leaves on EOF), SIGTERM, SIGKILL if it is still there
+ * stop_wait_ms later; STOPPED (may be NULL) once it is reaped.  Never
+ * waits.
+ */
+void		 api_host_close(struct api_host *h, api_host_stopped_fn stopped,
+		    void *arg);
+
+/*
+ * api_host_free - close if not closed, SIGKILL what still runs and reap
+ * it by PID (the one wait here, short after SIGKILL); *hp set to NULL.
  */
 void		 api_host_free(struct api_host **hp);
 

@@ -3,7 +3,8 @@
  *
  * Feeds arbitrary bytes to conf_load_string(); when they parse, the
  * canonical dump must parse again (the serialized form other processes
- * rebuild from) and dump to the same text: every value, including
+ * rebuild from) into the same configuration field by field
+ * (conf_equal), and dump to the same text: every value, including
  * backslashes before blanks, quotes or the end of a value, survives.
  * Any crash, sanitizer report, leak or hang is a bug: the parser must
  * refuse bad input with a message, never abort.
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "imsg.h"
 #include "smtpd.h"
 
 /* the fuzz binary links every core object but not smtpd.c */
@@ -29,6 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smtpd_conf	*c, *c2;
 	unsigned char		*buf, *buf2;
 	size_t			 len, len2;
+	char			 why[512];
 
 	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
 		return 0;
@@ -36,10 +39,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    devnull, NULL);
 	if (c == NULL)
 		return 0;
-	if (conf_serialize(c, 0, &buf, &len) == 0) {
+	if (conf_serialize(c, PROC_PARENT, &buf, &len) == 0) {
 		c2 = conf_deserialize(buf, len);
 		if (c2 == NULL)
 			abort();	/* canonical text must parse back */
+		if (!conf_equal(c, c2, why, sizeof(why))) {
+			fprintf(stderr, "conf_equal: %s\n", why);
+			abort();	/* ... to the same configuration */
+		}
 		if (conf_serialize(c2, 0, &buf2, &len2) == 0) {
 			/* ... and be a fixed point */
 			if (len2 != len || memcmp(buf, buf2, len) != 0)

@@ -150,6 +150,42 @@ class ConfigCorpus(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertNotIn("not used", p.stderr)
 
+    def test_fifo_is_refused(self):
+        """A FIFO as the configuration or as an include is refused at
+        once, with -n and at start alike (issue 7, bad input): opening
+        it for reading blocked for ever with no log line."""
+        with tempfile.TemporaryDirectory() as d:
+            fifo = os.path.join(d, "fifo")
+            os.mkfifo(fifo)
+            with open(os.path.join(d, "inc.conf"), "w") as f:
+                f.write('include "%s"\naction "l" mbox\n'
+                        'match for local action "l"\n' % fifo)
+            for args, want in ((["-n", "-f", fifo], fifo),
+                               (["-d", "-f", fifo], fifo),
+                               (["-n", "-f", "inc.conf"],
+                                "inc.conf:1: " + fifo)):
+                with self.subTest(args=args):
+                    p = run(args, d)
+                    self.assertEqual(p.returncode, 1, p.stderr)
+                    first = (p.stderr.splitlines() or [""])[0]
+                    self.assertEqual(first, want + ": not a regular file")
+
+    def test_n_and_start_agree(self):
+        """What start-up refuses, -n refuses with the same message: the
+        bad files that lookup used to refuse only at start."""
+        d = os.path.join(ROOT, "regress", "config", "bad")
+        for name in ("table-name-empty.conf", "table-name-long.conf",
+                     "table-key-long.conf"):
+            with self.subTest(name=name):
+                rd = self.copy(os.path.join(d, name))
+                n = run(["-n", "-f", name], rd)
+                start = run(["-d", "-f", name], rd)
+                self.assertEqual(n.returncode, 1, n.stderr)
+                self.assertEqual(start.returncode, 1, start.stderr)
+                self.assertEqual(n.stderr.splitlines()[0],
+                                 start.stderr.splitlines()[0])
+                self.assertNotIn("configuration OK", n.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "imsg.h"
 #include "smtpd.h"
 #include "test.h"
 
@@ -343,21 +344,44 @@ dump(const struct smtpd_conf *c)
 	return buf;
 }
 
-/* check_roundtrip - dump, re-parse, dump again: the same text */
+/*
+ * check_roundtrip - dump, re-parse: the same configuration field by
+ * field (conf_equal), and dumping again gives the same text; the form
+ * shipped to the other processes (conf_serialize for parent, rebuilt by
+ * conf_deserialize) is the same configuration too.  The first
+ * difference goes to WHY.
+ */
 static int
-check_roundtrip(const struct smtpd_conf *c)
+check_roundtrip(const struct smtpd_conf *c, char *why, size_t whysz)
 {
-	struct smtpd_conf	*c2;
+	struct smtpd_conf	*c2, *c3 = NULL;
+	unsigned char		*buf;
 	char			*d1, *d2 = NULL, path[512];
+	size_t			 len;
 	int			 ok;
 
+	snprintf(why, whysz, "re-parse failed");
 	d1 = dump(c);
 	snprintf(path, sizeof(path), "%s/run/roundtrip.conf", tmpdir);
 	write_file(path, d1);
 	if ((c2 = load(path, NULL, 0)) != NULL)
 		d2 = dump(c2);
-	ok = d2 != NULL && strcmp(d1, d2) == 0;
+	ok = c2 != NULL && conf_equal(c, c2, why, whysz);
+	if (ok && strcmp(d1, d2) != 0) {
+		snprintf(why, whysz, "second dump differs");
+		ok = 0;
+	}
+	if (ok && conf_serialize(c, PROC_PARENT, &buf, &len) == 0) {
+		c3 = conf_deserialize(buf, len);
+		free(buf);
+		if (c3 == NULL) {
+			snprintf(why, whysz, "deserialize failed");
+			ok = 0;
+		} else if (!conf_equal(c, c3, why, whysz))
+			ok = 0;
+	}
 	conf_free(&c2);
+	conf_free(&c3);
 	free(d1);
 	free(d2);
 	return ok;
@@ -411,6 +435,35 @@ load_copy(const char *src, const char *name, char *first, size_t firstsz)
 	return c;
 }
 
+/*
+ * check_translation - ok/NAME.dump is the modern translation of
+ * ok/NAME.conf (for a legacy file, what the translator must produce):
+ * both parse to the same configuration, field by field
+ */
+static void
+check_translation(const char *name, const struct smtpd_conf *c)
+{
+	struct smtpd_conf	*t;
+	char			 src[512], first[1024], what[2048], why[512];
+	char			 dname[256];
+	size_t			 n = strlen(name);
+
+	snprintf(src, sizeof(src), "regress/config/ok/%.*s.dump",
+	    (int)(n - 5), name);
+	if (access(src, R_OK) == -1)
+		return;
+	snprintf(dname, sizeof(dname), "%.*s-dump.conf", (int)(n - 5), name);
+	t = load_copy(src, dname, first, sizeof(first));
+	snprintf(why, sizeof(why), "%.400s", t == NULL ? first : "");
+	snprintf(what, sizeof(what), "ok/%s%s and its .dump parse to the "
+	    "same configuration %s", name, c->legacy ? " (legacy)" : "",
+	    why);
+	CHECK(t != NULL && conf_equal(c, t, why, sizeof(why)), what);
+	if (t != NULL && !conf_equal(c, t, why, sizeof(why)))
+		printf("# %s: %s\n", name, why);
+	conf_free(&t);
+}
+
 /* project_corpus - regress/config/ok and bad */
 static void
 project_corpus(void)
@@ -419,8 +472,10 @@ project_corpus(void)
 	struct dirent		*de;
 	DIR			*d;
 	char			 path[512], exp[512], first[1024], what[2048];
+	char			 why[512];
 	char			*want, *got;
 	size_t			 n;
+	int			 ok;
 
 	if ((d = opendir("regress/config/ok")) != NULL) {
 		while ((de = readdir(d)) != NULL) {
@@ -447,9 +502,11 @@ project_corpus(void)
 				free(got);
 				free(want);
 			}
-			snprintf(what, sizeof(what), "ok/%s dump round trip",
-			    de->d_name);
-			CHECK(check_roundtrip(c), what);
+			ok = check_roundtrip(c, why, sizeof(why));
+			snprintf(what, sizeof(what), "ok/%s: parse(dump) equals "
+			    "it field by field %s", de->d_name, why);
+			CHECK(ok, what);
+			check_translation(de->d_name, c);
 			conf_free(&c);
 		}
 		closedir(d);
@@ -487,8 +544,10 @@ shared_one(const char *name, const char *prefix, const char *suffix,
 {
 	struct smtpd_conf	*c;
 	char			 src[512], path[512], first[1024], what[2048];
+	char			 why[512];
 	char			*text, *re, *all, *colon;
 	size_t			 n;
+	int			 ok;
 
 	snprintf(src, sizeof(src), SHARED "/%s", name);
 	if ((text = read_file(src, NULL)) == NULL)
@@ -506,9 +565,10 @@ shared_one(const char *name, const char *prefix, const char *suffix,
 		    *prefix || *suffix ? " (completed)" : "", first);
 		CHECK(c != NULL, what);
 		if (c != NULL) {
-			snprintf(what, sizeof(what), "%s dump round trip",
-			    name);
-			CHECK(check_roundtrip(c), what);
+			ok = check_roundtrip(c, why, sizeof(why));
+			snprintf(what, sizeof(what), "%s: parse(dump) equals "
+			    "it field by field %s", name, why);
+			CHECK(ok, what);
 		}
 	} else {
 		/* refused, and the message is FILE:LINE: ... */

@@ -3,12 +3,16 @@
  * hostile input, -D macros, the embedded default, and the serialized
  * form shipped to each process with its secrets left out.
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_int.h"
 #include "imsg.h"
 #include "log.h"
 #include "smtpd.h"
@@ -135,6 +139,204 @@ test_hostile(void)
 	unlink(path);
 }
 
+/* elapsed - seconds since T0 */
+static double
+elapsed(const struct timespec *t0)
+{
+	struct timespec	t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * a FIFO (or any file that is not regular) as the configuration or as
+ * an include is refused at once: opening it for reading would block
+ * until a writer comes, for ever with no log line (issue 7, bad input).
+ * The alarm bounds the test if the parser ever blocks again.
+ */
+static void
+test_not_regular(void)
+{
+	struct smtpd_conf	*c;
+	char			 dir[64], fifo[128], text[256], want[256];
+	char			 err[1024];
+	char			*buf = NULL;
+	size_t			 len = 0;
+	FILE			*fp;
+
+	snprintf(dir, sizeof(dir), "/tmp/conf_parse_test.XXXXXX");
+	if (!CHECK(mkdtemp(dir) != NULL, "fifo: temporary directory"))
+		return;
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	if (!CHECK(mkfifo(fifo, 0600) == 0, "fifo: made"))
+		goto done;
+	alarm(20);
+	snprintf(text, sizeof(text), "include \"%s\"\naction \"l\" mbox\n"
+	    "match for local action \"l\"\n", fifo);
+	snprintf(want, sizeof(want), "t.conf:1: %s: not a regular file", fifo);
+	refused("include of a FIFO", text, strlen(text), want);
+	snprintf(text, sizeof(text), "include \"%s\"\naction \"l\" mbox\n"
+	    "match for local action \"l\"\n", dir);
+	snprintf(want, sizeof(want), "t.conf:1: %s: not a regular file", dir);
+	refused("include of a directory", text, strlen(text), want);
+
+	fp = open_memstream(&buf, &len);
+	c = conf_load(fifo, NULL, 0, fp, test_libexec);
+	fclose(fp);
+	snprintf(err, sizeof(err), "%s", buf ? buf : "");
+	err[strcspn(err, "\n")] = '\0';
+	snprintf(want, sizeof(want), "%s: not a regular file", fifo);
+	CHECK(c == NULL && strcmp(err, want) == 0,
+	    "a FIFO as the configuration file (-f FIFO) refused at once");
+	free(buf);
+	conf_free(&c);
+	alarm(0);
+done:
+	unlink(fifo);
+	rmdir(dir);
+}
+
+/*
+ * m0 = "a", m1 = "$m0 $m0", ...: each level doubles the text.  Depth 24
+ * took 12 s and 1 GB; depth 30 would take hours.  The expanded text is
+ * bounded and the parse given up.
+ */
+static void
+test_macro_bomb(void)
+{
+	struct timespec	 t0;
+	char		*text, err[1024], what[128];
+	size_t		 cap = 4096, n = 0;
+	int		 i;
+
+	text = malloc(cap);
+	n += (size_t)snprintf(text + n, cap - n, "m0 = \"a\"\n");
+	for (i = 1; i <= 30; i++)
+		n += (size_t)snprintf(text + n, cap - n, "m%d = \"$m%d $m%d\"\n",
+		    i, i - 1, i - 1);
+	n += (size_t)snprintf(text + n, cap - n, "table t { $m30 }\n"
+	    "action \"l\" mbox\nmatch for local action \"l\"\n");
+	snprintf(err, sizeof(err), "t.conf:32: macros expand to more than "
+	    "%d bytes", CONF_EXPAND_MAX);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	refused("macros doubling 30 times", text, n, err);
+	snprintf(what, sizeof(what), "macro bomb refused in %.2f s (< 10 s)",
+	    elapsed(&t0));
+	CHECK(elapsed(&t0) < 10.0, what);
+	free(text);
+
+	/* a deep but small chain is still fine up to CONF_MACRO_DEPTH */
+	text = malloc(cap);
+	n = (size_t)snprintf(text, cap, "d0 = \"25\"\n");
+	for (i = 1; i < CONF_MACRO_DEPTH; i++)
+		n += (size_t)snprintf(text + n, cap - n, "d%d = \"$d%d\"\n", i,
+		    i - 1);
+	n += (size_t)snprintf(text + n, cap - n, "listen on 127.0.0.1 port "
+	    "$d%d\naction \"l\" mbox\nmatch for local action \"l\"\n",
+	    CONF_MACRO_DEPTH - 1);
+	{
+		struct smtpd_conf *c = parse(text, n, err, sizeof(err));
+
+		CHECK(c != NULL && c->listeners[0]->port == 25,
+		    "macros nested CONF_MACRO_DEPTH deep still expand");
+		conf_free(&c);
+	}
+	free(text);
+	n = 0;
+	text = malloc(cap);
+	n = (size_t)snprintf(text, cap, "d0 = \"25\"\n");
+	for (i = 1; i <= CONF_MACRO_DEPTH; i++)
+		n += (size_t)snprintf(text + n, cap - n, "d%d = \"$d%d\"\n", i,
+		    i - 1);
+	n += (size_t)snprintf(text + n, cap - n, "listen on 127.0.0.1 port "
+	    "$d%d\n", CONF_MACRO_DEPTH);
+	snprintf(what, sizeof(what), "t.conf:%d: syntax error: macros nested "
+	    "deeper than %d", CONF_MACRO_DEPTH + 2, CONF_MACRO_DEPTH);
+	refused("macros nested one level too deep", text, n, what);
+	free(text);
+}
+
+/* 100,000 macro definitions took over 10 s (a list searched per
+ * definition): definitions are hashed, the parse is linear */
+static void
+test_many_macros(void)
+{
+	struct smtpd_conf	*c;
+	struct timespec		 t0, t1;
+	char			*text, err[1024], what[128];
+	size_t			 cap = 100000 * 32 + 256, n = 0;
+	double			 cpu;
+	int			 i;
+
+	text = malloc(cap);
+	for (i = 0; i < 100000; i++)
+		n += (size_t)snprintf(text + n, cap - n, "macro_%d = \"%d\"\n",
+		    i, i);
+	n += (size_t)snprintf(text + n, cap - n, "listen on 127.0.0.1 port "
+	    "$macro_2525 tag $macro_0\naction \"l\" mbox\n"
+	    "match for local action \"l\"\n");
+	/* CPU time, so that a loaded machine does not fail the test: the
+	 * quadratic version took over 10 s, the linear one 0.1 s (1 s
+	 * under the sanitizers) */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	c = parse(text, n, err, sizeof(err));
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+	cpu = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	snprintf(what, sizeof(what), "100,000 macro definitions parse in "
+	    "%.2f s of CPU (< 5 s)", cpu);
+	CHECK(cpu < 5.0, what);
+	CHECK(c != NULL && c->listeners[0]->port == 2525 &&
+	    strcmp(c->listeners[0]->tag, "0") == 0,
+	    "100,000 macros: the right ones expand");
+	conf_free(&c);
+	free(text);
+}
+
+/*
+ * what lookup refuses at start, -n refuses too: an empty table name, a
+ * name longer than the table layer takes, an inline key too long
+ */
+static void
+test_table_names(void)
+{
+	char	*text, *name;
+	size_t	 cap = 20000;
+
+	refused("empty table name", "table \"\" { a }\n", 15,
+	    "t.conf:1: table name is empty");
+	text = malloc(cap);
+	name = malloc(8001);
+	memset(name, 'x', 8000);
+	name[8000] = '\0';
+	snprintf(text, cap, "table \"%s\" { a }\n", name);
+	refused("8,000-character table name", text, strlen(text),
+	    "t.conf:1: table name longer than 255 bytes: \"xxxxxxxx");
+	name[256] = '\0';
+	snprintf(text, cap, "table \"%s\" { a }\n", name);
+	refused("256-character table name", text, strlen(text),
+	    "t.conf:1: table name longer than 255 bytes");
+	name[255] = '\0';
+	snprintf(text, cap, "table \"%s\" { a }\naction \"l\" mbox\n"
+	    "match for local action \"l\"\n", name);
+	{
+		struct smtpd_conf *c = parse(text, strlen(text), NULL, 0);
+
+		CHECK(c != NULL && c->ntables == 1,
+		    "255-character table name accepted");
+		conf_free(&c);
+	}
+	memset(name, 'k', 1500);
+	name[1500] = '\0';
+	snprintf(text, cap, "table t { \"%s\" = v }\n", name);
+	refused("inline key longer than the table layer takes", text,
+	    strlen(text), "t.conf:1: table \"t\": key longer than 1023 bytes");
+	free(name);
+	free(text);
+}
+
 static void
 test_macros(void)
 {
@@ -157,8 +359,9 @@ test_macros(void)
 	conf_free(&c);
 }
 
-/* dumped - the canonical text of C */
-static char *
+/* dumped - the canonical text of C (not inlined: gcc then takes the
+ * returned buffer for a pointer to the local that held it) */
+static __attribute__((noinline)) char *
 dumped(const struct smtpd_conf *c)
 {
 	char	*buf = NULL;
@@ -377,16 +580,385 @@ test_serialize(void)
 	conf_free(&c);
 }
 
+/*
+ * one line setting each global statement off its default, and a piece
+ * of its value as the dump writes it; every row of CONF_OPTIONS must be
+ * here, so a new option cannot go untested
+ */
+static const struct {
+	const char	*words;
+	const char	*line;
+	const char	*value;
+} option_lines[] = {
+	{ "admd", "admd \"mx.example.org\"", "mx.example.org" },
+	{ "bounce warn-interval", "bounce warn-interval 1h, 2h, 3h",
+	    "1h, 2h, 3h" },
+	{ "mda limit", "mda limit max-session 10 task-hiwat 40",
+	    "max-session 10 task-hiwat 40" },
+	{ "scheduler limit", "scheduler limit max-inflight 100",
+	    "max-inflight 100" },
+	{ "smtp limit", "smtp limit max-mails 5", "max-mails 5" },
+	{ "mda wrapper", "mda wrapper \"w\" \"/usr/bin/env\"",
+	    "\"/usr/bin/env\"" },
+	{ "mta max-deferred", "mta max-deferred 50", "50" },
+	{ "mta limit", "mta limit for domain \"x.example\" "
+	    "max-conn-per-host 3 inet4", "max-conn-per-host 3" },
+	{ "queue compression", "queue compression", "" },
+	{ "queue encryption", "queue encryption "
+	    "0123456789abcdef0123456789abcdef", "0123456789abcdef" },
+	{ "queue ttl", "queue ttl 3d", "3d" },
+	{ "smtp ciphers", "smtp ciphers \"HIGH:!MD5\"", "HIGH:!MD5" },
+	{ "smtp max-message-size", "smtp max-message-size 10M", "10485760" },
+	{ "smtp sub-addr-delim", "smtp sub-addr-delim \"-\"", "\"-\"" },
+	{ "srs key", "srs key \"srs-current-key\"", "srs-current-key" },
+	{ "srs key backup", "srs key backup \"srs-backup-key\"",
+	    "srs-backup-key" },
+	{ "srs ttl", "srs ttl 2d", "2d" },
+};
+
+/* option_line - the test line of statement WORDS, or NULL */
+static int
+option_line(const char *words)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(option_lines) / sizeof(option_lines[0]); i++)
+		if (strcmp(option_lines[i].words, words) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * the option table drives parse, defaults, dump, redaction and
+ * conf_equal: each row set alone differs from the defaults, is dumped,
+ * parses back equal, and reaches only the processes it names
+ */
+static void
+test_options(void)
+{
+	static const int procs[] = { PROC_PARENT, PROC_LOOKUP, PROC_CA,
+	    PROC_QUEUE, PROC_DISPATCHER, PROC_CONTROL, PROC_SCHEDULER };
+	static const char *const rules = "action \"l\" mbox\n"
+	    "match for local action \"l\"\n";
+	const struct conf_option	*o;
+	struct smtpd_conf		*def, *c, *c2;
+	unsigned char			*buf;
+	char				 text[1024], what[512], why[256];
+	char				*d, *shown;
+	size_t				 i, k, len;
+	int				 n, seen, want;
+
+	/* the words of every statement are keywords (quote them as names) */
+	for (i = 0; i < conf_noptions; i++) {
+		o = &conf_options[i];
+		snprintf(text, sizeof(text), "%s", o->words);
+		for (shown = strtok(text, " "), n = 1; shown != NULL;
+		    shown = strtok(NULL, " "))
+			n = n && conf_is_reserved(shown);
+		snprintf(what, sizeof(what), "option %s: its words are "
+		    "reserved", o->words);
+		CHECK(n, what);
+	}
+	def = parse(rules, strlen(rules), NULL, 0);
+	if (!CHECK(def != NULL, "options: the defaults parse"))
+		return;
+	d = dumped(def);
+	CHECK(d && strncmp(d, "action", 6) == 0,
+	    "options: nothing global is dumped at the defaults");
+	free(d);
+	CHECK(def->max_message_size == CONF_DEFAULT_MAX_MESSAGE_SIZE &&
+	    def->queue_ttl == CONF_DEFAULT_QUEUE_TTL &&
+	    def->bounce_warn.n == 1 &&
+	    def->bounce_warn.v[0] == CONF_DEFAULT_BOUNCE_WARN &&
+	    def->sub_addr_delim == '+' &&
+	    strcmp(def->smtp_ciphers, CONF_DEFAULT_CIPHERS) == 0 &&
+	    def->mda_limits.max_session == 50 && def->srs_key == NULL,
+	    "options: defaults come from the table");
+	for (i = 0; i < conf_noptions; i++) {
+		o = &conf_options[i];
+		snprintf(what, sizeof(what), "option %s: has a test line",
+		    o->words);
+		if (!CHECK((n = option_line(o->words)) >= 0, what))
+			continue;
+		snprintf(text, sizeof(text), "%s\n%s", option_lines[n].line,
+		    rules);
+		c = parse(text, strlen(text), why, sizeof(why));
+		snprintf(what, sizeof(what), "option %s: parses %s", o->words,
+		    why);
+		if (!CHECK(c != NULL, what))
+			continue;
+		snprintf(what, sizeof(what), "option %s: differs from the "
+		    "defaults", o->words);
+		CHECK(!conf_equal(def, c, why, sizeof(why)), what);
+		d = dumped(c);
+		snprintf(what, sizeof(what), "option %s: dumped with its "
+		    "value", o->words);
+		CHECK(d && strncmp(d, o->words, strlen(o->words)) == 0 &&
+		    strstr(d, option_lines[n].value) != NULL, what);
+		c2 = d ? parse(d, strlen(d), NULL, 0) : NULL;
+		snprintf(what, sizeof(what), "option %s: parse(dump) equal",
+		    o->words);
+		CHECK(c2 && conf_equal(c, c2, why, sizeof(why)), what);
+		conf_free(&c2);
+		free(d);
+		for (k = 0; k < sizeof(procs) / sizeof(procs[0]); k++) {
+			if (*option_lines[n].value == '\0' ||
+			    conf_serialize(c, procs[k], &buf, &len) == -1)
+				continue;
+			shown = strndup((char *)buf, len);
+			free(buf);
+			seen = strstr(shown, option_lines[n].value) != NULL;
+			want = procs[k] == PROC_PARENT ||
+			    o->seen == CONF_SEEN_ALL ||
+			    (o->seen == CONF_SEEN_LOOKUP &&
+			    procs[k] == PROC_LOOKUP) ||
+			    (o->seen == CONF_SEEN_QUEUE &&
+			    procs[k] == PROC_QUEUE);
+			snprintf(what, sizeof(what), "option %s: %s to %s",
+			    o->words, want ? "shipped" : "withheld",
+			    proc_name(procs[k]));
+			CHECK(seen == want, what);
+			free(shown);
+		}
+		conf_free(&c);
+	}
+	conf_free(&def);
+}
+
+/* the 5.x keywords of the option table mean their modern statement */
+static void
+test_legacy_options(void)
+{
+	static const struct {
+		const char	*legacy;
+		const char	*modern;
+	} rows[] = {
+		{ "expire 2d", "queue ttl 2d" },
+		{ "bounce-warn 1h, 2h", "bounce warn-interval 1h, 2h" },
+		{ "max-message-size 5M", "smtp max-message-size 5M" },
+		{ "max-mta-deferred 7", "mta max-deferred 7" },
+		{ "subaddressing-delimiter \"-\"", "smtp sub-addr-delim \"-\"" },
+		{ "ciphers \"X\"", "smtp ciphers \"X\"" },
+		{ "limit session max-rcpt 10", "smtp limit max-rcpt 10" },
+	};
+	struct smtpd_conf	*a, *b;
+	char			 ta[512], tb[512], what[512], why[256];
+	size_t			 i, k, nlegacy = 0;
+
+	for (i = 0; i < conf_noptions; i++)
+		if (conf_options[i].legacy != NULL)
+			nlegacy++;
+	CHECK(nlegacy == 6, "legacy options: six 5.x keywords in the table");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(ta, sizeof(ta), "%s\naccept for local deliver to "
+		    "mbox\n", rows[i].legacy);
+		snprintf(tb, sizeof(tb), "%s\nlisten on socket tag \"local\"\n"
+		    "action \"legacy-1\" mbox\n"
+		    "match from local for local action \"legacy-1\"\n"
+		    "match from any auth for local action \"legacy-1\"\n",
+		    rows[i].modern);
+		a = parse(ta, strlen(ta), why, sizeof(why));
+		b = parse(tb, strlen(tb), why, sizeof(why));
+		k = a && b && conf_equal(a, b, why, sizeof(why));
+		snprintf(what, sizeof(what), "legacy '%s' is '%s' %s",
+		    rows[i].legacy, rows[i].modern, why);
+		CHECK(k, what);
+		conf_free(&a);
+		conf_free(&b);
+	}
+}
+
+/* conf_equal finds a one-field difference anywhere, and names it */
+static void
+test_equal(void)
+{
+	static const char *const base =
+	    "table t { a.example }\n"
+	    "listen on 127.0.0.1 port 2525 tag T\n"
+	    "action \"r\" relay host smtp://mx.example helo h.example\n"
+	    "match from any for domain <t> action \"r\"\n";
+	static const struct {
+		const char	*from, *to, *field;
+	} rows[] = {
+		{ "port 2525", "port 2526", "listener 0 port" },
+		{ "tag T", "tag U", "listener 0 tag" },
+		{ "a.example", "b.example", "table 0 key" },
+		{ "helo h.example", "helo i.example", "action 0 helo" },
+		{ "smtp://", "smtps://", "action 0 host key" },
+		{ "from any", "from local", "rule 0 criterion 0 what" },
+		{ "for domain <t>", "for any", "rule 0 criterion 1 what" },
+	};
+	struct smtpd_conf	*a, *b;
+	char			 text[1024], what[512], why[256], *at;
+	size_t			 i;
+	int			 k;
+
+	a = parse(base, strlen(base), NULL, 0);
+	if (!CHECK(a != NULL, "equal: base parses"))
+		return;
+	b = parse(base, strlen(base), NULL, 0);
+	CHECK(b && conf_equal(a, b, why, sizeof(why)) && why[0] == '\0',
+	    "equal: a configuration equals itself parsed again");
+	conf_free(&b);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		at = strstr(base, rows[i].from);
+		snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - base), base,
+		    rows[i].to, at + strlen(rows[i].from));
+		b = parse(text, strlen(text), why, sizeof(why));
+		k = b && !conf_equal(a, b, why, sizeof(why)) &&
+		    strncmp(why, rows[i].field, strlen(rows[i].field)) == 0;
+		snprintf(what, sizeof(what), "equal: '%s' -> '%s' found (%s)",
+		    rows[i].from, rows[i].to, why);
+		CHECK(k, what);
+		conf_free(&b);
+	}
+	conf_free(&a);
+
+	/* the copy a process rebuilds knows a host listener is a host
+	 * (it took it for an interface before conf_equal looked) */
+	snprintf(text, sizeof(text), "listen on mx.example.org\n"
+	    "action \"l\" mbox\nmatch for local action \"l\"\n");
+	a = parse(text, strlen(text), why, sizeof(why));
+	if (CHECK(a != NULL, "equal: host listener parses")) {
+		unsigned char	*buf;
+		size_t		 len;
+
+		b = NULL;
+		if (conf_serialize(a, PROC_DISPATCHER, &buf, &len) == 0) {
+			b = conf_deserialize(buf, len);
+			free(buf);
+		}
+		CHECK(a->listeners[0]->kind == CONF_LISTEN_HOST && b &&
+		    conf_equal(a, b, why, sizeof(why)),
+		    "equal: a host listener stays a host in the dispatcher");
+		conf_free(&b);
+	}
+	conf_free(&a);
+}
+
+/* action_line_has - the dump of C's action "x" has option KW */
+static int
+action_line_has(const struct smtpd_conf *c, const char *kw)
+{
+	char	*d, *line, *at;
+	size_t	 n = strlen(kw);
+	int	 found = 0;
+
+	if ((d = dumped(c)) == NULL)
+		return 0;
+	if ((line = strstr(d, "action \"x\"")) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		for (at = strstr(line, kw); at != NULL && !found;
+		    at = strstr(at + 1, kw))
+			found = at[-1] == ' ' && (at[n] == ' ' ||
+			    at[n] == '\0');
+	}
+	free(d);
+	return found;
+}
+
+/*
+ * every row of conf_action_options[] parses, is dumped, parses back
+ * equal and makes a difference conf_equal() sees; in trusted mode (as a
+ * process rebuilds its copy) so that pki and ca need no files
+ */
+static void
+test_action_options(void)
+{
+	static const char *const decls =
+	    "pki p cert \"/c.crt\"\npki p key \"/c.key\"\n"
+	    "ca c cert \"/ca.pem\"\nmda wrapper \"w\" \"/bin/env\"\n"
+	    "filter \"f1\" proc-exec \"/bin/cat\"\nsrs key \"k\"\n";
+	static const struct {
+		const char	*kw, *method, *fragment;
+	} rows[] = {
+		{ "alias", "maildir", "alias { root = alice }" },
+		{ "virtual", "maildir", "virtual { \"a@b\" = c }" },
+		{ "userbase", "maildir", "userbase { bob = \"1:1:/h\" }" },
+		{ "user", "maildir", "user bob" },
+		{ "wrapper", "maildir", "wrapper \"w\"" },
+		{ "backup", "relay", "backup mx \"mx.example\"" },
+		{ "host", "relay", "host \"smtp://mx.example\"" },
+		{ "domain", "relay", "domain { a.example = "
+		    "\"smtp://mx.example\" }" },
+		{ "auth", "relay", "host \"smtps://l@mx.example\" "
+		    "auth { l = \"u:p\" }" },
+		{ "tls", "relay", "tls no-verify" },
+		{ "pki", "relay", "pki p" },
+		{ "ca", "relay", "ca c" },
+		{ "ciphers", "relay", "ciphers \"HIGH\"" },
+		{ "protocols", "relay", "protocols \"tlsv1.3\"" },
+		{ "helo", "relay", "helo \"h.example\"" },
+		{ "helo-src", "relay", "helo-src { 192.0.2.1 = h.example }" },
+		{ "src", "relay", "src { 192.0.2.1 }" },
+		{ "mail-from", "relay", "mail-from \"@x.example\"" },
+		{ "srs", "relay", "srs" },
+		{ "filter", "relay", "filter \"f1\"" },
+	};
+	const struct conf_action_option	*o;
+	struct smtpd_conf		*c, *plain, *c2;
+	char				 text[1024], what[512], why[256];
+	char				 *d;
+	size_t				 i, k, n = sizeof(rows) / sizeof(rows[0]);
+
+	for (i = 0; i < conf_naction_options; i++) {
+		o = &conf_action_options[i];
+		for (k = 0; k < n && strcmp(rows[k].kw, o->kw); k++)
+			;
+		snprintf(what, sizeof(what), "action option %s: has a test "
+		    "line", o->kw);
+		if (!CHECK(k < n, what))
+			continue;
+		snprintf(text, sizeof(text), "%saction \"x\" %s\n"
+		    "match for local action \"x\"\n", decls, rows[k].method);
+		plain = conf_deserialize((unsigned char *)text, strlen(text));
+		snprintf(text, sizeof(text), "%saction \"x\" %s %s\n"
+		    "match for local action \"x\"\n", decls, rows[k].method,
+		    rows[k].fragment);
+		c = conf_deserialize((unsigned char *)text, strlen(text));
+		snprintf(what, sizeof(what), "action option %s: parses",
+		    o->kw);
+		if (!CHECK(c != NULL && plain != NULL, what)) {
+			conf_free(&c);
+			conf_free(&plain);
+			continue;
+		}
+		snprintf(what, sizeof(what), "action option %s: a difference "
+		    "conf_equal sees", o->kw);
+		CHECK(!conf_equal(plain, c, why, sizeof(why)), what);
+		snprintf(what, sizeof(what), "action option %s: dumped",
+		    o->kw);
+		CHECK(action_line_has(c, o->kw), what);
+		d = dumped(c);
+		c2 = d ? conf_deserialize((unsigned char *)d, strlen(d)) : NULL;
+		snprintf(what, sizeof(what), "action option %s: parse(dump) "
+		    "equal", o->kw);
+		CHECK(c2 && conf_equal(c, c2, why, sizeof(why)), what);
+		conf_free(&c2);
+		free(d);
+		conf_free(&c);
+		conf_free(&plain);
+	}
+}
+
 int
 main(void)
 {
 	test_build_path("libexec", test_libexec, sizeof test_libexec);
 	test_structure();
 	test_hostile();
+	test_not_regular();
+	test_macro_bomb();
+	test_many_macros();
+	test_table_names();
 	test_macros();
 	test_backslash();
 	test_unused_macros();
 	test_default();
 	test_serialize();
+	test_options();
+	test_legacy_options();
+	test_action_options();
+	test_equal();
 	return test_done();
 }

@@ -133,23 +133,7 @@ conf_defaults(void)
 
 	c = xcalloc(1, sizeof(*c));
 	c->arena = conf_arena_new();
-#define X(field, key, def)	c->mda_limits.field = def;
-	CONF_MDA_LIMITS(X)
-#undef X
-#define X(field, key, def)	c->scheduler_limits.field = def;
-	CONF_SCHEDULER_LIMITS(X)
-#undef X
-#define X(field, key, def)	c->smtp_limits.field = def;
-	CONF_SMTP_LIMITS(X)
-#undef X
-	c->bounce_warn[0] = CONF_DEFAULT_BOUNCE_WARN;
-	c->nbounce_warn = 1;
-	c->mta_max_deferred = CONF_DEFAULT_MTA_MAX_DEFERRED;
-	c->queue_ttl = CONF_DEFAULT_QUEUE_TTL;
-	c->max_message_size = CONF_DEFAULT_MAX_MESSAGE_SIZE;
-	c->sub_addr_delim = '+';
-	c->srs_ttl = CONF_DEFAULT_SRS_TTL;
-	c->smtp_ciphers = conf_strdup(c->arena, CONF_DEFAULT_CIPHERS);
+	conf_option_defaults(c);
 	return c;
 }
 

@@ -9,11 +9,15 @@
  * `smtpd -n`); the other processes get their copy through
  * conf_serialize()/conf_deserialize(), which carry the canonical text of
  * conf_dump() with the secrets a process must not see left out.
+ * Global options are rows of CONF_OPTIONS (below), which drive parsing,
+ * defaults, the dump, that redaction and conf_equal(), the field by field
+ * comparison the round-trip tests use.
  * Nothing here may fatal() on the contents of a configuration file.
  */
 #ifndef SMTPD_CONF_H
 #define SMTPD_CONF_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -22,6 +26,7 @@
 #define CONF_FILE_MAX		(16 * 1024 * 1024)
 #define CONF_INCLUDE_DEPTH	16
 #define CONF_MACRO_DEPTH	32
+#define CONF_EXPAND_MAX		(1024 * 1024)	/* macro text, all told */
 #define CONF_ERRORS_MAX		100	/* then the parse stops */
 #define CONF_PKI_PER_LISTENER	32
 #define CONF_BOUNCE_WARN_MAX	4
@@ -333,6 +338,89 @@ struct conf_smtp_limits		{ CONF_SMTP_LIMITS(CONF_X_FIELD) };
 #define CONF_DEFAULT_MTA_MAX_DEFERRED	100
 #define CONF_DEFAULT_CIPHERS		"HIGH:!aNULL:!MD5"
 
+/* bounce warn-interval: up to CONF_BOUNCE_WARN_MAX delays */
+struct conf_delays {
+	long long	v[CONF_BOUNCE_WARN_MAX];
+	int		n;
+};
+
+/* queue encryption [KEY]: a flag with an optional secret argument */
+struct conf_keyflag {
+	int	 on;
+	char	*key;		/* 32 chars, "stdin", NULL: ask the tty */
+};
+
+/*
+ * The global statements, one row each, in the order of the canonical
+ * dump.  The rows drive the parser, the defaults, the dump, the
+ * redaction of what each process receives and conf_equal(); each
+ * scalar row also declares its field of struct smtpd_conf.
+ *   field	member of struct smtpd_conf
+ *   words	the statement's keywords
+ *   legacy	its 5.x keyword, or NULL
+ *   type	FLAG (int), NUMBER, DELAY (seconds), SIZE (bytes) (long
+ *		long), STRING, WORD (no blanks) (char *), CHAR (char),
+ *		DELAYS, KEYFLAG (the structs above); LIMITS, WRAPPERS and
+ *		MTA_LIMITS are lists with fields of their own, below
+ *   what	the value, as messages name it
+ *   min, max	bounds of a number, delay or size
+ *   step	a delay is kept in whole multiples of step
+ *   def	default (a number, or a string for STRING and WORD)
+ *   seen	which processes besides parent receive the value: ALL,
+ *		LOOKUP, QUEUE (or CA)
+ */
+#define CONF_OPTIONS(X)							\
+	X(admd, "admd", NULL, WORD, "an authserv-id",			\
+	    0, 0, 1, NULL, ALL)						\
+	X(bounce_warn, "bounce warn-interval", "bounce-warn", DELAYS,	\
+	    "warn-interval", 1, LLONG_MAX, 1, CONF_DEFAULT_BOUNCE_WARN, ALL) \
+	X(mda_limits, "mda limit", NULL, LIMITS, "a limit keyword",	\
+	    0, LLONG_MAX / 2, 1, 0, ALL)				\
+	X(scheduler_limits, "scheduler limit", NULL, LIMITS,		\
+	    "a limit keyword", 0, LLONG_MAX / 2, 1, 0, ALL)		\
+	X(smtp_limits, "smtp limit", NULL, LIMITS, "a limit keyword",	\
+	    0, LLONG_MAX / 2, 1, 0, ALL)				\
+	X(wrappers, "mda wrapper", NULL, WRAPPERS, "a wrapper name",	\
+	    0, 0, 1, 0, ALL)						\
+	X(mta_max_deferred, "mta max-deferred", "max-mta-deferred",	\
+	    NUMBER, "max-deferred", 0, INT_MAX, 1,			\
+	    CONF_DEFAULT_MTA_MAX_DEFERRED, ALL)				\
+	X(mta_limits, "mta limit", NULL, MTA_LIMITS, "a limit keyword",	\
+	    0, LLONG_MAX / 2, 1, 0, ALL)				\
+	X(queue_compression, "queue compression", NULL, FLAG, "",	\
+	    0, 1, 1, 0, ALL)						\
+	X(queue_encryption, "queue encryption", NULL, KEYFLAG, "a key",	\
+	    0, 0, 1, 0, QUEUE)						\
+	X(queue_ttl, "queue ttl", "expire", DELAY, "ttl",		\
+	    1, LLONG_MAX, 1, CONF_DEFAULT_QUEUE_TTL, ALL)		\
+	X(smtp_ciphers, "smtp ciphers", "ciphers", STRING,		\
+	    "a cipher list", 0, 0, 1, CONF_DEFAULT_CIPHERS, ALL)	\
+	X(max_message_size, "smtp max-message-size", "max-message-size", \
+	    SIZE, "a size", 0, LLONG_MAX, 1,				\
+	    CONF_DEFAULT_MAX_MESSAGE_SIZE, ALL)				\
+	X(sub_addr_delim, "smtp sub-addr-delim", "subaddressing-delimiter", \
+	    CHAR, "one character", 0, 0, 1, '+', ALL)			\
+	X(srs_key, "srs key", NULL, STRING, "a key",			\
+	    0, 0, 1, NULL, LOOKUP)					\
+	X(srs_key_backup, "srs key backup", NULL, STRING, "a key",	\
+	    0, 0, 1, NULL, LOOKUP)					\
+	X(srs_ttl, "srs ttl", NULL, DELAY, "ttl",			\
+	    86400, LLONG_MAX, 86400, CONF_DEFAULT_SRS_TTL, ALL)
+
+/* the C type of each option type; the list types declare their own */
+#define CONF_OPT_FIELD_FLAG(f)		int f;
+#define CONF_OPT_FIELD_NUMBER(f)	long long f;
+#define CONF_OPT_FIELD_DELAY(f)		long long f;
+#define CONF_OPT_FIELD_SIZE(f)		long long f;
+#define CONF_OPT_FIELD_STRING(f)	char *f;
+#define CONF_OPT_FIELD_WORD(f)		char *f;
+#define CONF_OPT_FIELD_CHAR(f)		char f;
+#define CONF_OPT_FIELD_DELAYS(f)	struct conf_delays f;
+#define CONF_OPT_FIELD_KEYFLAG(f)	struct conf_keyflag f;
+#define CONF_OPT_FIELD_LIMITS(f)
+#define CONF_OPT_FIELD_WRAPPERS(f)
+#define CONF_OPT_FIELD_MTA_LIMITS(f)
+
 struct conf_arena;
 
 struct smtpd_conf {
@@ -340,26 +428,16 @@ struct smtpd_conf {
 	int			 legacy;	/* translated from 5.x grammar */
 	int			 redacted;	/* built by conf_deserialize */
 
-	/* global options */
-	char			*admd;
-	long long		 bounce_warn[CONF_BOUNCE_WARN_MAX];
-	int			 nbounce_warn;
+	/* global options (CONF_OPTIONS) */
+#define CONF_X_OPTION(field, words, legacy, type, what, min, max, step, \
+	    def, seen)	CONF_OPT_FIELD_##type(field)
+	CONF_OPTIONS(CONF_X_OPTION)
+#undef CONF_X_OPTION
 	struct conf_mda_limits	 mda_limits;
 	struct conf_scheduler_limits scheduler_limits;
 	struct conf_smtp_limits	 smtp_limits;
-	long long		 mta_max_deferred;
 	struct conf_mta_limit	*mta_limits;	/* in file order */
 	size_t			 nmta_limits;
-	int			 queue_compression;
-	int			 queue_encryption;
-	char			*queue_key;	/* 32 chars, "stdin", NULL: tty */
-	long long		 queue_ttl;
-	char			*smtp_ciphers;
-	long long		 max_message_size;
-	char			 sub_addr_delim;
-	char			*srs_key;
-	char			*srs_key_backup;
-	long long		 srs_ttl;
 
 	struct conf_pki		**pkis;		size_t npkis;
 	struct conf_ca		**cas;		size_t ncas;
@@ -393,6 +471,11 @@ int	conf_serialize(const struct smtpd_conf *, int for_proc,
 	    unsigned char **buf, size_t *len);
 /* conf_deserialize - rebuild from conf_serialize(); NULL if malformed */
 struct smtpd_conf *conf_deserialize(const unsigned char *, size_t);
+
+/* conf_equal - A and B field by field (file:line positions aside): 1, or
+ * 0 with the first difference in WHY */
+int	conf_equal(const struct smtpd_conf *a, const struct smtpd_conf *b,
+	    char *why, size_t whysz);
 
 /* conf_table_find - a named table, or NULL */
 struct conf_table *conf_table_find(const struct smtpd_conf *, const char *);

@@ -10,18 +10,12 @@
  * conf_dump_redacted() leaves out what a given process must not hold.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "conf_int.h"
 #include "imsg.h"
-
-enum conf_secret {
-	CONF_SECRET_CREDENTIALS,	/* auth table contents, helper configs */
-	CONF_SECRET_PKI_KEY,
-	CONF_SECRET_SRS,
-	CONF_SECRET_QUEUE_KEY
-};
 
 struct conf_out {
 	FILE			*fp;
@@ -29,19 +23,20 @@ struct conf_out {
 	int			 proc;	/* -1: everything */
 };
 
-/* conf_visible - may process PROC hold secret WHAT */
+/* conf_visible - may process PROC hold what is SEEN by those named */
 static int
-conf_visible(const struct conf_out *o, enum conf_secret what)
+conf_visible(const struct conf_out *o, enum conf_seen seen)
 {
 	if (o->proc < 0 || o->proc == PROC_PARENT)
 		return 1;
-	switch (what) {
-	case CONF_SECRET_CREDENTIALS:
-	case CONF_SECRET_SRS:
+	switch (seen) {
+	case CONF_SEEN_ALL:
+		return 1;
+	case CONF_SEEN_LOOKUP:
 		return o->proc == PROC_LOOKUP;
-	case CONF_SECRET_PKI_KEY:
+	case CONF_SEEN_CA:
 		return o->proc == PROC_CA;
-	case CONF_SECRET_QUEUE_KEY:
+	case CONF_SEEN_QUEUE:
 		return o->proc == PROC_QUEUE;
 	}
 	return 0;
@@ -113,14 +108,10 @@ quote:
 static void
 conf_dump_delay(FILE *fp, long long v)
 {
-	if (v % 86400 == 0)
-		fprintf(fp, "%lldd", v / 86400);
-	else if (v % 3600 == 0)
-		fprintf(fp, "%lldh", v / 3600);
-	else if (v % 60 == 0)
-		fprintf(fp, "%lldm", v / 60);
-	else
-		fprintf(fp, "%llds", v);
+	char	buf[32];
+
+	conf_format_delay(buf, sizeof(buf), v);
+	fputs(buf, fp);
 }
 
 /* conf_table_secret - does table T hold credentials */
@@ -146,7 +137,7 @@ conf_dump_inline(const struct conf_out *o, const struct conf_table *t)
 	size_t	i;
 
 	hide = o->conf != NULL && conf_table_secret(o->conf, t) &&
-	    !conf_visible(o, CONF_SECRET_CREDENTIALS);
+	    !conf_visible(o, CONF_SEEN_LOOKUP);
 	fputs("{ ", o->fp);
 	for (i = 0; i < t->nentries; i++) {
 		if (i)
@@ -190,7 +181,7 @@ conf_dump_table(const struct conf_out *o, const struct conf_table *t)
 		return;
 	}
 	hide = conf_table_secret(o->conf, t) &&
-	    !conf_visible(o, CONF_SECRET_CREDENTIALS) &&
+	    !conf_visible(o, CONF_SEEN_LOOKUP) &&
 	    strcmp(t->backend, "file") && strcmp(t->backend, "db");
 	if (t->config == NULL || hide) {
 		conf_dump_name(o->fp, t->backend);
@@ -240,123 +231,164 @@ conf_dump_filter_ref(FILE *fp, const char *prefix,
 	fputs(" }", fp);
 }
 
-/* conf_dump_globals - every global option that differs from its default */
+/* conf_dump_limits - "mda limit KEY N ..." of the keys off their default */
 static void
-conf_dump_globals(const struct conf_out *o)
+conf_dump_limits(const struct conf_out *o, const struct conf_option *opt)
+{
+	const struct smtpd_conf	*c = o->conf;
+	int			 n = 0;
+
+#define LIMIT(field, key, def)						\
+	if (l->field != def) {						\
+		if (n++ == 0)						\
+			fputs(opt->words, o->fp);			\
+		fprintf(o->fp, " %s %lld", key, l->field);		\
+	}
+	if (opt->offset == offsetof(struct smtpd_conf, mda_limits)) {
+		const struct conf_mda_limits *l = &c->mda_limits;
+		CONF_MDA_LIMITS(LIMIT)
+	} else if (opt->offset == offsetof(struct smtpd_conf,
+	    scheduler_limits)) {
+		const struct conf_scheduler_limits *l = &c->scheduler_limits;
+		CONF_SCHEDULER_LIMITS(LIMIT)
+	} else {
+		const struct conf_smtp_limits *l = &c->smtp_limits;
+		CONF_SMTP_LIMITS(LIMIT)
+	}
+#undef LIMIT
+	if (n)
+		fputc('\n', o->fp);
+}
+
+/* conf_dump_lists - mda wrapper and mta limit lines, in file order */
+static void
+conf_dump_lists(const struct conf_out *o, const struct conf_option *opt)
 {
 	const struct smtpd_conf	*c = o->conf;
 	FILE			*fp = o->fp;
-	const char		*dom;
+	const char		*dom, *key;
 	size_t			 i;
-	int			 n;
 
-	if (c->admd) {
-		fputs("admd ", fp);
-		conf_dump_str(fp, c->admd);
-		fputc('\n', fp);
-	}
-	if (c->nbounce_warn != 1 || c->bounce_warn[0] != CONF_DEFAULT_BOUNCE_WARN) {
-		fputs("bounce warn-interval ", fp);
-		for (n = 0; n < c->nbounce_warn; n++) {
-			if (n)
-				fputs(", ", fp);
-			conf_dump_delay(fp, c->bounce_warn[n]);
+	if (opt->type == CONF_OPT_WRAPPERS) {
+		for (i = 0; i < c->nwrappers; i++) {
+			fprintf(fp, "%s ", opt->words);
+			conf_dump_str(fp, c->wrappers[i]->name);
+			fputc(' ', fp);
+			conf_dump_str(fp, c->wrappers[i]->command);
+			fputc('\n', fp);
 		}
-		fputc('\n', fp);
+		return;
 	}
-#define X(field, key, def)						\
-	if (S->field != def) {						\
-		if (n++ == 0)						\
-			fputs(PREFIX, fp);				\
-		fprintf(fp, " %s %lld", key, S->field);			\
-	}
-#define S (&c->mda_limits)
-#define PREFIX "mda limit"
-	n = 0;
-	CONF_MDA_LIMITS(X)
-	if (n)
-		fputc('\n', fp);
-#undef S
-#undef PREFIX
-#define S (&c->scheduler_limits)
-#define PREFIX "scheduler limit"
-	n = 0;
-	CONF_SCHEDULER_LIMITS(X)
-	if (n)
-		fputc('\n', fp);
-#undef S
-#undef PREFIX
-#define S (&c->smtp_limits)
-#define PREFIX "smtp limit"
-	n = 0;
-	CONF_SMTP_LIMITS(X)
-	if (n)
-		fputc('\n', fp);
-#undef S
-#undef PREFIX
-#undef X
-	for (i = 0; i < c->nwrappers; i++) {
-		fputs("mda wrapper ", fp);
-		conf_dump_str(fp, c->wrappers[i]->name);
-		fputc(' ', fp);
-		conf_dump_str(fp, c->wrappers[i]->command);
-		fputc('\n', fp);
-	}
-	if (c->mta_max_deferred != CONF_DEFAULT_MTA_MAX_DEFERRED)
-		fprintf(fp, "mta max-deferred %lld\n", c->mta_max_deferred);
 	for (i = 0; i < c->nmta_limits; i++) {
-		fputs("mta limit ", fp);
+		fprintf(fp, "%s ", opt->words);
 		if ((dom = c->mta_limits[i].domain) != NULL) {
 			fputs("for domain ", fp);
 			conf_dump_str(fp, dom);
 			fputc(' ', fp);
 		}
-		fputs(c->mta_limits[i].key, fp);
-		if (strncmp(c->mta_limits[i].key, "inet", 4) != 0)
+		key = c->mta_limits[i].key;
+		fputs(key, fp);
+		if (strcmp(key, "inet4") != 0 && strcmp(key, "inet6") != 0)
 			fprintf(fp, " %lld", c->mta_limits[i].value);
 		fputc('\n', fp);
 	}
-	if (c->queue_compression)
-		fputs("queue compression\n", fp);
-	if (c->queue_encryption) {
-		fputs("queue encryption", fp);
-		if (c->queue_key && conf_visible(o, CONF_SECRET_QUEUE_KEY)) {
+}
+
+/* conf_dump_option - statement OPT when its value is not the default */
+static void
+conf_dump_option(const struct conf_out *o, const struct conf_option *opt)
+{
+	const struct smtpd_conf		*c = o->conf;
+	const struct conf_delays	*d;
+	const struct conf_keyflag	*k;
+	const char			*s;
+	FILE				*fp = o->fp;
+	long long			 v;
+	int				 i;
+	char				 ch;
+
+	switch (opt->type) {
+	case CONF_OPT_FLAG:
+		if (*CONF_OPT_CPTR(c, opt, int) != opt->ndef)
+			fprintf(fp, "%s\n", opt->words);
+		break;
+	case CONF_OPT_NUMBER:
+	case CONF_OPT_SIZE:
+		if ((v = *CONF_OPT_CPTR(c, opt, long long)) != opt->ndef)
+			fprintf(fp, "%s %lld\n", opt->words, v);
+		break;
+	case CONF_OPT_DELAY:
+		if ((v = *CONF_OPT_CPTR(c, opt, long long)) != opt->ndef) {
+			fprintf(fp, "%s ", opt->words);
+			conf_dump_delay(fp, v);
+			fputc('\n', fp);
+		}
+		break;
+	case CONF_OPT_STRING:
+	case CONF_OPT_WORD:
+		s = *CONF_OPT_CPTR(c, opt, char *);
+		if (s != NULL && (opt->sdef == NULL || strcmp(s, opt->sdef))) {
+			fprintf(fp, "%s ", opt->words);
+			conf_dump_str(fp, s);
+			fputc('\n', fp);
+		}
+		break;
+	case CONF_OPT_CHAR:
+		if ((ch = *CONF_OPT_CPTR(c, opt, char)) != opt->ndef)
+			fprintf(fp, "%s \"%s%c\"\n", opt->words,
+			    ch == '"' ? "\\" : "", ch);
+		break;
+	case CONF_OPT_DELAYS:
+		d = CONF_OPT_CPTR(c, opt, struct conf_delays);
+		if (d->n == 1 && d->v[0] == opt->ndef)
+			break;
+		fprintf(fp, "%s ", opt->words);
+		for (i = 0; i < d->n; i++) {
+			if (i)
+				fputs(", ", fp);
+			conf_dump_delay(fp, d->v[i]);
+		}
+		fputc('\n', fp);
+		break;
+	case CONF_OPT_KEYFLAG:
+		/* the flag is for everyone, the key only for SEEN */
+		k = CONF_OPT_CPTR(c, opt, struct conf_keyflag);
+		if (!k->on)
+			break;
+		fputs(opt->words, fp);
+		if (k->key && conf_visible(o, opt->seen)) {
 			fputc(' ', fp);
-			conf_dump_str(fp, c->queue_key);
+			conf_dump_str(fp, k->key);
 		}
 		fputc('\n', fp);
+		break;
+	case CONF_OPT_LIMITS:
+		conf_dump_limits(o, opt);
+		break;
+	case CONF_OPT_WRAPPERS:
+	case CONF_OPT_MTA_LIMITS:
+		conf_dump_lists(o, opt);
+		break;
 	}
-	if (c->queue_ttl != CONF_DEFAULT_QUEUE_TTL) {
-		fputs("queue ttl ", fp);
-		conf_dump_delay(fp, c->queue_ttl);
-		fputc('\n', fp);
-	}
-	if (strcmp(c->smtp_ciphers, CONF_DEFAULT_CIPHERS) != 0) {
-		fputs("smtp ciphers ", fp);
-		conf_dump_str(fp, c->smtp_ciphers);
-		fputc('\n', fp);
-	}
-	if (c->max_message_size != CONF_DEFAULT_MAX_MESSAGE_SIZE)
-		fprintf(fp, "smtp max-message-size %lld\n", c->max_message_size);
-	if (c->sub_addr_delim != '+')
-		fprintf(fp, "smtp sub-addr-delim \"%s%c\"\n",
-		    c->sub_addr_delim == '"' ? "\\" : "", c->sub_addr_delim);
-	if (conf_visible(o, CONF_SECRET_SRS)) {
-		if (c->srs_key) {
-			fputs("srs key ", fp);
-			conf_dump_str(fp, c->srs_key);
-			fputc('\n', fp);
-		}
-		if (c->srs_key_backup) {
-			fputs("srs key backup ", fp);
-			conf_dump_str(fp, c->srs_key_backup);
-			fputc('\n', fp);
-		}
-	}
-	if (c->srs_ttl != CONF_DEFAULT_SRS_TTL) {
-		fputs("srs ttl ", fp);
-		conf_dump_delay(fp, c->srs_ttl);
-		fputc('\n', fp);
+}
+
+/*
+ * conf_dump_globals - every global statement off its default, in the
+ * order of CONF_OPTIONS; a value PROC may not see is left out whole
+ * (a flag with a secret argument keeps the flag)
+ */
+static void
+conf_dump_globals(const struct conf_out *o)
+{
+	const struct conf_option	*opt;
+	size_t				 i;
+
+	for (i = 0; i < conf_noptions; i++) {
+		opt = &conf_options[i];
+		if (opt->type != CONF_OPT_KEYFLAG &&
+		    !conf_visible(o, opt->seen))
+			continue;
+		conf_dump_option(o, opt);
 	}
 }
 
@@ -377,7 +409,7 @@ conf_dump_pki(const struct conf_out *o)
 			conf_dump_str(o->fp, k->cert);
 			fputc('\n', o->fp);
 		}
-		if (k->key && conf_visible(o, CONF_SECRET_PKI_KEY)) {
+		if (k->key && conf_visible(o, CONF_SEEN_CA)) {
 			fputs("pki ", o->fp);
 			conf_dump_name(o->fp, k->name);
 			fputs(" key ", o->fp);
@@ -581,11 +613,15 @@ conf_method_name(enum conf_method m)
 	return names[m];
 }
 
-/* conf_dump_action_out - method and options of an action */
+/* conf_dump_action_out - method and options of an action, the options
+ * in the order of conf_action_options[] */
 static void
 conf_dump_action_out(const struct conf_out *o, const struct conf_action *a)
 {
-	FILE	*fp = o->fp;
+	const struct conf_action_option	*opt;
+	const void			*f;
+	FILE				*fp = o->fp;
+	size_t				 i;
 
 	fputs(conf_method_name(a->method), fp);
 	if (a->path) {
@@ -596,33 +632,38 @@ conf_dump_action_out(const struct conf_out *o, const struct conf_action *a)
 		fputs(" junk", fp);
 	if (a->rcpt_to)
 		fputs(" rcpt-to", fp);
-	conf_dump_opt_tref(o, "alias", a->alias);
-	conf_dump_opt_tref(o, "virtual", a->virtual);
-	conf_dump_opt_tref(o, "userbase", a->userbase);
-	conf_dump_opt_str(fp, "user", a->user);
-	conf_dump_opt_str(fp, "wrapper", a->wrapper);
-	if (a->backup) {
-		fputs(" backup", fp);
-		conf_dump_opt_str(fp, "mx", a->backup_mx);
+	for (i = 0; i < conf_naction_options; i++) {
+		opt = &conf_action_options[i];
+		f = (const char *)a + opt->offset;
+		switch (opt->type) {
+		case CONF_AOPT_FLAG:
+			if (*(const int *)f)
+				fprintf(fp, " %s", opt->kw);
+			break;
+		case CONF_AOPT_STRING:
+			conf_dump_opt_str(fp, opt->kw, *(char *const *)f);
+			break;
+		case CONF_AOPT_TABLE:
+			conf_dump_opt_tref(o, opt->kw,
+			    *(struct conf_table *const *)f);
+			break;
+		case CONF_AOPT_BACKUP:
+			if (a->backup) {
+				fprintf(fp, " %s", opt->kw);
+				conf_dump_opt_str(fp, "mx", a->backup_mx);
+			}
+			break;
+		case CONF_AOPT_TLS:
+			if (a->relay_tls == CONF_RELAY_TLS_VERIFY)
+				fprintf(fp, " %s", opt->kw);
+			else if (a->relay_tls == CONF_RELAY_TLS_NO_VERIFY)
+				fprintf(fp, " %s no-verify", opt->kw);
+			break;
+		case CONF_AOPT_FILTER:
+			conf_dump_filter_ref(fp, " filter ", &a->filter);
+			break;
+		}
 	}
-	conf_dump_opt_tref(o, "host", a->host);
-	conf_dump_opt_tref(o, "domain", a->domain);
-	conf_dump_opt_tref(o, "auth", a->auth);
-	if (a->relay_tls == CONF_RELAY_TLS_VERIFY)
-		fputs(" tls", fp);
-	else if (a->relay_tls == CONF_RELAY_TLS_NO_VERIFY)
-		fputs(" tls no-verify", fp);
-	conf_dump_opt_str(fp, "pki", a->pki);
-	conf_dump_opt_str(fp, "ca", a->ca);
-	conf_dump_opt_str(fp, "ciphers", a->ciphers);
-	conf_dump_opt_str(fp, "protocols", a->protocols);
-	conf_dump_opt_str(fp, "helo", a->helo);
-	conf_dump_opt_tref(o, "helo-src", a->helo_src);
-	conf_dump_opt_tref(o, "src", a->src);
-	conf_dump_opt_str(fp, "mail-from", a->mail_from);
-	if (a->srs)
-		fputs(" srs", fp);
-	conf_dump_filter_ref(fp, " filter ", &a->filter);
 	if (a->ttl) {
 		fputs(" ttl ", fp);
 		conf_dump_delay(fp, a->ttl);

@@ -24,6 +24,89 @@ char	*conf_strndup(struct conf_arena *, const char *, size_t);
 /* conf_push - append ptr to a pointer array kept in the arena */
 void	 conf_push(struct conf_arena *, void *arrayp, size_t *n, void *ptr);
 
+enum conf_svc {
+	SVC_ALIAS, SVC_USERINFO, SVC_CREDENTIALS, SVC_MAILADDRMAP,
+	SVC_ADDRNAME, SVC_SOURCE, SVC_RELAYHOST, SVC_RELAYMAP, SVC_NETADDR,
+	SVC_DOMAIN, SVC_MAILADDR, SVC_AUTH, SVC_STRING, SVC_REGEX
+};
+
+/* the global statements of CONF_OPTIONS, as data (conf_option.c) */
+enum conf_opt_type {
+	CONF_OPT_FLAG, CONF_OPT_NUMBER, CONF_OPT_DELAY, CONF_OPT_SIZE,
+	CONF_OPT_STRING, CONF_OPT_WORD, CONF_OPT_CHAR, CONF_OPT_DELAYS,
+	CONF_OPT_KEYFLAG, CONF_OPT_LIMITS, CONF_OPT_WRAPPERS,
+	CONF_OPT_MTA_LIMITS
+};
+
+/* which processes besides parent may hold a value */
+enum conf_seen {
+	CONF_SEEN_ALL,
+	CONF_SEEN_LOOKUP,	/* srs keys, credentials */
+	CONF_SEEN_QUEUE,	/* the queue encryption key */
+	CONF_SEEN_CA		/* private keys */
+};
+
+struct conf_option {
+	const char		*words;		/* "smtp max-message-size" */
+	const char		*legacy;	/* 5.x keyword, or NULL */
+	enum conf_opt_type	 type;
+	const char		*what;		/* the value, in messages */
+	size_t			 offset;	/* in struct smtpd_conf */
+	long long		 min, max;
+	long long		 step;
+	long long		 ndef;		/* default of a number */
+	const char		*sdef;		/* default of a string */
+	enum conf_seen		 seen;
+};
+
+extern const struct conf_option	conf_options[];
+extern const size_t		conf_noptions;
+
+/* the options of an action, after its method (conf_option.c) */
+enum conf_aopt_type {
+	CONF_AOPT_FLAG,		/* int: present */
+	CONF_AOPT_STRING,	/* char * */
+	CONF_AOPT_TABLE,	/* struct conf_table * for svc */
+	CONF_AOPT_BACKUP,	/* backup [mx NAME] */
+	CONF_AOPT_TLS,		/* tls [no-verify] */
+	CONF_AOPT_FILTER	/* filter NAME | filter { ... } */
+};
+
+/* what a value must also satisfy */
+enum conf_aopt_check {
+	CONF_ACHECK_NONE,
+	CONF_ACHECK_ALIAS,	/* alias or virtual, not both */
+	CONF_ACHECK_WRAPPER,	/* a declared mda wrapper */
+	CONF_ACHECK_PKI,	/* a declared pki */
+	CONF_ACHECK_CA,		/* a declared ca */
+	CONF_ACHECK_URLS,	/* every entry a relay URL */
+	CONF_ACHECK_URL_VALUES	/* every value a relay URL */
+};
+
+struct conf_action_option {
+	const char		*kw;
+	enum conf_aopt_type	 type;
+	size_t			 offset;	/* in struct conf_action */
+	int			 relay;		/* 1 relay, 0 local delivery */
+	enum conf_svc		 svc;		/* CONF_AOPT_TABLE */
+	const char		*what;		/* CONF_AOPT_STRING, messages */
+	enum conf_aopt_check	 check;
+};
+
+extern const struct conf_action_option	conf_action_options[];
+extern const size_t			conf_naction_options;
+
+/* conf_option.c */
+void	 conf_option_defaults(struct smtpd_conf *);
+const struct conf_option *conf_option_find(const char *words);
+const struct conf_option *conf_option_find_legacy(const char *kw);
+int	 conf_option_first_word(const char *kw);
+const char *conf_option_last_word(const struct conf_option *);
+#define CONF_OPT_PTR(c, o, type) \
+	((type *)(void *)((char *)(c) + (o)->offset))
+#define CONF_OPT_CPTR(c, o, type) \
+	((const type *)(const void *)((const char *)(c) + (o)->offset))
+
 enum conf_tok_type {
 	T_EOF, T_NL, T_WORD, T_QSTR, T_LBRACE, T_RBRACE, T_LT, T_GT,
 	T_BANG, T_COMMA, T_EQ, T_ARROW
@@ -55,7 +138,12 @@ struct conf_parser {
 	/* lexer */
 	struct conf_src		*src;
 	int			 nsrc_files;
-	struct conf_macro	*macros;
+	struct conf_macro	*macros;		/* in definition order */
+	struct conf_macro	*macros_last;
+	struct conf_macro	**macro_hash;		/* macro_nhash chains */
+	size_t			 macro_nhash;		/* a power of two */
+	size_t			 nmacros;
+	size_t			 macro_expanded;	/* bytes expanded */
 	struct conf_tok		 tok;		/* current (consumed) token */
 	struct conf_tok		 ahead;		/* lookahead */
 	int			 have_ahead;
@@ -124,14 +212,15 @@ int	conf_parse_number(const char *, long long min, long long max,
 long long conf_parse_size(const char *);
 int	conf_parse_port(const char *);
 
-enum conf_svc {
-	SVC_ALIAS, SVC_USERINFO, SVC_CREDENTIALS, SVC_MAILADDRMAP,
-	SVC_ADDRNAME, SVC_SOURCE, SVC_RELAYHOST, SVC_RELAYMAP, SVC_NETADDR,
-	SVC_DOMAIN, SVC_MAILADDR, SVC_AUTH, SVC_STRING, SVC_REGEX
-};
+
 void	conf_parse_global_limit(struct conf_parser *, const char *which);
-void	conf_parse_global(struct conf_parser *, const char *kw,
+int	conf_parse_global(struct conf_parser *, const char *kw,
 	    const char *sub, int line);
+void	conf_parse_option(struct conf_parser *, const struct conf_option *,
+	    int line);
+void	conf_parse_option_line(struct conf_parser *,
+	    const struct conf_option *, int line);
+void	conf_format_delay(char *, size_t, long long);
 void	conf_mode_mark(struct conf_parser *, int legacy, int line,
 	    const char *what);
 

@@ -436,7 +436,7 @@ legacy_rule(struct conf_parser *p, int reject, int line)
 			    "not '%s'", kw);
 		else if (strcmp(kw, "alias") == 0 || strcmp(kw, "virtual") == 0) {
 			legacy_once(p, a->alias || a->virtual, kw, line);
-			if (kw[0] == 'a')
+			if (strcmp(kw, "alias") == 0)
 				a->alias = conf_parse_tables(p, SVC_ALIAS);
 			else
 				a->virtual = conf_parse_tables(p, SVC_ALIAS);
@@ -485,39 +485,27 @@ legacy_rule(struct conf_parser *p, int reject, int line)
 int
 conf_legacy_statement(struct conf_parser *p, struct conf_tok *t)
 {
-	static const struct {
-		const char	*legacy;
-		const char	*kw;
-		const char	*sub;
-	} globals[] = {
-		{ "expire", "queue", "ttl" },
-		{ "bounce-warn", "bounce", "warn-interval" },
-		{ "max-message-size", "smtp", "max-message-size" },
-		{ "max-mta-deferred", "mta", "max-deferred" },
-		{ "subaddressing-delimiter", "smtp", "sub-addr-delim" },
-		{ "ciphers", "smtp", "ciphers" },
-		{ NULL, NULL, NULL }
-	};
-	char	kw[32];
-	int	line = t->line, i;
+	const struct conf_option	*o;
+	char				 kw[32];
+	int				 line = t->line;
 
 	if (strlen(t->s) >= sizeof(kw))
 		return 0;
 	strlcpy(kw, t->s, sizeof(kw));
 	if (strcmp(kw, "accept") == 0 || strcmp(kw, "reject") == 0) {
-		conf_mode_mark(p, 1, line, kw[0] == 'a' ? "accept" : "reject");
-		legacy_rule(p, kw[0] == 'r', line);
+		conf_mode_mark(p, 1, line, strcmp(kw, "accept") == 0 ?
+		    "accept" : "reject");
+		legacy_rule(p, strcmp(kw, "reject") == 0, line);
 		return 1;
 	}
 	if (strcmp(kw, "filterchain") == 0)
 		conf_syntax(p, "legacy in-process filters are not supported");
-	for (i = 0; globals[i].legacy; i++)
-		if (strcmp(globals[i].legacy, kw) == 0) {
-			conf_mode_mark(p, 1, line, globals[i].legacy);
-			conf_parse_global(p, globals[i].kw, globals[i].sub,
-			    line);
-			return 1;
-		}
+	/* expire, bounce-warn, ciphers...: the CONF_OPTIONS legacy column */
+	if ((o = conf_option_find_legacy(kw)) != NULL) {
+		conf_mode_mark(p, 1, line, o->legacy);
+		conf_parse_option_line(p, o, line);
+		return 1;
+	}
 	if (strcmp(kw, "limit") == 0) {
 		conf_mode_mark(p, 1, line, "limit");
 		if (conf_accept_kw(p, "session"))

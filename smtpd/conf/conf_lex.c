@@ -13,17 +13,20 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf_int.h"
 #include "xmalloc.h"
 
 struct conf_macro {
-	struct conf_macro	*next;
+	struct conf_macro	*next;		/* in definition order */
+	struct conf_macro	*chain;		/* same hash bucket */
 	char			*name;
 	char			*value;
 	int			 cmdline;
@@ -177,72 +180,155 @@ conf_lex_pop(struct conf_parser *p)
 	free(src);
 }
 
+/*
+ * conf_lex_push_owned - make BUF (LEN bytes, malloc'd, NUL-terminated)
+ * the input named NAME.  The source is pushed before the text is
+ * checked, so a refused text is freed with the other sources.
+ */
+static struct conf_src *
+conf_lex_push_owned(struct conf_parser *p, const char *name, char *buf,
+    size_t len, const char *real)
+{
+	struct conf_src	*src;
+
+	src = xcalloc(1, sizeof(*src));
+	src->name = conf_strdup(p->a, name);	/* tokens outlive the source */
+	src->buf = buf;
+	src->len = len;
+	src->line = 1;
+	src->real = real ? xstrdup(real) : NULL;
+	p->nsrc_files++;
+	conf_lex_push(p, src);
+	conf_lex_check_text(p, name, (const unsigned char *)buf, len);
+	return src;
+}
+
 /* conf_lex_push_buffer - parse TEXT as the file NAME */
 void
 conf_lex_push_buffer(struct conf_parser *p, const char *name,
     const char *text, size_t len)
 {
-	struct conf_src	*src;
+	char	*buf;
 
 	if (len > CONF_FILE_MAX)
 		conf_fatal(p, "%s: configuration larger than %d bytes", name,
 		    CONF_FILE_MAX);
-	conf_lex_check_text(p, name, (const unsigned char *)text, len);
-	src = xcalloc(1, sizeof(*src));
-	src->name = conf_strdup(p->a, name);	/* tokens outlive the source */
-	src->buf = xmalloc(len + 1);
-	memcpy(src->buf, text, len);
-	src->buf[len] = '\0';
-	src->len = len;
-	src->line = 1;
-	p->nsrc_files++;
-	conf_lex_push(p, src);
+	buf = xmalloc(len + 1);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	conf_lex_push_owned(p, name, buf, len, NULL);
 }
 
-/* conf_lex_push_file - open PATH (an include at LINE when line > 0) */
+/* conf_lex_refuse - an unusable file: an error at the include LINE, or
+ * the end of the parse for the main file (line 0) */
+static int __attribute__((format(printf, 3, 4)))
+conf_lex_refuse(struct conf_parser *p, int line, const char *fmt, ...)
+{
+	char	msg[PATH_MAX + 256];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line == 0)
+		conf_fatal(p, "%s", msg);
+	conf_error(p, line, "%s", msg);
+	return -1;
+}
+
+/* conf_lex_read - the whole of the regular file open on FD, or NULL */
+static char *
+conf_lex_read(int fd, size_t size, size_t *lenp)
+{
+	char	*buf;
+	size_t	 n = 0;
+	ssize_t	 r;
+
+	buf = xmalloc(size + 1);
+	while (n < size) {
+		if ((r = read(fd, buf + n, size - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*lenp = n;
+	return buf;
+}
+
+/*
+ * conf_lex_push_file - open PATH (an include at LINE when line > 0).
+ * The file is opened non-blocking and must be a regular file: a FIFO or
+ * a device would block the parse (and the daemon's start) for ever.
+ */
 int
 conf_lex_push_file(struct conf_parser *p, const char *path, int line)
 {
 	struct conf_src	*s;
 	struct stat	 st;
 	char		 real[PATH_MAX], *buf;
-	FILE		*fp;
 	size_t		 n;
+	int		 fd, saved;
 
 	if (p->nsrc_files >= CONF_INCLUDE_DEPTH) {
 		conf_error(p, line, "includes nested deeper than %d",
 		    CONF_INCLUDE_DEPTH);
 		return -1;
 	}
-	if (realpath(path, real) == NULL || (fp = fopen(path, "r")) == NULL) {
+	if (realpath(path, real) == NULL ||
+	    (fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		if (line > 0)
-			conf_error(p, line, "cannot open include file %s: %s",
-			    path, strerror(errno));
-		else
-			conf_fatal(p, "%s: %s", path, strerror(errno));
-		return -1;
+			return conf_lex_refuse(p, line, "cannot open include "
+			    "file %s: %s", path, strerror(errno));
+		return conf_lex_refuse(p, line, "%s: %s", path,
+		    strerror(errno));
 	}
 	for (s = p->src; s != NULL; s = s->prev)
 		if (s->real != NULL && strcmp(s->real, real) == 0) {
-			fclose(fp);
+			close(fd);
 			conf_error(p, line, "recursive include of %s", path);
 			return -1;
 		}
-	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > CONF_FILE_MAX) {
-		fclose(fp);
-		conf_error(p, line, "%s: not a regular file or larger than "
-		    "%d bytes", path, CONF_FILE_MAX);
-		return -1;
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		close(fd);
+		return conf_lex_refuse(p, line, "%s: %s", path,
+		    strerror(saved));
 	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	n = fread(buf, 1, (size_t)st.st_size, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	conf_lex_push_buffer(p, path, buf, n);
-	free(buf);
-	p->src->real = xstrdup(real);
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return conf_lex_refuse(p, line, "%s: not a regular file",
+		    path);
+	}
+	if (st.st_size > CONF_FILE_MAX) {
+		close(fd);
+		return conf_lex_refuse(p, line, "%s: larger than %d bytes",
+		    path, CONF_FILE_MAX);
+	}
+	buf = conf_lex_read(fd, (size_t)st.st_size, &n);
+	saved = errno;
+	close(fd);
+	if (buf == NULL)
+		return conf_lex_refuse(p, line, "%s: %s", path,
+		    strerror(saved));
+	conf_lex_push_owned(p, path, buf, n, real);
 	return 0;
+}
+
+/* conf_macro_hash - FNV-1a of NAME */
+static size_t
+conf_macro_hash(const char *name)
+{
+	size_t	h = 2166136261u;
+
+	while (*name)
+		h = (h ^ (unsigned char)*name++) * 16777619u;
+	return h;
 }
 
 /* conf_macro_find - a macro by name */
@@ -251,18 +337,44 @@ conf_macro_find(struct conf_parser *p, const char *name)
 {
 	struct conf_macro	*m;
 
-	for (m = p->macros; m != NULL; m = m->next)
+	if (p->macro_nhash == 0)
+		return NULL;
+	m = p->macro_hash[conf_macro_hash(name) & (p->macro_nhash - 1)];
+	for (; m != NULL; m = m->chain)
 		if (strcmp(m->name, name) == 0)
 			return m;
 	return NULL;
 }
 
-/* conf_macro_define - NAME = VALUE; -D definitions win over the file's */
+/* conf_macro_rehash - twice as many chains, so that each stays short */
+static void
+conf_macro_rehash(struct conf_parser *p)
+{
+	struct conf_macro	*m;
+	size_t			 n = p->macro_nhash ? p->macro_nhash * 2 : 64;
+	size_t			 h;
+
+	free(p->macro_hash);
+	p->macro_hash = xcalloc(n, sizeof(*p->macro_hash));
+	p->macro_nhash = n;
+	for (m = p->macros; m != NULL; m = m->next) {
+		h = conf_macro_hash(m->name) & (n - 1);
+		m->chain = p->macro_hash[h];
+		p->macro_hash[h] = m;
+	}
+}
+
+/*
+ * conf_macro_define - NAME = VALUE; -D definitions win over the file's.
+ * Macros are kept in definition order and found through a hash table,
+ * so that defining n macros costs O(n), not O(n^2).
+ */
 int
 conf_macro_define(struct conf_parser *p, const char *name,
     const char *value, int cmdline)
 {
 	struct conf_macro	*m;
+	size_t			 h;
 
 	if ((m = conf_macro_find(p, name)) != NULL) {
 		if (m->cmdline && !cmdline)
@@ -280,8 +392,18 @@ conf_macro_define(struct conf_parser *p, const char *name,
 	m->cmdline = cmdline;
 	m->file = p->stmt_file;
 	m->line = p->stmt_line;
-	m->next = p->macros;
-	p->macros = m;
+	if (p->macros_last != NULL)
+		p->macros_last->next = m;
+	else
+		p->macros = m;
+	p->macros_last = m;
+	if (++p->nmacros > p->macro_nhash)
+		conf_macro_rehash(p);
+	else {
+		h = conf_macro_hash(name) & (p->macro_nhash - 1);
+		m->chain = p->macro_hash[h];
+		p->macro_hash[h] = m;
+	}
 	return 0;
 }
 
@@ -292,15 +414,9 @@ conf_macro_define(struct conf_parser *p, const char *name,
 void
 conf_macro_report_unused(struct conf_parser *p)
 {
-	struct conf_macro	*m, *prev = NULL, *next;
+	struct conf_macro	*m;
 
-	/* the list is newest first: reverse it, walk, reverse it back */
-	for (m = p->macros; m != NULL; m = next) {
-		next = m->next;
-		m->next = prev;
-		prev = m;
-	}
-	for (m = prev; m != NULL; m = m->next) {
+	for (m = p->macros; m != NULL; m = m->next) {
 		if (m->used || p->errors == NULL)
 			continue;
 		if (m->cmdline)
@@ -309,12 +425,6 @@ conf_macro_report_unused(struct conf_parser *p)
 		else
 			fprintf(p->errors, "%s:%d: warning: macro '%s' not "
 			    "used\n", m->file, m->line, m->name);
-	}
-	p->macros = NULL;
-	for (m = prev; m != NULL; m = next) {
-		next = m->next;
-		m->next = p->macros;
-		p->macros = m;
 	}
 }
 
@@ -335,6 +445,13 @@ conf_lex_expand(struct conf_parser *p, const char *name)
 	if (depth > CONF_MACRO_DEPTH)
 		conf_lex_error(p, "macros nested deeper than %d",
 		    CONF_MACRO_DEPTH);
+	/* nested macros can double at each level: bound the whole text
+	 * they produce, and give up the parse once it is exceeded */
+	p->macro_expanded += strlen(m->value);
+	if (p->macro_expanded > CONF_EXPAND_MAX)
+		conf_fatal(p, "%s:%d: macros expand to more than %d bytes "
+		    "(while expanding '%s')", p->src->name, p->src->line,
+		    CONF_EXPAND_MAX, name);
 	src = xcalloc(1, sizeof(*src));
 	src->name = p->src->name;
 	src->buf = xstrdup(m->value);
@@ -585,6 +702,10 @@ conf_lex_done(struct conf_parser *p)
 		free(m->value);
 		free(m);
 	}
+	p->macros_last = NULL;
+	free(p->macro_hash);
+	p->macro_hash = NULL;
+	p->macro_nhash = p->nmacros = 0;
 	free(p->tokbuf);
 	free(p->aheadbuf);
 	p->tokbuf = p->aheadbuf = NULL;

@@ -256,6 +256,20 @@ conf_parse_delay(const char *s)
 	return v * mult;
 }
 
+/* conf_format_delay - seconds in the largest exact unit: 4d, 90m */
+void
+conf_format_delay(char *buf, size_t size, long long v)
+{
+	if (v % 86400 == 0)
+		snprintf(buf, size, "%lldd", v / 86400);
+	else if (v % 3600 == 0)
+		snprintf(buf, size, "%lldh", v / 3600);
+	else if (v % 60 == 0)
+		snprintf(buf, size, "%lldm", v / 60);
+	else
+		snprintf(buf, size, "%llds", v);
+}
+
 long long
 conf_expect_delay(struct conf_parser *p, const char *what)
 {
@@ -415,137 +429,191 @@ conf_parse_global_limit(struct conf_parser *p, const char *which)
 		conf_unexpected(p, conf_next(p), "a limit keyword");
 }
 
-/* conf_parse_global - admd, bounce, mda, mta, queue, scheduler, smtp, srs */
-void
-conf_parse_global(struct conf_parser *p, const char *kw, const char *sub,
+/* conf_parse_first_word - the first keyword of row O, into BUF */
+static const char *
+conf_parse_first_word(const struct conf_option *o, char *buf, size_t size)
+{
+	snprintf(buf, size, "%.*s", (int)strcspn(o->words, " "), o->words);
+	return buf;
+}
+
+/* conf_parse_wrapper - mda wrapper NAME COMMAND */
+static void
+conf_parse_wrapper(struct conf_parser *p, const struct conf_option *o,
     int line)
 {
 	struct smtpd_conf	*c = p->conf;
 	struct conf_wrapper	*w;
+	size_t			 i;
+
+	w = conf_alloc(p->a, sizeof(*w));
+	w->name = conf_expect_string(p, o->what);
+	w->command = conf_expect_string(p, "a command");
+	for (i = 0; i < c->nwrappers; i++)
+		if (strcmp(c->wrappers[i]->name, w->name) == 0)
+			break;
+	if (i < c->nwrappers)
+		conf_error(p, line, "mda wrapper already declared with that "
+		    "name: %s", w->name);
+	else
+		conf_push(p->a, &c->wrappers, &c->nwrappers, w);
+}
+
+/* conf_parse_keyflag - queue encryption [key] [KEY] */
+static void
+conf_parse_keyflag(struct conf_parser *p, const struct conf_option *o,
+    int line)
+{
+	struct conf_keyflag	*k;
+	char			*s, legacy[64];
+
+	k = CONF_OPT_PTR(p->conf, o, struct conf_keyflag);
+	k->on = 1;
+	k->key = NULL;
+	if (conf_accept_kw(p, "key")) {
+		/* 5.x spelled it "queue encryption key KEY" */
+		snprintf(legacy, sizeof(legacy), "%s key", o->words);
+		conf_mode_mark(p, 1, line, conf_strdup(p->a, legacy));
+	}
+	if (conf_peek(p)->type != T_WORD && conf_peek(p)->type != T_QSTR)
+		return;
+	s = conf_expect_value(p, o->what);
+	if (strcmp(s, "-") == 0)
+		s = "stdin";
+	if (strcmp(s, "stdin") && strlen(s) != 32)
+		conf_error(p, line, "invalid key for %s (need 32 characters)",
+		    o->words);
+	k->key = conf_strdup(p->a, s);
+}
+
+/* conf_parse_option - the value(s) of global statement O, by its type */
+void
+conf_parse_option(struct conf_parser *p, const struct conf_option *o,
+    int line)
+{
+	struct conf_delays	*d;
+	char			*s, buf[32], min[32];
 	long long		 v;
 	size_t			 i;
-	char			*s;
 
-	if (sub == NULL && strcmp(kw, "admd") != 0)
-		sub = conf_expect_value(p, "an option name");
-	if (strcmp(kw, "admd") == 0) {
-		s = conf_expect_string(p, "an authserv-id");
+	switch (o->type) {
+	case CONF_OPT_FLAG:
+		*CONF_OPT_PTR(p->conf, o, int) = 1;
+		break;
+	case CONF_OPT_NUMBER:
+		*CONF_OPT_PTR(p->conf, o, long long) = conf_expect_number(p,
+		    o->what, o->min, o->max);
+		break;
+	case CONF_OPT_DELAY:
+		v = conf_expect_delay(p, o->what);
+		if (v < o->min) {
+			conf_format_delay(min, sizeof(min), o->min);
+			conf_error(p, line, "%s delay %llds is too short (at "
+			    "least %s)", o->what, v, min);
+		}
+		*CONF_OPT_PTR(p->conf, o, long long) = v / o->step * o->step;
+		break;
+	case CONF_OPT_SIZE:
+		s = conf_expect_value(p, o->what);
+		if ((v = conf_parse_size(s)) < o->min || v > o->max)
+			conf_error(p, line, "invalid size: %s", s);
+		else
+			*CONF_OPT_PTR(p->conf, o, long long) = v;
+		break;
+	case CONF_OPT_STRING:
+		*CONF_OPT_PTR(p->conf, o, char *) = conf_expect_string(p,
+		    o->what);
+		break;
+	case CONF_OPT_WORD:
+		s = conf_expect_string(p, o->what);
 		for (i = 0; s[i]; i++)
 			if (!isprint((unsigned char)s[i]) || s[i] == ' ')
 				break;
 		if (s[i] != '\0' || i == 0)
-			conf_error(p, line, "admd must be printable "
-			    "characters without spaces");
-		c->admd = s;
-	} else if (strcmp(kw, "bounce") == 0) {
-		if (strcmp(sub, "warn-interval"))
-			conf_syntax(p, "unknown bounce option '%s'", sub);
-		c->nbounce_warn = 0;
+			conf_error(p, line, "%s must be printable characters "
+			    "without spaces", o->words);
+		*CONF_OPT_PTR(p->conf, o, char *) = s;
+		break;
+	case CONF_OPT_CHAR:
+		/* an address delimiter: printable, not a blank, not '@' */
+		s = conf_expect_value(p, o->what);
+		if (strlen(s) != 1 || !isprint((unsigned char)*s) ||
+		    *s == ' ' || *s == '@')
+			conf_error(p, line, "%s uses invalid character",
+			    conf_option_last_word(o));
+		else
+			*CONF_OPT_PTR(p->conf, o, char) = *s;
+		break;
+	case CONF_OPT_DELAYS:
+		d = CONF_OPT_PTR(p->conf, o, struct conf_delays);
+		d->n = 0;
 		do {
-			v = conf_expect_delay(p, "warn-interval");
-			if (c->nbounce_warn < CONF_BOUNCE_WARN_MAX)
-				c->bounce_warn[c->nbounce_warn++] = v;
+			v = conf_expect_delay(p, o->what);
+			if (d->n < CONF_BOUNCE_WARN_MAX)
+				d->v[d->n++] = v;
 			else
-				conf_warn(p, line, "only %d warn-interval "
-				    "values are kept", CONF_BOUNCE_WARN_MAX);
+				conf_warn(p, line, "only %d %s values are "
+				    "kept", CONF_BOUNCE_WARN_MAX, o->what);
 		} while (conf_peek(p)->type == T_COMMA && conf_next(p));
-	} else if (strcmp(kw, "mda") == 0) {
-		if (strcmp(sub, "limit") == 0)
-			conf_parse_global_limit(p, "mda");
-		else {
-			if (strcmp(sub, "wrapper"))
-				conf_syntax(p, "unknown mda option '%s'", sub);
-			w = conf_alloc(p->a, sizeof(*w));
-			w->name = conf_expect_string(p, "a wrapper name");
-			w->command = conf_expect_string(p, "a command");
-			for (i = 0; i < c->nwrappers; i++)
-				if (strcmp(c->wrappers[i]->name, w->name) == 0)
-					break;
-			if (i < c->nwrappers)
-				conf_error(p, line, "mda wrapper already "
-				    "declared with that name: %s", w->name);
-			else
-				conf_push(p->a, &c->wrappers, &c->nwrappers, w);
-		}
-	} else if (strcmp(kw, "mta") == 0) {
-		if (strcmp(sub, "max-deferred") == 0)
-			c->mta_max_deferred = conf_expect_number(p,
-			    "max-deferred", 0, INT_MAX);
-		else {
-			if (strcmp(sub, "limit"))
-				conf_syntax(p, "unknown mta option '%s'", sub);
-			conf_parse_global_limit(p, "mta");
-		}
-	} else if (strcmp(kw, "queue") == 0) {
-		if (strcmp(sub, "compression") == 0)
-			c->queue_compression = 1;
-		else if (strcmp(sub, "ttl") == 0)
-			c->queue_ttl = conf_expect_delay(p, "ttl");
-		else {
-			if (strcmp(sub, "encryption"))
-				conf_syntax(p, "unknown queue option '%s'",
-				    sub);
-			c->queue_encryption = 1;
-			c->queue_key = NULL;
-			if (conf_accept_kw(p, "key"))
-				conf_mode_mark(p, 1, line,
-				    "queue encryption key");
-			if (conf_peek(p)->type == T_WORD ||
-			    conf_peek(p)->type == T_QSTR) {
-				s = conf_expect_value(p, "a key");
-				if (strcmp(s, "-") == 0)
-					s = "stdin";
-				if (strcmp(s, "stdin") && strlen(s) != 32)
-					conf_error(p, line, "invalid key for "
-					    "queue encryption (need 32 "
-					    "characters)");
-				c->queue_key = conf_strdup(p->a, s);
-			}
-		}
-	} else if (strcmp(kw, "scheduler") == 0) {
-		if (strcmp(sub, "limit"))
-			conf_syntax(p, "unknown scheduler option '%s'", sub);
-		conf_parse_global_limit(p, "scheduler");
-	} else if (strcmp(kw, "smtp") == 0) {
-		if (strcmp(sub, "limit") == 0)
-			conf_parse_global_limit(p, "smtp");
-		else if (strcmp(sub, "ciphers") == 0)
-			c->smtp_ciphers = conf_expect_string(p, "a cipher list");
-		else if (strcmp(sub, "max-message-size") == 0) {
-			s = conf_expect_value(p, "a size");
-			if ((v = conf_parse_size(s)) < 0)
-				conf_error(p, line, "invalid size: %s", s);
-			else
-				c->max_message_size = v;
-		} else {
-			if (strcmp(sub, "sub-addr-delim"))
-				conf_syntax(p, "unknown smtp option '%s'", sub);
-			s = conf_expect_value(p, "one character");
-			if (strlen(s) != 1 || !isprint((unsigned char)s[0]) ||
-			    s[0] == ' ' || s[0] == '@')
-				conf_error(p, line, "sub-addr-delim uses "
-				    "invalid character");
-			else
-				c->sub_addr_delim = s[0];
-		}
-	} else if (strcmp(kw, "srs") == 0) {
-		if (strcmp(sub, "ttl") == 0) {
-			v = conf_expect_delay(p, "ttl");
-			if (v < 86400)
-				conf_error(p, line, "ttl delay %llds is too "
-				    "short (at least 1d)", v);
-			c->srs_ttl = v / 86400 * 86400;
-		} else {
-			if (strcmp(sub, "key"))
-				conf_syntax(p, "unknown srs option '%s'", sub);
-			if (conf_accept_kw(p, "backup"))
-				c->srs_key_backup = conf_expect_string(p,
-				    "a key");
-			else
-				c->srs_key = conf_expect_string(p, "a key");
+		break;
+	case CONF_OPT_KEYFLAG:
+		conf_parse_keyflag(p, o, line);
+		break;
+	case CONF_OPT_LIMITS:
+	case CONF_OPT_MTA_LIMITS:
+		conf_parse_global_limit(p, conf_parse_first_word(o, buf,
+		    sizeof(buf)));
+		break;
+	case CONF_OPT_WRAPPERS:
+		conf_parse_wrapper(p, o, line);
+		break;
+	}
+}
+
+/* conf_parse_option_line - statement O and the end of its line */
+void
+conf_parse_option_line(struct conf_parser *p, const struct conf_option *o,
+    int line)
+{
+	char	first[32];
+
+	conf_parse_option(p, o, line);
+	conf_expect_nl(p, conf_parse_first_word(o, first, sizeof(first)));
+}
+
+/*
+ * conf_parse_global - a global statement (a row of CONF_OPTIONS) whose
+ * first keyword KW was read, SUB the second when the caller read it;
+ * 0 if no global statement starts with KW
+ */
+int
+conf_parse_global(struct conf_parser *p, const char *kw, const char *sub,
+    int line)
+{
+	const struct conf_option	*o, *longer;
+	struct conf_tok			*t;
+	char				 words[128];
+
+	if (!conf_option_first_word(kw))
+		return 0;
+	if ((o = conf_option_find(kw)) == NULL) {
+		if (sub == NULL)
+			sub = conf_expect_value(p, "an option name");
+		snprintf(words, sizeof(words), "%s %.64s", kw, sub);
+		if (strlen(sub) > 64 || (o = conf_option_find(words)) == NULL)
+			conf_syntax(p, "unknown %s option '%s'", kw, sub);
+	}
+	/* "srs key backup" extends "srs key" */
+	t = conf_peek(p);
+	if (t->type == T_WORD && t->len <= 64) {
+		snprintf(words, sizeof(words), "%s %s", o->words, t->s);
+		if ((longer = conf_option_find(words)) != NULL) {
+			conf_next(p);
+			o = longer;
 		}
 	}
-	conf_expect_nl(p, kw);
+	conf_parse_option_line(p, o, line);
+	return 1;
 }
 
 /* ---- statements ------------------------------------------------------------ */
@@ -572,12 +640,42 @@ conf_mode_mark(struct conf_parser *p, int legacy, int line, const char *what)
 		    p->legacy_line);
 }
 
+/* conf_parse_include - include "FILE" */
+static void
+conf_parse_include(struct conf_parser *p, int line)
+{
+	char	*name;
+
+	name = conf_expect_string(p, "a file name");
+	conf_expect_nl(p, "the include file name");
+	conf_lex_push_file(p, name, line);
+}
+
+/* the statements of the modern grammar besides the global options;
+ * modern: only in the modern grammar (refused mixed with legacy rules) */
+static const struct {
+	const char	*kw;
+	void		(*parse)(struct conf_parser *, int line);
+	int		 modern;
+} conf_statements[] = {
+	{ "include",	conf_parse_include,	0 },
+	{ "table",	conf_parse_table,	0 },
+	{ "pki",	conf_parse_pki,		0 },
+	{ "ca",		conf_parse_ca,		0 },
+	{ "proc",	conf_parse_proc,	0 },
+	{ "filter",	conf_parse_filter,	0 },
+	{ "listen",	conf_parse_listen,	0 },
+	{ "action",	conf_parse_action,	1 },
+	{ "match",	conf_parse_match,	1 },
+};
+
 /* conf_parse_statement - one statement starting with token T */
 static void
 conf_parse_statement(struct conf_parser *p, struct conf_tok *t)
 {
 	char	 kw[32], *name, *value;
 	int	 line = t->line;
+	size_t	 i;
 
 	if (t->type != T_WORD)
 		conf_unexpected(p, t, "a statement");
@@ -597,34 +695,17 @@ conf_parse_statement(struct conf_parser *p, struct conf_tok *t)
 	if (strlen(t->s) >= sizeof(kw))
 		conf_syntax(p, "unknown keyword '%.40s...'", t->s);
 	strlcpy(kw, t->s, sizeof(kw));
-	if (strcmp(kw, "include") == 0) {
-		name = conf_expect_string(p, "a file name");
-		conf_expect_nl(p, "the include file name");
-		conf_lex_push_file(p, name, line);
-	} else if (strcmp(kw, "table") == 0)
-		conf_parse_table(p, line);
-	else if (strcmp(kw, "pki") == 0)
-		conf_parse_pki(p, line);
-	else if (strcmp(kw, "ca") == 0)
-		conf_parse_ca(p, line);
-	else if (strcmp(kw, "proc") == 0)
-		conf_parse_proc(p, line);
-	else if (strcmp(kw, "filter") == 0)
-		conf_parse_filter(p, line);
-	else if (strcmp(kw, "listen") == 0)
-		conf_parse_listen(p, line);
-	else if (strcmp(kw, "action") == 0) {
-		conf_mode_mark(p, 0, line, kw);
-		conf_parse_action(p, line);
-	} else if (strcmp(kw, "match") == 0) {
-		conf_mode_mark(p, 0, line, kw);
-		conf_parse_match(p, line);
-	} else if (strcmp(kw, "admd") == 0 || strcmp(kw, "bounce") == 0 ||
-	    strcmp(kw, "mda") == 0 || strcmp(kw, "mta") == 0 ||
-	    strcmp(kw, "queue") == 0 || strcmp(kw, "scheduler") == 0 ||
-	    strcmp(kw, "smtp") == 0 || strcmp(kw, "srs") == 0)
-		conf_parse_global(p, kw, NULL, line);
-	else if (!conf_legacy_statement(p, t))
+	for (i = 0; i < sizeof(conf_statements) / sizeof(conf_statements[0]);
+	    i++) {
+		if (strcmp(kw, conf_statements[i].kw) != 0)
+			continue;
+		if (conf_statements[i].modern)
+			conf_mode_mark(p, 0, line, kw);
+		conf_statements[i].parse(p, line);
+		return;
+	}
+	if (!conf_parse_global(p, kw, NULL, line) &&
+	    !conf_legacy_statement(p, t))
 		conf_syntax(p, "unknown keyword '%s'", kw);
 }
 

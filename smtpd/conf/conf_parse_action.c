@@ -93,108 +93,105 @@ conf_action_once(struct conf_parser *p, int isset, const char *what,
 		    "dispatcher", what);
 }
 
-/* conf_parse_action_relay_opt - one relay option; 0 if not one */
-static int
-conf_parse_action_relay_opt(struct conf_parser *p, struct conf_action *a,
-    const char *s, int line)
+/* conf_action_check - what the value of option O must also satisfy */
+static void
+conf_action_check(struct conf_parser *p, struct conf_action *a,
+    const struct conf_action_option *o, int line)
 {
-	size_t	i;
+	const struct conf_table	*t;
+	size_t			 i;
 
-	if (strcmp(s, "backup") == 0) {
-		conf_action_once(p, a->backup, s, line);
-		a->backup = 1;
-		if (conf_accept_kw(p, "mx"))
-			a->backup_mx = conf_expect_string(p, "an MX name");
-	} else if (strcmp(s, "host") == 0) {
-		conf_action_once(p, a->host != NULL, s, line);
-		a->host = conf_parse_tables(p, SVC_RELAYHOST);
-		for (i = 0; i < a->host->nentries; i++)
-			conf_check_relay_url(p, a->host->entries[i].key, line);
-	} else if (strcmp(s, "domain") == 0) {
-		conf_action_once(p, a->domain != NULL, s, line);
-		a->domain = conf_parse_tables(p, SVC_RELAYMAP);
-		for (i = 0; i < a->domain->nentries; i++)
-			if (a->domain->entries[i].value)
-				conf_check_relay_url(p,
-				    a->domain->entries[i].value, line);
-	} else if (strcmp(s, "auth") == 0) {
-		conf_action_once(p, a->auth != NULL, s, line);
-		a->auth = conf_parse_tables(p, SVC_CREDENTIALS);
-	} else if (strcmp(s, "tls") == 0) {
-		conf_action_once(p, a->relay_tls != CONF_RELAY_TLS_DEFAULT,
-		    s, line);
-		a->relay_tls = conf_accept_kw(p, "no-verify") ?
-		    CONF_RELAY_TLS_NO_VERIFY : CONF_RELAY_TLS_VERIFY;
-	} else if (strcmp(s, "pki") == 0) {
-		conf_action_once(p, a->pki != NULL, s, line);
-		a->pki = conf_expect_string(p, "a pki name");
-		if (!p->trusted && conf_pki_get(p, a->pki, 0) == NULL)
-			conf_error(p, line, "pki name not found: %s", a->pki);
-	} else if (strcmp(s, "ca") == 0) {
-		conf_action_once(p, a->ca != NULL, s, line);
-		a->ca = conf_expect_string(p, "a ca name");
-		if (conf_ca_get(p, a->ca, 0) == NULL)
-			conf_error(p, line, "ca name not found: %s", a->ca);
-	} else if (strcmp(s, "ciphers") == 0) {
-		conf_action_once(p, a->ciphers != NULL, s, line);
-		a->ciphers = conf_expect_string(p, "a cipher list");
-	} else if (strcmp(s, "protocols") == 0) {
-		conf_action_once(p, a->protocols != NULL, s, line);
-		a->protocols = conf_expect_string(p, "a protocol list");
-	} else if (strcmp(s, "helo") == 0) {
-		conf_action_once(p, a->helo != NULL, s, line);
-		a->helo = conf_expect_string(p, "a host name");
-	} else if (strcmp(s, "helo-src") == 0) {
-		conf_action_once(p, a->helo_src != NULL, s, line);
-		a->helo_src = conf_parse_tables(p, SVC_ADDRNAME);
-	} else if (strcmp(s, "src") == 0) {
-		conf_action_once(p, a->src != NULL, s, line);
-		a->src = conf_parse_tables(p, SVC_SOURCE);
-	} else if (strcmp(s, "mail-from") == 0) {
-		conf_action_once(p, a->mail_from != NULL, s, line);
-		a->mail_from = conf_expect_string(p, "an address");
-	} else if (strcmp(s, "srs") == 0) {
-		conf_action_once(p, a->srs, s, line);
-		a->srs = 1;
-	} else if (strcmp(s, "filter") == 0) {
-		conf_parse_filter_ref(p, &a->filter, 0, line);
-	} else
-		return 0;
-	return 1;
-}
-
-/* conf_parse_action_local_opt - one local delivery option; 0 if not */
-static int
-conf_parse_action_local_opt(struct conf_parser *p, struct conf_action *a,
-    const char *s, int line)
-{
-	size_t	i;
-
-	if (strcmp(s, "alias") == 0 || strcmp(s, "virtual") == 0) {
-		if (a->alias || a->virtual)
-			conf_error(p, line, "alias mapping already specified "
-			    "for this dispatcher");
-		if (s[0] == 'a')
-			a->alias = conf_parse_tables(p, SVC_ALIAS);
-		else
-			a->virtual = conf_parse_tables(p, SVC_ALIAS);
-	} else if (strcmp(s, "userbase") == 0) {
-		conf_action_once(p, a->userbase != NULL, s, line);
-		a->userbase = conf_parse_tables(p, SVC_USERINFO);
-	} else if (strcmp(s, "user") == 0) {
-		conf_action_once(p, a->user != NULL, s, line);
-		a->user = conf_expect_string(p, "a user name");
-	} else if (strcmp(s, "wrapper") == 0) {
-		conf_action_once(p, a->wrapper != NULL, s, line);
-		a->wrapper = conf_expect_string(p, "a wrapper name");
+	switch (o->check) {
+	case CONF_ACHECK_NONE:
+	case CONF_ACHECK_ALIAS:
+		break;
+	case CONF_ACHECK_WRAPPER:
 		for (i = 0; i < p->conf->nwrappers; i++)
 			if (strcmp(p->conf->wrappers[i]->name, a->wrapper) == 0)
 				break;
 		if (i == p->conf->nwrappers)
 			conf_error(p, line, "no mda wrapper with that name: %s",
 			    a->wrapper);
-	} else
+		break;
+	case CONF_ACHECK_PKI:
+		if (!p->trusted && conf_pki_get(p, a->pki, 0) == NULL)
+			conf_error(p, line, "pki name not found: %s", a->pki);
+		break;
+	case CONF_ACHECK_CA:
+		if (conf_ca_get(p, a->ca, 0) == NULL)
+			conf_error(p, line, "ca name not found: %s", a->ca);
+		break;
+	case CONF_ACHECK_URLS:
+	case CONF_ACHECK_URL_VALUES:
+		t = *(struct conf_table **)(void *)((char *)a + o->offset);
+		for (i = 0; i < t->nentries; i++)
+			if (o->check == CONF_ACHECK_URLS)
+				conf_check_relay_url(p, t->entries[i].key,
+				    line);
+			else if (t->entries[i].value)
+				conf_check_relay_url(p, t->entries[i].value,
+				    line);
+		break;
+	}
+}
+
+/*
+ * conf_parse_action_opt - option S of action A, a row of
+ * conf_action_options[] for A's kind (relay or local delivery); 0 if
+ * it is not one
+ */
+static int
+conf_parse_action_opt(struct conf_parser *p, struct conf_action *a,
+    const char *s, int line)
+{
+	const struct conf_action_option	*o = NULL;
+	void				*f;
+	size_t				 i;
+	int				 relay = a->method == CONF_METHOD_RELAY;
+
+	for (i = 0; i < conf_naction_options && o == NULL; i++)
+		if (conf_action_options[i].relay == relay &&
+		    strcmp(conf_action_options[i].kw, s) == 0)
+			o = &conf_action_options[i];
+	if (o == NULL)
 		return 0;
+	f = (char *)a + o->offset;
+	switch (o->type) {
+	case CONF_AOPT_FLAG:
+		conf_action_once(p, *(int *)f, s, line);
+		*(int *)f = 1;
+		break;
+	case CONF_AOPT_STRING:
+		conf_action_once(p, *(char **)f != NULL, s, line);
+		*(char **)f = conf_expect_string(p, o->what);
+		break;
+	case CONF_AOPT_TABLE:
+		if (o->check == CONF_ACHECK_ALIAS) {
+			if (a->alias || a->virtual)
+				conf_error(p, line, "alias mapping already "
+				    "specified for this dispatcher");
+		} else
+			conf_action_once(p, *(struct conf_table **)f != NULL,
+			    s, line);
+		*(struct conf_table **)f = conf_parse_tables(p, o->svc);
+		break;
+	case CONF_AOPT_BACKUP:
+		conf_action_once(p, a->backup, s, line);
+		a->backup = 1;
+		if (conf_accept_kw(p, "mx"))
+			a->backup_mx = conf_expect_string(p, o->what);
+		break;
+	case CONF_AOPT_TLS:
+		conf_action_once(p, a->relay_tls != CONF_RELAY_TLS_DEFAULT,
+		    s, line);
+		a->relay_tls = conf_accept_kw(p, "no-verify") ?
+		    CONF_RELAY_TLS_NO_VERIFY : CONF_RELAY_TLS_VERIFY;
+		break;
+	case CONF_AOPT_FILTER:
+		conf_parse_filter_ref(p, &a->filter, 0, line);
+		break;
+	}
+	conf_action_check(p, a, o, line);
 	return 1;
 }
 
@@ -230,7 +227,6 @@ conf_parse_action(struct conf_parser *p, int line)
 	struct conf_action	*a;
 	struct conf_tok		*t;
 	const char		*s;
-	int			 ok;
 
 	a = conf_alloc(p->a, sizeof(*a));
 	a->name = conf_expect_string(p, "an action name");
@@ -277,11 +273,7 @@ conf_parse_action(struct conf_parser *p, int line)
 			conf_expect_nl(p, "ttl (it must be the last option)");
 			break;
 		}
-		if (a->method == CONF_METHOD_RELAY)
-			ok = conf_parse_action_relay_opt(p, a, s, line);
-		else
-			ok = conf_parse_action_local_opt(p, a, s, line);
-		if (!ok)
+		if (!conf_parse_action_opt(p, a, s, line))
 			conf_syntax(p, "'%s' is not an option of %s actions", s,
 			    a->method == CONF_METHOD_RELAY ? "relay" :
 			    "local delivery");

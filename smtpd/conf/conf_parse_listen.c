@@ -35,10 +35,12 @@ conf_listen_kind(struct conf_parser *p, struct conf_listener *l, int line)
 	else if (strcmp(l->on, "all") == 0 || strcmp(l->on, "egress") == 0 ||
 	    strcmp(l->on, "localhost") == 0 || strcmp(l->on, "lo0") == 0)
 		l->kind = CONF_LISTEN_GROUP;
-	else if (p->trusted || if_nametoindex(l->on) != 0)
+	else if (if_nametoindex(l->on) != 0)
 		l->kind = CONF_LISTEN_IFACE;
 	else if (strchr(l->on, '.') != NULL)
 		l->kind = CONF_LISTEN_HOST;
+	else if (p->trusted)
+		l->kind = CONF_LISTEN_IFACE;	/* parent saw it; gone since */
 	else {
 		conf_error(p, line, "invalid listen address or interface: %s",
 		    l->on);
@@ -180,7 +182,7 @@ conf_parse_listen(struct conf_parser *p, int line)
 			conf_parse_filter_ref(p, &l->filter, 0, line);
 		} else if (strcmp(s, "mask-src") == 0 ||
 		    strcmp(s, "mask-source") == 0) {
-			if (s[5] == 's' && s[6] == 'o')
+			if (strcmp(s, "mask-source") == 0)
 				conf_mode_mark(p, 1, line, "mask-source");
 			conf_listen_once(p, &seen, 0, "mask-src", line);
 			l->mask_src = 1;
@@ -197,7 +199,7 @@ conf_parse_listen(struct conf_parser *p, int line)
 			    "socket", s);
 		else if (strcmp(s, "inet4") == 0 || strcmp(s, "inet6") == 0) {
 			conf_listen_once(p, &seen, 3, "address family", line);
-			l->family = s[4] - '0';
+			l->family = strcmp(s, "inet4") == 0 ? 4 : 6;
 		} else if (strcmp(s, "port") == 0) {
 			conf_listen_once(p, &seen, 4, s, line);
 			s = conf_expect_value(p, "a port");
@@ -212,7 +214,8 @@ conf_parse_listen(struct conf_parser *p, int line)
 				conf_error(p, line, "TLS mode already "
 				    "specified");
 			seen |= 1u << 5;
-			if (s[0] == 's' && s[1] != 'm') {
+			if (strcmp(s, "secure") == 0 ||
+			    strcmp(s, "ssl") == 0) {
 				conf_mode_mark(p, 1, line, s);
 				dual = 1;
 				l->tls = CONF_TLS_STARTTLS;
@@ -245,7 +248,8 @@ conf_parse_listen(struct conf_parser *p, int line)
 		} else if (strcmp(s, "auth") == 0 ||
 		    strcmp(s, "auth-optional") == 0) {
 			conf_listen_once(p, &seen, 10, "auth", line);
-			l->auth = s[4] ? CONF_AUTH_OPTIONAL : CONF_AUTH_REQUIRE;
+			l->auth = strcmp(s, "auth-optional") == 0 ?
+			    CONF_AUTH_OPTIONAL : CONF_AUTH_REQUIRE;
 			if (conf_peek_table(p))
 				l->auth_table = conf_parse_tables(p,
 				    SVC_CREDENTIALS);

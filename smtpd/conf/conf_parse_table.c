@@ -359,6 +359,52 @@ conf_backend_known(struct conf_parser *p, const char *name, char *err,
 	    errsz) == 0;
 }
 
+/*
+ * conf_table_name_ok - NAME fits the table layer (lookup refuses at
+ * start what does not, so -n must refuse it too); 1 or 0
+ */
+static int
+conf_table_name_ok(struct conf_parser *p, const char *name, int line)
+{
+	if (name[0] == '\0') {
+		conf_error(p, line, "table name is empty");
+		return 0;
+	}
+	if (strlen(name) >= TABLE_NAME_MAX) {
+		conf_error(p, line, "table name longer than %d bytes: "
+		    "\"%.40s...\"", TABLE_NAME_MAX - 1, name);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * conf_table_check_inline - the entries of inline table T, as lookup
+ * loads them at start: what the table layer refuses there (a key too
+ * long, say) is refused here, so -n and start-up agree
+ */
+static void
+conf_table_check_inline(struct conf_parser *p, const struct conf_table *ct,
+    int line)
+{
+	struct table	*t;
+	char		 err[512];
+	size_t		 i;
+
+	if ((t = table_create(ct->name, "static", NULL, p->libexec, err,
+	    sizeof(err))) == NULL) {
+		conf_error(p, line, "%s", err);
+		return;
+	}
+	for (i = 0; i < ct->nentries; i++)
+		if (table_add(t, ct->entries[i].key, ct->entries[i].value,
+		    err, sizeof(err)) == -1) {
+			conf_error(p, line, "%s", err);
+			break;
+		}
+	table_free(&t);
+}
+
 /* conf_parse_table - table NAME ( BACKEND[:CONFIG] | "/path" | { ... } ) */
 void
 conf_parse_table(struct conf_parser *p, int line)
@@ -367,15 +413,18 @@ conf_parse_table(struct conf_parser *p, int line)
 	struct conf_tok		*n;
 	char			*name, *spec, *colon;
 	char			 why[PATH_MAX + 64];
-	int			 quoted;
+	int			 quoted, named;
 
 	name = conf_expect_string(p, "a table name");
 	t = conf_alloc(p->a, sizeof(*t));
 	t->name = name;
+	named = conf_table_name_ok(p, name, line);
 	if (conf_peek(p)->type == T_LBRACE) {
 		conf_next(p);
 		conf_parse_inline(p, t);
 		conf_expect_nl(p, "the table");
+		if (named && !p->trusted)
+			conf_table_check_inline(p, t, line);
 		goto add;
 	}
 	n = conf_peek(p);
@@ -401,6 +450,8 @@ conf_parse_table(struct conf_parser *p, int line)
 		    name, t->config);
 		goto add;
 	}
+	if (!named)
+		goto add;
 	if (strcmp(t->backend, "file") == 0 ||
 	    strcmp(t->backend, "db") == 0) {
 		if (t->config == NULL && !p->trusted)

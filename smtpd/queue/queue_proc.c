@@ -112,6 +112,8 @@ queue_host_helper(struct event_base *base, const char *name,
 	p.path = path;
 	p.argv = argv;
 	p.ok_type = PROC_QUEUE_OK;
+	p.fd_replies = 1;	/* MESSAGE_FD_R's */
+	p.hello_name = "INIT";
 	p.hello_type = PROC_QUEUE_INIT;
 	p.hello = &version;
 	p.hellolen = sizeof version;

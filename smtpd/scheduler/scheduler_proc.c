@@ -126,6 +126,7 @@ scheduler_host_helper(struct event_base *base, const char *name,
 	p.path = path;
 	p.argv = argv;
 	p.ok_type = PROC_SCHEDULER_OK;
+	p.hello_name = "INIT";
 	p.hello_type = PROC_SCHEDULER_INIT;
 	p.hello = &version;
 	p.hellolen = sizeof version;

@@ -188,7 +188,8 @@ void		 table_set_backoff(struct table *, int first_ms, int max_ms);
 int		 table_find_helper(const char *libexec, const char *backend,
 		    char *path, size_t pathsz, char *err, size_t errsz);
 
-/* table_proc.c: the host of one helper program (libexec-protocols.md 4) */
+/* table_proc.c: the table protocol (libexec-protocols.md 4) of a helper
+ * hosted by api/api_host.c */
 struct table_proc	*table_proc_new(const char *tname, const char *path,
 			    const char *config, char *err, size_t errsz);
 void		 table_proc_set_limits(struct table_proc *, int timeout_ms,

@@ -1,11 +1,14 @@
-# Top-level GNU Makefile: builds libsmtpd-api, smtpd, smtpctl, the
-# helpers in libexec/ and the tests.  Sources are found by directory, so
-# adding a file to a folder needs no edit here.
+# Top-level GNU Makefile: builds libsmtpd-api, smtpd, smtpctl (and the
+# names it answers to, makemap), the helpers in libexec/ and the tests.
+# Sources are found by directory, so adding a file to a folder needs no
+# edit here.  Before the first compile, scripts/deps.sh checks that the
+# packages the build needs are there, or names them.
 #
 #   make               build everything (gcc by default; CC=clang works)
 #   make SAN=1         build with -fsanitize=address,undefined (own O=)
 #   make test          install missing dependencies, build, run regress/
-#   make run           install missing dependencies, build, run smtpd -d
+#   make run           install missing dependencies, build, create the
+#                      accounts (as root), run smtpd -d -r ./run
 #   make fuzz          build the libFuzzer targets (clang)
 #   make install       PREFIX=/usr/local DESTDIR=
 
@@ -84,6 +87,9 @@ CORE_LIB	:= $(O)/libsmtpd-core.a
 SMTPD		:= $(O)/smtpd
 CTL_SRCS	:= $(sort $(wildcard smtpd/ctl/*.c))
 SMTPCTL		:= $(O)/smtpctl
+# names smtpctl answers to, as symlinks beside it (and in SBINDIR)
+CTL_NAMES	:= makemap
+CTL_LINKS	:= $(addprefix $(O)/,$(CTL_NAMES))
 
 # libexec/NAME.c or libexec/NAME/*.c is the helper NAME; it may set
 # LIBS_NAME (libraries) and OBJS_NAME (backend objects) in libexec/NAME.mk
@@ -104,7 +110,7 @@ LIBS		:= $(PKG_LIBS) -ldb -lcrypt
 
 .PHONY: all deps test check run fuzz install clean
 .SECONDARY:
-all: $(API_LIB) $(SMTPD) $(SMTPCTL) $(LIBEXEC_BINS) $(UNIT_BINS)
+all: $(API_LIB) $(SMTPD) $(SMTPCTL) $(CTL_LINKS) $(LIBEXEC_BINS) $(UNIT_BINS)
 
 V		?= 0
 ifeq ($(V),0)
@@ -113,7 +119,14 @@ else
 Q		:=
 endif
 
-$(O)/o/%.o: %.c
+# before the first compile: every package the build needs is there, or
+# deps.sh names the missing ones and the command that installs them
+DEPS_OK		:= $(O)/.deps-ok
+$(DEPS_OK):
+	@sh scripts/deps.sh check "$(CC)"
+	@mkdir -p $(dir $@) && touch $@
+
+$(O)/o/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) -c -o $@ $<
@@ -134,6 +147,9 @@ $(SMTPCTL): $(patsubst %.c,$(O)/o/%.o,$(CTL_SRCS)) $(CORE_LIB) $(API_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
+$(CTL_LINKS): $(SMTPCTL)
+	$(Q)ln -sf smtpctl $@
+
 .SECONDEXPANSION:
 # a function: a '%' written in the rule would be replaced by the stem
 libexec_objs	 = $(patsubst %.c,$(O)/o/%.o,$(wildcard libexec/$(1).c libexec/$(1)/*.c))
@@ -150,7 +166,10 @@ $(O)/regress/unit/%: $(O)/o/regress/unit/%.o $(patsubst %.c,$(O)/o/%.o,$(UNIT_LI
 # fuzz targets: clang only, built with their own objects
 FUZZ_O		:= $(O)/fuzz
 FUZZFLAGS	:= -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-$(FUZZ_O)/%.o: %.c
+$(FUZZ_O)/.deps-ok:
+	@sh scripts/deps.sh check clang
+	@mkdir -p $(dir $@) && touch $@
+$(FUZZ_O)/%.o: %.c | $(FUZZ_O)/.deps-ok
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)clang -std=c11 -O1 -g $(WARNFLAGS) $(PKG_CFLAGS) \
@@ -178,16 +197,23 @@ test: deps
 check: all
 	@python3 regress/run.py --build $(O) --unit-only
 
+# make run: as root, the accounts first (scripts/users.sh creates them
+# or names the commands to run); as an ordinary user, no privilege
+# separation and no account needed
+RUNLOCAL	?= run
 run: deps
 	@$(MAKE) --no-print-directory all
-	@mkdir -p run
-	exec $(SMTPD) -d -r $(CURDIR)/run -o libexec=$(CURDIR)/$(O)/libexec
+	@if [ "$$(id -u)" = 0 ]; then \
+	    sh scripts/users.sh $(SMTPD_USER) $(SMTPQ_USER) $(CHROOTDIR); fi
+	@mkdir -p $(RUNLOCAL)
+	exec $(SMTPD) -d -r $(abspath $(RUNLOCAL)) \
+	    -o libexec=$(abspath $(O))/libexec
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(SMTPD) $(SMTPCTL) $(DESTDIR)$(SBINDIR)
-	ln -sf smtpctl $(DESTDIR)$(SBINDIR)/makemap
+	for n in $(CTL_NAMES); do ln -sf smtpctl $(DESTDIR)$(SBINDIR)/$$n; done
 	for f in $(LIBEXEC_BINS); do install -m 0755 $$f $(DESTDIR)$(LIBEXECDIR); done
 	for f in $(wildcard man/*.5); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5; done
 	for f in $(wildcard man/*.8); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8; done

@@ -1,34 +1,155 @@
 #!/bin/sh
-# deps.sh -- install the Debian 12 packages the build and the tests need,
-# only those missing.  Run by `make run` and `make test`; as an ordinary
-# user it only checks, and names what root must install.
+# deps.sh -- the Debian 12 packages the build and the tests need.
+#
+#   sh scripts/deps.sh           install the missing ones (as root; run by
+#                                `make deps`, `make run`, `make test`); as
+#                                an ordinary user only name them and the
+#                                command that installs them
+#   sh scripts/deps.sh check CC  what `make` runs before compiling: probe
+#                                the compiler CC, the pkg-config modules
+#                                and the headers the build uses, and name
+#                                each missing package instead of letting
+#                                the compiler fail on it
+#
+# Installing waits up to DEPS_LOCK_WAIT seconds (default 600) while
+# another apt or dpkg holds the package manager's lock, saying so.
 set -eu
 
-# build: compiler, libraries (see README.md for why each one)
-BUILD="gcc make pkg-config libevent-dev libtls-dev libbsd-dev libc-ares-dev
-libdb-dev libsqlite3-dev libpq-dev libhiredis-dev libmariadb-dev
-libcrypt-dev"
-# tests: interpreter, clang for the second build and the fuzzers, peers;
-# real database servers for the extras table helpers (regress/lib/servers.py
-# starts private instances: own data dir, own port, own socket)
-TEST="python3 clang procps iproute2 swaks
-postgresql redis-server mariadb-server-core mariadb-client-core"
+# One row per package: its Debian name, then how the build finds it:
+# cc:NAME the compiler, cmd:PROGRAM, pc:MODULE (pkg-config), h:HEADER (a
+# header the compiler includes), or "-" when only the tests use it, or
+# nothing built links it yet (a helper that starts linking it changes
+# its "-" to its probe).  See README.md for why each one.
+PACKAGES='
+gcc			cc:gcc
+libc6-dev		h:stdio.h
+make			-
+pkg-config		cmd:pkg-config
+libevent-dev		pc:libevent
+libtls-dev		pc:libtls
+libbsd-dev		pc:libbsd-overlay
+libc-ares-dev		pc:libcares
+libdb-dev		h:db_185.h
+libsqlite3-dev		pc:sqlite3
+libcrypt-dev		pc:libcrypt
+libpq-dev		-
+libhiredis-dev		-
+libmariadb-dev		-
+python3			-
+clang			cc:clang
+procps			-
+iproute2		-
+swaks			-
+openssl			-
+groff-base		-
+postgresql		-
+redis-server		-
+mariadb-server-core	-
+mariadb-client-core	-
+'
+# (the tests' database servers are started privately by
+# regress/lib/servers.py: own data dir, own port, own socket)
 
-missing=""
-for p in $BUILD $TEST; do
-	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
-	    grep -q 'install ok installed'; then
-		missing="$missing $p"
+LOCK_WAIT=${DEPS_LOCK_WAIT:-600}
+
+# deps_check CC - the packages the build needs and cannot find, or none
+deps_check() {
+	cc=$1
+	ccname=$(basename "${cc%% *}")
+	case $ccname in
+	clang*)	ccname=clang ;;
+	*)	ccname=gcc ;;
+	esac
+	have_cc=1
+	if ! command -v "${cc%% *}" >/dev/null 2>&1; then
+		have_cc=0
 	fi
-done
+	have_pc=1
+	command -v pkg-config >/dev/null 2>&1 || have_pc=0
+	echo "$PACKAGES" | while read -r pkg probe; do
+		[ -n "$pkg" ] || continue
+		case $probe in
+		cc:"$ccname")
+			[ "$have_cc" = 1 ] || echo "$pkg" ;;
+		cmd:*)
+			command -v "${probe#cmd:}" >/dev/null 2>&1 ||
+			    echo "$pkg" ;;
+		pc:*)
+			# without pkg-config, it is the one to name
+			[ "$have_pc" = 0 ] ||
+			    pkg-config --exists "${probe#pc:}" || echo "$pkg" ;;
+		h:*)
+			[ "$have_cc" = 1 ] || continue
+			printf '#include <%s>\n' "${probe#h:}" |
+			    $cc -E -x c - >/dev/null 2>&1 || echo "$pkg" ;;
+		esac
+	done
+}
+
+# deps_missing - the packages dpkg does not list as installed
+deps_missing() {
+	echo "$PACKAGES" | while read -r pkg probe; do
+		[ -n "$pkg" ] || continue
+		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null |
+		    grep -q 'install ok installed' || echo "$pkg"
+	done
+}
+
+# deps_apt ARGS - apt-get ARGS, waiting up to LOCK_WAIT seconds while
+# another apt or dpkg holds its lock (apt-get's own DPkg::Lock::Timeout
+# does not cover the lists lock of `apt-get update`)
+deps_apt() {
+	deadline=$(($(date +%s) + LOCK_WAIT))
+	said=0
+	while :; do
+		if out=$(apt-get "$@" 2>&1); then
+			return 0
+		fi
+		case $out in
+		*"Could not get lock"*|*"Unable to lock"*|\
+		*"Unable to acquire the dpkg frontend lock"*)
+			;;
+		*)
+			printf '%s\n' "$out" >&2
+			return 1 ;;
+		esac
+		holder=$(printf '%s\n' "$out" | grep -m 1 'lock' || true)
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "deps: the package manager's lock is still held" \
+			    "after ${LOCK_WAIT}s: $holder" >&2
+			echo "deps: when it is free, run 'make deps' again" >&2
+			return 1
+		fi
+		if [ "$said" = 0 ]; then
+			echo "deps: another apt or dpkg holds the package" \
+			    "manager's lock; waiting up to ${LOCK_WAIT}s" \
+			    "(DEPS_LOCK_WAIT): $holder" >&2
+			said=1
+		fi
+		sleep 5
+	done
+}
+
+if [ "${1:-}" = check ]; then
+	missing=$(deps_check "${2:-cc}" | tr '\n' ' ')
+	[ -z "$missing" ] && exit 0
+	echo "deps: the build needs Debian packages that are not installed:" \
+	    "${missing% }" >&2
+	echo "deps: install them with 'make deps' (as root), or:" \
+	    "apt-get install ${missing% }" >&2
+	exit 1
+fi
+
+missing=$(deps_missing | tr '\n' ' ')
+missing=${missing% }
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
-	echo "deps: missing Debian packages:$missing" >&2
-	echo "deps: run 'make deps' as root, or: apt-get install$missing" >&2
+	echo "deps: missing Debian packages: $missing" >&2
+	echo "deps: run 'make deps' as root, or: apt-get install $missing" >&2
 	exit 1
 fi
-echo "deps: installing$missing"
+echo "deps: installing $missing"
 export DEBIAN_FRONTEND=noninteractive
 # The postinst of postgresql and redis-server would start system-wide
 # services on the default ports.  Tests never use them, so forbid every
@@ -42,6 +163,6 @@ if [ ! -e "$policy" ]; then
 	    >"$policy"
 	chmod 0755 "$policy"
 fi
-apt-get update -qq
+deps_apt update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+deps_apt install -y -qq --no-install-recommends $missing

@@ -42,6 +42,9 @@ main(int argc, char *argv[])
 	env->proc = PROC_PARENT;
 	r = smtpd_opts_parse(&env->opts, argc, argv, err, sizeof err);
 	if (r == 1) {
+		/* -h: the version on stdout, the synopsis on stderr */
+		printf("smtpd %s\n", SMTPD_VERSION);
+		fflush(stdout);
 		smtpd_opts_usage();
 		return 0;
 	}

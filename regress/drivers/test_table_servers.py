@@ -513,6 +513,8 @@ class MySQLTableTests(SQLTableBase, unittest.TestCase):
             "AND INFO NOT LIKE '%PROCESSLIST%';", db="").strip() == "1"
 
 
+@unittest.skipUnless(os.geteuid() == 0, "table-redis's fixed address "
+                     "needs a private network namespace, which needs root")
 class RedisTableTests(ServerTableBase, unittest.TestCase):
     DRIVER = "table-redis"
     BACKEND = "redis"

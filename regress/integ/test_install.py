@@ -38,6 +38,7 @@ class TestInstall(unittest.TestCase):
             r = subprocess.run([os.path.join(dest, "usr/sbin/smtpd"), "-h"],
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 0)
+            self.assertRegex(r.stdout, r"^smtpd \S+\n$")
             self.assertIn("usage: smtpd", r.stderr)
         finally:
             shutil.rmtree(dest, ignore_errors=True)

@@ -6,14 +6,17 @@ side by side without system paths.  Every process started here is
 stopped by PID: the daemon by SIGTERM (SIGKILL after a bounded wait), and
 the test checks its children are gone too.  Every wait is bounded.
 """
+import atexit
 import os
 import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
+import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -27,10 +30,73 @@ START_TIMEOUT = 15
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:")
 STOP_TIMEOUT = 15
+# a test whose optional input is absent raises SkipTest(NOT_RUN + why):
+# regress/run.py reports it as not run, neither passed nor failed
+NOT_RUN = "not run: "
+# the shared corpus, optional: a clone on its own has no ../shared
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 
 
 def is_root():
     return os.geteuid() == 0
+
+
+def shared_path(*rel):
+    """A path in the shared corpus beside the project; when it is absent
+    the calling test is not run (raises unittest.SkipTest)."""
+    path = os.path.join(SHARED, *rel)
+    if not os.path.exists(path):
+        raise unittest.SkipTest(NOT_RUN + "%s absent (the shared corpus "
+                                "beside the project)" % path)
+    return path
+
+
+def others_can_run(path):
+    """Whether an account other than the owner can reach and run PATH:
+    every directory above it searchable, the file executable, by all."""
+    path = os.path.abspath(path)
+    try:
+        if not os.stat(path).st_mode & stat.S_IXOTH:
+            return False
+        d = os.path.dirname(path)
+        while True:
+            if not os.stat(d).st_mode & stat.S_IXOTH:
+                return False
+            if d == os.path.dirname(d):
+                return True
+            d = os.path.dirname(d)
+    except OSError:
+        return False
+
+
+_build_copy = []
+
+
+def build_for(user):
+    """The build directory as USER may run it.  The build itself when the
+    caller runs it, or when every account can reach it; otherwise (the
+    clone sits in root's home or any 0700 directory) a copy of smtpd,
+    smtpctl, makemap and libexec/ in a temporary directory every account
+    may enter, made once per run and removed at exit."""
+    if user is None or others_can_run(SMTPD):
+        return BUILD
+    if not _build_copy:
+        d = tempfile.mkdtemp(prefix="smtpd-build-")
+        atexit.register(shutil.rmtree, d, True)
+        for name in ("smtpd", "smtpctl"):
+            shutil.copy(os.path.join(BUILD, name), d)
+        if os.path.islink(os.path.join(BUILD, "makemap")):
+            os.symlink("smtpctl", os.path.join(d, "makemap"))
+        if os.path.isdir(os.path.join(BUILD, "libexec")):
+            shutil.copytree(os.path.join(BUILD, "libexec"),
+                            os.path.join(d, "libexec"))
+        for top, dirs, files in os.walk(d):
+            os.chmod(top, 0o755)
+            for f in files:
+                if not os.path.islink(os.path.join(top, f)):
+                    os.chmod(os.path.join(top, f), 0o755)
+        _build_copy.append(d)
+    return _build_copy[0]
 
 
 def ensure_accounts():
@@ -137,7 +203,7 @@ class Smtpd:
             os.setuid(pw.pw_uid)
 
     def start(self, wait=True, foreground=True):
-        cmd = [SMTPD]
+        cmd = [os.path.join(build_for(self.user), "smtpd")]
         if foreground:
             cmd.append("-d")
         cmd += ["-r", self.dir] + self.args
@@ -173,7 +239,8 @@ class Smtpd:
                 os.setgroups([])
                 os.setgid(pw.pw_gid)
                 os.setuid(pw.pw_uid)
-        return subprocess.run([SMTPCTL, "-s", self.sock] + list(args),
+        ctl = os.path.join(build_for(user), "smtpctl")
+        return subprocess.run([ctl, "-s", self.sock] + list(args),
                               capture_output=True, text=True,
                               timeout=timeout, preexec_fn=pre)
 
@@ -260,6 +327,10 @@ def run_smtpd(args, timeout=20, user=None, **kw):
             os.setgroups([])
             os.setgid(pw.pw_gid)
             os.setuid(pw.pw_uid)
-    return subprocess.run([SMTPD] + list(args), capture_output=True,
+    smtpd = os.path.join(build_for(user), "smtpd")
+    # smtpd -n checks and exits without dropping privileges: leak checks
+    # work there, also as root
+    privileged = is_root() and user is None and "-n" not in args
+    return subprocess.run([smtpd] + list(args), capture_output=True,
                           text=True, timeout=timeout, preexec_fn=pre,
-                          env=daemon_env(is_root() and user is None), **kw)
+                          env=daemon_env(privileged), **kw)

@@ -26,6 +26,14 @@ test_check(int ok, const char *what, const char *file, int line)
 	return ok;
 }
 
+/* test_not_run - say that a part of the program did not run, and why */
+void
+test_not_run(const char *why)
+{
+	printf("# not run: %s\n", why);
+	fflush(stdout);
+}
+
 int
 test_done(void)
 {

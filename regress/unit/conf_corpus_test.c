@@ -603,7 +603,7 @@ shared_corpus(void)
 	int		 n, i, k, fail, frag;
 
 	if ((n = scandir(SHARED, &list, NULL, alphasort)) < 0) {
-		printf("# %s not present: shared corpus skipped\n", SHARED);
+		test_not_run(SHARED " absent: the shared corpus checks");
 		return;
 	}
 	CHECK(fixtures_make() == 0, "fixture root created");

@@ -59,10 +59,12 @@ static struct {
 	char			 value[16384];
 } ctl;
 
+/* ctl_usage - the synopsis and the commands, then exit with STATUS */
 static void
-ctl_usage(void)
+ctl_usage(int status)
 {
-	fprintf(stderr, "usage: smtpctl [-s socket] command [argument ...]\n"
+	fprintf(stderr, "usage: smtpctl [-hv] [-s socket] command "
+	    "[argument ...]\n"
 	    "commands:\n"
 	    "  show status                    the processes of the running\n"
 	    "                                 daemon and their state\n"
@@ -70,7 +72,7 @@ ctl_usage(void)
 	    "  table check NAME SERVICE KEY   whether KEY matches table NAME\n"
 	    "  table fetch NAME SERVICE       next value of table NAME\n"
 	    "  update table NAME              reload table NAME\n");
-	exit(1);
+	exit(status);
 }
 
 /* ctl_finish - stop waiting; a failure is remembered for the exit code */
@@ -381,7 +383,7 @@ ctl_command_find(int argc, char **argv)
 	while (argc-- > 0)
 		fprintf(stderr, " %s", *argv++);
 	fprintf(stderr, "\n");
-	ctl_usage();
+	ctl_usage(1);
 	return NULL;
 }
 
@@ -414,8 +416,13 @@ main(int argc, char *argv[])
 	log_init(1, 0);
 	log_setproc("smtpctl");
 	ctl.sock = PATH_SMTPD_RUN "/smtpd.sock";
-	while ((ch = getopt(argc, argv, "s:v")) != -1) {
+	while ((ch = getopt(argc, argv, "hs:v")) != -1) {
 		switch (ch) {
+		case 'h':
+			printf("smtpctl %s\n", SMTPD_VERSION);
+			fflush(stdout);
+			ctl_usage(0);
+			break;
 		case 's':
 			ctl.sock = optarg;
 			break;
@@ -423,13 +430,13 @@ main(int argc, char *argv[])
 			log_setverbose(1);
 			break;
 		default:
-			ctl_usage();
+			ctl_usage(1);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
-		ctl_usage();
+		ctl_usage(1);
 
 	ctl.cmd = ctl_command_find(argc, argv);
 	if (ctl.cmd->send(NULL, argv + 2) == -1)

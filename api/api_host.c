@@ -365,6 +365,7 @@ api_host_kick(struct api_host *h)
 {
 	struct api_host_req	*req;
 	unsigned int		 gen = h->gen;
+	int			 fd;
 
 	while (h->state == API_HOST_READY && h->inflight == NULL &&
 	    (req = TAILQ_FIRST(&h->fifo)) != NULL) {
@@ -372,13 +373,16 @@ api_host_kick(struct api_host *h)
 		if (--h->nfifo == 0)
 			api_host_expired_log(h);
 		h->inflight = req;
-		if (api_host_send(h, req->type, req->fd, req->data,
-		    req->len) == 0) {
-			req->fd = -1;	/* the buffer's now */
+		/*
+		 * The fd is the frame's from here on, sent or not.  A send
+		 * may flush, fail the helper and free req: never touch req
+		 * after a successful send.
+		 */
+		fd = req->fd;
+		req->fd = -1;
+		if (api_host_send(h, req->type, fd, req->data, req->len) == 0)
 			return;
-		}
 		/* ours, not the helper's: only this one fails */
-		req->fd = -1;		/* closed by imsg_compose */
 		h->inflight = NULL;
 		api_log_warn("%s: request of type %u not sent", h->p.name,
 		    req->type);

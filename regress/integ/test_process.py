@@ -1,6 +1,7 @@
 """Process skeleton: start, status, privilege separation, shutdown, and
-bad input on every channel (SEC-01 SEC-02 SEC-03 SEC-04 SEC-06 SEC-07
-CTL-06 CTL-27 OPS-01 OPS-03)."""
+bad input on every channel, the control socket's limits above all (SEC-01
+SEC-02 SEC-03 SEC-04 SEC-06 SEC-07 CTL-06 CTL-23 CTL-27 OPS-01 OPS-03,
+issue 7 parts 3 and 6)."""
 import os
 import pwd
 import re
@@ -8,10 +9,11 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 import unittest
 
-from smtpdtest import (EMPTY, PROCS, QUSER, ROOT, SMTPD, USER, Smtpd,
+from smtpdtest import (EMPTY, PROCS, QUSER, ROOT, SMTPCTL, SMTPD, USER, Smtpd,
                        daemon_env,
                        ensure_accounts, is_root, pid_alive, proc_title,
                        run_smtpd, wait_for)
@@ -30,6 +32,80 @@ def imsg_types():
 
 
 IMSG = imsg_types()
+
+
+def imsg_version():
+    with open(os.path.join(ROOT, "smtpd", "common", "imsg.h")) as f:
+        return int(re.search(r"#define IMSG_VERSION\s+(\d+)",
+                             f.read()).group(1))
+
+
+def table_limits():
+    """TABLE_NAME_MAX and TABLE_KEY_MAX, with their NUL (defined with
+    the backends, table_backends.h)."""
+    with open(os.path.join(ROOT, "smtpd", "table",
+                           "table_backends.h")) as f:
+        text = f.read()
+    return tuple(int(re.search(r"#define %s\s+(\d+)" % n, text).group(1))
+                 for n in ("TABLE_NAME_MAX", "TABLE_KEY_MAX"))
+
+
+def control_idle():
+    with open(os.path.join(ROOT, "smtpd", "common", "smtpd_limits.h")) as f:
+        return int(re.search(r"#define CONTROL_IDLE_TIMEOUT\s+(\d+)",
+                             f.read()).group(1))
+
+
+TABLE_NAME_MAX, TABLE_KEY_MAX = table_limits()
+CONTROL_IDLE = control_idle()
+
+
+def tagged(s):
+    """A string as the control protocol encodes it (NULL: one zero)."""
+    return b"\0" if s is None else b"s" + s + b"\0"
+
+
+def hello():
+    return frame(IMSG["IMSG_CTL_HELLO"], struct.pack("=I", imsg_version()))
+
+
+def table_query(table, key, service=b"alias", op=1):
+    return frame(IMSG["IMSG_CTL_TABLE_QUERY"], struct.pack("=i", op) +
+                 tagged(table) + tagged(service) + tagged(key))
+
+
+def update_table(table):
+    return frame(IMSG["IMSG_CTL_UPDATE_TABLE"], tagged(table))
+
+
+def exchange(sock, data, answers=2, timeout=10):
+    """Send data, then read frames until `answers` of them were OK or
+    FAIL (each request ends with one), EOF or timeout."""
+    sock.sendall(data)
+    sock.settimeout(timeout)
+    buf, out, ends = b"", [], 0
+    deadline = time.monotonic() + timeout
+    while ends < answers and time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 16:
+            t, n = struct.unpack_from("=IH", buf)
+            if len(buf) < n:
+                break
+            out.append((t, buf[16:n]))
+            ends += t in (IMSG["IMSG_CTL_OK"], IMSG["IMSG_CTL_FAIL"])
+            buf = buf[n:]
+    return out
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
 
 
 def frame(type_, payload=b"", flags=0, length=None):
@@ -71,8 +147,8 @@ class TestLifecycle(unittest.TestCase):
             d.start()
             procs, agents = d.status()
             self.assertEqual(sorted(procs), sorted(PROCS))
-            self.assertEqual(agents, {"MDA": "running", "MTA": "running",
-                                      "SMTP": "running"})
+            # no agent runs yet, so status names none (issue 7.6)
+            self.assertEqual(agents, {})
             for name, p in procs.items():
                 self.assertEqual(p["state"], "running", name)
                 self.assertTrue(pid_alive(p["pid"]), name)
@@ -147,12 +223,20 @@ class TestLifecycle(unittest.TestCase):
             self.assertRegex(d.log(), r"child process queue \(pid %d\) "
                              r"died, signal=9" % procs["queue"]["pid"])
 
-    def test_paused_agents(self):
+    def test_status_reports_only_what_runs(self):
+        # -P is accepted, but no agent exists yet to be paused or running:
+        # status lists the processes and nothing else (issue 7.6)
         with Smtpd(args=["-P", "mda", "-P", "smtp"]) as d:
             d.start()
-            _, agents = d.status()
-            self.assertEqual(agents, {"MDA": "paused", "MTA": "running",
-                                      "SMTP": "paused"})
+            r = d.ctl("show", "status")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.splitlines()
+            self.assertEqual(lines[0].split(),
+                             ["PROCESS", "PID", "USER", "ROOT", "STATE"])
+            self.assertEqual(sorted(ln.split()[0] for ln in lines[1:]),
+                             sorted(PROCS))
+            for word in ("MDA", "MTA", "SMTP", "paused"):
+                self.assertNotIn(word, r.stdout)
 
     def test_trace_imsg(self):
         with Smtpd(args=["-T", "imsg"]) as d:
@@ -290,6 +374,311 @@ class TestControlBadInput(unittest.TestCase):
             self.assertTrue(wait_for(
                 lambda: d.ctl("show", "status").returncode == 0, 10))
             self.assertIn("clients already, refusing one", d.log())
+
+
+TABLE_CONF = """
+table aliases { "root" = "alice" }
+action "local" mbox alias <aliases>
+match from local for local action "local"
+"""
+
+# a local user holding connections: prints how many stayed open, then
+# holds them until its stdin closes (bounded by the caller's timeout)
+HOLDER = r"""
+import select, socket, sys, time
+socks = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(sys.argv[1])
+    socks.append(s)
+time.sleep(1)
+# a connection control refused is closed: readable, at EOF
+print(sum(1 for s in socks if not select.select([s], [], [], 0)[0]),
+      flush=True)
+sys.stdin.read()
+"""
+
+
+class TestControlLimits(unittest.TestCase):
+    """What a control client sends, and what one local user holds, is
+    bounded; over-long arguments are refused where they enter (issue 7,
+    "Bad input", the control socket)."""
+
+    def test_table_key_limit(self):
+        top = TABLE_KEY_MAX - 1             # the longest key accepted
+        with Smtpd(conf=TABLE_CONF) as d:
+            d.start()
+            for n in (top - 1, top):
+                r = d.ctl("table", "lookup", "aliases", "alias", "k" * n)
+                self.assertEqual((r.returncode, r.stdout), (1, "not found\n"),
+                                 (n, r.stderr))
+            r = d.ctl("table", "lookup", "aliases", "alias", "k" * (top + 1))
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("key too long: %d bytes, at most %d" %
+                          (top + 1, top), r.stderr)
+            # a client that skips smtpctl's check: refused by control; the
+            # old fatal range (16,348-16,352 bytes, in a table "t": the
+            # longest that fit in one frame) among them
+            for n in (top - 1, top, top + 1, 16348, 16350, 16352):
+                s = d.connect_control()
+                try:
+                    fr = exchange(s, hello() + table_query(
+                        b"aliases" if n <= top + 1 else b"t", b"k" * n))
+                finally:
+                    s.close()
+                self.assertEqual(fr[0][0], IMSG["IMSG_CTL_OK"], n)
+                if n <= top:
+                    self.assertEqual(fr[1][0], IMSG["IMSG_CTL_TABLE_RESULT"],
+                                     n)
+                    self.assertEqual(fr[2][0], IMSG["IMSG_CTL_OK"], n)
+                else:
+                    self.assertEqual(fr[1][0], IMSG["IMSG_CTL_FAIL"], n)
+                    self.assertIn(b"table key too long", fr[1][1], n)
+            procs, _ = d.status()
+            self.assertEqual(len(procs), len(PROCS))
+            log = d.log()
+            self.assertIn("key too long (%d bytes, at most %d) "
+                          "table=aliases" % (top + 1, top), log)
+            self.assertIn("key too long (16352 bytes, at most %d) table=t\n"
+                          % top, log)
+            self.assertNotIn("fatal", log)
+            self.assertEqual(d.stop(), 0)
+
+    def test_table_name_limit(self):
+        top = TABLE_NAME_MAX - 1            # the longest name accepted
+        with Smtpd(conf=TABLE_CONF) as d:
+            d.start()
+            for n in (top - 1, top):
+                r = d.ctl("update", "table", "n" * n)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("no such table", r.stderr)
+                r = d.ctl("table", "check", "n" * n, "alias", "root")
+                self.assertEqual(r.returncode, 2)
+                self.assertIn("no such table", r.stderr)
+            r = d.ctl("update", "table", "n" * (top + 1))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("table name too long: %d bytes, at most %d" %
+                          (top + 1, top), r.stderr)
+            r = d.ctl("table", "fetch", "n" * (top + 1), "alias")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("table name too long", r.stderr)
+            # raw clients, the old fatal range (16,359-16,366) among them
+            for n in (top - 1, top, top + 1, 16359, 16362, 16366):
+                reqs = [update_table(b"n" * n)]
+                if n < 16000:       # a fetch has room for less
+                    reqs.append(table_query(b"n" * n, None, op=3))
+                for req in reqs:
+                    s = d.connect_control()
+                    try:
+                        fr = exchange(s, hello() + req)
+                    finally:
+                        s.close()
+                    self.assertEqual(fr[1][0], IMSG["IMSG_CTL_FAIL"], n)
+                    self.assertIn(b"no such table" if n <= top else
+                                  b"table name too long", fr[1][1], n)
+            procs, _ = d.status()
+            self.assertEqual(len(procs), len(PROCS))
+            log = d.log()
+            self.assertIn("table name too long (%d bytes, at most %d) "
+                          "table=nnnn" % (top + 1, top), log)
+            self.assertIn("table name too long (16366 bytes", log)
+            self.assertNotIn("fatal", log)
+            self.assertEqual(d.stop(), 0)
+
+    def test_answer_for_a_client_that_left(self):
+        # the relay routes answers by request id: one whose client has
+        # gone is dropped, and the next client is answered as usual
+        with Smtpd(args=["-v"]) as d:
+            d.start()
+            for _ in range(20):
+                s = d.connect_control()
+                s.sendall(hello() + frame(IMSG["IMSG_CTL_SHOW_STATUS"]))
+                s.close()
+                if wait_for(lambda: "whose client left" in d.log(), 0.5):
+                    break
+            self.assertRegex(d.log(), r"control: "
+                             r"IMSG_PARENT_GET_STATUS_RESULT for request "
+                             r"\d+, whose client left")
+            procs, _ = d.status()
+            self.assertEqual(len(procs), len(PROCS))
+            self.assertNotIn("fatal", d.log())
+
+    def test_unknown_service_refused(self):
+        with Smtpd(conf=TABLE_CONF) as d:
+            d.start()
+            r = d.ctl("table", "lookup", "aliases", "bogus", "root")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("unknown table service", r.stderr)
+            s = d.connect_control()
+            try:
+                fr = exchange(s, hello() + table_query(b"aliases", b"root",
+                                                       service=b"x" * 16000))
+            finally:
+                s.close()
+            self.assertEqual(fr[1][0], IMSG["IMSG_CTL_FAIL"])
+            self.assertIn(b"unknown table service", fr[1][1])
+            self.assertEqual(d.ctl("table", "lookup", "aliases", "alias",
+                                   "root").stdout, "alice\n")
+
+    def test_unread_replies_are_bounded(self):
+        # requests sent without ever reading a reply: the backlog grows to
+        # a bound, then the client is dropped; control stays small.  Each
+        # request is refused (before hello, or busy after it): before the
+        # bound, 256 MB of them grew control by 1.5 GB.
+        with Smtpd() as d:
+            d.start()
+            control = d.status()[0]["control"]["pid"]
+            before = rss_kb(control)
+            for first in (b"", hello()):
+                s = d.connect_control()
+                s.settimeout(2)
+                burst = frame(IMSG["IMSG_CTL_SHOW_STATUS"]) * 4096
+                sent, deadline = 0, time.monotonic() + 15
+                try:
+                    s.sendall(first)
+                    while sent < 256 << 20 and time.monotonic() < deadline:
+                        s.sendall(burst)
+                        sent += len(burst)
+                except (BrokenPipeError, ConnectionResetError,
+                        socket.timeout):
+                    pass
+                finally:
+                    s.close()
+                self.assertLess(sent, 16 << 20)
+            self.assertTrue(wait_for(lambda: d.log().count(
+                "does not read its replies") == 2, 10), d.log())
+            after = rss_kb(control)
+            self.assertLess(after - before, 16 * 1024,
+                            "control grew from %d to %d kB" % (before, after))
+            procs, _ = d.status()
+            self.assertEqual(len(procs), len(PROCS))
+            self.assertNotIn("fatal", d.log())
+
+    def test_idle_clients_time_out(self):
+        with Smtpd() as d:
+            d.start()
+            control = d.status()[0]["control"]["pid"]
+            before = rss_kb(control)
+            silent = d.connect_control()
+            greeted = d.connect_control()
+            try:
+                self.assertEqual(exchange(greeted, hello(), answers=1)[0][0],
+                                 IMSG["IMSG_CTL_OK"])
+                t0 = time.monotonic()
+                for s in (silent, greeted):
+                    s.settimeout(CONTROL_IDLE + 10)
+                    while s.recv(4096):
+                        pass
+                waited = time.monotonic() - t0
+            finally:
+                silent.close()
+                greeted.close()
+            self.assertGreater(waited, CONTROL_IDLE - 2)
+            self.assertLess(waited, CONTROL_IDLE + 5)
+            self.assertEqual(d.log().count("idle for %ds, dropping it" %
+                                           CONTROL_IDLE), 2)
+            self.assertLess(rss_kb(control) - before, 16 * 1024)
+            self.assertEqual(d.ctl("show", "status").returncode, 0)
+
+    @unittest.skipUnless(is_root(), "needs root to act as other users")
+    def test_connections_per_uid_and_room_for_root(self):
+        with Smtpd() as d:
+            d.start()
+            control = d.status()[0]["control"]["pid"]
+            before = rss_kb(control)
+            holders = []
+
+            def hold(uid, n):
+                def pre():
+                    os.setgroups([])
+                    os.setgid(uid)
+                    os.setuid(uid)
+                p = subprocess.Popen(["python3", "-c", HOLDER, d.sock,
+                                      str(n)], preexec_fn=pre,
+                                     stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+                holders.append(p)
+                return int(p.stdout.readline())
+
+            try:
+                # one uid gets its share of 16, no more
+                self.assertEqual(hold(60001, 24), 16)
+                # seven more uids: 120 in all, 8 kept for root
+                held = [hold(uid, 16) for uid in range(60002, 60009)]
+                self.assertEqual(held, [16] * 6 + [8])
+                # root still gets in, while every share is held
+                r = d.ctl("show", "status")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertLess(rss_kb(control) - before, 16 * 1024)
+            finally:
+                for p in holders:
+                    p.stdin.close()
+                    p.wait(timeout=10)
+            log = d.log()
+            self.assertIn("uid=60001 holds 16 connections already, "
+                          "refusing one", log)
+            self.assertIn("the last 8 connections are kept for root, "
+                          "refusing uid=60008", log)
+
+
+class TestSmtpctlLostConnection(unittest.TestCase):
+    """smtpctl on a connection that goes away: a clear error, exit 1, and
+    nothing leaked (checked by LeakSanitizer when smtpctl is built with
+    SAN=1: detect_leaks is forced on for it here)."""
+
+    def run_against(self, answer):
+        d = tempfile.mkdtemp(prefix="smtpctl-test-")
+        path = os.path.join(d, "fake.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(1)
+        srv.settimeout(10)
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
+                               ":detect_leaks=1").lstrip(":")
+        p = subprocess.Popen([SMTPCTL, "-s", path, "show", "status"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+        try:
+            c, _ = srv.accept()
+            c.settimeout(5)
+            c.recv(4096)
+            if answer:
+                c.sendall(answer)
+            c.close()
+            out, err = p.communicate(timeout=20)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+            srv.close()
+            os.unlink(path)
+            os.rmdir(d)
+        if "LeakSanitizer has encountered a fatal error" in err:
+            self.skipTest("leak detection cannot run here")
+        return p.returncode, err
+
+    def test_closed_before_answering(self):
+        rc, err = self.run_against(b"")
+        self.assertEqual(rc, 1, err)
+        self.assertIn("connection to smtpd lost", err)
+        self.assertNotIn("LeakSanitizer", err)
+
+    def test_closed_mid_answer(self):
+        ok = frame(IMSG["IMSG_CTL_OK"])
+        row = frame(IMSG["IMSG_CTL_PROC_STATUS"], struct.pack(
+            "=iiII", 0, 1, 0, 0) + tagged(b"/") + tagged(b"running"))
+        rc, err = self.run_against(ok + row)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("connection to smtpd lost", err)
+        self.assertNotIn("LeakSanitizer", err)
+
+    def test_garbage_answer(self):
+        rc, err = self.run_against(frame(IMSG["IMSG_CTL_OK"], length=8))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("connection to smtpd lost", err)
+        self.assertNotIn("LeakSanitizer", err)
 
 
 class TestStartupErrors(unittest.TestCase):

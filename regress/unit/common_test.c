@@ -1,8 +1,10 @@
 /*
  * common_test.c -- unit tests for smtpd/common: the message catalogue and
- * its routes, the message codec (every decoder refuses truncated,
- * oversized and trailing-garbage payloads), the command-line options and
- * the log helpers.
+ * its routes, the generated message codec (every message of the
+ * catalogue round-trips byte for byte, and its decoder refuses truncated,
+ * trailing-garbage and wrong-descriptor payloads; what control accepts
+ * fits in what it forwards), the command-line options and the log
+ * helpers.
  */
 #include <sys/socket.h>
 
@@ -17,6 +19,7 @@
 #include "log.h"
 #include "mproc.h"
 #include "smtpd.h"
+#include "table.h"
 #include "test.h"
 #include "wire.h"
 
@@ -49,6 +52,7 @@ test_names(void)
 
 static struct imsg	test_got;
 static int		test_ngot;
+static struct event_base	*test_evb;
 
 static void
 test_on_any(struct mproc *p, struct imsg *imsg)
@@ -56,65 +60,236 @@ test_on_any(struct mproc *p, struct imsg *imsg)
 	test_got = *imsg;
 	test_got.data = malloc(imsg->datalen + 1);
 	memcpy(test_got.data, imsg->data, imsg->datalen + 1);
+	imsg->fd = -1;			/* test_got owns it now */
 	test_ngot++;
-	event_base_loopbreak(env->evb);
+	event_base_loopbreak(p->evb);
 }
 
-/* test_roundtrip - send through a socketpair, receive with mproc */
+/* test_roundtrip - send through a socketpair, receive with mproc; the
+ * channels get their event base and names as arguments, no global */
 static int
-test_roundtrip(void (*send)(struct mproc *), uint32_t type)
+test_roundtrip(uint32_t type, const void *m)
 {
 	static const struct imsg_handler h[] = {
 		{ IMSG_CTL_PROC_STATUS, PROC_CONTROL, test_on_any },
-		{ IMSG_CTL_AGENT_STATUS, PROC_CONTROL, test_on_any },
 		{ IMSG_CTL_FAIL, PROC_CONTROL, test_on_any },
 		{ IMSG_CTL_OK, PROC_CONTROL, test_on_any },
+		{ IMSG_PARENT_CONTROL_FD, PROC_PARENT, test_on_any },
 	};
 	struct mproc	*a, *b;
+	enum proc_id	 from = PROC_CONTROL, to = PROC_CLIENT;
 	int		 sv[2];
 
+	if (type == IMSG_PARENT_CONTROL_FD) {
+		from = PROC_PARENT;
+		to = PROC_CONTROL;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
 		return 0;
-	env->proc = PROC_CONTROL;
-	a = mproc_new(sv[0], PROC_CLIENT, 0, NULL, 0, NULL);
-	send(a);
-	env->proc = PROC_CLIENT;
-	b = mproc_new(sv[1], PROC_CONTROL, 0, h, sizeof h / sizeof h[0], NULL);
+	a = mproc_new(test_evb, from, sv[0], to, 0, NULL, 0, NULL);
+	msg_send(a, type, m);
+	b = mproc_new(test_evb, to, sv[1], from, 0, h, sizeof h / sizeof h[0],
+	    NULL);
 	free(test_got.data);
 	memset(&test_got, 0, sizeof test_got);
-	event_base_dispatch(env->evb);
+	test_got.fd = -1;
+	event_base_dispatch(test_evb);
 	mproc_free(&a);
 	mproc_free(&b);
 	return test_got.hdr.type == type;
 }
 
-static void
-send_proc_status(struct mproc *p)
-{
-	struct msg_proc_status	s = { PROC_QUEUE, 42, 7, 8, "/spool",
-				    "running" };
+/* one well-formed example of every message of the catalogue */
+static struct test_sample {
+	uint32_t	type;
+	union msg_any	m;
+} test_samples[] = {
+	{ IMSG_PARENT_PEER_FD, { .parent_peer_fd = { PROC_QUEUE, 0 } } },
+	{ IMSG_PARENT_CONTROL_FD, { .parent_control_fd = { 0 } } },
+	{ IMSG_PARENT_CONF_DATA, { .parent_conf_data = { "conf", 4 } } },
+	{ IMSG_PARENT_CONF_END, { .parent_conf_end = { 4 } } },
+	{ IMSG_PARENT_START, { .parent_start = { 0 } } },
+	{ IMSG_PARENT_CHILD_READY, { .parent_child_ready = { 7, 8, "/",
+	    "running" } } },
+	{ IMSG_PARENT_GET_STATUS, { .parent_get_status = { 9 } } },
+	{ IMSG_PARENT_GET_STATUS_RESULT, { .parent_get_status_result = { 9, 1,
+	    PROC_CA, 42, 7, 8, "/var/empty", "running" } } },
+	{ IMSG_LOOKUP_TABLE_QUERY, { .lookup_table_query = { 10,
+	    TABLE_OP_LOOKUP, "aliases", 1, "root" } } },
+	{ IMSG_LOOKUP_TABLE_QUERY_RESULT, { .lookup_table_query_result = { 10,
+	    1, "admin", NULL } } },
+	{ IMSG_LOOKUP_UPDATE_TABLE, { .lookup_update_table = { 11,
+	    "aliases" } } },
+	{ IMSG_LOOKUP_UPDATE_TABLE_RESULT, { .lookup_update_table_result = {
+	    11, -1, "no such table" } } },
+	{ IMSG_CTL_HELLO, { .ctl_hello = { IMSG_VERSION } } },
+	{ IMSG_CTL_SHOW_STATUS, { .ctl_show_status = { 0 } } },
+	{ IMSG_CTL_TABLE_QUERY, { .ctl_table_query = { TABLE_OP_FETCH,
+	    "aliases", "alias", NULL } } },
+	{ IMSG_CTL_UPDATE_TABLE, { .ctl_update_table = { "aliases" } } },
+	{ IMSG_CTL_TABLE_RESULT, { .ctl_table_result = { 0, NULL } } },
+	{ IMSG_CTL_PROC_STATUS, { .ctl_proc_status = { PROC_QUEUE, 42, 7, 8,
+	    "/spool", "running" } } },
+	{ IMSG_CTL_OK, { .ctl_ok = { 0 } } },
+	{ IMSG_CTL_FAIL, { .ctl_fail = { "permission denied" } } },
+};
 
-	msg_send_ctl_proc_status(p, &s);
+/* test_encode - a sample's payload; its length, or -1 */
+static ssize_t
+test_encode(const struct msg_codec *mc, const void *m, unsigned char *buf,
+    size_t size)
+{
+	struct wire_writer	w;
+
+	wire_writer_init(&w, buf, size);
+	if (mc->encode(&w, m) == -1)
+		return -1;
+	return (ssize_t)w.len;
 }
 
-static void
-send_fail(struct mproc *p)
+/* test_decode - decode len bytes of buf as type (with or without an fd);
+ * the strings of out live until the next call */
+static int
+test_decode(const struct msg_codec *mc, const unsigned char *buf, size_t len,
+    int fd, union msg_any *out)
 {
-	msg_send_ctl_fail(p, "permission denied");
+	static void	*data;
+	struct imsg	 imsg;
+
+	memset(&imsg, 0, sizeof imsg);
+	/* an exact-size copy, so ASan sees any read past the payload */
+	free(data);
+	data = imsg.data = malloc(len ? len : 1);
+	memcpy(imsg.data, buf, len);
+	imsg.datalen = len;
+	imsg.fd = fd;
+	return mc->unpack(&imsg, out);
 }
 
-/* test_codec - encode, decode, then damage the payload every way */
+/* test_catalogue - every message: a sample that survives encode, decode
+ * and encode again byte for byte; every truncation, a trailing byte and
+ * a wrong descriptor refused */
+static void
+test_catalogue(void)
+{
+	const struct msg_codec	*mc;
+	union msg_any		 out;
+	unsigned char		 a[IMSG_MAX_PAYLOAD], b[IMSG_MAX_PAYLOAD];
+	ssize_t			 alen, blen;
+	size_t			 i, cut, nsamples;
+	uint32_t		 type;
+	int			 seen[IMSG__MAX] = { 0 }, bad, fd;
+
+	nsamples = sizeof test_samples / sizeof test_samples[0];
+	for (i = 0; i < nsamples; i++) {
+		type = test_samples[i].type;
+		seen[type] = 1;
+		mc = msg_codec(type);
+		CHECK(mc != NULL && mc->size <= sizeof out, imsg_name(type));
+		alen = test_encode(mc, &test_samples[i].m, a, sizeof a);
+		CHECK(alen >= 0, imsg_name(type));
+		fd = mc->has_fd ? 0 : -1;
+		CHECK(test_decode(mc, a, (size_t)alen, fd, &out) == 0,
+		    imsg_name(type));
+		blen = test_encode(mc, &out, b, sizeof b);
+		CHECK(blen == alen && memcmp(a, b, (size_t)alen) == 0,
+		    imsg_name(type));
+		CHECK(test_decode(mc, a, (size_t)alen, mc->has_fd ? -1 : 0,
+		    &out) == -1, "a descriptor where none belongs, or none");
+		if (type == IMSG_PARENT_CONF_DATA)
+			continue;	/* DATA is the rest, of any length */
+		bad = 0;
+		for (cut = 0; cut < (size_t)alen; cut++)
+			bad += test_decode(mc, a, cut, fd, &out) == 0;
+		CHECK(bad == 0, "every truncation refused");
+		a[alen] = 0;
+		CHECK(test_decode(mc, a, (size_t)alen + 1, fd, &out) == -1,
+		    "a trailing byte refused");
+	}
+	for (type = IMSG_NONE + 1; type < IMSG__MAX; type++)
+		CHECK(seen[type], imsg_name(type));
+	CHECK(msg_codec(IMSG_NONE) == NULL && msg_codec(IMSG__MAX) == NULL,
+	    "no codec outside the catalogue");
+}
+
+/* test_limits - what control accepts from a client always fits in what
+ * it forwards: the longest table name and key in a lookup query, the
+ * longest name in an update; one byte more does not reach the wire */
+static void
+test_limits(void)
+{
+	static char		 name[TABLE_NAME_MAX + 1], key[TABLE_KEY_MAX + 1];
+	static char		 big[IMSG_MAX_PAYLOAD + 1];
+	struct msg_lookup_table_query	q;
+	unsigned char		 buf[IMSG_MAX_PAYLOAD];
+	ssize_t			 len;
+
+	memset(name, 'n', TABLE_NAME_MAX - 1);
+	memset(key, 'k', TABLE_KEY_MAX - 1);
+	q = (struct msg_lookup_table_query){ .reqid = UINT64_MAX,
+	    .op = TABLE_OP_LOOKUP, .table = name, .service_bit = 1,
+	    .key = key };
+	len = test_encode(msg_codec(IMSG_LOOKUP_TABLE_QUERY), &q, buf,
+	    sizeof buf);
+	CHECK(len > 0 && (size_t)len < sizeof buf,
+	    "the longest name and key fit in a lookup query");
+	/* the longest value the table layer lets through fits in lookup's
+	 * answer with no error string, and so in what control relays */
+	{
+		static char	value[TABLE_VALUE_MAX + 1];
+
+		memset(value, 'v', TABLE_VALUE_MAX - 1);
+		CHECK(test_encode(msg_codec(IMSG_LOOKUP_TABLE_QUERY_RESULT),
+		    &(struct msg_lookup_table_query_result){ .reqid = 1,
+		    .r = 1, .value = value }, buf, sizeof buf) ==
+		    IMSG_MAX_PAYLOAD, "TABLE_VALUE_MAX fills a result exactly");
+		CHECK(test_encode(msg_codec(IMSG_CTL_TABLE_RESULT),
+		    &(struct msg_ctl_table_result){ .r = 1, .value = value },
+		    buf, sizeof buf) > 0, "and fits in the client's result");
+		value[TABLE_VALUE_MAX - 1] = 'v';
+		CHECK(test_encode(msg_codec(IMSG_LOOKUP_TABLE_QUERY_RESULT),
+		    &(struct msg_lookup_table_query_result){ .reqid = 1,
+		    .r = 1, .value = value }, buf, sizeof buf) == -1,
+		    "one byte more does not");
+	}
+	/* a string as long as a whole payload cannot be encoded */
+	memset(big, 'x', IMSG_MAX_PAYLOAD);
+	q.key = big;
+	CHECK(test_encode(msg_codec(IMSG_LOOKUP_TABLE_QUERY), &q, buf,
+	    sizeof buf) == -1, "an oversized key is an encoding error");
+	/* ranges and NULLs are checked when encoding, too */
+	CHECK(test_encode(msg_codec(IMSG_CTL_TABLE_RESULT),
+	    &(struct msg_ctl_table_result){ .r = 2 }, buf, sizeof buf) == -1,
+	    "r out of range not encoded");
+	CHECK(test_encode(msg_codec(IMSG_CTL_FAIL),
+	    &(struct msg_ctl_fail){ .reason = NULL }, buf, sizeof buf) == -1,
+	    "a NULL where a string must be not encoded");
+	CHECK(test_encode(msg_codec(IMSG_CTL_TABLE_QUERY),
+	    &(struct msg_ctl_table_query){ .op = 9, .table = "t",
+	    .service = "alias", .key = "k" }, buf, sizeof buf) == -1,
+	    "an unknown table operation not encoded");
+}
+
+/* test_codec - encode, decode, then damage the payload every way; no
+ * program global is read on the way (env is NULL here) */
 static void
 test_codec(void)
 {
-	struct msg_proc_status	s;
-	struct msg_agent_status	a;
-	const char		*reason;
-	unsigned char		 buf[256];
-	size_t			 len, cut;
-	int			 bad;
+	struct msg_ctl_proc_status	s;
+	struct msg_ctl_fail		f;
+	struct msg_ctl_ok		ok;
+	struct msg_ctl_table_query	q;
+	struct msg_parent_control_fd	cfd;
+	unsigned char			buf[256];
+	size_t				len, cut;
+	int				bad, sv[2];
+	struct mproc			*p;
+	char				big[IMSG_MAX_PAYLOAD + 1];
 
-	CHECK(test_roundtrip(send_proc_status, IMSG_CTL_PROC_STATUS),
+	env = NULL;
+	CHECK(test_roundtrip(IMSG_CTL_PROC_STATUS,
+	    &(struct msg_ctl_proc_status){ .proc = PROC_QUEUE, .pid = 42,
+	    .uid = 7, .gid = 8, .root = "/spool", .state = "running" }),
 	    "proc status crosses a socket");
 	CHECK(msg_unpack_ctl_proc_status(&test_got, &s) == 0,
 	    "proc status decodes");
@@ -146,26 +321,53 @@ test_codec(void)
 	((int32_t *)test_got.data)[0] = 77;
 	CHECK(msg_unpack_ctl_proc_status(&test_got, &s) == -1,
 	    "unknown process id refused");
-	/* wrong decoder on the right bytes: sizes differ, refused */
+	/* wrong decoder on the right bytes: refused */
 	memcpy(test_got.data, buf, len);
-	CHECK(msg_unpack_ctl_agent_status(&test_got, &a) == -1,
-	    "agent decoder refuses proc status");
+	CHECK(msg_unpack_ctl_table_query(&test_got, &q) == -1,
+	    "table query decoder refuses proc status");
 
-	CHECK(test_roundtrip(send_fail, IMSG_CTL_FAIL), "fail crosses");
-	CHECK(msg_unpack_ctl_fail(&test_got, &reason) == 0 &&
-	    strcmp(reason, "permission denied") == 0, "fail reason");
+	CHECK(test_roundtrip(IMSG_CTL_FAIL,
+	    &(struct msg_ctl_fail){ .reason = "permission denied" }),
+	    "fail crosses");
+	CHECK(msg_unpack_ctl_fail(&test_got, &f) == 0 &&
+	    strcmp(f.reason, "permission denied") == 0, "fail reason");
 	test_got.datalen = 1;		/* the tag of a NULL string */
 	((char *)test_got.data)[0] = 0;
-	CHECK(msg_unpack_ctl_fail(&test_got, &reason) == -1,
+	CHECK(msg_unpack_ctl_fail(&test_got, &f) == -1,
 	    "fail without reason refused");
 	((char *)test_got.data)[0] = 'x';
-	CHECK(msg_unpack_ctl_fail(&test_got, &reason) == -1,
+	CHECK(msg_unpack_ctl_fail(&test_got, &f) == -1,
 	    "fail with a bad string tag refused");
-	CHECK(msg_unpack_ctl_ok(&test_got) == -1, "ok with payload refused");
+	CHECK(msg_unpack_ctl_ok(&test_got, &ok) == -1,
+	    "ok with payload refused");
 	test_got.datalen = 0;
-	CHECK(msg_unpack_ctl_ok(&test_got) == 0, "empty ok");
+	CHECK(msg_unpack_ctl_ok(&test_got, &ok) == 0, "empty ok");
+
+	/* a descriptor crosses, and unpacking hands it over */
+	CHECK(test_roundtrip(IMSG_PARENT_CONTROL_FD,
+	    &(struct msg_parent_control_fd){ .fd = dup(0) }),
+	    "a descriptor crosses");
+	CHECK(test_got.fd >= 0 && msg_unpack_parent_control_fd(&test_got,
+	    &cfd) == 0 && cfd.fd >= 0 && test_got.fd == -1,
+	    "the descriptor moves to the struct");
+	close(cfd.fd);
+
+	/* a message too big for a client is refused, not fatal */
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0,
+	    "socketpair");
+	p = mproc_new(test_evb, PROC_CONTROL, sv[0], PROC_CLIENT, 0, NULL, 0,
+	    NULL);
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	CHECK(msg_send_ctl_fail(p, &(struct msg_ctl_fail){ .reason = big }) ==
+	    -1 && imsgbuf_queued(&p->ib) == 0,
+	    "an unencodable reply to a client is refused");
+	mproc_free(&p);
+	close(sv[1]);
+
 	free(test_got.data);
 	test_got.data = NULL;
+	env = &test_env;
 }
 
 /* test_parse - smtpd_opts_parse on an argv given as a string list */
@@ -287,9 +489,11 @@ int
 main(void)
 {
 	env = &test_env;
-	env->evb = event_base_new();
+	test_evb = event_base_new();
 	log_init(1, 0);
 	test_names();
+	test_catalogue();
+	test_limits();
 	test_codec();
 	test_options();
 	test_log();

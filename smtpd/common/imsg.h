@@ -2,19 +2,21 @@
  * imsg.h -- every message exchanged between smtpd processes, and between
  * the control process and its clients (smtpctl).
  *
- * One line per message: name, sender, receiver, payload.  The enum, the
- * names printed in logs and the routing check are all generated from this
- * one list.  Payload layouts are encoded by api/wire.c; each message has a
- * msg_send_* / msg_unpack_* pair in imsg_codec.c.  Bump IMSG_VERSION on any
- * change: processes of one daemon always come from one binary, but a
- * control client may not.
+ * One line per message: name, the stem of its codec functions, sender,
+ * receiver, payload fields, and a check over the decoded fields (m).
+ * The enum, the names printed in logs, the routing check, the payload
+ * structs, msg_send_* / msg_unpack_* (imsg_codec.c) and the fuzz
+ * dispatch table are all generated from this one list.  Field types are
+ * described in imsg_codec.h.  Bump IMSG_VERSION on any change: processes
+ * of one daemon always come from one binary, but a control client may
+ * not.  Used by every process and by smtpctl; it declares, never runs.
  */
 #ifndef SMTPD_IMSG_H
 #define SMTPD_IMSG_H
 
 #include <stdint.h>
 
-#define IMSG_VERSION	1
+#define IMSG_VERSION	2
 
 /* the processes; CLIENT is a control-socket client, not a process of ours */
 #define PROC_LIST(X)				\
@@ -39,44 +41,66 @@ enum proc_id {
 /* "ANY" as a sender or receiver means every process of ours */
 #define PROC_ANY	PROC__COUNT
 
-#define IMSG_LIST(X)								\
-	/* parent -> children: start-up wiring */				\
-	X(IMSG_PARENT_PEER_FD,          PARENT,     ANY,        "proc i32 + fd")	\
-	X(IMSG_PARENT_CONTROL_FD,       PARENT,     CONTROL,    "fd (listening)")	\
-	X(IMSG_PARENT_CONF_DATA,        PARENT,     ANY,        "bytes of the serialized configuration") \
-	X(IMSG_PARENT_CONF_END,         PARENT,     ANY,        "total sz")	\
-	X(IMSG_PARENT_START,            PARENT,     ANY,        "")		\
-	/* children -> parent */						\
-	X(IMSG_PARENT_CHILD_READY,      ANY,        PARENT,     "uid u32, gid u32, root str, state str") \
-	X(IMSG_PARENT_GET_STATUS,       CONTROL,    PARENT,     "reqid u64")	\
-	X(IMSG_PARENT_GET_STATUS_RESULT, PARENT,    CONTROL,    "reqid u64, last i32, proc i32, pid i32, uid u32, gid u32, root str, state str") \
-	/* control -> dispatcher */						\
-	X(IMSG_DISPATCHER_GET_STATUS,   CONTROL,    DISPATCHER, "reqid u64")	\
-	X(IMSG_DISPATCHER_GET_STATUS_RESULT, DISPATCHER, CONTROL, "reqid u64, mda i32, mta i32, smtp i32") \
-	/* control -> lookup: tables */					\
-	X(IMSG_LOOKUP_TABLE_QUERY,      CONTROL,    LOOKUP,     "reqid u64, op i32, table str, service i32, key str|NULL") \
-	X(IMSG_LOOKUP_TABLE_QUERY_RESULT, LOOKUP,   CONTROL,    "reqid u64, r i32, value str|NULL, error str|NULL") \
-	X(IMSG_LOOKUP_UPDATE_TABLE,     CONTROL,    LOOKUP,     "reqid u64, table str") \
-	X(IMSG_LOOKUP_UPDATE_TABLE_RESULT, LOOKUP,  CONTROL,    "reqid u64, r i32, error str|NULL") \
-	/* control socket: client <-> control */				\
-	X(IMSG_CTL_HELLO,               CLIENT,     CONTROL,    "version u32")	\
-	X(IMSG_CTL_SHOW_STATUS,         CLIENT,     CONTROL,    "")		\
-	X(IMSG_CTL_TABLE_QUERY,         CLIENT,     CONTROL,    "op i32, table str, service str, key str|NULL") \
-	X(IMSG_CTL_UPDATE_TABLE,        CLIENT,     CONTROL,    "table str")	\
-	X(IMSG_CTL_TABLE_RESULT,        CONTROL,    CLIENT,     "r i32, value str|NULL") \
-	X(IMSG_CTL_PROC_STATUS,         CONTROL,    CLIENT,     "proc i32, pid i32, uid u32, gid u32, root str, state str") \
-	X(IMSG_CTL_AGENT_STATUS,        CONTROL,    CLIENT,     "mda i32, mta i32, smtp i32") \
-	X(IMSG_CTL_OK,                  CONTROL,    CLIENT,     "")		\
-	X(IMSG_CTL_FAIL,                CONTROL,    CLIENT,     "reason str")
-
 /* table query operations */
 #define TABLE_OP_LOOKUP	1
 #define TABLE_OP_CHECK	2
 #define TABLE_OP_FETCH	3
 
+/* a table query has a key unless it fetches */
+#define IMSG_TABLE_KEY_OK(m)	(((m)->op == TABLE_OP_FETCH) == ((m)->key == NULL))
+
+/* a message without payload */
+#define NOFIELDS	F(none, NONE)
+
+#define IMSG_LIST(X)								\
+	/* parent -> children: start-up wiring */				\
+	X(IMSG_PARENT_PEER_FD, parent_peer_fd, PARENT, ANY,			\
+	    F(peer, CHILD) F(fd, FD), 1)					\
+	X(IMSG_PARENT_CONTROL_FD, parent_control_fd, PARENT, CONTROL,		\
+	    F(fd, FD), 1)							\
+	X(IMSG_PARENT_CONF_DATA, parent_conf_data, PARENT, ANY,			\
+	    F(data, DATA), 1)							\
+	X(IMSG_PARENT_CONF_END, parent_conf_end, PARENT, ANY,			\
+	    F(total, SZ), 1)							\
+	X(IMSG_PARENT_START, parent_start, PARENT, ANY, NOFIELDS, 1)		\
+	/* children -> parent */						\
+	X(IMSG_PARENT_CHILD_READY, parent_child_ready, ANY, PARENT,		\
+	    F(uid, U32) F(gid, U32) F(root, STR) F(state, STR), 1)		\
+	X(IMSG_PARENT_GET_STATUS, parent_get_status, CONTROL, PARENT,		\
+	    F(reqid, U64), 1)							\
+	X(IMSG_PARENT_GET_STATUS_RESULT, parent_get_status_result, PARENT,	\
+	    CONTROL, F(reqid, U64) F(last, BOOL) F(proc, PROC) F(pid, I32)	\
+	    F(uid, U32) F(gid, U32) F(root, STR) F(state, STR), 1)		\
+	/* control -> lookup: tables */					\
+	X(IMSG_LOOKUP_TABLE_QUERY, lookup_table_query, CONTROL, LOOKUP,	\
+	    F(reqid, U64) F(op, TABLE_OP) F(table, STR) F(service_bit, I32)	\
+	    F(key, STR_OR_NULL), IMSG_TABLE_KEY_OK(m))				\
+	X(IMSG_LOOKUP_TABLE_QUERY_RESULT, lookup_table_query_result, LOOKUP,	\
+	    CONTROL, F(reqid, U64) F(r, TRI) F(value, STR_OR_NULL)		\
+	    F(error, STR_OR_NULL), 1)						\
+	X(IMSG_LOOKUP_UPDATE_TABLE, lookup_update_table, CONTROL, LOOKUP,	\
+	    F(reqid, U64) F(table, STR), 1)					\
+	X(IMSG_LOOKUP_UPDATE_TABLE_RESULT, lookup_update_table_result, LOOKUP,	\
+	    CONTROL, F(reqid, U64) F(r, TRI) F(error, STR_OR_NULL), 1)		\
+	/* control socket: client <-> control */				\
+	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
+	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\
+	X(IMSG_CTL_TABLE_QUERY, ctl_table_query, CLIENT, CONTROL,		\
+	    F(op, TABLE_OP) F(table, STR) F(service, STR) F(key, STR_OR_NULL),	\
+	    IMSG_TABLE_KEY_OK(m))						\
+	X(IMSG_CTL_UPDATE_TABLE, ctl_update_table, CLIENT, CONTROL,		\
+	    F(table, STR), 1)							\
+	X(IMSG_CTL_TABLE_RESULT, ctl_table_result, CONTROL, CLIENT,		\
+	    F(r, TRI) F(value, STR_OR_NULL), 1)				\
+	X(IMSG_CTL_PROC_STATUS, ctl_proc_status, CONTROL, CLIENT,		\
+	    F(proc, PROC) F(pid, I32) F(uid, U32) F(gid, U32) F(root, STR)	\
+	    F(state, STR), 1)							\
+	X(IMSG_CTL_OK, ctl_ok, CONTROL, CLIENT, NOFIELDS, 1)			\
+	X(IMSG_CTL_FAIL, ctl_fail, CONTROL, CLIENT, F(reason, STR), 1)
+
 enum imsg_type {
 	IMSG_NONE = 0,		/* never sent: 0 is the helpers' OK reply */
-#define X(name, from, to, doc) name,
+#define X(name, stem, from, to, fields, check) name,
 	IMSG_LIST(X)
 #undef X
 	IMSG__MAX

@@ -1,123 +1,309 @@
 /*
- * imsg_codec.c -- encoding and decoding of every message of imsg.h.
+ * imsg_codec.c -- encoding and decoding of every message of imsg.h,
+ * generated from the catalogue's field lists.
  *
  * Used by every process and by smtpctl.  Encoders write into a stack
- * buffer of the largest payload; decoders read with api/wire.c and refuse
- * short, oversized and trailing-garbage payloads.  Nothing here trusts a
- * peer: a bad payload is a -1, never a crash.
+ * buffer of the largest payload; decoders read with api/wire.c (sticky
+ * errors) and refuse short, oversized, out-of-range and trailing-garbage
+ * payloads, and descriptors where none belongs.  Nothing here trusts a
+ * peer: a bad payload is a -1, never a crash.  It reads no program
+ * global: the channel says who we are.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "imsg_codec.h"
 #include "log.h"
-#include "smtpd.h"
 #include "wire.h"
 
-#define MSG_WRITER(w)					\
-	unsigned char		 w##_buf[IMSG_MAX_PAYLOAD];	\
-	struct wire_writer	 w;				\
-	wire_writer_init(&w, w##_buf, sizeof w##_buf)
-
-/* msg_finish - send a built payload; an encoding error is our own bug */
+/* msg_put_ranged - an i32 that must lie in [lo, hi] */
 static void
-msg_finish(struct mproc *p, uint32_t type, int fd, struct wire_writer *w)
+msg_put_ranged(struct wire_writer *w, int64_t v, int32_t lo, int32_t hi)
 {
-	if (wire_writer_error(w))
-		fatalx("%s: cannot encode %s for %s", proc_name(env->proc),
-		    imsg_name(type), proc_name(p->peer));
-	mproc_send(p, type, fd, w->buf, w->len);
+	if (v < lo || v > hi) {
+		if (w->error == 0)
+			w->error = EINVAL;
+		return;
+	}
+	wire_put_i32(w, (int32_t)v);
 }
 
-/* msg_reader - a reader on an imsg's payload */
-static void
-msg_reader(struct wire_reader *r, struct imsg *imsg)
+/* msg_get_ranged - an i32 that must lie in [lo, hi] */
+static int32_t
+msg_get_ranged(struct wire_reader *r, int32_t lo, int32_t hi)
 {
-	wire_reader_init(r, imsg->data, imsg->datalen);
+	int32_t	v = lo;
+
+	if (wire_get_i32(r, &v) == 0 && (v < lo || v > hi))
+		r->error = EBADMSG;
+	return v < lo || v > hi ? lo : v;
 }
 
-/* msg_unpack_empty - a message with no payload */
-static int
-msg_unpack_empty(struct imsg *imsg)
+/* msg_put_str - a string that must not be NULL */
+static void
+msg_put_str(struct wire_writer *w, const char *s)
 {
-	return imsg->datalen == 0 ? 0 : -1;
+	if (s == NULL) {
+		if (w->error == 0)
+			w->error = EINVAL;
+		return;
+	}
+	wire_put_str(w, s);
 }
 
-static void
-msg_put_proc_status(struct wire_writer *w, const struct msg_proc_status *s)
+/* msg_get_str - a string that must not be NULL */
+static const char *
+msg_get_str(struct wire_reader *r)
 {
-	wire_put_i32(w, s->proc);
-	wire_put_i32(w, s->pid);
-	wire_put_u32(w, s->uid);
-	wire_put_u32(w, s->gid);
-	wire_put_str(w, s->root);
-	wire_put_str(w, s->state);
+	const char	*s = NULL;
+
+	if (wire_get_str(r, &s) == 0 && s == NULL)
+		r->error = EBADMSG;
+	return s;
 }
 
+/* msg_put_data - the rest of the payload, at least one byte */
 static void
-msg_get_proc_status(struct wire_reader *r, struct msg_proc_status *s)
+msg_put_data(struct wire_writer *w, const void *data, size_t len)
 {
-	wire_get_i32(r, &s->proc);
-	wire_get_i32(r, &s->pid);
-	wire_get_u32(r, &s->uid);
-	wire_get_u32(r, &s->gid);
-	wire_get_str(r, &s->root);
-	wire_get_str(r, &s->state);
-	if (s->root == NULL || s->state == NULL ||
-	    s->proc < 0 || s->proc >= PROC__COUNT)
+	if (len == 0) {
+		if (w->error == 0)
+			w->error = EINVAL;
+		return;
+	}
+	wire_put_raw(w, data, len);
+}
+
+/* msg_get_data - the rest of the payload, at least one byte */
+static void
+msg_get_data(struct wire_reader *r, const void **data, size_t *len)
+{
+	if (wire_get_rest(r, data, len) == 0 && *len == 0)
 		r->error = EBADMSG;
 }
 
-static void
-msg_put_agent_status(struct wire_writer *w, const struct msg_agent_status *s)
+/* msg_get_fd - the descriptor that must come with the message */
+static int
+msg_get_fd(struct wire_reader *r, const struct imsg *imsg)
 {
-	wire_put_i32(w, s->mda);
-	wire_put_i32(w, s->mta);
-	wire_put_i32(w, s->smtp);
+	if (imsg->fd < 0)
+		r->error = EBADMSG;
+	return imsg->fd;
 }
 
-static void
-msg_get_agent_status(struct wire_reader *r, struct msg_agent_status *s)
+/* encoding of one field of a struct msg_<stem> *m */
+#define MSG_PUT_NONE(w, m, n)
+#define MSG_PUT_U32(w, m, n)		wire_put_u32(w, (m)->n);
+#define MSG_PUT_I32(w, m, n)		wire_put_i32(w, (m)->n);
+#define MSG_PUT_U64(w, m, n)		wire_put_u64(w, (m)->n);
+#define MSG_PUT_SZ(w, m, n)		wire_put_sz(w, (m)->n);
+#define MSG_PUT_BOOL(w, m, n)		msg_put_ranged(w, (m)->n, 0, 1);
+#define MSG_PUT_TRI(w, m, n)		msg_put_ranged(w, (m)->n, -1, 1);
+#define MSG_PUT_PROC(w, m, n)		msg_put_ranged(w, (m)->n, 0, \
+					    PROC__COUNT - 1);
+#define MSG_PUT_CHILD(w, m, n)		msg_put_ranged(w, (m)->n, \
+					    PROC_CHILD_FIRST, PROC_CHILD_LAST);
+#define MSG_PUT_TABLE_OP(w, m, n)	msg_put_ranged(w, (m)->n, \
+					    TABLE_OP_LOOKUP, TABLE_OP_FETCH);
+#define MSG_PUT_STR(w, m, n)		msg_put_str(w, (m)->n);
+#define MSG_PUT_STR_OR_NULL(w, m, n)	wire_put_str(w, (m)->n);
+#define MSG_PUT_FD(w, m, n)		if ((m)->n < 0) (w)->error = EBADF;
+#define MSG_PUT_DATA(w, m, n)		msg_put_data(w, (m)->n, (m)->n##_len);
+
+/* decoding of one field into a struct msg_<stem> *m */
+#define MSG_GET_NONE(r, m, n)
+#define MSG_GET_U32(r, m, n)		wire_get_u32(r, &(m)->n);
+#define MSG_GET_I32(r, m, n)		wire_get_i32(r, &(m)->n);
+#define MSG_GET_U64(r, m, n)		wire_get_u64(r, &(m)->n);
+#define MSG_GET_SZ(r, m, n)		wire_get_sz(r, &(m)->n);
+#define MSG_GET_BOOL(r, m, n)		(m)->n = msg_get_ranged(r, 0, 1);
+#define MSG_GET_TRI(r, m, n)		(m)->n = msg_get_ranged(r, -1, 1);
+#define MSG_GET_PROC(r, m, n)		(m)->n = (enum proc_id) \
+					    msg_get_ranged(r, 0, PROC__COUNT - 1);
+#define MSG_GET_CHILD(r, m, n)		(m)->n = (enum proc_id) \
+					    msg_get_ranged(r, PROC_CHILD_FIRST, \
+					    PROC_CHILD_LAST);
+#define MSG_GET_TABLE_OP(r, m, n)	(m)->n = msg_get_ranged(r, \
+					    TABLE_OP_LOOKUP, TABLE_OP_FETCH);
+#define MSG_GET_STR(r, m, n)		(m)->n = msg_get_str(r);
+#define MSG_GET_STR_OR_NULL(r, m, n)	wire_get_str(r, &(m)->n);
+#define MSG_GET_FD(r, m, n)		(m)->n = msg_get_fd(r, imsg);
+#define MSG_GET_DATA(r, m, n)		msg_get_data(r, &(m)->n, &(m)->n##_len);
+
+/* the descriptor a field carries */
+#define MSG_TAKEFD_FD(m, n)		fd = (m)->n;
+#define MSG_TAKEFD_NONE(m, n)
+#define MSG_TAKEFD_U32(m, n)
+#define MSG_TAKEFD_I32(m, n)
+#define MSG_TAKEFD_U64(m, n)
+#define MSG_TAKEFD_SZ(m, n)
+#define MSG_TAKEFD_BOOL(m, n)
+#define MSG_TAKEFD_TRI(m, n)
+#define MSG_TAKEFD_PROC(m, n)
+#define MSG_TAKEFD_CHILD(m, n)
+#define MSG_TAKEFD_TABLE_OP(m, n)
+#define MSG_TAKEFD_STR(m, n)
+#define MSG_TAKEFD_STR_OR_NULL(m, n)
+#define MSG_TAKEFD_DATA(m, n)
+
+/* how many descriptors a field carries */
+#define MSG_NFD_FD		1
+#define MSG_NFD_NONE		0
+#define MSG_NFD_U32		0
+#define MSG_NFD_I32		0
+#define MSG_NFD_U64		0
+#define MSG_NFD_SZ		0
+#define MSG_NFD_BOOL		0
+#define MSG_NFD_TRI		0
+#define MSG_NFD_PROC		0
+#define MSG_NFD_CHILD		0
+#define MSG_NFD_TABLE_OP	0
+#define MSG_NFD_STR		0
+#define MSG_NFD_STR_OR_NULL	0
+#define MSG_NFD_DATA		0
+
+/* msg_finish - send a built payload; an encoding error is ours */
+static int
+msg_finish(struct mproc *p, uint32_t type, int fd, struct wire_writer *w)
 {
-	wire_get_i32(r, &s->mda);
-	wire_get_i32(r, &s->mta);
-	wire_get_i32(r, &s->smtp);
-}
-
-void
-msg_send_parent_peer_fd(struct mproc *p, enum proc_id peer, int fd)
-{
-	MSG_WRITER(w);
-
-	wire_put_i32(&w, (int32_t)peer);
-	msg_finish(p, IMSG_PARENT_PEER_FD, fd, &w);
-}
-
-int
-msg_unpack_parent_peer_fd(struct imsg *imsg, enum proc_id *peer)
-{
-	struct wire_reader	r;
-	int32_t			v = -1;
-
-	msg_reader(&r, imsg);
-	wire_get_i32(&r, &v);
-	if (wire_end(&r) == -1 || v < PROC_CHILD_FIRST ||
-	    v > PROC_CHILD_LAST || imsg->fd == -1)
+	if (wire_writer_error(w)) {
+		if (p->trusted)
+			fatalx("%s: cannot encode %s for %s",
+			    proc_name(p->self), imsg_name(type),
+			    proc_name(p->peer));
+		log_warnx("%s: cannot encode %s for %s", proc_name(p->self),
+		    imsg_name(type), proc_name(p->peer));
 		return -1;
-	*peer = (enum proc_id)v;
+	}
+	if (mproc_compose(p, type, fd, w->buf, w->len) == -1) {
+		if (p->trusted)
+			fatal("%s: cannot send %s to %s", proc_name(p->self),
+			    imsg_name(type), proc_name(p->peer));
+		return -1;
+	}
 	return 0;
 }
 
-void
-msg_send_parent_control_fd(struct mproc *p, int fd)
+/* msg_encode_<stem>: a struct's payload into w */
+#define F(n, type)	MSG_PUT_##type(w, m, n)
+#define X(id, stem, from, to, fields, check)				\
+static int								\
+msg_encode_##stem(struct wire_writer *w, const void *arg)		\
+{									\
+	const struct msg_##stem	*m = arg;				\
+									\
+	(void)m;							\
+	fields								\
+	return wire_writer_error(w) ? -1 : 0;				\
+}
+IMSG_LIST(X)
+#undef X
+#undef F
+
+/* msg_fd_<stem>: the descriptor a struct carries, or -1 */
+#define F(n, type)	MSG_TAKEFD_##type(m, n)
+#define X(id, stem, from, to, fields, check)				\
+static int								\
+msg_fd_##stem(const struct msg_##stem *m)				\
+{									\
+	int	fd = -1;						\
+									\
+	(void)m;							\
+	fields								\
+	return fd;							\
+}
+IMSG_LIST(X)
+#undef X
+#undef F
+
+/* msg_send_<stem> */
+#define X(id, stem, from, to, fields, check)				\
+int									\
+msg_send_##stem(struct mproc *p, const struct msg_##stem *m)		\
+{									\
+	unsigned char		buf[IMSG_MAX_PAYLOAD];			\
+	struct wire_writer	w;					\
+									\
+	wire_writer_init(&w, buf, sizeof buf);				\
+	msg_encode_##stem(&w, m);					\
+	return msg_finish(p, id, msg_fd_##stem(m), &w);			\
+}
+IMSG_LIST(X)
+#undef X
+
+/* msg_send_any_<stem>: the same, behind a void pointer */
+#define X(id, stem, from, to, fields, check)				\
+static int								\
+msg_send_any_##stem(struct mproc *p, const void *m)			\
+{									\
+	return msg_send_##stem(p, m);					\
+}
+IMSG_LIST(X)
+#undef X
+
+/* msg_unpack_<stem>: every field, the message's check, nothing left
+ * over, a descriptor exactly when the message has one (then moved) */
+#define F(n, type)	MSG_GET_##type(&r, m, n)
+#define X(id, stem, from, to, fields, check)				\
+int									\
+msg_unpack_##stem(struct imsg *imsg, struct msg_##stem *m)		\
+{									\
+	struct wire_reader	r;					\
+									\
+	memset(m, 0, sizeof *m);					\
+	wire_reader_init(&r, imsg->data, imsg->datalen);		\
+	fields								\
+	if (wire_end(&r) == -1 || !(check))				\
+		return -1;						\
+	if (msg_fd_##stem(m) == -1 && imsg->fd != -1)			\
+		return -1;						\
+	imsg->fd = -1;		/* none, or now m's */			\
+	return 0;							\
+}
+IMSG_LIST(X)
+#undef X
+#undef F
+
+/* the codec of every message, by type */
+#define X(id, stem, from, to, fields, check)				\
+static int								\
+msg_unpack_any_##stem(struct imsg *imsg, void *m)			\
+{									\
+	return msg_unpack_##stem(imsg, m);				\
+}
+IMSG_LIST(X)
+#undef X
+
+#define F(n, type)	+ MSG_NFD_##type
+static const struct msg_codec	msg_codecs[IMSG__MAX] = {
+#define X(id, stem, from, to, fields, check)				\
+	[id] = { #stem, sizeof(struct msg_##stem), (0 fields) > 0,	\
+	    msg_unpack_any_##stem, msg_encode_##stem },
+	IMSG_LIST(X)
+#undef X
+};
+#undef F
+
+const struct msg_codec *
+msg_codec(uint32_t type)
 {
-	mproc_send(p, IMSG_PARENT_CONTROL_FD, fd, NULL, 0);
+	if (type == IMSG_NONE || type >= IMSG__MAX)
+		return NULL;
+	return &msg_codecs[type];
 }
 
+static int	(*const msg_senders[IMSG__MAX])(struct mproc *, const void *) = {
+#define X(id, stem, from, to, fields, check)	[id] = msg_send_any_##stem,
+	IMSG_LIST(X)
+#undef X
+};
+
 int
-msg_unpack_parent_control_fd(struct imsg *imsg)
+msg_send(struct mproc *p, uint32_t type, const void *m)
 {
-	return msg_unpack_empty(imsg) == -1 || imsg->fd == -1 ? -1 : 0;
+	if (type == IMSG_NONE || type >= IMSG__MAX)
+		fatalx("%s: no such message %u", proc_name(p->self), type);
+	return msg_senders[type](p, m);
 }
 
 void
@@ -127,473 +313,9 @@ msg_send_parent_conf(struct mproc *p, const unsigned char *buf, size_t len)
 
 	for (off = 0; off < len; off += n) {
 		n = len - off < IMSG_MAX_PAYLOAD ? len - off : IMSG_MAX_PAYLOAD;
-		mproc_send(p, IMSG_PARENT_CONF_DATA, -1, buf + off, n);
+		msg_send_parent_conf_data(p, &(struct msg_parent_conf_data){
+		    .data = buf + off, .data_len = n });
 	}
-	{
-		MSG_WRITER(w);
-
-		wire_put_sz(&w, len);
-		msg_finish(p, IMSG_PARENT_CONF_END, -1, &w);
-	}
-}
-
-int
-msg_unpack_parent_conf_data(struct imsg *imsg, const void **data,
-    size_t *len)
-{
-	if (imsg->datalen == 0)
-		return -1;
-	*data = imsg->data;
-	*len = imsg->datalen;
-	return 0;
-}
-
-int
-msg_unpack_parent_conf_end(struct imsg *imsg, size_t *total)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_sz(&r, total);
-	return wire_end(&r);
-}
-
-void
-msg_send_parent_start(struct mproc *p)
-{
-	mproc_send(p, IMSG_PARENT_START, -1, NULL, 0);
-}
-
-int
-msg_unpack_parent_start(struct imsg *imsg)
-{
-	return msg_unpack_empty(imsg);
-}
-
-void
-msg_send_parent_child_ready(struct mproc *p, uint32_t uid, uint32_t gid,
-    const char *root, const char *state)
-{
-	MSG_WRITER(w);
-
-	wire_put_u32(&w, uid);
-	wire_put_u32(&w, gid);
-	wire_put_str(&w, root);
-	wire_put_str(&w, state);
-	msg_finish(p, IMSG_PARENT_CHILD_READY, -1, &w);
-}
-
-int
-msg_unpack_parent_child_ready(struct imsg *imsg, uint32_t *uid, uint32_t *gid,
-    const char **root, const char **state)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_u32(&r, uid);
-	wire_get_u32(&r, gid);
-	wire_get_str(&r, root);
-	wire_get_str(&r, state);
-	if (wire_end(&r) == -1 || *root == NULL || *state == NULL)
-		return -1;
-	return 0;
-}
-
-void
-msg_send_parent_get_status(struct mproc *p, uint64_t reqid)
-{
-	MSG_WRITER(w);
-
-	wire_put_u64(&w, reqid);
-	msg_finish(p, IMSG_PARENT_GET_STATUS, -1, &w);
-}
-
-int
-msg_unpack_parent_get_status(struct imsg *imsg, uint64_t *reqid)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_u64(&r, reqid);
-	return wire_end(&r);
-}
-
-void
-msg_send_parent_get_status_result(struct mproc *p, uint64_t reqid, int last,
-    const struct msg_proc_status *s)
-{
-	MSG_WRITER(w);
-
-	wire_put_u64(&w, reqid);
-	wire_put_i32(&w, last);
-	msg_put_proc_status(&w, s);
-	msg_finish(p, IMSG_PARENT_GET_STATUS_RESULT, -1, &w);
-}
-
-int
-msg_unpack_parent_get_status_result(struct imsg *imsg, uint64_t *reqid,
-    int *last, struct msg_proc_status *s)
-{
-	struct wire_reader	r;
-	int32_t			l = 0;
-
-	msg_reader(&r, imsg);
-	wire_get_u64(&r, reqid);
-	wire_get_i32(&r, &l);
-	msg_get_proc_status(&r, s);
-	*last = l != 0;
-	return wire_end(&r);
-}
-
-void
-msg_send_dispatcher_get_status(struct mproc *p, uint64_t reqid)
-{
-	MSG_WRITER(w);
-
-	wire_put_u64(&w, reqid);
-	msg_finish(p, IMSG_DISPATCHER_GET_STATUS, -1, &w);
-}
-
-int
-msg_unpack_dispatcher_get_status(struct imsg *imsg, uint64_t *reqid)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_u64(&r, reqid);
-	return wire_end(&r);
-}
-
-void
-msg_send_dispatcher_get_status_result(struct mproc *p, uint64_t reqid,
-    const struct msg_agent_status *s)
-{
-	MSG_WRITER(w);
-
-	wire_put_u64(&w, reqid);
-	msg_put_agent_status(&w, s);
-	msg_finish(p, IMSG_DISPATCHER_GET_STATUS_RESULT, -1, &w);
-}
-
-int
-msg_unpack_dispatcher_get_status_result(struct imsg *imsg, uint64_t *reqid,
-    struct msg_agent_status *s)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_u64(&r, reqid);
-	msg_get_agent_status(&r, s);
-	return wire_end(&r);
-}
-
-/* msg_table_op_ok - a known operation, with a key unless it fetches */
-static int
-msg_table_op_ok(const struct msg_table_query *q)
-{
-	if (q->table == NULL)
-		return 0;
-	switch (q->op) {
-	case TABLE_OP_LOOKUP:
-	case TABLE_OP_CHECK:
-		return q->key != NULL;
-	case TABLE_OP_FETCH:
-		return q->key == NULL;
-	default:
-		return 0;
-	}
-}
-
-void
-msg_send_lookup_table_query(struct mproc *p, uint64_t reqid,
-    const struct msg_table_query *q)
-{
-	MSG_WRITER(w);
-
-	wire_put_u64(&w, reqid);
-	wire_put_i32(&w, q->op);
-	wire_put_str(&w, q->table);
-	wire_put_i32(&w, q->service_bit);
-	wire_put_str(&w, q->key);
-	msg_finish(p, IMSG_LOOKUP_TABLE_QUERY, -1, &w);
-}
-
-int
-msg_unpack_lookup_table_query(struct imsg *imsg, uint64_t *reqid,
-    struct msg_table_query *q)
-{
-	struct wire_reader	r;
-
-	memset(q, 0, sizeof *q);
-	msg_reader(&r, imsg);
-	wire_get_u64(&r, reqid);
-	wire_get_i32(&r, &q->op);
-	wire_get_str(&r, &q->table);
-	wire_get_i32(&r, &q->service_bit);
-	wire_get_str(&r, &q->key);
-	if (wire_end(&r) == -1 || !msg_table_op_ok(q))
-		return -1;
-	return 0;
-}
-
-static void
-msg_put_table_result(struct wire_writer *w, const struct msg_table_result *t,
-    int with_value)
-{
-	wire_put_i32(w, t->r);
-	if (with_value)
-		wire_put_str(w, t->value);
-	wire_put_str(w, t->error);
-}
-
-static int
-msg_get_table_result(struct wire_reader *r, struct msg_table_result *t,
-    int with_value)
-{
-	memset(t, 0, sizeof *t);
-	wire_get_i32(r, &t->r);
-	if (with_value)
-		wire_get_str(r, &t->value);
-	wire_get_str(r, &t->error);
-	if (wire_end(r) == -1 || t->r < -1 || t->r > 1)
-		return -1;
-	return 0;
-}
-
-void
-msg_send_lookup_table_query_result(struct mproc *p, uint64_t reqid,
-    const struct msg_table_result *t)
-{
-	MSG_WRITER(w);
-
-	wire_put_u64(&w, reqid);
-	msg_put_table_result(&w, t, 1);
-	msg_finish(p, IMSG_LOOKUP_TABLE_QUERY_RESULT, -1, &w);
-}
-
-int
-msg_unpack_lookup_table_query_result(struct imsg *imsg, uint64_t *reqid,
-    struct msg_table_result *t)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_u64(&r, reqid);
-	return msg_get_table_result(&r, t, 1);
-}
-
-void
-msg_send_lookup_update_table(struct mproc *p, uint64_t reqid,
-    const char *table)
-{
-	MSG_WRITER(w);
-
-	wire_put_u64(&w, reqid);
-	wire_put_str(&w, table);
-	msg_finish(p, IMSG_LOOKUP_UPDATE_TABLE, -1, &w);
-}
-
-int
-msg_unpack_lookup_update_table(struct imsg *imsg, uint64_t *reqid,
-    const char **table)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_u64(&r, reqid);
-	wire_get_str(&r, table);
-	if (wire_end(&r) == -1 || *table == NULL)
-		return -1;
-	return 0;
-}
-
-void
-msg_send_lookup_update_table_result(struct mproc *p, uint64_t reqid,
-    const struct msg_table_result *t)
-{
-	MSG_WRITER(w);
-
-	wire_put_u64(&w, reqid);
-	msg_put_table_result(&w, t, 0);
-	msg_finish(p, IMSG_LOOKUP_UPDATE_TABLE_RESULT, -1, &w);
-}
-
-int
-msg_unpack_lookup_update_table_result(struct imsg *imsg, uint64_t *reqid,
-    struct msg_table_result *t)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_u64(&r, reqid);
-	return msg_get_table_result(&r, t, 0);
-}
-
-void
-msg_send_ctl_table_query(struct mproc *p, const struct msg_table_query *q)
-{
-	MSG_WRITER(w);
-
-	wire_put_i32(&w, q->op);
-	wire_put_str(&w, q->table);
-	wire_put_str(&w, q->service);
-	wire_put_str(&w, q->key);
-	msg_finish(p, IMSG_CTL_TABLE_QUERY, -1, &w);
-}
-
-int
-msg_unpack_ctl_table_query(struct imsg *imsg, struct msg_table_query *q)
-{
-	struct wire_reader	r;
-
-	memset(q, 0, sizeof *q);
-	msg_reader(&r, imsg);
-	wire_get_i32(&r, &q->op);
-	wire_get_str(&r, &q->table);
-	wire_get_str(&r, &q->service);
-	wire_get_str(&r, &q->key);
-	if (wire_end(&r) == -1 || q->service == NULL || !msg_table_op_ok(q))
-		return -1;
-	return 0;
-}
-
-void
-msg_send_ctl_update_table(struct mproc *p, const char *table)
-{
-	MSG_WRITER(w);
-
-	wire_put_str(&w, table);
-	msg_finish(p, IMSG_CTL_UPDATE_TABLE, -1, &w);
-}
-
-int
-msg_unpack_ctl_update_table(struct imsg *imsg, const char **table)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_str(&r, table);
-	if (wire_end(&r) == -1 || *table == NULL)
-		return -1;
-	return 0;
-}
-
-void
-msg_send_ctl_table_result(struct mproc *p, const struct msg_table_result *t)
-{
-	MSG_WRITER(w);
-
-	msg_put_table_result(&w, t, 1);
-	msg_finish(p, IMSG_CTL_TABLE_RESULT, -1, &w);
-}
-
-int
-msg_unpack_ctl_table_result(struct imsg *imsg, struct msg_table_result *t)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	return msg_get_table_result(&r, t, 1);
-}
-
-void
-msg_send_ctl_hello(struct mproc *p, uint32_t version)
-{
-	MSG_WRITER(w);
-
-	wire_put_u32(&w, version);
-	msg_finish(p, IMSG_CTL_HELLO, -1, &w);
-}
-
-int
-msg_unpack_ctl_hello(struct imsg *imsg, uint32_t *version)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_u32(&r, version);
-	return wire_end(&r);
-}
-
-void
-msg_send_ctl_show_status(struct mproc *p)
-{
-	mproc_send(p, IMSG_CTL_SHOW_STATUS, -1, NULL, 0);
-}
-
-int
-msg_unpack_ctl_show_status(struct imsg *imsg)
-{
-	return msg_unpack_empty(imsg);
-}
-
-void
-msg_send_ctl_proc_status(struct mproc *p, const struct msg_proc_status *s)
-{
-	MSG_WRITER(w);
-
-	msg_put_proc_status(&w, s);
-	msg_finish(p, IMSG_CTL_PROC_STATUS, -1, &w);
-}
-
-int
-msg_unpack_ctl_proc_status(struct imsg *imsg, struct msg_proc_status *s)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	msg_get_proc_status(&r, s);
-	return wire_end(&r);
-}
-
-void
-msg_send_ctl_agent_status(struct mproc *p, const struct msg_agent_status *s)
-{
-	MSG_WRITER(w);
-
-	msg_put_agent_status(&w, s);
-	msg_finish(p, IMSG_CTL_AGENT_STATUS, -1, &w);
-}
-
-int
-msg_unpack_ctl_agent_status(struct imsg *imsg, struct msg_agent_status *s)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	msg_get_agent_status(&r, s);
-	return wire_end(&r);
-}
-
-void
-msg_send_ctl_ok(struct mproc *p)
-{
-	mproc_send(p, IMSG_CTL_OK, -1, NULL, 0);
-}
-
-int
-msg_unpack_ctl_ok(struct imsg *imsg)
-{
-	return msg_unpack_empty(imsg);
-}
-
-void
-msg_send_ctl_fail(struct mproc *p, const char *reason)
-{
-	MSG_WRITER(w);
-
-	wire_put_str(&w, reason);
-	msg_finish(p, IMSG_CTL_FAIL, -1, &w);
-}
-
-int
-msg_unpack_ctl_fail(struct imsg *imsg, const char **reason)
-{
-	struct wire_reader	r;
-
-	msg_reader(&r, imsg);
-	wire_get_str(&r, reason);
-	if (wire_end(&r) == -1 || *reason == NULL)
-		return -1;
-	return 0;
+	msg_send_parent_conf_end(p, &(struct msg_parent_conf_end){
+	    .total = len });
 }

@@ -1,114 +1,98 @@
 /*
- * imsg_codec.h -- one send/unpack pair per message of imsg.h.
+ * imsg_codec.h -- the payload of every message of imsg.h, generated from
+ * the catalogue: one struct msg_<stem>, one msg_send_<stem>() and one
+ * msg_unpack_<stem>() per message, and a table of them by type.
  *
- * Call sites never encode fields by hand.  msg_unpack_* checks every field
- * and that the payload is consumed exactly; it returns 0 or -1, and the
- * caller hands a -1 to mproc_bad_payload() (fatal from our own processes,
- * a dropped connection from a control client).  Strings in unpacked
- * structs point into the imsg and live as long as it does.
+ * Call sites never encode fields by hand: msg_send_<stem>(p, &m) sends
+ * a filled struct (a compound literal with designated fields reads
+ * best), msg_unpack_<stem>(imsg, &m)
+ * checks every field, the message's check and that the payload is
+ * consumed exactly; it returns 0 or -1, and the caller hands a -1 to
+ * mproc_bad_payload() (fatal from our own processes, a dropped
+ * connection from a control client).  Strings and data in unpacked
+ * structs point into the imsg and live as long as it does; an FD field
+ * takes the imsg's descriptor, which is the caller's from then on.
+ *
+ * Field types (the wire layouts are api/wire.c's):
+ *   U32 I32 U64 SZ  numbers;
+ *   BOOL            i32, 0 or 1;           TRI       i32, -1, 0 or 1;
+ *   PROC            i32, a process id;     CHILD     i32, a child process;
+ *   TABLE_OP        i32, TABLE_OP_*;
+ *   STR             tagged string, never NULL;  STR_OR_NULL  may be NULL;
+ *   FD              the descriptor that travels with the message;
+ *   DATA            the rest of the payload, at least one byte;
+ *   NONE            nothing (the placeholder of NOFIELDS).
+ * A message without an FD field is refused when it carries one.
  */
 #ifndef SMTPD_IMSG_CODEC_H
 #define SMTPD_IMSG_CODEC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mproc.h"
 
-struct msg_proc_status {
-	int32_t		 proc;
-	int32_t		 pid;
-	uint32_t	 uid;
-	uint32_t	 gid;
-	const char	*root;
-	const char	*state;
+struct wire_writer;
+
+/* the C member of each field type */
+#define MSG_MEMBER_NONE(n)		char n;
+#define MSG_MEMBER_U32(n)		uint32_t n;
+#define MSG_MEMBER_I32(n)		int32_t n;
+#define MSG_MEMBER_U64(n)		uint64_t n;
+#define MSG_MEMBER_SZ(n)		size_t n;
+#define MSG_MEMBER_BOOL(n)		int n;
+#define MSG_MEMBER_TRI(n)		int n;
+#define MSG_MEMBER_PROC(n)		enum proc_id n;
+#define MSG_MEMBER_CHILD(n)		enum proc_id n;
+#define MSG_MEMBER_TABLE_OP(n)		int n;
+#define MSG_MEMBER_STR(n)		const char *n;
+#define MSG_MEMBER_STR_OR_NULL(n)	const char *n;
+#define MSG_MEMBER_FD(n)		int n;
+#define MSG_MEMBER_DATA(n)		const void *n; size_t n##_len;
+
+#define F(n, type)	MSG_MEMBER_##type(n)
+#define X(id, stem, from, to, fields, check) \
+	struct msg_##stem { fields };
+IMSG_LIST(X)
+#undef X
+#undef F
+
+/* msg_<stem> storage for any message: the largest payload struct */
+union msg_any {
+#define X(id, stem, from, to, fields, check) struct msg_##stem stem;
+	IMSG_LIST(X)
+#undef X
 };
 
-struct msg_agent_status {
-	int32_t		 mda;
-	int32_t		 mta;
-	int32_t		 smtp;
+/*
+ * msg_send_<stem> - encode and queue one message; 0, or -1 when it could
+ * not be sent to a control client (one that cannot be encoded is
+ * logged).  On a channel between our processes, a message that cannot
+ * be encoded or queued is an internal inconsistency: fatal.
+ * msg_unpack_<stem> - decode and check one message: 0 or -1.
+ */
+#define X(id, stem, from, to, fields, check)				\
+	int	msg_send_##stem(struct mproc *, const struct msg_##stem *); \
+	int	msg_unpack_##stem(struct imsg *, struct msg_##stem *);
+IMSG_LIST(X)
+#undef X
+
+/* one message type's codec, for generic code (relays, fuzzing, tests) */
+struct msg_codec {
+	const char	*name;
+	size_t		 size;		/* of its struct msg_<stem> */
+	int		 has_fd;
+	int		(*unpack)(struct imsg *, void *);
+	/* encode - the payload of a struct msg_<stem>; 0 or -1 */
+	int		(*encode)(struct wire_writer *, const void *);
 };
 
-void	msg_send_parent_peer_fd(struct mproc *, enum proc_id, int fd);
-int	msg_unpack_parent_peer_fd(struct imsg *, enum proc_id *);
-void	msg_send_parent_control_fd(struct mproc *, int fd);
-int	msg_unpack_parent_control_fd(struct imsg *);
+/* msg_codec - the codec of a message type, or NULL when unknown */
+const struct msg_codec	*msg_codec(uint32_t type);
+/* msg_send - msg_send_<stem> chosen by type; m is its struct msg_<stem> */
+int			 msg_send(struct mproc *, uint32_t type, const void *m);
+
 /* msg_send_parent_conf - a configuration in chunks, then its length */
 void	msg_send_parent_conf(struct mproc *, const unsigned char *, size_t);
-int	msg_unpack_parent_conf_data(struct imsg *, const void **, size_t *);
-int	msg_unpack_parent_conf_end(struct imsg *, size_t *);
-void	msg_send_parent_start(struct mproc *);
-int	msg_unpack_parent_start(struct imsg *);
-
-void	msg_send_parent_child_ready(struct mproc *, uint32_t uid,
-	    uint32_t gid, const char *root, const char *state);
-int	msg_unpack_parent_child_ready(struct imsg *, uint32_t *, uint32_t *,
-	    const char **, const char **);
-
-void	msg_send_parent_get_status(struct mproc *, uint64_t reqid);
-int	msg_unpack_parent_get_status(struct imsg *, uint64_t *);
-void	msg_send_parent_get_status_result(struct mproc *, uint64_t reqid,
-	    int last, const struct msg_proc_status *);
-int	msg_unpack_parent_get_status_result(struct imsg *, uint64_t *, int *,
-	    struct msg_proc_status *);
-
-void	msg_send_dispatcher_get_status(struct mproc *, uint64_t reqid);
-int	msg_unpack_dispatcher_get_status(struct imsg *, uint64_t *);
-void	msg_send_dispatcher_get_status_result(struct mproc *, uint64_t,
-	    const struct msg_agent_status *);
-int	msg_unpack_dispatcher_get_status_result(struct imsg *, uint64_t *,
-	    struct msg_agent_status *);
-
-struct msg_table_query {
-	int32_t		 op;		/* TABLE_OP_* */
-	const char	*table;
-	const char	*service;	/* a name from the client ... */
-	int32_t		 service_bit;	/* ... the bit to lookup */
-	const char	*key;		/* NULL for fetch */
-};
-
-struct msg_table_result {
-	int32_t		 r;		/* 1 found, 0 not found, -1 error */
-	const char	*value;
-	const char	*error;
-};
-
-void	msg_send_lookup_table_query(struct mproc *, uint64_t,
-	    const struct msg_table_query *);
-int	msg_unpack_lookup_table_query(struct imsg *, uint64_t *,
-	    struct msg_table_query *);
-void	msg_send_lookup_table_query_result(struct mproc *, uint64_t,
-	    const struct msg_table_result *);
-int	msg_unpack_lookup_table_query_result(struct imsg *, uint64_t *,
-	    struct msg_table_result *);
-void	msg_send_lookup_update_table(struct mproc *, uint64_t, const char *);
-int	msg_unpack_lookup_update_table(struct imsg *, uint64_t *,
-	    const char **);
-void	msg_send_lookup_update_table_result(struct mproc *, uint64_t,
-	    const struct msg_table_result *);
-int	msg_unpack_lookup_update_table_result(struct imsg *, uint64_t *,
-	    struct msg_table_result *);
-
-void	msg_send_ctl_hello(struct mproc *, uint32_t version);
-int	msg_unpack_ctl_hello(struct imsg *, uint32_t *);
-void	msg_send_ctl_show_status(struct mproc *);
-int	msg_unpack_ctl_show_status(struct imsg *);
-void	msg_send_ctl_table_query(struct mproc *,
-	    const struct msg_table_query *);
-int	msg_unpack_ctl_table_query(struct imsg *, struct msg_table_query *);
-void	msg_send_ctl_update_table(struct mproc *, const char *);
-int	msg_unpack_ctl_update_table(struct imsg *, const char **);
-void	msg_send_ctl_table_result(struct mproc *,
-	    const struct msg_table_result *);
-int	msg_unpack_ctl_table_result(struct imsg *, struct msg_table_result *);
-void	msg_send_ctl_proc_status(struct mproc *, const struct msg_proc_status *);
-int	msg_unpack_ctl_proc_status(struct imsg *, struct msg_proc_status *);
-void	msg_send_ctl_agent_status(struct mproc *,
-	    const struct msg_agent_status *);
-int	msg_unpack_ctl_agent_status(struct imsg *, struct msg_agent_status *);
-void	msg_send_ctl_ok(struct mproc *);
-int	msg_unpack_ctl_ok(struct imsg *);
-void	msg_send_ctl_fail(struct mproc *, const char *reason);
-int	msg_unpack_ctl_fail(struct imsg *, const char **);
 
 #endif

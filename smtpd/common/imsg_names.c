@@ -19,7 +19,8 @@ static const struct imsg_route {
 	enum proc_id	 to;
 } imsg_routes[] = {
 	[IMSG_NONE] = { "IMSG_NONE", PROC__COUNT, PROC__COUNT },
-#define X(name, from, to, doc) [name] = { #name, PROC_##from, PROC_##to },
+#define X(name, stem, from, to, fields, check) \
+	[name] = { #name, PROC_##from, PROC_##to },
 	IMSG_LIST(X)
 #undef X
 };

@@ -4,7 +4,8 @@
  * Runs in every process.  Reads are drained frame by frame into the
  * handler table; writes are armed only while output is queued.  A channel
  * that is lost is closed exactly once and its owner told through on_lost;
- * only trusted channels may turn bad input into fatalx.
+ * only trusted channels may turn bad input into fatalx.  It reads no
+ * program global: the event base and our own name come with the channel.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@
 
 #include "log.h"
 #include "mproc.h"
-#include "smtpd.h"
 #include "xmalloc.h"
 
 static void	mproc_on_event(evutil_socket_t, short, void *);
@@ -33,7 +33,7 @@ mproc_update(struct mproc *p)
 		event_del(p->ev);
 		event_free(p->ev);
 	}
-	p->ev = event_new(env->evb, p->ib.fd, events | EV_PERSIST,
+	p->ev = event_new(p->evb, p->ib.fd, events | EV_PERSIST,
 	    mproc_on_event, p);
 	if (p->ev == NULL || event_add(p->ev, NULL) == -1)
 		fatalx("mproc: cannot watch channel to %s", proc_name(p->peer));
@@ -41,7 +41,8 @@ mproc_update(struct mproc *p)
 }
 
 struct mproc *
-mproc_new(int fd, enum proc_id peer, int trusted,
+mproc_new(struct event_base *evb, enum proc_id self, int fd,
+    enum proc_id peer, int trusted,
     const struct imsg_handler *handlers, size_t nhandlers,
     void (*on_lost)(struct mproc *, const char *))
 {
@@ -50,6 +51,8 @@ mproc_new(int fd, enum proc_id peer, int trusted,
 	p = xcalloc(1, sizeof *p);
 	if (imsgbuf_init(&p->ib, fd) == -1)
 		fatal("mproc: imsgbuf_init");
+	p->evb = evb;
+	p->self = self;
 	p->peer = peer;
 	p->trusted = trusted;
 	p->handlers = handlers;
@@ -90,9 +93,9 @@ static void
 mproc_fault(struct mproc *p, const char *what, uint32_t type)
 {
 	if (p->trusted)
-		fatalx("%s: %s %s from %s", proc_name(env->proc), what,
+		fatalx("%s: %s %s from %s", proc_name(p->self), what,
 		    imsg_name(type), proc_name(p->peer));
-	log_warnx("%s: dropping %s: %s %s", proc_name(env->proc),
+	log_warnx("%s: dropping %s: %s %s", proc_name(p->self),
 	    proc_name(p->peer), what, imsg_name(type));
 	mproc_close(p, what);
 }
@@ -112,7 +115,7 @@ mproc_dispatch(struct mproc *p, struct imsg *imsg)
 	int				 known = 0;
 
 	log_trace(TRACE_IMSG, "imsg: %s <- %s: %s len=%zu fd=%d",
-	    proc_name(env->proc), proc_name(p->peer),
+	    proc_name(p->self), proc_name(p->peer),
 	    imsg_name(imsg->hdr.type), imsg->datalen, imsg->fd);
 	for (i = 0; i < p->nhandlers; i++) {
 		h = &p->handlers[i];
@@ -122,7 +125,7 @@ mproc_dispatch(struct mproc *p, struct imsg *imsg)
 		if (h->from != p->peer &&
 		    !(h->from == PROC_ANY && p->peer != PROC_CLIENT))
 			continue;
-		if (!imsg_route_ok(imsg->hdr.type, p->peer, env->proc))
+		if (!imsg_route_ok(imsg->hdr.type, p->peer, p->self))
 			break;
 		h->fn(p, imsg);
 		return;
@@ -145,7 +148,7 @@ mproc_on_read(struct mproc *p)
 		return;
 	}
 	if (n == -1) {
-		log_warn("%s: read from %s", proc_name(env->proc),
+		log_warn("%s: read from %s", proc_name(p->self),
 		    proc_name(p->peer));
 		mproc_close(p, "read error");
 		return;
@@ -188,7 +191,7 @@ mproc_compose(struct mproc *p, uint32_t type, int fd, const void *data,
 		return -1;
 	}
 	log_trace(TRACE_IMSG, "imsg: %s -> %s: %s len=%zu fd=%d",
-	    proc_name(env->proc), proc_name(p->peer), imsg_name(type), len,
+	    proc_name(p->self), proc_name(p->peer), imsg_name(type), len,
 	    fd);
 	if (imsg_compose(&p->ib, type, 0, fd, data, len) == -1)
 		return -1;
@@ -201,6 +204,12 @@ mproc_send(struct mproc *p, uint32_t type, int fd, const void *data,
     size_t len)
 {
 	if (mproc_compose(p, type, fd, data, len) == -1 && p->trusted)
-		fatal("%s: cannot send %s to %s", proc_name(env->proc),
+		fatal("%s: cannot send %s to %s", proc_name(p->self),
 		    imsg_name(type), proc_name(p->peer));
+}
+
+size_t
+mproc_queued_bytes(const struct mproc *p)
+{
+	return p->ib.out_bytes;
 }

@@ -5,7 +5,9 @@
  * A trusted channel links two processes of ours: an unknown message, a
  * message from the wrong sender or a malformed frame is an internal
  * inconsistency (fatalx naming both processes).  An untrusted channel is
- * a control client: the same faults only drop that client.
+ * a control client: the same faults only drop that client.  A channel
+ * knows its own event base and which process owns it (self): this code
+ * reads no program global, so any program with an event loop may use it.
  */
 #ifndef SMTPD_MPROC_H
 #define SMTPD_MPROC_H
@@ -27,6 +29,8 @@ struct imsg_handler {
 };
 
 struct mproc {
+	struct event_base		*evb;
+	enum proc_id			 self;
 	enum proc_id			 peer;
 	int				 trusted;
 	struct imsgbuf			 ib;
@@ -45,8 +49,10 @@ struct mproc {
 	const char			*why;
 };
 
-/* mproc_new - a channel on a connected socket, events enabled */
-struct mproc	*mproc_new(int fd, enum proc_id peer, int trusted,
+/* mproc_new - a channel of process self on a connected socket, events
+ * enabled on evb */
+struct mproc	*mproc_new(struct event_base *, enum proc_id self, int fd,
+		    enum proc_id peer, int trusted,
 		    const struct imsg_handler *, size_t,
 		    void (*on_lost)(struct mproc *, const char *));
 void		 mproc_free(struct mproc **);
@@ -59,5 +65,7 @@ void		 mproc_send(struct mproc *, uint32_t type, int fd,
 void		 mproc_close(struct mproc *, const char *);
 /* mproc_bad_payload - a handler found the payload malformed */
 void		 mproc_bad_payload(struct mproc *, struct imsg *);
+/* mproc_queued_bytes - output not yet written to the peer */
+size_t		 mproc_queued_bytes(const struct mproc *);
 
 #endif

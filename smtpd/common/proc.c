@@ -156,25 +156,28 @@ proc_report_ready(void)
 	if (proc_child.npeers != 0 || !proc_child.conf_done)
 		return;
 	proc_child.ready = 1;
-	msg_send_parent_child_ready(env->peers[PROC_PARENT], geteuid(),
-	    getegid(), proc_child.root, proc_child.state);
+	msg_send_parent_child_ready(env->peers[PROC_PARENT],
+	    &(struct msg_parent_child_ready){ .uid = geteuid(),
+	    .gid = getegid(), .root = proc_child.root,
+	    .state = proc_child.state });
 }
 
 void
 proc_on_peer_fd(struct mproc *p, struct imsg *imsg)
 {
-	enum proc_id	peer;
+	struct msg_parent_peer_fd	m;
+	enum proc_id			peer;
 
-	if (msg_unpack_parent_peer_fd(imsg, &peer) == -1) {
+	if (msg_unpack_parent_peer_fd(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	peer = m.peer;
 	if (!proc_peer_expected(env->proc, peer) || env->peers[peer] != NULL)
 		fatalx("%s: unexpected channel to %s from parent",
 		    proc_name(env->proc), proc_name(peer));
-	env->peers[peer] = mproc_new(imsg->fd, peer, 1, p->handlers,
-	    p->nhandlers, proc_on_lost);
-	imsg->fd = -1;
+	env->peers[peer] = mproc_new(env->evb, env->proc, m.fd, peer, 1,
+	    p->handlers, p->nhandlers, proc_on_lost);
 	proc_child.npeers--;
 	proc_report_ready();
 }
@@ -182,13 +185,16 @@ proc_on_peer_fd(struct mproc *p, struct imsg *imsg)
 void
 proc_on_conf_data(struct mproc *p, struct imsg *imsg)
 {
-	const void	*data;
-	size_t		 len;
+	struct msg_parent_conf_data	m;
+	const void			*data;
+	size_t				 len;
 
-	if (msg_unpack_parent_conf_data(imsg, &data, &len) == -1) {
+	if (msg_unpack_parent_conf_data(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	data = m.data;
+	len = m.data_len;
 	if (proc_child.conf_done || len > CONF_TRANSFER_MAX - proc_child.conflen)
 		fatalx("%s: configuration from parent out of bounds",
 		    proc_name(env->proc));
@@ -201,12 +207,14 @@ proc_on_conf_data(struct mproc *p, struct imsg *imsg)
 void
 proc_on_conf_end(struct mproc *p, struct imsg *imsg)
 {
-	size_t	total;
+	struct msg_parent_conf_end	m;
+	size_t				total;
 
-	if (msg_unpack_parent_conf_end(imsg, &total) == -1) {
+	if (msg_unpack_parent_conf_end(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	total = m.total;
 	if (proc_child.conf_done || total != proc_child.conflen)
 		fatalx("%s: configuration from parent: %zu bytes announced, "
 		    "%zu received", proc_name(env->proc), total,
@@ -229,8 +237,12 @@ proc_on_conf_end(struct mproc *p, struct imsg *imsg)
 void
 proc_on_start(struct mproc *p, struct imsg *imsg)
 {
-	if (msg_unpack_parent_start(imsg) == -1)
+	struct msg_parent_start	m;
+
+	if (msg_unpack_parent_start(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
+		return;
+	}
 	if (!proc_child.ready)
 		fatalx("%s: start before all channels were up",
 		    proc_name(env->proc));
@@ -283,8 +295,8 @@ proc_child_init(enum proc_id id, const struct imsg_handler *handlers,
 	proc_child.on_config = on_config;
 	proc_child.on_start = on_start;
 	proc_child.npeers = proc_count_peers(id);
-	env->peers[PROC_PARENT] = mproc_new(fd, PROC_PARENT, 1, handlers,
-	    nhandlers, proc_on_lost);
+	env->peers[PROC_PARENT] = mproc_new(env->evb, id, fd, PROC_PARENT, 1,
+	    handlers, nhandlers, proc_on_lost);
 }
 
 void

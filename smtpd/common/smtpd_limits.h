@@ -14,7 +14,10 @@
 #define SMTPD_MAXPATHLEN	4096
 
 #define CONTROL_CLIENTS_MAX	128	/* concurrent smtpctl connections */
-#define CONTROL_IMSG_QUEUE_MAX	1024	/* replies queued to one client */
+#define CONTROL_CLIENTS_ROOT	8	/* of those, kept for root (and the owner) */
+#define CONTROL_CLIENTS_PER_UID	16	/* held by one unprivileged uid */
+#define CONTROL_OUTPUT_MAX	(128 * 1024)	/* reply bytes queued to one client */
+#define CONTROL_IDLE_TIMEOUT	10	/* seconds a client may wait idle */
 #define CHILD_SHUTDOWN_WAIT	5	/* seconds before SIGKILL at exit */
 #define CHILD_START_WAIT	30	/* seconds for every child to be ready */
 #define CONF_TRANSFER_MAX	(64 * 1024 * 1024)	/* serialized config */

@@ -4,13 +4,17 @@
  *
  * Runs as smtpd -x control, chrooted and unprivileged when started as
  * root.  The listening socket comes from the parent.  Each client is an
- * untrusted imsg channel: garbage, an unknown message, a bad payload or a
- * client that does not read its replies only drops that client, never the
- * daemon.  Privileged verbs need the client to be root (or, for a daemon
- * started unprivileged, the user that started it), checked from the
- * socket's peer credentials.  Requests are answered by asking the
- * processes that know (parent for the process table, dispatcher for the
- * agents) and relaying their answers.
+ * untrusted imsg channel: garbage, an unknown message or a bad payload
+ * drops that client, an over-long argument gets IMSG_CTL_FAIL, and none
+ * of it ever stops the daemon.  What one local user can take is bounded:
+ * connections per uid (with room always kept for root), reply bytes
+ * queued to a client that does not read, and idle time.  Privileged verbs
+ * need the client to be root (or, for a daemon started unprivileged, the
+ * user that started it), checked from the socket's peer credentials.
+ * Requests go through one relay: a client request is forwarded with a
+ * request id to the process that serves it, and its answers (one or
+ * several, the last one flagged) are routed back to the client by that
+ * id, or dropped if the client has gone.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -35,8 +39,11 @@ struct control_client {
 	struct mproc	*p;
 	uid_t		 uid;
 	pid_t		 pid;
+	int		 privileged;	/* root, or who started the daemon */
 	int		 hello;		/* version agreed */
-	int		 pending;	/* answers still awaited */
+	uint64_t	 reqid;		/* the request in flight, or 0 */
+	int		 in_event;	/* inside one of its own handlers */
+	struct event	*ev_idle;
 };
 
 struct control_state {
@@ -46,7 +53,52 @@ struct control_state {
 	uid_t			 owner;		/* who may use privileged verbs */
 	struct control_client	*clients[CONTROL_CLIENTS_MAX];
 	uint64_t		 next_id;
+	uint64_t		 next_reqid;
 };
+
+/* one verb: the request a client sends, and who serves it */
+struct control_verb {
+	uint32_t	 type;
+	enum proc_id	 server;
+	/*
+	 * forward - check the request and send it on to the server with
+	 * reqid: 0 sent, 1 refused (*why says why), -1 malformed payload
+	 */
+	int		(*forward)(struct control_client *, struct imsg *,
+			    uint64_t reqid, struct mproc *, const char **why);
+};
+
+/* one answer for a client, as a server's result message becomes it */
+struct control_answer {
+	uint64_t	 reqid;
+	int		 last;
+	uint32_t	 type;		/* an IMSG_CTL_* to the client */
+	union msg_any	 m;
+};
+
+/* one result message from a server: its conversion for the client */
+struct control_result {
+	uint32_t	 type;
+	int		(*convert)(struct imsg *, struct control_answer *);
+};
+
+/*
+ * The relay's two lists; the handler tables are made from them.  A verb:
+ * the client's request, the process that serves it, the function that
+ * checks and forwards it.  A result: a server's answer, its sender, the
+ * function that turns it into the client's message.  Every verb is
+ * privileged today.
+ */
+#define CONTROL_VERBS(X)						\
+	X(IMSG_CTL_SHOW_STATUS,  PROC_PARENT, control_forward_show_status)  \
+	X(IMSG_CTL_TABLE_QUERY,  PROC_LOOKUP, control_forward_table_query)  \
+	X(IMSG_CTL_UPDATE_TABLE, PROC_LOOKUP, control_forward_update_table)
+#define CONTROL_RESULTS(X)						\
+	X(IMSG_PARENT_GET_STATUS_RESULT,   PROC_PARENT, control_convert_status) \
+	X(IMSG_LOOKUP_TABLE_QUERY_RESULT,  PROC_LOOKUP,			\
+	    control_convert_table_query)					\
+	X(IMSG_LOOKUP_UPDATE_TABLE_RESULT, PROC_LOOKUP,			\
+	    control_convert_update_table)
 
 static struct control_state	control_state_storage;
 
@@ -58,17 +110,19 @@ control_state(void)
 
 static void	control_on_accept(evutil_socket_t, short, void *);
 static void	control_on_listen_fd(struct mproc *, struct imsg *);
+static void	control_client_idle_arm(struct control_client *);
 
-/* control_client_find - the client behind a request id, or NULL */
+/* control_client_by_reqid - the client waiting for a request, or NULL */
 static struct control_client *
-control_client_find(uint64_t id)
+control_client_by_reqid(uint64_t reqid)
 {
-	size_t	i;
+	struct control_client	*c;
+	size_t			 i;
 
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
-		if (control_state()->clients[i] &&
-		    control_state()->clients[i]->id == id)
-			return control_state()->clients[i];
+		if ((c = control_state()->clients[i]) != NULL &&
+		    c->reqid == reqid && !c->p->closed)
+			return c;
 	return NULL;
 }
 
@@ -84,226 +138,326 @@ control_client_on_lost(struct mproc *p, const char *why)
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		if (control_state()->clients[i] == c)
 			control_state()->clients[i] = NULL;
+	if (c->ev_idle)
+		event_free(c->ev_idle);
 	free(p);
 	free(c);
 }
 
-/* control_client_check_backlog - drop a client that does not read */
+/*
+ * control_client_drop - close a client.  Inside its own handler, mproc
+ * calls on_lost once the event is over; from anywhere else (a server's
+ * answer, a timer) nobody else will, so it is forgotten here.
+ */
 static void
-control_client_check_backlog(struct control_client *c)
+control_client_drop(struct control_client *c, const char *why)
 {
-	if (imsgbuf_queued(&c->p->ib) > CONTROL_IMSG_QUEUE_MAX) {
-		log_warnx("control: client %016llx does not read its replies, "
-		    "dropping it", (unsigned long long)c->id);
-		mproc_close(c->p, "reply backlog");
-		control_client_on_lost(c->p, "reply backlog");
+	if (c->p->closed)
+		return;
+	mproc_close(c->p, why);
+	if (!c->in_event)
+		control_client_on_lost(c->p, why);
+}
+
+/* control_client_send - one message to a client, which must keep up */
+static int
+control_client_send(struct control_client *c, uint32_t type, const void *m)
+{
+	size_t	queued;
+
+	if (c->p->closed || msg_send(c->p, type, m) == -1)
+		return -1;
+	if ((queued = mproc_queued_bytes(c->p)) > CONTROL_OUTPUT_MAX) {
+		log_warnx("control: client %016llx uid=%ld does not read its "
+		    "replies (%zu bytes queued), dropping it",
+		    (unsigned long long)c->id, (long)c->uid, queued);
+		control_client_drop(c, "reply backlog");
+		return -1;
 	}
+	return 0;
 }
 
 /* control_client_fail - refuse a request with a reason */
 static void
 control_client_fail(struct control_client *c, const char *reason)
 {
-	msg_send_ctl_fail(c->p, reason);
+	control_client_send(c, IMSG_CTL_FAIL,
+	    &(struct msg_ctl_fail){ .reason = reason });
 }
 
-/* control_client_allowed - hello done and, if asked, privileged */
-static int
-control_client_allowed(struct control_client *c, int privileged)
+/* control_client_on_idle - a client that asks nothing goes */
+static void
+control_client_on_idle(evutil_socket_t fd, short ev, void *arg)
 {
-	if (!c->hello) {
-		control_client_fail(c, "protocol error: no hello");
-		return 0;
-	}
-	if (c->pending) {
-		control_client_fail(c, "busy: one request at a time");
-		return 0;
-	}
-	if (privileged && c->uid != 0 && c->uid != control_state()->owner) {
-		control_client_fail(c, "permission denied");
-		return 0;
-	}
-	return 1;
+	struct control_client	*c = arg;
+
+	log_warnx("control: client %016llx uid=%ld idle for %ds, dropping it",
+	    (unsigned long long)c->id, (long)c->uid, CONTROL_IDLE_TIMEOUT);
+	control_client_drop(c, "idle");
+}
+
+/* control_client_idle_arm - restart the idle clock, unless it waits */
+static void
+control_client_idle_arm(struct control_client *c)
+{
+	struct timeval	tv = { CONTROL_IDLE_TIMEOUT, 0 };
+
+	evtimer_del(c->ev_idle);
+	if (c->reqid == 0)
+		evtimer_add(c->ev_idle, &tv);
 }
 
 static void
 control_on_hello(struct mproc *p, struct imsg *imsg)
 {
 	struct control_client	*c = p->arg;
-	uint32_t		 version;
+	struct msg_ctl_hello	 m;
 
-	if (msg_unpack_ctl_hello(imsg, &version) == -1) {
+	c->in_event = 1;
+	control_client_idle_arm(c);
+	if (msg_unpack_ctl_hello(imsg, &m) == -1)
 		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if (version != IMSG_VERSION) {
+	else if (m.version != IMSG_VERSION)
 		control_client_fail(c, "version mismatch between smtpctl and "
 		    "smtpd");
-		return;
+	else {
+		c->hello = 1;
+		control_client_send(c, IMSG_CTL_OK, &(struct msg_ctl_ok){ 0 });
 	}
-	c->hello = 1;
-	msg_send_ctl_ok(p);
+	c->in_event = 0;
 }
 
-static void
-control_on_show_status(struct mproc *p, struct imsg *imsg)
+/* control_check_arg - refuse an argument the table layer would refuse,
+ * before it grows past a message's payload on its way on */
+static int
+control_check_arg(struct control_client *c, const char *what, const char *s,
+    const char *table, size_t max, const char **why)
 {
-	struct control_client	*c = p->arg;
+	char	name[33];
+	size_t	i, len = strlen(s);
 
-	if (msg_unpack_ctl_show_status(imsg) == -1) {
+	if (len < max)
+		return 0;
+	/* the table's name as far as it is printable: it may be that name
+	 * which is too long, and it comes from a client */
+	for (i = 0; i < sizeof name - 1 && table[i] != '\0'; i++)
+		name[i] = table[i] > 0x20 && table[i] < 0x7f ? table[i] : '?';
+	name[i] = '\0';
+	log_warnx("control: client %016llx uid=%ld: %s too long (%zu bytes, "
+	    "at most %zu) table=%s%s", (unsigned long long)c->id,
+	    (long)c->uid, what, len, max - 1, name,
+	    table[i] != '\0' ? "..." : "");
+	*why = strcmp(what, "key") == 0 ? "table key too long" :
+	    "table name too long";
+	return 1;
+}
+
+static int
+control_forward_show_status(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_show_status	m;
+
+	if (msg_unpack_ctl_show_status(imsg, &m) == -1)
+		return -1;
+	msg_send_parent_get_status(server,
+	    &(struct msg_parent_get_status){ .reqid = reqid });
+	return 0;
+}
+
+static int
+control_forward_table_query(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_table_query	m;
+	int				service;
+
+	if (msg_unpack_ctl_table_query(imsg, &m) == -1)
+		return -1;
+	if (control_check_arg(c, "table name", m.table, m.table,
+	    TABLE_NAME_MAX, why) || (m.key != NULL &&
+	    control_check_arg(c, "key", m.key, m.table, TABLE_KEY_MAX, why)))
+		return 1;
+	if ((service = table_service_from_name(m.service)) == K_NONE) {
+		*why = "unknown table service";
+		return 1;
+	}
+	msg_send_lookup_table_query(server, &(struct msg_lookup_table_query){
+	    .reqid = reqid, .op = m.op, .table = m.table,
+	    .service_bit = service, .key = m.key });
+	return 0;
+}
+
+static int
+control_forward_update_table(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_update_table	m;
+
+	if (msg_unpack_ctl_update_table(imsg, &m) == -1)
+		return -1;
+	if (control_check_arg(c, "table name", m.table, m.table,
+	    TABLE_NAME_MAX, why))
+		return 1;
+	msg_send_lookup_update_table(server, &(struct msg_lookup_update_table){
+	    .reqid = reqid, .table = m.table });
+	return 0;
+}
+
+static const struct control_verb control_verbs[] = {
+#define X(type, server, forward) { type, server, forward },
+	CONTROL_VERBS(X)
+#undef X
+};
+
+/* control_on_request - a client request: check, forward, await */
+static void
+control_on_request(struct mproc *p, struct imsg *imsg)
+{
+	struct control_client		*c = p->arg;
+	const struct control_verb	*v = NULL;
+	const char			*why = NULL;
+	uint64_t			 reqid;
+	size_t				 i;
+	int				 r;
+
+	for (i = 0; i < sizeof control_verbs / sizeof control_verbs[0]; i++)
+		if (control_verbs[i].type == imsg->hdr.type)
+			v = &control_verbs[i];
+	if (v == NULL)
+		fatalx("control: no verb for %s", imsg_name(imsg->hdr.type));
+	c->in_event = 1;
+	control_client_idle_arm(c);
+	if (!c->hello)
+		why = "protocol error: no hello";
+	else if (c->reqid != 0)
+		why = "busy: one request at a time";
+	else if (!c->privileged)
+		why = "permission denied";
+	if (why != NULL) {
+		control_client_fail(c, why);
+		c->in_event = 0;
+		return;
+	}
+	reqid = ++control_state()->next_reqid;
+	r = v->forward(c, imsg, reqid, env->peers[v->server], &why);
+	if (r == -1)
+		mproc_bad_payload(p, imsg);
+	else if (r == 1)
+		control_client_fail(c, why);
+	else {
+		c->reqid = reqid;
+		control_client_idle_arm(c);
+	}
+	c->in_event = 0;
+}
+
+static int
+control_convert_status(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_parent_get_status_result	m;
+
+	if (msg_unpack_parent_get_status_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = m.last;
+	a->type = IMSG_CTL_PROC_STATUS;
+	a->m.ctl_proc_status = (struct msg_ctl_proc_status){ .proc = m.proc,
+	    .pid = m.pid, .uid = m.uid, .gid = m.gid, .root = m.root,
+	    .state = m.state };
+	return 0;
+}
+
+static int
+control_convert_table_query(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_lookup_table_query_result	m;
+
+	if (msg_unpack_lookup_table_query_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	if (m.r == -1) {
+		a->type = IMSG_CTL_FAIL;
+		a->m.ctl_fail.reason = m.error ? m.error : "temporary failure";
+		return 0;
+	}
+	a->type = IMSG_CTL_TABLE_RESULT;
+	a->m.ctl_table_result = (struct msg_ctl_table_result){ .r = m.r,
+	    .value = m.value };
+	return 0;
+}
+
+static int
+control_convert_update_table(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_lookup_update_table_result	m;
+
+	if (msg_unpack_lookup_update_table_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	if (m.r == 1) {
+		a->type = IMSG_CTL_OK;
+		return 0;
+	}
+	a->type = IMSG_CTL_FAIL;
+	a->m.ctl_fail.reason = m.error ? m.error : "update failed";
+	return 0;
+}
+
+static const struct control_result control_results[] = {
+#define X(type, server, convert) { type, convert },
+	CONTROL_RESULTS(X)
+#undef X
+};
+
+/* control_on_result - a server's answer, routed to the client by reqid */
+static void
+control_on_result(struct mproc *p, struct imsg *imsg)
+{
+	const struct control_result	*res = NULL;
+	struct control_client		*c;
+	struct control_answer		 a;
+	size_t				 i;
+
+	for (i = 0; i < sizeof control_results / sizeof control_results[0];
+	    i++)
+		if (control_results[i].type == imsg->hdr.type)
+			res = &control_results[i];
+	memset(&a, 0, sizeof a);
+	if (res == NULL || res->convert(imsg, &a) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
-	if (!control_client_allowed(c, 1))
-		return;
-	c->pending = 2;
-	msg_send_parent_get_status(env->peers[PROC_PARENT], c->id);
-	msg_send_dispatcher_get_status(env->peers[PROC_DISPATCHER], c->id);
-}
-
-static void
-control_on_table_query(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c = p->arg;
-	struct msg_table_query	 q;
-
-	if (msg_unpack_ctl_table_query(imsg, &q) == -1) {
-		mproc_bad_payload(p, imsg);
+	if (a.reqid == 0 || (c = control_client_by_reqid(a.reqid)) == NULL) {
+		log_debug("control: %s for request %llu, whose client left",
+		    imsg_name(imsg->hdr.type), (unsigned long long)a.reqid);
 		return;
 	}
-	if (!control_client_allowed(c, 1))
+	if (control_client_send(c, a.type, &a.m) == -1 || !a.last)
 		return;
-	q.service_bit = table_service_from_name(q.service);
-	if (q.service_bit == K_NONE) {
-		control_client_fail(c, "unknown table service");
+	c->reqid = 0;
+	if (a.type != IMSG_CTL_OK && a.type != IMSG_CTL_FAIL &&
+	    control_client_send(c, IMSG_CTL_OK, &(struct msg_ctl_ok){ 0 }) ==
+	    -1)
 		return;
-	}
-	c->pending = 1;
-	msg_send_lookup_table_query(env->peers[PROC_LOOKUP], c->id, &q);
-}
-
-static void
-control_on_update_table(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c = p->arg;
-	const char		*name;
-
-	if (msg_unpack_ctl_update_table(imsg, &name) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if (!control_client_allowed(c, 1))
-		return;
-	c->pending = 1;
-	msg_send_lookup_update_table(env->peers[PROC_LOOKUP], c->id, name);
-}
-
-/* control_request_part_done - one answer relayed; the last one ends it */
-static void
-control_request_part_done(struct control_client *c)
-{
-	if (--c->pending == 0)
-		msg_send_ctl_ok(c->p);
-	control_client_check_backlog(c);
-}
-
-static void
-control_on_parent_status(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c;
-	struct msg_proc_status	 s;
-	uint64_t		 reqid;
-	int			 last;
-
-	if (msg_unpack_parent_get_status_result(imsg, &reqid, &last,
-	    &s) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
-		return;		/* the client left meanwhile */
-	msg_send_ctl_proc_status(c->p, &s);
-	if (last)
-		control_request_part_done(c);
-}
-
-static void
-control_on_dispatcher_status(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c;
-	struct msg_agent_status	 s;
-	uint64_t		 reqid;
-
-	if (msg_unpack_dispatcher_get_status_result(imsg, &reqid, &s) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
-		return;
-	msg_send_ctl_agent_status(c->p, &s);
-	control_request_part_done(c);
-}
-
-static void
-control_on_table_result(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c;
-	struct msg_table_result	 res;
-	uint64_t		 reqid;
-
-	if (msg_unpack_lookup_table_query_result(imsg, &reqid, &res) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
-		return;
-	if (res.error != NULL && res.r == -1) {
-		c->pending = 0;
-		control_client_fail(c, res.error);
-		return;
-	}
-	msg_send_ctl_table_result(c->p, &res);
-	control_request_part_done(c);
-}
-
-static void
-control_on_update_table_result(struct mproc *p, struct imsg *imsg)
-{
-	struct control_client	*c;
-	struct msg_table_result	 res;
-	uint64_t		 reqid;
-
-	if (msg_unpack_lookup_update_table_result(imsg, &reqid, &res) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if ((c = control_client_find(reqid)) == NULL || c->pending == 0)
-		return;
-	if (res.r != 1) {
-		c->pending = 0;
-		control_client_fail(c, res.error ? res.error : "update failed");
-		return;
-	}
-	control_request_part_done(c);
+	control_client_idle_arm(c);
 }
 
 static const struct imsg_handler control_handlers[] = {
 	PROC_CHILD_HANDLERS,
 	{ IMSG_PARENT_CONTROL_FD, PROC_PARENT, control_on_listen_fd },
-	{ IMSG_PARENT_GET_STATUS_RESULT, PROC_PARENT,
-	    control_on_parent_status },
-	{ IMSG_DISPATCHER_GET_STATUS_RESULT, PROC_DISPATCHER,
-	    control_on_dispatcher_status },
-	{ IMSG_LOOKUP_TABLE_QUERY_RESULT, PROC_LOOKUP, control_on_table_result },
-	{ IMSG_LOOKUP_UPDATE_TABLE_RESULT, PROC_LOOKUP,
-	    control_on_update_table_result },
+#define X(type, server, convert) { type, server, control_on_result },
+	CONTROL_RESULTS(X)
+#undef X
 };
 
 static const struct imsg_handler control_client_handlers[] = {
-	{ IMSG_CTL_HELLO,       PROC_CLIENT, control_on_hello },
-	{ IMSG_CTL_SHOW_STATUS, PROC_CLIENT, control_on_show_status },
-	{ IMSG_CTL_TABLE_QUERY, PROC_CLIENT, control_on_table_query },
-	{ IMSG_CTL_UPDATE_TABLE, PROC_CLIENT, control_on_update_table },
+	{ IMSG_CTL_HELLO, PROC_CLIENT, control_on_hello },
+#define X(type, server, forward) { type, PROC_CLIENT, control_on_request },
+	CONTROL_VERBS(X)
+#undef X
 };
 
 /* control_on_resume - accept again after running out of descriptors */
@@ -313,16 +467,41 @@ control_on_resume(evutil_socket_t fd, short ev, void *arg)
 	event_add(control_state()->ev_accept, NULL);
 }
 
-/* control_client_slot - a free slot for a new client, or -1 */
+/*
+ * control_client_slot - a free slot for a client of this uid, or -1
+ * with the reason logged.  An unprivileged uid holds at most its share,
+ * and unprivileged clients together leave room for root.
+ */
 static int
-control_client_slot(void)
+control_client_slot(uid_t uid, int privileged)
 {
-	size_t	i;
+	struct control_client	*c;
+	size_t			 i;
+	int			 slot = -1, nuid = 0, nunpriv = 0;
 
-	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
-		if (control_state()->clients[i] == NULL)
-			return (int)i;
-	return -1;
+	for (i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+		if ((c = control_state()->clients[i]) == NULL) {
+			if (slot == -1)
+				slot = (int)i;
+			continue;
+		}
+		nuid += c->uid == uid;
+		nunpriv += !c->privileged;
+	}
+	if (slot == -1)
+		log_warnx("control: %d clients already, refusing one",
+		    CONTROL_CLIENTS_MAX);
+	else if (!privileged && nuid >= CONTROL_CLIENTS_PER_UID) {
+		log_warnx("control: uid=%ld holds %d connections already, "
+		    "refusing one", (long)uid, nuid);
+		slot = -1;
+	} else if (!privileged &&
+	    nunpriv >= CONTROL_CLIENTS_MAX - CONTROL_CLIENTS_ROOT) {
+		log_warnx("control: the last %d connections are kept for "
+		    "root, refusing uid=%ld", CONTROL_CLIENTS_ROOT, (long)uid);
+		slot = -1;
+	}
+	return slot;
 }
 
 static void
@@ -332,7 +511,7 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
 	struct timeval		 tv = { 1, 0 };
-	int			 fd, slot;
+	int			 fd, slot, privileged;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
@@ -343,14 +522,13 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 		}
 		return;
 	}
-	if ((slot = control_client_slot()) == -1) {
-		log_warnx("control: %d clients already, refusing one",
-		    CONTROL_CLIENTS_MAX);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
 		close(fd);
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		log_warn("control: SO_PEERCRED");
+	privileged = cred.uid == 0 || cred.uid == control_state()->owner;
+	if ((slot = control_client_slot(cred.uid, privileged)) == -1) {
 		close(fd);
 		return;
 	}
@@ -358,11 +536,17 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 	c->id = ++control_state()->next_id;
 	c->uid = cred.uid;
 	c->pid = cred.pid;
-	c->p = mproc_new(fd, PROC_CLIENT, 0, control_client_handlers,
+	c->privileged = privileged;
+	c->p = mproc_new(env->evb, env->proc, fd, PROC_CLIENT, 0,
+	    control_client_handlers,
 	    sizeof control_client_handlers / sizeof control_client_handlers[0],
 	    control_client_on_lost);
 	c->p->arg = c;
+	if ((c->ev_idle = evtimer_new(env->evb, control_client_on_idle,
+	    c)) == NULL)
+		fatalx("control: cannot make a timer");
 	control_state()->clients[slot] = c;
+	control_client_idle_arm(c);
 	log_debug("control: client %016llx uid=%ld pid=%ld connected",
 	    (unsigned long long)c->id, (long)c->uid, (long)c->pid);
 }
@@ -370,14 +554,15 @@ control_on_accept(evutil_socket_t lfd, short ev, void *arg)
 static void
 control_on_listen_fd(struct mproc *p, struct imsg *imsg)
 {
-	if (msg_unpack_parent_control_fd(imsg) == -1) {
+	struct msg_parent_control_fd	m;
+
+	if (msg_unpack_parent_control_fd(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
 	if (control_state()->listen_fd != -1)
 		fatalx("control: second control socket from parent");
-	control_state()->listen_fd = imsg->fd;
-	imsg->fd = -1;
+	control_state()->listen_fd = m.fd;
 }
 
 /* control_on_start - every process is up: start answering clients */

@@ -5,7 +5,10 @@
  * Runs as the invoking user, outside the daemon.  It speaks the same imsg
  * catalogue as the daemon (imsg.h) through the same codec, checks that
  * the daemon's replies are well formed, and exits non-zero with a message
- * on any failure: no answer, a refusal, or a malformed reply.
+ * on any failure: no answer, a refusal, or a malformed reply.  Arguments
+ * the daemon would refuse (an over-long table name or key, an unknown
+ * service) are refused here, before anything is sent.  Whatever happens,
+ * it frees what it took before it exits.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,6 +27,7 @@
 #include "log.h"
 #include "mproc.h"
 #include "smtpd.h"
+#include "table.h"
 #include "ctl.h"
 
 struct smtpd_env	*env;
@@ -33,9 +37,9 @@ static struct smtpd_env	smtpctl_env;
 #define CTL_TIMEOUT	30	/* seconds to wait for the daemon */
 
 struct ctl_status_row {
-	struct msg_proc_status	s;
-	char			root[PATH_MAX];
-	char			state[32];
+	struct msg_ctl_proc_status	s;
+	char				root[PATH_MAX];
+	char				state[32];
 };
 
 struct ctl_command;
@@ -43,11 +47,10 @@ struct ctl_command;
 static struct {
 	const struct ctl_command *cmd;
 	const char		*sock;
+	struct event_base	*evb;
 	int			 done;
 	int			 failed;
 	int			 got_hello;
-	struct msg_agent_status	 agents;
-	int			 have_agents;
 	struct ctl_status_row	 rows[PROC__COUNT];
 	int			 nrows;
 	int			 have_result;
@@ -63,8 +66,8 @@ ctl_usage(int status)
 	fprintf(stderr, "usage: smtpctl [-hv] [-s socket] command "
 	    "[argument ...]\n"
 	    "commands:\n"
-	    "  show status                    processes and agents (mda, mta,\n"
-	    "                                 smtp) of the running daemon\n"
+	    "  show status                    the processes of the running\n"
+	    "                                 daemon and their state\n"
 	    "  table lookup NAME SERVICE KEY  value of KEY in table NAME\n"
 	    "  table check NAME SERVICE KEY   whether KEY matches table NAME\n"
 	    "  table fetch NAME SERVICE       next value of table NAME\n"
@@ -78,13 +81,15 @@ ctl_finish(int failed)
 {
 	ctl.done = 1;
 	ctl.failed = failed;
-	event_base_loopexit(env->evb, NULL);
+	event_base_loopexit(ctl.evb, NULL);
 }
 
 static void
 ctl_on_ok(struct mproc *p, struct imsg *imsg)
 {
-	if (msg_unpack_ctl_ok(imsg) == -1) {
+	struct msg_ctl_ok	m;
+
+	if (msg_unpack_ctl_ok(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
@@ -98,21 +103,21 @@ ctl_on_ok(struct mproc *p, struct imsg *imsg)
 static void
 ctl_on_fail(struct mproc *p, struct imsg *imsg)
 {
-	const char	*reason;
+	struct msg_ctl_fail	m;
 
-	if (msg_unpack_ctl_fail(imsg, &reason) == -1) {
+	if (msg_unpack_ctl_fail(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
-	fprintf(stderr, "smtpctl: %s\n", reason);
+	fprintf(stderr, "smtpctl: %s\n", m.reason);
 	ctl_finish(1);
 }
 
 static void
 ctl_on_proc_status(struct mproc *p, struct imsg *imsg)
 {
-	struct ctl_status_row	*row;
-	struct msg_proc_status	 s;
+	struct ctl_status_row		*row;
+	struct msg_ctl_proc_status	 s;
 
 	if (msg_unpack_ctl_proc_status(imsg, &s) == -1) {
 		mproc_bad_payload(p, imsg);
@@ -127,19 +132,9 @@ ctl_on_proc_status(struct mproc *p, struct imsg *imsg)
 }
 
 static void
-ctl_on_agent_status(struct mproc *p, struct imsg *imsg)
-{
-	if (msg_unpack_ctl_agent_status(imsg, &ctl.agents) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	ctl.have_agents = 1;
-}
-
-static void
 ctl_on_table_result(struct mproc *p, struct imsg *imsg)
 {
-	struct msg_table_result	res;
+	struct msg_ctl_table_result	res;
 
 	/* errors come as IMSG_CTL_FAIL; a result is found or not found */
 	if (msg_unpack_ctl_table_result(imsg, &res) == -1 || res.r == -1) {
@@ -157,7 +152,6 @@ static const struct imsg_handler ctl_handlers[] = {
 	{ IMSG_CTL_OK,           PROC_CONTROL, ctl_on_ok },
 	{ IMSG_CTL_FAIL,         PROC_CONTROL, ctl_on_fail },
 	{ IMSG_CTL_PROC_STATUS,  PROC_CONTROL, ctl_on_proc_status },
-	{ IMSG_CTL_AGENT_STATUS, PROC_CONTROL, ctl_on_agent_status },
 	{ IMSG_CTL_TABLE_RESULT, PROC_CONTROL, ctl_on_table_result },
 };
 
@@ -218,11 +212,7 @@ ctl_print_status(void)
 	char	ubuf[32];
 	int	i;
 
-	if (ctl.have_agents) {
-		printf("MDA %s\n", ctl.agents.mda ? "paused" : "running");
-		printf("MTA %s\n", ctl.agents.mta ? "paused" : "running");
-		printf("SMTP %s\n", ctl.agents.smtp ? "paused" : "running");
-	}
+	/* only what runs: the agents (mda, mta, smtp) do not exist yet */
 	printf("%-12s %7s  %-10s %-24s %s\n", "PROCESS", "PID", "USER",
 	    "ROOT", "STATE");
 	for (i = 0; i < ctl.nrows; i++)
@@ -250,47 +240,81 @@ ctl_print_table(int op)
 	return 1;
 }
 
-static void
+/* ctl_check_arg - a table name or key the daemon would take, or why not */
+static int
+ctl_check_arg(const char *what, const char *s, size_t max)
+{
+	size_t	len = strlen(s);
+
+	if (len < max)
+		return 0;
+	fprintf(stderr, "smtpctl: %s too long: %zu bytes, at most %zu\n",
+	    what, len, max - 1);
+	return -1;
+}
+
+/* ctl_check_table_args - NAME SERVICE [KEY] of the table verbs */
+static int
+ctl_check_table_args(char **args, int with_key)
+{
+	if (ctl_check_arg("table name", args[0], TABLE_NAME_MAX) == -1 ||
+	    (with_key && ctl_check_arg("key", args[2], TABLE_KEY_MAX) == -1))
+		return -1;
+	if (table_service_from_name(args[1]) == K_NONE) {
+		fprintf(stderr, "smtpctl: unknown table service: %.64s\n",
+		    args[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 ctl_send_table_query(struct mproc *p, int op, char **args)
 {
-	struct msg_table_query	q;
-
-	memset(&q, 0, sizeof q);
-	q.op = op;
-	q.table = args[0];
-	q.service = args[1];
-	q.key = op == TABLE_OP_FETCH ? NULL : args[2];
-	msg_send_ctl_table_query(p, &q);
+	if (ctl_check_table_args(args, op != TABLE_OP_FETCH) == -1)
+		return -1;
+	if (p == NULL)
+		return 0;
+	return msg_send_ctl_table_query(p, &(struct msg_ctl_table_query){
+	    .op = op, .table = args[0], .service = args[1],
+	    .key = op == TABLE_OP_FETCH ? NULL : args[2] });
 }
 
-static void
+static int
 ctl_send_show_status(struct mproc *p, char **args)
 {
-	msg_send_ctl_show_status(p);
+	if (p == NULL)
+		return 0;
+	return msg_send_ctl_show_status(p, &(struct msg_ctl_show_status){ 0 });
 }
 
-static void
+static int
 ctl_send_lookup(struct mproc *p, char **args)
 {
-	ctl_send_table_query(p, TABLE_OP_LOOKUP, args);
+	return ctl_send_table_query(p, TABLE_OP_LOOKUP, args);
 }
 
-static void
+static int
 ctl_send_check(struct mproc *p, char **args)
 {
-	ctl_send_table_query(p, TABLE_OP_CHECK, args);
+	return ctl_send_table_query(p, TABLE_OP_CHECK, args);
 }
 
-static void
+static int
 ctl_send_fetch(struct mproc *p, char **args)
 {
-	ctl_send_table_query(p, TABLE_OP_FETCH, args);
+	return ctl_send_table_query(p, TABLE_OP_FETCH, args);
 }
 
-static void
+static int
 ctl_send_update_table(struct mproc *p, char **args)
 {
-	msg_send_ctl_update_table(p, args[0]);
+	if (ctl_check_arg("table name", args[0], TABLE_NAME_MAX) == -1)
+		return -1;
+	if (p == NULL)
+		return 0;
+	return msg_send_ctl_update_table(p, &(struct msg_ctl_update_table){
+	    .table = args[0] });
 }
 
 static int
@@ -330,7 +354,9 @@ static const struct ctl_command {
 	const char	*words[2];
 	int		 nargs;
 	int		 fail_status;	/* exit status when refused */
-	void		(*send)(struct mproc *, char **);
+	/* send - check the arguments; then, given a channel, send the
+	 * request: 0, or -1 with the reason printed */
+	int		(*send)(struct mproc *, char **);
 	int		(*done)(void);
 } ctl_commands[] = {
 	{ { "show", "status" },   0, 1, ctl_send_show_status,
@@ -377,7 +403,7 @@ main(int argc, char *argv[])
 	size_t		 i;
 	struct event	*ev_timeout;
 	struct timeval	 tv = { CTL_TIMEOUT, 0 };
-	int		 ch;
+	int		 ch, status;
 
 	prog = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	prog = prog ? prog + 1 : (argc > 0 ? argv[0] : "smtpctl");
@@ -413,17 +439,26 @@ main(int argc, char *argv[])
 		ctl_usage(1);
 
 	ctl.cmd = ctl_command_find(argc, argv);
-
-	if ((env->evb = event_base_new()) == NULL)
-		fatalx("event_base_new");
-	p = mproc_new(ctl_connect(ctl.sock), PROC_CONTROL, 0, ctl_handlers,
-	    sizeof ctl_handlers / sizeof ctl_handlers[0], ctl_on_lost);
-	msg_send_ctl_hello(p, IMSG_VERSION);
-	ctl.cmd->send(p, argv + 2);
-	ev_timeout = evtimer_new(env->evb, ctl_on_timeout, NULL);
-	evtimer_add(ev_timeout, &tv);
-	event_base_dispatch(env->evb);
-	if (ctl.failed)
+	if (ctl.cmd->send(NULL, argv + 2) == -1)
 		return ctl.cmd->fail_status;
-	return ctl.cmd->done();
+
+	if ((ctl.evb = event_base_new()) == NULL ||
+	    (ev_timeout = evtimer_new(ctl.evb, ctl_on_timeout, NULL)) == NULL)
+		fatalx("cannot set up an event loop");
+	p = mproc_new(ctl.evb, PROC_CLIENT, ctl_connect(ctl.sock),
+	    PROC_CONTROL, 0, ctl_handlers,
+	    sizeof ctl_handlers / sizeof ctl_handlers[0], ctl_on_lost);
+	if (msg_send_ctl_hello(p, &(struct msg_ctl_hello){
+	    .version = IMSG_VERSION }) == -1 || ctl.cmd->send(p, argv + 2) == -1) {
+		fprintf(stderr, "smtpctl: cannot send the request\n");
+		ctl.failed = 1;
+	} else {
+		evtimer_add(ev_timeout, &tv);
+		event_base_dispatch(ctl.evb);
+	}
+	status = ctl.failed ? ctl.cmd->fail_status : ctl.cmd->done();
+	mproc_free(&p);
+	event_free(ev_timeout);
+	event_base_free(ctl.evb);
+	return status;
 }

@@ -41,6 +41,13 @@ struct lookup_query {
 	enum table_service		 service;
 };
 
+/* what a query or a reload answers control */
+struct lookup_result {
+	int		 r;		/* 1, 0, -1 */
+	const char	*value;
+	const char	*error;
+};
+
 struct lookup_state {
 	struct table	**tables;	/* the configuration's named tables */
 	size_t		  ntables;
@@ -145,20 +152,32 @@ lookup_query_new(struct mproc *p, uint64_t reqid, int32_t op,
 	return q;
 }
 
+/* lookup_send_result - a query's or a reload's result, to control */
+static void
+lookup_send_result(struct mproc *p, uint64_t reqid, int update,
+    const struct lookup_result *res)
+{
+	if (update)
+		msg_send_lookup_update_table_result(p,
+		    &(struct msg_lookup_update_table_result){ .reqid = reqid,
+		    .r = res->r, .error = res->error });
+	else
+		msg_send_lookup_table_query_result(p,
+		    &(struct msg_lookup_table_query_result){ .reqid = reqid,
+		    .r = res->r, .value = res->value, .error = res->error });
+}
+
 /* lookup_query_answer - the result of a pending query, to control */
 static void
-lookup_query_answer(struct lookup_query *q, struct msg_table_result *res)
+lookup_query_answer(struct lookup_query *q, struct lookup_result *res)
 {
 	TAILQ_REMOVE(&lookup_state()->queries, q, entry);
-	if (q->op == -1)
-		msg_send_lookup_update_table_result(q->p, q->reqid, res);
-	else {
+	if (q->op != -1)
 		log_debug("lookup: operator %s table=%s service=%s r=%d",
 		    q->op == TABLE_OP_FETCH ? "fetch" :
 		    q->op == TABLE_OP_CHECK ? "check" : "lookup", q->table,
 		    table_service_name(q->service), res->r);
-		msg_send_lookup_table_query_result(q->p, q->reqid, res);
-	}
+	lookup_send_result(q->p, q->reqid, q->op == -1, res);
 	free(q);
 }
 
@@ -167,7 +186,7 @@ static void
 lookup_on_table_done(void *arg, int r, const char *value)
 {
 	struct lookup_query	*q = arg;
-	struct msg_table_result	 res;
+	struct lookup_result	 res;
 
 	memset(&res, 0, sizeof res);
 	res.r = r;
@@ -183,7 +202,7 @@ static void
 lookup_on_update_done(void *arg, int r, const char *value)
 {
 	struct lookup_query	*q = arg;
-	struct msg_table_result	 res;
+	struct lookup_result	 res;
 
 	(void)value;
 	memset(&res, 0, sizeof res);
@@ -197,30 +216,28 @@ lookup_on_update_done(void *arg, int r, const char *value)
 static void
 lookup_refuse(struct mproc *p, uint64_t reqid, int update, const char *why)
 {
-	struct msg_table_result	res;
+	struct lookup_result	res;
 
 	memset(&res, 0, sizeof res);
 	res.r = -1;
 	res.error = why;
-	if (update)
-		msg_send_lookup_update_table_result(p, reqid, &res);
-	else
-		msg_send_lookup_table_query_result(p, reqid, &res);
+	lookup_send_result(p, reqid, update, &res);
 }
 
 static void
 lookup_on_table_query(struct mproc *p, struct imsg *imsg)
 {
-	struct msg_table_query	 q;
-	struct lookup_query	*lq;
-	struct table		*t;
-	char			 key[TABLE_KEY_MAX], err[256];
-	uint64_t		 reqid;
+	struct msg_lookup_table_query	 q;
+	struct lookup_query		*lq;
+	struct table			*t;
+	char				 key[TABLE_KEY_MAX], err[256];
+	uint64_t			 reqid;
 
-	if (msg_unpack_lookup_table_query(imsg, &reqid, &q) == -1) {
+	if (msg_unpack_lookup_table_query(imsg, &q) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	reqid = q.reqid;
 	if (q.key != NULL &&
 	    table_normalize_key(q.key, key, sizeof key, err, sizeof err) == -1)
 		lookup_refuse(p, reqid, 0, err);
@@ -246,15 +263,18 @@ lookup_on_table_query(struct mproc *p, struct imsg *imsg)
 static void
 lookup_on_update_table(struct mproc *p, struct imsg *imsg)
 {
-	struct lookup_query	*lq;
-	struct table		*t;
-	const char		*name;
-	uint64_t		 reqid;
+	struct msg_lookup_update_table	 m;
+	struct lookup_query		*lq;
+	struct table			*t;
+	const char			*name;
+	uint64_t			 reqid;
 
-	if (msg_unpack_lookup_update_table(imsg, &reqid, &name) == -1) {
+	if (msg_unpack_lookup_update_table(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	reqid = m.reqid;
+	name = m.table;
 	if ((t = lookup_table_find(name)) == NULL) {
 		lookup_refuse(p, reqid, 1, "no such table");
 		return;

@@ -128,16 +128,19 @@ parent_watch_signals(void)
 void
 parent_on_child_ready(struct mproc *p, struct imsg *imsg)
 {
-	struct parent_child	*c = &parent_state()->children[p->peer];
-	const char		*root, *state;
-	uint32_t		 uid, gid;
-	int			 id;
+	struct parent_child		*c = &parent_state()->children[p->peer];
+	struct msg_parent_child_ready	 m;
+	const char			*root;
+	uint32_t			 uid, gid;
+	int				 id;
 
-	if (msg_unpack_parent_child_ready(imsg, &uid, &gid, &root,
-	    &state) == -1) {
+	if (msg_unpack_parent_child_ready(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	uid = m.uid;
+	gid = m.gid;
+	root = m.root;
 	if (c->ready)
 		fatalx("parent: %s reported ready twice", proc_name(p->peer));
 	c->ready = 1;
@@ -151,14 +154,15 @@ parent_on_child_ready(struct mproc *p, struct imsg *imsg)
 		return;
 	evtimer_del(parent_state()->ev_timer);
 	for (id = PROC_CHILD_FIRST; id <= PROC_CHILD_LAST; id++)
-		msg_send_parent_start(env->peers[id]);
+		msg_send_parent_start(env->peers[id],
+		    &(struct msg_parent_start){ 0 });
 	log_event(0, "parent", "ready", "pid=%ld privsep=%s socket=%s",
 	    (long)getpid(), env->privsep ? "yes" : "no", env->opts.sock);
 }
 
 /* parent_status_of - the status record of one process */
 static void
-parent_status_of(enum proc_id id, struct msg_proc_status *s)
+parent_status_of(enum proc_id id, struct msg_parent_get_status_result *s)
 {
 	struct parent_child	*c = &parent_state()->children[id];
 
@@ -183,18 +187,19 @@ parent_status_of(enum proc_id id, struct msg_proc_status *s)
 void
 parent_on_get_status(struct mproc *p, struct imsg *imsg)
 {
-	struct msg_proc_status	s;
-	uint64_t		reqid;
-	int			id;
+	struct msg_parent_get_status_result	s;
+	struct msg_parent_get_status		m;
+	int					id;
 
-	if (msg_unpack_parent_get_status(imsg, &reqid) == -1) {
+	if (msg_unpack_parent_get_status(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
 	for (id = PROC_PARENT; id <= PROC_CHILD_LAST; id++) {
 		parent_status_of((enum proc_id)id, &s);
-		msg_send_parent_get_status_result(p, reqid,
-		    id == PROC_CHILD_LAST, &s);
+		s.reqid = m.reqid;
+		s.last = id == PROC_CHILD_LAST;
+		msg_send_parent_get_status_result(p, &s);
 	}
 }
 

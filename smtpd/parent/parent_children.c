@@ -95,7 +95,7 @@ parent_children_fork(enum proc_id id)
 	c->pid = pid;
 	c->alive = 1;
 	strlcpy(c->state, "starting", sizeof c->state);
-	c->p = mproc_new(sv[0], id, 1, parent_handlers,
+	c->p = mproc_new(env->evb, PROC_PARENT, sv[0], id, 1, parent_handlers,
 	    sizeof parent_handlers / sizeof parent_handlers[0],
 	    parent_children_on_lost);
 	env->peers[id] = c->p;
@@ -114,8 +114,10 @@ parent_children_wire(void)
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, 0, sv) == -1)
 			fatal("socketpair");
-		msg_send_parent_peer_fd(env->peers[a], b, sv[0]);
-		msg_send_parent_peer_fd(env->peers[b], a, sv[1]);
+		msg_send_parent_peer_fd(env->peers[a],
+		    &(struct msg_parent_peer_fd){ .peer = b, .fd = sv[0] });
+		msg_send_parent_peer_fd(env->peers[b],
+		    &(struct msg_parent_peer_fd){ .peer = a, .fd = sv[1] });
 	}
 }
 
@@ -144,7 +146,7 @@ parent_children_start(void)
 	for (id = PROC_CHILD_FIRST; id <= PROC_CHILD_LAST; id++)
 		parent_children_send_conf((enum proc_id)id);
 	msg_send_parent_control_fd(env->peers[PROC_CONTROL],
-	    parent_state()->control_fd);
+	    &(struct msg_parent_control_fd){ .fd = parent_state()->control_fd });
 	parent_state()->control_fd = -1;	/* control owns it now */
 }
 

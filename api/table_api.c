@@ -4,8 +4,9 @@
  * Runs inside a table helper (libexec/table-*), started by the daemon's
  * lookup process with the socket on fd 0.  The conversation is a
  * synchronous RPC (libexec-protocols.md 1.3 and 4): one request, one
- * reply of type PROC_TABLE_OK.  Requests are parsed with the wire
- * reader, so a short, oversized or unterminated field is a protocol
+ * reply of type PROC_TABLE_OK.  Requests are decoded and replies encoded
+ * by api/table_proto.c, the codec smtpd's table_proc.c shares, so a
+ * short, oversized or unterminated field is a protocol
  * violation that ends the loop with status 1; it is never a crash and
  * never reaches a backend.  It serves any struct table_backend
  * (table_api_serve); drivers that register callbacks (table_api_on_*)
@@ -18,6 +19,7 @@
 
 #include "smtpd-api.h"
 #include "api_proc.h"
+#include "table_proto.h"
 
 struct table_api_request {
 	int32_t		 service;
@@ -81,67 +83,37 @@ table_api_service_name(int service)
 	return strcmp(name, "unknown") == 0 ? NULL : name;
 }
 
-/* table_api_reply - send OK with r, and value when r == 1 and given;
- * 0 sent, 1 the daemon is gone, -1 error */
+/* table_api_reply - send the reply to TYPE: r, and value when r is 1
+ * for a lookup or a fetch; 0 sent, 1 the daemon is gone, -1 error */
 static int
-table_api_reply(struct api_proc *p, int32_t r, const char *value)
+table_api_reply(struct api_proc *p, uint32_t type, int32_t r,
+    const char *value)
 {
 	unsigned char		buf[IMSG_MAX_PAYLOAD];
 	struct wire_writer	w;
+	struct table_msg	m;
 
+	memset(&m, 0, sizeof m);
+	m.type = type;
+	m.r = r;
+	m.value = value;
 	wire_writer_init(&w, buf, sizeof buf);
-	wire_put_i32(&w, r);
-	if (r == 1 && value != NULL)
-		wire_put_cstr(&w, value);
+	if (table_proto_encode_reply(&m, &w) == -1) {
+		api_log_warnx("%s: %s reply cannot be encoded", p->prefix,
+		    table_proto_name(type));
+		return -1;
+	}
 	return api_proc_reply_wire(p, &w);
 }
 
-/* table_api_parse - service, params and (with_key) the key of a request */
+/* table_api_decode - the request in IMSG into m; -1 logged if bad */
 static int
-table_api_parse(struct imsg *imsg, int with_key,
-    struct table_api_request *req)
+table_api_decode(struct api_proc *p, struct imsg *imsg, struct table_msg *m)
 {
-	struct wire_reader	 r;
-	const char		*k, *v;
-	size_t			 n, i;
-	int			 err;
-
-	req->key = NULL;
-	wire_reader_init(&r, imsg->data, imsg->datalen);
-	wire_get_i32(&r, &req->service);
-	wire_get_sz(&r, &n);
-	if (r.error) {
-		api_log_warnx("table-api: bad msg len %zu", imsg->datalen);
-		return -1;
-	}
-	/* each pair takes at least two bytes: never trust n further */
-	if (n > API_TABLE_PARAMS_MAX || n > wire_remaining(&r) / 2) {
-		api_log_warnx("table-api: bogus parameter count %zu", n);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (wire_get_cstr(&r, &k) == -1 ||
-		    wire_get_cstr(&r, &v) == -1) {
-			api_log_warnx("table-api: bogus parameter %zu", i);
-			return -1;
-		}
-		api_dict_set(&req->params, k, (void *)(uintptr_t)v, &err);
-		if (err == -1) {
-			api_log_warn("table-api: parameters");
-			return -1;
-		}
-	}
-	if (with_key) {
-		if (imsg->datalen == 0 ||
-		    ((const char *)imsg->data)[imsg->datalen - 1] != '\0' ||
-		    wire_get_cstr(&r, &req->key) == -1) {
-			api_log_warnx("table-api: key not NUL-terminated");
-			return -1;
-		}
-	}
-	if (wire_end(&r) == -1) {
-		api_log_warnx("table-api: %zu bytes of garbage after request",
-		    wire_remaining(&r));
+	if (table_proto_decode_request(imsg->hdr.type, imsg->data,
+	    imsg->datalen, m) == -1) {
+		api_log_warnx("%s: %s: %s (len %zu)", p->prefix,
+		    table_proto_name(imsg->hdr.type), m->error, imsg->datalen);
 		return -1;
 	}
 	return 0;
@@ -151,23 +123,16 @@ table_api_parse(struct imsg *imsg, int with_key,
 static int
 table_api_on_open(struct api_proc *p, struct imsg *imsg)
 {
-	const char	*name;
-	uint32_t	 version;
+	struct table_msg	m;
 
-	if (imsg->datalen != TABLE_OPEN_PARAMS_SIZE)
-		return api_proc_bad_len(p, imsg, "OPEN");
-	memcpy(&version, imsg->data, sizeof version);
-	if (version != PROC_TABLE_API_VERSION) {
+	if (table_api_decode(p, imsg, &m) == -1)
+		return -1;
+	if (m.version != PROC_TABLE_API_VERSION) {
 		api_log_warnx("table-api: bad API version %u (want %d)",
-		    version, PROC_TABLE_API_VERSION);
+		    m.version, PROC_TABLE_API_VERSION);
 		return -1;
 	}
-	name = (const char *)imsg->data + sizeof version;
-	if (memchr(name, '\0', API_NAME_MAX) == NULL) {
-		api_log_warnx("table-api: table name not NUL-terminated");
-		return -1;
-	}
-	strlcpy(table_api.name, name, sizeof table_api.name);
+	strlcpy(table_api.name, m.name, sizeof table_api.name);
 	api_proc_set_object(p, "table=%s", table_api.name);
 	api_log_debug("%s: opened", p->prefix);
 	return api_proc_reply(p, -1, NULL, 0);
@@ -177,21 +142,24 @@ table_api_on_open(struct api_proc *p, struct imsg *imsg)
 static int
 table_api_on_close(struct api_proc *p, struct imsg *imsg)
 {
-	return api_proc_get_none(p, imsg, "CLOSE") == -1 ? -1 : 1;
+	struct table_msg	m;
+
+	return table_api_decode(p, imsg, &m) == -1 ? -1 : 1;
 }
 
 /* table_api_on_update_msg - reload: r from the backend, 1 if it has none */
 static int
 table_api_on_update_msg(struct api_proc *p, struct imsg *imsg)
 {
-	int32_t	r = 1;
+	struct table_msg	m;
+	int32_t			r = 1;
 
-	if (api_proc_get_none(p, imsg, "UPDATE") == -1)
+	if (table_api_decode(p, imsg, &m) == -1)
 		return -1;
 	if (table_api.backend->update)
 		r = api_proc_result(p, table_api.backend->update(table_api.ctx),
 		    "update", -1, -1);
-	return table_api_reply(p, r, NULL);
+	return table_api_reply(p, PROC_TABLE_UPDATE, r, NULL);
 }
 
 /* table_api_answer - answer CHECK, LOOKUP or FETCH once parsed */
@@ -234,18 +202,32 @@ table_api_answer(struct api_proc *p, uint32_t type,
 	    type == PROC_TABLE_CHECK ? "check" :
 	    type == PROC_TABLE_LOOKUP ? "lookup" : "fetch",
 	    sname ? sname : "?", r);
-	return table_api_reply(p, r, type == PROC_TABLE_CHECK ? NULL : value);
+	return table_api_reply(p, type, r, value);
 }
 
 /* table_api_on_request - CHECK, LOOKUP or FETCH */
 static int
 table_api_on_request(struct api_proc *p, struct imsg *imsg)
 {
-	struct table_api_request	req;
-	int				ret;
+	struct table_api_request	 req;
+	struct table_msg		 m;
+	const char			*k, *v;
+	size_t				 off = 0;
+	int				 ret, err;
 
+	if (table_api_decode(p, imsg, &m) == -1)
+		return -1;
 	api_dict_init(&req.params);
-	ret = table_api_parse(imsg, imsg->hdr.type != PROC_TABLE_FETCH, &req);
+	req.service = m.service;
+	req.key = m.key;
+	ret = 0;
+	while (ret == 0 && table_proto_param_next(&m, &off, &k, &v)) {
+		api_dict_set(&req.params, k, (void *)(uintptr_t)v, &err);
+		if (err == -1) {
+			api_log_warn("%s: parameters", p->prefix);
+			ret = -1;
+		}
+	}
 	if (ret == 0)
 		ret = table_api_answer(p, imsg->hdr.type, &req);
 	api_dict_clear(&req.params, NULL);

@@ -132,8 +132,6 @@ void		 table_proc_request(struct table_proc *, uint32_t type,
 		    enum table_service, const char *key, table_done_fn,
 		    void *);
 void		 table_proc_close(struct table_proc *, table_done_fn, void *);
-int		 table_proc_decode_reply(uint32_t type, const void *, size_t,
-		    int *r, const char **value, size_t *valuelen);
 void		 table_proc_free(struct table_proc **);
 
 /* table_value.c: parsers of looked-up values; 0 or -1 with a reason */

@@ -3,10 +3,11 @@
  * <libexec>/table-NAME, the imsg protocol of OpenSMTPD 6.x
  * (libexec-protocols.md 1 and 4, PROC_TABLE_API_VERSION 2), so the
  * helpers of opensmtpd-extras run unmodified: its requests encoded, its
- * replies decoded by table_proc_decode_reply (fuzzed), each completing
- * its table query.  The helper itself is hosted by api/api_host.c: its
- * own channel, a bounded FIFO, a timer per request, restart with
- * backoff, a graceful stop, every log line naming the table.
+ * replies decoded by api/table_proto.c (the codec the helper glue
+ * shares, fuzzed), each completing its table query.  The helper itself
+ * is hosted by api/api_host.c: its own channel, a bounded FIFO, a timer
+ * per request, restart with backoff, a graceful stop, every log line
+ * naming the table.
  *
  * Runs in the lookup process (and in tests), on its libevent loop.  The
  * helper's executable is pinned when the table is created, while the
@@ -30,6 +31,7 @@
 #include "log.h"
 #include "table.h"
 #include "table_api.h"
+#include "table_proto.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -55,45 +57,14 @@ struct table_proc_call {
 	void			*arg;
 };
 
-/*
- * table_proc_decode_reply - the r and value of a helper's reply (DATA,
- * LEN) to a request of TYPE (libexec-protocols.md 4.4): 0, or -1 when
- * the payload is not that reply.  VALUE, when r is 1 for a lookup or a
- * fetch, points into DATA and is NUL-terminated at VALUELEN.
- */
-int
-table_proc_decode_reply(uint32_t type, const void *data, size_t len,
-    int *r, const char **value, size_t *valuelen)
-{
-	struct wire_reader	 rd;
-	const void		*rest;
-	size_t			 restlen;
-	int32_t			 v = 0;
-	int			 with_value = type == PROC_TABLE_LOOKUP ||
-				    type == PROC_TABLE_FETCH;
-
-	wire_reader_init(&rd, data, len);
-	(void)wire_get_i32(&rd, &v);
-	(void)wire_get_rest(&rd, &rest, &restlen);
-	if (wire_end(&rd) != 0 || v < -1 || v > 1)
-		return -1;
-	if (restlen != 0 && (!with_value || v != 1))
-		return -1;
-	if (with_value && v == 1 && (restlen == 0 ||
-	    ((const char *)rest)[restlen - 1] != '\0' ||
-	    memchr(rest, '\0', restlen - 1) != NULL))
-		return -1;
-	*r = v;
-	*value = v == 1 && with_value ? rest : NULL;
-	*valuelen = v == 1 && with_value ? restlen - 1 : 0;
-	return 0;
-}
-
-/* table_proc_on_open - OPEN's answer: empty (4.3) */
+/* table_proc_on_open - OPEN's answer: empty (4.2) */
 static int
 table_proc_on_open(struct imsg *reply)
 {
-	return reply->datalen == 0 ? 0 : -1;
+	struct table_msg	m;
+
+	return table_proto_decode_reply(PROC_TABLE_OPEN, reply->data,
+	    reply->datalen, &m);
 }
 
 /* table_proc_on_reply - the helper's reply to a query (NULL: -1) */
@@ -101,14 +72,23 @@ static int
 table_proc_on_reply(void *arg, struct imsg *reply)
 {
 	struct table_proc_call	*c = arg;
+	struct table_msg	 m;
 	const char		*value = NULL;
 	size_t			 valuelen = 0;
 	int			 r = -1, rc = 0;
 
-	if (reply != NULL && table_proc_decode_reply(c->type, reply->data,
-	    reply->datalen, &r, &value, &valuelen) == -1) {
-		r = -1;		/* the host restarts the helper */
-		rc = -1;
+	if (reply != NULL) {
+		if (table_proto_decode_reply(c->type, reply->data,
+		    reply->datalen, &m) == -1) {
+			log_warnx("table %s: bad %s reply of %zu bytes: %s",
+			    c->h->name, table_proto_name(c->type),
+			    reply->datalen, m.error);
+			rc = -1;	/* the host restarts the helper */
+		} else {
+			r = m.r;
+			value = m.value;
+			valuelen = m.valuelen;
+		}
 	}
 	if (value != NULL && valuelen >= TABLE_VALUE_MAX) {
 		log_warnx("table %s: helper answered a value of %zu bytes, "
@@ -166,16 +146,20 @@ int
 table_proc_start(struct table_proc *h, struct event_base *evb)
 {
 	unsigned char		 open[TABLE_OPEN_PARAMS_SIZE];
-	uint32_t		 version = PROC_TABLE_API_VERSION;
 	struct api_host_params	 p;
+	struct table_msg	 m;
+	struct wire_writer	 w;
 	char			*argv[3];
 
 	if (evb == NULL || h->host != NULL || h->exec_fd == -1)
 		return -1;
-	memset(open, 0, sizeof open);
-	memcpy(open, &version, sizeof version);
-	(void)strlcpy((char *)open + sizeof version, h->name,
-	    sizeof open - sizeof version);
+	memset(&m, 0, sizeof m);
+	m.type = PROC_TABLE_OPEN;
+	m.version = PROC_TABLE_API_VERSION;
+	m.name = h->name;
+	wire_writer_init(&w, open, sizeof open);
+	if (table_proto_encode_request(&m, &w) == -1 || w.len != sizeof open)
+		return -1;	/* a name shorter than TABLE_NAME_MAX fits */
 	argv[0] = h->name;
 	argv[1] = h->config[0] != '\0' ? h->config : NULL;
 	argv[2] = NULL;
@@ -212,6 +196,7 @@ table_proc_request(struct table_proc *h, uint32_t type,
 {
 	unsigned char		 payload[TABLE_KEY_MAX + 16];
 	struct table_proc_call	*c;
+	struct table_msg	 m;
 	struct wire_writer	 w;
 
 	if (h->host == NULL) {
@@ -220,18 +205,17 @@ table_proc_request(struct table_proc *h, uint32_t type,
 		done(arg, -1, NULL);
 		return;
 	}
+	/* the 6.x daemon never sends parameters (4.3) */
+	memset(&m, 0, sizeof m);
+	m.type = type;
+	m.service = (int32_t)service;
+	m.key = key;
 	wire_writer_init(&w, payload, sizeof payload);
-	if (type != PROC_TABLE_UPDATE) {
-		(void)wire_put_i32(&w, (int32_t)service);
-		(void)wire_put_sz(&w, 0);
-		if (key != NULL)
-			(void)wire_put_cstr(&w, key);
-		if (wire_writer_error(&w) != 0) {
-			log_warnx("table %s: key does not fit a request",
-			    h->name);
-			done(arg, -1, NULL);
-			return;
-		}
+	if (table_proto_encode_request(&m, &w) == -1) {
+		log_warnx("table %s: %s%s does not fit a request", h->name,
+		    table_proto_name(type), key != NULL ? " key" : "");
+		done(arg, -1, NULL);
+		return;
 	}
 	c = xcalloc(1, sizeof *c);
 	c->h = h;

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "conf.h"
 #include "imsg_codec.h"
 #include "log.h"
@@ -283,6 +285,28 @@ lookup_on_update_table(struct mproc *p, struct imsg *imsg)
 	table_update(t, lookup_on_update_done, lq);
 }
 
+/*
+ * lookup_on_closed_exit - every helper stopped: release each table (an
+ * embedded backend's context, e.g. an open db, lives until table_free)
+ * and exit.
+ */
+static void
+lookup_on_closed_exit(evutil_socket_t fd, short ev, void *arg)
+{
+	size_t	i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (i = 0; i < lookup_state()->ntables; i++)
+		table_free(&lookup_state()->tables[i]);
+	free(lookup_state()->tables);
+	lookup_state()->tables = NULL;
+	lookup_state()->ntables = 0;
+	log_debug("lookup: every table closed, exiting");
+	exit(0);
+}
+
 /* lookup_on_table_closed - one more table stopped; the last one exits */
 static void
 lookup_on_table_closed(void *arg, int r, const char *value)
@@ -292,8 +316,10 @@ lookup_on_table_closed(void *arg, int r, const char *value)
 	(void)value;
 	if (--lookup_state()->nclosing > 0)
 		return;
-	log_debug("lookup: every table closed, exiting");
-	exit(0);
+	/* free the tables from the loop, not from inside a close callback */
+	if (event_base_once(env->evb, -1, EV_TIMEOUT, lookup_on_closed_exit,
+	    NULL, NULL) == -1)
+		lookup_on_closed_exit(-1, 0, NULL);
 }
 
 /* lookup_stop - the parent closed our channel: close every helper first */

@@ -103,7 +103,12 @@ int	 imsg_compose(struct imsgbuf *, uint32_t type, uint32_t peerid,
  */
 int	 imsgbuf_write(struct imsgbuf *);
 
-/* imsgbuf_flush - write everything, blocking; returns 0 or -1 */
+/*
+ * imsgbuf_flush - write everything, blocking; returns 0 or -1.  For a
+ * helper's own blocking loop (api_proc.c) and tests only: never call it
+ * from a daemon process or under an event loop (use imsgbuf_write and a
+ * write event there).
+ */
 int	 imsgbuf_flush(struct imsgbuf *);
 
 /* imsgbuf_queued - number of frames waiting to be written */

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define IMSG_VERSION	2
+#define IMSG_VERSION	3
 
 /* the processes; CLIENT is a control-socket client, not a process of ours */
 #define PROC_LIST(X)				\
@@ -48,6 +48,12 @@ enum proc_id {
 
 /* a table query has a key unless it fetches */
 #define IMSG_TABLE_KEY_OK(m)	(((m)->op == TABLE_OP_FETCH) == ((m)->key == NULL))
+
+/* the outcome of one delivery attempt (the DELIVERY field type) */
+#define DELIVERY_OK		0	/* done: the envelope goes */
+#define DELIVERY_TEMPFAIL	1	/* try again later */
+#define DELIVERY_PERMFAIL	2	/* bounce */
+#define DELIVERY_LOOP		3	/* a mail loop: bounce */
 
 /* a message without payload */
 #define NOFIELDS	F(none, NONE)
@@ -82,6 +88,56 @@ enum proc_id {
 	    F(reqid, U64) F(table, STR), 1)					\
 	X(IMSG_LOOKUP_UPDATE_TABLE_RESULT, lookup_update_table_result, LOOKUP,	\
 	    CONTROL, F(reqid, U64) F(r, TRI) F(error, STR_OR_NULL), 1)		\
+	/* parent -> dispatcher: listening sockets; mda processes */		\
+	X(IMSG_DISPATCHER_ADD_LISTENER, dispatcher_add_listener, PARENT,	\
+	    DISPATCHER, F(listener, U32) F(fd, FD), 1)				\
+	X(IMSG_PARENT_FORK_MDA, parent_fork_mda, DISPATCHER, PARENT,		\
+	    F(id, U64) F(envelope, DATA), 1)					\
+	X(IMSG_PARENT_FORK_MDA_RESULT, parent_fork_mda_result, PARENT,	\
+	    DISPATCHER, F(id, U64) F(fd, FD), 1)				\
+	X(IMSG_DISPATCHER_MDA_DONE, dispatcher_mda_done, PARENT, DISPATCHER,	\
+	    F(id, U64) F(status, DELIVERY) F(error, STR), 1)			\
+	/* dispatcher -> lookup: one recipient matched and expanded */	\
+	X(IMSG_LOOKUP_EXPAND_RCPT, lookup_expand_rcpt, DISPATCHER, LOOKUP,	\
+	    F(reqid, U64) F(envelope, DATA), 1)				\
+	X(IMSG_LOOKUP_EXPAND_RCPT_ENVELOPE, lookup_expand_rcpt_envelope,	\
+	    LOOKUP, DISPATCHER, F(reqid, U64) F(envelope, DATA), 1)		\
+	X(IMSG_LOOKUP_EXPAND_RCPT_RESULT, lookup_expand_rcpt_result, LOOKUP,	\
+	    DISPATCHER, F(reqid, U64) F(code, I32) F(text, STR),		\
+	    (m)->code >= 200 && (m)->code <= 599)				\
+	/* dispatcher -> queue: a message received */			\
+	X(IMSG_QUEUE_CREATE_MESSAGE, queue_create_message, DISPATCHER, QUEUE,	\
+	    F(reqid, U64), 1)							\
+	X(IMSG_QUEUE_CREATE_MESSAGE_RESULT, queue_create_message_result,	\
+	    QUEUE, DISPATCHER, F(reqid, U64) F(msgid, U32) F(fd, FD),		\
+	    (m)->msgid != 0)							\
+	X(IMSG_QUEUE_CREATE_MESSAGE_FAIL, queue_create_message_fail, QUEUE,	\
+	    DISPATCHER, F(reqid, U64) F(r, I32), (m)->r < 0)			\
+	X(IMSG_QUEUE_SUBMIT_ENVELOPE, queue_submit_envelope, DISPATCHER,	\
+	    QUEUE, F(msgid, U32) F(envelope, DATA), (m)->msgid != 0)		\
+	X(IMSG_QUEUE_COMMIT_MESSAGE, queue_commit_message, DISPATCHER, QUEUE,	\
+	    F(reqid, U64) F(msgid, U32), (m)->msgid != 0)			\
+	X(IMSG_QUEUE_COMMIT_MESSAGE_RESULT, queue_commit_message_result,	\
+	    QUEUE, DISPATCHER, F(reqid, U64) F(r, I32), 1)			\
+	X(IMSG_QUEUE_DELETE_MESSAGE, queue_delete_message, DISPATCHER, QUEUE,	\
+	    F(msgid, U32), (m)->msgid != 0)					\
+	/* queue -> scheduler: committed envelopes and their fate */	\
+	X(IMSG_SCHEDULER_INSERT_ENVELOPE, scheduler_insert_envelope, QUEUE,	\
+	    SCHEDULER, F(evpid, U64) F(type, I32) F(retry, U32)		\
+	    F(creation, U64) F(ttl, U64) F(lasttry, U64) F(lastbounce, U64),	\
+	    (m)->type >= 0 && (m)->type <= 2)					\
+	X(IMSG_SCHEDULER_COMMIT_MESSAGE, scheduler_commit_message, QUEUE,	\
+	    SCHEDULER, F(msgid, U32), (m)->msgid != 0)			\
+	X(IMSG_SCHEDULER_DELIVERY_RESULT, scheduler_delivery_result, QUEUE,	\
+	    SCHEDULER, F(evpid, U64) F(status, DELIVERY) F(retry, U32)	\
+	    F(lasttry, U64), 1)						\
+	/* scheduler -> queue: work; queue -> dispatcher: a delivery */	\
+	X(IMSG_QUEUE_DELIVER_ENVELOPE, queue_deliver_envelope, SCHEDULER,	\
+	    QUEUE, F(evpid, U64) F(action, I32), 1)				\
+	X(IMSG_DISPATCHER_DELIVER_ENVELOPE, dispatcher_deliver_envelope,	\
+	    QUEUE, DISPATCHER, F(evpid, U64) F(fd, FD) F(envelope, DATA), 1)	\
+	X(IMSG_QUEUE_DELIVERY_RESULT, queue_delivery_result, DISPATCHER,	\
+	    QUEUE, F(evpid, U64) F(status, DELIVERY) F(error, STR), 1)	\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

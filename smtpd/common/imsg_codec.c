@@ -105,6 +105,8 @@ msg_get_fd(struct wire_reader *r, const struct imsg *imsg)
 					    PROC_CHILD_FIRST, PROC_CHILD_LAST);
 #define MSG_PUT_TABLE_OP(w, m, n)	msg_put_ranged(w, (m)->n, \
 					    TABLE_OP_LOOKUP, TABLE_OP_FETCH);
+#define MSG_PUT_DELIVERY(w, m, n)	msg_put_ranged(w, (m)->n, \
+					    DELIVERY_OK, DELIVERY_LOOP);
 #define MSG_PUT_STR(w, m, n)		msg_put_str(w, (m)->n);
 #define MSG_PUT_STR_OR_NULL(w, m, n)	wire_put_str(w, (m)->n);
 #define MSG_PUT_FD(w, m, n)		if ((m)->n < 0) (w)->error = EBADF;
@@ -125,6 +127,8 @@ msg_get_fd(struct wire_reader *r, const struct imsg *imsg)
 					    PROC_CHILD_LAST);
 #define MSG_GET_TABLE_OP(r, m, n)	(m)->n = msg_get_ranged(r, \
 					    TABLE_OP_LOOKUP, TABLE_OP_FETCH);
+#define MSG_GET_DELIVERY(r, m, n)	(m)->n = msg_get_ranged(r, \
+					    DELIVERY_OK, DELIVERY_LOOP);
 #define MSG_GET_STR(r, m, n)		(m)->n = msg_get_str(r);
 #define MSG_GET_STR_OR_NULL(r, m, n)	wire_get_str(r, &(m)->n);
 #define MSG_GET_FD(r, m, n)		(m)->n = msg_get_fd(r, imsg);
@@ -142,6 +146,7 @@ msg_get_fd(struct wire_reader *r, const struct imsg *imsg)
 #define MSG_TAKEFD_PROC(m, n)
 #define MSG_TAKEFD_CHILD(m, n)
 #define MSG_TAKEFD_TABLE_OP(m, n)
+#define MSG_TAKEFD_DELIVERY(m, n)
 #define MSG_TAKEFD_STR(m, n)
 #define MSG_TAKEFD_STR_OR_NULL(m, n)
 #define MSG_TAKEFD_DATA(m, n)
@@ -158,6 +163,7 @@ msg_get_fd(struct wire_reader *r, const struct imsg *imsg)
 #define MSG_NFD_PROC		0
 #define MSG_NFD_CHILD		0
 #define MSG_NFD_TABLE_OP	0
+#define MSG_NFD_DELIVERY	0
 #define MSG_NFD_STR		0
 #define MSG_NFD_STR_OR_NULL	0
 #define MSG_NFD_DATA		0

@@ -17,7 +17,7 @@
  *   U32 I32 U64 SZ  numbers;
  *   BOOL            i32, 0 or 1;           TRI       i32, -1, 0 or 1;
  *   PROC            i32, a process id;     CHILD     i32, a child process;
- *   TABLE_OP        i32, TABLE_OP_*;
+ *   TABLE_OP        i32, TABLE_OP_*;     DELIVERY  i32, DELIVERY_*;
  *   STR             tagged string, never NULL;  STR_OR_NULL  may be NULL;
  *   FD              the descriptor that travels with the message;
  *   DATA            the rest of the payload, at least one byte;
@@ -45,6 +45,7 @@ struct wire_writer;
 #define MSG_MEMBER_PROC(n)		enum proc_id n;
 #define MSG_MEMBER_CHILD(n)		enum proc_id n;
 #define MSG_MEMBER_TABLE_OP(n)		int n;
+#define MSG_MEMBER_DELIVERY(n)		int n;
 #define MSG_MEMBER_STR(n)		const char *n;
 #define MSG_MEMBER_STR_OR_NULL(n)	const char *n;
 #define MSG_MEMBER_FD(n)		int n;

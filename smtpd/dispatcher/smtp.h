@@ -1,0 +1,142 @@
+/*
+ * smtp.h -- the SMTP server: sessions on accepted sockets, the protocol
+ * (RFC 5321 with PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, DSN)
+ * and the DATA state machine, driven by libevent.
+ *
+ * Library code: it takes its context (struct smtp_server) as an
+ * argument and never reads a program's globals, so the dispatcher
+ * process and a standalone proxy (smtpfd) both build on it.  What a
+ * session needs from the rest of the daemon (a message in the queue,
+ * a recipient checked and expanded, the body's file, a commit) it asks
+ * through struct smtp_hooks; every hook is asynchronous: the host
+ * answers later through the matching smtp_*_done() call, on the same
+ * event loop, or at once from inside the hook.  A session with a hook
+ * pending is never freed under the host's feet: if the client leaves
+ * meanwhile, the session is freed when the done() call arrives.
+ *
+ * Replies never echo a raw CR, LF or NUL; the body written to the
+ * message file has LF line ends, dot-unstuffing done, a Received:
+ * header first.  Limits come from struct smtp_limits.
+ */
+#ifndef SMTPD_SMTP_H
+#define SMTPD_SMTP_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mailaddr.h"
+
+struct event_base;
+struct smtp_server;
+struct smtp_session;
+
+/* per-listener limits; 0 in a field means the default below */
+struct smtp_limits {
+	size_t		line_max;	/* command or data line, bytes */
+	size_t		rcpt_max;	/* recipients per transaction */
+	size_t		mails_max;	/* transactions per session */
+	long long	message_max;	/* bytes of data (SIZE) */
+	unsigned int	errors_max;	/* bad commands before disconnect */
+	unsigned int	timeout_ms;	/* idle between commands / data */
+	unsigned int	sessions_per_addr; /* concurrent, per client address */
+};
+
+#define SMTP_LINE_MAX_DEFAULT		65535
+#define SMTP_RCPT_MAX_DEFAULT		1000
+#define SMTP_MAILS_MAX_DEFAULT		100
+#define SMTP_MESSAGE_MAX_DEFAULT	(35LL * 1024 * 1024)
+#define SMTP_ERRORS_MAX_DEFAULT		10
+#define SMTP_TIMEOUT_MS_DEFAULT		300000
+#define SMTP_SESSIONS_PER_ADDR_DEFAULT	64
+
+/* what one listening socket offers */
+struct smtp_listener {
+	const char		*hostname;	/* banner, EHLO, Received */
+	const char		*tag;		/* NULL: none */
+	int			 local;		/* unix socket or loopback */
+	int			 mask_src;
+	int			 no_dsn;
+	struct smtp_limits	 limits;
+};
+
+/* a transaction as the hooks see it */
+struct smtp_tx {
+	uint64_t		 session_id;	/* unique per daemon run */
+	uint32_t		 msgid;		/* 0 until tx_begin_done */
+	const struct sockaddr_storage *ss;	/* client; AF_UNIX when local */
+	const char		*helo;
+	const char		*hostname;	/* the listener's */
+	const char		*tag;
+	int			 esmtp;
+	struct mailaddr		 sender;	/* null sender: both empty */
+	/* DSN (RFC 3461): ret 0 none, 1 FULL, 2 HDRS; envid "" none */
+	int			 dsn_ret;
+	char			 dsn_envid[101];
+	size_t			 nrcpt;		/* accepted so far */
+};
+
+/* one recipient being checked */
+struct smtp_rcpt {
+	struct mailaddr		 addr;
+	uint8_t			 dsn_notify;	/* DSN_NOTIFY_* bits, 0 none */
+	struct mailaddr		 dsn_orcpt;	/* empty: none */
+};
+
+/*
+ * The host's side.  Each hook must be answered exactly once by its
+ * done() call (status below), unless the session ends first, in which
+ * case the done() call is still made and frees it.
+ *   tx_begin	MAIL FROM accepted syntactically: make a message
+ *   rcpt	check and expand one recipient, store its envelopes
+ *   data_begin	DATA: the file descriptor the body is written to
+ *   data_end	the body is written and closed: commit the message
+ *   tx_abort	RSET, a new MAIL after failure, QUIT or loss of the
+ *		client with a message begun: drop it (no answer)
+ *   session_end the session is gone (no answer; no hook follows)
+ */
+struct smtp_hooks {
+	void	(*tx_begin)(void *arg, struct smtp_session *,
+		    const struct smtp_tx *);
+	void	(*rcpt)(void *arg, struct smtp_session *,
+		    const struct smtp_tx *, const struct smtp_rcpt *);
+	void	(*data_begin)(void *arg, struct smtp_session *,
+		    const struct smtp_tx *);
+	void	(*data_end)(void *arg, struct smtp_session *,
+		    const struct smtp_tx *);
+	void	(*tx_abort)(void *arg, struct smtp_session *,
+		    const struct smtp_tx *);
+	void	(*session_end)(void *arg, struct smtp_session *);
+};
+
+/*
+ * Answers.  CODE is the SMTP reply code the client gets (250 ok, 4xx
+ * temporary, 5xx permanent); TEXT, when not NULL, is the reply text
+ * after the code and starts with an enhanced status code ("2.1.5
+ * Destination address valid"); NULL picks the standard text.  The
+ * library makes TEXT safe (no control characters) before sending it.
+ * data_begin_done gives FD (owned by the library from then on, closed
+ * before data_end) when CODE is 354, else -1.
+ */
+void	smtp_tx_begin_done(struct smtp_session *, int code, uint32_t msgid,
+	    const char *text);
+void	smtp_rcpt_done(struct smtp_session *, int code, const char *text);
+void	smtp_data_begin_done(struct smtp_session *, int code, int fd,
+	    const char *text);
+void	smtp_data_end_done(struct smtp_session *, int code,
+	    const char *text);
+
+struct smtp_server *smtp_server_new(struct event_base *,
+	    const struct smtp_hooks *, void *arg);
+/* smtp_server_listen - accept on FD (listening, nonblocking) */
+int	smtp_server_listen(struct smtp_server *, int fd,
+	    const struct smtp_listener *);
+/* smtp_server_pause / resume - stop / restart accepting (smtpctl) */
+void	smtp_server_pause(struct smtp_server *);
+void	smtp_server_resume(struct smtp_server *);
+size_t	smtp_server_sessions(const struct smtp_server *);
+/* smtp_server_free - close listeners and every session */
+void	smtp_server_free(struct smtp_server **);
+
+#endif

@@ -276,6 +276,10 @@ proc_child_init(enum proc_id id, const struct imsg_handler *handlers,
 
 	strlcpy(proc_child.root, "/", sizeof proc_child.root);
 	env->privsep = geteuid() == 0;
+	/* before chroot: /etc/mail/mailname and the resolver are outside */
+	if (smtpd_server_name(PATH_MAILNAME, env->servername,
+	    sizeof env->servername) == -1)
+		strlcpy(env->servername, "localhost", sizeof env->servername);
 	if (!proc_child.drop_late)
 		proc_child_drop();
 	proc_set_state("starting");

@@ -55,6 +55,9 @@ struct smtpd_env {
 	struct event_base	*evb;
 	struct mproc		*peers[PROC__COUNT];
 	void			*state;
+	/* the server's name (mailname, else the canonical host name), found
+	 * by each child before it chroots: banner, Received, for local */
+	char			 servername[256];
 };
 
 extern struct smtpd_env	*env;

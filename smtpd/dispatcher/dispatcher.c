@@ -1,23 +1,45 @@
 /*
  * dispatcher.c -- the dispatcher process: the event-driven network and
- * delivery work (SMTP server sessions, MTA client sessions, local
- * deliveries, bounces).
+ * delivery work (SMTP server sessions, local deliveries; MTA client
+ * sessions and bounces come later).
  *
  * Runs as smtpd -x dispatcher, chrooted and unprivileged when started as
- * root (see proc.c).  It will own the run state of the three agents
- * (mda, mta, smtp: running or paused, -P at start); none of them exists
- * yet, so it reports nothing about them (show status lists only what
- * runs).  It must never block: every wait is an event.
+ * root (see proc.c).  The parent hands it the listening sockets, which
+ * the SMTP server (smtp.h, hosted by dispatcher_smtp.c) serves once every
+ * process is ready; the queue hands it envelopes to deliver
+ * (dispatcher_mda.c).  It must never block: every wait is an event.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "conf.h"
+#include "dispatcher.h"
+#include "imsg_codec.h"
+#include "log.h"
 #include "mproc.h"
 #include "proc.h"
+#include "smtp.h"
 #include "smtpd.h"
+#include "xmalloc.h"
+
+#define DISPATCHER_LISTEN_MAX	256
 
 struct dispatcher_state {
-	unsigned int	paused;		/* PAUSE_* */
+	unsigned int		 paused;	/* PAUSE_* */
+	struct smtp_server	*smtp;
+	/* sockets received before start, served from start on */
+	struct {
+		int				fd;
+		const struct smtp_listener	*l;
+	}			 pending[DISPATCHER_LISTEN_MAX];
+	size_t			 npending;
+	int			 started;
 };
 
 static struct dispatcher_state	dispatcher_state_storage;
@@ -28,9 +50,109 @@ dispatcher_state(void)
 	return env->state;
 }
 
+/* dispatcher_listener - what the SMTP server needs of a listener */
+static const struct smtp_listener *
+dispatcher_listener(uint32_t index, int fd)
+{
+	const struct smtpd_conf		*c = env->conf;
+	const struct conf_listener	*cl = c->listeners[index];
+	struct smtp_listener		*l;
+	struct sockaddr_storage		 ss;
+	socklen_t			 len = sizeof ss;
+
+	l = xcalloc(1, sizeof *l);
+	l->hostname = cl->hostname != NULL ? cl->hostname : env->servername;
+	l->tag = cl->tag;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		l->local = (ss.ss_family == AF_INET &&
+		    (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
+		    24) == 127) || (ss.ss_family == AF_INET6 &&
+		    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->
+		    sin6_addr)) || ss.ss_family == AF_UNIX;
+	l->mask_src = cl->mask_src;
+	l->no_dsn = cl->no_dsn;
+	l->limits.message_max = c->max_message_size;
+	l->limits.rcpt_max = (size_t)c->smtp_limits.max_rcpt;
+	l->limits.mails_max = (size_t)c->smtp_limits.max_mails;
+	return l;	/* lives as long as the process */
+}
+
+static void
+dispatcher_listen(int fd, const struct smtp_listener *l)
+{
+	if (smtp_server_listen(dispatcher_state()->smtp, fd, l) == -1)
+		fatalx("dispatcher: cannot serve listener %s", l->hostname);
+}
+
+static void
+dispatcher_on_add_listener(struct mproc *p, struct imsg *imsg)
+{
+	struct dispatcher_state			*ds = dispatcher_state();
+	struct msg_dispatcher_add_listener	 m;
+	const struct smtp_listener		*l;
+
+	if (msg_unpack_dispatcher_add_listener(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if (m.listener >= env->conf->nlisteners ||
+	    ds->npending == DISPATCHER_LISTEN_MAX)
+		fatalx("dispatcher: listener %u out of range", m.listener);
+	l = dispatcher_listener(m.listener, m.fd);
+	if (ds->started) {
+		dispatcher_listen(m.fd, l);
+		return;
+	}
+	ds->pending[ds->npending].fd = m.fd;
+	ds->pending[ds->npending].l = l;
+	ds->npending++;
+}
+
 static const struct imsg_handler dispatcher_handlers[] = {
 	PROC_CHILD_HANDLERS,
+	{ IMSG_DISPATCHER_ADD_LISTENER, PROC_PARENT,
+	    dispatcher_on_add_listener },
+	{ IMSG_PARENT_FORK_MDA_RESULT, PROC_PARENT,
+	    dispatcher_on_fork_mda_result },
+	{ IMSG_DISPATCHER_MDA_DONE, PROC_PARENT, dispatcher_on_mda_done },
+	{ IMSG_QUEUE_CREATE_MESSAGE_RESULT, PROC_QUEUE,
+	    dispatcher_on_create_message_result },
+	{ IMSG_QUEUE_CREATE_MESSAGE_FAIL, PROC_QUEUE,
+	    dispatcher_on_create_message_fail },
+	{ IMSG_QUEUE_COMMIT_MESSAGE_RESULT, PROC_QUEUE,
+	    dispatcher_on_commit_message_result },
+	{ IMSG_DISPATCHER_DELIVER_ENVELOPE, PROC_QUEUE,
+	    dispatcher_on_deliver_envelope },
+	{ IMSG_LOOKUP_EXPAND_RCPT_ENVELOPE, PROC_LOOKUP,
+	    dispatcher_on_expand_rcpt_envelope },
+	{ IMSG_LOOKUP_EXPAND_RCPT_RESULT, PROC_LOOKUP,
+	    dispatcher_on_expand_rcpt_result },
 };
+
+static void
+dispatcher_on_config(void)
+{
+	dispatcher_state()->smtp = smtp_server_new(env->evb,
+	    &dispatcher_smtp_hooks, NULL);
+	if (dispatcher_state()->smtp == NULL)
+		fatalx("dispatcher: cannot create the SMTP server");
+}
+
+/* dispatcher_on_start - every process is ready: accept mail */
+static void
+dispatcher_on_start(void)
+{
+	struct dispatcher_state	*ds = dispatcher_state();
+	size_t			 i;
+
+	ds->started = 1;
+	for (i = 0; i < ds->npending; i++)
+		dispatcher_listen(ds->pending[i].fd, ds->pending[i].l);
+	ds->npending = 0;
+	if (ds->paused & PAUSE_SMTP)
+		smtp_server_pause(ds->smtp);
+	dispatcher_mda_pause((ds->paused & PAUSE_MDA) != 0);
+}
 
 int
 dispatcher_main(void)
@@ -38,7 +160,7 @@ dispatcher_main(void)
 	env->state = &dispatcher_state_storage;
 	dispatcher_state()->paused = env->opts.paused;
 	proc_child_init(PROC_DISPATCHER, dispatcher_handlers,
-	    sizeof dispatcher_handlers / sizeof dispatcher_handlers[0], NULL,
-	    NULL);
+	    sizeof dispatcher_handlers / sizeof dispatcher_handlers[0],
+	    dispatcher_on_config, dispatcher_on_start);
 	proc_child_loop();
 }

@@ -243,6 +243,7 @@ parent_main(void)
 	parent_setup_check_accounts();
 	parent_setup_spool();
 	ps->control_fd = parent_setup_control_socket();
+	parent_listen_open();
 
 	if (!env->opts.foreground && daemon(0, 0) == -1)
 		fatal("daemon");

@@ -51,6 +51,17 @@ void	parent_children_stop(void);
 void	parent_children_kill(int sig);
 int	parent_children_alive(void);
 
+/* parent_listen.c: the sockets of `listen on`, opened at start (fatal
+ * when one cannot be bound), then handed to the dispatcher */
+void	parent_listen_open(void);
+void	parent_listen_send(struct mproc *dispatcher);
+
+/* parent_mda_fork.c: local deliveries started for the dispatcher */
+void	parent_on_fork_mda(struct mproc *, struct imsg *);
+/* parent_mda_reaped - a reaped PID that was a delivery is reported; 0,
+ * or -1 when it was not one */
+int	parent_mda_reaped(pid_t, int wstatus);
+
 /* parent_conf.c */
 int	parent_config_load(void);
 

@@ -32,6 +32,7 @@
 static const struct imsg_handler parent_handlers[] = {
 	{ IMSG_PARENT_CHILD_READY, PROC_ANY,     parent_on_child_ready },
 	{ IMSG_PARENT_GET_STATUS,  PROC_CONTROL, parent_on_get_status },
+	{ IMSG_PARENT_FORK_MDA,    PROC_DISPATCHER, parent_on_fork_mda },
 };
 
 static struct parent_state *
@@ -148,6 +149,7 @@ parent_children_start(void)
 	msg_send_parent_control_fd(env->peers[PROC_CONTROL],
 	    &(struct msg_parent_control_fd){ .fd = parent_state()->control_fd });
 	parent_state()->control_fd = -1;	/* control owns it now */
+	parent_listen_send(env->peers[PROC_DISPATCHER]);
 }
 
 /* parent_children_find - the child with this pid, or NULL */
@@ -172,8 +174,10 @@ parent_children_reap(void)
 	char			 cause[64];
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((c = parent_children_find(pid)) == NULL)
+		if ((c = parent_children_find(pid)) == NULL) {
+			parent_mda_reaped(pid, status);
 			continue;
+		}
 		c->alive = 0;
 		strlcpy(c->state, "exited", sizeof c->state);
 		if (WIFSIGNALED(status))

@@ -1,0 +1,218 @@
+"""Mail flow end to end (issue 8): a real daemon accepts mail over SMTP
+from real clients (Python's smtplib, swaks), queues it on disk, and
+delivers it to a Maildir as the recipient user.
+
+As root the recipient is a system account made for the tests (the
+delivery must run as that user, never as root); as an ordinary user the
+daemon runs without privilege separation and delivers as the caller.
+Every wait is bounded; every daemon is stopped by PID (smtpdtest.Smtpd).
+"""
+import email
+import os
+import pwd
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "lib"))
+from smtpdtest import Smtpd, is_root, wait_for  # noqa: E402
+
+MAIL_USER = "smtpd-mail"
+DELIVERY_TIMEOUT = 20
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def recipient_user():
+    """The account mail is delivered to: a test account as root (made
+    once, without a home directory), the caller otherwise."""
+    if not is_root():
+        return pwd.getpwuid(os.geteuid()).pw_name
+    try:
+        pwd.getpwnam(MAIL_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home",
+                        "--home-dir", "/nonexistent", "--shell",
+                        "/usr/sbin/nologin", MAIL_USER], check=True,
+                       timeout=60)
+    return MAIL_USER
+
+
+class MailFlowBase(unittest.TestCase):
+    """One daemon per test, delivering @example.org to DIR/mail/USER."""
+
+    def setUp(self):
+        self.user = recipient_user()
+        self.port = free_port()
+        self.smtpd = Smtpd(args=getattr(self, "_args", ()))
+        self.mail = os.path.join(self.smtpd.dir, "mail")
+        os.mkdir(self.mail)
+        pw = pwd.getpwnam(self.user)
+        os.chown(self.mail, pw.pw_uid, pw.pw_gid)
+        conf = ('listen on 127.0.0.1 port %d\n'
+                'action "local" maildir "%s/%%{user.username}"\n'
+                'match from any for domain "example.org" action "local"\n'
+                % (self.port, self.mail))
+        with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
+            f.write(conf)
+        self.smtpd.start()
+        self.maildir = os.path.join(self.mail, self.user)
+
+    def tearDown(self):
+        rc = self.smtpd.stop()
+        log = self.smtpd.log()
+        self.smtpd.__exit__(None, None, None)
+        self.assertEqual(rc, 0, log[-4000:])
+
+    def delivered(self, n=1, timeout=DELIVERY_TIMEOUT):
+        new = os.path.join(self.maildir, "new")
+
+        def count():
+            try:
+                return len(os.listdir(new)) >= n
+            except OSError:
+                return False
+        self.assertTrue(wait_for(count, timeout),
+                        "not delivered in %ds:\n%s" %
+                        (timeout, self.smtpd.log()[-4000:]))
+        out = []
+        for name in sorted(os.listdir(new)):
+            with open(os.path.join(new, name), "rb") as f:
+                out.append(email.message_from_bytes(f.read()))
+        return out
+
+    def client(self):
+        c = smtplib.SMTP("127.0.0.1", self.port, timeout=20)
+        c.ehlo("client.example.net")
+        return c
+
+
+class MailFlow(MailFlowBase):
+    """Accept, queue and deliver (SMTP-*, MDA-*)."""
+
+    def test_smtplib_one_message(self):
+        rcpt = "%s@example.org" % self.user
+        with self.client() as c:
+            code, _ = c.mail("sender@example.net")
+            self.assertEqual(code, 250)
+            code, msg = c.rcpt(rcpt)
+            self.assertEqual(code, 250, msg)
+            code, msg = c.data(b"Subject: hello\r\n\r\nbody line\r\n"
+                               b"..dot line\r\n")
+            self.assertEqual(code, 250, msg)
+            self.assertRegex(msg.decode(), r"^2\.0\.0 [0-9a-f]{8} ")
+        (m,) = self.delivered()
+        self.assertEqual(m["Return-Path"], "<sender@example.net>")
+        self.assertEqual(m["Delivered-To"], rcpt)
+        self.assertIn("client.example.net", m["Received"])
+        self.assertEqual(m["Subject"], "hello")
+        self.assertEqual(m.get_payload(), "body line\n.dot line\n")
+        st = os.stat(os.path.join(self.maildir, "new"))
+        self.assertEqual(st.st_uid, pwd.getpwnam(self.user).pw_uid)
+
+    def test_swaks(self):
+        rcpt = "%s@example.org" % self.user
+        r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port",
+                            str(self.port), "--from", "a@example.net",
+                            "--to", rcpt, "--header", "Subject: swaks",
+                            "--body", "from swaks", "--timeout", "20"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        (m,) = self.delivered()
+        self.assertEqual(m["Subject"], "swaks")
+
+    def test_unknown_user_refused_at_rcpt(self):
+        with self.client() as c:
+            c.mail("sender@example.net")
+            code, msg = c.rcpt("no-such-user-xyz@example.org")
+            self.assertEqual(code, 550, msg)
+            code, msg = c.rcpt("someone@elsewhere.example")
+            self.assertEqual(code // 100, 5, msg)
+
+    def test_pipelined_transactions(self):
+        """Two messages, each MAIL+RCPT+DATA in one packet (RFC 2920)."""
+        rcpt = "%s@example.org" % self.user
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+        f = s.makefile("rb")
+
+        def reply():
+            lines = []
+            while True:
+                line = f.readline()
+                self.assertTrue(line, "connection closed")
+                lines.append(line)
+                if line[3:4] == b" ":
+                    return int(line[:3]), lines
+        self.assertEqual(reply()[0], 220)
+        s.sendall(b"EHLO client.example.net\r\n")
+        code, lines = reply()
+        self.assertIn(b"PIPELINING", b"".join(lines))
+        for i in range(2):
+            s.sendall(("MAIL FROM:<s@example.net>\r\nRCPT TO:<%s>\r\n"
+                       "DATA\r\n" % rcpt).encode())
+            self.assertEqual([reply()[0] for _ in range(3)],
+                             [250, 250, 354])
+            s.sendall(b"Subject: p%d\r\n\r\nx\r\n.\r\n" % i)
+            self.assertEqual(reply()[0], 250)
+        s.sendall(b"QUIT\r\n")
+        self.assertEqual(reply()[0], 221)
+        s.close()
+        got = sorted(m["Subject"] for m in self.delivered(2))
+        self.assertEqual(got, ["p0", "p1"])
+
+    def test_many_recipients_one_delivery_each(self):
+        rcpt = "%s@example.org" % self.user
+        with self.client() as c:
+            c.mail("sender@example.net")
+            for _ in range(3):
+                code, msg = c.rcpt(rcpt)
+                self.assertEqual(code, 250, msg)
+            code, msg = c.data(b"Subject: multi\r\n\r\nx\r\n")
+            self.assertEqual(code, 250, msg)
+        self.assertEqual(len(self.delivered(3)), 3)
+
+
+class Restart(MailFlowBase):
+    """SMTP-19, QUEUE-*: what got 250 survives SIGKILL of every process
+    and is delivered once after a restart."""
+
+    def setUp(self):
+        self._args = ["-P", "mda"]
+        super().setUp()
+
+    def test_kill_after_250_then_restart(self):
+        rcpt = "%s@example.org" % self.user
+        with self.client() as c:
+            for i in range(3):
+                code, _ = c.mail("sender@example.net")
+                self.assertEqual(code, 250)
+                self.assertEqual(c.rcpt(rcpt)[0], 250)
+                code, msg = c.data(b"Subject: k%d\r\n\r\nx\r\n" % i)
+                self.assertEqual(code, 250, msg)
+        time.sleep(0.2)
+        self.assertFalse(os.path.exists(os.path.join(self.maildir, "new"))
+                         and os.listdir(os.path.join(self.maildir, "new")),
+                         "delivered while mda was paused")
+        self.smtpd.kill()
+        self.smtpd.args = []
+        self.smtpd.start()
+        got = sorted(m["Subject"] for m in self.delivered(3))
+        self.assertEqual(got, ["k0", "k1", "k2"])
+        time.sleep(1)
+        self.assertEqual(len(os.listdir(os.path.join(self.maildir, "new"))),
+                         3, "delivered twice")
+
+
+if __name__ == "__main__":
+    unittest.main()

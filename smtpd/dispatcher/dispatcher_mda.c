@@ -1,0 +1,327 @@
+/*
+ * dispatcher_mda.c -- local deliveries: the mda agent of the dispatcher.
+ *
+ * The queue hands us an envelope with the body's descriptor; we ask the
+ * parent to start the delivery program as the recipient user (it alone
+ * may change user), get the write end of the program's standard input,
+ * and feed it a Return-Path: and a Delivered-To: header and then the
+ * body, read from the queue's file in chunks, whenever the pipe takes
+ * more.  The parent reports the program's end (exit status and its one
+ * line of error); that, and whether the whole message went in, is the
+ * outcome the queue gets.  Global and per-user concurrency limits (mda
+ * limit max-session, max-session-per-user) hold the rest in a FIFO.
+ * Relay (mta) and bounce envelopes have no agent yet: they are answered
+ * as temporary failures, so they stay queued and are retried.
+ * Never blocks: the pipe is nonblocking and driven by its event.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "api_tree.h"
+#include "conf.h"
+#include "dispatcher.h"
+#include "envelope.h"
+#include "imsg_codec.h"
+#include "log.h"
+#include "mproc.h"
+#include "smtpd.h"
+#include "xmalloc.h"
+
+#define MDA_CHUNK	65536
+
+struct mda_delivery {
+	TAILQ_ENTRY(mda_delivery) entry;
+	uint64_t	 evpid;
+	char		 user[ENVELOPE_MDA_USER_SIZE];
+	char		*text;		/* the envelope, for the parent */
+	size_t		 textlen;
+	int		 msgfd;		/* the queue's body, read */
+	int		 pipefd;	/* the program's stdin, written */
+	struct event	*ev;
+	char		*buf;		/* headers, then body chunks */
+	size_t		 buflen, bufoff;
+	int		 eof;		/* the body is all in the pipe */
+	int		 running;	/* the parent was asked */
+	int		 input_error;	/* could not feed the program */
+};
+
+static TAILQ_HEAD(, mda_delivery) mda_waiting =
+    TAILQ_HEAD_INITIALIZER(mda_waiting);
+static struct tree	mda_running;	/* evpid -> delivery */
+static int		mda_paused;	/* -P mda: hold every delivery */
+
+static void	mda_start_waiting(void);
+
+static void
+mda_result(uint64_t evpid, int status, const char *error)
+{
+	char	id[EVPID_TEXT_SIZE], q[ENVELOPE_ERRORLINE_SIZE + 8];
+
+	evpid_format(evpid, id, sizeof id);
+	log_event(0, "mda", "delivery", "evpid=%s result=%s%s%s", id,
+	    status == DELIVERY_OK ? "ok" : status == DELIVERY_TEMPFAIL ?
+	    "tempfail" : "permfail", *error ? " error=" : "",
+	    *error ? log_quote(q, sizeof q, error) : "");
+	msg_send_queue_delivery_result(env->peers[PROC_QUEUE],
+	    &(struct msg_queue_delivery_result){ .evpid = evpid,
+		.status = status, .error = error });
+}
+
+static void
+mda_close_pipe(struct mda_delivery *d)
+{
+	if (d->ev != NULL) {
+		event_free(d->ev);
+		d->ev = NULL;
+	}
+	if (d->pipefd != -1) {
+		close(d->pipefd);
+		d->pipefd = -1;
+	}
+}
+
+static void
+mda_free(struct mda_delivery *d)
+{
+	mda_close_pipe(d);
+	if (d->msgfd != -1)
+		close(d->msgfd);
+	free(d->text);
+	free(d->buf);
+	free(d);
+}
+
+/* mda_user_running - deliveries running for USER */
+static long long
+mda_user_running(const char *user)
+{
+	void			*cursor = NULL, *v;
+	uint64_t		 id;
+	long long		 n = 0;
+
+	while (api_tree_iter(&mda_running, &cursor, &id, &v))
+		n += strcmp(((struct mda_delivery *)v)->user, user) == 0;
+	return n;
+}
+
+static void
+mda_start(struct mda_delivery *d)
+{
+	int	err = 0;
+
+	api_tree_set(&mda_running, d->evpid, d, &err);
+	if (err)
+		fatalx("mda: out of memory");
+	d->running = 1;
+	msg_send_parent_fork_mda(env->peers[PROC_PARENT],
+	    &(struct msg_parent_fork_mda){ .id = d->evpid,
+		.envelope = d->text, .envelope_len = d->textlen });
+}
+
+static void
+mda_start_waiting(void)
+{
+	const struct conf_mda_limits	*lim = &env->conf->mda_limits;
+	struct mda_delivery		*d, *next;
+
+	if (mda_paused)
+		return;
+	for (d = TAILQ_FIRST(&mda_waiting); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, entry);
+		if ((long long)api_tree_count(&mda_running) >=
+		    lim->max_session)
+			return;
+		if (mda_user_running(d->user) >= lim->max_session_per_user)
+			continue;
+		TAILQ_REMOVE(&mda_waiting, d, entry);
+		mda_start(d);
+	}
+}
+
+/* mda_fill - the next bytes for the pipe: 0, or -1 on a read error */
+static int
+mda_fill(struct mda_delivery *d)
+{
+	ssize_t	n;
+
+	if (d->buf == NULL)
+		d->buf = xmalloc(MDA_CHUNK);
+	do
+		n = read(d->msgfd, d->buf, MDA_CHUNK);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	d->buflen = (size_t)n;
+	d->bufoff = 0;
+	if (n == 0)
+		d->eof = 1;
+	return 0;
+}
+
+static void
+mda_on_writable(evutil_socket_t fd, short ev, void *arg)
+{
+	struct mda_delivery	*d = arg;
+	ssize_t			 n;
+
+	for (;;) {
+		if (d->bufoff == d->buflen) {
+			if (mda_fill(d) == -1) {
+				log_warn("mda: reading the queued message");
+				d->input_error = 1;
+				mda_close_pipe(d);
+				return;
+			}
+			if (d->eof) {
+				mda_close_pipe(d);	/* EOF for the program */
+				return;
+			}
+		}
+		n = write(d->pipefd, d->buf + d->bufoff, d->buflen - d->bufoff);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			/* EPIPE: the program stopped reading; its status
+			 * tells the rest */
+			d->input_error = 1;
+			mda_close_pipe(d);
+			return;
+		}
+		d->bufoff += (size_t)n;
+	}
+	event_add(d->ev, NULL);
+}
+
+/* mda_headers - Return-Path and Delivered-To before the body */
+static int
+mda_headers(struct mda_delivery *d, const struct envelope *e)
+{
+	char	sender[MAILADDR_TEXT_SIZE], rcpt[MAILADDR_TEXT_SIZE];
+	int	n;
+
+	if (mailaddr_is_null(&e->sender))
+		sender[0] = '\0';
+	else if (mailaddr_format(&e->sender, sender, sizeof sender) == -1)
+		return -1;
+	if (mailaddr_format(&e->rcpt, rcpt, sizeof rcpt) == -1)
+		return -1;
+	d->buf = xmalloc(MDA_CHUNK);
+	n = snprintf(d->buf, MDA_CHUNK, "Return-Path: <%s>\n"
+	    "Delivered-To: %s\n", sender, rcpt);
+	if (n < 0 || n >= MDA_CHUNK)
+		return -1;
+	d->buflen = (size_t)n;
+	d->bufoff = 0;
+	return 0;
+}
+
+void
+dispatcher_mda_pause(int paused)
+{
+	mda_paused = paused;
+	mda_start_waiting();
+}
+
+void
+dispatcher_on_deliver_envelope(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_dispatcher_deliver_envelope	 m;
+	struct mda_delivery			*d;
+	struct envelope				*e;
+	char					 err[128];
+
+	if (msg_unpack_dispatcher_deliver_envelope(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	e = envelope_new();
+	if (envelope_load(e, m.envelope, m.envelope_len, err,
+	    sizeof err) == -1 || e->type != ENVELOPE_MDA) {
+		close(m.fd);
+		mda_result(m.evpid, DELIVERY_TEMPFAIL, e->type == ENVELOPE_MDA ?
+		    "envelope unreadable by the dispatcher" :
+		    "relay and bounce delivery are not available yet");
+		envelope_free(&e);
+		return;
+	}
+	d = xcalloc(1, sizeof *d);
+	d->evpid = m.evpid;
+	d->msgfd = m.fd;
+	d->pipefd = -1;
+	strlcpy(d->user, e->mda_user, sizeof d->user);
+	d->text = xmalloc(m.envelope_len);
+	memcpy(d->text, m.envelope, m.envelope_len);
+	d->textlen = m.envelope_len;
+	if (api_tree_check(&mda_running, d->evpid) || mda_headers(d, e) == -1) {
+		mda_result(m.evpid, DELIVERY_TEMPFAIL,
+		    "envelope already in delivery or unusable addresses");
+		mda_free(d);
+	} else {
+		TAILQ_INSERT_TAIL(&mda_waiting, d, entry);
+		mda_start_waiting();
+	}
+	envelope_free(&e);
+}
+
+void
+dispatcher_on_fork_mda_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_parent_fork_mda_result	 m;
+	struct mda_delivery			*d;
+
+	if (msg_unpack_parent_fork_mda_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((d = api_tree_get(&mda_running, m.id)) == NULL ||
+	    d->pipefd != -1)
+		fatalx("mda: parent answered for an unknown delivery");
+	d->pipefd = m.fd;
+	if (fcntl(d->pipefd, F_SETFL, O_NONBLOCK) == -1 ||
+	    (d->ev = event_new(env->evb, d->pipefd, EV_WRITE,
+	    mda_on_writable, d)) == NULL) {
+		log_warn("mda: pipe");
+		d->input_error = 1;
+		mda_close_pipe(d);
+		return;
+	}
+	event_add(d->ev, NULL);
+}
+
+void
+dispatcher_on_mda_done(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_dispatcher_mda_done	 m;
+	struct mda_delivery		*d;
+	int				 status;
+	const char			*error;
+
+	if (msg_unpack_dispatcher_mda_done(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((d = api_tree_pop(&mda_running, m.id)) == NULL)
+		fatalx("mda: parent reported an unknown delivery");
+	status = m.status == DELIVERY_LOOP ? DELIVERY_PERMFAIL : m.status;
+	error = m.error;
+	if (status == DELIVERY_OK && (d->input_error || !d->eof ||
+	    d->pipefd != -1)) {
+		/* it said yes without reading the whole message */
+		status = DELIVERY_TEMPFAIL;
+		error = "delivery program exited before reading the whole "
+		    "message";
+	}
+	mda_result(d->evpid, status, error);
+	mda_free(d);
+	mda_start_waiting();
+}

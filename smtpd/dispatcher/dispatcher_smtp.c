@@ -1,0 +1,385 @@
+/*
+ * dispatcher_smtp.c -- the SMTP server's host in the dispatcher: what a
+ * session asks (smtp.h hooks) becomes requests to queue and lookup, and
+ * their answers become the session's replies.
+ *
+ * MAIL: queue creates the message and hands us the body's descriptor.
+ * RCPT: lookup matches the rules and expands the recipient; each
+ * envelope it returns goes on to the queue on the same channel the
+ * commit will take, so the queue has every envelope before the commit.
+ * DATA: the session writes the body into the descriptor itself (the
+ * body never crosses another process).  End of data: queue commits
+ * (fsync) and only its answer lets the session say 250.  Every request
+ * carries a reqid; an answer for a reqid we do not know is an internal
+ * inconsistency.  Never blocks.
+ */
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api_tree.h"
+#include "conf.h"
+#include "dispatcher.h"
+#include "envelope.h"
+#include "imsg_codec.h"
+#include "log.h"
+#include "mproc.h"
+#include "queue_api.h"
+#include "smtp.h"
+#include "smtpd.h"
+#include "xmalloc.h"
+
+/* what one session's transaction holds on our side */
+struct dispatcher_tx {
+	struct smtp_session	*s;
+	uint32_t		 msgid;
+	int			 fd;		/* body, until DATA takes it */
+	int			 failed;	/* an envelope could not go */
+};
+
+enum dispatcher_req_kind {
+	REQ_CREATE, REQ_RCPT, REQ_COMMIT
+};
+
+/* an envelope lookup gave, held until its recipient is accepted */
+struct dispatcher_evp {
+	struct dispatcher_evp	*next;
+	size_t			 len;
+	char			 text[];
+};
+
+struct dispatcher_req {
+	enum dispatcher_req_kind kind;
+	struct smtp_session	*s;
+	uint32_t		 msgid;
+	size_t			 nenvelopes;
+	struct dispatcher_evp	*evps, **evps_tail;
+};
+
+static struct tree	dispatcher_reqs;
+static uint64_t		dispatcher_next_reqid;
+
+static uint64_t
+dispatcher_req_new(enum dispatcher_req_kind kind, struct smtp_session *s,
+    uint32_t msgid)
+{
+	struct dispatcher_req	*r;
+	int			 err = 0;
+	uint64_t		 id = ++dispatcher_next_reqid;
+
+	r = xcalloc(1, sizeof *r);
+	r->kind = kind;
+	r->s = s;
+	r->msgid = msgid;
+	r->evps_tail = &r->evps;
+	api_tree_set(&dispatcher_reqs, id, r, &err);
+	if (err)
+		fatalx("dispatcher: out of memory");
+	return id;
+}
+
+/* dispatcher_req_get - a pending request; fatal if unknown or of
+ * another kind (our own processes answered what we never asked) */
+static struct dispatcher_req *
+dispatcher_req_get(uint64_t id, enum dispatcher_req_kind kind, int pop)
+{
+	struct dispatcher_req	*r;
+
+	r = pop ? api_tree_pop(&dispatcher_reqs, id) :
+	    api_tree_get(&dispatcher_reqs, id);
+	if (r == NULL || r->kind != kind)
+		fatalx("dispatcher: answer for unknown request %llu",
+		    (unsigned long long)id);
+	return r;
+}
+
+static struct dispatcher_tx *
+dispatcher_tx(struct smtp_session *s)
+{
+	struct dispatcher_tx	*tx = smtp_session_arg(s);
+
+	if (tx == NULL) {
+		tx = xcalloc(1, sizeof *tx);
+		tx->s = s;
+		tx->fd = -1;
+		smtp_session_set_arg(s, tx);
+	}
+	return tx;
+}
+
+static void
+dispatcher_tx_reset(struct dispatcher_tx *tx)
+{
+	if (tx->fd != -1)
+		close(tx->fd);
+	tx->fd = -1;
+	tx->msgid = 0;
+	tx->failed = 0;
+}
+
+/* hooks */
+
+static void
+dispatcher_smtp_tx_begin(void *arg, struct smtp_session *s,
+    const struct smtp_tx *t)
+{
+	dispatcher_tx_reset(dispatcher_tx(s));
+	msg_send_queue_create_message(env->peers[PROC_QUEUE],
+	    &(struct msg_queue_create_message){
+		.reqid = dispatcher_req_new(REQ_CREATE, s, 0) });
+}
+
+/* dispatcher_smtp_envelope - the template lookup expands */
+static int
+dispatcher_smtp_envelope(const struct smtp_tx *t, const struct smtp_rcpt *r,
+    char *buf, size_t bufsz)
+{
+	struct envelope	*e;
+	int		 n;
+
+	e = envelope_new();
+	e->version = ENVELOPE_VERSION;
+	e->type = ENVELOPE_MDA;
+	strlcpy(e->tag, t->tag != NULL ? t->tag : "", sizeof e->tag);
+	strlcpy(e->smtpname, t->hostname, sizeof e->smtpname);
+	strlcpy(e->helo, t->helo != NULL ? t->helo : "", sizeof e->helo);
+	strlcpy(e->hostname, "<unknown>", sizeof e->hostname);
+	if (t->ss != NULL)
+		e->ss = *t->ss;
+	e->sender = t->sender;
+	e->rcpt = r->addr;
+	e->dest = r->addr;
+	e->creation = time(NULL);
+	e->ttl = env->conf->queue_ttl;
+	e->dsn_notify = r->dsn_notify;
+	e->dsn_orcpt = r->dsn_orcpt;
+	e->dsn_ret = t->dsn_ret == 1 ? DSN_RET_FULL : t->dsn_ret == 2 ?
+	    DSN_RET_HDRS : DSN_RET_UNSET;
+	strlcpy(e->dsn_envid, t->dsn_envid, sizeof e->dsn_envid);
+	n = envelope_dump(e, buf, bufsz);
+	envelope_free(&e);
+	return n;
+}
+
+static void
+dispatcher_smtp_rcpt(void *arg, struct smtp_session *s,
+    const struct smtp_tx *t, const struct smtp_rcpt *r)
+{
+	static char	buf[ENVELOPE_TEXT_MAX];
+	int		n;
+
+	if ((n = dispatcher_smtp_envelope(t, r, buf, sizeof buf)) <= 0) {
+		smtp_rcpt_done(s, 501, "5.1.3 Recipient address syntax error");
+		return;
+	}
+	msg_send_lookup_expand_rcpt(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_expand_rcpt){
+		.reqid = dispatcher_req_new(REQ_RCPT, s, t->msgid),
+		.envelope = buf, .envelope_len = (size_t)n });
+}
+
+static void
+dispatcher_smtp_data_begin(void *arg, struct smtp_session *s,
+    const struct smtp_tx *t)
+{
+	struct dispatcher_tx	*tx = dispatcher_tx(s);
+	int			 fd = tx->fd;
+
+	tx->fd = -1;
+	if (fd == -1) {
+		smtp_data_begin_done(s, 451, -1,
+		    "4.3.0 Temporary failure: no message file");
+		return;
+	}
+	smtp_data_begin_done(s, 354, fd, NULL);
+}
+
+static void
+dispatcher_smtp_data_end(void *arg, struct smtp_session *s,
+    const struct smtp_tx *t)
+{
+	struct dispatcher_tx	*tx = dispatcher_tx(s);
+
+	if (tx->failed) {
+		msg_send_queue_delete_message(env->peers[PROC_QUEUE],
+		    &(struct msg_queue_delete_message){ .msgid = t->msgid });
+		dispatcher_tx_reset(tx);
+		smtp_data_end_done(s, 451,
+		    "4.3.0 Temporary failure: recipient not stored");
+		return;
+	}
+	msg_send_queue_commit_message(env->peers[PROC_QUEUE],
+	    &(struct msg_queue_commit_message){
+		.reqid = dispatcher_req_new(REQ_COMMIT, s, t->msgid),
+		.msgid = t->msgid });
+}
+
+static void
+dispatcher_smtp_tx_abort(void *arg, struct smtp_session *s,
+    const struct smtp_tx *t)
+{
+	struct dispatcher_tx	*tx = dispatcher_tx(s);
+
+	if (t->msgid != 0)
+		msg_send_queue_delete_message(env->peers[PROC_QUEUE],
+		    &(struct msg_queue_delete_message){ .msgid = t->msgid });
+	dispatcher_tx_reset(tx);
+}
+
+static void
+dispatcher_smtp_session_end(void *arg, struct smtp_session *s)
+{
+	struct dispatcher_tx	*tx = smtp_session_arg(s);
+
+	if (tx == NULL)
+		return;
+	dispatcher_tx_reset(tx);
+	smtp_session_set_arg(s, NULL);
+	free(tx);
+}
+
+const struct smtp_hooks dispatcher_smtp_hooks = {
+	.tx_begin = dispatcher_smtp_tx_begin,
+	.rcpt = dispatcher_smtp_rcpt,
+	.data_begin = dispatcher_smtp_data_begin,
+	.data_end = dispatcher_smtp_data_end,
+	.tx_abort = dispatcher_smtp_tx_abort,
+	.session_end = dispatcher_smtp_session_end,
+};
+
+/* answers from queue and lookup */
+
+void
+dispatcher_on_create_message_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_create_message_result	 m;
+	struct dispatcher_req			*r;
+	struct dispatcher_tx			*tx;
+
+	if (msg_unpack_queue_create_message_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	r = dispatcher_req_get(m.reqid, REQ_CREATE, 1);
+	tx = dispatcher_tx(r->s);
+	tx->msgid = m.msgid;
+	tx->fd = m.fd;
+	smtp_tx_begin_done(r->s, 250, m.msgid, NULL);
+	free(r);
+}
+
+void
+dispatcher_on_create_message_fail(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_create_message_fail	 m;
+	struct dispatcher_req			*r;
+
+	if (msg_unpack_queue_create_message_fail(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	r = dispatcher_req_get(m.reqid, REQ_CREATE, 1);
+	if (m.r == QUEUE_NOSPACE)
+		smtp_tx_begin_done(r->s, 452, 0,
+		    "4.3.1 Insufficient system storage");
+	else
+		smtp_tx_begin_done(r->s, 451, 0,
+		    "4.3.0 Temporary failure: queue unavailable");
+	free(r);
+}
+
+void
+dispatcher_on_expand_rcpt_envelope(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_expand_rcpt_envelope	 m;
+	struct dispatcher_req			*r;
+	struct dispatcher_evp			*e;
+
+	if (msg_unpack_lookup_expand_rcpt_envelope(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	r = dispatcher_req_get(m.reqid, REQ_RCPT, 0);
+	if (r->nenvelopes == DISPATCHER_EXPAND_MAX)
+		fatalx("dispatcher: lookup sent more than %d envelopes for "
+		    "one recipient", DISPATCHER_EXPAND_MAX);
+	r->nenvelopes++;
+	e = xmalloc(sizeof *e + m.envelope_len);
+	e->next = NULL;
+	e->len = m.envelope_len;
+	memcpy(e->text, m.envelope, m.envelope_len);
+	*r->evps_tail = e;
+	r->evps_tail = &e->next;
+}
+
+/* dispatcher_rcpt_flush - an accepted recipient's envelopes go to the
+ * queue, on the channel the commit takes after them; a refused one's
+ * are dropped */
+static void
+dispatcher_rcpt_flush(struct dispatcher_req *r, int send)
+{
+	struct dispatcher_evp	*e;
+
+	while ((e = r->evps) != NULL) {
+		r->evps = e->next;
+		if (send)
+			msg_send_queue_submit_envelope(env->peers[PROC_QUEUE],
+			    &(struct msg_queue_submit_envelope){
+				.msgid = r->msgid, .envelope = e->text,
+				.envelope_len = e->len });
+		free(e);
+	}
+}
+
+void
+dispatcher_on_expand_rcpt_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_expand_rcpt_result	 m;
+	struct dispatcher_req			*r;
+
+	if (msg_unpack_lookup_expand_rcpt_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	r = dispatcher_req_get(m.reqid, REQ_RCPT, 1);
+	if (m.code / 100 == 2 && r->nenvelopes == 0) {
+		log_warnx("dispatcher: lookup accepted a recipient with no "
+		    "envelope");
+		dispatcher_rcpt_flush(r, 0);
+		smtp_rcpt_done(r->s, 451, "4.3.0 Temporary failure");
+	} else {
+		dispatcher_rcpt_flush(r, m.code / 100 == 2);
+		smtp_rcpt_done(r->s, m.code, m.text);
+	}
+	free(r);
+}
+
+void
+dispatcher_on_commit_message_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_commit_message_result	 m;
+	struct dispatcher_req			*r;
+	char					 text[64];
+
+	if (msg_unpack_queue_commit_message_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	r = dispatcher_req_get(m.reqid, REQ_COMMIT, 1);
+	dispatcher_tx_reset(dispatcher_tx(r->s));
+	if (m.r == QUEUE_OK) {
+		snprintf(text, sizeof text, "2.0.0 %08x Message accepted for "
+		    "delivery", r->msgid);
+		smtp_data_end_done(r->s, 250, text);
+	} else if (m.r == QUEUE_NOSPACE)
+		smtp_data_end_done(r->s, 452,
+		    "4.3.1 Insufficient system storage");
+	else
+		smtp_data_end_done(r->s, 451,
+		    "4.3.0 Temporary failure: message not stored");
+	free(r);
+}

@@ -1,0 +1,233 @@
+/*
+ * parent_mda_fork.c -- the parent starts local deliveries for the
+ * dispatcher, and reports how they ended.
+ *
+ * Only the parent may become another user, so the dispatcher's mda agent
+ * asks it (IMSG_PARENT_FORK_MDA with the envelope).  The parent checks
+ * the envelope, finds the action by name in its own configuration (the
+ * command or path comes from there, never from the dispatcher), looks up
+ * the recipient's account, refuses root, builds the delivery
+ * (parent_mda.c) and starts it: the program's stdin is a pipe whose write
+ * end goes back to the dispatcher (IMSG_PARENT_FORK_MDA_RESULT), its
+ * stdout and stderr a pipe read here, on the event loop, for the one line
+ * that says why it failed.  When the process is reaped (SIGCHLD) its
+ * status becomes the outcome (IMSG_DISPATCHER_MDA_DONE).  A delivery
+ * that runs longer than PARENT_MDA_TIMEOUT is killed: a temporary
+ * failure.  Nothing here waits: reads are nonblocking, reaping is on
+ * SIGCHLD.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "api_tree.h"
+#include "conf.h"
+#include "envelope.h"
+#include "imsg_codec.h"
+#include "log.h"
+#include "mproc.h"
+#include "parent.h"
+#include "parent_mda.h"
+#include "smtpd.h"
+#include "xmalloc.h"
+
+#define PARENT_MDA_TIMEOUT	3600		/* seconds */
+#define PARENT_MDA_ERR_MAX	1024		/* bytes of its output kept */
+
+struct parent_mda {
+	uint64_t	 id;
+	pid_t		 pid;
+	int		 errfd;
+	struct event	*ev_err;
+	struct event	*ev_timeout;
+	char		 err[PARENT_MDA_ERR_MAX];
+	size_t		 errlen;
+	int		 timed_out;
+};
+
+static struct tree	parent_mdas;	/* pid -> delivery */
+
+static void
+parent_mda_done(uint64_t id, int status, const char *error)
+{
+	msg_send_dispatcher_mda_done(env->peers[PROC_DISPATCHER],
+	    &(struct msg_dispatcher_mda_done){ .id = id, .status = status,
+		.error = error });
+}
+
+/* parent_mda_read_err - what the program printed, at most ERR_MAX kept */
+static void
+parent_mda_read_err(struct parent_mda *m)
+{
+	char	buf[512];
+	ssize_t	n;
+	size_t	room;
+
+	while (m->errfd != -1) {
+		n = read(m->errfd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			event_del(m->ev_err);
+			close(m->errfd);
+			m->errfd = -1;
+			return;
+		}
+		room = sizeof m->err - 1 - m->errlen;
+		if ((size_t)n > room)
+			n = (ssize_t)room;
+		memcpy(m->err + m->errlen, buf, (size_t)n);
+		m->errlen += (size_t)n;
+	}
+}
+
+static void
+parent_mda_on_err(evutil_socket_t fd, short ev, void *arg)
+{
+	parent_mda_read_err(arg);
+}
+
+static void
+parent_mda_on_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct parent_mda	*m = arg;
+
+	log_warnx("parent: delivery pid=%ld still running after %ds, killed",
+	    (long)m->pid, PARENT_MDA_TIMEOUT);
+	m->timed_out = 1;
+	kill(m->pid, SIGKILL);
+}
+
+static void
+parent_mda_free(struct parent_mda *m)
+{
+	if (m->errfd != -1)
+		close(m->errfd);
+	if (m->ev_err != NULL)
+		event_free(m->ev_err);
+	if (m->ev_timeout != NULL)
+		event_free(m->ev_timeout);
+	free(m);
+}
+
+/* parent_mda_reaped - PID was a delivery: report it; 0, or -1 if not ours */
+int
+parent_mda_reaped(pid_t pid, int wstatus)
+{
+	struct parent_mda	*m;
+	char			 error[ENVELOPE_ERRORLINE_SIZE];
+	int			 status;
+
+	if ((m = api_tree_pop(&parent_mdas, (uint64_t)pid)) == NULL)
+		return -1;
+	parent_mda_read_err(m);
+	m->err[m->errlen] = '\0';
+	if (m->timed_out) {
+		status = DELIVERY_TEMPFAIL;
+		snprintf(error, sizeof error, "delivery timed out after %ds",
+		    PARENT_MDA_TIMEOUT);
+	} else
+		status = parent_mda_status(wstatus, m->err, error,
+		    sizeof error);
+	parent_mda_done(m->id, status, error);
+	parent_mda_free(m);
+	return 0;
+}
+
+/* parent_mda_start - checks, then the process; -1 with ERR on failure,
+ * STATUS saying whether trying again may help */
+static int
+parent_mda_start(uint64_t id, const struct envelope *e, int *status,
+    char *err, size_t errsz)
+{
+	const struct conf_action	*a;
+	struct parent_mda_exec		 x;
+	struct parent_mda		*m;
+	struct passwd			*pw;
+	struct timeval			 tv = { PARENT_MDA_TIMEOUT, 0 };
+	int				 wfd, errfd, e2 = 0;
+	pid_t				 pid;
+
+	*status = DELIVERY_PERMFAIL;
+	if ((a = conf_action_find(env->conf, e->dispatcher)) == NULL) {
+		snprintf(err, errsz, "no action named %s", e->dispatcher);
+		*status = DELIVERY_TEMPFAIL;	/* config changed? keep it */
+		return -1;
+	}
+	if (env->privsep) {
+		errno = 0;
+		if ((pw = getpwnam(e->mda_user)) == NULL) {
+			*status = errno ? DELIVERY_TEMPFAIL : DELIVERY_PERMFAIL;
+			snprintf(err, errsz, "no such user: %s", e->mda_user);
+			return -1;
+		}
+	} else if ((pw = getpwuid(geteuid())) == NULL) {
+		*status = DELIVERY_TEMPFAIL;
+		snprintf(err, errsz, "cannot find our own account");
+		return -1;
+	}
+	if (parent_mda_prepare(a, e, pw, env->opts.libexec, env->privsep,
+	    &x, err, errsz) == -1)
+		return -1;
+	*status = DELIVERY_TEMPFAIL;
+	if (parent_mda_spawn(&x, &pid, &wfd, &errfd, err, errsz) == -1) {
+		parent_mda_exec_clear(&x);
+		return -1;
+	}
+	parent_mda_exec_clear(&x);
+	m = xcalloc(1, sizeof *m);
+	m->id = id;
+	m->pid = pid;
+	m->errfd = errfd;
+	if (fcntl(errfd, F_SETFL, O_NONBLOCK) == -1 ||
+	    (m->ev_err = event_new(env->evb, errfd, EV_READ | EV_PERSIST,
+	    parent_mda_on_err, m)) == NULL ||
+	    (m->ev_timeout = evtimer_new(env->evb, parent_mda_on_timeout,
+	    m)) == NULL)
+		fatal("parent: delivery events");
+	event_add(m->ev_err, NULL);
+	evtimer_add(m->ev_timeout, &tv);
+	api_tree_set(&parent_mdas, (uint64_t)pid, m, &e2);
+	if (e2)
+		fatalx("parent: out of memory");
+	msg_send_parent_fork_mda_result(env->peers[PROC_DISPATCHER],
+	    &(struct msg_parent_fork_mda_result){ .id = id, .fd = wfd });
+	return 0;
+}
+
+void
+parent_on_fork_mda(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_parent_fork_mda	 m;
+	struct envelope			*e;
+	char				 err[ENVELOPE_ERRORLINE_SIZE];
+	int				 status;
+
+	if (msg_unpack_parent_fork_mda(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	e = envelope_new();
+	if (envelope_load(e, m.envelope, m.envelope_len, err,
+	    sizeof err) == -1 || e->type != ENVELOPE_MDA)
+		/* the dispatcher parsed it before us: ours disagree */
+		fatalx("parent: the dispatcher sent an unusable envelope");
+	if (parent_mda_start(m.id, e, &status, err, sizeof err) == -1) {
+		log_warnx("parent: delivery for %s not started: %s",
+		    e->mda_user, err);
+		parent_mda_done(m.id, status, err);
+	}
+	envelope_free(&e);
+}

@@ -184,12 +184,12 @@ smtp_data_eol(struct smtp_data *d, struct smtp_buf *out)
 static void
 smtp_data_inline(struct smtp_data *d, char c, struct smtp_buf *out)
 {
-	if (++d->linelen > d->line_max) {
-		d->flags |= SMTP_DATA_LINE;
+	if (c == '\r') {		/* a CRLF is not counted */
+		d->state = SMTP_DATA_S_CR;
 		return;
 	}
-	if (c == '\r') {
-		d->state = SMTP_DATA_S_CR;
+	if (++d->linelen > d->line_max) {
+		d->flags |= SMTP_DATA_LINE;
 		return;
 	}
 	if (c == '\n') {		/* bare LF: part of the line */
@@ -231,6 +231,7 @@ smtp_data_step(struct smtp_data *d, char c, struct smtp_buf *out)
 			return;
 		}
 		d->flags |= SMTP_DATA_BARE;	/* CR then not LF */
+		d->linelen++;
 		break;
 	default:
 		break;

@@ -16,6 +16,7 @@
  * its size limit (SMTP_DATA_TOO_BIG) and for 100 or more Received:
  * headers (SMTP_DATA_LOOP).  A line above the line limit is
  * SMTP_DATA_LINE, on which the session closes at once (SMTP-11).
+ * A NUL byte is 8-bit data like any other and is written as is.
  * What it must never do: write a CR or a byte past the first error.
  */
 #ifndef SMTPD_SMTP_DATA_H

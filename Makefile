@@ -67,7 +67,7 @@ TABLE_BACKENDS	:= $(addprefix smtpd/table/table_,$(addsuffix .c, \
 INC_BACKEND	:= $(INC_API) -Ismtpd/table
 INC_SMTPD	:= $(INC_API) -Ismtpd/common -Ismtpd/table -Ismtpd/conf \
 		   -Ismtpd/queue
-INC_REGRESS	:= $(INC_SMTPD) -Ismtpd/scheduler -Iregress/lib
+INC_REGRESS	:= $(INC_SMTPD) -Ismtpd/scheduler -Ismtpd/dispatcher -Iregress/lib
 # Backends hosted two ways (linked into smtpd, wrapped by libexec/NAME
 # through OBJS_NAME in libexec/NAME.mk) see only api/ as well.
 API_BACKENDS	:= smtpd/queue/queue_ram.c smtpd/queue/queue_fs.c \
@@ -175,6 +175,16 @@ $(O)/regress/unit/%: $(O)/o/regress/unit/%.o $(patsubst %.c,$(O)/o/%.o,$(UNIT_LI
 
 all: $(DRIVER_BINS)
 $(O)/regress/drivers/%: $(O)/o/regress/drivers/%.o $(API_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
+# regress/smtp/NAME.c: programs the SMTP server tests drive (hosts of
+# smtpd/dispatcher/smtp.h), on the core and api libraries
+SMTPT_SRCS	:= $(sort $(wildcard regress/smtp/*.c))
+SMTPT_BINS	:= $(patsubst regress/smtp/%.c,$(O)/regress/smtp/%,$(SMTPT_SRCS))
+all: $(SMTPT_BINS)
+$(O)/regress/smtp/%: $(O)/o/regress/smtp/%.o $(CORE_LIB) $(API_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)

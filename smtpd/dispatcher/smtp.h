@@ -16,7 +16,35 @@
  *
  * Replies never echo a raw CR, LF or NUL; the body written to the
  * message file has LF line ends, dot-unstuffing done, a Received:
- * header first.  Limits come from struct smtp_limits.
+ * header first, Bcc: header lines removed.  Limits come from struct
+ * smtp_limits.
+ *
+ * Protocol decisions (where RFC 5321 leaves a choice, or where the
+ * issue differs from OpenSMTPD 6.8):
+ *  - PIPELINING (RFC 2920) is offered and served: commands sent in one
+ *    packet each get their reply, in order.  While a hook is pending
+ *    no further input is consumed; replies are batched until the
+ *    input buffer is drained.
+ *  - A command line must end in CRLF: a bare LF or a CR or NUL inside
+ *    gets "500 5.5.2" and the line is discarded.  In DATA, the end is
+ *    CRLF "." CRLF and nothing else; a bare CR or LF anywhere makes the
+ *    message refused at its end (550 5.6.11) after reading up to
+ *    CRLF.CRLF, and nothing of it past that byte reaches the file
+ *    (smtp_data.h).  A line above limits.line_max: "500 5.0.0 Line too
+ *    long" and the session closes.
+ *  - Source routes "<@a,@b:u@d>" are accepted, each hop checked, and
+ *    dropped (RFC 5321 4.1.2).  "%" and "!" are local-part characters.
+ *    An address without domain gets the listener's hostname (SMTP-17).
+ *  - Any 421 reply (a limit, a timeout, or a host's done() with 421)
+ *    closes the session after it is sent.
+ *  - A second HELO/EHLO resets the session's transaction (RFC 5321
+ *    4.1.4) instead of being refused.
+ *  - tx_abort is called for a message begun (tx_begin_done with 250)
+ *    that ends without data_end: RSET, HELO/EHLO, QUIT, a refused body
+ *    (too big, bare CR/LF, loop, write error), the client's loss, a
+ *    421.  After data_end the host owns the outcome: no tx_abort.
+ *  - smtp_server_free calls session_end for every session, even one
+ *    with a hook pending; no done() call may follow for it.
  */
 #ifndef SMTPD_SMTP_H
 #define SMTPD_SMTP_H
@@ -50,6 +78,7 @@ struct smtp_limits {
 #define SMTP_ERRORS_MAX_DEFAULT		10
 #define SMTP_TIMEOUT_MS_DEFAULT		300000
 #define SMTP_SESSIONS_PER_ADDR_DEFAULT	64
+#define SMTP_PRODUCT_DEFAULT		"OpenSMTPD"
 
 /* what one listening socket offers */
 struct smtp_listener {
@@ -59,6 +88,9 @@ struct smtp_listener {
 	int			 mask_src;
 	int			 no_dsn;
 	struct smtp_limits	 limits;
+	/* added (smtp library): the product in the banner and the
+	 * Received header ("220 NAME ESMTP PRODUCT"); NULL: "OpenSMTPD" */
+	const char		*product;
 };
 
 /* a transaction as the hooks see it */

@@ -1,0 +1,95 @@
+/*
+ * smtp_int.h -- what the files of the SMTP library share and nobody
+ * else sees: the server, listener and session structures.
+ *
+ * Used by smtp_server.c (listeners, accept, limits per address) and
+ * smtp_session.c (the protocol).  Hosts use smtp.h only.  What it must
+ * never do: become a second public interface.
+ */
+#ifndef SMTPD_SMTP_INT_H
+#define SMTPD_SMTP_INT_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "smtp.h"
+#include "smtp_data.h"
+#include "smtp_parse.h"
+
+struct bufferevent;
+struct event;
+
+struct smtp_listen {
+	TAILQ_ENTRY(smtp_listen)	 entry;
+	struct smtp_server		*srv;
+	int				 fd;
+	struct event			*ev;
+	struct event			*retry;	/* after EMFILE */
+	char				 hostname[256];
+	char				 tag[64];
+	char				 product[64];
+	int				 local, mask_src, no_dsn;
+	struct smtp_limits		 limits;	/* defaults filled */
+};
+
+struct smtp_server {
+	struct event_base		*base;
+	struct smtp_hooks		 hooks;
+	void				*arg;
+	TAILQ_HEAD(, smtp_listen)	 listeners;
+	TAILQ_HEAD(, smtp_session)	 sessions;
+	size_t				 nsessions;
+	int				 paused;
+	uint64_t			 next_id;
+};
+
+/* one transaction, allocated at MAIL, freed at its end */
+struct smtp_xact {
+	struct smtp_tx		 tx;
+	struct smtp_rcpt	 rcpt;		/* the one being checked */
+	struct mailaddr		 first;		/* for the Received header */
+	int			 begun;		/* tx_begin_done said 250 */
+	int			 fd;		/* the body's file, or -1 */
+	int			 write_error;	/* errno of the first error */
+	struct smtp_data	 data;
+	struct smtp_buf		 out;
+};
+
+enum smtp_state {
+	SMTP_S_GREETING,	/* before HELO/EHLO */
+	SMTP_S_HELO,		/* identified, no transaction */
+	SMTP_S_MAIL,		/* transaction */
+	SMTP_S_BODY		/* reading the message */
+};
+
+enum smtp_hook {
+	SMTP_HOOK_NONE, SMTP_HOOK_TX_BEGIN, SMTP_HOOK_RCPT,
+	SMTP_HOOK_DATA_BEGIN, SMTP_HOOK_DATA_END
+};
+
+struct smtp_session {
+	TAILQ_ENTRY(smtp_session)	 entry;
+	struct smtp_server		*srv;
+	struct smtp_listen		*l;
+	struct bufferevent		*bev;
+	struct sockaddr_storage		 ss;
+	char				 addr[64];	/* numeric, or "local" */
+	uint64_t			 id;
+	enum smtp_state			 state;
+	enum smtp_hook			 pending;
+	int				 busy;		/* in smtp_session_process */
+	int				 closing;	/* flush, then free */
+	int				 gone;		/* client lost: free */
+	int				 esmtp;
+	unsigned int			 errors;
+	size_t				 mails;
+	char				 helo[256];
+	struct smtp_xact		*x;
+};
+
+/* smtp_session.c */
+void	smtp_session_start(struct smtp_listen *, int fd,
+	    const struct sockaddr_storage *, int over_limit);
+void	smtp_session_free(struct smtp_session *);
+
+#endif

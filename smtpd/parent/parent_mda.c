@@ -213,7 +213,8 @@ parent_mda_check(const char *name, const char *val, int remote, int raw,
 	if (!remote)
 		return 0;
 	if (ctx == PARENT_MDA_CTX_PATH) {
-		if (val[0] == '\0' || strstr(val, "..") != NULL ||
+		if (val[0] == '\0' || strcmp(val, ".") == 0 ||
+		    strstr(val, "..") != NULL ||
 		    strchr(val, '/') != NULL) {
 			parent_mda_err(err, errsz, "%%{%s}: \"%s\" refused in "
 			    "a path", name, val);
@@ -309,6 +310,19 @@ parent_mda_token(const char *token, const struct parent_mda_vars *v,
 	return parent_mda_check(name, val, remote, raw, ctx, err, errsz);
 }
 
+/* parent_mda_dotdot - PATH has a ".." component */
+static int
+parent_mda_dotdot(const char *path)
+{
+	const char	*p;
+
+	for (p = path; (p = strstr(p, "..")) != NULL; p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '\0' ||
+		    p[2] == '/'))
+			return 1;
+	return 0;
+}
+
 /* parent_mda_format - expand every %{...} of FMT */
 int
 parent_mda_format(char *dst, size_t dstsz, const char *fmt,
@@ -356,6 +370,12 @@ parent_mda_format(char *dst, size_t dstsz, const char *fmt,
 		len += n;
 	}
 	dst[len] = '\0';
+	/* values next to each other or to a literal '.' may still make
+	 * a ".." component: a path never has one */
+	if (ctx == PARENT_MDA_CTX_PATH && parent_mda_dotdot(dst)) {
+		parent_mda_err(err, errsz, "\"..\" refused in a path");
+		return -1;
+	}
 	return 0;
 }
 

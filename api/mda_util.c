@@ -17,6 +17,14 @@
 #include "mda_util.h"
 
 static const char	*mda_util_name = "mda";
+static void		(*mda_util_hook)(void);
+
+/* mda_util_on_fail - the clean-up before a failure's exit */
+void
+mda_util_on_fail(void (*fn)(void))
+{
+	mda_util_hook = fn;
+}
 
 /* mda_util_setname - the program name mda_util_fail prints */
 void
@@ -53,6 +61,8 @@ mda_util_fail(int code, const char *fmt, ...)
 	va_end(ap);
 	mda_util_clean(line, sizeof(line), raw);
 	dprintf(STDERR_FILENO, "%s: %s\n", mda_util_name, line);
+	if (mda_util_hook != NULL)
+		mda_util_hook();
 	_exit(code);
 }
 

@@ -22,6 +22,9 @@
  * on stderr and exit with CODE */
 void	mda_util_fail(int code, const char *fmt, ...)
 	    __attribute__((noreturn, format(printf, 2, 3)));
+/* mda_util_on_fail - FN runs in mda_util_fail before the exit (one
+ * hook: the last set; NULL none), e.g. to remove a dotlock */
+void	mda_util_on_fail(void (*fn)(void));
 /* mda_util_setname - the program name mda_util_fail prints */
 void	mda_util_setname(const char *);
 /* mda_util_errno_code - the sysexits code for a failed file operation:

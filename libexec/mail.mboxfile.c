@@ -42,7 +42,18 @@ struct mbox_out {
 	int	last_nl;	/* the last byte written was '\n' */
 };
 
+/* the dotlock we hold, removed on every exit (mda_util_on_fail) */
+static char	mbox_lock_held[PATH_MAX];
+
 static void	mbox_usage(void) __attribute__((noreturn));
+
+static void
+mbox_unlock(void)
+{
+	if (mbox_lock_held[0] != '\0')
+		(void)unlink(mbox_lock_held);
+	mbox_lock_held[0] = '\0';
+}
 
 static void
 mbox_usage(void)
@@ -73,6 +84,9 @@ mbox_dotlock(const char *lock)
 		    O_NOFOLLOW, 0600);
 		if (fd != -1) {
 			close(fd);
+			(void)strlcpy(mbox_lock_held, lock,
+			    sizeof(mbox_lock_held));
+			mda_util_on_fail(mbox_unlock);
 			return 1;
 		}
 		if (errno == EACCES || errno == EPERM || errno == EROFS)
@@ -257,7 +271,7 @@ main(int argc, char *argv[])
 	char			 lock[PATH_MAX];
 	const char		*sender = "MAILER-DAEMON", *path;
 	struct stat		 st;
-	int			 ch, dotlocked, err;
+	int			 ch, err;
 
 	mda_util_setname("mail.mboxfile");
 	while ((ch = getopt(argc, argv, "f:")) != -1) {
@@ -284,7 +298,7 @@ main(int argc, char *argv[])
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
-	dotlocked = mbox_dotlock(lock);
+	(void)mbox_dotlock(lock);
 	o.fd = mbox_open(path);
 	mbox_fcntl_lock(o.fd, path);
 	if (fstat(o.fd, &st) == -1)
@@ -293,12 +307,9 @@ main(int argc, char *argv[])
 		err = errno;
 		if (ftruncate(o.fd, st.st_size) == -1 || fsync(o.fd) == -1)
 			err = errno;
-		if (dotlocked)
-			(void)unlink(lock);
 		mda_util_fail(mda_util_errno_code(err), "write %s: %s", path,
 		    strerror(err));
 	}
-	if (dotlocked)
-		(void)unlink(lock);
+	mbox_unlock();
 	return EX_OK;
 }

@@ -268,7 +268,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct mbox_out	 o;
-	char			 lock[PATH_MAX];
+	char			 lock[PATH_MAX], from[MBOX_SENDER_MAX + 1];
 	const char		*sender = "MAILER-DAEMON", *path;
 	struct stat		 st;
 	int			 ch, err;
@@ -289,8 +289,15 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		mbox_usage();
 	path = argv[0];
-	if (strlen(sender) > MBOX_SENDER_MAX || strpbrk(sender, " \t\r\n"))
-		mda_util_fail(EX_DATAERR, "bad sender for the From_ line");
+	if (strlen(sender) > MBOX_SENDER_MAX)
+		mda_util_fail(EX_DATAERR, "sender too long for the From_ line");
+	/* the From_ line is split at spaces: a quoted local part's white
+	 * space (and any control byte) becomes '_' */
+	(void)strlcpy(from, sender, sizeof(from));
+	for (char *c = from; *c != '\0'; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			*c = '_';
+	sender = from;
 	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >=
 	    sizeof(lock))
 		mda_util_fail(EX_CANTCREAT, "%s: path too long", path);

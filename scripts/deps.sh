@@ -46,9 +46,11 @@ postgresql		-
 redis-server		-
 mariadb-server-core	-
 mariadb-client-core	-
+dovecot-lmtpd		-
 '
 # (the tests' database servers are started privately by
-# regress/lib/servers.py: own data dir, own port, own socket)
+# regress/lib/servers.py: own data dir, own port, own socket; Dovecot's
+# LMTP server by regress/mda/test_lmtp.py on its own configuration)
 
 LOCK_WAIT=${DEPS_LOCK_WAIT:-600}
 
@@ -151,8 +153,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing $missing"
 export DEBIAN_FRONTEND=noninteractive
-# The postinst of postgresql and redis-server would start system-wide
-# services on the default ports.  Tests never use them, so forbid every
+# The postinst of postgresql, redis-server and dovecot-core would start
+# system-wide services on the default ports.  Tests never use them, so forbid every
 # service start for the length of the install with a policy-rc.d (honoured
 # by invoke-rc.d and deb-systemd-invoke), unless the machine has its own.
 policy=/usr/sbin/policy-rc.d

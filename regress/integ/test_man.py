@@ -24,6 +24,10 @@ PROGRAMS = {
     "queue-ram": [os.path.join(BUILD, "libexec", "queue-ram"), "-?"],
     "scheduler-ram": [os.path.join(BUILD, "libexec", "scheduler-ram"),
                       "-?"],
+    "mail.maildir": [os.path.join(BUILD, "libexec", "mail.maildir"), "-?"],
+    "mail.mboxfile": [os.path.join(BUILD, "libexec", "mail.mboxfile"),
+                      "-?"],
+    "mail.lmtp": [os.path.join(BUILD, "libexec", "mail.lmtp"), "-?"],
 }
 
 
@@ -63,7 +67,14 @@ def usage_flags(text):
         raise AssertionError("no usage line in %r" % text)
     out = set()
     for g in re.finditer(r"\[-(\w+)( [^\]]*)?\]", m.group(1)):
-        out.update(g.group(1)[0] if g.group(2) else g.group(1))
+        if g.group(2) and "|" in g.group(2):
+            # alternatives: [-r | -u]
+            out.update(re.findall(r"-(\w)", g.group(0)))
+        else:
+            out.update(g.group(1)[0] if g.group(2) else g.group(1))
+    # a required option outside brackets: -d dest
+    bare = re.sub(r"\[[^\]]*\]", "", m.group(1))
+    out.update(re.findall(r"(?:^|\s)-(\w) \w", bare))
     return out
 
 

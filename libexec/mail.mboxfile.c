@@ -1,0 +1,322 @@
+/*
+ * mail.mboxfile.c -- mail.mboxfile: append the message on stdin to a
+ * mailbox file in mbox format (MDA-01, MDA-17).
+ *
+ * Started by the parent as the recipient: mail.mboxfile [-f sender]
+ * file.  It writes a "From sender date" line, the message with the
+ * mboxrd escaping (every line matching ^>*From  gets one more '>'),
+ * and one blank line.  Locking is what Debian's mail programs agree
+ * on: a dotlock FILE.lock when the directory lets us create it (a lock
+ * older than DOTLOCK_STALE is broken), then an fcntl write lock; each
+ * with bounded retries, then EX_TEMPFAIL.  On any write error the file
+ * is truncated back to its old size: it must never leave a mailbox
+ * half-written, nor exit 0 before fsync.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mda_util.h"
+
+#define MBOX_LOCK_TRIES		20		/* each lock: 20 tries */
+#define MBOX_LOCK_WAIT_MS	250		/* between tries: 5 s in all */
+#define MBOX_DOTLOCK_STALE	300		/* seconds: a dead locker's */
+#define MBOX_SENDER_MAX		512
+
+struct mbox_out {
+	int	fd;
+	char	buf[65536];
+	size_t	len;
+	int	bol;		/* at the start of a line */
+	size_t	ngt;		/* held line start: '>' count, */
+	size_t	nfrom;		/* then bytes of "From " matched */
+	int	last_nl;	/* the last byte written was '\n' */
+};
+
+/* the dotlock we hold, removed on every exit (mda_util_on_fail) */
+static char	mbox_lock_held[PATH_MAX];
+
+static void	mbox_usage(void) __attribute__((noreturn));
+
+static void
+mbox_unlock(void)
+{
+	if (mbox_lock_held[0] != '\0')
+		(void)unlink(mbox_lock_held);
+	mbox_lock_held[0] = '\0';
+}
+
+static void
+mbox_usage(void)
+{
+	fprintf(stderr, "usage: mail.mboxfile [-f sender] file\n");
+	exit(EX_USAGE);
+}
+
+static void
+mbox_sleep_ms(long ms)
+{
+	struct timespec	ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* mbox_dotlock - create PATH.lock; 1 held, 0 the directory does not
+ * let us (go on with fcntl alone), EX_TEMPFAIL after the retries */
+static int
+mbox_dotlock(const char *lock)
+{
+	struct stat	st;
+	int		fd, i;
+
+	for (i = 0; i < MBOX_LOCK_TRIES; i++) {
+		fd = open(lock, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (fd != -1) {
+			close(fd);
+			(void)strlcpy(mbox_lock_held, lock,
+			    sizeof(mbox_lock_held));
+			mda_util_on_fail(mbox_unlock);
+			return 1;
+		}
+		if (errno == EACCES || errno == EPERM || errno == EROFS)
+			return 0;
+		if (errno != EEXIST)
+			mda_util_fail(EX_TEMPFAIL, "%s: %s", lock,
+			    strerror(errno));
+		if (lstat(lock, &st) == 0 &&
+		    time(NULL) - st.st_mtime > MBOX_DOTLOCK_STALE) {
+			(void)unlink(lock);
+			continue;
+		}
+		mbox_sleep_ms(MBOX_LOCK_WAIT_MS);
+	}
+	mda_util_fail(EX_TEMPFAIL, "%s: mailbox locked by another program",
+	    lock);
+}
+
+/* mbox_fcntl_lock - the fcntl write lock, bounded retries */
+static void
+mbox_fcntl_lock(int fd, const char *path)
+{
+	struct flock	fl;
+	int		i;
+
+	for (i = 0; i < MBOX_LOCK_TRIES; i++) {
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		if (fcntl(fd, F_SETLK, &fl) == 0)
+			return;
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			break;
+		mbox_sleep_ms(MBOX_LOCK_WAIT_MS);
+	}
+	mda_util_fail(EX_TEMPFAIL, "%s: cannot lock the mailbox: %s", path,
+	    errno == EAGAIN || errno == EACCES ? "locked by another program" :
+	    strerror(errno));
+}
+
+/* mbox_flush - the buffered output to the file: 0 or -1 */
+static int
+mbox_flush(struct mbox_out *o)
+{
+	if (o->len == 0)
+		return 0;
+	if (mda_util_write_all(o->fd, o->buf, o->len) == -1)
+		return -1;
+	o->last_nl = o->buf[o->len - 1] == '\n';
+	o->len = 0;
+	return 0;
+}
+
+static int
+mbox_put(struct mbox_out *o, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t	k = sizeof(o->buf) - o->len;
+
+		if (k == 0) {
+			if (mbox_flush(o) == -1)
+				return -1;
+			continue;
+		}
+		if (k > n)
+			k = n;
+		memcpy(o->buf + o->len, p, k);
+		o->len += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* mbox_pending_out - the held line start (NGT '>' then NFROM bytes
+ * of "From "), with one more '>' when it is a From_ line */
+static int
+mbox_pending_out(struct mbox_out *o, int escape)
+{
+	if (escape && mbox_put(o, ">", 1) == -1)
+		return -1;
+	for (; o->ngt > 0; o->ngt--)
+		if (mbox_put(o, ">", 1) == -1)
+			return -1;
+	if (mbox_put(o, "From ", o->nfrom) == -1)
+		return -1;
+	o->nfrom = 0;
+	o->bol = 0;
+	return 0;
+}
+
+/* mbox_body - one chunk of the message, escaped (mboxrd): a line
+ * start is held while it may still be ^>*From  */
+static int
+mbox_body(struct mbox_out *o, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (o->bol) {
+			if (o->nfrom == 0 && p[i] == '>') {
+				o->ngt++;
+				continue;
+			}
+			if (p[i] == "From "[o->nfrom]) {
+				if (++o->nfrom == 5 &&
+				    mbox_pending_out(o, 1) == -1)
+					return -1;
+				continue;
+			}
+			if (mbox_pending_out(o, 0) == -1)
+				return -1;
+		}
+		if (mbox_put(o, p + i, 1) == -1)
+			return -1;
+		if (p[i] == '\n')
+			o->bol = 1;
+	}
+	return 0;
+}
+
+/* mbox_append - From_ line, the message, the blank line, fsync */
+static int
+mbox_append(struct mbox_out *o, const char *sender)
+{
+	char	line[MBOX_SENDER_MAX + 64], date[64], buf[65536];
+	time_t	now = time(NULL);
+	ssize_t	n;
+	int	len;
+
+	if (strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y",
+	    localtime(&now)) == 0)
+		(void)strlcpy(date, "Thu Jan  1 00:00:00 1970", sizeof(date));
+	len = snprintf(line, sizeof(line), "From %s %s\n", sender, date);
+	if (mbox_put(o, line, (size_t)len) == -1)
+		return -1;
+	o->bol = 1;
+	while ((n = mda_util_read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+		if (mbox_body(o, buf, (size_t)n) == -1)
+			return -1;
+	if (n == -1)
+		return -1;
+	if (o->bol && mbox_pending_out(o, 0) == -1)
+		return -1;
+	if (mbox_flush(o) == -1)
+		return -1;
+	if (mbox_put(o, o->last_nl ? "\n" : "\n\n", o->last_nl ? 1 : 2) == -1 ||
+	    mbox_flush(o) == -1)
+		return -1;
+	return fsync(o->fd);
+}
+
+/* mbox_open - the mailbox: a regular file with one link, created 0600 */
+static int
+mbox_open(const char *path)
+{
+	struct stat	st;
+	int		fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC | O_NONBLOCK, 0600);
+	if (fd == -1)
+		mda_util_fail(errno == ELOOP ? EX_CANTCREAT :
+		    mda_util_errno_code(errno), "open %s: %s", path,
+		    errno == ELOOP ? "a symbolic link" : strerror(errno));
+	if (fstat(fd, &st) == -1)
+		mda_util_fail(EX_TEMPFAIL, "fstat %s: %s", path,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		mda_util_fail(EX_CANTCREAT, "%s: not a regular file", path);
+	if (st.st_nlink != 1)
+		mda_util_fail(EX_CANTCREAT, "%s: has %lu hard links", path,
+		    (unsigned long)st.st_nlink);
+	if (fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) == -1)
+		mda_util_fail(EX_TEMPFAIL, "fcntl %s: %s", path,
+		    strerror(errno));
+	return fd;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct mbox_out	 o;
+	char			 lock[PATH_MAX], from[MBOX_SENDER_MAX + 1];
+	const char		*sender = "MAILER-DAEMON", *path;
+	struct stat		 st;
+	int			 ch, err;
+
+	mda_util_setname("mail.mboxfile");
+	while ((ch = getopt(argc, argv, "f:")) != -1) {
+		switch (ch) {
+		case 'f':
+			if (*optarg != '\0')
+				sender = optarg;
+			break;
+		default:
+			mbox_usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		mbox_usage();
+	path = argv[0];
+	if (strlen(sender) > MBOX_SENDER_MAX)
+		mda_util_fail(EX_DATAERR, "sender too long for the From_ line");
+	/* the From_ line is split at spaces: a quoted local part's white
+	 * space (and any control byte) becomes '_' */
+	(void)strlcpy(from, sender, sizeof(from));
+	for (char *c = from; *c != '\0'; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			*c = '_';
+	sender = from;
+	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >=
+	    sizeof(lock))
+		mda_util_fail(EX_CANTCREAT, "%s: path too long", path);
+	/* a signal while the dotlock is held must not leave it behind */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	(void)mbox_dotlock(lock);
+	o.fd = mbox_open(path);
+	mbox_fcntl_lock(o.fd, path);
+	if (fstat(o.fd, &st) == -1)
+		mda_util_fail(EX_TEMPFAIL, "fstat %s: %s", path, strerror(errno));
+	if (mbox_append(&o, sender) == -1) {
+		err = errno;
+		if (ftruncate(o.fd, st.st_size) == -1 || fsync(o.fd) == -1)
+			err = errno;
+		mda_util_fail(mda_util_errno_code(err), "write %s: %s", path,
+		    strerror(err));
+	}
+	mbox_unlock();
+	return EX_OK;
+}

@@ -1,0 +1,151 @@
+"""mail.maildir (MDA-02, MDA-03, MDA-04): delivery into a maildir as the
+current user and, as root, as a test account; tmp/new/cur created 0700;
+unique names; -j sends "X-Spam: yes" to .Junk; a killed delivery never
+leaves a file in new/; a full file system (a private tmpfs, as root) is
+a temporary failure and leaves nothing in new/ nor tmp/."""
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mdatest  # noqa: E402
+from mdatest import (EX_TEMPFAIL, EX_NOPERM, EX_CANTCREAT,  # noqa: E402
+                     TempDir, one_line, program, run)
+
+MAILDIR = program("mail.maildir")
+MSG = b"Return-Path: <a@example.org>\nDelivered-To: bob@example.org\n" \
+      b"Subject: hello\n\nbody line\n"
+SPAM = b"Return-Path: <a@example.org>\nX-Spam: Yes \nSubject: buy\n\nx\n"
+
+
+def files(d):
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+class TestMaildir(unittest.TestCase):
+
+    def check_maildir(self, md, uid):
+        for sub in ("tmp", "new", "cur"):
+            st = os.stat(os.path.join(md, sub))
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o700, sub)
+            self.assertEqual(st.st_uid, uid)
+
+    def deliver_as(self, user):
+        uid = os.getuid() if user is None else user.pw_uid
+        with TempDir(user) as d:
+            # default: $HOME/Maildir
+            r, _, err = run([MAILDIR], MSG, user=user, env={"HOME": d})
+            self.assertEqual(r, 0, err)
+            md = os.path.join(d, "Maildir")
+            self.check_maildir(md, uid)
+            new = files(os.path.join(md, "new"))
+            self.assertEqual(len(new), 1)
+            self.assertEqual(files(os.path.join(md, "tmp")), [])
+            path = os.path.join(md, "new", new[0])
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), MSG)
+            st = os.stat(path)
+            self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)),
+                             (uid, 0o600))
+            # a path given, with missing parents
+            md2 = os.path.join(d, "vmail", "example.org", "bob")
+            for _ in range(5):
+                r, _, err = run([MAILDIR, md2], MSG, user=user)
+                self.assertEqual(r, 0, err)
+            names = files(os.path.join(md2, "new"))
+            self.assertEqual(len(names), 5)
+            for n in names:
+                # time.M<usec>P<pid>_<seq>.host, no ':' nor '/'
+                self.assertRegex(n, r"^\d+\.M\d{6}P\d+_\d+\.[^/:]+$")
+
+    def test_deliver_current_user(self):
+        self.deliver_as(None)
+
+    def test_deliver_as_test_account(self):
+        user = mdatest.test_account()
+        if user is None:
+            self.skipTest("needs root: a delivery as another account")
+        self.deliver_as(user)
+
+    def test_junk(self):
+        with TempDir() as d:
+            md = os.path.join(d, "Maildir")
+            self.assertEqual(run([MAILDIR, "-j", md], SPAM)[0], 0)
+            self.assertEqual(len(files(os.path.join(md, ".Junk", "new"))), 1)
+            self.assertEqual(files(os.path.join(md, "new")), [])
+            self.check_maildir(os.path.join(md, ".Junk"), os.getuid())
+            # without -j, or without the header, the inbox
+            self.assertEqual(run([MAILDIR, md], SPAM)[0], 0)
+            self.assertEqual(run([MAILDIR, "-j", md], MSG)[0], 0)
+            no = MSG.replace(b"Subject", b"X-Spam: no\nSubject")
+            self.assertEqual(run([MAILDIR, "-j", md], no)[0], 0)
+            # in the body it is no header
+            body = MSG + b"X-Spam: yes\n"
+            self.assertEqual(run([MAILDIR, "-j", md], body)[0], 0)
+            self.assertEqual(len(files(os.path.join(md, "new"))), 4)
+            self.assertEqual(len(files(os.path.join(md, ".Junk", "new"))), 1)
+
+    def test_killed_delivery_leaves_nothing_in_new(self):
+        with TempDir() as d:
+            md = os.path.join(d, "md")
+            p = subprocess.Popen([MAILDIR, md], stdin=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            try:
+                p.stdin.write(MSG + b"x" * 200000)
+                p.stdin.flush()
+                deadline = time.time() + 10
+                # wait until the partial file is in tmp/
+                while time.time() < deadline and not files(
+                        os.path.join(md, "tmp")):
+                    time.sleep(0.05)
+                self.assertEqual(len(files(os.path.join(md, "tmp"))), 1)
+            finally:
+                if p.pid > 1:
+                    os.kill(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
+                p.stdin.close()
+                p.stderr.close()
+            self.assertEqual(files(os.path.join(md, "new")), [])
+
+    def test_refusals(self):
+        with TempDir() as d:
+            f = os.path.join(d, "file")
+            open(f, "w").close()
+            r, _, err = run([MAILDIR, os.path.join(f, "md")], MSG)
+            self.assertEqual(r, EX_CANTCREAT, err)
+            one_line(self, err)
+            r, _, err = run([MAILDIR, "-x"], MSG)
+            self.assertEqual(r, 64)
+            self.assertIn("usage: mail.maildir [-j] [path]", err)
+            user = mdatest.test_account()
+            if user is not None:
+                # root's directory the test account may not write
+                os.chmod(d, 0o755)
+                r, _, err = run([MAILDIR, os.path.join(d, "md")], MSG,
+                                user=user)
+                self.assertEqual(r, EX_NOPERM, err)
+                one_line(self, err)
+
+    def test_full_disk_is_temporary(self):
+        if not mdatest.is_root() or not shutil.which("unshare"):
+            self.skipTest("needs root: a private tmpfs")
+        with TempDir() as d:
+            script = ("mount -t tmpfs -o size=64k tmpfs %s && "
+                      "%s %s/md; r=$?; "
+                      "find %s/md/new %s/md/tmp -type f | wc -l; "
+                      "exit $r" % (d, MAILDIR, d, d, d))
+            r, out, err = run(["unshare", "-m", "sh", "-c", script],
+                              MSG + b"y" * 300000)
+            self.assertEqual(r, EX_TEMPFAIL, err)
+            self.assertIn("No space left on device", err)
+            one_line(self, err)
+            self.assertEqual(out.strip(), b"0")
+
+
+if __name__ == "__main__":
+    unittest.main()

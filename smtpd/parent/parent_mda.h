@@ -1,0 +1,114 @@
+/*
+ * parent_mda.h -- the launcher of local deliveries: what the parent
+ * runs for one envelope, as whom, and how its end reads.
+ *
+ * The parent's imsg handler for IMSG_PARENT_FORK_MDA calls, in order:
+ * parent_mda_mbox_prepare() (mbox only, as root), parent_mda_prepare()
+ * (pure: argv, envp, directory, uid/gid), parent_mda_spawn() (fork and
+ * exec, never blocks), and when the child is reaped,
+ * parent_mda_status() (wait status + its stderr -> DELIVERY_*).
+ * The format expander (parent_mda_format) is the `%{...}` language of
+ * smtpd.conf's maildir paths, lmtp destinations, mda commands and
+ * wrappers (smtpd-conf.md 6.3).  Nothing here logs, exits or blocks;
+ * every failure is -1 with a one-line reason.  A delivery never runs
+ * as root.
+ */
+#ifndef SMTPD_PARENT_MDA_H
+#define SMTPD_PARENT_MDA_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stddef.h>
+
+struct conf_action;
+struct envelope;
+struct passwd;
+
+#define PARENT_MDA_FORMAT_MAX	2048	/* an expanded path or command */
+#define PARENT_MDA_ARGV_MAX	16
+#define PARENT_MDA_ENV_MAX	16
+#define PARENT_MDA_ARENA	16384	/* the strings argv/envp point into */
+#define PARENT_MDA_ERR_MAX	1024	/* what the parent reads of stderr */
+#define PARENT_MDA_SPOOL	"/var/mail"
+#define PARENT_MDA_SHELL	"/bin/sh"
+
+/* where an expansion goes: what an injected value could do differs */
+enum parent_mda_ctx {
+	PARENT_MDA_CTX_PATH,	/* a file name: no '/', no ".." from outside */
+	PARENT_MDA_CTX_COMMAND	/* /bin/sh -c text: no shell metacharacter */
+};
+
+/* the values %{...} expands to */
+struct parent_mda_vars {
+	const struct envelope	*evp;		/* sender, rcpt, dest */
+	const char		*username;	/* user.username */
+	const char		*directory;	/* user.directory */
+	const char		*mda;		/* %{mda}: wrappers only, or NULL */
+	char			 delim;		/* sub-address delimiter: '+' */
+};
+
+/* what the caller knows beside the action, the envelope and the user */
+struct parent_mda_params {
+	const char	*libexec;	/* directory of mail.maildir etc. */
+	const char	*wrapper;	/* command of action->wrapper, or NULL */
+	const char	*spool;		/* mbox directory; NULL: /var/mail */
+	char		 delim;		/* sub-address delimiter; 0: '+' */
+};
+
+/*
+ * One delivery to run.  argv and envp point into arena: the struct is
+ * filled in place and never copied.
+ */
+struct parent_mda_exec {
+	char	 path[PATH_MAX];		/* the program execve()d */
+	char	*argv[PARENT_MDA_ARGV_MAX + 1];
+	char	*envp[PARENT_MDA_ENV_MAX + 1];
+	char	 cwd[PATH_MAX];			/* "/" when it cannot be entered */
+	char	 user[256];			/* for the supplementary groups */
+	uid_t	 uid;
+	gid_t	 gid;
+	char	 arena[PARENT_MDA_ARENA];
+	size_t	 used;
+	int	 argc, envc;
+};
+
+/* a started delivery */
+struct parent_mda_child {
+	pid_t	pid;
+	int	in_fd;		/* write end of its stdin, or -1 if the
+				   caller gave the read end */
+	int	err_fd;		/* read end of its stdout+stderr,
+				   nonblocking: read at most ERR_MAX */
+};
+
+/* parent_mda_format - expand FMT into DST: 0, or -1 and ERR says why
+ * (unknown variable, bad syntax, too long, an injection refused) */
+int	parent_mda_format(char *dst, size_t dstsz, const char *fmt,
+	    const struct parent_mda_vars *, enum parent_mda_ctx,
+	    char *err, size_t errsz);
+
+/* parent_mda_prepare - what to run for this envelope as this user: 0,
+ * or -1 (a permanent failure: bad expansion, root, unusable action) */
+int	parent_mda_prepare(const struct conf_action *, const struct envelope *,
+	    const struct passwd *, const struct parent_mda_params *,
+	    struct parent_mda_exec *, char *err, size_t errsz);
+
+/* parent_mda_spawn - fork and exec EXEC as its user; STDIN_FD >= 0 is
+ * the child's stdin (consumed: closed in the parent), else a pipe is
+ * made and its write end returned.  0, or -1 (a temporary failure) */
+int	parent_mda_spawn(const struct parent_mda_exec *, int stdin_fd,
+	    struct parent_mda_child *, char *err, size_t errsz);
+
+/* parent_mda_status - DELIVERY_OK/TEMPFAIL/PERMFAIL of a wait status;
+ * LINE gets a safe one-line reason from the child's output OUT/OUTLEN */
+int	parent_mda_status(int wstatus, const char *out, size_t outlen,
+	    char *line, size_t linesz);
+
+/* parent_mda_mbox_prepare - as root before the fork: PATH exists, a
+ * regular file with one link, owned by UID, mode 0600 when created; 0
+ * or -1 with ERR (never follows a symbolic link) */
+int	parent_mda_mbox_prepare(const char *path, uid_t, gid_t,
+	    char *err, size_t errsz);
+
+#endif

@@ -159,6 +159,10 @@ void	smtp_data_begin_done(struct smtp_session *, int code, int fd,
 void	smtp_data_end_done(struct smtp_session *, int code,
 	    const char *text);
 
+/* the host's own pointer kept with a session (NULL at first) */
+void	 smtp_session_set_arg(struct smtp_session *, void *);
+void	*smtp_session_arg(const struct smtp_session *);
+
 struct smtp_server *smtp_server_new(struct event_base *,
 	    const struct smtp_hooks *, void *arg);
 /* smtp_server_listen - accept on FD (listening, nonblocking) */

@@ -85,6 +85,7 @@ struct smtp_session {
 	size_t				 mails;
 	char				 helo[256];
 	struct smtp_xact		*x;
+	void				*host_arg;	/* the host's */
 };
 
 /* smtp_session.c */

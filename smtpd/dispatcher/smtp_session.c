@@ -814,3 +814,15 @@ smtp_session_command(struct smtp_session *s, char *line)
 		break;
 	}
 }
+
+void
+smtp_session_set_arg(struct smtp_session *s, void *arg)
+{
+	s->host_arg = arg;
+}
+
+void *
+smtp_session_arg(const struct smtp_session *s)
+{
+	return s->host_arg;
+}

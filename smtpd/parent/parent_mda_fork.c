@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,7 +43,6 @@
 #include "xmalloc.h"
 
 #define PARENT_MDA_TIMEOUT	3600		/* seconds */
-#define PARENT_MDA_ERR_MAX	1024		/* bytes of its output kept */
 
 struct parent_mda {
 	uint64_t	 id;
@@ -139,11 +139,53 @@ parent_mda_reaped(pid_t pid, int wstatus)
 		snprintf(error, sizeof error, "delivery timed out after %ds",
 		    PARENT_MDA_TIMEOUT);
 	} else
-		status = parent_mda_status(wstatus, m->err, error,
+		status = parent_mda_status(wstatus, m->err, m->errlen, error,
 		    sizeof error);
 	parent_mda_done(m->id, status, error);
 	parent_mda_free(m);
 	return 0;
+}
+
+/*
+ * parent_mda_libexec - where the delivery programs are: the libexec
+ * directory when it holds them, else the libexec/ beside our own binary
+ * (a build tree run in place: make run, the tests)
+ */
+static const char *
+parent_mda_libexec(void)
+{
+	static char	dir[PATH_MAX];
+	char		path[PATH_MAX + 32], *slash;
+
+	if (dir[0] != '\0')
+		return dir;
+	strlcpy(dir, env->opts.libexec, sizeof dir);
+	snprintf(path, sizeof path, "%s/mail.maildir", dir);
+	if (access(path, X_OK) == 0)
+		return dir;
+	strlcpy(path, env->opts.self, sizeof path);
+	if ((slash = strrchr(path, '/')) != NULL) {
+		*slash = '\0';
+		strlcat(path, "/libexec", sizeof path);
+		if (access(path, X_OK) == 0)
+			strlcpy(dir, path, sizeof dir);
+	}
+	log_debug("parent: delivery programs in %s", dir);
+	return dir;
+}
+
+/* parent_mda_wrapper - the command of the action's wrapper, or NULL */
+static const char *
+parent_mda_wrapper(const struct conf_action *a)
+{
+	size_t	i;
+
+	if (a->wrapper == NULL)
+		return NULL;
+	for (i = 0; i < env->conf->nwrappers; i++)
+		if (strcmp(env->conf->wrappers[i]->name, a->wrapper) == 0)
+			return env->conf->wrappers[i]->command;
+	return NULL;
 }
 
 /* parent_mda_start - checks, then the process; -1 with ERR on failure,
@@ -153,12 +195,14 @@ parent_mda_start(uint64_t id, const struct envelope *e, int *status,
     char *err, size_t errsz)
 {
 	const struct conf_action	*a;
-	struct parent_mda_exec		 x;
+	static struct parent_mda_exec	 x;
+	struct parent_mda_params	 pp;
+	struct parent_mda_child		 child;
 	struct parent_mda		*m;
 	struct passwd			*pw;
 	struct timeval			 tv = { PARENT_MDA_TIMEOUT, 0 };
-	int				 wfd, errfd, e2 = 0;
-	pid_t				 pid;
+	char				 mbox[PATH_MAX];
+	int				 e2 = 0;
 
 	*status = DELIVERY_PERMFAIL;
 	if ((a = conf_action_find(env->conf, e->dispatcher)) == NULL) {
@@ -178,32 +222,40 @@ parent_mda_start(uint64_t id, const struct envelope *e, int *status,
 		snprintf(err, errsz, "cannot find our own account");
 		return -1;
 	}
-	if (parent_mda_prepare(a, e, pw, env->opts.libexec, env->privsep,
-	    &x, err, errsz) == -1)
+	memset(&pp, 0, sizeof pp);
+	pp.libexec = parent_mda_libexec();
+	pp.wrapper = parent_mda_wrapper(a);
+	pp.delim = env->conf->sub_addr_delim;
+	if (parent_mda_prepare(a, e, pw, &pp, &x, err, errsz) == -1)
 		return -1;
 	*status = DELIVERY_TEMPFAIL;
-	if (parent_mda_spawn(&x, &pid, &wfd, &errfd, err, errsz) == -1) {
-		parent_mda_exec_clear(&x);
-		return -1;
+	if (a->method == CONF_METHOD_MBOX && env->privsep) {
+		snprintf(mbox, sizeof mbox, "%s/%s", PARENT_MDA_SPOOL,
+		    pw->pw_name);
+		if (parent_mda_mbox_prepare(mbox, pw->pw_uid, pw->pw_gid, err,
+		    errsz) == -1)
+			return -1;
 	}
-	parent_mda_exec_clear(&x);
+	if (parent_mda_spawn(&x, -1, &child, err, errsz) == -1)
+		return -1;
 	m = xcalloc(1, sizeof *m);
 	m->id = id;
-	m->pid = pid;
-	m->errfd = errfd;
-	if (fcntl(errfd, F_SETFL, O_NONBLOCK) == -1 ||
-	    (m->ev_err = event_new(env->evb, errfd, EV_READ | EV_PERSIST,
+	m->pid = child.pid;
+	m->errfd = child.err_fd;
+	if (fcntl(m->errfd, F_SETFL, O_NONBLOCK) == -1 ||
+	    (m->ev_err = event_new(env->evb, m->errfd, EV_READ | EV_PERSIST,
 	    parent_mda_on_err, m)) == NULL ||
 	    (m->ev_timeout = evtimer_new(env->evb, parent_mda_on_timeout,
 	    m)) == NULL)
 		fatal("parent: delivery events");
 	event_add(m->ev_err, NULL);
 	evtimer_add(m->ev_timeout, &tv);
-	api_tree_set(&parent_mdas, (uint64_t)pid, m, &e2);
+	api_tree_set(&parent_mdas, (uint64_t)m->pid, m, &e2);
 	if (e2)
 		fatalx("parent: out of memory");
 	msg_send_parent_fork_mda_result(env->peers[PROC_DISPATCHER],
-	    &(struct msg_parent_fork_mda_result){ .id = id, .fd = wfd });
+	    &(struct msg_parent_fork_mda_result){ .id = id,
+		.fd = child.in_fd });
 	return 0;
 }
 

@@ -96,8 +96,8 @@ test_record(struct mproc *p, struct imsg *imsg)
 	if (r->type == IMSG_DISPATCHER_DELIVER_ENVELOPE) {
 		r->len = r->m.dispatcher_deliver_envelope.envelope_len;
 		if ((r->data = malloc(r->len)) != NULL)
-			memcpy(r->data, r->m.dispatcher_deliver_envelope.envelope,
-			    r->len);
+			memcpy(r->data,
+			    r->m.dispatcher_deliver_envelope.envelope, r->len);
 		r->fd = r->m.dispatcher_deliver_envelope.fd;
 	} else if (r->type == IMSG_QUEUE_CREATE_MESSAGE_RESULT)
 		r->fd = r->m.queue_create_message_result.fd;
@@ -196,7 +196,8 @@ test_wire(int real, long long inflight, long long batch)
 	    PROC_SCHEDULER, 1, qh, nq, NULL);
 	if (real) {
 		sh = scheduler_imsg_handlers(&ns);
-		test_host = scheduler_host_embedded(&scheduler_backend_ramqueue);
+		test_host = scheduler_host_embedded(
+		    &scheduler_backend_ramqueue);
 		scheduler_work_init(env->evb, test_host, inflight, batch);
 		test_sched = mproc_new(env->evb, PROC_SCHEDULER, b[1],
 		    PROC_QUEUE, 1, sh, ns, NULL);
@@ -650,7 +651,7 @@ test_deliveries(const char *backend)
 	struct msg_scheduler_delivery_result	*res;
 	uint64_t				 evpids[3];
 	uint32_t				 msgid;
-	char					 errline[ENVELOPE_ERRORLINE_SIZE];
+	char				 errline[ENVELOPE_ERRORLINE_SIZE];
 	char					 what[160];
 	time_t					 now = time(NULL);
 	size_t					 i;

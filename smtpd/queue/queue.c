@@ -29,12 +29,18 @@
 
 static const struct imsg_handler queue_handlers[] = {
 	PROC_CHILD_HANDLERS,
-	{ IMSG_QUEUE_CREATE_MESSAGE,  PROC_DISPATCHER, queue_on_create_message },
-	{ IMSG_QUEUE_SUBMIT_ENVELOPE, PROC_DISPATCHER, queue_on_submit_envelope },
-	{ IMSG_QUEUE_COMMIT_MESSAGE,  PROC_DISPATCHER, queue_on_commit_message },
-	{ IMSG_QUEUE_DELETE_MESSAGE,  PROC_DISPATCHER, queue_on_delete_message },
-	{ IMSG_QUEUE_DELIVER_ENVELOPE, PROC_SCHEDULER, queue_on_deliver_envelope },
-	{ IMSG_QUEUE_DELIVERY_RESULT, PROC_DISPATCHER, queue_on_delivery_result },
+	{ IMSG_QUEUE_CREATE_MESSAGE, PROC_DISPATCHER,
+	    queue_on_create_message },
+	{ IMSG_QUEUE_SUBMIT_ENVELOPE, PROC_DISPATCHER,
+	    queue_on_submit_envelope },
+	{ IMSG_QUEUE_COMMIT_MESSAGE, PROC_DISPATCHER,
+	    queue_on_commit_message },
+	{ IMSG_QUEUE_DELETE_MESSAGE, PROC_DISPATCHER,
+	    queue_on_delete_message },
+	{ IMSG_QUEUE_DELIVER_ENVELOPE, PROC_SCHEDULER,
+	    queue_on_deliver_envelope },
+	{ IMSG_QUEUE_DELIVERY_RESULT, PROC_DISPATCHER,
+	    queue_on_delivery_result },
 };
 
 const struct imsg_handler *
@@ -92,9 +98,9 @@ queue_on_config(void)
 		fatalx("queue: spool %s unusable", env->opts.spool);
 	if (queue_recover(&rec) != QUEUE_OK)
 		log_warnx("queue: recovery incomplete, the walk goes on");
-	log_info("queue recover incoming=%zu temporary=%zu purged=%zu "
-	    "empty=%zu corrupt=%zu", rec.incoming, rec.temporary, rec.purged,
-	    rec.empty, rec.corrupt);
+	log_info(QUEUE_LOG_ID " queue recovered incoming=%zu temporary=%zu "
+	    "purged=%zu empty=%zu corrupt=%zu", rec.incoming, rec.temporary,
+	    rec.purged, rec.empty, rec.corrupt);
 	queue_incoming_init(env->evb, QUEUE_COMMIT_WINDOW_MS);
 }
 
@@ -102,7 +108,7 @@ queue_on_config(void)
 static void
 queue_on_reloaded(size_t n)
 {
-	log_info("queue reload envelopes=%zu", n);
+	log_info(QUEUE_LOG_ID " queue reloaded envelopes=%zu", n);
 }
 
 /* queue_on_start - every process runs: rebuild the scheduler */

@@ -22,6 +22,9 @@
 struct envelope;
 struct event_base;
 
+/* the session id of the queue's log lines: none (smtpd.8, LOGGING) */
+#define QUEUE_LOG_ID			"0000000000000000"
+
 /* commits arriving within this window share their fsyncs */
 #define QUEUE_COMMIT_WINDOW_MS		1
 /* the most messages one group commit takes; the rest wait one turn */
@@ -37,7 +40,8 @@ struct event_base;
 const struct imsg_handler *queue_imsg_handlers(size_t *n);
 /* queue_tell_scheduler_* - the scheduler learns of a stored envelope,
  * a committed message, a delivery's outcome */
-void	queue_tell_scheduler_insert(const struct msg_scheduler_insert_envelope *);
+void	queue_tell_scheduler_insert(
+	    const struct msg_scheduler_insert_envelope *);
 /* queue_envelope_schedule - what the scheduler is told of EVP */
 void	queue_envelope_schedule(const struct envelope *evp,
 	    struct msg_scheduler_insert_envelope *m);

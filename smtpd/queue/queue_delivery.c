@@ -11,8 +11,9 @@
  * each attempt updates or deletes the stored envelope, then the
  * scheduler is told (retry count and last try with a temporary
  * failure).  Every outcome is one log line:
- *   queue delivery evpid=<16 hex> status=<ok|tempfail|permfail|loop|
- *   expired|bounce|removed|gone> retry=N error="..."
+ *   0000000000000000 queue delivery evpid=<16 hex>
+ *   status=<ok|tempfail|permfail|loop|expired|bounce|removed|gone>
+ *   retry=N error="..."
  * Nothing here is fatal: a storage failure is logged, and an envelope
  * that can no longer be read is reported gone so that the scheduler
  * forgets it.
@@ -49,8 +50,8 @@ queue_delivery_log(uint64_t evpid, const char *status, unsigned int retry,
 		if (!isprint((unsigned char)safe[i]) || safe[i] == '"' ||
 		    safe[i] == '\\')
 			safe[i] = '?';
-	log_info("queue delivery evpid=%016" PRIx64 " status=%s retry=%u "
-	    "error=\"%s\"", evpid, status, retry, safe);
+	log_info(QUEUE_LOG_ID " queue delivery evpid=%016" PRIx64
+	    " status=%s retry=%u error=\"%s\"", evpid, status, retry, safe);
 }
 
 /*

@@ -39,7 +39,7 @@
 struct queue_incoming {
 	TAILQ_ENTRY(queue_incoming)	 entry;		/* in the window */
 	uint32_t			 msgid;
-	int				 bodyfd;	/* ours (no fd_w) or -1 */
+	int				 bodyfd;	/* ours, or -1 */
 	int				 error;		/* QUEUE_OK, or a
 							   submit's failure */
 	int				 committing;
@@ -292,8 +292,8 @@ queue_incoming_done(struct queue_incoming *q, int r)
 		for (i = 0; i < q->nevps; i++)
 			queue_tell_scheduler_insert(&q->evps[i]);
 		queue_tell_scheduler_commit(q->msgid);
-		log_info("queue commit msgid=%08" PRIx32 " envelopes=%zu",
-		    q->msgid, q->nevps);
+		log_info(QUEUE_LOG_ID " queue commit msgid=%08" PRIx32
+		    " envelopes=%zu", q->msgid, q->nevps);
 	} else {
 		r = queue_incoming_result(r);
 		if (queue_delete_message(q->msgid) < 0)

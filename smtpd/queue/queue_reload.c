@@ -64,8 +64,9 @@ static void
 queue_reload_tell(const struct envelope *evp)
 {
 	struct msg_scheduler_insert_envelope	m;
-	uint32_t				msgid = evpid_to_msgid(evp->evpid);
+	uint32_t				msgid;
 
+	msgid = evpid_to_msgid(evp->evpid);
 	if (queue_reload.last != 0 && queue_reload.last != msgid)
 		queue_tell_scheduler_commit(queue_reload.last);
 	queue_envelope_schedule(evp, &m);

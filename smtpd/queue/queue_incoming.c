@@ -90,6 +90,7 @@ queue_incoming_free(void)
 
 	while (api_tree_root(&queue_incoming.msgs, &id, (void **)&q))
 		queue_incoming_forget(q);
+	api_tree_clear(&queue_incoming.msgs, NULL);
 	TAILQ_INIT(&queue_incoming.window);
 	queue_incoming.nwindow = 0;
 	if (queue_incoming.timer != NULL)

@@ -159,6 +159,14 @@ struct queue_walk {
  * walk_open/next/close	the cursor above; next returns QUEUE_OK with an
  *			envelope, QUEUE_NOTFOUND at the end, < 0 on an
  *			error after which the walk may be stepped again.
+ * message_commit_batch	(appended, optional) commit N messages at once,
+ *			as message_commit would each (FDS NULL: all -1),
+ *			sharing the fsyncs they have in common (group
+ *			commit); RESULTS[i] is msgids[i]'s result, none OK
+ *			before it is durable.  Returns QUEUE_OK when all
+ *			went, else the first failure.  NULL: the host
+ *			commits them one by one.  Not in the helper
+ *			protocol.
  */
 struct queue_backend {
 	int		 version;	/* QUEUE_BACKEND_V1; append only */
@@ -186,6 +194,8 @@ struct queue_backend {
 	int	(*walk_next)(void *ctx, struct queue_walk *, uint64_t *evpid,
 		    char *buf, size_t bufsz, size_t *lenp);
 	void	(*walk_close)(void *ctx, struct queue_walk *);
+	int	(*message_commit_batch)(void *ctx, size_t n,
+		    const uint32_t *msgids, const int *fds, int *results);
 };
 
 /*

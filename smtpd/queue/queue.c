@@ -4,18 +4,24 @@
  * Runs as smtpd -x queue, chrooted into the spool and unprivileged when
  * started as root (see proc.c).  Once configured it opens its storage
  * backend, which makes its own layout below the spool root as the queue
- * user (the parent makes only the root); an unusable spool is fatal
- * there, at start-up.  Otherwise it only joins the process tree: it
- * reports ready and waits for work; later issues give it its handlers.
- * It must never trust a message from a process that the catalogue
- * (imsg.h) does not route to it.
+ * user (the parent makes only the root; an unusable spool is fatal
+ * there, at start-up), and recovers what a crash left.  Once every
+ * process runs, it walks the queue to rebuild the scheduler
+ * (queue_reload.c).  Then it receives messages from the dispatcher
+ * (queue_incoming.c) and carries out the work the scheduler hands out
+ * (queue_delivery.c).  It must never trust a message from a process
+ * that the catalogue (imsg.h) does not route to it, and never dies of a
+ * storage failure: that is a temporary failure, logged.
  */
 #include <stddef.h>
 
 #include "api_log.h"
+#include "envelope.h"
+#include "imsg_codec.h"
 #include "log.h"
 #include "mproc.h"
 #include "proc.h"
+#include "queue.h"
 #include "queue_backend.h"
 #include "smtpd.h"
 
@@ -23,19 +29,93 @@
 
 static const struct imsg_handler queue_handlers[] = {
 	PROC_CHILD_HANDLERS,
+	{ IMSG_QUEUE_CREATE_MESSAGE, PROC_DISPATCHER,
+	    queue_on_create_message },
+	{ IMSG_QUEUE_SUBMIT_ENVELOPE, PROC_DISPATCHER,
+	    queue_on_submit_envelope },
+	{ IMSG_QUEUE_COMMIT_MESSAGE, PROC_DISPATCHER,
+	    queue_on_commit_message },
+	{ IMSG_QUEUE_DELETE_MESSAGE, PROC_DISPATCHER,
+	    queue_on_delete_message },
+	{ IMSG_QUEUE_DELIVER_ENVELOPE, PROC_SCHEDULER,
+	    queue_on_deliver_envelope },
+	{ IMSG_QUEUE_DELIVERY_RESULT, PROC_DISPATCHER,
+	    queue_on_delivery_result },
 };
 
-/* queue_on_config - open the storage: the spool is "/" once chrooted */
+const struct imsg_handler *
+queue_imsg_handlers(size_t *n)
+{
+	*n = sizeof queue_handlers / sizeof queue_handlers[0];
+	return queue_handlers;
+}
+
+void
+queue_envelope_schedule(const struct envelope *evp,
+    struct msg_scheduler_insert_envelope *m)
+{
+	*m = (struct msg_scheduler_insert_envelope){
+	    .evpid = evp->evpid, .type = (int32_t)evp->type,
+	    .retry = evp->retry, .creation = (uint64_t)evp->creation,
+	    .ttl = (uint64_t)evp->ttl, .lasttry = (uint64_t)evp->lasttry,
+	    .lastbounce = (uint64_t)evp->lastbounce };
+}
+
+void
+queue_tell_scheduler_insert(const struct msg_scheduler_insert_envelope *m)
+{
+	msg_send_scheduler_insert_envelope(env->peers[PROC_SCHEDULER], m);
+}
+
+void
+queue_tell_scheduler_commit(uint32_t msgid)
+{
+	msg_send_scheduler_commit_message(env->peers[PROC_SCHEDULER],
+	    &(struct msg_scheduler_commit_message){ .msgid = msgid });
+}
+
+void
+queue_tell_scheduler_result(uint64_t evpid, int status, uint32_t retry,
+    uint64_t lasttry)
+{
+	msg_send_scheduler_delivery_result(env->peers[PROC_SCHEDULER],
+	    &(struct msg_scheduler_delivery_result){ .evpid = evpid,
+	    .status = status, .retry = retry, .lasttry = lasttry });
+}
+
+/* queue_on_config - open the storage (the spool is "/" once chrooted)
+ * and set right what a crash left */
 static void
 queue_on_config(void)
 {
-	const char	*root = env->privsep ? "/" : env->opts.spool;
+	const char		*root = env->privsep ? "/" : env->opts.spool;
+	struct queue_recovery	 rec;
 
 	/* every level goes to our log, which filters debug itself */
 	api_log_set_sink(log_api_line);
 	api_log_verbose(1);
 	if (queue_backend_init(QUEUE_BACKEND_DEFAULT, root) == -1)
 		fatalx("queue: spool %s unusable", env->opts.spool);
+	if (queue_recover(&rec) != QUEUE_OK)
+		log_warnx("queue: recovery incomplete, the walk goes on");
+	log_info(QUEUE_LOG_ID " queue recovered incoming=%zu temporary=%zu "
+	    "purged=%zu empty=%zu corrupt=%zu", rec.incoming, rec.temporary,
+	    rec.purged, rec.empty, rec.corrupt);
+	queue_incoming_init(env->evb, QUEUE_COMMIT_WINDOW_MS);
+}
+
+/* queue_on_reloaded - the scheduler knows every envelope of the spool */
+static void
+queue_on_reloaded(size_t n)
+{
+	log_info(QUEUE_LOG_ID " queue reloaded envelopes=%zu", n);
+}
+
+/* queue_on_start - every process runs: rebuild the scheduler */
+static void
+queue_on_start(void)
+{
+	queue_reload_start(env->evb, queue_on_reloaded);
 }
 
 int
@@ -43,6 +123,6 @@ queue_main(void)
 {
 	proc_child_init(PROC_QUEUE, queue_handlers,
 	    sizeof queue_handlers / sizeof queue_handlers[0], queue_on_config,
-	    NULL);
+	    queue_on_start);
 	proc_child_loop();
 }

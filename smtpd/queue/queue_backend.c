@@ -140,6 +140,40 @@ queue_commit_message(uint32_t msgid)
 	return b->message_commit(queue_backend_ctx, msgid, -1);
 }
 
+/* queue_commit_messages - group commit, by the backend's batch method
+ * when it has one, else one by one */
+int
+queue_commit_messages(size_t n, const uint32_t *msgids, const int *fds,
+    int *results)
+{
+	const struct queue_backend	*b;
+	size_t				 i;
+	int				 r = QUEUE_OK;
+
+	if ((b = queue_backend_ready()) == NULL) {
+		for (i = 0; i < n; i++)
+			results[i] = QUEUE_TEMPFAIL;
+		return QUEUE_TEMPFAIL;
+	}
+	if (b->message_commit_batch != NULL)
+		return b->message_commit_batch(queue_backend_ctx, n, msgids,
+		    fds, results);
+	for (i = 0; i < n; i++) {
+		results[i] = b->message_commit(queue_backend_ctx, msgids[i],
+		    fds != NULL ? fds[i] : -1);
+		if (r == QUEUE_OK && results[i] != QUEUE_OK)
+			r = results[i];
+	}
+	return r;
+}
+
+/* queue_backend_takes_body_fd - does the backend hand out a write fd? */
+int
+queue_backend_takes_body_fd(void)
+{
+	return queue_backend != NULL && queue_backend->message_fd_w != NULL;
+}
+
 /* queue_delete_message - a message and all its envelopes */
 int
 queue_delete_message(uint32_t msgid)

@@ -34,6 +34,15 @@ int	queue_recover(struct queue_recovery *);
 int	queue_create_message(uint32_t *msgid);
 int	queue_open_message_write(uint32_t msgid, int *fdp);
 int	queue_commit_message(uint32_t msgid);
+/*
+ * queue_commit_messages - group commit: N messages (bodies FDS[i], -1:
+ * written through queue_open_message_write) made durable together,
+ * results[i] for msgids[i]; QUEUE_OK if all went, else the first failure
+ */
+int	queue_commit_messages(size_t n, const uint32_t *msgids, const int *fds,
+	    int *results);
+/* queue_backend_takes_body_fd - 1 if the backend gives a write fd */
+int	queue_backend_takes_body_fd(void);
 int	queue_delete_message(uint32_t msgid);
 int	queue_open_message_read(uint32_t msgid, int *fdp);
 int	queue_create_envelope(uint32_t msgid, struct envelope *evp);
@@ -53,5 +62,7 @@ void	queue_walk_free(struct queue_walk **);
  */
 void	queue_fs_inject_fault(unsigned int nth, int err);
 unsigned int queue_fs_count_calls(void);
+/* queue_fs_count_fsyncs - of those calls, the fsyncs */
+unsigned int queue_fs_count_fsyncs(void);
 
 #endif

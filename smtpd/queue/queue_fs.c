@@ -12,7 +12,9 @@
  * An envelope is written to temporary/, fsync'd, renamed in, its dir
  * fsync'd.  Commit fsyncs body and envelopes, renames incoming/<msgid> to
  * queue/<xx>/<msgid> and fsyncs both parents: a crash leaves a message
- * wholly in incoming/ (recover discards it) or wholly in queue/.  Files
+ * wholly in incoming/ (recover discards it) or wholly in queue/.  A
+ * batch commit (group commit) does the same for N messages with each
+ * parent directory fsync'd once for the batch.  Files
  * 0600, dirs 0700.  Never fatal: failures are logged and returned as
  * temporary (QUEUE_NOSPACE when the disk is full).
  */
@@ -53,6 +55,7 @@ struct queue_fs {
 /* tests' fault injection, off by default: one switch for every context */
 static struct {
 	unsigned int	calls;		/* fallible calls since inject */
+	unsigned int	fsyncs;		/* of them, fsyncs */
 	unsigned int	fault_nth;	/* 0: no fault */
 	int		fault_err;
 } queue_fs_faults;
@@ -60,6 +63,7 @@ static struct {
 /* the test hooks, declared for regress/ in queue_backend.h */
 void		queue_fs_inject_fault(unsigned int, int);
 unsigned int	queue_fs_count_calls(void);
+unsigned int	queue_fs_count_fsyncs(void);
 
 /* a cursor of queue_fs_walk_next */
 struct queue_fs_walk {
@@ -144,6 +148,7 @@ void
 queue_fs_inject_fault(unsigned int nth, int err)
 {
 	queue_fs_faults.calls = 0;
+	queue_fs_faults.fsyncs = 0;
 	queue_fs_faults.fault_nth = nth;
 	queue_fs_faults.fault_err = err;
 }
@@ -153,6 +158,13 @@ unsigned int
 queue_fs_count_calls(void)
 {
 	return queue_fs_faults.calls;
+}
+
+/* queue_fs_count_fsyncs - tests: fsyncs since the last inject */
+unsigned int
+queue_fs_count_fsyncs(void)
+{
+	return queue_fs_faults.fsyncs;
 }
 
 /* queue_fs_fault - count a fallible call; -1 and errno if it must fail */
@@ -244,6 +256,7 @@ queue_fs_open(struct queue_fs *fs, const char *path, int flags, mode_t mode)
 static int
 queue_fs_fsync(int fd)
 {
+	queue_fs_faults.fsyncs++;
 	if (queue_fs_fault() == -1)
 		return -1;
 	return fsync(fd);
@@ -743,69 +756,192 @@ done:
 	return r;
 }
 
+/* one message of a commit batch */
+struct queue_fs_commit {
+	uint32_t	msgid;
+	char		dir[QUEUE_FS_PATH_MAX];		/* incoming/<msgid> */
+	char		to[QUEUE_FS_PATH_MAX];		/* queue/<xx>/<msgid> */
+	char		bucket[QUEUE_FS_PATH_MAX];	/* queue/<xx> */
+	int		r;		/* QUEUE_OK while it goes on */
+	int		renamed;	/* moved to queue/ */
+};
+
 /*
- * queue_fs_message_commit - the body (FD's content, or what was written
- * to message_fd_w's fd when FD is -1) and the envelopes fsync'd, then
- * the message moved to queue/
+ * queue_fs_commit_prepare - one message of a batch made durable in
+ * incoming/: the body (FD's content, or what was written to
+ * message_fd_w's fd when FD is -1), every envelope and the message
+ * directory fsync'd, its bucket made (*NEWBUCKET set if created).
  */
 static int
-queue_fs_message_commit(void *ctx, uint32_t msgid, int fd)
+queue_fs_commit_prepare(struct queue_fs *fs, struct queue_fs_commit *c,
+    int fd, int *newbucket)
 {
-	struct queue_fs		*fs = ctx;
 	struct queue_fs_scan	 sc;
 	enum queue_fs_where	 where;
-	char			 dir[QUEUE_FS_PATH_MAX], to[QUEUE_FS_PATH_MAX];
-	char			 bucket[QUEUE_FS_PATH_MAX];
 	char			 body[QUEUE_FS_PATH_MAX];
-	int			 r, newbucket = 0;
+	int			 r;
 
-	if ((r = queue_fs_find_message(fs, msgid, dir, sizeof dir, &where)) !=
-	    QUEUE_OK)
+	if ((r = queue_fs_find_message(fs, c->msgid, c->dir, sizeof c->dir,
+	    &where)) != QUEUE_OK)
 		return r;
 	if (where != QUEUE_FS_INCOMING) {
 		log_warnx("queue-fs: msgid=%08" PRIx32 " committed twice",
-		    msgid);
+		    c->msgid);
 		return QUEUE_NOTFOUND;
 	}
-	if (fd != -1 && (r = queue_fs_copy_body(fs, msgid, fd)) != QUEUE_OK)
+	if (fd != -1 && (r = queue_fs_copy_body(fs, c->msgid, fd)) != QUEUE_OK)
 		return r;
-	if (queue_fs_path(body, sizeof body, "%s/message", dir) == -1 ||
-	    queue_fs_msgdir(msgid, QUEUE_FS_QUEUE, to, sizeof to) == -1 ||
-	    queue_fs_path(bucket, sizeof bucket, "queue/%02x",
-	    (unsigned int)(msgid >> 24)) == -1)
+	if (queue_fs_path(body, sizeof body, "%s/message", c->dir) == -1 ||
+	    queue_fs_msgdir(c->msgid, QUEUE_FS_QUEUE, c->to, sizeof c->to) ==
+	    -1 || queue_fs_path(c->bucket, sizeof c->bucket, "queue/%02x",
+	    (unsigned int)(c->msgid >> 24)) == -1)
 		return QUEUE_TEMPFAIL;
 	if (queue_fs_sync_path(fs, body) == -1) {
 		if (errno == ENOENT) {
 			log_warnx("queue-fs: msgid=%08" PRIx32 " committed "
-			    "without a body", msgid);
+			    "without a body", c->msgid);
 			return QUEUE_NOTFOUND;
 		}
 		return queue_fs_fail("fsync", body);
 	}
-	if ((r = queue_fs_scan(fs, dir, msgid, 0, 1, &sc)) != QUEUE_OK)
+	if ((r = queue_fs_scan(fs, c->dir, c->msgid, 0, 1, &sc)) != QUEUE_OK)
 		return r;
 	if (sc.nevp == 0) {
 		log_warnx("queue-fs: msgid=%08" PRIx32 " committed without "
-		    "an envelope", msgid);
+		    "an envelope", c->msgid);
 		return QUEUE_NOTFOUND;
 	}
-	if (queue_fs_sync_path(fs, dir) == -1)
-		return queue_fs_fail("fsync", dir);
-	if (queue_fs_mkdir(fs, bucket) == 0)
-		newbucket = 1;
+	if (queue_fs_sync_path(fs, c->dir) == -1)
+		return queue_fs_fail("fsync", c->dir);
+	if (queue_fs_mkdir(fs, c->bucket) == 0)
+		*newbucket = 1;
 	else if (errno != EEXIST)
-		return queue_fs_fail("mkdir", bucket);
-	if (newbucket && queue_fs_sync_path(fs, "queue") == -1)
-		return queue_fs_fail("fsync", "queue");
-	if (queue_fs_rename(fs, dir, to) == -1)
-		return queue_fs_fail("rename", dir);
-	if (queue_fs_sync_path(fs, bucket) == -1 ||
-	    queue_fs_sync_path(fs, "incoming") == -1) {
-		r = queue_fs_fail("fsync after commit of", to);
-		queue_fs_commit_undo(fs, msgid, to, dir);
-		return r;
-	}
+		return queue_fs_fail("mkdir", c->bucket);
 	return QUEUE_OK;
+}
+
+/* queue_fs_commit_fail - a renamed message of the batch put back as R */
+static void
+queue_fs_commit_fail(struct queue_fs *fs, struct queue_fs_commit *c, int r)
+{
+	if (c->renamed)
+		queue_fs_commit_undo(fs, c->msgid, c->to, c->dir);
+	c->renamed = 0;
+	c->r = r;
+}
+
+/*
+ * queue_fs_commit_buckets - fsync each bucket a renamed message went to,
+ * once for the batch; a failure puts that bucket's messages back
+ */
+static void
+queue_fs_commit_buckets(struct queue_fs *fs, struct queue_fs_commit *c,
+    size_t n)
+{
+	size_t	i, j;
+	int	r;
+
+	for (i = 0; i < n; i++) {
+		if (!c[i].renamed)
+			continue;
+		for (j = 0; j < i; j++)
+			if (c[j].renamed &&
+			    strcmp(c[j].bucket, c[i].bucket) == 0)
+				break;
+		if (j < i || queue_fs_sync_path(fs, c[i].bucket) == 0)
+			continue;
+		r = queue_fs_fail("fsync after commit of", c[i].to);
+		for (j = i; j < n; j++)
+			if (c[j].renamed &&
+			    strcmp(c[j].bucket, c[i].bucket) == 0)
+				queue_fs_commit_fail(fs, &c[j], r);
+	}
+}
+
+/*
+ * queue_fs_commit_run - commit the N messages of C, sharing the directory
+ * fsyncs: "queue" (new buckets) once, each bucket once, "incoming" once.
+ * Each message's result in c[i].r; none is OK before every fsync that
+ * makes it durable has returned.
+ */
+static void
+queue_fs_commit_run(struct queue_fs *fs, struct queue_fs_commit *c,
+    const int *fds, size_t n)
+{
+	size_t	i;
+	int	r, newbucket = 0, any = 0;
+
+	for (i = 0; i < n; i++)
+		c[i].r = queue_fs_commit_prepare(fs, &c[i],
+		    fds != NULL ? fds[i] : -1, &newbucket);
+	if (newbucket && queue_fs_sync_path(fs, "queue") == -1) {
+		r = queue_fs_fail("fsync", "queue");
+		for (i = 0; i < n; i++)
+			if (c[i].r == QUEUE_OK)
+				c[i].r = r;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (c[i].r != QUEUE_OK)
+			continue;
+		if (queue_fs_rename(fs, c[i].dir, c[i].to) == -1)
+			c[i].r = queue_fs_fail("rename", c[i].dir);
+		else
+			c[i].renamed = any = 1;
+	}
+	if (!any)
+		return;
+	queue_fs_commit_buckets(fs, c, n);
+	if (queue_fs_sync_path(fs, "incoming") == 0)
+		return;
+	r = queue_fs_fail("fsync after commit of", "incoming");
+	for (i = 0; i < n; i++)
+		if (c[i].renamed)
+			queue_fs_commit_fail(fs, &c[i], r);
+}
+
+/* queue_fs_message_commit - one message: a batch of one */
+static int
+queue_fs_message_commit(void *ctx, uint32_t msgid, int fd)
+{
+	struct queue_fs_commit	c;
+
+	memset(&c, 0, sizeof c);
+	c.msgid = msgid;
+	queue_fs_commit_run(ctx, &c, &fd, 1);
+	return c.r;
+}
+
+/*
+ * queue_fs_message_commit_batch - N messages at once (group commit):
+ * results[i] for msgids[i]; QUEUE_OK if all went, else the first failure
+ */
+static int
+queue_fs_message_commit_batch(void *ctx, size_t n, const uint32_t *msgids,
+    const int *fds, int *results)
+{
+	struct queue_fs_commit	*c;
+	size_t			 i;
+	int			 r = QUEUE_OK;
+
+	if (n == 0)
+		return QUEUE_OK;
+	if ((c = calloc(n, sizeof *c)) == NULL) {
+		log_warn("queue-fs: commit of %zu messages", n);
+		for (i = 0; i < n; i++)
+			results[i] = QUEUE_TEMPFAIL;
+		return QUEUE_TEMPFAIL;
+	}
+	for (i = 0; i < n; i++)
+		c[i].msgid = msgids[i];
+	queue_fs_commit_run(ctx, c, fds, n);
+	for (i = 0; i < n; i++) {
+		results[i] = c[i].r;
+		if (r == QUEUE_OK && c[i].r != QUEUE_OK)
+			r = c[i].r;
+	}
+	free(c);
+	return r;
 }
 
 /* queue_fs_message_delete - a message and its envelopes, to purge/ */
@@ -1483,4 +1619,5 @@ const struct queue_backend queue_backend_fs = {
 	.walk_open = queue_fs_walk_open,
 	.walk_next = queue_fs_walk_next,
 	.walk_close = queue_fs_walk_close,
+	.message_commit_batch = queue_fs_message_commit_batch,
 };

@@ -4,25 +4,42 @@
  * Runs as smtpd -x scheduler, chrooted and unprivileged when started as
  * root (see proc.c).  Once configured it opens its backend, ramqueue
  * linked in (scheduler_proc.c hosts it; a failure is fatal there, at
- * start-up).  Otherwise it only joins the process tree: it reports ready
- * and waits for work; later issues give it its handlers.  It must never
- * trust a message from a process that the catalogue (imsg.h) does not
- * route to it.
+ * start-up), and starts the batch loop with the configuration's
+ * scheduler limits (scheduler_work.c).  The queue then tells it every
+ * envelope (committed, or walked at the queue's start) and every
+ * delivery outcome; it hands deliveries out to the queue.  It must
+ * never trust a message from a process that the catalogue (imsg.h) does
+ * not route to it.
  */
 #include <stddef.h>
 
 #include "api_log.h"
+#include "conf.h"
 #include "log.h"
 #include "mproc.h"
 #include "proc.h"
+#include "scheduler.h"
 #include "scheduler_proc.h"
 #include "smtpd.h"
 
 static const struct imsg_handler scheduler_handlers[] = {
 	PROC_CHILD_HANDLERS,
+	{ IMSG_SCHEDULER_INSERT_ENVELOPE, PROC_QUEUE,
+	    scheduler_on_insert_envelope },
+	{ IMSG_SCHEDULER_COMMIT_MESSAGE, PROC_QUEUE,
+	    scheduler_on_commit_message },
+	{ IMSG_SCHEDULER_DELIVERY_RESULT, PROC_QUEUE,
+	    scheduler_on_delivery_result },
 };
 
-/* scheduler_on_config - open the default backend, linked in */
+const struct imsg_handler *
+scheduler_imsg_handlers(size_t *n)
+{
+	*n = sizeof scheduler_handlers / sizeof scheduler_handlers[0];
+	return scheduler_handlers;
+}
+
+/* scheduler_on_config - open the default backend, linked in, and the loop */
 static void
 scheduler_on_config(void)
 {
@@ -35,8 +52,14 @@ scheduler_on_config(void)
 	    NULL)
 		fatalx("scheduler: backend %s unusable",
 		    scheduler_backend_ramqueue.name);
-	env->state = host;	/* the process's state, for now its host */
-	log_debug("scheduler: backend %s", scheduler_backend_ramqueue.name);
+	env->state = host;	/* the process's state: its host */
+	scheduler_work_init(env->evb, host,
+	    env->conf->scheduler_limits.max_inflight,
+	    env->conf->scheduler_limits.max_evp_batch_size);
+	log_debug("scheduler: backend %s max-inflight=%lld "
+	    "max-evp-batch-size=%lld", scheduler_backend_ramqueue.name,
+	    env->conf->scheduler_limits.max_inflight,
+	    env->conf->scheduler_limits.max_evp_batch_size);
 }
 
 int

@@ -1,0 +1,207 @@
+/*
+ * queue_delivery.c -- the work the scheduler hands out, and what became
+ * of each delivery.
+ *
+ * Runs in the queue process, on its loop.  For a delivery (SCHED_MDA,
+ * SCHED_MTA) it loads the envelope and opens the body and hands both to
+ * the dispatcher; if either cannot be had, that attempt is a temporary
+ * failure decided here.  An expired envelope, a bounce to make
+ * (bounces come with a later issue) and a permanent failure are, for
+ * now, logged loudly and deleted; a removal is deleted.  The outcome of
+ * each attempt updates or deletes the stored envelope, then the
+ * scheduler is told (retry count and last try with a temporary
+ * failure).  Every outcome is one log line:
+ *   0000000000000000 queue delivery evpid=<16 hex>
+ *   status=<ok|tempfail|permfail|loop|expired|bounce|removed|gone>
+ *   retry=N error="..."
+ * Nothing here is fatal: a storage failure is logged, and an envelope
+ * that can no longer be read is reported gone so that the scheduler
+ * forgets it.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "envelope.h"
+#include "imsg_codec.h"
+#include "log.h"
+#include "queue.h"
+#include "queue_backend.h"
+#include "scheduler_api.h"
+#include "smtpd.h"
+
+/* the longest error text a log line quotes */
+#define QUEUE_DELIVERY_LOG_ERROR_MAX	256
+
+/* queue_delivery_log - the one line of an outcome; ERROR made printable */
+static void
+queue_delivery_log(uint64_t evpid, const char *status, unsigned int retry,
+    const char *error)
+{
+	char	safe[QUEUE_DELIVERY_LOG_ERROR_MAX];
+	size_t	i;
+
+	(void)snprintf(safe, sizeof safe, "%s", error != NULL ? error : "");
+	for (i = 0; safe[i] != '\0'; i++)
+		if (!isprint((unsigned char)safe[i]) || safe[i] == '"' ||
+		    safe[i] == '\\')
+			safe[i] = '?';
+	log_info(QUEUE_LOG_ID " queue delivery evpid=%016" PRIx64
+	    " status=%s retry=%u error=\"%s\"", evpid, status, retry, safe);
+}
+
+/*
+ * queue_delivery_drop - the envelope's life ends with STATUS (LABEL in
+ * the log): delete it (the last one takes its message), tell the
+ * scheduler unless TELL is 0.  A failed delete is logged: the envelope
+ * stays stored and comes back at the next start (a duplicate, never a
+ * loss).
+ */
+static void
+queue_delivery_drop(uint64_t evpid, int status, const char *label,
+    const char *error, int tell)
+{
+	int	r;
+
+	if ((r = queue_delete_envelope(evpid)) < 0)
+		log_warnx("queue: evpid=%016" PRIx64 " not deleted r=%d, it "
+		    "comes back at the next start", evpid, r);
+	queue_delivery_log(evpid, label, 0, error);
+	if (tell)
+		queue_tell_scheduler_result(evpid, status, 0, 0);
+}
+
+/*
+ * queue_delivery_tempfail - an attempt failed for now: the stored
+ * envelope gets retry + 1, lasttry = now and the error line, and the
+ * scheduler schedules it again.  An envelope that is gone (deleted, or
+ * set aside as corrupt by the load) is reported gone instead.
+ */
+static void
+queue_delivery_tempfail(uint64_t evpid, const char *error)
+{
+	struct envelope	*evp;
+	time_t		 now = time(NULL);
+	unsigned int	 retry = 0;
+	int		 r = QUEUE_TEMPFAIL;
+
+	if ((evp = envelope_new()) != NULL &&
+	    (r = queue_load_envelope(evpid, evp)) == QUEUE_OK) {
+		if (evp->retry < UINT16_MAX)
+			evp->retry++;
+		evp->lasttry = now;
+		envelope_set_errorline(evp, "%s", error);
+		if (queue_update_envelope(evp) != QUEUE_OK)
+			log_warnx("queue: evpid=%016" PRIx64 " retry state "
+			    "not stored", evpid);
+		retry = evp->retry;
+	}
+	envelope_free(&evp);
+	if (r == QUEUE_NOTFOUND) {
+		queue_delivery_log(evpid, "gone", 0, error);
+		queue_tell_scheduler_result(evpid, DELIVERY_PERMFAIL, 0, 0);
+		return;
+	}
+	queue_delivery_log(evpid, "tempfail", retry, error);
+	queue_tell_scheduler_result(evpid, DELIVERY_TEMPFAIL, retry,
+	    (uint64_t)now);
+}
+
+/* queue_delivery_start - envelope and body to the dispatcher */
+static void
+queue_delivery_start(uint64_t evpid)
+{
+	struct envelope	*evp;
+	char		 text[ENVELOPE_TEXT_MAX + 1];
+	const char	*why = NULL;
+	int		 fd = -1, len = 0;
+
+	if ((evp = envelope_new()) == NULL)
+		why = "out of memory";
+	else if (queue_load_envelope(evpid, evp) != QUEUE_OK)
+		why = "envelope cannot be loaded";
+	else if (queue_open_message_read(evpid_to_msgid(evpid), &fd) !=
+	    QUEUE_OK)
+		why = "message cannot be opened";
+	else if ((len = envelope_dump(evp, text, sizeof text)) <= 0)
+		why = "envelope cannot be written";
+	envelope_free(&evp);
+	if (why != NULL) {
+		if (fd != -1)
+			close(fd);
+		queue_delivery_tempfail(evpid, why);
+		return;
+	}
+	log_debug("queue: evpid=%016" PRIx64 " to the dispatcher", evpid);
+	msg_send_dispatcher_deliver_envelope(env->peers[PROC_DISPATCHER],
+	    &(struct msg_dispatcher_deliver_envelope){ .evpid = evpid,
+	    .fd = fd, .envelope = text, .envelope_len = (size_t)len });
+}
+
+void
+queue_on_deliver_envelope(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_deliver_envelope	m;
+
+	if (msg_unpack_queue_deliver_envelope(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	switch (m.action) {
+	case SCHED_MDA:
+	case SCHED_MTA:
+		queue_delivery_start(m.evpid);
+		break;
+	case SCHED_EXPIRE:
+		/* no bounce yet (a later issue): a permanent failure */
+		log_warnx("queue: evpid=%016" PRIx64 " expired, deleted "
+		    "without a bounce", m.evpid);
+		queue_delivery_drop(m.evpid, DELIVERY_PERMFAIL, "expired",
+		    "Envelope expired", 1);
+		break;
+	case SCHED_BOUNCE:
+		log_warnx("queue: evpid=%016" PRIx64 " is a bounce to make: "
+		    "not implemented yet, deleted", m.evpid);
+		queue_delivery_drop(m.evpid, DELIVERY_PERMFAIL, "bounce",
+		    "Bounces are not implemented", 1);
+		break;
+	case SCHED_REMOVE:
+		/* the scheduler already forgot it */
+		queue_delivery_drop(m.evpid, DELIVERY_OK, "removed",
+		    "Removed by the operator", 0);
+		break;
+	default:
+		log_warnx("queue: evpid=%016" PRIx64 " unknown action %d "
+		    "from the scheduler, ignored", m.evpid, m.action);
+	}
+}
+
+void
+queue_on_delivery_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_delivery_result	m;
+
+	if (msg_unpack_queue_delivery_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	switch (m.status) {
+	case DELIVERY_OK:
+		queue_delivery_drop(m.evpid, DELIVERY_OK, "ok", m.error, 1);
+		break;
+	case DELIVERY_TEMPFAIL:
+		queue_delivery_tempfail(m.evpid, m.error);
+		break;
+	default:
+		/* no bounce yet (a later issue) */
+		log_warnx("queue: evpid=%016" PRIx64 " failed for good, "
+		    "deleted without a bounce", m.evpid);
+		queue_delivery_drop(m.evpid, m.status,
+		    m.status == DELIVERY_LOOP ? "loop" : "permfail", m.error,
+		    1);
+	}
+}

@@ -1,0 +1,405 @@
+/*
+ * queue_incoming.c -- messages being received, from CREATE to COMMIT or
+ * DELETE, and the group commit that makes them durable.
+ *
+ * Runs in the queue process, on its loop.  The dispatcher creates a
+ * message (it gets a write fd for the body), submits envelopes (each is
+ * parsed, stored and remembered for the scheduler; a failure is kept
+ * and fails the commit) and commits.  A commit waits in a short window
+ * (QUEUE_COMMIT_WINDOW_MS): every commit that arrives meanwhile goes to
+ * the backend in one batch, which shares its fsyncs, so throughput grows
+ * with concurrency.  Only after the backend said the batch is durable
+ * does the scheduler learn the envelopes and the dispatcher get its
+ * result (on which it answers 250): a result never precedes durability.
+ * A failed commit drops the message.  Unknown msgids are logged, never
+ * fatal.  The state is private to this module (init, free).
+ */
+#include <sys/mman.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "api_tree.h"
+#include "conf.h"
+#include "envelope.h"
+#include "imsg_codec.h"
+#include "log.h"
+#include "queue.h"
+#include "queue_backend.h"
+#include "smtpd.h"
+
+/* one message being received */
+struct queue_incoming {
+	TAILQ_ENTRY(queue_incoming)	 entry;		/* in the window */
+	uint32_t			 msgid;
+	int				 bodyfd;	/* ours, or -1 */
+	int				 error;		/* QUEUE_OK, or a
+							   submit's failure */
+	int				 committing;
+	uint64_t			 reqid;		/* of the commit */
+	struct mproc			*p;		/* who commits */
+	struct msg_scheduler_insert_envelope *evps;	/* for the scheduler */
+	size_t				 nevps;
+	size_t				 evpsz;
+};
+
+TAILQ_HEAD(queue_incoming_list, queue_incoming);
+
+static struct {
+	struct tree			 msgs;		/* msgid -> incoming */
+	struct queue_incoming_list	 window;	/* commits waiting */
+	size_t				 nwindow;
+	struct event			*timer;
+	struct timeval			 delay;
+} queue_incoming;
+
+/* a zero timer: the next turn of the loop, after pending I/O */
+static const struct timeval	queue_zero = { 0, 0 };
+
+static void	queue_incoming_on_window(evutil_socket_t, short, void *);
+static void	queue_incoming_forget(struct queue_incoming *);
+
+/* queue_incoming_init - the module's state, on BASE */
+void
+queue_incoming_init(struct event_base *base, unsigned int window_ms)
+{
+	api_tree_init(&queue_incoming.msgs);
+	TAILQ_INIT(&queue_incoming.window);
+	queue_incoming.nwindow = 0;
+	queue_incoming.delay.tv_sec = window_ms / 1000;
+	queue_incoming.delay.tv_usec = (window_ms % 1000) * 1000;
+	if ((queue_incoming.timer = evtimer_new(base,
+	    queue_incoming_on_window, NULL)) == NULL)
+		fatalx("queue: cannot make the commit timer");	/* start-up */
+}
+
+/* queue_incoming_free - forget every message being received (their
+ * files stay: recover discards them at the next start) */
+void
+queue_incoming_free(void)
+{
+	struct queue_incoming	*q;
+	uint64_t		 id;
+
+	while (api_tree_root(&queue_incoming.msgs, &id, (void **)&q))
+		queue_incoming_forget(q);
+	api_tree_clear(&queue_incoming.msgs, NULL);
+	TAILQ_INIT(&queue_incoming.window);
+	queue_incoming.nwindow = 0;
+	if (queue_incoming.timer != NULL)
+		event_free(queue_incoming.timer);
+	queue_incoming.timer = NULL;
+}
+
+size_t
+queue_incoming_count(void)
+{
+	return api_tree_count(&queue_incoming.msgs);
+}
+
+/* queue_incoming_result - a failure as the dispatcher reads it: < 0 */
+static int
+queue_incoming_result(int r)
+{
+	return r < 0 ? r : QUEUE_TEMPFAIL;
+}
+
+/* queue_incoming_find - the message MSGID being received, or NULL */
+static struct queue_incoming *
+queue_incoming_find(uint32_t msgid)
+{
+	return api_tree_get(&queue_incoming.msgs, msgid);
+}
+
+/* queue_incoming_forget - drop our record of Q (not the stored message) */
+static void
+queue_incoming_forget(struct queue_incoming *q)
+{
+	(void)api_tree_pop(&queue_incoming.msgs, q->msgid);
+	if (q->bodyfd != -1)
+		close(q->bodyfd);
+	free(q->evps);
+	free(q);
+}
+
+/*
+ * queue_incoming_body - the write fd handed to the dispatcher: the
+ * backend's, or a memory file we keep for commit when it has none
+ */
+static int
+queue_incoming_body(struct queue_incoming *q, int *fdp)
+{
+	if (queue_backend_takes_body_fd())
+		return queue_open_message_write(q->msgid, fdp);
+	if ((q->bodyfd = memfd_create("queue-body", MFD_CLOEXEC)) == -1 ||
+	    (*fdp = dup(q->bodyfd)) == -1) {
+		log_warn("queue: msgid=%08" PRIx32 " body file", q->msgid);
+		return errno == ENOSPC ? QUEUE_NOSPACE : QUEUE_TEMPFAIL;
+	}
+	return QUEUE_OK;
+}
+
+/* queue_incoming_new - a new message and its body fd; a QUEUE_* result */
+static int
+queue_incoming_new(uint32_t *msgid, int *fdp)
+{
+	struct queue_incoming	*q;
+	int			 r, err;
+
+	if ((r = queue_create_message(msgid)) != QUEUE_OK)
+		return queue_incoming_result(r);
+	if ((q = calloc(1, sizeof *q)) == NULL) {
+		log_warn("queue: msgid=%08" PRIx32, *msgid);
+		(void)queue_delete_message(*msgid);
+		return QUEUE_TEMPFAIL;
+	}
+	q->msgid = *msgid;
+	q->bodyfd = -1;
+	q->error = QUEUE_OK;
+	(void)api_tree_set(&queue_incoming.msgs, q->msgid, q, &err);
+	if (err == -1 || (r = queue_incoming_body(q, fdp)) != QUEUE_OK) {
+		if (err == -1)
+			r = QUEUE_TEMPFAIL;
+		(void)queue_delete_message(q->msgid);
+		queue_incoming_forget(q);
+		return queue_incoming_result(r);
+	}
+	return QUEUE_OK;
+}
+
+void
+queue_on_create_message(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_create_message	m;
+	uint32_t			msgid = 0;
+	int				fd = -1, r;
+
+	if (msg_unpack_queue_create_message(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((r = queue_incoming_new(&msgid, &fd)) != QUEUE_OK) {
+		log_warnx("queue: create failed r=%d", r);
+		msg_send_queue_create_message_fail(p,
+		    &(struct msg_queue_create_message_fail){ .reqid = m.reqid,
+		    .r = r });
+		return;
+	}
+	log_debug("queue: msgid=%08" PRIx32 " created", msgid);
+	msg_send_queue_create_message_result(p,
+	    &(struct msg_queue_create_message_result){ .reqid = m.reqid,
+	    .msgid = msgid, .fd = fd });
+}
+
+/* queue_incoming_remember - what the scheduler will learn of EVP */
+static int
+queue_incoming_remember(struct queue_incoming *q, const struct envelope *evp)
+{
+	struct msg_scheduler_insert_envelope	*n;
+	size_t					 sz;
+
+	if (q->nevps == q->evpsz) {
+		sz = q->evpsz ? q->evpsz * 2 : 4;
+		if ((n = reallocarray(q->evps, sz, sizeof *n)) == NULL) {
+			log_warn("queue: msgid=%08" PRIx32, q->msgid);
+			return QUEUE_TEMPFAIL;
+		}
+		q->evps = n;
+		q->evpsz = sz;
+	}
+	queue_envelope_schedule(evp, &q->evps[q->nevps++]);
+	return QUEUE_OK;
+}
+
+/*
+ * queue_incoming_store - parse an envelope's text, give it its creation
+ * time and the queue ttl when it has none, store it in Q and remember it
+ */
+static int
+queue_incoming_store(struct queue_incoming *q, const char *text,
+    size_t len)
+{
+	struct envelope	*evp;
+	char		 err[256];
+	int		 r;
+
+	if (q->nevps >= QUEUE_MESSAGE_ENVELOPES_MAX) {
+		log_warnx("queue: msgid=%08" PRIx32 " too many envelopes",
+		    q->msgid);
+		return QUEUE_TEMPFAIL;
+	}
+	if ((evp = envelope_new()) == NULL) {
+		log_warn("queue: msgid=%08" PRIx32, q->msgid);
+		return QUEUE_TEMPFAIL;
+	}
+	if (envelope_load(evp, text, len, err, sizeof err) == -1) {
+		log_warnx("queue: msgid=%08" PRIx32 " envelope refused: %s",
+		    q->msgid, err);
+		envelope_free(&evp);
+		return QUEUE_TEMPFAIL;
+	}
+	if (evp->creation == 0)
+		evp->creation = time(NULL);
+	if (evp->ttl == 0 && env->conf != NULL)
+		evp->ttl = (time_t)env->conf->queue_ttl;
+	if ((r = queue_create_envelope(q->msgid, evp)) == QUEUE_OK)
+		r = queue_incoming_remember(q, evp);
+	else
+		log_warnx("queue: msgid=%08" PRIx32 " envelope not stored "
+		    "r=%d", q->msgid, r);
+	envelope_free(&evp);
+	return r == QUEUE_OK ? r : queue_incoming_result(r);
+}
+
+void
+queue_on_submit_envelope(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_submit_envelope	 m;
+	struct queue_incoming			*q;
+
+	if (msg_unpack_queue_submit_envelope(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((q = queue_incoming_find(m.msgid)) == NULL || q->committing) {
+		log_warnx("queue: msgid=%08" PRIx32 " envelope for a message "
+		    "%s, dropped", m.msgid, q == NULL ? "not being received" :
+		    "already committing");
+		return;
+	}
+	if (q->error != QUEUE_OK)
+		return;		/* the commit will fail anyway */
+	q->error = queue_incoming_store(q, m.envelope, m.envelope_len);
+}
+
+/*
+ * queue_incoming_done - the end of Q's commit with result R: tell the
+ * scheduler (committed) or drop the message (failed), then answer the
+ * dispatcher, and forget Q
+ */
+static void
+queue_incoming_done(struct queue_incoming *q, int r)
+{
+	size_t	i;
+
+	if (r == QUEUE_OK) {
+		for (i = 0; i < q->nevps; i++)
+			queue_tell_scheduler_insert(&q->evps[i]);
+		queue_tell_scheduler_commit(q->msgid);
+		log_info(QUEUE_LOG_ID " queue commit msgid=%08" PRIx32
+		    " envelopes=%zu", q->msgid, q->nevps);
+	} else {
+		r = queue_incoming_result(r);
+		if (queue_delete_message(q->msgid) < 0)
+			log_warnx("queue: msgid=%08" PRIx32 " not removed "
+			    "after its failed commit", q->msgid);
+		log_warnx("queue: msgid=%08" PRIx32 " commit failed r=%d",
+		    q->msgid, r);
+	}
+	msg_send_queue_commit_message_result(q->p,
+	    &(struct msg_queue_commit_message_result){ .reqid = q->reqid,
+	    .r = r });
+	queue_incoming_forget(q);
+}
+
+/* queue_incoming_on_window - the window closed: commit what came in it */
+static void
+queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
+{
+	struct queue_incoming	*batch[QUEUE_COMMIT_BATCH_MAX], *q;
+	uint32_t		 msgids[QUEUE_COMMIT_BATCH_MAX];
+	int			 fds[QUEUE_COMMIT_BATCH_MAX];
+	int			 results[QUEUE_COMMIT_BATCH_MAX];
+	size_t			 n = 0, i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	while (n < QUEUE_COMMIT_BATCH_MAX &&
+	    (q = TAILQ_FIRST(&queue_incoming.window)) != NULL) {
+		TAILQ_REMOVE(&queue_incoming.window, q, entry);
+		queue_incoming.nwindow--;
+		if (q->error != QUEUE_OK) {
+			queue_incoming_done(q, q->error);
+			continue;
+		}
+		batch[n] = q;
+		msgids[n] = q->msgid;
+		fds[n++] = q->bodyfd;
+	}
+	if (n > 0)
+		(void)queue_commit_messages(n, msgids, fds, results);
+	if (n > 1)
+		log_debug("queue: group commit messages=%zu", n);
+	for (i = 0; i < n; i++)
+		queue_incoming_done(batch[i], results[i]);
+	/* more than one batch came: the rest in the next turn */
+	if (!TAILQ_EMPTY(&queue_incoming.window))
+		evtimer_add(queue_incoming.timer,
+		    &queue_zero);
+}
+
+void
+queue_on_commit_message(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_commit_message	 m;
+	struct queue_incoming		*q;
+
+	if (msg_unpack_queue_commit_message(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((q = queue_incoming_find(m.msgid)) == NULL || q->committing) {
+		log_warnx("queue: msgid=%08" PRIx32 " commit of a message %s",
+		    m.msgid, q == NULL ? "not being received" :
+		    "already committing");
+		msg_send_queue_commit_message_result(p,
+		    &(struct msg_queue_commit_message_result){
+		    .reqid = m.reqid, .r = QUEUE_TEMPFAIL });
+		return;
+	}
+	q->committing = 1;
+	q->reqid = m.reqid;
+	q->p = p;
+	TAILQ_INSERT_TAIL(&queue_incoming.window, q, entry);
+	queue_incoming.nwindow++;
+	if (!evtimer_pending(queue_incoming.timer, NULL))
+		evtimer_add(queue_incoming.timer, &queue_incoming.delay);
+}
+
+void
+queue_on_delete_message(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_delete_message	 m;
+	struct queue_incoming		*q;
+	int				 r;
+
+	if (msg_unpack_queue_delete_message(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((q = queue_incoming_find(m.msgid)) == NULL) {
+		log_warnx("queue: msgid=%08" PRIx32 " delete of a message not "
+		    "being received, ignored", m.msgid);
+		return;
+	}
+	if (q->committing) {
+		/* withdrawn inside the window: its commit fails */
+		TAILQ_REMOVE(&queue_incoming.window, q, entry);
+		queue_incoming.nwindow--;
+		queue_incoming_done(q, QUEUE_TEMPFAIL);
+		return;
+	}
+	if ((r = queue_delete_message(m.msgid)) < 0)
+		log_warnx("queue: msgid=%08" PRIx32 " not removed r=%d",
+		    m.msgid, r);
+	log_debug("queue: msgid=%08" PRIx32 " rolled back", m.msgid);
+	queue_incoming_forget(q);
+}

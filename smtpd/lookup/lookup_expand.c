@@ -92,6 +92,7 @@ struct lookup_expand {
 	struct table_userinfo		 userinfo;
 
 	size_t				 nelements;
+	char				*text_buf;	/* envelope_dump */
 	int				 keep_owner;	/* a file's lines */
 	int				 finished;
 	int				 code;
@@ -376,6 +377,15 @@ lookup_expand_children(struct lookup_expand *x, const char *value,
 	}
 }
 
+/* lookup_expand_writable - does E make envelope text the queue reads */
+static int
+lookup_expand_writable(struct lookup_expand *x, const struct envelope *e)
+{
+	if (x->text_buf == NULL)
+		x->text_buf = xmalloc(ENVELOPE_TEXT_MAX + 1);
+	return envelope_dump(e, x->text_buf, ENVELOPE_TEXT_MAX + 1) > 0;
+}
+
 /* lookup_expand_emit - one envelope for node N, unless a duplicate */
 static void
 lookup_expand_emit(struct lookup_expand *x, const struct lookup_node *n,
@@ -402,7 +412,8 @@ lookup_expand_emit(struct lookup_expand *x, const struct lookup_node *n,
 	    sizeof e->mda_subaddress ||
 	    !lookup_expand_addr_ok(&e->dest) ||
 	    (mda_exec[0] != '\0' && !lookup_expand_text_ok(mda_exec)) ||
-	    (subaddr[0] != '\0' && !lookup_expand_text_ok(subaddr))) {
+	    (subaddr[0] != '\0' && !lookup_expand_text_ok(subaddr)) ||
+	    !lookup_expand_writable(x, e)) {
 		log_warnx("lookup: expansion of %s@%s: a destination too long "
 		    "or with invalid characters", x->evp.rcpt.user,
 		    x->evp.rcpt.domain);
@@ -757,7 +768,8 @@ lookup_expand_delivery(struct lookup_expand *x)
 		    p->libexec != NULL && p->libexec[0] != '\0' ? p->libexec :
 		    PATH_SMTPD_LIBEXEC, LOOKUP_MBOXFILE, n->text);
 	else
-		len = snprintf(exec, sizeof exec, "%s", n->text);
+		len = snprintf(exec, sizeof exec, "%s", n->text +
+		    strspn(n->text, " \t"));
 	if (len < 0 || (size_t)len >= sizeof exec) {
 		log_warnx("lookup: expansion of %s@%s: delivery command too "
 		    "long", x->evp.rcpt.user, x->evp.rcpt.domain);
@@ -838,6 +850,7 @@ lookup_expand_end(struct lookup_expand *x)
 	}
 	free(x->nodes);
 	free(x->value);
+	free(x->text_buf);
 	if (x->fd != -1)
 		close(x->fd);
 	free(x);

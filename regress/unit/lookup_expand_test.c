@@ -195,7 +195,8 @@ fx_teardown(void)
 }
 
 /*
- * fx_setup - parse TEXT (%D is the temporary directory), build its
+ * fx_setup - parse TEXT (%%D, once formatted %D, is the temporary
+ * directory), build its
  * tables; a table named "failing" gets the failing backend.  0 or -1.
  */
 static int
@@ -204,7 +205,7 @@ fx_setup(const char *fmt, ...)
 	struct lookup_params	 p;
 	struct table		*t;
 	const struct conf_table	*ct;
-	char			 text[8192], err[512], *s;
+	char			 text[8192], err[512];
 	const char		*f;
 	size_t			 i, j, n = 0;
 	va_list			 ap;
@@ -258,8 +259,6 @@ fx_setup(const char *fmt, ...)
 		return -1;
 	}
 	lookup_rules_add_local(fx_rules, "10.9.9.9");
-	s = NULL;
-	(void)s;
 	return 0;
 }
 
@@ -761,9 +760,9 @@ main_conf(void)
 	return fx_setup(
 	    "table users { alice = \"1000:1000:/home/alice\", "
 	    "bob = \"1001:1001:/home/bob\", carol = \"1002:1002:/home/carol\", "
-	    "dave = \"1003:1003:/home/dave\", me = \"%u:%u:%D\", "
+	    "dave = \"1003:1003:/home/dave\", me = \"%u:%u:%%D\", "
 	    "toor = \"0:0:/root\" }\n"
-	    "table aliases file:%D/aliases\n"
+	    "table aliases file:%%D/aliases\n"
 	    "table virt { \"alice@virt.example\" = alice, "
 	    "\"@virt.example\" = carol, info = \"bob, ext@remote.example\" }\n"
 	    "table virt2 { \"x@virt2.example\" = alice, \"@\" = bob }\n"

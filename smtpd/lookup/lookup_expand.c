@@ -696,8 +696,8 @@ lookup_expand_on_forward_fd(struct lookup_expand *x)
 		if (x->error == 0 || x->error == ENOENT)
 			lookup_expand_mailbox(x);
 		else if (x->error == EPERM || x->error == EACCES) {
-			log_info("lookup: %s refused by its opener, ignored",
-			    what);
+			log_info("lookup: %s refused by its opener, ignored "
+			    "error=\"%s\"", what, strerror(x->error));
 			lookup_expand_mailbox(x);
 		} else {
 			log_warnx("lookup: %s: %s: temporary failure", what,

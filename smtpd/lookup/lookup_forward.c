@@ -53,7 +53,7 @@ lookup_forward_parse(const char *text, size_t len,
     size_t errsz)
 {
 	struct lookup_forward_parse	 fp = { cb, arg, err, errsz };
-	char				 line[TABLE_LINE_MAX];
+	char				 line[TABLE_LINE_MAX], why[256];
 	const char			*p = text, *end = text + len, *nl;
 	size_t				 n, i, lineno = 0;
 
@@ -89,8 +89,6 @@ lookup_forward_parse(const char *text, size_t len,
 		if (table_split_list(line, lookup_forward_element, &fp, err,
 		    errsz) == -1) {
 			if (errsz > 0 && strncmp(err, "line ", 5) != 0) {
-				char	why[256];
-
 				(void)strlcpy(why, err, sizeof why);
 				snprintf(err, errsz, "line %zu: %s", lineno,
 				    why);

@@ -35,7 +35,7 @@
 struct smtpd_env	*env;
 static struct smtpd_env	test_env;
 
-#define RQ_MAX		8
+#define RQ_MAX		12
 #define RQ_EVP_MAX	8
 #define RQ_WAIT_MS	20000
 
@@ -52,7 +52,7 @@ struct rq {
 static struct event_base	*t_evb;
 static struct lookup_rules	*t_rules;
 static struct rq		 t_rq[RQ_MAX];
-static struct table		*t_tables[4];
+static struct table		*t_tables[8];
 static size_t			 t_ntables;
 static char			 t_dir[64];
 
@@ -202,19 +202,27 @@ t_setup(struct smtpd_conf **confp)
 	fprintf(fp, "staff: alice, bob\nfar: someone@remote.example\n"
 	    "l1: l2\nl2: l1\n");
 	fclose(fp);
+	snprintf(path, sizeof path, "%s/blocked", t_dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(fp, "blocked.example\n*.blocked.example\n");
+	fclose(fp);
+	snprintf(path, sizeof path, "%s/aliases", t_dir);
 	snprintf(text, sizeof text,
+	    "table blocked proc-file:%s/blocked\n"
 	    "table aliases proc-file:%s\n"
 	    "table users { alice = \"1000:1000:/home/alice\", "
 	    "bob = \"1001:1001:/home/bob\" }\n"
 	    "action \"local\" mbox alias <aliases> userbase <users>\n"
 	    "action out relay\n"
+	    "match from any for domain <blocked> reject\n"
 	    "match from any for local action \"local\"\n"
-	    "match from local for any action out\n", path);
+	    "match from local for any action out\n", t_dir, path);
 	conf = conf_load_string("rcpt.conf", text, strlen(text), NULL, 0,
 	    stderr, libexec);
 	if ((*confp = conf) == NULL)
 		return -1;
-	for (i = 0; i < conf->ntables && i < 4; i++) {
+	for (i = 0; i < conf->ntables && i < 8; i++) {
 		ct = conf->tables[i];
 		t_tables[i] = table_create(ct->name,
 		    strcmp(ct->backend, "inline") == 0 ? "static" :
@@ -298,16 +306,25 @@ main(void)
 	CHECK(t_rq[5].code == 524 && t_rq[5].nevp == 0,
 	    "alias loop, nothing left: 524");
 
+	/* a rule whose table is a helper: matched from the loop */
+	t_send(disp, 6, "x", "sub.blocked.example");
+	t_send(disp, 7, "x", "fine.example");
+	CHECK(t_wait(8) && t_rq[6].code == 550 && t_rq[6].nevp == 0 &&
+	    strcmp(t_rq[6].text, "5.7.1 Invalid recipient") == 0,
+	    "reject rule on a helper domain table: 550 5.7.1");
+	CHECK(t_rq[7].code == 250 && t_rq[7].nevp == 1,
+	    "helper domain table: other domain relayed");
+
 	/* an envelope that does not load */
 	msg_send_lookup_expand_rcpt(disp, &(struct msg_lookup_expand_rcpt){
-	    .reqid = 6, .envelope = "garbage\n", .envelope_len = 8 });
-	CHECK(t_wait(7) && t_rq[6].code == 451 && t_rq[6].nevp == 0,
+	    .reqid = 8, .envelope = "garbage\n", .envelope_len = 8 });
+	CHECK(t_wait(9) && t_rq[8].code == 451 && t_rq[8].nevp == 0,
 	    "bad envelope text: 451, the process goes on");
 
 	/* rules not loaded */
 	lookup_rules_free(&t_rules);
-	t_send(disp, 7, "alice", "localhost");
-	CHECK(t_wait(8) && t_rq[7].code == 451, "no rules: 451");
+	t_send(disp, 9, "alice", "localhost");
+	CHECK(t_wait(10) && t_rq[9].code == 451, "no rules: 451");
 
 	mproc_free(&disp);
 	mproc_free(&lk);
@@ -324,6 +341,8 @@ main(void)
 		char	path[128];
 
 		snprintf(path, sizeof path, "%s/aliases", t_dir);
+		unlink(path);
+		snprintf(path, sizeof path, "%s/blocked", t_dir);
 		unlink(path);
 		rmdir(t_dir);
 	}

@@ -67,7 +67,8 @@ TABLE_BACKENDS	:= $(addprefix smtpd/table/table_,$(addsuffix .c, \
 INC_BACKEND	:= $(INC_API) -Ismtpd/table
 INC_SMTPD	:= $(INC_API) -Ismtpd/common -Ismtpd/table -Ismtpd/conf \
 		   -Ismtpd/queue
-INC_REGRESS	:= $(INC_SMTPD) -Ismtpd/scheduler -Ismtpd/dispatcher -Iregress/lib
+INC_REGRESS	:= $(INC_SMTPD) -Ismtpd/scheduler -Ismtpd/dispatcher -Ismtpd/lookup \
+		   -Iregress/lib
 # Backends hosted two ways (linked into smtpd, wrapped by libexec/NAME
 # through OBJS_NAME in libexec/NAME.mk) see only api/ as well.
 API_BACKENDS	:= smtpd/queue/queue_ram.c smtpd/queue/queue_fs.c \

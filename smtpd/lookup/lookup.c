@@ -13,9 +13,14 @@
  * completion under the request id.  A table that fails, or a helper
  * that misbehaves, is a temporary failure of that request, never the end
  * of this process; at stop every helper is closed and reaped first.
+ * Each RCPT TO of the dispatcher is matched and expanded by
+ * lookup_rcpt.c over the rules built here (lookup_rules.c); ~/.forward
+ * is for now always "none": the parent's side that opens it as the
+ * user is not written yet.
  */
 #include <sys/queue.h>
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +32,7 @@
 #include "conf.h"
 #include "imsg_codec.h"
 #include "log.h"
+#include "lookup_expand.h"
 #include "mproc.h"
 #include "proc.h"
 #include "smtpd.h"
@@ -55,6 +61,7 @@ struct lookup_state {
 	size_t		  ntables;
 	TAILQ_HEAD(, lookup_query) queries;	/* waiting for a table */
 	size_t		  nclosing;	/* tables still closing at stop */
+	struct lookup_rules *rules;	/* the match rules, on the tables */
 };
 
 static struct lookup_state	lookup_state_storage;
@@ -104,6 +111,51 @@ lookup_table_create(const struct conf_table *ct)
 	return t;
 }
 
+/* lookup_rules_find_table - lookup_params.table_find */
+static struct table *
+lookup_rules_find_table(void *arg, const char *name)
+{
+	(void)arg;
+	return lookup_table_find(name);
+}
+
+/*
+ * lookup_forward_none - the ~/.forward hook until the parent opens
+ * them as the user: no .forward, delivery to the mailbox.
+ */
+static void
+lookup_forward_none(void *hook_arg, const char *user, const char *home,
+    uid_t uid, lookup_forward_done_fn done, void *done_arg)
+{
+	(void)hook_arg;
+	(void)home;
+	(void)uid;
+	log_debug("lookup: .forward of %s not read: no opener yet", user);
+	done(done_arg, -1, ENOENT);
+}
+
+/* lookup_rules_load - the rules over the open tables (fatal: start-up) */
+static void
+lookup_rules_load(void)
+{
+	struct lookup_params	params;
+	char			name[SMTPD_NAME_MAX + 1], err[512];
+
+	memset(&params, 0, sizeof params);
+	if (smtpd_server_name(PATH_MAILNAME, name, sizeof name) == -1)
+		(void)strlcpy(name, "localhost", sizeof name);
+	params.server_name = name;
+	params.subaddr_delim = env->conf->sub_addr_delim;
+	params.alias_user = env->opts.user;
+	params.libexec = env->opts.libexec;
+	params.forward_open = lookup_forward_none;
+	params.table_find = lookup_rules_find_table;
+	lookup_state()->rules = lookup_rules_new(env->conf, &params, err,
+	    sizeof err);
+	if (lookup_state()->rules == NULL)
+		fatalx("lookup: rules: %s", err);
+}
+
 /*
  * lookup_tables_open - every named table, at start (fatal: start-up).
  * Helper tables are created while still root, which opens their
@@ -135,6 +187,7 @@ lookup_tables_open(void)
 	    sizeof err) == -1)
 		fatalx("lookup: %s", err);
 	log_debug("lookup: %zu tables open", lookup_state()->ntables);
+	lookup_rules_load();
 }
 
 /* lookup_query_new - a pending query of control, keyed by its reqid */
@@ -298,6 +351,7 @@ lookup_on_closed_exit(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
+	lookup_rules_free(&lookup_state()->rules);
 	for (i = 0; i < lookup_state()->ntables; i++)
 		table_free(&lookup_state()->tables[i]);
 	free(lookup_state()->tables);
@@ -336,10 +390,18 @@ lookup_stop(void)
 	lookup_on_table_closed(NULL, 1, NULL);
 }
 
+/* lookup_on_expand_rcpt - one RCPT TO: matched, expanded, answered */
+static void
+lookup_on_expand_rcpt(struct mproc *p, struct imsg *imsg)
+{
+	lookup_rcpt_on_expand(lookup_state()->rules, p, imsg);
+}
+
 static const struct imsg_handler lookup_handlers[] = {
 	PROC_CHILD_HANDLERS,
 	{ IMSG_LOOKUP_TABLE_QUERY,  PROC_CONTROL, lookup_on_table_query },
 	{ IMSG_LOOKUP_UPDATE_TABLE, PROC_CONTROL, lookup_on_update_table },
+	{ IMSG_LOOKUP_EXPAND_RCPT,  PROC_DISPATCHER, lookup_on_expand_rcpt },
 };
 
 int

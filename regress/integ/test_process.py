@@ -246,7 +246,14 @@ class TestLifecycle(unittest.TestCase):
                              r"IMSG_CTL_SHOW_STATUS")
 
     def test_two_instances_side_by_side(self):
-        with Smtpd() as a, Smtpd() as b:
+        # b listens elsewhere: two daemons cannot share a port
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        with Smtpd() as a, Smtpd(conf="listen on 127.0.0.1 port %d\n"
+                                 "action l mbox\nmatch for local action l\n"
+                                 % port) as b:
             a.start()
             b.start()
             self.assertNotEqual(a.status()[0]["parent"]["pid"],

@@ -109,7 +109,7 @@ class MailFlow(MailFlowBase):
             code, msg = c.rcpt(rcpt)
             self.assertEqual(code, 250, msg)
             code, msg = c.data(b"Subject: hello\r\n\r\nbody line\r\n"
-                               b"..dot line\r\n")
+                               b".dot line\r\n")
             self.assertEqual(code, 250, msg)
             self.assertRegex(msg.decode(), r"^2\.0\.0 [0-9a-f]{8} ")
         (m,) = self.delivered()

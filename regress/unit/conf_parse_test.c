@@ -472,13 +472,25 @@ test_unused_macros(void)
 static void
 test_default(void)
 {
+	static const char *const macros[] = {
+		"smtpd_maildir=\"/tmp/run dir/Maildir\"",
+		"smtpd_mailuser=nobody",
+	};
 	struct smtpd_conf	*c;
 
 	c = conf_load_string("default", conf_default_text,
-	    strlen(conf_default_text), NULL, 0, stderr, test_libexec);
+	    strlen(conf_default_text), macros, 2, stderr, test_libexec);
 	CHECK(c != NULL && c->nrules == 2 && c->listeners[0]->port == 2525,
 	    "embedded default configuration parses");
+	CHECK(c != NULL && c->actions[0]->method == CONF_METHOD_MAILDIR &&
+	    strcmp(c->actions[0]->path, "/tmp/run dir/Maildir") == 0 &&
+	    c->actions[0]->virtual != NULL,
+	    "embedded default: a Maildir under the run directory, virtual");
 	conf_free(&c);
+	c = conf_load_string("default", conf_default_text,
+	    strlen(conf_default_text), NULL, 0, fopen("/dev/null", "w"),
+	    test_libexec);
+	CHECK(c == NULL, "embedded default: refused without its macros");
 }
 
 /* serialized - conf_serialize text for PROC */

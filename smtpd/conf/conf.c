@@ -31,10 +31,17 @@ struct conf_arena {
 	struct conf_chunk	*head;
 };
 
+/*
+ * The built-in configuration of smtpd -r DIR (make run): mail for any
+ * local part at a local name goes to one Maildir under DIR, delivered
+ * as one account.  The parent defines the macros CONF_DEFAULT_MACROS
+ * names: smtpd_maildir (DIR/Maildir, quoted) and smtpd_mailuser.
+ */
 const char conf_default_text[] =
 	"# built-in configuration of smtpd -r DIR\n"
 	"listen on 127.0.0.1 port 2525\n"
-	"action \"local\" mbox\n"
+	"action \"local\" maildir $smtpd_maildir virtual "
+	    "{ \"@\" = $smtpd_mailuser }\n"
 	"action \"relay\" relay\n"
 	"match from local for local action \"local\"\n"
 	"match from local for any action \"relay\"\n";

@@ -242,6 +242,8 @@ parent_main(void)
 	parent_self_path();
 	parent_setup_check_accounts();
 	parent_setup_spool();
+	if (parent_config_embedded() != NULL)
+		parent_setup_maildir(parent_config_embedded());
 	ps->control_fd = parent_setup_control_socket();
 	parent_listen_open();
 

@@ -40,6 +40,7 @@ struct parent_state {
 /* parent_setup.c: what must exist before any child starts */
 void	parent_setup_check_accounts(void);
 void	parent_setup_spool(void);
+void	parent_setup_maildir(const char *user);
 int	parent_setup_control_socket(void);
 void	parent_setup_pidfile(void);
 void	parent_setup_cleanup(void);
@@ -62,8 +63,10 @@ void	parent_on_fork_mda(struct mproc *, struct imsg *);
  * or -1 when it was not one */
 int	parent_mda_reaped(pid_t, int wstatus);
 
-/* parent_conf.c */
+/* parent_conf.c; parent_config_embedded - the built-in configuration is
+ * in use: the account its deliveries run as, else NULL */
 int	parent_config_load(void);
+const char *parent_config_embedded(void);
 
 /* parent.c */
 void	parent_shutdown(const char *why, int status);

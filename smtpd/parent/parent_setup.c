@@ -99,6 +99,28 @@ parent_setup_spool(void)
 	parent_setup_mkdir(env->opts.spool, quid, qgid, 0711);
 }
 
+/*
+ * parent_setup_maildir - the built-in configuration's Maildir (make run):
+ * made by the parent, owned by the account deliveries run as, which may
+ * not be allowed to create it in the run directory
+ */
+void
+parent_setup_maildir(const char *user)
+{
+	struct passwd	*pw;
+	char		 path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof path, "%s/Maildir",
+	    env->opts.rundir) >= sizeof path)
+		fatalx("run directory path too long");
+	if (!env->privsep) {
+		parent_setup_mkdir(path, geteuid(), getegid(), 0700);
+		return;
+	}
+	pw = parent_setup_getpw(user);
+	parent_setup_mkdir(path, pw->pw_uid, pw->pw_gid, 0700);
+}
+
 int
 parent_setup_control_socket(void)
 {

@@ -62,6 +62,16 @@ struct api_host_params {
 	int		  backoff_min_ms;
 	int		  backoff_max_ms;
 	int		  stop_wait_ms;	/* SIGTERM to SIGKILL at close */
+	/*
+	 * A polite close (queue, scheduler): with bye_wait_ms > 0,
+	 * api_host_close first sends the protocol's goodbye (bye_type, when
+	 * has_bye: PROC_QUEUE_CLOSE; the scheduler protocol has none) and
+	 * closes the channel, then gives the helper bye_wait_ms to leave
+	 * before SIGTERM.  0: SIGTERM at once (tables).
+	 */
+	int		  has_bye;
+	uint32_t	  bye_type;
+	int		  bye_wait_ms;
 };
 
 /*
@@ -100,10 +110,11 @@ long		 api_host_pid(const struct api_host *h);
 unsigned int	 api_host_starts(const struct api_host *h);
 
 /*
- * api_host_close - stop for good: pending requests fail, the channel
- * closes (a helper leaves on EOF), SIGTERM, SIGKILL if it is still there
- * stop_wait_ms later; STOPPED (may be NULL) once it is reaped.  Never
- * waits.
+ * api_host_close - stop for good: pending requests fail, the goodbye is
+ * sent (bye_wait_ms > 0 and has_bye), the channel closes (a helper
+ * leaves on EOF); then, at once or bye_wait_ms later if it is still
+ * there, SIGTERM, and SIGKILL stop_wait_ms after that; STOPPED (may be
+ * NULL) once it is reaped.  Never waits.
  */
 void		 api_host_close(struct api_host *h, api_host_stopped_fn stopped,
 		    void *arg);

@@ -881,6 +881,43 @@ api_host_new(struct event_base *base, const struct api_host_params *p)
 	return h;
 }
 
+struct api_host *
+api_host_new_proc(struct event_base *base, const struct api_host_proto *proto,
+    const char *name, const char *path, char *const argv[], int timeout_ms)
+{
+	struct api_host_params	p;
+	char			label[256];
+
+	/* api_host_new copies the label, the strings and the hello */
+	(void)snprintf(label, sizeof label, "%s helper %s", proto->kind, name);
+	memset(&p, 0, sizeof p);
+	p.name = label;
+	p.path = path;
+	p.argv = argv;
+	p.exec_fd = -1;
+	p.ok_type = proto->ok_type;
+	p.fd_replies = proto->fd_replies;
+	p.hello_name = "INIT";
+	p.hello_type = proto->hello_type;
+	p.hello = &proto->version;
+	p.hellolen = sizeof proto->version;
+	p.hello_ok = proto->hello_ok;
+	p.timeout_ms = timeout_ms > 0 ? timeout_ms : proto->timeout_ms;
+	p.fifo_max = proto->fifo_max;
+	p.backoff_min_ms = proto->backoff_min_ms;
+	p.backoff_max_ms = proto->backoff_max_ms;
+	p.has_bye = proto->has_bye;
+	p.bye_type = proto->bye_type;
+	p.bye_wait_ms = proto->bye_wait_ms;
+	return api_host_new(base, &p);
+}
+
+const char *
+api_host_name(const struct api_host *h)
+{
+	return h->p.name;
+}
+
 void
 api_host_start(struct api_host *h)
 {

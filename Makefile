@@ -77,7 +77,7 @@ layer_inc	= $(strip \
 		  $(if $(filter api/% libexec/% $(API_BACKENDS),$(1)),$(INC_API), \
 		  $(if $(filter smtpd/common/%,$(1)),$(INC_COMMON), \
 		  $(if $(filter $(TABLE_BACKENDS),$(1)),$(INC_BACKEND), \
-		  $(if $(filter regress/drivers/%,$(1)),$(INC_API), \
+		  $(if $(filter regress/drivers/%,$(1)),$(INC_API) -Iapi/compat, \
 		  $(if $(filter smtpd/table/%,$(1)),$(INC_TABLE), \
 		  $(if $(filter smtpd/%,$(1)),$(INC_SMTPD) -I$(dir $(1)), \
 		  $(INC_REGRESS))))))))
@@ -111,7 +111,8 @@ LIBEXEC_BINS	:= $(addprefix $(O)/libexec/,$(LIBEXEC_NAMES))
 UNIT_SRCS	:= $(sort $(wildcard regress/unit/*_test.c))
 UNIT_BINS	:= $(patsubst regress/unit/%.c,$(O)/regress/unit/%,$(UNIT_SRCS))
 UNIT_LIB_SRCS	:= $(sort $(wildcard regress/lib/*.c))
-# regress/drivers/NAME.c: helpers written as outside drivers are, on api/ only
+# regress/drivers/NAME.c: helpers written as outside drivers are, on api/
+# only (and api/compat/, the extras glue's other header names)
 DRIVER_SRCS	:= $(sort $(wildcard regress/drivers/*.c))
 DRIVER_BINS	:= $(patsubst regress/drivers/%.c,$(O)/regress/drivers/%,$(DRIVER_SRCS))
 FUZZ_SRCS	:= $(sort $(wildcard regress/fuzz/*_fuzz.c))

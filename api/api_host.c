@@ -60,6 +60,13 @@ enum api_host_state {
 	API_HOST_CLOSED,	/* api_host_close: no more requests */
 };
 
+/* how far api_host_close has gone with the helpers left */
+enum api_host_stop {
+	API_HOST_STOP_BYE,	/* goodbye and EOF sent, no signal yet */
+	API_HOST_STOP_TERM,	/* SIGTERM sent */
+	API_HOST_STOP_KILL	/* SIGKILL sent */
+};
+
 struct api_host {
 	struct event_base	*base;
 	struct api_host_params	 p;
@@ -73,7 +80,7 @@ struct api_host {
 	struct event		*ev_reply;	/* the helper's answer is due */
 	struct event		*ev_restart;
 	struct event		*ev_child;	/* SIGCHLD */
-	struct event		*ev_stop;	/* SIGTERM's grace is over */
+	struct event		*ev_stop;	/* a grace of the stop is over */
 	struct api_host_fifo	 fifo;		/* not sent yet */
 	size_t			 nfifo;
 	struct api_host_req	*inflight;	/* sent, not answered */
@@ -85,7 +92,7 @@ struct api_host {
 	pid_t			 dying[API_HOST_DYING_MAX];
 	int			 dying_loud[API_HOST_DYING_MAX];
 	size_t			 ndying;
-	int			 stop_killed;	/* SIGKILL sent at close */
+	int			 stop_stage;	/* at close: API_HOST_STOP_* */
 	api_host_stopped_fn	 stopped;
 	void			*stopped_arg;
 	/* the parameters' strings, owned */
@@ -682,9 +689,27 @@ api_host_on_child(int sig, short ev, void *arg)
 		api_host_stopped(h);
 }
 
+/* api_host_stop_signal - SIG to every helper left, each named in the
+ * log with how long it has had since the last step */
+static void
+api_host_stop_signal(struct api_host *h, int sig, int after_ms,
+    const char *after)
+{
+	size_t	i;
+
+	for (i = 0; i < h->ndying; i++) {
+		api_log_warnx("%s: helper pid %ld still running %d ms "
+		    "after %s, %s it", h->p.name, (long)h->dying[i],
+		    after_ms, after, sig == SIGKILL ? "killing" :
+		    "terminating");
+		api_host_kill(h, h->dying[i], sig);
+	}
+}
+
 /*
- * api_host_on_stop_timeout - SIGTERM was not enough: SIGKILL, and a
- * last short wait for SIGCHLD; the loop never blocks in waitpid.
+ * api_host_on_stop_timeout - a grace of the stop is over with helpers
+ * left: after the goodbye SIGTERM, after SIGTERM SIGKILL, each with a
+ * last wait for SIGCHLD; the loop never blocks in waitpid.
  */
 static void
 api_host_on_stop_timeout(int fd, short ev, void *arg)
@@ -695,14 +720,14 @@ api_host_on_stop_timeout(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (!h->stop_killed) {
-		for (i = 0; i < h->ndying; i++) {
-			api_log_warnx("%s: helper pid %ld still running %d ms "
-			    "after SIGTERM, killing it", h->p.name,
-			    (long)h->dying[i], h->p.stop_wait_ms);
-			api_host_kill(h, h->dying[i], SIGKILL);
-		}
-		h->stop_killed = 1;
+	if (h->stop_stage != API_HOST_STOP_KILL) {
+		if (h->stop_stage == API_HOST_STOP_BYE)
+			api_host_stop_signal(h, SIGTERM, h->p.bye_wait_ms,
+			    h->p.has_bye ? "CLOSE" : "EOF");
+		else
+			api_host_stop_signal(h, SIGKILL, h->p.stop_wait_ms,
+			    "SIGTERM");
+		h->stop_stage++;
 		if (!api_host_reap_dying(h)) {
 			evtimer_add(h->ev_stop, &tv);
 			return;
@@ -856,6 +881,43 @@ api_host_new(struct event_base *base, const struct api_host_params *p)
 	return h;
 }
 
+struct api_host *
+api_host_new_proc(struct event_base *base, const struct api_host_proto *proto,
+    const char *name, const char *path, char *const argv[], int timeout_ms)
+{
+	struct api_host_params	p;
+	char			label[256];
+
+	/* api_host_new copies the label, the strings and the hello */
+	(void)snprintf(label, sizeof label, "%s helper %s", proto->kind, name);
+	memset(&p, 0, sizeof p);
+	p.name = label;
+	p.path = path;
+	p.argv = argv;
+	p.exec_fd = -1;
+	p.ok_type = proto->ok_type;
+	p.fd_replies = proto->fd_replies;
+	p.hello_name = "INIT";
+	p.hello_type = proto->hello_type;
+	p.hello = &proto->version;
+	p.hellolen = sizeof proto->version;
+	p.hello_ok = proto->hello_ok;
+	p.timeout_ms = timeout_ms > 0 ? timeout_ms : proto->timeout_ms;
+	p.fifo_max = proto->fifo_max;
+	p.backoff_min_ms = proto->backoff_min_ms;
+	p.backoff_max_ms = proto->backoff_max_ms;
+	p.has_bye = proto->has_bye;
+	p.bye_type = proto->bye_type;
+	p.bye_wait_ms = proto->bye_wait_ms;
+	return api_host_new(base, &p);
+}
+
+const char *
+api_host_name(const struct api_host *h)
+{
+	return h->p.name;
+}
+
 void
 api_host_start(struct api_host *h)
 {
@@ -939,17 +1001,35 @@ api_host_starts(const struct api_host *h)
 	return h->starts;
 }
 
+/* api_host_bye - the protocol's goodbye, if the helper can take it: one
+ * try, never a wait (EOF follows anyway) */
+static void
+api_host_bye(struct api_host *h)
+{
+	if (!h->p.has_bye || h->sock == -1 || h->pid == -1)
+		return;
+	if (imsg_compose(&h->ib, h->p.bye_type, 0, -1, NULL, 0) == -1 ||
+	    imsgbuf_write(&h->ib) != 1)
+		api_log_debug("%s: goodbye not sent whole; EOF says it",
+		    h->p.name);
+}
+
 void
 api_host_close(struct api_host *h, api_host_stopped_fn stopped, void *arg)
 {
-	struct timeval	tv = api_host_ms(h->p.stop_wait_ms);
+	int		polite = h->p.bye_wait_ms > 0;
+	struct timeval	tv = api_host_ms(polite ? h->p.bye_wait_ms :
+			    h->p.stop_wait_ms);
 
 	h->state = API_HOST_CLOSED;
-	h->stop_killed = 0;
+	h->stop_stage = polite ? API_HOST_STOP_BYE : API_HOST_STOP_TERM;
 	evtimer_del(h->ev_restart);
+	if (polite)
+		api_host_bye(h);
 	api_host_channel_close(h);
 	if (h->pid != -1) {
-		api_host_kill(h, h->pid, SIGTERM);
+		if (!polite)
+			api_host_kill(h, h->pid, SIGTERM);
 		api_host_bury(h, h->pid, 0);
 		h->pid = -1;
 	}

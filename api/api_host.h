@@ -62,6 +62,16 @@ struct api_host_params {
 	int		  backoff_min_ms;
 	int		  backoff_max_ms;
 	int		  stop_wait_ms;	/* SIGTERM to SIGKILL at close */
+	/*
+	 * A polite close (queue, scheduler): with bye_wait_ms > 0,
+	 * api_host_close first sends the protocol's goodbye (bye_type, when
+	 * has_bye: PROC_QUEUE_CLOSE; the scheduler protocol has none) and
+	 * closes the channel, then gives the helper bye_wait_ms to leave
+	 * before SIGTERM.  0: SIGTERM at once (tables).
+	 */
+	int		  has_bye;
+	uint32_t	  bye_type;
+	int		  bye_wait_ms;
 };
 
 /*
@@ -76,6 +86,39 @@ int		 api_host_pin(const char *path, const char **why);
  * copied); nothing starts yet.  NULL on failure (logged). */
 struct api_host	*api_host_new(struct event_base *base,
 		    const struct api_host_params *p);
+
+/*
+ * The fixed part of a proc protocol's hosts (queue, scheduler): what
+ * api_host_new_proc fills api_host_params with for every helper of it.
+ */
+struct api_host_proto {
+	const char	 *kind;		/* "queue": logs say "queue helper N" */
+	uint32_t	  ok_type;	/* the type of every reply */
+	int		  fd_replies;	/* a reply may carry a descriptor */
+	uint32_t	  hello_type;	/* INIT, carrying version */
+	uint32_t	  version;
+	int		(*hello_ok)(struct imsg *reply);
+	int		  has_bye;	/* CLOSE of bye_type before EOF */
+	uint32_t	  bye_type;
+	int		  bye_wait_ms;	/* then SIGTERM if still there */
+	int		  timeout_ms;	/* default per request */
+	size_t		  fifo_max;
+	int		  backoff_min_ms;
+	int		  backoff_max_ms;
+};
+
+/*
+ * api_host_new_proc - a host of NAME, the helper PATH with ARGV, that
+ * speaks PROTO: named "KIND helper NAME" in the logs, INIT with the
+ * protocol's version as its handshake, closed politely; TIMEOUT_MS per
+ * request (<= 0: the protocol's default).  NULL on failure (logged).
+ */
+struct api_host	*api_host_new_proc(struct event_base *base,
+		    const struct api_host_proto *proto, const char *name,
+		    const char *path, char *const argv[], int timeout_ms);
+
+/* api_host_name - the name the host logs under ("queue helper ram") */
+const char	*api_host_name(const struct api_host *h);
 
 /* api_host_start - start the helper now rather than at the first
  * request; a failure is logged and retried after the delay */
@@ -100,10 +143,11 @@ long		 api_host_pid(const struct api_host *h);
 unsigned int	 api_host_starts(const struct api_host *h);
 
 /*
- * api_host_close - stop for good: pending requests fail, the channel
- * closes (a helper leaves on EOF), SIGTERM, SIGKILL if it is still there
- * stop_wait_ms later; STOPPED (may be NULL) once it is reaped.  Never
- * waits.
+ * api_host_close - stop for good: pending requests fail, the goodbye is
+ * sent (bye_wait_ms > 0 and has_bye), the channel closes (a helper
+ * leaves on EOF); then, at once or bye_wait_ms later if it is still
+ * there, SIGTERM, and SIGKILL stop_wait_ms after that; STOPPED (may be
+ * NULL) once it is reaped.  Never waits.
  */
 void		 api_host_close(struct api_host *h, api_host_stopped_fn stopped,
 		    void *arg);

@@ -145,6 +145,22 @@ api_log_debug(const char *fmt, ...)
 	errno = saved;
 }
 
+/* api_log_trace - a debug line when the verbosity has a bit of MASK (the
+ * extras glue's log_trace: verbosity is a mask of TRACE_* there) */
+void
+api_log_trace(int mask, const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	if (!(api_log.verbose & mask))
+		return;
+	va_start(ap, fmt);
+	api_log_vline(API_LOG_DEBUG, 0, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
 void
 api_fatal(const char *fmt, ...)
 {

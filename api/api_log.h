@@ -37,6 +37,10 @@ void	api_log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	api_log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	api_log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	api_log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* api_log_trace - api_log_debug when the verbosity (a mask) has a bit of
+ * the first argument's */
+void	api_log_trace(int, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 _Noreturn void	api_fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 _Noreturn void	api_fatalx(const char *, ...)

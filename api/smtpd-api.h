@@ -11,7 +11,10 @@
  * driver (log_*, fatal*, dict_*, tree_*, x*, strip, base64_*,
  * lowercase, the evpid helpers, UID_MAX and the SMTPD_MAX* limits) onto
  * ours, so such a driver builds and links here unmodified
- * (regress/drivers/compat_driver.c uses every one).
+ * (regress/drivers/compat_driver.c uses every one).  The glue's other
+ * two headers, "smtpd-defines.h" and "log.h", are in api/compat/, for
+ * drivers only: a driver's build adds -Iapi/compat (log.h would shadow
+ * the daemon's own if api/ held it).
  *
  * The daemon never includes this file: its log_* are its own
  * (smtpd/common/log.h).  Only here are the driver-facing names mapped,
@@ -46,6 +49,7 @@
 #define log_warnx(...)		api_log_warnx(__VA_ARGS__)
 #define log_info(...)		api_log_info(__VA_ARGS__)
 #define log_debug(...)		api_log_debug(__VA_ARGS__)
+#define log_trace(m, ...)	api_log_trace((m), __VA_ARGS__)
 #define fatal(...)		api_fatal(__VA_ARGS__)
 #define fatalx(...)		api_fatalx(__VA_ARGS__)
 

@@ -8,8 +8,10 @@
  * and between its loading, its answers and its start-up checks uses
  * every helper the extras glue gives a driver: the dict_* and tree_*
  * families (iteration in key order), the x-allocators, strip,
- * lowercase, base64, the evpid helpers, log_* and fatal*, K_*,
- * UID_MAX/GID_MAX and the SMTPD_MAX*PARTSIZE limits.  The Makefile
+ * lowercase, base64, the evpid helpers, log_* (log_trace too) and
+ * fatal*, K_*, UID_MAX/GID_MAX and the SMTPD_MAX*PARTSIZE limits, and
+ * the glue's smtpd-defines.h and log.h (nitems, TRACE_*, SMTPD_USER,
+ * TAG_CHAR; api/compat/).  The Makefile
  * compiles it with api/ alone on the include path; the test
  * (test_compat_driver.py) runs it under the daemon as `table-compat`.
  *
@@ -23,7 +25,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* as extras' table_postgres.c: the glue's three headers, this order */
+#include "smtpd-defines.h"
 #include "smtpd-api.h"
+#include "log.h"
 
 static const char	*config;
 static struct dict	 entries;	/* key -> value */
@@ -262,10 +267,15 @@ compat_lookup(int service, struct dict *params, const char *key,
 	const char	*k;
 	void		*v;
 
+	static const int	 bits[] = { TRACE_IO, TRACE_TABLES };
+
 	log_debug("debug: lookup %d \"%s\"", service, key);
 	/* computed answers ("=..."), so the test sees each helper */
 	if (service == K_CREDENTIALS && key[0] == '=') {
 		key++;
+		if (strcmp(key, "defines") == 0)
+			return snprintf(dst, sz, "%zu %#x %s %c", nitems(bits),
+			    bits[1], SMTPD_USER, TAG_CHAR) < (int)sz ? 1 : -1;
 		if (strcmp(key, "name") == 0)
 			return strlcpy(dst, table_api_get_name(), sz) < sz ? 1 : -1;
 		if (strcmp(key, "first") == 0) {
@@ -345,7 +355,12 @@ main(int argc, char **argv)
 	int	ch;
 
 	log_init(1);
+	/* log_trace logs when the verbosity mask has its bit */
+	log_verbose(TRACE_TABLES);
+	log_trace(TRACE_TABLES, "trace: tables bit set");
+	log_trace(TRACE_IO, "trace: io bit set");
 	log_verbose(0);
+	log_trace(TRACE_TABLES, "trace: after verbosity 0");
 	while ((ch = getopt(argc, argv, "v")) != -1) {
 		switch (ch) {
 		case 'v':

@@ -137,7 +137,14 @@ class CompatDriver(unittest.TestCase):
         self.assertEqual(d.ctl("update", "table", "compat").returncode, 1)
         self.assertEqual(self.q(d, "lookup", "compat", "alias", "omega"),
                          (0, "again@example.com"))
+        # smtpd-defines.h and log.h (api/compat): nitems, TRACE_*,
+        # SMTPD_USER, TAG_CHAR; log_trace logs only the bits set
+        self.assertEqual(self.q(d, "lookup", "compat", "credentials",
+                                "=defines"), (0, "2 0x2000 _smtpd +"))
         log = d.log()
+        self.assertIn("trace: tables bit set", log)
+        self.assertNotIn("trace: io bit set", log)
+        self.assertNotIn("trace: after verbosity 0", log)
         self.assertIn('key "omega" again, the last wins', log)
         self.assertIn("bad base64", log)
         self.assertIn("1 entries, 1 ids", log)
@@ -171,14 +178,17 @@ class CompatDriver(unittest.TestCase):
                 self.assertEqual(p.returncode, 1)
                 self.assertIn(why, p.stderr)
 
-    def test_builds_from_smtpd_api_h_alone(self):
-        """The driver's source names no header of ours but smtpd-api.h."""
+    def test_builds_from_the_glue_headers_alone(self):
+        """The driver's source names no header of ours but the three the
+        extras glue gives drivers (smtpd-defines.h and log.h, in
+        api/compat/, as extras' table_postgres.c includes them)."""
         src = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            "compat_driver.c")
         with open(src) as f:
             ours = [l.split()[1] for l in f
                     if l.startswith("#include") and '"' in l]
-        self.assertEqual(ours, ['"smtpd-api.h"'])
+        self.assertEqual(ours, ['"smtpd-defines.h"', '"smtpd-api.h"',
+                                '"log.h"'])
 
 
 if __name__ == "__main__":

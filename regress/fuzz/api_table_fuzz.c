@@ -2,7 +2,7 @@
  * api_table_fuzz.c -- libFuzzer target for api/table_api.c, the table
  * protocol glue that decodes the daemon's requests in every helper with
  * api/table_proto.c (table_proto_decode_request; the codec alone is
- * fuzzed by table_reply_fuzz.c) and hands them to a driver.
+ * fuzzed by table_proto_fuzz.c) and hands them to a driver.
  *
  * A valid OPEN is sent first (unless the first input byte is odd), then
  * the input bytes follow as raw frames; the write side is shut down so

@@ -3,8 +3,9 @@
  * on what table_proc_test and the queue and scheduler conformance tests
  * do not reach through their protocols: /bin/sh scripts as helpers that
  * answer the handshake with one empty frame, then die by a signal, exit
- * at once, never answer, ignore SIGTERM, or run from a descriptor pinned
- * before their file was removed.  Each check reads the log lines the
+ * at once, never answer, ignore SIGTERM, leave on a polite close's
+ * goodbye (or ignore it), or run from a descriptor pinned before their
+ * file was removed.  Each check reads the log lines the
  * host writes (through api_log's sink) and times the event loop, which
  * must keep running: nothing here may block.  Every helper is stopped
  * by the host by PID; the test signals only PIDs the host reports, and
@@ -283,6 +284,113 @@ ht_stubborn(void)
 	api_host_free(&h);
 }
 
+/* ht_polite_host - a host of /bin/sh -c SCRIPT that closes politely:
+ * goodbye of type 42 (if HAS_BYE), 300 ms, SIGTERM, 300 ms, SIGKILL */
+static struct api_host *
+ht_polite_host(const char *script, int has_bye)
+{
+	struct api_host_params	p;
+	char			*argv[] = { "sh", "-c", (char *)script, NULL };
+
+	memset(&p, 0, sizeof p);
+	p.name = "polite test";
+	p.path = "/bin/sh";
+	p.argv = argv;
+	p.exec_fd = -1;
+	p.hello_name = "HELLO";
+	p.hello_type = 1;
+	p.timeout_ms = 300;
+	p.fifo_max = 4;
+	p.backoff_min_ms = 100;
+	p.backoff_max_ms = 400;
+	p.stop_wait_ms = 300;
+	p.has_bye = has_bye;
+	p.bye_type = 42;
+	p.bye_wait_ms = 300;
+	return api_host_new(ht_base, &p);
+}
+
+/* ht_polite_stop - close H and time it: the milliseconds, -1 if the
+ * stop did not complete within 3 s */
+static long long
+ht_polite_stop(struct api_host *h)
+{
+	long long	t0 = ht_ms();
+	int		stopped = 0;
+
+	api_host_close(h, ht_on_stopped, &stopped);
+	if (ht_loop(&stopped, 3000) == -1)
+		return -1;
+	return ht_ms() - t0;
+}
+
+/*
+ * ht_polite - a polite close sends the goodbye before EOF and no signal
+ * to a helper that leaves on it; one that stays gets SIGTERM after
+ * bye_wait_ms, then SIGKILL after stop_wait_ms, each step logged
+ */
+static void
+ht_polite(void)
+{
+	struct api_host	*h;
+	char		 dir[] = "/tmp/api_host_bye.XXXXXX", script[1024];
+	char		 path[64], buf[64] = "";
+	long long	 dt;
+	long		 pid;
+	FILE		*fp;
+
+	if (!CHECK(mkdtemp(dir) != NULL, "polite: a directory"))
+		return;
+	snprintf(path, sizeof path, "%s/bye", dir);
+	/* answer the handshake, then keep the next frame's type and leave */
+	snprintf(script, sizeof script, HT_FRAME HT_READ HT_ANSWER
+	    "dd bs=16 count=1 status=none | od -An -tu4 -N4 > %s; exit 0",
+	    path);
+	h = ht_polite_host(script, 1);
+	if (!CHECK(h != NULL, "polite: a host"))
+		return;
+	ht_loglen = 0;
+	api_host_start(h);
+	pid = api_host_pid(h);
+	ht_sleep(200);		/* the handshake is answered */
+	dt = ht_polite_stop(h);
+	printf("# polite stop in %lld ms\n", dt);
+	CHECK(dt >= 0 && dt < 250, "polite: a helper leaving on the goodbye "
+	    "is reaped before any signal");
+	if ((fp = fopen(path, "r")) != NULL) {
+		if (fgets(buf, sizeof buf, fp) == NULL)
+			buf[0] = '\0';
+		fclose(fp);
+	}
+	CHECK(atoi(buf) == 42, "polite: the goodbye (type 42) came before "
+	    "EOF");
+	CHECK(strstr(ht_log, "SIGTERM") == NULL && strstr(ht_log,
+	    "terminating") == NULL, "polite: no signal was needed");
+	CHECK(ht_gone(pid), "polite: reaped by PID");
+	api_host_free(&h);
+	unlink(path);
+	rmdir(dir);
+
+	/* deaf to the goodbye, to EOF and to SIGTERM */
+	h = ht_polite_host("trap '' TERM; " HT_FRAME HT_READ HT_ANSWER
+	    "exec sleep 30", 0);
+	if (!CHECK(h != NULL, "polite: a stubborn host"))
+		return;
+	ht_loglen = 0;
+	api_host_start(h);
+	pid = api_host_pid(h);
+	ht_sleep(300);		/* the trap is set */
+	dt = ht_polite_stop(h);
+	printf("# stubborn polite stop in %lld ms\n", dt);
+	CHECK(dt >= 550 && dt < 1500, "polite: SIGTERM after bye_wait_ms, "
+	    "SIGKILL after stop_wait_ms more");
+	CHECK(strstr(ht_log, "still running 300 ms after EOF, terminating "
+	    "it") != NULL && strstr(ht_log, "still running 300 ms after "
+	    "SIGTERM, killing it") != NULL, "polite: each step is logged");
+	CHECK(ht_gone(pid), "polite: the stubborn helper reaped by PID");
+	api_host_free(&h);
+}
+
 /* ht_pinned - a #! script exec'd from its descriptor, its file gone */
 static void
 ht_pinned(void)
@@ -336,6 +444,7 @@ main(void)
 	ht_restart();
 	ht_hang();
 	ht_stubborn();
+	ht_polite();
 	ht_pinned();
 	api_log_set_sink(NULL);
 	event_base_free(ht_base);

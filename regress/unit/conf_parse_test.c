@@ -953,6 +953,120 @@ test_action_options(void)
 	}
 }
 
+/* listen_line_has - the dump D has word KW on its first listen line */
+static int
+listen_line_has(const char *d, const char *kw)
+{
+	const char	*l = strstr(d, "listen on "), *end, *at;
+	size_t		 n = strlen(kw);
+
+	if (l == NULL || (end = strchr(l, '\n')) == NULL)
+		return 0;
+	for (at = strstr(l, kw); at != NULL && at < end;
+	    at = strstr(at + 1, kw))
+		if (at[-1] == ' ' && (at[n] == ' ' || at[n] == '\n'))
+			return 1;
+	return 0;
+}
+
+/*
+ * every dumped row of conf_listen_options[] parses, is dumped, parses
+ * back equal and makes a difference conf_equal() names by its field;
+ * trusted mode, as in test_action_options, so pki and ca need no files
+ */
+static void
+test_listen_options(void)
+{
+	static const char *const decls =
+	    "pki p cert \"/c.crt\"\npki p key \"/c.key\"\n"
+	    "pki q cert \"/q.crt\"\npki q key \"/q.key\"\n"
+	    "ca c cert \"/ca.pem\"\nfilter \"f1\" proc-exec \"/bin/cat\"\n"
+	    "table creds { u = \"p\" }\ntable snd { \"a@b.example\" = u }\n";
+	static const struct {
+		const char	*kw, *on, *base, *fragment, *field;
+	} rows[] = {
+		{ "inet4", "127.0.0.1", "", "inet4", "family" },
+		{ "inet6", "::1", "", "inet6", "family" },
+		{ "port", "127.0.0.1", "", "port 2525", "port" },
+		{ "tls", "127.0.0.1", "", "tls pki p", "tls" },
+		{ "tls-require", "127.0.0.1", "", "tls-require verify pki p",
+		    "tls" },
+		{ "smtps", "127.0.0.1", "", "smtps verify pki p", "tls" },
+		{ "pki", "127.0.0.1", "tls pki p", "pki q", "pki" },
+		{ "ca", "127.0.0.1", "tls pki p", "ca c", "ca" },
+		{ "ciphers", "127.0.0.1", "", "ciphers \"HIGH\"", "ciphers" },
+		{ "protocols", "127.0.0.1", "", "protocols \"tlsv1.3\"",
+		    "protocols" },
+		{ "auth", "127.0.0.1", "tls pki p", "auth <creds>", "auth" },
+		{ "auth-optional", "127.0.0.1", "tls pki p auth-optional",
+		    "<creds>", "auth_table" },
+		{ "senders", "127.0.0.1", "senders <snd>", "masquerade",
+		    "masquerade" },
+		{ "tag", "socket", "", "tag T", "tag" },
+		{ "hostname", "127.0.0.1", "", "hostname h.example",
+		    "hostname" },
+		{ "hostnames", "127.0.0.1", "",
+		    "hostnames { 192.0.2.1 = h.example }", "hostnames" },
+		{ "mask-src", "socket", "", "mask-src", "mask_src" },
+		{ "received-auth", "127.0.0.1", "", "received-auth",
+		    "received_auth" },
+		{ "no-dsn", "socket", "", "no-dsn", "no_dsn" },
+		{ "proxy-v2", "127.0.0.1", "", "proxy-v2", "proxy_v2" },
+		{ "filter", "127.0.0.1", "", "filter \"f1\"", "filter" },
+	};
+	const struct conf_listen_option	*o;
+	struct smtpd_conf		*c, *plain, *c2;
+	char				 text[1024], what[512], why[256];
+	char				 *d;
+	size_t				 i, k, n = sizeof(rows) / sizeof(rows[0]);
+
+	for (i = 0; i < conf_nlisten_options; i++) {
+		o = &conf_listen_options[i];
+		if (o->flags & CONF_LOPT_ALIAS)
+			continue;	/* 5.x words: the corpus tests */
+		for (k = 0; k < n && strcmp(rows[k].kw, o->kw); k++)
+			;
+		snprintf(what, sizeof(what), "listen option %s: has a test "
+		    "line", o->kw);
+		if (!CHECK(k < n, what))
+			continue;
+		snprintf(text, sizeof(text), "%slisten on %s %s\n"
+		    "action \"x\" mbox\nmatch for local action \"x\"\n",
+		    decls, rows[k].on, rows[k].base);
+		plain = conf_deserialize((unsigned char *)text, strlen(text));
+		snprintf(text, sizeof(text), "%slisten on %s %s %s\n"
+		    "action \"x\" mbox\nmatch for local action \"x\"\n",
+		    decls, rows[k].on, rows[k].base, rows[k].fragment);
+		c = conf_deserialize((unsigned char *)text, strlen(text));
+		snprintf(what, sizeof(what), "listen option %s: parses",
+		    o->kw);
+		if (!CHECK(c != NULL && plain != NULL, what)) {
+			conf_free(&c);
+			conf_free(&plain);
+			continue;
+		}
+		why[0] = '\0';
+		snprintf(what, sizeof(what), "listen option %s: conf_equal "
+		    "names the field %s", o->kw, rows[k].field);
+		CHECK(!conf_equal(plain, c, why, sizeof(why)) &&
+		    strncmp(why, "listener 0 ", 11) == 0 &&
+		    strncmp(why + 11, rows[k].field,
+		    strlen(rows[k].field)) == 0, what);
+		d = dumped(c);
+		snprintf(what, sizeof(what), "listen option %s: dumped",
+		    o->kw);
+		CHECK(d && listen_line_has(d, o->kw), what);
+		c2 = d ? conf_deserialize((unsigned char *)d, strlen(d)) : NULL;
+		snprintf(what, sizeof(what), "listen option %s: parse(dump) "
+		    "equal", o->kw);
+		CHECK(c2 && conf_equal(c, c2, why, sizeof(why)), what);
+		conf_free(&c2);
+		free(d);
+		conf_free(&c);
+		conf_free(&plain);
+	}
+}
+
 int
 main(void)
 {
@@ -971,6 +1085,7 @@ main(void)
 	test_options();
 	test_legacy_options();
 	test_action_options();
+	test_listen_options();
 	test_equal();
 	return test_done();
 }

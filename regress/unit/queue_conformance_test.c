@@ -578,6 +578,92 @@ qc_inherit(struct qc_reply *rp)
 	    "faults: ... and no ignored or blocked signal");
 }
 
+static void
+qc_on_stopped(void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/*
+ * qc_close - queue_host_close: an embedded backend closes at once, a
+ * helper gets PROC_QUEUE_CLOSE before EOF and leaves on it, well before
+ * the SIGTERM QUEUE_HOST_BYE_WAIT_MS later; calls after close fail
+ */
+static void
+qc_close(void)
+{
+	struct queue_host	*h;
+	struct qc_reply		*rp;
+	struct timespec		 t0;
+	char			 script[PATH_MAX + 512], path[PATH_MAX + 32];
+	char			 buf[32] = "";
+	long			 pid;
+	int			 stopped = 0;
+	FILE			*fp;
+
+	if ((rp = malloc(sizeof *rp)) == NULL)
+		return;
+	h = queue_host_embedded(&queue_backend_ram, NULL);
+	if (CHECK(h != NULL, "close: an embedded host")) {
+		queue_host_close(h, qc_on_stopped, &stopped);
+		CHECK(stopped, "close: embedded, stopped at once");
+		CHECK(qc_call(h, QUEUE_OP_MESSAGE_CREATE, 0, 0, NULL, 0, -1,
+		    rp) == QUEUE_TEMPFAIL, "close: embedded, a later call "
+		    "fails");
+		queue_host_free(&h);
+	}
+
+	h = qc_helper("queue-ram", NULL, 0);
+	if (CHECK(h != NULL, "close: a helper host") &&
+	    CHECK(qc_call(h, QUEUE_OP_MESSAGE_CREATE, 0, 0, NULL, 0, -1,
+	    rp) == QUEUE_OK, "close: the helper answers")) {
+		pid = queue_host_pid(h);
+		stopped = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		queue_host_close(h, qc_on_stopped, &stopped);
+		CHECK(qc_loop_until(&stopped, 5000) == 0 &&
+		    qc_ms(&t0) < QUEUE_HOST_BYE_WAIT_MS, "close: queue-ram "
+		    "leaves before any signal");
+		CHECK(qc_kill(pid, 0) == -1 && errno == ESRCH,
+		    "close: ... and is reaped by PID");
+		CHECK(qc_call(h, QUEUE_OP_MESSAGE_CREATE, 0, 0, NULL, 0, -1,
+		    rp) == QUEUE_TEMPFAIL, "close: a later call fails");
+	}
+	queue_host_free(&h);
+
+	/* what comes before EOF: INIT answered, MESSAGE_CREATE (16 bytes,
+	 * no payload) left unanswered, then the next frame's type kept */
+	snprintf(path, sizeof path, "%s/close-frame", qc_dir);
+	snprintf(script, sizeof script, "z='\\0\\0\\0\\0\\020\\0\\0"
+	    "\\0\\0\\0\\0\\0\\0\\0\\0\\0'; "
+	    "dd bs=20 count=1 status=none >/dev/null; printf \"$z\" >&0; "
+	    "dd bs=16 count=1 status=none >/dev/null; "
+	    "dd bs=16 count=1 status=none | od -An -tu4 -N4 > %s", path);
+	h = qc_script(script, 2000);
+	if (CHECK(h != NULL, "close: a script host")) {
+		stopped = 0;
+		/* a request starts it: the close comes while it is busy */
+		memset(rp, 0, sizeof *rp);
+		queue_host_call(h, &(struct queue_msg){
+		    .op = QUEUE_OP_MESSAGE_CREATE }, -1, qc_on_done, rp);
+		qc_sleep(300);
+		queue_host_close(h, qc_on_stopped, &stopped);
+		CHECK(qc_loop_until(&stopped, 5000) == 0, "close: the script "
+		    "host stops");
+		if ((fp = fopen(path, "r")) != NULL) {
+			if (fgets(buf, sizeof buf, fp) == NULL)
+				buf[0] = '\0';
+			fclose(fp);
+		}
+		CHECK(rp->done && rp->status == QUEUE_TEMPFAIL,
+		    "close: the call in flight failed");
+		CHECK(atoi(buf) == PROC_QUEUE_CLOSE, "close: a busy helper "
+		    "gets CLOSE after its request, before EOF");
+	}
+	queue_host_free(&h);
+	free(rp);
+}
+
 /* qc_faults - helpers killed, frozen, flooded, garbled */
 static void
 qc_faults(void)
@@ -774,6 +860,7 @@ main(int argc, char *argv[])
 		queue_host_free(&h);
 	}
 	qc_root_fs();
+	qc_close();
 	qc_faults();
 	event_base_free(qc_base);
 	{

@@ -340,6 +340,56 @@ sc_faults(void)
 	    "faults: the frozen helper is killed and reaped at free");
 }
 
+static void
+sc_on_stopped(void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/* sc_close - scheduler_host_close: embedded at once; the helper leaves
+ * on EOF before the SIGTERM of SCHEDULER_HOST_BYE_WAIT_MS later; later
+ * calls fail */
+static void
+sc_close(void)
+{
+	struct scheduler_host	*h;
+	struct timespec		 t0, t1;
+	struct sc_reply		 rp;
+	long			 pid, ms;
+	int			 stopped = 0;
+
+	h = scheduler_host_embedded(&scheduler_backend_ramqueue);
+	if (CHECK(h != NULL, "close: an embedded host")) {
+		scheduler_host_close(h, sc_on_stopped, &stopped);
+		CHECK(stopped, "close: embedded, stopped at once");
+		CHECK(sc_batch(h, 0x3f, &rp) == -1 && rp.done && rp.tempfail,
+		    "close: embedded, a later call fails");
+		scheduler_host_free(&h);
+	}
+	if ((h = sc_helper(0)) == NULL) {
+		CHECK(0, "close: a helper host");
+		return;
+	}
+	CHECK(sc_r(h, PROC_SCHEDULER_DELETE, 1) == 0 &&
+	    (pid = scheduler_host_pid(h)) > 1, "close: the helper answers");
+	pid = scheduler_host_pid(h);
+	stopped = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	scheduler_host_close(h, sc_on_stopped, &stopped);
+	CHECK(sc_loop_until(&stopped, 5000) == 0, "close: the helper stops");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("# scheduler-ram left %ld ms after EOF\n", ms);
+	CHECK(ms < SCHEDULER_HOST_BYE_WAIT_MS, "close: scheduler-ram leaves "
+	    "on EOF, before any signal");
+	CHECK(sc_kill(pid, 0) == -1 && errno == ESRCH,
+	    "close: ... and is reaped by PID");
+	CHECK(sc_batch(h, 0x3f, &rp) == -1 && rp.done && rp.tempfail,
+	    "close: a later call fails");
+	scheduler_host_free(&h);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -369,6 +419,7 @@ main(int argc, char *argv[])
 		sc_suite(h, "ramqueue helper");
 		scheduler_host_free(&h);
 	}
+	sc_close();
 	sc_faults();
 	event_base_free(sc_base);
 	return test_done();

@@ -508,79 +508,87 @@ conf_dump_filters(const struct conf_out *o)
 	}
 }
 
-/* conf_dump_listener - one listen on line */
+/* conf_dump_listen_opt - row O of listener L, when it is set */
+static void
+conf_dump_listen_opt(const struct conf_out *o, const struct conf_listener *l,
+    const struct conf_listen_option *opt)
+{
+	const void	*f = (const char *)l + opt->offset;
+	const void	*f2 = (const char *)l + opt->offset2;
+	FILE		*fp = o->fp;
+	size_t		 i;
+
+	switch (opt->type) {
+	case CONF_LOPT_FLAG:
+		if (*(const int *)f)
+			fprintf(fp, " %s", opt->kw);
+		break;
+	case CONF_LOPT_ENUM:
+	case CONF_LOPT_AUTH:
+		if (*(const int *)f != opt->val)
+			break;
+		fprintf(fp, " %s", opt->kw);
+		if (opt->type == CONF_LOPT_AUTH && *(void *const *)f2) {
+			fputc(' ', fp);
+			conf_dump_tref(o, *(struct conf_table *const *)f2);
+		} else if (opt->sub && opt->type == CONF_LOPT_ENUM &&
+		    *(const int *)f2)
+			fprintf(fp, " %s", opt->sub);
+		break;
+	case CONF_LOPT_PORT:
+		if (*(const int *)f)
+			fprintf(fp, " %s %d", opt->kw, *(const int *)f);
+		break;
+	case CONF_LOPT_NAME:
+	case CONF_LOPT_STRING:
+	case CONF_LOPT_TAG:
+		if (*(char *const *)f == NULL)
+			break;
+		fprintf(fp, " %s ", opt->kw);
+		if (opt->type == CONF_LOPT_NAME)
+			conf_dump_name(fp, *(char *const *)f);
+		else
+			conf_dump_str(fp, *(char *const *)f);
+		break;
+	case CONF_LOPT_PKIS:
+		for (i = 0; i < *(const size_t *)f2; i++) {
+			fprintf(fp, " %s ", opt->kw);
+			conf_dump_name(fp, (*(char **const *)f)[i]);
+		}
+		break;
+	case CONF_LOPT_TABLE:
+		if (*(void *const *)f == NULL)
+			break;
+		fprintf(fp, " %s ", opt->kw);
+		conf_dump_tref(o, *(struct conf_table *const *)f);
+		if (opt->sub && *(const int *)f2)
+			fprintf(fp, " %s", opt->sub);
+		break;
+	case CONF_LOPT_FILTER:
+		conf_dump_filter_ref(fp, " filter ", f);
+		break;
+	case CONF_LOPT_DUAL:
+	case CONF_LOPT_CERT:
+		break;		/* 5.x words: their effect is dumped */
+	}
+}
+
+/* conf_dump_listener - one listen on line, the options in the order
+ * of conf_listen_options[] */
 static void
 conf_dump_listener(const struct conf_out *o, const struct conf_listener *l)
 {
-	static const char *const tls[] = { "", " tls", " tls-require",
-	    " smtps" };
-	FILE	*fp = o->fp;
-	size_t	 i;
+	size_t	i;
 
-	fputs("listen on ", fp);
+	fputs("listen on ", o->fp);
 	if (l->kind == CONF_LISTEN_SOCKET)
-		fputs("socket", fp);
+		fputs("socket", o->fp);
 	else
-		conf_dump_name(fp, l->on);
-	if (l->family)
-		fprintf(fp, " inet%d", l->family);
-	if (l->port)
-		fprintf(fp, " port %d", l->port);
-	fputs(tls[l->tls], fp);
-	if (l->tls_verify)
-		fputs(" verify", fp);
-	for (i = 0; i < l->npki; i++) {
-		fputs(" pki ", fp);
-		conf_dump_name(fp, l->pki[i]);
-	}
-	if (l->ca) {
-		fputs(" ca ", fp);
-		conf_dump_name(fp, l->ca);
-	}
-	if (l->ciphers) {
-		fputs(" ciphers ", fp);
-		conf_dump_str(fp, l->ciphers);
-	}
-	if (l->protocols) {
-		fputs(" protocols ", fp);
-		conf_dump_str(fp, l->protocols);
-	}
-	if (l->auth != CONF_AUTH_NONE) {
-		fputs(l->auth == CONF_AUTH_REQUIRE ? " auth" : " auth-optional",
-		    fp);
-		if (l->auth_table) {
-			fputc(' ', fp);
-			conf_dump_tref(o, l->auth_table);
-		}
-	}
-	if (l->senders) {
-		fputs(" senders ", fp);
-		conf_dump_tref(o, l->senders);
-		if (l->masquerade)
-			fputs(" masquerade", fp);
-	}
-	if (l->tag) {
-		fputs(" tag ", fp);
-		conf_dump_str(fp, l->tag);
-	}
-	if (l->hostname) {
-		fputs(" hostname ", fp);
-		conf_dump_str(fp, l->hostname);
-	}
-	if (l->hostnames) {
-		fputs(" hostnames ", fp);
-		conf_dump_tref(o, l->hostnames);
-	}
-	if (l->mask_src)
-		fputs(" mask-src", fp);
-	if (l->received_auth)
-		fputs(" received-auth", fp);
-	if (l->no_dsn)
-		fputs(" no-dsn", fp);
-	if (l->proxy_v2)
-		fputs(" proxy-v2", fp);
-	conf_dump_filter_ref(fp, " filter ", &l->filter);
-	fputc('\n', fp);
+		conf_dump_name(o->fp, l->on);
+	for (i = 0; i < conf_nlisten_options; i++)
+		if (!(conf_listen_options[i].flags & CONF_LOPT_ALIAS))
+			conf_dump_listen_opt(o, l, &conf_listen_options[i]);
+	fputc('\n', o->fp);
 }
 
 /* conf_dump_opt_str - " KEY "value"" when set */

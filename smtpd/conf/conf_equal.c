@@ -334,27 +334,74 @@ conf_eq_filters(struct conf_eq *e, const struct smtpd_conf *a,
 	return 1;
 }
 
-/* conf_eq_listener - one listen on */
+/* conf_eq_listen_opt - the field(s) of listener row O */
+static int
+conf_eq_listen_opt(struct conf_eq *e, const char *w,
+    const struct conf_listen_option *o, const struct conf_listener *a,
+    const struct conf_listener *b)
+{
+	const void	*fa = (const char *)a + o->offset;
+	const void	*fb = (const char *)b + o->offset;
+	const void	*ga = (const char *)a + o->offset2;
+	const void	*gb = (const char *)b + o->offset2;
+
+	switch (o->type) {
+	case CONF_LOPT_FLAG:
+	case CONF_LOPT_PORT:
+		return conf_eq_num(e, w, o->field, *(const int *)fa,
+		    *(const int *)fb);
+	case CONF_LOPT_ENUM:
+		return conf_eq_num(e, w, o->field, *(const int *)fa,
+		    *(const int *)fb) && conf_eq_num(e, w, o->field2,
+		    *(const int *)ga, *(const int *)gb);
+	case CONF_LOPT_AUTH:
+		return conf_eq_num(e, w, o->field, *(const int *)fa,
+		    *(const int *)fb) && conf_eq_table(e, w, o->field2,
+		    *(struct conf_table *const *)ga,
+		    *(struct conf_table *const *)gb, 0);
+	case CONF_LOPT_NAME:
+	case CONF_LOPT_STRING:
+	case CONF_LOPT_TAG:
+		return conf_eq_str(e, w, o->field, *(char *const *)fa,
+		    *(char *const *)fb);
+	case CONF_LOPT_PKIS:
+		return conf_eq_names(e, w, o->field, *(char **const *)fa,
+		    *(const size_t *)ga, *(char **const *)fb,
+		    *(const size_t *)gb);
+	case CONF_LOPT_TABLE:
+		return conf_eq_table(e, w, o->field,
+		    *(struct conf_table *const *)fa,
+		    *(struct conf_table *const *)fb, 0) &&
+		    (o->sub == NULL || conf_eq_num(e, w, o->field2,
+		    *(const int *)ga, *(const int *)gb));
+	case CONF_LOPT_FILTER:
+		return conf_eq_filter_ref(e, w, fa, fb);
+	case CONF_LOPT_DUAL:
+	case CONF_LOPT_CERT:
+		break;		/* parse only */
+	}
+	return 1;
+}
+
+/* conf_eq_listener - one listen on: what it listens on, then each row
+ * of conf_listen_options[] */
 static int
 conf_eq_listener(struct conf_eq *e, const char *w,
     const struct conf_listener *a, const struct conf_listener *b)
 {
-	return EQ_NUM(e, w, a, b, kind) && EQ_STR(e, w, a, b, on) &&
-	    EQ_NUM(e, w, a, b, family) && EQ_NUM(e, w, a, b, port) &&
-	    EQ_NUM(e, w, a, b, tls) && EQ_NUM(e, w, a, b, tls_verify) &&
-	    conf_eq_names(e, w, "pki", a->pki, a->npki, b->pki, b->npki) &&
-	    EQ_STR(e, w, a, b, ca) && EQ_STR(e, w, a, b, ciphers) &&
-	    EQ_STR(e, w, a, b, protocols) && EQ_NUM(e, w, a, b, auth) &&
-	    conf_eq_table(e, w, "auth_table", a->auth_table, b->auth_table,
-	    0) &&
-	    conf_eq_table(e, w, "senders", a->senders, b->senders, 0) &&
-	    EQ_NUM(e, w, a, b, masquerade) && EQ_STR(e, w, a, b, tag) &&
-	    EQ_STR(e, w, a, b, hostname) &&
-	    conf_eq_table(e, w, "hostnames", a->hostnames, b->hostnames, 0) &&
-	    EQ_NUM(e, w, a, b, mask_src) && EQ_NUM(e, w, a, b, received_auth) &&
-	    EQ_NUM(e, w, a, b, no_dsn) && EQ_NUM(e, w, a, b, proxy_v2) &&
-	    conf_eq_filter_ref(e, w, &a->filter, &b->filter) &&
-	    EQ_NUM(e, w, a, b, implicit);
+	const struct conf_listen_option	*o;
+	size_t				 i;
+
+	if (!EQ_NUM(e, w, a, b, kind) || !EQ_STR(e, w, a, b, on) ||
+	    !EQ_NUM(e, w, a, b, implicit))
+		return 0;
+	for (i = 0; i < conf_nlisten_options; i++) {
+		o = &conf_listen_options[i];
+		if (!(o->flags & CONF_LOPT_ALIAS) &&
+		    !conf_eq_listen_opt(e, w, o, a, b))
+			return 0;
+	}
+	return 1;
 }
 
 /* conf_eq_action - one action: its method, then each row of

@@ -96,6 +96,50 @@ struct conf_action_option {
 extern const struct conf_action_option	conf_action_options[];
 extern const size_t			conf_naction_options;
 
+/*
+ * The options of a listen on line (conf_option.c): one row per keyword,
+ * in the order of the canonical dump.  Several rows may set one field
+ * (inet4/inet6, tls/tls-require/smtps, auth/auth-optional); the rows
+ * that only parse (5.x spellings, CONF_LOPT_ALIAS) are neither dumped
+ * nor compared, since another row owns their field.
+ */
+enum conf_lopt_type {
+	CONF_LOPT_FLAG,		/* int: 1 when present */
+	CONF_LOPT_ENUM,		/* int = val; [sub] sets the int at offset2 */
+	CONF_LOPT_AUTH,		/* int = val; [<table>] at offset2 */
+	CONF_LOPT_PORT,		/* int: a port */
+	CONF_LOPT_NAME,		/* char *, dumped bare when it can be */
+	CONF_LOPT_STRING,	/* char *, dumped quoted */
+	CONF_LOPT_TAG,		/* char *, a value of at most CONF_TAG_MAX */
+	CONF_LOPT_PKIS,		/* char ** at offset, its count at offset2 */
+	CONF_LOPT_TABLE,	/* struct conf_table * for svc; [sub] as ENUM */
+	CONF_LOPT_FILTER,	/* struct conf_filter_ref */
+	CONF_LOPT_DUAL,		/* 5.x secure/ssl: tls on 25 + smtps on 465 */
+	CONF_LOPT_CERT		/* 5.3 certificate NAME */
+};
+
+#define CONF_LOPT_SOCKET	0x01	/* valid on listen on socket */
+#define CONF_LOPT_LEGACY	0x02	/* a 5.x word: marks the grammar */
+#define CONF_LOPT_ALIAS		0x04	/* parse only: not dumped, compared */
+
+struct conf_listen_option {
+	const char		*kw;
+	enum conf_lopt_type	 type;
+	size_t			 offset;	/* in struct conf_listener */
+	size_t			 offset2;	/* second field, if any */
+	int			 val;		/* CONF_LOPT_ENUM, _AUTH */
+	const char		*sub;		/* word that may follow */
+	const char		*once;		/* "ONCE already specified";
+						 * NULL: may repeat */
+	const char		*what;		/* the value, in messages */
+	enum conf_svc		 svc;		/* CONF_LOPT_TABLE, _AUTH */
+	unsigned		 flags;		/* CONF_LOPT_SOCKET ... */
+	const char		*field, *field2; /* names in conf_equal() */
+};
+
+extern const struct conf_listen_option	conf_listen_options[];
+extern const size_t			conf_nlisten_options;
+
 /* conf_option.c */
 void	 conf_option_defaults(struct smtpd_conf *);
 const struct conf_option *conf_option_find(const char *words);

@@ -7,8 +7,9 @@
  * parser (conf_parse.c), the defaults (here), the canonical dump and the
  * redaction of what each process receives (conf_dump.c) and conf_equal()
  * (conf_equal.c) all walk this one table, so an option is added in one
- * place.  Runs wherever a configuration is built; pure data and lookups,
- * it never fails and never fatals.
+ * place.  The options of actions and of listen on are rows of their
+ * own tables below, walked the same way.  Runs wherever a configuration
+ * is built; pure data and lookups, it never fails and never fatals.
  */
 #include <stddef.h>
 #include <string.h>
@@ -76,6 +77,79 @@ const struct conf_action_option conf_action_options[] = {
 #undef A
 const size_t conf_naction_options = sizeof(conf_action_options) /
     sizeof(conf_action_options[0]);
+
+/*
+ * The options of listen on, in the order of the canonical dump: the
+ * parser (conf_parse_listen.c), the dump (conf_dump.c) and conf_equal()
+ * (conf_equal.c) all walk these rows.  L(keyword, type, field, second
+ * field, value, word after, uniqueness group, what, service, flags).
+ */
+#define LOFF(f)		offsetof(struct conf_listener, f)
+#define L(k, ty, f, f2, v, sb, on, wh, sv, fl) { .kw = k,		\
+	.type = CONF_LOPT_##ty, .offset = LOFF(f), .offset2 = LOFF(f2),	\
+	.val = v, .sub = sb, .once = on, .what = wh, .svc = sv,		\
+	.flags = fl, .field = #f, .field2 = #f2 }
+#define SOCK	CONF_LOPT_SOCKET
+#define LEG	(CONF_LOPT_LEGACY | CONF_LOPT_ALIAS)
+_Static_assert(sizeof(enum conf_tls_mode) == sizeof(int) &&
+    sizeof(enum conf_auth_mode) == sizeof(int),
+    "listener option rows store these enums through an int");
+const struct conf_listen_option conf_listen_options[] = {
+	L("inet4", ENUM, family, family, 4, NULL, "address family", NULL,
+	    0, 0),
+	L("inet6", ENUM, family, family, 6, NULL, "address family", NULL,
+	    0, 0),
+	L("port", PORT, port, port, 0, NULL, "port", "a port", 0, 0),
+	L("tls", ENUM, tls, tls_verify, CONF_TLS_STARTTLS, NULL, "TLS mode",
+	    NULL, 0, 0),
+	L("tls-require", ENUM, tls, tls_verify, CONF_TLS_REQUIRE, "verify",
+	    "TLS mode", NULL, 0, 0),
+	L("smtps", ENUM, tls, tls_verify, CONF_TLS_SMTPS, "verify",
+	    "TLS mode", NULL, 0, 0),
+	L("pki", PKIS, pki, npki, 0, NULL, NULL, "a pki name", 0, 0),
+	L("ca", NAME, ca, ca, 0, NULL, "ca", "a ca name", 0, 0),
+	L("ciphers", STRING, ciphers, ciphers, 0, NULL, "ciphers",
+	    "a cipher list", 0, 0),
+	L("protocols", STRING, protocols, protocols, 0, NULL, "protocols",
+	    "a protocol list", 0, 0),
+	L("auth", AUTH, auth, auth_table, CONF_AUTH_REQUIRE, NULL, "auth",
+	    NULL, SVC_CREDENTIALS, 0),
+	L("auth-optional", AUTH, auth, auth_table, CONF_AUTH_OPTIONAL, NULL,
+	    "auth", NULL, SVC_CREDENTIALS, 0),
+	L("senders", TABLE, senders, masquerade, 0, "masquerade", "senders",
+	    NULL, SVC_MAILADDRMAP, 0),
+	L("tag", TAG, tag, tag, 0, NULL, "tag", "a tag", 0, SOCK),
+	L("hostname", STRING, hostname, hostname, 0, NULL, "hostname",
+	    "a host name", 0, 0),
+	L("hostnames", TABLE, hostnames, hostnames, 0, NULL, "hostnames",
+	    NULL, SVC_ADDRNAME, 0),
+	L("mask-src", FLAG, mask_src, mask_src, 0, NULL, "mask-src", NULL,
+	    0, SOCK),
+	L("received-auth", FLAG, received_auth, received_auth, 0, NULL,
+	    "received-auth", NULL, 0, 0),
+	L("no-dsn", FLAG, no_dsn, no_dsn, 0, NULL, "no-dsn", NULL, 0, SOCK),
+	L("proxy-v2", FLAG, proxy_v2, proxy_v2, 0, NULL, "proxy-v2", NULL,
+	    0, 0),
+	L("filter", FILTER, filter, filter, 0, NULL, NULL, NULL, 0, SOCK),
+	/* 5.x spellings (smtpd-conf.md): parsed, never dumped */
+	L("mask-source", FLAG, mask_src, mask_src, 0, NULL, "mask-src", NULL,
+	    0, SOCK | LEG),
+	L("secure", DUAL, tls, tls, CONF_TLS_STARTTLS, NULL, "TLS mode",
+	    NULL, 0, CONF_LOPT_ALIAS),
+	L("ssl", DUAL, tls, tls, CONF_TLS_STARTTLS, NULL, "TLS mode", NULL,
+	    0, CONF_LOPT_ALIAS),
+	L("certificate", CERT, pki, pki, 0, NULL, "pki",
+	    "a certificate name", 0, LEG),
+};
+#undef L
+#undef LOFF
+#undef SOCK
+#undef LEG
+const size_t conf_nlisten_options = sizeof(conf_listen_options) /
+    sizeof(conf_listen_options[0]);
+/* the parser keeps the uniqueness groups seen as bits of an unsigned */
+_Static_assert(sizeof(conf_listen_options) / sizeof(conf_listen_options[0])
+    <= 32, "too many listen options for the parser's seen bits");
 
 /* conf_option_defaults - every option of C at its default */
 void

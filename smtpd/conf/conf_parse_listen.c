@@ -141,29 +141,136 @@ conf_add_listener(struct conf_parser *p, struct conf_listener *l, int line)
 	conf_push(p->a, &p->conf->listeners, &p->conf->nlisteners, l);
 }
 
-/* conf_listen_once - refuse a second occurrence of an option */
-static void
-conf_listen_once(struct conf_parser *p, unsigned *seen, int bit,
-    const char *what, int line)
+/* what one listen on line has read so far */
+struct conf_listen_ctx {
+	struct conf_listener	*l;
+	unsigned		 seen;	/* uniqueness groups, by first row */
+	char			*cert;	/* 5.3 certificate NAME */
+	int			 dual;	/* 5.x secure/ssl */
+};
+
+/* conf_listen_row - the row of keyword S, or NULL */
+static const struct conf_listen_option *
+conf_listen_row(const char *s)
 {
-	if (*seen & (1u << bit))
-		conf_error(p, line, "%s already specified", what);
-	*seen |= 1u << bit;
+	size_t	i;
+
+	for (i = 0; i < conf_nlisten_options; i++)
+		if (strcmp(conf_listen_options[i].kw, s) == 0)
+			return &conf_listen_options[i];
+	return NULL;
+}
+
+/* conf_listen_once - refuse a second option of O's uniqueness group */
+static void
+conf_listen_once(struct conf_parser *p, struct conf_listen_ctx *c,
+    const struct conf_listen_option *o, int line)
+{
+	size_t	i;
+
+	if (o->once == NULL)
+		return;
+	for (i = 0; strcmp(conf_listen_options[i].once ?
+	    conf_listen_options[i].once : "", o->once) != 0; i++)
+		;
+	if (c->seen & (1u << i))
+		conf_error(p, line, "%s already specified", o->once);
+	c->seen |= 1u << i;
+}
+
+/* conf_listen_value - the value of option O, stored in its field */
+static void
+conf_listen_value(struct conf_parser *p, struct conf_listen_ctx *c,
+    const struct conf_listen_option *o, void *f, void *f2, int line)
+{
+	char	*s;
+
+	switch (o->type) {
+	case CONF_LOPT_PORT:
+		s = conf_expect_value(p, o->what);
+		if ((*(int *)f = conf_parse_port(s)) == -1) {
+			conf_error(p, line, "invalid port: %s", s);
+			*(int *)f = 0;
+		}
+		break;
+	case CONF_LOPT_TAG:
+		*(char **)f = conf_expect_value(p, o->what);
+		if (strlen(*(char **)f) > CONF_TAG_MAX)
+			conf_error(p, line, "%s name too long", o->kw);
+		break;
+	case CONF_LOPT_PKIS:
+		if (*(size_t *)f2 >= CONF_PKI_PER_LISTENER)
+			conf_error(p, line, "too many pki");
+		conf_push(p->a, (char ***)f, (size_t *)f2,
+		    conf_expect_string(p, o->what));
+		break;
+	case CONF_LOPT_CERT:
+		c->cert = conf_expect_value(p, o->what);
+		break;
+	default:
+		*(char **)f = conf_expect_string(p, o->what);
+		break;
+	}
+}
+
+/* conf_listen_opt - option O of the listener being read */
+static void
+conf_listen_opt(struct conf_parser *p, struct conf_listen_ctx *c,
+    const struct conf_listen_option *o, int line)
+{
+	void	*f = (char *)c->l + o->offset;
+	void	*f2 = (char *)c->l + o->offset2;
+
+	if (o->flags & CONF_LOPT_LEGACY)
+		conf_mode_mark(p, 1, line, o->kw);
+	conf_listen_once(p, c, o, line);
+	switch (o->type) {
+	case CONF_LOPT_FLAG:
+		*(int *)f = 1;
+		break;
+	case CONF_LOPT_ENUM:
+	case CONF_LOPT_TABLE:
+		if (o->type == CONF_LOPT_ENUM)
+			*(int *)f = o->val;
+		else
+			*(struct conf_table **)f = conf_parse_tables(p, o->svc);
+		if (o->sub != NULL && conf_accept_kw(p, o->sub))
+			*(int *)f2 = 1;
+		break;
+	case CONF_LOPT_AUTH:
+		*(int *)f = o->val;
+		if (conf_peek_table(p))
+			*(struct conf_table **)f2 = conf_parse_tables(p,
+			    o->svc);
+		break;
+	case CONF_LOPT_FILTER:
+		conf_parse_filter_ref(p, f, 0, line);
+		break;
+	case CONF_LOPT_DUAL:
+		/* after the uniqueness check, as 5.x reported it */
+		conf_mode_mark(p, 1, line, o->kw);
+		c->dual = 1;
+		*(int *)f = o->val;
+		break;
+	default:
+		conf_listen_value(p, c, o, f, f2, line);
+		break;
+	}
 }
 
 /* conf_parse_listen - listen on ( socket | IF ) [ options ] */
 void
 conf_parse_listen(struct conf_parser *p, int line)
 {
-	struct conf_listener	*l, *l2;
-	struct conf_pki		*k;
-	struct conf_tok		*t;
-	unsigned		 seen = 0;
-	char			*s, *cert = NULL;
-	int			 dual = 0;
+	const struct conf_listen_option	*o;
+	struct conf_listen_ctx		 c = { 0 };
+	struct conf_listener		*l, *l2;
+	struct conf_pki			*k;
+	struct conf_tok			*t;
+	char				*s, *cert;
 
 	conf_expect_kw(p, "on");
-	l = conf_alloc(p->a, sizeof(*l));
+	l = c.l = conf_alloc(p->a, sizeof(*l));
 	if (conf_accept_kw(p, "socket")) {
 		l->kind = CONF_LISTEN_SOCKET;
 		l->on = "socket";
@@ -178,100 +285,14 @@ conf_parse_listen(struct conf_parser *p, int line)
 		if (t->type != T_WORD)
 			conf_unexpected(p, conf_next(p), "a listen option");
 		s = conf_strdup(p->a, conf_next(p)->s);
-		if (strcmp(s, "filter") == 0) {
-			conf_parse_filter_ref(p, &l->filter, 0, line);
-		} else if (strcmp(s, "mask-src") == 0 ||
-		    strcmp(s, "mask-source") == 0) {
-			if (strcmp(s, "mask-source") == 0)
-				conf_mode_mark(p, 1, line, "mask-source");
-			conf_listen_once(p, &seen, 0, "mask-src", line);
-			l->mask_src = 1;
-		} else if (strcmp(s, "no-dsn") == 0) {
-			conf_listen_once(p, &seen, 1, s, line);
-			l->no_dsn = 1;
-		} else if (strcmp(s, "tag") == 0) {
-			conf_listen_once(p, &seen, 2, s, line);
-			l->tag = conf_expect_value(p, "a tag");
-			if (strlen(l->tag) > CONF_TAG_MAX)
-				conf_error(p, line, "tag name too long");
-		} else if (l->kind == CONF_LISTEN_SOCKET)
+		o = conf_listen_row(s);
+		if (l->kind == CONF_LISTEN_SOCKET &&
+		    (o == NULL || !(o->flags & CONF_LOPT_SOCKET)))
 			conf_syntax(p, "'%s' is not an option of listen on "
 			    "socket", s);
-		else if (strcmp(s, "inet4") == 0 || strcmp(s, "inet6") == 0) {
-			conf_listen_once(p, &seen, 3, "address family", line);
-			l->family = strcmp(s, "inet4") == 0 ? 4 : 6;
-		} else if (strcmp(s, "port") == 0) {
-			conf_listen_once(p, &seen, 4, s, line);
-			s = conf_expect_value(p, "a port");
-			if ((l->port = conf_parse_port(s)) == -1) {
-				conf_error(p, line, "invalid port: %s", s);
-				l->port = 0;
-			}
-		} else if (strcmp(s, "tls") == 0 ||
-		    strcmp(s, "tls-require") == 0 || strcmp(s, "smtps") == 0 ||
-		    strcmp(s, "secure") == 0 || strcmp(s, "ssl") == 0) {
-			if (seen & (1u << 5))
-				conf_error(p, line, "TLS mode already "
-				    "specified");
-			seen |= 1u << 5;
-			if (strcmp(s, "secure") == 0 ||
-			    strcmp(s, "ssl") == 0) {
-				conf_mode_mark(p, 1, line, s);
-				dual = 1;
-				l->tls = CONF_TLS_STARTTLS;
-				continue;
-			}
-			l->tls = strcmp(s, "tls") == 0 ? CONF_TLS_STARTTLS :
-			    strcmp(s, "smtps") == 0 ? CONF_TLS_SMTPS :
-			    CONF_TLS_REQUIRE;
-			if (l->tls != CONF_TLS_STARTTLS &&
-			    conf_accept_kw(p, "verify"))
-				l->tls_verify = 1;
-		} else if (strcmp(s, "pki") == 0) {
-			if (l->npki >= CONF_PKI_PER_LISTENER)
-				conf_error(p, line, "too many pki");
-			conf_push(p->a, &l->pki, &l->npki,
-			    conf_expect_string(p, "a pki name"));
-		} else if (strcmp(s, "certificate") == 0) {
-			conf_mode_mark(p, 1, line, "certificate");
-			conf_listen_once(p, &seen, 6, "pki", line);
-			cert = conf_expect_value(p, "a certificate name");
-		} else if (strcmp(s, "ca") == 0) {
-			conf_listen_once(p, &seen, 7, s, line);
-			l->ca = conf_expect_string(p, "a ca name");
-		} else if (strcmp(s, "ciphers") == 0) {
-			conf_listen_once(p, &seen, 8, s, line);
-			l->ciphers = conf_expect_string(p, "a cipher list");
-		} else if (strcmp(s, "protocols") == 0) {
-			conf_listen_once(p, &seen, 9, s, line);
-			l->protocols = conf_expect_string(p, "a protocol list");
-		} else if (strcmp(s, "auth") == 0 ||
-		    strcmp(s, "auth-optional") == 0) {
-			conf_listen_once(p, &seen, 10, "auth", line);
-			l->auth = strcmp(s, "auth-optional") == 0 ?
-			    CONF_AUTH_OPTIONAL : CONF_AUTH_REQUIRE;
-			if (conf_peek_table(p))
-				l->auth_table = conf_parse_tables(p,
-				    SVC_CREDENTIALS);
-		} else if (strcmp(s, "senders") == 0) {
-			conf_listen_once(p, &seen, 11, s, line);
-			l->senders = conf_parse_tables(p, SVC_MAILADDRMAP);
-			if (conf_accept_kw(p, "masquerade"))
-				l->masquerade = 1;
-		} else if (strcmp(s, "hostname") == 0) {
-			conf_listen_once(p, &seen, 12, s, line);
-			l->hostname = conf_expect_string(p, "a host name");
-		} else if (strcmp(s, "hostnames") == 0) {
-			conf_listen_once(p, &seen, 13, s, line);
-			l->hostnames = conf_parse_tables(p, SVC_ADDRNAME);
-		} else if (strcmp(s, "received-auth") == 0) {
-			conf_listen_once(p, &seen, 14, s, line);
-			l->received_auth = 1;
-		} else if (strcmp(s, "proxy-v2") == 0) {
-			conf_listen_once(p, &seen, 15, s, line);
-			l->proxy_v2 = 1;
-		} else
+		else if (o == NULL)
 			conf_syntax(p, "unknown listen option '%s'", s);
+		conf_listen_opt(p, &c, o, line);
 	}
 	conf_expect_nl(p, "the listen options");
 	if (l->kind == CONF_LISTEN_SOCKET) {
@@ -285,7 +306,7 @@ conf_parse_listen(struct conf_parser *p, int line)
 	}
 	if (conf_listen_kind(p, l, line) == -1)
 		return;
-	if (cert != NULL) {
+	if ((cert = c.cert) != NULL) {
 		/* 5.3: certificate NAME = /etc/mail/certs/NAME.{crt,key} */
 		if ((k = conf_pki_get(p, cert, 0)) == NULL) {
 			k = conf_pki_get(p, cert, 1);
@@ -296,7 +317,7 @@ conf_parse_listen(struct conf_parser *p, int line)
 		}
 		conf_push(p->a, &l->pki, &l->npki, k->name);
 	}
-	if (dual) {
+	if (c.dual) {
 		if (l->port) {
 			conf_error(p, line, "ssl/secure may not be used with "
 			    "port");

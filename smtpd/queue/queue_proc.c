@@ -28,10 +28,10 @@ struct queue_host {
 	void				*ctx;
 	struct queue_walks		 walks;
 	char				 env[QUEUE_API_ENVELOPE_MAX];
+	int				 closed;	/* queue_host_close */
 	/* helper */
 	struct api_host			*helper;
 	int				 extras;
-	char				*name;
 };
 
 /* a call to a helper, waiting for its reply */
@@ -88,42 +88,35 @@ queue_host_hello_ok(struct imsg *reply)
 	    reply->datalen, &m);
 }
 
+/* the queue protocol's side of api_host: INIT, then CLOSE at the end */
+static const struct api_host_proto queue_host_proto = {
+	.kind = "queue",
+	.ok_type = PROC_QUEUE_OK,
+	.fd_replies = 1,		/* MESSAGE_FD_R's */
+	.hello_type = PROC_QUEUE_INIT,
+	.version = PROC_QUEUE_API_VERSION,
+	.hello_ok = queue_host_hello_ok,
+	.has_bye = 1,
+	.bye_type = PROC_QUEUE_CLOSE,
+	.bye_wait_ms = QUEUE_HOST_BYE_WAIT_MS,
+	.timeout_ms = QUEUE_HOST_TIMEOUT_MS,
+	.fifo_max = QUEUE_HOST_FIFO_MAX,
+	.backoff_min_ms = 1000,
+	.backoff_max_ms = 60 * 1000,
+};
+
 struct queue_host *
 queue_host_helper(struct event_base *base, const char *name,
     const char *path, char *const argv[], int extras, int timeout_ms)
 {
-	static const uint32_t	version = PROC_QUEUE_API_VERSION;
-	struct api_host_params	p;
 	struct queue_host	*h;
-	char			 label[256];
 
 	if ((h = calloc(1, sizeof *h)) == NULL) {
 		log_warn("queue: host %s", name);
 		return NULL;
 	}
-	(void)snprintf(label, sizeof label, "queue helper %s", name);
-	if ((h->name = strdup(label)) == NULL) {
-		log_warn("queue: host %s", name);
-		free(h);
-		return NULL;
-	}
-	memset(&p, 0, sizeof p);
-	p.name = h->name;
-	p.path = path;
-	p.argv = argv;
-	p.ok_type = PROC_QUEUE_OK;
-	p.fd_replies = 1;	/* MESSAGE_FD_R's */
-	p.hello_name = "INIT";
-	p.hello_type = PROC_QUEUE_INIT;
-	p.hello = &version;
-	p.hellolen = sizeof version;
-	p.hello_ok = queue_host_hello_ok;
-	p.timeout_ms = timeout_ms > 0 ? timeout_ms : QUEUE_HOST_TIMEOUT_MS;
-	p.fifo_max = QUEUE_HOST_FIFO_MAX;
-	p.backoff_min_ms = 1000;
-	p.backoff_max_ms = 60 * 1000;
-	if ((h->helper = api_host_new(base, &p)) == NULL) {
-		free(h->name);
+	if ((h->helper = api_host_new_proc(base, &queue_host_proto, name,
+	    path, argv, timeout_ms)) == NULL) {
 		free(h);
 		return NULL;
 	}
@@ -191,7 +184,8 @@ queue_host_on_reply(void *arg, struct imsg *reply)
 	if (queue_proto_decode_reply(c->op, reply->data, reply->datalen,
 	    &m) == -1 || queue_host_status(c, &m, reply->fd, &m.status) ==
 	    -1) {
-		log_warnx("%s: bad %s reply of %zu bytes", c->h->name,
+		log_warnx("%s: bad %s reply of %zu bytes",
+		    api_host_name(c->h->helper),
 		    queue_proto_name(c->op), reply->datalen);
 		queue_host_fail(c->op, c->done, c->arg);
 		rc = -1;
@@ -220,16 +214,16 @@ queue_host_call_helper(struct queue_host *h, const struct queue_msg *req,
 	if ((type = queue_proto_type(h->extras, req->op)) == -1 ||
 	    queue_proto_encode_request(req, &w) == -1) {
 		log_warnx("%s: %s cannot be sent (numbering or size)",
-		    h->name, queue_proto_name(req->op));
+		    api_host_name(h->helper), queue_proto_name(req->op));
 		goto fail;
 	}
 	if (queue_proto_request_fd(req->op) != (fd != -1)) {
-		log_warnx("%s: %s %s a body", h->name,
+		log_warnx("%s: %s %s a body", api_host_name(h->helper),
 		    queue_proto_name(req->op), fd == -1 ? "without" : "with");
 		goto fail;
 	}
 	if ((c = calloc(1, sizeof *c)) == NULL) {
-		log_warn("%s: call", h->name);
+		log_warn("%s: call", api_host_name(h->helper));
 		goto fail;
 	}
 	c->h = h;
@@ -264,6 +258,13 @@ queue_host_call(struct queue_host *h, const struct queue_msg *req, int fd,
 		queue_host_call_helper(h, req, fd, done, arg);
 		return;
 	}
+	if (h->closed) {
+		log_warnx("queue: %s after close", queue_proto_name(req->op));
+		if (fd != -1)
+			close(fd);
+		queue_host_fail(req->op, done, arg);
+		return;
+	}
 	queue_backend_call(h->b, h->ctx, &h->walks, req, fd, &out, h->env,
 	    sizeof h->env);
 	if (fd != -1)
@@ -283,6 +284,31 @@ queue_host_starts(const struct queue_host *h)
 	return h->helper != NULL ? api_host_starts(h->helper) : 0;
 }
 
+/* queue_host_close_embedded - the backend's end: walks, then close */
+static void
+queue_host_close_embedded(struct queue_host *h)
+{
+	if (h->closed)
+		return;
+	h->closed = 1;
+	queue_backend_walks_close(h->b, h->ctx, &h->walks);
+	h->b->close(h->ctx);
+}
+
+void
+queue_host_close(struct queue_host *h, queue_host_stopped_fn stopped,
+    void *arg)
+{
+	if (h->helper != NULL) {
+		/* CLOSE, EOF, then signals if it stays (api_host_proto) */
+		api_host_close(h->helper, stopped, arg);
+		return;
+	}
+	queue_host_close_embedded(h);
+	if (stopped != NULL)
+		stopped(arg);
+}
+
 void
 queue_host_free(struct queue_host **hp)
 {
@@ -292,11 +318,8 @@ queue_host_free(struct queue_host **hp)
 		return;
 	if (h->helper != NULL)
 		api_host_free(&h->helper);
-	else {
-		queue_backend_walks_close(h->b, h->ctx, &h->walks);
-		h->b->close(h->ctx);
-	}
-	free(h->name);
+	else
+		queue_host_close_embedded(h);
 	free(h);
 	*hp = NULL;
 }

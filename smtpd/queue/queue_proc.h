@@ -26,10 +26,14 @@ struct queue_host;
  * must not free the host.
  */
 typedef void	(*queue_host_done_fn)(void *arg, struct queue_msg *reply);
+/* the end of queue_host_close: the backend is closed, the helper gone */
+typedef void	(*queue_host_stopped_fn)(void *arg);
 
-/* the defaults of a helper-hosted queue */
+/* the defaults of a helper-hosted queue; at close, a helper has
+ * QUEUE_HOST_BYE_WAIT_MS after CLOSE before SIGTERM */
 #define QUEUE_HOST_TIMEOUT_MS	5000
 #define QUEUE_HOST_FIFO_MAX	256
+#define QUEUE_HOST_BYE_WAIT_MS	1000
 
 /* queue_host_embedded - backend B opened on ROOT in this process; NULL
  * when it does not open (logged) */
@@ -48,8 +52,9 @@ struct queue_host *queue_host_helper(struct event_base *base,
 /*
  * queue_host_call - run REQ (and FD, COMMIT's body, which COMMIT
  * needs: the host owns it from here on, -1 for none); DONE is called
- * once, maybe before this returns.  INIT is the host's handshake (sent at each helper start): a
- * caller's INIT is refused as a temporary failure.
+ * once, maybe before this returns.  INIT is the host's handshake (sent
+ * at each helper start): a caller's INIT is refused as a temporary
+ * failure.
  */
 void	queue_host_call(struct queue_host *h, const struct queue_msg *req,
 	    int fd, queue_host_done_fn done, void *arg);
@@ -59,7 +64,18 @@ void	queue_host_call(struct queue_host *h, const struct queue_msg *req,
 long	queue_host_pid(const struct queue_host *h);
 unsigned int queue_host_starts(const struct queue_host *h);
 
-/* queue_host_free - close the backend or stop the helper; NULLs *hp */
+/*
+ * queue_host_close - the end, never waiting: an embedded backend closes
+ * at once; a helper gets CLOSE (PROC_QUEUE_CLOSE) and EOF, then, if it
+ * is still there QUEUE_HOST_BYE_WAIT_MS later, SIGTERM, then SIGKILL.
+ * Pending calls fail, later ones fail at once.  STOPPED (may be NULL)
+ * once the helper is reaped; queue_host_free after that.
+ */
+void	queue_host_close(struct queue_host *h, queue_host_stopped_fn stopped,
+	    void *arg);
+
+/* queue_host_free - close the backend, or stop the helper now (CLOSE,
+ * EOF and SIGKILL unless queue_host_close ended it); NULLs *hp */
 void	queue_host_free(struct queue_host **hp);
 
 #endif

@@ -22,8 +22,8 @@
 struct scheduler_host {
 	const struct scheduler_backend	*b;		/* embedded */
 	void				*ctx;
+	int				 closed;	/* embedded, closed */
 	struct api_host			*helper;	/* or a helper */
-	char				*name;
 	/* the arrays of one reply */
 	uint64_t			 evpids[SCHEDULER_API_BATCH_MAX];
 	int				 types[SCHEDULER_API_BATCH_MAX];
@@ -102,41 +102,33 @@ scheduler_host_hello_ok(struct imsg *reply)
 	    reply->datalen, &m);
 }
 
+/* the scheduler protocol's side of api_host: INIT; no CLOSE in this
+ * protocol, EOF says it */
+static const struct api_host_proto scheduler_host_proto = {
+	.kind = "scheduler",
+	.ok_type = PROC_SCHEDULER_OK,
+	.hello_type = PROC_SCHEDULER_INIT,
+	.version = PROC_SCHEDULER_API_VERSION,
+	.hello_ok = scheduler_host_hello_ok,
+	.bye_wait_ms = SCHEDULER_HOST_BYE_WAIT_MS,
+	.timeout_ms = SCHEDULER_HOST_TIMEOUT_MS,
+	.fifo_max = SCHEDULER_HOST_FIFO_MAX,
+	.backoff_min_ms = 1000,
+	.backoff_max_ms = 60 * 1000,
+};
+
 struct scheduler_host *
 scheduler_host_helper(struct event_base *base, const char *name,
     const char *path, char *const argv[], int timeout_ms)
 {
-	static const uint32_t	version = PROC_SCHEDULER_API_VERSION;
-	struct api_host_params	p;
 	struct scheduler_host	*h;
-	char			 label[256];
 
 	if ((h = calloc(1, sizeof *h)) == NULL) {
 		log_warn("scheduler: host %s", name);
 		return NULL;
 	}
-	(void)snprintf(label, sizeof label, "scheduler helper %s", name);
-	if ((h->name = strdup(label)) == NULL) {
-		log_warn("scheduler: host %s", name);
-		free(h);
-		return NULL;
-	}
-	memset(&p, 0, sizeof p);
-	p.name = h->name;
-	p.path = path;
-	p.argv = argv;
-	p.ok_type = PROC_SCHEDULER_OK;
-	p.hello_name = "INIT";
-	p.hello_type = PROC_SCHEDULER_INIT;
-	p.hello = &version;
-	p.hellolen = sizeof version;
-	p.hello_ok = scheduler_host_hello_ok;
-	p.timeout_ms = timeout_ms > 0 ? timeout_ms : SCHEDULER_HOST_TIMEOUT_MS;
-	p.fifo_max = SCHEDULER_HOST_FIFO_MAX;
-	p.backoff_min_ms = 1000;
-	p.backoff_max_ms = 60 * 1000;
-	if ((h->helper = api_host_new(base, &p)) == NULL) {
-		free(h->name);
+	if ((h->helper = api_host_new_proc(base, &scheduler_host_proto, name,
+	    path, argv, timeout_ms)) == NULL) {
 		free(h);
 		return NULL;
 	}
@@ -183,7 +175,8 @@ scheduler_host_on_reply(void *arg, struct imsg *reply)
 	if (scheduler_proto_decode_reply(c->type, reply->data,
 	    reply->datalen, &m) == -1 || (c->type == PROC_SCHEDULER_BATCH &&
 	    (m.r < 0 || (m.r == 0 && m.delay < -1)))) {
-		log_warnx("%s: bad %s reply of %zu bytes", h->name,
+		log_warnx("%s: bad %s reply of %zu bytes",
+		    api_host_name(h->helper),
 		    scheduler_proto_name(c->type), reply->datalen);
 		scheduler_host_fail(h, c->type, c->done, c->arg);
 		free(c);
@@ -209,6 +202,12 @@ scheduler_host_call(struct scheduler_host *h, const struct scheduler_msg *req,
 		scheduler_host_fail(h, req->type, done, arg);
 		return;
 	}
+	if (h->helper == NULL && h->closed) {
+		log_warnx("scheduler: %s after close",
+		    scheduler_proto_name(req->type));
+		scheduler_host_fail(h, req->type, done, arg);
+		return;
+	}
 	if (h->helper == NULL) {
 		scheduler_host_reply(h, req->type, &out);
 		scheduler_backend_call(h->b, h->ctx, req, &out);
@@ -223,13 +222,13 @@ scheduler_host_call(struct scheduler_host *h, const struct scheduler_msg *req,
 	}
 	wire_writer_init(&w, buf, sizeof buf);
 	if (scheduler_proto_encode_request(req, &w) == -1) {
-		log_warnx("%s: %s cannot be sent", h->name,
+		log_warnx("%s: %s cannot be sent", api_host_name(h->helper),
 		    scheduler_proto_name(req->type));
 		scheduler_host_fail(h, req->type, done, arg);
 		return;
 	}
 	if ((c = calloc(1, sizeof *c)) == NULL) {
-		log_warn("%s: call", h->name);
+		log_warn("%s: call", api_host_name(h->helper));
 		scheduler_host_fail(h, req->type, done, arg);
 		return;
 	}
@@ -249,6 +248,23 @@ scheduler_host_pid(const struct scheduler_host *h)
 }
 
 void
+scheduler_host_close(struct scheduler_host *h,
+    scheduler_host_stopped_fn stopped, void *arg)
+{
+	if (h->helper != NULL) {
+		/* EOF, then signals if it stays (api_host_proto) */
+		api_host_close(h->helper, stopped, arg);
+		return;
+	}
+	if (!h->closed) {
+		h->closed = 1;
+		h->b->close(h->ctx);
+	}
+	if (stopped != NULL)
+		stopped(arg);
+}
+
+void
 scheduler_host_free(struct scheduler_host **hp)
 {
 	struct scheduler_host	*h = *hp;
@@ -257,9 +273,8 @@ scheduler_host_free(struct scheduler_host **hp)
 		return;
 	if (h->helper != NULL)
 		api_host_free(&h->helper);
-	else
+	else if (!h->closed)
 		h->b->close(h->ctx);
-	free(h->name);
 	free(h);
 	*hp = NULL;
 }

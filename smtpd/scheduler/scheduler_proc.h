@@ -24,9 +24,14 @@ struct scheduler_host;
  */
 typedef void	(*scheduler_host_done_fn)(void *arg,
 		    struct scheduler_msg *reply);
+/* the end of scheduler_host_close: closed, the helper gone */
+typedef void	(*scheduler_host_stopped_fn)(void *arg);
 
+/* at close, a helper has SCHEDULER_HOST_BYE_WAIT_MS after EOF (the
+ * protocol has no CLOSE) before SIGTERM */
 #define SCHEDULER_HOST_TIMEOUT_MS	5000
 #define SCHEDULER_HOST_FIFO_MAX		256
+#define SCHEDULER_HOST_BYE_WAIT_MS	1000
 
 /* the backends linked in */
 extern const struct scheduler_backend	scheduler_backend_ramqueue;
@@ -46,7 +51,17 @@ void	scheduler_host_call(struct scheduler_host *h,
 	    void *arg);
 /* scheduler_host_pid - the helper's PID, -1 if none or embedded (tests) */
 long	scheduler_host_pid(const struct scheduler_host *h);
-/* scheduler_host_free - close the backend or stop the helper */
+/*
+ * scheduler_host_close - the end, never waiting: an embedded backend
+ * closes at once; a helper gets EOF, then, if it is still there
+ * SCHEDULER_HOST_BYE_WAIT_MS later, SIGTERM, then SIGKILL.  Pending
+ * calls fail, later ones fail at once.  STOPPED (may be NULL) once the
+ * helper is reaped; scheduler_host_free after that.
+ */
+void	scheduler_host_close(struct scheduler_host *h,
+	    scheduler_host_stopped_fn stopped, void *arg);
+/* scheduler_host_free - close the backend, or stop the helper now (EOF
+ * and SIGKILL unless scheduler_host_close ended it) */
 void	scheduler_host_free(struct scheduler_host **hp);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * table_reply_fuzz.c -- libFuzzer target for api/table_proto.c, the
+ * table_proto_fuzz.c -- libFuzzer target for api/table_proto.c, the
  * codec of the proc table protocol (libexec-protocols.md 4): above all
  * its reply decoder, which smtpd's table host (smtpd/table/table_proc.c)
  * feeds with whatever a helper writes, and its request decoder, which

@@ -689,8 +689,9 @@ lookup_expand_on_forward_fd(struct lookup_expand *x)
 		if (x->error == 0 || x->error == ENOENT)
 			lookup_expand_mailbox(x);
 		else if (x->error == EPERM || x->error == EACCES) {
-			log_info("lookup: %s refused by its opener, ignored "
-			    "error=\"%s\"", what, strerror(x->error));
+			log_event(0, "lookup", "forward-refused",
+			    "user=%s error=\"%s\"", n->addr.user,
+			    strerror(x->error));
 			lookup_expand_mailbox(x);
 		} else {
 			log_warnx("lookup: %s: %s: temporary failure", what,

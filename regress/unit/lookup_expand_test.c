@@ -710,7 +710,7 @@ static const char test_aliases[] =
 	"mixed: alice, someone@remote.example\n"
 	"loop1: loop2\n"
 	"loop2: loop1\n"
-	"dave: dave, archive\n"
+	"dave: dave, /var/mail/dave-archive\n"
 	"alice+special: carol\n"
 	"c0: c1\nc1: c2\nc2: c3\nc3: c4\nc4: c5\nc5: c6\nc6: c7\n"
 	"c7: c8\nc8: c9\nc9: c10\nc10: c11\nc11: alice\n"
@@ -819,7 +819,7 @@ test_aliases_kinds(void)
 	    has(o, ENVELOPE_MDA, "bob@localhost", "bob"),
 	    "staff: alice and bob");
 	o = expand(&c_remote, "dave@localhost");
-	RESULT(o, 250, 2, "dave: dave, archive");
+	RESULT(o, 250, 2, "dave: dave, /var/mail/dave-archive");
 	CHECK(has(o, ENVELOPE_MDA, "dave@localhost", "dave") != NULL,
 	    "a user aliased to itself keeps the mailbox");
 

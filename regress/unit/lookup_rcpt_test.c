@@ -90,11 +90,15 @@ t_on_result(struct mproc *p, struct imsg *imsg)
 	snprintf(t_rq[m.reqid].text, sizeof t_rq[0].text, "%s", m.text);
 }
 
+static int			 t_close_after;	/* close the lookup end */
+
 /* the lookup end: what lookup.c's handler does */
 static void
 t_on_expand(struct mproc *p, struct imsg *imsg)
 {
 	lookup_rcpt_on_expand(t_rules, p, imsg);
+	if (t_close_after)
+		mproc_close(p, "test: the dispatcher is gone");
 }
 
 static const struct imsg_handler t_disp_handlers[] = {
@@ -251,6 +255,7 @@ main(void)
 {
 	struct smtpd_conf	*conf = NULL;
 	struct mproc		*disp, *lk;
+	struct lookup_rules	*saved;
 	const struct envelope	*e;
 	size_t			 i;
 	int			 sv[2], closed = 0, loops;
@@ -322,9 +327,23 @@ main(void)
 	    "bad envelope text: 451, the process goes on");
 
 	/* rules not loaded */
-	lookup_rules_free(&t_rules);
+	saved = t_rules;
+	t_rules = NULL;
 	t_send(disp, 9, "alice", "localhost");
 	CHECK(t_wait(10) && t_rq[9].code == 451, "no rules: 451");
+	t_rules = saved;
+
+	/* the channel closes while a helper answer is pending */
+	t_close_after = 1;
+	t_send(disp, 10, "staff", "localhost");
+	for (loops = 0; loops < 50; loops++) {
+		event_base_loopexit(t_evb, &tv);
+		event_base_dispatch(t_evb);
+	}
+	CHECK(t_rq[10].nresult == 0 && lk->closed,
+	    "channel closed mid-expansion: the late answer is dropped");
+
+	lookup_rules_free(&t_rules);
 
 	mproc_free(&disp);
 	mproc_free(&lk);

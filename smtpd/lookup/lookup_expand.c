@@ -311,7 +311,7 @@ lookup_expand_child(const struct table_alias *a, void *arg)
 
 	x->nelements++;
 	/* EXP-07: root's .forward may not name files, commands, includes */
-	if (p->owner[0] != '\0' && p->owner_uid == 0 &&
+	if (x->keep_owner && p->owner[0] != '\0' && p->owner_uid == 0 &&
 	    (a->kind == TABLE_ALIAS_FILENAME || a->kind == TABLE_ALIAS_COMMAND ||
 	    a->kind == TABLE_ALIAS_INCLUDE)) {
 		log_warnx("lookup: .forward of %s: files, commands and "
@@ -653,13 +653,6 @@ lookup_expand_on_userinfo(struct lookup_expand *x)
 	    x->userinfo.uid, lookup_expand_on_forward, x);
 }
 
-/* lookup_expand_forward_child - a .forward element */
-static int
-lookup_expand_forward_child(const struct table_alias *a, void *arg)
-{
-	return lookup_expand_child(a, arg);
-}
-
 /* lookup_expand_file - expand the elements of an open file FD */
 static int
 lookup_expand_file(struct lookup_expand *x, int fd, const char *what)
@@ -673,7 +666,7 @@ lookup_expand_file(struct lookup_expand *x, int fd, const char *what)
 	if ((len = lookup_forward_read(fd, buf, why, sizeof why)) == -1)
 		r = -1;
 	else if (lookup_forward_parse(buf, (size_t)len,
-	    lookup_expand_forward_child, x, why, sizeof why) == -1 &&
+	    lookup_expand_child, x, why, sizeof why) == -1 &&
 	    !x->finished)
 		r = -1;
 	if (r == -1)
@@ -696,8 +689,9 @@ lookup_expand_on_forward_fd(struct lookup_expand *x)
 		if (x->error == 0 || x->error == ENOENT)
 			lookup_expand_mailbox(x);
 		else if (x->error == EPERM || x->error == EACCES) {
-			log_info("lookup: %s refused by its opener, ignored "
-			    "error=\"%s\"", what, strerror(x->error));
+			log_event(0, "lookup", "forward-refused",
+			    "user=%s error=\"%s\"", n->addr.user,
+			    strerror(x->error));
 			lookup_expand_mailbox(x);
 		} else {
 			log_warnx("lookup: %s: %s: temporary failure", what,

@@ -6,9 +6,11 @@
  *
  * Runs in the lookup process (lookup.c's handler table calls it) and in
  * the handler test.  The answer is sent from the expansion's
- * completion, never waited for.  An envelope the dispatcher sent that
- * does not load is logged and answered 451, never a crash; a malformed
- * payload is the channel's business (mproc_bad_payload).
+ * completion, never waited for; a channel closed meanwhile gets nothing
+ * (the sibling died: the parent stops the daemon).  An envelope the
+ * dispatcher sent that does not load is logged and answered 451, never
+ * a crash; a malformed payload is the channel's business
+ * (mproc_bad_payload).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,8 @@ lookup_rcpt_on_envelope(void *arg, const struct envelope *evp)
 	struct lookup_rcpt	*q = arg;
 	int			 len;
 
+	if (q->p->closed)
+		return;
 	if ((len = envelope_dump(evp, q->buf, ENVELOPE_TEXT_MAX + 1)) <= 0) {
 		/* the expander checked every field: ours to fix */
 		log_warnx("lookup: reqid=%016llx: an envelope cannot be "
@@ -51,9 +55,11 @@ lookup_rcpt_on_done(void *arg, int code, const char *text)
 
 	log_debug("lookup: reqid=%016llx result=%d \"%s\"",
 	    (unsigned long long)q->reqid, code, text);
-	msg_send_lookup_expand_rcpt_result(q->p,
-	    &(struct msg_lookup_expand_rcpt_result){ .reqid = q->reqid,
-	    .code = code, .text = text });
+	/* a dispatcher that died meanwhile: the parent stops the daemon */
+	if (!q->p->closed)
+		msg_send_lookup_expand_rcpt_result(q->p,
+		    &(struct msg_lookup_expand_rcpt_result){
+		    .reqid = q->reqid, .code = code, .text = text });
 	free(q->buf);
 	free(q);
 }

@@ -249,7 +249,8 @@ scheduler_work_on_done(void *arg, struct scheduler_msg *reply)
 	if (reply->tempfail)
 		log_warnx("scheduler: %s failed: backend unavailable", what);
 	else if (reply->r != 1)
-		log_debug("scheduler: %s: no such envelope", what);
+		log_debug("scheduler: %s refused by the backend (an unknown "
+		    "or already known envelope)", what);
 }
 
 /* scheduler_work_on_commit - the message's envelopes are due: wake */

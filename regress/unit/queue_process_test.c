@@ -720,6 +720,35 @@ test_deliveries(const char *backend)
 	test_unwire();
 }
 
+/* test_no_body_fd - a backend without message_fd_w: the queue keeps a
+ * memory file for the body and hands it to commit */
+static void
+test_no_body_fd(void)
+{
+	static struct queue_backend	ram;
+	uint32_t			msgid;
+
+	ram = queue_backend_ram;
+	ram.message_fd_w = NULL;
+	queue_backend_close();
+	if (queue_backend_start(&ram, NULL) == -1) {
+		CHECK(0, "no body fd: backend started");
+		return;
+	}
+	test_receive("ram without message_fd_w");
+	test_wire(0, 0, 0);
+	msgid = test_message(1, 0, 0);
+	CHECK(test_commit(msgid) == QUEUE_OK,
+	    "ram without message_fd_w: committed");
+	test_deliver(test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid, SCHED_MDA);
+	CHECK(test_handed(test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid, "u0"),
+	    "ram without message_fd_w: the body written through the "
+	    "queue's file is delivered");
+	test_unwire();
+}
+
 /* test_store - a committed message of NRCPT envelopes, stored directly */
 static uint32_t
 test_store(int nrcpt, uint64_t *evpids)
@@ -992,6 +1021,7 @@ main(int argc, char *argv[])
 	test_refusals();
 	test_deliveries("fs");
 	test_deliveries("ram");
+	test_no_body_fd();
 	test_walk();
 	test_scheduler();
 	queue_backend_close();

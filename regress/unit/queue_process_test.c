@@ -12,6 +12,8 @@
  * expiry, permanent failure, gone envelopes), the start-up walk with a
  * corrupt envelope in the middle, and the scheduler's loop (max
  * inflight, retry later, expiry).  Every wait is bounded in time.
+ * `queue_process_test bench` measures commit throughput by concurrency
+ * instead (not part of the suite).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -718,6 +720,35 @@ test_deliveries(const char *backend)
 	test_unwire();
 }
 
+/* test_no_body_fd - a backend without message_fd_w: the queue keeps a
+ * memory file for the body and hands it to commit */
+static void
+test_no_body_fd(void)
+{
+	static struct queue_backend	ram;
+	uint32_t			msgid;
+
+	ram = queue_backend_ram;
+	ram.message_fd_w = NULL;
+	queue_backend_close();
+	if (queue_backend_start(&ram, NULL) == -1) {
+		CHECK(0, "no body fd: backend started");
+		return;
+	}
+	test_receive("ram without message_fd_w");
+	test_wire(0, 0, 0);
+	msgid = test_message(1, 0, 0);
+	CHECK(test_commit(msgid) == QUEUE_OK,
+	    "ram without message_fd_w: committed");
+	test_deliver(test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid, SCHED_MDA);
+	CHECK(test_handed(test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid, "u0"),
+	    "ram without message_fd_w: the body written through the "
+	    "queue's file is delivered");
+	test_unwire();
+}
+
 /* test_store - a committed message of NRCPT envelopes, stored directly */
 static uint32_t
 test_store(int nrcpt, uint64_t *evpids)
@@ -924,8 +955,52 @@ test_scheduler(void)
 	test_unwire();
 }
 
+/*
+ * test_bench - commit throughput by concurrency: TOTAL messages (one
+ * envelope each) committed in windows of N concurrent commits; only the
+ * commits are timed (from the first COMMIT sent to the last result)
+ */
+static int
+test_bench(void)
+{
+	static const size_t	conc[] = { 1, 4, 16, 64 };
+	uint32_t		msgids[64];
+	unsigned int		fsyncs;
+	double			t, ms;
+	size_t			c, i, done, total = 256, want;
+
+	if (test_spool("fs") == -1)
+		return 1;
+	test_wire(0, 0, 0);
+	for (c = 0; c < sizeof conc / sizeof conc[0]; c++) {
+		ms = 0;
+		fsyncs = 0;
+		for (done = 0; done < total; done += conc[c]) {
+			test_prepare(msgids, conc[c]);
+			want = test_count(IMSG_QUEUE_COMMIT_MESSAGE_RESULT) +
+			    conc[c];
+			queue_fs_inject_fault(0, 0);
+			t = test_ms();
+			for (i = 0; i < conc[c]; i++)
+				(void)test_commit_send(msgids[i]);
+			(void)test_wait(IMSG_QUEUE_COMMIT_MESSAGE_RESULT, want,
+			    10000);
+			ms += test_ms() - t;
+			fsyncs += queue_fs_count_fsyncs();
+			test_reset();
+		}
+		printf("concurrency %3zu: %zu commits in %.1f ms: %.0f "
+		    "commits/s, %.2f fsyncs/commit\n", conc[c], total, ms,
+		    total * 1000.0 / ms, (double)fsyncs / total);
+	}
+	test_unwire();
+	queue_backend_close();
+	test_rm(test_root, 0);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char *argv[])
 {
 	env = &test_env;
 	log_init(1, 0);
@@ -933,6 +1008,8 @@ main(void)
 	env->conf = &test_conf;
 	if ((env->evb = event_base_new()) == NULL)
 		return 1;
+	if (argc == 2 && strcmp(argv[1], "bench") == 0)
+		return test_bench();
 	if (test_spool("fs") == -1) {
 		perror("spool");
 		return 1;
@@ -944,6 +1021,7 @@ main(void)
 	test_refusals();
 	test_deliveries("fs");
 	test_deliveries("ram");
+	test_no_body_fd();
 	test_walk();
 	test_scheduler();
 	queue_backend_close();

@@ -53,8 +53,16 @@ queue_backend_init(const char *name, const char *root)
 		log_warnx("queue: unknown backend \"%s\"", name);
 		return -1;
 	}
+	return queue_backend_start(b, root);
+}
+
+/* queue_backend_start - start backend B on the spool ROOT; -1 unusable */
+int
+queue_backend_start(const struct queue_backend *b, const char *root)
+{
 	if (b->version != QUEUE_BACKEND_V1) {
-		log_warnx("queue: backend %s has version %d", name, b->version);
+		log_warnx("queue: backend %s has version %d", b->name,
+		    b->version);
 		return -1;
 	}
 	if ((queue_backend_ctx = b->open(root)) == NULL)

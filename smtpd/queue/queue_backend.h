@@ -27,6 +27,9 @@ extern const struct queue_backend	queue_backend_ram;
 /* queue_backend.c: the queue process's entry points */
 const struct queue_backend *queue_backend_lookup(const char *name);
 int	queue_backend_init(const char *name, const char *root);
+/* queue_backend_start - the same with the backend itself (tests: a
+ * variant of a linked-in one) */
+int	queue_backend_start(const struct queue_backend *b, const char *root);
 void	queue_backend_close(void);
 /* queue_backend_context - the context of the backend in use (tests) */
 void	*queue_backend_context(void);

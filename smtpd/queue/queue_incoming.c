@@ -330,6 +330,12 @@ queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
 			queue_incoming_done(q, q->error);
 			continue;
 		}
+		/* our body file: from its start, whatever a backend reads */
+		if (q->bodyfd != -1 && lseek(q->bodyfd, 0, SEEK_SET) == -1) {
+			log_warn("queue: msgid=%08" PRIx32 " body", q->msgid);
+			queue_incoming_done(q, QUEUE_TEMPFAIL);
+			continue;
+		}
 		batch[n] = q;
 		msgids[n] = q->msgid;
 		fds[n++] = q->bodyfd;

@@ -16,13 +16,15 @@
  * Never fatal after start-up.  Hold, pause and resume (smtpctl) are a
  * later issue.  The state is private to this module (init, free).
  */
+#include <sys/tree.h>
+
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 
-#include "api_tree.h"
 #include "imsg_codec.h"
 #include "log.h"
 #include "scheduler.h"
@@ -35,10 +37,31 @@
 /* the kinds that come back with an outcome */
 #define SCHEDULER_TYPEMASK_OUT	(SCHED_BOUNCE | SCHED_MDA | SCHED_MTA)
 
+/* a delivery handed out, until its outcome */
+struct scheduler_inflight {
+	RB_ENTRY(scheduler_inflight)	 entry;
+	uint64_t			 evpid;
+};
+
+static int
+scheduler_inflight_cmp(struct scheduler_inflight *a,
+    struct scheduler_inflight *b)
+{
+	return a->evpid < b->evpid ? -1 : a->evpid > b->evpid;
+}
+
+RB_HEAD(scheduler_inflights, scheduler_inflight);
+/* not _STATIC: libbsd's tree.h marks those with an undefined __unused */
+RB_PROTOTYPE(scheduler_inflights, scheduler_inflight, entry,
+    scheduler_inflight_cmp)
+RB_GENERATE(scheduler_inflights, scheduler_inflight, entry,
+    scheduler_inflight_cmp)
+
 static struct {
 	struct scheduler_host	*host;
 	struct event		*timer;
-	struct tree		 inflight;	/* evpid -> &scheduler_work */
+	struct scheduler_inflights inflight;
+	size_t			 ninflight;
 	size_t			 max_inflight;
 	size_t			 batch_size;
 	int			 calling;	/* a BATCH is out */
@@ -64,7 +87,7 @@ scheduler_work_init(struct event_base *base, struct scheduler_host *host,
 {
 	memset(&scheduler_work, 0, sizeof scheduler_work);
 	scheduler_work.host = host;
-	api_tree_init(&scheduler_work.inflight);
+	RB_INIT(&scheduler_work.inflight);
 	scheduler_work.max_inflight = scheduler_work_clamp(max_inflight,
 	    SIZE_MAX);
 	scheduler_work.batch_size = scheduler_work_clamp(batch_size,
@@ -77,17 +100,38 @@ scheduler_work_init(struct event_base *base, struct scheduler_host *host,
 void
 scheduler_work_free(void)
 {
+	struct scheduler_inflight	*f;
+
 	if (scheduler_work.timer != NULL)
 		event_free(scheduler_work.timer);
 	scheduler_work.timer = NULL;
-	api_tree_clear(&scheduler_work.inflight, NULL);
+	while ((f = RB_ROOT(&scheduler_work.inflight)) != NULL) {
+		RB_REMOVE(scheduler_inflights, &scheduler_work.inflight, f);
+		free(f);
+	}
+	scheduler_work.ninflight = 0;
 	scheduler_work.host = NULL;
 }
 
 size_t
 scheduler_work_inflight(void)
 {
-	return api_tree_count(&scheduler_work.inflight);
+	return scheduler_work.ninflight;
+}
+
+/* scheduler_work_landed - EVPID's outcome came: its slot is free */
+static void
+scheduler_work_landed(uint64_t evpid)
+{
+	struct scheduler_inflight	key, *f;
+
+	key.evpid = evpid;
+	if ((f = RB_FIND(scheduler_inflights, &scheduler_work.inflight,
+	    &key)) == NULL)
+		return;		/* not handed out by us, or not counted */
+	RB_REMOVE(scheduler_inflights, &scheduler_work.inflight, f);
+	free(f);
+	scheduler_work.ninflight--;
 }
 
 void
@@ -119,14 +163,20 @@ scheduler_work_sleep(int delay)
 static void
 scheduler_work_hand_out(uint64_t evpid, int type)
 {
-	int	err;
+	struct scheduler_inflight	*f;
 
 	if (type & SCHEDULER_TYPEMASK_OUT) {
-		(void)api_tree_set(&scheduler_work.inflight, evpid,
-		    &scheduler_work, &err);
-		if (err == -1)
+		if ((f = calloc(1, sizeof *f)) == NULL)
 			log_warn("scheduler: evpid=%016" PRIx64 " in flight, "
 			    "not counted", evpid);
+		else {
+			f->evpid = evpid;
+			if (RB_INSERT(scheduler_inflights,
+			    &scheduler_work.inflight, f) == NULL)
+				scheduler_work.ninflight++;
+			else
+				free(f);	/* already counted */
+		}
 	}
 	log_debug("scheduler: evpid=%016" PRIx64 " handed out type=%d",
 	    evpid, type);
@@ -144,7 +194,8 @@ scheduler_work_on_batch(void *arg, struct scheduler_msg *reply)
 
 	(void)arg;
 	scheduler_work.calling = 0;
-	if (reply->tempfail || reply->r < 0) {
+	if (reply->tempfail || reply->r < 0 ||
+	    (reply->r > 0 && reply->count == 0)) {
 		log_warnx("scheduler: batch failed, again in %d ms",
 		    SCHEDULER_RETRY_MS);
 		tv.tv_sec = tv.tv_usec / 1000000;
@@ -198,7 +249,8 @@ scheduler_work_on_done(void *arg, struct scheduler_msg *reply)
 	if (reply->tempfail)
 		log_warnx("scheduler: %s failed: backend unavailable", what);
 	else if (reply->r != 1)
-		log_debug("scheduler: %s: no such envelope", what);
+		log_debug("scheduler: %s refused by the backend (an unknown "
+		    "or already known envelope)", what);
 }
 
 /* scheduler_work_on_commit - the message's envelopes are due: wake */
@@ -263,7 +315,7 @@ scheduler_on_delivery_result(struct mproc *p, struct imsg *imsg)
 		mproc_bad_payload(p, imsg);
 		return;
 	}
-	(void)api_tree_pop(&scheduler_work.inflight, m.evpid);
+	scheduler_work_landed(m.evpid);
 	memset(&req, 0, sizeof req);
 	if (m.status == DELIVERY_TEMPFAIL) {
 		req.type = PROC_SCHEDULER_UPDATE;

@@ -387,6 +387,32 @@ class TestMail(SmtpCase):
             self.assertEqual(self.host.messages(),
                              ["00000001.eml", "00000002.eml"])
 
+    def test_half_close_after_pipelined_commands(self):
+        for args in ((), ("-A",)):
+            self.host.stop()
+            self.host = Host(*args)
+            c = self.host.connect()
+            c.send(b"EHLO p.example\r\nMAIL FROM:<a@b.example>\r\n"
+                   b"RCPT TO:<c@d.example>\r\nDATA\r\nhi\r\n.\r\n"
+                   b"QUIT\r\n")
+            c.sock.shutdown(socket.SHUT_WR)
+            self.assertEqual([c.reply()[0] for _ in range(7)],
+                             [220, 250, 250, 250, 354, 250, 221])
+            self.assertTrue(c.closed())
+            self.assertEqual(self.host.messages(), ["00000001.eml"])
+
+    def test_client_gone_while_hook_pending(self):
+        self.host.stop()
+        self.host = Host("-A")
+        c = self.hello()
+        c.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n")
+        c.close()
+        self.assertTrue(self.host.wait_event(lambda e: e == "session_end"))
+        ev = self.host.events()
+        self.assertIn("tx_abort msgid=00000001", ev)
+        self.assertLess(ev.index("tx_abort msgid=00000001"),
+                        ev.index("session_end"))
+
     def test_big_message(self):
         self.host.stop()
         self.host = Host("-s", str(10 << 20))

@@ -461,6 +461,8 @@ smtp_session_process(struct smtp_session *s)
 		    !smtp_session_next(s))
 			break;
 	}
+	if (s->eof && s->pending == SMTP_HOOK_NONE)
+		s->closing = 1;		/* all its input is consumed */
 	if (s->closing || s->gone) {
 		bufferevent_disable(s->bev, EV_READ);
 		if (s->pending == SMTP_HOOK_NONE)
@@ -484,12 +486,19 @@ smtp_session_on_write(struct bufferevent *bev, void *arg)
 	smtp_session_settle(arg);
 }
 
-/* smtp_session_on_event - EOF, error or timeout */
+/* smtp_session_on_event - EOF, error or timeout; after an EOF the
+ * commands already received are still served (a pipelining client may
+ * shut down its side after its last command) */
 static void
 smtp_session_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct smtp_session	*s = arg;
 
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		s->eof = 1;
+		smtp_session_process(s);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    !s->closing) {
 		smtp_reply(s, "421 4.4.2 %s Timeout exceeded",

@@ -35,7 +35,8 @@ enum {
 };
 
 #define SMTP_DATA_ERRORS	(SMTP_DATA_BARE | SMTP_DATA_TOO_BIG | \
-				 SMTP_DATA_LOOP | SMTP_DATA_LINE)
+				 SMTP_DATA_LOOP | SMTP_DATA_LINE | \
+				 SMTP_DATA_BADHDR)
 
 /* smtp_buf_add - append, growing by doubling */
 int
@@ -130,6 +131,10 @@ smtp_data_byte(struct smtp_data *d, char c, struct smtp_buf *out)
 	case SMTP_DATA_H_START:
 	case SMTP_DATA_H_START_DROP:
 		if (c == ' ' || c == '\t') {	/* a continuation line */
+			if (d->nheaders == 0) {	/* of nothing (SMTP-24) */
+				d->flags |= SMTP_DATA_BADHDR;
+				return;
+			}
 			if (d->hstate == SMTP_DATA_H_START_DROP) {
 				d->hstate = SMTP_DATA_H_DROP;
 				return;
@@ -138,6 +143,7 @@ smtp_data_byte(struct smtp_data *d, char c, struct smtp_buf *out)
 			break;
 		}
 		d->npfx = 0;
+		d->nheaders++;
 		d->hstate = SMTP_DATA_H_PFX;
 		/* FALLTHROUGH */
 	case SMTP_DATA_H_PFX:

@@ -52,7 +52,7 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	va_list	ap;
 	int	n;
 
-	if (s->gone)
+	if (s->gone || s->closing)	/* nothing after a 421 or a 221 */
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
@@ -338,6 +338,9 @@ smtp_body_end(struct smtp_session *s)
 		smtp_reply(s, "554 5.3.4 Message too big");
 	else if (x->data.flags & SMTP_DATA_LOOP)
 		smtp_reply(s, "500 5.4.6 Loop detected");
+	else if (x->data.flags & SMTP_DATA_BADHDR)
+		smtp_reply(s, "550 5.7.1 Delivery not authorized, message "
+		    "refused: Message is not RFC 2822 compliant");
 	else if (x->data.flags & SMTP_DATA_BARE)
 		smtp_reply(s, "550 5.6.11 Bare CR or LF in message, refused");
 	else {

@@ -438,6 +438,28 @@ class TestMail(SmtpCase):
         c.cmd("QUIT")
         print("50 MiB refused in %.2f s" % elapsed)
 
+    def test_large_message_accepted(self):
+        lines = 400000                       # 32 MB under the 35 MiB default
+        c = self.hello()
+        c.cmd("MAIL FROM:<a@b.example> SIZE=%d" % (lines * 80))
+        c.cmd("RCPT TO:<c@d.example>")
+        self.assertReply(c.cmd("DATA"), 354)
+        chunk = (b"z" * 78 + b"\r\n") * 10000
+        start = time.monotonic()
+        for _ in range(lines // 10000):
+            c.send(chunk)
+        c.send(b".\r\n")
+        self.assertReply(c.reply(), 250, "Message accepted")
+        elapsed = time.monotonic() - start
+        data = self.host.message("00000001.eml")
+        self.assertTrue(data.startswith(b"Received: "))
+        received = data.index(b"\n\t", data.index(b"\tfor <")) + 1
+        received = data.index(b"\n", received) + 1   # 4 lines
+        self.assertEqual(data[received:], b"z" * 78 + b"\n" * 1 +
+                         (b"z" * 78 + b"\n") * (lines - 1))
+        c.cmd("QUIT")
+        print("%d MB accepted in %.2f s" % (lines * 80 // 10**6, elapsed))
+
     def test_200_concurrent_sessions(self):
         self.host.stop()
         self.host = Host("-p", "1000", "-A")

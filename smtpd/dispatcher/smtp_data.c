@@ -246,14 +246,42 @@ smtp_data_step(struct smtp_data *d, char c, struct smtp_buf *out)
 	smtp_data_inline(d, c, out);
 }
 
+/* smtp_data_run - the fast path: the plain bytes at P inside a body
+ * line, written at once; how many (0: take the byte by byte path) */
+static size_t
+smtp_data_run(struct smtp_data *d, const char *p, size_t len,
+    struct smtp_buf *out)
+{
+	size_t	n, room;
+
+	if (d->state != SMTP_DATA_S_LINE || d->hstate != SMTP_DATA_H_BODY ||
+	    (d->flags & SMTP_DATA_ERRORS) || d->linelen >= d->line_max)
+		return 0;
+	room = d->line_max - d->linelen;
+	if (len > room)
+		len = room;
+	for (n = 0; n < len && p[n] != '\r' && p[n] != '\n'; n++)
+		;
+	if (n == 0 || (long long)n > d->size_max - d->size)
+		return 0;
+	d->linelen += n;
+	d->size += n;
+	smtp_data_out(d, out, p, n);
+	return n;
+}
+
 /* smtp_data_feed - consume input up to the end of data */
 size_t
 smtp_data_feed(struct smtp_data *d, const char *p, size_t len,
     struct smtp_buf *out)
 {
-	size_t	i;
+	size_t	i, n;
 
 	for (i = 0; i < len && !d->done; i++) {
+		if ((n = smtp_data_run(d, p + i, len - i, out)) > 0) {
+			i += n - 1;
+			continue;
+		}
 		smtp_data_step(d, p[i], out);
 		if (d->flags & SMTP_DATA_LINE)
 			return i + 1;

@@ -648,6 +648,28 @@ smtp_cmd_param_reply(struct smtp_session *s, enum smtp_param_err e,
 	}
 }
 
+/* smtp_tx_new - a transaction for sender FROM with MAIL params P */
+static struct smtp_xact *
+smtp_tx_new(struct smtp_session *s, const struct mailaddr *from,
+    const struct smtp_mail_params *p)
+{
+	struct smtp_xact	*x;
+
+	if ((x = calloc(1, sizeof *x)) == NULL)
+		return NULL;
+	x->fd = -1;
+	x->tx.session_id = s->id;
+	x->tx.ss = &s->ss;
+	x->tx.helo = s->helo;
+	x->tx.hostname = s->l->hostname;
+	x->tx.tag = s->l->tag[0] != '\0' ? s->l->tag : NULL;
+	x->tx.esmtp = s->esmtp;
+	x->tx.sender = *from;
+	x->tx.dsn_ret = p->dsn_ret;
+	memcpy(x->tx.dsn_envid, p->envid, sizeof x->tx.dsn_envid);
+	return x;
+}
+
 /* smtp_cmd_mail - MAIL FROM:<path> [params] */
 static void
 smtp_cmd_mail(struct smtp_session *s, const char *arg)
@@ -688,20 +710,10 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "452 4.5.3 Too many messages sent");
 		return;
 	}
-	if ((x = calloc(1, sizeof *x)) == NULL) {
+	if ((x = smtp_tx_new(s, &from, &p)) == NULL) {
 		smtp_reply(s, "451 4.3.0 Temporary failure: out of memory");
 		return;
 	}
-	x->fd = -1;
-	x->tx.session_id = s->id;
-	x->tx.ss = &s->ss;
-	x->tx.helo = s->helo;
-	x->tx.hostname = l->hostname;
-	x->tx.tag = l->tag[0] != '\0' ? l->tag : NULL;
-	x->tx.esmtp = s->esmtp;
-	x->tx.sender = from;
-	x->tx.dsn_ret = p.dsn_ret;
-	memcpy(x->tx.dsn_envid, p.envid, sizeof x->tx.dsn_envid);
 	s->x = x;
 	s->pending = SMTP_HOOK_TX_BEGIN;
 	s->srv->hooks.tx_begin(s->srv->arg, s, &x->tx);
@@ -788,9 +800,10 @@ smtp_session_command(struct smtp_session *s, char *line)
 
 	switch (smtp_parse_verb(line, &arg)) {
 	case SMTP_VERB_HELO:
+		smtp_cmd_helo(s, arg, 0);
+		break;
 	case SMTP_VERB_EHLO:
-		smtp_cmd_helo(s, arg, smtp_parse_verb(line, &arg) ==
-		    SMTP_VERB_EHLO);
+		smtp_cmd_helo(s, arg, 1);
 		break;
 	case SMTP_VERB_MAIL:
 		smtp_cmd_mail(s, arg);
@@ -805,7 +818,7 @@ smtp_session_command(struct smtp_session *s, char *line)
 		smtp_tx_end(s, 1);
 		smtp_reply(s, "250 2.0.0 Reset state");
 		break;
-	case SMTP_VERB_NOOP:
+	case SMTP_VERB_NOOP:	/* arguments tolerated (SMTP-15) */
 		smtp_reply(s, "250 2.0.0 Ok");
 		break;
 	case SMTP_VERB_HELP:
@@ -816,11 +829,7 @@ smtp_session_command(struct smtp_session *s, char *line)
 		smtp_reply(s, "221 2.0.0 Bye");
 		s->closing = 1;
 		break;
-	case SMTP_VERB_WIZ:
-		smtp_reply_error(s, "500 5.5.1 Invalid command: You are "
-		    "no wizard");
-		break;
-	default:	/* unknown, VRFY, EXPN (SMTP-04) */
+	default:	/* unknown, VRFY, EXPN (SMTP-04), WIZ */
 		smtp_reply_error(s, "500 5.5.1 Invalid command: Command "
 		    "unrecognized");
 		break;

@@ -344,6 +344,39 @@ class TestMail(SmtpCase):
         # swaks --pipeline says so when EHLO lacks PIPELINING
         self.assertNotIn("does not support PIPELINING", out.stdout)
 
+    def swaks(self, *args, timeout=120):
+        swaks = shutil.which("swaks")
+        if swaks is None:
+            self.fail("swaks missing: sh scripts/deps.sh installs it")
+        return subprocess.run([swaks, "--server", "127.0.0.1:%d" %
+                               self.host.port, "--helo", "swaks.example"] +
+                              list(args), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def test_swaks_1000_recipients(self):
+        rcpts = ",".join("r%d@d.example" % i for i in range(1000))
+        out = self.swaks("--from", "s@a.example", "--to", rcpts,
+                         "--pipeline")
+        self.assertEqual(out.returncode, 0, out.stdout[-2000:])
+        self.assertIn("00000001 Message accepted", out.stdout)
+        self.assertIn("data_begin msgid=00000001 nrcpt=1000",
+                      self.host.events())
+
+    def test_swaks_50mib_over_limit(self):
+        self.host.stop()
+        self.host = Host("-s", str(10 << 20))
+        path = os.path.join(self.host.dir, "big.txt")
+        with open(path, "wb") as f:
+            line = b"w" * 1000 + b"\n"
+            f.write(line * (50 * 1024 * 1024 // len(line)))
+        out = self.swaks("--from", "s@a.example", "--to", "r@d.example",
+                         "--body", "@" + path, "--suppress-data")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("554 5.3.4 Message too big", out.stdout)
+        self.assertTrue(self.host.wait_event(
+            lambda e: e == "tx_abort msgid=00000001"))
+        self.assertEqual(self.host.messages(), [])
+
     def test_1000_recipients(self):
         rcpts = ["r%d@d.example" % i for i in range(1000)]
         with smtplib.SMTP("127.0.0.1", self.host.port, timeout=60) as s:

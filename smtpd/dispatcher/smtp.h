@@ -72,6 +72,8 @@ struct smtp_limits {
 };
 
 #define SMTP_LINE_MAX_DEFAULT		65535
+/* added (smtp library): line_max above this is taken as this */
+#define SMTP_LINE_MAX_CEILING		(16 * 1024 * 1024)
 #define SMTP_RCPT_MAX_DEFAULT		1000
 #define SMTP_MAILS_MAX_DEFAULT		100
 #define SMTP_MESSAGE_MAX_DEFAULT	(35LL * 1024 * 1024)

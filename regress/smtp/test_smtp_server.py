@@ -674,6 +674,35 @@ class TestLimits(SmtpCase):
                          "5.5.4")
         c.cmd("QUIT")
 
+    def test_client_not_reading_replies(self):
+        c = self.hello()
+        before = self.host.rss_kib()
+        c.sock.setblocking(False)
+        sent, deadline = 0, time.monotonic() + 2
+        noops = b"NOOP\r\n" * 10000
+        while sent < (20 << 20) and time.monotonic() < deadline:
+            try:
+                sent += c.sock.send(noops)
+            except BlockingIOError:
+                time.sleep(0.01)
+        grown = self.host.rss_kib() - before
+        c.sock.setblocking(True)
+        c.sock.settimeout(IO_TIMEOUT)
+        self.assertLess(sent, 20 << 20)      # the server stopped reading
+        self.assertLess(grown, 8 * 1024)     # KiB: replies did not pile up
+        c.sock.shutdown(socket.SHUT_WR)
+        n = 0
+        while True:
+            try:
+                code, _ = c.reply()
+            except EOFError:
+                break
+            self.assertEqual(code, 250)
+            n += 1
+        self.assertEqual(n, sent // 6)       # every whole NOOP answered
+        print("client not reading: %d bytes sent, server grew %d KiB" %
+              (sent, grown))
+
     def test_idle_session_memory(self):
         self.host.stop()
         self.host = Host("-p", "5000")

@@ -39,6 +39,8 @@
 #define SMTP_ECHO_MAX		128	/* echoed client text */
 #define SMTP_CMD_STACK		1024	/* command lines above: malloc */
 #define SMTP_BODY_FLUSH		65536	/* write the body in such chunks */
+#define SMTP_OUTPUT_MAX		65536	/* replies not yet read by the
+					 * client: above, stop reading */
 
 static void	smtp_session_process(struct smtp_session *);
 static void	smtp_session_settle(struct smtp_session *);
@@ -459,12 +461,16 @@ smtp_session_process(struct smtp_session *s)
 	if (s->busy)
 		return;
 	s->busy = 1;
-	while (s->pending == SMTP_HOOK_NONE && !s->closing && !s->gone) {
+	while (s->pending == SMTP_HOOK_NONE && !s->closing && !s->gone &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) <
+	    SMTP_OUTPUT_MAX) {
 		if (s->state == SMTP_S_BODY ? !smtp_body_read(s) :
 		    !smtp_session_next(s))
 			break;
 	}
-	if (s->eof && s->pending == SMTP_HOOK_NONE)
+	if (s->eof && s->pending == SMTP_HOOK_NONE &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) <
+	    SMTP_OUTPUT_MAX)
 		s->closing = 1;		/* all its input is consumed */
 	if (s->closing || s->gone) {
 		bufferevent_disable(s->bev, EV_READ);
@@ -482,11 +488,12 @@ smtp_session_on_read(struct bufferevent *bev, void *arg)
 	smtp_session_process(arg);
 }
 
-/* smtp_session_on_write - output drained: a closing session ends */
+/* smtp_session_on_write - output drained: go on with the input a
+ * client that did not read its replies left waiting, or end */
 static void
 smtp_session_on_write(struct bufferevent *bev, void *arg)
 {
-	smtp_session_settle(arg);
+	smtp_session_process(arg);
 }
 
 /* smtp_session_on_event - EOF, error or timeout; after an EOF the

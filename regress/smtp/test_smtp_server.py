@@ -25,6 +25,11 @@ BUILD = os.environ.get("SMTPD_BUILD", os.path.join(ROOT, "obj"))
 HOST = os.path.join(BUILD, "regress", "smtp", "smtp_host")
 NAME = "mx.test.example"
 IO_TIMEOUT = 20
+
+
+def smtpdtest_not_run(why):
+    """The reason text regress/run.py counts as not run."""
+    return "not run: " + why
 REPLY = re.compile(rb"^(\d{3})([ -])(.*)$")
 ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3} ")
 
@@ -659,6 +664,46 @@ class TestLimits(SmtpCase):
             if d.reply()[0] == 220 or time.monotonic() > deadline:
                 break
         self.assertEqual(d.cmd("QUIT")[0], 221)
+
+    def test_pause_resume(self):
+        a = self.hello()
+        os.kill(self.host.proc.pid, signal.SIGUSR1)
+        self.assertTrue(self.host.wait_event(lambda e: e == "paused 1"))
+        b = self.host.connect()              # queued by the kernel
+        b.sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            b.reply()
+        self.assertReply(a.cmd("NOOP"), 250)  # sessions go on
+        os.kill(self.host.proc.pid, signal.SIGUSR2)
+        b.sock.settimeout(IO_TIMEOUT)
+        self.assertEqual(b.reply()[0], 220)
+        self.assertTrue(self.host.wait_event(lambda e: e == "resumed 1"))
+        a.cmd("QUIT")
+        b.cmd("QUIT")
+
+    def test_ipv6(self):
+        try:
+            socket.create_connection(("::1", 9), 1).close()
+        except ConnectionRefusedError:
+            pass
+        except OSError:
+            raise unittest.SkipTest(smtpdtest_not_run("no ::1 here"))
+        self.host.stop()
+        self.host = Host("-6")
+        s = socket.create_connection(("::1", self.host.port), IO_TIMEOUT)
+        self.host.clients.append(s)
+        c = Client(s)
+        c.reply()
+        code, lines = c.cmd("EHLO [IPv6:::1]")
+        self.assertEqual(lines[0], NAME + " Hello [IPv6:::1] [IPv6:::1], "
+                         "pleased to meet you")
+        c.cmd("MAIL FROM:<a@[IPv6:::1]>")
+        c.cmd("RCPT TO:<b@d.example>")
+        c.cmd("DATA")
+        self.assertReply(c.cmd("x\r\n."), 250)
+        self.assertTrue(self.host.message("00000001.eml").startswith(
+            b"Received: from [IPv6:::1] (<unknown> [IPv6:::1])"))
+        c.cmd("QUIT")
 
     def test_no_dsn(self):
         self.host.stop()

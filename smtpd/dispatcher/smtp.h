@@ -163,7 +163,10 @@ void	smtp_data_end_done(struct smtp_session *, int code,
 
 struct smtp_server *smtp_server_new(struct event_base *,
 	    const struct smtp_hooks *, void *arg);
-/* smtp_server_listen - accept on FD (listening, nonblocking) */
+/* smtp_server_listen - accept on FD (listening, nonblocking); the
+ * server owns FD from then on (closed by smtp_server_free).  The
+ * listener's strings are copied.  -1 (errno EINVAL) when hostname is
+ * missing or a string is too long (hostname 255, tag 63, product 63) */
 int	smtp_server_listen(struct smtp_server *, int fd,
 	    const struct smtp_listener *);
 /* smtp_server_pause / resume - stop / restart accepting (smtpctl) */

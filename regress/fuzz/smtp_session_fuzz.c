@@ -5,8 +5,9 @@
  * down its side.
  *
  * The server runs in-process on its own event loop with hooks that
- * answer at once (sender "t..." 451, recipient "u..." 550, "t..." 451,
- * "b..." 421; bodies to /dev/null).  Every run must end with the
+ * answer (sender "t..." 451, recipient "u..." 550, "t..." 451, "b..."
+ * 421; bodies to /dev/null) at once, or, when the first input byte is
+ * odd, later from the loop (the rest of the input is the client's).  Every run must end with the
  * session freed (no leak, no hook left pending) within a bounded
  * number of loop turns, and no reply line may hold a control byte or
  * a bare CR / LF.  Any breach aborts.
@@ -35,13 +36,66 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 #define FUZZ_INPUT_MAX	65536
 
 static struct event_base	*fuzz_base;
+static int			 fuzz_async;
 static struct smtp_server	*fuzz_srv;
 static struct sockaddr_in	 fuzz_addr;
+
+/* a deferred answer */
+struct fuzz_answer {
+	struct smtp_session	*s;
+	int			 hook, code, fd;
+	const char		*text;
+};
+
+static void
+fuzz_answer_now(struct fuzz_answer *a)
+{
+	switch (a->hook) {
+	case 0:
+		smtp_tx_begin_done(a->s, a->code, 1, a->text);
+		break;
+	case 1:
+		smtp_rcpt_done(a->s, a->code, a->text);
+		break;
+	case 2:
+		smtp_data_begin_done(a->s, a->code, a->fd, a->text);
+		break;
+	default:
+		smtp_data_end_done(a->s, a->code, a->text);
+		break;
+	}
+}
+
+static void
+fuzz_on_answer(evutil_socket_t fd, short ev, void *arg)
+{
+	fuzz_answer_now(arg);
+	free(arg);
+}
+
+static void
+fuzz_answer(struct smtp_session *s, int hook, int code, int fd,
+    const char *text)
+{
+	struct fuzz_answer	a = { s, hook, code, fd, text }, *p;
+	struct timeval		tv = { 0, 0 };
+
+	if (!fuzz_async) {
+		fuzz_answer_now(&a);
+		return;
+	}
+	if ((p = malloc(sizeof *p)) == NULL)
+		abort();
+	*p = a;
+	if (event_base_once(fuzz_base, -1, EV_TIMEOUT, fuzz_on_answer, p,
+	    &tv) == -1)
+		abort();
+}
 
 static void
 fuzz_tx_begin(void *a, struct smtp_session *s, const struct smtp_tx *tx)
 {
-	smtp_tx_begin_done(s, tx->sender.user[0] == 't' ? 451 : 250, 1, NULL);
+	fuzz_answer(s, 0, tx->sender.user[0] == 't' ? 451 : 250, -1, NULL);
 }
 
 static void
@@ -50,16 +104,16 @@ fuzz_rcpt(void *a, struct smtp_session *s, const struct smtp_tx *tx,
 {
 	switch (r->addr.user[0]) {
 	case 'u':
-		smtp_rcpt_done(s, 550, "5.1.1 no\r\nsuch\0user");
+		fuzz_answer(s, 1, 550, -1, "5.1.1 no\r\nsuch\0user");
 		break;
 	case 't':
-		smtp_rcpt_done(s, 451, NULL);
+		fuzz_answer(s, 1, 451, -1, NULL);
 		break;
 	case 'b':
-		smtp_rcpt_done(s, 421, NULL);
+		fuzz_answer(s, 1, 421, -1, NULL);
 		break;
 	default:
-		smtp_rcpt_done(s, 250, NULL);
+		fuzz_answer(s, 1, 250, -1, NULL);
 		break;
 	}
 }
@@ -69,13 +123,13 @@ fuzz_data_begin(void *a, struct smtp_session *s, const struct smtp_tx *tx)
 {
 	int	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
-	smtp_data_begin_done(s, fd == -1 ? 451 : 354, fd, NULL);
+	fuzz_answer(s, 2, fd == -1 ? 451 : 354, fd, NULL);
 }
 
 static void
 fuzz_data_end(void *a, struct smtp_session *s, const struct smtp_tx *tx)
 {
-	smtp_data_end_done(s, 250, NULL);
+	fuzz_answer(s, 3, 250, -1, NULL);
 }
 
 /* fuzz_init - the server, once */
@@ -137,8 +191,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ssize_t		n;
 	int		c, turns, eof = 0, shut = 0, cr = 0;
 
-	if (size > FUZZ_INPUT_MAX)
+	if (size < 1 || size > FUZZ_INPUT_MAX)
 		return 0;
+	fuzz_async = data[0] & 1;
+	data++;
+	size--;
 	if (fuzz_base == NULL)
 		fuzz_init();
 	if ((c = socket(AF_INET, SOCK_STREAM, 0)) == -1)

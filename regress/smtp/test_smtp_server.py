@@ -197,6 +197,10 @@ class TestDialogue(SmtpCase):
         self.assertReply(c.cmd("EHLO"), 501, "5.5.4")
         self.assertReply(c.cmd("HELO x..y"), 501, "Invalid domain name")
         self.assertReply(c.cmd("HELO [127.0.0.1]"), 250)
+        self.assertReply(c.cmd("EHLO a.example b.example"), 501)
+        self.assertEqual(c.cmd("EHLO trailing.example  ")[1][0],
+                         NAME + " Hello trailing.example [127.0.0.1], "
+                         "pleased to meet you")
         self.assertReply(c.cmd("QUIT"), 221, "2.0.0 Bye")
         self.assertTrue(c.closed())
 

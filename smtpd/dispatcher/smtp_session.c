@@ -591,16 +591,21 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	struct smtp_listen	*l = s->l;
 	const char		*verb = esmtp ? "EHLO" : "HELO";
 
-	if (*arg == '\0') {
+	size_t			 len = strlen(arg);
+
+	while (len > 0 && (arg[len - 1] == ' ' || arg[len - 1] == '\t'))
+		len--;			/* trailing blanks tolerated */
+	if (len == 0) {
 		smtp_reply_error(s, "501 5.5.4 Syntax: %s hostname", verb);
 		return;
 	}
-	if (!smtp_parse_domain(arg, strlen(arg))) {
+	if (!smtp_parse_domain(arg, len)) {
 		smtp_reply_error(s, "501 5.5.4 Invalid domain name");
 		return;
 	}
 	smtp_tx_end(s, 1);
-	strlcpy(s->helo, arg, sizeof s->helo);
+	memcpy(s->helo, arg, len);	/* len <= 255: a valid domain */
+	s->helo[len] = '\0';
 	s->esmtp = esmtp;
 	s->state = SMTP_S_HELO;
 	smtp_reply(s, "250%c%s Hello %s [%s], pleased to meet you",

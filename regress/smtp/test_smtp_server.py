@@ -10,6 +10,7 @@ process started here is stopped by its PID; every wait is bounded.
 """
 import os
 import re
+import resource
 import shutil
 import signal
 import smtplib
@@ -37,13 +38,17 @@ ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3} ")
 class Host:
     """One smtp_host process and its directory."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, nofile=None):
         self.dir = tempfile.mkdtemp(prefix="smtp-host-")
         self.clients = []
         self.stderr = open(os.path.join(self.dir, "stderr"), "w")
+
+        def limit():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen([HOST, "-d", self.dir] + list(args),
                                      stdout=subprocess.DEVNULL,
-                                     stderr=self.stderr)
+                                     stderr=self.stderr, preexec_fn=limit)
         deadline = time.monotonic() + 10
         path = os.path.join(self.dir, "port")
         while not os.path.exists(path):
@@ -668,6 +673,31 @@ class TestLimits(SmtpCase):
             if d.reply()[0] == 220 or time.monotonic() > deadline:
                 break
         self.assertEqual(d.cmd("QUIT")[0], 221)
+
+    def test_descriptor_exhaustion(self):
+        self.host.stop()
+        self.host = Host("-p", "1000", nofile=32)
+        clients = [self.host.connect() for _ in range(40)]
+        greeted, waiting = [], []
+        for c in clients:
+            c.sock.settimeout(0.1)
+            try:
+                self.assertEqual(c.reply()[0], 220)
+                greeted.append(c)
+            except socket.timeout:
+                waiting.append(c)
+        self.assertTrue(greeted and waiting, (len(greeted), len(waiting)))
+        for c in greeted[:len(waiting)]:
+            c.sock.settimeout(IO_TIMEOUT)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+        for c in waiting:            # accepted once descriptors are free
+            c.sock.settimeout(IO_TIMEOUT)
+            self.assertEqual(c.reply()[0], 220)
+        last = greeted[-1]
+        last.sock.settimeout(IO_TIMEOUT)
+        self.assertEqual(last.cmd("EHLO c.example")[0], 250)
+        with open(os.path.join(self.host.dir, "stderr")) as f:
+            self.assertIn("accept", f.read())
 
     def test_pause_resume(self):
         a = self.hello()

@@ -321,40 +321,64 @@ smtp_body_flush(struct smtp_xact *x)
 	x->out.len = 0;
 }
 
+/* smtp_body_refusal - why a complete body is refused: reply, log key */
+static const char *
+smtp_body_refusal(const struct smtp_xact *x, const char **reason)
+{
+	static const struct {
+		unsigned int	 flag;
+		const char	*reason, *reply;
+	} why[] = {
+		{ SMTP_DATA_TOO_BIG, "too-big", "554 5.3.4 Message too big" },
+		{ SMTP_DATA_LOOP, "loop", "500 5.4.6 Loop detected" },
+		{ SMTP_DATA_BADHDR, "folded-header", "550 5.7.1 Delivery not "
+		    "authorized, message refused: Message is not RFC 2822 "
+		    "compliant" },
+		{ SMTP_DATA_BARE, "bare-cr-lf", "550 5.6.11 Bare CR or LF in "
+		    "message, refused" },
+	};
+	size_t	i;
+
+	if (x->data.oom) {
+		*reason = "out-of-memory";
+		return "451 4.3.0 Temporary failure: out of memory";
+	}
+	if (x->write_error != 0) {
+		*reason = "write-error";
+		return "452 4.3.1 Insufficient system storage";
+	}
+	for (i = 0; i < sizeof why / sizeof why[0]; i++)
+		if (x->data.flags & why[i].flag) {
+			*reason = why[i].reason;
+			return why[i].reply;
+		}
+	return NULL;
+}
+
 /* smtp_body_end - CRLF.CRLF seen: refuse, or hand to data_end */
 static void
 smtp_body_end(struct smtp_session *s)
 {
 	struct smtp_xact	*x = s->x;
+	const char		*reply, *reason;
+	char			 err[128];
 
 	smtp_body_flush(x);
 	if (close(x->fd) == -1 && x->write_error == 0)
 		x->write_error = errno;
 	x->fd = -1;
 	smtp_buf_free(&x->out);
-	if (x->data.oom)
-		smtp_reply(s, "451 4.3.0 Temporary failure: out of memory");
-	else if (x->write_error != 0)
-		smtp_reply(s, "452 4.3.1 Insufficient system storage");
-	else if (x->data.flags & SMTP_DATA_TOO_BIG)
-		smtp_reply(s, "554 5.3.4 Message too big");
-	else if (x->data.flags & SMTP_DATA_LOOP)
-		smtp_reply(s, "500 5.4.6 Loop detected");
-	else if (x->data.flags & SMTP_DATA_BADHDR)
-		smtp_reply(s, "550 5.7.1 Delivery not authorized, message "
-		    "refused: Message is not RFC 2822 compliant");
-	else if (x->data.flags & SMTP_DATA_BARE)
-		smtp_reply(s, "550 5.6.11 Bare CR or LF in message, refused");
-	else {
+	if ((reply = smtp_body_refusal(x, &reason)) == NULL) {
 		s->state = SMTP_S_MAIL;
 		s->pending = SMTP_HOOK_DATA_END;
 		s->srv->hooks.data_end(s->srv->arg, s, &x->tx);
 		return;
 	}
-	if (x->write_error != 0)
-		log_warnx("%016llx smtp body write failed msgid=%08x: %s",
-		    (unsigned long long)s->id, x->tx.msgid,
-		    strerror(x->write_error));
+	smtp_reply(s, "%s", reply);
+	log_event(s->id, "smtp", "refused", "msgid=%08x size=%lld "
+	    "reason=%s%s%s", x->tx.msgid, x->data.size, reason,
+	    x->write_error ? " error=" : "", x->write_error ?
+	    log_quote(err, sizeof err, strerror(x->write_error)) : "");
 	smtp_tx_end(s, 1);
 }
 

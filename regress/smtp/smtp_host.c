@@ -11,7 +11,9 @@
  * at data_end.  Sender "tempfail@..." gets 451 at MAIL; recipient
  * "unknown" 550 5.1.1, "tempfail" 451 4.3.0, "broken" 421; sender
  * "enospc@..." gets /dev/full as its body file.  -A answers every hook
- * later from the loop instead of from inside the hook.  SIGTERM ends
+ * later from the loop instead of from inside the hook.  SIGUSR1
+ * pauses the server (no accept), SIGUSR2 resumes it; each logs
+ * "paused N" / "resumed N" with the number of sessions.  SIGTERM ends
  * it.  Test code only: it never talks to anything but its listener.
  */
 #include <sys/socket.h>
@@ -197,6 +199,19 @@ host_on_term(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(h->base);
 }
 
+static void
+host_on_pause(evutil_socket_t sig, short ev, void *arg)
+{
+	struct host	*h = arg;
+
+	if (sig == SIGUSR1)
+		smtp_server_pause(h->srv);
+	else
+		smtp_server_resume(h->srv);
+	fprintf(h->log, "%s %zu\n", sig == SIGUSR1 ? "paused" : "resumed",
+	    smtp_server_sessions(h->srv));
+}
+
 /* host_listen - a listening socket on the loopback, its port */
 static int
 host_listen(int v6, int *port)
@@ -238,7 +253,7 @@ main(int argc, char *argv[])
 	};
 	struct smtp_listener	 l = { .hostname = "mx.test.example" };
 	struct host		 h = { 0 };
-	struct event		*term;
+	struct event		*term, *usr1, *usr2;
 	char			 path[1024];
 	FILE			*f;
 	int			 ch, fd, port, v6 = 0;
@@ -278,6 +293,10 @@ main(int argc, char *argv[])
 		errx(1, "smtp_server");
 	term = evsignal_new(h.base, SIGTERM, host_on_term, &h);
 	evsignal_add(term, NULL);
+	usr1 = evsignal_new(h.base, SIGUSR1, host_on_pause, &h);
+	usr2 = evsignal_new(h.base, SIGUSR2, host_on_pause, &h);
+	evsignal_add(usr1, NULL);
+	evsignal_add(usr2, NULL);
 	snprintf(path, sizeof path, "%s/port.tmp", h.dir);
 	if ((f = fopen(path, "w")) == NULL)
 		err(1, "%s", path);
@@ -293,6 +312,8 @@ main(int argc, char *argv[])
 	}
 	event_base_dispatch(h.base);
 	event_free(term);
+	event_free(usr1);
+	event_free(usr2);
 	event_base_free(h.base);
 	fprintf(h.log, "exit\n");
 	fclose(h.log);

@@ -10,6 +10,7 @@ process started here is stopped by its PID; every wait is bounded.
 """
 import os
 import re
+import resource
 import shutil
 import signal
 import smtplib
@@ -25,6 +26,11 @@ BUILD = os.environ.get("SMTPD_BUILD", os.path.join(ROOT, "obj"))
 HOST = os.path.join(BUILD, "regress", "smtp", "smtp_host")
 NAME = "mx.test.example"
 IO_TIMEOUT = 20
+
+
+def smtpdtest_not_run(why):
+    """The reason text regress/run.py counts as not run."""
+    return "not run: " + why
 REPLY = re.compile(rb"^(\d{3})([ -])(.*)$")
 ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3} ")
 
@@ -32,13 +38,17 @@ ENHANCED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3} ")
 class Host:
     """One smtp_host process and its directory."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, nofile=None):
         self.dir = tempfile.mkdtemp(prefix="smtp-host-")
         self.clients = []
         self.stderr = open(os.path.join(self.dir, "stderr"), "w")
+
+        def limit():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen([HOST, "-d", self.dir] + list(args),
                                      stdout=subprocess.DEVNULL,
-                                     stderr=self.stderr)
+                                     stderr=self.stderr, preexec_fn=limit)
         deadline = time.monotonic() + 10
         path = os.path.join(self.dir, "port")
         while not os.path.exists(path):
@@ -192,6 +202,10 @@ class TestDialogue(SmtpCase):
         self.assertReply(c.cmd("EHLO"), 501, "5.5.4")
         self.assertReply(c.cmd("HELO x..y"), 501, "Invalid domain name")
         self.assertReply(c.cmd("HELO [127.0.0.1]"), 250)
+        self.assertReply(c.cmd("EHLO a.example b.example"), 501)
+        self.assertEqual(c.cmd("EHLO trailing.example  ")[1][0],
+                         NAME + " Hello trailing.example [127.0.0.1], "
+                         "pleased to meet you")
         self.assertReply(c.cmd("QUIT"), 221, "2.0.0 Bye")
         self.assertTrue(c.closed())
 
@@ -344,6 +358,39 @@ class TestMail(SmtpCase):
         # swaks --pipeline says so when EHLO lacks PIPELINING
         self.assertNotIn("does not support PIPELINING", out.stdout)
 
+    def swaks(self, *args, timeout=120):
+        swaks = shutil.which("swaks")
+        if swaks is None:
+            self.fail("swaks missing: sh scripts/deps.sh installs it")
+        return subprocess.run([swaks, "--server", "127.0.0.1:%d" %
+                               self.host.port, "--helo", "swaks.example"] +
+                              list(args), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def test_swaks_1000_recipients(self):
+        rcpts = ",".join("r%d@d.example" % i for i in range(1000))
+        out = self.swaks("--from", "s@a.example", "--to", rcpts,
+                         "--pipeline")
+        self.assertEqual(out.returncode, 0, out.stdout[-2000:])
+        self.assertIn("00000001 Message accepted", out.stdout)
+        self.assertIn("data_begin msgid=00000001 nrcpt=1000",
+                      self.host.events())
+
+    def test_swaks_50mib_over_limit(self):
+        self.host.stop()
+        self.host = Host("-s", str(10 << 20))
+        path = os.path.join(self.host.dir, "big.txt")
+        with open(path, "wb") as f:
+            line = b"w" * 1000 + b"\n"
+            f.write(line * (50 * 1024 * 1024 // len(line)))
+        out = self.swaks("--from", "s@a.example", "--to", "r@d.example",
+                         "--body", "@" + path, "--suppress-data")
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("554 5.3.4 Message too big", out.stdout)
+        self.assertTrue(self.host.wait_event(
+            lambda e: e == "tx_abort msgid=00000001"))
+        self.assertEqual(self.host.messages(), [])
+
     def test_1000_recipients(self):
         rcpts = ["r%d@d.example" % i for i in range(1000)]
         with smtplib.SMTP("127.0.0.1", self.host.port, timeout=60) as s:
@@ -387,6 +434,32 @@ class TestMail(SmtpCase):
             self.assertEqual(self.host.messages(),
                              ["00000001.eml", "00000002.eml"])
 
+    def test_half_close_after_pipelined_commands(self):
+        for args in ((), ("-A",)):
+            self.host.stop()
+            self.host = Host(*args)
+            c = self.host.connect()
+            c.send(b"EHLO p.example\r\nMAIL FROM:<a@b.example>\r\n"
+                   b"RCPT TO:<c@d.example>\r\nDATA\r\nhi\r\n.\r\n"
+                   b"QUIT\r\n")
+            c.sock.shutdown(socket.SHUT_WR)
+            self.assertEqual([c.reply()[0] for _ in range(7)],
+                             [220, 250, 250, 250, 354, 250, 221])
+            self.assertTrue(c.closed())
+            self.assertEqual(self.host.messages(), ["00000001.eml"])
+
+    def test_client_gone_while_hook_pending(self):
+        self.host.stop()
+        self.host = Host("-A")
+        c = self.hello()
+        c.send(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n")
+        c.close()
+        self.assertTrue(self.host.wait_event(lambda e: e == "session_end"))
+        ev = self.host.events()
+        self.assertIn("tx_abort msgid=00000001", ev)
+        self.assertLess(ev.index("tx_abort msgid=00000001"),
+                        ev.index("session_end"))
+
     def test_big_message(self):
         self.host.stop()
         self.host = Host("-s", str(10 << 20))
@@ -411,6 +484,28 @@ class TestMail(SmtpCase):
         self.assertReply(c.cmd("NOOP"), 250)
         c.cmd("QUIT")
         print("50 MiB refused in %.2f s" % elapsed)
+
+    def test_large_message_accepted(self):
+        lines = 400000                       # 32 MB under the 35 MiB default
+        c = self.hello()
+        c.cmd("MAIL FROM:<a@b.example> SIZE=%d" % (lines * 80))
+        c.cmd("RCPT TO:<c@d.example>")
+        self.assertReply(c.cmd("DATA"), 354)
+        chunk = (b"z" * 78 + b"\r\n") * 10000
+        start = time.monotonic()
+        for _ in range(lines // 10000):
+            c.send(chunk)
+        c.send(b".\r\n")
+        self.assertReply(c.reply(), 250, "Message accepted")
+        elapsed = time.monotonic() - start
+        data = self.host.message("00000001.eml")
+        self.assertTrue(data.startswith(b"Received: "))
+        received = data.index(b"\n\t", data.index(b"\tfor <")) + 1
+        received = data.index(b"\n", received) + 1   # 4 lines
+        self.assertEqual(data[received:], b"z" * 78 + b"\n" * 1 +
+                         (b"z" * 78 + b"\n") * (lines - 1))
+        c.cmd("QUIT")
+        print("%d MB accepted in %.2f s" % (lines * 80 // 10**6, elapsed))
 
     def test_200_concurrent_sessions(self):
         self.host.stop()
@@ -474,13 +569,18 @@ class TestMail(SmtpCase):
         c.cmd("DATA")
         c.send(b"Received: x\r\n" * 100 + b"\r\n.\r\n")
         self.assertReply(c.reply(), 500, "5.4.6 Loop detected")
+        c.cmd("MAIL FROM:<a@b.example>")
+        c.cmd("RCPT TO:<c@d.example>")
+        c.cmd("DATA")
+        c.send(b" X: y\r\n\r\n.\r\n")
+        self.assertReply(c.reply(), 550, "5.7.1")
         c.cmd("MAIL FROM:<enospc@b.example>")
         c.cmd("RCPT TO:<c@d.example>")
         self.assertReply(c.cmd("DATA"), 354)
         c.send(b"hello\r\n" * 20000 + b".\r\n")
         self.assertReply(c.reply(), 452, "4.3.1")
         self.assertTrue(self.host.wait_event(
-            lambda e: e == "tx_abort msgid=00000002"))
+            lambda e: e == "tx_abort msgid=00000003"))
         self.assertFalse(any(e.startswith("data_end")
                              for e in self.host.events()))
         c.cmd("QUIT")
@@ -574,6 +674,71 @@ class TestLimits(SmtpCase):
                 break
         self.assertEqual(d.cmd("QUIT")[0], 221)
 
+    def test_descriptor_exhaustion(self):
+        self.host.stop()
+        self.host = Host("-p", "1000", nofile=32)
+        clients = [self.host.connect() for _ in range(40)]
+        greeted, waiting = [], []
+        for c in clients:
+            c.sock.settimeout(0.1)
+            try:
+                self.assertEqual(c.reply()[0], 220)
+                greeted.append(c)
+            except socket.timeout:
+                waiting.append(c)
+        self.assertTrue(greeted and waiting, (len(greeted), len(waiting)))
+        for c in greeted[:len(waiting)]:
+            c.sock.settimeout(IO_TIMEOUT)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+        for c in waiting:            # accepted once descriptors are free
+            c.sock.settimeout(IO_TIMEOUT)
+            self.assertEqual(c.reply()[0], 220)
+        last = greeted[-1]
+        last.sock.settimeout(IO_TIMEOUT)
+        self.assertEqual(last.cmd("EHLO c.example")[0], 250)
+        with open(os.path.join(self.host.dir, "stderr")) as f:
+            self.assertIn("accept", f.read())
+
+    def test_pause_resume(self):
+        a = self.hello()
+        os.kill(self.host.proc.pid, signal.SIGUSR1)
+        self.assertTrue(self.host.wait_event(lambda e: e == "paused 1"))
+        b = self.host.connect()              # queued by the kernel
+        b.sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            b.reply()
+        self.assertReply(a.cmd("NOOP"), 250)  # sessions go on
+        os.kill(self.host.proc.pid, signal.SIGUSR2)
+        b.sock.settimeout(IO_TIMEOUT)
+        self.assertEqual(b.reply()[0], 220)
+        self.assertTrue(self.host.wait_event(lambda e: e == "resumed 1"))
+        a.cmd("QUIT")
+        b.cmd("QUIT")
+
+    def test_ipv6(self):
+        try:
+            socket.create_connection(("::1", 9), 1).close()
+        except ConnectionRefusedError:
+            pass
+        except OSError:
+            raise unittest.SkipTest(smtpdtest_not_run("no ::1 here"))
+        self.host.stop()
+        self.host = Host("-6")
+        s = socket.create_connection(("::1", self.host.port), IO_TIMEOUT)
+        self.host.clients.append(s)
+        c = Client(s)
+        c.reply()
+        code, lines = c.cmd("EHLO [IPv6:::1]")
+        self.assertEqual(lines[0], NAME + " Hello [IPv6:::1] [IPv6:::1], "
+                         "pleased to meet you")
+        c.cmd("MAIL FROM:<a@[IPv6:::1]>")
+        c.cmd("RCPT TO:<b@d.example>")
+        c.cmd("DATA")
+        self.assertReply(c.cmd("x\r\n."), 250)
+        self.assertTrue(self.host.message("00000001.eml").startswith(
+            b"Received: from [IPv6:::1] (<unknown> [IPv6:::1])"))
+        c.cmd("QUIT")
+
     def test_no_dsn(self):
         self.host.stop()
         self.host = Host("-D")
@@ -587,6 +752,35 @@ class TestLimits(SmtpCase):
         self.assertReply(c.cmd("RCPT TO:<a@b.example> NOTIFY=NEVER"), 503,
                          "5.5.4")
         c.cmd("QUIT")
+
+    def test_client_not_reading_replies(self):
+        c = self.hello()
+        before = self.host.rss_kib()
+        c.sock.setblocking(False)
+        sent, deadline = 0, time.monotonic() + 2
+        noops = b"NOOP\r\n" * 10000
+        while sent < (20 << 20) and time.monotonic() < deadline:
+            try:
+                sent += c.sock.send(noops)
+            except BlockingIOError:
+                time.sleep(0.01)
+        grown = self.host.rss_kib() - before
+        c.sock.setblocking(True)
+        c.sock.settimeout(IO_TIMEOUT)
+        self.assertLess(sent, 20 << 20)      # the server stopped reading
+        self.assertLess(grown, 8 * 1024)     # KiB: replies did not pile up
+        c.sock.shutdown(socket.SHUT_WR)
+        n = 0
+        while True:
+            try:
+                code, _ = c.reply()
+            except EOFError:
+                break
+            self.assertEqual(code, 250)
+            n += 1
+        self.assertEqual(n, sent // 6)       # every whole NOOP answered
+        print("client not reading: %d bytes sent, server grew %d KiB" %
+              (sent, grown))
 
     def test_idle_session_memory(self):
         self.host.stop()

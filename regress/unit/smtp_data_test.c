@@ -3,7 +3,7 @@
  * (smtpd/dispatcher/smtp_data.c): the end of data, dot-unstuffing, LF
  * line ends, the SMTP smuggling shapes (bare LF / CR around a dot),
  * the size and line limits at -1/0/+1, the Received: loop guard at
- * 99/100, Bcc: removal, NULs, huge lines, input without newline, and
+ * 99/100, Bcc: removal, a folded first line (SMTP-24), NULs, huge lines, input without newline, and
  * that every split of the input gives the same result.  Table-driven.
  */
 #include <stdio.h>
@@ -95,6 +95,10 @@ test_table(void)
 		    1, 0, 0 },
 		{ "continuation kept", "A: b\r\n c\r\n\r\n.\r\n",
 		    "A: b\n c\n\n", 1, 0, 0 },
+		{ "first line folded", " X: y\r\n\r\n.\r\n", "", 1,
+		    SMTP_DATA_BADHDR, 0 },
+		{ "folded after a header", "A: b\r\n\tc\r\n\r\n.\r\n",
+		    "A: b\n\tc\n\n", 1, 0, 0 },
 		{ "short header line", "Ab\r\n\r\n.\r\n", "Ab\n\n", 1, 0, 0 },
 	};
 	struct result	r, rb;

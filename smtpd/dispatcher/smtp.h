@@ -45,6 +45,24 @@
  *    421.  After data_end the host owns the outcome: no tx_abort.
  *  - smtp_server_free calls session_end for every session, even one
  *    with a hook pending; no done() call may follow for it.
+ *  - After the client's EOF the commands already received are still
+ *    served (a client may shut down its side after pipelining), then
+ *    the session closes.  A client that does not read its replies is
+ *    no longer read once 64 KiB of replies wait for it.
+ *  - Reply texts: greeting and HELO/EHLO as SMTP-01/02, then every
+ *    reply has an enhanced code: 500 5.5.1 unknown verb / VRFY / EXPN,
+ *    500 5.5.2 bad line, 501 5.5.4 syntax, 503 5.5.1 order, 503 5.5.4
+ *    unknown parameter, 553 5.1.0 / 501 5.1.3 bad sender / recipient,
+ *    553 5.5.4 bad NOTIFY / ORCPT, 552 5.3.4 SIZE= above the limit,
+ *    554 5.3.4 body above it, 500 5.4.6 loop, 550 5.7.1 folded first
+ *    line (SMTP-24), 452 4.3.1 body write failed, 451 4.5.3 too many
+ *    recipients, 452 4.5.3 too many messages, 421 4.7.0 too many
+ *    errors / sessions, 421 4.4.2 timeout.  done() codes with a NULL
+ *    text get: 250 "2.0.0 Ok" (MAIL), "2.1.5 Destination address
+ *    valid: Recipient ok" (RCPT), "2.0.0 MSGID Message accepted for
+ *    delivery" (end of data); 4xx "4.3.0 Temporary failure"; 5xx
+ *    "5.0.0 Failed".
+ *  - The Received: header has "(<unknown> [IP])": no reverse DNS here.
  */
 #ifndef SMTPD_SMTP_H
 #define SMTPD_SMTP_H
@@ -72,6 +90,8 @@ struct smtp_limits {
 };
 
 #define SMTP_LINE_MAX_DEFAULT		65535
+/* added (smtp library): line_max above this is taken as this */
+#define SMTP_LINE_MAX_CEILING		(16 * 1024 * 1024)
 #define SMTP_RCPT_MAX_DEFAULT		1000
 #define SMTP_MAILS_MAX_DEFAULT		100
 #define SMTP_MESSAGE_MAX_DEFAULT	(35LL * 1024 * 1024)
@@ -165,7 +185,10 @@ void	*smtp_session_arg(const struct smtp_session *);
 
 struct smtp_server *smtp_server_new(struct event_base *,
 	    const struct smtp_hooks *, void *arg);
-/* smtp_server_listen - accept on FD (listening, nonblocking) */
+/* smtp_server_listen - accept on FD (listening, nonblocking); the
+ * server owns FD from then on (closed by smtp_server_free).  The
+ * listener's strings are copied.  -1 (errno EINVAL) when hostname is
+ * missing or a string is too long (hostname 255, tag 63, product 63) */
 int	smtp_server_listen(struct smtp_server *, int fd,
 	    const struct smtp_listener *);
 /* smtp_server_pause / resume - stop / restart accepting (smtpctl) */

@@ -35,7 +35,8 @@ enum {
 };
 
 #define SMTP_DATA_ERRORS	(SMTP_DATA_BARE | SMTP_DATA_TOO_BIG | \
-				 SMTP_DATA_LOOP | SMTP_DATA_LINE)
+				 SMTP_DATA_LOOP | SMTP_DATA_LINE | \
+				 SMTP_DATA_BADHDR)
 
 /* smtp_buf_add - append, growing by doubling */
 int
@@ -130,6 +131,10 @@ smtp_data_byte(struct smtp_data *d, char c, struct smtp_buf *out)
 	case SMTP_DATA_H_START:
 	case SMTP_DATA_H_START_DROP:
 		if (c == ' ' || c == '\t') {	/* a continuation line */
+			if (d->nheaders == 0) {	/* of nothing (SMTP-24) */
+				d->flags |= SMTP_DATA_BADHDR;
+				return;
+			}
 			if (d->hstate == SMTP_DATA_H_START_DROP) {
 				d->hstate = SMTP_DATA_H_DROP;
 				return;
@@ -138,6 +143,7 @@ smtp_data_byte(struct smtp_data *d, char c, struct smtp_buf *out)
 			break;
 		}
 		d->npfx = 0;
+		d->nheaders++;
 		d->hstate = SMTP_DATA_H_PFX;
 		/* FALLTHROUGH */
 	case SMTP_DATA_H_PFX:
@@ -240,14 +246,42 @@ smtp_data_step(struct smtp_data *d, char c, struct smtp_buf *out)
 	smtp_data_inline(d, c, out);
 }
 
+/* smtp_data_run - the fast path: the plain bytes at P inside a body
+ * line, written at once; how many (0: take the byte by byte path) */
+static size_t
+smtp_data_run(struct smtp_data *d, const char *p, size_t len,
+    struct smtp_buf *out)
+{
+	size_t	n, room;
+
+	if (d->state != SMTP_DATA_S_LINE || d->hstate != SMTP_DATA_H_BODY ||
+	    (d->flags & SMTP_DATA_ERRORS) || d->linelen >= d->line_max)
+		return 0;
+	room = d->line_max - d->linelen;
+	if (len > room)
+		len = room;
+	for (n = 0; n < len && p[n] != '\r' && p[n] != '\n'; n++)
+		;
+	if (n == 0 || (long long)n > d->size_max - d->size)
+		return 0;
+	d->linelen += n;
+	d->size += n;
+	smtp_data_out(d, out, p, n);
+	return n;
+}
+
 /* smtp_data_feed - consume input up to the end of data */
 size_t
 smtp_data_feed(struct smtp_data *d, const char *p, size_t len,
     struct smtp_buf *out)
 {
-	size_t	i;
+	size_t	i, n;
 
 	for (i = 0; i < len && !d->done; i++) {
+		if ((n = smtp_data_run(d, p + i, len - i, out)) > 0) {
+			i += n - 1;
+			continue;
+		}
 		smtp_data_step(d, p[i], out);
 		if (d->flags & SMTP_DATA_LINE)
 			return i + 1;

@@ -14,7 +14,8 @@
  * nothing more is written: the message is refused at its end (550
  * 5.6.11) after reading up to CRLF.CRLF.  The same for a message above
  * its size limit (SMTP_DATA_TOO_BIG) and for 100 or more Received:
- * headers (SMTP_DATA_LOOP).  A line above the line limit is
+ * headers (SMTP_DATA_LOOP), and for a message whose first line starts
+ * with a space or a tab (SMTP_DATA_BADHDR).  A line above the line limit is
  * SMTP_DATA_LINE, on which the session closes at once (SMTP-11).
  * A NUL byte is 8-bit data like any other and is written as is.
  * What it must never do: write a CR or a byte past the first error.
@@ -28,6 +29,8 @@
 #define SMTP_DATA_TOO_BIG	0x02	/* above the size limit */
 #define SMTP_DATA_LOOP		0x04	/* >= SMTP_DATA_RECEIVED_MAX */
 #define SMTP_DATA_LINE		0x08	/* a line above the line limit */
+#define SMTP_DATA_BADHDR	0x10	/* starts with a continuation line
+					 * (SMTP-24: not RFC 5322) */
 
 #define SMTP_DATA_RECEIVED_MAX	100	/* SMTP-21 */
 
@@ -52,6 +55,7 @@ struct smtp_data {
 	long long	 size;		/* bytes of the message, unstuffed */
 	long long	 size_max;
 	unsigned int	 nreceived;
+	unsigned int	 nheaders;	/* header lines begun */
 	unsigned int	 flags;		/* SMTP_DATA_* */
 	int		 done;		/* end of data seen */
 	int		 oom;		/* output buffer allocation failed */

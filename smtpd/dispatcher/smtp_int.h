@@ -80,6 +80,8 @@ struct smtp_session {
 	int				 busy;		/* in smtp_session_process */
 	int				 closing;	/* flush, then free */
 	int				 gone;		/* client lost: free */
+	int				 eof;		/* client sent all: finish
+							 * its input, then close */
 	int				 esmtp;
 	unsigned int			 errors;
 	size_t				 mails;

@@ -130,6 +130,8 @@ smtp_server_limits(struct smtp_limits *d, const struct smtp_limits *s)
 	*d = *s;
 	if (d->line_max == 0)
 		d->line_max = SMTP_LINE_MAX_DEFAULT;
+	if (d->line_max > SMTP_LINE_MAX_CEILING)
+		d->line_max = SMTP_LINE_MAX_CEILING;
 	if (d->rcpt_max == 0)
 		d->rcpt_max = SMTP_RCPT_MAX_DEFAULT;
 	if (d->mails_max == 0)

@@ -39,6 +39,8 @@
 #define SMTP_ECHO_MAX		128	/* echoed client text */
 #define SMTP_CMD_STACK		1024	/* command lines above: malloc */
 #define SMTP_BODY_FLUSH		65536	/* write the body in such chunks */
+#define SMTP_OUTPUT_MAX		65536	/* replies not yet read by the
+					 * client: above, stop reading */
 
 static void	smtp_session_process(struct smtp_session *);
 static void	smtp_session_settle(struct smtp_session *);
@@ -52,7 +54,7 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	va_list	ap;
 	int	n;
 
-	if (s->gone)
+	if (s->gone || s->closing)	/* nothing after a 421 or a 221 */
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
@@ -319,37 +321,64 @@ smtp_body_flush(struct smtp_xact *x)
 	x->out.len = 0;
 }
 
+/* smtp_body_refusal - why a complete body is refused: reply, log key */
+static const char *
+smtp_body_refusal(const struct smtp_xact *x, const char **reason)
+{
+	static const struct {
+		unsigned int	 flag;
+		const char	*reason, *reply;
+	} why[] = {
+		{ SMTP_DATA_TOO_BIG, "too-big", "554 5.3.4 Message too big" },
+		{ SMTP_DATA_LOOP, "loop", "500 5.4.6 Loop detected" },
+		{ SMTP_DATA_BADHDR, "folded-header", "550 5.7.1 Delivery not "
+		    "authorized, message refused: Message is not RFC 2822 "
+		    "compliant" },
+		{ SMTP_DATA_BARE, "bare-cr-lf", "550 5.6.11 Bare CR or LF in "
+		    "message, refused" },
+	};
+	size_t	i;
+
+	if (x->data.oom) {
+		*reason = "out-of-memory";
+		return "451 4.3.0 Temporary failure: out of memory";
+	}
+	if (x->write_error != 0) {
+		*reason = "write-error";
+		return "452 4.3.1 Insufficient system storage";
+	}
+	for (i = 0; i < sizeof why / sizeof why[0]; i++)
+		if (x->data.flags & why[i].flag) {
+			*reason = why[i].reason;
+			return why[i].reply;
+		}
+	return NULL;
+}
+
 /* smtp_body_end - CRLF.CRLF seen: refuse, or hand to data_end */
 static void
 smtp_body_end(struct smtp_session *s)
 {
 	struct smtp_xact	*x = s->x;
+	const char		*reply, *reason;
+	char			 err[128];
 
 	smtp_body_flush(x);
 	if (close(x->fd) == -1 && x->write_error == 0)
 		x->write_error = errno;
 	x->fd = -1;
 	smtp_buf_free(&x->out);
-	if (x->data.oom)
-		smtp_reply(s, "451 4.3.0 Temporary failure: out of memory");
-	else if (x->write_error != 0)
-		smtp_reply(s, "452 4.3.1 Insufficient system storage");
-	else if (x->data.flags & SMTP_DATA_TOO_BIG)
-		smtp_reply(s, "554 5.3.4 Message too big");
-	else if (x->data.flags & SMTP_DATA_LOOP)
-		smtp_reply(s, "500 5.4.6 Loop detected");
-	else if (x->data.flags & SMTP_DATA_BARE)
-		smtp_reply(s, "550 5.6.11 Bare CR or LF in message, refused");
-	else {
+	if ((reply = smtp_body_refusal(x, &reason)) == NULL) {
 		s->state = SMTP_S_MAIL;
 		s->pending = SMTP_HOOK_DATA_END;
 		s->srv->hooks.data_end(s->srv->arg, s, &x->tx);
 		return;
 	}
-	if (x->write_error != 0)
-		log_warnx("%016llx smtp body write failed msgid=%08x: %s",
-		    (unsigned long long)s->id, x->tx.msgid,
-		    strerror(x->write_error));
+	smtp_reply(s, "%s", reply);
+	log_event(s->id, "smtp", "refused", "msgid=%08x size=%lld "
+	    "reason=%s%s%s", x->tx.msgid, x->data.size, reason,
+	    x->write_error ? " error=" : "", x->write_error ?
+	    log_quote(err, sizeof err, strerror(x->write_error)) : "");
 	smtp_tx_end(s, 1);
 }
 
@@ -456,11 +485,17 @@ smtp_session_process(struct smtp_session *s)
 	if (s->busy)
 		return;
 	s->busy = 1;
-	while (s->pending == SMTP_HOOK_NONE && !s->closing && !s->gone) {
+	while (s->pending == SMTP_HOOK_NONE && !s->closing && !s->gone &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) <
+	    SMTP_OUTPUT_MAX) {
 		if (s->state == SMTP_S_BODY ? !smtp_body_read(s) :
 		    !smtp_session_next(s))
 			break;
 	}
+	if (s->eof && s->pending == SMTP_HOOK_NONE &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) <
+	    SMTP_OUTPUT_MAX)
+		s->closing = 1;		/* all its input is consumed */
 	if (s->closing || s->gone) {
 		bufferevent_disable(s->bev, EV_READ);
 		if (s->pending == SMTP_HOOK_NONE)
@@ -477,19 +512,27 @@ smtp_session_on_read(struct bufferevent *bev, void *arg)
 	smtp_session_process(arg);
 }
 
-/* smtp_session_on_write - output drained: a closing session ends */
+/* smtp_session_on_write - output drained: go on with the input a
+ * client that did not read its replies left waiting, or end */
 static void
 smtp_session_on_write(struct bufferevent *bev, void *arg)
 {
-	smtp_session_settle(arg);
+	smtp_session_process(arg);
 }
 
-/* smtp_session_on_event - EOF, error or timeout */
+/* smtp_session_on_event - EOF, error or timeout; after an EOF the
+ * commands already received are still served (a pipelining client may
+ * shut down its side after its last command) */
 static void
 smtp_session_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct smtp_session	*s = arg;
 
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		s->eof = 1;
+		smtp_session_process(s);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    !s->closing) {
 		smtp_reply(s, "421 4.4.2 %s Timeout exceeded",
@@ -572,16 +615,21 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	struct smtp_listen	*l = s->l;
 	const char		*verb = esmtp ? "EHLO" : "HELO";
 
-	if (*arg == '\0') {
+	size_t			 len = strlen(arg);
+
+	while (len > 0 && (arg[len - 1] == ' ' || arg[len - 1] == '\t'))
+		len--;			/* trailing blanks tolerated */
+	if (len == 0) {
 		smtp_reply_error(s, "501 5.5.4 Syntax: %s hostname", verb);
 		return;
 	}
-	if (!smtp_parse_domain(arg, strlen(arg))) {
+	if (!smtp_parse_domain(arg, len)) {
 		smtp_reply_error(s, "501 5.5.4 Invalid domain name");
 		return;
 	}
 	smtp_tx_end(s, 1);
-	strlcpy(s->helo, arg, sizeof s->helo);
+	memcpy(s->helo, arg, len);	/* len <= 255: a valid domain */
+	s->helo[len] = '\0';
 	s->esmtp = esmtp;
 	s->state = SMTP_S_HELO;
 	smtp_reply(s, "250%c%s Hello %s [%s], pleased to meet you",
@@ -636,6 +684,28 @@ smtp_cmd_param_reply(struct smtp_session *s, enum smtp_param_err e,
 	}
 }
 
+/* smtp_tx_new - a transaction for sender FROM with MAIL params P */
+static struct smtp_xact *
+smtp_tx_new(struct smtp_session *s, const struct mailaddr *from,
+    const struct smtp_mail_params *p)
+{
+	struct smtp_xact	*x;
+
+	if ((x = calloc(1, sizeof *x)) == NULL)
+		return NULL;
+	x->fd = -1;
+	x->tx.session_id = s->id;
+	x->tx.ss = &s->ss;
+	x->tx.helo = s->helo;
+	x->tx.hostname = s->l->hostname;
+	x->tx.tag = s->l->tag[0] != '\0' ? s->l->tag : NULL;
+	x->tx.esmtp = s->esmtp;
+	x->tx.sender = *from;
+	x->tx.dsn_ret = p->dsn_ret;
+	memcpy(x->tx.dsn_envid, p->envid, sizeof x->tx.dsn_envid);
+	return x;
+}
+
 /* smtp_cmd_mail - MAIL FROM:<path> [params] */
 static void
 smtp_cmd_mail(struct smtp_session *s, const char *arg)
@@ -676,20 +746,10 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 		smtp_reply(s, "452 4.5.3 Too many messages sent");
 		return;
 	}
-	if ((x = calloc(1, sizeof *x)) == NULL) {
+	if ((x = smtp_tx_new(s, &from, &p)) == NULL) {
 		smtp_reply(s, "451 4.3.0 Temporary failure: out of memory");
 		return;
 	}
-	x->fd = -1;
-	x->tx.session_id = s->id;
-	x->tx.ss = &s->ss;
-	x->tx.helo = s->helo;
-	x->tx.hostname = l->hostname;
-	x->tx.tag = l->tag[0] != '\0' ? l->tag : NULL;
-	x->tx.esmtp = s->esmtp;
-	x->tx.sender = from;
-	x->tx.dsn_ret = p.dsn_ret;
-	memcpy(x->tx.dsn_envid, p.envid, sizeof x->tx.dsn_envid);
 	s->x = x;
 	s->pending = SMTP_HOOK_TX_BEGIN;
 	s->srv->hooks.tx_begin(s->srv->arg, s, &x->tx);
@@ -776,9 +836,10 @@ smtp_session_command(struct smtp_session *s, char *line)
 
 	switch (smtp_parse_verb(line, &arg)) {
 	case SMTP_VERB_HELO:
+		smtp_cmd_helo(s, arg, 0);
+		break;
 	case SMTP_VERB_EHLO:
-		smtp_cmd_helo(s, arg, smtp_parse_verb(line, &arg) ==
-		    SMTP_VERB_EHLO);
+		smtp_cmd_helo(s, arg, 1);
 		break;
 	case SMTP_VERB_MAIL:
 		smtp_cmd_mail(s, arg);
@@ -793,7 +854,7 @@ smtp_session_command(struct smtp_session *s, char *line)
 		smtp_tx_end(s, 1);
 		smtp_reply(s, "250 2.0.0 Reset state");
 		break;
-	case SMTP_VERB_NOOP:
+	case SMTP_VERB_NOOP:	/* arguments tolerated (SMTP-15) */
 		smtp_reply(s, "250 2.0.0 Ok");
 		break;
 	case SMTP_VERB_HELP:
@@ -804,11 +865,7 @@ smtp_session_command(struct smtp_session *s, char *line)
 		smtp_reply(s, "221 2.0.0 Bye");
 		s->closing = 1;
 		break;
-	case SMTP_VERB_WIZ:
-		smtp_reply_error(s, "500 5.5.1 Invalid command: You are "
-		    "no wizard");
-		break;
-	default:	/* unknown, VRFY, EXPN (SMTP-04) */
+	default:	/* unknown, VRFY, EXPN (SMTP-04), WIZ */
 		smtp_reply_error(s, "500 5.5.1 Invalid command: Command "
 		    "unrecognized");
 		break;

@@ -19,6 +19,7 @@
  */
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <ctype.h>
@@ -613,6 +614,29 @@ parent_mda_prepare(const struct conf_action *a, const struct envelope *evp,
 	return 0;
 }
 
+/*
+ * parent_mda_sig_default - SIG_DFL for a signal the C library keeps for
+ * itself (32, 33 with glibc): signal() refuses them, yet an ignored one
+ * is inherited across exec (make(1) ignores them, for one).  The
+ * kernel's own call, where its structure is known.
+ */
+static void
+parent_mda_sig_default(int sig)
+{
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+	struct {
+		void		(*handler)(int);
+		unsigned long	  flags;
+		void		(*restorer)(void);
+		unsigned long	  mask;
+	} k = { SIG_DFL, 0, NULL, 0 };
+
+	(void)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+#else
+	(void)sig;
+#endif
+}
+
 /* parent_mda_child - in the child: become the user, wire the fds and
  * exec; never returns.  Only the process's own state is touched. */
 static void __attribute__((noreturn))
@@ -625,7 +649,8 @@ parent_mda_child(const struct parent_mda_exec *x, int in, int out,
 
 	(void)setsid();
 	for (sig = 1; sig < NSIG; sig++)
-		(void)signal(sig, SIG_DFL);
+		if (signal(sig, SIG_DFL) == SIG_ERR && errno == EINVAL)
+			parent_mda_sig_default(sig);
 	sigemptyset(&mask);
 	(void)sigprocmask(SIG_SETMASK, &mask, NULL);
 	/* out of the way of 0-2 before dup2 */

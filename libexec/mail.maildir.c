@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -110,33 +109,6 @@ maildir_read_head(struct maildir_msg *m)
 		    memmem(m->head, m->headlen, "\r\n\r\n", 4) != NULL)
 			return;
 	}
-}
-
-/* maildir_is_spam - the header holds "X-Spam: yes" (any case) */
-static int
-maildir_is_spam(const struct maildir_msg *m)
-{
-	const char	*p = m->head, *end = m->head + m->headlen;
-	const char	*eol, *v;
-
-	while (p < end && *p != '\n' && *p != '\r') {
-		eol = memchr(p, '\n', (size_t)(end - p));
-		if (eol == NULL)
-			eol = end;
-		if ((size_t)(eol - p) > 7 && strncasecmp(p, "X-Spam:", 7) == 0) {
-			for (v = p + 7; v < eol && (*v == ' ' || *v == '\t'); v++)
-				;
-			if (eol - v >= 3 && strncasecmp(v, "yes", 3) == 0) {
-				for (v += 3; v < eol && (*v == ' ' ||
-				    *v == '\t' || *v == '\r'); v++)
-					;
-				if (v == eol)
-					return 1;
-			}
-		}
-		p = eol + 1;
-	}
-	return 0;
 }
 
 /* maildir_hostname - the host part of a unique name, '/' and ':'
@@ -279,7 +251,7 @@ main(int argc, char *argv[])
 	if (*path == '\0')
 		mda_util_fail(EX_USAGE, "empty maildir path");
 	maildir_read_head(&m);
-	if (jflag && maildir_is_spam(&m)) {
+	if (jflag && mda_util_is_spam(m.head, m.headlen)) {
 		if ((size_t)snprintf(junk, sizeof(junk), "%s/.Junk", path) >=
 		    sizeof(junk))
 			mda_util_fail(EX_CANTCREAT, "%s: path too long", path);

@@ -199,10 +199,17 @@ maildir_deliver(const char *dir, const struct maildir_msg *m)
 		mda_util_fail(mda_util_errno_code(err), "write %s: %s", tmp,
 		    strerror(err));
 	}
-	if (link(tmp, dst) == -1) {
+	/* a name taken in new/ (another host's clock, a copied file):
+	 * the next sequence number */
+	while (link(tmp, dst) == -1) {
 		err = errno;
+		if (err == EEXIST && ++seq < 2 * MAILDIR_LINK_TRIES &&
+		    (size_t)snprintf(dst, sizeof(dst), "%s/new/%s_%u", dir,
+		    name, seq) < sizeof(dst))
+			continue;
 		unlink(tmp);
-		mda_util_fail(mda_util_errno_code(err), "link %s: %s", dst,
+		mda_util_fail(err == EEXIST ? EX_TEMPFAIL :
+		    mda_util_errno_code(err), "link %s: %s", dst,
 		    strerror(err));
 	}
 	unlink(tmp);

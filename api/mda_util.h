@@ -35,6 +35,31 @@ int	mda_util_errno_code(int);
 int	mda_util_write_all(int fd, const void *buf, size_t len);
 /* mda_util_read - read(2), EINTR retried */
 ssize_t	mda_util_read(int fd, void *buf, size_t len);
+/* the mboxrd escaper (mail.mboxfile): every line matching ^>*From
+ * gets one more '>'; a line start is held while it may still match */
+struct mda_util_mbox {
+	int	  bol;		/* at the start of a line */
+	size_t	  ngt;		/* held: '>' count, */
+	size_t	  nfrom;	/* then bytes of "From " matched */
+	int	(*put)(void *, const char *, size_t);	/* 0 or -1 */
+	void	 *arg;
+};
+
+/* mda_util_mbox_init - a new escaper at the start of a line, its
+ * output going to PUT(ARG, bytes, len) */
+void	mda_util_mbox_init(struct mda_util_mbox *,
+	    int (*put)(void *, const char *, size_t), void *arg);
+/* mda_util_mbox_escape - one chunk of the message: 0, or -1 when PUT
+ * failed */
+int	mda_util_mbox_escape(struct mda_util_mbox *, const char *, size_t);
+/* mda_util_mbox_end - the held line start, at the end: 0 or -1 */
+int	mda_util_mbox_end(struct mda_util_mbox *);
+/* mda_util_is_spam - the header in HEAD (up to the first blank line)
+ * has a field "X-Spam: yes", any case, blanks around */
+int	mda_util_is_spam(const char *head, size_t len);
+/* mda_util_reply_code - an SMTP/LMTP reply line: its code (200-599),
+ * *LAST 0 for a "NNN-" continuation; -1 when it is no reply line */
+int	mda_util_reply_code(const char *line, int *last);
 /* mda_util_clean - copy SRC into DST (DSTSZ > 0), each control or
  * non-ASCII byte replaced by '?', cut to fit */
 void	mda_util_clean(char *dst, size_t dstsz, const char *src);

@@ -214,18 +214,15 @@ lmtp_getline(struct lmtp *l)
 static int
 lmtp_reply(struct lmtp *l)
 {
-	const char	*r;
+	int	code, last;
 
 	for (;;) {
 		lmtp_getline(l);
-		r = l->reply;
-		if (strlen(r) < 3 || r[0] < '2' || r[0] > '5' ||
-		    r[1] < '0' || r[1] > '9' || r[2] < '0' || r[2] > '9' ||
-		    (r[3] != '\0' && r[3] != ' ' && r[3] != '-'))
-			mda_util_fail(EX_TEMPFAIL, "bad LMTP reply: %.80s", r);
-		if (r[3] != '-')
-			return (r[0] - '0') * 100 + (r[1] - '0') * 10 +
-			    (r[2] - '0');
+		if ((code = mda_util_reply_code(l->reply, &last)) == -1)
+			mda_util_fail(EX_TEMPFAIL, "bad LMTP reply: %.80s",
+			    l->reply);
+		if (last)
+			return code;
 	}
 }
 

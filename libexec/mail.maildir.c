@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -112,33 +111,6 @@ maildir_read_head(struct maildir_msg *m)
 	}
 }
 
-/* maildir_is_spam - the header holds "X-Spam: yes" (any case) */
-static int
-maildir_is_spam(const struct maildir_msg *m)
-{
-	const char	*p = m->head, *end = m->head + m->headlen;
-	const char	*eol, *v;
-
-	while (p < end && *p != '\n' && *p != '\r') {
-		eol = memchr(p, '\n', (size_t)(end - p));
-		if (eol == NULL)
-			eol = end;
-		if ((size_t)(eol - p) > 7 && strncasecmp(p, "X-Spam:", 7) == 0) {
-			for (v = p + 7; v < eol && (*v == ' ' || *v == '\t'); v++)
-				;
-			if (eol - v >= 3 && strncasecmp(v, "yes", 3) == 0) {
-				for (v += 3; v < eol && (*v == ' ' ||
-				    *v == '\t' || *v == '\r'); v++)
-					;
-				if (v == eol)
-					return 1;
-			}
-		}
-		p = eol + 1;
-	}
-	return 0;
-}
-
 /* maildir_hostname - the host part of a unique name, '/' and ':'
  * written \057 and \072 as the maildir convention says */
 static void
@@ -227,10 +199,17 @@ maildir_deliver(const char *dir, const struct maildir_msg *m)
 		mda_util_fail(mda_util_errno_code(err), "write %s: %s", tmp,
 		    strerror(err));
 	}
-	if (link(tmp, dst) == -1) {
+	/* a name taken in new/ (another host's clock, a copied file):
+	 * the next sequence number */
+	while (link(tmp, dst) == -1) {
 		err = errno;
+		if (err == EEXIST && ++seq < 2 * MAILDIR_LINK_TRIES &&
+		    (size_t)snprintf(dst, sizeof(dst), "%s/new/%s_%u", dir,
+		    name, seq) < sizeof(dst))
+			continue;
 		unlink(tmp);
-		mda_util_fail(mda_util_errno_code(err), "link %s: %s", dst,
+		mda_util_fail(err == EEXIST ? EX_TEMPFAIL :
+		    mda_util_errno_code(err), "link %s: %s", dst,
 		    strerror(err));
 	}
 	unlink(tmp);
@@ -279,7 +258,7 @@ main(int argc, char *argv[])
 	if (*path == '\0')
 		mda_util_fail(EX_USAGE, "empty maildir path");
 	maildir_read_head(&m);
-	if (jflag && maildir_is_spam(&m)) {
+	if (jflag && mda_util_is_spam(m.head, m.headlen)) {
 		if ((size_t)snprintf(junk, sizeof(junk), "%s/.Junk", path) >=
 		    sizeof(junk))
 			mda_util_fail(EX_CANTCREAT, "%s: path too long", path);

@@ -36,9 +36,6 @@ struct mbox_out {
 	int	fd;
 	char	buf[65536];
 	size_t	len;
-	int	bol;		/* at the start of a line */
-	size_t	ngt;		/* held line start: '>' count, */
-	size_t	nfrom;		/* then bytes of "From " matched */
 	int	last_nl;	/* the last byte written was '\n' */
 };
 
@@ -161,57 +158,21 @@ mbox_put(struct mbox_out *o, const char *p, size_t n)
 	return 0;
 }
 
-/* mbox_pending_out - the held line start (NGT '>' then NFROM bytes
- * of "From "), with one more '>' when it is a From_ line */
+/* mbox_put_cb - the escaper's output */
 static int
-mbox_pending_out(struct mbox_out *o, int escape)
+mbox_put_cb(void *arg, const char *p, size_t n)
 {
-	if (escape && mbox_put(o, ">", 1) == -1)
-		return -1;
-	for (; o->ngt > 0; o->ngt--)
-		if (mbox_put(o, ">", 1) == -1)
-			return -1;
-	if (mbox_put(o, "From ", o->nfrom) == -1)
-		return -1;
-	o->nfrom = 0;
-	o->bol = 0;
-	return 0;
-}
-
-/* mbox_body - one chunk of the message, escaped (mboxrd): a line
- * start is held while it may still be ^>*From  */
-static int
-mbox_body(struct mbox_out *o, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (o->bol) {
-			if (o->nfrom == 0 && p[i] == '>') {
-				o->ngt++;
-				continue;
-			}
-			if (p[i] == "From "[o->nfrom]) {
-				if (++o->nfrom == 5 &&
-				    mbox_pending_out(o, 1) == -1)
-					return -1;
-				continue;
-			}
-			if (mbox_pending_out(o, 0) == -1)
-				return -1;
-		}
-		if (mbox_put(o, p + i, 1) == -1)
-			return -1;
-		if (p[i] == '\n')
-			o->bol = 1;
-	}
-	return 0;
+	return mbox_put(arg, p, n);
 }
 
 /* mbox_append - From_ line, the message, the blank line, fsync */
 static int
 mbox_append(struct mbox_out *o, const char *sender)
 {
-	char	line[MBOX_SENDER_MAX + 64], date[64], buf[65536];
-	time_t	now = time(NULL);
+	char			line[MBOX_SENDER_MAX + 64], date[64];
+	char			buf[65536];
+	struct mda_util_mbox	esc;
+	time_t			now = time(NULL);
 	ssize_t	n;
 	int	len;
 
@@ -221,13 +182,11 @@ mbox_append(struct mbox_out *o, const char *sender)
 	len = snprintf(line, sizeof(line), "From %s %s\n", sender, date);
 	if (mbox_put(o, line, (size_t)len) == -1)
 		return -1;
-	o->bol = 1;
+	mda_util_mbox_init(&esc, mbox_put_cb, o);
 	while ((n = mda_util_read(STDIN_FILENO, buf, sizeof(buf))) > 0)
-		if (mbox_body(o, buf, (size_t)n) == -1)
+		if (mda_util_mbox_escape(&esc, buf, (size_t)n) == -1)
 			return -1;
-	if (n == -1)
-		return -1;
-	if (o->bol && mbox_pending_out(o, 0) == -1)
+	if (n == -1 || mda_util_mbox_end(&esc) == -1)
 		return -1;
 	if (mbox_flush(o) == -1)
 		return -1;

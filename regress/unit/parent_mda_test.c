@@ -420,6 +420,18 @@ test_mbox_prepare(const char *dir)
 	CHECK(mkfifo(q, 0600) == 0 && parent_mda_mbox_prepare(q, uid, getgid(),
 	    err, sizeof(err)) == -1 && strstr(err, "regular") != NULL,
 	    "mbox fifo refused, without blocking");
+	if (geteuid() == 0 && getpwnam("nobody") != NULL) {
+		struct passwd	*nb = getpwnam("nobody");
+
+		snprintf(q, sizeof(q), "%s/nobody", dir);
+		CHECK(parent_mda_mbox_prepare(q, nb->pw_uid, nb->pw_gid, err,
+		    sizeof(err)) == 0 && lstat(q, &st) == 0 &&
+		    st.st_uid == nb->pw_uid && st.st_gid == nb->pw_gid,
+		    "mbox created for another user, owned by them");
+		CHECK(parent_mda_mbox_prepare(q, uid, getgid(), err,
+		    sizeof(err)) == -1, "mbox of another user refused");
+	} else
+		test_not_run("mbox created for another user needs root");
 	snprintf(q, sizeof(q), "%s/nodir/x", dir);
 	CHECK(parent_mda_mbox_prepare(q, uid, getgid(), err, sizeof(err)) ==
 	    -1, "mbox in a missing directory refused");

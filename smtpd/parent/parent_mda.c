@@ -19,6 +19,7 @@
  */
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <ctype.h>
@@ -473,100 +474,141 @@ parent_mda_home_path(char *dst, size_t dstsz, const char *path,
 	    path) < (int)dstsz ? 0 : -1;
 }
 
-/* parent_mda_method - the program and its arguments for ACTION */
+/* the inputs of one method's argv */
+struct parent_mda_job {
+	const struct conf_action	*a;
+	const struct envelope		*evp;
+	const struct passwd		*pw;
+	const struct parent_mda_params	*pp;
+	const struct parent_mda_vars	*v;
+	char				*err;
+	size_t				 errsz;
+};
+
+/* parent_mda_maildir - mail.maildir [-j] -- PATH (MDA-02..04) */
 static int
-parent_mda_method(const struct conf_action *a, const struct envelope *evp,
-    const struct passwd *pw, const struct parent_mda_params *pp,
-    const struct parent_mda_vars *v, struct parent_mda_exec *x,
-    char *err, size_t errsz)
+parent_mda_maildir(const struct parent_mda_job *j, struct parent_mda_exec *x)
 {
 	char	buf[PARENT_MDA_FORMAT_MAX], path[PARENT_MDA_FORMAT_MAX];
-	char	cmd[PARENT_MDA_FORMAT_MAX];
-	struct parent_mda_vars wv;
 
-	switch (a->method) {
-	case CONF_METHOD_MAILDIR:
-		if (parent_mda_format(buf, sizeof(buf), a->path ? a->path :
-		    "~/Maildir", v, PARENT_MDA_CTX_PATH, err, errsz) == -1)
-			return -1;
-		if (parent_mda_home_path(path, sizeof(path), buf,
-		    pw->pw_dir) == -1)
-			goto toolong;
-		if (parent_mda_program(x, pp->libexec, "mail.maildir") == -1 ||
-		    (a->junk && parent_mda_arg(x, "-j") == -1) ||
-		    parent_mda_arg(x, "--") == -1 ||
-		    parent_mda_arg(x, path) == -1)
-			goto toolong;
-		return 0;
-	case CONF_METHOD_MBOX:
-		parent_mda_addr(&evp->sender, buf, sizeof(buf));
-		if (buf[0] == '\0')
-			(void)snprintf(buf, sizeof(buf), "MAILER-DAEMON");
-		if (parent_mda_program(x, pp->libexec, "mail.mboxfile") == -1 ||
-		    parent_mda_arg(x, "-f") == -1 ||
-		    parent_mda_arg(x, buf) == -1 ||
-		    parent_mda_arg(x, "--") == -1)
-			goto toolong;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pp->spool ?
-		    pp->spool : PARENT_MDA_SPOOL, pw->pw_name) >= sizeof(path) ||
-		    parent_mda_arg(x, path) == -1)
-			goto toolong;
-		return 0;
-	case CONF_METHOD_LMTP:
-		if (a->path == NULL) {
-			parent_mda_err(err, errsz, "lmtp action without a "
-			    "destination");
-			return -1;
-		}
-		parent_mda_addr(&evp->sender, cmd, sizeof(cmd));
-		parent_mda_addr(&evp->dest, path, sizeof(path));
-		if (parent_mda_format(buf, sizeof(buf), a->path, v,
-		    PARENT_MDA_CTX_PATH, err, errsz) == -1)
-			return -1;
-		if (parent_mda_program(x, pp->libexec, "mail.lmtp") == -1 ||
-		    parent_mda_arg(x, "-d") == -1 ||
-		    parent_mda_arg(x, buf) == -1 ||
-		    parent_mda_arg(x, "-f") == -1 ||
-		    parent_mda_arg(x, cmd) == -1 ||
-		    parent_mda_arg(x, a->rcpt_to ? "-r" : "-u") == -1 ||
-		    parent_mda_arg(x, "--") == -1 ||
-		    parent_mda_arg(x, path) == -1)
-			goto toolong;
-		return 0;
-	case CONF_METHOD_MDA:
-		/* a |command of an alias or .forward is already final */
-		if (evp->mda_exec[0] != '\0')
-			(void)snprintf(cmd, sizeof(cmd), "%s", evp->mda_exec);
-		else if (a->path == NULL) {
-			parent_mda_err(err, errsz, "mda action without a "
-			    "command");
-			return -1;
-		} else if (parent_mda_format(cmd, sizeof(cmd), a->path, v,
-		    PARENT_MDA_CTX_COMMAND, err, errsz) == -1)
-			return -1;
-		if (pp->wrapper != NULL) {
-			wv = *v;
-			wv.mda = cmd;
-			if (parent_mda_format(buf, sizeof(buf), pp->wrapper,
-			    &wv, PARENT_MDA_CTX_COMMAND, err, errsz) == -1)
-				return -1;
-			(void)snprintf(cmd, sizeof(cmd), "%s", buf);
-		}
-		if ((size_t)snprintf(x->path, sizeof(x->path), "%s",
-		    PARENT_MDA_SHELL) >= sizeof(x->path) ||
-		    parent_mda_arg(x, "sh") == -1 ||
-		    parent_mda_arg(x, "-c") == -1 ||
-		    parent_mda_arg(x, cmd) == -1)
-			goto toolong;
-		return 0;
-	default:
-		parent_mda_err(err, errsz, "action %s is not a local delivery",
-		    a->name ? a->name : "?");
+	if (parent_mda_format(buf, sizeof(buf), j->a->path ? j->a->path :
+	    "~/Maildir", j->v, PARENT_MDA_CTX_PATH, j->err, j->errsz) == -1)
+		return -1;
+	if (parent_mda_home_path(path, sizeof(path), buf, j->pw->pw_dir) == -1 ||
+	    parent_mda_program(x, j->pp->libexec, "mail.maildir") == -1 ||
+	    (j->a->junk && parent_mda_arg(x, "-j") == -1) ||
+	    parent_mda_arg(x, "--") == -1 || parent_mda_arg(x, path) == -1)
+		return -2;
+	return 0;
+}
+
+/* parent_mda_mbox - mail.mboxfile -f SENDER -- SPOOL/USER (MDA-01) */
+static int
+parent_mda_mbox(const struct parent_mda_job *j, struct parent_mda_exec *x)
+{
+	char	from[MAILADDR_TEXT_SIZE], path[PATH_MAX];
+
+	parent_mda_addr(&j->evp->sender, from, sizeof(from));
+	if (from[0] == '\0')
+		(void)snprintf(from, sizeof(from), "MAILER-DAEMON");
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", j->pp->spool ?
+	    j->pp->spool : PARENT_MDA_SPOOL, j->pw->pw_name) >= sizeof(path) ||
+	    parent_mda_program(x, j->pp->libexec, "mail.mboxfile") == -1 ||
+	    parent_mda_arg(x, "-f") == -1 || parent_mda_arg(x, from) == -1 ||
+	    parent_mda_arg(x, "--") == -1 || parent_mda_arg(x, path) == -1)
+		return -2;
+	return 0;
+}
+
+/* parent_mda_lmtp - mail.lmtp -d DEST -f SENDER -r|-u -- RCPT (MDA-05) */
+static int
+parent_mda_lmtp(const struct parent_mda_job *j, struct parent_mda_exec *x)
+{
+	char	dest[PARENT_MDA_FORMAT_MAX], from[MAILADDR_TEXT_SIZE];
+	char	rcpt[MAILADDR_TEXT_SIZE];
+
+	if (j->a->path == NULL) {
+		parent_mda_err(j->err, j->errsz, "lmtp action without a "
+		    "destination");
 		return -1;
 	}
-toolong:
-	parent_mda_err(err, errsz, "delivery command too long");
-	return -1;
+	if (parent_mda_format(dest, sizeof(dest), j->a->path, j->v,
+	    PARENT_MDA_CTX_PATH, j->err, j->errsz) == -1)
+		return -1;
+	parent_mda_addr(&j->evp->sender, from, sizeof(from));
+	parent_mda_addr(&j->evp->dest, rcpt, sizeof(rcpt));
+	if (parent_mda_program(x, j->pp->libexec, "mail.lmtp") == -1 ||
+	    parent_mda_arg(x, "-d") == -1 || parent_mda_arg(x, dest) == -1 ||
+	    parent_mda_arg(x, "-f") == -1 || parent_mda_arg(x, from) == -1 ||
+	    parent_mda_arg(x, j->a->rcpt_to ? "-r" : "-u") == -1 ||
+	    parent_mda_arg(x, "--") == -1 || parent_mda_arg(x, rcpt) == -1)
+		return -2;
+	return 0;
+}
+
+/* parent_mda_command - /bin/sh -c COMMAND, or the wrapper around it
+ * (MDA-06, MDA-08); an alias or .forward |command is already final */
+static int
+parent_mda_command(const struct parent_mda_job *j, struct parent_mda_exec *x)
+{
+	char			cmd[PARENT_MDA_FORMAT_MAX];
+	char			wrapped[PARENT_MDA_FORMAT_MAX];
+	struct parent_mda_vars	wv;
+	const char		*run = cmd;
+
+	if (j->evp->mda_exec[0] != '\0')
+		(void)snprintf(cmd, sizeof(cmd), "%s", j->evp->mda_exec);
+	else if (j->a->path == NULL) {
+		parent_mda_err(j->err, j->errsz, "mda action without a "
+		    "command");
+		return -1;
+	} else if (parent_mda_format(cmd, sizeof(cmd), j->a->path, j->v,
+	    PARENT_MDA_CTX_COMMAND, j->err, j->errsz) == -1)
+		return -1;
+	if (j->pp->wrapper != NULL) {
+		wv = *j->v;
+		wv.mda = cmd;
+		if (parent_mda_format(wrapped, sizeof(wrapped), j->pp->wrapper,
+		    &wv, PARENT_MDA_CTX_COMMAND, j->err, j->errsz) == -1)
+			return -1;
+		run = wrapped;
+	}
+	if ((size_t)snprintf(x->path, sizeof(x->path), "%s",
+	    PARENT_MDA_SHELL) >= sizeof(x->path) ||
+	    parent_mda_arg(x, "sh") == -1 || parent_mda_arg(x, "-c") == -1 ||
+	    parent_mda_arg(x, run) == -1)
+		return -2;
+	return 0;
+}
+
+/* parent_mda_method - the program and its arguments for the action:
+ * 0, or -1 with ERR set */
+static int
+parent_mda_method(const struct parent_mda_job *j, struct parent_mda_exec *x)
+{
+	int	r;
+
+	switch (j->a->method) {
+	case CONF_METHOD_MAILDIR:
+		r = parent_mda_maildir(j, x);
+		break;
+	case CONF_METHOD_MBOX:
+		r = parent_mda_mbox(j, x);
+		break;
+	case CONF_METHOD_LMTP:
+		r = parent_mda_lmtp(j, x);
+		break;
+	case CONF_METHOD_MDA:
+		r = parent_mda_command(j, x);
+		break;
+	default:
+		parent_mda_err(j->err, j->errsz, "action %s is not a local "
+		    "delivery", j->a->name ? j->a->name : "?");
+		return -1;
+	}
+	if (r == -2)
+		parent_mda_err(j->err, j->errsz, "delivery command too long");
+	return r == 0 ? 0 : -1;
 }
 
 /* parent_mda_prepare - argv, envp, directory and ids of one delivery */
@@ -576,6 +618,7 @@ parent_mda_prepare(const struct conf_action *a, const struct envelope *evp,
     struct parent_mda_exec *x, char *err, size_t errsz)
 {
 	struct parent_mda_vars	v;
+	struct parent_mda_job	j = { a, evp, pw, pp, &v, err, errsz };
 
 	if (errsz > 0)
 		err[0] = '\0';
@@ -604,13 +647,36 @@ parent_mda_prepare(const struct conf_action *a, const struct envelope *evp,
 	v.username = pw->pw_name;
 	v.directory = pw->pw_dir;
 	v.delim = pp->delim ? pp->delim : '+';
-	if (parent_mda_method(a, evp, pw, pp, &v, x, err, errsz) == -1)
+	if (parent_mda_method(&j, x) == -1)
 		return -1;
 	if (parent_mda_environ(x, evp, pw) == -1) {
 		parent_mda_err(err, errsz, "delivery environment too long");
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * parent_mda_sig_default - SIG_DFL for a signal the C library keeps for
+ * itself (32, 33 with glibc): signal() refuses them, yet an ignored one
+ * is inherited across exec (make(1) ignores them, for one).  The
+ * kernel's own call, where its structure is known.
+ */
+static void
+parent_mda_sig_default(int sig)
+{
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
+	struct {
+		void		(*handler)(int);
+		unsigned long	  flags;
+		void		(*restorer)(void);
+		unsigned long	  mask;
+	} k = { SIG_DFL, 0, NULL, 0 };
+
+	(void)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+#else
+	(void)sig;
+#endif
 }
 
 /* parent_mda_child - in the child: become the user, wire the fds and
@@ -625,7 +691,8 @@ parent_mda_child(const struct parent_mda_exec *x, int in, int out,
 
 	(void)setsid();
 	for (sig = 1; sig < NSIG; sig++)
-		(void)signal(sig, SIG_DFL);
+		if (signal(sig, SIG_DFL) == SIG_ERR && errno == EINVAL)
+			parent_mda_sig_default(sig);
 	sigemptyset(&mask);
 	(void)sigprocmask(SIG_SETMASK, &mask, NULL);
 	/* out of the way of 0-2 before dup2 */

@@ -9,7 +9,8 @@
  * parent_mda_status() (wait status + its stderr -> DELIVERY_*).
  * The format expander (parent_mda_format) is the `%{...}` language of
  * smtpd.conf's maildir paths, lmtp destinations, mda commands and
- * wrappers (smtpd-conf.md 6.3).  Nothing here logs, exits or blocks;
+ * wrappers (smtpd-conf.md 6.3); its injection policy is described at
+ * the top of parent_mda.c.  Nothing here logs, exits or blocks;
  * every failure is -1 with a one-line reason.  A delivery never runs
  * as root.
  */
@@ -100,8 +101,12 @@ int	parent_mda_prepare(const struct conf_action *, const struct envelope *,
 int	parent_mda_spawn(const struct parent_mda_exec *, int stdin_fd,
 	    struct parent_mda_child *, char *err, size_t errsz);
 
-/* parent_mda_status - DELIVERY_OK/TEMPFAIL/PERMFAIL of a wait status;
- * LINE gets a safe one-line reason from the child's output OUT/OUTLEN */
+/* parent_mda_status - DELIVERY_OK/TEMPFAIL/PERMFAIL of a wait status:
+ * exit 0 ok; 71, 74, 75 and any signal temporary; 1 (MDA-06) and the
+ * other sysexits 64-78 permanent; any other code temporary.  LINE gets
+ * the last non-blank line of the child's output OUT/OUTLEN, control
+ * and non-ASCII bytes as '?', or "exited with status N" /
+ * "terminated by signal N" */
 int	parent_mda_status(int wstatus, const char *out, size_t outlen,
 	    char *line, size_t linesz);
 

@@ -2,7 +2,7 @@
  * mail.maildir.c -- mail.maildir: deliver the message on stdin into a
  * maildir (MDA-02, MDA-03, MDA-04).
  *
- * Started by the parent as the recipient: mail.maildir [-j] [path]
+ * Started by the parent as the recipient: mail.maildir [-j] [-u name] [path]
  * (path defaults to $HOME/Maildir).  Missing directories are created
  * 0700; the message is written to tmp/UNIQUE, fsync'd, linked into
  * new/ and the directory fsync'd, so new/ never holds a partial file.
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,7 +41,7 @@ static void	maildir_usage(void) __attribute__((noreturn));
 static void
 maildir_usage(void)
 {
-	fprintf(stderr, "usage: mail.maildir [-j] [path]\n");
+	fprintf(stderr, "usage: mail.maildir [-j] [-u name] [path]\n");
 	exit(EX_USAGE);
 }
 
@@ -219,6 +220,74 @@ maildir_deliver(const char *dir, const struct maildir_msg *m)
 	maildir_fsync_dir(newdir);
 }
 
+/*
+ * maildir_deliver_once - -u NAME: the caller's stable name for this
+ * delivery (the daemon passes one per envelope), so a delivery repeated
+ * after a crash finds its first copy and stops there: new/NAME, or
+ * cur/NAME:2, before a reader set flags, means delivered
+ */
+static void
+maildir_deliver_once(const char *dir, const char *unique,
+    const struct maildir_msg *m)
+{
+	char		host[256], name[512], tmp[PATH_MAX], dst[PATH_MAX];
+	char		cur[PATH_MAX], newdir[PATH_MAX];
+	struct stat	st;
+	int		fd, err;
+
+	maildir_hostname(host, sizeof(host));
+	if ((size_t)snprintf(name, sizeof(name), "%s.%s", unique, host) >=
+	    sizeof(name) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name) >=
+	    sizeof(tmp) ||
+	    (size_t)snprintf(dst, sizeof(dst), "%s/new/%s", dir, name) >=
+	    sizeof(dst) ||
+	    (size_t)snprintf(cur, sizeof(cur), "%s/cur/%s:2,", dir, name) >=
+	    sizeof(cur) ||
+	    (size_t)snprintf(newdir, sizeof(newdir), "%s/new", dir) >=
+	    sizeof(newdir))
+		mda_util_fail(EX_CANTCREAT, "%s: path too long", dir);
+	if (lstat(dst, &st) == 0 || lstat(cur, &st) == 0) {
+		maildir_fsync_dir(newdir);	/* the first copy may not be */
+		return;
+	}
+	/* a half-written tmp/NAME of an earlier attempt is rewritten */
+	fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1)
+		mda_util_fail(mda_util_errno_code(errno), "create %s: %s",
+		    tmp, strerror(errno));
+	if (maildir_copy(fd, m) == -1 || fsync(fd) == -1 || close(fd) == -1) {
+		err = errno;
+		unlink(tmp);
+		mda_util_fail(mda_util_errno_code(err), "write %s: %s", tmp,
+		    strerror(err));
+	}
+	if (link(tmp, dst) == -1 && errno != EEXIST) {
+		err = errno;
+		unlink(tmp);
+		mda_util_fail(mda_util_errno_code(err), "link %s: %s", dst,
+		    strerror(err));
+	}
+	unlink(tmp);
+	maildir_fsync_dir(newdir);
+}
+
+/* maildir_unique_ok - a -u NAME is one file name of safe characters */
+static int
+maildir_unique_ok(const char *u)
+{
+	size_t	i;
+
+	if (u[0] == '\0' || u[0] == '.' || strlen(u) > 128)
+		return 0;
+	for (i = 0; u[i] != '\0'; i++)
+		if (!isalnum((unsigned char)u[i]) && u[i] != '.' &&
+		    u[i] != '_' && u[i] != '-')
+			return 0;
+	return 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -226,13 +295,19 @@ main(int argc, char *argv[])
 	char				 dir[PATH_MAX], junk[PATH_MAX];
 	const char			*home, *path;
 	struct passwd			*pw;
+	const char			*unique = NULL;
 	int				 ch, jflag = 0;
 
 	mda_util_setname("mail.maildir");
-	while ((ch = getopt(argc, argv, "j")) != -1) {
+	while ((ch = getopt(argc, argv, "ju:")) != -1) {
 		switch (ch) {
 		case 'j':
 			jflag = 1;
+			break;
+		case 'u':
+			if (!maildir_unique_ok(optarg))
+				mda_util_fail(EX_USAGE, "bad -u name");
+			unique = optarg;
 			break;
 		default:
 			maildir_usage();
@@ -266,6 +341,9 @@ main(int argc, char *argv[])
 		path = junk;
 	}
 	maildir_prepare(path);
-	maildir_deliver(path, &m);
+	if (unique != NULL)
+		maildir_deliver_once(path, unique, &m);
+	else
+		maildir_deliver(path, &m);
 	return EX_OK;
 }

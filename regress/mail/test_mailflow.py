@@ -15,6 +15,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -212,6 +213,64 @@ class Restart(MailFlowBase):
         time.sleep(1)
         self.assertEqual(len(os.listdir(os.path.join(self.maildir, "new"))),
                          3, "delivered twice")
+
+
+class EmbeddedDefaults(unittest.TestCase):
+    """make run (issue 8 part 8): without smtpd.conf, smtpd -r DIR takes
+    mail for any local part at localhost on 127.0.0.1:2525 and delivers
+    it to DIR/Maildir, as the caller or, when that is root, as the
+    daemon's account; also when DIR sits in a tree that account cannot
+    enter (a clone in root's home)."""
+
+    def run_default(self, rundir):
+        d = Smtpd()
+        try:
+            # the run directory the test chose, not Smtpd's own
+            d.dir = rundir
+            d.sock = os.path.join(rundir, "smtpd.sock")
+            d.logpath = os.path.join(rundir, "smtpd.log")
+            d.start()
+            with smtplib.SMTP("127.0.0.1", 2525, timeout=20) as c:
+                c.sendmail("me@localhost", ["anyone@localhost",
+                                            "Someone.Else@localhost"],
+                           b"Subject: first\r\n\r\nhello\r\n")
+                code, _ = c.mail("me@localhost")
+                self.assertEqual(code, 250)
+                code, _ = c.rcpt("x@elsewhere.example")
+                self.assertEqual(code, 250, "relay from local is allowed")
+                c.rset()
+            new = os.path.join(rundir, "Maildir", "new")
+            self.assertTrue(wait_for(lambda: os.path.isdir(new) and
+                                     len(os.listdir(new)) == 2,
+                                     DELIVERY_TIMEOUT), d.log()[-3000:])
+            owner = pwd.getpwuid(os.stat(os.path.join(
+                new, os.listdir(new)[0])).st_uid).pw_name
+            want = "_smtpd" if is_root() else \
+                pwd.getpwuid(os.geteuid()).pw_name
+            self.assertEqual(owner, want)
+            self.assertEqual(d.stop(), 0, d.log()[-3000:])
+        finally:
+            d.cleanup()
+
+    def test_run_dir(self):
+        parent = tempfile.mkdtemp(prefix="smtpd-run-")
+        try:
+            os.chmod(parent, 0o755)
+            self.run_default(parent)
+        finally:
+            shutil.rmtree(parent, ignore_errors=True)
+
+    def test_run_dir_in_a_closed_tree(self):
+        if not is_root():
+            self.skipTest("needs root: deliveries as another account")
+        top = tempfile.mkdtemp(prefix="smtpd-closed-")
+        try:
+            os.chmod(top, 0o700)
+            rundir = os.path.join(top, "clone", "run")
+            os.makedirs(rundir)
+            self.run_default(rundir)
+        finally:
+            shutil.rmtree(top, ignore_errors=True)
 
 
 if __name__ == "__main__":

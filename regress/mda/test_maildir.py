@@ -72,6 +72,38 @@ class TestMaildir(unittest.TestCase):
             self.skipTest("needs root: a delivery as another account")
         self.deliver_as(user)
 
+    def test_unique_name_delivers_once(self):
+        """-u NAME: a delivery repeated after a crash finds its first
+        copy (in new/, or in cur/ before flags) and writes no second."""
+        with TempDir() as d:
+            md = os.path.join(d, "Maildir")
+            u = "1700000000.E0123456789abcdef"
+            for _ in range(3):
+                r, _, err = run([MAILDIR, "-u", u, md], MSG)
+                self.assertEqual(r, 0, err)
+            names = files(os.path.join(md, "new"))
+            self.assertEqual(len(names), 1)
+            self.assertTrue(names[0].startswith(u + "."), names)
+            self.assertEqual(files(os.path.join(md, "tmp")), [])
+            # a reader moved it to cur/ without flags: still there
+            os.rename(os.path.join(md, "new", names[0]),
+                      os.path.join(md, "cur", names[0] + ":2,"))
+            self.assertEqual(run([MAILDIR, "-u", u, md], MSG)[0], 0)
+            self.assertEqual(files(os.path.join(md, "new")), [])
+            # a half-written tmp/ file of a killed attempt is rewritten
+            u2 = "1700000001.E00000000000000aa"
+            host = names[0][len(u) + 1:]
+            with open(os.path.join(md, "tmp", u2 + "." + host), "wb") as f:
+                f.write(b"partial")
+            self.assertEqual(run([MAILDIR, "-u", u2, md], MSG)[0], 0)
+            with open(os.path.join(md, "new", u2 + "." + host), "rb") as f:
+                self.assertEqual(f.read(), MSG)
+            self.assertEqual(files(os.path.join(md, "tmp")), [])
+            # names that could leave the directory are refused
+            for bad in ("../x", "a/b", ".hidden", "", "x" * 129, "a b"):
+                self.assertEqual(run([MAILDIR, "-u", bad, md], MSG)[0], 64,
+                                 bad)
+
     def test_junk(self):
         with TempDir() as d:
             md = os.path.join(d, "Maildir")

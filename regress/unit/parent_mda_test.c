@@ -229,8 +229,7 @@ test_prepare(void)
 	static struct parent_mda_exec	x;
 	struct conf_action		a;
 	struct passwd			pw;
-	struct parent_mda_params	pp = { "/usr/libexec/smtpd", NULL, NULL,
-					       0 };
+	struct parent_mda_params	pp = { .libexec = "/usr/libexec/smtpd" };
 	char				name[] = "bob", dir[] = "/home/bob";
 	char				shell[] = "/bin/bash";
 
@@ -276,6 +275,13 @@ test_prepare(void)
 	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
 	    == 0 && argv_is(&x, (const char *[]){ "mail.maildir", "--",
 	    "/var/vmail/example.org/bob", NULL }), "maildir absolute path");
+	pp.unique = "1700000000.E0123456789abcdef";
+	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
+	    == 0 && argv_is(&x, (const char *[]){ "mail.maildir", "-u",
+	    "1700000000.E0123456789abcdef", "--",
+	    "/var/vmail/example.org/bob", NULL }),
+	    "maildir: one file name per delivery (-u)");
+	pp.unique = NULL;
 	a.path = (char *)"Maildir";
 	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
 	    == 0 && strcmp(x.argv[2], "/home/bob/Maildir") == 0,
@@ -487,7 +493,7 @@ test_spawn(const char *dir)
 	static struct parent_mda_exec	x;
 	struct parent_mda_child		c;
 	struct conf_action		a;
-	struct parent_mda_params	pp = { "/nonexistent", NULL, NULL, 0 };
+	struct parent_mda_params	pp = { .libexec = "/nonexistent" };
 	struct passwd			pw, *nobody;
 	char				buf[4096], line[256], want[256];
 	char				name[64], home[512];

@@ -497,6 +497,8 @@ parent_mda_maildir(const struct parent_mda_job *j, struct parent_mda_exec *x)
 	if (parent_mda_home_path(path, sizeof(path), buf, j->pw->pw_dir) == -1 ||
 	    parent_mda_program(x, j->pp->libexec, "mail.maildir") == -1 ||
 	    (j->a->junk && parent_mda_arg(x, "-j") == -1) ||
+	    (j->pp->unique != NULL && (parent_mda_arg(x, "-u") == -1 ||
+	    parent_mda_arg(x, j->pp->unique) == -1)) ||
 	    parent_mda_arg(x, "--") == -1 || parent_mda_arg(x, path) == -1)
 		return -2;
 	return 0;
@@ -705,6 +707,12 @@ parent_mda_child(const struct parent_mda_exec *x, int in, int out,
 	if (close_range(3, ~0U, 0) == -1)
 		for (int fd = 3; fd < 65536; fd++)
 			(void)close(fd);
+	/* a directory only the parent can reach (make run's Maildir in a
+	 * 0700 tree): entered first, the delivery then works below it */
+	if (x->cwd_first && chdir(x->cwd) == -1) {
+		what = "chdir";
+		goto fail;
+	}
 	what = "set user";
 	if (geteuid() == 0) {
 		if (setgroups((size_t)ngroups, groups) == -1 ||
@@ -720,7 +728,7 @@ parent_mda_child(const struct parent_mda_exec *x, int in, int out,
 		goto fail;
 	}
 	(void)umask(077);
-	if (chdir(x->cwd) == -1 && chdir("/") == -1) {
+	if (!x->cwd_first && chdir(x->cwd) == -1 && chdir("/") == -1) {
 		what = "chdir";
 		goto fail;
 	}

@@ -55,6 +55,8 @@ struct parent_mda_params {
 	const char	*wrapper;	/* command of action->wrapper, or NULL */
 	const char	*spool;		/* mbox directory; NULL: /var/mail */
 	char		 delim;		/* sub-address delimiter; 0: '+' */
+	const char	*unique;	/* maildir: the same file name for every
+					   attempt at one delivery, or NULL */
 };
 
 /*
@@ -66,6 +68,8 @@ struct parent_mda_exec {
 	char	*argv[PARENT_MDA_ARGV_MAX + 1];
 	char	*envp[PARENT_MDA_ENV_MAX + 1];
 	char	 cwd[PATH_MAX];			/* "/" when it cannot be entered */
+	int	 cwd_first;			/* enter cwd before becoming the
+						   user, and fail if it cannot */
 	char	 user[256];			/* for the supplementary groups */
 	uid_t	 uid;
 	gid_t	 gid;

@@ -188,6 +188,31 @@ parent_mda_wrapper(const struct conf_action *a)
 	return NULL;
 }
 
+/*
+ * parent_mda_embedded_maildir - the built-in configuration delivers to
+ * RUNDIR/Maildir, which the parent made for the delivery account; the
+ * run directory may sit where that account cannot pass (root's home, any
+ * 0700 tree), so the delivery enters it while still root and works
+ * relative to it ("."): nothing else becomes reachable to it
+ */
+static void
+parent_mda_embedded_maildir(const struct conf_action *a,
+    struct parent_mda_exec *x)
+{
+	char	path[PATH_MAX];
+
+	if (parent_config_embedded() == NULL ||
+	    a->method != CONF_METHOD_MAILDIR || x->argc < 1)
+		return;
+	if ((size_t)snprintf(path, sizeof path, "%s/Maildir",
+	    env->opts.rundir) >= sizeof path ||
+	    strcmp(x->argv[x->argc - 1], path) != 0)
+		return;
+	strlcpy(x->cwd, path, sizeof x->cwd);
+	x->cwd_first = 1;
+	x->argv[x->argc - 1] = (char *)".";
+}
+
 /* parent_mda_start - checks, then the process; -1 with ERR on failure,
  * STATUS saying whether trying again may help */
 static int
@@ -201,7 +226,7 @@ parent_mda_start(uint64_t id, const struct envelope *e, int *status,
 	struct parent_mda		*m;
 	struct passwd			*pw;
 	struct timeval			 tv = { PARENT_MDA_TIMEOUT, 0 };
-	char				 mbox[PATH_MAX];
+	char				 mbox[PATH_MAX], unique[64];
 	int				 e2 = 0;
 
 	*status = DELIVERY_PERMFAIL;
@@ -226,9 +251,14 @@ parent_mda_start(uint64_t id, const struct envelope *e, int *status,
 	pp.libexec = parent_mda_libexec();
 	pp.wrapper = parent_mda_wrapper(a);
 	pp.delim = env->conf->sub_addr_delim;
+	/* one name per envelope: a repeat after a crash finds the first */
+	snprintf(unique, sizeof unique, "%lld.E%016llx",
+	    (long long)e->creation, (unsigned long long)id);
+	pp.unique = unique;
 	if (parent_mda_prepare(a, e, pw, &pp, &x, err, errsz) == -1)
 		return -1;
 	*status = DELIVERY_TEMPFAIL;
+	parent_mda_embedded_maildir(a, &x);
 	if (a->method == CONF_METHOD_MBOX && env->privsep) {
 		snprintf(mbox, sizeof mbox, "%s/%s", PARENT_MDA_SPOOL,
 		    pw->pw_name);

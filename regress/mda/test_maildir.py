@@ -153,7 +153,7 @@ class TestMaildir(unittest.TestCase):
             one_line(self, err)
             r, _, err = run([MAILDIR, "-x"], MSG)
             self.assertEqual(r, 64)
-            self.assertIn("usage: mail.maildir [-j] [path]", err)
+            self.assertIn("usage: mail.maildir [-j] [-u name] [path]", err)
             user = mdatest.test_account()
             if user is not None:
                 # root's directory the test account may not write

@@ -215,6 +215,54 @@ class Restart(MailFlowBase):
                          3, "delivered twice")
 
 
+class RamQueue(MailFlowBase):
+    """-B queue=ram (QUEUE-16): the same mail flow on the volatile queue."""
+
+    def setUp(self):
+        self._args = ["-B", "queue=ram"]
+        super().setUp()
+
+    def test_delivered(self):
+        rcpt = "%s@example.org" % self.user
+        with self.client() as c:
+            c.sendmail("s@example.net", [rcpt], b"Subject: ram\r\n\r\nx\r\n")
+        (m,) = self.delivered()
+        self.assertEqual(m["Subject"], "ram")
+        # nothing on disk: the fs backend's layout was never made
+        self.assertFalse(os.path.exists(os.path.join(self.smtpd.dir,
+                                                     "spool", "queue")))
+
+
+class NullQueue(MailFlowBase):
+    """-B queue=null: every message accepted, none kept or delivered."""
+
+    def setUp(self):
+        self._args = ["-B", "queue=null"]
+        super().setUp()
+
+    def test_accepted_and_dropped(self):
+        rcpt = "%s@example.org" % self.user
+        with self.client() as c:
+            for i in range(3):
+                c.sendmail("s@example.net", [rcpt],
+                           b"Subject: null\r\n\r\nx\r\n")
+        time.sleep(1)
+        self.assertFalse(os.path.isdir(os.path.join(self.maildir, "new")) and
+                         os.listdir(os.path.join(self.maildir, "new")))
+
+
+class BadBackend(unittest.TestCase):
+
+    def test_unknown_backends_refused(self):
+        for arg in ("queue=nosuch", "scheduler=null", "queue", "x=fs"):
+            r = subprocess.run([os.path.join(os.path.dirname(
+                os.path.dirname(os.path.dirname(os.path.abspath(
+                    __file__)))), "obj", "smtpd"), "-n", "-B", arg],
+                capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(r.returncode, 0, arg)
+            self.assertIn("-B " + arg, r.stderr)
+
+
 class EmbeddedDefaults(unittest.TestCase):
     """make run (issue 8 part 8): without smtpd.conf, smtpd -r DIR takes
     mail for any local part at localhost on 127.0.0.1:2525 and delivers

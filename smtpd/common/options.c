@@ -44,6 +44,9 @@ opts_defaults(struct smtpd_opts *o)
 	opts_set_path(o->chroot, sizeof o->chroot, PATH_SMTPD_CHROOT, NULL);
 	opts_set_path(o->user, sizeof o->user, SMTPD_USER, NULL);
 	opts_set_path(o->quser, sizeof o->quser, SMTPQ_USER, NULL);
+	opts_set_path(o->queue_backend, sizeof o->queue_backend, "fs", NULL);
+	opts_set_path(o->scheduler_backend, sizeof o->scheduler_backend,
+	    "ramqueue", NULL);
 	o->child_fd = -1;
 }
 
@@ -109,6 +112,44 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 	    "chroot, user, queue-user)", (int)klen, kv);
 }
 
+/*
+ * opts_backend - -B queue=NAME or -B scheduler=NAME (QUEUE-16): the
+ * backends linked in.  6.8 runs any other NAME as a helper; this daemon
+ * does not host queue or scheduler helpers yet, and says so.
+ */
+static int
+opts_backend(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
+{
+	static const char *const queues[] = { "fs", "ram", "null" };
+	static const char *const schedulers[] = { "ramqueue" };
+	const char *const	*names;
+	const char		*val;
+	char			*dst;
+	size_t			 i, n, dstsz;
+
+	if (strncmp(kv, "queue=", 6) == 0) {
+		val = kv + 6;
+		names = queues;
+		n = sizeof queues / sizeof queues[0];
+		dst = o->queue_backend;
+		dstsz = sizeof o->queue_backend;
+	} else if (strncmp(kv, "scheduler=", 10) == 0) {
+		val = kv + 10;
+		names = schedulers;
+		n = sizeof schedulers / sizeof schedulers[0];
+		dst = o->scheduler_backend;
+		dstsz = sizeof o->scheduler_backend;
+	} else
+		OPT_ERR("-B %s: expected queue=NAME or scheduler=NAME", kv);
+	for (i = 0; i < n; i++)
+		if (strcmp(val, names[i]) == 0)
+			return opts_set_path(dst, dstsz, val, NULL);
+	OPT_ERR("-B %s: unknown backend (built in: %s%s%s%s%s); helper "
+	    "backends are not hosted by this version", kv, names[0],
+	    n > 1 ? ", " : "", n > 1 ? names[1] : "", n > 2 ? ", " : "",
+	    n > 2 ? names[2] : "");
+}
+
 /* opts_pause - -P mda|mta|smtp */
 static int
 opts_pause(struct smtpd_opts *o, const char *what)
@@ -136,8 +177,12 @@ smtpd_opts_parse(struct smtpd_opts *o, int argc, char **argv, char *err,
 	opts_defaults(o);
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt(argc, argv, ":dD:f:FhnP:r:o:T:vx:X:")) != -1) {
+	while ((ch = getopt(argc, argv, ":B:dD:f:FhnP:r:o:T:vx:X:")) != -1) {
 		switch (ch) {
+		case 'B':
+			if (opts_backend(o, optarg, err, errsz) == -1)
+				return -1;
+			break;
 		case 'd':
 		case 'F':
 			o->foreground = ch == 'd' ? 2 : 1;
@@ -245,6 +290,8 @@ smtpd_opts_child_argv(const struct smtpd_opts *o, const char *name)
 		av[n++] = xstrdup("-Pmta");
 	if (o->paused & PAUSE_SMTP)
 		av[n++] = xstrdup("-Psmtp");
+	av[n++] = xasprintf("-Bqueue=%s", o->queue_backend);
+	av[n++] = xasprintf("-Bscheduler=%s", o->scheduler_backend);
 	av[n++] = xasprintf("-ospool=%s", o->spool);
 	av[n++] = xasprintf("-osocket=%s", o->sock);
 	av[n++] = xasprintf("-opidfile=%s", o->pidfile);
@@ -260,8 +307,10 @@ void
 smtpd_opts_usage(void)
 {
 	fprintf(stderr,
-	    "usage: smtpd [-dFhnv] [-D macro=value] [-f file] [-P system]\n"
-	    "             [-T trace] [-r rundir] [-o key=value]\n"
+	    "usage: smtpd [-dFhnv] [-B backend=name] [-D macro=value] [-f file]\n"
+	    "             [-P system] [-T trace] [-r rundir] [-o key=value]\n"
+	    "  -B queue=fs|ram|null, scheduler=ramqueue\n"
+	    "                storage and scheduling backends\n"
 	    "  -d            foreground, log to stderr\n"
 	    "  -F            foreground, log to syslog\n"
 	    "  -f file       configuration file\n"

@@ -36,6 +36,8 @@ struct smtpd_opts {
 	char		 chroot[PATH_MAX];
 	char		 user[64];
 	char		 quser[64];
+	char		 queue_backend[32];	/* -B queue=: fs, ram, null */
+	char		 scheduler_backend[32];	/* -B scheduler=: ramqueue */
 	int		 foreground;		/* -d */
 	int		 verbose;		/* -v, repeatable */
 	int		 noaction;		/* -n */

@@ -25,7 +25,6 @@
 #include "queue_backend.h"
 #include "smtpd.h"
 
-#define QUEUE_BACKEND_DEFAULT	"fs"
 
 static const struct imsg_handler queue_handlers[] = {
 	PROC_CHILD_HANDLERS,
@@ -94,7 +93,7 @@ queue_on_config(void)
 	/* every level goes to our log, which filters debug itself */
 	api_log_set_sink(log_api_line);
 	api_log_verbose(1);
-	if (queue_backend_init(QUEUE_BACKEND_DEFAULT, root) == -1)
+	if (queue_backend_init(env->opts.queue_backend, root) == -1)
 		fatalx("queue: spool %s unusable", env->opts.spool);
 	if (queue_recover(&rec) != QUEUE_OK)
 		log_warnx("queue: recovery incomplete, the walk goes on");

@@ -25,6 +25,7 @@
 static const struct queue_backend *const queue_backends[] = {
 	&queue_backend_fs,
 	&queue_backend_ram,
+	&queue_backend_null,
 };
 
 /* the backend in use and its context, from init to close */

@@ -23,6 +23,7 @@ struct envelope;
 /* the backends linked in (smtpd/queue/queue_NAME.c) */
 extern const struct queue_backend	queue_backend_fs;
 extern const struct queue_backend	queue_backend_ram;
+extern const struct queue_backend	queue_backend_null;	/* keeps nothing */
 
 /* queue_backend.c: the queue process's entry points */
 const struct queue_backend *queue_backend_lookup(const char *name);

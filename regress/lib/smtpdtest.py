@@ -125,6 +125,15 @@ def daemon_env(privileged):
     return e
 
 
+def free_port():
+    """A TCP port of 127.0.0.1 nobody listens on at the moment."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def wait_for(pred, timeout, step=0.05):
     """Poll pred() until true or timeout; returns its last value."""
     deadline = time.monotonic() + timeout
@@ -207,6 +216,12 @@ class Smtpd:
         if foreground:
             cmd.append("-d")
         cmd += ["-r", self.dir] + self.args
+        # the built-in configuration listens on $smtpd_port (2525): a
+        # port of this test's own, so daemons of other tests, or a
+        # `make run`, never collide with it
+        if not any("smtpd_port=" in a for a in self.args):
+            self.port = free_port()
+            cmd += ["-D", "smtpd_port=%d" % self.port]
         self.log_fd = open(self.logpath, "ab")
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=self.log_fd,

@@ -265,7 +265,8 @@ class BadBackend(unittest.TestCase):
 
 class EmbeddedDefaults(unittest.TestCase):
     """make run (issue 8 part 8): without smtpd.conf, smtpd -r DIR takes
-    mail for any local part at localhost on 127.0.0.1:2525 and delivers
+    mail for any local part at localhost on 127.0.0.1 (port 2525, here
+    the test's own through -D smtpd_port) and delivers
     it to DIR/Maildir, as the caller or, when that is root, as the
     daemon's account; also when DIR sits in a tree that account cannot
     enter (a clone in root's home)."""
@@ -278,7 +279,7 @@ class EmbeddedDefaults(unittest.TestCase):
             d.sock = os.path.join(rundir, "smtpd.sock")
             d.logpath = os.path.join(rundir, "smtpd.log")
             d.start()
-            with smtplib.SMTP("127.0.0.1", 2525, timeout=20) as c:
+            with smtplib.SMTP("127.0.0.1", d.port, timeout=20) as c:
                 c.sendmail("me@localhost", ["anyone@localhost",
                                             "Someone.Else@localhost"],
                            b"Subject: first\r\n\r\nhello\r\n")
@@ -299,6 +300,19 @@ class EmbeddedDefaults(unittest.TestCase):
             self.assertEqual(d.stop(), 0, d.log()[-3000:])
         finally:
             d.cleanup()
+
+    def test_default_port_is_2525(self):
+        d = tempfile.mkdtemp(prefix="smtpd-run-")
+        try:
+            r = subprocess.run([os.path.join(os.path.dirname(os.path.dirname(
+                os.path.dirname(os.path.abspath(__file__)))), "obj",
+                "smtpd"), "-n", "-v", "-r", d], capture_output=True,
+                text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("listen on 127.0.0.1 port 2525", r.stdout)
+            self.assertIn('maildir "%s/Maildir"' % d, r.stdout)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
 
     def test_run_dir(self):
         parent = tempfile.mkdtemp(prefix="smtpd-run-")

@@ -473,13 +473,14 @@ static void
 test_default(void)
 {
 	static const char *const macros[] = {
+		"smtpd_port=2525",
 		"smtpd_maildir=\"/tmp/run dir/Maildir\"",
 		"smtpd_mailuser=nobody",
 	};
 	struct smtpd_conf	*c;
 
 	c = conf_load_string("default", conf_default_text,
-	    strlen(conf_default_text), macros, 2, stderr, test_libexec);
+	    strlen(conf_default_text), macros, 3, stderr, test_libexec);
 	CHECK(c != NULL && c->nrules == 2 && c->listeners[0]->port == 2525,
 	    "embedded default configuration parses");
 	CHECK(c != NULL && c->actions[0]->method == CONF_METHOD_MAILDIR &&

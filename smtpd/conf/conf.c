@@ -34,12 +34,12 @@ struct conf_arena {
 /*
  * The built-in configuration of smtpd -r DIR (make run): mail for any
  * local part at a local name goes to one Maildir under DIR, delivered
- * as one account.  The parent defines the macros CONF_DEFAULT_MACROS
- * names: smtpd_maildir (DIR/Maildir, quoted) and smtpd_mailuser.
+ * as one account.  The parent defines its macros: smtpd_port (2525),
+ * smtpd_maildir (DIR/Maildir, quoted) and smtpd_mailuser; -D overrides.
  */
 const char conf_default_text[] =
 	"# built-in configuration of smtpd -r DIR\n"
-	"listen on 127.0.0.1 port 2525\n"
+	"listen on 127.0.0.1 port $smtpd_port\n"
 	"action \"local\" maildir $smtpd_maildir virtual "
 	    "{ \"@\" = $smtpd_mailuser }\n"
 	"action \"relay\" relay\n"

@@ -482,8 +482,8 @@ struct conf_table *conf_table_find(const struct smtpd_conf *, const char *);
 /* conf_action_find - an action by name, or NULL */
 struct conf_action *conf_action_find(const struct smtpd_conf *, const char *);
 
-/* the built-in configuration; it needs the -D macros smtpd_maildir
- * (a quoted path) and smtpd_mailuser (an account name) */
+/* the built-in configuration; it needs the -D macros smtpd_port,
+ * smtpd_maildir (a quoted path) and smtpd_mailuser (an account name) */
 extern const char conf_default_text[];
 
 #endif

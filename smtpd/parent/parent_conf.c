@@ -22,7 +22,7 @@ static char	parent_config_mailuser[256];
  * parent_config_defaults - the macros of the built-in configuration: its
  * Maildir under the run directory, delivered as the caller, or as the
  * daemon's account when the caller is root (a delivery never runs as
- * root); the user's own -D macros come after and win
+ * root), on port 2525; the user's own -D macros come after and win
  */
 static int
 parent_config_defaults(const char **macros, char *maildir, size_t maildirsz,
@@ -44,6 +44,7 @@ parent_config_defaults(const char **macros, char *maildir, size_t maildirsz,
 		    (long)geteuid());
 	strlcpy(parent_config_mailuser, mailuser + strlen("smtpd_mailuser="),
 	    sizeof parent_config_mailuser);
+	macros[n++] = "smtpd_port=2525";
 	macros[n++] = maildir;
 	macros[n++] = mailuser;
 	for (i = 0; i < env->opts.nmacros; i++)
@@ -63,7 +64,7 @@ parent_config_load(void)
 	const char	*const *macros = env->opts.macros;
 	int		 nmacros = env->opts.nmacros;
 	struct smtpd_conf *conf;
-	const char	*defs[MACRO_DEFINE_MAX + 2];
+	const char	*defs[MACRO_DEFINE_MAX + 3];
 	char		 maildir[PATH_MAX + 32], mailuser[300];
 
 	if (access(env->opts.conffile, F_OK) == -1 && errno == ENOENT &&

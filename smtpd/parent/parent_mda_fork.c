@@ -60,7 +60,16 @@ static struct tree	parent_mdas;	/* pid -> delivery */
 static void
 parent_mda_done(uint64_t id, int status, const char *error)
 {
-	msg_send_dispatcher_mda_done(env->peers[PROC_DISPATCHER],
+	struct mproc	*p = env->peers[PROC_DISPATCHER];
+
+	/* a delivery that ends while the daemon stops: nobody to tell;
+	 * the queue still has the envelope and tries it at the next start */
+	if (p == NULL || p->closed) {
+		log_debug("parent: delivery %016llx ended during shutdown",
+		    (unsigned long long)id);
+		return;
+	}
+	msg_send_dispatcher_mda_done(p,
 	    &(struct msg_dispatcher_mda_done){ .id = id, .status = status,
 		.error = error });
 }

@@ -165,6 +165,24 @@ maildir_fsync_dir(const char *dir)
 	close(fd);
 }
 
+/* maildir_write_tmp - the message into FD (TMP, just opened or -1),
+ * on stable storage; on failure TMP is removed and we exit */
+static void
+maildir_write_tmp(int fd, const char *tmp, const struct maildir_msg *m)
+{
+	int	err;
+
+	if (fd == -1)
+		mda_util_fail(mda_util_errno_code(errno), "create %s: %s",
+		    tmp, strerror(errno));
+	if (maildir_copy(fd, m) == -1 || fsync(fd) == -1 || close(fd) == -1) {
+		err = errno;
+		unlink(tmp);
+		mda_util_fail(mda_util_errno_code(err), "write %s: %s", tmp,
+		    strerror(err));
+	}
+}
+
 /* maildir_deliver - tmp/UNIQUE, fsync, link to new/, fsync new/ */
 static void
 maildir_deliver(const char *dir, const struct maildir_msg *m)
@@ -191,15 +209,7 @@ maildir_deliver(const char *dir, const struct maildir_msg *m)
 		if (fd != -1 || errno != EEXIST)
 			break;
 	}
-	if (fd == -1)
-		mda_util_fail(mda_util_errno_code(errno), "create %s: %s",
-		    tmp, strerror(errno));
-	if (maildir_copy(fd, m) == -1 || fsync(fd) == -1 || close(fd) == -1) {
-		err = errno;
-		unlink(tmp);
-		mda_util_fail(mda_util_errno_code(err), "write %s: %s", tmp,
-		    strerror(err));
-	}
+	maildir_write_tmp(fd, tmp, m);
 	/* a name taken in new/ (another host's clock, a copied file):
 	 * the next sequence number */
 	while (link(tmp, dst) == -1) {
@@ -254,15 +264,7 @@ maildir_deliver_once(const char *dir, const char *unique,
 	/* a half-written tmp/NAME of an earlier attempt is rewritten */
 	fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
-	if (fd == -1)
-		mda_util_fail(mda_util_errno_code(errno), "create %s: %s",
-		    tmp, strerror(errno));
-	if (maildir_copy(fd, m) == -1 || fsync(fd) == -1 || close(fd) == -1) {
-		err = errno;
-		unlink(tmp);
-		mda_util_fail(mda_util_errno_code(err), "write %s: %s", tmp,
-		    strerror(err));
-	}
+	maildir_write_tmp(fd, tmp, m);
 	if (link(tmp, dst) == -1 && errno != EEXIST) {
 		err = errno;
 		unlink(tmp);

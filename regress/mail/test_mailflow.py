@@ -64,7 +64,7 @@ class MailFlowBase(unittest.TestCase):
         conf = ('listen on 127.0.0.1 port %d\n'
                 'action "local" maildir "%s/%%{user.username}"\n'
                 'match from any for domain "example.org" action "local"\n'
-                % (self.port, self.mail))
+                % (self.port, self.mail)) + getattr(self, "_extra", "")
         with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
             f.write(conf)
         self.smtpd.start()
@@ -213,6 +213,61 @@ class Restart(MailFlowBase):
         time.sleep(1)
         self.assertEqual(len(os.listdir(os.path.join(self.maildir, "new"))),
                          3, "delivered twice")
+
+
+class Big(MailFlowBase):
+    """1,000 recipients and a 50 MiB message through the queue on disk;
+    the size limit (SMTP-06, SMTP-13, issue 8 part 9)."""
+
+    def setUp(self):
+        self._args = ["-P", "mda"]
+        self._extra = "smtp max-message-size 60M\n"
+        super().setUp()
+
+    def envelopes(self):
+        spool = os.path.join(self.smtpd.dir, "spool", "queue")
+        return sum(1 for _, _, files in os.walk(spool) for f in files
+                   if f != "message")
+
+    def test_thousand_recipients(self):
+        rcpt = "%s@example.org" % self.user
+        with self.client() as c:
+            c.mail("s@example.net")
+            for _ in range(1000):
+                code, msg = c.rcpt(rcpt)
+                self.assertEqual(code, 250, msg)
+            code, msg = c.rcpt(rcpt)
+            self.assertEqual(code, 451, msg)    # max-rcpt 1000
+            code, msg = c.data(b"Subject: many\r\n\r\nx\r\n")
+            self.assertEqual(code, 250, msg)
+        self.assertEqual(self.envelopes(), 1000)
+
+    def test_fifty_mib_and_over_the_limit(self):
+        rcpt = "%s@example.org" % self.user
+        line = b"x" * 998 + b"\r\n"
+        body = b"Subject: big\r\n\r\n" + line * (50 * 1024 * 1024 // 1000)
+        with self.client() as c:
+            code, msg = c.sendmail("s@example.net", [rcpt], body) or (250, b"")
+        self.assertEqual(self.envelopes(), 1)
+        too_big = line * (61 * 1024 * 1024 // 1000)
+        with self.client() as c:
+            c.mail("s@example.net")
+            c.rcpt(rcpt)
+            code, msg = c.data(b"Subject: too big\r\n\r\n" + too_big)
+            self.assertEqual(code, 554, msg)
+            self.assertIn(b"5.3.4", msg)
+        self.assertEqual(self.envelopes(), 1, "nothing of the refused one")
+        # delivered whole once mda resumes: restart without -P
+        self.smtpd.stop()
+        self.smtpd.args = []
+        self.smtpd.start()
+        new = os.path.join(self.maildir, "new")
+        self.assertTrue(wait_for(lambda: os.path.isdir(new) and
+                                 os.listdir(new), 60), self.smtpd.log())
+        path = os.path.join(new, os.listdir(new)[0])
+        # LF line ends on disk: one byte less per line than on the wire
+        self.assertGreaterEqual(os.path.getsize(path),
+                                len(body) - body.count(b"\r\n"))
 
 
 class RamQueue(MailFlowBase):

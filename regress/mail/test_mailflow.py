@@ -64,7 +64,9 @@ class MailFlowBase(unittest.TestCase):
         conf = ('listen on 127.0.0.1 port %d\n'
                 'action "local" maildir "%s/%%{user.username}"\n'
                 'match from any for domain "example.org" action "local"\n'
-                % (self.port, self.mail)) + getattr(self, "_extra", "")
+                % (self.port, self.mail)) + getattr(self, "_extra",
+                                                    "").replace("%s",
+                                                                self.mail)
         with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
             f.write(conf)
         self.smtpd.start()
@@ -268,6 +270,37 @@ class Big(MailFlowBase):
         # LF line ends on disk: one byte less per line than on the wire
         self.assertGreaterEqual(os.path.getsize(path),
                                 len(body) - body.count(b"\r\n"))
+
+
+class VirtualUsers(MailFlowBase):
+    """userbase <table> (EXP-05): users that are not system accounts,
+    delivered as the uid:gid of their userbase entry."""
+
+    def setUp(self):
+        pw = pwd.getpwnam(recipient_user())
+        self._extra = ('table vusers { "vbob" = "%d:%d:/nonexistent" }\n'
+                       'action "v" maildir "%%s/v-%%{dest.user}" '
+                       'userbase <vusers>\n'
+                       'match from any for domain "virtual.example" '
+                       'action "v"\n' % (pw.pw_uid, pw.pw_gid))
+        super().setUp()
+
+    def test_virtual_user_delivered_as_its_uid(self):
+        with self.client() as c:
+            c.mail("s@example.net")
+            code, msg = c.rcpt("vnobody@virtual.example")
+            self.assertEqual(code, 550, msg)
+            code, msg = c.rcpt("vbob@virtual.example")
+            self.assertEqual(code, 250, msg)
+            code, msg = c.data(b"Subject: virtual\r\n\r\nx\r\n")
+            self.assertEqual(code, 250, msg)
+        new = os.path.join(self.mail, "v-vbob", "new")
+        self.assertTrue(wait_for(lambda: os.path.isdir(new) and
+                                 os.listdir(new), DELIVERY_TIMEOUT),
+                        self.smtpd.log()[-3000:])
+        path = os.path.join(new, os.listdir(new)[0])
+        self.assertEqual(os.stat(path).st_uid,
+                         pwd.getpwnam(self.user).pw_uid)
 
 
 class RamQueue(MailFlowBase):

@@ -92,7 +92,8 @@ enum proc_id {
 	X(IMSG_DISPATCHER_ADD_LISTENER, dispatcher_add_listener, PARENT,	\
 	    DISPATCHER, F(listener, U32) F(fd, FD), 1)				\
 	X(IMSG_PARENT_FORK_MDA, parent_fork_mda, DISPATCHER, PARENT,		\
-	    F(id, U64) F(envelope, DATA), 1)					\
+	    F(id, U64) F(uid, U32) F(gid, U32) F(home, STR)			\
+	    F(envelope, DATA), 1)						\
 	X(IMSG_PARENT_FORK_MDA_RESULT, parent_fork_mda_result, PARENT,	\
 	    DISPATCHER, F(id, U64) F(fd, FD), 1)				\
 	X(IMSG_DISPATCHER_MDA_DONE, dispatcher_mda_done, PARENT, DISPATCHER,	\
@@ -105,6 +106,12 @@ enum proc_id {
 	X(IMSG_LOOKUP_EXPAND_RCPT_RESULT, lookup_expand_rcpt_result, LOOKUP,	\
 	    DISPATCHER, F(reqid, U64) F(code, I32) F(text, STR),		\
 	    (m)->code >= 200 && (m)->code <= 599)				\
+	/* dispatcher -> lookup: the account a delivery runs as */		\
+	X(IMSG_LOOKUP_USERINFO, lookup_userinfo, DISPATCHER, LOOKUP,		\
+	    F(reqid, U64) F(action, STR) F(user, STR), 1)			\
+	X(IMSG_LOOKUP_USERINFO_RESULT, lookup_userinfo_result, LOOKUP,	\
+	    DISPATCHER, F(reqid, U64) F(r, TRI) F(uid, U32) F(gid, U32)	\
+	    F(home, STR), 1)							\
 	/* dispatcher -> queue: a message received */			\
 	X(IMSG_QUEUE_CREATE_MESSAGE, queue_create_message, DISPATCHER, QUEUE,	\
 	    F(reqid, U64), 1)							\

@@ -127,6 +127,8 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_expand_rcpt_envelope },
 	{ IMSG_LOOKUP_EXPAND_RCPT_RESULT, PROC_LOOKUP,
 	    dispatcher_on_expand_rcpt_result },
+	{ IMSG_LOOKUP_USERINFO_RESULT, PROC_LOOKUP,
+	    dispatcher_on_userinfo_result },
 };
 
 static void

@@ -27,5 +27,6 @@ void	dispatcher_mda_pause(int);
 void	dispatcher_on_deliver_envelope(struct mproc *, struct imsg *);
 void	dispatcher_on_fork_mda_result(struct mproc *, struct imsg *);
 void	dispatcher_on_mda_done(struct mproc *, struct imsg *);
+void	dispatcher_on_userinfo_result(struct mproc *, struct imsg *);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * dispatcher_mda.c -- local deliveries: the mda agent of the dispatcher.
  *
- * The queue hands us an envelope with the body's descriptor; we ask the
- * parent to start the delivery program as the recipient user (it alone
+ * The queue hands us an envelope with the body's descriptor; lookup
+ * tells us the account it runs as (uid, gid, home, from the action's
+ * userbase: system accounts or virtual users); we ask the
+ * parent to start the delivery program as that user (it alone
  * may change user), get the write end of the program's standard input,
  * and feed it a Return-Path: and a Delivered-To: header and then the
  * body, read from the queue's file in chunks, whenever the pipe takes
@@ -41,6 +43,9 @@ struct mda_delivery {
 	TAILQ_ENTRY(mda_delivery) entry;
 	uint64_t	 evpid;
 	char		 user[ENVELOPE_MDA_USER_SIZE];
+	char		 action[ENVELOPE_NAME_SIZE];
+	uint32_t	 uid, gid;	/* from lookup */
+	char		*home;
 	char		*text;		/* the envelope, for the parent */
 	size_t		 textlen;
 	int		 msgfd;		/* the queue's body, read */
@@ -56,9 +61,11 @@ struct mda_delivery {
 static TAILQ_HEAD(, mda_delivery) mda_waiting =
     TAILQ_HEAD_INITIALIZER(mda_waiting);
 static struct tree	mda_running;	/* evpid -> delivery */
+static struct tree	mda_resolving;	/* evpid -> waiting for lookup */
 static int		mda_paused;	/* -P mda: hold every delivery */
 
 static void	mda_start_waiting(void);
+static void	mda_resolve(struct mda_delivery *);
 
 static void
 mda_result(uint64_t evpid, int status, const char *error)
@@ -96,6 +103,7 @@ mda_free(struct mda_delivery *d)
 		close(d->msgfd);
 	free(d->text);
 	free(d->buf);
+	free(d->home);
 	free(d);
 }
 
@@ -122,8 +130,9 @@ mda_start(struct mda_delivery *d)
 		fatalx("mda: out of memory");
 	d->running = 1;
 	msg_send_parent_fork_mda(env->peers[PROC_PARENT],
-	    &(struct msg_parent_fork_mda){ .id = d->evpid,
-		.envelope = d->text, .envelope_len = d->textlen });
+	    &(struct msg_parent_fork_mda){ .id = d->evpid, .uid = d->uid,
+		.gid = d->gid, .home = d->home, .envelope = d->text,
+		.envelope_len = d->textlen });
 }
 
 static void
@@ -259,18 +268,62 @@ dispatcher_on_deliver_envelope(struct mproc *p, struct imsg *imsg)
 	d->msgfd = m.fd;
 	d->pipefd = -1;
 	strlcpy(d->user, e->mda_user, sizeof d->user);
+	strlcpy(d->action, e->dispatcher, sizeof d->action);
 	d->text = xmalloc(m.envelope_len);
 	memcpy(d->text, m.envelope, m.envelope_len);
 	d->textlen = m.envelope_len;
-	if (api_tree_check(&mda_running, d->evpid) || mda_headers(d, e) == -1) {
+	if (api_tree_check(&mda_running, d->evpid) ||
+	    api_tree_check(&mda_resolving, d->evpid) ||
+	    mda_headers(d, e) == -1) {
 		mda_result(m.evpid, DELIVERY_TEMPFAIL,
 		    "envelope already in delivery or unusable addresses");
 		mda_free(d);
-	} else {
-		TAILQ_INSERT_TAIL(&mda_waiting, d, entry);
-		mda_start_waiting();
-	}
+	} else
+		mda_resolve(d);
 	envelope_free(&e);
+}
+
+/* mda_resolve - ask lookup which account the delivery runs as */
+static void
+mda_resolve(struct mda_delivery *d)
+{
+	int	err = 0;
+
+	api_tree_set(&mda_resolving, d->evpid, d, &err);
+	if (err)
+		fatalx("mda: out of memory");
+	msg_send_lookup_userinfo(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_userinfo){ .reqid = d->evpid,
+		.action = d->action, .user = d->user });
+}
+
+void
+dispatcher_on_userinfo_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_userinfo_result	 m;
+	struct mda_delivery			*d;
+	char					 why[300];
+
+	if (msg_unpack_lookup_userinfo_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((d = api_tree_pop(&mda_resolving, m.reqid)) == NULL)
+		fatalx("mda: lookup answered for an unknown delivery");
+	if (m.r != 1) {
+		snprintf(why, sizeof why, "%s: %s", d->user, m.r == 0 ?
+		    "no such user in the action's userbase" :
+		    "userbase lookup failed");
+		mda_result(d->evpid, m.r == 0 ? DELIVERY_PERMFAIL :
+		    DELIVERY_TEMPFAIL, why);
+		mda_free(d);
+		return;
+	}
+	d->uid = m.uid;
+	d->gid = m.gid;
+	d->home = xstrdup(m.home);
+	TAILQ_INSERT_TAIL(&mda_waiting, d, entry);
+	mda_start_waiting();
 }
 
 void

@@ -397,11 +397,19 @@ lookup_on_expand_rcpt(struct mproc *p, struct imsg *imsg)
 	lookup_rcpt_on_expand(lookup_state()->rules, p, imsg);
 }
 
+/* lookup_on_userinfo - the account a delivery runs as */
+static void
+lookup_on_userinfo(struct mproc *p, struct imsg *imsg)
+{
+	lookup_userinfo_on_request(lookup_state()->rules, p, imsg);
+}
+
 static const struct imsg_handler lookup_handlers[] = {
 	PROC_CHILD_HANDLERS,
 	{ IMSG_LOOKUP_TABLE_QUERY,  PROC_CONTROL, lookup_on_table_query },
 	{ IMSG_LOOKUP_UPDATE_TABLE, PROC_CONTROL, lookup_on_update_table },
 	{ IMSG_LOOKUP_EXPAND_RCPT,  PROC_DISPATCHER, lookup_on_expand_rcpt },
+	{ IMSG_LOOKUP_USERINFO,     PROC_DISPATCHER, lookup_on_userinfo },
 };
 
 int

@@ -105,6 +105,11 @@ void	lookup_expand_rcpt(struct lookup_rules *, const struct envelope *evp,
 	    lookup_expand_envelope_fn envelope, lookup_expand_done_fn done,
 	    void *arg);
 
+/* lookup_userinfo.c: IMSG_LOOKUP_USERINFO, the account a delivery runs
+ * as, from the action's userbase */
+void	lookup_userinfo_on_request(struct lookup_rules *, struct mproc *,
+	    struct imsg *);
+
 /* lookup_forward.c */
 /*
  * lookup_forward_parse - a .forward or :include: text: one alias list

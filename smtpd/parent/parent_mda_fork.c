@@ -5,8 +5,9 @@
  * Only the parent may become another user, so the dispatcher's mda agent
  * asks it (IMSG_PARENT_FORK_MDA with the envelope).  The parent checks
  * the envelope, finds the action by name in its own configuration (the
- * command or path comes from there, never from the dispatcher), looks up
- * the recipient's account, refuses root, builds the delivery
+ * command or path comes from there, never from the dispatcher), takes
+ * the account lookup found in the action's userbase (uid, gid, home:
+ * system or virtual users), refuses root, builds the delivery
  * (parent_mda.c) and starts it: the program's stdin is a pipe whose write
  * end goes back to the dispatcher (IMSG_PARENT_FORK_MDA_RESULT), its
  * stdout and stderr a pipe read here, on the event loop, for the one line
@@ -225,9 +226,10 @@ parent_mda_embedded_maildir(const struct conf_action *a,
 /* parent_mda_start - checks, then the process; -1 with ERR on failure,
  * STATUS saying whether trying again may help */
 static int
-parent_mda_start(uint64_t id, const struct envelope *e, int *status,
-    char *err, size_t errsz)
+parent_mda_start(uint64_t id, const struct msg_parent_fork_mda *ui,
+    struct envelope *e, int *status, char *err, size_t errsz)
 {
+	struct passwd			 user;
 	const struct conf_action	*a;
 	static struct parent_mda_exec	 x;
 	struct parent_mda_params	 pp;
@@ -245,12 +247,14 @@ parent_mda_start(uint64_t id, const struct envelope *e, int *status,
 		return -1;
 	}
 	if (env->privsep) {
-		errno = 0;
-		if ((pw = getpwnam(e->mda_user)) == NULL) {
-			*status = errno ? DELIVERY_TEMPFAIL : DELIVERY_PERMFAIL;
-			snprintf(err, errsz, "no such user: %s", e->mda_user);
-			return -1;
-		}
+		/* the account lookup found in the action's userbase */
+		memset(&user, 0, sizeof user);
+		user.pw_name = e->mda_user;
+		user.pw_uid = (uid_t)ui->uid;
+		user.pw_gid = (gid_t)ui->gid;
+		user.pw_dir = (char *)ui->home;
+		user.pw_shell = (char *)"/bin/sh";
+		pw = &user;
 	} else if ((pw = getpwuid(geteuid())) == NULL) {
 		*status = DELIVERY_TEMPFAIL;
 		snprintf(err, errsz, "cannot find our own account");
@@ -315,7 +319,7 @@ parent_on_fork_mda(struct mproc *p, struct imsg *imsg)
 	    sizeof err) == -1 || e->type != ENVELOPE_MDA)
 		/* the dispatcher parsed it before us: ours disagree */
 		fatalx("parent: the dispatcher sent an unusable envelope");
-	if (parent_mda_start(m.id, e, &status, err, sizeof err) == -1) {
+	if (parent_mda_start(m.id, &m, e, &status, err, sizeof err) == -1) {
 		log_warnx("parent: delivery for %s not started: %s",
 		    e->mda_user, err);
 		parent_mda_done(m.id, status, err);

@@ -23,6 +23,7 @@ struct envelope;
 struct event_base;
 
 /* the session id of the queue's log lines: none (smtpd.8, LOGGING) */
+#define QUEUE_SPOOL_FREE_PCT	5	/* below: new mail refused, 452 */
 #define QUEUE_LOG_ID			"0000000000000000"
 
 /* commits arriving within this window share their fsyncs */

@@ -16,6 +16,7 @@
  */
 #include <sys/mman.h>
 #include <sys/queue.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -174,6 +175,46 @@ queue_incoming_new(uint32_t *msgid, int *fdp)
 	return QUEUE_OK;
 }
 
+/*
+ * queue_spool_check - QUEUE_NOSPACE while the spool's file system has
+ * less than QUEUE_SPOOL_FREE_PCT % of its blocks or inodes free (QUEUE-11):
+ * new mail is refused (452) before the disk is full, so what is queued
+ * can still be updated and delivered.  A backend without files (ram,
+ * null) is never full here.  statvfs is asked at most once a second.
+ */
+static int
+queue_spool_check(void)
+{
+	static time_t	last;
+	static int	full;
+	struct statvfs	sv;
+	time_t		now = time(NULL);
+	const char	*root = env->privsep ? "/" : env->opts.spool;
+
+	if (strcmp(env->opts.queue_backend, "fs") != 0)
+		return QUEUE_OK;
+	int		was;
+
+	if (now != last) {
+		last = now;
+		was = full;
+		if (statvfs(root, &sv) == -1)
+			full = 0;	/* unknown: the writes will tell */
+		else
+			full = sv.f_bavail * 100 <
+			    (unsigned long long)sv.f_blocks *
+			    QUEUE_SPOOL_FREE_PCT || (sv.f_files > 0 &&
+			    sv.f_favail * 100 <
+			    (unsigned long long)sv.f_files *
+			    QUEUE_SPOOL_FREE_PCT);
+		if (full != was)
+			log_event(0, "queue", full ? "spool-full" : "spool-ok",
+			    "spool=%s free-min=%d%%", env->opts.spool,
+			    QUEUE_SPOOL_FREE_PCT);
+	}
+	return full ? QUEUE_NOSPACE : QUEUE_OK;
+}
+
 void
 queue_on_create_message(struct mproc *p, struct imsg *imsg)
 {
@@ -185,7 +226,8 @@ queue_on_create_message(struct mproc *p, struct imsg *imsg)
 		mproc_bad_payload(p, imsg);
 		return;
 	}
-	if ((r = queue_incoming_new(&msgid, &fd)) != QUEUE_OK) {
+	if ((r = queue_spool_check()) != QUEUE_OK ||
+	    (r = queue_incoming_new(&msgid, &fd)) != QUEUE_OK) {
 		log_warnx("queue: create failed r=%d", r);
 		msg_send_queue_create_message_fail(p,
 		    &(struct msg_queue_create_message_fail){ .reqid = m.reqid,

@@ -174,6 +174,57 @@ class MailFlow(MailFlowBase):
         got = sorted(m["Subject"] for m in self.delivered(2))
         self.assertEqual(got, ["p0", "p1"])
 
+    def spool_files(self):
+        spool = os.path.join(self.smtpd.dir, "spool")
+        return [os.path.join(t, f) for t, _, fs in os.walk(spool)
+                for f in fs]
+
+    def test_client_vanishing_mid_data(self):
+        """Nothing of a message whose client left before the final dot
+        is kept, and the daemon goes on serving (issue 8 bad input)."""
+        rcpt = "%s@example.org" % self.user
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+        s.sendall(("EHLO x.example\r\nMAIL FROM:<a@example.net>\r\n"
+                   "RCPT TO:<%s>\r\nDATA\r\n" % rcpt).encode())
+        f = s.makefile("rb")
+        got = b""
+        while b"354" not in got:
+            line = f.readline()
+            self.assertTrue(line)
+            got += line
+        s.sendall(b"Subject: cut\r\n\r\n" + b"z" * 100000)
+        s.close()
+        self.assertTrue(wait_for(lambda: not self.spool_files(), 10),
+                        self.spool_files())
+        with self.client() as c:
+            c.sendmail("s@example.net", [rcpt], b"Subject: after\r\n\r\n.\r\n")
+        (m,) = self.delivered()
+        self.assertEqual(m["Subject"], "after")
+
+    def test_bare_lf_refused_and_nothing_kept(self):
+        """SMTP smuggling: "\n.\n" inside data never ends the message;
+        a message with a bare LF is refused whole (550) at its end."""
+        rcpt = "%s@example.org" % self.user
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+        f = s.makefile("rb")
+        s.sendall(("EHLO x.example\r\nMAIL FROM:<a@example.net>\r\n"
+                   "RCPT TO:<%s>\r\nDATA\r\n" % rcpt).encode())
+        for _ in range(5):      # greeting, EHLO, MAIL, RCPT, DATA
+            while True:
+                line = f.readline()
+                if line[3:4] == b" ":
+                    break
+        s.sendall(b"Subject: smuggle\r\n\r\nx\n.\nMAIL FROM:<evil@x>\r\n"
+                  b"\r\n.\r\n")
+        line = f.readline()
+        self.assertTrue(line.startswith(b"550"), line)
+        s.sendall(b"QUIT\r\n")
+        s.close()
+        time.sleep(0.5)
+        self.assertFalse(self.spool_files())
+        self.assertFalse(os.path.isdir(os.path.join(self.maildir, "new")) and
+                         os.listdir(os.path.join(self.maildir, "new")))
+
     def test_many_recipients_one_delivery_each(self):
         rcpt = "%s@example.org" % self.user
         with self.client() as c:

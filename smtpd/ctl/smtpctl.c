@@ -80,8 +80,10 @@ ctl_usage(int status)
 	    "  show stats                     the daemon's counters\n"
 	    "  schedule ID|all                try again now\n"
 	    "  remove ID|all                  delete, without a bounce\n"
-	    "  pause|resume mda|mta|smtp      stop or restart an agent\n"
-	    "  pause|resume envelope ID|all   hold or release envelopes\n");
+	    "  pause mda|mta|smtp             stop an agent\n"
+	    "  resume mda|mta|smtp            let it work again\n"
+	    "  pause envelope ID|all          hold envelopes\n"
+	    "  resume envelope ID|all         release them\n");
 	exit(status);
 }
 

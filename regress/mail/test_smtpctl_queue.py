@@ -165,6 +165,8 @@ class ChangeVerbs(QueueBase):
         self.assertTrue(wait_for(lambda: all(
             not e.startswith(gone) for e in self.queue()), 10))
         self.assertIn("status=removed", self.smtpd.log())
+        self.assertIn("scheduler change op=remove id=%s" % gone,
+                      self.smtpd.log())
         self.ctl("resume", "mda")
         (m,) = self.delivered(1)
         self.assertEqual(m["Subject"], "kept")
@@ -177,6 +179,8 @@ class ChangeVerbs(QueueBase):
         self.send()
         r = self.ctl("remove", "all")
         self.assertEqual(r.stdout, "2 message(s) removed\n")
+        self.assertIn("scheduler change op=remove id=all messages=2",
+                      self.smtpd.log())
         self.assertTrue(wait_for(lambda: self.queue() == {}, 10))
         self.ctl("resume", "mda")
         self.assertNotDelivered()
@@ -207,6 +211,12 @@ class ChangeVerbs(QueueBase):
         s.settimeout(10)
         self.assertTrue(s.recv(100).startswith(b"220 "))
         s.close()
+        log = self.smtpd.log()
+        for line in ("control pause what=smtp uid=%d" % os.geteuid(),
+                     "dispatcher pause what=smtp",
+                     "dispatcher resume what=smtp"):
+            self.assertIn(line, log)
+        self.assertNotIn("scheduler pause what=smtp", log)
 
     def test_hold_and_release_envelope(self):
         held = self.send(subject="held")

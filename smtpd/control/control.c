@@ -436,8 +436,9 @@ control_forward_pause(struct control_client *c, struct imsg *imsg,
 		msg_send_proc_pause(env->peers[PROC_SCHEDULER], &fwd);
 		c->pending = 2;
 	}
-	log_info("0000000000000000 control %s what=%u uid=%ld",
-	    m.pause ? "pause" : "resume", m.what, (long)c->uid);
+	log_info("0000000000000000 control %s what=%s uid=%ld",
+	    m.pause ? "pause" : "resume", m.what == PAUSE_MDA ? "mda" :
+	    m.what == PAUSE_MTA ? "mta" : "smtp", (long)c->uid);
 	return 0;
 }
 

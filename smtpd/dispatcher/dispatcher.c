@@ -125,7 +125,7 @@ dispatcher_on_pause(struct mproc *p, struct imsg *imsg)
 		(m.pause ? smtp_server_pause : smtp_server_resume)(ds->smtp);
 	else if (ds->started && m.what == PAUSE_MDA)
 		dispatcher_mda_pause(m.pause);
-	log_info("0000000000000000 dispatcher %s %s", m.pause ? "pause" :
+	log_info("0000000000000000 dispatcher %s what=%s", m.pause ? "pause" :
 	    "resume", m.what == PAUSE_SMTP ? "smtp" : m.what == PAUSE_MDA ?
 	    "mda" : "mta");
 	msg_send_proc_pause_result(p, &(struct msg_proc_pause_result){

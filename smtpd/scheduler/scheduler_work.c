@@ -127,9 +127,10 @@ scheduler_work_pause(unsigned int what, int pause)
 		scheduler_work.paused |= bits;
 	else
 		scheduler_work.paused &= ~bits;
-	log_info("0000000000000000 scheduler %s%s%s", pause ? "pause" :
-	    "resume", (bits & SCHED_MDA) ? " mda" : "",
-	    (bits & SCHED_MTA) ? " mta" : "");
+	log_info("0000000000000000 scheduler %s what=%s%s%s", pause ?
+	    "pause" : "resume", (bits & SCHED_MDA) ? "mda" : "",
+	    bits == (SCHED_MDA | SCHED_MTA) ? "," : "",
+	    (bits & SCHED_MTA) ? "mta" : "");
 	if (!pause && scheduler_work.timer != NULL)
 		scheduler_work_wake();
 }

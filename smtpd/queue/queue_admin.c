@@ -103,7 +103,7 @@ queue_on_list_envelopes(struct mproc *p, struct imsg *imsg)
 	struct msg_queue_list_envelopes	 m;
 	struct evpstate			 st[IMSG_MAX_PAYLOAD /
 					    sizeof(struct evpstate)];
-	static char			 lines[QUEUE_ADMIN_LINES_MAX];
+	char				 lines[QUEUE_ADMIN_LINES_MAX];
 	size_t				 n;
 	int				 done;
 

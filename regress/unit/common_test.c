@@ -173,6 +173,43 @@ static struct test_sample {
 	    0x123400000001ULL, 0, "envelope", 8 } } },
 	{ IMSG_QUEUE_DELIVERY_RESULT, { .queue_delivery_result = {
 	    0x123400000001ULL, DELIVERY_OK, "" } } },
+	/* smtpctl queue verbs and counters */
+	{ IMSG_PROC_GET_STATS, { .proc_get_stats = { 16 } } },
+	{ IMSG_PROC_GET_STATS_RESULT, { .proc_get_stats_result = { 16,
+	    "smtp.session=1\n" } } },
+	{ IMSG_PROC_PAUSE, { .proc_pause = { 17, PAUSE_MDA, 1 } } },
+	{ IMSG_PROC_PAUSE_RESULT, { .proc_pause_result = { 17 } } },
+	{ IMSG_PROC_ADMIN_FAIL, { .proc_admin_fail = { 17,
+	    "no such envelope" } } },
+	{ IMSG_SCHEDULER_CHANGE_ENVELOPES, { .scheduler_change_envelopes = {
+	    18, CHANGE_REMOVE, 0x123400000001ULL, 0 } } },
+	{ IMSG_SCHEDULER_CHANGE_ENVELOPES_RESULT,
+	    { .scheduler_change_envelopes_result = { 18, 3 } } },
+	{ IMSG_SCHEDULER_LIST_ENVELOPES, { .scheduler_list_envelopes = { 19,
+	    0x123400000002ULL, 0x1234 } } },
+	{ IMSG_QUEUE_LIST_ENVELOPES, { .queue_list_envelopes = { 19, 0,
+	    "012345678901234567890123", IMSG_EVPSTATE_SIZE } } },
+	{ IMSG_QUEUE_LIST_ENVELOPES_RESULT, { .queue_list_envelopes_result = {
+	    19, 0x123400000003ULL, "a|b\n" } } },
+	{ IMSG_QUEUE_SHOW_ENVELOPE, { .queue_show_envelope = { 20,
+	    0x123400000001ULL } } },
+	{ IMSG_QUEUE_SHOW_ENVELOPE_RESULT, { .queue_show_envelope_result = {
+	    20, "version: 3\n" } } },
+	{ IMSG_QUEUE_SHOW_MESSAGE, { .queue_show_message = { 21, 0x1234 } } },
+	{ IMSG_QUEUE_SHOW_MESSAGE_RESULT, { .queue_show_message_result = { 21,
+	    0 } } },
+	{ IMSG_CTL_SHOW_QUEUE, { .ctl_show_queue = { 0, 0 } } },
+	{ IMSG_CTL_QUEUE_LINES, { .ctl_queue_lines = { 0, "" } } },
+	{ IMSG_CTL_SHOW_ENVELOPE, { .ctl_show_envelope = {
+	    0x123400000001ULL } } },
+	{ IMSG_CTL_SHOW_MESSAGE, { .ctl_show_message = { 0x1234 } } },
+	{ IMSG_CTL_MESSAGE_FD, { .ctl_message_fd = { 0 } } },
+	{ IMSG_CTL_SHOW_STATS, { .ctl_show_stats = { 0 } } },
+	{ IMSG_CTL_TEXT, { .ctl_text = { "uptime=1\n" } } },
+	{ IMSG_CTL_CHANGE_ENVELOPES, { .ctl_change_envelopes = {
+	    CHANGE_SCHEDULE, 0, 1 } } },
+	{ IMSG_CTL_COUNT, { .ctl_count = { 7 } } },
+	{ IMSG_CTL_PAUSE, { .ctl_pause = { PAUSE_SMTP, 0 } } },
 };
 
 /* does a message end with a DATA field (the rest, of any length) */

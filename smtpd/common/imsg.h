@@ -55,6 +55,22 @@ enum proc_id {
 #define DELIVERY_PERMFAIL	2	/* bounce */
 #define DELIVERY_LOOP		3	/* a mail loop: bounce */
 
+/* what IMSG_*_CHANGE_ENVELOPES does to the envelopes it names */
+#define CHANGE_SCHEDULE	1	/* due now (smtpctl schedule) */
+#define CHANGE_REMOVE	2	/* deleted, no bounce (smtpctl remove) */
+#define CHANGE_SUSPEND	3	/* held (smtpctl pause envelope) */
+#define CHANGE_RESUME	4	/* released (smtpctl resume envelope) */
+/* a change names every envelope, or one message or envelope id: a
+ * msgid (nonzero, below 2^32) or an evpid (a nonzero msgid above) */
+#define IMSG_CHANGE_OK(m)	((m)->op >= CHANGE_SCHEDULE &&		\
+	(m)->op <= CHANGE_RESUME && ((m)->all ? (m)->id == 0 :		\
+	(m)->id != 0))
+/* what may be paused: exactly one agent (PAUSE_* of smtpd.h) */
+#define IMSG_PAUSE_WHAT_OK(w)	((w) == 0x01 || (w) == 0x02 || (w) == 0x04)
+/* IMSG_QUEUE_LIST_ENVELOPES: struct evpstate entries of api/, each
+ * this size; a single entry of evpid 0 stands for none */
+#define IMSG_EVPSTATE_SIZE	24
+
 /* a message without payload */
 #define NOFIELDS	F(none, NONE)
 
@@ -145,6 +161,56 @@ enum proc_id {
 	    QUEUE, DISPATCHER, F(evpid, U64) F(fd, FD) F(envelope, DATA), 1)	\
 	X(IMSG_QUEUE_DELIVERY_RESULT, queue_delivery_result, DISPATCHER,	\
 	    QUEUE, F(evpid, U64) F(status, DELIVERY) F(error, STR), 1)	\
+	/* smtpctl queue verbs and counters (CTL-01/03/04/05/12/13/16/17): \
+	 * control asks, any process answers or refuses */			\
+	X(IMSG_PROC_GET_STATS, proc_get_stats, CONTROL, ANY, F(reqid, U64),	\
+	    1)									\
+	X(IMSG_PROC_GET_STATS_RESULT, proc_get_stats_result, ANY, CONTROL,	\
+	    F(reqid, U64) F(stats, STR), 1)					\
+	X(IMSG_PROC_PAUSE, proc_pause, CONTROL, ANY, F(reqid, U64)		\
+	    F(what, U32) F(pause, BOOL), IMSG_PAUSE_WHAT_OK((m)->what))	\
+	X(IMSG_PROC_PAUSE_RESULT, proc_pause_result, ANY, CONTROL,		\
+	    F(reqid, U64), 1)							\
+	X(IMSG_PROC_ADMIN_FAIL, proc_admin_fail, ANY, CONTROL, F(reqid, U64)	\
+	    F(reason, STR), 1)						\
+	X(IMSG_SCHEDULER_CHANGE_ENVELOPES, scheduler_change_envelopes,	\
+	    CONTROL, SCHEDULER, F(reqid, U64) F(op, I32) F(id, U64)		\
+	    F(all, BOOL), IMSG_CHANGE_OK(m))					\
+	X(IMSG_SCHEDULER_CHANGE_ENVELOPES_RESULT,				\
+	    scheduler_change_envelopes_result, SCHEDULER, CONTROL,		\
+	    F(reqid, U64) F(n, U64), 1)					\
+	X(IMSG_SCHEDULER_LIST_ENVELOPES, scheduler_list_envelopes, CONTROL,	\
+	    SCHEDULER, F(reqid, U64) F(from, U64) F(msgid, U32), 1)		\
+	X(IMSG_QUEUE_LIST_ENVELOPES, queue_list_envelopes, SCHEDULER, QUEUE,	\
+	    F(reqid, U64) F(next, U64) F(states, DATA),			\
+	    (m)->states_len % IMSG_EVPSTATE_SIZE == 0)				\
+	X(IMSG_QUEUE_LIST_ENVELOPES_RESULT, queue_list_envelopes_result,	\
+	    QUEUE, CONTROL, F(reqid, U64) F(next, U64) F(lines, STR), 1)	\
+	X(IMSG_QUEUE_SHOW_ENVELOPE, queue_show_envelope, CONTROL, QUEUE,	\
+	    F(reqid, U64) F(evpid, U64), (m)->evpid > UINT32_MAX)		\
+	X(IMSG_QUEUE_SHOW_ENVELOPE_RESULT, queue_show_envelope_result, QUEUE, \
+	    CONTROL, F(reqid, U64) F(text, STR), 1)				\
+	X(IMSG_QUEUE_SHOW_MESSAGE, queue_show_message, CONTROL, QUEUE,	\
+	    F(reqid, U64) F(msgid, U32), (m)->msgid != 0)			\
+	X(IMSG_QUEUE_SHOW_MESSAGE_RESULT, queue_show_message_result, QUEUE,	\
+	    CONTROL, F(reqid, U64) F(fd, FD), 1)				\
+	/* smtpctl queue verbs and counters: client <-> control */		\
+	X(IMSG_CTL_SHOW_QUEUE, ctl_show_queue, CLIENT, CONTROL,		\
+	    F(from, U64) F(msgid, U32), 1)					\
+	X(IMSG_CTL_QUEUE_LINES, ctl_queue_lines, CONTROL, CLIENT,		\
+	    F(next, U64) F(lines, STR), 1)					\
+	X(IMSG_CTL_SHOW_ENVELOPE, ctl_show_envelope, CLIENT, CONTROL,	\
+	    F(evpid, U64), (m)->evpid > UINT32_MAX)				\
+	X(IMSG_CTL_SHOW_MESSAGE, ctl_show_message, CLIENT, CONTROL,		\
+	    F(msgid, U32), (m)->msgid != 0)					\
+	X(IMSG_CTL_MESSAGE_FD, ctl_message_fd, CONTROL, CLIENT, F(fd, FD), 1) \
+	X(IMSG_CTL_SHOW_STATS, ctl_show_stats, CLIENT, CONTROL, NOFIELDS, 1)	\
+	X(IMSG_CTL_TEXT, ctl_text, CONTROL, CLIENT, F(text, STR), 1)		\
+	X(IMSG_CTL_CHANGE_ENVELOPES, ctl_change_envelopes, CLIENT, CONTROL,	\
+	    F(op, I32) F(id, U64) F(all, BOOL), IMSG_CHANGE_OK(m))		\
+	X(IMSG_CTL_COUNT, ctl_count, CONTROL, CLIENT, F(n, U64), 1)		\
+	X(IMSG_CTL_PAUSE, ctl_pause, CLIENT, CONTROL, F(what, U32)		\
+	    F(pause, BOOL), IMSG_PAUSE_WHAT_OK((m)->what))	\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

@@ -14,14 +14,20 @@
  * Requests go through one relay: a client request is forwarded with a
  * request id to the process that serves it, and its answers (one or
  * several, the last one flagged) are routed back to the client by that
- * id, or dropped if the client has gone.
+ * id, or dropped if the client has gone.  A verb may ask several
+ * processes (show stats, pause): the client's answer is complete when
+ * each has answered once, and one refusal fails it.  Every verb is
+ * privileged, as in OpenSMTPD (CTL-27): show queue and show stats
+ * included.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -42,6 +48,8 @@ struct control_client {
 	int		 privileged;	/* root, or who started the daemon */
 	int		 hello;		/* version agreed */
 	uint64_t	 reqid;		/* the request in flight, or 0 */
+	int		 pending;	/* servers yet to answer it */
+	int		 failed;	/* one of them refused */
 	int		 in_event;	/* inside one of its own handlers */
 	struct event	*ev_idle;
 };
@@ -54,6 +62,7 @@ struct control_state {
 	struct control_client	*clients[CONTROL_CLIENTS_MAX];
 	uint64_t		 next_id;
 	uint64_t		 next_reqid;
+	time_t			 started;	/* for uptime */
 };
 
 /* one verb: the request a client sends, and who serves it */
@@ -92,13 +101,31 @@ struct control_result {
 #define CONTROL_VERBS(X)						\
 	X(IMSG_CTL_SHOW_STATUS,  PROC_PARENT, control_forward_show_status)  \
 	X(IMSG_CTL_TABLE_QUERY,  PROC_LOOKUP, control_forward_table_query)  \
-	X(IMSG_CTL_UPDATE_TABLE, PROC_LOOKUP, control_forward_update_table)
+	X(IMSG_CTL_UPDATE_TABLE, PROC_LOOKUP, control_forward_update_table) \
+	X(IMSG_CTL_SHOW_QUEUE,   PROC_SCHEDULER, control_forward_show_queue) \
+	X(IMSG_CTL_SHOW_ENVELOPE, PROC_QUEUE, control_forward_show_envelope) \
+	X(IMSG_CTL_SHOW_MESSAGE, PROC_QUEUE, control_forward_show_message)  \
+	X(IMSG_CTL_SHOW_STATS,   PROC_CONTROL, control_forward_show_stats)  \
+	X(IMSG_CTL_CHANGE_ENVELOPES, PROC_SCHEDULER,			\
+	    control_forward_change_envelopes)					\
+	X(IMSG_CTL_PAUSE,        PROC_CONTROL, control_forward_pause)
 #define CONTROL_RESULTS(X)						\
 	X(IMSG_PARENT_GET_STATUS_RESULT,   PROC_PARENT, control_convert_status) \
 	X(IMSG_LOOKUP_TABLE_QUERY_RESULT,  PROC_LOOKUP,			\
 	    control_convert_table_query)					\
 	X(IMSG_LOOKUP_UPDATE_TABLE_RESULT, PROC_LOOKUP,			\
-	    control_convert_update_table)
+	    control_convert_update_table)					\
+	X(IMSG_PROC_GET_STATS_RESULT, PROC_ANY, control_convert_stats)	\
+	X(IMSG_PROC_PAUSE_RESULT, PROC_ANY, control_convert_pause)		\
+	X(IMSG_PROC_ADMIN_FAIL, PROC_ANY, control_convert_admin_fail)	\
+	X(IMSG_SCHEDULER_CHANGE_ENVELOPES_RESULT, PROC_SCHEDULER,		\
+	    control_convert_change_envelopes)				\
+	X(IMSG_QUEUE_LIST_ENVELOPES_RESULT, PROC_QUEUE,			\
+	    control_convert_list_envelopes)					\
+	X(IMSG_QUEUE_SHOW_ENVELOPE_RESULT, PROC_QUEUE,			\
+	    control_convert_show_envelope)					\
+	X(IMSG_QUEUE_SHOW_MESSAGE_RESULT, PROC_QUEUE,			\
+	    control_convert_show_message)
 
 static struct control_state	control_state_storage;
 
@@ -304,6 +331,117 @@ control_forward_update_table(struct control_client *c, struct imsg *imsg,
 	return 0;
 }
 
+static int
+control_forward_show_queue(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_show_queue	m;
+
+	if (msg_unpack_ctl_show_queue(imsg, &m) == -1)
+		return -1;
+	msg_send_scheduler_list_envelopes(server,
+	    &(struct msg_scheduler_list_envelopes){ .reqid = reqid,
+	    .from = m.from, .msgid = m.msgid });
+	return 0;
+}
+
+static int
+control_forward_show_envelope(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_show_envelope	m;
+
+	if (msg_unpack_ctl_show_envelope(imsg, &m) == -1)
+		return -1;
+	msg_send_queue_show_envelope(server, &(struct msg_queue_show_envelope){
+	    .reqid = reqid, .evpid = m.evpid });
+	return 0;
+}
+
+static int
+control_forward_show_message(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_show_message	m;
+
+	if (msg_unpack_ctl_show_message(imsg, &m) == -1)
+		return -1;
+	msg_send_queue_show_message(server, &(struct msg_queue_show_message){
+	    .reqid = reqid, .msgid = m.msgid });
+	return 0;
+}
+
+/* the processes that keep counters, control aside */
+static const enum proc_id control_stats_procs[] = {
+	PROC_QUEUE, PROC_SCHEDULER, PROC_DISPATCHER
+};
+
+/* control_forward_show_stats - our own counters at once, then ask every
+ * process that keeps some */
+static int
+control_forward_show_stats(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_show_stats	m;
+	char				buf[128];
+	size_t				i, n = 0;
+
+	if (msg_unpack_ctl_show_stats(imsg, &m) == -1)
+		return -1;
+	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
+		n += control_state()->clients[i] != NULL;
+	(void)snprintf(buf, sizeof buf, "control.session=%zu\nuptime=%lld\n",
+	    n, (long long)(time(NULL) - control_state()->started));
+	control_client_send(c, IMSG_CTL_TEXT, &(struct msg_ctl_text){
+	    .text = buf });
+	for (i = 0; i < sizeof control_stats_procs /
+	    sizeof control_stats_procs[0]; i++)
+		msg_send_proc_get_stats(env->peers[control_stats_procs[i]],
+		    &(struct msg_proc_get_stats){ .reqid = reqid });
+	c->pending = (int)i;
+	return 0;
+}
+
+static int
+control_forward_change_envelopes(struct control_client *c,
+    struct imsg *imsg, uint64_t reqid, struct mproc *server,
+    const char **why)
+{
+	struct msg_ctl_change_envelopes	m;
+
+	if (msg_unpack_ctl_change_envelopes(imsg, &m) == -1)
+		return -1;
+	msg_send_scheduler_change_envelopes(server,
+	    &(struct msg_scheduler_change_envelopes){ .reqid = reqid,
+	    .op = m.op, .id = m.id, .all = m.all });
+	return 0;
+}
+
+/* control_forward_pause - the dispatcher runs the agents; the scheduler
+ * holds back the work of a paused mda or mta */
+static int
+control_forward_pause(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_pause	m;
+	struct msg_proc_pause	fwd;
+
+	if (msg_unpack_ctl_pause(imsg, &m) == -1)
+		return -1;
+	fwd = (struct msg_proc_pause){ .reqid = reqid, .what = m.what,
+	    .pause = m.pause };
+	msg_send_proc_pause(env->peers[PROC_DISPATCHER], &fwd);
+	c->pending = 1;
+	if (m.what != PAUSE_SMTP) {
+		msg_send_proc_pause(env->peers[PROC_SCHEDULER], &fwd);
+		c->pending = 2;
+	}
+	log_info("0000000000000000 control %s what=%s uid=%ld",
+	    m.pause ? "pause" : "resume", m.what == PAUSE_MDA ? "mda" :
+	    m.what == PAUSE_MTA ? "mta" : "smtp", (long)c->uid);
+	return 0;
+}
+
 static const struct control_verb control_verbs[] = {
 #define X(type, server, forward) { type, server, forward },
 	CONTROL_VERBS(X)
@@ -340,6 +478,8 @@ control_on_request(struct mproc *p, struct imsg *imsg)
 		return;
 	}
 	reqid = ++control_state()->next_reqid;
+	c->pending = 1;
+	c->failed = 0;
 	r = v->forward(c, imsg, reqid, env->peers[v->server], &why);
 	if (r == -1)
 		mproc_bad_payload(p, imsg);
@@ -406,6 +546,104 @@ control_convert_update_table(struct imsg *imsg, struct control_answer *a)
 	return 0;
 }
 
+static int
+control_convert_stats(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_proc_get_stats_result	m;
+
+	if (msg_unpack_proc_get_stats_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	a->type = IMSG_CTL_TEXT;
+	a->m.ctl_text.text = m.stats;
+	return 0;
+}
+
+static int
+control_convert_pause(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_proc_pause_result	m;
+
+	if (msg_unpack_proc_pause_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	a->type = IMSG_NONE;	/* nothing to say until every one is done */
+	return 0;
+}
+
+static int
+control_convert_admin_fail(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_proc_admin_fail	m;
+
+	if (msg_unpack_proc_admin_fail(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	a->type = IMSG_CTL_FAIL;
+	a->m.ctl_fail.reason = m.reason;
+	return 0;
+}
+
+static int
+control_convert_change_envelopes(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_scheduler_change_envelopes_result	m;
+
+	if (msg_unpack_scheduler_change_envelopes_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	a->type = IMSG_CTL_COUNT;
+	a->m.ctl_count.n = m.n;
+	return 0;
+}
+
+static int
+control_convert_list_envelopes(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_queue_list_envelopes_result	m;
+
+	if (msg_unpack_queue_list_envelopes_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	a->type = IMSG_CTL_QUEUE_LINES;
+	a->m.ctl_queue_lines = (struct msg_ctl_queue_lines){ .next = m.next,
+	    .lines = m.lines };
+	return 0;
+}
+
+static int
+control_convert_show_envelope(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_queue_show_envelope_result	m;
+
+	if (msg_unpack_queue_show_envelope_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	a->type = IMSG_CTL_TEXT;
+	a->m.ctl_text.text = m.text;
+	return 0;
+}
+
+static int
+control_convert_show_message(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_queue_show_message_result	m;
+
+	if (msg_unpack_queue_show_message_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	a->type = IMSG_CTL_MESSAGE_FD;
+	a->m.ctl_message_fd.fd = m.fd;
+	return 0;
+}
+
 static const struct control_result control_results[] = {
 #define X(type, server, convert) { type, convert },
 	CONTROL_RESULTS(X)
@@ -433,12 +671,20 @@ control_on_result(struct mproc *p, struct imsg *imsg)
 	if (a.reqid == 0 || (c = control_client_by_reqid(a.reqid)) == NULL) {
 		log_debug("control: %s for request %llu, whose client left",
 		    imsg_name(imsg->hdr.type), (unsigned long long)a.reqid);
+		if (a.type == IMSG_CTL_MESSAGE_FD)
+			close(a.m.ctl_message_fd.fd);
 		return;
 	}
-	if (control_client_send(c, a.type, &a.m) == -1 || !a.last)
+	if (a.type == IMSG_CTL_FAIL && c->failed)
+		a.type = IMSG_NONE;	/* the client has its refusal */
+	if (a.type != IMSG_NONE && control_client_send(c, a.type, &a.m) == -1)
+		return;
+	if (a.type == IMSG_CTL_FAIL)
+		c->failed = 1;
+	if (!a.last || --c->pending > 0)
 		return;
 	c->reqid = 0;
-	if (a.type != IMSG_CTL_OK && a.type != IMSG_CTL_FAIL &&
+	if (a.type != IMSG_CTL_OK && !c->failed &&
 	    control_client_send(c, IMSG_CTL_OK, &(struct msg_ctl_ok){ 0 }) ==
 	    -1)
 		return;
@@ -588,6 +834,7 @@ control_main(void)
 	control_state()->listen_fd = -1;
 	/* taken before dropping privileges: root, or who started us */
 	control_state()->owner = getuid();
+	control_state()->started = time(NULL);
 	proc_child_init(PROC_CONTROL, control_handlers,
 	    sizeof control_handlers / sizeof control_handlers[0],
 	    NULL, control_on_start);

@@ -8,4 +8,36 @@
 /* makemap.c: build a db table from a text file (COMPAT-06) */
 int	makemap_main(int, char **);
 
+struct imsg;
+struct mproc;
+
+/*
+ * ctl_queue.c: the queue verbs and counters (CTL-01/03/04/05/12/13/16/
+ * 17).  send: check the arguments; given a channel, send the request
+ * (0, or -1 said why).  on: an answer's handler.  again: show queue's
+ * next request, 1 sent, 0 at the end, -1 on error.  done: print, and
+ * the exit status.
+ */
+int	ctl_queue_send_show_queue(struct mproc *, char **);
+int	ctl_queue_send_show_envelope(struct mproc *, char **);
+int	ctl_queue_send_show_message(struct mproc *, char **);
+int	ctl_queue_send_show_stats(struct mproc *, char **);
+int	ctl_queue_send_schedule(struct mproc *, char **);
+int	ctl_queue_send_remove(struct mproc *, char **);
+int	ctl_queue_send_suspend(struct mproc *, char **);
+int	ctl_queue_send_release(struct mproc *, char **);
+int	ctl_queue_send_pause(struct mproc *, char **);
+int	ctl_queue_send_resume(struct mproc *, char **);
+int	ctl_queue_again_show_queue(struct mproc *);
+void	ctl_queue_on_lines(struct mproc *, struct imsg *);
+void	ctl_queue_on_text(struct mproc *, struct imsg *);
+void	ctl_queue_on_count(struct mproc *, struct imsg *);
+void	ctl_queue_on_message_fd(struct mproc *, struct imsg *);
+int	ctl_queue_done_show_queue(void);
+int	ctl_queue_done_text(void);
+int	ctl_queue_done_show_stats(void);
+int	ctl_queue_done_show_message(void);
+int	ctl_queue_done_change(void);
+int	ctl_queue_done_ok(void);
+
 #endif

@@ -51,6 +51,8 @@ static struct {
 	int			 done;
 	int			 failed;
 	int			 got_hello;
+	struct event		*ev_timeout;
+	int			(*again)(struct mproc *);	/* of cmd */
 	struct ctl_status_row	 rows[PROC__COUNT];
 	int			 nrows;
 	int			 have_result;
@@ -71,7 +73,17 @@ ctl_usage(int status)
 	    "  table lookup NAME SERVICE KEY  value of KEY in table NAME\n"
 	    "  table check NAME SERVICE KEY   whether KEY matches table NAME\n"
 	    "  table fetch NAME SERVICE       next value of table NAME\n"
-	    "  update table NAME              reload table NAME\n");
+	    "  update table NAME              reload table NAME\n"
+	    "  show queue [MSGID]             every queued envelope\n"
+	    "  show envelope EVPID            a queued envelope\n"
+	    "  show message ID                a queued message\n"
+	    "  show stats                     the daemon's counters\n"
+	    "  schedule ID|all                try again now\n"
+	    "  remove ID|all                  delete, without a bounce\n"
+	    "  pause mda|mta|smtp             stop an agent\n"
+	    "  resume mda|mta|smtp            let it work again\n"
+	    "  pause envelope ID|all          hold envelopes\n"
+	    "  resume envelope ID|all         release them\n");
 	exit(status);
 }
 
@@ -93,8 +105,20 @@ ctl_on_ok(struct mproc *p, struct imsg *imsg)
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	struct timeval		tv = { CTL_TIMEOUT, 0 };
+	int			r;
+
 	if (!ctl.got_hello) {
 		ctl.got_hello = 1;
+		return;
+	}
+	/* a command of several requests: the next one */
+	if (ctl.again != NULL && (r = ctl.again(p)) != 0) {
+		if (r == -1) {
+			fprintf(stderr, "smtpctl: cannot send the request\n");
+			ctl_finish(1);
+		} else
+			evtimer_add(ctl.ev_timeout, &tv);
 		return;
 	}
 	ctl_finish(0);
@@ -153,6 +177,10 @@ static const struct imsg_handler ctl_handlers[] = {
 	{ IMSG_CTL_FAIL,         PROC_CONTROL, ctl_on_fail },
 	{ IMSG_CTL_PROC_STATUS,  PROC_CONTROL, ctl_on_proc_status },
 	{ IMSG_CTL_TABLE_RESULT, PROC_CONTROL, ctl_on_table_result },
+	{ IMSG_CTL_QUEUE_LINES,  PROC_CONTROL, ctl_queue_on_lines },
+	{ IMSG_CTL_TEXT,         PROC_CONTROL, ctl_queue_on_text },
+	{ IMSG_CTL_COUNT,        PROC_CONTROL, ctl_queue_on_count },
+	{ IMSG_CTL_MESSAGE_FD,   PROC_CONTROL, ctl_queue_on_message_fd },
 };
 
 static void
@@ -349,7 +377,9 @@ ctl_done_update(void)
 	return 0;
 }
 
-/* the commands: fixed words, then nargs arguments */
+/* the commands: fixed words (the second may be NULL), then nargs
+ * arguments; a command with the same words and more arguments follows
+ * the one with fewer */
 static const struct ctl_command {
 	const char	*words[2];
 	int		 nargs;
@@ -358,27 +388,56 @@ static const struct ctl_command {
 	 * request: 0, or -1 with the reason printed */
 	int		(*send)(struct mproc *, char **);
 	int		(*done)(void);
+	/* again - after an answer, the next request of the command: 1
+	 * sent, 0 none (the command is over), -1 failed; may be NULL */
+	int		(*again)(struct mproc *);
 } ctl_commands[] = {
 	{ { "show", "status" },   0, 1, ctl_send_show_status,
-	    ctl_done_show_status },
-	{ { "table", "lookup" },  3, 2, ctl_send_lookup, ctl_done_lookup },
-	{ { "table", "check" },   3, 2, ctl_send_check, ctl_done_check },
-	{ { "table", "fetch" },   2, 2, ctl_send_fetch, ctl_done_fetch },
+	    ctl_done_show_status, NULL },
+	{ { "table", "lookup" },  3, 2, ctl_send_lookup, ctl_done_lookup, NULL },
+	{ { "table", "check" },   3, 2, ctl_send_check, ctl_done_check, NULL },
+	{ { "table", "fetch" },   2, 2, ctl_send_fetch, ctl_done_fetch, NULL },
 	{ { "update", "table" },  1, 1, ctl_send_update_table,
-	    ctl_done_update },
+	    ctl_done_update, NULL },
+	{ { "show", "queue" },    0, 1, ctl_queue_send_show_queue,
+	    ctl_queue_done_show_queue, ctl_queue_again_show_queue },
+	{ { "show", "queue" },    1, 1, ctl_queue_send_show_queue,
+	    ctl_queue_done_show_queue, ctl_queue_again_show_queue },
+	{ { "show", "envelope" }, 1, 1, ctl_queue_send_show_envelope,
+	    ctl_queue_done_text, NULL },
+	{ { "show", "message" },  1, 1, ctl_queue_send_show_message,
+	    ctl_queue_done_show_message, NULL },
+	{ { "show", "stats" },    0, 1, ctl_queue_send_show_stats,
+	    ctl_queue_done_show_stats, NULL },
+	{ { "schedule", NULL },   1, 1, ctl_queue_send_schedule,
+	    ctl_queue_done_change, NULL },
+	{ { "remove", NULL },     1, 1, ctl_queue_send_remove,
+	    ctl_queue_done_change, NULL },
+	{ { "pause", "envelope" }, 1, 1, ctl_queue_send_suspend,
+	    ctl_queue_done_change, NULL },
+	{ { "resume", "envelope" }, 1, 1, ctl_queue_send_release,
+	    ctl_queue_done_change, NULL },
+	{ { "pause", NULL },      1, 1, ctl_queue_send_pause,
+	    ctl_queue_done_ok, NULL },
+	{ { "resume", NULL },     1, 1, ctl_queue_send_resume,
+	    ctl_queue_done_ok, NULL },
 };
 
 /* ctl_command_find - the command the words name, or usage */
 static const struct ctl_command *
 ctl_command_find(int argc, char **argv)
 {
-	size_t	i;
+	const struct ctl_command	*c;
+	size_t				 i;
 
-	for (i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++)
-		if (argc == 2 + ctl_commands[i].nargs &&
-		    strcmp(argv[0], ctl_commands[i].words[0]) == 0 &&
-		    strcmp(argv[1], ctl_commands[i].words[1]) == 0)
-			return &ctl_commands[i];
+	for (i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
+		c = &ctl_commands[i];
+		if (c->words[1] == NULL ? argc == 1 + c->nargs &&
+		    strcmp(argv[0], c->words[0]) == 0 :
+		    argc == 2 + c->nargs && strcmp(argv[0], c->words[0]) == 0 &&
+		    strcmp(argv[1], c->words[1]) == 0)
+			return c;
+	}
 	fprintf(stderr, "smtpctl: unknown command:");
 	while (argc-- > 0)
 		fprintf(stderr, " %s", *argv++);
@@ -404,6 +463,7 @@ main(int argc, char *argv[])
 	struct event	*ev_timeout;
 	struct timeval	 tv = { CTL_TIMEOUT, 0 };
 	int		 ch, status;
+	char		**args;
 
 	prog = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	prog = prog ? prog + 1 : (argc > 0 ? argv[0] : "smtpctl");
@@ -439,17 +499,20 @@ main(int argc, char *argv[])
 		ctl_usage(1);
 
 	ctl.cmd = ctl_command_find(argc, argv);
-	if (ctl.cmd->send(NULL, argv + 2) == -1)
+	args = argv + (ctl.cmd->words[1] != NULL ? 2 : 1);
+	if (ctl.cmd->send(NULL, args) == -1)
 		return ctl.cmd->fail_status;
 
 	if ((ctl.evb = event_base_new()) == NULL ||
 	    (ev_timeout = evtimer_new(ctl.evb, ctl_on_timeout, NULL)) == NULL)
 		fatalx("cannot set up an event loop");
+	ctl.ev_timeout = ev_timeout;
+	ctl.again = ctl.cmd->again;
 	p = mproc_new(ctl.evb, PROC_CLIENT, ctl_connect(ctl.sock),
 	    PROC_CONTROL, 0, ctl_handlers,
 	    sizeof ctl_handlers / sizeof ctl_handlers[0], ctl_on_lost);
 	if (msg_send_ctl_hello(p, &(struct msg_ctl_hello){
-	    .version = IMSG_VERSION }) == -1 || ctl.cmd->send(p, argv + 2) == -1) {
+	    .version = IMSG_VERSION }) == -1 || ctl.cmd->send(p, args) == -1) {
 		fprintf(stderr, "smtpctl: cannot send the request\n");
 		ctl.failed = 1;
 	} else {

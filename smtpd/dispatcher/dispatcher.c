@@ -26,6 +26,7 @@
 #include "proc.h"
 #include "smtp.h"
 #include "smtpd.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 #define DISPATCHER_LISTEN_MAX	256
@@ -108,6 +109,45 @@ dispatcher_on_add_listener(struct mproc *p, struct imsg *imsg)
 	ds->npending++;
 }
 
+/* dispatcher_on_pause - smtpctl pause|resume mda|mta|smtp (CTL-12) */
+static void
+dispatcher_on_pause(struct mproc *p, struct imsg *imsg)
+{
+	struct dispatcher_state	*ds = dispatcher_state();
+	struct msg_proc_pause	 m;
+
+	if (msg_unpack_proc_pause(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	ds->paused = m.pause ? ds->paused | m.what : ds->paused & ~m.what;
+	if (ds->started && m.what == PAUSE_SMTP)
+		(m.pause ? smtp_server_pause : smtp_server_resume)(ds->smtp);
+	else if (ds->started && m.what == PAUSE_MDA)
+		dispatcher_mda_pause(m.pause);
+	log_info("0000000000000000 dispatcher %s what=%s", m.pause ? "pause" :
+	    "resume", m.what == PAUSE_SMTP ? "smtp" : m.what == PAUSE_MDA ?
+	    "mda" : "mta");
+	msg_send_proc_pause_result(p, &(struct msg_proc_pause_result){
+	    .reqid = m.reqid });
+}
+
+/* dispatcher_on_collect_stats - the gauges of show stats */
+static void
+dispatcher_on_collect_stats(void)
+{
+	struct dispatcher_state	*ds = dispatcher_state();
+	long long		 open = ds->smtp != NULL ?
+				    (long long)smtp_server_sessions(ds->smtp) : 0;
+
+	stats_set("smtp.session", open);
+	stats_set("smtp.session.total", open +
+	    stats_get("smtp.session.closed"));
+	stats_set("smtp.paused", (ds->paused & PAUSE_SMTP) != 0);
+	stats_set("mda.paused", (ds->paused & PAUSE_MDA) != 0);
+	stats_set("mta.paused", (ds->paused & PAUSE_MTA) != 0);
+}
+
 static const struct imsg_handler dispatcher_handlers[] = {
 	PROC_CHILD_HANDLERS,
 	{ IMSG_DISPATCHER_ADD_LISTENER, PROC_PARENT,
@@ -129,6 +169,8 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_expand_rcpt_result },
 	{ IMSG_LOOKUP_USERINFO_RESULT, PROC_LOOKUP,
 	    dispatcher_on_userinfo_result },
+	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
+	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 };
 
 static void
@@ -161,6 +203,7 @@ dispatcher_main(void)
 {
 	env->state = &dispatcher_state_storage;
 	dispatcher_state()->paused = env->opts.paused;
+	stats_on_collect(dispatcher_on_collect_stats);
 	proc_child_init(PROC_DISPATCHER, dispatcher_handlers,
 	    sizeof dispatcher_handlers / sizeof dispatcher_handlers[0],
 	    dispatcher_on_config, dispatcher_on_start);

@@ -31,6 +31,7 @@
 #include "queue_api.h"
 #include "smtp.h"
 #include "smtpd.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 /* what one session's transaction holds on our side */
@@ -235,6 +236,7 @@ dispatcher_smtp_session_end(void *arg, struct smtp_session *s)
 {
 	struct dispatcher_tx	*tx = smtp_session_arg(s);
 
+	stats_add("smtp.session.closed", 1);
 	if (tx == NULL)
 		return;
 	dispatcher_tx_reset(tx);

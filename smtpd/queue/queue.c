@@ -24,6 +24,7 @@
 #include "queue.h"
 #include "queue_backend.h"
 #include "smtpd.h"
+#include "stats.h"
 
 
 static const struct imsg_handler queue_handlers[] = {
@@ -40,6 +41,10 @@ static const struct imsg_handler queue_handlers[] = {
 	    queue_on_deliver_envelope },
 	{ IMSG_QUEUE_DELIVERY_RESULT, PROC_DISPATCHER,
 	    queue_on_delivery_result },
+	{ IMSG_QUEUE_LIST_ENVELOPES, PROC_SCHEDULER, queue_on_list_envelopes },
+	{ IMSG_QUEUE_SHOW_ENVELOPE, PROC_CONTROL, queue_on_show_envelope },
+	{ IMSG_QUEUE_SHOW_MESSAGE, PROC_CONTROL, queue_on_show_message },
+	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 };
 
 const struct imsg_handler *

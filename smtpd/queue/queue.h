@@ -65,6 +65,11 @@ void	queue_on_delete_message(struct mproc *, struct imsg *);
 void	queue_on_deliver_envelope(struct mproc *, struct imsg *);
 void	queue_on_delivery_result(struct mproc *, struct imsg *);
 
+/* queue_admin.c: show queue, show envelope, show message (smtpctl) */
+void	queue_on_list_envelopes(struct mproc *, struct imsg *);
+void	queue_on_show_envelope(struct mproc *, struct imsg *);
+void	queue_on_show_message(struct mproc *, struct imsg *);
+
 /*
  * queue_reload.c: queue_reload_start walks every committed envelope in
  * steps on BASE, telling the scheduler INSERT and COMMIT; DONE (may be

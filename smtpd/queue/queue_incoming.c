@@ -35,6 +35,7 @@
 #include "queue.h"
 #include "queue_backend.h"
 #include "smtpd.h"
+#include "stats.h"
 
 /* one message being received */
 struct queue_incoming {
@@ -335,6 +336,8 @@ queue_incoming_done(struct queue_incoming *q, int r)
 		for (i = 0; i < q->nevps; i++)
 			queue_tell_scheduler_insert(&q->evps[i]);
 		queue_tell_scheduler_commit(q->msgid);
+		stats_add("queue.message.committed", 1);
+		stats_add("queue.envelope.committed", (long long)q->nevps);
 		log_info(QUEUE_LOG_ID " queue commit msgid=%08" PRIx32
 		    " envelopes=%zu", q->msgid, q->nevps);
 	} else {

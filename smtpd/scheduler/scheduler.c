@@ -21,6 +21,7 @@
 #include "scheduler.h"
 #include "scheduler_proc.h"
 #include "smtpd.h"
+#include "stats.h"
 
 static const struct imsg_handler scheduler_handlers[] = {
 	PROC_CHILD_HANDLERS,
@@ -30,6 +31,12 @@ static const struct imsg_handler scheduler_handlers[] = {
 	    scheduler_on_commit_message },
 	{ IMSG_SCHEDULER_DELIVERY_RESULT, PROC_QUEUE,
 	    scheduler_on_delivery_result },
+	{ IMSG_SCHEDULER_CHANGE_ENVELOPES, PROC_CONTROL,
+	    scheduler_on_change_envelopes },
+	{ IMSG_SCHEDULER_LIST_ENVELOPES, PROC_CONTROL,
+	    scheduler_on_list_envelopes },
+	{ IMSG_PROC_PAUSE, PROC_CONTROL, scheduler_on_pause },
+	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 };
 
 const struct imsg_handler *
@@ -37,6 +44,13 @@ scheduler_imsg_handlers(size_t *n)
 {
 	*n = sizeof scheduler_handlers / sizeof scheduler_handlers[0];
 	return scheduler_handlers;
+}
+
+/* scheduler_on_collect_stats - the gauges of show stats */
+static void
+scheduler_on_collect_stats(void)
+{
+	stats_set("scheduler.inflight", (long long)scheduler_work_inflight());
 }
 
 /* scheduler_on_config - open the default backend, linked in, and the loop */
@@ -56,6 +70,10 @@ scheduler_on_config(void)
 	scheduler_work_init(env->evb, host,
 	    env->conf->scheduler_limits.max_inflight,
 	    env->conf->scheduler_limits.max_evp_batch_size);
+	if (env->opts.paused & (PAUSE_MDA | PAUSE_MTA))
+		scheduler_work_pause(env->opts.paused & (PAUSE_MDA | PAUSE_MTA),
+		    1);
+	stats_on_collect(scheduler_on_collect_stats);
 	log_debug("scheduler: backend %s max-inflight=%lld "
 	    "max-evp-batch-size=%lld", scheduler_backend_ramqueue.name,
 	    env->conf->scheduler_limits.max_inflight,

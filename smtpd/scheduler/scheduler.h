@@ -40,9 +40,17 @@ void	scheduler_work_free(void);
 size_t	scheduler_work_inflight(void);
 /* scheduler_work_wake - something changed: batch on the next turn */
 void	scheduler_work_wake(void);
+/* scheduler_work_pause - hand out no work (PAUSE) or again (0) for the
+ * agents of WHAT (PAUSE_MDA, PAUSE_MTA of smtpd.h) */
+void	scheduler_work_pause(unsigned int what, int pause);
 
 void	scheduler_on_insert_envelope(struct mproc *, struct imsg *);
 void	scheduler_on_commit_message(struct mproc *, struct imsg *);
 void	scheduler_on_delivery_result(struct mproc *, struct imsg *);
+
+/* scheduler_admin.c: the smtpctl verbs control relays */
+void	scheduler_on_change_envelopes(struct mproc *, struct imsg *);
+void	scheduler_on_list_envelopes(struct mproc *, struct imsg *);
+void	scheduler_on_pause(struct mproc *, struct imsg *);
 
 #endif

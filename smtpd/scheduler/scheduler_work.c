@@ -13,8 +13,10 @@
  * temporary failure: the backend computes the next try, growing with
  * the retry count); either way its in-flight slot is free.  A backend
  * that does not answer (a helper) is retried after SCHEDULER_RETRY_MS.
- * Never fatal after start-up.  Hold, pause and resume (smtpctl) are a
- * later issue.  The state is private to this module (init, free).
+ * Never fatal after start-up.  A paused agent (smtpctl pause mda|mta,
+ * smtpd -P) gets no work of its kind until resumed: its envelopes stay
+ * pending here (scheduler_admin.c serves the other smtpctl verbs).
+ * The state is private to this module (init, free).
  */
 #include <sys/tree.h>
 
@@ -30,6 +32,7 @@
 #include "scheduler.h"
 #include "scheduler_proc.h"
 #include "smtpd.h"
+#include "stats.h"
 
 /* every kind of work a batch may hand out */
 #define SCHEDULER_TYPEMASK_ALL	(SCHED_REMOVE | SCHED_EXPIRE | SCHED_UPDATE | \
@@ -66,6 +69,7 @@ static struct {
 	size_t			 batch_size;
 	int			 calling;	/* a BATCH is out */
 	int			 woken;		/* woken meanwhile */
+	int			 paused;	/* SCHED_MDA, SCHED_MTA */
 } scheduler_work;
 
 static const struct timeval	scheduler_zero = { 0, 0 };
@@ -111,6 +115,24 @@ scheduler_work_free(void)
 	}
 	scheduler_work.ninflight = 0;
 	scheduler_work.host = NULL;
+}
+
+void
+scheduler_work_pause(unsigned int what, int pause)
+{
+	int	bits = ((what & PAUSE_MDA) ? SCHED_MDA : 0) |
+		    ((what & PAUSE_MTA) ? SCHED_MTA : 0);
+
+	if (pause)
+		scheduler_work.paused |= bits;
+	else
+		scheduler_work.paused &= ~bits;
+	log_info("0000000000000000 scheduler %s what=%s%s%s", pause ?
+	    "pause" : "resume", (bits & SCHED_MDA) ? "mda" : "",
+	    bits == (SCHED_MDA | SCHED_MTA) ? "," : "",
+	    (bits & SCHED_MTA) ? "mta" : "");
+	if (!pause && scheduler_work.timer != NULL)
+		scheduler_work_wake();
 }
 
 size_t
@@ -178,6 +200,12 @@ scheduler_work_hand_out(uint64_t evpid, int type)
 				free(f);	/* already counted */
 		}
 	}
+	/* a removal is over here; an expiry comes back as an outcome */
+	if (type == SCHED_REMOVE) {
+		stats_add("scheduler.envelope.removed", 1);
+		stats_add("scheduler.envelope", -1);
+	} else if (type == SCHED_EXPIRE)
+		stats_add("scheduler.envelope.expired", 1);
 	log_debug("scheduler: evpid=%016" PRIx64 " handed out type=%d",
 	    evpid, type);
 	msg_send_queue_deliver_envelope(env->peers[PROC_QUEUE],
@@ -231,7 +259,7 @@ scheduler_work_on_timer(evutil_socket_t fd, short ev, void *arg)
 	room = scheduler_work.max_inflight - out;
 	memset(&req, 0, sizeof req);
 	req.type = PROC_SCHEDULER_BATCH;
-	req.typemask = SCHEDULER_TYPEMASK_ALL;
+	req.typemask = SCHEDULER_TYPEMASK_ALL & ~scheduler_work.paused;
 	req.count = room < scheduler_work.batch_size ? room :
 	    scheduler_work.batch_size;
 	scheduler_work.calling = 1;
@@ -276,6 +304,7 @@ scheduler_on_insert_envelope(struct mproc *p, struct imsg *imsg)
 		return;
 	}
 	memset(&req, 0, sizeof req);
+	stats_add("scheduler.envelope", 1);
 	req.type = PROC_SCHEDULER_INSERT;
 	req.si.evpid = m.evpid;
 	req.si.type = (enum delivery_type)m.type;
@@ -316,6 +345,12 @@ scheduler_on_delivery_result(struct mproc *p, struct imsg *imsg)
 		return;
 	}
 	scheduler_work_landed(m.evpid);
+	stats_add(m.status == DELIVERY_OK ? "scheduler.delivery.ok" :
+	    m.status == DELIVERY_TEMPFAIL ? "scheduler.delivery.tempfail" :
+	    m.status == DELIVERY_LOOP ? "scheduler.delivery.loop" :
+	    "scheduler.delivery.permfail", 1);
+	if (m.status != DELIVERY_TEMPFAIL)
+		stats_add("scheduler.envelope", -1);
 	memset(&req, 0, sizeof req);
 	if (m.status == DELIVERY_TEMPFAIL) {
 		req.type = PROC_SCHEDULER_UPDATE;

@@ -22,7 +22,8 @@ struct event;
 struct smtp_listen {
 	TAILQ_ENTRY(smtp_listen)	 entry;
 	struct smtp_server		*srv;
-	int				 fd;
+	int				 fd;		/* -1: sessions handed in */
+	const struct smtp_listener	*conf;		/* the host's, as a key */
 	struct event			*ev;
 	struct event			*retry;	/* after EMFILE */
 	char				 hostname[256];

@@ -72,6 +72,7 @@ sendmail_rcpt_add(struct sendmail_msg *m, const char *a, size_t n,
     const char **why)
 {
 	char	**v;
+	size_t	  i;
 
 	while (n > 0 && isspace((unsigned char)*a))
 		a++, n--;
@@ -79,6 +80,11 @@ sendmail_rcpt_add(struct sendmail_msg *m, const char *a, size_t n,
 		n--;
 	if (n == 0)
 		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)a[i] < ' ' || a[i] == 0x7f) {
+			*why = "control character in a recipient header";
+			return -1;
+		}
 	if (n >= SENDMAIL_ADDR_MAX) {
 		*why = "address too long in a recipient header";
 		return -1;
@@ -246,7 +252,7 @@ sendmail_msg_headers(struct sendmail_msg *m, int extract, int strip_bcc,
 
 /*
  * sendmail_msg_parse - IN (LEN bytes, as read) into M: LF line ends
- * (a CR before LF dropped), cut at a lone "." line when DOT_ENDS, then
+ * (the CRs before LF dropped), cut at a lone "." line when DOT_ENDS, then
  * the headers.  0, or -1 with *why (too big, out of memory, a header
  * address too long, too many recipients).
  */
@@ -266,8 +272,8 @@ sendmail_msg_parse(struct sendmail_msg *m, const char *in, size_t len,
 		nl = memchr(in + pos, '\n', len - pos);
 		end = nl ? (size_t)(nl - in) : len;
 		n = end - pos;
-		if (n > 0 && in[pos + n - 1] == '\r')
-			n--;
+		while (n > 0 && in[pos + n - 1] == '\r')
+			n--;	/* CRLF, and CR CR LF of a twice-converted file */
 		if (dot_ends && n == 1 && in[pos] == '.')
 			break;
 		if (sendmail_buf_add(m, in + pos, n) == -1 ||

@@ -101,8 +101,8 @@ sendmail_paths(struct sendmail *sm)
 static void
 sendmail_usage(void)
 {
-	fprintf(stderr, "usage: sendmail [-tv] [-f from] [-F name] "
-	    "[-N dsn] [-R ret] [-V envid] [-bs | -bp | -bi] [-i] "
+	fprintf(stderr, "usage: sendmail [-itv] [-f from | -r from] "
+	    "[-F name] [-N dsn] [-R ret] [-V envid] [-bm | -bs | -bp | -bi] "
 	    "[to ...]\n");
 	exit(EX_USAGE);
 }

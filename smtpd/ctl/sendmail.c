@@ -634,8 +634,9 @@ sendmail_offline_store(struct sendmail *sm, int argc, char **argv,
 	for (i = 1; ok && i < argc; i++)
 		ok = sendmail_write(&fd, argv[i], strlen(argv[i]) + 1) == 0;
 	ok = ok && sendmail_write(&fd, msg, len) == 0 && fsync(fd) == 0;
-	n = snprintf(final, sizeof final, "%s/%s", sm->offline,
-	    strrchr(tmp, '/') + 6);
+	/* a name nobody else has: rename would replace the user's own */
+	n = snprintf(final, sizeof final, "%s/%lld.%ld.%s", sm->offline,
+	    (long long)time(NULL), (long)getpid(), strrchr(tmp, '/') + 6);
 	if (close(fd) == -1 || !ok || n < 0 || (size_t)n >= sizeof final ||
 	    rename(tmp, final) == -1) {
 		fprintf(stderr, "sendmail: %s: %s\n", tmp, strerror(errno));
@@ -785,8 +786,12 @@ sendmail_main(int argc, char **argv)
 	if (sendmail_identity(&sm) == -1)
 		return EX_NOUSER;
 	if (sm.mode == 's') {
-		if (sendmail_session(&sm, &down) < 0)
+		if (sendmail_session(&sm, &down) < 0) {
+			if (down)
+				fprintf(stderr, "sendmail: smtpd is not "
+				    "running\n");
 			return EX_UNAVAILABLE;
+		}
 		r = sendmail_relay(sm.fd);
 		close(sm.fd);
 		return r;

@@ -72,8 +72,8 @@ class Sendmail(SendmailBase):
         # sender: the login name at the server name; the session is local
         self.assertRegex(m["Return-Path"], "^<%s@" % self.user)
         self.assertIn("from localhost (", m["Received"])
-        self.assertIn("uid=%d" % self.pw.pw_uid if is_root() else
-                      "local enqueue session", self.smtpd.log())
+        self.assertRegex(self.smtpd.log(), r"[0-9a-f]{16} smtp enqueue "
+                         r"uid=%d pid=\d+" % self.pw.pw_uid)
 
     def test_headers_completed(self):
         """A message without headers gets From, Date, Message-ID."""
@@ -206,8 +206,8 @@ class Offline(SendmailBase):
                                  == [], 10), os.listdir(self.offline_dir()))
         self.assertIn("offline file %s enqueued" % files[0],
                       self.smtpd.log())
-        if is_root():
-            self.assertIn("uid=%d" % self.pw.pw_uid, self.smtpd.log())
+        self.assertIn("smtp enqueue uid=%d " % self.pw.pw_uid,
+                      self.smtpd.log())
 
     def test_offline_bad_files_set_aside(self):
         """Not regular, or (as root) owned by no account, or (not root)
@@ -248,8 +248,8 @@ class Offline(SendmailBase):
         self.delivered()
         log = self.smtpd.log()
         self.assertIn("submitted as user=%s" % self.user, log)
-        self.assertIn("local enqueue session uid=%d" % self.pw.pw_uid, log)
-        self.assertNotIn("local enqueue session uid=0", log)
+        self.assertIn("smtp enqueue uid=%d" % self.pw.pw_uid, log)
+        self.assertNotIn("smtp enqueue uid=0 ", log)
 
 
 class Newaliases(SendmailBase):

@@ -57,10 +57,10 @@ dispatcher_enqueue_listener(void)
 	return l;	/* lives as long as the process */
 }
 
-/* dispatcher_enqueue_open - a session on one end of a socketpair; the
- * other end, or -1 with *why set */
+/* dispatcher_enqueue_open - a session on one end of a socketpair (its
+ * id in *id); the other end, or -1 with *why set */
 static int
-dispatcher_enqueue_open(const char **why)
+dispatcher_enqueue_open(uint64_t *id, const char **why)
 {
 	const struct smtp_listener	*l;
 	struct sockaddr_storage		 ss;
@@ -84,8 +84,8 @@ dispatcher_enqueue_open(const char **why)
 	}
 	memset(&ss, 0, sizeof ss);
 	ss.ss_family = AF_UNIX;
-	if (smtp_server_session(dispatcher_smtp_server(), sv[0], l, &ss) ==
-	    -1) {
+	if ((*id = smtp_server_session(dispatcher_smtp_server(), sv[0], l,
+	    &ss)) == 0) {
 		log_warn("dispatcher: local enqueue: session");
 		close(sv[1]);
 		*why = "temporary failure: no session";
@@ -100,13 +100,14 @@ dispatcher_on_enqueue_session(struct mproc *p, struct imsg *imsg)
 {
 	struct msg_dispatcher_enqueue_session	m;
 	const char				*why = NULL;
+	uint64_t				 id = 0;
 	int					 fd;
 
 	if (msg_unpack_dispatcher_enqueue_session(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
-	if ((fd = dispatcher_enqueue_open(&why)) == -1) {
+	if ((fd = dispatcher_enqueue_open(&id, &why)) == -1) {
 		log_warnx("dispatcher: local enqueue for uid=%u pid=%d "
 		    "refused: %s", m.uid, m.pid, why);
 		msg_send_dispatcher_enqueue_session_fail(p,
@@ -114,8 +115,7 @@ dispatcher_on_enqueue_session(struct mproc *p, struct imsg *imsg)
 			.reqid = m.reqid, .error = why });
 		return;
 	}
-	log_info("dispatcher: local enqueue session uid=%u pid=%d", m.uid,
-	    m.pid);
+	log_event(id, "smtp", "enqueue", "uid=%u pid=%d", m.uid, m.pid);
 	msg_send_dispatcher_enqueue_session_result(p,
 	    &(struct msg_dispatcher_enqueue_session_result){
 		.reqid = m.reqid, .fd = fd });

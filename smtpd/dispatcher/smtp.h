@@ -199,10 +199,12 @@ int	smtp_server_listen(struct smtp_server *, int fd,
  * CONF pointer makes a listener that accepts nothing and is kept until
  * smtp_server_free, so CONF must live as long as the server.  The
  * session is as an accepted one (greeting, limits, hooks, Received);
- * pause does not affect it.  The server owns FD from then on, even on
- * -1 (errno EINVAL: a listener smtp_server_listen would refuse).
+ * pause does not affect it.  Returns the session's id (as in its log
+ * lines), or 0 when no session was made (errno EINVAL: a listener
+ * smtp_server_listen would refuse; ENOMEM).  The server owns FD from
+ * then on, even on 0.
  */
-int	smtp_server_session(struct smtp_server *, int fd,
+uint64_t smtp_server_session(struct smtp_server *, int fd,
 	    const struct smtp_listener *, const struct sockaddr_storage *client);
 /* smtp_server_pause / resume - stop / restart accepting (smtpctl) */
 void	smtp_server_pause(struct smtp_server *);

@@ -92,7 +92,8 @@ struct smtp_session {
 };
 
 /* smtp_session.c */
-void	smtp_session_start(struct smtp_listen *, int fd,
+/* smtp_session_start - the session's id, or 0 when none could be made */
+uint64_t smtp_session_start(struct smtp_listen *, int fd,
 	    const struct sockaddr_storage *, int over_limit);
 void	smtp_session_free(struct smtp_session *);
 

@@ -119,7 +119,8 @@ smtp_server_on_accept(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (len == 0 || ss.ss_family == AF_UNSPEC)
 			ss.ss_family = AF_UNIX;
-		smtp_session_start(l, c, &ss, smtp_server_over_limit(l, &ss));
+		(void)smtp_session_start(l, c, &ss,
+		    smtp_server_over_limit(l, &ss));
 	}
 }
 
@@ -194,10 +195,10 @@ smtp_server_listen_new(struct smtp_server *srv, int fd,
  * listener is made at the first call for CONF and kept (found again by
  * the pointer); it listens on nothing.  The session is as an accepted
  * one: greeting, limits, hooks; CLIENT is its address (AF_UNIX: "local").
- * The server owns FD from then on, even when -1 is returned (EINVAL:
+ * The server owns FD from then on, even when 0 is returned (EINVAL:
  * a listener smtp_server_listen would refuse; ENOMEM).
  */
-int
+uint64_t
 smtp_server_session(struct smtp_server *srv, int fd,
     const struct smtp_listener *conf, const struct sockaddr_storage *client)
 {
@@ -209,12 +210,11 @@ smtp_server_session(struct smtp_server *srv, int fd,
 	if (l == NULL) {
 		if ((l = smtp_server_listen_new(srv, -1, conf)) == NULL) {
 			close(fd);
-			return -1;
+			return 0;
 		}
 		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
 	}
-	smtp_session_start(l, fd, client, 0);
-	return 0;
+	return smtp_session_start(l, fd, client, 0);
 }
 
 /* smtp_server_listen - accept sessions on FD as listener CONF */

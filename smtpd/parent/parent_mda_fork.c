@@ -57,9 +57,18 @@ struct parent_mda {
 
 static struct tree	parent_mdas;	/* pid -> delivery */
 
+/* parent_mda_done - the outcome to the dispatcher; none once we stop
+ * (its channel is closed): the envelope stays queued and is tried again
+ * at the next start, as after a crash */
 static void
 parent_mda_done(uint64_t id, int status, const char *error)
 {
+	if (env->peers[PROC_DISPATCHER] == NULL ||
+	    env->peers[PROC_DISPATCHER]->closed) {
+		log_debug("parent: delivery %llu ended while stopping, "
+		    "outcome dropped", (unsigned long long)id);
+		return;
+	}
 	msg_send_dispatcher_mda_done(env->peers[PROC_DISPATCHER],
 	    &(struct msg_dispatcher_mda_done){ .id = id, .status = status,
 		.error = error });

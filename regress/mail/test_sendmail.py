@@ -8,7 +8,10 @@ file's owner.
 
 As root the daemon is privilege-separated and sendmail runs as the test
 account (smtpd-mail), which also receives; as an ordinary user both are
-the caller.  Every wait is bounded; daemons are stopped by PID.
+the caller (run the module under `runuser -u ACCOUNT` to cover that
+case as root).  sendmail is the smtpctl binary started with argv[0]
+"sendmail" (or mailq, newaliases), told the daemon's directory by
+SMTPD_RUNDIR.  Every wait is bounded; daemons are stopped by PID.
 """
 import os
 import pwd
@@ -177,6 +180,34 @@ class Sendmail(SendmailBase):
         r = self.smtpd.ctl("show", "status", user=self.user)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("permission denied", r.stderr)
+
+
+class SocketListener(SendmailBase):
+    """LSN-08: the options of `listen on socket` apply to sendmail's
+    session: its tag routes the mail, which no other rule accepts."""
+
+    def setUp(self):
+        super().setUp()
+        conf = ('listen on socket tag LOCALSUB\n'
+                'listen on 127.0.0.1 port %d\n'
+                'action "local" maildir "%s/%%{user.username}"\n'
+                'match tag LOCALSUB for any action "local"\n'
+                % (self.port, self.mail))
+        with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
+            f.write(conf)
+        self.assertEqual(self.smtpd.stop(), 0)
+        self.smtpd.start()
+
+    def test_tag_routes(self):
+        r = self.sendmail([self.rcpt()], b"Subject: tagged\n\nx\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        (m,) = self.delivered()
+        self.assertEqual(m["Subject"], "tagged")
+        # the same recipient over TCP carries no tag: refused
+        with self.client() as c:
+            c.mail("s@example.net")
+            code, msg = c.rcpt(self.rcpt())
+            self.assertEqual(code // 100, 5, msg)
 
 
 class Offline(SendmailBase):

@@ -182,7 +182,10 @@ main(void)
 	b = session(srv, &l);
 	CHECK(b != -1 && reply(b, buf, sizeof buf) == 220,
 	    "a second session, paused server: greeted");
-	CHECK(smtp_server_sessions(srv) == 2, "two sessions counted");
+	CHECK(smtp_server_sessions(srv) == 2 &&
+	    smtp_server_listener_sessions(srv, &l) == 2 &&
+	    smtp_server_listener_sessions(srv, &bad) == 0,
+	    "two sessions counted, for that listener");
 	CHECK(cmd(b, "QUIT\r\n", buf, sizeof buf) == 221, "QUIT");
 	close(b);
 	CHECK(cmd(a, "QUIT\r\n", buf, sizeof buf) == 221, "QUIT first");

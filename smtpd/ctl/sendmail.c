@@ -288,19 +288,13 @@ sendmail_on_timeout(evutil_socket_t fd, short ev, void *arg)
 	sendmail_ctl_done(1);
 }
 
-/*
- * sendmail_session - the SMTP session's socket from the daemon; -1 with
- * *down set when the daemon is not running (no socket, refused), -2 on
- * any other failure (said on stderr)
- */
+/* sendmail_connect - the control socket; -1 with *down set when the
+ * daemon is not running (no socket, refused), -2 on another failure */
 static int
-sendmail_session(struct sendmail *sm, int *down)
+sendmail_connect(struct sendmail *sm, int *down)
 {
 	struct sockaddr_un	 sun;
-	struct mproc		*p;
-	struct event		*ev;
-	struct timeval		 tv = { SENDMAIL_CTL_TIMEOUT, 0 };
-	int			 s, flags;
+	int			 s;
 
 	*down = 0;
 	memset(&sun, 0, sizeof sun);
@@ -321,6 +315,24 @@ sendmail_session(struct sendmail *sm, int *down)
 		close(s);
 		return -1;
 	}
+	return s;
+}
+
+/*
+ * sendmail_session - the SMTP session's socket from the daemon; -1 with
+ * *down set when the daemon is not running, -2 on any other failure
+ * (said on stderr)
+ */
+static int
+sendmail_session(struct sendmail *sm, int *down)
+{
+	struct mproc		*p;
+	struct event		*ev;
+	struct timeval		 tv = { SENDMAIL_CTL_TIMEOUT, 0 };
+	int			 s, flags;
+
+	if ((s = sendmail_connect(sm, down)) < 0)
+		return s;
 	sendmail_cur = sm;
 	sm->fd = -1;
 	if ((sm->evb = event_base_new()) == NULL ||
@@ -766,13 +778,31 @@ sendmail_offline_unlink(const char *path)
 		fprintf(stderr, "sendmail: %s: %s\n", path, strerror(errno));
 }
 
+/* sendmail_offline_run - -S: the arguments stored with the message
+ * replace ours; 0, or -1 when RAW is not an offline file */
+static int
+sendmail_offline_run(struct sendmail *sm, char *raw, size_t rawlen,
+    size_t *skip)
+{
+	char	**oargv;
+	int	  oargc;
+
+	if (sendmail_offline_args(raw, rawlen, &oargc, &oargv, skip) == -1) {
+		fprintf(stderr, "sendmail: -S: not an offline message\n");
+		return -1;
+	}
+	sendmail_options(sm, oargc, oargv);
+	sm->offline_run = 1;
+	return sm->mode == 'm' ? 0 : -1;
+}
+
 int
 sendmail_main(int argc, char **argv)
 {
 	struct sendmail	 sm;
-	char		*raw, **oargv;
+	char		*raw;
 	size_t		 rawlen, skip = 0;
-	int		 down, oargc, r;
+	int		 down, r;
 
 	memset(&sm, 0, sizeof sm);
 	sm.dot_ends = 1;
@@ -801,21 +831,10 @@ sendmail_main(int argc, char **argv)
 		    strerror(errno));
 		return EX_IOERR;
 	}
-	if (sm.offline_run) {
-		/* the stored arguments replace ours; -S stays */
-		if (sendmail_offline_args(raw, rawlen, &oargc, &oargv,
-		    &skip) == -1) {
-			fprintf(stderr, "sendmail: -S: not an offline "
-			    "message\n");
-			free(raw);
-			return EX_DATAERR;
-		}
-		sendmail_options(&sm, oargc, oargv);
-		sm.offline_run = 1;
-		if (sm.mode != 'm') {
-			free(raw);
-			return EX_DATAERR;
-		}
+	if (sm.offline_run &&
+	    sendmail_offline_run(&sm, raw, rawlen, &skip) == -1) {
+		free(raw);
+		return EX_DATAERR;
 	}
 	r = sendmail_send(&sm, argc, argv, raw + skip, rawlen - skip);
 	if (sm.offline_run && r == EX_OK)

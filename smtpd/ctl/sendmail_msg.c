@@ -195,14 +195,37 @@ sendmail_addr_list(struct sendmail_msg *m, const char *s, size_t n,
 	return 0;
 }
 
+/* sendmail_msg_header - one header of LEN bytes (continuations
+ * included) at S: its flags; the addresses of To/Cc/Bcc when EXTRACT;
+ * 1 when it is a Bcc, 0 not, -1 refused */
+static int
+sendmail_msg_header(struct sendmail_msg *m, const char *s, size_t len,
+    int extract, const char **why)
+{
+	size_t	name = sendmail_header_name_len(s, len);
+	int	bcc, rcpt;
+
+	m->has_from |= sendmail_is_header(s, len, "From");
+	m->has_date |= sendmail_is_header(s, len, "Date");
+	m->has_msgid |= sendmail_is_header(s, len, "Message-ID");
+	bcc = sendmail_is_header(s, len, "Bcc");
+	rcpt = bcc || sendmail_is_header(s, len, "To") ||
+	    sendmail_is_header(s, len, "Cc");
+	m->has_to |= rcpt && !bcc;
+	if (extract && rcpt && sendmail_addr_list(m, s + name + 1,
+	    len - name - 1, why) == -1)
+		return -1;
+	return bcc;
+}
+
 /* sendmail_msg_headers - the header block: flags, recipients (EXTRACT),
  * Bcc lines taken out (STRIP_BCC); the body follows at m->hdrlen */
 static int
 sendmail_msg_headers(struct sendmail_msg *m, int extract, int strip_bcc,
     const char **why)
 {
-	size_t	 pos = 0, end, next, vstart;
-	int	 rcpt, bcc;
+	size_t	 pos = 0, end, next;
+	int	 bcc;
 	char	*nl;
 
 	while (pos < m->len) {
@@ -222,20 +245,8 @@ sendmail_msg_headers(struct sendmail_msg *m, int extract, int strip_bcc,
 			nl = memchr(m->text + next, '\n', m->len - next);
 			next = nl ? (size_t)(nl - m->text) + 1 : m->len;
 		}
-		m->has_from |= sendmail_is_header(m->text + pos, end - pos,
-		    "From");
-		m->has_date |= sendmail_is_header(m->text + pos, end - pos,
-		    "Date");
-		m->has_msgid |= sendmail_is_header(m->text + pos, end - pos,
-		    "Message-ID");
-		bcc = sendmail_is_header(m->text + pos, end - pos, "Bcc");
-		rcpt = bcc || sendmail_is_header(m->text + pos, end - pos,
-		    "To") || sendmail_is_header(m->text + pos, end - pos, "Cc");
-		m->has_to |= rcpt && !bcc;
-		vstart = pos + sendmail_header_name_len(m->text + pos,
-		    end - pos) + 1;
-		if (extract && rcpt && sendmail_addr_list(m, m->text + vstart,
-		    next - vstart, why) == -1)
+		if ((bcc = sendmail_msg_header(m, m->text + pos, next - pos,
+		    extract, why)) == -1)
 			return -1;
 		if (bcc && strip_bcc) {
 			memmove(m->text + pos, m->text + next, m->len - next);

@@ -8,8 +8,10 @@
  * smtp_server_session), with the socket listener's options (tag,
  * mask-src, no-dsn, hostname) and the client's address AF_UNIX, so that
  * `match from local` / `from socket` hold for it; the submitter's uid
- * (control took it from SO_PEERCRED) is logged with it.  It must never
- * block, and a failure (no descriptors) is an answer to control, never
+ * (control took it from SO_PEERCRED) is logged with it.  At most
+ * DISPATCHER_ENQUEUE_MAX such sessions live at once, so local users
+ * cannot take every descriptor of the process.  It must never block, and
+ * a failure (the limit, no descriptors) is an answer to control, never
  * an exit.
  */
 #include <sys/socket.h>
@@ -27,6 +29,8 @@
 #include "smtp.h"
 #include "smtpd.h"
 #include "xmalloc.h"
+
+#define DISPATCHER_ENQUEUE_MAX	128	/* local sessions at once */
 
 /* dispatcher_enqueue_listener - the socket listener's options, made once
  * (the SMTP server keys its listener by this pointer); NULL if none */
@@ -68,6 +72,12 @@ dispatcher_enqueue_open(uint64_t *id, const char **why)
 
 	if ((l = dispatcher_enqueue_listener()) == NULL) {
 		*why = "no socket listener configured";
+		return -1;
+	}
+	if (smtp_server_listener_sessions(dispatcher_smtp_server(), l) >=
+	    DISPATCHER_ENQUEUE_MAX) {
+		*why = "temporary failure: too many local submissions in "
+		    "progress";
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {

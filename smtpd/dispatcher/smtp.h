@@ -210,6 +210,10 @@ uint64_t smtp_server_session(struct smtp_server *, int fd,
 void	smtp_server_pause(struct smtp_server *);
 void	smtp_server_resume(struct smtp_server *);
 size_t	smtp_server_sessions(const struct smtp_server *);
+/* smtp_server_listener_sessions - sessions alive of listener CONF (the
+ * pointer given to smtp_server_listen or smtp_server_session) */
+size_t	smtp_server_listener_sessions(const struct smtp_server *,
+	    const struct smtp_listener *);
 /* smtp_server_free - close listeners and every session */
 void	smtp_server_free(struct smtp_server **);
 

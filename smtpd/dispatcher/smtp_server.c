@@ -276,6 +276,19 @@ smtp_server_sessions(const struct smtp_server *srv)
 	return srv->nsessions;
 }
 
+/* smtp_server_listener_sessions - sessions of one listener, alive */
+size_t
+smtp_server_listener_sessions(const struct smtp_server *srv,
+    const struct smtp_listener *conf)
+{
+	const struct smtp_session	*s;
+	size_t				 n = 0;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		n += s->l->conf == conf && !s->gone;
+	return n;
+}
+
 /* smtp_server_free - every session ended, every listener closed */
 void
 smtp_server_free(struct smtp_server **srvp)

@@ -183,31 +183,36 @@ class Sendmail(SendmailBase):
 
 
 class SocketListener(SendmailBase):
-    """LSN-08: the options of `listen on socket` apply to sendmail's
-    session: its tag routes the mail, which no other rule accepts."""
+    """LSN-08, RULE-06: sendmail's session is the socket listener's:
+    its tag routes the mail, and `from socket` holds for it; a loopback
+    TCP client gets neither, so the same recipient is refused there."""
+
+    RULES = 'match tag LOCALSUB for any action "local"\n'
 
     def setUp(self):
         super().setUp()
         conf = ('listen on socket tag LOCALSUB\n'
                 'listen on 127.0.0.1 port %d\n'
                 'action "local" maildir "%s/%%{user.username}"\n'
-                'match tag LOCALSUB for any action "local"\n'
-                % (self.port, self.mail))
+                % (self.port, self.mail)) + self.RULES
         with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
             f.write(conf)
         self.assertEqual(self.smtpd.stop(), 0)
         self.smtpd.start()
 
-    def test_tag_routes(self):
-        r = self.sendmail([self.rcpt()], b"Subject: tagged\n\nx\n")
+    def test_socket_only(self):
+        r = self.sendmail([self.rcpt()], b"Subject: socket\n\nx\n")
         self.assertEqual(r.returncode, 0, r.stderr)
         (m,) = self.delivered()
-        self.assertEqual(m["Subject"], "tagged")
-        # the same recipient over TCP carries no tag: refused
+        self.assertEqual(m["Subject"], "socket")
         with self.client() as c:
             c.mail("s@example.net")
             code, msg = c.rcpt(self.rcpt())
             self.assertEqual(code // 100, 5, msg)
+
+
+class FromSocket(SocketListener):
+    RULES = 'match from socket for any action "local"\n'
 
 
 class Offline(SendmailBase):

@@ -146,7 +146,8 @@ class Sendmail(SendmailBase):
 
     def test_ignored_flags_and_errors(self):
         r = self.sendmail(["-oem", "-odi", "-Am", "-em", "-x", "-m",
-                           self.rcpt()], b"Subject: ign\n\nx\n")
+                           self.rcpt()], b"Subject: ign\n\nx\n",
+                          name="send-mail")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.delivered()
         r = self.sendmail([], b"x\n")

@@ -97,7 +97,7 @@ SMTPD		:= $(O)/smtpd
 CTL_SRCS	:= $(sort $(wildcard smtpd/ctl/*.c))
 SMTPCTL		:= $(O)/smtpctl
 # names smtpctl answers to, as symlinks beside it (and in SBINDIR)
-CTL_NAMES	:= makemap
+CTL_NAMES	:= makemap sendmail send-mail mailq newaliases
 CTL_LINKS	:= $(addprefix $(O)/,$(CTL_NAMES))
 
 # libexec/NAME.c or libexec/NAME/*.c is the helper NAME; it may set

@@ -20,6 +20,7 @@ PROGRAMS = {
     "smtpd": [os.path.join(BUILD, "smtpd"), "-h"],
     "smtpctl": [os.path.join(BUILD, "smtpctl"), "-h"],
     "makemap": [os.path.join(BUILD, "makemap")],
+    "sendmail": [os.path.join(BUILD, "sendmail"), "-?"],
     "queue-fs": [os.path.join(BUILD, "libexec", "queue-fs"), "-?"],
     "queue-ram": [os.path.join(BUILD, "libexec", "queue-ram"), "-?"],
     "scheduler-ram": [os.path.join(BUILD, "libexec", "scheduler-ram"),

@@ -132,6 +132,15 @@ static struct test_sample {
 	    "/spool", "running" } } },
 	{ IMSG_CTL_OK, { .ctl_ok = { 0 } } },
 	{ IMSG_CTL_FAIL, { .ctl_fail = { "permission denied" } } },
+	/* local enqueue (sendmail) */
+	{ IMSG_CTL_ENQUEUE_SESSION, { .ctl_enqueue_session = { 0 } } },
+	{ IMSG_CTL_SESSION_FD, { .ctl_session_fd = { 0 } } },
+	{ IMSG_DISPATCHER_ENQUEUE_SESSION, { .dispatcher_enqueue_session = {
+	    20, 1000, 4242 } } },
+	{ IMSG_DISPATCHER_ENQUEUE_SESSION_RESULT, {
+	    .dispatcher_enqueue_session_result = { 20, 0 } } },
+	{ IMSG_DISPATCHER_ENQUEUE_SESSION_FAIL, {
+	    .dispatcher_enqueue_session_fail = { 20, "no socket listener" } } },
 	{ IMSG_DISPATCHER_ADD_LISTENER, { .dispatcher_add_listener = { 2,
 	    0 } } },
 	{ IMSG_PARENT_FORK_MDA, { .parent_fork_mda = { 12, 1000, 1000,

@@ -211,6 +211,20 @@ enum proc_id {
 	X(IMSG_CTL_COUNT, ctl_count, CONTROL, CLIENT, F(n, U64), 1)		\
 	X(IMSG_CTL_PAUSE, ctl_pause, CLIENT, CONTROL, F(what, U32)		\
 	    F(pause, BOOL), IMSG_PAUSE_WHAT_OK((m)->what))	\
+	/* local enqueue (sendmail, COMPAT-02, LSN-07): a client asks for an	\
+	 * SMTP session on the implicit socket listener; the dispatcher opens	\
+	 * it on a socketpair and the client gets the other end */		\
+	X(IMSG_CTL_ENQUEUE_SESSION, ctl_enqueue_session, CLIENT, CONTROL,	\
+	    NOFIELDS, 1)							\
+	X(IMSG_CTL_SESSION_FD, ctl_session_fd, CONTROL, CLIENT, F(fd, FD), 1)	\
+	X(IMSG_DISPATCHER_ENQUEUE_SESSION, dispatcher_enqueue_session,	\
+	    CONTROL, DISPATCHER, F(reqid, U64) F(uid, U32) F(pid, I32), 1)	\
+	X(IMSG_DISPATCHER_ENQUEUE_SESSION_RESULT,				\
+	    dispatcher_enqueue_session_result, DISPATCHER, CONTROL,		\
+	    F(reqid, U64) F(fd, FD), 1)						\
+	X(IMSG_DISPATCHER_ENQUEUE_SESSION_FAIL,					\
+	    dispatcher_enqueue_session_fail, DISPATCHER, CONTROL,		\
+	    F(reqid, U64) F(error, STR), 1)					\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

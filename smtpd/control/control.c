@@ -96,7 +96,8 @@ struct control_result {
  * the client's request, the process that serves it, the function that
  * checks and forwards it.  A result: a server's answer, its sender, the
  * function that turns it into the client's message.  Every verb is
- * privileged today.
+ * privileged but local enqueue (sendmail), which any local user may ask
+ * (control_verb_public).
  */
 #define CONTROL_VERBS(X)						\
 	X(IMSG_CTL_SHOW_STATUS,  PROC_PARENT, control_forward_show_status)  \
@@ -108,7 +109,9 @@ struct control_result {
 	X(IMSG_CTL_SHOW_STATS,   PROC_CONTROL, control_forward_show_stats)  \
 	X(IMSG_CTL_CHANGE_ENVELOPES, PROC_SCHEDULER,			\
 	    control_forward_change_envelopes)					\
-	X(IMSG_CTL_PAUSE,        PROC_CONTROL, control_forward_pause)
+	X(IMSG_CTL_PAUSE,        PROC_CONTROL, control_forward_pause)	\
+	X(IMSG_CTL_ENQUEUE_SESSION, PROC_DISPATCHER,			\
+	    control_forward_enqueue_session)
 #define CONTROL_RESULTS(X)						\
 	X(IMSG_PARENT_GET_STATUS_RESULT,   PROC_PARENT, control_convert_status) \
 	X(IMSG_LOOKUP_TABLE_QUERY_RESULT,  PROC_LOOKUP,			\
@@ -125,7 +128,11 @@ struct control_result {
 	X(IMSG_QUEUE_SHOW_ENVELOPE_RESULT, PROC_QUEUE,			\
 	    control_convert_show_envelope)					\
 	X(IMSG_QUEUE_SHOW_MESSAGE_RESULT, PROC_QUEUE,			\
-	    control_convert_show_message)
+	    control_convert_show_message)					\
+	X(IMSG_DISPATCHER_ENQUEUE_SESSION_RESULT, PROC_DISPATCHER,	\
+	    control_convert_enqueue_session)					\
+	X(IMSG_DISPATCHER_ENQUEUE_SESSION_FAIL, PROC_DISPATCHER,		\
+	    control_convert_enqueue_fail)
 
 static struct control_state	control_state_storage;
 
@@ -442,6 +449,29 @@ control_forward_pause(struct control_client *c, struct imsg *imsg,
 	return 0;
 }
 
+/* control_forward_enqueue_session - sendmail: the dispatcher opens an
+ * SMTP session on the socket listener for this client's uid */
+static int
+control_forward_enqueue_session(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_enqueue_session	m;
+
+	if (msg_unpack_ctl_enqueue_session(imsg, &m) == -1)
+		return -1;
+	msg_send_dispatcher_enqueue_session(server,
+	    &(struct msg_dispatcher_enqueue_session){ .reqid = reqid,
+		.uid = (uint32_t)c->uid, .pid = (int32_t)c->pid });
+	return 0;
+}
+
+/* control_verb_public - a verb any local user may use */
+static int
+control_verb_public(uint32_t type)
+{
+	return type == IMSG_CTL_ENQUEUE_SESSION;
+}
+
 static const struct control_verb control_verbs[] = {
 #define X(type, server, forward) { type, server, forward },
 	CONTROL_VERBS(X)
@@ -470,7 +500,7 @@ control_on_request(struct mproc *p, struct imsg *imsg)
 		why = "protocol error: no hello";
 	else if (c->reqid != 0)
 		why = "busy: one request at a time";
-	else if (!c->privileged)
+	else if (!c->privileged && !control_verb_public(imsg->hdr.type))
 		why = "permission denied";
 	if (why != NULL) {
 		control_client_fail(c, why);
@@ -644,6 +674,34 @@ control_convert_show_message(struct imsg *imsg, struct control_answer *a)
 	return 0;
 }
 
+static int
+control_convert_enqueue_session(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_dispatcher_enqueue_session_result	m;
+
+	if (msg_unpack_dispatcher_enqueue_session_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	a->type = IMSG_CTL_SESSION_FD;
+	a->m.ctl_session_fd.fd = m.fd;
+	return 0;
+}
+
+static int
+control_convert_enqueue_fail(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_dispatcher_enqueue_session_fail	m;
+
+	if (msg_unpack_dispatcher_enqueue_session_fail(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = 1;
+	a->type = IMSG_CTL_FAIL;
+	a->m.ctl_fail.reason = m.error;
+	return 0;
+}
+
 static const struct control_result control_results[] = {
 #define X(type, server, convert) { type, convert },
 	CONTROL_RESULTS(X)
@@ -673,6 +731,8 @@ control_on_result(struct mproc *p, struct imsg *imsg)
 		    imsg_name(imsg->hdr.type), (unsigned long long)a.reqid);
 		if (a.type == IMSG_CTL_MESSAGE_FD)
 			close(a.m.ctl_message_fd.fd);
+		if (a.type == IMSG_CTL_SESSION_FD)
+			close(a.m.ctl_session_fd.fd);	/* its session ends */
 		return;
 	}
 	if (a.type == IMSG_CTL_FAIL && c->failed)

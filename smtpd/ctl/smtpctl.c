@@ -452,6 +452,10 @@ static const struct {
 	int		(*main)(int, char **);
 } ctl_programs[] = {
 	{ "makemap", makemap_main },
+	{ "sendmail", sendmail_main },
+	{ "send-mail", sendmail_main },
+	{ "mailq", mailq_main },
+	{ "newaliases", newaliases_main },
 };
 
 int

@@ -155,6 +155,8 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	{ IMSG_PARENT_FORK_MDA_RESULT, PROC_PARENT,
 	    dispatcher_on_fork_mda_result },
 	{ IMSG_DISPATCHER_MDA_DONE, PROC_PARENT, dispatcher_on_mda_done },
+	{ IMSG_DISPATCHER_ENQUEUE_SESSION, PROC_CONTROL,
+	    dispatcher_on_enqueue_session },
 	{ IMSG_QUEUE_CREATE_MESSAGE_RESULT, PROC_QUEUE,
 	    dispatcher_on_create_message_result },
 	{ IMSG_QUEUE_CREATE_MESSAGE_FAIL, PROC_QUEUE,
@@ -172,6 +174,13 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 };
+
+/* dispatcher_smtp_server - the SMTP server, for dispatcher_enqueue.c */
+struct smtp_server *
+dispatcher_smtp_server(void)
+{
+	return dispatcher_state()->smtp;
+}
 
 static void
 dispatcher_on_config(void)

@@ -21,6 +21,12 @@ void	dispatcher_on_expand_rcpt_envelope(struct mproc *, struct imsg *);
 void	dispatcher_on_expand_rcpt_result(struct mproc *, struct imsg *);
 void	dispatcher_on_commit_message_result(struct mproc *, struct imsg *);
 
+/* dispatcher.c: the SMTP server the process hosts */
+struct smtp_server *dispatcher_smtp_server(void);
+
+/* dispatcher_enqueue.c: local enqueue sessions (sendmail) */
+void	dispatcher_on_enqueue_session(struct mproc *, struct imsg *);
+
 /* dispatcher_mda.c */
 /* dispatcher_mda_pause - hold deliveries (1) or let them go (0) */
 void	dispatcher_mda_pause(int);

@@ -191,10 +191,29 @@ struct smtp_server *smtp_server_new(struct event_base *,
  * missing or a string is too long (hostname 255, tag 63, product 63) */
 int	smtp_server_listen(struct smtp_server *, int fd,
 	    const struct smtp_listener *);
+/*
+ * smtp_server_session - serve one session on FD, a socket already
+ * connected (a socketpair: the local enqueuer, sendmail), as listener
+ * CONF, with CLIENT as the client's address (AF_UNIX: "local", so
+ * `match from local` and `from socket` hold).  The first call for a
+ * CONF pointer makes a listener that accepts nothing and is kept until
+ * smtp_server_free, so CONF must live as long as the server.  The
+ * session is as an accepted one (greeting, limits, hooks, Received);
+ * pause does not affect it.  Returns the session's id (as in its log
+ * lines), or 0 when no session was made (errno EINVAL: a listener
+ * smtp_server_listen would refuse; ENOMEM).  The server owns FD from
+ * then on, even on 0.
+ */
+uint64_t smtp_server_session(struct smtp_server *, int fd,
+	    const struct smtp_listener *, const struct sockaddr_storage *client);
 /* smtp_server_pause / resume - stop / restart accepting (smtpctl) */
 void	smtp_server_pause(struct smtp_server *);
 void	smtp_server_resume(struct smtp_server *);
 size_t	smtp_server_sessions(const struct smtp_server *);
+/* smtp_server_listener_sessions - sessions alive of listener CONF (the
+ * pointer given to smtp_server_listen or smtp_server_session) */
+size_t	smtp_server_listener_sessions(const struct smtp_server *,
+	    const struct smtp_listener *);
 /* smtp_server_free - close listeners and every session */
 void	smtp_server_free(struct smtp_server **);
 

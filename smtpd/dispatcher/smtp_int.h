@@ -22,7 +22,8 @@ struct event;
 struct smtp_listen {
 	TAILQ_ENTRY(smtp_listen)	 entry;
 	struct smtp_server		*srv;
-	int				 fd;
+	int				 fd;		/* -1: sessions handed in */
+	const struct smtp_listener	*conf;		/* the host's, as a key */
 	struct event			*ev;
 	struct event			*retry;	/* after EMFILE */
 	char				 hostname[256];
@@ -91,7 +92,8 @@ struct smtp_session {
 };
 
 /* smtp_session.c */
-void	smtp_session_start(struct smtp_listen *, int fd,
+/* smtp_session_start - the session's id, or 0 when none could be made */
+uint64_t smtp_session_start(struct smtp_listen *, int fd,
 	    const struct sockaddr_storage *, int over_limit);
 void	smtp_session_free(struct smtp_session *);
 

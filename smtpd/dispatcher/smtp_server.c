@@ -119,7 +119,8 @@ smtp_server_on_accept(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (len == 0 || ss.ss_family == AF_UNSPEC)
 			ss.ss_family = AF_UNIX;
-		smtp_session_start(l, c, &ss, smtp_server_over_limit(l, &ss));
+		(void)smtp_session_start(l, c, &ss,
+		    smtp_server_over_limit(l, &ss));
 	}
 }
 
@@ -158,17 +159,19 @@ smtp_server_copy(char *dst, size_t dstsz, const char *src, const char *def)
 	return 0;
 }
 
-/* smtp_server_listen - accept sessions on FD as listener CONF */
-int
-smtp_server_listen(struct smtp_server *srv, int fd,
+/* smtp_server_listen_new - a listener as CONF describes it, on FD (-1:
+ * none, sessions are handed in); NULL with errno EINVAL when refused */
+static struct smtp_listen *
+smtp_server_listen_new(struct smtp_server *srv, int fd,
     const struct smtp_listener *conf)
 {
 	struct smtp_listen	*l;
 
 	if ((l = calloc(1, sizeof *l)) == NULL)
-		return -1;
+		return NULL;
 	l->srv = srv;
 	l->fd = fd;
+	l->conf = conf;
 	if (conf->hostname == NULL || smtp_server_copy(l->hostname,
 	    sizeof l->hostname, conf->hostname, "") == -1 ||
 	    l->hostname[0] == '\0' ||
@@ -177,12 +180,52 @@ smtp_server_listen(struct smtp_server *srv, int fd,
 	    SMTP_PRODUCT_DEFAULT) == -1) {
 		free(l);
 		errno = EINVAL;
-		return -1;
+		return NULL;
 	}
 	l->local = conf->local;
 	l->mask_src = conf->mask_src;
 	l->no_dsn = conf->no_dsn;
 	smtp_server_limits(&l->limits, &conf->limits);
+	return l;
+}
+
+/*
+ * smtp_server_session - serve one session on FD, a socket already
+ * connected (the local enqueuer's socketpair), as listener CONF.  The
+ * listener is made at the first call for CONF and kept (found again by
+ * the pointer); it listens on nothing.  The session is as an accepted
+ * one: greeting, limits, hooks; CLIENT is its address (AF_UNIX: "local").
+ * The server owns FD from then on, even when 0 is returned (EINVAL:
+ * a listener smtp_server_listen would refuse; ENOMEM).
+ */
+uint64_t
+smtp_server_session(struct smtp_server *srv, int fd,
+    const struct smtp_listener *conf, const struct sockaddr_storage *client)
+{
+	struct smtp_listen	*l;
+
+	TAILQ_FOREACH(l, &srv->listeners, entry)
+		if (l->fd == -1 && l->conf == conf)
+			break;
+	if (l == NULL) {
+		if ((l = smtp_server_listen_new(srv, -1, conf)) == NULL) {
+			close(fd);
+			return 0;
+		}
+		TAILQ_INSERT_TAIL(&srv->listeners, l, entry);
+	}
+	return smtp_session_start(l, fd, client, 0);
+}
+
+/* smtp_server_listen - accept sessions on FD as listener CONF */
+int
+smtp_server_listen(struct smtp_server *srv, int fd,
+    const struct smtp_listener *conf)
+{
+	struct smtp_listen	*l;
+
+	if ((l = smtp_server_listen_new(srv, fd, conf)) == NULL)
+		return -1;
 	l->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST,
 	    smtp_server_on_accept, l);
 	l->retry = evtimer_new(srv->base, smtp_server_on_retry, l);
@@ -207,6 +250,8 @@ smtp_server_pause(struct smtp_server *srv)
 
 	srv->paused = 1;
 	TAILQ_FOREACH(l, &srv->listeners, entry) {
+		if (l->fd == -1)
+			continue;	/* sessions handed in: no accept */
 		event_del(l->ev);
 		evtimer_del(l->retry);
 	}
@@ -220,7 +265,8 @@ smtp_server_resume(struct smtp_server *srv)
 
 	srv->paused = 0;
 	TAILQ_FOREACH(l, &srv->listeners, entry)
-		event_add(l->ev, NULL);
+		if (l->fd != -1)
+			event_add(l->ev, NULL);
 }
 
 /* smtp_server_sessions - sessions alive, those closing included */
@@ -228,6 +274,19 @@ size_t
 smtp_server_sessions(const struct smtp_server *srv)
 {
 	return srv->nsessions;
+}
+
+/* smtp_server_listener_sessions - sessions of one listener, alive */
+size_t
+smtp_server_listener_sessions(const struct smtp_server *srv,
+    const struct smtp_listener *conf)
+{
+	const struct smtp_session	*s;
+	size_t				 n = 0;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		n += s->l->conf == conf && !s->gone;
+	return n;
 }
 
 /* smtp_server_free - every session ended, every listener closed */
@@ -246,9 +305,11 @@ smtp_server_free(struct smtp_server **srvp)
 	}
 	while ((l = TAILQ_FIRST(&srv->listeners)) != NULL) {
 		TAILQ_REMOVE(&srv->listeners, l, entry);
-		event_free(l->ev);
-		event_free(l->retry);
-		close(l->fd);
+		if (l->fd != -1) {
+			event_free(l->ev);
+			event_free(l->retry);
+			close(l->fd);
+		}
 		free(l);
 	}
 	free(srv);

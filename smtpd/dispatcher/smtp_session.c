@@ -565,7 +565,7 @@ smtp_session_addr(struct smtp_session *s)
 }
 
 /* smtp_session_start - a new client on FD: greet it (or refuse it) */
-void
+uint64_t
 smtp_session_start(struct smtp_listen *l, int fd,
     const struct sockaddr_storage *ss, int over_limit)
 {
@@ -579,7 +579,7 @@ smtp_session_start(struct smtp_listen *l, int fd,
 		log_warn("smtp: new session");
 		free(s);
 		close(fd);
-		return;
+		return 0;
 	}
 	s->srv = srv;
 	s->l = l;
@@ -600,10 +600,11 @@ smtp_session_start(struct smtp_listen *l, int fd,
 		smtp_reply(s, "421 4.7.0 %s Too many connections, try again "
 		    "later", l->hostname);
 		smtp_session_settle(s);
-		return;
+		return s->id;
 	}
 	smtp_reply(s, "220 %s ESMTP %s", l->hostname, l->product);
 	bufferevent_enable(s->bev, EV_READ);
+	return s->id;
 }
 
 /* ---- commands ---- */

@@ -158,6 +158,7 @@ parent_on_child_ready(struct mproc *p, struct imsg *imsg)
 		    &(struct msg_parent_start){ 0 });
 	log_event(0, "parent", "ready", "pid=%ld privsep=%s socket=%s",
 	    (long)getpid(), env->privsep ? "yes" : "no", env->opts.sock);
+	parent_offline_start();
 }
 
 /* parent_status_of - the status record of one process */

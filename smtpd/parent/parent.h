@@ -44,6 +44,15 @@ void	parent_setup_maildir(const char *user);
 int	parent_setup_control_socket(void);
 void	parent_setup_pidfile(void);
 void	parent_setup_cleanup(void);
+/* parent_setup_mkdir - PATH a directory of this owner and mode (fatal) */
+void	parent_setup_mkdir(const char *path, uid_t, gid_t, mode_t);
+
+/* parent_offline.c: the offline queue (QUEUE-15): made at start,
+ * submitted once every process is ready, each file as its owner */
+void	parent_offline_setup(void);
+void	parent_offline_start(void);
+/* parent_offline_reaped - 0 when PID was an offline submission, else -1 */
+int	parent_offline_reaped(pid_t, int wstatus);
 
 /* parent_children.c: fork, exec, wire, reap */
 void	parent_children_start(void);

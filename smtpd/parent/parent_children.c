@@ -175,7 +175,8 @@ parent_children_reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((c = parent_children_find(pid)) == NULL) {
-			parent_mda_reaped(pid, status);
+			if (parent_mda_reaped(pid, status) == -1)
+				(void)parent_offline_reaped(pid, status);
 			continue;
 		}
 		c->alive = 0;

@@ -58,6 +58,9 @@ struct parent_mda {
 
 static struct tree	parent_mdas;	/* pid -> delivery */
 
+/* parent_mda_done - the outcome to the dispatcher; none once we stop
+ * (its channel is closed): the envelope stays queued and is tried again
+ * at the next start, as after a crash */
 static void
 parent_mda_done(uint64_t id, int status, const char *error)
 {

@@ -60,7 +60,7 @@ parent_setup_check_accounts(void)
 }
 
 /* parent_setup_mkdir - a directory with this owner and mode, made if need be */
-static void
+void
 parent_setup_mkdir(const char *path, uid_t uid, gid_t gid, mode_t mode)
 {
 	struct stat	st;
@@ -82,7 +82,8 @@ parent_setup_mkdir(const char *path, uid_t uid, gid_t gid, mode_t mode)
  * parent_setup_spool - the spool root only, owned by the queue user: the
  * queue process chroots into it and its backend creates what it needs
  * there (queue_fs: queue/, incoming/, ...), so the layout is known in
- * one place.
+ * one place.  The one exception is offline/ (parent_offline.c), which
+ * belongs to sendmail and the parent, not to the queue.
  */
 void
 parent_setup_spool(void)
@@ -97,6 +98,7 @@ parent_setup_spool(void)
 		qgid = qpw->pw_gid;
 	}
 	parent_setup_mkdir(env->opts.spool, quid, qgid, 0711);
+	parent_offline_setup();
 }
 
 /*

@@ -111,7 +111,7 @@ fwd_on_timer(evutil_socket_t fd, short ev, void *arg)
 /* fwd_open - the fake hook: the parent's part, played in-process */
 static void
 fwd_open(void *hook_arg, const char *user, const char *home, uid_t uid,
-    lookup_forward_done_fn done, void *done_arg)
+    gid_t gid, lookup_forward_done_fn done, void *done_arg)
 {
 	struct fwd_hook		*h = hook_arg;
 	struct fwd_later	*l;
@@ -120,6 +120,7 @@ fwd_open(void *hook_arg, const char *user, const char *home, uid_t uid,
 
 	(void)home;
 	(void)uid;
+	(void)gid;
 	h->total++;
 	if (h->user != NULL && strcmp(user, h->user) == 0) {
 		h->calls++;

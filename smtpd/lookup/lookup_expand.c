@@ -335,6 +335,9 @@ lookup_expand_child(const struct table_alias *a, void *arg)
 		break;
 	case TABLE_ALIAS_ADDRESS:
 		n->addr = a->addr;
+		/* maybe the user's own address: see lookup_expand_on_rule */
+		n->sameuser = p->kind == LOOKUP_NODE_USERNAME &&
+		    strcasecmp(n->addr.user, p->addr.user) == 0;
 		break;
 	default:
 		n->text = xstrdup(a->text);
@@ -536,6 +539,12 @@ lookup_expand_on_rule(struct lookup_expand *x)
 	/* the user of a local address: same level, not an expansion */
 	u = lookup_node_new(n, LOOKUP_NODE_USERNAME, n->depth);
 	lookup_expand_lower(u->addr.user);
+	/* a user whose alias or .forward names its own address, under the
+	 * same action, keeps a copy in its mailbox, as with its bare name */
+	u->sameuser = n->sameuser && n->parent != NULL &&
+	    n->parent->kind == LOOKUP_NODE_USERNAME &&
+	    n->parent->action == a &&
+	    strcmp(n->parent->addr.user, u->addr.user) == 0;
 	(void)lookup_expand_insert(x, u);
 }
 
@@ -650,7 +659,7 @@ lookup_expand_on_userinfo(struct lookup_expand *x)
 	x->error = 0;
 	lookup_expand_wait(x, lookup_expand_on_forward_fd);
 	p->forward_open(p->forward_arg, n->addr.user, x->userinfo.directory,
-	    x->userinfo.uid, lookup_expand_on_forward, x);
+	    x->userinfo.uid, x->userinfo.gid, lookup_expand_on_forward, x);
 }
 
 /* lookup_expand_file - expand the elements of an open file FD */
@@ -689,9 +698,9 @@ lookup_expand_on_forward_fd(struct lookup_expand *x)
 		if (x->error == 0 || x->error == ENOENT)
 			lookup_expand_mailbox(x);
 		else if (x->error == EPERM || x->error == EACCES) {
-			log_event(0, "lookup", "forward-refused",
-			    "user=%s error=\"%s\"", n->addr.user,
-			    strerror(x->error));
+			/* the opener logged why */
+			log_debug("lookup: %s refused by the opener: "
+			    "mailbox", what);
 			lookup_expand_mailbox(x);
 		} else {
 			log_warnx("lookup: %s: %s: temporary failure", what,

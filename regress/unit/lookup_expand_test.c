@@ -717,7 +717,12 @@ static const char test_aliases[] =
 	"c7: c8\nc8: c9\nc9: c10\nc10: c11\nc11: alice\n"
 	"s0: s1\ns1: s2\ns2: s3\ns3: s4\ns4: alice\n"
 	"tofail: alice@fail.example\n"
-	"ghost: nosuchuser\n";
+	"ghost: nosuchuser\n"
+	"erin: erin@localhost\n"
+	"frank: frank@LOCALHOST, bob\n"
+	"gina: gina, bob\n"
+	"hank: hank@remote.example, hank@localhost\n"
+	"ivy: ivy@virt3.example\n";
 
 /* main_conf - the expansion configuration */
 static int
@@ -762,7 +767,10 @@ main_conf(void)
 	    "table users { alice = \"1000:1000:/home/alice\", "
 	    "bob = \"1001:1001:/home/bob\", carol = \"1002:1002:/home/carol\", "
 	    "dave = \"1003:1003:/home/dave\", me = \"%u:%u:%%D\", "
-	    "toor = \"0:0:/root\" }\n"
+	    "toor = \"0:0:/root\", erin = \"1004:1004:/home/erin\", "
+	    "frank = \"1005:1005:/home/frank\", "
+	    "gina = \"1006:1006:/home/gina\", "
+	    "hank = \"1007:1007:/home/hank\", ivy = \"1008:1008:/home/ivy\" }\n"
 	    "table aliases file:%%D/aliases\n"
 	    "table virt { \"alice@virt.example\" = alice, "
 	    "\"@virt.example\" = carol, info = \"bob, ext@remote.example\" }\n"
@@ -823,6 +831,29 @@ test_aliases_kinds(void)
 	RESULT(o, 250, 2, "dave: dave, /var/mail/dave-archive");
 	CHECK(has(o, ENVELOPE_MDA, "dave@localhost", "dave") != NULL,
 	    "a user aliased to itself keeps the mailbox");
+
+	o = expand(&c_remote, "erin@localhost");
+	RESULT(o, 250, 1, "alias of a user to its own address: mailbox");
+	CHECK(has(o, ENVELOPE_MDA, "erin@localhost", "erin") != NULL,
+	    "erin: erin@localhost delivers to erin");
+	o = expand(&c_remote, "frank@localhost");
+	RESULT(o, 250, 2, "own address (case apart) and another user");
+	CHECK(has(o, ENVELOPE_MDA, "frank@LOCALHOST", "frank") != NULL &&
+	    has(o, ENVELOPE_MDA, "bob@localhost", "bob") != NULL,
+	    "frank: frank@LOCALHOST, bob delivers to frank and bob");
+	o = expand(&c_remote, "gina@localhost");
+	RESULT(o, 250, 2, "own name and another user");
+	CHECK(has(o, ENVELOPE_MDA, "gina@localhost", "gina") != NULL &&
+	    has(o, ENVELOPE_MDA, "bob@localhost", "bob") != NULL,
+	    "gina: gina, bob delivers to gina and bob");
+	o = expand(&c_socket, "hank@localhost");
+	RESULT(o, 250, 2, "same user part elsewhere relays, own address kept");
+	CHECK(has(o, ENVELOPE_MTA, "hank@remote.example", NULL) != NULL &&
+	    has(o, ENVELOPE_MDA, "hank@localhost", "hank") != NULL,
+	    "hank: remote copy and mailbox");
+	o = expand(&c_remote, "ivy@localhost");
+	CHECK(o->ndone == 1 && o->code == 550,
+	    "own user part in another (virtual) domain is not the mailbox");
 
 	o = expand(&c_remote, "dup@localhost");
 	CHECK(o->code == 250 && has(o, ENVELOPE_MDA, "alice@localhost",

@@ -92,8 +92,8 @@ parent_forward_check_home(const struct stat *st, uid_t uid, char *why,
 		return EPERM;
 	}
 	if (st->st_uid != uid && st->st_uid != 0) {
-		snprintf(why, whysz, "the home is owned by uid %lu",
-		    (unsigned long)st->st_uid);
+		snprintf(why, whysz, "the home is owned by uid %lu, not the "
+		    "user nor root", (unsigned long)st->st_uid);
 		return EPERM;
 	}
 	/* a sticky home is shared: its owner is expected to settle it */
@@ -118,8 +118,8 @@ parent_forward_check_file(const struct stat *st, uid_t uid, char *why,
 		return EPERM;
 	}
 	if (st->st_uid != uid && st->st_uid != 0) {
-		snprintf(why, whysz, "owned by uid %lu",
-		    (unsigned long)st->st_uid);
+		snprintf(why, whysz, "owned by uid %lu, not the user nor "
+		    "root", (unsigned long)st->st_uid);
 		return EPERM;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {

@@ -722,7 +722,10 @@ static const char test_aliases[] =
 	"frank: frank@LOCALHOST, bob\n"
 	"gina: gina, bob\n"
 	"hank: hank@remote.example, hank@localhost\n"
-	"ivy: ivy@virt3.example\n";
+	"ivy: ivy@virt3.example\n"
+	"spacey: \"/var/mail/my box\"\n"
+	"quoty: \"/var/mail/it's\"\n"
+	"fmt: /var/mail/%{rcpt}\n";
 
 /* main_conf - the expansion configuration */
 static int
@@ -873,6 +876,16 @@ test_aliases_kinds(void)
 	    "mail.mboxfile -f %{mbox.from} /var/mail/archive") == 0 &&
 	    strcmp(o->evp[0].mda_user, "_aliasuser") == 0,
 	    "file: mail.mboxfile, as the daemon's user (EXP-14)");
+
+	o = expand(&c_remote, "spacey@localhost");
+	RESULT(o, 250, 1, "a /file target with a space");
+	CHECK(o->n == 1 && strcmp(o->evp[0].mda_exec, "/usr/libexec/test/"
+	    "mail.mboxfile -f %{mbox.from} '/var/mail/my box'") == 0,
+	    "a file name with a space is single-quoted for sh");
+	o = expand(&c_remote, "quoty@localhost");
+	RESULT(o, 550, 0, "a file name with a quote is refused");
+	o = expand(&c_remote, "fmt@localhost");
+	RESULT(o, 550, 0, "a file name with %{ is refused");
 
 	o = expand(&c_remote, "ticket@localhost");
 	RESULT(o, 250, 1, "EXP-02: |command target");

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -64,6 +65,7 @@ struct lookup_state {
 	TAILQ_HEAD(, lookup_query) queries;	/* waiting for a table */
 	size_t		  nclosing;	/* tables still closing at stop */
 	struct lookup_rules *rules;	/* the match rules, on the tables */
+	char		  libexec[PATH_MAX];	/* mail.mboxfile's directory */
 	struct tree	  forwards;	/* reqid -> lookup_forward_wait */
 	uint64_t	  forward_reqid;
 };
@@ -192,6 +194,36 @@ lookup_on_open_forward_fd(struct mproc *p, struct imsg *imsg)
 	lookup_forward_answered(m.reqid, m.fd, 0);
 }
 
+/*
+ * lookup_libexec_find - where the delivery programs are, for the
+ * /file targets' mail.mboxfile: the libexec directory when it holds
+ * them, else the libexec/ beside our own binary (a build tree run in
+ * place: make run, the tests), as the parent finds them.  At start,
+ * while /proc/self/exe may still be read.
+ */
+static void
+lookup_libexec_find(void)
+{
+	char	*dir = lookup_state()->libexec, path[PATH_MAX + 32], *slash;
+	ssize_t	 n;
+
+	(void)strlcpy(dir, env->opts.libexec, PATH_MAX);
+	(void)snprintf(path, sizeof path, "%s/mail.mboxfile", dir);
+	if (access(path, X_OK) == 0)
+		return;
+	if ((n = readlink("/proc/self/exe", path, PATH_MAX - 1)) <= 0)
+		return;
+	path[n] = '\0';
+	if ((slash = strrchr(path, '/')) == NULL)
+		return;
+	*slash = '\0';
+	(void)strlcat(path, "/libexec/mail.mboxfile", sizeof path);
+	if (access(path, X_OK) == 0 && strlen(path) < PATH_MAX) {
+		*strrchr(path, '/') = '\0';
+		(void)strlcpy(dir, path, PATH_MAX);
+	}
+}
+
 /* lookup_rules_load - the rules over the open tables (fatal: start-up) */
 static void
 lookup_rules_load(void)
@@ -205,7 +237,7 @@ lookup_rules_load(void)
 	params.server_name = name;
 	params.subaddr_delim = env->conf->sub_addr_delim;
 	params.alias_user = env->opts.user;
-	params.libexec = env->opts.libexec;
+	params.libexec = lookup_state()->libexec;
 	params.forward_open = lookup_forward_ask;
 	params.table_find = lookup_rules_find_table;
 	lookup_state()->rules = lookup_rules_new(env->conf, &params, err,
@@ -471,6 +503,7 @@ lookup_main(void)
 	env->state = &lookup_state_storage;
 	TAILQ_INIT(&lookup_state()->queries);
 	api_tree_init(&lookup_state()->forwards);
+	lookup_libexec_find();
 	proc_child_drop_late();
 	proc_child_on_stop(lookup_stop);
 	proc_child_init(PROC_LOOKUP, lookup_handlers,

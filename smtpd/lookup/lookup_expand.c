@@ -35,6 +35,9 @@
 
 #define LOOKUP_MBOXFILE		"mail.mboxfile"
 #define LOOKUP_KEYS_MAX		6	/* virtual: user@dom ... @ */
+/* the bytes of a /file target written unquoted in its command */
+#define LOOKUP_PATH_PLAIN	"abcdefghijklmnopqrstuvwxyz" \
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@,=:"
 
 enum lookup_node_kind {
 	LOOKUP_NODE_ADDRESS,
@@ -758,7 +761,7 @@ lookup_expand_delivery(struct lookup_expand *x)
 	struct lookup_node		*n = x->cur;
 	const struct lookup_params	*p = x->params;
 	char				 exec[ENVELOPE_MDA_EXEC_SIZE];
-	const char			*user;
+	const char			*user, *q;
 	int				 len;
 
 	if (n->action->method == CONF_METHOD_FORWARD_ONLY) {
@@ -766,11 +769,27 @@ lookup_expand_delivery(struct lookup_expand *x)
 		    "forwarded");
 		return;
 	}
-	if (n->kind == LOOKUP_NODE_FILENAME)
-		len = snprintf(exec, sizeof exec, "%s/%s -f %%{mbox.from} %s",
-		    p->libexec != NULL && p->libexec[0] != '\0' ? p->libexec :
-		    PATH_SMTPD_LIBEXEC, LOOKUP_MBOXFILE, n->text);
-	else
+	if (n->kind == LOOKUP_NODE_FILENAME) {
+		/* the command goes through sh and the %{} expander: a path
+		 * other than plain characters is single-quoted; a quote or
+		 * a %{ in it is refused, never escaped */
+		if (strchr(n->text, '\'') != NULL ||
+		    strstr(n->text, "%{") != NULL ||
+		    !lookup_expand_text_ok(n->text)) {
+			log_warnx("lookup: expansion of %s@%s: file name %s "
+			    "refused", x->evp.rcpt.user, x->evp.rcpt.domain,
+			    n->text);
+			lookup_expand_fail(x, 550, "5.1.3 Invalid "
+			    "destination");
+			return;
+		}
+		q = n->text[strspn(n->text, LOOKUP_PATH_PLAIN)] != '\0' ?
+		    "'" : "";
+		len = snprintf(exec, sizeof exec, "%s/%s -f %%{mbox.from} "
+		    "%s%s%s", p->libexec != NULL && p->libexec[0] != '\0' ?
+		    p->libexec : PATH_SMTPD_LIBEXEC, LOOKUP_MBOXFILE, q,
+		    n->text, q);
+	} else
 		len = snprintf(exec, sizeof exec, "%s", n->text +
 		    strspn(n->text, " \t"));
 	if (len < 0 || (size_t)len >= sizeof exec) {

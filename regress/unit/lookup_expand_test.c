@@ -1084,6 +1084,24 @@ test_forward(void)
 	CHECK(has(o, ENVELOPE_MDA, "me@localhost", "me") != NULL,
 	    "own mailbox delivered");
 
+	fx_fwd.path = test_file("fwd2b", "\\me, bob\n", path, sizeof path);
+	o = expand(&c_remote, "me@localhost");
+	RESULT(o, 250, 2, ".forward: \\me is me (the backslash escapes)");
+	CHECK(has(o, ENVELOPE_MDA, "me@localhost", "me") != NULL,
+	    "\\me keeps the mailbox");
+	fx_fwd.path = test_file("fwd2c", "me@localhost, bob\n", path,
+	    sizeof path);
+	o = expand(&c_remote, "me@localhost");
+	RESULT(o, 250, 2, ".forward naming its own address: mailbox kept");
+	CHECK(has(o, ENVELOPE_MDA, "me@localhost", "me") != NULL &&
+	    has(o, ENVELOPE_MDA, "bob@localhost", "bob") != NULL,
+	    "own address and bob");
+	if (getuid() == 0) {
+		(void)chown(path, 0, 0);
+		o = expand(&c_remote, "me@localhost");
+		RESULT(o, 250, 2, "a .forward owned by root is used");
+	}
+
 	chmod(path, 0664);
 	o = expand(&c_remote, "me@localhost");
 	RESULT(o, 250, 1, "group-writable .forward ignored: mailbox");

@@ -7,22 +7,31 @@
  * the test account (uid 65534) and the cases prove it: a .forward the
  * user cannot read is refused although root could read it.  As an
  * ordinary user only the caller's own .forward is read and the other
- * cases are reported as not run.  Every wait is bounded; the processes
- * reaped are the opener's children, by pid, through waitpid.
+ * cases are reported as not run.  A hung opener is made by a seccomp
+ * filter (in a forked copy of the test) that holds the open of the home
+ * forever.  Every wait is bounded; the processes reaped are the
+ * opener's children and that copy, by pid.
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "imsg_codec.h"
 #include "log.h"
@@ -295,6 +304,97 @@ test_opener_root(void)
 	    "once, with a descriptor");
 }
 
+/*
+ * t_trap_home_open - from now on, an open with exactly the flags the
+ * opener uses for the home waits for an answer that never comes (a
+ * seccomp user notification nobody reads): the hung NFS server, made
+ * to order.  The listener fd, or -1.
+ */
+static int
+t_trap_home_open(void)
+{
+	struct sock_filter	f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+		    O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog	prog = { sizeof f / sizeof f[0], f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+}
+
+/* t_hang_run - in a forked test process: a hung opener is killed and
+ * answered EAGAIN after PARENT_FORWARD_TIMEOUT; the exit status says */
+static void __attribute__((noreturn))
+t_hang_run(const char *home)
+{
+	struct mproc	*parent;
+	time_t		 t0;
+	int		 sv[2], listener, ok;
+
+	t_evb = event_base_new();
+	env->evb = t_evb;
+	if (t_evb == NULL ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
+		_exit(2);
+	parent = mproc_new(t_evb, PROC_PARENT, sv[0], PROC_LOOKUP, 1,
+	    t_parent_handlers, 1, NULL);
+	t_lookup = mproc_new(t_evb, PROC_LOOKUP, sv[1], PROC_PARENT, 1,
+	    t_lookup_handlers, 2, NULL);
+	if ((listener = t_trap_home_open()) == -1)
+		_exit(3);
+	t0 = time(NULL);
+	t_ask(40, home, T_USER_UID);
+	ok = t_wait(40, 41) && t_ans[40].n == 1 && t_ans[40].fd == -1 &&
+	    t_ans[40].error == EAGAIN &&
+	    time(NULL) - t0 >= PARENT_FORWARD_TIMEOUT - 1;
+	close(listener);
+	(void)parent;
+	_exit(ok ? 0 : 1);
+}
+
+/* test_opener_hangs - the opener on a home that never answers */
+static void
+test_opener_hangs(void)
+{
+	const char	*h;
+	pid_t		 pid;
+	int		 status = -1, i;
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
+	test_not_run("the seccomp trap is written for x86_64 and aarch64");
+	return;
+#endif
+	h = t_home("good", T_USER_UID, 0755, "bob\n", T_USER_UID, 0644);
+	if ((pid = fork()) == -1) {
+		CHECK(0, "fork the hang test");
+		return;
+	}
+	if (pid == 0)
+		t_hang_run(h);
+	for (i = 0; i < (PARENT_FORWARD_TIMEOUT + 10) * 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	if (i == (PARENT_FORWARD_TIMEOUT + 10) * 10 && pid > 1) {
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &status, 0);
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "an opener that hangs (seccomp-held open of the home) is killed "
+	    "after PARENT_FORWARD_TIMEOUT and answered EAGAIN");
+}
+
 /* test_opener_user - unprivileged: our own .forward only */
 static void
 test_opener_user(void)
@@ -335,9 +435,10 @@ main(void)
 	t_lookup = mproc_new(t_evb, PROC_LOOKUP, sv[1], PROC_PARENT, 1,
 	    t_lookup_handlers, 2, NULL);
 	test_checks();
-	if (geteuid() == 0)
+	if (geteuid() == 0) {
 		test_opener_root();
-	else
+		test_opener_hangs();
+	} else
 		test_opener_user();
 	mproc_free(&t_lookup);
 	mproc_free(&parent);

@@ -36,7 +36,8 @@
 
 /*
  * The ~/.forward hook: the lookup process is unprivileged, so the
- * caller (the parent, as the user) opens USER's HOME/.forward and calls
+ * caller (lookup.c asks the parent, which opens it in a child running
+ * as UID/GID: parent_forward.c) opens USER's HOME/.forward and calls
  * DONE with an open descriptor (given to the expander, which closes it)
  * or -1 and an errno: 0 or ENOENT no .forward; EPERM or EACCES refused
  * by the opener (e.g. group-writable home; it logged why), delivery

@@ -122,6 +122,13 @@ static struct test_sample {
 	    "aliases" } } },
 	{ IMSG_LOOKUP_UPDATE_TABLE_RESULT, { .lookup_update_table_result = {
 	    11, -1, "no such table" } } },
+	/* ~/.forward (EXP-06) */
+	{ IMSG_PARENT_OPEN_FORWARD, { .parent_open_forward = { 21, 1000, 100,
+	    "alice", "/home/alice" } } },
+	{ IMSG_LOOKUP_OPEN_FORWARD_RESULT, { .lookup_open_forward_result = {
+	    21, 2 } } },
+	{ IMSG_LOOKUP_OPEN_FORWARD_FD, { .lookup_open_forward_fd = { 21,
+	    0 } } },
 	{ IMSG_CTL_HELLO, { .ctl_hello = { IMSG_VERSION } } },
 	{ IMSG_CTL_SHOW_STATUS, { .ctl_show_status = { 0 } } },
 	{ IMSG_CTL_TABLE_QUERY, { .ctl_table_query = { TABLE_OP_FETCH,

@@ -111,7 +111,7 @@ fwd_on_timer(evutil_socket_t fd, short ev, void *arg)
 /* fwd_open - the fake hook: the parent's part, played in-process */
 static void
 fwd_open(void *hook_arg, const char *user, const char *home, uid_t uid,
-    lookup_forward_done_fn done, void *done_arg)
+    gid_t gid, lookup_forward_done_fn done, void *done_arg)
 {
 	struct fwd_hook		*h = hook_arg;
 	struct fwd_later	*l;
@@ -120,6 +120,7 @@ fwd_open(void *hook_arg, const char *user, const char *home, uid_t uid,
 
 	(void)home;
 	(void)uid;
+	(void)gid;
 	h->total++;
 	if (h->user != NULL && strcmp(user, h->user) == 0) {
 		h->calls++;
@@ -716,7 +717,15 @@ static const char test_aliases[] =
 	"c7: c8\nc8: c9\nc9: c10\nc10: c11\nc11: alice\n"
 	"s0: s1\ns1: s2\ns2: s3\ns3: s4\ns4: alice\n"
 	"tofail: alice@fail.example\n"
-	"ghost: nosuchuser\n";
+	"ghost: nosuchuser\n"
+	"erin: erin@localhost\n"
+	"frank: frank@LOCALHOST, bob\n"
+	"gina: gina, bob\n"
+	"hank: hank@remote.example, hank@localhost\n"
+	"ivy: ivy@virt3.example\n"
+	"spacey: \"/var/mail/my box\"\n"
+	"quoty: \"/var/mail/it's\"\n"
+	"fmt: /var/mail/%{rcpt}\n";
 
 /* main_conf - the expansion configuration */
 static int
@@ -761,7 +770,10 @@ main_conf(void)
 	    "table users { alice = \"1000:1000:/home/alice\", "
 	    "bob = \"1001:1001:/home/bob\", carol = \"1002:1002:/home/carol\", "
 	    "dave = \"1003:1003:/home/dave\", me = \"%u:%u:%%D\", "
-	    "toor = \"0:0:/root\" }\n"
+	    "toor = \"0:0:/root\", erin = \"1004:1004:/home/erin\", "
+	    "frank = \"1005:1005:/home/frank\", "
+	    "gina = \"1006:1006:/home/gina\", "
+	    "hank = \"1007:1007:/home/hank\", ivy = \"1008:1008:/home/ivy\" }\n"
 	    "table aliases file:%%D/aliases\n"
 	    "table virt { \"alice@virt.example\" = alice, "
 	    "\"@virt.example\" = carol, info = \"bob, ext@remote.example\" }\n"
@@ -823,6 +835,29 @@ test_aliases_kinds(void)
 	CHECK(has(o, ENVELOPE_MDA, "dave@localhost", "dave") != NULL,
 	    "a user aliased to itself keeps the mailbox");
 
+	o = expand(&c_remote, "erin@localhost");
+	RESULT(o, 250, 1, "alias of a user to its own address: mailbox");
+	CHECK(has(o, ENVELOPE_MDA, "erin@localhost", "erin") != NULL,
+	    "erin: erin@localhost delivers to erin");
+	o = expand(&c_remote, "frank@localhost");
+	RESULT(o, 250, 2, "own address (case apart) and another user");
+	CHECK(has(o, ENVELOPE_MDA, "frank@LOCALHOST", "frank") != NULL &&
+	    has(o, ENVELOPE_MDA, "bob@localhost", "bob") != NULL,
+	    "frank: frank@LOCALHOST, bob delivers to frank and bob");
+	o = expand(&c_remote, "gina@localhost");
+	RESULT(o, 250, 2, "own name and another user");
+	CHECK(has(o, ENVELOPE_MDA, "gina@localhost", "gina") != NULL &&
+	    has(o, ENVELOPE_MDA, "bob@localhost", "bob") != NULL,
+	    "gina: gina, bob delivers to gina and bob");
+	o = expand(&c_socket, "hank@localhost");
+	RESULT(o, 250, 2, "same user part elsewhere relays, own address kept");
+	CHECK(has(o, ENVELOPE_MTA, "hank@remote.example", NULL) != NULL &&
+	    has(o, ENVELOPE_MDA, "hank@localhost", "hank") != NULL,
+	    "hank: remote copy and mailbox");
+	o = expand(&c_remote, "ivy@localhost");
+	CHECK(o->ndone == 1 && o->code == 550,
+	    "own user part in another (virtual) domain is not the mailbox");
+
 	o = expand(&c_remote, "dup@localhost");
 	CHECK(o->code == 250 && has(o, ENVELOPE_MDA, "alice@localhost",
 	    "alice") != NULL, "EXP-13: duplicates accepted");
@@ -841,6 +876,16 @@ test_aliases_kinds(void)
 	    "mail.mboxfile -f %{mbox.from} /var/mail/archive") == 0 &&
 	    strcmp(o->evp[0].mda_user, "_aliasuser") == 0,
 	    "file: mail.mboxfile, as the daemon's user (EXP-14)");
+
+	o = expand(&c_remote, "spacey@localhost");
+	RESULT(o, 250, 1, "a /file target with a space");
+	CHECK(o->n == 1 && strcmp(o->evp[0].mda_exec, "/usr/libexec/test/"
+	    "mail.mboxfile -f %{mbox.from} '/var/mail/my box'") == 0,
+	    "a file name with a space is single-quoted for sh");
+	o = expand(&c_remote, "quoty@localhost");
+	RESULT(o, 550, 0, "a file name with a quote is refused");
+	o = expand(&c_remote, "fmt@localhost");
+	RESULT(o, 550, 0, "a file name with %{ is refused");
 
 	o = expand(&c_remote, "ticket@localhost");
 	RESULT(o, 250, 1, "EXP-02: |command target");
@@ -1038,6 +1083,24 @@ test_forward(void)
 	RESULT(o, 250, 2, ".forward naming its own user: mailbox kept");
 	CHECK(has(o, ENVELOPE_MDA, "me@localhost", "me") != NULL,
 	    "own mailbox delivered");
+
+	fx_fwd.path = test_file("fwd2b", "\\me, bob\n", path, sizeof path);
+	o = expand(&c_remote, "me@localhost");
+	RESULT(o, 250, 2, ".forward: \\me is me (the backslash escapes)");
+	CHECK(has(o, ENVELOPE_MDA, "me@localhost", "me") != NULL,
+	    "\\me keeps the mailbox");
+	fx_fwd.path = test_file("fwd2c", "me@localhost, bob\n", path,
+	    sizeof path);
+	o = expand(&c_remote, "me@localhost");
+	RESULT(o, 250, 2, ".forward naming its own address: mailbox kept");
+	CHECK(has(o, ENVELOPE_MDA, "me@localhost", "me") != NULL &&
+	    has(o, ENVELOPE_MDA, "bob@localhost", "bob") != NULL,
+	    "own address and bob");
+	if (getuid() == 0) {
+		(void)chown(path, 0, 0);
+		o = expand(&c_remote, "me@localhost");
+		RESULT(o, 250, 2, "a .forward owned by root is used");
+	}
 
 	chmod(path, 0664);
 	o = expand(&c_remote, "me@localhost");

@@ -338,6 +338,23 @@ test_prepare(void)
 	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
 	    == 0 && strcmp(x.argv[2], "/usr/bin/vacation bob") == 0,
 	    "mda: an alias |command as it is");
+	a.method = CONF_METHOD_MAILDIR;
+	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
+	    == 0 && strcmp(x.path, "/bin/sh") == 0 && argv_is(&x,
+	    (const char *[]){ "sh", "-c", "/usr/bin/vacation bob", NULL }),
+	    "maildir action: an alias or .forward |command still runs");
+	snprintf(evp.mda_exec, sizeof(evp.mda_exec), "/usr/libexec/smtpd/"
+	    "mail.mboxfile -f %%{mbox.from} '/home/bob/my box'");
+	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
+	    == 0 && argv_is(&x, (const char *[]){ "sh", "-c",
+	    "/usr/libexec/smtpd/mail.mboxfile -f Alice+news@Client.Example "
+	    "'/home/bob/my box'", NULL }),
+	    "a /file target: %{mbox.from} expanded");
+	snprintf(evp.mda_exec, sizeof(evp.mda_exec), "cat %%{nosuch}");
+	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
+	    == -1 && strstr(err, "nosuch") != NULL,
+	    "an unknown %{} in a |command: refused");
+	a.method = CONF_METHOD_MDA;
 	evp.mda_exec[0] = '\0';
 	set_addr(&evp.rcpt, "x`reboot`", "e.org");
 	a.path = (char *)"deliver %{rcpt.user:raw}";

@@ -225,6 +225,14 @@ enum proc_id {
 	X(IMSG_DISPATCHER_ENQUEUE_SESSION_FAIL,					\
 	    dispatcher_enqueue_session_fail, DISPATCHER, CONTROL,		\
 	    F(reqid, U64) F(error, STR), 1)					\
+	/* ~/.forward (EXP-06): lookup asks, the parent opens as the user */	\
+	X(IMSG_PARENT_OPEN_FORWARD, parent_open_forward, LOOKUP, PARENT,	\
+	    F(reqid, U64) F(uid, U32) F(gid, U32) F(user, STR)		\
+	    F(home, STR), 1)							\
+	X(IMSG_LOOKUP_OPEN_FORWARD_RESULT, lookup_open_forward_result, PARENT,	\
+	    LOOKUP, F(reqid, U64) F(error, I32), (m)->error >= 0)		\
+	X(IMSG_LOOKUP_OPEN_FORWARD_FD, lookup_open_forward_fd, PARENT, LOOKUP,	\
+	    F(reqid, U64) F(fd, FD), 1)						\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

@@ -14,9 +14,10 @@
  * that misbehaves, is a temporary failure of that request, never the end
  * of this process; at stop every helper is closed and reaped first.
  * Each RCPT TO of the dispatcher is matched and expanded by
- * lookup_rcpt.c over the rules built here (lookup_rules.c); ~/.forward
- * is for now always "none": the parent's side that opens it as the
- * user is not written yet.
+ * lookup_rcpt.c over the rules built here (lookup_rules.c); a user's
+ * ~/.forward is asked of the parent (IMSG_PARENT_OPEN_FORWARD), which
+ * opens it as the user and answers with the descriptor or an errno;
+ * the expansion waits for that answer in its completion.
  */
 #include <sys/queue.h>
 
@@ -26,9 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
+#include "api_tree.h"
 #include "conf.h"
 #include "imsg_codec.h"
 #include "log.h"
@@ -62,6 +65,15 @@ struct lookup_state {
 	TAILQ_HEAD(, lookup_query) queries;	/* waiting for a table */
 	size_t		  nclosing;	/* tables still closing at stop */
 	struct lookup_rules *rules;	/* the match rules, on the tables */
+	char		  libexec[PATH_MAX];	/* mail.mboxfile's directory */
+	struct tree	  forwards;	/* reqid -> lookup_forward_wait */
+	uint64_t	  forward_reqid;
+};
+
+/* one ~/.forward asked of the parent, until it answers */
+struct lookup_forward_wait {
+	lookup_forward_done_fn	 done;
+	void			*done_arg;
 };
 
 static struct lookup_state	lookup_state_storage;
@@ -120,18 +132,96 @@ lookup_rules_find_table(void *arg, const char *name)
 }
 
 /*
- * lookup_forward_none - the ~/.forward hook until the parent opens
- * them as the user: no .forward, delivery to the mailbox.
+ * lookup_forward_ask - the ~/.forward hook: the parent opens it as the
+ * user and answers under REQID (lookup_on_open_forward_*)
  */
 static void
-lookup_forward_none(void *hook_arg, const char *user, const char *home,
-    uid_t uid, lookup_forward_done_fn done, void *done_arg)
+lookup_forward_ask(void *hook_arg, const char *user, const char *home,
+    uid_t uid, gid_t gid, lookup_forward_done_fn done, void *done_arg)
 {
+	struct lookup_forward_wait	*w;
+	uint64_t			 reqid;
+	int				 e2 = 0;
+
 	(void)hook_arg;
-	(void)home;
-	(void)uid;
-	log_debug("lookup: .forward of %s not read: no opener yet", user);
-	done(done_arg, -1, ENOENT);
+	w = xcalloc(1, sizeof *w);
+	w->done = done;
+	w->done_arg = done_arg;
+	reqid = ++lookup_state()->forward_reqid;
+	api_tree_set(&lookup_state()->forwards, reqid, w, &e2);
+	if (e2)
+		fatalx("lookup: out of memory");
+	msg_send_parent_open_forward(env->peers[PROC_PARENT],
+	    &(struct msg_parent_open_forward){ .reqid = reqid,
+	    .uid = (uint32_t)uid, .gid = (uint32_t)gid, .user = user,
+	    .home = home });
+}
+
+/* lookup_forward_answered - the parent's answer to REQID, to its hook */
+static void
+lookup_forward_answered(uint64_t reqid, int fd, int error)
+{
+	struct lookup_forward_wait	*w;
+
+	if ((w = api_tree_pop(&lookup_state()->forwards, reqid)) == NULL)
+		fatalx("lookup: the parent answered an unknown .forward "
+		    "request %llu", (unsigned long long)reqid);
+	w->done(w->done_arg, fd, error);
+	free(w);
+}
+
+static void
+lookup_on_open_forward_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_open_forward_result	m;
+
+	if (msg_unpack_lookup_open_forward_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	lookup_forward_answered(m.reqid, -1, m.error);
+}
+
+static void
+lookup_on_open_forward_fd(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_open_forward_fd	m;
+
+	if (msg_unpack_lookup_open_forward_fd(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	lookup_forward_answered(m.reqid, m.fd, 0);
+}
+
+/*
+ * lookup_libexec_find - where the delivery programs are, for the
+ * /file targets' mail.mboxfile: the libexec directory when it holds
+ * them, else the libexec/ beside our own binary (a build tree run in
+ * place: make run, the tests), as the parent finds them.  At start,
+ * while /proc/self/exe may still be read.
+ */
+static void
+lookup_libexec_find(void)
+{
+	char	*dir = lookup_state()->libexec, path[PATH_MAX + 32], *slash;
+	ssize_t	 n;
+
+	(void)strlcpy(dir, env->opts.libexec, PATH_MAX);
+	(void)snprintf(path, sizeof path, "%s/mail.mboxfile", dir);
+	if (access(path, X_OK) == 0)
+		return;
+	if ((n = readlink("/proc/self/exe", path, PATH_MAX - 1)) <= 0)
+		return;
+	path[n] = '\0';
+	if ((slash = strrchr(path, '/')) == NULL)
+		return;
+	*slash = '\0';
+	(void)strlcat(path, "/libexec/mail.mboxfile", sizeof path);
+	if (access(path, X_OK) == 0 && strlen(path) < PATH_MAX) {
+		*strrchr(path, '/') = '\0';
+		(void)strlcpy(dir, path, PATH_MAX);
+	}
 }
 
 /* lookup_rules_load - the rules over the open tables (fatal: start-up) */
@@ -147,8 +237,8 @@ lookup_rules_load(void)
 	params.server_name = name;
 	params.subaddr_delim = env->conf->sub_addr_delim;
 	params.alias_user = env->opts.user;
-	params.libexec = env->opts.libexec;
-	params.forward_open = lookup_forward_none;
+	params.libexec = lookup_state()->libexec;
+	params.forward_open = lookup_forward_ask;
 	params.table_find = lookup_rules_find_table;
 	lookup_state()->rules = lookup_rules_new(env->conf, &params, err,
 	    sizeof err);
@@ -410,6 +500,9 @@ static const struct imsg_handler lookup_handlers[] = {
 	{ IMSG_LOOKUP_UPDATE_TABLE, PROC_CONTROL, lookup_on_update_table },
 	{ IMSG_LOOKUP_EXPAND_RCPT,  PROC_DISPATCHER, lookup_on_expand_rcpt },
 	{ IMSG_LOOKUP_USERINFO,     PROC_DISPATCHER, lookup_on_userinfo },
+	{ IMSG_LOOKUP_OPEN_FORWARD_RESULT, PROC_PARENT,
+	    lookup_on_open_forward_result },
+	{ IMSG_LOOKUP_OPEN_FORWARD_FD, PROC_PARENT, lookup_on_open_forward_fd },
 };
 
 int
@@ -417,6 +510,8 @@ lookup_main(void)
 {
 	env->state = &lookup_state_storage;
 	TAILQ_INIT(&lookup_state()->queries);
+	api_tree_init(&lookup_state()->forwards);
+	lookup_libexec_find();
 	proc_child_drop_late();
 	proc_child_on_stop(lookup_stop);
 	proc_child_init(PROC_LOOKUP, lookup_handlers,

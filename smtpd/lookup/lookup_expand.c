@@ -35,6 +35,9 @@
 
 #define LOOKUP_MBOXFILE		"mail.mboxfile"
 #define LOOKUP_KEYS_MAX		6	/* virtual: user@dom ... @ */
+/* the bytes of a /file target written unquoted in its command */
+#define LOOKUP_PATH_PLAIN	"abcdefghijklmnopqrstuvwxyz" \
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@,=:"
 
 enum lookup_node_kind {
 	LOOKUP_NODE_ADDRESS,
@@ -335,6 +338,9 @@ lookup_expand_child(const struct table_alias *a, void *arg)
 		break;
 	case TABLE_ALIAS_ADDRESS:
 		n->addr = a->addr;
+		/* maybe the user's own address: see lookup_expand_on_rule */
+		n->sameuser = p->kind == LOOKUP_NODE_USERNAME &&
+		    strcasecmp(n->addr.user, p->addr.user) == 0;
 		break;
 	default:
 		n->text = xstrdup(a->text);
@@ -536,6 +542,12 @@ lookup_expand_on_rule(struct lookup_expand *x)
 	/* the user of a local address: same level, not an expansion */
 	u = lookup_node_new(n, LOOKUP_NODE_USERNAME, n->depth);
 	lookup_expand_lower(u->addr.user);
+	/* a user whose alias or .forward names its own address, under the
+	 * same action, keeps a copy in its mailbox, as with its bare name */
+	u->sameuser = n->sameuser && n->parent != NULL &&
+	    n->parent->kind == LOOKUP_NODE_USERNAME &&
+	    n->parent->action == a &&
+	    strcmp(n->parent->addr.user, u->addr.user) == 0;
 	(void)lookup_expand_insert(x, u);
 }
 
@@ -650,7 +662,7 @@ lookup_expand_on_userinfo(struct lookup_expand *x)
 	x->error = 0;
 	lookup_expand_wait(x, lookup_expand_on_forward_fd);
 	p->forward_open(p->forward_arg, n->addr.user, x->userinfo.directory,
-	    x->userinfo.uid, lookup_expand_on_forward, x);
+	    x->userinfo.uid, x->userinfo.gid, lookup_expand_on_forward, x);
 }
 
 /* lookup_expand_file - expand the elements of an open file FD */
@@ -689,9 +701,9 @@ lookup_expand_on_forward_fd(struct lookup_expand *x)
 		if (x->error == 0 || x->error == ENOENT)
 			lookup_expand_mailbox(x);
 		else if (x->error == EPERM || x->error == EACCES) {
-			log_event(0, "lookup", "forward-refused",
-			    "user=%s error=\"%s\"", n->addr.user,
-			    strerror(x->error));
+			/* the opener logged why */
+			log_debug("lookup: %s refused by the opener: "
+			    "mailbox", what);
 			lookup_expand_mailbox(x);
 		} else {
 			log_warnx("lookup: %s: %s: temporary failure", what,
@@ -749,7 +761,7 @@ lookup_expand_delivery(struct lookup_expand *x)
 	struct lookup_node		*n = x->cur;
 	const struct lookup_params	*p = x->params;
 	char				 exec[ENVELOPE_MDA_EXEC_SIZE];
-	const char			*user;
+	const char			*user, *q;
 	int				 len;
 
 	if (n->action->method == CONF_METHOD_FORWARD_ONLY) {
@@ -757,11 +769,27 @@ lookup_expand_delivery(struct lookup_expand *x)
 		    "forwarded");
 		return;
 	}
-	if (n->kind == LOOKUP_NODE_FILENAME)
-		len = snprintf(exec, sizeof exec, "%s/%s -f %%{mbox.from} %s",
-		    p->libexec != NULL && p->libexec[0] != '\0' ? p->libexec :
-		    PATH_SMTPD_LIBEXEC, LOOKUP_MBOXFILE, n->text);
-	else
+	if (n->kind == LOOKUP_NODE_FILENAME) {
+		/* the command goes through sh and the %{} expander: a path
+		 * other than plain characters is single-quoted; a quote or
+		 * a %{ in it is refused, never escaped */
+		if (strchr(n->text, '\'') != NULL ||
+		    strstr(n->text, "%{") != NULL ||
+		    !lookup_expand_text_ok(n->text)) {
+			log_warnx("lookup: expansion of %s@%s: file name %s "
+			    "refused", x->evp.rcpt.user, x->evp.rcpt.domain,
+			    n->text);
+			lookup_expand_fail(x, 550, "5.1.3 Invalid "
+			    "destination");
+			return;
+		}
+		q = n->text[strspn(n->text, LOOKUP_PATH_PLAIN)] != '\0' ?
+		    "'" : "";
+		len = snprintf(exec, sizeof exec, "%s/%s -f %%{mbox.from} "
+		    "%s%s%s", p->libexec != NULL && p->libexec[0] != '\0' ?
+		    p->libexec : PATH_SMTPD_LIBEXEC, LOOKUP_MBOXFILE, q,
+		    n->text, q);
+	} else
 		len = snprintf(exec, sizeof exec, "%s", n->text +
 		    strspn(n->text, " \t"));
 	if (len < 0 || (size_t)len >= sizeof exec) {

@@ -36,7 +36,8 @@
 
 /*
  * The ~/.forward hook: the lookup process is unprivileged, so the
- * caller (the parent, as the user) opens USER's HOME/.forward and calls
+ * caller (lookup.c asks the parent, which opens it in a child running
+ * as UID/GID: parent_forward.c) opens USER's HOME/.forward and calls
  * DONE with an open descriptor (given to the expander, which closes it)
  * or -1 and an errno: 0 or ENOENT no .forward; EPERM or EACCES refused
  * by the opener (e.g. group-writable home; it logged why), delivery
@@ -45,7 +46,7 @@
  */
 typedef void (*lookup_forward_done_fn)(void *done_arg, int fd, int error);
 typedef void (*lookup_forward_fn)(void *hook_arg, const char *user,
-    const char *home, uid_t uid, lookup_forward_done_fn done,
+    const char *home, uid_t uid, gid_t gid, lookup_forward_done_fn done,
     void *done_arg);
 
 struct lookup_params {
@@ -120,7 +121,8 @@ int	lookup_forward_parse(const char *text, size_t len,
 	    int (*cb)(const struct table_alias *, void *), void *arg,
 	    char *err, size_t errsz);
 /* lookup_forward_check - may a .forward with ST be used for UID: 0 or
- * -1 with why (not regular, not owned, group/world writable) */
+ * -1 with why (not regular, owned by neither UID nor root, group/world
+ * writable) */
 int	lookup_forward_check(const struct stat *st, uid_t uid, char *why,
 	    size_t whysz);
 /* lookup_forward_read - at most LOOKUP_FILE_MAX bytes of a regular file

@@ -72,6 +72,23 @@ void	parent_on_fork_mda(struct mproc *, struct imsg *);
  * or -1 when it was not one */
 int	parent_mda_reaped(pid_t, int wstatus);
 
+/* parent_forward.c: ~/.forward opened as the user for the lookup
+ * (EXP-06); the checks are pure: 0, EPERM or EAGAIN with why */
+#define PARENT_FORWARD_TIMEOUT		10	/* seconds an opener may take */
+#define PARENT_FORWARD_RUNNING_MAX	8	/* openers at once */
+#define PARENT_FORWARD_WAITING_MAX	1024	/* requests waiting for one */
+#define PARENT_FORWARD_WHY_MAX		256
+#define PARENT_FORWARD_USER_MAX		256
+struct stat;
+void	parent_on_open_forward(struct mproc *, struct imsg *);
+/* parent_forward_reaped - a reaped PID that was an opener; 0, or -1
+ * when it was not one */
+int	parent_forward_reaped(pid_t);
+int	parent_forward_check_home(const struct stat *, uid_t, char *why,
+	    size_t whysz);
+int	parent_forward_check_file(const struct stat *, uid_t, char *why,
+	    size_t whysz);
+
 /* parent_conf.c; parent_config_embedded - the built-in configuration is
  * in use: the account its deliveries run as, else NULL */
 int	parent_config_load(void);

@@ -33,6 +33,7 @@ static const struct imsg_handler parent_handlers[] = {
 	{ IMSG_PARENT_CHILD_READY, PROC_ANY,     parent_on_child_ready },
 	{ IMSG_PARENT_GET_STATUS,  PROC_CONTROL, parent_on_get_status },
 	{ IMSG_PARENT_FORK_MDA,    PROC_DISPATCHER, parent_on_fork_mda },
+	{ IMSG_PARENT_OPEN_FORWARD, PROC_LOOKUP, parent_on_open_forward },
 };
 
 static struct parent_state *
@@ -175,7 +176,8 @@ parent_children_reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((c = parent_children_find(pid)) == NULL) {
-			if (parent_mda_reaped(pid, status) == -1)
+			if (parent_forward_reaped(pid) == -1 &&
+			    parent_mda_reaped(pid, status) == -1)
 				(void)parent_offline_reaped(pid, status);
 			continue;
 		}

@@ -549,7 +549,8 @@ parent_mda_lmtp(const struct parent_mda_job *j, struct parent_mda_exec *x)
 }
 
 /* parent_mda_command - /bin/sh -c COMMAND, or the wrapper around it
- * (MDA-06, MDA-08); an alias or .forward |command is already final */
+ * (MDA-06, MDA-08); an alias or .forward |command or /file (the
+ * envelope's mda_exec) is expanded as an mda command is */
 static int
 parent_mda_command(const struct parent_mda_job *j, struct parent_mda_exec *x)
 {
@@ -558,9 +559,11 @@ parent_mda_command(const struct parent_mda_job *j, struct parent_mda_exec *x)
 	struct parent_mda_vars	wv;
 	const char		*run = cmd;
 
-	if (j->evp->mda_exec[0] != '\0')
-		(void)snprintf(cmd, sizeof(cmd), "%s", j->evp->mda_exec);
-	else if (j->a->path == NULL) {
+	if (j->evp->mda_exec[0] != '\0') {
+		if (parent_mda_format(cmd, sizeof(cmd), j->evp->mda_exec, j->v,
+		    PARENT_MDA_CTX_COMMAND, j->err, j->errsz) == -1)
+			return -1;
+	} else if (j->a->path == NULL) {
 		parent_mda_err(j->err, j->errsz, "mda action without a "
 		    "command");
 		return -1;
@@ -590,7 +593,9 @@ parent_mda_method(const struct parent_mda_job *j, struct parent_mda_exec *x)
 {
 	int	r;
 
-	switch (j->a->method) {
+	/* an alias's or a .forward's target overrides the action's method */
+	switch (j->evp->mda_exec[0] != '\0' ? CONF_METHOD_MDA :
+	    j->a->method) {
 	case CONF_METHOD_MAILDIR:
 		r = parent_mda_maildir(j, x);
 		break;

@@ -298,6 +298,8 @@ class Smtpd:
 
     def kill(self):
         for p in [self.proc.pid] + self.child_pids:
+            if p <= 1:
+                continue
             try:
                 os.kill(p, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -306,6 +308,10 @@ class Smtpd:
             self.proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             pass
+        # SIGKILL is asynchronous: until every process is gone, its
+        # sockets (the control socket above all) may still answer
+        wait_for(lambda: not any(pid_alive(p) for p in self.child_pids),
+                 STOP_TIMEOUT)
 
     def cleanup(self):
         if self.proc is not None and self.proc.poll() is None:

@@ -39,6 +39,9 @@ int	ctl_queue_done_show_stats(void);
 int	ctl_queue_done_show_message(void);
 int	ctl_queue_done_change(void);
 int	ctl_queue_done_ok(void);
+/* smtpctl.c: smtpctl's own verbs, argv as smtpctl's */
+int	ctl_main(int, char **);
+
 /* sendmail.c: sendmail, send-mail, mailq, newaliases (COMPAT-01..05) */
 int	sendmail_main(int, char **);
 int	mailq_main(int, char **);

@@ -843,11 +843,17 @@ sendmail_main(int argc, char **argv)
 	return r;
 }
 
-/* mailq_main - mailq, sendmail -bp: the queue listing (CTL-02) */
+/* mailq_main - mailq, sendmail -bp: the queue listing (CTL-02), which is
+ * `smtpctl show queue` on the socket sendmail would use */
 int
 mailq_main(int argc, char **argv)
 {
-	fprintf(stderr, "mailq: not available: this smtpctl has no "
-	    "`show queue` yet\n");
-	return 1;
+	struct sendmail	 sm;
+	char		*av[] = { (char *)"smtpctl", (char *)"-s", NULL,
+			    (char *)"show", (char *)"queue", NULL };
+
+	memset(&sm, 0, sizeof sm);
+	sendmail_paths(&sm);
+	av[2] = sm.sock;
+	return ctl_main(5, av);
 }

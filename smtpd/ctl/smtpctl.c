@@ -461,25 +461,33 @@ static const struct {
 int
 main(int argc, char *argv[])
 {
-	struct mproc	*p;
 	const char	*prog;
 	size_t		 i;
-	struct event	*ev_timeout;
-	struct timeval	 tv = { CTL_TIMEOUT, 0 };
-	int		 ch, status;
-	char		**args;
 
 	prog = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	prog = prog ? prog + 1 : (argc > 0 ? argv[0] : "smtpctl");
 	for (i = 0; i < sizeof ctl_programs / sizeof ctl_programs[0]; i++)
 		if (strcmp(prog, ctl_programs[i].name) == 0)
 			return ctl_programs[i].main(argc, argv);
+	return ctl_main(argc, argv);
+}
+
+/* ctl_main - smtpctl itself (mailq runs `show queue` through it) */
+int
+ctl_main(int argc, char *argv[])
+{
+	struct mproc	*p;
+	struct event	*ev_timeout;
+	struct timeval	 tv = { CTL_TIMEOUT, 0 };
+	int		 ch, status;
+	char		**args;
 
 	env = &smtpctl_env;
 	env->proc = PROC_CLIENT;
 	log_init(1, 0);
 	log_setproc("smtpctl");
 	ctl.sock = PATH_SMTPD_RUN "/smtpd.sock";
+	optind = 0;	/* glibc: start afresh (mailq comes after sendmail's) */
 	while ((ch = getopt(argc, argv, "hs:v")) != -1) {
 		switch (ch) {
 		case 'h':

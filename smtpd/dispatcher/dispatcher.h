@@ -10,8 +10,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
-struct envelope;
+#include "envelope.h"
+
 struct imsg;
 struct mproc;
 struct smtp_hooks;
@@ -70,5 +73,49 @@ void	dispatcher_mda_pause(int);
 void	dispatcher_on_deliver_envelope(struct mproc *, struct imsg *);
 void	dispatcher_on_fork_mda_result(struct mproc *, struct imsg *);
 void	dispatcher_on_mda_done(struct mproc *, struct imsg *);
+
+/*
+ * dispatcher_bounce.c: the bounce agent.  dispatcher_bounce_envelope
+ * takes a bounce envelope the queue handed out (EVPID, the original
+ * message's FD, the loaded envelope E; it owns FD and E): envelopes of
+ * one message and one report type arriving within BOUNCE_GROUP_MS make
+ * one report, queued as a new message from <> to the sender; each
+ * envelope is answered ok once that message is committed.
+ */
+#define BOUNCE_GROUP_MS		1000	/* the grouping window (DSN-06) */
+#define BOUNCE_GROUP_MAX	100	/* recipients in one report */
+#define BOUNCE_REPORT_TTL	(7 * 86400)	/* a report's lifetime */
+void	dispatcher_bounce_envelope(uint64_t evpid, int fd, struct envelope *e);
+
+/* dispatcher_bounce_report.c: the report's text (pure functions) */
+#define BOUNCE_DIAG_MAX		512	/* a diagnostic's longest text */
+#define BOUNCE_FULL_MAX		65536	/* larger originals: headers only */
+#define BOUNCE_HEADERS_MAX	65536	/* header bytes a report returns */
+
+struct bounce_report {
+	const char		 *reporting_mta;	/* our name */
+	time_t			  now;
+	uint64_t		  id;		/* boundary, Message-ID */
+	enum envelope_bounce_type type;
+	const struct envelope	**evps;		/* same sender, same type */
+	size_t			  nevps;
+	int			  full;		/* the whole original */
+	FILE			 *original;	/* read from here; or NULL */
+};
+
+/* dispatcher_bounce_sanitize - SRC (at most SRCLEN bytes, to a NUL)
+ * made fit for a report into DST: control characters become blanks,
+ * bytes above 0x7e '?', blanks collapse, at most BOUNCE_DIAG_MAX
+ * characters (a longer text ends in "..."); returns its length */
+size_t	dispatcher_bounce_sanitize(char *dst, size_t dstsz, const char *src,
+	    size_t srclen);
+/* dispatcher_bounce_status - E's RFC 3463 status for its report type:
+ * its esc fields, else a code at the start of its errorline, else
+ * 5.0.0, 4.0.0 or 2.0.0 */
+void	dispatcher_bounce_status(const struct envelope *e, char *buf,
+	    size_t bufsz);
+/* dispatcher_bounce_report_write - the whole report to OUT: 0, or -1 */
+int	dispatcher_bounce_report_write(const struct bounce_report *,
+	    FILE *out);
 
 #endif

@@ -118,9 +118,10 @@ queue_bounce_make(uint64_t evpid, enum envelope_bounce_type type, int status,
 		return r == QUEUE_NOTFOUND ? 0 : -1;
 	}
 	if ((why = queue_bounce_wanted(evp, type)) != NULL) {
-		log_info(QUEUE_LOG_ID " queue bounce evpid=%016" PRIx64
-		    " type=%s report=none reason=\"%s\"", evpid,
-		    queue_bounce_names[type], why);
+		if (type != BOUNCE_DELIVERED)	/* not one line per delivery */
+			log_info(QUEUE_LOG_ID " queue bounce evpid=%016" PRIx64
+			    " type=%s report=none reason=\"%s\"", evpid,
+			    queue_bounce_names[type], why);
 		envelope_free(&evp);
 		return 0;
 	}
@@ -168,14 +169,14 @@ queue_bounce_expired(uint64_t evpid)
 	if (line[0] == '\0')
 		(void)snprintf(line, sizeof line, "Envelope expired");
 	r = queue_bounce_make(evpid, BOUNCE_FAILED, DELIVERY_PERMFAIL, line, 0);
-	if (r == 0) {
-		if (queue_delete_envelope(evpid) < 0)
-			log_warnx("queue: evpid=%016" PRIx64 " not deleted, it "
-			    "comes back at the next start", evpid);
+	if (r == 0 && queue_delete_envelope(evpid) < 0)
+		log_warnx("queue: evpid=%016" PRIx64 " not deleted, it comes "
+		    "back at the next start", evpid);
+	if (r >= 0)
 		log_info(QUEUE_LOG_ID " queue delivery evpid=%016" PRIx64
 		    " status=expired retry=0 error=\"Envelope expired\"",
 		    evpid);
-	} else if (r < 0)
+	else
 		log_warnx("queue: evpid=%016" PRIx64 " expired, its report is "
 		    "retried at the next start", evpid);
 }

@@ -69,7 +69,7 @@ static struct mproc	*test_sched;		/* recording, or real */
 static struct scheduler_host *test_host;	/* the real scheduler's */
 static uint32_t		 test_idseq;
 static const char	*test_sender = "alice@client.example";
-static int		 test_notify;		/* dsn-notify of new envelopes */
+static int		 test_notify;	/* dsn-notify of new envelopes */
 
 /* test_ids - msgids and evpid halves, all in one bucket (0x2a) */
 static uint32_t

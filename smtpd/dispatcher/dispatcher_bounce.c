@@ -41,13 +41,13 @@
 #include "smtpd.h"
 #include "xmalloc.h"
 
-struct bounce_evp {
-	struct bounce_evp	*next;
+struct dispatcher_bounce_evp {
+	struct dispatcher_bounce_evp	*next;
 	size_t			 len;
 	char			 text[];
 };
 
-struct bounce_group {
+struct dispatcher_bounce_group {
 	uint64_t		 key;		/* msgid << 2 | bounce_type */
 	uint64_t		 evpids[BOUNCE_GROUP_MAX];
 	struct envelope		*evps[BOUNCE_GROUP_MAX];
@@ -55,21 +55,22 @@ struct bounce_group {
 	int			 msgfd;		/* the original message */
 	struct event		*timer;
 	uint32_t		 msgid;		/* the report */
-	struct bounce_evp	*out, **out_tail; /* its envelopes */
+	struct dispatcher_bounce_evp	*out, **out_tail; /* its envelopes */
 };
 
 /* the groups still gathering envelopes, by key */
-static struct tree	bounce_gathering;
+static struct tree	dispatcher_bounce_gathering;
 
-static void	bounce_flush(evutil_socket_t, short, void *);
+static void	dispatcher_bounce_flush(evutil_socket_t, short, void *);
 
-/* bounce_answer - every envelope of G gets STATUS; G goes */
+/* dispatcher_bounce_answer - every envelope of G gets STATUS; G goes */
 static void
-bounce_answer(struct bounce_group *g, int status, const char *result,
-    const char *error)
+dispatcher_bounce_answer(struct dispatcher_bounce_group *g, int status,
+    const char *result, const char *error)
 {
-	struct bounce_evp	*o;
-	char			 to[MAILADDR_TEXT_SIZE], q[MAILADDR_TEXT_SIZE + 8];
+	struct dispatcher_bounce_evp	*o;
+	char			 to[MAILADDR_TEXT_SIZE];
+	char			 q[MAILADDR_TEXT_SIZE + 8];
 	size_t			 i;
 
 	if (mailaddr_format(&g->evps[0]->sender, to, sizeof to) == -1)
@@ -96,20 +97,21 @@ bounce_answer(struct bounce_group *g, int status, const char *result,
 	free(g);
 }
 
-/* bounce_abandon - the report message goes, the envelopes wait */
+/* dispatcher_bounce_abandon - the report message goes, the envelopes wait */
 static void
-bounce_abandon(struct bounce_group *g, int status, const char *result,
-    const char *error)
+dispatcher_bounce_abandon(struct dispatcher_bounce_group *g, int status,
+    const char *result, const char *error)
 {
 	if (g->msgid != 0)
 		msg_send_queue_delete_message(env->peers[PROC_QUEUE],
 		    &(struct msg_queue_delete_message){ .msgid = g->msgid });
-	bounce_answer(g, status, result, error);
+	dispatcher_bounce_answer(g, status, result, error);
 }
 
-/* bounce_template - the envelope lookup expands for the report */
+/* dispatcher_bounce_template - the envelope lookup expands for the report */
 static int
-bounce_template(const struct bounce_group *g, char *buf, size_t bufsz)
+dispatcher_bounce_template(const struct dispatcher_bounce_group *g, char *buf,
+    size_t bufsz)
 {
 	struct envelope	*e;
 	int		 n;
@@ -132,9 +134,9 @@ bounce_template(const struct bounce_group *g, char *buf, size_t bufsz)
 	return n;
 }
 
-/* bounce_write - the report into FD (closed here): 0, or -1 */
+/* dispatcher_bounce_write - the report into FD (closed here): 0, or -1 */
 static int
-bounce_write(struct bounce_group *g, int fd)
+dispatcher_bounce_write(struct dispatcher_bounce_group *g, int fd)
 {
 	struct bounce_report	 r;
 	struct stat		 st;
@@ -170,23 +172,24 @@ bounce_write(struct bounce_group *g, int fd)
 }
 
 static void
-bounce_on_committed(void *arg, const struct dispatcher_req_answer *a)
+dispatcher_bounce_on_committed(void *arg, const struct dispatcher_req_answer *a)
 {
-	struct bounce_group	*g = arg;
+	struct dispatcher_bounce_group	*g = arg;
 
 	if (a->r == QUEUE_OK)
-		bounce_answer(g, DELIVERY_OK, "ok", "report queued");
+		dispatcher_bounce_answer(g, DELIVERY_OK, "ok", "report queued");
 	else
-		bounce_answer(g, DELIVERY_TEMPFAIL, "tempfail",
+		dispatcher_bounce_answer(g, DELIVERY_TEMPFAIL, "tempfail",
 		    "report not stored");
 }
 
-/* bounce_on_expanded - the report's envelopes, then the rules' answer */
+/* dispatcher_bounce_on_expanded - the report's envelopes, then the
+ * rules' answer */
 static void
-bounce_on_expanded(void *arg, const struct dispatcher_req_answer *a)
+dispatcher_bounce_on_expanded(void *arg, const struct dispatcher_req_answer *a)
 {
-	struct bounce_group	*g = arg;
-	struct bounce_evp	*o;
+	struct dispatcher_bounce_group	*g = arg;
+	struct dispatcher_bounce_evp	*o;
 
 	if (!a->final) {
 		o = xmalloc(sizeof *o + a->envelope_len);
@@ -198,66 +201,70 @@ bounce_on_expanded(void *arg, const struct dispatcher_req_answer *a)
 		return;
 	}
 	if (a->code / 100 == 5) {
-		bounce_abandon(g, DELIVERY_PERMFAIL, "refused", a->text);
+		dispatcher_bounce_abandon(g, DELIVERY_PERMFAIL, "refused",
+		    a->text);
 		return;
 	}
 	if (a->code / 100 != 2 || a->nenvelopes == 0) {
-		bounce_abandon(g, DELIVERY_TEMPFAIL, "tempfail", a->text);
+		dispatcher_bounce_abandon(g, DELIVERY_TEMPFAIL, "tempfail",
+		    a->text);
 		return;
 	}
 	for (o = g->out; o != NULL; o = o->next)
 		msg_send_queue_submit_envelope(env->peers[PROC_QUEUE],
 		    &(struct msg_queue_submit_envelope){ .msgid = g->msgid,
 			.envelope = o->text, .envelope_len = o->len });
-	dispatcher_req_commit_message(g->msgid, bounce_on_committed, g);
+	dispatcher_req_commit_message(g->msgid, dispatcher_bounce_on_committed,
+	    g);
 }
 
 static void
-bounce_on_created(void *arg, const struct dispatcher_req_answer *a)
+dispatcher_bounce_on_created(void *arg, const struct dispatcher_req_answer *a)
 {
 	static char		 buf[ENVELOPE_TEXT_MAX];
-	struct bounce_group	*g = arg;
+	struct dispatcher_bounce_group	*g = arg;
 	int			 n;
 
 	if (a->r != QUEUE_OK) {
-		bounce_answer(g, DELIVERY_TEMPFAIL, "tempfail",
+		dispatcher_bounce_answer(g, DELIVERY_TEMPFAIL, "tempfail",
 		    "queue unavailable for the report");
 		return;
 	}
 	g->msgid = a->msgid;
-	if (bounce_write(g, a->fd) == -1) {
+	if (dispatcher_bounce_write(g, a->fd) == -1) {
 		log_warn("bounce: writing the report msgid=%08" PRIx32,
 		    g->msgid);
-		bounce_abandon(g, DELIVERY_TEMPFAIL, "tempfail",
+		dispatcher_bounce_abandon(g, DELIVERY_TEMPFAIL, "tempfail",
 		    "report not written");
 		return;
 	}
-	if ((n = bounce_template(g, buf, sizeof buf)) <= 0) {
-		bounce_abandon(g, DELIVERY_PERMFAIL, "refused",
+	if ((n = dispatcher_bounce_template(g, buf, sizeof buf)) <= 0) {
+		dispatcher_bounce_abandon(g, DELIVERY_PERMFAIL, "refused",
 		    "sender address unusable");
 		return;
 	}
-	dispatcher_req_expand_rcpt(buf, (size_t)n, bounce_on_expanded, g);
+	dispatcher_req_expand_rcpt(buf, (size_t)n,
+	    dispatcher_bounce_on_expanded, g);
 }
 
-/* bounce_flush - the window closed (or the group is full): report */
+/* dispatcher_bounce_flush - the window closed (or the group is full): report */
 static void
-bounce_flush(evutil_socket_t fd, short ev, void *arg)
+dispatcher_bounce_flush(evutil_socket_t fd, short ev, void *arg)
 {
-	struct bounce_group	*g = arg;
+	struct dispatcher_bounce_group	*g = arg;
 
 	(void)fd;
 	(void)ev;
-	if (api_tree_get(&bounce_gathering, g->key) == g)
-		(void)api_tree_pop(&bounce_gathering, g->key);
-	dispatcher_req_create_message(bounce_on_created, g);
+	if (api_tree_get(&dispatcher_bounce_gathering, g->key) == g)
+		(void)api_tree_pop(&dispatcher_bounce_gathering, g->key);
+	dispatcher_req_create_message(dispatcher_bounce_on_created, g);
 }
 
-/* bounce_group_new - a group gathering for KEY, its timer running */
-static struct bounce_group *
-bounce_group_new(uint64_t key)
+/* dispatcher_bounce_group_new - a group gathering for KEY, its timer running */
+static struct dispatcher_bounce_group *
+dispatcher_bounce_group_new(uint64_t key)
 {
-	struct bounce_group	*g;
+	struct dispatcher_bounce_group	*g;
 	struct timeval		 tv = { BOUNCE_GROUP_MS / 1000,
 				    (BOUNCE_GROUP_MS % 1000) * 1000 };
 	int			 err = 0;
@@ -266,10 +273,11 @@ bounce_group_new(uint64_t key)
 	g->key = key;
 	g->msgfd = -1;
 	g->out_tail = &g->out;
-	if ((g->timer = evtimer_new(env->evb, bounce_flush, g)) == NULL)
+	g->timer = evtimer_new(env->evb, dispatcher_bounce_flush, g);
+	if (g->timer == NULL)
 		fatalx("bounce: cannot make a timer");
 	evtimer_add(g->timer, &tv);
-	api_tree_set(&bounce_gathering, key, g, &err);
+	api_tree_set(&dispatcher_bounce_gathering, key, g, &err);
 	if (err)
 		fatalx("bounce: out of memory");
 	return g;
@@ -278,13 +286,13 @@ bounce_group_new(uint64_t key)
 void
 dispatcher_bounce_envelope(uint64_t evpid, int fd, struct envelope *e)
 {
-	struct bounce_group	*g;
+	struct dispatcher_bounce_group	*g;
 	uint64_t		 key;
 
 	key = (uint64_t)evpid_to_msgid(evpid) << 2 |
 	    ((uint64_t)e->bounce_type & 3);
-	if ((g = api_tree_get(&bounce_gathering, key)) == NULL)
-		g = bounce_group_new(key);
+	if ((g = api_tree_get(&dispatcher_bounce_gathering, key)) == NULL)
+		g = dispatcher_bounce_group_new(key);
 	g->evpids[g->n] = evpid;
 	g->evps[g->n++] = e;
 	if (g->msgfd == -1)
@@ -293,6 +301,6 @@ dispatcher_bounce_envelope(uint64_t evpid, int fd, struct envelope *e)
 		close(fd);
 	if (g->n == BOUNCE_GROUP_MAX) {
 		evtimer_del(g->timer);
-		bounce_flush(-1, 0, g);
+		dispatcher_bounce_flush(-1, 0, g);
 	}
 }

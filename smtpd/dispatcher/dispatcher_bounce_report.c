@@ -268,7 +268,8 @@ dispatcher_bounce_original(const struct bounce_report *r, FILE *out)
 
 	fprintf(out, "--%016" PRIx64 "/report\n"
 	    "Content-Type: %s\n"
-	    "Content-Description: %s\n\n", r->id, r->full ? "message/rfc822" : "text/rfc822-headers",
+	    "Content-Description: %s\n\n", r->id,
+	    r->full ? "message/rfc822" : "text/rfc822-headers",
 	    r->full ? "Undelivered message" : "Message headers");
 	while (r->original != NULL) {
 		if (r->full) {

@@ -86,9 +86,10 @@ dispatcher_req_pending(void)
 void
 dispatcher_req_create_message(dispatcher_req_fn done, void *arg)
 {
+	uint64_t	id = dispatcher_req_new(DISPATCHER_REQ_CREATE, done, arg);
+
 	msg_send_queue_create_message(env->peers[PROC_QUEUE],
-	    &(struct msg_queue_create_message){
-		.reqid = dispatcher_req_new(DISPATCHER_REQ_CREATE, done, arg) });
+	    &(struct msg_queue_create_message){ .reqid = id });
 }
 
 void

@@ -770,14 +770,22 @@ test_deliveries(const char *backend)
 	CHECK(test_handed_type(evpids[2], ENVELOPE_BOUNCE),
 	    "deliver: SCHED_BOUNCE hands the bounce envelope and the body "
 	    "to the dispatcher");
-	test_outcome(evpids[2], DELIVERY_OK, "report queued");
+	test_outcome(evpids[2], DELIVERY_TEMPFAIL, "report not stored");
 	res = test_sched_result(1);
+	CHECK(res != NULL && res->status == DELIVERY_TEMPFAIL &&
+	    test_loaded(evpids[2], errline, sizeof errline) == 1 &&
+	    strcmp(errline, "554 loop") == 0 &&
+	    test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0,
+	    "deliver: a report not queued yet: retried, the bounce envelope "
+	    "keeps the error it reports");
+	test_outcome(evpids[2], DELIVERY_OK, "report queued");
+	res = test_sched_result(2);
 	CHECK(res != NULL && res->status == DELIVERY_OK &&
 	    test_loaded(evpids[2], errline, sizeof errline) == -1 &&
 	    test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0,
 	    "deliver: its report queued, the bounce envelope goes");
 	test_outcome(evpids[1], DELIVERY_PERMFAIL, "550 refused");
-	res = test_sched_result(2);
+	res = test_sched_result(3);
 	CHECK(res != NULL && res->status == DELIVERY_PERMFAIL &&
 	    test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0 &&
 	    !test_committed(msgid),
@@ -785,14 +793,14 @@ test_deliveries(const char *backend)
 	    "envelope goes, and its message");
 
 	test_deliver(evpids[2], SCHED_MTA);
-	res = test_sched_result(3);
+	res = test_sched_result(4);
 	CHECK(res != NULL && res->evpid == evpids[2] &&
 	    res->status == DELIVERY_PERMFAIL &&
 	    test_count(IMSG_DISPATCHER_DELIVER_ENVELOPE) == 1,
 	    "deliver: a gone envelope: the scheduler forgets it");
 	test_deliver(evpids[2], SCHED_UPDATE);
 	test_loop_for(20);
-	CHECK(test_count(IMSG_SCHEDULER_DELIVERY_RESULT) == 3,
+	CHECK(test_count(IMSG_SCHEDULER_DELIVERY_RESULT) == 4,
 	    "deliver: an unknown action is ignored");
 	test_unwire();
 }

@@ -96,9 +96,11 @@ queue_delivery_tempfail(uint64_t evpid, const char *error)
 		if (evp->retry < UINT16_MAX)
 			evp->retry++;
 		evp->lasttry = now;
-		envelope_set_errorline(evp, "%s", error);
-		if (evp->type != ENVELOPE_BOUNCE)
+		/* a bounce envelope keeps the error its report is about */
+		if (evp->type != ENVELOPE_BOUNCE) {
+			envelope_set_errorline(evp, "%s", error);
 			(void)queue_bounce_delay(evp, now);
+		}
 		if (queue_update_envelope(evp) != QUEUE_OK)
 			log_warnx("queue: evpid=%016" PRIx64 " retry state "
 			    "not stored", evpid);
@@ -199,10 +201,14 @@ queue_on_delivery_result(struct mproc *p, struct imsg *imsg)
 		    m.error);
 		return;
 	}
-	if (r < 0) {
+	if (r < 0 && m.status != DELIVERY_OK) {
+		/* kept as it was: failed again later, reported then */
 		queue_delivery_tempfail(m.evpid, m.error);
 		return;
 	}
+	if (r < 0)	/* delivered: never again for a lost notice */
+		log_warnx("queue: evpid=%016" PRIx64 " success notice not "
+		    "stored, dropped", m.evpid);
 	queue_delivery_drop(m.evpid, m.status, m.status == DELIVERY_OK ?
 	    "ok" : m.status == DELIVERY_LOOP ? "loop" : "permfail", m.error,
 	    1);

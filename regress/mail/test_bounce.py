@@ -145,6 +145,17 @@ class Failure(BounceBase):
         self.assertEqual(inner.get_payload(), "the body\n")
         self.log_has(r"bounce report msgid=[0-9a-f]{8} original=[0-9a-f]{8}"
                      r" type=failed rcpts=1 .*result=ok")
+        # in order: the envelope becomes a bounce envelope, the report
+        # is queued, and only then does the envelope go
+        self.log_has(r"status=ok retry=0 error=\"report queued\"")
+        log = self.smtpd.log()
+        evpid = re.search(r"queue bounce evpid=([0-9a-f]{16}) type=failed "
+                          r"report=queued", log).group(1)
+        made = log.index("queue bounce evpid=%s" % evpid)
+        queued = log.index("bounce report msgid=")
+        gone = log.index("queue delivery evpid=%s status=ok" % evpid)
+        self.assertLess(made, queued)
+        self.assertLess(queued, gone)
         # the failed envelope was kept until the report was queued, then
         # removed: nothing is left to retry
         time.sleep(0.5)
@@ -250,7 +261,10 @@ class Expiry(BounceBase):
         self.assertEqual(per_rcpt["Final-Recipient"], "rfc822; " + rcpt)
         self.assertEqual(per_rcpt["Diagnostic-Code"],
                          "X-Unix; exited with status 75")
-        self.assertNotIn("Action: delayed", self.smtpd.log())
+        self.assertIn("status=expired", self.smtpd.log())
+        time.sleep(1.5)
+        self.assertEqual(len(self.reports()), 1)
+        self.assertNotIn("type=delayed", self.smtpd.log())
 
 
 class Delay(BounceBase):

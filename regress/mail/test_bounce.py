@@ -137,6 +137,7 @@ class Failure(BounceBase):
         self.assertRegex(per_rcpt["Status"], r"^5\.\d+\.\d+$")
         self.assertEqual(per_rcpt["Diagnostic-Code"],
                          "X-Unix; exited with status 67")
+        self.assertIsNotNone(per_rcpt["Last-Attempt-Date"])
         # the whole original (RET not given, small message)
         self.assertEqual(original.get_content_type(), "message/rfc822")
         (inner,) = original.get_payload()

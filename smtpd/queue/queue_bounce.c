@@ -71,8 +71,8 @@ queue_bounce_as(struct envelope *evp, enum envelope_bounce_type type,
 {
 	evp->type = ENVELOPE_BOUNCE;
 	evp->bounce_type = type;
+	/* retry 0: due at once (lasttry stays: Last-Attempt-Date) */
 	evp->retry = 0;
-	evp->lasttry = 0;
 	/* expiry is creation + ttl: creation stays (Arrival-Date) */
 	evp->ttl = (now > evp->creation ? now - evp->creation : 0) +
 	    QUEUE_BOUNCE_TTL;
@@ -131,6 +131,8 @@ queue_bounce_make(uint64_t evpid, enum envelope_bounce_type type, int status,
 		evp->esc_class = 5;
 		evp->esc_code = 46;		/* 5.4.6 routing loop */
 	}
+	if (inflight)
+		evp->lasttry = time(NULL);
 	queue_bounce_as(evp, type, time(NULL));
 	if (queue_update_envelope(evp) != QUEUE_OK) {
 		log_warnx("queue: evpid=%016" PRIx64 " not rewritten as a "

@@ -58,6 +58,19 @@ class BounceBase(MailFlowBase):
         self.maildir = os.path.join(self.mail, self.user)
         self.sender = "%s@example.org" % self.user
 
+    def tearDown(self):
+        # let the last delivery end before the stop: a delivery that ends
+        # while the daemon stops is the parent's business (see report)
+        last = [None, time.monotonic()]
+
+        def quiet():
+            n = len(self.smtpd.log())
+            if n != last[0]:
+                last[0], last[1] = n, time.monotonic()
+            return time.monotonic() - last[1] >= 0.5
+        wait_for(quiet, 5)
+        super().tearDown()
+
     def send(self, rcpts, body=b"Subject: original\r\n\r\nthe body\r\n",
              sender=None, mail_opts=(), rcpt_opts=()):
         with self.client() as c:

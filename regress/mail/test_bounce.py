@@ -242,6 +242,19 @@ class Failure(BounceBase):
                                         self.smtpd.log())), 1)
         self.assertEqual(self.mails(), [])
 
+    def test_report_refused_by_the_rules(self):
+        # no rule routes the sender's domain: the report is refused,
+        # logged, and the failed envelope goes without a second try
+        self.sender = "someone@unrouted.example"
+        self.send(["%s@fail.example" % self.user])
+        self.log_has(r"bounce report .*type=failed rcpts=1 "
+                     r"to=someone@unrouted.example result=refused")
+        self.log_has(r"queue bounce evpid=[0-9a-f]{16} type=failed "
+                     r"report=none reason=\"a bounce envelope\"")
+        time.sleep(1.5)
+        self.assertEqual(len(re.findall(r"bounce report ",
+                                        self.smtpd.log())), 1)
+
     def test_notify_success_delivered_report(self):
         self.send([self.sender], rcpt_opts=["NOTIFY=SUCCESS"])
         (m,) = self.reports()

@@ -46,7 +46,9 @@ queue_bounce_wanted(const struct envelope *evp, enum envelope_bounce_type type)
 {
 	unsigned int	n = evp->dsn_notify;
 
-	if (evp->type == ENVELOPE_BOUNCE || (evp->flags & ENVELOPE_F_BOUNCE))
+	if (evp->type == ENVELOPE_BOUNCE)
+		return "a bounce envelope";	/* its report went or failed */
+	if (evp->flags & ENVELOPE_F_BOUNCE)
 		return "the message is a report";
 	if (mailaddr_is_null(&evp->sender))
 		return "null sender";

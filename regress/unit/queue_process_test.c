@@ -9,7 +9,8 @@
  * sent.  Covered: receive and commit, group commit (fsyncs counted, and
  * a failing last fsync fails every result of its batch), refusals and
  * rollbacks, deliveries and their outcomes (tempfail retry state,
- * expiry, permanent failure, gone envelopes), the start-up walk with a
+ * expiry, permanent failure, gone envelopes), bounce envelopes (who is
+ * owed a report, delay notices), the start-up walk with a
  * corrupt envelope in the middle, and the scheduler's loop (max
  * inflight, retry later, expiry).  Every wait is bounded in time.
  * `queue_process_test bench` measures commit throughput by concurrency
@@ -67,6 +68,8 @@ static struct mproc	*test_disp;		/* our dispatcher end */
 static struct mproc	*test_sched;		/* recording, or real */
 static struct scheduler_host *test_host;	/* the real scheduler's */
 static uint32_t		 test_idseq;
+static const char	*test_sender = "alice@client.example";
+static int		 test_notify;	/* dsn-notify of new envelopes */
 
 /* test_ids - msgids and evpid halves, all in one bucket (0x2a) */
 static uint32_t
@@ -278,10 +281,11 @@ test_text(char *buf, size_t bufsz, const char *rcpt, long long ctime_,
 	    "version: 3\ndispatcher: local\ntype: mda\n"
 	    "smtpname: mx.example.org\nhelo: client.example\n"
 	    "hostname: localhost\nsockaddr: 127.0.0.1\n"
-	    "sender: alice@client.example\nrcpt: %s\ndest: %s\n"
+	    "sender: %s\nrcpt: %s\ndest: %s\n"
 	    "ctime: %lld\nlast-try: 0\nlast-bounce: 0\nttl: %lld\n"
-	    "retry: 0\ndsn-notify: 0\nmda-user: vmail\n", rcpt, rcpt, ctime_,
-	    ttl);
+	    "retry: 0\ndsn-notify: %d\nmda-user: vmail\n",
+	    test_sender[0] != '\0' ? test_sender : "@", rcpt, rcpt, ctime_,
+	    ttl, test_notify);
 }
 
 /* test_create - CREATE as the dispatcher: the msgid and body fd, or 0 */
@@ -648,6 +652,56 @@ test_loaded(uint64_t evpid, char *errline, size_t sz)
 	return retry;
 }
 
+/* test_bounce - EVPID is stored as a TYPE bounce envelope with status
+ * CLASS.CODE (0: none set) */
+static int
+test_bounce(uint64_t evpid, enum envelope_bounce_type type, int class,
+    int code)
+{
+	struct envelope	*evp;
+	int		 ok;
+
+	if ((evp = envelope_new()) == NULL)
+		return 0;
+	ok = queue_load_envelope(evpid, evp) == QUEUE_OK &&
+	    evp->type == ENVELOPE_BOUNCE && evp->bounce_type == type &&
+	    evp->esc_class == class && evp->esc_code == code &&
+	    evp->retry == 0 && evp->ttl >= 7 * 86400;
+	envelope_free(&evp);
+	return ok;
+}
+
+/* test_inserted - the NTH INSERT the scheduler got is EVPID's, a bounce */
+static int
+test_inserted(size_t nth, uint64_t evpid)
+{
+	struct test_rec	*r = test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, nth);
+
+	return r != NULL && r->m.scheduler_insert_envelope.evpid == evpid &&
+	    r->m.scheduler_insert_envelope.type == ENVELOPE_BOUNCE;
+}
+
+/* test_handed_type - the dispatcher got EVPID, of TYPE, with a body */
+static int
+test_handed_type(uint64_t evpid, enum envelope_type type)
+{
+	struct test_rec	*r;
+	struct envelope	*evp;
+	char		 err[256];
+	int		 ok;
+
+	if (test_wait(IMSG_DISPATCHER_DELIVER_ENVELOPE, 1, 2000) < 1)
+		return 0;
+	r = test_nth(IMSG_DISPATCHER_DELIVER_ENVELOPE, 0);
+	if ((evp = envelope_new()) == NULL)
+		return 0;
+	ok = r->m.dispatcher_deliver_envelope.evpid == evpid && r->fd != -1 &&
+	    envelope_load(evp, r->data, r->len, err, sizeof err) == 0 &&
+	    evp->type == type;
+	envelope_free(&evp);
+	return ok;
+}
+
 /* test_deliveries - the queue's side of deliveries and outcomes */
 static void
 test_deliveries(const char *backend)
@@ -695,28 +749,147 @@ test_deliveries(const char *backend)
 	    "deliver: OK deletes the envelope, the scheduler is told");
 
 	test_deliver(evpids[1], SCHED_EXPIRE);
-	res = test_sched_result(3);
-	CHECK(res != NULL && res->evpid == evpids[1] &&
-	    res->status == DELIVERY_PERMFAIL &&
-	    test_loaded(evpids[1], errline, sizeof errline) == -1,
-	    "deliver: expired: deleted, a permfail for the scheduler");
+	(void)test_wait(IMSG_SCHEDULER_COMMIT_MESSAGE, 1, 2000);
+	CHECK(test_inserted(0, evpids[1]) &&
+	    test_count(IMSG_SCHEDULER_DELIVERY_RESULT) == 2 &&
+	    test_bounce(evpids[1], BOUNCE_FAILED, 4, 47),
+	    "deliver: expired: kept as a failure bounce envelope (4.4.7), "
+	    "the scheduler gets it back");
 
 	test_outcome(evpids[2], DELIVERY_LOOP, "554 loop");
-	res = test_sched_result(4);
-	CHECK(res != NULL && res->status == DELIVERY_LOOP &&
+	res = test_sched_result(3);
+	(void)test_wait(IMSG_SCHEDULER_INSERT_ENVELOPE, 2, 2000);
+	CHECK(res != NULL && res->evpid == evpids[2] &&
+	    res->status == DELIVERY_PERMFAIL && test_inserted(1, evpids[2]) &&
+	    test_bounce(evpids[2], BOUNCE_FAILED, 5, 46) &&
+	    test_committed(msgid),
+	    "deliver: loop: a bounce envelope (5.4.6), the message stays");
+
+	test_reset();
+	test_deliver(evpids[2], SCHED_BOUNCE);
+	CHECK(test_handed_type(evpids[2], ENVELOPE_BOUNCE),
+	    "deliver: SCHED_BOUNCE hands the bounce envelope and the body "
+	    "to the dispatcher");
+	test_outcome(evpids[2], DELIVERY_TEMPFAIL, "report not stored");
+	res = test_sched_result(1);
+	CHECK(res != NULL && res->status == DELIVERY_TEMPFAIL &&
+	    test_loaded(evpids[2], errline, sizeof errline) == 1 &&
+	    strcmp(errline, "554 loop") == 0 &&
+	    test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0,
+	    "deliver: a report not queued yet: retried, the bounce envelope "
+	    "keeps the error it reports");
+	test_outcome(evpids[2], DELIVERY_OK, "report queued");
+	res = test_sched_result(2);
+	CHECK(res != NULL && res->status == DELIVERY_OK &&
+	    test_loaded(evpids[2], errline, sizeof errline) == -1 &&
+	    test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0,
+	    "deliver: its report queued, the bounce envelope goes");
+	test_outcome(evpids[1], DELIVERY_PERMFAIL, "550 refused");
+	res = test_sched_result(3);
+	CHECK(res != NULL && res->status == DELIVERY_PERMFAIL &&
+	    test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0 &&
 	    !test_committed(msgid),
-	    "deliver: loop: the last envelope goes, and its message");
+	    "deliver: a report that fails is not reported; the last "
+	    "envelope goes, and its message");
 
 	test_deliver(evpids[2], SCHED_MTA);
-	res = test_sched_result(5);
+	res = test_sched_result(4);
 	CHECK(res != NULL && res->evpid == evpids[2] &&
 	    res->status == DELIVERY_PERMFAIL &&
 	    test_count(IMSG_DISPATCHER_DELIVER_ENVELOPE) == 1,
 	    "deliver: a gone envelope: the scheduler forgets it");
 	test_deliver(evpids[2], SCHED_UPDATE);
 	test_loop_for(20);
-	CHECK(test_count(IMSG_SCHEDULER_DELIVERY_RESULT) == 5,
+	CHECK(test_count(IMSG_SCHEDULER_DELIVERY_RESULT) == 4,
 	    "deliver: an unknown action is ignored");
+	test_unwire();
+}
+
+/*
+ * test_bounce_rules - who is owed a report (queue_bounce.c): the null
+ * sender and NOTIFY=NEVER are not, NOTIFY=SUCCESS is after a delivery,
+ * and a warn-interval past makes one delay notice beside the envelope
+ */
+static void
+test_bounce_rules(void)
+{
+	struct msg_scheduler_delivery_result	*res;
+	struct envelope				*evp;
+	uint64_t				 evpid;
+	uint32_t				 msgid;
+	int					 ok;
+
+	test_spool("fs");
+	test_wire(0, 0, 0);
+	test_sender = "";
+	test_reset();
+	msgid = test_message(1, 0, 0);
+	test_sender = "alice@client.example";
+	CHECK(test_commit(msgid) == QUEUE_OK, "bounce: null sender committed");
+	evpid = test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid;
+	test_reset();
+	test_outcome(evpid, DELIVERY_PERMFAIL, "550 no");
+	res = test_sched_result(1);
+	CHECK(res != NULL && res->status == DELIVERY_PERMFAIL &&
+	    test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0 &&
+	    !test_committed(msgid), "bounce: null sender: no report, deleted");
+
+	test_notify = DSN_NOTIFY_NEVER;
+	test_reset();
+	msgid = test_message(1, 0, 0);
+	CHECK(test_commit(msgid) == QUEUE_OK, "bounce: NEVER committed");
+	evpid = test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid;
+	test_reset();
+	test_outcome(evpid, DELIVERY_PERMFAIL, "550 no");
+	res = test_sched_result(1);
+	CHECK(res != NULL && test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0 &&
+	    !test_committed(msgid), "bounce: NOTIFY=NEVER: no report");
+
+	test_notify = DSN_NOTIFY_SUCCESS;
+	test_reset();
+	msgid = test_message(1, 0, 0);
+	CHECK(test_commit(msgid) == QUEUE_OK, "bounce: SUCCESS committed");
+	evpid = test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid;
+	test_reset();
+	test_outcome(evpid, DELIVERY_OK, "delivered");
+	(void)test_wait(IMSG_SCHEDULER_INSERT_ENVELOPE, 1, 2000);
+	CHECK(test_inserted(0, evpid) &&
+	    test_bounce(evpid, BOUNCE_DELIVERED, 0, 0),
+	    "bounce: NOTIFY=SUCCESS: a success bounce envelope");
+
+	test_notify = 0;
+	test_conf.bounce_warn.v[0] = 60;
+	test_conf.bounce_warn.n = 1;
+	test_reset();
+	msgid = test_message(1, (long long)time(NULL) - 120, 0);
+	CHECK(test_commit(msgid) == QUEUE_OK, "bounce: delay committed");
+	evpid = test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid;
+	test_reset();
+	test_outcome(evpid, DELIVERY_TEMPFAIL, "451 busy");
+	(void)test_sched_result(1);
+	(void)test_wait(IMSG_SCHEDULER_INSERT_ENVELOPE, 1, 2000);
+	ok = test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 1 &&
+	    test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid != evpid &&
+	    test_bounce(test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid, BOUNCE_DELAYED, 0, 0);
+	evp = envelope_new();
+	ok = ok && queue_load_envelope(evpid, evp) == QUEUE_OK &&
+	    evp->type == ENVELOPE_MDA && evp->lastbounce != 0;
+	envelope_free(&evp);
+	CHECK(ok, "bounce: a warn-interval past: a delay bounce envelope "
+	    "beside the envelope, lastbounce stored");
+	test_reset();
+	test_outcome(evpid, DELIVERY_TEMPFAIL, "451 busy");
+	(void)test_sched_result(1);
+	test_loop_for(20);
+	CHECK(test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0,
+	    "bounce: the same interval is not reported twice");
+	test_conf.bounce_warn.n = 0;
 	test_unwire();
 }
 
@@ -947,11 +1120,18 @@ test_scheduler(void)
 	msgid = test_message(1, (long long)now - 1000, 10);
 	CHECK(test_commit(msgid) == QUEUE_OK, "sched: an expired envelope "
 	    "committed");
+	CHECK(test_wait(IMSG_DISPATCHER_DELIVER_ENVELOPE, 1, 2000) == 1 &&
+	    test_handed_type(test_nth(IMSG_DISPATCHER_DELIVER_ENVELOPE, 0)->
+	    m.dispatcher_deliver_envelope.evpid, ENVELOPE_BOUNCE),
+	    "sched: ttl over: never delivered, handed out as a bounce");
+	test_answer(0, DELIVERY_OK);
 	for (n = 0; n < 500 && test_committed(msgid); n++)
 		test_loop_for(2);
+	test_loop_for(50);
 	CHECK(!test_committed(msgid) &&
-	    test_count(IMSG_DISPATCHER_DELIVER_ENVELOPE) == 0,
-	    "sched: ttl over: expired and deleted, never delivered");
+	    test_count(IMSG_DISPATCHER_DELIVER_ENVELOPE) == 1,
+	    "sched: its report queued, the bounce envelope and the message "
+	    "go, nothing more is handed out");
 	test_unwire();
 }
 
@@ -1021,6 +1201,7 @@ main(int argc, char *argv[])
 	test_refusals();
 	test_deliveries("fs");
 	test_deliveries("ram");
+	test_bounce_rules();
 	test_no_body_fd();
 	test_walk();
 	test_scheduler();

@@ -1,7 +1,7 @@
 /*
  * dispatcher.c -- the dispatcher process: the event-driven network and
- * delivery work (SMTP server sessions, local deliveries; MTA client
- * sessions and bounces come later).
+ * delivery work (SMTP server sessions, local deliveries, bounces; MTA
+ * client sessions come later).
  *
  * Runs as smtpd -x dispatcher, chrooted and unprivileged when started as
  * root (see proc.c).  The parent hands it the listening sockets, which

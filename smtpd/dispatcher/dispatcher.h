@@ -1,10 +1,19 @@
 /*
  * dispatcher.h -- the dispatcher process's files: its entry
- * (dispatcher.c), the SMTP server's host (dispatcher_smtp.c) and the
- * local delivery agent (dispatcher_mda.c).
+ * (dispatcher.c), its requests to queue and lookup (dispatcher_req.c),
+ * the SMTP server's host (dispatcher_smtp.c), the local delivery agent
+ * (dispatcher_mda.c) and the bounce agent (dispatcher_bounce.c, with
+ * its report builder dispatcher_bounce_report.c).
  */
 #ifndef SMTPD_DISPATCHER_H
 #define SMTPD_DISPATCHER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "envelope.h"
 
 struct imsg;
 struct mproc;
@@ -13,8 +22,42 @@ struct smtp_hooks;
 /* envelopes lookup may return for one recipient (its own limit is lower) */
 #define DISPATCHER_EXPAND_MAX	100000
 
-/* dispatcher_smtp.c */
-extern const struct smtp_hooks dispatcher_smtp_hooks;
+/*
+ * dispatcher_req.c: a request to queue or lookup and its completion.
+ * CREATE completes once: r QUEUE_OK with msgid and fd (the completion
+ * owns fd), or r < 0 (a QUEUE_* failure) and fd -1.  EXPAND completes
+ * once per envelope lookup gives (final 0, envelope) and then once with
+ * the SMTP answer (final 1, code, text, nenvelopes).  COMMIT completes
+ * once with r.  Every answer is final except EXPAND's envelopes.
+ */
+enum dispatcher_req_kind {
+	DISPATCHER_REQ_CREATE,
+	DISPATCHER_REQ_EXPAND,
+	DISPATCHER_REQ_COMMIT
+};
+
+struct dispatcher_req_answer {
+	int		 final;
+	int		 r;		/* CREATE, COMMIT: QUEUE_OK or < 0 */
+	uint32_t	 msgid;		/* CREATE */
+	int		 fd;		/* CREATE: the body, written */
+	int		 code;		/* EXPAND final: 200..599 */
+	const char	*text;		/* EXPAND final */
+	size_t		 nenvelopes;	/* EXPAND final: envelopes given */
+	const char	*envelope;	/* EXPAND not final: its text */
+	size_t		 envelope_len;
+};
+
+typedef void	(*dispatcher_req_fn)(void *arg,
+		    const struct dispatcher_req_answer *);
+
+void	dispatcher_req_create_message(dispatcher_req_fn, void *);
+void	dispatcher_req_expand_rcpt(const char *envelope, size_t len,
+	    dispatcher_req_fn, void *);
+void	dispatcher_req_commit_message(uint32_t msgid, dispatcher_req_fn,
+	    void *);
+/* dispatcher_req_pending - requests not answered yet */
+size_t	dispatcher_req_pending(void);
 void	dispatcher_on_create_message_result(struct mproc *, struct imsg *);
 void	dispatcher_on_create_message_fail(struct mproc *, struct imsg *);
 void	dispatcher_on_expand_rcpt_envelope(struct mproc *, struct imsg *);
@@ -27,6 +70,9 @@ struct smtp_server *dispatcher_smtp_server(void);
 /* dispatcher_enqueue.c: local enqueue sessions (sendmail) */
 void	dispatcher_on_enqueue_session(struct mproc *, struct imsg *);
 
+/* dispatcher_smtp.c */
+extern const struct smtp_hooks dispatcher_smtp_hooks;
+
 /* dispatcher_mda.c */
 /* dispatcher_mda_pause - hold deliveries (1) or let them go (0) */
 void	dispatcher_mda_pause(int);
@@ -34,5 +80,49 @@ void	dispatcher_on_deliver_envelope(struct mproc *, struct imsg *);
 void	dispatcher_on_fork_mda_result(struct mproc *, struct imsg *);
 void	dispatcher_on_mda_done(struct mproc *, struct imsg *);
 void	dispatcher_on_userinfo_result(struct mproc *, struct imsg *);
+
+/*
+ * dispatcher_bounce.c: the bounce agent.  dispatcher_bounce_envelope
+ * takes a bounce envelope the queue handed out (EVPID, the original
+ * message's FD, the loaded envelope E; it owns FD and E): envelopes of
+ * one message and one report type arriving within BOUNCE_GROUP_MS make
+ * one report, queued as a new message from <> to the sender; each
+ * envelope is answered ok once that message is committed.
+ */
+#define BOUNCE_GROUP_MS		1000	/* the grouping window (DSN-06) */
+#define BOUNCE_GROUP_MAX	100	/* recipients in one report */
+#define BOUNCE_REPORT_TTL	(7 * 86400)	/* a report's lifetime */
+void	dispatcher_bounce_envelope(uint64_t evpid, int fd, struct envelope *e);
+
+/* dispatcher_bounce_report.c: the report's text (pure functions) */
+#define BOUNCE_DIAG_MAX		512	/* a diagnostic's longest text */
+#define BOUNCE_FULL_MAX		65536	/* larger originals: headers only */
+#define BOUNCE_HEADERS_MAX	65536	/* header bytes a report returns */
+
+struct bounce_report {
+	const char		 *reporting_mta;	/* our name */
+	time_t			  now;
+	uint64_t		  id;		/* boundary, Message-ID */
+	enum envelope_bounce_type type;
+	const struct envelope	**evps;		/* same sender, same type */
+	size_t			  nevps;
+	int			  full;		/* the whole original */
+	FILE			 *original;	/* read from here; or NULL */
+};
+
+/* dispatcher_bounce_sanitize - SRC (at most SRCLEN bytes, to a NUL)
+ * made fit for a report into DST: control characters become blanks,
+ * bytes above 0x7e '?', blanks collapse, at most BOUNCE_DIAG_MAX
+ * characters (a longer text ends in "..."); returns its length */
+size_t	dispatcher_bounce_sanitize(char *dst, size_t dstsz, const char *src,
+	    size_t srclen);
+/* dispatcher_bounce_status - E's RFC 3463 status for its report type:
+ * its esc fields, else a code at the start of its errorline, else
+ * 5.0.0, 4.0.0 or 2.0.0 */
+void	dispatcher_bounce_status(const struct envelope *e, char *buf,
+	    size_t bufsz);
+/* dispatcher_bounce_report_write - the whole report to OUT: 0, or -1 */
+int	dispatcher_bounce_report_write(const struct bounce_report *,
+	    FILE *out);
 
 #endif

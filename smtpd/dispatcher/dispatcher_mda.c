@@ -12,8 +12,9 @@
  * line of error); that, and whether the whole message went in, is the
  * outcome the queue gets.  Global and per-user concurrency limits (mda
  * limit max-session, max-session-per-user) hold the rest in a FIFO.
- * Relay (mta) and bounce envelopes have no agent yet: they are answered
- * as temporary failures, so they stay queued and are retried.
+ * Bounce envelopes go to the bounce agent (dispatcher_bounce.c).
+ * Relay (mta) envelopes have no agent yet: they are answered as
+ * temporary failures, so they stay queued and are retried.
  * Never blocks: the pipe is nonblocking and driven by its event.
  */
 #include <sys/queue.h>
@@ -248,18 +249,24 @@ dispatcher_on_deliver_envelope(struct mproc *p, struct imsg *imsg)
 	struct mda_delivery			*d;
 	struct envelope				*e;
 	char					 err[128];
+	int					 loaded;
 
 	if (msg_unpack_dispatcher_deliver_envelope(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
 	e = envelope_new();
-	if (envelope_load(e, m.envelope, m.envelope_len, err,
-	    sizeof err) == -1 || e->type != ENVELOPE_MDA) {
+	loaded = envelope_load(e, m.envelope, m.envelope_len, err,
+	    sizeof err) == 0;
+	if (loaded && e->type == ENVELOPE_BOUNCE) {
+		dispatcher_bounce_envelope(m.evpid, m.fd, e);
+		return;
+	}
+	if (!loaded || e->type != ENVELOPE_MDA) {
 		close(m.fd);
 		mda_result(m.evpid, DELIVERY_TEMPFAIL, e->type == ENVELOPE_MDA ?
 		    "envelope unreadable by the dispatcher" :
-		    "relay and bounce delivery are not available yet");
+		    "relay delivery is not available yet");
 		envelope_free(&e);
 		return;
 	}

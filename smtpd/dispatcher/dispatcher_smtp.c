@@ -9,9 +9,9 @@
  * commit will take, so the queue has every envelope before the commit.
  * DATA: the session writes the body into the descriptor itself (the
  * body never crosses another process).  End of data: queue commits
- * (fsync) and only its answer lets the session say 250.  Every request
- * carries a reqid; an answer for a reqid we do not know is an internal
- * inconsistency.  Never blocks.
+ * (fsync) and only its answer lets the session say 250.  Requests go
+ * through dispatcher_req.c, which hands each answer to the completions
+ * below.  Never blocks.
  */
 #include <sys/socket.h>
 
@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api_tree.h"
 #include "conf.h"
 #include "dispatcher.h"
 #include "envelope.h"
@@ -42,10 +41,6 @@ struct dispatcher_tx {
 	int			 failed;	/* an envelope could not go */
 };
 
-enum dispatcher_req_kind {
-	REQ_CREATE, REQ_RCPT, REQ_COMMIT
-};
-
 /* an envelope lookup gave, held until its recipient is accepted */
 struct dispatcher_evp {
 	struct dispatcher_evp	*next;
@@ -53,48 +48,29 @@ struct dispatcher_evp {
 	char			 text[];
 };
 
-struct dispatcher_req {
-	enum dispatcher_req_kind kind;
+/* what one request to queue or lookup remembers until its answer */
+struct dispatcher_smtp_req {
 	struct smtp_session	*s;
 	uint32_t		 msgid;
-	size_t			 nenvelopes;
 	struct dispatcher_evp	*evps, **evps_tail;
 };
 
-static struct tree	dispatcher_reqs;
-static uint64_t		dispatcher_next_reqid;
+static void	dispatcher_smtp_on_created(void *,
+		    const struct dispatcher_req_answer *);
+static void	dispatcher_smtp_on_expanded(void *,
+		    const struct dispatcher_req_answer *);
+static void	dispatcher_smtp_on_committed(void *,
+		    const struct dispatcher_req_answer *);
 
-static uint64_t
-dispatcher_req_new(enum dispatcher_req_kind kind, struct smtp_session *s,
-    uint32_t msgid)
+static struct dispatcher_smtp_req *
+dispatcher_smtp_req(struct smtp_session *s, uint32_t msgid)
 {
-	struct dispatcher_req	*r;
-	int			 err = 0;
-	uint64_t		 id = ++dispatcher_next_reqid;
+	struct dispatcher_smtp_req	*r;
 
 	r = xcalloc(1, sizeof *r);
-	r->kind = kind;
 	r->s = s;
 	r->msgid = msgid;
 	r->evps_tail = &r->evps;
-	api_tree_set(&dispatcher_reqs, id, r, &err);
-	if (err)
-		fatalx("dispatcher: out of memory");
-	return id;
-}
-
-/* dispatcher_req_get - a pending request; fatal if unknown or of
- * another kind (our own processes answered what we never asked) */
-static struct dispatcher_req *
-dispatcher_req_get(uint64_t id, enum dispatcher_req_kind kind, int pop)
-{
-	struct dispatcher_req	*r;
-
-	r = pop ? api_tree_pop(&dispatcher_reqs, id) :
-	    api_tree_get(&dispatcher_reqs, id);
-	if (r == NULL || r->kind != kind)
-		fatalx("dispatcher: answer for unknown request %llu",
-		    (unsigned long long)id);
 	return r;
 }
 
@@ -129,9 +105,8 @@ dispatcher_smtp_tx_begin(void *arg, struct smtp_session *s,
     const struct smtp_tx *t)
 {
 	dispatcher_tx_reset(dispatcher_tx(s));
-	msg_send_queue_create_message(env->peers[PROC_QUEUE],
-	    &(struct msg_queue_create_message){
-		.reqid = dispatcher_req_new(REQ_CREATE, s, 0) });
+	dispatcher_req_create_message(dispatcher_smtp_on_created,
+	    dispatcher_smtp_req(s, 0));
 }
 
 /* dispatcher_smtp_envelope - the template lookup expands */
@@ -177,10 +152,8 @@ dispatcher_smtp_rcpt(void *arg, struct smtp_session *s,
 		smtp_rcpt_done(s, 501, "5.1.3 Recipient address syntax error");
 		return;
 	}
-	msg_send_lookup_expand_rcpt(env->peers[PROC_LOOKUP],
-	    &(struct msg_lookup_expand_rcpt){
-		.reqid = dispatcher_req_new(REQ_RCPT, s, t->msgid),
-		.envelope = buf, .envelope_len = (size_t)n });
+	dispatcher_req_expand_rcpt(buf, (size_t)n,
+	    dispatcher_smtp_on_expanded, dispatcher_smtp_req(s, t->msgid));
 }
 
 static void
@@ -213,10 +186,8 @@ dispatcher_smtp_data_end(void *arg, struct smtp_session *s,
 		    "4.3.0 Temporary failure: recipient not stored");
 		return;
 	}
-	msg_send_queue_commit_message(env->peers[PROC_QUEUE],
-	    &(struct msg_queue_commit_message){
-		.reqid = dispatcher_req_new(REQ_COMMIT, s, t->msgid),
-		.msgid = t->msgid });
+	dispatcher_req_commit_message(t->msgid, dispatcher_smtp_on_committed,
+	    dispatcher_smtp_req(s, t->msgid));
 }
 
 static void
@@ -253,39 +224,20 @@ const struct smtp_hooks dispatcher_smtp_hooks = {
 	.session_end = dispatcher_smtp_session_end,
 };
 
-/* answers from queue and lookup */
+/* answers from queue and lookup (dispatcher_req.c) */
 
-void
-dispatcher_on_create_message_result(struct mproc *p, struct imsg *imsg)
+static void
+dispatcher_smtp_on_created(void *arg, const struct dispatcher_req_answer *a)
 {
-	struct msg_queue_create_message_result	 m;
-	struct dispatcher_req			*r;
-	struct dispatcher_tx			*tx;
+	struct dispatcher_smtp_req	*r = arg;
+	struct dispatcher_tx		*tx;
 
-	if (msg_unpack_queue_create_message_result(imsg, &m) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	r = dispatcher_req_get(m.reqid, REQ_CREATE, 1);
-	tx = dispatcher_tx(r->s);
-	tx->msgid = m.msgid;
-	tx->fd = m.fd;
-	smtp_tx_begin_done(r->s, 250, m.msgid, NULL);
-	free(r);
-}
-
-void
-dispatcher_on_create_message_fail(struct mproc *p, struct imsg *imsg)
-{
-	struct msg_queue_create_message_fail	 m;
-	struct dispatcher_req			*r;
-
-	if (msg_unpack_queue_create_message_fail(imsg, &m) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	r = dispatcher_req_get(m.reqid, REQ_CREATE, 1);
-	if (m.r == QUEUE_NOSPACE)
+	if (a->r == QUEUE_OK) {
+		tx = dispatcher_tx(r->s);
+		tx->msgid = a->msgid;
+		tx->fd = a->fd;
+		smtp_tx_begin_done(r->s, 250, a->msgid, NULL);
+	} else if (a->r == QUEUE_NOSPACE)
 		smtp_tx_begin_done(r->s, 452, 0,
 		    "4.3.1 Insufficient system storage");
 	else
@@ -294,35 +246,11 @@ dispatcher_on_create_message_fail(struct mproc *p, struct imsg *imsg)
 	free(r);
 }
 
-void
-dispatcher_on_expand_rcpt_envelope(struct mproc *p, struct imsg *imsg)
-{
-	struct msg_lookup_expand_rcpt_envelope	 m;
-	struct dispatcher_req			*r;
-	struct dispatcher_evp			*e;
-
-	if (msg_unpack_lookup_expand_rcpt_envelope(imsg, &m) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	r = dispatcher_req_get(m.reqid, REQ_RCPT, 0);
-	if (r->nenvelopes == DISPATCHER_EXPAND_MAX)
-		fatalx("dispatcher: lookup sent more than %d envelopes for "
-		    "one recipient", DISPATCHER_EXPAND_MAX);
-	r->nenvelopes++;
-	e = xmalloc(sizeof *e + m.envelope_len);
-	e->next = NULL;
-	e->len = m.envelope_len;
-	memcpy(e->text, m.envelope, m.envelope_len);
-	*r->evps_tail = e;
-	r->evps_tail = &e->next;
-}
-
 /* dispatcher_rcpt_flush - an accepted recipient's envelopes go to the
  * queue, on the channel the commit takes after them; a refused one's
  * are dropped */
 static void
-dispatcher_rcpt_flush(struct dispatcher_req *r, int send)
+dispatcher_rcpt_flush(struct dispatcher_smtp_req *r, int send)
 {
 	struct dispatcher_evp	*e;
 
@@ -337,47 +265,48 @@ dispatcher_rcpt_flush(struct dispatcher_req *r, int send)
 	}
 }
 
-void
-dispatcher_on_expand_rcpt_result(struct mproc *p, struct imsg *imsg)
+/* dispatcher_smtp_on_expanded - an envelope is held; the answer sends
+ * or drops them and replies to RCPT */
+static void
+dispatcher_smtp_on_expanded(void *arg, const struct dispatcher_req_answer *a)
 {
-	struct msg_lookup_expand_rcpt_result	 m;
-	struct dispatcher_req			*r;
+	struct dispatcher_smtp_req	*r = arg;
+	struct dispatcher_evp		*e;
 
-	if (msg_unpack_lookup_expand_rcpt_result(imsg, &m) == -1) {
-		mproc_bad_payload(p, imsg);
+	if (!a->final) {
+		e = xmalloc(sizeof *e + a->envelope_len);
+		e->next = NULL;
+		e->len = a->envelope_len;
+		memcpy(e->text, a->envelope, a->envelope_len);
+		*r->evps_tail = e;
+		r->evps_tail = &e->next;
 		return;
 	}
-	r = dispatcher_req_get(m.reqid, REQ_RCPT, 1);
-	if (m.code / 100 == 2 && r->nenvelopes == 0) {
+	if (a->code / 100 == 2 && a->nenvelopes == 0) {
 		log_warnx("dispatcher: lookup accepted a recipient with no "
 		    "envelope");
 		dispatcher_rcpt_flush(r, 0);
 		smtp_rcpt_done(r->s, 451, "4.3.0 Temporary failure");
 	} else {
-		dispatcher_rcpt_flush(r, m.code / 100 == 2);
-		smtp_rcpt_done(r->s, m.code, m.text);
+		dispatcher_rcpt_flush(r, a->code / 100 == 2);
+		smtp_rcpt_done(r->s, a->code, a->text);
 	}
 	free(r);
 }
 
-void
-dispatcher_on_commit_message_result(struct mproc *p, struct imsg *imsg)
+static void
+dispatcher_smtp_on_committed(void *arg,
+    const struct dispatcher_req_answer *a)
 {
-	struct msg_queue_commit_message_result	 m;
-	struct dispatcher_req			*r;
-	char					 text[64];
+	struct dispatcher_smtp_req	*r = arg;
+	char				 text[64];
 
-	if (msg_unpack_queue_commit_message_result(imsg, &m) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	r = dispatcher_req_get(m.reqid, REQ_COMMIT, 1);
 	dispatcher_tx_reset(dispatcher_tx(r->s));
-	if (m.r == QUEUE_OK) {
+	if (a->r == QUEUE_OK) {
 		snprintf(text, sizeof text, "2.0.0 %08x Message accepted for "
 		    "delivery", r->msgid);
 		smtp_data_end_done(r->s, 250, text);
-	} else if (m.r == QUEUE_NOSPACE)
+	} else if (a->r == QUEUE_NOSPACE)
 		smtp_data_end_done(r->s, 452,
 		    "4.3.1 Insufficient system storage");
 	else

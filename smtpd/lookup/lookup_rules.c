@@ -369,7 +369,8 @@ lookup_match_from(struct lookup_match *m, const struct conf_criterion *c)
 	case CONF_FROM_ANY:
 		return 1;
 	case CONF_FROM_SOCKET:
-		return !m->internal && evp->ss.ss_family == AF_UNIX;
+		return !m->internal && !(evp->flags & ENVELOPE_F_INTERNAL) &&
+		    evp->ss.ss_family == AF_UNIX;
 	case CONF_FROM_LOCAL:
 		lookup_rules_source(m, src, sizeof src);
 		return strcmp(src, "local") == 0 ||

@@ -15,6 +15,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "envelope.h"
 
 #include "imsg_codec.h"
 #include "mproc.h"
@@ -60,6 +63,15 @@ void	queue_on_create_message(struct mproc *, struct imsg *);
 void	queue_on_submit_envelope(struct mproc *, struct imsg *);
 void	queue_on_commit_message(struct mproc *, struct imsg *);
 void	queue_on_delete_message(struct mproc *, struct imsg *);
+
+/* queue_bounce.c: reports owed (DSN-*); see the file's comment */
+#define QUEUE_BOUNCE_TTL	(7 * 86400)	/* a report's own lifetime */
+const char *queue_bounce_wanted(const struct envelope *,
+	    enum envelope_bounce_type);
+int	queue_bounce_make(uint64_t evpid, enum envelope_bounce_type,
+	    int status, const char *error, int inflight);
+void	queue_bounce_expired(uint64_t evpid);
+int	queue_bounce_delay(struct envelope *, time_t now);
 
 /* queue_delivery.c */
 void	queue_on_deliver_envelope(struct mproc *, struct imsg *);

@@ -5,9 +5,11 @@
  * Runs in the queue process, on its loop.  For a delivery (SCHED_MDA,
  * SCHED_MTA) it loads the envelope and opens the body and hands both to
  * the dispatcher; if either cannot be had, that attempt is a temporary
- * failure decided here.  An expired envelope, a bounce to make
- * (bounces come with a later issue) and a permanent failure are, for
- * now, logged loudly and deleted; a removal is deleted.  The outcome of
+ * failure decided here.  A bounce envelope (SCHED_BOUNCE) goes the same
+ * way, to the dispatcher's bounce agent.  An expiry, a permanent
+ * failure and a success with NOTIFY=SUCCESS become bounce envelopes
+ * when a report is owed (queue_bounce.c), else they are deleted; a
+ * removal is deleted.  The outcome of
  * each attempt updates or deletes the stored envelope, then the
  * scheduler is told (retry count and last try with a temporary
  * failure).  Every outcome is one log line:
@@ -94,7 +96,11 @@ queue_delivery_tempfail(uint64_t evpid, const char *error)
 		if (evp->retry < UINT16_MAX)
 			evp->retry++;
 		evp->lasttry = now;
-		envelope_set_errorline(evp, "%s", error);
+		/* a bounce envelope keeps the error its report is about */
+		if (evp->type != ENVELOPE_BOUNCE) {
+			envelope_set_errorline(evp, "%s", error);
+			(void)queue_bounce_delay(evp, now);
+		}
 		if (queue_update_envelope(evp) != QUEUE_OK)
 			log_warnx("queue: evpid=%016" PRIx64 " retry state "
 			    "not stored", evpid);
@@ -154,20 +160,12 @@ queue_on_deliver_envelope(struct mproc *p, struct imsg *imsg)
 	switch (m.action) {
 	case SCHED_MDA:
 	case SCHED_MTA:
+	case SCHED_BOUNCE:
 		queue_delivery_start(m.evpid);
 		break;
 	case SCHED_EXPIRE:
-		/* no bounce yet (a later issue): a permanent failure */
-		log_warnx("queue: evpid=%016" PRIx64 " expired, deleted "
-		    "without a bounce", m.evpid);
-		queue_delivery_drop(m.evpid, DELIVERY_PERMFAIL, "expired",
-		    "Envelope expired", 1);
-		break;
-	case SCHED_BOUNCE:
-		log_warnx("queue: evpid=%016" PRIx64 " is a bounce to make: "
-		    "not implemented yet, deleted", m.evpid);
-		queue_delivery_drop(m.evpid, DELIVERY_PERMFAIL, "bounce",
-		    "Bounces are not implemented", 1);
+		/* the scheduler already forgot it */
+		queue_bounce_expired(m.evpid);
 		break;
 	case SCHED_REMOVE:
 		/* the scheduler already forgot it */
@@ -184,24 +182,34 @@ void
 queue_on_delivery_result(struct mproc *p, struct imsg *imsg)
 {
 	struct msg_queue_delivery_result	m;
+	int					r;
 
 	if (msg_unpack_queue_delivery_result(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
-	switch (m.status) {
-	case DELIVERY_OK:
-		queue_delivery_drop(m.evpid, DELIVERY_OK, "ok", m.error, 1);
-		break;
-	case DELIVERY_TEMPFAIL:
+	if (m.status == DELIVERY_TEMPFAIL) {
 		queue_delivery_tempfail(m.evpid, m.error);
-		break;
-	default:
-		/* no bounce yet (a later issue) */
-		log_warnx("queue: evpid=%016" PRIx64 " failed for good, "
-		    "deleted without a bounce", m.evpid);
-		queue_delivery_drop(m.evpid, m.status,
-		    m.status == DELIVERY_LOOP ? "loop" : "permfail", m.error,
-		    1);
+		return;
 	}
+	/* a report owed first: the envelope stays until it is queued */
+	r = queue_bounce_make(m.evpid, m.status == DELIVERY_OK ?
+	    BOUNCE_DELIVERED : BOUNCE_FAILED, m.status, m.error, 1);
+	if (r > 0) {
+		queue_delivery_log(m.evpid, m.status == DELIVERY_OK ? "ok" :
+		    m.status == DELIVERY_LOOP ? "loop" : "permfail", 0,
+		    m.error);
+		return;
+	}
+	if (r < 0 && m.status != DELIVERY_OK) {
+		/* kept as it was: failed again later, reported then */
+		queue_delivery_tempfail(m.evpid, m.error);
+		return;
+	}
+	if (r < 0)	/* delivered: never again for a lost notice */
+		log_warnx("queue: evpid=%016" PRIx64 " success notice not "
+		    "stored, dropped", m.evpid);
+	queue_delivery_drop(m.evpid, m.status, m.status == DELIVERY_OK ?
+	    "ok" : m.status == DELIVERY_LOOP ? "loop" : "permfail", m.error,
+	    1);
 }

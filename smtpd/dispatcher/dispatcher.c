@@ -51,31 +51,41 @@ dispatcher_state(void)
 	return env->state;
 }
 
-/* dispatcher_listener - what the SMTP server needs of a listener */
-static const struct smtp_listener *
-dispatcher_listener(uint32_t index, int fd)
+/* dispatcher_listener_new - what the SMTP server needs of listener CL;
+ * LOCAL: its clients are on this host (loopback, the local socket) */
+struct smtp_listener *
+dispatcher_listener_new(const struct conf_listener *cl, int local)
 {
-	const struct smtpd_conf		*c = env->conf;
-	const struct conf_listener	*cl = c->listeners[index];
-	struct smtp_listener		*l;
-	struct sockaddr_storage		 ss;
-	socklen_t			 len = sizeof ss;
+	const struct smtpd_conf	*c = env->conf;
+	struct smtp_listener	*l;
 
 	l = xcalloc(1, sizeof *l);
 	l->hostname = cl->hostname != NULL ? cl->hostname : env->servername;
 	l->tag = cl->tag;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		l->local = (ss.ss_family == AF_INET &&
-		    (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
-		    24) == 127) || (ss.ss_family == AF_INET6 &&
-		    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->
-		    sin6_addr)) || ss.ss_family == AF_UNIX;
+	l->local = local;
 	l->mask_src = cl->mask_src;
 	l->no_dsn = cl->no_dsn;
 	l->limits.message_max = c->max_message_size;
 	l->limits.rcpt_max = (size_t)c->smtp_limits.max_rcpt;
 	l->limits.mails_max = (size_t)c->smtp_limits.max_mails;
 	return l;	/* lives as long as the process */
+}
+
+/* dispatcher_listener - listener INDEX on the socket FD */
+static const struct smtp_listener *
+dispatcher_listener(uint32_t index, int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+	int			 local = 0;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		local = (ss.ss_family == AF_INET &&
+		    (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
+		    24) == 127) || (ss.ss_family == AF_INET6 &&
+		    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->
+		    sin6_addr)) || ss.ss_family == AF_UNIX;
+	return dispatcher_listener_new(env->conf->listeners[index], local);
 }
 
 static void

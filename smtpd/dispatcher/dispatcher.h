@@ -64,7 +64,11 @@ void	dispatcher_on_expand_rcpt_envelope(struct mproc *, struct imsg *);
 void	dispatcher_on_expand_rcpt_result(struct mproc *, struct imsg *);
 void	dispatcher_on_commit_message_result(struct mproc *, struct imsg *);
 
-/* dispatcher.c: the SMTP server the process hosts */
+/* dispatcher.c: the SMTP server the process hosts, and the options of
+ * a configured listener as the server wants them (kept for good) */
+struct conf_listener;
+struct smtp_listener *dispatcher_listener_new(const struct conf_listener *,
+	    int local);
 struct smtp_server *dispatcher_smtp_server(void);
 
 /* dispatcher_enqueue.c: local enqueue sessions (sendmail) */

@@ -49,16 +49,8 @@ dispatcher_enqueue_listener(void)
 			cl = c->listeners[i];
 	if (cl == NULL)
 		return NULL;
-	l = xcalloc(1, sizeof *l);
-	l->hostname = cl->hostname != NULL ? cl->hostname : env->servername;
-	l->tag = cl->tag;
-	l->local = 1;
-	l->mask_src = cl->mask_src;
-	l->no_dsn = cl->no_dsn;
-	l->limits.message_max = c->max_message_size;
-	l->limits.rcpt_max = (size_t)c->smtp_limits.max_rcpt;
-	l->limits.mails_max = (size_t)c->smtp_limits.max_mails;
-	return l;	/* lives as long as the process */
+	l = dispatcher_listener_new(cl, 1);
+	return l;
 }
 
 /* dispatcher_enqueue_open - a session on one end of a socketpair (its

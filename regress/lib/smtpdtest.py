@@ -212,7 +212,8 @@ class Smtpd:
             os.setuid(pw.pw_uid)
 
     def start(self, wait=True, foreground=True):
-        cmd = [os.path.join(build_for(self.user), "smtpd")]
+        cmd = [os.path.join(getattr(self, "build", None) or
+                            build_for(self.user), "smtpd")]
         if foreground:
             cmd.append("-d")
         cmd += ["-r", self.dir] + self.args

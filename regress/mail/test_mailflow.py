@@ -410,8 +410,9 @@ class EmbeddedDefaults(unittest.TestCase):
     daemon's account; also when DIR sits in a tree that account cannot
     enter (a clone in root's home)."""
 
-    def run_default(self, rundir):
+    def run_default(self, rundir, build=None):
         d = Smtpd()
+        d.build = build
         try:
             # the run directory the test chose, not Smtpd's own
             d.dir = rundir
@@ -470,6 +471,28 @@ class EmbeddedDefaults(unittest.TestCase):
             rundir = os.path.join(top, "clone", "run")
             os.makedirs(rundir)
             self.run_default(rundir)
+        finally:
+            shutil.rmtree(top, ignore_errors=True)
+
+    def test_build_in_a_closed_tree(self):
+        """make run from a clone in root's home: the daemon's binary and
+        the delivery programs too are where the delivery account cannot
+        go; the parent opens the program and the delivery runs it."""
+        if not is_root():
+            self.skipTest("needs root: deliveries as another account")
+        top = tempfile.mkdtemp(prefix="smtpd-closed-")
+        try:
+            os.chmod(top, 0o700)
+            build = os.path.join(top, "clone", "obj")
+            os.makedirs(build)
+            src = os.path.dirname(Smtpd.__init__.__code__.co_filename)
+            obj = os.path.join(os.path.dirname(os.path.dirname(src)), "obj")
+            shutil.copy2(os.path.join(obj, "smtpd"), build)
+            shutil.copytree(os.path.join(obj, "libexec"),
+                            os.path.join(build, "libexec"))
+            rundir = os.path.join(top, "clone", "run")
+            os.makedirs(rundir)
+            self.run_default(rundir, build=build)
         finally:
             shutil.rmtree(top, ignore_errors=True)
 

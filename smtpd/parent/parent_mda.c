@@ -694,7 +694,7 @@ parent_mda_child(const struct parent_mda_exec *x, int in, int out,
 {
 	sigset_t	 mask;
 	const char	*what;
-	int		 sig;
+	int		 sig, prog = -1;
 
 	(void)setsid();
 	for (sig = 1; sig < NSIG; sig++)
@@ -702,15 +702,18 @@ parent_mda_child(const struct parent_mda_exec *x, int in, int out,
 			parent_mda_sig_default(sig);
 	sigemptyset(&mask);
 	(void)sigprocmask(SIG_SETMASK, &mask, NULL);
-	/* out of the way of 0-2 before dup2 */
-	if ((in <= 2 && (in = fcntl(in, F_DUPFD, 3)) == -1) ||
-	    (out <= 2 && (out = fcntl(out, F_DUPFD, 3)) == -1) ||
-	    dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(out, 2) == -1) {
+	/* out of the way of 0-3 before dup2 */
+	if ((in <= 3 && (in = fcntl(in, F_DUPFD, 4)) == -1) ||
+	    (out <= 3 && (out = fcntl(out, F_DUPFD, 4)) == -1) ||
+	    (x->has_exec_fd && (prog = fcntl(x->exec_fd, F_DUPFD, 4)) ==
+	    -1) || dup2(in, 0) == -1 || dup2(out, 1) == -1 ||
+	    dup2(out, 2) == -1 || (x->has_exec_fd && (dup2(prog, 3) == -1 ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) == -1))) {
 		what = "dup2";
 		goto fail;
 	}
-	if (close_range(3, ~0U, 0) == -1)
-		for (int fd = 3; fd < 65536; fd++)
+	if (close_range(x->has_exec_fd ? 4 : 3, ~0U, 0) == -1)
+		for (int fd = x->has_exec_fd ? 4 : 3; fd < 65536; fd++)
 			(void)close(fd);
 	/* a directory only the parent can reach (make run's Maildir in a
 	 * 0700 tree): entered first, the delivery then works below it */
@@ -737,7 +740,10 @@ parent_mda_child(const struct parent_mda_exec *x, int in, int out,
 		what = "chdir";
 		goto fail;
 	}
-	execve(x->path, x->argv, x->envp);
+	if (x->has_exec_fd)
+		fexecve(3, x->argv, x->envp);
+	else
+		execve(x->path, x->argv, x->envp);
 	what = x->path;
 fail:
 	dprintf(2, "delivery: %s: %s\n", what, strerror(errno));

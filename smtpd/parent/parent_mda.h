@@ -70,6 +70,9 @@ struct parent_mda_exec {
 	char	 cwd[PATH_MAX];			/* "/" when it cannot be entered */
 	int	 cwd_first;			/* enter cwd before becoming the
 						   user, and fail if it cannot */
+	int	 has_exec_fd;			/* run exec_fd, not path: the */
+	int	 exec_fd;			/* program opened by the caller,
+						   which the user may not reach */
 	char	 user[256];			/* for the supplementary groups */
 	uid_t	 uid;
 	gid_t	 gid;

@@ -241,7 +241,7 @@ parent_mda_start(uint64_t id, const struct msg_parent_fork_mda *ui,
 	struct passwd			*pw;
 	struct timeval			 tv = { PARENT_MDA_TIMEOUT, 0 };
 	char				 mbox[PATH_MAX], unique[64];
-	int				 e2 = 0;
+	int				 e2 = 0, r;
 
 	*status = DELIVERY_PERMFAIL;
 	if ((a = conf_action_find(env->conf, e->dispatcher)) == NULL) {
@@ -282,7 +282,17 @@ parent_mda_start(uint64_t id, const struct msg_parent_fork_mda *ui,
 		    errsz) == -1)
 			return -1;
 	}
-	if (parent_mda_spawn(&x, -1, &child, err, errsz) == -1)
+	/* opened while root: the user may not reach the libexec directory
+	 * (a build tree in root's home); it needs only to execute the file */
+	if ((x.exec_fd = open(x.path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errsz, "%.*s: %s", (int)(errsz / 2), x.path,
+		    strerror(errno));
+		return -1;
+	}
+	x.has_exec_fd = 1;
+	r = parent_mda_spawn(&x, -1, &child, err, errsz);
+	close(x.exec_fd);
+	if (r == -1)
 		return -1;
 	m = xcalloc(1, sizeof *m);
 	m->id = id;

@@ -114,6 +114,8 @@ mda_util_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static unsigned long long	mda_util_stdin_bytes;
+
 /* mda_util_read - read(2), EINTR retried */
 ssize_t
 mda_util_read(int fd, void *buf, size_t len)
@@ -123,7 +125,25 @@ mda_util_read(int fd, void *buf, size_t len)
 	do {
 		n = read(fd, buf, len);
 	} while (n == -1 && errno == EINTR);
+	if (fd == STDIN_FILENO && n > 0)
+		mda_util_stdin_bytes += (unsigned long long)n;
 	return n;
+}
+
+int
+mda_util_input_complete(void)
+{
+	const char		*s = getenv(MDA_UTIL_SIZE_ENV);
+	char			*end;
+	unsigned long long	 want;
+
+	if (s == NULL || *s == '\0')
+		return 1;
+	errno = 0;
+	want = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *s == '-')
+		return 0;	/* a size we cannot read: do not trust it */
+	return want == mda_util_stdin_bytes;
 }
 
 /* mda_util_mbox_init - a new escaper */

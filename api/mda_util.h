@@ -33,8 +33,16 @@ int	mda_util_errno_code(int);
 /* mda_util_write_all - write all of BUF (short writes and EINTR
  * retried): 0, or -1 with errno */
 int	mda_util_write_all(int fd, const void *buf, size_t len);
-/* mda_util_read - read(2), EINTR retried */
+/* mda_util_read - read(2), EINTR retried; bytes read from stdin counted */
 ssize_t	mda_util_read(int fd, void *buf, size_t len);
+/*
+ * mda_util_input_complete - 1 when stdin gave exactly the size the daemon
+ * announced in MDA_UTIL_SIZE_ENV (or none was announced), 0 when the
+ * input ended early or ran over: the daemon's writer died mid-message,
+ * and delivering would store a truncated copy that a retry then finds
+ */
+#define MDA_UTIL_SIZE_ENV	"SMTPD_MESSAGE_SIZE"
+int	mda_util_input_complete(void);
 /* the mboxrd escaper (mail.mboxfile): every line matching ^>*From
  * gets one more '>'; a line start is held while it may still match */
 struct mda_util_mbox {

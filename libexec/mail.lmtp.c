@@ -284,6 +284,9 @@ lmtp_data(struct lmtp *l)
 	}
 	if (n == -1)
 		mda_util_fail(EX_TEMPFAIL, "read message: %s", strerror(errno));
+	/* truncated: leave without the final dot, the server drops it */
+	if (!mda_util_input_complete())
+		mda_util_fail(EX_TEMPFAIL, "message truncated on input");
 	if (!bol)
 		lmtp_put(l, cr ? "\n" : "\r\n", cr ? 1 : 2);
 	lmtp_put(l, ".\r\n", 3);

@@ -142,13 +142,22 @@ maildir_copy(int fd, const struct maildir_msg *m)
 
 	if (mda_util_write_all(fd, m->head, m->headlen) == -1)
 		return -1;
-	if (m->eof)
+	if (m->eof) {
+		if (!mda_util_input_complete()) {
+			errno = EPIPE;	/* a truncated message: tempfail */
+			return -1;
+		}
 		return 0;
+	}
 	while ((n = mda_util_read(STDIN_FILENO, buf, sizeof(buf))) > 0)
 		if (mda_util_write_all(fd, buf, (size_t)n) == -1)
 			return -1;
 	if (n == -1)
 		mda_util_fail(EX_TEMPFAIL, "read message: %s", strerror(errno));
+	if (!mda_util_input_complete()) {
+		errno = EPIPE;		/* a truncated message: tempfail */
+		return -1;
+	}
 	return 0;
 }
 

@@ -188,6 +188,10 @@ mbox_append(struct mbox_out *o, const char *sender)
 			return -1;
 	if (n == -1 || mda_util_mbox_end(&esc) == -1)
 		return -1;
+	if (!mda_util_input_complete()) {
+		errno = EPIPE;		/* truncated: the append is undone */
+		return -1;
+	}
 	if (mbox_flush(o) == -1)
 		return -1;
 	if (mbox_put(o, o->last_nl ? "\n" : "\n\n", o->last_nl ? 1 : 2) == -1 ||

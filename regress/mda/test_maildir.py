@@ -104,6 +104,25 @@ class TestMaildir(unittest.TestCase):
                 self.assertEqual(run([MAILDIR, "-u", bad, md], MSG)[0], 64,
                                  bad)
 
+    def test_truncated_input_is_not_delivered(self):
+        """SMTPD_MESSAGE_SIZE: the daemon says how many bytes come; an
+        input that ends early (the daemon's writer died) or runs over is
+        a temporary failure that leaves nothing, not a truncated copy a
+        retry would then find under its -u name."""
+        with TempDir() as d:
+            md = os.path.join(d, "Maildir")
+            u = "1700000002.E00000000000000bb"
+            for size in (len(MSG) + 1, len(MSG) - 1):
+                r, _, err = run([MAILDIR, "-u", u, md], MSG,
+                                env={"SMTPD_MESSAGE_SIZE": str(size)})
+                self.assertEqual(r, EX_TEMPFAIL, err)
+                self.assertEqual(files(os.path.join(md, "new")), [])
+                self.assertEqual(files(os.path.join(md, "tmp")), [])
+            r, _, err = run([MAILDIR, "-u", u, md], MSG,
+                            env={"SMTPD_MESSAGE_SIZE": str(len(MSG))})
+            self.assertEqual(r, 0, err)
+            self.assertEqual(len(files(os.path.join(md, "new"))), 1)
+
     def test_junk(self):
         with TempDir() as d:
             md = os.path.join(d, "Maildir")

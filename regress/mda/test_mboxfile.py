@@ -62,6 +62,26 @@ class TestMboxfile(unittest.TestCase):
             self.assertIn(b"\nFrom MAILER-DAEMON ", slurp(mb))
             self.assertFalse(os.path.exists(mb + ".lock"))
 
+    def test_truncated_input_undone(self):
+        """SMTPD_MESSAGE_SIZE: an input shorter or longer than announced
+        (the daemon died mid-message) is a temporary failure and the
+        mailbox is left as it was."""
+        msg = b"Subject: t\n\nbody\n"
+        with TempDir() as d:
+            mb = os.path.join(d, "bob")
+            r, _, err = run([MBOX, "-f", "a@example.org", mb], msg)
+            self.assertEqual(r, 0, err)
+            before = slurp(mb)
+            for size in (len(msg) + 5, len(msg) - 1):
+                r, _, err = run([MBOX, "-f", "a@example.org", mb], msg,
+                                env={"SMTPD_MESSAGE_SIZE": str(size)})
+                self.assertEqual(r, EX_TEMPFAIL, err)
+                self.assertEqual(slurp(mb), before)
+            r, _, err = run([MBOX, "-f", "a@example.org", mb], msg,
+                            env={"SMTPD_MESSAGE_SIZE": str(len(msg))})
+            self.assertEqual(r, 0, err)
+            self.assertGreater(len(slurp(mb)), len(before))
+
     def test_as_test_account(self):
         user = mdatest.test_account()
         if user is None:

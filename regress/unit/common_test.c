@@ -151,7 +151,7 @@ static struct test_sample {
 	{ IMSG_DISPATCHER_ADD_LISTENER, { .dispatcher_add_listener = { 2,
 	    0 } } },
 	{ IMSG_PARENT_FORK_MDA, { .parent_fork_mda = { 12, 1000, 1000,
-	    "/home/bob", "evp", 3 } } },
+	    "/home/bob", 4242, "evp", 3 } } },
 	{ IMSG_LOOKUP_USERINFO, { .lookup_userinfo = { 16, "local",
 	    "bob" } } },
 	{ IMSG_LOOKUP_USERINFO_RESULT, { .lookup_userinfo_result = { 16, 1,

@@ -282,6 +282,12 @@ test_prepare(void)
 	    "/var/vmail/example.org/bob", NULL }),
 	    "maildir: one file name per delivery (-u)");
 	pp.unique = NULL;
+	pp.size = 4242;
+	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
+	    == 0 && env_get(&x, "SMTPD_MESSAGE_SIZE") != NULL &&
+	    strcmp(env_get(&x, "SMTPD_MESSAGE_SIZE"), "4242") == 0,
+	    "the size the program must read is in its environment");
+	pp.size = 0;
 	a.path = (char *)"Maildir";
 	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
 	    == 0 && strcmp(x.argv[2], "/home/bob/Maildir") == 0,

@@ -108,7 +108,7 @@ enum proc_id {
 	X(IMSG_DISPATCHER_ADD_LISTENER, dispatcher_add_listener, PARENT,	\
 	    DISPATCHER, F(listener, U32) F(fd, FD), 1)				\
 	X(IMSG_PARENT_FORK_MDA, parent_fork_mda, DISPATCHER, PARENT,		\
-	    F(id, U64) F(uid, U32) F(gid, U32) F(home, STR)			\
+	    F(id, U64) F(uid, U32) F(gid, U32) F(home, STR) F(size, U64)	\
 	    F(envelope, DATA), 1)						\
 	X(IMSG_PARENT_FORK_MDA_RESULT, parent_fork_mda_result, PARENT,	\
 	    DISPATCHER, F(id, U64) F(fd, FD), 1)				\

@@ -18,6 +18,7 @@
  * Never blocks: the pipe is nonblocking and driven by its event.
  */
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,16 +125,21 @@ mda_user_running(const char *user)
 static void
 mda_start(struct mda_delivery *d)
 {
-	int	err = 0;
+	struct stat	st;
+	uint64_t	size = 0;
+	int		err = 0;
 
 	api_tree_set(&mda_running, d->evpid, d, &err);
 	if (err)
 		fatalx("mda: out of memory");
 	d->running = 1;
+	/* what the program must read: a shorter input means we died */
+	if (fstat(d->msgfd, &st) == 0 && st.st_size >= 0)
+		size = (uint64_t)st.st_size + d->buflen;
 	msg_send_parent_fork_mda(env->peers[PROC_PARENT],
 	    &(struct msg_parent_fork_mda){ .id = d->evpid, .uid = d->uid,
-		.gid = d->gid, .home = d->home, .envelope = d->text,
-		.envelope_len = d->textlen });
+		.gid = d->gid, .home = d->home, .size = size,
+		.envelope = d->text, .envelope_len = d->textlen });
 }
 
 static void

@@ -625,6 +625,7 @@ parent_mda_prepare(const struct conf_action *a, const struct envelope *evp,
     struct parent_mda_exec *x, char *err, size_t errsz)
 {
 	struct parent_mda_vars	v;
+	char			size[24];
 	struct parent_mda_job	j = { a, evp, pw, pp, &v, err, errsz };
 
 	if (errsz > 0)
@@ -656,7 +657,9 @@ parent_mda_prepare(const struct conf_action *a, const struct envelope *evp,
 	v.delim = pp->delim ? pp->delim : '+';
 	if (parent_mda_method(&j, x) == -1)
 		return -1;
-	if (parent_mda_environ(x, evp, pw) == -1) {
+	(void)snprintf(size, sizeof(size), "%llu", pp->size);
+	if (parent_mda_environ(x, evp, pw) == -1 || (pp->size > 0 &&
+	    parent_mda_env(x, "SMTPD_MESSAGE_SIZE", size) == -1)) {
 		parent_mda_err(err, errsz, "delivery environment too long");
 		return -1;
 	}

@@ -57,6 +57,8 @@ struct parent_mda_params {
 	char		 delim;		/* sub-address delimiter; 0: '+' */
 	const char	*unique;	/* maildir: the same file name for every
 					   attempt at one delivery, or NULL */
+	unsigned long long size;	/* bytes the program must read on
+					   stdin (SMTPD_MESSAGE_SIZE), 0: - */
 };
 
 /*

@@ -271,6 +271,7 @@ parent_mda_start(uint64_t id, const struct msg_parent_fork_mda *ui,
 	snprintf(unique, sizeof unique, "%lld.E%016llx",
 	    (long long)e->creation, (unsigned long long)id);
 	pp.unique = unique;
+	pp.size = ui->size;
 	if (parent_mda_prepare(a, e, pw, &pp, &x, err, errsz) == -1)
 		return -1;
 	*status = DELIVERY_TEMPFAIL;

@@ -21,7 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "lib"))
-from smtpdtest import Smtpd, is_root, wait_for  # noqa: E402
+from smtpdtest import BUILD, SMTPD, Smtpd, is_root, wait_for  # noqa: E402
 
 MAIL_USER = "smtpd-mail"
 DELIVERY_TIMEOUT = 20
@@ -394,9 +394,7 @@ class BadBackend(unittest.TestCase):
 
     def test_unknown_backends_refused(self):
         for arg in ("queue=nosuch", "scheduler=null", "queue", "x=fs"):
-            r = subprocess.run([os.path.join(os.path.dirname(
-                os.path.dirname(os.path.dirname(os.path.abspath(
-                    __file__)))), "obj", "smtpd"), "-n", "-B", arg],
+            r = subprocess.run([SMTPD, "-n", "-B", arg],
                 capture_output=True, text=True, timeout=30)
             self.assertNotEqual(r.returncode, 0, arg)
             self.assertIn("-B " + arg, r.stderr)
@@ -444,9 +442,8 @@ class EmbeddedDefaults(unittest.TestCase):
     def test_default_port_is_2525(self):
         d = tempfile.mkdtemp(prefix="smtpd-run-")
         try:
-            r = subprocess.run([os.path.join(os.path.dirname(os.path.dirname(
-                os.path.dirname(os.path.abspath(__file__)))), "obj",
-                "smtpd"), "-n", "-v", "-r", d], capture_output=True,
+            r = subprocess.run([SMTPD, "-n", "-v", "-r", d],
+                               capture_output=True,
                 text=True, timeout=30)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("listen on 127.0.0.1 port 2525", r.stdout)
@@ -485,10 +482,8 @@ class EmbeddedDefaults(unittest.TestCase):
             os.chmod(top, 0o700)
             build = os.path.join(top, "clone", "obj")
             os.makedirs(build)
-            src = os.path.dirname(Smtpd.__init__.__code__.co_filename)
-            obj = os.path.join(os.path.dirname(os.path.dirname(src)), "obj")
-            shutil.copy2(os.path.join(obj, "smtpd"), build)
-            shutil.copytree(os.path.join(obj, "libexec"),
+            shutil.copy2(SMTPD, build)
+            shutil.copytree(os.path.join(BUILD, "libexec"),
                             os.path.join(build, "libexec"))
             rundir = os.path.join(top, "clone", "run")
             os.makedirs(rundir)

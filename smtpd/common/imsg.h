@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define IMSG_VERSION	3
+#define IMSG_VERSION	4
 
 /* the processes; CLIENT is a control-socket client, not a process of ours */
 #define PROC_LIST(X)				\
@@ -70,6 +70,16 @@ enum proc_id {
 /* IMSG_QUEUE_LIST_ENVELOPES: struct evpstate entries of api/, each
  * this size; a single entry of evpid 0 stands for none */
 #define IMSG_EVPSTATE_SIZE	24
+
+/* the outcome of a DNS request (IMSG_LOOKUP_DNS_*, MTA-02, MTA-03):
+ * NOTFOUND is permanent (NXDOMAIN, or a name without an address),
+ * NULLMX is RFC 7505's "this domain takes no mail", TEMPFAIL covers
+ * SERVFAIL, a timeout, a truncated or malformed answer */
+#define DNS_OK		0
+#define DNS_TEMPFAIL	1
+#define DNS_NOTFOUND	2
+#define DNS_NULLMX	3
+#define IMSG_DNS_STATUS_OK(s)	((s) >= DNS_OK && (s) <= DNS_NULLMX)
 
 /* a message without payload */
 #define NOFIELDS	F(none, NONE)
@@ -128,6 +138,25 @@ enum proc_id {
 	X(IMSG_LOOKUP_USERINFO_RESULT, lookup_userinfo_result, LOOKUP,	\
 	    DISPATCHER, F(reqid, U64) F(r, TRI) F(uid, U32) F(gid, U32)	\
 	    F(home, STR), 1)							\
+	/* dispatcher -> lookup: DNS (MTA-02/03, SMTP-30).  An MX or host	\
+	 * request is answered by zero or more ADDR, in the order to try	\
+	 * (preference, then random among equals), then one END; a PTR	\
+	 * request by one PTR_RESULT (fcrdns: the name's addresses	\
+	 * include the one asked).  status is DNS_* above. */		\
+	X(IMSG_LOOKUP_DNS_MX, lookup_dns_mx, DISPATCHER, LOOKUP,		\
+	    F(reqid, U64) F(domain, STR), 1)					\
+	X(IMSG_LOOKUP_DNS_HOST, lookup_dns_host, DISPATCHER, LOOKUP,		\
+	    F(reqid, U64) F(host, STR), 1)					\
+	X(IMSG_LOOKUP_DNS_ADDR, lookup_dns_addr, LOOKUP, DISPATCHER,		\
+	    F(reqid, U64) F(preference, U32) F(host, STR) F(addr, STR), 1)	\
+	X(IMSG_LOOKUP_DNS_END, lookup_dns_end, LOOKUP, DISPATCHER,		\
+	    F(reqid, U64) F(status, I32) F(error, STR),			\
+	    IMSG_DNS_STATUS_OK((m)->status))					\
+	X(IMSG_LOOKUP_DNS_PTR, lookup_dns_ptr, DISPATCHER, LOOKUP,		\
+	    F(reqid, U64) F(addr, STR), 1)					\
+	X(IMSG_LOOKUP_DNS_PTR_RESULT, lookup_dns_ptr_result, LOOKUP,		\
+	    DISPATCHER, F(reqid, U64) F(status, I32) F(name, STR)		\
+	    F(fcrdns, BOOL), IMSG_DNS_STATUS_OK((m)->status))		\
 	/* dispatcher -> queue: a message received */			\
 	X(IMSG_QUEUE_CREATE_MESSAGE, queue_create_message, DISPATCHER, QUEUE,	\
 	    F(reqid, U64), 1)							\

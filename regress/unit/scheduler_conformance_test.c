@@ -178,12 +178,13 @@ sc_suite(struct scheduler_host *h, const char *name)
 	struct scheduler_msg	 m;
 	struct sc_reply		 rp;
 	uint32_t		 msgid = 0x1a2b3c4d, old = 0xbeef;
-	uint64_t		 e1, e2, e3;
+	uint64_t		 e1, e2, e3, e4;
 	time_t			 now = time(NULL);
 
 	e1 = (uint64_t)msgid << 32 | 0x11;
 	e2 = (uint64_t)msgid << 32 | 0x22;
 	e3 = (uint64_t)old << 32 | 0x33;
+	e4 = (uint64_t)0x10c41 << 32 | 0x44;
 	CHECK(sc_r(h, PROC_SCHEDULER_INIT, 0) == -99,
 	    sc_name(name, "INIT is the host's: refused"));
 	CHECK(sc_insert(h, e1, D_MDA, now, 86400) == 1 &&
@@ -213,10 +214,11 @@ sc_suite(struct scheduler_host *h, const char *name)
 	m.si.ttl = 86400;
 	m.si.lasttry = now;
 	CHECK(sc_call(h, &m, &rp) == 0 && rp.r == 1 && rp.si.evpid == e2 &&
-	    rp.si.nexttry >= now + 300 && rp.si.nexttry <= time(NULL) + 300,
-	    sc_name(name, "update: next try in 300 s"));
-	CHECK(sc_batch(h, 0x3f, &rp) == 0 && rp.r == 0 && rp.delay >= 295 &&
-	    rp.delay <= 300, sc_name(name, "batch: the delay to the retry"));
+	    rp.si.nexttry == now + 400,
+	    sc_name(name, "update: relaying retries at creation + 400 s x 1^2 "
+	    "(SCHED-01)"));
+	CHECK(sc_batch(h, 0x3f, &rp) == 0 && rp.r == 0 && rp.delay >= 395 &&
+	    rp.delay <= 400, sc_name(name, "batch: the delay to the retry"));
 	m = sc_req(PROC_SCHEDULER_HOLD, e1);
 	m.holdq = 7;
 	CHECK(sc_call(h, &m, &rp) == 0 && rp.r == 1,
@@ -254,7 +256,10 @@ sc_suite(struct scheduler_host *h, const char *name)
 	m.si.creation = now;
 	m.si.ttl = 86400;
 	CHECK(sc_call(h, &m, &rp) == 0 && rp.r == 1 &&
-	    sc_r(h, PROC_SCHEDULER_REMOVE, msgid) == 1,
+	    rp.si.nexttry == now + 1600,
+	    sc_name(name, "update: second relay retry at creation + 400 s x "
+	    "2^2"));
+	CHECK(sc_r(h, PROC_SCHEDULER_REMOVE, msgid) == 1,
 	    sc_name(name, "remove a pending envelope"));
 	CHECK(sc_batch(h, SCHED_UPDATE, &rp) == 0 && rp.r == 0 &&
 	    sc_batch(h, 0x3f, &rp) == 0 && rp.r == 1 && rp.count == 1 &&
@@ -275,6 +280,25 @@ sc_suite(struct scheduler_host *h, const char *name)
 	    sc_batch(h, 0x3f, &rp) == 0 && rp.r == 1 &&
 	    rp.evpids[0] == e3 && rp.types[0] == SCHED_EXPIRE,
 	    sc_name(name, "ttl over: EXPIRE"));
+	/* local deliveries retry on a 10 s base, counted from creation */
+	CHECK(sc_insert(h, e4, D_MDA, now - 15, 86400) == 1 &&
+	    sc_count(h, PROC_SCHEDULER_COMMIT, 0x10c41) == 1 &&
+	    sc_batch(h, 0x3f, &rp) == 0 && rp.r == 1 && rp.evpids[0] == e4,
+	    sc_name(name, "local: handed out"));
+	m = sc_req(PROC_SCHEDULER_UPDATE, 0);
+	m.si.evpid = e4;
+	m.si.type = D_MDA;
+	m.si.retry = 1;
+	m.si.creation = now - 15;
+	m.si.ttl = 86400;
+	CHECK(sc_call(h, &m, &rp) == 0 && rp.r == 1 &&
+	    rp.si.nexttry >= now && rp.si.nexttry <= time(NULL) &&
+	    sc_batch(h, 0x3f, &rp) == 0 && rp.r == 1 && rp.evpids[0] == e4,
+	    sc_name(name, "local: creation + 10 s x 1^2 is past: at once"));
+	m.si.retry = 3;
+	CHECK(sc_call(h, &m, &rp) == 0 && rp.r == 1 &&
+	    rp.si.nexttry == now - 15 + 90,
+	    sc_name(name, "local: third retry at creation + 10 s x 3^2"));
 }
 
 /* sc_kill - signal a helper by its PID; never a group, never -1 */

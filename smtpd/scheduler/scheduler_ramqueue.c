@@ -16,9 +16,12 @@
  * RELEASE.  Pending envelopes sit in a tree ordered by due time, so a
  * batch takes the due ones in order without scanning everything.
  *
- * Retry schedule: after the n-th failed attempt (UPDATE with retry = n)
- * the next try is 300 s x 2^(n-1) later, at most 4 h:
- *   5 min, 10 min, 20 min, 40 min, 80 min, 160 min, then every 4 h.
+ * Retry schedule (SCHED-01, as OpenSMTPD 6.8): after the n-th failed
+ * attempt (UPDATE with retry = n) the next try is at creation + base x
+ * n^2, base 400 s for relaying and 10 s for local deliveries and
+ * reports; a time already past means at once.  Relaying: 6 min 40 s,
+ * 26 min 40 s, 1 h, 1 h 47 min ... after creation; local: 10 s, 40 s,
+ * 90 s ...
  * An envelope is never scheduled past creation + ttl: at that time the
  * next batch hands it out as SCHED_EXPIRE (the daemon bounces it and
  * deletes it).  REMOVE (smtpctl remove) takes a pending envelope out of
@@ -36,8 +39,8 @@
 
 #include "smtpd-api.h"	/* log_* of the glue */
 
-#define SCHEDULER_RAM_RETRY_BASE	300		/* first retry delay */
-#define SCHEDULER_RAM_RETRY_MAX		(4 * 60 * 60)	/* longest retry delay */
+#define SCHEDULER_RAM_RETRY_BASE_MTA	400	/* seconds x n^2 */
+#define SCHEDULER_RAM_RETRY_BASE_LOCAL	10	/* mda and bounce */
 
 enum scheduler_ram_state {
 	SCHEDULER_RAM_INCOMING,
@@ -98,16 +101,20 @@ RB_GENERATE(scheduler_ram_ids, scheduler_ram_envelope, byid,
 RB_GENERATE(scheduler_ram_times, scheduler_ram_envelope, bytime,
     scheduler_ram_time_cmp)
 
-/* scheduler_ram_retry_delay - seconds to wait after the retry-th failure */
+/* scheduler_ram_retry_time - when to try info's envelope again after its
+ * retry-th failure: creation + base x retry^2, never before now */
 static time_t
-scheduler_ram_retry_delay(unsigned int retry)
+scheduler_ram_retry_time(const struct scheduler_info *info, time_t now)
 {
-	time_t	delay = SCHEDULER_RAM_RETRY_BASE;
+	time_t		base, t;
+	unsigned int	n = info->retry;
 
-	while (retry-- > 1 && delay < SCHEDULER_RAM_RETRY_MAX)
-		delay *= 2;
-	return delay > SCHEDULER_RAM_RETRY_MAX ? SCHEDULER_RAM_RETRY_MAX :
-	    delay;
+	base = info->type == D_MTA ? SCHEDULER_RAM_RETRY_BASE_MTA :
+	    SCHEDULER_RAM_RETRY_BASE_LOCAL;
+	if (info->creation <= 0 || info->creation > now)
+		return now + base * (time_t)n * n;
+	t = info->creation + base * (time_t)n * n;
+	return t < now ? now : t;
 }
 
 /* scheduler_ram_expiry - when the envelope expires (creation + ttl) */
@@ -252,10 +259,9 @@ scheduler_ram_commit(void *ctx, uint32_t msgid)
 		if (e->state != SCHEDULER_RAM_INCOMING)
 			continue;
 		t = now;
-		if (e->info.retry > 0 && e->info.lasttry > 0)
-			t = e->info.lasttry +
-			    scheduler_ram_retry_delay(e->info.retry);
-		scheduler_ram_pend(sr, e, t < now ? now : t);
+		if (e->info.retry > 0)
+			t = scheduler_ram_retry_time(&e->info, now);
+		scheduler_ram_pend(sr, e, t);
 		n++;
 	}
 	return n;
@@ -297,7 +303,7 @@ scheduler_ram_update(void *ctx, struct scheduler_info *si)
 	e->info.retry = si->retry;
 	e->info.lasttry = si->lasttry;
 	e->info.lastbounce = si->lastbounce;
-	scheduler_ram_pend(sr, e, now + scheduler_ram_retry_delay(si->retry));
+	scheduler_ram_pend(sr, e, scheduler_ram_retry_time(&e->info, now));
 	e->info.nexttry = e->time;
 	*si = e->info;
 	return 1;

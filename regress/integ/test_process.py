@@ -147,8 +147,9 @@ class TestLifecycle(unittest.TestCase):
             d.start()
             procs, agents = d.status()
             self.assertEqual(sorted(procs), sorted(PROCS))
-            # no agent runs yet, so status names none (issue 7.6)
-            self.assertEqual(agents, {})
+            # CTL-06: the three agents, all running
+            self.assertEqual(agents, {"MDA": "running", "MTA": "running",
+                                      "SMTP": "running"})
             for name, p in procs.items():
                 self.assertEqual(p["state"], "running", name)
                 self.assertTrue(pid_alive(p["pid"]), name)
@@ -223,20 +224,25 @@ class TestLifecycle(unittest.TestCase):
             self.assertRegex(d.log(), r"child process queue \(pid %d\) "
                              r"died, signal=9" % procs["queue"]["pid"])
 
-    def test_status_reports_only_what_runs(self):
-        # -P is accepted, but no agent exists yet to be paused or running:
-        # status lists the processes and nothing else (issue 7.6)
+    def test_status_reports_agents_and_processes(self):
+        # CTL-06: the agents as OpenSMTPD prints them ("MDA paused"), -P
+        # honoured, then the process table
         with Smtpd(args=["-P", "mda", "-P", "smtp"]) as d:
             d.start()
             r = d.ctl("show", "status")
             self.assertEqual(r.returncode, 0, r.stderr)
             lines = r.stdout.splitlines()
-            self.assertEqual(lines[0].split(),
+            self.assertEqual(lines[:3], ["MDA paused", "MTA running",
+                                         "SMTP paused"])
+            self.assertEqual(lines[3].split(),
                              ["PROCESS", "PID", "USER", "ROOT", "STATE"])
-            self.assertEqual(sorted(ln.split()[0] for ln in lines[1:]),
+            self.assertEqual(sorted(ln.split()[0] for ln in lines[4:]),
                              sorted(PROCS))
-            for word in ("MDA", "MTA", "SMTP", "paused"):
-                self.assertNotIn(word, r.stdout)
+            self.assertEqual(d.ctl("resume", "mda").returncode, 0)
+            self.assertEqual(d.ctl("pause", "mta").returncode, 0)
+            self.assertEqual(d.status()[1], {"MDA": "running",
+                                             "MTA": "paused",
+                                             "SMTP": "paused"})
 
     def test_trace_imsg(self):
         with Smtpd(args=["-T", "imsg"]) as d:

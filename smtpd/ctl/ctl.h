@@ -39,6 +39,7 @@ int	ctl_queue_done_show_stats(void);
 int	ctl_queue_done_show_message(void);
 int	ctl_queue_done_change(void);
 int	ctl_queue_done_ok(void);
+int	ctl_queue_stat(const char *, long long *);
 /* smtpctl.c: smtpctl's own verbs, argv as smtpctl's */
 int	ctl_main(int, char **);
 

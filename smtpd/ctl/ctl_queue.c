@@ -300,6 +300,24 @@ ctl_queue_cmp_line(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* ctl_queue_stat - the value of counter KEY among the "key=value" lines
+ * received so far: 0 and *v, or -1 when absent */
+int
+ctl_queue_stat(const char *key, long long *v)
+{
+	const char	*s;
+	size_t		 klen = strlen(key);
+
+	for (s = ctlq.text; s != NULL && *s != '\0';
+	    s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL) {
+		if (strncmp(s, key, klen) == 0 && s[klen] == '=') {
+			*v = strtoll(s + klen + 1, NULL, 10);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* ctl_queue_done_show_stats - every process's key=value lines, sorted,
  * and the uptime for humans */
 int

@@ -240,7 +240,20 @@ ctl_print_status(void)
 	char	ubuf[32];
 	int	i;
 
-	/* only what runs: the agents (mda, mta, smtp) do not exist yet */
+	static const struct {
+		const char	*name, *key;
+	} agents[] = {
+		{ "MDA", "mda.paused" }, { "MTA", "mta.paused" },
+		{ "SMTP", "smtp.paused" },
+	};
+	long long	paused;
+	size_t		j;
+
+	/* the agents as OpenSMTPD prints them (CTL-06), then the processes */
+	for (j = 0; j < sizeof agents / sizeof agents[0]; j++)
+		if (ctl_queue_stat(agents[j].key, &paused) == 0)
+			printf("%s %s\n", agents[j].name, paused ? "paused" :
+			    "running");
 	printf("%-12s %7s  %-10s %-24s %s\n", "PROCESS", "PID", "USER",
 	    "ROOT", "STATE");
 	for (i = 0; i < ctl.nrows; i++)
@@ -345,6 +358,19 @@ ctl_send_update_table(struct mproc *p, char **args)
 	    .table = args[0] });
 }
 
+/* ctl_again_show_status - after the processes, the agents' pause states
+ * from the counters */
+static int
+ctl_again_show_status(struct mproc *p)
+{
+	static int	asked;
+
+	if (asked)
+		return 0;
+	asked = 1;
+	return ctl_queue_send_show_stats(p, NULL) == -1 ? -1 : 1;
+}
+
 static int
 ctl_done_show_status(void)
 {
@@ -393,7 +419,7 @@ static const struct ctl_command {
 	int		(*again)(struct mproc *);
 } ctl_commands[] = {
 	{ { "show", "status" },   0, 1, ctl_send_show_status,
-	    ctl_done_show_status, NULL },
+	    ctl_done_show_status, ctl_again_show_status },
 	{ { "table", "lookup" },  3, 2, ctl_send_lookup, ctl_done_lookup, NULL },
 	{ { "table", "check" },   3, 2, ctl_send_check, ctl_done_check, NULL },
 	{ { "table", "fetch" },   2, 2, ctl_send_fetch, ctl_done_fetch, NULL },

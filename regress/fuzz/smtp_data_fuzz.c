@@ -26,6 +26,10 @@ fuzz_feed(struct smtp_data *d, struct smtp_buf *out, const char *p,
 	size_t	off = 0, n, c;
 
 	smtp_data_init(d, line_max, size_max);
+	if (line_max & 8) {		/* header completion (SMTP-22) */
+		strcpy(d->add_date, "Date: D\n");
+		strcpy(d->add_msgid, "Message-ID: <M>\n");
+	}
 	while (off < len && !d->done && !(d->flags & SMTP_DATA_LINE)) {
 		c = len - off < chunk ? len - off : chunk;
 		n = smtp_data_feed(d, p + off, c, out);

@@ -8,6 +8,7 @@ daemon runs without privilege separation and delivers as the caller.
 Every wait is bounded; every daemon is stopped by PID (smtpdtest.Smtpd).
 """
 import email
+import email.utils
 import os
 import pwd
 import shutil
@@ -121,6 +122,11 @@ class MailFlow(MailFlowBase):
         self.assertIn("client.example.net", m["Received"])
         self.assertEqual(m["Subject"], "hello")
         self.assertEqual(m.get_payload(), "body line\n.dot line\n")
+        # SMTP-22, LSN-26: a loopback client's message gets the Date and
+        # Message-ID it lacked, at the end of its header block
+        self.assertRegex(m["Message-ID"], r"^<[0-9a-f]{16}@.+>$")
+        self.assertTrue(email.utils.parsedate_tz(m["Date"]), m["Date"])
+        self.assertEqual(m.keys()[-2:], ["Date", "Message-ID"])
         st = os.stat(os.path.join(self.maildir, "new"))
         self.assertEqual(st.st_uid, pwd.getpwnam(self.user).pw_uid)
 
@@ -134,6 +140,9 @@ class MailFlow(MailFlowBase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         (m,) = self.delivered()
         self.assertEqual(m["Subject"], "swaks")
+        # swaks writes its own Date and Message-Id: kept, not doubled
+        self.assertEqual(len(m.get_all("Date")), 1)
+        self.assertEqual(len(m.get_all("Message-ID")), 1)
 
     def test_unknown_user_refused_at_rcpt(self):
         with self.client() as c:

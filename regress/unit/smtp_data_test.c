@@ -3,7 +3,8 @@
  * (smtpd/dispatcher/smtp_data.c): the end of data, dot-unstuffing, LF
  * line ends, the SMTP smuggling shapes (bare LF / CR around a dot),
  * the size and line limits at -1/0/+1, the Received: loop guard at
- * 99/100, Bcc: removal, a folded first line (SMTP-24), NULs, huge lines, input without newline, and
+ * 99/100, Bcc: removal, a folded first line (SMTP-24), NULs, huge lines, input without newline,
+ * header completion (SMTP-22), and
  * that every split of the input gives the same result.  Table-driven.
  */
 #include <stdio.h>
@@ -21,6 +22,8 @@ struct result {
 	size_t			consumed;
 };
 
+static int	complete;	/* feed: ask for header completion */
+
 /* feed - the input in chunks of STEP bytes (0: at once) */
 static void
 feed(struct result *r, const char *in, size_t len, size_t line_max,
@@ -30,6 +33,10 @@ feed(struct result *r, const char *in, size_t len, size_t line_max,
 
 	memset(r, 0, sizeof *r);
 	smtp_data_init(&r->d, line_max, size_max);
+	if (complete) {
+		strcpy(r->d.add_date, "Date: D\n");
+		strcpy(r->d.add_msgid, "Message-ID: <M>\n");
+	}
 	while (r->consumed < len && !r->d.done &&
 	    !(r->d.flags & SMTP_DATA_LINE)) {
 		chunk = step == 0 ? len - r->consumed : step;
@@ -187,10 +194,69 @@ test_limits(void)
 	free(big);
 }
 
+/* test_completion - Date: and Message-ID: added at the end of the header
+ * block when absent, never twice, in any split (SMTP-22) */
+static void
+test_completion(void)
+{
+	static const struct {
+		const char	*name, *in, *out;
+	} t[] = {
+		{ "neither: both added before the empty line",
+		  "Subject: s\r\n\r\nbody\r\n.\r\n",
+		  "Subject: s\nDate: D\nMessage-ID: <M>\n\nbody\n" },
+		{ "Date present: only Message-ID",
+		  "DATE: x\r\nSubject: s\r\n\r\nb\r\n.\r\n",
+		  "DATE: x\nSubject: s\nMessage-ID: <M>\n\nb\n" },
+		{ "both present (any case): nothing added",
+		  "message-id: <a@b>\r\nDate: y\r\n\r\nb\r\n.\r\n",
+		  "message-id: <a@b>\nDate: y\n\nb\n" },
+		{ "a folded Message-ID counts",
+		  "Message-ID:\r\n <a@b>\r\n\r\n.\r\n",
+		  "Message-ID:\n <a@b>\nDate: D\n\n" },
+		{ "headers only, no empty line: added at the end",
+		  "Subject: s\r\n.\r\n",
+		  "Subject: s\nDate: D\nMessage-ID: <M>\n" },
+		{ "empty message: both",
+		  ".\r\n", "Date: D\nMessage-ID: <M>\n" },
+		{ "a Date: in the body is not a header",
+		  "Subject: s\r\n\r\nDate: z\r\n.\r\n",
+		  "Subject: s\nDate: D\nMessage-ID: <M>\n\nDate: z\n" },
+		{ "X-Date: is not Date:",
+		  "X-Date: z\r\n\r\n.\r\n",
+		  "X-Date: z\nDate: D\nMessage-ID: <M>\n\n" },
+		{ "a dropped Bcc: before the empty line",
+		  "Bcc: a@b\r\n\r\nx\r\n.\r\n",
+		  "Date: D\nMessage-ID: <M>\n\nx\n" },
+	};
+	static const size_t	steps[] = { 0, 1, 2, 5 };
+	struct result		r;
+	char			what[128];
+	size_t			i, k;
+
+	complete = 1;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		for (k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+			feed(&r, t[i].in, strlen(t[i].in), 1000, 100000,
+			    steps[k]);
+			snprintf(what, sizeof what, "completion: %s (step %zu)",
+			    t[i].name, steps[k]);
+			CHECK(r.d.done && r.d.flags == 0 &&
+			    same(&r, t[i].out, strlen(t[i].out)), what);
+			smtp_buf_free(&r.out);
+		}
+	complete = 0;
+	feed(&r, "Subject: s\r\n\r\n.\r\n", 17, 1000, 1000, 0);
+	CHECK(same(&r, "Subject: s\n\n", 12),
+	    "no completion unless asked (a listener that is not local)");
+	smtp_buf_free(&r.out);
+}
+
 int
 main(void)
 {
 	test_table();
 	test_limits();
+	test_completion();
 	return test_done();
 }

@@ -58,7 +58,7 @@ struct sendmail_msg {
 	size_t	 len, cap;
 	size_t	 hdrlen;	/* the header block: text[0..hdrlen) */
 	int	 blank;		/* a blank line follows it (skipped) */
-	int	 has_from, has_date, has_msgid, has_to;
+	int	 has_from, has_to;
 	char	**rcpts;	/* To/Cc/Bcc addresses, when extracted */
 	size_t	 nrcpts;
 };

@@ -466,15 +466,12 @@ sendmail_fail(struct sendmail *sm, const char *what, int code)
 	return sendmail_exit_code(code);
 }
 
-/* sendmail_added_headers - From, Date, Message-ID when absent */
+/* sendmail_added_headers - From when absent (Date and Message-ID are
+ * the server's: the socket listener completes headers, SMTP-22) */
 static int
 sendmail_added_headers(struct sendmail *sm, const struct sendmail_msg *m,
     const char *sender, char *buf, size_t size)
 {
-	char		 date[64];
-	time_t		 now = time(NULL);
-	struct tm	 tm;
-	size_t		 o = 0;
 	int		 n;
 
 	buf[0] = '\0';
@@ -483,22 +480,6 @@ sendmail_added_headers(struct sendmail *sm, const struct sendmail_msg *m,
 		    snprintf(buf, size, "From: %s <%s>\n", sm->fullname,
 		    sender) : snprintf(buf, size, "From: <%s>\n", sender);
 		if (n < 0 || (size_t)n >= size)
-			return -1;
-		o = (size_t)n;
-	}
-	if (!m->has_date) {
-		localtime_r(&now, &tm);
-		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
-		n = snprintf(buf + o, size - o, "Date: %s\n", date);
-		if (n < 0 || (size_t)n >= size - o)
-			return -1;
-		o += (size_t)n;
-	}
-	if (!m->has_msgid) {
-		n = snprintf(buf + o, size - o,
-		    "Message-ID: <%08x%08x@%s>\n", arc4random(), arc4random(),
-		    sm->servername);
-		if (n < 0 || (size_t)n >= size - o)
 			return -1;
 	}
 	return 0;

@@ -2,7 +2,8 @@
  * sendmail_msg.c -- the message sendmail reads on its standard input:
  * line ends made LF, the end at a lone "." line (unless -i), the header
  * block found, To/Cc/Bcc addresses taken (-t), Bcc lines removed, and
- * what is missing (From, Date, Message-ID) noted (COMPAT-01, COMPAT-04).
+ * whether From is missing noted (COMPAT-01, COMPAT-04; Date and
+ * Message-ID are completed by the server, SMTP-22).
  *
  * Pure functions on a buffer, used by sendmail.c in the smtpctl binary
  * and by regress/fuzz/sendmail_msg_fuzz.c.  The input is anything a
@@ -206,8 +207,6 @@ sendmail_msg_header(struct sendmail_msg *m, const char *s, size_t len,
 	int	bcc, rcpt;
 
 	m->has_from |= sendmail_is_header(s, len, "From");
-	m->has_date |= sendmail_is_header(s, len, "Date");
-	m->has_msgid |= sendmail_is_header(s, len, "Message-ID");
 	bcc = sendmail_is_header(s, len, "Bcc");
 	rcpt = bcc || sendmail_is_header(s, len, "To") ||
 	    sendmail_is_header(s, len, "Cc");

@@ -77,15 +77,25 @@ dispatcher_listener(uint32_t index, int fd)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof ss;
-	int			 local = 0;
+	struct smtp_listener	*l;
+	int			 local = 0, port = 0;
 
+	memset(&ss, 0, sizeof ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		local = (ss.ss_family == AF_INET &&
 		    (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
 		    24) == 127) || (ss.ss_family == AF_INET6 &&
 		    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->
 		    sin6_addr)) || ss.ss_family == AF_UNIX;
-	return dispatcher_listener_new(env->conf->listeners[index], local);
+	if (ss.ss_family == AF_INET)
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else if (ss.ss_family == AF_INET6)
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	l = dispatcher_listener_new(env->conf->listeners[index], local);
+	/* SMTP-22, LSN-26: local clients and submission (587) get Date:
+	 * and Message-ID: when their message has none */
+	l->complete_headers = local || port == 587;
+	return l;
 }
 
 static void

@@ -50,6 +50,7 @@ dispatcher_enqueue_listener(void)
 	if (cl == NULL)
 		return NULL;
 	l = dispatcher_listener_new(cl, 1);
+	l->complete_headers = 1;	/* SMTP-22: sendmail's messages too */
 	return l;
 }
 

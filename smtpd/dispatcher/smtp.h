@@ -107,6 +107,9 @@ struct smtp_listener {
 	int			 local;		/* unix socket or loopback */
 	int			 mask_src;
 	int			 no_dsn;
+	/* added (SMTP-22): Date: and Message-ID: added to a message that
+	 * has none (local listeners and port 587) */
+	int			 complete_headers;
 	struct smtp_limits	 limits;
 	/* added (smtp library): the product in the banner and the
 	 * Received header ("220 NAME ESMTP PRODUCT"); NULL: "OpenSMTPD" */

@@ -1,7 +1,8 @@
 /*
  * smtp_data.c -- the DATA state machine: framing (CRLF.CRLF, dot
  * unstuffing, bare CR / LF), size and line limits, and the header pass
- * (Received: count for the loop guard SMTP-21, Bcc: removal SMTP-23).
+ * (Received: count for the loop guard SMTP-21, Bcc: removal SMTP-23,
+ * Date: and Message-ID: completion SMTP-22).
  *
  * Runs in the dispatcher (smtp_session.c), the unit tests and the fuzz
  * target; pure, byte by byte, so a message may arrive in any split.
@@ -33,6 +34,9 @@ enum {
 	SMTP_DATA_H_DROP,	/* dropping a Bcc: line */
 	SMTP_DATA_H_BODY	/* after the empty line */
 };
+
+#define SMTP_DATA_SEEN_DATE	0x01
+#define SMTP_DATA_SEEN_MSGID	0x02
 
 #define SMTP_DATA_ERRORS	(SMTP_DATA_BARE | SMTP_DATA_TOO_BIG | \
 				 SMTP_DATA_LOOP | SMTP_DATA_LINE | \
@@ -114,11 +118,26 @@ smtp_data_classify(struct smtp_data *d, struct smtp_buf *out)
 		d->hstate = SMTP_DATA_H_DROP;
 		return;
 	}
+	if (d->npfx == 5 && strncasecmp(d->pfx, "date:", 5) == 0)
+		d->seen |= SMTP_DATA_SEEN_DATE;
+	if (d->npfx == 11 && strncasecmp(d->pfx, "message-id:", 11) == 0)
+		d->seen |= SMTP_DATA_SEEN_MSGID;
 	if (d->npfx == 9 && strncasecmp(d->pfx, "received:", 9) == 0 &&
 	    ++d->nreceived >= SMTP_DATA_RECEIVED_MAX)
 		d->flags |= SMTP_DATA_LOOP;
 	smtp_data_out(d, out, d->pfx, d->npfx);
 	d->hstate = SMTP_DATA_H_EMIT;
+}
+
+/* smtp_data_complete - the end of the header block: the completion
+ * lines of what the message lacks (SMTP-22) */
+static void
+smtp_data_complete(struct smtp_data *d, struct smtp_buf *out)
+{
+	if (!(d->seen & SMTP_DATA_SEEN_DATE))
+		smtp_data_out(d, out, d->add_date, strlen(d->add_date));
+	if (!(d->seen & SMTP_DATA_SEEN_MSGID))
+		smtp_data_out(d, out, d->add_msgid, strlen(d->add_msgid));
 }
 
 /* smtp_data_byte - one content byte through the header pass */
@@ -168,6 +187,7 @@ smtp_data_eol(struct smtp_data *d, struct smtp_buf *out)
 	switch (d->hstate) {
 	case SMTP_DATA_H_START:
 	case SMTP_DATA_H_START_DROP:	/* the empty line: the body */
+		smtp_data_complete(d, out);
 		d->hstate = SMTP_DATA_H_BODY;
 		break;
 	case SMTP_DATA_H_PFX:		/* no colon: written as is */
@@ -285,6 +305,11 @@ smtp_data_feed(struct smtp_data *d, const char *p, size_t len,
 		smtp_data_step(d, p[i], out);
 		if (d->flags & SMTP_DATA_LINE)
 			return i + 1;
+	}
+	/* a message of header lines only: completed at its end */
+	if (d->done && d->hstate != SMTP_DATA_H_BODY) {
+		smtp_data_complete(d, out);
+		d->hstate = SMTP_DATA_H_BODY;
 	}
 	return i;
 }

@@ -18,6 +18,10 @@
  * with a space or a tab (SMTP_DATA_BADHDR).  A line above the line limit is
  * SMTP_DATA_LINE, on which the session closes at once (SMTP-11).
  * A NUL byte is 8-bit data like any other and is written as is.
+ * Header completion (SMTP-22): the lines a caller puts in add_date and
+ * add_msgid are written at the end of the header block (before the
+ * empty line, or at the end of a message that has none) unless the
+ * message has a Date: or Message-ID: header of its own.
  * What it must never do: write a CR or a byte past the first error.
  */
 #ifndef SMTPD_SMTP_DATA_H
@@ -48,7 +52,7 @@ void	smtp_buf_free(struct smtp_buf *);
 struct smtp_data {
 	int		 state;		/* private */
 	int		 hstate;	/* private: header state */
-	char		 pfx[10];	/* private: header line prefix */
+	char		 pfx[16];	/* private: header line prefix */
 	size_t		 npfx;
 	size_t		 linelen;
 	size_t		 line_max;
@@ -59,6 +63,11 @@ struct smtp_data {
 	unsigned int	 flags;		/* SMTP_DATA_* */
 	int		 done;		/* end of data seen */
 	int		 oom;		/* output buffer allocation failed */
+	/* header completion: whole lines ("Date: ...\n"), "" for none;
+	 * set by the caller after smtp_data_init */
+	char		 add_date[64];
+	char		 add_msgid[320];
+	unsigned int	 seen;		/* private: SMTP_DATA_SEEN_* */
 };
 
 /* smtp_data_init - a new message: LINE_MAX bytes per line (without the

@@ -185,6 +185,7 @@ smtp_server_listen_new(struct smtp_server *srv, int fd,
 	l->local = conf->local;
 	l->mask_src = conf->mask_src;
 	l->no_dsn = conf->no_dsn;
+	l->complete_headers = conf->complete_headers;
 	smtp_server_limits(&l->limits, &conf->limits);
 	return l;
 }

@@ -249,6 +249,26 @@ smtp_received(struct smtp_session *s)
 	return smtp_buf_add(&x->out, buf, n);
 }
 
+/* smtp_completion - the Date: and Message-ID: lines a message without
+ * them gets on a listener that completes headers (SMTP-22) */
+static void
+smtp_completion(struct smtp_session *s)
+{
+	struct smtp_data	*d = &s->x->data;
+	struct tm		 tm;
+	time_t			 now = time(NULL);
+	char			 date[48];
+
+	if (!s->l->complete_headers)
+		return;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	snprintf(d->add_date, sizeof d->add_date, "Date: %s\n", date);
+	snprintf(d->add_msgid, sizeof d->add_msgid,
+	    "Message-ID: <%08x%08x@%s>\n", s->x->tx.msgid, arc4random(),
+	    s->l->hostname);
+}
+
 /* smtp_data_begin_done - the host gave the body's file (354) or not */
 void
 smtp_data_begin_done(struct smtp_session *s, int code, int fd,
@@ -266,6 +286,7 @@ smtp_data_begin_done(struct smtp_session *s, int code, int fd,
 		x->fd = fd;
 		smtp_data_init(&x->data, s->l->limits.line_max,
 		    s->l->limits.message_max);
+		smtp_completion(s);
 		if (smtp_received(s) == -1) {
 			smtp_reply(s, "421 4.3.0 Temporary failure");
 		} else {

@@ -1,0 +1,3 @@
+obj-fuzz/fuzz/api/imsgbuf.o: api/imsgbuf.c api/imsgbuf.h
+
+api/imsgbuf.h:

@@ -1,0 +1,3 @@
+obj-fuzz/fuzz/api/wire.o: api/wire.c api/wire.h
+
+api/wire.h:

@@ -1,0 +1,4 @@
+obj-fuzz/fuzz/regress/fuzz/smtp_data_fuzz.o: \
+  regress/fuzz/smtp_data_fuzz.c smtpd/dispatcher/smtp_data.h
+
+smtpd/dispatcher/smtp_data.h:

@@ -1,0 +1,36 @@
+obj-fuzz/fuzz/smtpd/control/control.o: smtpd/control/control.c \
+  smtpd/common/imsg_codec.h smtpd/common/mproc.h api/imsgbuf.h \
+  smtpd/common/imsg.h smtpd/common/log.h smtpd/common/proc.h \
+  smtpd/common/smtpd.h smtpd/common/smtpd_limits.h smtpd/table/table.h \
+  smtpd/common/mailaddr.h api/api_limits.h smtpd/table/table_backends.h \
+  api/table_backend.h api/table_service.h smtpd/common/xmalloc.h
+
+smtpd/common/imsg_codec.h:
+
+smtpd/common/mproc.h:
+
+api/imsgbuf.h:
+
+smtpd/common/imsg.h:
+
+smtpd/common/log.h:
+
+smtpd/common/proc.h:
+
+smtpd/common/smtpd.h:
+
+smtpd/common/smtpd_limits.h:
+
+smtpd/table/table.h:
+
+smtpd/common/mailaddr.h:
+
+api/api_limits.h:
+
+smtpd/table/table_backends.h:
+
+api/table_backend.h:
+
+api/table_service.h:
+
+smtpd/common/xmalloc.h:

@@ -1,0 +1,38 @@
+obj-fuzz/fuzz/smtpd/queue/queue.o: smtpd/queue/queue.c api/api_log.h \
+  smtpd/common/envelope.h api/imsgbuf.h smtpd/common/mailaddr.h \
+  api/api_limits.h smtpd/common/imsg_codec.h smtpd/common/mproc.h \
+  smtpd/common/imsg.h smtpd/common/log.h smtpd/common/proc.h \
+  smtpd/queue/queue.h smtpd/queue/queue_backend.h api/queue_api.h \
+  smtpd/common/smtpd.h smtpd/common/smtpd_limits.h smtpd/common/stats.h
+
+api/api_log.h:
+
+smtpd/common/envelope.h:
+
+api/imsgbuf.h:
+
+smtpd/common/mailaddr.h:
+
+api/api_limits.h:
+
+smtpd/common/imsg_codec.h:
+
+smtpd/common/mproc.h:
+
+smtpd/common/imsg.h:
+
+smtpd/common/log.h:
+
+smtpd/common/proc.h:
+
+smtpd/queue/queue.h:
+
+smtpd/queue/queue_backend.h:
+
+api/queue_api.h:
+
+smtpd/common/smtpd.h:
+
+smtpd/common/smtpd_limits.h:
+
+smtpd/common/stats.h:

@@ -1,0 +1,13 @@
+obj-fuzz/fuzz/smtpd/table/table_db.o: smtpd/table/table_db.c \
+  api/api_log.h smtpd/table/table_backends.h api/imsgbuf.h \
+  api/table_backend.h api/table_service.h
+
+api/api_log.h:
+
+smtpd/table/table_backends.h:
+
+api/imsgbuf.h:
+
+api/table_backend.h:
+
+api/table_service.h:

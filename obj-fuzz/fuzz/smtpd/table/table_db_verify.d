@@ -1,0 +1,11 @@
+obj-fuzz/fuzz/smtpd/table/table_db_verify.o: \
+  smtpd/table/table_db_verify.c smtpd/table/table_backends.h \
+  api/imsgbuf.h api/table_backend.h api/table_service.h
+
+smtpd/table/table_backends.h:
+
+api/imsgbuf.h:
+
+api/table_backend.h:
+
+api/table_service.h:

@@ -29,6 +29,7 @@ fuzz_feed(struct smtp_data *d, struct smtp_buf *out, const char *p,
 	if (line_max & 8) {		/* header completion (SMTP-22) */
 		strcpy(d->add_date, "Date: D\n");
 		strcpy(d->add_msgid, "Message-ID: <M>\n");
+		strcpy(d->qualify, "h.example");
 	}
 	while (off < len && !d->done && !(d->flags & SMTP_DATA_LINE)) {
 		c = len - off < chunk ? len - off : chunk;

@@ -130,6 +130,24 @@ class MailFlow(MailFlowBase):
         st = os.stat(os.path.join(self.maildir, "new"))
         self.assertEqual(st.st_uid, pwd.getpwnam(self.user).pw_uid)
 
+    def test_unqualified_addresses_qualified(self):
+        # SMTP-22: From/To/Cc addresses without a domain get the
+        # listener's name; qualified ones and the rest are kept
+        rcpt = "%s@example.org" % self.user
+        with self.client() as c:
+            c.mail("sender@example.net")
+            c.rcpt(rcpt)
+            code, msg = c.data(b"From: Alice <alice>\r\nTo: bob, c@d\r\n"
+                               b"Cc: (none) carol\r\nSubject: q\r\n\r\n"
+                               b"To: body\r\n")
+            self.assertEqual(code, 250, msg)
+            helo = c.ehlo_resp.decode().split()[0]
+        (m,) = self.delivered()
+        self.assertEqual(m["From"], "Alice <alice@%s>" % helo)
+        self.assertEqual(m["To"], "bob@%s, c@d" % helo)
+        self.assertEqual(m["Cc"], "(none) carol@%s" % helo)
+        self.assertEqual(m.get_payload(), "To: body\n")
+
     def test_swaks(self):
         rcpt = "%s@example.org" % self.user
         r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port",

@@ -36,6 +36,7 @@ feed(struct result *r, const char *in, size_t len, size_t line_max,
 	if (complete) {
 		strcpy(r->d.add_date, "Date: D\n");
 		strcpy(r->d.add_msgid, "Message-ID: <M>\n");
+		strcpy(r->d.qualify, "h.example");
 	}
 	while (r->consumed < len && !r->d.done &&
 	    !(r->d.flags & SMTP_DATA_LINE)) {
@@ -194,6 +195,39 @@ test_limits(void)
 	free(big);
 }
 
+/* test_long_field - a To: value above SMTP_DATA_FIELD_MAX goes out as
+ * written, bytes intact */
+static void
+test_long_field(void)
+{
+	struct result	r;
+	char		*in, *want, *p;
+	size_t		i;
+
+	in = malloc(3 * SMTP_DATA_FIELD_MAX);
+	want = malloc(3 * SMTP_DATA_FIELD_MAX);
+	p = in + sprintf(in, "Date: d\r\nMessage-ID: m\r\nTo: ");
+	for (i = 0; i < SMTP_DATA_FIELD_MAX / 4 + 10; i++)
+		p += sprintf(p, "a%c, ", 'a' + (int)(i % 26));
+	strcpy(p, "z\r\n\r\n.\r\n");
+	strcpy(want, in);
+	for (p = want; (p = strstr(p, "\r\n")) != NULL; )
+		memmove(p, p + 1, strlen(p + 1) + 1);
+	want[strlen(want) - 2] = '\0';		/* no ".\n" */
+	complete = 1;
+	feed(&r, in, strlen(in), 100000, 100000, 0);
+	CHECK(r.d.done && same(&r, want, strlen(want)),
+	    "completion: a To: value too long to qualify is kept as is");
+	smtp_buf_free(&r.out);
+	feed(&r, in, strlen(in), 100000, 100000, 1);
+	CHECK(r.d.done && same(&r, want, strlen(want)),
+	    "completion: the same, byte by byte");
+	smtp_buf_free(&r.out);
+	complete = 0;
+	free(in);
+	free(want);
+}
+
 /* test_completion - Date: and Message-ID: added at the end of the header
  * block when absent, never twice, in any split (SMTP-22) */
 static void
@@ -228,6 +262,32 @@ test_completion(void)
 		{ "a dropped Bcc: before the empty line",
 		  "Bcc: a@b\r\n\r\nx\r\n.\r\n",
 		  "Date: D\nMessage-ID: <M>\n\nx\n" },
+		{ "unqualified From: qualified",
+		  "From: alice\r\nDate: d\r\nMessage-ID: m\r\n\r\n.\r\n",
+		  "From: alice@h.example\nDate: d\nMessage-ID: m\n\n" },
+		{ "To/Cc lists: only the addresses without a domain",
+		  "To: Bob <bob>, c@d, \"x, y\" <e> (note)\r\n"
+		  "cc: f (F), undisclosed:;\r\nDate: d\r\nMessage-ID: m\r\n"
+		  "\r\n.\r\n",
+		  "To: Bob <bob@h.example>, c@d, \"x, y\" <e@h.example> (note)\n"
+		  "cc: f@h.example (F), undisclosed:;\nDate: d\nMessage-ID: m\n"
+		  "\n" },
+		{ "a folded To: value, and the last header before the body",
+		  "Date: d\r\nMessage-ID: m\r\nTo: a,\r\n\tb@c,\r\n c\r\n"
+		  "\r\nbody: x\r\n.\r\n",
+		  "Date: d\nMessage-ID: m\nTo: a@h.example,\n\tb@c,\n"
+		  " c@h.example\n\nbody: x\n" },
+		{ "a display name alone, <>, a quoted @ are left alone",
+		  "From: Alice Smith\r\nTo: <>, \"a@b\"@c, \"q\"\r\n"
+		  "Date: d\r\nMessage-ID: m\r\n\r\n.\r\n",
+		  "From: Alice Smith\nTo: <>, \"a@b\"@c, \"q\"@h.example\n"
+		  "Date: d\nMessage-ID: m\n\n" },
+		{ "headers only, ending in a To: value",
+		  "Date: d\r\nMessage-ID: m\r\nTo: z\r\n.\r\n",
+		  "Date: d\nMessage-ID: m\nTo: z@h.example\n" },
+		{ "From: in the body is not a header",
+		  "Date: d\r\nMessage-ID: m\r\n\r\nFrom: z\r\n.\r\n",
+		  "Date: d\nMessage-ID: m\n\nFrom: z\n" },
 	};
 	static const size_t	steps[] = { 0, 1, 2, 5 };
 	struct result		r;
@@ -250,6 +310,11 @@ test_completion(void)
 	CHECK(same(&r, "Subject: s\n\n", 12),
 	    "no completion unless asked (a listener that is not local)");
 	smtp_buf_free(&r.out);
+	feed(&r, "To: a\r\n\r\n.\r\n", 12, 1000, 1000, 0);
+	CHECK(same(&r, "To: a\n\n", 7),
+	    "no qualification unless asked");
+	smtp_buf_free(&r.out);
+	test_long_field();
 }
 
 int

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "hdraddr.h"
 
 /* sendmail_buf_add - append; -1 when out of memory or over the limit */
 static int
@@ -106,32 +107,19 @@ sendmail_rcpt_add(struct sendmail_msg *m, const char *a, size_t n,
 	return 0;
 }
 
-/* sendmail_addr_item - the address of one list item: inside its last
- * <...>, else the item without (comments) */
+/* sendmail_addr_item - the address of one mailbox A of S: inside its
+ * <...>, else without (comments) */
 static int
-sendmail_addr_item(struct sendmail_msg *m, const char *s, size_t n,
-    const char **why)
+sendmail_addr_item(struct sendmail_msg *m, const char *s,
+    const struct hdraddr *a, const char **why)
 {
 	char	 buf[SENDMAIL_ADDR_MAX];
-	size_t	 i, o = 0, lt = n, gt = n;
+	size_t	 i, o = 0, end = a->addr_off + a->addr_len;
 	int	 depth = 0, quoted = 0;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"' && depth == 0)
-			quoted = !quoted;
-		else if (!quoted && s[i] == '(')
-			depth++;
-		else if (!quoted && s[i] == ')' && depth > 0)
-			depth--;
-		else if (!quoted && depth == 0 && s[i] == '<')
-			lt = i;
-		else if (!quoted && depth == 0 && s[i] == '>' && lt != n)
-			gt = i;
-	}
-	if (lt != n && gt != n && gt > lt)
-		return sendmail_rcpt_add(m, s + lt + 1, gt - lt - 1, why);
-	depth = quoted = 0;
-	for (i = 0; i < n; i++) {
+	if (a->angle)
+		return sendmail_rcpt_add(m, s + a->addr_off, a->addr_len, why);
+	for (i = a->addr_off; i < end; i++) {
 		if (s[i] == '"' && depth == 0)
 			quoted = !quoted;
 		else if (!quoted && s[i] == '(') {
@@ -152,47 +140,18 @@ sendmail_addr_item(struct sendmail_msg *m, const char *s, size_t n,
 	return sendmail_rcpt_add(m, buf, o, why);
 }
 
-/*
- * sendmail_addr_list - the addresses of one To/Cc/Bcc value (RFC 5322
- * 3.4): items separated by commas outside quotes, <> and comments; a
- * group's "name:" is skipped and its ";" ends an item.
- */
+/* sendmail_addr_list - the addresses of one To/Cc/Bcc value, as the
+ * server reads them (hdraddr.h) */
 int
 sendmail_addr_list(struct sendmail_msg *m, const char *s, size_t n,
     const char **why)
 {
-	size_t	i, start = 0;
-	int	depth = 0, quoted = 0, angle = 0;
+	struct hdraddr	a;
+	size_t		pos = 0;
 
-	for (i = 0; i <= n; i++) {
-		if (i < n && s[i] == '\\' && (quoted || depth) && i + 1 < n) {
-			i++;
-			continue;
-		}
-		if (i < n && s[i] == '"' && depth == 0)
-			quoted = !quoted;
-		if (i < n && (quoted || (s[i] != ',' && s[i] != ';' &&
-		    s[i] != ':'))) {
-			if (!quoted && s[i] == '(')
-				depth++;
-			else if (!quoted && s[i] == ')' && depth > 0)
-				depth--;
-			else if (!quoted && depth == 0 && s[i] == '<')
-				angle = 1;
-			else if (!quoted && depth == 0 && s[i] == '>')
-				angle = 0;
-			continue;
-		}
-		if (i < n && (depth > 0 || angle))
-			continue;
-		if (i < n && s[i] == ':') {	/* a group's display name */
-			start = i + 1;
-			continue;
-		}
-		if (sendmail_addr_item(m, s + start, i - start, why) == -1)
+	while (hdraddr_next(s, n, &pos, &a))
+		if (sendmail_addr_item(m, s, &a, why) == -1)
 			return -1;
-		start = i + 1;
-	}
 	return 0;
 }
 

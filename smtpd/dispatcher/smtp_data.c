@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hdraddr.h"
 #include "smtp_data.h"
 
 enum {
@@ -32,6 +33,8 @@ enum {
 	SMTP_DATA_H_PFX,	/* collecting a header name */
 	SMTP_DATA_H_EMIT,	/* writing a header line */
 	SMTP_DATA_H_DROP,	/* dropping a Bcc: line */
+	SMTP_DATA_H_FIELD,	/* keeping a From/To/Cc value to qualify */
+	SMTP_DATA_H_START_FIELD, /* start of a line after one */
 	SMTP_DATA_H_BODY	/* after the empty line */
 };
 
@@ -127,6 +130,76 @@ smtp_data_classify(struct smtp_data *d, struct smtp_buf *out)
 		d->flags |= SMTP_DATA_LOOP;
 	smtp_data_out(d, out, d->pfx, d->npfx);
 	d->hstate = SMTP_DATA_H_EMIT;
+	if (d->qualify[0] != '\0' && ((d->npfx == 5 &&
+	    strncasecmp(d->pfx, "from:", 5) == 0) || (d->npfx == 3 &&
+	    (strncasecmp(d->pfx, "to:", 3) == 0 ||
+	    strncasecmp(d->pfx, "cc:", 3) == 0)))) {
+		d->hstate = SMTP_DATA_H_FIELD;
+		d->nfield = 0;
+	}
+}
+
+/* smtp_data_bare_addr - the unbracketed address of A in S is one word
+ * (blanks outside quotes and comments make it a display name alone) */
+static int
+smtp_data_bare_addr(const char *s, const struct hdraddr *a)
+{
+	size_t	i;
+	int	quoted = 0, depth = 0;
+
+	for (i = a->addr_off; i < a->addr_off + a->addr_len; i++) {
+		if (s[i] == '\\' && (quoted || depth)) {
+			i++;
+			continue;
+		}
+		if (s[i] == '"' && depth == 0)
+			quoted = !quoted;
+		else if (!quoted && s[i] == '(')
+			depth++;
+		else if (!quoted && s[i] == ')' && depth > 0)
+			depth--;
+		else if (!quoted && depth == 0 && (s[i] == ' ' ||
+		    s[i] == '\t' || s[i] == '\n'))
+			return 0;
+	}
+	return 1;
+}
+
+/* smtp_data_field_end - the kept From/To/Cc value, each address without
+ * a domain given "@qualify" (SMTP-22) */
+static void
+smtp_data_field_end(struct smtp_data *d, struct smtp_buf *out)
+{
+	struct hdraddr	a;
+	size_t		pos = 0, done = 0, at;
+
+	while (hdraddr_next(d->field, d->nfield, &pos, &a)) {
+		if (a.addr_len == 0 || hdraddr_has_domain(d->field, &a) ||
+		    (!a.angle && !smtp_data_bare_addr(d->field, &a)))
+			continue;
+		at = a.addr_off + a.addr_len;
+		smtp_data_out(d, out, d->field + done, at - done);
+		smtp_data_out(d, out, "@", 1);
+		smtp_data_out(d, out, d->qualify, strlen(d->qualify));
+		done = at;
+	}
+	smtp_data_out(d, out, d->field + done, d->nfield - done);
+	d->nfield = 0;
+}
+
+/* smtp_data_field_add - keep byte C of a From/To/Cc value; a value too
+ * long to keep goes out as is */
+static void
+smtp_data_field_add(struct smtp_data *d, char c, struct smtp_buf *out)
+{
+	if (d->nfield < sizeof d->field) {
+		d->field[d->nfield++] = c;
+		return;
+	}
+	smtp_data_out(d, out, d->field, d->nfield);
+	d->nfield = 0;
+	smtp_data_out(d, out, &c, 1);
+	d->hstate = c == '\n' ? SMTP_DATA_H_START : SMTP_DATA_H_EMIT;
 }
 
 /* smtp_data_complete - the end of the header block: the completion
@@ -146,7 +219,19 @@ smtp_data_byte(struct smtp_data *d, char c, struct smtp_buf *out)
 {
 	if (smtp_data_count(d, 1) == -1)
 		return;
+	if (d->hstate == SMTP_DATA_H_START_FIELD) {
+		if (c == ' ' || c == '\t') {	/* the value goes on */
+			d->hstate = SMTP_DATA_H_FIELD;
+			smtp_data_field_add(d, c, out);
+			return;
+		}
+		smtp_data_field_end(d, out);
+		d->hstate = SMTP_DATA_H_START;
+	}
 	switch (d->hstate) {
+	case SMTP_DATA_H_FIELD:
+		smtp_data_field_add(d, c, out);
+		return;
 	case SMTP_DATA_H_START:
 	case SMTP_DATA_H_START_DROP:
 		if (c == ' ' || c == '\t') {	/* a continuation line */
@@ -185,6 +270,14 @@ smtp_data_eol(struct smtp_data *d, struct smtp_buf *out)
 	if (smtp_data_count(d, 2) == -1)
 		return;
 	switch (d->hstate) {
+	case SMTP_DATA_H_FIELD:
+		smtp_data_field_add(d, '\n', out);
+		if (d->hstate == SMTP_DATA_H_FIELD)
+			d->hstate = SMTP_DATA_H_START_FIELD;
+		return;
+	case SMTP_DATA_H_START_FIELD:	/* the empty line after a value */
+		smtp_data_field_end(d, out);
+		/* FALLTHROUGH */
 	case SMTP_DATA_H_START:
 	case SMTP_DATA_H_START_DROP:	/* the empty line: the body */
 		smtp_data_complete(d, out);
@@ -308,6 +401,8 @@ smtp_data_feed(struct smtp_data *d, const char *p, size_t len,
 	}
 	/* a message of header lines only: completed at its end */
 	if (d->done && d->hstate != SMTP_DATA_H_BODY) {
+		if (d->hstate == SMTP_DATA_H_START_FIELD)
+			smtp_data_field_end(d, out);
 		smtp_data_complete(d, out);
 		d->hstate = SMTP_DATA_H_BODY;
 	}

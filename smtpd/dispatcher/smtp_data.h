@@ -21,7 +21,9 @@
  * Header completion (SMTP-22): the lines a caller puts in add_date and
  * add_msgid are written at the end of the header block (before the
  * empty line, or at the end of a message that has none) unless the
- * message has a Date: or Message-ID: header of its own.
+ * message has a Date: or Message-ID: header of its own; with qualify
+ * set, an address without a domain in From:, To: or Cc: gets
+ * "@qualify" (a field longer than SMTP_DATA_FIELD_MAX is left as is).
  * What it must never do: write a CR or a byte past the first error.
  */
 #ifndef SMTPD_SMTP_DATA_H
@@ -37,6 +39,7 @@
 					 * (SMTP-24: not RFC 5322) */
 
 #define SMTP_DATA_RECEIVED_MAX	100	/* SMTP-21 */
+#define SMTP_DATA_FIELD_MAX	2048	/* a From/To/Cc value qualified */
 
 /* a growing output buffer */
 struct smtp_buf {
@@ -67,7 +70,10 @@ struct smtp_data {
 	 * set by the caller after smtp_data_init */
 	char		 add_date[64];
 	char		 add_msgid[320];
+	char		 qualify[256];	/* a domain, "" for none */
 	unsigned int	 seen;		/* private: SMTP_DATA_SEEN_* */
+	size_t		 nfield;	/* private: bytes in field */
+	char		 field[SMTP_DATA_FIELD_MAX]; /* private */
 };
 
 /* smtp_data_init - a new message: LINE_MAX bytes per line (without the

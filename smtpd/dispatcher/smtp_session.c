@@ -250,7 +250,8 @@ smtp_received(struct smtp_session *s)
 }
 
 /* smtp_completion - the Date: and Message-ID: lines a message without
- * them gets on a listener that completes headers (SMTP-22) */
+ * them gets on a listener that completes headers, and the domain its
+ * unqualified From/To/Cc addresses get (SMTP-22) */
 static void
 smtp_completion(struct smtp_session *s)
 {
@@ -267,6 +268,7 @@ smtp_completion(struct smtp_session *s)
 	snprintf(d->add_msgid, sizeof d->add_msgid,
 	    "Message-ID: <%08x%08x@%s>\n", s->x->tx.msgid, arc4random(),
 	    s->l->hostname);
+	strlcpy(d->qualify, s->l->hostname, sizeof d->qualify);
 }
 
 /* smtp_data_begin_done - the host gave the body's file (354) or not */

@@ -1,4 +1,6 @@
 obj-fuzz/fuzz/smtpd/dispatcher/smtp_data.o: smtpd/dispatcher/smtp_data.c \
-  smtpd/dispatcher/smtp_data.h
+  smtpd/common/hdraddr.h smtpd/dispatcher/smtp_data.h
+
+smtpd/common/hdraddr.h:
 
 smtpd/dispatcher/smtp_data.h:

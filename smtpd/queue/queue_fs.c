@@ -9,8 +9,9 @@
  *   incoming/<msgid>/message, <evpid>	being received, not committed
  *   queue/<xx>/<msgid>/message, <evpid>	committed; xx = msgid >> 24
  *   temporary/ purge/ corrupt/<msgid>/	writes, deletes, set aside
- * An envelope is written to temporary/, fsync'd, renamed in, its dir
- * fsync'd.  Commit fsyncs body and envelopes, renames incoming/<msgid> to
+ * An envelope of a committed message is written to temporary/, fsync'd,
+ * renamed in, its dir fsync'd; one of a message being received is
+ * written in place and made durable by the commit.  Commit fsyncs body and envelopes, renames incoming/<msgid> to
  * queue/<xx>/<msgid> and fsyncs both parents: a crash leaves a message
  * wholly in incoming/ (recover discards it) or wholly in queue/.  A
  * batch commit (group commit) does the same for N messages with each
@@ -987,6 +988,54 @@ queue_fs_message_fd_r(void *ctx, uint32_t msgid, int *fdp)
 	return QUEUE_OK;
 }
 
+/*
+ * queue_fs_envelope_create_incoming - a new envelope file in DIR, the
+ * directory of a message still being received: written in place, not
+ * fsync'd.  Nothing reads it before the commit, which fsyncs every
+ * envelope and the directory before the rename that makes the message
+ * exist (queue_fs_commit_prepare), and a crash before that discards the
+ * whole of incoming/<msgid>: so the fsync of a temporary file and of
+ * DIR that a committed message's envelope needs would be repeated work
+ * (two fsyncs per recipient on the path to "250").
+ */
+static int
+queue_fs_envelope_create_incoming(struct queue_fs *fs, uint32_t msgid,
+    const char *dir, const char *buf, size_t len, uint64_t *evpid)
+{
+	char		path[QUEUE_FS_PATH_MAX];
+	uint64_t	id;
+	int		i, fd = -1, r;
+
+	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
+		id = queue_fs_msgid_evpid(msgid, queue_backend_draw_id());
+		if (id == 0 || queue_fs_path(path, sizeof path,
+		    "%s/%016" PRIx64, dir, id) == -1)
+			continue;
+		fd = queue_fs_open(fs, path, O_WRONLY | O_CREAT | O_EXCL,
+		    0600);
+		if (fd != -1 || errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		if (i == QUEUE_ID_TRIES_MAX) {
+			log_warnx("queue-fs: msgid=%08" PRIx32 " no free "
+			    "evpid", msgid);
+			return QUEUE_TEMPFAIL;
+		}
+		return queue_fs_fail("create", dir);
+	}
+	if (queue_fs_write_all(fd, buf, len) == -1) {
+		r = queue_fs_fail("write", path);
+		close(fd);
+		if (unlinkat(fs->rootfd, path, 0) == -1)
+			log_warn("queue-fs: remove %s", path);
+		return r;
+	}
+	close(fd);
+	*evpid = id;
+	return QUEUE_OK;
+}
+
 /* queue_fs_envelope_create - a new envelope file in MSGID, atomically */
 static int
 queue_fs_envelope_create(void *ctx, uint32_t msgid, const char *buf,
@@ -1008,6 +1057,9 @@ queue_fs_envelope_create(void *ctx, uint32_t msgid, const char *buf,
 	if ((r = queue_fs_find_message(fs, msgid, dir, sizeof dir, &where)) !=
 	    QUEUE_OK)
 		return r;
+	if (where == QUEUE_FS_INCOMING)
+		return queue_fs_envelope_create_incoming(fs, msgid, dir, buf,
+		    len, evpid);
 	if ((r = queue_fs_write_temp(fs, msgid, buf, len, tmp, sizeof tmp)) !=
 	    QUEUE_OK)
 		return r;

@@ -22,7 +22,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "lib"))
-from smtpdtest import NOT_RUN, Smtpd, is_root, wait_for  # noqa: E402
+from smtpdtest import (NOT_RUN, Smtpd, ensure_account,  # noqa: E402
+                       is_root, wait_for)
 from test_mailflow import free_port  # noqa: E402
 
 USERS = ("smtpd-fwd1", "smtpd-fwd2")
@@ -31,16 +32,7 @@ DELIVERY_TIMEOUT = 20
 
 def account(name, home):
     """NAME exists with HOME as its home directory."""
-    try:
-        pw = pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home",
-                        "--home-dir", home, "--shell", "/usr/sbin/nologin",
-                        name], check=True, timeout=60)
-        return
-    if pw.pw_dir != home:
-        subprocess.run(["usermod", "--home", home, name], check=True,
-                       timeout=60)
+    ensure_account(name, home)
 
 
 class ForwardBase(unittest.TestCase):

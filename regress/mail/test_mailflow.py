@@ -22,7 +22,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "lib"))
-from smtpdtest import BUILD, SMTPD, Smtpd, is_root, wait_for  # noqa: E402
+from smtpdtest import (BUILD, SMTPD, Smtpd, ensure_account,  # noqa: E402
+                       is_root, wait_for)
 
 MAIL_USER = "smtpd-mail"
 DELIVERY_TIMEOUT = 20
@@ -41,13 +42,7 @@ def recipient_user():
     once, without a home directory), the caller otherwise."""
     if not is_root():
         return pwd.getpwuid(os.geteuid()).pw_name
-    try:
-        pwd.getpwnam(MAIL_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home",
-                        "--home-dir", "/nonexistent", "--shell",
-                        "/usr/sbin/nologin", MAIL_USER], check=True,
-                       timeout=60)
+    ensure_account(MAIL_USER)
     return MAIL_USER
 
 

@@ -10,8 +10,13 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "lib"))
+from smtpdtest import ensure_account  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -37,18 +42,11 @@ def test_account():
     entry; None for an ordinary user."""
     if not is_root():
         return None
-    try:
-        return pwd.getpwnam(TEST_USER)
-    except KeyError:
-        pass
-    r = subprocess.run(["useradd", "--system", "--no-create-home",
-                        "--home-dir", "/nonexistent", "--shell",
-                        "/usr/sbin/nologin", TEST_USER],
-                       capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
+    pw = ensure_account(TEST_USER, check=False)
+    if isinstance(pw, str):
         raise unittest.SkipTest(NOT_RUN + "useradd %s: %s"
-                                % (TEST_USER, r.stderr.strip()))
-    return pwd.getpwnam(TEST_USER)
+                                % (TEST_USER, pw))
+    return pw
 
 
 def run(argv, message, user=None, env=None, timeout=RUN_TIMEOUT):

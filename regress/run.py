@@ -196,6 +196,8 @@ class CountingResult(unittest.TextTestResult):
 # Integration modules that run alone, after the others: they assert
 # bounds on latency, or load the machine on purpose
 SERIAL_MODULES = ("test_table_async.py", "test_crash.py")
+# modules long enough to be run a test class per process
+SPLIT_MODULES = ("test_bounce.py", "test_process.py", "test_smtp_server.py")
 # the slowest modules start first, so the pool ends together
 SLOW_FIRST = ("test_bounce.py", "test_crash.py", "test_methods.py",
               "test_mailflow.py", "test_process.py", "test_tables.py",
@@ -214,15 +216,30 @@ def integ_modules():
     return mods
 
 
+def module_classes(path):
+    """The names of the TestCase classes a module defines (by reading
+    it: importing would run its set-up code in the pool's process)."""
+    with open(path) as f:
+        text = f.read()
+    return re.findall(r"^class (\w+)\((?:unittest\.TestCase|\w+)\):",
+                      text, re.M)
+
+
 def run_integ_pool(build, pattern, notrun, jobs):
-    """Each module in its own `run.py --module` process, JOBS at a time
-    (the serial ones alone at the end); each module's output printed
-    whole when it ends.  Returns passed, failed, skipped."""
+    """Each module (or each class of a SPLIT_MODULES one) in its own
+    `run.py --module` process, JOBS at a time (the serial ones alone at
+    the end); each one's output printed whole when it ends.  Returns
+    passed, failed, skipped."""
     mods = integ_modules()
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    par = sorted((m for m in mods
-                  if os.path.basename(m) not in SERIAL_MODULES),
-                 key=lambda m: rank.get(os.path.basename(m), len(rank)))
+    par = []
+    for m in sorted((m for m in mods
+                     if os.path.basename(m) not in SERIAL_MODULES),
+                    key=lambda m: rank.get(os.path.basename(m), len(rank))):
+        if os.path.basename(m) in SPLIT_MODULES:
+            par += ["%s::%s" % (m, c) for c in module_classes(m)]
+        else:
+            par.append(m)
     ser = [m for m in mods if os.path.basename(m) in SERIAL_MODULES]
     totals = [0, 0, 0]
     for group, width in ((par, jobs), (ser, 1)):
@@ -275,6 +292,9 @@ def run_integ(build, pattern, notrun, san, module=None):
     sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
+    cls = None
+    if module is not None and "::" in module:
+        module, cls = module.split("::", 1)
     for m in integ_modules() if module is None else [module]:
         d = os.path.dirname(m)
         found = loader.discover(d, pattern=os.path.basename(m),
@@ -288,7 +308,8 @@ def run_integ(build, pattern, notrun, san, module=None):
             else:
                 yield t
     tests = [t for t in flatten(suite)
-             if not pattern or re.search(pattern, t.id())]
+             if (not pattern or re.search(pattern, t.id())) and
+             (cls is None or type(t).__name__ == cls)]
     CountingResult.san = san
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
                                      resultclass=CountingResult)

@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 from smtpdtest import (BUILD, EMPTY, QUSER, ROOT, SMTPCTL, USER, Smtpd,
-                       daemon_env, is_root, run_smtpd, wait_for)
+                       daemon_env, free_port, is_root, run_smtpd, wait_for)
 
 
 def source_version():
@@ -147,12 +147,6 @@ class TestDepsProbe(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr), (0, ""))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class TestMakeRun(unittest.TestCase):

@@ -46,11 +46,7 @@ class ServerError(RuntimeError):
     pass
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ports import free_port  # noqa: E402,F401  (one port picker)
 
 
 def which(*names):
@@ -459,6 +455,9 @@ class MariaDBServer(Server):
                      "--no-defaults", "--datadir=" + self.path("data"),
                      "--auth-root-authentication-method=normal",
                      "--skip-test-db", "--skip-name-resolve",
+                     # its own temporary files: other servers and test
+                     # modules run beside it (regress/run.py -j)
+                     "--tmpdir=" + self.path("data"),
                      "--innodb-buffer-pool-size=16M"], timeout=120)
 
     def command(self):
@@ -466,6 +465,7 @@ class MariaDBServer(Server):
                 "--no-defaults", "--datadir=" + self.path("data"),
                 "--socket=" + self.socket, "--port=%d" % self.port,
                 "--bind-address=127.0.0.1", "--skip-name-resolve",
+                "--tmpdir=" + self.path("data"),
                 "--pid-file=" + self.path("mysqld.pid"),
                 "--log-error=" + self.logpath,
                 "--innodb-buffer-pool-size=16M", "--skip-log-bin",

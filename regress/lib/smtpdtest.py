@@ -169,13 +169,7 @@ def daemon_env(privileged):
     return e
 
 
-def free_port():
-    """A TCP port of 127.0.0.1 nobody listens on at the moment."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from ports import free_port  # noqa: E402,F401  (one port picker)
 
 
 def wait_for(pred, timeout, step=0.05):

@@ -23,18 +23,13 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "lib"))
 from smtpdtest import (BUILD, SMTPD, Smtpd, ensure_account,  # noqa: E402
+                       free_port,
                        is_root, wait_for)
 
 MAIL_USER = "smtpd-mail"
 DELIVERY_TIMEOUT = 20
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def recipient_user():

@@ -185,6 +185,8 @@ smtp_server_listen_new(struct smtp_server *srv, int fd,
 	l->local = conf->local;
 	l->mask_src = conf->mask_src;
 	l->no_dsn = conf->no_dsn;
+	l->auth = conf->auth;
+	l->received_auth = conf->received_auth;
 	smtp_server_limits(&l->limits, &conf->limits);
 	return l;
 }

@@ -14,7 +14,7 @@
  * a timer (measured: above 0, below 1 s) and counted toward errors_max;
  * 421 on "cannot tell"; `auth` refusing MAIL before AUTH and letting it
  * through after; the user given to the hooks (tx.auth_user) and to the
- * Received header (ESMTPA, received-auth).
+ * Received header (ESMTPA, received-auth); masquerade's From:.
  */
 #include <sys/socket.h>
 
@@ -489,6 +489,51 @@ test_outcomes(void)
 	CHECK(t.ended == 1, "a client gone during the delay: session ended");
 }
 
+/* test_masquerade - From: becomes MAIL FROM, authenticated only */
+static void
+test_masquerade(void)
+{
+	static struct smtp_listener	 masq = { .hostname = "mx.example.test",
+					       .auth = SMTP_AUTH_OPTIONAL,
+					       .masquerade = 1 };
+	static const char		*body = "From: Evil <x@evil.example>,\r\n"
+	    "\tfolded@evil.example\r\nSubject: s\r\n\r\nFrom: body\r\n.\r\n";
+	char				 buf[4096];
+	int				 fd, i;
+	FILE				*f;
+
+	for (i = 0; i < 2; i++) {
+		fd = session(&masq, 1);
+		(void)cmd(fd, "EHLO c.example\r\n", buf, sizeof buf);
+		if (i == 0)
+			CHECK(cmd(fd, "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", buf,
+			    sizeof buf) == 235, "masquerade: authenticated");
+		(void)cmd(fd, "MAIL FROM:<alice@example.test>\r\n", buf,
+		    sizeof buf);
+		(void)cmd(fd, "RCPT TO:<r@example.test>\r\n", buf, sizeof buf);
+		(void)cmd(fd, "DATA\r\n", buf, sizeof buf);
+		CHECK(cmd(fd, body, buf, sizeof buf) == 250,
+		    "masquerade: accepted");
+		buf[0] = '\0';
+		if ((f = fopen(t.body, "r")) != NULL) {
+			buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+			fclose(f);
+		}
+		unlink(t.body);
+		if (i == 0)
+			CHECK(strstr(buf, "\nFrom: alice@example.test\n"
+			    "Subject: s\n\nFrom: body\n") != NULL &&
+			    strstr(buf, "evil") == NULL, "masquerade: the From: "
+			    "header, folded part too, is the MAIL FROM; the "
+			    "body untouched");
+		else
+			CHECK(strstr(buf, "From: Evil <x@evil.example>,\n"
+			    "\tfolded@evil.example\n") != NULL,
+			    "masquerade: an anonymous session's From: kept");
+		close(fd);
+	}
+}
+
 int
 main(void)
 {
@@ -500,6 +545,7 @@ main(void)
 	test_not_offered();
 	test_exchange();
 	test_outcomes();
+	test_masquerade();
 	smtp_server_free(&t.srv);
 	event_base_free(t.base);
 	return test_done();

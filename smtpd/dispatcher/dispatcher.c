@@ -75,6 +75,7 @@ dispatcher_listener_new(const struct conf_listener *cl, int local)
 	    cl->auth == CONF_AUTH_OPTIONAL ? SMTP_AUTH_OPTIONAL :
 	    SMTP_AUTH_NONE;
 	l->received_auth = cl->received_auth;
+	l->masquerade = cl->senders != NULL && cl->masquerade;
 	return l;	/* lives as long as the process */
 }
 

@@ -119,6 +119,9 @@ struct smtp_listener {
 	 * header says auth=yes user=NAME or auth=no */
 	int			 auth;
 	int			 received_auth;
+	/* masquerade: an authenticated session's From: headers become
+	 * its MAIL FROM address (`senders ... masquerade`) */
+	int			 masquerade;
 };
 
 #define SMTP_AUTH_NONE		0

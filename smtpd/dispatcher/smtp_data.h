@@ -18,12 +18,17 @@
  * with a space or a tab (SMTP_DATA_BADHDR).  A line above the line limit is
  * SMTP_DATA_LINE, on which the session closes at once (SMTP-11).
  * A NUL byte is 8-bit data like any other and is written as is.
+ * With masquerade set (`senders ... masquerade`, an authenticated
+ * sender), every From: header, continuation lines included, is written
+ * as "From: " and that address instead.
  * What it must never do: write a CR or a byte past the first error.
  */
 #ifndef SMTPD_SMTP_DATA_H
 #define SMTPD_SMTP_DATA_H
 
 #include <stddef.h>
+
+#include "mailaddr.h"
 
 #define SMTP_DATA_BARE		0x01	/* bare CR or LF seen */
 #define SMTP_DATA_TOO_BIG	0x02	/* above the size limit */
@@ -59,6 +64,9 @@ struct smtp_data {
 	unsigned int	 flags;		/* SMTP_DATA_* */
 	int		 done;		/* end of data seen */
 	int		 oom;		/* output buffer allocation failed */
+	/* added (auth): the From: header's address, or NULL (set after
+	 * smtp_data_init; must live until the end of data) */
+	const struct mailaddr *masquerade;
 };
 
 /* smtp_data_init - a new message: LINE_MAX bytes per line (without the

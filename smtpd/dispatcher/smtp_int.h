@@ -30,7 +30,7 @@ struct smtp_listen {
 	char				 tag[64];
 	char				 product[64];
 	int				 local, mask_src, no_dsn;
-	int				 auth, received_auth;
+	int				 auth, received_auth, masquerade;
 	struct smtp_limits		 limits;	/* defaults filled */
 };
 

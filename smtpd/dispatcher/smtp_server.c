@@ -187,6 +187,7 @@ smtp_server_listen_new(struct smtp_server *srv, int fd,
 	l->no_dsn = conf->no_dsn;
 	l->auth = conf->auth;
 	l->received_auth = conf->received_auth;
+	l->masquerade = conf->masquerade;
 	smtp_server_limits(&l->limits, &conf->limits);
 	return l;
 }

@@ -270,6 +270,9 @@ smtp_data_begin_done(struct smtp_session *s, int code, int fd,
 		x->fd = fd;
 		smtp_data_init(&x->data, s->l->limits.line_max,
 		    s->l->limits.message_max);
+		if (s->l->masquerade && s->auth_user[0] != '\0' &&
+		    x->tx.sender.user[0] != '\0')
+			x->data.masquerade = &x->tx.sender;
 		if (smtp_received(s) == -1) {
 			smtp_reply(s, "421 4.3.0 Temporary failure");
 		} else {

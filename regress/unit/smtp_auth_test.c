@@ -89,13 +89,24 @@ hook_session_end(void *arg, struct smtp_session *s)
 	t.ended++;
 }
 
+/* hook_auth_later - the answer for "slow", from the loop */
+static void
+hook_auth_later(evutil_socket_t fd, short ev, void *arg)
+{
+	smtp_auth_done(arg, 1);
+}
+
 static void
 hook_auth(void *arg, struct smtp_session *s, const char *user,
     const char *pass)
 {
+	struct timeval	tv = { 0, 50000 };
+
 	t.nauth++;
 	snprintf(t.last_pass, sizeof t.last_pass, "%s", pass);
-	if (strcmp(user, "tmp") == 0)
+	if (strcmp(user, "slow") == 0)
+		event_base_once(t.base, -1, EV_TIMEOUT, hook_auth_later, s, &tv);
+	else if (strcmp(user, "tmp") == 0)
 		smtp_auth_done(s, -1);
 	else
 		smtp_auth_done(s, strcmp(user, "alice") == 0 &&
@@ -487,6 +498,27 @@ test_outcomes(void)
 		usleep(1000);
 	}
 	CHECK(t.ended == 1, "a client gone during the delay: session ended");
+
+	/* the host answers later, from the loop */
+	fd = session(&opt, 1);
+	(void)cmd(fd, "EHLO c.example\r\n", buf, sizeof buf);
+	CHECK(cmd(fd, line("AUTH PLAIN %s\r\n", b64("\0slow\0x", 7)), buf,
+	    sizeof buf) == 235, "an answer from the loop -> 235");
+	close(fd);
+	/* ... and the client leaves before it: freed when it comes */
+	fd = session(&opt, 1);
+	(void)cmd(fd, "EHLO c.example\r\n", buf, sizeof buf);
+	t.ended = 0;
+	snprintf(buf, sizeof buf, "AUTH PLAIN %s\r\n", b64("\0slow\0x", 7));
+	CHECK(write(fd, buf, strlen(buf)) == (ssize_t)strlen(buf),
+	    "AUTH sent");
+	close(fd);
+	for (int i = 0; i < TURNS_MAX && t.ended == 0; i++) {
+		event_base_loop(t.base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	CHECK(t.ended == 1, "a client gone before the host's answer: "
+	    "session ended once answered");
 }
 
 /* test_masquerade - From: becomes MAIL FROM, authenticated only */

@@ -8,7 +8,9 @@
  * Runs in the dispatcher, the network-facing process: it never checks a
  * password itself, never logs one, and keeps it only in the imsg it
  * sends.  The library keeps the session alive while a hook is pending,
- * so a request remembers the session until its answer.  Never blocks.
+ * so a request remembers the session until its answer.  Verdicts are
+ * counted (smtp.auth.ok, .failed, .tempfail in smtpctl show stats).
+ * Never blocks.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "mproc.h"
 #include "smtp.h"
 #include "smtpd.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 enum dispatcher_auth_kind {
@@ -104,6 +107,8 @@ dispatcher_auth_on_result(uint64_t reqid, int r)
 	struct dispatcher_auth_req	*q;
 
 	q = dispatcher_auth_pop(reqid, DISPATCHER_AUTH_PASSWORD);
+	stats_add(r == 1 ? "smtp.auth.ok" : r == 0 ? "smtp.auth.failed" :
+	    "smtp.auth.tempfail", 1);
 	smtp_auth_done(q->s, r);
 	free(q);
 }

@@ -138,7 +138,7 @@ fuzz_init(void)
 {
 	static const struct smtp_hooks hooks = {
 		fuzz_tx_begin, fuzz_rcpt, fuzz_data_begin, fuzz_data_end,
-		NULL, NULL
+		NULL, NULL, NULL
 	};
 	struct smtp_listener	l = { .hostname = "fuzz.example" };
 	socklen_t		len = sizeof fuzz_addr;

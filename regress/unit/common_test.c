@@ -129,6 +129,19 @@ static struct test_sample {
 	    21, 2 } } },
 	{ IMSG_LOOKUP_OPEN_FORWARD_FD, { .lookup_open_forward_fd = { 21,
 	    0 } } },
+	/* SMTP AUTH (auth slice) */
+	{ IMSG_LOOKUP_CHECK_CREDENTIALS, { .lookup_check_credentials = { 25,
+	    "creds", "alice@example.org", "secret" } } },
+	{ IMSG_LOOKUP_CHECK_CREDENTIALS_RESULT, {
+	    .lookup_check_credentials_result = { 25, 1 } } },
+	{ IMSG_PARENT_CHECK_PASSWORD, { .parent_check_password = { 26,
+	    "alice", "secret" } } },
+	{ IMSG_PARENT_CHECK_PASSWORD_RESULT, {
+	    .parent_check_password_result = { 26, -1 } } },
+	{ IMSG_LOOKUP_CHECK_SENDER, { .lookup_check_sender = { 27, "senders",
+	    "alice", "alice@example.org" } } },
+	{ IMSG_LOOKUP_CHECK_SENDER_RESULT, { .lookup_check_sender_result = {
+	    27, 0 } } },
 	{ IMSG_CTL_HELLO, { .ctl_hello = { IMSG_VERSION } } },
 	{ IMSG_CTL_SHOW_STATUS, { .ctl_show_status = { 0 } } },
 	{ IMSG_CTL_TABLE_QUERY, { .ctl_table_query = { TABLE_OP_FETCH,

@@ -262,6 +262,25 @@ enum proc_id {
 	    LOOKUP, F(reqid, U64) F(error, I32), (m)->error >= 0)		\
 	X(IMSG_LOOKUP_OPEN_FORWARD_FD, lookup_open_forward_fd, PARENT, LOOKUP,	\
 	    F(reqid, U64) F(fd, FD), 1)						\
+	/* SMTP AUTH (auth slice; AUTH-04/05/07/09): the dispatcher asks	\
+	 * lookup to check a password against a credentials table, the	\
+	 * parent against the system's accounts, and lookup whether an	\
+	 * authenticated user may use a MAIL FROM (`senders`, sender "" is	\
+	 * <>); r is 1 yes, 0 no, -1 cannot tell now */			\
+	X(IMSG_LOOKUP_CHECK_CREDENTIALS, lookup_check_credentials,		\
+	    DISPATCHER, LOOKUP, F(reqid, U64) F(table, STR) F(user, STR)	\
+	    F(password, STR), 1)						\
+	X(IMSG_LOOKUP_CHECK_CREDENTIALS_RESULT,				\
+	    lookup_check_credentials_result, LOOKUP, DISPATCHER,		\
+	    F(reqid, U64) F(r, TRI), 1)						\
+	X(IMSG_PARENT_CHECK_PASSWORD, parent_check_password, DISPATCHER,	\
+	    PARENT, F(reqid, U64) F(user, STR) F(password, STR), 1)		\
+	X(IMSG_PARENT_CHECK_PASSWORD_RESULT, parent_check_password_result,	\
+	    PARENT, DISPATCHER, F(reqid, U64) F(r, TRI), 1)			\
+	X(IMSG_LOOKUP_CHECK_SENDER, lookup_check_sender, DISPATCHER, LOOKUP,	\
+	    F(reqid, U64) F(table, STR) F(user, STR) F(sender, STR), 1)	\
+	X(IMSG_LOOKUP_CHECK_SENDER_RESULT, lookup_check_sender_result,	\
+	    LOOKUP, DISPATCHER, F(reqid, U64) F(r, TRI), 1)			\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

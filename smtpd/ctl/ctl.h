@@ -42,6 +42,8 @@ int	ctl_queue_done_ok(void);
 int	ctl_queue_stat(const char *, long long *);
 /* smtpctl.c: smtpctl's own verbs, argv as smtpctl's */
 int	ctl_main(int, char **);
+/* ctl_encrypt.c: smtpctl encrypt [string] (CTL-24); the exit status */
+int	ctl_encrypt(int, char **);
 
 /* sendmail.c: sendmail, send-mail, mailq, newaliases (COMPAT-01..05) */
 int	sendmail_main(int, char **);

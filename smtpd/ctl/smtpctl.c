@@ -83,7 +83,9 @@ ctl_usage(int status)
 	    "  pause mda|mta|smtp             stop an agent\n"
 	    "  resume mda|mta|smtp            let it work again\n"
 	    "  pause envelope ID|all          hold envelopes\n"
-	    "  resume envelope ID|all         release them\n");
+	    "  resume envelope ID|all         release them\n"
+	    "  encrypt [STRING]               a crypt(3) hash of STRING, or\n"
+	    "                                 of each line of stdin\n");
 	exit(status);
 }
 
@@ -535,6 +537,8 @@ ctl_main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0)
 		ctl_usage(1);
+	if (strcmp(argv[0], "encrypt") == 0)	/* no daemon needed */
+		return ctl_encrypt(argc - 1, argv + 1);
 
 	ctl.cmd = ctl_command_find(argc, argv);
 	args = argv + (ctl.cmd->words[1] != NULL ? 2 : 1);

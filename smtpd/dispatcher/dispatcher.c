@@ -56,10 +56,13 @@ dispatcher_state(void)
 struct smtp_listener *
 dispatcher_listener_new(const struct conf_listener *cl, int local)
 {
-	const struct smtpd_conf	*c = env->conf;
-	struct smtp_listener	*l;
+	const struct smtpd_conf		*c = env->conf;
+	struct dispatcher_listener	*dl;
+	struct smtp_listener		*l;
 
-	l = xcalloc(1, sizeof *l);
+	dl = xcalloc(1, sizeof *dl);
+	dl->conf = cl;
+	l = &dl->smtp;
 	l->hostname = cl->hostname != NULL ? cl->hostname : env->servername;
 	l->tag = cl->tag;
 	l->local = local;
@@ -68,6 +71,11 @@ dispatcher_listener_new(const struct conf_listener *cl, int local)
 	l->limits.message_max = c->max_message_size;
 	l->limits.rcpt_max = (size_t)c->smtp_limits.max_rcpt;
 	l->limits.mails_max = (size_t)c->smtp_limits.max_mails;
+	l->auth = cl->auth == CONF_AUTH_REQUIRE ? SMTP_AUTH_REQUIRE :
+	    cl->auth == CONF_AUTH_OPTIONAL ? SMTP_AUTH_OPTIONAL :
+	    SMTP_AUTH_NONE;
+	l->received_auth = cl->received_auth;
+	l->masquerade = cl->senders != NULL && cl->masquerade;
 	return l;	/* lives as long as the process */
 }
 
@@ -191,6 +199,12 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_expand_rcpt_result },
 	{ IMSG_LOOKUP_USERINFO_RESULT, PROC_LOOKUP,
 	    dispatcher_on_userinfo_result },
+	{ IMSG_LOOKUP_CHECK_CREDENTIALS_RESULT, PROC_LOOKUP,
+	    dispatcher_on_check_credentials_result },
+	{ IMSG_PARENT_CHECK_PASSWORD_RESULT, PROC_PARENT,
+	    dispatcher_on_check_password_result },
+	{ IMSG_LOOKUP_CHECK_SENDER_RESULT, PROC_LOOKUP,
+	    dispatcher_on_check_sender_result },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 };

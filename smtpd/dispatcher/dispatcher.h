@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "envelope.h"
+#include "smtp.h"
 
 struct imsg;
 struct mproc;
@@ -67,6 +68,14 @@ void	dispatcher_on_commit_message_result(struct mproc *, struct imsg *);
 /* dispatcher.c: the SMTP server the process hosts, and the options of
  * a configured listener as the server wants them (kept for good) */
 struct conf_listener;
+struct smtp_session;
+struct smtp_tx;
+/* what dispatcher_listener_new makes: the server's listener first, so
+ * that smtp_session_listener() leads back to the configuration */
+struct dispatcher_listener {
+	struct smtp_listener		 smtp;
+	const struct conf_listener	*conf;
+};
 struct smtp_listener *dispatcher_listener_new(const struct conf_listener *,
 	    int local);
 struct smtp_server *dispatcher_smtp_server(void);
@@ -76,6 +85,16 @@ void	dispatcher_on_enqueue_session(struct mproc *, struct imsg *);
 
 /* dispatcher_smtp.c */
 extern const struct smtp_hooks dispatcher_smtp_hooks;
+
+/* dispatcher_auth.c: AUTH's verdict (lookup or parent), `senders` */
+typedef void	(*dispatcher_auth_sender_fn)(void *arg, int r);
+void	dispatcher_smtp_auth(void *arg, struct smtp_session *,
+	    const char *user, const char *password);
+void	dispatcher_auth_sender(struct smtp_session *, const struct smtp_tx *,
+	    dispatcher_auth_sender_fn, void *);
+void	dispatcher_on_check_credentials_result(struct mproc *, struct imsg *);
+void	dispatcher_on_check_password_result(struct mproc *, struct imsg *);
+void	dispatcher_on_check_sender_result(struct mproc *, struct imsg *);
 
 /* dispatcher_mda.c */
 /* dispatcher_mda_pause - hold deliveries (1) or let them go (0) */

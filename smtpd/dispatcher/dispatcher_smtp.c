@@ -100,13 +100,29 @@ dispatcher_tx_reset(struct dispatcher_tx *tx)
 
 /* hooks */
 
+/* dispatcher_smtp_on_sender - `senders` allowed the sender (or none
+ * applies): make the message */
+static void
+dispatcher_smtp_on_sender(void *arg, int r)
+{
+	struct smtp_session	*s = arg;
+
+	if (r == 1)
+		dispatcher_req_create_message(dispatcher_smtp_on_created,
+		    dispatcher_smtp_req(s, 0));
+	else if (r == 0)
+		smtp_tx_begin_done(s, 530, 0, "5.7.1 Sender rejected");
+	else
+		smtp_tx_begin_done(s, 451, 0,
+		    "4.3.0 Temporary lookup failure, try again");
+}
+
 static void
 dispatcher_smtp_tx_begin(void *arg, struct smtp_session *s,
     const struct smtp_tx *t)
 {
 	dispatcher_tx_reset(dispatcher_tx(s));
-	dispatcher_req_create_message(dispatcher_smtp_on_created,
-	    dispatcher_smtp_req(s, 0));
+	dispatcher_auth_sender(s, t, dispatcher_smtp_on_sender, s);
 }
 
 /* dispatcher_smtp_envelope - the template lookup expands */
@@ -126,6 +142,14 @@ dispatcher_smtp_envelope(const struct smtp_tx *t, const struct smtp_rcpt *r,
 	strlcpy(e->hostname, "<unknown>", sizeof e->hostname);
 	if (t->ss != NULL)
 		e->ss = *t->ss;
+	if (t->auth_user != NULL) {	/* AUTH-08: rules, `from auth` */
+		if (strlcpy(e->username, t->auth_user, sizeof e->username) >=
+		    sizeof e->username) {
+			envelope_free(&e);
+			return -1;
+		}
+		e->flags |= ENVELOPE_F_AUTHENTICATED;
+	}
 	e->sender = t->sender;
 	e->rcpt = r->addr;
 	e->dest = r->addr;
@@ -222,6 +246,7 @@ const struct smtp_hooks dispatcher_smtp_hooks = {
 	.data_end = dispatcher_smtp_data_end,
 	.tx_abort = dispatcher_smtp_tx_abort,
 	.session_end = dispatcher_smtp_session_end,
+	.auth = dispatcher_smtp_auth,
 };
 
 /* answers from queue and lookup (dispatcher_req.c) */

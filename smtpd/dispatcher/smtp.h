@@ -63,6 +63,10 @@
  *    delivery" (end of data); 4xx "4.3.0 Temporary failure"; 5xx
  *    "5.0.0 Failed".
  *  - The Received: header has "(<unknown> [IP])": no reverse DNS here.
+ *  - SMTP AUTH (RFC 4954, PLAIN and LOGIN; smtp_auth.c): offered and
+ *    accepted only on a listener with auth set and a session the host
+ *    or the TLS layer declared secure (smtp_session_set_secure); there
+ *    is no option for AUTH in clear.  Replies are documented there.
  */
 #ifndef SMTPD_SMTP_H
 #define SMTPD_SMTP_H
@@ -114,7 +118,18 @@ struct smtp_listener {
 	/* added (smtp library): the product in the banner and the
 	 * Received header ("220 NAME ESMTP PRODUCT"); NULL: "OpenSMTPD" */
 	const char		*product;
+	/* added (auth): SMTP_AUTH_* below; received_auth: the Received
+	 * header says auth=yes user=NAME or auth=no */
+	int			 auth;
+	int			 received_auth;
+	/* masquerade: an authenticated session's From: headers become
+	 * its MAIL FROM address (`senders ... masquerade`) */
+	int			 masquerade;
 };
+
+#define SMTP_AUTH_NONE		0
+#define SMTP_AUTH_REQUIRE	1	/* no MAIL before AUTH */
+#define SMTP_AUTH_OPTIONAL	2
 
 /* a transaction as the hooks see it */
 struct smtp_tx {
@@ -130,6 +145,7 @@ struct smtp_tx {
 	int			 dsn_ret;
 	char			 dsn_envid[101];
 	size_t			 nrcpt;		/* accepted so far */
+	const char		*auth_user;	/* NULL: not authenticated */
 };
 
 /* one recipient being checked */
@@ -150,6 +166,9 @@ struct smtp_rcpt {
  *   tx_abort	RSET, a new MAIL after failure, QUIT or loss of the
  *		client with a message begun: drop it (no answer)
  *   session_end the session is gone (no answer; no hook follows)
+ *   auth	AUTH: is PASSWORD right for USER (both NUL-terminated,
+ *		the password is wiped by the library when auth returns:
+ *		copy it if the answer comes later)
  */
 struct smtp_hooks {
 	void	(*tx_begin)(void *arg, struct smtp_session *,
@@ -163,6 +182,8 @@ struct smtp_hooks {
 	void	(*tx_abort)(void *arg, struct smtp_session *,
 		    const struct smtp_tx *);
 	void	(*session_end)(void *arg, struct smtp_session *);
+	void	(*auth)(void *arg, struct smtp_session *, const char *user,
+		    const char *password);
 };
 
 /*
@@ -181,6 +202,16 @@ void	smtp_data_begin_done(struct smtp_session *, int code, int fd,
 	    const char *text);
 void	smtp_data_end_done(struct smtp_session *, int code,
 	    const char *text);
+
+/* smtp_auth_done - the answer to auth: R 1 right, 0 wrong (535 after a
+ * random delay below one second), -1 cannot tell now (421) */
+void	smtp_auth_done(struct smtp_session *, int r);
+/* smtp_session_set_secure - the channel is secure (set by TLS); AUTH is
+ * offered and accepted only then */
+void	smtp_session_set_secure(struct smtp_session *, int);
+int	smtp_session_secure(const struct smtp_session *);
+/* smtp_session_listener - the listener CONF the session came from */
+const struct smtp_listener *smtp_session_listener(const struct smtp_session *);
 
 /* the host's own pointer kept with a session (NULL at first) */
 void	 smtp_session_set_arg(struct smtp_session *, void *);

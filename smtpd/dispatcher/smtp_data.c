@@ -121,6 +121,18 @@ smtp_data_classify(struct smtp_data *d, struct smtp_buf *out)
 		d->hstate = SMTP_DATA_H_DROP;
 		return;
 	}
+	if (d->masquerade != NULL && d->npfx == 5 &&
+	    strncasecmp(d->pfx, "from:", 5) == 0) {
+		smtp_data_out(d, out, "From: ", 6);
+		smtp_data_out(d, out, d->masquerade->user,
+		    strlen(d->masquerade->user));
+		smtp_data_out(d, out, "@", 1);
+		smtp_data_out(d, out, d->masquerade->domain,
+		    strlen(d->masquerade->domain));
+		smtp_data_out(d, out, "\n", 1);
+		d->hstate = SMTP_DATA_H_DROP;	/* the old one's text */
+		return;
+	}
 	if (d->npfx == 5 && strncasecmp(d->pfx, "date:", 5) == 0)
 		d->seen |= SMTP_DATA_SEEN_DATE;
 	if (d->npfx == 11 && strncasecmp(d->pfx, "message-id:", 11) == 0)

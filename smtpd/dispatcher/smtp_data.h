@@ -24,12 +24,17 @@
  * message has a Date: or Message-ID: header of its own; with qualify
  * set, an address without a domain in From:, To: or Cc: gets
  * "@qualify" (a field longer than SMTP_DATA_FIELD_MAX is left as is).
+ * With masquerade set (`senders ... masquerade`, an authenticated
+ * sender), every From: header, continuation lines included, is written
+ * as "From: " and that address instead.
  * What it must never do: write a CR or a byte past the first error.
  */
 #ifndef SMTPD_SMTP_DATA_H
 #define SMTPD_SMTP_DATA_H
 
 #include <stddef.h>
+
+#include "mailaddr.h"
 
 #define SMTP_DATA_BARE		0x01	/* bare CR or LF seen */
 #define SMTP_DATA_TOO_BIG	0x02	/* above the size limit */
@@ -74,6 +79,9 @@ struct smtp_data {
 	unsigned int	 seen;		/* private: SMTP_DATA_SEEN_* */
 	size_t		 nfield;	/* private: bytes in field */
 	char		 field[SMTP_DATA_FIELD_MAX]; /* private */
+	/* added (auth): the From: header's address, or NULL (set after
+	 * smtp_data_init; must live until the end of data) */
+	const struct mailaddr *masquerade;
 };
 
 /* smtp_data_init - a new message: LINE_MAX bytes per line (without the

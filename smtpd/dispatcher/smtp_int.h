@@ -31,6 +31,7 @@ struct smtp_listen {
 	char				 product[64];
 	int				 local, mask_src, no_dsn;
 	int				 complete_headers;
+	int				 auth, received_auth, masquerade;
 	struct smtp_limits		 limits;	/* defaults filled */
 };
 
@@ -66,8 +67,11 @@ enum smtp_state {
 
 enum smtp_hook {
 	SMTP_HOOK_NONE, SMTP_HOOK_TX_BEGIN, SMTP_HOOK_RCPT,
-	SMTP_HOOK_DATA_BEGIN, SMTP_HOOK_DATA_END
+	SMTP_HOOK_DATA_BEGIN, SMTP_HOOK_DATA_END,
+	SMTP_HOOK_AUTH		/* the host's answer, then the delay */
 };
+
+struct smtp_auth;
 
 struct smtp_session {
 	TAILQ_ENTRY(smtp_session)	 entry;
@@ -90,6 +94,9 @@ struct smtp_session {
 	char				 helo[256];
 	struct smtp_xact		*x;
 	void				*host_arg;	/* the host's */
+	int				 secure;	/* TLS (auth) */
+	struct smtp_auth		*auth;		/* an AUTH exchange */
+	char				 auth_user[256]; /* "" none */
 };
 
 /* smtp_session.c */
@@ -97,5 +104,23 @@ struct smtp_session {
 uint64_t smtp_session_start(struct smtp_listen *, int fd,
 	    const struct sockaddr_storage *, int over_limit);
 void	smtp_session_free(struct smtp_session *);
+void	smtp_reply(struct smtp_session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	smtp_reply_error(struct smtp_session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	smtp_session_resume(struct smtp_session *);
+
+/* smtp_auth.c: AUTH (RFC 4954); the session calls these */
+void	smtp_auth_cmd(struct smtp_session *, const char *arg);
+/* smtp_auth_input - LINE (CRLF removed; BAD: it broke the line rules)
+ * is the client's response in the exchange under way */
+void	smtp_auth_input(struct smtp_session *, const char *line, int bad);
+/* smtp_auth_ehlo - advertise AUTH when it is offered */
+void	smtp_auth_ehlo(struct smtp_session *);
+/* smtp_auth_mail_ok - may MAIL go on; otherwise replied (530) */
+int	smtp_auth_mail_ok(struct smtp_session *);
+/* smtp_auth_received - the Received header's auth comment, or "" */
+void	smtp_auth_received(struct smtp_session *, char *buf, size_t bufsz);
+void	smtp_auth_free(struct smtp_session *);
 
 #endif

@@ -186,6 +186,9 @@ smtp_server_listen_new(struct smtp_server *srv, int fd,
 	l->mask_src = conf->mask_src;
 	l->no_dsn = conf->no_dsn;
 	l->complete_headers = conf->complete_headers;
+	l->auth = conf->auth;
+	l->received_auth = conf->received_auth;
+	l->masquerade = conf->masquerade;
 	smtp_server_limits(&l->limits, &conf->limits);
 	return l;
 }

@@ -47,7 +47,7 @@ static void	smtp_session_settle(struct smtp_session *);
 static void	smtp_session_command(struct smtp_session *, char *);
 
 /* smtp_reply - send one reply line (FMT has no CRLF) */
-static void __attribute__((format(printf, 2, 3)))
+void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	char	buf[SMTP_REPLY_MAX];
@@ -74,7 +74,7 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 }
 
 /* smtp_reply_error - a reply for a bad command; too many: 421 */
-static void __attribute__((format(printf, 2, 3)))
+void
 smtp_reply_error(struct smtp_session *s, const char *fmt, ...)
 {
 	char	buf[SMTP_REPLY_MAX];
@@ -135,6 +135,7 @@ smtp_session_free(struct smtp_session *s)
 	struct smtp_server	*srv = s->srv;
 
 	smtp_tx_end(s, 1);
+	smtp_auth_free(s);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
 	if (srv->hooks.session_end != NULL)
@@ -157,7 +158,7 @@ smtp_session_settle(struct smtp_session *s)
 
 /* smtp_session_resume - a hook answered: go on with the input, later
  * on the loop (the host may still be using the session pointer) */
-static void
+void
 smtp_session_resume(struct smtp_session *s)
 {
 	if (s->busy)
@@ -228,6 +229,7 @@ smtp_received(struct smtp_session *s)
 	struct smtp_xact	*x = s->x;
 	struct smtp_listen	*l = s->l;
 	char			 buf[2048], date[64], from[600], rcpt[600];
+	char			 auth[300];
 	struct tm		 tm;
 	time_t			 now = time(NULL);
 	int			 n;
@@ -241,9 +243,11 @@ smtp_received(struct smtp_session *s)
 		    x->first.user, x->first.domain);
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
-	n = snprintf(buf, sizeof buf, "Received: %sby %s (%s) with %s id "
-	    "%08x%s;\n\t%s\n", from, l->hostname, l->product,
-	    s->esmtp ? "ESMTP" : "SMTP", x->tx.msgid, rcpt, date);
+	smtp_auth_received(s, auth, sizeof auth);
+	n = snprintf(buf, sizeof buf, "Received: %sby %s (%s) with %s%s id "
+	    "%08x%s%s;\n\t%s\n", from, l->hostname, l->product,
+	    s->esmtp ? "ESMTP" : "SMTP", s->auth_user[0] != '\0' ? "A" : "",
+	    x->tx.msgid, auth, rcpt, date);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return -1;
 	return smtp_buf_add(&x->out, buf, n);
@@ -289,6 +293,9 @@ smtp_data_begin_done(struct smtp_session *s, int code, int fd,
 		smtp_data_init(&x->data, s->l->limits.line_max,
 		    s->l->limits.message_max);
 		smtp_completion(s);
+		if (s->l->masquerade && s->auth_user[0] != '\0' &&
+		    x->tx.sender.user[0] != '\0')
+			x->data.masquerade = &x->tx.sender;
 		if (smtp_received(s) == -1) {
 			smtp_reply(s, "421 4.3.0 Temporary failure");
 		} else {
@@ -488,12 +495,15 @@ smtp_session_next(struct smtp_session *s)
 	}
 	if (line == NULL)
 		smtp_reply(s, "421 4.3.0 Temporary failure: out of memory");
+	else if (s->auth != NULL)	/* a password: never traced */
+		smtp_auth_input(s, line, smtp_line_check(line, len) == -1);
 	else if (smtp_line_check(line, len) == -1)
 		smtp_reply_error(s, "500 5.5.2 Syntax error: a command line "
 		    "must end with CRLF and hold no CR or NUL");
 	else {
 		log_trace(TRACE_SMTP, "%016llx smtp in: %s",
-		    (unsigned long long)s->id, line);
+		    (unsigned long long)s->id, strncasecmp(line, "AUTH ", 5)
+		    == 0 ? "AUTH ..." : line);
 		smtp_session_command(s, line);
 	}
 	if (line != buf)
@@ -666,6 +676,7 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	if (!l->no_dsn)
 		smtp_reply(s, "250-DSN");
 	smtp_reply(s, "250-PIPELINING");
+	smtp_auth_ehlo(s);
 	smtp_reply(s, "250 HELP");
 }
 
@@ -726,6 +737,7 @@ smtp_tx_new(struct smtp_session *s, const struct mailaddr *from,
 	x->tx.esmtp = s->esmtp;
 	x->tx.sender = *from;
 	x->tx.dsn_ret = p->dsn_ret;
+	x->tx.auth_user = s->auth_user[0] != '\0' ? s->auth_user : NULL;
 	memcpy(x->tx.dsn_envid, p->envid, sizeof x->tx.dsn_envid);
 	return x;
 }
@@ -752,6 +764,8 @@ smtp_cmd_mail(struct smtp_session *s, const char *arg)
 		    "Transaction already in progress");
 		return;
 	}
+	if (!smtp_auth_mail_ok(s))
+		return;
 	if ((arg = smtp_cmd_arg_prefix(arg, "FROM:")) == NULL) {
 		smtp_reply_error(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;
@@ -883,6 +897,9 @@ smtp_session_command(struct smtp_session *s, char *line)
 		break;
 	case SMTP_VERB_HELP:
 		smtp_cmd_help(s);
+		break;
+	case SMTP_VERB_AUTH:
+		smtp_auth_cmd(s, arg);
 		break;
 	case SMTP_VERB_QUIT:
 		smtp_tx_end(s, 1);

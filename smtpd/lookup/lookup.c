@@ -494,12 +494,29 @@ lookup_on_userinfo(struct mproc *p, struct imsg *imsg)
 	lookup_userinfo_on_request(lookup_state()->rules, p, imsg);
 }
 
+/* lookup_on_check_credentials - AUTH against a credentials table */
+static void
+lookup_on_check_credentials(struct mproc *p, struct imsg *imsg)
+{
+	lookup_auth_on_check_credentials(lookup_state()->rules, p, imsg);
+}
+
+/* lookup_on_check_sender - `senders`: may the user send as this */
+static void
+lookup_on_check_sender(struct mproc *p, struct imsg *imsg)
+{
+	lookup_auth_on_check_sender(lookup_state()->rules, p, imsg);
+}
+
 static const struct imsg_handler lookup_handlers[] = {
 	PROC_CHILD_HANDLERS,
 	{ IMSG_LOOKUP_TABLE_QUERY,  PROC_CONTROL, lookup_on_table_query },
 	{ IMSG_LOOKUP_UPDATE_TABLE, PROC_CONTROL, lookup_on_update_table },
 	{ IMSG_LOOKUP_EXPAND_RCPT,  PROC_DISPATCHER, lookup_on_expand_rcpt },
 	{ IMSG_LOOKUP_USERINFO,     PROC_DISPATCHER, lookup_on_userinfo },
+	{ IMSG_LOOKUP_CHECK_CREDENTIALS, PROC_DISPATCHER,
+	    lookup_on_check_credentials },
+	{ IMSG_LOOKUP_CHECK_SENDER, PROC_DISPATCHER, lookup_on_check_sender },
 	{ IMSG_LOOKUP_OPEN_FORWARD_RESULT, PROC_PARENT,
 	    lookup_on_open_forward_result },
 	{ IMSG_LOOKUP_OPEN_FORWARD_FD, PROC_PARENT, lookup_on_open_forward_fd },

@@ -111,6 +111,13 @@ void	lookup_expand_rcpt(struct lookup_rules *, const struct envelope *evp,
 void	lookup_userinfo_on_request(struct lookup_rules *, struct mproc *,
 	    struct imsg *);
 
+/* lookup_auth.c: IMSG_LOOKUP_CHECK_CREDENTIALS (a password against a
+ * credentials table) and IMSG_LOOKUP_CHECK_SENDER (`senders`) */
+void	lookup_auth_on_check_credentials(struct lookup_rules *,
+	    struct mproc *, struct imsg *);
+void	lookup_auth_on_check_sender(struct lookup_rules *, struct mproc *,
+	    struct imsg *);
+
 /* lookup_forward.c */
 /*
  * lookup_forward_parse - a .forward or :include: text: one alias list

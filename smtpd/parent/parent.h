@@ -61,6 +61,9 @@ void	parent_children_stop(void);
 void	parent_children_kill(int sig);
 int	parent_children_alive(void);
 
+/* parent_auth.c: SMTP AUTH against the system's accounts (AUTH-04) */
+void	parent_on_check_password(struct mproc *, struct imsg *);
+
 /* parent_listen.c: the sockets of `listen on`, opened at start (fatal
  * when one cannot be bound), then handed to the dispatcher */
 void	parent_listen_open(void);

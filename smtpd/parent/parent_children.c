@@ -34,6 +34,8 @@ static const struct imsg_handler parent_handlers[] = {
 	{ IMSG_PARENT_GET_STATUS,  PROC_CONTROL, parent_on_get_status },
 	{ IMSG_PARENT_FORK_MDA,    PROC_DISPATCHER, parent_on_fork_mda },
 	{ IMSG_PARENT_OPEN_FORWARD, PROC_LOOKUP, parent_on_open_forward },
+	{ IMSG_PARENT_CHECK_PASSWORD, PROC_DISPATCHER,
+	    parent_on_check_password },
 };
 
 static struct parent_state *

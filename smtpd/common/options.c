@@ -86,6 +86,8 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		K("chroot", chroot, 1),
 		K("user", user, 0),
 		K("queue-user", quser, 0),
+		K("resolver", resolver, 0),
+		K("resolv-conf", resolv_conf, 1),
 #undef K
 	};
 	const char	*eq, *val;
@@ -109,7 +111,7 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		return 0;
 	}
 	OPT_ERR("-o %.*s: unknown key (spool, socket, pidfile, libexec, "
-	    "chroot, user, queue-user)", (int)klen, kv);
+	    "chroot, user, queue-user, resolver, resolv-conf)", (int)klen, kv);
 }
 
 /*
@@ -299,6 +301,10 @@ smtpd_opts_child_argv(const struct smtpd_opts *o, const char *name)
 	av[n++] = xasprintf("-ochroot=%s", o->chroot);
 	av[n++] = xasprintf("-ouser=%s", o->user);
 	av[n++] = xasprintf("-oqueue-user=%s", o->quser);
+	if (o->resolver[0] != '\0')
+		av[n++] = xasprintf("-oresolver=%s", o->resolver);
+	if (o->resolv_conf[0] != '\0')
+		av[n++] = xasprintf("-oresolv-conf=%s", o->resolv_conf);
 	av[n] = NULL;
 	return av;
 }
@@ -324,5 +330,6 @@ smtpd_opts_usage(void)
 	    "  -r dir        local run directory: spool, socket, pid file and\n"
 	    "                default configuration under dir\n"
 	    "  -o key=value  spool, socket, pidfile, libexec, chroot (paths),\n"
-	    "                user, queue-user (accounts)\n");
+	    "                user, queue-user (accounts), resolver (DNS\n"
+	    "                servers IP[:port],...), resolv-conf (path)\n");
 }

@@ -181,6 +181,8 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_expand_rcpt_result },
 	{ IMSG_LOOKUP_USERINFO_RESULT, PROC_LOOKUP,
 	    dispatcher_on_userinfo_result },
+	{ IMSG_LOOKUP_DNS_PTR_RESULT, PROC_LOOKUP,
+	    dispatcher_on_dns_ptr_result },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 };

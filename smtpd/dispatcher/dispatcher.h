@@ -18,6 +18,8 @@
 struct imsg;
 struct mproc;
 struct smtp_hooks;
+struct smtp_session;
+struct sockaddr_storage;
 
 /* envelopes lookup may return for one recipient (its own limit is lower) */
 #define DISPATCHER_EXPAND_MAX	100000
@@ -76,6 +78,13 @@ void	dispatcher_on_enqueue_session(struct mproc *, struct imsg *);
 
 /* dispatcher_smtp.c */
 extern const struct smtp_hooks dispatcher_smtp_hooks;
+
+/* dispatcher_rdns.c: a client's reverse name at connect (SMTP-30); the
+ * greeting waits for it at most this long */
+#define DISPATCHER_RDNS_WAIT_MS	2000
+void	dispatcher_rdns_ask(void *arg, struct smtp_session *,
+	    const struct sockaddr_storage *, const char *addr);
+void	dispatcher_on_dns_ptr_result(struct mproc *, struct imsg *);
 
 /* dispatcher_mda.c */
 /* dispatcher_mda_pause - hold deliveries (1) or let them go (0) */

@@ -123,7 +123,8 @@ dispatcher_smtp_envelope(const struct smtp_tx *t, const struct smtp_rcpt *r,
 	strlcpy(e->tag, t->tag != NULL ? t->tag : "", sizeof e->tag);
 	strlcpy(e->smtpname, t->hostname, sizeof e->smtpname);
 	strlcpy(e->helo, t->helo != NULL ? t->helo : "", sizeof e->helo);
-	strlcpy(e->hostname, "<unknown>", sizeof e->hostname);
+	strlcpy(e->hostname, t->rdns != NULL && t->rdns[0] != '\0' ?
+	    t->rdns : "<unknown>", sizeof e->hostname);
 	if (t->ss != NULL)
 		e->ss = *t->ss;
 	e->sender = t->sender;
@@ -222,6 +223,7 @@ const struct smtp_hooks dispatcher_smtp_hooks = {
 	.data_end = dispatcher_smtp_data_end,
 	.tx_abort = dispatcher_smtp_tx_abort,
 	.session_end = dispatcher_smtp_session_end,
+	.connect = dispatcher_rdns_ask,
 };
 
 /* answers from queue and lookup (dispatcher_req.c) */

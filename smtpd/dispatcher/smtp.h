@@ -62,7 +62,12 @@
  *    valid: Recipient ok" (RCPT), "2.0.0 MSGID Message accepted for
  *    delivery" (end of data); 4xx "4.3.0 Temporary failure"; 5xx
  *    "5.0.0 Failed".
- *  - The Received: header has "(<unknown> [IP])": no reverse DNS here.
+ *  - The Received: header has "(NAME [IP])", NAME the client's reverse
+ *    name the host gave through the connect hook (SMTP-30), or
+ *    "<unknown>" (no hook, no name, or a name the library refuses).
+ *    With a connect hook the greeting waits for smtp_connect_done; the
+ *    host bounds that wait.  The "connected" log line is written then,
+ *    with host=NAME.
  */
 #ifndef SMTPD_SMTP_H
 #define SMTPD_SMTP_H
@@ -122,6 +127,8 @@ struct smtp_tx {
 	const char		*hostname;	/* the listener's */
 	const char		*tag;
 	int			 esmtp;
+	/* added (SMTP-30): the client's reverse name, "" when none */
+	const char		*rdns;
 	struct mailaddr		 sender;	/* null sender: both empty */
 	/* DSN (RFC 3461): ret 0 none, 1 FULL, 2 HDRS; envid "" none */
 	int			 dsn_ret;
@@ -147,6 +154,9 @@ struct smtp_rcpt {
  *   tx_abort	RSET, a new MAIL after failure, QUIT or loss of the
  *		client with a message begun: drop it (no answer)
  *   session_end the session is gone (no answer; no hook follows)
+ *   connect	added (SMTP-30), optional: a client connected over the
+ *		network (AF_INET/AF_INET6), before the greeting: find its
+ *		reverse name (ADDR is numeric) and answer smtp_connect_done
  */
 struct smtp_hooks {
 	void	(*tx_begin)(void *arg, struct smtp_session *,
@@ -160,6 +170,8 @@ struct smtp_hooks {
 	void	(*tx_abort)(void *arg, struct smtp_session *,
 		    const struct smtp_tx *);
 	void	(*session_end)(void *arg, struct smtp_session *);
+	void	(*connect)(void *arg, struct smtp_session *,
+		    const struct sockaddr_storage *, const char *addr);
 };
 
 /*
@@ -178,6 +190,9 @@ void	smtp_data_begin_done(struct smtp_session *, int code, int fd,
 	    const char *text);
 void	smtp_data_end_done(struct smtp_session *, int code,
 	    const char *text);
+/* smtp_connect_done - the client's reverse name (NULL or "": none);
+ * the greeting goes out */
+void	smtp_connect_done(struct smtp_session *, const char *rdns);
 
 /* the host's own pointer kept with a session (NULL at first) */
 void	 smtp_session_set_arg(struct smtp_session *, void *);

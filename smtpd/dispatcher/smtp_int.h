@@ -65,7 +65,7 @@ enum smtp_state {
 
 enum smtp_hook {
 	SMTP_HOOK_NONE, SMTP_HOOK_TX_BEGIN, SMTP_HOOK_RCPT,
-	SMTP_HOOK_DATA_BEGIN, SMTP_HOOK_DATA_END
+	SMTP_HOOK_DATA_BEGIN, SMTP_HOOK_DATA_END, SMTP_HOOK_CONNECT
 };
 
 struct smtp_session {
@@ -87,6 +87,7 @@ struct smtp_session {
 	unsigned int			 errors;
 	size_t				 mails;
 	char				 helo[256];
+	char				 rdns[256];	/* "" unknown */
 	struct smtp_xact		*x;
 	void				*host_arg;	/* the host's */
 };

@@ -24,6 +24,7 @@
 
 #include <ares.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,11 @@ lookup_dns_new(struct event_base *base, const struct lookup_dns_params *p,
 	o.tries = (int)(p->tries ? p->tries : DNS_TRIES);
 	/* names asked are absolute: no search list, no HOSTALIASES */
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+	if (p->servers != NULL) {
+		/* the servers given are the only source: no hosts file */
+		mask |= ARES_OPT_LOOKUPS;
+		o.lookups = (char *)"b";
+	}
 	if (p->resolv_conf != NULL) {
 		mask |= ARES_OPT_RESOLVCONF;
 		o.resolvconf_path = (char *)p->resolv_conf;
@@ -537,48 +543,59 @@ lookup_dns_on_addrs(struct dns_req *req, const struct dns_query *q,
 		h->q6 = cls;
 }
 
-/* lookup_dns_ptr_forward - PTR: is the address among the name's own? */
+/* lookup_dns_on_ptr_addrs - PTR: is the address among the name's? */
 static void
-lookup_dns_ptr_forward(struct dns_req *req, int status, unsigned char *abuf,
-    int alen)
+lookup_dns_on_ptr_addrs(void *arg, int status, int timeouts,
+    struct hostent *he)
 {
-	char	addrs[DNS_HOST_ADDR_MAX][DNS_ADDR_STR_MAX];
-	char	mine[DNS_ADDR_STR_MAX];
-	int	n, i;
+	struct dns_query	*q = arg;
+	struct dns_req		*req = q->req;
 
-	if (status == ARES_SUCCESS &&
-	    inet_ntop(req->family, req->bin, mine, sizeof mine) != NULL &&
-	    (n = lookup_dns_parse_addrs(abuf, alen, req->family, addrs,
-	    DNS_HOST_ADDR_MAX)) > 0)
-		for (i = 0; i < n; i++)
-			if (strcmp(addrs[i], mine) == 0)
-				req->res.fcrdns = 1;
-	lookup_dns_answer(req, DNS_OK, NULL);
+	(void)timeouts;
+	req->pending--;
+	req->hold++;
+	if (!req->answered && !req->dns->freeing) {
+		req->res.fcrdns = status == ARES_SUCCESS && he != NULL &&
+		    lookup_dns_hostent_has(he, req->bin, req->family);
+		lookup_dns_answer(req, DNS_OK, NULL);
+	}
+	free(q);
+	req->hold--;
+	lookup_dns_req_release(req);
 }
 
 /* lookup_dns_on_ptr_name - PTR: the reverse name, then its addresses */
 static void
-lookup_dns_on_ptr_name(struct dns_req *req, int status, unsigned char *abuf,
-    int alen)
+lookup_dns_on_ptr_name(void *arg, int status, int timeouts,
+    struct hostent *he)
 {
-	int	q, r;
+	struct dns_query	*q = arg;
+	struct dns_req		*req = q->req;
 
-	q = lookup_dns_classify(status);
-	if (q == DNS_Q_OK) {
-		r = lookup_dns_parse_ptr(abuf, alen, req->bin, req->family,
-		    req->res.name, sizeof req->res.name);
-		q = r == 1 ? DNS_Q_OK : r == 0 ? DNS_Q_NODATA : DNS_Q_TEMP;
+	(void)timeouts;
+	req->pending--;
+	req->hold++;
+	if (req->answered || req->dns->freeing)
+		free(q);
+	else if (status == ARES_SUCCESS && he != NULL &&
+	    lookup_dns_hostent_name(he, req->res.name, sizeof req->res.name)) {
+		/* the same query context, for the forward look-up */
+		req->pending++;
+		ares_gethostbyname(req->dns->channel, req->res.name,
+		    req->family, lookup_dns_on_ptr_addrs, q);
+		lookup_dns_timer_reset(req->dns);
+	} else {
+		free(q);
+		if (status == ARES_SUCCESS || status == ARES_ENOTFOUND ||
+		    status == ARES_ENODATA)
+			lookup_dns_answer(req, DNS_NOTFOUND, "%s has no "
+			    "usable reverse name", req->name);
+		else
+			lookup_dns_answer(req, DNS_TEMPFAIL, "reverse lookup "
+			    "of %s: %s", req->name, ares_strerror(status));
 	}
-	if (q == DNS_Q_NODATA || q == DNS_Q_NXDOMAIN)
-		lookup_dns_answer(req, DNS_NOTFOUND, "%s has no reverse name",
-		    req->name);
-	else if (q == DNS_Q_TEMP)
-		lookup_dns_answer(req, DNS_TEMPFAIL, "reverse lookup of %s: %s",
-		    req->name, status == ARES_SUCCESS ? "malformed answer" :
-		    ares_strerror(status));
-	else
-		lookup_dns_query(req, req->res.name, req->family == AF_INET ?
-		    ns_t_a : ns_t_aaaa, 0, req->family);
+	req->hold--;
+	lookup_dns_req_release(req);
 }
 
 /* lookup_dns_on_reply - c-ares's callback of every query */
@@ -594,10 +611,6 @@ lookup_dns_on_reply(void *arg, int status, int timeouts, unsigned char *abuf,
 	req->hold++;
 	if (req->answered || req->dns->freeing)
 		;	/* too late: only the memory is left to release */
-	else if (req->kind == DNS_KIND_PTR && q->family == 0)
-		lookup_dns_on_ptr_name(req, status, abuf, alen);
-	else if (req->kind == DNS_KIND_PTR)
-		lookup_dns_ptr_forward(req, status, abuf, alen);
 	else if (q->family == 0)
 		lookup_dns_mx_answered(req, status, abuf, alen);
 	else {
@@ -675,19 +688,26 @@ void
 lookup_dns_ptr(struct lookup_dns *dns, const char *addr,
     lookup_dns_done_fn done, void *arg)
 {
-	struct dns_req	*req;
-	char		 rev[128], num[DNS_ADDR_STR_MAX];
+	struct dns_req		*req;
+	struct dns_query	*q;
+	char			 num[DNS_ADDR_STR_MAX];
 
 	if ((req = lookup_dns_req_new(dns, DNS_KIND_PTR, addr, done, arg))
 	    == NULL)
 		return;
 	if (!lookup_dns_literal(addr, num, sizeof num, &req->family) ||
-	    inet_pton(req->family, num, req->bin) != 1 ||
-	    lookup_dns_reverse_name(req->bin, req->family, rev, sizeof rev)
-	    == -1)
+	    inet_pton(req->family, num, req->bin) != 1)
 		lookup_dns_answer(req, DNS_NOTFOUND, "not an address");
-	else
-		lookup_dns_query(req, rev, ns_t_ptr, 0, 0);
+	else if ((q = calloc(1, sizeof *q)) == NULL)
+		log_warn("lookup: dns query");	/* the deadline answers */
+	else {
+		q->req = req;
+		req->pending++;
+		ares_gethostbyaddr(dns->channel, req->bin,
+		    req->family == AF_INET ? 4 : 16, req->family,
+		    lookup_dns_on_ptr_name, q);
+		lookup_dns_timer_reset(dns);
+	}
 	req->hold--;
 	lookup_dns_req_release(req);
 }

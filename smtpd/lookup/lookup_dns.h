@@ -36,7 +36,9 @@ struct lookup_dns;
 #define DNS_REQUEST_MS		20000	/* a whole request, at most */
 
 struct lookup_dns_params {
-	const char	*servers;	/* "IP[:port],..."; NULL: resolv.conf */
+	/* "IP[:port],...": only these servers, no hosts file; NULL: the
+	 * servers and the lookup order (hosts file, DNS) of resolv.conf */
+	const char	*servers;
 	const char	*resolv_conf;	/* NULL: /etc/resolv.conf */
 	unsigned int	 timeout_ms;	/* 0: DNS_TIMEOUT_MS */
 	unsigned int	 tries;		/* 0: DNS_TRIES */
@@ -76,7 +78,8 @@ void	lookup_dns_mx(struct lookup_dns *, const char *domain,
 void	lookup_dns_host(struct lookup_dns *, const char *host,
 	    lookup_dns_done_fn, void *arg);
 /* lookup_dns_ptr - the reverse name of ADDR (numeric) and whether its
- * own addresses include ADDR (FCrDNS) */
+ * own addresses include ADDR (FCrDNS); the hosts file is asked first
+ * unless servers were given (127.0.0.1 is localhost without DNS) */
 void	lookup_dns_ptr(struct lookup_dns *, const char *addr,
 	    lookup_dns_done_fn, void *arg);
 /* lookup_dns_pending - requests not yet freed (answered or not) */
@@ -115,6 +118,14 @@ int	lookup_dns_parse_addrs(const unsigned char *answer, int len,
  * the binary address ADDR of FAMILY: 1, 0 none, -1 malformed */
 int	lookup_dns_parse_ptr(const unsigned char *answer, int len,
 	    const void *addr, int family, char *name, size_t namesz);
+/* lookup_dns_hostent_name - the first acceptable name of a host entry
+ * (c-ares's, from DNS or the hosts file) into NAME: 1, or 0 none */
+struct hostent;
+int	lookup_dns_hostent_name(const struct hostent *, char *name,
+	    size_t namesz);
+/* lookup_dns_hostent_has - its addresses include ADDR (binary, FAMILY) */
+int	lookup_dns_hostent_has(const struct hostent *, const void *addr,
+	    int family);
 /* lookup_dns_reverse_name - "4.3.2.1.in-addr.arpa" or the ip6.arpa name */
 int	lookup_dns_reverse_name(const void *addr, int family, char *buf,
 	    size_t size);

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 
 #include <ares.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -270,14 +271,46 @@ lookup_dns_parse_addrs(const unsigned char *answer, int len, int family,
 	return (int)n;
 }
 
+/* lookup_dns_hostent_name - the first acceptable name of HE: 1 or 0 */
+int
+lookup_dns_hostent_name(const struct hostent *he, char *name, size_t namesz)
+{
+	char	**alias;
+
+	name[0] = '\0';
+	if (he->h_name != NULL &&
+	    lookup_dns_copy_name(he->h_name, name, namesz) == 0)
+		return 1;
+	for (alias = he->h_aliases; alias != NULL && *alias != NULL; alias++)
+		if (lookup_dns_copy_name(*alias, name, namesz) == 0)
+			return 1;
+	name[0] = '\0';
+	return 0;
+}
+
+/* lookup_dns_hostent_has - HE's addresses include ADDR of FAMILY */
+int
+lookup_dns_hostent_has(const struct hostent *he, const void *addr,
+    int family)
+{
+	size_t	len = family == AF_INET ? 4 : 16;
+	char	**a;
+
+	if (he->h_addrtype != family || (size_t)he->h_length != len)
+		return 0;
+	for (a = he->h_addr_list; a != NULL && *a != NULL; a++)
+		if (memcmp(*a, addr, len) == 0)
+			return 1;
+	return 0;
+}
+
 /* lookup_dns_parse_ptr - PTR answer to the first acceptable name */
 int
 lookup_dns_parse_ptr(const unsigned char *answer, int len, const void *addr,
     int family, char *name, size_t namesz)
 {
 	struct hostent	*he = NULL;
-	char		**alias;
-	int		 st, found = 0;
+	int		 st, found;
 
 	name[0] = '\0';
 	st = ares_parse_ptr_reply(answer, len, addr,
@@ -289,13 +322,7 @@ lookup_dns_parse_ptr(const unsigned char *answer, int len, const void *addr,
 			ares_free_hostent(he);
 		return -1;
 	}
-	if (he->h_name != NULL &&
-	    lookup_dns_copy_name(he->h_name, name, namesz) == 0)
-		found = 1;
-	for (alias = he->h_aliases; !found && alias != NULL && *alias != NULL;
-	    alias++)
-		if (lookup_dns_copy_name(*alias, name, namesz) == 0)
-			found = 1;
+	found = lookup_dns_hostent_name(he, name, namesz);
 	ares_free_hostent(he);
 	return found;
 }

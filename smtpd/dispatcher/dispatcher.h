@@ -84,6 +84,7 @@ extern const struct smtp_hooks dispatcher_smtp_hooks;
 #define DISPATCHER_RDNS_WAIT_MS	2000
 void	dispatcher_rdns_ask(void *arg, struct smtp_session *,
 	    const struct sockaddr_storage *, const char *addr);
+void	dispatcher_rdns_forget(struct smtp_session *);
 void	dispatcher_on_dns_ptr_result(struct mproc *, struct imsg *);
 
 /* dispatcher_mda.c */

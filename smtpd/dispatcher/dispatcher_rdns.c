@@ -10,6 +10,8 @@
  * and the late answer is dropped when it comes.  A request is kept
  * until lookup answers (lookup bounds its own requests), so an answer
  * for a reqid we never issued is an internal inconsistency (fatal).
+ * A session that ends meanwhile (only at the server's end: otherwise a
+ * session with its hook pending lives on) is forgotten first.
  * Runs in the dispatcher; never blocks.
  */
 #include <sys/socket.h>
@@ -84,6 +86,24 @@ dispatcher_rdns_ask(void *arg, struct smtp_session *s,
 		fatalx("dispatcher: reverse name timer");
 	msg_send_lookup_dns_ptr(lookup, &(struct msg_lookup_dns_ptr){
 	    .reqid = w->reqid, .addr = addr });
+}
+
+/*
+ * dispatcher_rdns_forget - session S ends: a request still out for it
+ * must not touch it (smtp_server_free ends sessions with a hook pending)
+ */
+void
+dispatcher_rdns_forget(struct smtp_session *s)
+{
+	struct dispatcher_rdns	*w;
+	void			*cursor = NULL, *value;
+	uint64_t		 id;
+
+	while (api_tree_iter(&dispatcher_rdns_reqs, &cursor, &id, &value))
+		if ((w = value)->s == s) {
+			w->s = NULL;
+			evtimer_del(w->timer);
+		}
 }
 
 /* dispatcher_on_dns_ptr_result - lookup's answer: the session goes on */

@@ -209,6 +209,7 @@ dispatcher_smtp_session_end(void *arg, struct smtp_session *s)
 	struct dispatcher_tx	*tx = smtp_session_arg(s);
 
 	stats_add("smtp.session.closed", 1);
+	dispatcher_rdns_forget(s);
 	if (tx == NULL)
 		return;
 	dispatcher_tx_reset(tx);

@@ -68,6 +68,8 @@ dq_done(void *arg, const struct lookup_dns_result *res)
 	struct dq_req	*r = arg;
 	size_t		 i;
 
+	if (res->cancelled)
+		return;		/* -q: the resolver is being freed */
 	if (r->ptr)
 		printf("%d PTR %s %d %s %ld %s\n", r->index,
 		    dq_status(res->status), res->fcrdns,
@@ -135,6 +137,7 @@ main(int argc, char *argv[])
 		errx(1, "event_base_new");
 	if ((dns = lookup_dns_new(base, &params, err, sizeof err)) == NULL) {
 		printf("ERROR %s\n", err);
+		event_base_free(base);
 		return 2;
 	}
 	/* the tick's argument: a request, then the resolver's handle */

@@ -44,11 +44,14 @@ struct dns_sock {
 	struct lookup_dns	*dns;
 };
 
+struct dns_req;
+
 struct lookup_dns {
 	struct event_base	*base;
 	ares_channel		 channel;
 	struct event		*timer;		/* c-ares's next deadline */
 	LIST_HEAD(, dns_sock)	 socks;
+	LIST_HEAD(, dns_req)	 reqs;		/* not freed yet */
 	unsigned int		 request_ms;
 	size_t			 nreqs;
 	int			 freeing;
@@ -68,6 +71,7 @@ struct dns_host {
 };
 
 struct dns_req {
+	LIST_ENTRY(dns_req)	 entry;
 	struct lookup_dns	*dns;
 	enum dns_kind		 kind;
 	char			 name[DNS_NAME_MAX + 1];
@@ -94,6 +98,7 @@ struct dns_query {
 };
 
 static void	lookup_dns_timer_reset(struct lookup_dns *);
+static void	lookup_dns_req_release(struct dns_req *);
 
 /* ---- c-ares on libevent ---- */
 
@@ -194,6 +199,7 @@ lookup_dns_new(struct event_base *base, const struct lookup_dns_params *p,
 	dns->base = base;
 	dns->request_ms = p->request_ms ? p->request_ms : DNS_REQUEST_MS;
 	LIST_INIT(&dns->socks);
+	LIST_INIT(&dns->reqs);
 	memset(&o, 0, sizeof o);
 	mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
 	    ARES_OPT_FLAGS;
@@ -241,11 +247,17 @@ lookup_dns_free(struct lookup_dns **dnsp)
 {
 	struct lookup_dns	*dns = *dnsp;
 	struct dns_sock		*s;
+	struct dns_req		*req;
 
 	if (dns == NULL)
 		return;
 	dns->freeing = 1;
 	ares_destroy(dns->channel);	/* every query's callback, once */
+	/* what is left had no query out: cancelled too */
+	while ((req = LIST_FIRST(&dns->reqs)) != NULL) {
+		req->pending = req->hold = 0;
+		lookup_dns_req_release(req);
+	}
 	while ((s = LIST_FIRST(&dns->socks)) != NULL) {
 		LIST_REMOVE(s, entry);
 		if (s->ev != NULL)
@@ -274,6 +286,17 @@ lookup_dns_req_release(struct dns_req *req)
 	if ((!req->answered && !req->dns->freeing) || req->pending > 0 ||
 	    req->hold > 0)
 		return;
+	if (!req->answered) {
+		/* the resolver goes: the caller only releases its argument */
+		req->answered = 1;
+		req->res.status = DNS_TEMPFAIL;
+		req->res.naddrs = 0;
+		req->res.cancelled = 1;
+		(void)strlcpy(req->res.error, "resolver stopped",
+		    sizeof req->res.error);
+		req->done(req->arg, &req->res);
+	}
+	LIST_REMOVE(req, entry);
 	if (req->timer != NULL)
 		event_free(req->timer);
 	req->dns->nreqs--;
@@ -302,8 +325,8 @@ lookup_dns_answer(struct dns_req *req, int status, const char *fmt, ...)
 	}
 	if (status != DNS_OK)
 		req->res.naddrs = 0;
-	if (!req->dns->freeing)
-		req->done(req->arg, &req->res);
+	req->res.cancelled = req->dns->freeing;
+	req->done(req->arg, &req->res);
 }
 
 /* lookup_dns_on_deadline - the request's own bound */
@@ -341,6 +364,7 @@ lookup_dns_req_new(struct lookup_dns *dns, enum dns_kind kind,
 		return NULL;
 	}
 	req->dns = dns;
+	LIST_INSERT_HEAD(&dns->reqs, req, entry);
 	req->hold = 1;		/* the caller's, until it releases */
 	req->kind = kind;
 	req->done = done;

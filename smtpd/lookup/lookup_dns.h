@@ -59,8 +59,10 @@ struct lookup_dns_result {
 	struct lookup_dns_addr	addrs[DNS_ADDR_MAX];
 	char			name[DNS_NAME_MAX + 1];	/* PTR: "" none */
 	int			fcrdns;		/* PTR: name confirmed */
+	int			cancelled;	/* lookup_dns_free: answer none */
 };
 
+/* a request's completion: called once, on the loop or at once */
 typedef void (*lookup_dns_done_fn)(void *arg,
     const struct lookup_dns_result *);
 
@@ -69,7 +71,9 @@ typedef void (*lookup_dns_done_fn)(void *arg,
  * the resolv.conf are unusable */
 struct lookup_dns *lookup_dns_new(struct event_base *,
 	    const struct lookup_dns_params *, char *err, size_t errsz);
-/* lookup_dns_free - drop every request unanswered and the resolver */
+/* lookup_dns_free - the resolver and its requests: each unanswered one
+ * completes with cancelled set (its caller only releases its argument).
+ * Never from inside a completion. */
 void	lookup_dns_free(struct lookup_dns **);
 /* lookup_dns_mx - the addresses to relay mail for DOMAIN to, in order */
 void	lookup_dns_mx(struct lookup_dns *, const char *domain,

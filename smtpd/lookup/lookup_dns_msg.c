@@ -45,7 +45,7 @@ lookup_dns_on_addrs_done(void *arg, const struct lookup_dns_result *res)
 	log_debug("lookup: dns reqid=%llu status=%d addresses=%zu%s%s",
 	    (unsigned long long)w->reqid, res->status, res->naddrs,
 	    res->error[0] ? " error=" : "", res->error);
-	if (!w->p->closed) {
+	if (!res->cancelled && !w->p->closed) {
 		for (i = 0; i < res->naddrs; i++)
 			msg_send_lookup_dns_addr(w->p,
 			    &(struct msg_lookup_dns_addr){ .reqid = w->reqid,
@@ -65,7 +65,7 @@ lookup_dns_on_ptr_done(void *arg, const struct lookup_dns_result *res)
 {
 	struct lookup_dns_wait	*w = arg;
 
-	if (!w->p->closed)
+	if (!res->cancelled && !w->p->closed)
 		msg_send_lookup_dns_ptr_result(w->p,
 		    &(struct msg_lookup_dns_ptr_result){ .reqid = w->reqid,
 		    .status = res->status,

@@ -64,7 +64,7 @@ fuzz_answer_now(struct fuzz_answer *a)
 		smtp_data_end_done(a->s, a->code, a->text);
 		break;
 	default:
-		smtp_connect_done(a->s, a->text);
+		smtp_connect_done(a->s, a->text, a->code);
 		break;
 	}
 }
@@ -139,7 +139,7 @@ static void
 fuzz_connect(void *a, struct smtp_session *s,
     const struct sockaddr_storage *ss, const char *addr)
 {
-	fuzz_answer(s, 4, 0, -1, "client.fuzz.example");
+	fuzz_answer(s, 4, 1, -1, "client.fuzz.example");
 }
 
 /* fuzz_init - the server, once */

@@ -54,7 +54,7 @@ dispatcher_rdns_on_timeout(evutil_socket_t fd, short ev, void *arg)
 	    "found within %d ms", (unsigned long long)w->reqid,
 	    DISPATCHER_RDNS_WAIT_MS);
 	w->s = NULL;
-	smtp_connect_done(s, NULL);
+	smtp_connect_done(s, NULL, 0);
 }
 
 /* dispatcher_rdns_ask - the connect hook: ask lookup for ADDR's name */
@@ -70,7 +70,7 @@ dispatcher_rdns_ask(void *arg, struct smtp_session *s,
 	(void)arg;
 	(void)ss;
 	if (lookup == NULL || lookup->closed) {
-		smtp_connect_done(s, NULL);
+		smtp_connect_done(s, NULL, 0);
 		return;
 	}
 	w = xcalloc(1, sizeof *w);
@@ -122,6 +122,7 @@ dispatcher_on_dns_ptr_result(struct mproc *p, struct imsg *imsg)
 		    "request %llu", (unsigned long long)m.reqid);
 	event_free(w->timer);
 	if (w->s != NULL)
-		smtp_connect_done(w->s, m.status == DNS_OK ? m.name : NULL);
+		smtp_connect_done(w->s, m.status == DNS_OK ? m.name : NULL,
+		    m.status == DNS_OK && m.fcrdns);
 	free(w);
 }

@@ -127,8 +127,10 @@ struct smtp_tx {
 	const char		*hostname;	/* the listener's */
 	const char		*tag;
 	int			 esmtp;
-	/* added (SMTP-30): the client's reverse name, "" when none */
+	/* added (SMTP-30): the client's reverse name, "" when none, and
+	 * whether its addresses include the client's (FCrDNS) */
 	const char		*rdns;
+	int			 fcrdns;
 	struct mailaddr		 sender;	/* null sender: both empty */
 	/* DSN (RFC 3461): ret 0 none, 1 FULL, 2 HDRS; envid "" none */
 	int			 dsn_ret;
@@ -190,9 +192,10 @@ void	smtp_data_begin_done(struct smtp_session *, int code, int fd,
 	    const char *text);
 void	smtp_data_end_done(struct smtp_session *, int code,
 	    const char *text);
-/* smtp_connect_done - the client's reverse name (NULL or "": none);
- * the greeting goes out */
-void	smtp_connect_done(struct smtp_session *, const char *rdns);
+/* smtp_connect_done - the client's reverse name (NULL or "": none) and
+ * whether it is forward-confirmed; the greeting goes out */
+void	smtp_connect_done(struct smtp_session *, const char *rdns,
+	    int fcrdns);
 
 /* the host's own pointer kept with a session (NULL at first) */
 void	 smtp_session_set_arg(struct smtp_session *, void *);

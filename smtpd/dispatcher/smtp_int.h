@@ -88,6 +88,7 @@ struct smtp_session {
 	size_t				 mails;
 	char				 helo[256];
 	char				 rdns[256];	/* "" unknown */
+	int				 fcrdns;	/* rdns confirmed */
 	struct smtp_xact		*x;
 	void				*host_arg;	/* the host's */
 };

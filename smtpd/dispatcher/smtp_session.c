@@ -577,7 +577,7 @@ smtp_session_greet(struct smtp_session *s)
 
 /* smtp_connect_done - the host found (or not) the client's name */
 void
-smtp_connect_done(struct smtp_session *s, const char *rdns)
+smtp_connect_done(struct smtp_session *s, const char *rdns, int fcrdns)
 {
 	size_t	i, len;
 
@@ -594,8 +594,10 @@ smtp_connect_done(struct smtp_session *s, const char *rdns)
 		if (!isalnum((unsigned char)rdns[i]) && rdns[i] != '-' &&
 		    rdns[i] != '_' && rdns[i] != '.')
 			break;
-	if (len > 0 && i == len && len < sizeof s->rdns)
+	if (len > 0 && i == len && len < sizeof s->rdns) {
 		memcpy(s->rdns, rdns, len + 1);
+		s->fcrdns = fcrdns != 0;
+	}
 	if (!s->gone)
 		smtp_session_greet(s);
 	smtp_session_resume(s);
@@ -753,6 +755,7 @@ smtp_tx_new(struct smtp_session *s, const struct mailaddr *from,
 	x->tx.tag = s->l->tag[0] != '\0' ? s->l->tag : NULL;
 	x->tx.esmtp = s->esmtp;
 	x->tx.rdns = s->rdns;
+	x->tx.fcrdns = s->fcrdns;
 	x->tx.sender = *from;
 	x->tx.dsn_ret = p->dsn_ret;
 	memcpy(x->tx.dsn_envid, p->envid, sizeof x->tx.dsn_envid);

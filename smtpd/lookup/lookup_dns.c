@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -190,6 +191,11 @@ lookup_dns_new(struct event_base *base, const struct lookup_dns_params *p,
 
 	if ((st = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
 		snprintf(err, errsz, "c-ares: %s", ares_strerror(st));
+		return NULL;
+	}
+	/* c-ares would quietly fall back to 127.0.0.1 */
+	if (p->resolv_conf != NULL && access(p->resolv_conf, R_OK) == -1) {
+		snprintf(err, errsz, "%s: %s", p->resolv_conf, strerror(errno));
 		return NULL;
 	}
 	if ((dns = calloc(1, sizeof *dns)) == NULL) {

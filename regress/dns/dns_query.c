@@ -2,7 +2,7 @@
  * dns_query.c -- the lookup process's resolver (smtpd/lookup/lookup_dns.h)
  * on its own, for regress/dns/test_*.py.
  *
- *   dns_query [-q] [-s servers] [-c resolv.conf] [-t timeout_ms]
+ *   dns_query [-mq] [-s servers] [-c resolv.conf] [-t timeout_ms]
  *             [-T tries] [-R request_ms] mx|host|ptr NAME ...
  *
  * Every NAME is asked at once (one request each, on one event loop, as
@@ -11,6 +11,9 @@
  *   I ADDR preference host addr
  *   I END status(OK|TEMPFAIL|NOTFOUND|NULLMX) elapsed_ms error
  *   I PTR status fcrdns name elapsed_ms error
+ * With -m the requests go as the dispatcher sends them, by imsg over a
+ * socketpair to the lookup process's handlers (lookup_dns_msg.c), and
+ * the answers printed are the messages that come back (same lines).
  * Exits 0 when every request was answered, once no request is left
  * (lookup_dns_pending), so a request that leaks memory or never frees
  * shows; with -q as soon as every request is answered, freeing the
@@ -18,6 +21,8 @@
  * error.  Never waits longer than each request's
  * bound (-R, default DNS_REQUEST_MS) plus c-ares's own.
  */
+#include <sys/socket.h>
+
 #include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +32,10 @@
 
 #include <event2/event.h>
 
+#include "imsg_codec.h"
 #include "log.h"
 #include "lookup_dns.h"
+#include "mproc.h"
 
 struct dq_req {
 	int		 index;
@@ -87,6 +94,111 @@ dq_done(void *arg, const struct lookup_dns_result *res)
 	--*r->left;
 }
 
+/* -m: the resolver behind lookup's handlers, the requests by reqid */
+static struct lookup_dns	*dq_dns;
+static struct dq_req		*dq_reqs;
+static size_t			 dq_nreqs;
+
+static void
+dq_lk_mx(struct mproc *p, struct imsg *imsg)
+{
+	lookup_dns_on_mx(dq_dns, p, imsg);
+}
+
+static void
+dq_lk_host(struct mproc *p, struct imsg *imsg)
+{
+	lookup_dns_on_host(dq_dns, p, imsg);
+}
+
+static void
+dq_lk_ptr(struct mproc *p, struct imsg *imsg)
+{
+	lookup_dns_on_ptr(dq_dns, p, imsg);
+}
+
+static struct dq_req *
+dq_req_of(uint64_t reqid)
+{
+	if (reqid >= dq_nreqs)
+		errx(3, "answer for unknown reqid %llu",
+		    (unsigned long long)reqid);
+	return &dq_reqs[reqid];
+}
+
+static void
+dq_dp_addr(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_dns_addr	m;
+
+	if (msg_unpack_lookup_dns_addr(imsg, &m) == -1)
+		errx(3, "bad ADDR");
+	printf("%d ADDR %u %s %s\n", dq_req_of(m.reqid)->index, m.preference,
+	    m.host, m.addr);
+}
+
+static void
+dq_dp_end(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_dns_end	m;
+	struct dq_req			*r;
+
+	if (msg_unpack_lookup_dns_end(imsg, &m) == -1)
+		errx(3, "bad END");
+	r = dq_req_of(m.reqid);
+	printf("%d END %s %ld %s\n", r->index, dq_status(m.status),
+	    dq_elapsed(&r->start), m.error);
+	fflush(stdout);
+	--*r->left;
+}
+
+static void
+dq_dp_ptr(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_dns_ptr_result	m;
+	struct dq_req				*r;
+
+	if (msg_unpack_lookup_dns_ptr_result(imsg, &m) == -1)
+		errx(3, "bad PTR_RESULT");
+	r = dq_req_of(m.reqid);
+	printf("%d PTR %s %d %s %ld \n", r->index, dq_status(m.status),
+	    m.fcrdns, m.name[0] ? m.name : "-", dq_elapsed(&r->start));
+	fflush(stdout);
+	--*r->left;
+}
+
+static const struct imsg_handler dq_lk_handlers[] = {
+	{ IMSG_LOOKUP_DNS_MX, PROC_DISPATCHER, dq_lk_mx },
+	{ IMSG_LOOKUP_DNS_HOST, PROC_DISPATCHER, dq_lk_host },
+	{ IMSG_LOOKUP_DNS_PTR, PROC_DISPATCHER, dq_lk_ptr },
+};
+static const struct imsg_handler dq_dp_handlers[] = {
+	{ IMSG_LOOKUP_DNS_ADDR, PROC_LOOKUP, dq_dp_addr },
+	{ IMSG_LOOKUP_DNS_END, PROC_LOOKUP, dq_dp_end },
+	{ IMSG_LOOKUP_DNS_PTR_RESULT, PROC_LOOKUP, dq_dp_ptr },
+};
+
+static void
+dq_lost(struct mproc *p, const char *why)
+{
+	errx(3, "channel lost: %s", why);
+}
+
+/* dq_send - request I as the dispatcher sends it */
+static void
+dq_send(struct mproc *dp, const char *kind, uint64_t i, const char *name)
+{
+	if (kind[0] == 'm')
+		msg_send_lookup_dns_mx(dp, &(struct msg_lookup_dns_mx){
+		    .reqid = i, .domain = name });
+	else if (kind[0] == 'h')
+		msg_send_lookup_dns_host(dp, &(struct msg_lookup_dns_host){
+		    .reqid = i, .host = name });
+	else
+		msg_send_lookup_dns_ptr(dp, &(struct msg_lookup_dns_ptr){
+		    .reqid = i, .addr = name });
+}
+
 /* dq_on_tick - stop once every request is answered and freed */
 static void
 dq_on_tick(evutil_socket_t fd, short ev, void *arg)
@@ -111,12 +223,15 @@ main(int argc, char *argv[])
 	struct timeval		 tv = { 0, 20000 };
 	char			 err[512];
 	const char		*kind;
-	int			 ch, i, n, left, quick = 0;
+	struct mproc		*lk = NULL, *dp = NULL;
+	int			 ch, i, n, left, quick = 0, viamsg = 0;
+	int			 sv[2];
 
 	memset(&params, 0, sizeof params);
-	while ((ch = getopt(argc, argv, "c:qR:s:t:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:mqR:s:t:T:")) != -1) {
 		switch (ch) {
 		case 'c': params.resolv_conf = optarg; break;
+		case 'm': viamsg = 1; break;
 		case 'q': quick = 1; break;
 		case 'R': params.request_ms = (unsigned)atoi(optarg); break;
 		case 's': params.servers = optarg; break;
@@ -150,13 +265,26 @@ main(int argc, char *argv[])
 	tickarg->base = base;
 	tickarg->quick = quick;
 	memcpy(tickarg + 1, &dns, sizeof dns);
+	if (viamsg) {
+		dq_dns = dns;
+		dq_reqs = reqs;
+		dq_nreqs = (size_t)n;
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+			errx(1, "socketpair failed");
+		lk = mproc_new(base, PROC_LOOKUP, sv[0], PROC_DISPATCHER, 1,
+		    dq_lk_handlers, 3, dq_lost);
+		dp = mproc_new(base, PROC_DISPATCHER, sv[1], PROC_LOOKUP, 1,
+		    dq_dp_handlers, 3, dq_lost);
+	}
 	for (i = 0; i < n; i++) {
 		reqs[i].index = i;
 		reqs[i].ptr = kind[0] == 'p';
 		reqs[i].left = &left;
 		reqs[i].base = base;
 		clock_gettime(CLOCK_MONOTONIC, &reqs[i].start);
-		if (kind[0] == 'm')
+		if (viamsg)
+			dq_send(dp, kind, (uint64_t)i, argv[i + 1]);
+		else if (kind[0] == 'm')
 			lookup_dns_mx(dns, argv[i + 1], dq_done, &reqs[i]);
 		else if (kind[0] == 'h')
 			lookup_dns_host(dns, argv[i + 1], dq_done, &reqs[i]);
@@ -168,12 +296,16 @@ main(int argc, char *argv[])
 	event_base_dispatch(base);
 	event_free(tick);
 	lookup_dns_free(&dns);
+	if (viamsg) {
+		mproc_free(&lk);
+		mproc_free(&dp);
+	}
 	event_base_free(base);
 	free(reqs);
 	free(tickarg);
 	return 0;
 usage:
-	fprintf(stderr, "usage: dns_query [-q] [-s servers] [-c resolv.conf] "
+	fprintf(stderr, "usage: dns_query [-mq] [-s servers] [-c resolv.conf] "
 	    "[-t ms] [-T tries] [-R ms] mx|host|ptr name ...\n");
 	return 1;
 }

@@ -2,7 +2,7 @@
 lookup_dns.h: MTA-01, MTA-02, SMTP-30) against real DNS servers.
 
 Each test runs regress/dns/dns_query (the resolver module on its own
-event loop, as lookup runs it) against dnsmasq serving a zone built by
+event loop, as lookup runs it; with -m behind lookup's imsg handlers) against dnsmasq serving a zone built by
 regress/lib/dnsserver.py, or against MiniDns, our own UDP server, for
 what dnsmasq never sends (SERVFAIL, REFUSED, truncated, malformed, no
 answer).  Every server is on 127.0.0.1 on a free port and stopped by
@@ -69,6 +69,7 @@ def query(servers, kind, *names, extra=()):
                        stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
     out = collections.defaultdict(list)
     for line in p.stdout.decode().splitlines():
+        line = line.rstrip(" ")
         idx, rest = line.split(" ", 1)
         out[int(idx)].append(rest)
     if p.returncode != 0:
@@ -90,6 +91,10 @@ def addrs(lines):
 
 
 class ResolverBuilt(unittest.TestCase):
+    # () the resolver called directly; ("-m",) through lookup's imsg
+    # handlers, as the dispatcher asks (lookup_dns_msg.c)
+    EXTRA = ()
+
     def setUp(self):
         if not os.access(QUERY, os.X_OK):
             self.fail("%s not built" % QUERY)
@@ -106,7 +111,7 @@ class TestMx(ResolverBuilt):
         cls.dns.stop()
 
     def mx(self, *domains):
-        out = query(self.dns.servers, "mx", *domains)
+        out = query(self.dns.servers, "mx", *domains, extra=self.EXTRA)
         return [addrs(out[i]) for i in range(len(domains))]
 
     def test_preference_order_and_families(self):
@@ -204,7 +209,7 @@ class TestHostAndPtr(ResolverBuilt):
     def test_host(self):
         out = query(self.dns.servers, "host", "mx30.multi.test",
                     "alias.cname.test", "[IPv6:::1]", "192.0.2.1",
-                    "nosuch.test", "multi.test")
+                    "nosuch.test", "multi.test", extra=self.EXTRA)
         res = [addrs(out[i]) for i in range(6)]
         self.assertEqual(res[0], ([(0, "mx30.multi.test", "127.0.0.30"),
                                    (0, "mx30.multi.test", "::1")],
@@ -219,12 +224,22 @@ class TestHostAndPtr(ResolverBuilt):
 
     def test_ptr(self):
         out = query(self.dns.servers, "ptr", "127.0.0.10", "127.0.0.99",
-                    "127.0.0.123", "not-an-address")
+                    "127.0.0.123", "not-an-address", extra=self.EXTRA)
         ptr = [out[i][0].split(" ") for i in range(4)]
         self.assertEqual(ptr[0][:4], ["PTR", "OK", "1", "mx10.multi.test"])
         self.assertEqual(ptr[1][:4], ["PTR", "OK", "0", "liar.test"])
         self.assertEqual(ptr[2][:4], ["PTR", "NOTFOUND", "0", "-"])
         self.assertEqual(ptr[3][:2], ["PTR", "NOTFOUND"])
+
+
+class TestMxImsg(TestMx):
+    """The same, through IMSG_LOOKUP_DNS_MX / _ADDR / _END."""
+    EXTRA = ("-m",)
+
+
+class TestHostAndPtrImsg(TestHostAndPtr):
+    """The same, through IMSG_LOOKUP_DNS_HOST / _PTR and their answers."""
+    EXTRA = ("-m",)
 
 
 class TestBadServers(ResolverBuilt):

@@ -56,6 +56,12 @@ ZONE = [
     # null MX (RFC 7505), and an MX of localhost
     ("nullmx.test", "MX", 0, "."),
     ("localmx.test", "MX", 10, "localhost"),
+    # more MX hosts and addresses than handled; the answer is above 512
+    # bytes, so it comes over TCP after a truncated one
+] + [("many.test", "MX", 100 + i, "host%02d.many.test" % i)
+     for i in range(24)] + [
+    ("host%02d.many.test" % i, "A", "127.0.%d.%d" % (i + 1, j))
+    for i in range(24) for j in (1, 2, 3)] + [
     # reverse names: confirmed, unconfirmed
     ("127.0.0.10", "PTR", "mx10.multi.test"),
     ("127.0.0.99", "PTR", "liar.test"),
@@ -185,6 +191,18 @@ class TestMx(ResolverBuilt):
         self.assertEqual((a, end[0]), ([(0, "[127.0.0.80]", "127.0.0.80")],
                                        "OK"))
         self.assertEqual((b, end2[0]), ([], "NOTFOUND"))
+
+    def test_caps_and_tcp(self):
+        (a, end), = self.mx("many.test")
+        self.assertEqual(end[0], "OK")
+        # 32 addresses at most: the 3 of each of the first 10 hosts, 2 of
+        # the 11th, in preference order
+        self.assertEqual(len(a), 32)
+        self.assertEqual([x[0] for x in a], sorted(x[0] for x in a))
+        self.assertEqual({x for x in a[:3]},
+                         {(100, "host00.many.test", "127.0.1.%d" % j)
+                          for j in (1, 2, 3)})
+        self.assertEqual(a[-1][1], "host10.many.test")
 
     def test_many_at_once(self):
         names = ["multi.test", "nosuchdomain.test", "nullmx.test",

@@ -10,8 +10,10 @@ PID; every run of dns_query is bounded in time.
 """
 import collections
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -248,6 +250,26 @@ class TestHostAndPtr(ResolverBuilt):
         self.assertEqual(ptr[1][:4], ["PTR", "OK", "0", "liar.test"])
         self.assertEqual(ptr[2][:4], ["PTR", "NOTFOUND", "0", "-"])
         self.assertEqual(ptr[3][:2], ["PTR", "NOTFOUND"])
+
+
+class TestSystemResolver(ResolverBuilt):
+    """Without -s: loopback reverse names never leave the process."""
+
+    def test_loopback_is_localhost(self):
+        d = tempfile.mkdtemp(prefix="smtpd-resolv-")
+        try:
+            conf = os.path.join(d, "resolv.conf")
+            with open(conf, "w") as f:
+                f.write("nameserver 127.0.0.1\noptions timeout:1 "
+                        "attempts:1\n")
+            p = subprocess.run([QUERY, "-c", conf, "ptr", "127.0.0.9", "::1",
+                                "127.255.0.1"], stdout=subprocess.PIPE,
+                               timeout=RUN_TIMEOUT)
+        finally:
+            shutil.rmtree(d, True)
+        lines = sorted(p.stdout.decode().splitlines())
+        self.assertEqual([x.split(" ")[1:5] for x in lines],
+                         [["PTR", "OK", "1", "localhost"]] * 3)
 
 
 class TestMxImsg(TestMx):

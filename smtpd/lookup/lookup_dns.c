@@ -54,6 +54,7 @@ struct lookup_dns {
 	LIST_HEAD(, dns_sock)	 socks;
 	LIST_HEAD(, dns_req)	 reqs;		/* not freed yet */
 	unsigned int		 request_ms;
+	int			 servers_given;	/* -o resolver: DNS for all */
 	size_t			 nreqs;
 	int			 freeing;
 };
@@ -217,6 +218,7 @@ lookup_dns_new(struct event_base *base, const struct lookup_dns_params *p,
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
 	if (p->servers != NULL) {
 		/* the servers given are the only source: no hosts file */
+		dns->servers_given = 1;
 		mask |= ARES_OPT_LOOKUPS;
 		o.lookups = (char *)"b";
 	}
@@ -713,6 +715,16 @@ lookup_dns_host(struct lookup_dns *dns, const char *host,
 	lookup_dns_req_release(req);
 }
 
+/* lookup_dns_loopback - REQ's address is 127/8 or ::1 */
+static int
+lookup_dns_loopback(const struct dns_req *req)
+{
+	static const unsigned char	v6[16] = { [15] = 1 };
+
+	return req->family == AF_INET ? req->bin[0] == 127 :
+	    memcmp(req->bin, v6, sizeof v6) == 0;
+}
+
 /* lookup_dns_ptr - the reverse name of ADDR, forward-confirmed */
 void
 lookup_dns_ptr(struct lookup_dns *dns, const char *addr,
@@ -728,7 +740,12 @@ lookup_dns_ptr(struct lookup_dns *dns, const char *addr,
 	if (!lookup_dns_literal(addr, num, sizeof num, &req->family) ||
 	    inet_pton(req->family, num, req->bin) != 1)
 		lookup_dns_answer(req, DNS_NOTFOUND, "not an address");
-	else if ((q = calloc(1, sizeof *q)) == NULL)
+	else if (!dns->servers_given && lookup_dns_loopback(req)) {
+		/* RFC 6761 6.3, RFC 6303: answered here, never sent out */
+		(void)strlcpy(req->res.name, "localhost", sizeof req->res.name);
+		req->res.fcrdns = 1;
+		lookup_dns_answer(req, DNS_OK, NULL);
+	} else if ((q = calloc(1, sizeof *q)) == NULL)
 		log_warn("lookup: dns query");	/* the deadline answers */
 	else {
 		q->req = req;

@@ -82,8 +82,9 @@ void	lookup_dns_mx(struct lookup_dns *, const char *domain,
 void	lookup_dns_host(struct lookup_dns *, const char *host,
 	    lookup_dns_done_fn, void *arg);
 /* lookup_dns_ptr - the reverse name of ADDR (numeric) and whether its
- * own addresses include ADDR (FCrDNS); the hosts file is asked first
- * unless servers were given (127.0.0.1 is localhost without DNS) */
+ * own addresses include ADDR (FCrDNS).  Unless servers were given: a
+ * loopback address is "localhost" without asking anyone (RFC 6761,
+ * 6303), and the hosts file is read before DNS. */
 void	lookup_dns_ptr(struct lookup_dns *, const char *addr,
 	    lookup_dns_done_fn, void *arg);
 /* lookup_dns_pending - requests not yet freed (answered or not) */

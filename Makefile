@@ -192,6 +192,15 @@ $(O)/regress/smtp/%: $(O)/o/regress/smtp/%.o $(CORE_LIB) $(API_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
 
+# regress/dns/NAME.c: programs the DNS tests drive (the lookup process's
+# resolver, smtpd/lookup/lookup_dns.h), on the core and api libraries
+DNST_BINS	:= $(patsubst regress/dns/%.c,$(O)/regress/dns/%,$(sort $(wildcard regress/dns/*.c)))
+all: $(DNST_BINS)
+$(O)/regress/dns/%: $(O)/o/regress/dns/%.o $(CORE_LIB) $(API_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+
 # fuzz targets: clang only, built with their own objects
 FUZZ_O		:= $(O)/fuzz
 FUZZFLAGS	:= -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer

@@ -60,8 +60,11 @@ fuzz_answer_now(struct fuzz_answer *a)
 	case 2:
 		smtp_data_begin_done(a->s, a->code, a->fd, a->text);
 		break;
-	default:
+	case 3:
 		smtp_data_end_done(a->s, a->code, a->text);
+		break;
+	default:
+		smtp_connect_done(a->s, a->text, a->code);
 		break;
 	}
 }
@@ -132,13 +135,20 @@ fuzz_data_end(void *a, struct smtp_session *s, const struct smtp_tx *tx)
 	fuzz_answer(s, 3, 250, -1, NULL);
 }
 
+static void
+fuzz_connect(void *a, struct smtp_session *s,
+    const struct sockaddr_storage *ss, const char *addr)
+{
+	fuzz_answer(s, 4, 1, -1, "client.fuzz.example");
+}
+
 /* fuzz_init - the server, once */
 static void
 fuzz_init(void)
 {
 	static const struct smtp_hooks hooks = {
 		fuzz_tx_begin, fuzz_rcpt, fuzz_data_begin, fuzz_data_end,
-		NULL, NULL, NULL
+		NULL, NULL, NULL, fuzz_connect
 	};
 	struct smtp_listener	l = { .hostname = "fuzz.example" };
 	socklen_t		len = sizeof fuzz_addr;

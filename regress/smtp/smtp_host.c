@@ -249,7 +249,7 @@ main(int argc, char *argv[])
 {
 	static const struct smtp_hooks hooks = {
 		host_tx_begin, host_rcpt, host_data_begin, host_data_end,
-		host_tx_abort, host_session_end, NULL
+		host_tx_abort, host_session_end, NULL, NULL
 	};
 	struct smtp_listener	 l = { .hostname = "mx.test.example" };
 	struct host		 h = { 0 };

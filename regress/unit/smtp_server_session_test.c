@@ -85,7 +85,7 @@ hook_session_end(void *arg, struct smtp_session *s)
 
 static const struct smtp_hooks hooks = {
 	hook_tx_begin, hook_rcpt, hook_data_begin, hook_data_end,
-	hook_tx_abort, hook_session_end, NULL
+	hook_tx_abort, hook_session_end, NULL, NULL
 };
 
 /* reply - turn the loop until a final reply line arrives on FD; its

@@ -7,6 +7,10 @@
  * so a child never depends on the parent's working directory.  Parsing
  * only fills the options and reports the first error: no side effects.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -67,6 +71,40 @@ opts_rundir(struct smtpd_opts *o, const char *dir)
 	return 0;
 }
 
+/* opts_resolver_ok - "IP[:port],...", IPv6 bare or as [IP]:port (what
+ * c-ares's ares_set_servers_ports_csv takes) */
+static int
+opts_resolver_ok(const char *list)
+{
+	char		 buf[512], *item, *next, *port, *end;
+	unsigned char	 bin[16];
+	long		 n;
+
+	if (strlcpy(buf, list, sizeof buf) >= sizeof buf)
+		return 0;
+	for (item = buf; item != NULL; item = next) {
+		if ((next = strchr(item, ',')) != NULL)
+			*next++ = '\0';
+		port = NULL;
+		if (item[0] == '[') {
+			if ((end = strchr(item, ']')) == NULL || end[1] != ':')
+				return 0;
+			*end = '\0';
+			port = end + 2;
+			item++;
+		} else if (strchr(item, ':') == strrchr(item, ':') &&
+		    (port = strchr(item, ':')) != NULL)
+			*port++ = '\0';	/* IPv4:port, not bare IPv6 */
+		if (inet_pton(AF_INET, item, bin) != 1 &&
+		    inet_pton(AF_INET6, item, bin) != 1)
+			return 0;
+		if (port != NULL && ((n = strtol(port, &end, 10)) < 1 ||
+		    n > 65535 || *end != '\0'))
+			return 0;
+	}
+	return 1;
+}
+
 /* opts_override - -o key=value for one runtime path or user */
 static int
 opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
@@ -86,6 +124,8 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		K("chroot", chroot, 1),
 		K("user", user, 0),
 		K("queue-user", quser, 0),
+		K("resolver", resolver, 0),
+		K("resolv-conf", resolv_conf, 1),
 #undef K
 	};
 	const char	*eq, *val;
@@ -103,13 +143,17 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 			OPT_ERR("-o %s: empty value", kv);
 		if (keys[i].path && val[0] != '/')
 			OPT_ERR("-o %s: path must be absolute", kv);
+		if (strcmp(keys[i].key, "resolver") == 0 &&
+		    !opts_resolver_ok(val))
+			OPT_ERR("-o %s: expected IP[:port][,...] (IPv6 with "
+			    "a port as [IP]:port)", kv);
 		if (opts_set_path((char *)o + keys[i].off, keys[i].size, val,
 		    NULL) == -1)
 			OPT_ERR("-o %s: value too long", kv);
 		return 0;
 	}
 	OPT_ERR("-o %.*s: unknown key (spool, socket, pidfile, libexec, "
-	    "chroot, user, queue-user)", (int)klen, kv);
+	    "chroot, user, queue-user, resolver, resolv-conf)", (int)klen, kv);
 }
 
 /*
@@ -299,6 +343,10 @@ smtpd_opts_child_argv(const struct smtpd_opts *o, const char *name)
 	av[n++] = xasprintf("-ochroot=%s", o->chroot);
 	av[n++] = xasprintf("-ouser=%s", o->user);
 	av[n++] = xasprintf("-oqueue-user=%s", o->quser);
+	if (o->resolver[0] != '\0')
+		av[n++] = xasprintf("-oresolver=%s", o->resolver);
+	if (o->resolv_conf[0] != '\0')
+		av[n++] = xasprintf("-oresolv-conf=%s", o->resolv_conf);
 	av[n] = NULL;
 	return av;
 }
@@ -324,5 +372,6 @@ smtpd_opts_usage(void)
 	    "  -r dir        local run directory: spool, socket, pid file and\n"
 	    "                default configuration under dir\n"
 	    "  -o key=value  spool, socket, pidfile, libexec, chroot (paths),\n"
-	    "                user, queue-user (accounts)\n");
+	    "                user, queue-user (accounts), resolver (DNS\n"
+	    "                servers IP[:port],...), resolv-conf (path)\n");
 }

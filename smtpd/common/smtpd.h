@@ -38,6 +38,8 @@ struct smtpd_opts {
 	char		 quser[64];
 	char		 queue_backend[32];	/* -B queue=: fs, ram, null */
 	char		 scheduler_backend[32];	/* -B scheduler=: ramqueue */
+	char		 resolver[512];		/* -o resolver=: "" resolv.conf */
+	char		 resolv_conf[PATH_MAX];	/* -o resolv-conf=: "" default */
 	int		 foreground;		/* -d */
 	int		 verbose;		/* -v, repeatable */
 	int		 noaction;		/* -n */

@@ -205,6 +205,8 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_check_password_result },
 	{ IMSG_LOOKUP_CHECK_SENDER_RESULT, PROC_LOOKUP,
 	    dispatcher_on_check_sender_result },
+	{ IMSG_LOOKUP_DNS_PTR_RESULT, PROC_LOOKUP,
+	    dispatcher_on_dns_ptr_result },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 };

@@ -19,6 +19,8 @@
 struct imsg;
 struct mproc;
 struct smtp_hooks;
+struct smtp_session;
+struct sockaddr_storage;
 
 /* envelopes lookup may return for one recipient (its own limit is lower) */
 #define DISPATCHER_EXPAND_MAX	100000
@@ -95,6 +97,13 @@ void	dispatcher_auth_sender(struct smtp_session *, const struct smtp_tx *,
 void	dispatcher_on_check_credentials_result(struct mproc *, struct imsg *);
 void	dispatcher_on_check_password_result(struct mproc *, struct imsg *);
 void	dispatcher_on_check_sender_result(struct mproc *, struct imsg *);
+/* dispatcher_rdns.c: a client's reverse name at connect (SMTP-30); the
+ * greeting waits for it at most this long */
+#define DISPATCHER_RDNS_WAIT_MS	2000
+void	dispatcher_rdns_ask(void *arg, struct smtp_session *,
+	    const struct sockaddr_storage *, const char *addr);
+void	dispatcher_rdns_forget(struct smtp_session *);
+void	dispatcher_on_dns_ptr_result(struct mproc *, struct imsg *);
 
 /* dispatcher_mda.c */
 /* dispatcher_mda_pause - hold deliveries (1) or let them go (0) */

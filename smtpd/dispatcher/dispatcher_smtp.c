@@ -139,7 +139,8 @@ dispatcher_smtp_envelope(const struct smtp_tx *t, const struct smtp_rcpt *r,
 	strlcpy(e->tag, t->tag != NULL ? t->tag : "", sizeof e->tag);
 	strlcpy(e->smtpname, t->hostname, sizeof e->smtpname);
 	strlcpy(e->helo, t->helo != NULL ? t->helo : "", sizeof e->helo);
-	strlcpy(e->hostname, "<unknown>", sizeof e->hostname);
+	strlcpy(e->hostname, t->rdns != NULL && t->rdns[0] != '\0' ?
+	    t->rdns : "<unknown>", sizeof e->hostname);
 	if (t->ss != NULL)
 		e->ss = *t->ss;
 	if (t->auth_user != NULL) {	/* AUTH-08: rules, `from auth` */
@@ -232,6 +233,7 @@ dispatcher_smtp_session_end(void *arg, struct smtp_session *s)
 	struct dispatcher_tx	*tx = smtp_session_arg(s);
 
 	stats_add("smtp.session.closed", 1);
+	dispatcher_rdns_forget(s);
 	if (tx == NULL)
 		return;
 	dispatcher_tx_reset(tx);
@@ -247,6 +249,7 @@ const struct smtp_hooks dispatcher_smtp_hooks = {
 	.tx_abort = dispatcher_smtp_tx_abort,
 	.session_end = dispatcher_smtp_session_end,
 	.auth = dispatcher_smtp_auth,
+	.connect = dispatcher_rdns_ask,
 };
 
 /* answers from queue and lookup (dispatcher_req.c) */

@@ -62,7 +62,12 @@
  *    valid: Recipient ok" (RCPT), "2.0.0 MSGID Message accepted for
  *    delivery" (end of data); 4xx "4.3.0 Temporary failure"; 5xx
  *    "5.0.0 Failed".
- *  - The Received: header has "(<unknown> [IP])": no reverse DNS here.
+ *  - The Received: header has "(NAME [IP])", NAME the client's reverse
+ *    name the host gave through the connect hook (SMTP-30), or
+ *    "<unknown>" (no hook, no name, or a name the library refuses).
+ *    With a connect hook the greeting waits for smtp_connect_done; the
+ *    host bounds that wait.  The "connected" log line is written then,
+ *    with host=NAME.
  *  - SMTP AUTH (RFC 4954, PLAIN and LOGIN; smtp_auth.c): offered and
  *    accepted only on a listener with auth set and a session the host
  *    or the TLS layer declared secure (smtp_session_set_secure); there
@@ -140,6 +145,10 @@ struct smtp_tx {
 	const char		*hostname;	/* the listener's */
 	const char		*tag;
 	int			 esmtp;
+	/* added (SMTP-30): the client's reverse name, "" when none, and
+	 * whether its addresses include the client's (FCrDNS) */
+	const char		*rdns;
+	int			 fcrdns;
 	struct mailaddr		 sender;	/* null sender: both empty */
 	/* DSN (RFC 3461): ret 0 none, 1 FULL, 2 HDRS; envid "" none */
 	int			 dsn_ret;
@@ -169,6 +178,9 @@ struct smtp_rcpt {
  *   auth	AUTH: is PASSWORD right for USER (both NUL-terminated,
  *		the password is wiped by the library when auth returns:
  *		copy it if the answer comes later)
+ *   connect	added (SMTP-30), optional: a client connected over the
+ *		network (AF_INET/AF_INET6), before the greeting: find its
+ *		reverse name (ADDR is numeric) and answer smtp_connect_done
  */
 struct smtp_hooks {
 	void	(*tx_begin)(void *arg, struct smtp_session *,
@@ -184,6 +196,8 @@ struct smtp_hooks {
 	void	(*session_end)(void *arg, struct smtp_session *);
 	void	(*auth)(void *arg, struct smtp_session *, const char *user,
 		    const char *password);
+	void	(*connect)(void *arg, struct smtp_session *,
+		    const struct sockaddr_storage *, const char *addr);
 };
 
 /*
@@ -202,6 +216,10 @@ void	smtp_data_begin_done(struct smtp_session *, int code, int fd,
 	    const char *text);
 void	smtp_data_end_done(struct smtp_session *, int code,
 	    const char *text);
+/* smtp_connect_done - the client's reverse name (NULL or "": none) and
+ * whether it is forward-confirmed; the greeting goes out */
+void	smtp_connect_done(struct smtp_session *, const char *rdns,
+	    int fcrdns);
 
 /* smtp_auth_done - the answer to auth: R 1 right, 0 wrong (535 after a
  * random delay below one second), -1 cannot tell now (421) */

@@ -68,7 +68,8 @@ enum smtp_state {
 enum smtp_hook {
 	SMTP_HOOK_NONE, SMTP_HOOK_TX_BEGIN, SMTP_HOOK_RCPT,
 	SMTP_HOOK_DATA_BEGIN, SMTP_HOOK_DATA_END,
-	SMTP_HOOK_AUTH		/* the host's answer, then the delay */
+	SMTP_HOOK_AUTH,		/* the host's answer, then the delay */
+	SMTP_HOOK_CONNECT
 };
 
 struct smtp_auth;
@@ -92,6 +93,8 @@ struct smtp_session {
 	unsigned int			 errors;
 	size_t				 mails;
 	char				 helo[256];
+	char				 rdns[256];	/* "" unknown */
+	int				 fcrdns;	/* rdns confirmed */
 	struct smtp_xact		*x;
 	void				*host_arg;	/* the host's */
 	int				 secure;	/* TLS (auth) */

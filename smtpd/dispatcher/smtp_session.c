@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -236,8 +237,9 @@ smtp_received(struct smtp_session *s)
 
 	from[0] = rcpt[0] = '\0';
 	if (!l->mask_src)
-		snprintf(from, sizeof from, "from %s (<unknown> [%s])\n\t",
-		    s->helo, s->addr);
+		snprintf(from, sizeof from, "from %s (%s [%s])\n\t",
+		    s->helo, s->rdns[0] != '\0' ? s->rdns : "<unknown>",
+		    s->addr);
 	if (x->tx.nrcpt == 1)
 		snprintf(rcpt, sizeof rcpt, "\n\tfor <%s@%s>",
 		    x->first.user, x->first.domain);
@@ -597,6 +599,44 @@ smtp_session_addr(struct smtp_session *s)
 		strlcpy(s->addr, "local", sizeof s->addr);
 }
 
+/* smtp_session_greet - the greeting, and the connected log line */
+static void
+smtp_session_greet(struct smtp_session *s)
+{
+	log_event(s->id, "smtp", "connected", "address=%s host=%s", s->addr,
+	    s->rdns[0] != '\0' ? s->rdns : "<unknown>");
+	smtp_reply(s, "220 %s ESMTP %s", s->l->hostname, s->l->product);
+}
+
+/* smtp_connect_done - the host found (or not) the client's name */
+void
+smtp_connect_done(struct smtp_session *s, const char *rdns, int fcrdns)
+{
+	size_t	i, len;
+
+	if (s->pending != SMTP_HOOK_CONNECT) {
+		log_warnx("%016llx smtp connect_done without its hook pending",
+		    (unsigned long long)s->id);
+		return;
+	}
+	s->pending = SMTP_HOOK_NONE;
+	len = rdns != NULL ? strlen(rdns) : 0;
+	/* a host name (letters, digits, '-', '_', '.') or nothing: it goes
+	 * into a header and a log line */
+	for (i = 0; i < len && len < sizeof s->rdns; i++)
+		if (!isalnum((unsigned char)rdns[i]) && rdns[i] != '-' &&
+		    rdns[i] != '_' && rdns[i] != '.')
+			break;
+	if (len > 0 && i == len && len < sizeof s->rdns) {
+		memcpy(s->rdns, rdns, len + 1);
+		s->fcrdns = fcrdns != 0;
+	}
+	if (!s->gone)
+		smtp_session_greet(s);
+	smtp_session_resume(s);
+	smtp_session_settle(s);
+}
+
 /* smtp_session_start - a new client on FD: greet it (or refuse it) */
 uint64_t
 smtp_session_start(struct smtp_listen *l, int fd,
@@ -628,15 +668,28 @@ smtp_session_start(struct smtp_listen *l, int fd,
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 	    l->limits.line_max + 2 > 16384 ? l->limits.line_max + 2 : 16384);
-	log_event(s->id, "smtp", "connected", "address=%s", s->addr);
 	if (over_limit) {
+		log_event(s->id, "smtp", "connected", "address=%s", s->addr);
 		smtp_reply(s, "421 4.7.0 %s Too many connections, try again "
 		    "later", l->hostname);
 		smtp_session_settle(s);
 		return s->id;
 	}
-	smtp_reply(s, "220 %s ESMTP %s", l->hostname, l->product);
 	bufferevent_enable(s->bev, EV_READ);
+	if (srv->hooks.connect != NULL && (ss->ss_family == AF_INET ||
+	    ss->ss_family == AF_INET6)) {
+		/* the greeting waits for the name; input waits too */
+		s->pending = SMTP_HOOK_CONNECT;
+		s->busy = 1;
+		srv->hooks.connect(srv->arg, s, &s->ss,
+		    strncmp(s->addr, "IPv6:", 5) == 0 ? s->addr + 5 : s->addr);
+		s->busy = 0;
+		if (s->pending == SMTP_HOOK_CONNECT)
+			return s->id;
+		smtp_session_settle(s);
+		return s->id;
+	}
+	smtp_session_greet(s);
 	return s->id;
 }
 
@@ -735,6 +788,8 @@ smtp_tx_new(struct smtp_session *s, const struct mailaddr *from,
 	x->tx.hostname = s->l->hostname;
 	x->tx.tag = s->l->tag[0] != '\0' ? s->l->tag : NULL;
 	x->tx.esmtp = s->esmtp;
+	x->tx.rdns = s->rdns;
+	x->tx.fcrdns = s->fcrdns;
 	x->tx.sender = *from;
 	x->tx.dsn_ret = p->dsn_ret;
 	x->tx.auth_user = s->auth_user[0] != '\0' ? s->auth_user : NULL;

@@ -17,7 +17,11 @@
  * lookup_rcpt.c over the rules built here (lookup_rules.c); a user's
  * ~/.forward is asked of the parent (IMSG_PARENT_OPEN_FORWARD), which
  * opens it as the user and answers with the descriptor or an errno;
- * the expansion waits for that answer in its completion.
+ * the expansion waits for that answer in its completion.  DNS requests
+ * of the dispatcher (MX and host addresses for relaying, a client's
+ * reverse name) go to the asynchronous resolver of lookup_dns.c, set up
+ * with the configuration from -o resolver / resolv-conf or
+ * /etc/resolv.conf.
  */
 #include <sys/queue.h>
 
@@ -35,6 +39,7 @@
 #include "conf.h"
 #include "imsg_codec.h"
 #include "log.h"
+#include "lookup_dns.h"
 #include "lookup_expand.h"
 #include "mproc.h"
 #include "proc.h"
@@ -68,6 +73,7 @@ struct lookup_state {
 	char		  libexec[PATH_MAX];	/* mail.mboxfile's directory */
 	struct tree	  forwards;	/* reqid -> lookup_forward_wait */
 	uint64_t	  forward_reqid;
+	struct lookup_dns *dns;		/* the resolver (lookup_dns.c) */
 };
 
 /* one ~/.forward asked of the parent, until it answers */
@@ -77,6 +83,8 @@ struct lookup_forward_wait {
 };
 
 static struct lookup_state	lookup_state_storage;
+
+static void	lookup_dns_start(void);
 
 static struct lookup_state *
 lookup_state(void)
@@ -278,6 +286,7 @@ lookup_tables_open(void)
 		fatalx("lookup: %s", err);
 	log_debug("lookup: %zu tables open", lookup_state()->ntables);
 	lookup_rules_load();
+	lookup_dns_start();
 }
 
 /* lookup_query_new - a pending query of control, keyed by its reqid */
@@ -442,6 +451,7 @@ lookup_on_closed_exit(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	lookup_rules_free(&lookup_state()->rules);
+	lookup_dns_free(&lookup_state()->dns);
 	for (i = 0; i < lookup_state()->ntables; i++)
 		table_free(&lookup_state()->tables[i]);
 	free(lookup_state()->tables);
@@ -487,6 +497,51 @@ lookup_on_expand_rcpt(struct mproc *p, struct imsg *imsg)
 	lookup_rcpt_on_expand(lookup_state()->rules, p, imsg);
 }
 
+/* lookup_on_dns_mx - the addresses to relay a domain's mail to */
+static void
+lookup_on_dns_mx(struct mproc *p, struct imsg *imsg)
+{
+	lookup_dns_on_mx(lookup_state()->dns, p, imsg);
+}
+
+/* lookup_on_dns_host - the addresses of a relay host */
+static void
+lookup_on_dns_host(struct mproc *p, struct imsg *imsg)
+{
+	lookup_dns_on_host(lookup_state()->dns, p, imsg);
+}
+
+/* lookup_on_dns_ptr - a client's reverse name */
+static void
+lookup_on_dns_ptr(struct mproc *p, struct imsg *imsg)
+{
+	lookup_dns_on_ptr(lookup_state()->dns, p, imsg);
+}
+
+/*
+ * lookup_dns_start - the resolver, at start (fatal: start-up): the
+ * servers of -o resolver, else those of -o resolv-conf or
+ * /etc/resolv.conf, read now (this process is not chrooted).
+ */
+static void
+lookup_dns_start(void)
+{
+	struct lookup_dns_params	params;
+	char				err[512];
+
+	memset(&params, 0, sizeof params);
+	if (env->opts.resolver[0] != '\0')
+		params.servers = env->opts.resolver;
+	if (env->opts.resolv_conf[0] != '\0')
+		params.resolv_conf = env->opts.resolv_conf;
+	if ((lookup_state()->dns = lookup_dns_new(env->evb, &params, err,
+	    sizeof err)) == NULL)
+		fatalx("lookup: dns: %s", err);
+	log_debug("lookup: resolver ready (%s)", params.servers != NULL ?
+	    params.servers : params.resolv_conf != NULL ? params.resolv_conf :
+	    "/etc/resolv.conf");
+}
+
 /* lookup_on_userinfo - the account a delivery runs as */
 static void
 lookup_on_userinfo(struct mproc *p, struct imsg *imsg)
@@ -517,6 +572,9 @@ static const struct imsg_handler lookup_handlers[] = {
 	{ IMSG_LOOKUP_CHECK_CREDENTIALS, PROC_DISPATCHER,
 	    lookup_on_check_credentials },
 	{ IMSG_LOOKUP_CHECK_SENDER, PROC_DISPATCHER, lookup_on_check_sender },
+	{ IMSG_LOOKUP_DNS_MX,       PROC_DISPATCHER, lookup_on_dns_mx },
+	{ IMSG_LOOKUP_DNS_HOST,     PROC_DISPATCHER, lookup_on_dns_host },
+	{ IMSG_LOOKUP_DNS_PTR,      PROC_DISPATCHER, lookup_on_dns_ptr },
 	{ IMSG_LOOKUP_OPEN_FORWARD_RESULT, PROC_PARENT,
 	    lookup_on_open_forward_result },
 	{ IMSG_LOOKUP_OPEN_FORWARD_FD, PROC_PARENT, lookup_on_open_forward_fd },

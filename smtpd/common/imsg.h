@@ -262,6 +262,23 @@ enum proc_id {
 	    LOOKUP, F(reqid, U64) F(error, I32), (m)->error >= 0)		\
 	X(IMSG_LOOKUP_OPEN_FORWARD_FD, lookup_open_forward_fd, PARENT, LOOKUP,	\
 	    F(reqid, U64) F(fd, FD), 1)						\
+	/* tls (issue 9 parts 4, 5; TLS-01, TLS-11): at start the parent	\
+	 * hands out the pki files it read, certificate chains to the	\
+	 * dispatcher, chain and key to ca only, in chunks (what: 1 cert,	\
+	 * 2 key, ca_sign.h); the dispatcher's TLS has ca do its private-key	\
+	 * operations (op: 1 RSA private encrypt, 2 RSA private decrypt,	\
+	 * 3 ECDSA sign) on the key whose public half hashes to keyid */	\
+	X(IMSG_CA_PKI_DATA, ca_pki_data, PARENT, CA, F(pki, STR)		\
+	    F(what, I32) F(data, DATA), (m)->what == 1 || (m)->what == 2)	\
+	X(IMSG_DISPATCHER_PKI_DATA, dispatcher_pki_data, PARENT, DISPATCHER,	\
+	    F(pki, STR) F(data, DATA), 1)					\
+	X(IMSG_CA_SIGN, ca_sign, DISPATCHER, CA, F(reqid, U64) F(keyid, STR)	\
+	    F(op, I32) F(padding, I32) F(data, DATA),			\
+	    (m)->op >= 1 && (m)->op <= 3)					\
+	X(IMSG_CA_SIGN_RESULT, ca_sign_result, CA, DISPATCHER, F(reqid, U64)	\
+	    F(data, DATA), 1)							\
+	X(IMSG_CA_SIGN_FAIL, ca_sign_fail, CA, DISPATCHER, F(reqid, U64)	\
+	    F(error, STR), 1)							\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

@@ -68,6 +68,11 @@ dispatcher_listener_new(const struct conf_listener *cl, int local)
 	l->limits.message_max = c->max_message_size;
 	l->limits.rcpt_max = (size_t)c->smtp_limits.max_rcpt;
 	l->limits.mails_max = (size_t)c->smtp_limits.max_mails;
+	l->tls = dispatcher_tls_server(cl);	/* tls */
+	l->tls_mode = cl->tls == CONF_TLS_SMTPS ? SMTP_TLS_SMTPS :
+	    cl->tls == CONF_TLS_REQUIRE ? SMTP_TLS_REQUIRE :
+	    cl->tls == CONF_TLS_STARTTLS ? SMTP_TLS_STARTTLS : SMTP_TLS_NONE;
+	l->tls_verify = cl->tls_verify;
 	return l;	/* lives as long as the process */
 }
 
@@ -183,6 +188,10 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_userinfo_result },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
+	/* tls */
+	{ IMSG_DISPATCHER_PKI_DATA, PROC_PARENT, dispatcher_on_pki_data },
+	{ IMSG_CA_SIGN_RESULT, PROC_CA, dispatcher_on_ca_sign_late },
+	{ IMSG_CA_SIGN_FAIL, PROC_CA, dispatcher_on_ca_sign_late },
 };
 
 /* dispatcher_smtp_server - the SMTP server, for dispatcher_enqueue.c */
@@ -195,6 +204,8 @@ dispatcher_smtp_server(void)
 static void
 dispatcher_on_config(void)
 {
+	dispatcher_ca_init();	/* before any key is loaded (tls) */
+	dispatcher_tls_init();
 	dispatcher_state()->smtp = smtp_server_new(env->evb,
 	    &dispatcher_smtp_hooks, NULL);
 	if (dispatcher_state()->smtp == NULL)

@@ -77,6 +77,7 @@
 struct event_base;
 struct smtp_server;
 struct smtp_session;
+struct tls;
 
 /* per-listener limits; 0 in a field means the default below */
 struct smtp_limits {
@@ -111,7 +112,19 @@ struct smtp_listener {
 	/* added (smtp library): the product in the banner and the
 	 * Received header ("220 NAME ESMTP PRODUCT"); NULL: "OpenSMTPD" */
 	const char		*product;
+	/* added (tls): SMTP_TLS_*, and the libtls server context
+	 * (keypairs by SNI, protocols, ciphers, client verification) the
+	 * handshakes use, which must live as long as the server; with
+	 * tls_verify a client must present a certificate it trusts */
+	int			 tls_mode;
+	int			 tls_verify;
+	struct tls		*tls;
 };
+
+#define SMTP_TLS_NONE		0
+#define SMTP_TLS_STARTTLS	1	/* offered (listen ... tls) */
+#define SMTP_TLS_REQUIRE	2	/* required before MAIL (tls-require) */
+#define SMTP_TLS_SMTPS		3	/* from the first byte (smtps) */
 
 /* a transaction as the hooks see it */
 struct smtp_tx {

@@ -18,6 +18,8 @@
 
 struct bufferevent;
 struct event;
+struct tls;
+struct tls_io;
 
 struct smtp_listen {
 	TAILQ_ENTRY(smtp_listen)	 entry;
@@ -31,6 +33,8 @@ struct smtp_listen {
 	char				 product[64];
 	int				 local, mask_src, no_dsn;
 	struct smtp_limits		 limits;	/* defaults filled */
+	int				 tls_mode, tls_verify;	/* tls */
+	struct tls			*tls;
 };
 
 struct smtp_server {
@@ -65,7 +69,8 @@ enum smtp_state {
 
 enum smtp_hook {
 	SMTP_HOOK_NONE, SMTP_HOOK_TX_BEGIN, SMTP_HOOK_RCPT,
-	SMTP_HOOK_DATA_BEGIN, SMTP_HOOK_DATA_END
+	SMTP_HOOK_DATA_BEGIN, SMTP_HOOK_DATA_END,
+	SMTP_HOOK_TLS		/* a TLS handshake (smtp_tls.c) */
 };
 
 struct smtp_session {
@@ -89,6 +94,7 @@ struct smtp_session {
 	char				 helo[256];
 	struct smtp_xact		*x;
 	void				*host_arg;	/* the host's */
+	struct tls_io			*tls_io;	/* TLS on: bev is its */
 };
 
 /* smtp_session.c */
@@ -96,5 +102,27 @@ struct smtp_session {
 uint64_t smtp_session_start(struct smtp_listen *, int fd,
 	    const struct sockaddr_storage *, int over_limit);
 void	smtp_session_free(struct smtp_session *);
+/* added (tls): what smtp_tls.c uses of the session */
+void	smtp_session_settle(struct smtp_session *);
+/* smtp_session_bev_setup - callbacks, timeouts, watermark of s->bev */
+void	smtp_session_bev_setup(struct smtp_session *);
+void	smtp_session_greet(struct smtp_session *, int over_limit);
+void	smtp_reply(struct smtp_session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	smtp_reply_error(struct smtp_session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* smtp_tls.c: STARTTLS, smtps, tls-require, the Received TLS clause */
+/* smtp_tls_accept - an smtps client on FD: handshake, then greet */
+void	smtp_tls_accept(struct smtp_session *, int fd, int over_limit);
+void	smtp_tls_cmd_starttls(struct smtp_session *, const char *arg);
+/* smtp_tls_refused - VERB must wait for STARTTLS: 530 sent; 1 */
+int	smtp_tls_refused(struct smtp_session *, int verb);
+/* smtp_tls_ehlo - the EHLO line offering STARTTLS, when it is offered */
+void	smtp_tls_ehlo(struct smtp_session *);
+/* smtp_tls_received - " (TLS version=... verify=...)" or "" */
+void	smtp_tls_received(struct smtp_session *, char *, size_t);
+/* smtp_tls_free - the session's transport (TLS or socket) */
+void	smtp_tls_free(struct smtp_session *);
 
 #endif

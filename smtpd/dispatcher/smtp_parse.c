@@ -31,6 +31,7 @@ static const struct {
 	{ "NOOP", SMTP_VERB_NOOP }, { "HELP", SMTP_VERB_HELP },
 	{ "QUIT", SMTP_VERB_QUIT }, { "VRFY", SMTP_VERB_VRFY },
 	{ "EXPN", SMTP_VERB_EXPN }, { "WIZ",  SMTP_VERB_WIZ },
+	{ "STARTTLS", SMTP_VERB_STARTTLS },
 };
 
 /* smtp_parse_verb - the verb of LINE and where its arguments start */

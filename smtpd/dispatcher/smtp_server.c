@@ -185,6 +185,9 @@ smtp_server_listen_new(struct smtp_server *srv, int fd,
 	l->local = conf->local;
 	l->mask_src = conf->mask_src;
 	l->no_dsn = conf->no_dsn;
+	l->tls_mode = conf->tls != NULL ? conf->tls_mode : SMTP_TLS_NONE;
+	l->tls_verify = conf->tls_verify;
+	l->tls = conf->tls;
 	smtp_server_limits(&l->limits, &conf->limits);
 	return l;
 }

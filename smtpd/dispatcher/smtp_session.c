@@ -43,11 +43,10 @@
 					 * client: above, stop reading */
 
 static void	smtp_session_process(struct smtp_session *);
-static void	smtp_session_settle(struct smtp_session *);
 static void	smtp_session_command(struct smtp_session *, char *);
 
 /* smtp_reply - send one reply line (FMT has no CRLF) */
-static void __attribute__((format(printf, 2, 3)))
+void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	char	buf[SMTP_REPLY_MAX];
@@ -74,7 +73,7 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 }
 
 /* smtp_reply_error - a reply for a bad command; too many: 421 */
-static void __attribute__((format(printf, 2, 3)))
+void
 smtp_reply_error(struct smtp_session *s, const char *fmt, ...)
 {
 	char	buf[SMTP_REPLY_MAX];
@@ -140,12 +139,12 @@ smtp_session_free(struct smtp_session *s)
 	if (srv->hooks.session_end != NULL)
 		srv->hooks.session_end(srv->arg, s);
 	log_event(s->id, "smtp", "disconnected", "address=%s", s->addr);
-	bufferevent_free(s->bev);
+	smtp_tls_free(s);
 	free(s);
 }
 
 /* smtp_session_settle - free the session when it is done with */
-static void
+void
 smtp_session_settle(struct smtp_session *s)
 {
 	if (s->busy || s->pending != SMTP_HOOK_NONE)
@@ -228,6 +227,7 @@ smtp_received(struct smtp_session *s)
 	struct smtp_xact	*x = s->x;
 	struct smtp_listen	*l = s->l;
 	char			 buf[2048], date[64], from[600], rcpt[600];
+	char			 tls[256];
 	struct tm		 tm;
 	time_t			 now = time(NULL);
 	int			 n;
@@ -241,9 +241,11 @@ smtp_received(struct smtp_session *s)
 		    x->first.user, x->first.domain);
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
-	n = snprintf(buf, sizeof buf, "Received: %sby %s (%s) with %s id "
-	    "%08x%s;\n\t%s\n", from, l->hostname, l->product,
-	    s->esmtp ? "ESMTP" : "SMTP", x->tx.msgid, rcpt, date);
+	smtp_tls_received(s, tls, sizeof tls);
+	n = snprintf(buf, sizeof buf, "Received: %sby %s (%s) with %s%s id "
+	    "%08x%s%s;\n\t%s\n", from, l->hostname, l->product,
+	    s->esmtp ? "ESMTP" : "SMTP", s->tls_io != NULL ? "S" : "",
+	    x->tx.msgid, tls, rcpt, date);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return -1;
 	return smtp_buf_add(&x->out, buf, n);
@@ -571,11 +573,11 @@ smtp_session_start(struct smtp_listen *l, int fd,
 {
 	struct smtp_server	*srv = l->srv;
 	struct smtp_session	*s;
-	struct timeval		 tv;
 
 	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    (l->tls_mode != SMTP_TLS_SMTPS &&
 	    (s->bev = bufferevent_socket_new(srv->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)) {
 		log_warn("smtp: new session");
 		free(s);
 		close(fd);
@@ -588,6 +590,23 @@ smtp_session_start(struct smtp_listen *l, int fd,
 	smtp_session_addr(s);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
+	log_event(s->id, "smtp", "connected", "address=%s", s->addr);
+	if (l->tls_mode == SMTP_TLS_SMTPS) {
+		smtp_tls_accept(s, fd, over_limit);	/* then greets */
+		return s->id;
+	}
+	smtp_session_bev_setup(s);
+	smtp_session_greet(s, over_limit);
+	return s->id;
+}
+
+/* smtp_session_bev_setup - s->bev (socket or TLS) serves the session */
+void
+smtp_session_bev_setup(struct smtp_session *s)
+{
+	struct smtp_listen	*l = s->l;
+	struct timeval		 tv;
+
 	tv.tv_sec = l->limits.timeout_ms / 1000;
 	tv.tv_usec = (l->limits.timeout_ms % 1000) * 1000;
 	bufferevent_setcb(s->bev, smtp_session_on_read, smtp_session_on_write,
@@ -595,16 +614,22 @@ smtp_session_start(struct smtp_listen *l, int fd,
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 	    l->limits.line_max + 2 > 16384 ? l->limits.line_max + 2 : 16384);
-	log_event(s->id, "smtp", "connected", "address=%s", s->addr);
+}
+
+/* smtp_session_greet - the greeting, or 421 when OVER_LIMIT */
+void
+smtp_session_greet(struct smtp_session *s, int over_limit)
+{
+	struct smtp_listen	*l = s->l;
+
 	if (over_limit) {
 		smtp_reply(s, "421 4.7.0 %s Too many connections, try again "
 		    "later", l->hostname);
 		smtp_session_settle(s);
-		return s->id;
+		return;
 	}
 	smtp_reply(s, "220 %s ESMTP %s", l->hostname, l->product);
 	bufferevent_enable(s->bev, EV_READ);
-	return s->id;
 }
 
 /* ---- commands ---- */
@@ -642,6 +667,7 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	smtp_reply(s, "250-SIZE %lld", l->limits.message_max);
 	if (!l->no_dsn)
 		smtp_reply(s, "250-DSN");
+	smtp_tls_ehlo(s);
 	smtp_reply(s, "250-PIPELINING");
 	smtp_reply(s, "250 HELP");
 }
@@ -834,8 +860,11 @@ static void
 smtp_session_command(struct smtp_session *s, char *line)
 {
 	const char	*arg;
+	enum smtp_verb	 verb = smtp_parse_verb(line, &arg);
 
-	switch (smtp_parse_verb(line, &arg)) {
+	if (smtp_tls_refused(s, verb))
+		return;
+	switch (verb) {
 	case SMTP_VERB_HELO:
 		smtp_cmd_helo(s, arg, 0);
 		break;
@@ -860,6 +889,9 @@ smtp_session_command(struct smtp_session *s, char *line)
 		break;
 	case SMTP_VERB_HELP:
 		smtp_cmd_help(s);
+		break;
+	case SMTP_VERB_STARTTLS:
+		smtp_tls_cmd_starttls(s, arg);
 		break;
 	case SMTP_VERB_QUIT:
 		smtp_tx_end(s, 1);

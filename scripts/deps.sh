@@ -49,6 +49,7 @@ mariadb-client-core	-
 dovecot-lmtpd		-
 # tls (issue 9 parts 4, 5): ca and the dispatcher link libcrypto
 libssl-dev		pc:libcrypto
+libnet-ssleay-perl	-
 '
 # (the tests' database servers are started privately by
 # regress/lib/servers.py: own data dir, own port, own socket; Dovecot's

@@ -205,7 +205,8 @@ static void
 dispatcher_on_config(void)
 {
 	dispatcher_ca_init();	/* before any key is loaded (tls) */
-	dispatcher_tls_init();
+	dispatcher_tls_init();	/* reads CA bundles: before the chroot */
+	proc_child_drop();
 	dispatcher_state()->smtp = smtp_server_new(env->evb,
 	    &dispatcher_smtp_hooks, NULL);
 	if (dispatcher_state()->smtp == NULL)
@@ -234,6 +235,7 @@ dispatcher_main(void)
 	env->state = &dispatcher_state_storage;
 	dispatcher_state()->paused = env->opts.paused;
 	stats_on_collect(dispatcher_on_collect_stats);
+	proc_child_drop_late();		/* dispatcher_tls_init reads files */
 	proc_child_init(PROC_DISPATCHER, dispatcher_handlers,
 	    sizeof dispatcher_handlers / sizeof dispatcher_handlers[0],
 	    dispatcher_on_config, dispatcher_on_start);

@@ -14,6 +14,8 @@
  * the data it sent), BEV_EVENT_ERROR on a TLS or socket error, and the
  * timeouts it sets.  tls_io_free() ends it: what the user wrote is
  * still sent, then close_notify, for at most TLS_IO_LINGER_MS.
+ * The host ignores SIGPIPE (a peer gone mid-write is an error, not a
+ * signal), as every smtpd process does.
  */
 #ifndef SMTPD_TLS_IO_H
 #define SMTPD_TLS_IO_H

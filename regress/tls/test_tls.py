@@ -12,7 +12,7 @@ process is stopped by PID (smtpdtest.Smtpd).
 import os
 import pwd
 import re
-import shutil
+import signal
 import smtplib
 import socket
 import ssl
@@ -329,6 +329,46 @@ class TestKeyFile(unittest.TestCase):
             self.assertEqual(d.stop(), 0)
         finally:
             d.cleanup()
+
+
+class TestCaStalled(unittest.TestCase):
+    """The dispatcher's one wait: a ca that does not answer fails the
+    handshake after DISPATCHER_CA_TIMEOUT_MS (1 s), the daemon goes on,
+    and once ca answers again (its late answer dropped) TLS works."""
+
+    def test_stalled_ca_fails_the_handshake_only(self):
+        d = Smtpd()
+        with d:
+            make_certs(d.dir)
+            port = free_port()
+            with open(os.path.join(d.dir, "smtpd.conf"), "w") as f:
+                f.write('pki mxec cert "%s/ec.crt"\n'
+                        'pki mxec key "%s/ec.key"\n'
+                        'listen on 127.0.0.1 port %d smtps pki mxec\n'
+                        'action "local" mbox\n'
+                        'match from local for local action "local"\n'
+                        % (d.dir, d.dir, port))
+            d.start()
+            procs, _ = d.status()
+            ca = procs["ca"]["pid"]
+            self.assertGreater(ca, 1)
+            os.kill(ca, signal.SIGSTOP)
+            try:
+                t0 = time.monotonic()
+                with self.assertRaises((ssl.SSLError, OSError)):
+                    smtplib.SMTP_SSL("127.0.0.1", port, timeout=TIMEOUT,
+                                     context=client_context())
+                took = time.monotonic() - t0
+            finally:
+                os.kill(ca, signal.SIGCONT)
+            self.assertLess(took, 5)
+            self.assertIn("private-key operation by ca failed", d.log())
+            with smtplib.SMTP_SSL("127.0.0.1", port, timeout=TIMEOUT,
+                                  context=client_context()) as c:
+                self.assertEqual(c.noop()[0], 250)
+            self.assertTrue(wait_for(lambda: "late answer from ca dropped"
+                                     in d.log(), TIMEOUT), d.log())
+            self.assertEqual(d.stop(), 0)
 
 
 if __name__ == "__main__":

@@ -155,8 +155,10 @@ dispatcher_ca_answer(struct mproc *p, struct imsg *imsg, uint64_t reqid,
 	if (imsg->hdr.type == IMSG_CA_SIGN_FAIL) {
 		if (msg_unpack_ca_sign_fail(imsg, &f) == -1)
 			mproc_bad_payload(p, imsg);
-		if (f.reqid != reqid)
+		if (f.reqid != reqid) {
+			dispatcher_on_ca_sign_late(p, imsg);
 			return 0;
+		}
 		log_warnx("dispatcher: ca refused: %s", f.error);
 		return -1;
 	}
@@ -164,8 +166,10 @@ dispatcher_ca_answer(struct mproc *p, struct imsg *imsg, uint64_t reqid,
 	    msg_unpack_ca_sign_result(imsg, &r) == -1)
 		fatalx("dispatcher: unexpected %s from ca",
 		    imsg_name(imsg->hdr.type));
-	if (r.reqid != reqid)
+	if (r.reqid != reqid) {
+		dispatcher_on_ca_sign_late(p, imsg);
 		return 0;
+	}
 	if (r.data_len > outmax) {
 		log_warnx("dispatcher: ca answered %zu bytes, room for %zu",
 		    r.data_len, outmax);

@@ -84,6 +84,7 @@ pki mxrsa cert "{d}/rsa.crt"
 pki mxrsa key "{d}/rsa.key"
 pki mxec cert "{d}/ec.crt"
 pki mxec key "{d}/ec.key"
+pki mxrsa dhe auto
 ca corpca cert "{d}/ca.crt"
 listen on 127.0.0.1 port {tls} tls pki mxrsa pki mxec hostname mx.example.org
 listen on 127.0.0.1 port {smtps} smtps pki mxec hostname mx.example.org
@@ -260,6 +261,9 @@ class TestTLS(unittest.TestCase):
                  "ECDHE-RSA-"),
                 (["-tls1_2", "-cipher", "AES256-SHA"], "mx.example.org",
                  "AES256-SHA"),
+                # `pki mxrsa dhe auto` (TLS-02)
+                (["-tls1_2", "-cipher", "DHE-RSA-AES256-GCM-SHA384"],
+                 "mx.example.org", "DHE-RSA-AES256-GCM-SHA384"),
                 (["-servername", "ec.example.org", "-tls1_2"],
                  "ec.example.org", "ECDHE-ECDSA-"),
                 (["-servername", "ec.example.org", "-tls1_3"],

@@ -8,7 +8,8 @@
  * `ca` bundle or the system's CA file is read then.  Per listener:
  * every pki it names, the first as the default and all of them chosen
  * by SNI against the names in their certificates (libtls); without a
- * pki, the one named as the listener's hostname.  Each key is a
+ * pki, the one named as the listener's hostname; the first pki's
+ * `dhe` (TLS-02) is the listener's.  Each key is a
  * stand-in (dispatcher_ca.c): signing goes to ca.  Protocols: the
  * listener's `protocols`, default TLSv1.2 and TLSv1.3; ciphers: the
  * listener's, else `smtp ciphers`, default HIGH:!aNULL:!MD5.  `verify`
@@ -41,7 +42,7 @@ dispatcher_tls_keypair(struct tls_config *cfg, const char *name, int first)
 {
 	const unsigned char	*cert;
 	unsigned char		*key;
-	size_t			 certlen, keylen;
+	size_t			 certlen, keylen, i;
 	int			 r;
 
 	if ((cert = dispatcher_ca_cert(name, &certlen)) == NULL)
@@ -55,6 +56,13 @@ dispatcher_tls_keypair(struct tls_config *cfg, const char *name, int first)
 	free(key);
 	if (r == -1)
 		fatalx("dispatcher: pki %s: %s", name, tls_config_error(cfg));
+	for (i = 0; first && i < env->conf->npkis; i++)
+		if (strcmp(env->conf->pkis[i]->name, name) == 0 &&
+		    env->conf->pkis[i]->dhe != NULL &&
+		    tls_config_set_dheparams(cfg, env->conf->pkis[i]->dhe) ==
+		    -1)
+			fatalx("dispatcher: pki %s: dhe %s: %s", name,
+			    env->conf->pkis[i]->dhe, tls_config_error(cfg));
 }
 
 /* dispatcher_tls_ca - the CA bundle a `verify` listener trusts */

@@ -197,6 +197,11 @@ class TestTLS(unittest.TestCase):
             self.assertFalse(c.has_extn("starttls"))
             self.assertEqual(c.docmd("STARTTLS")[0], 503)
             self.assertEqual(c.noop()[0], 250)
+        # the handshake's signature was ca's (smtpctl show stats)
+        out = self.d.ctl("show", "stats").stdout
+        m = re.search(r"^ca\.operation=(\d+)$", out, re.M)
+        self.assertTrue(m and int(m.group(1)) > 0, out)
+        self.assertRegex(out, r"(?m)^ca\.operation\.mean_usec=\d+$")
 
     def test_tls_require_refuses_mail_in_clear(self):
         with self.smtp("req") as c:

@@ -154,6 +154,7 @@ dispatcher_on_collect_stats(void)
 	struct dispatcher_state	*ds = dispatcher_state();
 	long long		 open = ds->smtp != NULL ?
 				    (long long)smtp_server_sessions(ds->smtp) : 0;
+	unsigned long long	 calls, failures, usec;
 
 	stats_set("smtp.session", open);
 	stats_set("smtp.session.total", open +
@@ -161,6 +162,10 @@ dispatcher_on_collect_stats(void)
 	stats_set("smtp.paused", (ds->paused & PAUSE_SMTP) != 0);
 	stats_set("mda.paused", (ds->paused & PAUSE_MDA) != 0);
 	stats_set("mta.paused", (ds->paused & PAUSE_MTA) != 0);
+	dispatcher_ca_stats(&calls, &failures, &usec);	/* tls */
+	stats_set("ca.operation", (long long)calls);
+	stats_set("ca.operation.failed", (long long)failures);
+	stats_set("ca.operation.mean_usec", (long long)usec);
 }
 
 static const struct imsg_handler dispatcher_handlers[] = {

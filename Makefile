@@ -119,7 +119,7 @@ DRIVER_BINS	:= $(patsubst regress/drivers/%.c,$(O)/regress/drivers/%,$(DRIVER_SR
 FUZZ_SRCS	:= $(sort $(wildcard regress/fuzz/*_fuzz.c))
 FUZZ_BINS	:= $(patsubst regress/fuzz/%.c,$(O)/regress/fuzz/%,$(FUZZ_SRCS))
 
-LIBS		:= $(PKG_LIBS) -ldb -lcrypt
+LIBS		:= $(PKG_LIBS) -lssl -lcrypto -ldb -lcrypt
 
 .PHONY: all deps test check run fuzz install clean
 .SECONDARY:

@@ -280,8 +280,9 @@ def run_integ_pool(build, pattern, notrun, jobs):
                     totals[1] += 1
                     print("FAIL  %s: exited %s without a result" % (
                         os.path.relpath(m, ROOT), proc.returncode))
-                print("integ %-40s %5.1fs" % (os.path.relpath(m, ROOT),
-                                             time.monotonic() - t0))
+                if body.strip() or not res:
+                    print("integ %-40s %5.1fs" % (
+                        os.path.relpath(m, ROOT), time.monotonic() - t0))
                 sys.stdout.flush()
             time.sleep(0.05)
     return tuple(totals)
@@ -311,6 +312,8 @@ def run_integ(build, pattern, notrun, san, module=None):
              if (not pattern or re.search(pattern, t.id())) and
              (cls is None or type(t).__name__ == cls)]
     CountingResult.san = san
+    if module is not None and not tests:
+        return 0, 0, 0          # a pool worker with nothing to say
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
                                      resultclass=CountingResult)
     result = runner.run(unittest.TestSuite(tests))

@@ -49,6 +49,9 @@ mariadb-client-core	-
 dovecot-lmtpd		-
 # dns slice: the DNS server the resolver tests run (regress/lib/dnsserver.py)
 dnsmasq-base		-
+# tls (issue 9 parts 4, 5): ca and the dispatcher link libcrypto
+libssl-dev		pc:libcrypto
+libnet-ssleay-perl	-
 '
 # (the tests' database servers are started privately by
 # regress/lib/servers.py: own data dir, own port, own socket; Dovecot's
@@ -71,7 +74,7 @@ deps_check() {
 	have_pc=1
 	command -v pkg-config >/dev/null 2>&1 || have_pc=0
 	echo "$PACKAGES" | while read -r pkg probe; do
-		case $pkg in ''|'#'*) continue ;; esac
+		case $pkg in ''|\#*) continue ;; esac	# blank, comment
 		case $probe in
 		cc:"$ccname")
 			[ "$have_cc" = 1 ] || echo "$pkg" ;;
@@ -93,7 +96,7 @@ deps_check() {
 # deps_missing - the packages dpkg does not list as installed
 deps_missing() {
 	echo "$PACKAGES" | while read -r pkg probe; do
-		case $pkg in ''|'#'*) continue ;; esac
+		case $pkg in ''|\#*) continue ;; esac	# blank, comment
 		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null |
 		    grep -q 'install ok installed' || echo "$pkg"
 	done

@@ -14,6 +14,7 @@ import base64
 import os
 import shutil
 import smtplib
+import ssl
 import subprocess
 import sys
 import unittest
@@ -118,6 +119,51 @@ class AuthDaemon(unittest.TestCase):
         log = self.d.log()
         self.assertNotIn("hunter2", log)
         self.assertNotIn(PLAIN, log)
+
+
+    def tls_client(self, port):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = smtplib.SMTP("127.0.0.1", port, timeout=20)
+        c.ehlo("client.example")
+        c.starttls(context=ctx)
+        c.ehlo("client.example")
+        return c
+
+    def test_auth_over_starttls(self):
+        # AUTH-01/02/07, end to end: offered once TLS is up, a wrong
+        # password refused after the delay, PLAIN and LOGIN accepted
+        with self.tls_client(self.port_req) as c:
+            self.assertTrue(c.has_extn("auth"), c.esmtp_features)
+            self.assertEqual(c.esmtp_features["auth"].split(),
+                             ["PLAIN", "LOGIN"])
+            c.user, c.password = "alice", "wrong"
+            with self.assertRaises(smtplib.SMTPAuthenticationError) as e:
+                c.auth("PLAIN", c.auth_plain)
+            self.assertEqual(e.exception.smtp_code, 535)
+            c.user, c.password = "alice", "hunter2-secret"
+            code, text = c.auth("PLAIN", c.auth_plain)
+            self.assertEqual(code, 235, text)
+            code, text = c.docmd("AUTH", "PLAIN " + PLAIN)
+            self.assertEqual(code, 503, text)       # already done
+            code, text = c.docmd("MAIL", "FROM:<alice@example.org>")
+            self.assertEqual(code, 250, text)
+        with self.tls_client(self.port_opt) as c:
+            code, text = c.login("alice", "hunter2-secret")  # LOGIN or PLAIN
+            self.assertEqual(code, 235, text)
+        r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port",
+                            str(self.port_req), "--tls", "--auth", "LOGIN",
+                            "--auth-user", "alice", "--auth-password",
+                            "hunter2-secret", "--quit-after", "AUTH",
+                            "--timeout", "20"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("235 2.0.0", r.stdout)
+        log = self.d.log()
+        self.assertIn("user=alice result=ok", log)
+        self.assertIn("user=alice result=permfail", log)
+        self.assertNotIn("hunter2", log)
 
 
 class AuthConfig(unittest.TestCase):

@@ -142,6 +142,13 @@ static struct test_sample {
 	    "alice", "alice@example.org" } } },
 	{ IMSG_LOOKUP_CHECK_SENDER_RESULT, { .lookup_check_sender_result = {
 	    27, 0 } } },
+	/* tls: pki files handed out, ca's private-key operations */
+	{ IMSG_CA_PKI_DATA, { .ca_pki_data = { "mx", 2, "-----BEGIN", 10 } } },
+	{ IMSG_DISPATCHER_PKI_DATA, { .dispatcher_pki_data = { "mx",
+	    "-----BEGIN", 10 } } },
+	{ IMSG_CA_SIGN, { .ca_sign = { 30, "00ff", 3, 0, "digest", 6 } } },
+	{ IMSG_CA_SIGN_RESULT, { .ca_sign_result = { 30, "sig", 3 } } },
+	{ IMSG_CA_SIGN_FAIL, { .ca_sign_fail = { 30, "no such key" } } },
 	{ IMSG_CTL_HELLO, { .ctl_hello = { IMSG_VERSION } } },
 	{ IMSG_CTL_SHOW_STATUS, { .ctl_show_status = { 0 } } },
 	{ IMSG_CTL_TABLE_QUERY, { .ctl_table_query = { TABLE_OP_FETCH,

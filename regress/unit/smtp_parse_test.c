@@ -36,7 +36,9 @@ test_verbs(void)
 		{ "MAILX", SMTP_VERB_UNKNOWN, "" },
 		{ "", SMTP_VERB_UNKNOWN, "" },
 		{ "BDAT 10", SMTP_VERB_UNKNOWN, "10" },
-		{ "STARTTLS", SMTP_VERB_UNKNOWN, "" },
+		{ "STARTTLS", SMTP_VERB_STARTTLS, "" },	/* tls */
+		{ "starttls x", SMTP_VERB_STARTTLS, "x" },
+		{ "STARTTLSX", SMTP_VERB_UNKNOWN, "" },
 	};
 	const char	*args;
 	char		 what[128];

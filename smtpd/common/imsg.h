@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define IMSG_VERSION	4
+#define IMSG_VERSION	5
 
 /* the processes; CLIENT is a control-socket client, not a process of ours */
 #define PROC_LIST(X)				\
@@ -281,6 +281,23 @@ enum proc_id {
 	    F(reqid, U64) F(table, STR) F(user, STR) F(sender, STR), 1)	\
 	X(IMSG_LOOKUP_CHECK_SENDER_RESULT, lookup_check_sender_result,	\
 	    LOOKUP, DISPATCHER, F(reqid, U64) F(r, TRI), 1)			\
+	/* tls (issue 9 parts 4, 5; TLS-01, TLS-11): at start the parent	\
+	 * hands out the pki files it read, certificate chains to the	\
+	 * dispatcher, chain and key to ca only, in chunks (what: 1 cert,	\
+	 * 2 key, ca_sign.h); the dispatcher's TLS has ca do its private-key	\
+	 * operations (op: 1 RSA private encrypt, 2 RSA private decrypt,	\
+	 * 3 ECDSA sign) on the key whose public half hashes to keyid */	\
+	X(IMSG_CA_PKI_DATA, ca_pki_data, PARENT, CA, F(pki, STR)		\
+	    F(what, I32) F(data, DATA), (m)->what == 1 || (m)->what == 2)	\
+	X(IMSG_DISPATCHER_PKI_DATA, dispatcher_pki_data, PARENT, DISPATCHER,	\
+	    F(pki, STR) F(data, DATA), 1)					\
+	X(IMSG_CA_SIGN, ca_sign, DISPATCHER, CA, F(reqid, U64) F(keyid, STR)	\
+	    F(op, I32) F(padding, I32) F(data, DATA),			\
+	    (m)->op >= 1 && (m)->op <= 3)					\
+	X(IMSG_CA_SIGN_RESULT, ca_sign_result, CA, DISPATCHER, F(reqid, U64)	\
+	    F(data, DATA), 1)							\
+	X(IMSG_CA_SIGN_FAIL, ca_sign_fail, CA, DISPATCHER, F(reqid, U64)	\
+	    F(error, STR), 1)							\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

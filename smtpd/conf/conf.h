@@ -482,6 +482,13 @@ struct conf_table *conf_table_find(const struct smtpd_conf *, const char *);
 /* conf_action_find - an action by name, or NULL */
 struct conf_action *conf_action_find(const struct smtpd_conf *, const char *);
 
+/* conf_pki_read_cert / conf_pki_read_key - the bytes of a pki file
+ * once its owner and mode pass the checks of the parse (TLS-01: a key
+ * open to others is refused); NULL with a reason.  For the parent,
+ * which hands them out at start (tls); the caller wipes and frees. */
+unsigned char	*conf_pki_read_cert(const char *, size_t *, char *, size_t);
+unsigned char	*conf_pki_read_key(const char *, size_t *, char *, size_t);
+
 /* the built-in configuration; it needs the -D macros smtpd_port,
  * smtpd_maildir (a quoted path) and smtpd_mailuser (an account name) */
 extern const char conf_default_text[];

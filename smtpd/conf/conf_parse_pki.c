@@ -309,3 +309,15 @@ conf_pki_load_all(struct conf_parser *p)
 	for (i = 0; i < p->conf->ncas; i++)
 		conf_ca_load(p, p->conf->cas[i]);
 }
+
+unsigned char *
+conf_pki_read_cert(const char *path, size_t *lenp, char *why, size_t whysz)
+{
+	return conf_pki_read(path, CONF_CERT_MODE_MAX, lenp, why, whysz);
+}
+
+unsigned char *
+conf_pki_read_key(const char *path, size_t *lenp, char *why, size_t whysz)
+{
+	return conf_pki_read(path, CONF_KEY_MODE_MAX, lenp, why, whysz);
+}

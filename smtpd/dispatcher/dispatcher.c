@@ -76,6 +76,11 @@ dispatcher_listener_new(const struct conf_listener *cl, int local)
 	    SMTP_AUTH_NONE;
 	l->received_auth = cl->received_auth;
 	l->masquerade = cl->senders != NULL && cl->masquerade;
+	l->tls = dispatcher_tls_server(cl);	/* tls */
+	l->tls_mode = cl->tls == CONF_TLS_SMTPS ? SMTP_TLS_SMTPS :
+	    cl->tls == CONF_TLS_REQUIRE ? SMTP_TLS_REQUIRE :
+	    cl->tls == CONF_TLS_STARTTLS ? SMTP_TLS_STARTTLS : SMTP_TLS_NONE;
+	l->tls_verify = cl->tls_verify;
 	return l;	/* lives as long as the process */
 }
 
@@ -167,6 +172,7 @@ dispatcher_on_collect_stats(void)
 	struct dispatcher_state	*ds = dispatcher_state();
 	long long		 open = ds->smtp != NULL ?
 				    (long long)smtp_server_sessions(ds->smtp) : 0;
+	unsigned long long	 calls, failures, usec;
 
 	stats_set("smtp.session", open);
 	stats_set("smtp.session.total", open +
@@ -174,6 +180,10 @@ dispatcher_on_collect_stats(void)
 	stats_set("smtp.paused", (ds->paused & PAUSE_SMTP) != 0);
 	stats_set("mda.paused", (ds->paused & PAUSE_MDA) != 0);
 	stats_set("mta.paused", (ds->paused & PAUSE_MTA) != 0);
+	dispatcher_ca_stats(&calls, &failures, &usec);	/* tls */
+	stats_set("ca.operation", (long long)calls);
+	stats_set("ca.operation.failed", (long long)failures);
+	stats_set("ca.operation.mean_usec", (long long)usec);
 }
 
 static const struct imsg_handler dispatcher_handlers[] = {
@@ -209,6 +219,10 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_dns_ptr_result },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
+	/* tls */
+	{ IMSG_DISPATCHER_PKI_DATA, PROC_PARENT, dispatcher_on_pki_data },
+	{ IMSG_CA_SIGN_RESULT, PROC_CA, dispatcher_on_ca_sign_late },
+	{ IMSG_CA_SIGN_FAIL, PROC_CA, dispatcher_on_ca_sign_late },
 };
 
 /* dispatcher_smtp_server - the SMTP server, for dispatcher_enqueue.c */
@@ -221,6 +235,9 @@ dispatcher_smtp_server(void)
 static void
 dispatcher_on_config(void)
 {
+	dispatcher_ca_init();	/* before any key is loaded (tls) */
+	dispatcher_tls_init();	/* reads CA bundles: before the chroot */
+	proc_child_drop();
 	dispatcher_state()->smtp = smtp_server_new(env->evb,
 	    &dispatcher_smtp_hooks, NULL);
 	if (dispatcher_state()->smtp == NULL)
@@ -249,6 +266,7 @@ dispatcher_main(void)
 	env->state = &dispatcher_state_storage;
 	dispatcher_state()->paused = env->opts.paused;
 	stats_on_collect(dispatcher_on_collect_stats);
+	proc_child_drop_late();		/* dispatcher_tls_init reads files */
 	proc_child_init(PROC_DISPATCHER, dispatcher_handlers,
 	    sizeof dispatcher_handlers / sizeof dispatcher_handlers[0],
 	    dispatcher_on_config, dispatcher_on_start);

@@ -82,6 +82,30 @@ struct smtp_listener *dispatcher_listener_new(const struct conf_listener *,
 	    int local);
 struct smtp_server *dispatcher_smtp_server(void);
 
+/* dispatcher_ca.c (tls): the pki chains from the parent, the stand-in
+ * keys libtls gets, and private-key operations sent to ca (TLS-11):
+ * the one bounded wait of the process, DISPATCHER_CA_TIMEOUT_MS */
+#define DISPATCHER_CA_TIMEOUT_MS	1000
+void	dispatcher_ca_init(void);
+void	dispatcher_on_pki_data(struct mproc *, struct imsg *);
+void	dispatcher_on_ca_sign_late(struct mproc *, struct imsg *);
+/* dispatcher_ca_cert - the chain of pki NAME, or NULL */
+const unsigned char *dispatcher_ca_cert(const char *name, size_t *len);
+/* dispatcher_ca_standin - a key PEM with the public half of CERT's
+ * first certificate and no secret (malloc'd), or NULL */
+unsigned char *dispatcher_ca_standin(const unsigned char *cert,
+	    size_t certlen, size_t *len);
+/* dispatcher_ca_stats - operations asked of ca, failed, mean time */
+void	dispatcher_ca_stats(unsigned long long *calls,
+	    unsigned long long *failures, unsigned long long *mean_usec);
+
+/* dispatcher_tls.c (tls): one libtls server context per listener with
+ * TLS, made at start (pki by SNI, protocols, ciphers, verify) */
+struct tls;
+void	dispatcher_tls_init(void);
+/* dispatcher_tls_server - the context of listener CL, or NULL */
+struct tls *dispatcher_tls_server(const struct conf_listener *cl);
+
 /* dispatcher_enqueue.c: local enqueue sessions (sendmail) */
 void	dispatcher_on_enqueue_session(struct mproc *, struct imsg *);
 

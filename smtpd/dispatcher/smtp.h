@@ -86,6 +86,7 @@
 struct event_base;
 struct smtp_server;
 struct smtp_session;
+struct tls;
 
 /* per-listener limits; 0 in a field means the default below */
 struct smtp_limits {
@@ -130,11 +131,24 @@ struct smtp_listener {
 	/* masquerade: an authenticated session's From: headers become
 	 * its MAIL FROM address (`senders ... masquerade`) */
 	int			 masquerade;
+	/* added (tls): SMTP_TLS_*, and the libtls server context
+	 * (keypairs by SNI, protocols, ciphers, client verification) the
+	 * handshakes use, which must live as long as the server; with
+	 * tls_verify a client must present a certificate it trusts */
+	int			 tls_mode;
+	int			 tls_verify;
+	struct tls		*tls;
 };
 
 #define SMTP_AUTH_NONE		0
 #define SMTP_AUTH_REQUIRE	1	/* no MAIL before AUTH */
 #define SMTP_AUTH_OPTIONAL	2
+
+
+#define SMTP_TLS_NONE		0
+#define SMTP_TLS_STARTTLS	1	/* offered (listen ... tls) */
+#define SMTP_TLS_REQUIRE	2	/* required before MAIL (tls-require) */
+#define SMTP_TLS_SMTPS		3	/* from the first byte (smtps) */
 
 /* a transaction as the hooks see it */
 struct smtp_tx {

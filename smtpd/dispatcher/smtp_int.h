@@ -18,6 +18,8 @@
 
 struct bufferevent;
 struct event;
+struct tls;
+struct tls_io;
 
 struct smtp_listen {
 	TAILQ_ENTRY(smtp_listen)	 entry;
@@ -33,6 +35,8 @@ struct smtp_listen {
 	int				 complete_headers;
 	int				 auth, received_auth, masquerade;
 	struct smtp_limits		 limits;	/* defaults filled */
+	int				 tls_mode, tls_verify;	/* tls */
+	struct tls			*tls;
 };
 
 struct smtp_server {
@@ -69,7 +73,8 @@ enum smtp_hook {
 	SMTP_HOOK_NONE, SMTP_HOOK_TX_BEGIN, SMTP_HOOK_RCPT,
 	SMTP_HOOK_DATA_BEGIN, SMTP_HOOK_DATA_END,
 	SMTP_HOOK_AUTH,		/* the host's answer, then the delay */
-	SMTP_HOOK_CONNECT
+	SMTP_HOOK_CONNECT,
+	SMTP_HOOK_TLS		/* a TLS handshake (smtp_tls.c) */
 };
 
 struct smtp_auth;
@@ -100,6 +105,7 @@ struct smtp_session {
 	int				 secure;	/* TLS (auth) */
 	struct smtp_auth		*auth;		/* an AUTH exchange */
 	char				 auth_user[256]; /* "" none */
+	struct tls_io			*tls_io;	/* TLS on: bev is its */
 };
 
 /* smtp_session.c */
@@ -107,6 +113,11 @@ struct smtp_session {
 uint64_t smtp_session_start(struct smtp_listen *, int fd,
 	    const struct sockaddr_storage *, int over_limit);
 void	smtp_session_free(struct smtp_session *);
+/* added (tls): what smtp_tls.c uses of the session */
+void	smtp_session_settle(struct smtp_session *);
+/* smtp_session_bev_setup - callbacks, timeouts, watermark of s->bev */
+void	smtp_session_bev_setup(struct smtp_session *);
+void	smtp_session_greet(struct smtp_session *, int over_limit);
 void	smtp_reply(struct smtp_session *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	smtp_reply_error(struct smtp_session *, const char *, ...)
@@ -125,5 +136,18 @@ int	smtp_auth_mail_ok(struct smtp_session *);
 /* smtp_auth_received - the Received header's auth comment, or "" */
 void	smtp_auth_received(struct smtp_session *, char *buf, size_t bufsz);
 void	smtp_auth_free(struct smtp_session *);
+
+/* smtp_tls.c: STARTTLS, smtps, tls-require, the Received TLS clause */
+/* smtp_tls_accept - an smtps client on FD: handshake, then greet */
+void	smtp_tls_accept(struct smtp_session *, int fd, int over_limit);
+void	smtp_tls_cmd_starttls(struct smtp_session *, const char *arg);
+/* smtp_tls_refused - VERB must wait for STARTTLS: 530 sent; 1 */
+int	smtp_tls_refused(struct smtp_session *, int verb);
+/* smtp_tls_ehlo - the EHLO line offering STARTTLS, when it is offered */
+void	smtp_tls_ehlo(struct smtp_session *);
+/* smtp_tls_received - " (TLS version=... verify=...)" or "" */
+void	smtp_tls_received(struct smtp_session *, char *, size_t);
+/* smtp_tls_free - the session's transport (TLS or socket) */
+void	smtp_tls_free(struct smtp_session *);
 
 #endif

@@ -32,6 +32,7 @@ static const struct {
 	{ "QUIT", SMTP_VERB_QUIT }, { "VRFY", SMTP_VERB_VRFY },
 	{ "EXPN", SMTP_VERB_EXPN }, { "WIZ",  SMTP_VERB_WIZ },
 	{ "AUTH", SMTP_VERB_AUTH },
+	{ "STARTTLS", SMTP_VERB_STARTTLS },
 };
 
 /* smtp_parse_verb - the verb of LINE and where its arguments start */

@@ -189,6 +189,9 @@ smtp_server_listen_new(struct smtp_server *srv, int fd,
 	l->auth = conf->auth;
 	l->received_auth = conf->received_auth;
 	l->masquerade = conf->masquerade;
+	l->tls_mode = conf->tls != NULL ? conf->tls_mode : SMTP_TLS_NONE;
+	l->tls_verify = conf->tls_verify;
+	l->tls = conf->tls;
 	smtp_server_limits(&l->limits, &conf->limits);
 	return l;
 }

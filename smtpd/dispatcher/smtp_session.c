@@ -44,7 +44,6 @@
 					 * client: above, stop reading */
 
 static void	smtp_session_process(struct smtp_session *);
-static void	smtp_session_settle(struct smtp_session *);
 static void	smtp_session_command(struct smtp_session *, char *);
 
 /* smtp_reply - send one reply line (FMT has no CRLF) */
@@ -142,12 +141,12 @@ smtp_session_free(struct smtp_session *s)
 	if (srv->hooks.session_end != NULL)
 		srv->hooks.session_end(srv->arg, s);
 	log_event(s->id, "smtp", "disconnected", "address=%s", s->addr);
-	bufferevent_free(s->bev);
+	smtp_tls_free(s);
 	free(s);
 }
 
 /* smtp_session_settle - free the session when it is done with */
-static void
+void
 smtp_session_settle(struct smtp_session *s)
 {
 	if (s->busy || s->pending != SMTP_HOOK_NONE)
@@ -230,7 +229,7 @@ smtp_received(struct smtp_session *s)
 	struct smtp_xact	*x = s->x;
 	struct smtp_listen	*l = s->l;
 	char			 buf[2048], date[64], from[600], rcpt[600];
-	char			 auth[300];
+	char			 auth[300], tls[256];
 	struct tm		 tm;
 	time_t			 now = time(NULL);
 	int			 n;
@@ -245,11 +244,14 @@ smtp_received(struct smtp_session *s)
 		    x->first.user, x->first.domain);
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	smtp_tls_received(s, tls, sizeof tls);
 	smtp_auth_received(s, auth, sizeof auth);
-	n = snprintf(buf, sizeof buf, "Received: %sby %s (%s) with %s%s id "
-	    "%08x%s%s;\n\t%s\n", from, l->hostname, l->product,
-	    s->esmtp ? "ESMTP" : "SMTP", s->auth_user[0] != '\0' ? "A" : "",
-	    x->tx.msgid, auth, rcpt, date);
+	/* RFC 3848: ESMTPS with TLS, ESMTPA authenticated, ESMTPSA both */
+	n = snprintf(buf, sizeof buf, "Received: %sby %s (%s) with %s%s%s id "
+	    "%08x%s%s%s;\n\t%s\n", from, l->hostname, l->product,
+	    s->esmtp ? "ESMTP" : "SMTP", s->tls_io != NULL ? "S" : "",
+	    s->auth_user[0] != '\0' ? "A" : "", x->tx.msgid, tls, auth, rcpt,
+	    date);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return -1;
 	return smtp_buf_add(&x->out, buf, n);
@@ -599,9 +601,9 @@ smtp_session_addr(struct smtp_session *s)
 		strlcpy(s->addr, "local", sizeof s->addr);
 }
 
-/* smtp_session_greet - the greeting, and the connected log line */
+/* smtp_session_banner - the greeting, and the connected log line */
 static void
-smtp_session_greet(struct smtp_session *s)
+smtp_session_banner(struct smtp_session *s)
 {
 	log_event(s->id, "smtp", "connected", "address=%s host=%s", s->addr,
 	    s->rdns[0] != '\0' ? s->rdns : "<unknown>");
@@ -632,7 +634,7 @@ smtp_connect_done(struct smtp_session *s, const char *rdns, int fcrdns)
 		s->fcrdns = fcrdns != 0;
 	}
 	if (!s->gone)
-		smtp_session_greet(s);
+		smtp_session_banner(s);
 	smtp_session_resume(s);
 	smtp_session_settle(s);
 }
@@ -644,11 +646,11 @@ smtp_session_start(struct smtp_listen *l, int fd,
 {
 	struct smtp_server	*srv = l->srv;
 	struct smtp_session	*s;
-	struct timeval		 tv;
 
 	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    (l->tls_mode != SMTP_TLS_SMTPS &&
 	    (s->bev = bufferevent_socket_new(srv->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)) {
 		log_warn("smtp: new session");
 		free(s);
 		close(fd);
@@ -661,6 +663,22 @@ smtp_session_start(struct smtp_listen *l, int fd,
 	smtp_session_addr(s);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
+	if (l->tls_mode == SMTP_TLS_SMTPS) {
+		smtp_tls_accept(s, fd, over_limit);	/* then greets */
+		return s->id;
+	}
+	smtp_session_bev_setup(s);
+	smtp_session_greet(s, over_limit);
+	return s->id;
+}
+
+/* smtp_session_bev_setup - s->bev (socket or TLS) serves the session */
+void
+smtp_session_bev_setup(struct smtp_session *s)
+{
+	struct smtp_listen	*l = s->l;
+	struct timeval		 tv;
+
 	tv.tv_sec = l->limits.timeout_ms / 1000;
 	tv.tv_usec = (l->limits.timeout_ms % 1000) * 1000;
 	bufferevent_setcb(s->bev, smtp_session_on_read, smtp_session_on_write,
@@ -668,29 +686,37 @@ smtp_session_start(struct smtp_listen *l, int fd,
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
 	    l->limits.line_max + 2 > 16384 ? l->limits.line_max + 2 : 16384);
+}
+
+/* smtp_session_greet - 421 when OVER_LIMIT; else the greeting, once the
+ * host's connect hook has found the client's name (SMTP-30) */
+void
+smtp_session_greet(struct smtp_session *s, int over_limit)
+{
+	struct smtp_listen	*l = s->l;
+	struct smtp_server	*srv = s->srv;
+
 	if (over_limit) {
 		log_event(s->id, "smtp", "connected", "address=%s", s->addr);
 		smtp_reply(s, "421 4.7.0 %s Too many connections, try again "
 		    "later", l->hostname);
 		smtp_session_settle(s);
-		return s->id;
+		return;
 	}
 	bufferevent_enable(s->bev, EV_READ);
-	if (srv->hooks.connect != NULL && (ss->ss_family == AF_INET ||
-	    ss->ss_family == AF_INET6)) {
+	if (srv->hooks.connect != NULL && (s->ss.ss_family == AF_INET ||
+	    s->ss.ss_family == AF_INET6)) {
 		/* the greeting waits for the name; input waits too */
 		s->pending = SMTP_HOOK_CONNECT;
 		s->busy = 1;
 		srv->hooks.connect(srv->arg, s, &s->ss,
 		    strncmp(s->addr, "IPv6:", 5) == 0 ? s->addr + 5 : s->addr);
 		s->busy = 0;
-		if (s->pending == SMTP_HOOK_CONNECT)
-			return s->id;
-		smtp_session_settle(s);
-		return s->id;
+		if (s->pending != SMTP_HOOK_CONNECT)
+			smtp_session_settle(s);
+		return;
 	}
-	smtp_session_greet(s);
-	return s->id;
+	smtp_session_banner(s);
 }
 
 /* ---- commands ---- */
@@ -728,6 +754,7 @@ smtp_cmd_helo(struct smtp_session *s, const char *arg, int esmtp)
 	smtp_reply(s, "250-SIZE %lld", l->limits.message_max);
 	if (!l->no_dsn)
 		smtp_reply(s, "250-DSN");
+	smtp_tls_ehlo(s);
 	smtp_reply(s, "250-PIPELINING");
 	smtp_auth_ehlo(s);
 	smtp_reply(s, "250 HELP");
@@ -926,8 +953,11 @@ static void
 smtp_session_command(struct smtp_session *s, char *line)
 {
 	const char	*arg;
+	enum smtp_verb	 verb = smtp_parse_verb(line, &arg);
 
-	switch (smtp_parse_verb(line, &arg)) {
+	if (smtp_tls_refused(s, verb))
+		return;
+	switch (verb) {
 	case SMTP_VERB_HELO:
 		smtp_cmd_helo(s, arg, 0);
 		break;
@@ -955,6 +985,9 @@ smtp_session_command(struct smtp_session *s, char *line)
 		break;
 	case SMTP_VERB_AUTH:
 		smtp_auth_cmd(s, arg);
+		break;
+	case SMTP_VERB_STARTTLS:
+		smtp_tls_cmd_starttls(s, arg);
 		break;
 	case SMTP_VERB_QUIT:
 		smtp_tx_end(s, 1);

@@ -69,6 +69,10 @@ void	parent_on_check_password(struct mproc *, struct imsg *);
 void	parent_listen_open(void);
 void	parent_listen_send(struct mproc *dispatcher);
 
+/* parent_pki.c (tls): every pki's files read and handed out at start,
+ * chains to the dispatcher, chains and keys to ca only (TLS-11) */
+void	parent_pki_send(void);
+
 /* parent_mda_fork.c: local deliveries started for the dispatcher */
 void	parent_on_fork_mda(struct mproc *, struct imsg *);
 /* parent_mda_reaped - a reaped PID that was a delivery is reported; 0,

@@ -147,6 +147,7 @@ parent_children_start(void)
 	for (id = PROC_CHILD_FIRST; id <= PROC_CHILD_LAST; id++)
 		parent_children_fork((enum proc_id)id);
 	parent_children_wire();
+	parent_pki_send();	/* before the configurations (tls) */
 	for (id = PROC_CHILD_FIRST; id <= PROC_CHILD_LAST; id++)
 		parent_children_send_conf((enum proc_id)id);
 	msg_send_parent_control_fd(env->peers[PROC_CONTROL],

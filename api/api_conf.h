@@ -61,4 +61,13 @@ int		 api_conf_load(const char *path, const char *const *keys,
 		    struct dict *conf);
 void		 api_conf_free(struct dict *conf);
 
+/*
+ * api_conf_number - the value of KEY in conf as an integer from min to
+ * max into *out, or dflt when the key is absent.  0, or -1 after
+ * logging path, key and the bad value.
+ */
+int		 api_conf_number(struct dict *conf, const char *path,
+		    const char *key, long long min, long long max,
+		    long long dflt, long long *out);
+
 #endif

@@ -34,7 +34,7 @@ libsqlite3-dev		pc:sqlite3
 libcrypt-dev		pc:libcrypt
 libpq-dev		pc:libpq
 libhiredis-dev		pc:hiredis
-libmariadb-dev		-
+libmariadb-dev		pc:libmariadb
 python3			-
 clang			cc:clang
 procps			-

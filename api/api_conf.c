@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ api_init(const char *progname, int argc, char *argv[])
 		return -1;
 	}
 	api_conf.path = argv[first];
+	/* a server or daemon that closed its end is an error to answer
+	 * (EPIPE), never a signal that kills the helper */
+	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
 

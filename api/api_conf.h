@@ -21,7 +21,8 @@
 /*
  * api_init - common start of every helper's main(): program name for
  * the logs, options (-v: verbose), exactly one argument (the config
- * path).  Returns 0, or -1 after logging the usage error.
+ * path); SIGPIPE ignored, so that writing to a closed socket is an
+ * error, not death.  Returns 0, or -1 after logging the usage error.
  */
 int		 api_init(const char *progname, int argc, char *argv[]);
 /* api_conf_path - the argument given to the helper (config or data file) */

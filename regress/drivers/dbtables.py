@@ -15,9 +15,11 @@ way OpenSMTPD 6.8's lookup process does (test_table_drivers.Helper):
     restarting the helper, once it is back;
   - the server frozen (SIGSTOP): -1 within query_timeout, then answers
     after SIGCONT;
-  - our smtpd using the helper: `smtpctl table lookup` answers, a
-    temporary failure (exit 2) while the server is down, answers again
-    when it is back, smtpd never restarted.
+  - our smtpd using the helper: `smtpctl table lookup` answers,
+    `smtpctl update table` reloads (and keeps the old config when the
+    new one is broken), a look-up is a temporary failure (exit 2) while
+    the server is down and answers again when it is back, smtpd never
+    restarted.
 
 Every wait is bounded; processes are stopped by PID.
 """
@@ -35,7 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
 sys.path.insert(0, HERE)
 import servers  # noqa: E402
 import test_table_drivers as drivers  # noqa: E402
-from smtpdtest import Smtpd, build_for, free_port  # noqa: E402
+from smtpdtest import Smtpd, build_for, free_port, proc_children  # noqa: E402,E501
 
 BUILD = os.environ.get("SMTPD_BUILD", os.path.join(ROOT, "obj"))
 OURS = os.path.join(BUILD, "libexec")
@@ -212,16 +214,18 @@ class DriverTests:
 
     def test_smtpd_table_lookup(self):
         """Our smtpd hosting the helper: smtpctl table lookup answers,
-        is a temporary failure while the server is down, answers again
-        once it is back, smtpd never restarted."""
+        update table takes a good config and refuses a broken one, a
+        look-up is a temporary failure while the server is down and
+        answers again once it is back, smtpd never restarted."""
         self.addCleanup(self.restore)
         service, key, value = self.PROBE
         port = free_port()
+        tconf = self.write("smtpd-table.conf", self.config())
         conf = ("table db %s:%s\n"
                 "listen on 127.0.0.1 port %d\n"
                 "action \"local\" mbox\n"
                 "match from local for local action \"local\"\n" % (
-                    self.BACKEND, self.conf, port))
+                    self.BACKEND, tconf, port))
         d = Smtpd(conf=conf, args=["-o", "libexec=" + os.path.join(
             build_for(None), "libexec")])
         self.addCleanup(d.cleanup)
@@ -235,6 +239,20 @@ class DriverTests:
         while lookup()[:2] != (0, value) and time.monotonic() < deadline:
             time.sleep(0.2)
         self.assertEqual(lookup()[:2], (0, value), d.log()[-3000:])
+        helpers = sorted(proc_children(d.status()[0]["lookup"]["pid"]))
+        # update table: a good config is taken, a broken one refused
+        # while the previous one goes on serving, same helper
+        r = d.ctl("update", "table", "db")
+        self.assertEqual((r.returncode, r.stdout.strip()),
+                         (0, "command succeeded"), r.stderr)
+        self.write("smtpd-table.conf", self.config() + "bogus_key 1\n")
+        r = d.ctl("update", "table", "db")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(lookup()[:2], (0, value))
+        self.assertIn('unknown key "bogus_key"', d.log())
+        self.assertEqual(sorted(proc_children(
+            d.status()[0]["lookup"]["pid"])),
+                         helpers, "the helper was not restarted")
         self.server.kill()
         rc, out, err = lookup()
         self.assertEqual(rc, 2, out + err)

@@ -68,53 +68,29 @@ static const char *const table_format_common_keys[] = {
 	"query_timeout", NULL
 };
 
-/* table_format_listed - KEY is in the NULL-terminated LIST */
-static int
-table_format_listed(const char *key, const char *const *list)
-{
-	size_t	i;
-
-	for (i = 0; list != NULL && list[i] != NULL; i++)
-		if (strcmp(list[i], key) == 0)
-			return 1;
-	return 0;
-}
-
-/* table_format_known - KEY is in OWN, common, or is query_<service> */
-static int
-table_format_known(const char *key, const char *const *own)
-{
-	char	qkey[TABLE_FORMAT_KEY_MAX];
-	size_t	i;
-
-	if (table_format_listed(key, own) ||
-	    table_format_listed(key, table_format_common_keys))
-		return 1;
-	for (i = 0; i < TABLE_FORMAT_NSERVICES; i++)
-		if (table_format_query_key((enum table_service)(1 << i), qkey,
-		    sizeof qkey) == 0 && strcmp(qkey, key) == 0)
-			return 1;
-	return 0;
-}
+#define TABLE_FORMAT_KEYS_MAX	64	/* accepted keys of one driver */
 
 int
 table_format_conf_load(const char *path, const char *const *own,
     struct dict *conf)
 {
-	const char	*key;
-	void		*value;
-	size_t		 cur = 0;
+	char		 qkeys[TABLE_FORMAT_NSERVICES][TABLE_FORMAT_KEY_MAX];
+	const char	*keys[TABLE_FORMAT_KEYS_MAX + 1];
+	size_t		 n = 0, i;
 
-	if (api_conf_load(path, NULL, conf) == -1)
-		return -1;
-	while (api_dict_iter(conf, &cur, &key, &value)) {
-		if (!table_format_known(key, own)) {
-			api_log_warnx("%s: unknown key \"%s\"", path, key);
-			api_conf_free(conf);
-			return -1;
-		}
-	}
-	return 0;
+	for (i = 0; own != NULL && own[i] != NULL; i++)
+		if (n < TABLE_FORMAT_KEYS_MAX)
+			keys[n++] = own[i];
+	for (i = 0; table_format_common_keys[i] != NULL; i++)
+		if (n < TABLE_FORMAT_KEYS_MAX)
+			keys[n++] = table_format_common_keys[i];
+	for (i = 0; i < TABLE_FORMAT_NSERVICES; i++)
+		if (table_format_query_key((enum table_service)(1 << i),
+		    qkeys[i], sizeof qkeys[i]) == 0 &&
+		    n < TABLE_FORMAT_KEYS_MAX)
+			keys[n++] = qkeys[i];
+	keys[n] = NULL;
+	return api_conf_load(path, keys, conf);
 }
 
 void

@@ -56,8 +56,8 @@ int	 table_format_index(enum table_service);
 /*
  * table_format_conf_load - api_conf_load of PATH accepting the keys in
  * OWN (NULL-terminated), those of table_format_queries and
- * query_<service> for every service.  0, or -1 after logging path and
- * the reason (an unknown key included).
+ * query_<service> for every service.  0, or -1 after logging file,
+ * line and the reason (an unknown key included).
  */
 int	 table_format_conf_load(const char *path, const char *const *own,
 	    struct dict *conf);

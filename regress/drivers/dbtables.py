@@ -11,8 +11,9 @@ way OpenSMTPD 6.8's lookup process does (test_table_drivers.Helper):
     at start with a line naming the file;
   - a server that does not listen at start: the helper starts and
     answers -1 with a log line naming the table;
-  - the server killed mid-run: -1 at once, then answers again without
-    restarting the helper, once it is back;
+  - the server killed mid-run, between requests or while one waits in
+    it: -1 at once, then answers again without restarting the helper,
+    once it is back;
   - the server frozen (SIGSTOP): -1 within query_timeout, then answers
     after SIGCONT;
   - our smtpd using the helper: `smtpctl table lookup` answers,
@@ -195,6 +196,27 @@ class DriverTests:
             self.DRIVER, took))
         self.assert_alive(h)
         self.assertIn("table spy:", h.stderr())
+
+    def test_killed_mid_request(self):
+        """The server dies (SIGKILL) while a request waits in it: that
+        request is -1 at once, not at query_timeout (10 s here), and the
+        same helper answers again once the server is back."""
+        self.addCleanup(self.restore)
+        h = self.helper(self.write("gate.conf", self.slow_config()))
+        self.assertEqual(self.probe(h), self.want())
+        self.send_slow(h)
+        deadline = time.monotonic() + 10
+        while not self.gate_reached():
+            self.assertLess(time.monotonic(), deadline,
+                            "the request never reached the server")
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        self.server.kill()
+        self.assertEqual(h.result(), -1, h.stderr())
+        self.assertLess(time.monotonic() - t0, 5, "answered at once")
+        self.assert_alive(h)
+        self.restore()
+        self.wait_answer(h)
 
     def test_frozen_then_back(self):
         """The server stops answering (SIGSTOP): each request is -1

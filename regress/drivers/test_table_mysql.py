@@ -101,6 +101,21 @@ class MySQLDriverTests(dbtables.DriverTests, unittest.TestCase):
         if self.server.running():
             os.killpg(self.server.proc.pid, signal.SIGCONT)
 
+    # a request that waits in the server: netaddr sleeps there
+    def slow_config(self):
+        return self.config(query_timeout=10).replace(
+            "query_netaddr SELECT addr FROM netaddrs WHERE addr=?",
+            "query_netaddr SELECT ? FROM DUAL WHERE SLEEP(30) = 0")
+
+    def send_slow(self, h):
+        h.request_nowait(CHECK, "netaddr", b"192.0.2.1")
+
+    def gate_reached(self):
+        return self.server.sql(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE "
+            "USER = 'smtpd' AND INFO LIKE '%SLEEP(30)%' "
+            "AND INFO NOT LIKE '%PROCESSLIST%';", db="").strip() == "1"
+
     # -- answers -------------------------------------------------------
     def test_every_service(self):
         """The nine services of extras' config and relayhost, string,

@@ -126,6 +126,21 @@ class PostgresDriverTests(dbtables.DriverTests, unittest.TestCase):
                 pass
         self.frozen = []
 
+    # a request that waits in the server: netaddr sleeps there
+    def slow_config(self):
+        return self.config(query_timeout=10).replace(
+            "query_netaddr SELECT addr FROM netaddrs WHERE addr=$1",
+            "query_netaddr SELECT $1::text FROM pg_sleep(30)")
+
+    def send_slow(self, h):
+        h.request_nowait(CHECK, "netaddr", b"192.0.2.1")
+
+    def gate_reached(self):
+        return self.server.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+            " AND query LIKE '%pg_sleep(30)%' AND usename = 'smtpd';",
+            db="postgres").strip() == "1"
+
     # -- answers -------------------------------------------------------
     def test_every_service(self):
         """The nine services of extras' config and relayhost, string,

@@ -134,6 +134,17 @@ class RedisDriverTests(dbtables.DriverTests, unittest.TestCase):
         if self.server.running():
             os.killpg(self.server.proc.pid, signal.SIGCONT)
 
+    # a request that waits in the server: the server is frozen first
+    def slow_config(self):
+        return self.config(query_timeout=10)
+
+    def send_slow(self, h):
+        self.freeze()
+        h.request_nowait(LOOKUP, "userinfo", b"vmail")
+
+    def gate_reached(self):
+        return self.server.pending_requests() > 0
+
     # -- answers -------------------------------------------------------
     def test_every_service(self):
         h = self.helper()

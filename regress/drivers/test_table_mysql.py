@@ -226,6 +226,21 @@ class MySQLDriverTests(dbtables.DriverTests, unittest.TestCase):
             "FROM users", "FROM no_such_table"))
         self.start_fails(conf, "no_such_table")
 
+    def test_socket_and_tls_keys(self):
+        """socket (host localhost) reaches the server; ssl_ca makes TLS
+        mandatory: a CA file that is not there is a refused connection,
+        logged."""
+        conf = self.write("unix.conf", self.config().replace(
+            "host 127.0.0.1\nport %d" % self.server.port,
+            "host localhost\nsocket %s" % self.server.socket))
+        h = self.helper(conf)
+        self.assertEqual(self.probe(h), self.want())
+        conf = self.write("tls.conf", self.config(
+            ssl_ca=os.path.join(self.tmp, "no-such-ca.pem")))
+        h = self.helper(conf)
+        self.assertEqual(self.probe(h), -1)
+        self.assertIn("table spy: mysql: connect:", h.stderr())
+
     def test_password_rejected(self):
         conf = self.write("pw.conf", self.config(password="wrong-pw"))
         h = self.helper(conf)

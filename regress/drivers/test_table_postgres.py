@@ -253,6 +253,20 @@ class PostgresDriverTests(dbtables.DriverTests, unittest.TestCase):
             if not line.startswith("conninfo")) + "\n")
         self.start_fails(conf, "no conninfo")
 
+    def test_conninfo_honoured(self):
+        """The unix socket as host, and sslmode=require against a
+        server without TLS (a refused connection, logged)."""
+        conf = self.write("unix.conf", self.config().replace(
+            "host=127.0.0.1", "host=" + self.server.tmp))
+        h = self.helper(conf)
+        self.assertEqual(self.probe(h), self.want())
+        conf = self.write("tls.conf", self.config().replace(
+            "host=127.0.0.1", "host=127.0.0.1 sslmode=require"))
+        h = self.helper(conf)
+        self.assertEqual(self.probe(h), -1)
+        self.assertIn("table spy: postgres: connect:", h.stderr())
+        self.assertIn("SSL", h.stderr())
+
     def test_password_rejected(self):
         conf = self.write("pw.conf", self.config(password="wrong"))
         h = self.helper(conf)

@@ -101,7 +101,8 @@ class TestDepsProbe(unittest.TestCase):
                           "PKG_CONFIG_PATH": ""})
         self.assertEqual(got, ["libevent-dev", "libtls-dev", "libbsd-dev",
                                "libc-ares-dev", "libsqlite3-dev",
-                               "libcrypt-dev"])
+                               "libcrypt-dev", "libpq-dev",
+                               "libhiredis-dev", "libmariadb-dev"])
 
     def test_one_module_missing(self):
         # every .pc file of the machine but libevent's

@@ -171,14 +171,15 @@ class RedisDriverTests(dbtables.DriverTests, unittest.TestCase):
 
     def test_reply_shapes(self):
         """table-redis(5)'s examples: hashes, lists, sets; a partial
-        record, a non-numeric uid, an integer to a LOOKUP, a key of the
-        wrong type, NUL bytes and 1 MiB are -1 with a line naming the
-        table; the helper goes on."""
+        record, a non-numeric uid, a record with too many fields, an
+        integer to a LOOKUP, a key of the wrong type, NUL bytes and 1 MiB
+        are -1 with a line naming the table; the helper goes on."""
         conf = self.write("shapes.conf", self.config(
             query_userinfo="HMGET user:%s uid gid maildir",
             query_credentials="HMGET user:%s login passwd",
             query_alias="LRANGE aliases:%s 0 -1",
-            query_mailaddr="SISMEMBER mailaddrs %s").replace(
+            query_mailaddr="SISMEMBER mailaddrs %s",
+            query_addrname="HMGET user:%s uid gid").replace(
                 "fetch_source SMEMBERS sources", "fetch_source GET nothing"))
         h = self.helper(conf)
         cases = [
@@ -197,6 +198,7 @@ class RedisDriverTests(dbtables.DriverTests, unittest.TestCase):
             (LOOKUP, "domain", b"nul", -1),
             (LOOKUP, "domain", b"big", -1),
             (LOOKUP, "domain", b"count", (1, "7")),
+            (LOOKUP, "addrname", b"foo", -1),
             (FETCH, "source", None, 0),
         ]
         for mtype, service, key, want in cases:
@@ -208,7 +210,8 @@ class RedisDriverTests(dbtables.DriverTests, unittest.TestCase):
                      "record are missing",
                      "table spy: redis: userinfo: userinfo wants a numeric",
                      "an integer reply answers CHECK only",
-                     "WRONGTYPE", "holds a NUL byte", "over the limit"):
+                     "WRONGTYPE", "holds a NUL byte", "over the limit",
+                     "addrname: 2 fields for addrname, want 1"):
             self.assertIn(line, err)
         self.assertEqual(h.request(LOOKUP, "userinfo", b"foo"),
                          (1, "1001:1002:/mail/foo"), "still serving")

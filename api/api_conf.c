@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ api_init(const char *progname, int argc, char *argv[])
 		return -1;
 	}
 	api_conf.path = argv[first];
+	/* a server or daemon that closed its end is an error to answer
+	 * (EPIPE), never a signal that kills the helper */
+	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
 
@@ -214,4 +218,26 @@ void
 api_conf_free(struct dict *conf)
 {
 	api_dict_clear(conf, free);
+}
+
+int
+api_conf_number(struct dict *conf, const char *path, const char *key,
+    long long min, long long max, long long dflt, long long *out)
+{
+	const char	*s;
+	char		*end;
+	long long	 v;
+
+	*out = dflt;
+	if ((s = api_dict_get(conf, key)) == NULL)
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+		api_log_warnx("%s: %s: not a number from %lld to %lld: %s",
+		    path, key, min, max, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }

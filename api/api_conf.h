@@ -21,7 +21,8 @@
 /*
  * api_init - common start of every helper's main(): program name for
  * the logs, options (-v: verbose), exactly one argument (the config
- * path).  Returns 0, or -1 after logging the usage error.
+ * path); SIGPIPE ignored, so that writing to a closed socket is an
+ * error, not death.  Returns 0, or -1 after logging the usage error.
  */
 int		 api_init(const char *progname, int argc, char *argv[]);
 /* api_conf_path - the argument given to the helper (config or data file) */
@@ -60,5 +61,14 @@ int		 api_file_lines(const char *path,
 int		 api_conf_load(const char *path, const char *const *keys,
 		    struct dict *conf);
 void		 api_conf_free(struct dict *conf);
+
+/*
+ * api_conf_number - the value of KEY in conf as an integer from min to
+ * max into *out, or dflt when the key is absent.  0, or -1 after
+ * logging path, key and the bad value.
+ */
+int		 api_conf_number(struct dict *conf, const char *path,
+		    const char *key, long long min, long long max,
+		    long long dflt, long long *out);
 
 #endif

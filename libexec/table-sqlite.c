@@ -7,25 +7,23 @@
  * fetch_source, fetch_source_expire, fetch_source_refresh); each query
  * binds the key once as '?' and must return the number of columns its
  * service needs, or the load fails.  CHECK is "the query returned a
- * row"; alias and mailaddrmap rows are joined with ", ".  The db is
- * opened read-only.  A query error answers -1 and the helper goes on:
+ * row"; values are built by api/table_format.c (alias and mailaddrmap
+ * rows joined with ", "), FETCH served by api/table_rotation.c (the
+ * distinct values in sorted order, as the extras driver does).  The db
+ * is opened read-only.  A query error answers -1 and the helper goes on:
  * it never exits because of a lookup.
  */
-#include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
 #include "smtpd-api.h"
+#include "table_format.h"
+#include "table_rotation.h"
 
 #define TABLE_SQLITE_NQUERIES		9	/* alias .. mailaddrmap */
-#define TABLE_SQLITE_EXPIRE_DEFAULT	60	/* seconds */
-#define TABLE_SQLITE_REFRESH_DEFAULT	1000	/* fetch calls */
-#define TABLE_SQLITE_SOURCES_MAX	4096	/* rows kept for fetch */
 
 /* one query per service bit, in bit order, with its column count */
 static const struct {
@@ -55,30 +53,10 @@ struct table_sqlite {
 	sqlite3		*db;
 	sqlite3_stmt	*stmts[TABLE_SQLITE_NQUERIES];
 	sqlite3_stmt	*fetch;
-	long long	 expire;	/* seconds a fetched list is kept */
-	long long	 refresh;	/* fetch calls a fetched list serves */
-	/* the fetched list, rotated through by FETCH */
-	char		**sources;
-	size_t		 nsources;
-	size_t		 next;
-	time_t		 loaded;
-	long long	 served;
+	struct table_rotation	 rotation;	/* FETCH's list */
 };
 
 static struct table_sqlite	*table_sqlite;
-
-/* table_sqlite_free_sources - drop the fetched list */
-static void
-table_sqlite_free_sources(struct table_sqlite *t)
-{
-	size_t	i;
-
-	for (i = 0; i < t->nsources; i++)
-		free(t->sources[i]);
-	free(t->sources);
-	t->sources = NULL;
-	t->nsources = t->next = 0;
-}
 
 /* table_sqlite_free - finalize statements and close the db */
 static void
@@ -92,7 +70,7 @@ table_sqlite_free(struct table_sqlite **tp)
 	for (i = 0; i < TABLE_SQLITE_NQUERIES; i++)
 		sqlite3_finalize(t->stmts[i]);
 	sqlite3_finalize(t->fetch);
-	table_sqlite_free_sources(t);
+	table_rotation_clear(&t->rotation);
 	sqlite3_close(t->db);
 	free(t);
 	*tp = NULL;
@@ -123,28 +101,6 @@ table_sqlite_prepare(struct table_sqlite *t, const char *key,
 	return 0;
 }
 
-/* table_sqlite_number - a positive integer config value, or the default */
-static int
-table_sqlite_number(struct dict *conf, const char *key, long long dflt,
-    long long *out)
-{
-	const char	*s;
-	char		*end;
-	long long	 v;
-
-	*out = dflt;
-	if ((s = api_dict_get(conf, key)) == NULL)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end != '\0' || v <= 0) {
-		api_log_warnx("%s: not a positive number: %s", key, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* table_sqlite_load - read the config and open the db; owned result */
 static struct table_sqlite *
 table_sqlite_load(const char *path)
@@ -152,6 +108,7 @@ table_sqlite_load(const char *path)
 	struct table_sqlite	*t;
 	struct dict		 conf;
 	const char		*dbpath, *sql;
+	long long		 expire, refresh;
 	size_t			 i;
 	int			 ok = 0;
 
@@ -182,11 +139,12 @@ table_sqlite_load(const char *path)
 	if ((sql = api_dict_get(&conf, "fetch_source")) != NULL &&
 	    table_sqlite_prepare(t, "fetch_source", sql, 1, &t->fetch) == -1)
 		goto done;
-	if (table_sqlite_number(&conf, "fetch_source_expire",
-	    TABLE_SQLITE_EXPIRE_DEFAULT, &t->expire) == -1 ||
-	    table_sqlite_number(&conf, "fetch_source_refresh",
-	    TABLE_SQLITE_REFRESH_DEFAULT, &t->refresh) == -1)
+	if (api_conf_number(&conf, path, "fetch_source_expire", 1, INT_MAX,
+	    TABLE_ROTATION_EXPIRE, &expire) == -1 ||
+	    api_conf_number(&conf, path, "fetch_source_refresh", 1, INT_MAX,
+	    TABLE_ROTATION_REFRESH, &refresh) == -1)
 		goto done;
+	table_rotation_init(&t->rotation, expire, refresh);
 	ok = 1;
 done:
 	api_conf_free(&conf);
@@ -226,64 +184,52 @@ table_sqlite_run(sqlite3_stmt *stmt, const char *key)
 	return -1;
 }
 
-/* table_sqlite_text - column i as text; NULL values are errors */
-static const char *
-table_sqlite_text(sqlite3_stmt *stmt, int i)
+/* table_sqlite_field - column i of the current row */
+static struct table_field
+table_sqlite_field(sqlite3_stmt *stmt, int i)
 {
-	return (const char *)sqlite3_column_text(stmt, i);
+	struct table_field	f;
+
+	f.data = (const char *)sqlite3_column_text(stmt, i);
+	f.len = f.data ? (size_t)sqlite3_column_bytes(stmt, i) : 0;
+	return f;
 }
 
-/* table_sqlite_format - render the current row for service into dst */
+/* table_sqlite_value - the value of SERVICE from the current row and,
+ * for lists, every further row */
 static int
-table_sqlite_format(int service, sqlite3_stmt *stmt, char *dst, size_t sz)
+table_sqlite_value(int service, sqlite3_stmt *stmt, char *dst, size_t sz)
 {
-	const char	*a, *b;
-	int		 n;
+	struct table_field	f[3];
+	char			err[256];
+	int			i, n = sqlite3_column_count(stmt), r;
 
-	switch (service) {
-	case K_CREDENTIALS:
-		a = table_sqlite_text(stmt, 0);
-		b = table_sqlite_text(stmt, 1);
-		if (a == NULL || b == NULL)
-			return -1;
-		n = snprintf(dst, sz, "%s:%s", a, b);
-		break;
-	case K_USERINFO:
-		a = table_sqlite_text(stmt, 2);
-		if (a == NULL || sqlite3_column_type(stmt, 0) == SQLITE_NULL ||
-		    sqlite3_column_type(stmt, 1) == SQLITE_NULL)
-			return -1;
-		n = snprintf(dst, sz, "%" PRId64 ":%" PRId64 ":%s",
-		    (int64_t)sqlite3_column_int64(stmt, 0),
-		    (int64_t)sqlite3_column_int64(stmt, 1), a);
-		break;
-	default:
-		if ((a = table_sqlite_text(stmt, 0)) == NULL)
-			return -1;
-		n = snprintf(dst, sz, "%s", a);
-		break;
+	if (n > 3)
+		n = 3;
+	if (table_format_is_list((enum table_service)service)) {
+		dst[0] = '\0';
+		do {
+			f[0] = table_sqlite_field(stmt, 0);
+			if (table_format_list_add(&f[0], dst, sz, err,
+			    sizeof err) == -1)
+				goto bad;
+		} while ((r = sqlite3_step(stmt)) == SQLITE_ROW);
+		if (r == SQLITE_DONE)
+			return 0;
+		snprintf(err, sizeof err, "%s",
+		    sqlite3_errmsg(sqlite3_db_handle(stmt)));
+		goto bad;
 	}
-	return n < 0 || (size_t)n >= sz ? -1 : 0;
-}
-
-/* table_sqlite_join - append every further row as ", value" */
-static int
-table_sqlite_join(sqlite3_stmt *stmt, char *dst, size_t sz)
-{
-	const char	*v;
-	size_t		 len;
-	int		 r;
-
-	while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if ((v = table_sqlite_text(stmt, 0)) == NULL)
-			return -1;
-		len = strlen(dst);
-		if (strlcat(dst, ", ", sz) >= sz || strlcat(dst, v, sz) >= sz) {
-			dst[len] = '\0';
-			return -1;
-		}
-	}
-	return r == SQLITE_DONE ? 0 : -1;
+	for (i = 0; i < n; i++)
+		f[i] = table_sqlite_field(stmt, i);
+	if (table_format_record((enum table_service)service, f, (size_t)n,
+	    dst, sz, err, sizeof err) == 0)
+		return 0;
+bad:
+	api_log_warnx("table-sqlite: lookup %s: %s",
+	    table_api_service_name(service), err);
+	dst[0] = '\0';
+	return -1;
 }
 
 /* table_sqlite_check - CHECK: does the service's query return a row */
@@ -315,59 +261,54 @@ table_sqlite_lookup(int service, struct dict *params, const char *key,
 	if ((stmt = table_sqlite_stmt(service)) == NULL)
 		return -1;
 	r = table_sqlite_run(stmt, key);
-	if (r == 1 && table_sqlite_format(service, stmt, dst, sz) == -1)
-		r = -1;
-	if (r == 1 && (service == K_ALIAS || service == K_MAILADDRMAP) &&
-	    table_sqlite_join(stmt, dst, sz) == -1)
-		r = -1;
 	if (r == -1)
 		api_log_warnx("table-sqlite: lookup %s failed: %s",
 		    table_api_service_name(service),
 		    sqlite3_errmsg(table_sqlite->db));
+	else if (r == 1 && table_sqlite_value(service, stmt, dst, sz) == -1)
+		r = -1;
 	sqlite3_reset(stmt);
 	return r;
 }
 
-/* table_sqlite_reload_sources - run fetch_source into the rotation list */
+/* table_sqlite_reload_sources - run fetch_source into the rotation */
 static int
 table_sqlite_reload_sources(struct table_sqlite *t)
 {
-	const char	 *v;
-	char		**list = NULL, **nlist;
-	size_t		  n = 0;
-	int		  r;
+	struct table_field	*f = NULL, *nf;
+	char			 err[256];
+	size_t			 n = 0, i;
+	int			 r, ret = -1;
 
+	snprintf(err, sizeof err, "out of memory");
 	sqlite3_reset(t->fetch);
 	while ((r = sqlite3_step(t->fetch)) == SQLITE_ROW &&
-	    n < TABLE_SQLITE_SOURCES_MAX) {
-		if ((v = table_sqlite_text(t->fetch, 0)) == NULL)
-			continue;
-		if ((nlist = reallocarray(list, n + 1, sizeof *list)) == NULL)
-			goto fail;
-		list = nlist;
-		if ((list[n] = strdup(v)) == NULL)
-			goto fail;
+	    n <= TABLE_ROTATION_MAX) {
+		if ((nf = reallocarray(f, n + 1, sizeof *f)) == NULL)
+			goto done;
+		f = nf;
+		f[n] = table_sqlite_field(t->fetch, 0);
+		/* the row's memory goes with the next step: keep a copy */
+		if (f[n].data != NULL &&
+		    (f[n].data = strndup(f[n].data, f[n].len)) == NULL)
+			goto done;
 		n++;
 	}
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
-		goto fail;
+		snprintf(err, sizeof err, "%s", sqlite3_errmsg(t->db));
+	else
+		ret = table_rotation_load(&t->rotation, f, n, err, sizeof err);
+done:
+	if (ret == -1)
+		api_log_warnx("table-sqlite: fetch_source: %s", err);
 	sqlite3_reset(t->fetch);
-	table_sqlite_free_sources(t);
-	t->sources = list;
-	t->nsources = n;
-	t->loaded = time(NULL);
-	t->served = 0;
-	return 0;
-fail:
-	api_log_warnx("table-sqlite: fetch_source: %s", sqlite3_errmsg(t->db));
-	sqlite3_reset(t->fetch);
-	while (n > 0)
-		free(list[--n]);
-	free(list);
-	return -1;
+	for (i = 0; i < n; i++)
+		free((char *)(uintptr_t)f[i].data);
+	free(f);
+	return ret;
 }
 
-/* table_sqlite_fetch - FETCH source: next value of the cached list */
+/* table_sqlite_fetch - FETCH source: the next value in turn */
 static int
 table_sqlite_fetch(int service, struct dict *params, char *dst, size_t sz)
 {
@@ -375,19 +316,10 @@ table_sqlite_fetch(int service, struct dict *params, char *dst, size_t sz)
 
 	if (service != K_SOURCE || t->fetch == NULL)
 		return -1;
-	if (t->sources == NULL || t->served >= t->refresh ||
-	    time(NULL) - t->loaded >= t->expire) {
-		if (table_sqlite_reload_sources(t) == -1)
-			return -1;
-	}
-	t->served++;
-	if (t->nsources == 0)
-		return 0;
-	if (t->next >= t->nsources)
-		t->next = 0;
-	if (strlcpy(dst, t->sources[t->next++], sz) >= sz)
+	if (table_rotation_due(&t->rotation) &&
+	    table_sqlite_reload_sources(t) == -1)
 		return -1;
-	return 1;
+	return table_rotation_next(&t->rotation, dst, sz);
 }
 
 /* table_sqlite_update - UPDATE: reload config and db, keep old on failure */

@@ -32,9 +32,9 @@ libc-ares-dev		pc:libcares
 libdb-dev		h:db_185.h
 libsqlite3-dev		pc:sqlite3
 libcrypt-dev		pc:libcrypt
-libpq-dev		-
-libhiredis-dev		-
-libmariadb-dev		-
+libpq-dev		pc:libpq
+libhiredis-dev		pc:hiredis
+libmariadb-dev		pc:libmariadb
 python3			-
 clang			cc:clang
 procps			-

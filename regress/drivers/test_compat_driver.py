@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import unittest
 
-from smtpdtest import BUILD, SANITIZER_MARKS, Smtpd
+from smtpdtest import BUILD, SANITIZER_MARKS, Smtpd, free_port
 
 DRIVER = os.path.join(BUILD, "regress", "drivers", "compat_driver")
 
@@ -58,10 +58,10 @@ class CompatDriver(unittest.TestCase):
 
     def daemon(self):
         d = Smtpd(conf="table compat compat:%s\n"
-                  "listen on 127.0.0.1 port 25995\n"
+                  "listen on 127.0.0.1 port %d\n"
                   'action "local" mbox\n'
                   'match from local for local action "local"\n'
-                  % self.data)
+                  % (self.data, free_port()))
         self.addCleanup(d.cleanup)
         d.args = ["-o", "libexec=" + self.libexec]
         return d.start()

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from smtpdtest import NOT_RUN, ROOT, SANITIZER_MARKS, Smtpd
+from smtpdtest import NOT_RUN, ROOT, SANITIZER_MARKS, Smtpd, free_port
 
 SRC = os.environ.get("EXTRAS_SRC", "")
 SCRIPT = os.path.join(ROOT, "regress", "drivers", "extras_build.sh")
@@ -67,9 +67,10 @@ class ExtrasDrivers(unittest.TestCase):
         os.chmod(libexec, 0o755)
         for name in ("passwd", "sqlite"):
             shutil.copy(os.path.join(self.out, "table-" + name), libexec)
-        d = Smtpd(conf=table + "listen on 127.0.0.1 port 25997\n"
+        d = Smtpd(conf=table + "listen on 127.0.0.1 port %d\n"
                   'action "local" mbox\n'
-                  'match from local for local action "local"\n')
+                  'match from local for local action "local"\n'
+                  % free_port())
         self.addCleanup(d.cleanup)
         d.args = ["-o", "libexec=" + libexec]
         return d.start()

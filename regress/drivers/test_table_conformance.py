@@ -16,7 +16,8 @@ import subprocess
 import tempfile
 import unittest
 
-from smtpdtest import BUILD, SANITIZER_MARKS, Smtpd, proc_children
+from smtpdtest import (BUILD, SANITIZER_MARKS, Smtpd,  # noqa: E402
+                       free_port, proc_children)
 
 HOSTS = ("file", "proc-file", "db", "proc-db")
 # a valid alias list of about 12 kB: values are parsed before they answer
@@ -109,9 +110,10 @@ class TableConformance(unittest.TestCase):
         self.addCleanup(d.cleanup)
         with open(os.path.join(d.dir, "smtpd.conf"), "w") as f:
             f.write(write_data(d.dir))
-            f.write('listen on 127.0.0.1 port 25993\n'
+            f.write('listen on 127.0.0.1 port %d\n'
                     'action "local" mbox alias <aliases_file>\n'
-                    'match from local for local action "local"\n')
+                    'match from local for local action "local"\n'
+                    % free_port())
         d.args = ["-o", "libexec=" + os.path.join(BUILD, "libexec")]
         return d.start()
 

@@ -18,7 +18,8 @@ import subprocess
 import tempfile
 import unittest
 
-from smtpdtest import BUILD, SANITIZER_MARKS, Smtpd, run_smtpd
+from smtpdtest import (BUILD, SANITIZER_MARKS, Smtpd,  # noqa: E402
+                       free_port, run_smtpd)
 
 NKEYS = 300
 NVARIANTS = 40
@@ -29,6 +30,7 @@ CRASHER = (16557, 0x40)
 TAIL = ('listen on 127.0.0.1 port 25994\n'
         'action "local" mbox alias <base>\n'
         'match from local for local action "local"\n')
+TAIL = TAIL.replace("port 25994", "port %d" % free_port())
 
 
 def build_db(d):

@@ -252,6 +252,25 @@ class TableDriverTests(unittest.TestCase):
                                    (1, "192.0.2.10")], impl)
             self.assertEqual(h.request(FETCH, "alias"), -1, impl)
 
+    def test_sqlite_fetch_sorted_distinct(self):
+        """Rows out of order and repeated: both serve the distinct
+        values in sorted order (extras keep them in a dict)."""
+        db = os.path.join(self.tmp.name, "unsorted.db")
+        con = sqlite3.connect(db)
+        con.executescript("CREATE TABLE sources (addr TEXT);"
+                          "INSERT INTO sources VALUES ('192.0.2.11'),"
+                          "('192.0.2.10'), ('192.0.2.11'), ('192.0.2.12');")
+        con.commit()
+        con.close()
+        conf = self.write("unsorted.conf", "dbpath %s\nfetch_source "
+                          "SELECT addr FROM sources ORDER BY rowid\n" % db)
+        for impl, bindir in self.impls():
+            h = self.opened(bindir, "table-sqlite", conf)
+            got = [h.request(FETCH, "source") for _ in range(4)]
+            self.assertEqual(got, [(1, "192.0.2.10"), (1, "192.0.2.11"),
+                                   (1, "192.0.2.12"), (1, "192.0.2.10")],
+                             impl)
+
     def test_sqlite_eof_exits_zero(self):
         for impl, bindir in self.impls():
             h = self.opened(bindir, "table-sqlite", self.sqlite_conf)

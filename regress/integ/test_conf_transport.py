@@ -19,6 +19,7 @@ action "out" relay srs
 match from local for local action "local"
 match from local for any action "out"
 """ % SECRET
+CONF = CONF.replace("port 25999", "port %d" % free_port())
 
 
 def memory_has(pid, needle):

@@ -101,7 +101,9 @@ class TestDepsProbe(unittest.TestCase):
                           "PKG_CONFIG_PATH": ""})
         self.assertEqual(got, ["libevent-dev", "libtls-dev", "libbsd-dev",
                                "libc-ares-dev", "libsqlite3-dev",
-                               "libcrypt-dev", "libssl-dev"])
+                               "libcrypt-dev", "libpq-dev",
+                               "libhiredis-dev", "libmariadb-dev",
+                               "libssl-dev"])
 
     def test_one_module_missing(self):
         # every .pc file of the machine but libevent's

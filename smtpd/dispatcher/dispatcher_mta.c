@@ -55,6 +55,7 @@
 #define MTA_ASIDE_BASE		5	/* seconds, doubled per failure */
 #define MTA_ASIDE_MAX		300
 #define MTA_ROUTE_IDLE		600	/* an unused route is forgotten */
+#define MTA_BATCH_MS		20	/* envelopes gathered before a kick */
 
 struct mta_envelope {
 	TAILQ_ENTRY(mta_envelope) entry;
@@ -318,8 +319,7 @@ mta_route_find(const char *key, const char *dest, int mx,
 	TAILQ_INIT(&r->conns);
 	mta_route_limits(r);
 	mta_route_src(r, a);
-	if ((r->kick = event_new(env->evb, -1, 0, mta_route_on_kick, r)) ==
-	    NULL || (r->dns_timer = evtimer_new(env->evb, mta_route_on_kick,
+	if ((r->kick = evtimer_new(env->evb, mta_route_on_kick, r)) == NULL || (r->dns_timer = evtimer_new(env->evb, mta_route_on_kick,
 	    r)) == NULL)
 		fatalx("mta: event_new");
 	if (u != NULL && u->literal) {
@@ -345,13 +345,27 @@ mta_route_free(struct mta_route *r)
 	free(r);
 }
 
-/* mta_route_schedule - look at R once the current input is read, so
- * that the envelopes of one message arrive before it is sent */
+/* mta_route_schedule - look at R once the current input is read */
 static void
 mta_route_schedule(struct mta_route *r)
 {
+	struct timeval	tv = { 0, 0 };
+
 	r->lastuse = time(NULL);
-	event_active(r->kick, 0, 0);
+	evtimer_add(r->kick, &tv);
+}
+
+/* mta_route_schedule_batch - look at R in MTA_BATCH_MS, so that the
+ * envelopes of one message the queue hands out one by one make one
+ * transaction (a kick already due stays due) */
+static void
+mta_route_schedule_batch(struct mta_route *r)
+{
+	struct timeval	tv = { 0, MTA_BATCH_MS * 1000 };
+
+	r->lastuse = time(NULL);
+	if (!evtimer_pending(r->kick, NULL))
+		evtimer_add(r->kick, &tv);
 }
 
 /* ---- DNS ---- */
@@ -922,7 +936,7 @@ mta_route_add(struct mta_route *r, uint64_t evpid, int fd,
 	strlcpy(e->rcpt, rcpt, sizeof e->rcpt);
 	TAILQ_INSERT_TAIL(&m->evps, e, entry);
 	m->nevps++;
-	mta_route_schedule(r);
+	mta_route_schedule_batch(r);
 }
 
 void

@@ -73,13 +73,15 @@ class RelayBase(unittest.TestCase):
         self.smtpd.__exit__(None, None, None)
         self.assertEqual(rc, 0, log[-4000:])
 
-    def send(self, rcpts, body=BODY, sender=None):
+    def send(self, rcpts, body=BODY, sender=None, mail_opts=(),
+             rcpt_opts=()):
         with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as c:
             c.ehlo("client.example.com")
-            code, msg = c.mail(self.sender if sender is None else sender)
+            code, msg = c.mail(self.sender if sender is None else sender,
+                               list(mail_opts))
             self.assertEqual(code, 250, msg)
             for r in rcpts:
-                code, msg = c.rcpt(r)
+                code, msg = c.rcpt(r, list(rcpt_opts))
                 self.assertEqual(code, 250, msg)
             code, msg = c.data(body)
             self.assertEqual(code, 250, msg)
@@ -168,6 +170,26 @@ class Relay(RelayBase):
                      r"reason=quit", timeout=10)
         self.assertIn(b"QUIT", self.fake.commands)
 
+
+    def test_dsn_parameters_relayed_when_offered(self):
+        self.fake.ehlo_ext = [b"PIPELINING", b"DSN"]
+        self.send(["a@example.net"], mail_opts=["RET=HDRS", "ENVID=env+2B1"],
+                  rcpt_opts=["NOTIFY=FAILURE,DELAY",
+                             "ORCPT=rfc822;orig+2Bx@example.net"])
+        self.transactions(1)
+        self.assertIn(b"MAIL FROM:<%s> RET=HDRS ENVID=env+2B1" %
+                      self.sender.encode(), self.fake.commands)
+        self.assertIn(b"RCPT TO:<a@example.net> NOTIFY=FAILURE,DELAY "
+                      b"ORCPT=rfc822;orig+2Bx@example.net",
+                      self.fake.commands)
+        # a next hop without DSN gets none of them (a new session)
+        self.log_has(r"mta disconnected .*reason=quit", timeout=10)
+        self.fake.ehlo_ext = [b"PIPELINING"]
+        self.fake.commands.clear()
+        self.send(["b@example.net"], mail_opts=["RET=HDRS"],
+                  rcpt_opts=["NOTIFY=FAILURE"])
+        self.transactions(2)
+        self.assertIn(b"RCPT TO:<b@example.net>", self.fake.commands)
 
     def test_mta_limit_max_conn_per_route(self):
         self.fake.eod_delay = 0.3

@@ -57,10 +57,13 @@
 #define MTA_ROUTE_IDLE		600	/* an unused route is forgotten */
 #define MTA_BATCH_MS		20	/* envelopes gathered before a kick */
 
+#define MTA_DSN_PARAMS_MAX	(40 + 3 * MAILADDR_TEXT_SIZE)
+
 struct mta_envelope {
 	TAILQ_ENTRY(mta_envelope) entry;
 	uint64_t	 evpid;
 	char		 rcpt[MAILADDR_TEXT_SIZE];
+	char		 dsn[MTA_DSN_PARAMS_MAX];	/* " NOTIFY= ORCPT=" */
 };
 
 struct mta_message {
@@ -69,6 +72,7 @@ struct mta_message {
 	int		 fd;
 	uint64_t	 size;
 	char		 sender[MAILADDR_TEXT_SIZE];
+	char		 dsn[ENVELOPE_DSN_ENVID_SIZE + 24];	/* RET ENVID */
 	TAILQ_HEAD(, mta_envelope) evps;
 	size_t		 nevps;
 };
@@ -121,8 +125,7 @@ struct mta_conn {
 	struct mta_message	*msg;	/* in flight */
 	struct mta_tx		 tx;
 	struct mta_rcpt		 rcpts[MTA_RCPT_PER_TX];
-	char			 params[MTA_RCPT_PER_TX][8];
-	char			 mail_params[64];
+	char			 mail_params[ENVELOPE_DSN_ENVID_SIZE + 64];
 	long long		 nmsgs, nfailures;
 	struct event		*idle;
 };
@@ -554,17 +557,21 @@ mta_conn_start(struct mta_conn *c, struct mta_message *m)
 {
 	struct mta_envelope	*e;
 	size_t			 n = 0;
+	int			 dsn;
 
 	c->msg = m;
 	c->tx.sender = m->sender;
+	dsn = (mta_session_ext(c->s) & MTA_EXT_DSN) != 0;
 	c->mail_params[0] = '\0';
 	if (mta_session_ext(c->s) & MTA_EXT_SIZE)
 		snprintf(c->mail_params, sizeof c->mail_params, " SIZE=%llu",
 		    (unsigned long long)m->size);
+	if (dsn)
+		strlcat(c->mail_params, m->dsn, sizeof c->mail_params);
 	c->tx.params = c->mail_params;
 	TAILQ_FOREACH(e, &m->evps, entry) {
 		c->rcpts[n].addr = e->rcpt;
-		c->rcpts[n].params = "";
+		c->rcpts[n].params = dsn ? e->dsn : "";
 		n++;
 	}
 	c->tx.rcpts = c->rcpts;
@@ -907,10 +914,65 @@ mta_envelope_route(const struct envelope *e, const struct conf_action *a,
 	return mta_route_find(key, dest, 0, a, &u);
 }
 
+/* mta_xtext - SRC as RFC 3461 xtext into DST: 0, or -1 if too long */
+static int
+mta_xtext(char *dst, size_t dstsz, const char *src)
+{
+	size_t		n = 0;
+	unsigned char	c;
+
+	for (; (c = (unsigned char)*src) != '\0'; src++) {
+		if (n + 4 > dstsz)
+			return -1;
+		if (c < 33 || c > 126 || c == '+' || c == '=')
+			n += (size_t)snprintf(dst + n, dstsz - n, "+%02X", c);
+		else
+			dst[n++] = (char)c;
+	}
+	dst[n] = '\0';
+	return 0;
+}
+
+/* mta_dsn_rcpt - NOTIFY= and ORCPT= of E, for a next hop with DSN */
+static void
+mta_dsn_rcpt(const struct envelope *e, char *buf, size_t bufsz)
+{
+	char	orcpt[MAILADDR_TEXT_SIZE], x[3 * MAILADDR_TEXT_SIZE];
+	int	n = e->dsn_notify;
+
+	buf[0] = '\0';
+	if (n & DSN_NOTIFY_NEVER)
+		strlcat(buf, " NOTIFY=NEVER", bufsz);
+	else if (n)
+		snprintf(buf, bufsz, " NOTIFY=%s%s%s%s%s",
+		    n & DSN_NOTIFY_SUCCESS ? "SUCCESS" : "",
+		    (n & DSN_NOTIFY_SUCCESS) && (n & ~DSN_NOTIFY_SUCCESS) ?
+		    "," : "", n & DSN_NOTIFY_FAILURE ? "FAILURE" : "",
+		    (n & DSN_NOTIFY_FAILURE) && (n & DSN_NOTIFY_DELAY) ? "," :
+		    "", n & DSN_NOTIFY_DELAY ? "DELAY" : "");
+	if (!mailaddr_is_null(&e->dsn_orcpt) &&
+	    mailaddr_format(&e->dsn_orcpt, orcpt, sizeof orcpt) != -1 &&
+	    mta_xtext(x, sizeof x, orcpt) == 0) {
+		strlcat(buf, " ORCPT=rfc822;", bufsz);
+		strlcat(buf, x, bufsz);
+	}
+}
+
+/* mta_dsn_mail - RET= and ENVID= of E (ENVID is kept as xtext) */
+static void
+mta_dsn_mail(const struct envelope *e, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "%s%s%s", e->dsn_ret == DSN_RET_FULL ?
+	    " RET=FULL" : e->dsn_ret == DSN_RET_HDRS ? " RET=HDRS" : "",
+	    e->dsn_envid[0] && strpbrk(e->dsn_envid, " \t\r\n") == NULL ?
+	    " ENVID=" : "", strpbrk(e->dsn_envid, " \t\r\n") == NULL ?
+	    e->dsn_envid : "");
+}
+
 /* mta_route_add - envelope EVPID of message FD to R's waiting list */
 static void
 mta_route_add(struct mta_route *r, uint64_t evpid, int fd,
-    const char *sender, const char *rcpt)
+    const char *sender, const char *rcpt, const struct envelope *evp)
 {
 	struct mta_message	*m;
 	struct mta_envelope	*e;
@@ -928,12 +990,14 @@ mta_route_add(struct mta_route *r, uint64_t evpid, int fd,
 		m->fd = fd;
 		m->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 		strlcpy(m->sender, sender, sizeof m->sender);
+		mta_dsn_mail(evp, m->dsn, sizeof m->dsn);
 		TAILQ_INIT(&m->evps);
 		TAILQ_INSERT_TAIL(&r->pending, m, entry);
 	}
 	e = xcalloc(1, sizeof *e);
 	e->evpid = evpid;
 	strlcpy(e->rcpt, rcpt, sizeof e->rcpt);
+	mta_dsn_rcpt(evp, e->dsn, sizeof e->dsn);
 	TAILQ_INSERT_TAIL(&m->evps, e, entry);
 	m->nevps++;
 	mta_route_schedule_batch(r);
@@ -962,7 +1026,7 @@ dispatcher_mta_envelope(uint64_t evpid, int fd, const struct envelope *e)
 		mta_result(0, NULL, evpid, "", DELIVERY_TEMPFAIL, why);
 		return;
 	}
-	mta_route_add(r, evpid, fd, sender, rcpt);
+	mta_route_add(r, evpid, fd, sender, rcpt, e);
 }
 
 void

@@ -50,6 +50,7 @@
 #include "xmalloc.h"
 
 #define MTA_DNS_TIMEOUT		30	/* seconds for an MX or host query */
+#define MTA_DNS_TTL		300	/* an answer is used that long */
 #define MTA_HOSTS_MAX		32	/* addresses of a route */
 #define MTA_ASIDE_FAILURES	2	/* consecutive failures: set aside */
 #define MTA_ASIDE_BASE		5	/* seconds, doubled per failure */
@@ -95,6 +96,7 @@ struct mta_route {
 	char			*action;
 	char			*dest;		/* for logs and limits */
 	int			 mx;		/* MX relay, else smarthost */
+	int			 literal;	/* an address: no DNS */
 	int			 lmtp;
 	int			 port;
 	char			 helo[256];
@@ -102,7 +104,7 @@ struct mta_route {
 	socklen_t		 srclen;	/* 0: any source */
 	struct mta_host		 hosts[MTA_HOSTS_MAX];
 	size_t			 nhosts;
-	int			 resolved;
+	time_t			 resolved;	/* when; 0: not yet */
 	uint64_t		 dns_reqid;	/* 0: none pending */
 	struct event		*dns_timer;
 	char			 error[MTA_REPLY_TEXT_MAX];	/* last */
@@ -299,6 +301,19 @@ mta_route_on_kick(evutil_socket_t fd, short ev, void *arg)
 	mta_route_kick(arg);
 }
 
+static void	mta_route_resolved(struct mta_route *, int, const char *);
+
+/* mta_route_on_dns_timeout - lookup did not answer in time */
+static void
+mta_route_on_dns_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct mta_route	*r = arg;
+
+	log_warnx("mta: route %s: no DNS answer in %d s", r->dest,
+	    MTA_DNS_TIMEOUT);
+	mta_route_resolved(r, DNS_TEMPFAIL, "no answer from the resolver");
+}
+
 /* mta_route_find - the route of KEY, made when new */
 static struct mta_route *
 mta_route_find(const char *key, const char *dest, int mx,
@@ -322,12 +337,14 @@ mta_route_find(const char *key, const char *dest, int mx,
 	TAILQ_INIT(&r->conns);
 	mta_route_limits(r);
 	mta_route_src(r, a);
-	if ((r->kick = evtimer_new(env->evb, mta_route_on_kick, r)) == NULL || (r->dns_timer = evtimer_new(env->evb, mta_route_on_kick,
-	    r)) == NULL)
+	if ((r->kick = evtimer_new(env->evb, mta_route_on_kick, r)) ==
+	    NULL || (r->dns_timer = evtimer_new(env->evb,
+	    mta_route_on_dns_timeout, r)) == NULL)
 		fatalx("mta: event_new");
 	if (u != NULL && u->literal) {
 		mta_route_host(r, u->host, u->host);
-		r->resolved = 1;
+		r->literal = 1;
+		r->resolved = time(NULL);
 	}
 	TAILQ_INSERT_TAIL(&mta->routes, r, entry);
 	return r;
@@ -407,7 +424,7 @@ mta_route_resolved(struct mta_route *r, int status, const char *error)
 	evtimer_del(r->dns_timer);
 	mta_reply_sanitize(safe, sizeof safe, error, strlen(error));
 	if (status == DNS_OK && r->nhosts > 0) {
-		r->resolved = 1;
+		r->resolved = time(NULL);
 		mta_route_schedule(r);
 		return;
 	}
@@ -449,23 +466,18 @@ mta_route_backup(struct mta_route *r, const struct conf_action *a)
 {
 	struct mta_mx	mx[MTA_HOSTS_MAX];
 	struct mta_host	hosts[MTA_HOSTS_MAX];
-	size_t		i, n, k;
+	size_t		i, n;
 
 	for (i = 0; i < r->nhosts; i++) {
 		mx[i].preference = r->hosts[i].preference;
-		mx[i].host = xstrdup(r->hosts[i].name);
-		mx[i].addr = xmalloc(sizeof(size_t));
-		memcpy(mx[i].addr, &i, sizeof i);
+		mx[i].host = r->hosts[i].name;
+		mx[i].index = i;
 	}
 	n = mta_mx_backup(mx, r->nhosts, a->backup_mx != NULL ?
 	    a->backup_mx : env->servername);
 	memcpy(hosts, r->hosts, sizeof hosts);
-	for (k = 0; k < n; k++) {
-		memcpy(&i, mx[k].addr, sizeof i);
-		r->hosts[k] = hosts[i];
-		free(mx[k].host);
-		free(mx[k].addr);
-	}
+	for (i = 0; i < n; i++)
+		r->hosts[i] = hosts[mx[i].index];
 	r->nhosts = n;
 }
 
@@ -788,6 +800,9 @@ mta_route_kick(struct mta_route *r)
 
 	if (TAILQ_EMPTY(&r->pending) || mta->paused)
 		return;
+	if (!r->literal && r->resolved && r->nconns == 0 &&
+	    now - r->resolved > MTA_DNS_TTL)
+		r->resolved = 0;	/* asked again, now and then */
 	if (!r->resolved) {
 		if (r->dns_reqid == 0)
 			mta_route_resolve(r);

@@ -101,14 +101,13 @@ int	mta_addr_parse(const char *addr, int port,
 
 struct mta_mx {
 	uint32_t	 preference;
-	char		*host;
-	char		*addr;
+	const char	*host;
+	size_t		 index;		/* the caller's */
 };
 
 /* mta_mx_backup - keep only the MXs preferred over OURNAME (RFC 5321
- * 5.1: a backup MX relays only to better ones): the count kept.  When
- * OURNAME is not in the list every MX is kept; the MXs are in the
- * order to try, equal preferences together.  The others are freed. */
+ * 5.1: a backup MX relays only to better ones), in their order: the
+ * count kept.  When OURNAME is not in the list every MX is kept. */
 size_t	mta_mx_backup(struct mta_mx *, size_t n, const char *ourname);
 
 /* ---- mta_session.c: one client session ---- */

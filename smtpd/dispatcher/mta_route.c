@@ -147,13 +147,8 @@ mta_mx_backup(struct mta_mx *mx, size_t n, const char *ourname)
 			ours = mx[i].preference;
 			found = 1;
 		}
-	for (i = 0; i < n; i++) {
-		if (found && mx[i].preference >= ours) {
-			free(mx[i].host);
-			free(mx[i].addr);
-			continue;
-		}
-		mx[kept++] = mx[i];
-	}
+	for (i = 0; i < n; i++)
+		if (!found || mx[i].preference < ours)
+			mx[kept++] = mx[i];
 	return kept;
 }

@@ -42,6 +42,7 @@ class FakeSMTP:
         self.commands = []
         self.transactions = []      # dict(sender, rcpts, data)
         self.helos = []
+        self.peers = []             # client addresses, one per connection
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
@@ -70,7 +71,7 @@ class FakeSMTP:
     def _accept(self):
         while self.running:
             try:
-                c, _ = self.sock.accept()
+                c, peer = self.sock.accept()
             except socket.timeout:
                 continue
             except OSError:
@@ -79,6 +80,7 @@ class FakeSMTP:
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self.lock:
                 self.connections += 1
+                self.peers.append(peer[0])
                 self.concurrent += 1
                 self.max_concurrent = max(self.max_concurrent,
                                           self.concurrent)

@@ -37,6 +37,7 @@ class RelayBase(unittest.TestCase):
     @example.org is local (a Maildir), for bounces."""
 
     scheme = "smtp"
+    action_opts = ""
     limits = ("mta limit session-keepalive 2\n"
               "mta limit max-conn-per-route 2\n")
     args = ("-o", "mta-timeout=2")
@@ -56,11 +57,11 @@ class RelayBase(unittest.TestCase):
                 'listen on 127.0.0.1 port %d\n'
                 'action "local" maildir "%s/%%{user.username}"\n'
                 'action "out" relay host %s://127.0.0.1:%d helo '
-                'relay.test.example\n'
+                'relay.test.example%s\n'
                 'match from any for domain "example.org" action "local"\n'
                 'match from any for domain "example.net" action "out"\n'
                 % (self.limits, self.port, self.mail, self.scheme,
-                   self.fake.port))
+                   self.fake.port, self.action_opts))
         with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
             f.write(conf)
         self.smtpd.start()
@@ -335,6 +336,72 @@ class Failures(RelayBase):
         (m,) = self.reports()
         self.assertEqual(self.status_of(m)["big@example.net"][1], "5.3.4")
         self.assertEqual(len(self.fake.transactions), 1)
+
+
+class Options(RelayBase):
+    """src, mail-from, pause and resume (MTA-09, MTA-11, CTL-12)."""
+
+    action_opts = (' src { "::1", "127.0.0.1" } mail-from '
+                   '"@relay.example"')
+    args = ("-o", "mta-timeout=2", "-P", "mta")
+
+    def test_paused_then_resumed_src_and_mail_from(self):
+        self.send(["a@example.net"])
+        self.send(["b@example.net"], sender="")
+        self.log_has(r"smtp message msgid=", count=2)
+        # paused: nothing goes out
+        self.assertFalse(wait_for(lambda: self.fake.connections, 1))
+        r = self.smtpd.ctl("resume", "mta")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        txs = self.transactions(2)
+        senders = sorted(t["sender"] for t in txs)
+        # the user kept, the domain rewritten; the null sender left alone
+        self.assertEqual(senders, [b"<>", b"<%s@relay.example>" %
+                                   self.user.encode()])
+        # the IPv4 source of the list, for an IPv4 next hop
+        self.assertEqual(set(self.fake.peers), {"127.0.0.1"})
+
+
+class NoTls(RelayBase):
+    """smtp+tls:// needs the TLS client: a temporary failure that says
+    so, nothing sent."""
+
+    scheme = "smtp+tls"
+
+    def test_tls_scheme_tempfails(self):
+        self.send(["a@example.net"])
+        self.log_has(r"to=<a@example.net> relay=- result=tempfail "
+                     r"stat=\"relay smtp\+tls://127.0.0.1:\d+: TLS client "
+                     r"not available\"")
+        self.assertEqual(self.fake.connections, 0)
+
+
+class RelayTlsOption(RelayBase):
+    """`relay ... tls`: the same temporary failure."""
+
+    action_opts = " tls"
+
+    def test_relay_tls_tempfails(self):
+        self.send(["a@example.net"])
+        self.log_has(r"to=<a@example.net> relay=- result=tempfail "
+                     r"stat=\"action out: relay tls: TLS client not "
+                     r"available\"")
+        self.assertEqual(self.fake.connections, 0)
+
+
+class StartTlsOffered(RelayBase):
+    """smtp:// to a next hop offering STARTTLS goes on in clear, and the
+    log says TLS was not tried."""
+
+    fake_args = {"ehlo_ext": (b"PIPELINING", b"STARTTLS")}
+
+    def test_clear_with_a_log_line(self):
+        self.send(["a@example.net"])
+        self.transactions(1)
+        self.log_has(r"mta tls relay=\S+ result=skipped reason=\"STARTTLS "
+                     r"offered, TLS client not available: going on in "
+                     r"clear\"")
+        self.assertNotIn(b"STARTTLS", self.fake.commands)
 
 
 class Refused(RelayBase):

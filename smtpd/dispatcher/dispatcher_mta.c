@@ -21,6 +21,7 @@
  * connections (OpenSMTPD's pacing is what this agent must beat); TLS
  * and AUTH to the next hop are not here yet: smtp+tls://, smtps://,
  * `relay tls` and `auth` fail temporarily, smtp:// goes on in clear.
+ * `src` addresses are used in turn, those of the destination's family.
  * Never blocks: sockets are driven by libevent, DNS is a request to
  * lookup with a timer.
  */
@@ -52,6 +53,7 @@
 #define MTA_DNS_TIMEOUT		30	/* seconds for an MX or host query */
 #define MTA_DNS_TTL		300	/* an answer is used that long */
 #define MTA_HOSTS_MAX		32	/* addresses of a route */
+#define MTA_SRC_MAX		16	/* source addresses of a route */
 #define MTA_ASIDE_FAILURES	2	/* consecutive failures: set aside */
 #define MTA_ASIDE_BASE		5	/* seconds, doubled per failure */
 #define MTA_ASIDE_MAX		300
@@ -100,8 +102,9 @@ struct mta_route {
 	int			 lmtp;
 	int			 port;
 	char			 helo[256];
-	struct sockaddr_storage	 src;
-	socklen_t		 srclen;	/* 0: any source */
+	struct sockaddr_storage	 src[MTA_SRC_MAX];	/* `src` */
+	socklen_t		 srclen[MTA_SRC_MAX];
+	size_t			 nsrc, nextsrc;
 	struct mta_host		 hosts[MTA_HOSTS_MAX];
 	size_t			 nhosts;
 	time_t			 resolved;	/* when; 0: not yet */
@@ -280,19 +283,43 @@ mta_route_limits(struct mta_route *r)
 	    "max-failures-per-session");
 }
 
-/* mta_route_src - `src`: the first address of its list */
+/* mta_route_src - `src`: the addresses of its (inline) list */
 static void
 mta_route_src(struct mta_route *r, const struct conf_action *a)
 {
 	const struct conf_table	*t = a->src;
+	size_t			 i;
 
-	if (t == NULL || t->nentries == 0 || t->entries[0].key == NULL)
-		return;
-	if (mta_addr_parse(t->entries[0].key, 0, &r->src, &r->srclen) == -1) {
-		log_warnx("mta: action %s: src %s is not an address, "
-		    "ignored", a->name, t->entries[0].key);
-		r->srclen = 0;
+	for (i = 0; t != NULL && i < t->nentries && r->nsrc < MTA_SRC_MAX;
+	    i++) {
+		if (t->entries[i].key == NULL)
+			continue;
+		if (mta_addr_parse(t->entries[i].key, 0, &r->src[r->nsrc],
+		    &r->srclen[r->nsrc]) == -1)
+			log_warnx("mta: action %s: src %s is not an address, "
+			    "ignored", a->name, t->entries[i].key);
+		else
+			r->nsrc++;
 	}
+}
+
+/* mta_route_pick_src - the next source address of FAMILY, in turn
+ * (MTA-09); NULL: any */
+static const struct sockaddr *
+mta_route_pick_src(struct mta_route *r, int family, socklen_t *len)
+{
+	size_t	i, k;
+
+	for (i = 0; i < r->nsrc; i++) {
+		k = (r->nextsrc + i) % r->nsrc;
+		if (r->src[k].ss_family != family)
+			continue;
+		r->nextsrc = k + 1;
+		*len = r->srclen[k];
+		return (const struct sockaddr *)&r->src[k];
+	}
+	*len = 0;
+	return NULL;
 }
 
 static void
@@ -756,8 +783,21 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 {
 	struct mta_session_params	 p;
 	struct mta_conn			*c;
+	const struct sockaddr		*src;
+	socklen_t			 srclen;
 	char				 err[256];
 
+	if (r->nsrc > 0 && (src = mta_route_pick_src(r, h->ss.ss_family,
+	    &srclen)) == NULL) {
+		snprintf(r->error, sizeof r->error, "%.200s: no source "
+		    "address of its family in the action's src", h->name);
+		mta_host_failed(h);
+		return -1;
+	}
+	if (r->nsrc == 0) {
+		src = NULL;
+		srclen = 0;
+	}
 	c = xcalloc(1, sizeof *c);
 	c->id = ((uint64_t)arc4random() << 32) | ++mta->next_id;
 	c->route = r;
@@ -770,8 +810,7 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 	p.timeout = env->opts.mta_timeout;
 	p.peer = h->name;
 	c->s = mta_session_connect(&p, (struct sockaddr *)&h->ss, h->sslen,
-	    r->srclen ? (struct sockaddr *)&r->src : NULL, r->srclen,
-	    &mta_conn_hooks, c, err, sizeof err);
+	    src, srclen, &mta_conn_hooks, c, err, sizeof err);
 	if (c->s == NULL) {
 		log_warnx("mta: route %s: %s", r->dest, err);
 		snprintf(r->error, sizeof r->error, "%.200s: %.300s", h->name,
@@ -1024,21 +1063,22 @@ dispatcher_mta_envelope(uint64_t evpid, int fd, const struct envelope *e)
 	const struct conf_action	*a;
 	struct mta_route		*r = NULL;
 	char				 sender[MAILADDR_TEXT_SIZE];
-	char				 rcpt[MAILADDR_TEXT_SIZE];
+	char				 rcpt[MAILADDR_TEXT_SIZE] = "";
 	char				 why[512] = "";
 
-	if ((a = conf_action_find(env->conf, e->dispatcher)) == NULL ||
+	if (mailaddr_format(&e->dest, rcpt, sizeof rcpt) == -1)
+		snprintf(why, sizeof why, "unusable recipient");
+	else if ((a = conf_action_find(env->conf, e->dispatcher)) == NULL ||
 	    a->method != CONF_METHOD_RELAY)
 		snprintf(why, sizeof why, "no relay action named %s",
 		    e->dispatcher);
-	else if (mta_sender(e, a, sender, sizeof sender) == -1 ||
-	    mailaddr_format(&e->dest, rcpt, sizeof rcpt) == -1)
-		snprintf(why, sizeof why, "unusable sender or recipient");
+	else if (mta_sender(e, a, sender, sizeof sender) == -1)
+		snprintf(why, sizeof why, "unusable sender");
 	else
 		r = mta_envelope_route(e, a, why, sizeof why);
 	if (r == NULL) {
 		close(fd);
-		mta_result(0, NULL, evpid, "", DELIVERY_TEMPFAIL, why);
+		mta_result(0, NULL, evpid, rcpt, DELIVERY_TEMPFAIL, why);
 		return;
 	}
 	mta_route_add(r, evpid, fd, sender, rcpt, e);

@@ -182,6 +182,23 @@ class OwnSmtpd(unittest.TestCase):
         self.assertTrue(got.endswith(body.replace(b"\r\n", b"\n")), got)
         self.assertIn(b"Return-Path: <s@example.com>", got)
 
+    def test_large_message_byte_exact(self):
+        rcpt = "%s@example.net" % self.user
+        lines = [b".%d %s" % (i, b"z" * (i % 300)) if i % 3 == 0 else
+                 b"line %d" % i for i in range(30000)]
+        body = b"Subject: big\r\n\r\n" + b"\r\n".join(lines) + b"\r\n"
+        self.assertGreater(len(body), 1500000)
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as c:
+            c.sendmail("s@example.com", [rcpt], body)
+        new = os.path.join(self.mail, self.user, "new")
+        self.assertTrue(wait_for(lambda: os.path.isdir(new) and
+                                 os.listdir(new), TIMEOUT),
+                        self.smtpd.log()[-3000:] + self.hop.log()[-3000:])
+        (name,) = os.listdir(new)
+        with open(os.path.join(new, name), "rb") as f:
+            got = f.read()
+        self.assertTrue(got.endswith(body.replace(b"\r\n", b"\n")))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -7,10 +7,11 @@
  * Envelopes of one message and one route make one transaction (up to
  * MTA_RCPT_PER_TX recipients); a route's sessions (mta_session.c) take
  * the waiting messages one after the other, several per connection
- * (session-mail-max), new connections are opened while messages wait
- * (max-conn-per-route, max-conn-per-host, and max-conn-per-source as
- * the global ceiling), and an idle session is kept session-keepalive
- * seconds for mail that follows.  A host that fails twice in a row is
+ * (session-mail-max), new connections are opened while more than
+ * MTA_CONN_BACKLOG messages per connection wait (max-conn-per-route,
+ * max-conn-per-host, and max-conn-per-source as the global ceiling),
+ * and an idle session is kept session-keepalive seconds for mail that
+ * follows.  A host that fails twice in a row is
  * set aside for a growing while (5 s doubling up to 5 min); when every
  * host of a route is aside or failed, what waits fails temporarily.
  * Each envelope's outcome goes back to the queue as
@@ -59,6 +60,8 @@
 #define MTA_ASIDE_MAX		300
 #define MTA_ROUTE_IDLE		600	/* an unused route is forgotten */
 #define MTA_BATCH_MS		20	/* envelopes gathered before a kick */
+#define MTA_CONN_BACKLOG	2	/* messages waiting per connection
+					 * before another is opened */
 
 #define MTA_DSN_PARAMS_MAX	(40 + 3 * MAILADDR_TEXT_SIZE)
 
@@ -857,9 +860,12 @@ mta_route_kick(struct mta_route *r)
 		waiting++;
 	TAILQ_FOREACH(c, &r->conns, entry)
 		connecting += !c->ready;
-	while (connecting < waiting && r->nconns < r->max_conn &&
-	    mta->nconns < MTA_LIMIT(NULL, max_conn_per_source,
-	    "max-conn-per-source") && (h = mta_route_pick(r, now)) != NULL)
+	/* one more connection for each MTA_CONN_BACKLOG messages waiting
+	 * beyond what the route's connections will take next */
+	while ((r->nconns == 0 || waiting - connecting > MTA_CONN_BACKLOG *
+	    r->nconns) && r->nconns < r->max_conn && mta->nconns <
+	    MTA_LIMIT(NULL, max_conn_per_source, "max-conn-per-source") &&
+	    (h = mta_route_pick(r, now)) != NULL)
 		connecting += mta_route_connect(r, h) == 0;
 	if (r->nconns == 0 && !TAILQ_EMPTY(&r->pending) &&
 	    mta_route_pick(r, now) == NULL)

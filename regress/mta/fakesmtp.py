@@ -35,6 +35,7 @@ class FakeSMTP:
         self.lmtp = lmtp
         self.eod_delay = 0          # seconds before the end-of-data reply
         self.stall_after = None     # a stage: after its reply, stall
+        self.close_after_tx = False  # close after each end-of-data reply
         self.lock = threading.Lock()
         self.connections = 0
         self.concurrent = 0
@@ -123,6 +124,10 @@ class FakeSMTP:
                 with self.lock:
                     self.commands.append(line)
                 verb = line[:4].upper()
+                if verb == b"MAIL" and self.replies["mail"].startswith(
+                        b"421"):
+                    c.sendall(self.replies["mail"])
+                    return
                 if verb in (b"EHLO", b"LHLO"):
                     self.helos.append(line)
                     tx = None
@@ -175,6 +180,8 @@ class FakeSMTP:
                     elif not self._send(c, "eod"):
                         return self._hold(c)
                     tx = None
+                    if self.close_after_tx:
+                        return
                 elif verb == b"RSET":
                     tx = None
                     self._send(c, "rset")

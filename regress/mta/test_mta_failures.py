@@ -140,6 +140,25 @@ class Failures(RelayBase):
         self.result("s2@example.net", "tempfail",
                     "\"timeout waiting for the peer", timeout=10)
 
+    def test_421_closes_then_peer_closes_idle_session(self):
+        self.fake.replies["mail"] = b"421 4.3.2 Shutting down\r\n"
+        self.send(["x@example.net"])
+        self.result("x@example.net", "tempfail",
+                    "\"421 4.3.2 Shutting down")
+        self.log_has(r"mta disconnected relay=\S+ messages=1 "
+                     r"reason=\"421 4.3.2 Shutting down\"")
+        # a next hop that closes after each message: the kept session
+        # is gone, the next message opens another, nothing fails
+        self.fake.replies["mail"] = b"250 2.1.0 Ok\r\n"
+        self.fake.close_after_tx = True
+        self.send(["y@example.net"])
+        self.result("y@example.net", "ok")
+        self.log_has(r"mta disconnected relay=\S+ messages=1 "
+                     r"reason=\"connection closed by the peer\"")
+        self.send(["z@example.net"])
+        self.result("z@example.net", "ok")
+        self.assertEqual(self.fake.connections, 3)
+
     def test_size_of_the_peer(self):
         self.fake.ehlo_ext = [b"PIPELINING", b"SIZE 2000"]
         self.send(["small@example.net"])

@@ -54,15 +54,21 @@ class RelayBase(unittest.TestCase):
         os.mkdir(self.mail)
         pw = pwd.getpwnam(self.user)
         os.chown(self.mail, pw.pw_uid, pw.pw_gid)
+        if hasattr(self, "other"):
+            host = "<hops>"
+            self.limits += ('table hops { "smtp://127.0.0.1:%d", '
+                            '"smtp://127.0.0.1:%d" }\n'
+                            % (self.fake.port, self.other.port))
+        else:
+            host = "%s://127.0.0.1:%d" % (self.scheme, self.fake.port)
         conf = ('%s'
                 'listen on 127.0.0.1 port %d\n'
                 'action "local" maildir "%s/%%{user.username}"\n'
-                'action "out" relay host %s://127.0.0.1:%d helo '
-                'relay.test.example%s\n'
+                'action "out" relay host %s helo relay.test.example%s\n'
                 'match from any for domain "example.org" action "local"\n'
                 'match from any for domain "example.net" action "out"\n'
-                % (self.limits, self.port, self.mail, self.scheme,
-                   self.fake.port, self.action_opts))
+                % (self.limits, self.port, self.mail, host,
+                   self.action_opts))
         with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
             f.write(conf)
         self.smtpd.start()
@@ -226,6 +232,26 @@ class Options(RelayBase):
                                    self.user.encode()])
         # the IPv4 source of the list, for an IPv4 next hop
         self.assertEqual(set(self.fake.peers), {"127.0.0.1"})
+
+
+class HostList(RelayBase):
+    """`relay host <list>`: each message the next URL (MTA-06)."""
+
+    def setUp(self):
+        self.other = FakeSMTP()
+        self.addCleanup(self.other.stop)
+        self.action_opts = ""
+        super().setUp()
+
+    def test_messages_alternate(self):
+        for i in range(4):
+            self.send(["h%d@example.net" % i, "k%d@example.net" % i])
+        self.log_has(r"mta delivery .* result=ok", count=8)
+        for f in (self.fake, self.other):
+            self.assertEqual(len(f.transactions), 2)
+            for t in f.transactions:
+                self.assertEqual(len(t["ok"]), 2)
+                self.assertEqual(t["ok"][0][1:], t["ok"][1][1:])
 
 
 class NoTls(RelayBase):

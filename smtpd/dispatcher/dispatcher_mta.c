@@ -22,7 +22,8 @@
  * connections (OpenSMTPD's pacing is what this agent must beat); TLS
  * and AUTH to the next hop are not here yet: smtp+tls://, smtps://,
  * `relay tls` and `auth` fail temporarily, smtp:// goes on in clear.
- * `src` addresses are used in turn, those of the destination's family.
+ * The URLs of a `relay host` list and the `src` addresses (those of
+ * the destination's family) are used in turn.
  * Never blocks: sockets are driven by libevent, DNS is a request to
  * lookup with a timer.
  */
@@ -138,8 +139,18 @@ struct mta_conn {
 	struct event		*idle;
 };
 
+/* the turn of an action's `relay host` list */
+struct mta_turn {
+	TAILQ_ENTRY(mta_turn)	 entry;
+	char			*action;
+	uint32_t		 msgid;		/* the last message */
+	size_t			 index;		/* its URL */
+	size_t			 next;
+};
+
 struct mta_state {
 	TAILQ_HEAD(, mta_route)	 routes;
+	TAILQ_HEAD(, mta_turn)	 turns;
 	struct tree		 dns;		/* reqid -> route */
 	uint64_t		 next_id;
 	int			 nconns;
@@ -148,7 +159,8 @@ struct mta_state {
 };
 
 static struct mta_state	mta_storage = {
-	.routes = TAILQ_HEAD_INITIALIZER(mta_storage.routes)
+	.routes = TAILQ_HEAD_INITIALIZER(mta_storage.routes),
+	.turns = TAILQ_HEAD_INITIALIZER(mta_storage.turns)
 };
 static struct mta_state	*mta = &mta_storage;
 
@@ -926,11 +938,36 @@ mta_sender(const struct envelope *e, const struct conf_action *a,
 	return n < 0 || (size_t)n >= bufsz ? -1 : 0;
 }
 
-/* mta_envelope_route - the route of E under action A: 0, or -1 with
- * WHY (a temporary failure) */
+/* mta_host_turn - which URL of A's `relay host` list MSGID takes:
+ * each message the next one, the envelopes of a message the same
+ * (they arrive together), a retry the next again (MTA-06) */
+static size_t
+mta_host_turn(const struct conf_action *a, uint32_t msgid)
+{
+	struct mta_turn	*t;
+
+	if (a->host->nentries < 2)
+		return 0;
+	TAILQ_FOREACH(t, &mta->turns, entry)
+		if (strcmp(t->action, a->name) == 0)
+			break;
+	if (t == NULL) {
+		t = xcalloc(1, sizeof *t);
+		t->action = xstrdup(a->name);
+		TAILQ_INSERT_TAIL(&mta->turns, t, entry);
+	}
+	if (t->msgid != msgid) {
+		t->msgid = msgid;
+		t->index = t->next++ % a->host->nentries;
+	}
+	return t->index;
+}
+
+/* mta_envelope_route - the route of envelope EVPID (E) under action A,
+ * or NULL with WHY (a temporary failure) */
 static struct mta_route *
-mta_envelope_route(const struct envelope *e, const struct conf_action *a,
-    char *why, size_t whysz)
+mta_envelope_route(const struct envelope *e, uint64_t evpid,
+    const struct conf_action *a, char *why, size_t whysz)
 {
 	struct mta_url	 u;
 	const char	*url;
@@ -960,8 +997,8 @@ mta_envelope_route(const struct envelope *e, const struct conf_action *a,
 		    a->host->name ? a->host->name : "");
 		return NULL;
 	}
-	url = a->host->entries[0].key;
-	if (mta_url_parse(url, &u, err, sizeof err) == -1) {
+	url = a->host->entries[mta_host_turn(a, evpid_to_msgid(evpid))].key;
+	if (url == NULL || mta_url_parse(url, &u, err, sizeof err) == -1) {
 		snprintf(why, whysz, "action %s: %s", a->name, err);
 		return NULL;
 	}
@@ -1081,7 +1118,7 @@ dispatcher_mta_envelope(uint64_t evpid, int fd, const struct envelope *e)
 	else if (mta_sender(e, a, sender, sizeof sender) == -1)
 		snprintf(why, sizeof why, "unusable sender");
 	else
-		r = mta_envelope_route(e, a, why, sizeof why);
+		r = mta_envelope_route(e, evpid, a, why, sizeof why);
 	if (r == NULL) {
 		close(fd);
 		mta_result(0, NULL, evpid, rcpt, DELIVERY_TEMPFAIL, why);

@@ -186,7 +186,8 @@ class FakeSMTP:
                     tx = None
                     self._send(c, "rset")
                 elif verb == b"QUIT":
-                    self._send(c, "quit")
+                    if not self._send(c, "quit"):
+                        self._hold(c)
                     return
                 else:
                     c.sendall(b"502 5.5.2 unknown\r\n")

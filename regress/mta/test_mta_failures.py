@@ -159,6 +159,18 @@ class Failures(RelayBase):
         self.result("z@example.net", "ok")
         self.assertEqual(self.fake.connections, 3)
 
+    def test_mail_while_the_kept_session_quits(self):
+        # the next hop never answers QUIT: the session waits for it
+        # (mta-timeout) while new mail arrives, which another takes
+        self.fake.replies["quit"] = None
+        self.send(["q1@example.net"])
+        self.result("q1@example.net", "ok")
+        self.assertTrue(wait_for(lambda: b"QUIT" in self.fake.commands,
+                                 10))
+        self.send(["q2@example.net"])
+        self.result("q2@example.net", "ok")
+        self.assertEqual(self.fake.connections, 2)
+
     def test_size_of_the_peer(self):
         self.fake.ehlo_ext = [b"PIPELINING", b"SIZE 2000"]
         self.send(["small@example.net"])

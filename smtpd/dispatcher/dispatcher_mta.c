@@ -131,6 +131,7 @@ struct mta_conn {
 	struct mta_host		*host;
 	struct mta_session	*s;
 	int			 ready;
+	int			 quitting;	/* QUIT sent: takes no work */
 	struct mta_message	*msg;	/* in flight */
 	struct mta_tx		 tx;
 	struct mta_rcpt		 rcpts[MTA_RCPT_PER_TX];
@@ -564,8 +565,10 @@ mta_conn_on_idle(evutil_socket_t fd, short ev, void *arg)
 {
 	struct mta_conn	*c = arg;
 
-	if (c->s != NULL && c->msg == NULL)
+	if (c->s != NULL && c->msg == NULL && !c->quitting) {
+		c->quitting = 1;
 		mta_session_quit(c->s);
+	}
 }
 
 static void
@@ -696,6 +699,7 @@ mta_conn_next(struct mta_conn *c)
 	}
 	if (c->nmsgs >= r->mail_max || c->nfailures >= r->max_failures ||
 	    r->keepalive <= 0) {
+		c->quitting = 1;
 		mta_session_quit(c->s);
 		return;
 	}
@@ -725,7 +729,7 @@ mta_conn_on_tx_done(void *arg, struct mta_session *s, struct mta_tx *tx)
 	c->nfailures += failed;
 	mta_message_free(m);
 	c->msg = NULL;
-	if (c->s != NULL && c->ready)
+	if (c->s != NULL && c->ready && !c->quitting)
 		mta_conn_next(c);
 }
 
@@ -864,8 +868,8 @@ mta_route_kick(struct mta_route *r)
 	}
 	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->ready && c->s != NULL && c->msg == NULL &&
-		    !TAILQ_EMPTY(&r->pending))
+		if (c->ready && !c->quitting && c->s != NULL &&
+		    c->msg == NULL && !TAILQ_EMPTY(&r->pending))
 			mta_conn_next(c);	/* may free c */
 	}
 	TAILQ_FOREACH(m, &r->pending, entry)

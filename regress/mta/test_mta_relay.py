@@ -254,6 +254,20 @@ class HostList(RelayBase):
                 self.assertEqual(t["ok"][0][1:], t["ok"][1][1:])
 
 
+class Inet6Only(RelayBase):
+    """`mta limit inet6` with an IPv4 next hop: nothing to connect to
+    (MTA-13)."""
+
+    limits = "mta limit inet6\n"
+
+    def test_family_refused(self):
+        self.send(["a@example.net"])
+        self.log_has(r"to=<a@example.net> relay=\S+ result=tempfail "
+                     r"stat=\"no address of the family the mta limit "
+                     r"inet4/inet6 allows\"")
+        self.assertEqual(self.fake.connections, 0)
+
+
 class NoTls(RelayBase):
     """smtp+tls:// needs the TLS client: a temporary failure that says
     so, nothing sent."""

@@ -120,6 +120,7 @@ struct mta_route {
 	int			 nconns;
 	long long		 max_conn, max_conn_host, mail_max,
 				 keepalive, max_failures;
+	int			 family;	/* mta limit inet4/6; 0 */
 	struct event		*kick;
 	time_t			 lastuse;
 };
@@ -283,6 +284,33 @@ mta_route_host(struct mta_route *r, const char *name, const char *addr)
 	return 0;
 }
 
+/* mta_limit_family - `mta limit [for domain D] inet4|inet6` (MTA-13):
+ * D's, else the global one; AF_UNSPEC when none */
+static int
+mta_limit_family(const char *domain)
+{
+	const struct smtpd_conf	*c = env->conf;
+	int			 family = AF_UNSPEC, bydomain = 0, f;
+	size_t			 i;
+
+	for (i = 0; i < c->nmta_limits; i++) {
+		if (strcmp(c->mta_limits[i].key, "inet4") == 0)
+			f = AF_INET;
+		else if (strcmp(c->mta_limits[i].key, "inet6") == 0)
+			f = AF_INET6;
+		else
+			continue;
+		if (c->mta_limits[i].domain == NULL && !bydomain)
+			family = f;
+		else if (c->mta_limits[i].domain != NULL &&
+		    strcasecmp(c->mta_limits[i].domain, domain) == 0) {
+			family = f;
+			bydomain = 1;
+		}
+	}
+	return family;
+}
+
 /* mta_route_limits - the route's limits, for domain or host DEST */
 static void
 mta_route_limits(struct mta_route *r)
@@ -297,6 +325,7 @@ mta_route_limits(struct mta_route *r)
 	    "session-keepalive");
 	r->max_failures = MTA_LIMIT(r->dest, max_failures_per_session,
 	    "max-failures-per-session");
+	r->family = mta_limit_family(r->dest);
 }
 
 /* mta_route_src - `src`: the addresses of its (inline) list */
@@ -791,7 +820,9 @@ mta_route_pick(struct mta_route *r, time_t now)
 
 	for (i = 0; i < r->nhosts; i++)
 		if (r->hosts[i].aside_until <= now &&
-		    r->hosts[i].nconns < r->max_conn_host)
+		    r->hosts[i].nconns < r->max_conn_host &&
+		    (r->family == AF_UNSPEC ||
+		    r->hosts[i].ss.ss_family == r->family))
 			return &r->hosts[i];
 	return NULL;
 }
@@ -886,7 +917,9 @@ mta_route_kick(struct mta_route *r)
 	if (r->nconns == 0 && !TAILQ_EMPTY(&r->pending) &&
 	    mta_route_pick(r, now) == NULL)
 		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, r->error[0] ?
-		    r->error : "every host of the route is set aside");
+		    r->error : r->family != AF_UNSPEC ? "no address of the "
+		    "family the mta limit inet4/inet6 allows" :
+		    "every host of the route is set aside");
 }
 
 /* mta_kick_all - a global limit or the pause lifted: every route */

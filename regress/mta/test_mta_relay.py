@@ -165,6 +165,17 @@ class Relay(RelayBase):
         self.log_has(r"mta delivery .* result=ok", count=30)
         self.assertEqual(len(self.fake.transactions), 1)
 
+    def test_more_than_100_recipients_split(self):
+        self.fake.ehlo_ext = [b"PIPELINING", b"DSN"]
+        rcpts = ["s%d@example.net" % i for i in range(130)]
+        self.send(rcpts, mail_opts=["RET=HDRS"])
+        txs = self.transactions(2)
+        self.assertEqual(sorted(len(t["ok"]) for t in txs), [30, 100])
+        self.assertEqual(sorted(a for t in txs for a in t["ok"]),
+                         sorted(rcpts))
+        self.assertEqual([t["sender"] for t in txs],
+                         [b"<%s> RET=HDRS" % self.sender.encode()] * 2)
+
     def test_messages_share_a_connection_then_keepalive_quit(self):
         for i in range(5):
             self.send(["m%d@example.net" % i])

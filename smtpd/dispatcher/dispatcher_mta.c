@@ -695,6 +695,7 @@ mta_route_take(struct mta_route *r)
 	first->fd = fd;
 	first->size = m->size;
 	memcpy(first->sender, m->sender, sizeof first->sender);
+	memcpy(first->dsn, m->dsn, sizeof first->dsn);
 	TAILQ_INIT(&first->evps);
 	while (first->nevps < MTA_RCPT_PER_TX) {
 		e = TAILQ_FIRST(&m->evps);

@@ -155,7 +155,8 @@ class Relay(RelayBase):
         self.log_has(r"mta delivery evpid=[0-9a-f]{16} to=<a@example.net> "
                      r"relay=smtp://127.0.0.1:\d+ result=ok "
                      r"stat=\"250 2.0.0 Ok: queued\"")
-        self.log_has(r"mta connected relay=\S+ address=127.0.0.1:\d+ ")
+        self.log_has(r"mta connected relay=\S+ address=127.0.0.1:\d+ "
+                     r"host=127.0.0.1 source=127.0.0.1:\d+ ext=P\b")
 
     def test_many_recipients_one_transaction(self):
         rcpts = ["r%d@example.net" % i for i in range(30)]

@@ -610,8 +610,9 @@ mta_conn_on_ready(void *arg, struct mta_session *s)
 	c->host->failures = 0;
 	c->host->aside_until = 0;
 	log_event(c->id, "mta", "connected", "relay=%s address=%s "
-	    "host=%s ext=%s%s%s%s", c->route->dest, mta_session_addr(s),
-	    c->host->name, ext & MTA_EXT_PIPELINING ? "P" : "",
+	    "host=%s source=%s ext=%s%s%s%s", c->route->dest,
+	    mta_session_addr(s), c->host->name, mta_session_local_addr(s),
+	    ext & MTA_EXT_PIPELINING ? "P" : "",
 	    ext & MTA_EXT_SIZE ? "S" : "", ext & MTA_EXT_DSN ? "D" : "",
 	    ext & MTA_EXT_STARTTLS ? "T" : "");
 	if (ext & MTA_EXT_STARTTLS)

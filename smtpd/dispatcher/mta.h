@@ -175,7 +175,9 @@ void	mta_session_quit(struct mta_session *);
 void	mta_session_abort(struct mta_session **);
 unsigned int mta_session_ext(const struct mta_session *);
 uint64_t mta_session_max_size(const struct mta_session *);
-/* mta_session_log_addr - "127.0.0.1:25" of the peer */
+/* mta_session_addr - "127.0.0.1:25" of the peer; _local_addr: ours
+ * ("-" before the connection is up) */
 const char *mta_session_addr(const struct mta_session *);
+const char *mta_session_local_addr(const struct mta_session *);
 
 #endif

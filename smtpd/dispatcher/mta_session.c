@@ -59,6 +59,7 @@ struct mta_session {
 	char			 helo[256];
 	char			 peer[256];
 	char			 addr[INET6_ADDRSTRLEN + 8];
+	char			 local[INET6_ADDRSTRLEN + 8];
 	const struct mta_hooks	*hooks;
 	void			*arg;
 	struct bufferevent	*bev;
@@ -82,6 +83,8 @@ static void	mta_session_reply(struct mta_session *);
 static void	mta_session_fail(struct mta_session *, int status,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void	mta_tx_next(struct mta_session *);
+static void	mta_session_addr_format(char *, size_t,
+		    const struct sockaddr *);
 
 /* ---- socket I/O: the one place that touches the connection ---- */
 
@@ -135,6 +138,20 @@ mta_io_readline(struct mta_session *s, char *buf, size_t bufsz)
 		len--;
 	buf[len] = '\0';
 	return (ssize_t)len;
+}
+
+/* mta_io_local - our end of the connection, for logs */
+static void
+mta_io_local(struct mta_session *s)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof ss;
+
+	if (getsockname(bufferevent_getfd(s->bev), (struct sockaddr *)&ss,
+	    &len) == 0 && (ss.ss_family == AF_INET ||
+	    ss.ss_family == AF_INET6))
+		mta_session_addr_format(s->local, sizeof s->local,
+		    (struct sockaddr *)&ss);
 }
 
 /* mta_io_pending - bytes not yet handed to the kernel */
@@ -538,6 +555,7 @@ mta_session_on_event(struct bufferevent *bev, short what, void *arg)
 
 	s->busy++;
 	if (what & BEV_EVENT_CONNECTED) {
+		mta_io_local(s);
 		s->state = MTA_S_BANNER;
 		bufferevent_enable(bev, EV_READ);
 	} else if (s->state == MTA_S_QUIT)
@@ -560,9 +578,9 @@ mta_session_on_event(struct bufferevent *bev, short what, void *arg)
 	mta_session_settle(s);
 }
 
-/* mta_session_addr_format - "addr:port" of SS */
+/* mta_session_addr_format - "addr:port" of SA into DST */
 static void
-mta_session_addr_format(struct mta_session *s, const struct sockaddr *sa)
+mta_session_addr_format(char *dst, size_t dstsz, const struct sockaddr *sa)
 {
 	char		 a[INET6_ADDRSTRLEN];
 	const void	*p;
@@ -577,8 +595,8 @@ mta_session_addr_format(struct mta_session *s, const struct sockaddr *sa)
 	}
 	if (inet_ntop(sa->sa_family, p, a, sizeof a) == NULL)
 		strlcpy(a, "?", sizeof a);
-	snprintf(s->addr, sizeof s->addr, sa->sa_family == AF_INET6 ?
-	    "[%s]:%d" : "%s:%d", a, port);
+	snprintf(dst, dstsz, sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d",
+	    a, port);
 }
 
 /* mta_io_open - a nonblocking socket to SS, bound to SRC */
@@ -645,7 +663,7 @@ mta_session_connect(const struct mta_session_params *params,
 	    MTA_DEFAULT_TIMEOUT;
 	s->state = MTA_S_CONNECT;
 	mta_reply_init(&s->reply);
-	mta_session_addr_format(s, ss);
+	mta_session_addr_format(s->addr, sizeof s->addr, ss);
 	if (mta_io_open(s, ss, sslen, src, srclen, err, errsz) == -1) {
 		free(s);
 		return NULL;
@@ -720,4 +738,10 @@ const char *
 mta_session_addr(const struct mta_session *s)
 {
 	return s->addr;
+}
+
+const char *
+mta_session_local_addr(const struct mta_session *s)
+{
+	return s->local[0] ? s->local : "-";
 }

@@ -157,6 +157,9 @@ class Relay(RelayBase):
                      r"stat=\"250 2.0.0 Ok: queued\"")
         self.log_has(r"mta connected relay=\S+ address=127.0.0.1:\d+ "
                      r"host=127.0.0.1 source=127.0.0.1:\d+ ext=P\b")
+        stats = self.smtpd.ctl("show", "stats").stdout
+        self.assertIn("mta.delivery.ok=1\n", stats)
+        self.assertIn("mta.session.total=1\n", stats)
 
     def test_many_recipients_one_transaction(self):
         rcpts = ["r%d@example.net" % i for i in range(30)]

@@ -50,6 +50,7 @@
 #include "mproc.h"
 #include "mta.h"
 #include "smtpd.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 #define MTA_DNS_TIMEOUT		30	/* seconds for an MX or host query */
@@ -180,6 +181,9 @@ mta_result(uint64_t connid, const struct mta_route *r, uint64_t evpid,
 	char	id[EVPID_TEXT_SIZE], q[MTA_REPLY_TEXT_MAX + 8];
 
 	evpid_format(evpid, id, sizeof id);
+	stats_add(status == DELIVERY_OK ? "mta.delivery.ok" :
+	    status == DELIVERY_TEMPFAIL ? "mta.delivery.tempfail" :
+	    "mta.delivery.permfail", 1);
 	log_event(connid, "mta", "delivery", "evpid=%s to=<%s> relay=%s "
 	    "result=%s stat=%s", id, rcpt, r != NULL ? r->dest : "-",
 	    status == DELIVERY_OK ? "ok" : status == DELIVERY_TEMPFAIL ?
@@ -582,6 +586,7 @@ mta_conn_free(struct mta_conn *c)
 	TAILQ_REMOVE(&r->conns, c, entry);
 	r->nconns--;
 	mta->nconns--;
+	stats_set("mta.session", mta->nconns);
 	c->host->nconns--;
 	if (c->idle != NULL)
 		event_free(c->idle);
@@ -874,6 +879,8 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 	TAILQ_INSERT_TAIL(&r->conns, c, entry);
 	r->nconns++;
 	mta->nconns++;
+	stats_set("mta.session", mta->nconns);
+	stats_add("mta.session.total", 1);
 	h->nconns++;
 	return 0;
 }

@@ -215,11 +215,15 @@ class Relay(RelayBase):
         self.assertIn(b"RCPT TO:<b@example.net>", self.fake.commands)
 
     def test_mta_limit_max_conn_per_route(self):
+        # eight messages waiting at once: connections up to the limit
         self.fake.eod_delay = 0.3
+        self.assertEqual(self.smtpd.ctl("pause", "mta").returncode, 0)
         with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as c:
             c.ehlo("client.example.com")
             for i in range(8):
                 c.sendmail(self.sender, ["p%d@example.net" % i], BODY)
+        self.log_has(r"smtp message msgid=", count=8)
+        self.assertEqual(self.smtpd.ctl("resume", "mta").returncode, 0)
         self.transactions(8)
         self.assertEqual(self.fake.max_concurrent, 2)
         self.log_has(r"mta delivery .* result=ok", count=8)

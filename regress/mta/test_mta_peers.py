@@ -97,6 +97,10 @@ class SmtpSink(unittest.TestCase):
         self.smtpd.__exit__(None, None, None)
         self.assertEqual(rc, 0, log[-4000:])
 
+    def dump_text(self, name):
+        with open(os.path.join(self.dump, name), "rb") as f:
+            return f.read()
+
     def dumps(self):
         return sorted(f for f in os.listdir(self.dump) if f != "counters")
 
@@ -114,8 +118,13 @@ class SmtpSink(unittest.TestCase):
             for i in range(n):
                 c.sendmail("s@example.com", ["a%d@example.net" % i,
                                               "b%d@example.net" % i], BODY)
-        self.assertTrue(wait_for(lambda: len(self.dumps()) >= n, TIMEOUT),
-                        self.smtpd.log()[-4000:])
+        # smtp-sink writes each dump as the message comes: wait until
+        # every one is whole
+        def whole():
+            names = self.dumps()
+            return len(names) >= n and all(
+                self.dump_text(f).endswith(b"\nend\n\n") for f in names)
+        self.assertTrue(wait_for(whole, TIMEOUT), self.smtpd.log()[-4000:])
         for name in self.dumps():
             with open(os.path.join(self.dump, name), "rb") as f:
                 d = f.read()

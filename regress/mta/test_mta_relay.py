@@ -287,6 +287,32 @@ class Inet6Only(RelayBase):
         self.assertEqual(self.fake.connections, 0)
 
 
+class MxRelay(RelayBase):
+    """A plain `relay` (MX): the domain's MXs are asked of lookup; an
+    answer that gives none fails the mail (temporarily, or for good
+    when the domain does not exist) and no process dies (MTA-01)."""
+
+    def setUp(self):
+        super().setUp()
+        self.smtpd.stop()
+        self.smtpd.__exit__(None, None, None)
+        self.smtpd = Smtpd(args=self.args, conf=(
+            'listen on 127.0.0.1 port %d\n'
+            'action "mx" relay\n'
+            'match from any for domain "mx.invalid" action "mx"\n'
+            % self.port))
+        self.smtpd.start()
+
+    def test_no_mx_answer(self):
+        self.send(["a@mx.invalid"])
+        self.log_has(r"mta delivery evpid=[0-9a-f]{16} to=<a@mx.invalid> "
+                     r"relay=mx.invalid result=(tempfail|permfail) "
+                     r"stat=\"[45]\d\d ", timeout=40)
+        procs, _ = self.smtpd.status()
+        self.assertIn("lookup", procs)
+        self.assertEqual(self.fake.connections, 0)
+
+
 class NoTls(RelayBase):
     """smtp+tls:// needs the TLS client: a temporary failure that says
     so, nothing sent."""

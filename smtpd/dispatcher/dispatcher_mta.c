@@ -517,7 +517,8 @@ mta_route_resolved(struct mta_route *r, int status, const char *error)
 		snprintf(why, sizeof why, "451 4.4.3 DNS lookup of %s failed"
 		    "%s%s", r->dest, *safe ? ": " : "", safe);
 	mta_route_fail_pending(r, status == DNS_NULLMX ||
-	    status == DNS_NOTFOUND ? DELIVERY_PERMFAIL : DELIVERY_TEMPFAIL, why);
+	    status == DNS_NOTFOUND ? DELIVERY_PERMFAIL : DELIVERY_TEMPFAIL,
+	    why);
 }
 
 void

@@ -136,7 +136,7 @@ struct mta_tx {
 	const char	*params;	/* MAIL parameters: " RET=..." or "" */
 	struct mta_rcpt	*rcpts;
 	size_t		 nrcpts;
-	int		 fd;		/* the body (LF ends); read, not owned */
+	int		 fd;		/* the body (LF ends), not owned */
 	uint64_t	 size;		/* its size in bytes */
 };
 

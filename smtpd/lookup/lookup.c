@@ -487,6 +487,41 @@ lookup_on_expand_rcpt(struct mproc *p, struct imsg *imsg)
 	lookup_rcpt_on_expand(lookup_state()->rules, p, imsg);
 }
 
+/*
+ * lookup_on_dns_mx, lookup_on_dns_host - a placeholder until lookup
+ * has its resolver (the DNS slice replaces both): every request of the
+ * dispatcher's MTA is answered at once with a temporary failure, so
+ * MX relaying stays queued instead of killing this process with an
+ * unexpected message.
+ */
+static void
+lookup_on_dns_mx(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_dns_mx	m;
+
+	if (msg_unpack_lookup_dns_mx(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	msg_send_lookup_dns_end(p, &(struct msg_lookup_dns_end){
+	    .reqid = m.reqid, .status = DNS_TEMPFAIL,
+	    .error = "no resolver in this build" });
+}
+
+static void
+lookup_on_dns_host(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_dns_host	m;
+
+	if (msg_unpack_lookup_dns_host(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	msg_send_lookup_dns_end(p, &(struct msg_lookup_dns_end){
+	    .reqid = m.reqid, .status = DNS_TEMPFAIL,
+	    .error = "no resolver in this build" });
+}
+
 /* lookup_on_userinfo - the account a delivery runs as */
 static void
 lookup_on_userinfo(struct mproc *p, struct imsg *imsg)
@@ -500,6 +535,8 @@ static const struct imsg_handler lookup_handlers[] = {
 	{ IMSG_LOOKUP_UPDATE_TABLE, PROC_CONTROL, lookup_on_update_table },
 	{ IMSG_LOOKUP_EXPAND_RCPT,  PROC_DISPATCHER, lookup_on_expand_rcpt },
 	{ IMSG_LOOKUP_USERINFO,     PROC_DISPATCHER, lookup_on_userinfo },
+	{ IMSG_LOOKUP_DNS_MX,       PROC_DISPATCHER, lookup_on_dns_mx },
+	{ IMSG_LOOKUP_DNS_HOST,     PROC_DISPATCHER, lookup_on_dns_host },
 	{ IMSG_LOOKUP_OPEN_FORWARD_RESULT, PROC_PARENT,
 	    lookup_on_open_forward_result },
 	{ IMSG_LOOKUP_OPEN_FORWARD_FD, PROC_PARENT, lookup_on_open_forward_fd },

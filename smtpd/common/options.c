@@ -129,12 +129,24 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 #undef K
 	};
 	const char	*eq, *val;
+	char		*ep;
 	size_t		 i, klen;
+	long		 n;
 
 	if ((eq = strchr(kv, '=')) == NULL)
 		OPT_ERR("-o %s: expected key=value", kv);
 	klen = (size_t)(eq - kv);
 	val = eq + 1;
+	if (klen == 11 && strncmp(kv, "mta-timeout", klen) == 0) {
+		/* the MTA's I/O timeout, for tests (MTA-24: 300 s) */
+		errno = 0;
+		n = strtol(val, &ep, 10);
+		if (*val < '0' || *val > '9' || *ep != '\0' || errno ||
+		    n < 1 || n > 3600)
+			OPT_ERR("-o %s: expected 1 to 3600 seconds", kv);
+		o->mta_timeout = (int)n;
+		return 0;
+	}
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		if (strlen(keys[i].key) != klen ||
 		    strncmp(keys[i].key, kv, klen) != 0)
@@ -153,7 +165,8 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		return 0;
 	}
 	OPT_ERR("-o %.*s: unknown key (spool, socket, pidfile, libexec, "
-	    "chroot, user, queue-user, resolver, resolv-conf)", (int)klen, kv);
+	    "chroot, user, queue-user, resolver, resolv-conf, mta-timeout)",
+	    (int)klen, kv);
 }
 
 /*
@@ -347,6 +360,8 @@ smtpd_opts_child_argv(const struct smtpd_opts *o, const char *name)
 		av[n++] = xasprintf("-oresolver=%s", o->resolver);
 	if (o->resolv_conf[0] != '\0')
 		av[n++] = xasprintf("-oresolv-conf=%s", o->resolv_conf);
+	if (o->mta_timeout)
+		av[n++] = xasprintf("-omta-timeout=%d", o->mta_timeout);
 	av[n] = NULL;
 	return av;
 }
@@ -373,5 +388,7 @@ smtpd_opts_usage(void)
 	    "                default configuration under dir\n"
 	    "  -o key=value  spool, socket, pidfile, libexec, chroot (paths),\n"
 	    "                user, queue-user (accounts), resolver (DNS\n"
-	    "                servers IP[:port],...), resolv-conf (path)\n");
+	    "                servers IP[:port],...), resolv-conf (path),\n"
+	    "                mta-timeout (seconds the relay client waits\n"
+	    "                for a peer)\n");
 }

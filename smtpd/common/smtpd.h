@@ -45,6 +45,7 @@ struct smtpd_opts {
 	int		 noaction;		/* -n */
 	unsigned int	 trace;			/* -T */
 	unsigned int	 paused;		/* -P: PAUSE_* */
+	int		 mta_timeout;		/* -o mta-timeout=: seconds */
 	const char	*macros[MACRO_DEFINE_MAX];	/* -D name=value */
 	int		 nmacros;
 	const char	*procname;		/* -x */

@@ -1,7 +1,7 @@
 /*
  * dispatcher.c -- the dispatcher process: the event-driven network and
- * delivery work (SMTP server sessions, local deliveries, bounces; MTA
- * client sessions come later).
+ * delivery work (SMTP server sessions, local deliveries, relaying
+ * through MTA client sessions, bounces).
  *
  * Runs as smtpd -x dispatcher, chrooted and unprivileged when started as
  * root (see proc.c).  The parent hands it the listening sockets, which
@@ -158,6 +158,8 @@ dispatcher_on_pause(struct mproc *p, struct imsg *imsg)
 		(m.pause ? smtp_server_pause : smtp_server_resume)(ds->smtp);
 	else if (ds->started && m.what == PAUSE_MDA)
 		dispatcher_mda_pause(m.pause);
+	else if (ds->started && m.what == PAUSE_MTA)
+		dispatcher_mta_pause(m.pause);
 	log_info("0000000000000000 dispatcher %s what=%s", m.pause ? "pause" :
 	    "resume", m.what == PAUSE_SMTP ? "smtp" : m.what == PAUSE_MDA ?
 	    "mda" : "mta");
@@ -217,6 +219,8 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_check_sender_result },
 	{ IMSG_LOOKUP_DNS_PTR_RESULT, PROC_LOOKUP,
 	    dispatcher_on_dns_ptr_result },
+	{ IMSG_LOOKUP_DNS_ADDR, PROC_LOOKUP, dispatcher_on_dns_addr },
+	{ IMSG_LOOKUP_DNS_END, PROC_LOOKUP, dispatcher_on_dns_end },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 	/* tls */
@@ -258,6 +262,7 @@ dispatcher_on_start(void)
 	if (ds->paused & PAUSE_SMTP)
 		smtp_server_pause(ds->smtp);
 	dispatcher_mda_pause((ds->paused & PAUSE_MDA) != 0);
+	dispatcher_mta_pause((ds->paused & PAUSE_MTA) != 0);
 }
 
 int

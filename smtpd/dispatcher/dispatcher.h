@@ -2,7 +2,8 @@
  * dispatcher.h -- the dispatcher process's files: its entry
  * (dispatcher.c), its requests to queue and lookup (dispatcher_req.c),
  * the SMTP server's host (dispatcher_smtp.c), the local delivery agent
- * (dispatcher_mda.c) and the bounce agent (dispatcher_bounce.c, with
+ * (dispatcher_mda.c), the relay agent (dispatcher_mta.c, on the SMTP
+ * client of mta.h) and the bounce agent (dispatcher_bounce.c, with
  * its report builder dispatcher_bounce_report.c).
  */
 #ifndef SMTPD_DISPATCHER_H
@@ -136,6 +137,16 @@ void	dispatcher_on_deliver_envelope(struct mproc *, struct imsg *);
 void	dispatcher_on_fork_mda_result(struct mproc *, struct imsg *);
 void	dispatcher_on_mda_done(struct mproc *, struct imsg *);
 void	dispatcher_on_userinfo_result(struct mproc *, struct imsg *);
+
+/* dispatcher_mta.c: relaying (the SMTP client is mta.h).
+ * dispatcher_mta_envelope takes a relay envelope E (borrowed) with its
+ * message's FD (owned); the outcome goes to the queue later. */
+void	dispatcher_mta_envelope(uint64_t evpid, int fd,
+	    const struct envelope *e);
+/* dispatcher_mta_pause - hold new transactions (1) or let them go (0) */
+void	dispatcher_mta_pause(int);
+void	dispatcher_on_dns_addr(struct mproc *, struct imsg *);
+void	dispatcher_on_dns_end(struct mproc *, struct imsg *);
 
 /*
  * dispatcher_bounce.c: the bounce agent.  dispatcher_bounce_envelope

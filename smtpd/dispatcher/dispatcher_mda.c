@@ -13,8 +13,7 @@
  * outcome the queue gets.  Global and per-user concurrency limits (mda
  * limit max-session, max-session-per-user) hold the rest in a FIFO.
  * Bounce envelopes go to the bounce agent (dispatcher_bounce.c).
- * Relay (mta) envelopes have no agent yet: they are answered as
- * temporary failures, so they stay queued and are retried.
+ * Relay (mta) envelopes go to the mta agent (dispatcher_mta.c).
  * Never blocks: the pipe is nonblocking and driven by its event.
  */
 #include <sys/queue.h>
@@ -268,11 +267,15 @@ dispatcher_on_deliver_envelope(struct mproc *p, struct imsg *imsg)
 		dispatcher_bounce_envelope(m.evpid, m.fd, e);
 		return;
 	}
+	if (loaded && e->type == ENVELOPE_MTA) {
+		dispatcher_mta_envelope(m.evpid, m.fd, e);
+		envelope_free(&e);
+		return;
+	}
 	if (!loaded || e->type != ENVELOPE_MDA) {
 		close(m.fd);
-		mda_result(m.evpid, DELIVERY_TEMPFAIL, e->type == ENVELOPE_MDA ?
-		    "envelope unreadable by the dispatcher" :
-		    "relay delivery is not available yet");
+		mda_result(m.evpid, DELIVERY_TEMPFAIL,
+		    "envelope unreadable by the dispatcher");
 		envelope_free(&e);
 		return;
 	}

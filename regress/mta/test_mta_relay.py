@@ -1,0 +1,380 @@
+"""The MTA (issue 9 part 2; MTA-04, 09, 10, 11, 12, 14, 18, 20, 25): a real
+daemon relays (`action "out" relay host smtp://127.0.0.1:PORT`) to a
+scripted fake SMTP server in the test (fakesmtp.py), which records what
+it got and answers each stage as the test says: content sent byte-exact
+(CRLF, dot-stuffing), recipients of one message in one transaction,
+messages sharing a connection and the keep-alive, the connection
+limit, DSN parameters, src, mail-from, pause, what needs TLS, LMTP.
+RelayBase is shared with test_mta_failures.py (every reply class at
+every stage, bad replies, stalls with smtpd -o mta-timeout=2, a refused
+connection, SIZE).  Bounces come back to a local Maildir and are read
+with the email package.  Every wait is bounded (no fixed sleeps), every
+daemon is stopped by PID (smtpdtest.Smtpd).
+"""
+import email
+import email.policy
+import os
+import pwd
+import re
+import smtplib
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mail"))
+from fakesmtp import FakeSMTP  # noqa: E402
+from smtpdtest import Smtpd, free_port, wait_for  # noqa: E402
+from test_mailflow import recipient_user  # noqa: E402
+
+TIMEOUT = 20
+BODY = (b"Subject: relay test\r\nX-Test: 1\r\n\r\nfirst line\r\n"
+        b".leading dot\r\n..two dots\r\n.\r\nlast line\r\n")
+
+
+class RelayBase(unittest.TestCase):
+    """One fake next hop and one daemon relaying @example.net to it;
+    @example.org is local (a Maildir), for bounces."""
+
+    scheme = "smtp"
+    action_opts = ""
+    limits = ("mta limit session-keepalive 2\n"
+              "mta limit max-conn-per-route 2\n")
+    args = ("-o", "mta-timeout=2")
+    fake_args = {}
+
+    def setUp(self):
+        self.fake = FakeSMTP(**self.fake_args)
+        self.addCleanup(self.fake.stop)
+        self.user = recipient_user()
+        self.port = free_port()
+        self.smtpd = Smtpd(args=self.args)
+        self.mail = os.path.join(self.smtpd.dir, "mail")
+        os.mkdir(self.mail)
+        pw = pwd.getpwnam(self.user)
+        os.chown(self.mail, pw.pw_uid, pw.pw_gid)
+        if hasattr(self, "other"):
+            host = "<hops>"
+            self.limits += ('table hops { "smtp://127.0.0.1:%d", '
+                            '"smtp://127.0.0.1:%d" }\n'
+                            % (self.fake.port, self.other.port))
+        else:
+            host = "%s://127.0.0.1:%d" % (self.scheme, self.fake.port)
+        conf = ('%s'
+                'listen on 127.0.0.1 port %d\n'
+                'action "local" maildir "%s/%%{user.username}"\n'
+                'action "out" relay host %s helo relay.test.example%s\n'
+                'match from any for domain "example.org" action "local"\n'
+                'match from any for domain "example.net" action "out"\n'
+                % (self.limits, self.port, self.mail, host,
+                   self.action_opts))
+        with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
+            f.write(conf)
+        self.smtpd.start()
+        self.maildir = os.path.join(self.mail, self.user)
+        self.sender = "%s@example.org" % self.user
+
+    def tearDown(self):
+        rc = self.smtpd.stop()
+        log = self.smtpd.log()
+        self.smtpd.__exit__(None, None, None)
+        self.assertEqual(rc, 0, log[-4000:])
+
+    def send(self, rcpts, body=BODY, sender=None, mail_opts=(),
+             rcpt_opts=()):
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as c:
+            c.ehlo("client.example.com")
+            code, msg = c.mail(self.sender if sender is None else sender,
+                               list(mail_opts))
+            self.assertEqual(code, 250, msg)
+            for r in rcpts:
+                code, msg = c.rcpt(r, list(rcpt_opts))
+                self.assertEqual(code, 250, msg)
+            code, msg = c.data(body)
+            self.assertEqual(code, 250, msg)
+
+    def log_has(self, pattern, timeout=TIMEOUT, count=1):
+        ok = wait_for(lambda: len(re.findall(pattern, self.smtpd.log()))
+                      >= count, timeout)
+        self.assertTrue(ok, "no %r (x%d) in the log:\n%s" %
+                        (pattern, count, self.smtpd.log()[-5000:]))
+        return re.findall(pattern, self.smtpd.log())
+
+    def transactions(self, n, timeout=TIMEOUT):
+        ok = wait_for(lambda: len(self.fake.transactions) >= n, timeout)
+        self.assertTrue(ok, "%d transactions, not %d:\n%s" %
+                        (len(self.fake.transactions), n,
+                         self.smtpd.log()[-5000:]))
+        return self.fake.transactions
+
+    def reports(self, n=1, timeout=TIMEOUT):
+        new = os.path.join(self.maildir, "new")
+
+        def got():
+            try:
+                return len(os.listdir(new)) >= n
+            except OSError:
+                return False
+        self.assertTrue(wait_for(got, timeout), "no bounce:\n" +
+                        self.smtpd.log()[-5000:])
+        out = []
+        for name in sorted(os.listdir(new)):
+            with open(os.path.join(new, name), "rb") as f:
+                out.append(email.message_from_bytes(
+                    f.read(), policy=email.policy.compat32))
+        return out
+
+    def status_of(self, report):
+        """{final recipient: (action, status, diagnostic)} of a report."""
+        _, status, _ = report.get_payload()
+        out = {}
+        for g in status.get_payload()[1:]:
+            out[g["Final-Recipient"].split(";", 1)[1].strip()] = (
+                g["Action"], g["Status"], g["Diagnostic-Code"])
+        return out
+
+
+class Relay(RelayBase):
+
+    def test_content_crlf_dot_stuffed(self):
+        self.send(["a@example.net"])
+        (tx,) = self.transactions(1)
+        self.assertEqual(tx["sender"], b"<%s>" % self.sender.encode())
+        self.assertEqual(tx["rcpts"], ["a@example.net"])
+        data = tx["data"]
+        # our own Received: first, then the message as sent, dot-stuffed
+        self.assertTrue(data.startswith(b"Received: "), data[:200])
+        self.assertTrue(data.endswith(
+            b"Subject: relay test\r\nX-Test: 1\r\n\r\nfirst line\r\n"
+            b"..leading dot\r\n...two dots\r\n..\r\nlast line\r\n"), data)
+        # CRLF-clean: no bare LF, no bare CR
+        self.assertNotIn(b"\n", data.replace(b"\r\n", b""))
+        self.assertNotIn(b"\r", data.replace(b"\r\n", b""))
+        self.assertEqual(self.fake.helos, [b"EHLO relay.test.example"])
+        self.log_has(r"mta delivery evpid=[0-9a-f]{16} to=<a@example.net> "
+                     r"relay=smtp://127.0.0.1:\d+ result=ok "
+                     r"stat=\"250 2.0.0 Ok: queued\"")
+        self.log_has(r"mta connected relay=\S+ address=127.0.0.1:\d+ "
+                     r"host=127.0.0.1 source=127.0.0.1:\d+ ext=P\b")
+        stats = self.smtpd.ctl("show", "stats").stdout
+        self.assertIn("mta.delivery.ok=1\n", stats)
+        self.assertIn("mta.session.total=1\n", stats)
+
+    def test_many_recipients_one_transaction(self):
+        rcpts = ["r%d@example.net" % i for i in range(30)]
+        self.send(rcpts)
+        (tx,) = self.transactions(1)
+        self.assertEqual(sorted(tx["rcpts"]), sorted(rcpts))
+        self.log_has(r"mta delivery .* result=ok", count=30)
+        self.assertEqual(len(self.fake.transactions), 1)
+
+    def test_more_than_100_recipients_split(self):
+        self.fake.ehlo_ext = [b"PIPELINING", b"DSN"]
+        rcpts = ["s%d@example.net" % i for i in range(130)]
+        self.send(rcpts, mail_opts=["RET=HDRS"])
+        txs = self.transactions(2)
+        self.assertEqual(sorted(len(t["ok"]) for t in txs), [30, 100])
+        self.assertEqual(sorted(a for t in txs for a in t["ok"]),
+                         sorted(rcpts))
+        self.assertEqual([t["sender"] for t in txs],
+                         [b"<%s> RET=HDRS" % self.sender.encode()] * 2)
+
+    def test_messages_share_a_connection_then_keepalive_quit(self):
+        for i in range(5):
+            self.send(["m%d@example.net" % i])
+        self.transactions(5)
+        # later mail reuses the kept session
+        self.send(["late@example.net"])
+        self.transactions(6)
+        self.assertLessEqual(self.fake.connections, 2)
+        # the idle session says QUIT after session-keepalive (2 s)
+        self.log_has(r"mta disconnected relay=\S+ messages=\d+ "
+                     r"reason=quit", timeout=10)
+        self.assertIn(b"QUIT", self.fake.commands)
+
+
+    def test_dsn_parameters_relayed_when_offered(self):
+        self.fake.ehlo_ext = [b"PIPELINING", b"DSN"]
+        self.send(["a@example.net"], mail_opts=["RET=HDRS", "ENVID=env+2B1"],
+                  rcpt_opts=["NOTIFY=FAILURE,DELAY",
+                             "ORCPT=rfc822;orig+2Bx@example.net"])
+        self.transactions(1)
+        self.assertIn(b"MAIL FROM:<%s> RET=HDRS ENVID=env+2B1" %
+                      self.sender.encode(), self.fake.commands)
+        self.assertIn(b"RCPT TO:<a@example.net> NOTIFY=FAILURE,DELAY "
+                      b"ORCPT=rfc822;orig+2Bx@example.net",
+                      self.fake.commands)
+        # a next hop without DSN gets none of them (a new session)
+        self.log_has(r"mta disconnected .*reason=quit", timeout=10)
+        self.fake.ehlo_ext = [b"PIPELINING"]
+        self.fake.commands.clear()
+        self.send(["b@example.net"], mail_opts=["RET=HDRS"],
+                  rcpt_opts=["NOTIFY=FAILURE"])
+        self.transactions(2)
+        self.assertIn(b"RCPT TO:<b@example.net>", self.fake.commands)
+
+    def test_mta_limit_max_conn_per_route(self):
+        # eight messages waiting at once: connections up to the limit
+        self.fake.eod_delay = 0.3
+        self.assertEqual(self.smtpd.ctl("pause", "mta").returncode, 0)
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as c:
+            c.ehlo("client.example.com")
+            for i in range(8):
+                c.sendmail(self.sender, ["p%d@example.net" % i], BODY)
+        self.log_has(r"smtp message msgid=", count=8)
+        self.assertEqual(self.smtpd.ctl("resume", "mta").returncode, 0)
+        self.transactions(8)
+        self.assertEqual(self.fake.max_concurrent, 2)
+        self.log_has(r"mta delivery .* result=ok", count=8)
+
+
+class Options(RelayBase):
+    """src, mail-from, pause and resume (MTA-09, MTA-11, CTL-12)."""
+
+    action_opts = (' src { "::1", "127.0.0.1" } mail-from '
+                   '"@relay.example"')
+    args = ("-o", "mta-timeout=2", "-P", "mta")
+
+    def test_paused_then_resumed_src_and_mail_from(self):
+        self.send(["a@example.net"])
+        self.send(["b@example.net"], sender="")
+        self.log_has(r"smtp message msgid=", count=2)
+        # paused: nothing goes out
+        self.assertFalse(wait_for(lambda: self.fake.connections, 1))
+        r = self.smtpd.ctl("resume", "mta")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        txs = self.transactions(2)
+        senders = sorted(t["sender"] for t in txs)
+        # the user kept, the domain rewritten; the null sender left alone
+        self.assertEqual(senders, [b"<>", b"<%s@relay.example>" %
+                                   self.user.encode()])
+        # the IPv4 source of the list, for an IPv4 next hop
+        self.assertEqual(set(self.fake.peers), {"127.0.0.1"})
+
+
+class HostList(RelayBase):
+    """`relay host <list>`: each message the next URL (MTA-06)."""
+
+    def setUp(self):
+        self.other = FakeSMTP()
+        self.addCleanup(self.other.stop)
+        self.action_opts = ""
+        super().setUp()
+
+    def test_messages_alternate(self):
+        for i in range(4):
+            self.send(["h%d@example.net" % i, "k%d@example.net" % i])
+        self.log_has(r"mta delivery .* result=ok", count=8)
+        for f in (self.fake, self.other):
+            self.assertEqual(len(f.transactions), 2)
+            for t in f.transactions:
+                self.assertEqual(len(t["ok"]), 2)
+                self.assertEqual(t["ok"][0][1:], t["ok"][1][1:])
+
+
+class Inet6Only(RelayBase):
+    """`mta limit inet6` with an IPv4 next hop: nothing to connect to
+    (MTA-13)."""
+
+    limits = "mta limit inet6\n"
+
+    def test_family_refused(self):
+        self.send(["a@example.net"])
+        self.log_has(r"to=<a@example.net> relay=\S+ result=tempfail "
+                     r"stat=\"no address of the family the mta limit "
+                     r"inet4/inet6 allows\"")
+        self.assertEqual(self.fake.connections, 0)
+
+
+class MxRelay(RelayBase):
+    """A plain `relay` (MX): the domain's MXs are asked of lookup; an
+    answer that gives none fails the mail (temporarily, or for good
+    when the domain does not exist) and no process dies (MTA-01)."""
+
+    def setUp(self):
+        super().setUp()
+        self.smtpd.stop()
+        self.smtpd.__exit__(None, None, None)
+        self.smtpd = Smtpd(args=self.args, conf=(
+            'listen on 127.0.0.1 port %d\n'
+            'action "mx" relay\n'
+            'match from any for domain "mx.invalid" action "mx"\n'
+            % self.port))
+        self.smtpd.start()
+
+    def test_no_mx_answer(self):
+        self.send(["a@mx.invalid"])
+        self.log_has(r"mta delivery evpid=[0-9a-f]{16} to=<a@mx.invalid> "
+                     r"relay=mx.invalid result=(tempfail|permfail) "
+                     r"stat=\"[45]\d\d ", timeout=40)
+        procs, _ = self.smtpd.status()
+        self.assertIn("lookup", procs)
+        self.assertEqual(self.fake.connections, 0)
+
+
+class NoTls(RelayBase):
+    """smtp+tls:// needs the TLS client: a temporary failure that says
+    so, nothing sent."""
+
+    scheme = "smtp+tls"
+
+    def test_tls_scheme_tempfails(self):
+        self.send(["a@example.net"])
+        self.log_has(r"to=<a@example.net> relay=- result=tempfail "
+                     r"stat=\"relay smtp\+tls://127.0.0.1:\d+: TLS client "
+                     r"not available\"")
+        self.assertEqual(self.fake.connections, 0)
+
+
+class RelayTlsOption(RelayBase):
+    """`relay ... tls`: the same temporary failure."""
+
+    action_opts = " tls"
+
+    def test_relay_tls_tempfails(self):
+        self.send(["a@example.net"])
+        self.log_has(r"to=<a@example.net> relay=- result=tempfail "
+                     r"stat=\"action out: relay tls: TLS client not "
+                     r"available\"")
+        self.assertEqual(self.fake.connections, 0)
+
+
+class StartTlsOffered(RelayBase):
+    """smtp:// to a next hop offering STARTTLS goes on in clear, and the
+    log says TLS was not tried."""
+
+    fake_args = {"ehlo_ext": (b"PIPELINING", b"STARTTLS")}
+
+    def test_clear_with_a_log_line(self):
+        self.send(["a@example.net"])
+        self.transactions(1)
+        self.log_has(r"mta tls relay=\S+ result=skipped reason=\"STARTTLS "
+                     r"offered, TLS client not available: going on in "
+                     r"clear\"")
+        self.assertNotIn(b"STARTTLS", self.fake.commands)
+
+
+class Lmtp(RelayBase):
+    """lmtp://: LHLO and one reply per recipient after the data."""
+
+    scheme = "lmtp"
+    fake_args = {"lmtp": True}
+
+    def test_lmtp_per_recipient(self):
+        self.fake.lmtp_reply = lambda a: (
+            b"550 5.1.1 mailbox unknown\r\n" if a.startswith("no")
+            else b"250 2.0.0 stored\r\n")
+        self.send(["yes@example.net", "no@example.net"])
+        (tx,) = self.transactions(1)
+        self.assertTrue(self.fake.helos[0].startswith(b"LHLO "))
+        self.log_has(r"to=<yes@example.net> relay=lmtp://\S+ result=ok "
+                     r"stat=\"250 2.0.0 stored")
+        self.log_has(r"to=<no@example.net> relay=\S+ result=permfail "
+                     r"stat=\"550 5.1.1 mailbox unknown")
+        (m,) = self.reports()
+        self.assertEqual(list(self.status_of(m)), ["no@example.net"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -27,7 +27,10 @@ from smtpdtest import (BUILD, NOT_RUN, ROOT, Smtpd, free_port,  # noqa: E402
 from test_mailflow import recipient_user  # noqa: E402
 
 TIMEOUT = 20
-BODY = (b"Subject: peers\r\n\r\nline one\r\n.dot line\r\n..two\r\n"
+# complete headers: the loopback listener adds none (SMTP-22)
+HDRS = (b"Date: Thu, 03 Dec 2026 08:00:00 +0000\r\n"
+        b"Message-ID: <t@example.com>\r\n")
+BODY = (HDRS + b"Subject: peers\r\n\r\nline one\r\n.dot line\r\n..two\r\n"
         b"end\r\n")
 
 
@@ -175,7 +178,7 @@ class OwnSmtpd(unittest.TestCase):
 
     def test_byte_exact_through_two_daemons(self):
         rcpt = "%s@example.net" % self.user
-        body = (b"Subject: two hops\r\nX-Test: yes\r\n\r\n.\r\n..\r\n"
+        body = (HDRS + b"Subject: two hops\r\nX-Test: yes\r\n\r\n.\r\n..\r\n"
                 b".x\r\n" + b"y" * 900 + b"\r\n\r\nlast\r\n")
         with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as c:
             c.sendmail("s@example.com", [rcpt], body)
@@ -195,7 +198,7 @@ class OwnSmtpd(unittest.TestCase):
         rcpt = "%s@example.net" % self.user
         lines = [b".%d %s" % (i, b"z" * (i % 300)) if i % 3 == 0 else
                  b"line %d" % i for i in range(30000)]
-        body = b"Subject: big\r\n\r\n" + b"\r\n".join(lines) + b"\r\n"
+        body = HDRS + b"Subject: big\r\n\r\n" + b"\r\n".join(lines) + b"\r\n"
         self.assertGreater(len(body), 1500000)
         with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as c:
             c.sendmail("s@example.com", [rcpt], body)

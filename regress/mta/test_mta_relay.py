@@ -29,7 +29,10 @@ from smtpdtest import Smtpd, free_port, wait_for  # noqa: E402
 from test_mailflow import recipient_user  # noqa: E402
 
 TIMEOUT = 20
-BODY = (b"Subject: relay test\r\nX-Test: 1\r\n\r\nfirst line\r\n"
+# complete headers: the loopback listener adds none (SMTP-22)
+BODY = (b"Date: Thu, 03 Dec 2026 08:00:00 +0000\r\n"
+        b"Message-ID: <t@example.com>\r\n"
+        b"Subject: relay test\r\nX-Test: 1\r\n\r\nfirst line\r\n"
         b".leading dot\r\n..two dots\r\n.\r\nlast line\r\n")
 
 

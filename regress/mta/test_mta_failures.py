@@ -155,7 +155,8 @@ class Failures(RelayBase):
         self.send(["x@example.net"])
         self.result("x@example.net", "tempfail",
                     "\"421 4.3.2 Shutting down")
-        self.log_has(r"mta disconnected relay=\S+ messages=1 "
+        self.log_has(r"mta disconnected relay=\S+ address=\S+ host=\S+ "
+                     r"messages=1 "
                      r"reason=\"421 4.3.2 Shutting down\"")
         # a next hop that closes after each message: the kept session
         # is gone, the next message opens another, nothing fails
@@ -163,7 +164,8 @@ class Failures(RelayBase):
         self.fake.close_after_tx = True
         self.send(["y@example.net"])
         self.result("y@example.net", "ok")
-        self.log_has(r"mta disconnected relay=\S+ messages=1 "
+        self.log_has(r"mta disconnected relay=\S+ address=\S+ host=\S+ "
+                     r"messages=1 "
                      r"reason=\"connection closed by the peer\"")
         self.send(["z@example.net"])
         self.result("z@example.net", "ok")

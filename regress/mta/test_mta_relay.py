@@ -192,7 +192,8 @@ class Relay(RelayBase):
         self.transactions(6)
         self.assertLessEqual(self.fake.connections, 2)
         # the idle session says QUIT after session-keepalive (2 s)
-        self.log_has(r"mta disconnected relay=\S+ messages=\d+ "
+        self.log_has(r"mta disconnected relay=\S+ address=\S+ host=\S+ "
+                     r"messages=\d+ "
                      r"reason=quit", timeout=10)
         self.assertIn(b"QUIT", self.fake.commands)
 

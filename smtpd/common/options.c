@@ -147,6 +147,17 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		o->mta_timeout = (int)n;
 		return 0;
 	}
+	if (klen == 8 && strncmp(kv, "mta-port", klen) == 0) {
+		/* the port MX relaying connects to (25), for tests and
+		 * side-by-side instances */
+		errno = 0;
+		n = strtol(val, &ep, 10);
+		if (*val < '0' || *val > '9' || *ep != '\0' || errno ||
+		    n < 1 || n > 65535)
+			OPT_ERR("-o %s: expected a port, 1 to 65535", kv);
+		o->mta_port = (int)n;
+		return 0;
+	}
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		if (strlen(keys[i].key) != klen ||
 		    strncmp(keys[i].key, kv, klen) != 0)
@@ -165,7 +176,8 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		return 0;
 	}
 	OPT_ERR("-o %.*s: unknown key (spool, socket, pidfile, libexec, "
-	    "chroot, user, queue-user, resolver, resolv-conf, mta-timeout)",
+	    "chroot, user, queue-user, resolver, resolv-conf, mta-timeout, "
+	    "mta-port)",
 	    (int)klen, kv);
 }
 
@@ -362,6 +374,8 @@ smtpd_opts_child_argv(const struct smtpd_opts *o, const char *name)
 		av[n++] = xasprintf("-oresolv-conf=%s", o->resolv_conf);
 	if (o->mta_timeout)
 		av[n++] = xasprintf("-omta-timeout=%d", o->mta_timeout);
+	if (o->mta_port)
+		av[n++] = xasprintf("-omta-port=%d", o->mta_port);
 	av[n] = NULL;
 	return av;
 }
@@ -390,5 +404,5 @@ smtpd_opts_usage(void)
 	    "                user, queue-user (accounts), resolver (DNS\n"
 	    "                servers IP[:port],...), resolv-conf (path),\n"
 	    "                mta-timeout (seconds the relay client waits\n"
-	    "                for a peer)\n");
+	    "                for a peer), mta-port (MX relaying's port)\n");
 }

@@ -46,6 +46,7 @@ struct smtpd_opts {
 	unsigned int	 trace;			/* -T */
 	unsigned int	 paused;		/* -P: PAUSE_* */
 	int		 mta_timeout;		/* -o mta-timeout=: seconds */
+	int		 mta_port;		/* -o mta-port=: MX relaying */
 	const char	*macros[MACRO_DEFINE_MAX];	/* -D name=value */
 	int		 nmacros;
 	const char	*procname;		/* -x */

@@ -406,7 +406,8 @@ mta_route_find(const char *key, const char *dest, int mx,
 	r->dest = xstrdup(dest);
 	r->mx = mx;
 	r->lmtp = u != NULL && u->scheme == MTA_SCHEME_LMTP;
-	r->port = u != NULL ? mta_url_port(u) : 25;
+	r->port = u != NULL ? mta_url_port(u) : env->opts.mta_port > 0 ?
+	    env->opts.mta_port : 25;
 	strlcpy(r->helo, a->helo != NULL ? a->helo : env->servername,
 	    sizeof r->helo);
 	TAILQ_INIT(&r->pending);
@@ -804,8 +805,9 @@ mta_conn_on_closed(void *arg, struct mta_session *s, int status,
 		snprintf(r->error, sizeof r->error, "%.200s: %.300s",
 		    c->host->name, error);
 	}
-	log_event(c->id, "mta", "disconnected", "relay=%s messages=%lld "
-	    "reason=%s", r->dest, c->nmsgs, log_quote(q, sizeof q,
+	log_event(c->id, "mta", "disconnected", "relay=%s address=%s host=%s "
+	    "messages=%lld reason=%s", r->dest, mta_session_addr(s),
+	    c->host->name, c->nmsgs, log_quote(q, sizeof q,
 	    *error ? error : "quit"));
 	mta_conn_free(c);
 	mta_route_schedule(r);

@@ -19,7 +19,8 @@ set -eu
 # cc:NAME the compiler, cmd:PROGRAM, pc:MODULE (pkg-config), h:HEADER (a
 # header the compiler includes), or "-" when only the tests use it, or
 # nothing built links it yet (a helper that starts linking it changes
-# its "-" to its probe).  See README.md for why each one.
+# its "-" to its probe).  See README.md for why each one.  A row
+# starting with # is a comment.
 PACKAGES='
 gcc			cc:gcc
 libc6-dev		h:stdio.h
@@ -47,6 +48,10 @@ redis-server		-
 mariadb-server-core	-
 mariadb-client-core	-
 dovecot-lmtpd		-
+# bench: the durability test (regress/queue/test_durability.py) traces
+# the daemon; the benchmark (make bench) reads its profile with perf
+strace			-
+linux-perf		-
 '
 # (the tests' database servers are started privately by
 # regress/lib/servers.py: own data dir, own port, own socket; Dovecot's
@@ -69,7 +74,7 @@ deps_check() {
 	have_pc=1
 	command -v pkg-config >/dev/null 2>&1 || have_pc=0
 	echo "$PACKAGES" | while read -r pkg probe; do
-		[ -n "$pkg" ] || continue
+		case $pkg in ""|"#"*) continue ;; esac
 		case $probe in
 		cc:"$ccname")
 			[ "$have_cc" = 1 ] || echo "$pkg" ;;
@@ -91,7 +96,7 @@ deps_check() {
 # deps_missing - the packages dpkg does not list as installed
 deps_missing() {
 	echo "$PACKAGES" | while read -r pkg probe; do
-		[ -n "$pkg" ] || continue
+		case $pkg in ""|"#"*) continue ;; esac
 		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null |
 		    grep -q 'install ok installed' || echo "$pkg"
 	done

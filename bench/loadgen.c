@@ -11,6 +11,9 @@
  *
  *   loadgen [-H addr] -p port [-c sessions] [-n messages] [-m per-conn]
  *           [-s size] [-t threads] [-T timeout] [-P 0|1] [-r rcpt]
+ *           [-A addrs] [-W wait]	(sessions spread over 127.1.x.y
+ *					sources; a session without a reply
+ *					for WAIT s (60) fails)
  *   loadgen -p port -i N [-T timeout]	hold N idle sessions, probe
  *					banners, wait for stdin to close
  *   loadgen -S port [-T timeout]		the sink: a do-nothing SMTP server
@@ -45,12 +48,16 @@
 #define LG_INBUF	8192
 #define LG_CMDBUF	1024
 #define LG_EVENTS	256
-#define LG_REPLY_TIMEOUT 60	/* seconds without a reply: the session fails */
 
 enum lg_phase {
 	LG_CONNECT, LG_BANNER, LG_EHLO, LG_MAIL, LG_RCPT, LG_DATA,
 	LG_ENVELOPE,	/* pipelined MAIL+RCPT+DATA: 3 replies */
 	LG_END, LG_QUIT, LG_IDLE, LG_CLOSED
+};
+
+static const char *lg_phase_name[] = {
+	"connect", "banner", "EHLO", "MAIL", "RCPT", "DATA", "envelope",
+	"end of data", "QUIT", "idle", "closed"
 };
 
 struct lg_conf {
@@ -66,6 +73,8 @@ struct lg_conf {
 	const char	*rcpt;
 	const char	*from;
 	int		 idle;
+	int		 nsrc;		/* source addresses 127.1.x.y, 0: any */
+	int		 wait;		/* s without a reply: the session fails */
 };
 
 struct lg_session {
@@ -100,6 +109,7 @@ struct lg_thread {
 };
 
 static struct lg_conf	 lg;
+static struct lg_thread	*lg_threads;
 static struct sockaddr_in lg_addr;
 static char		*lg_body;	/* headers' tail, body, "." */
 static size_t		 lg_bodylen;
@@ -229,6 +239,29 @@ lg_send(struct lg_session *s, const char *text, const char *body,
 	s->bodyoff = 0;
 }
 
+/*
+ * lg_bind_source - session K connects from 127.1.(a/250).(1+a%250),
+ * a = K mod the number of source addresses: servers that limit sessions
+ * per client address see many clients, and each address has its own
+ * ephemeral ports
+ */
+static int
+lg_bind_source(int fd, int k)
+{
+	struct sockaddr_in	sin;
+	int			a = k % lg.nsrc, one = 1;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl((127u << 24) | (1u << 16) |
+	    ((unsigned)(a / 250) << 8) | (unsigned)(1 + a % 250));
+#ifdef IP_BIND_ADDRESS_NO_PORT
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+	(void)one;
+	return bind(fd, (struct sockaddr *)&sin, sizeof sin);
+}
+
 static int
 lg_connect(struct lg_thread *t, struct lg_session *s)
 {
@@ -241,6 +274,13 @@ lg_connect(struct lg_thread *t, struct lg_session *s)
 		return -1;
 	}
 	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (lg.nsrc > 0 && lg_bind_source(s->fd, (int)(s - t->sess) *
+	    lg.threads + (int)(t - lg_threads)) == -1) {
+		lg_err(t, "bind: ", strerror(errno));
+		close(s->fd);
+		s->fd = -1;
+		return -1;
+	}
 	if (connect(s->fd, (struct sockaddr *)&lg_addr, sizeof lg_addr) ==
 	    -1 && errno != EINPROGRESS) {
 		lg_err(t, "connect: ", strerror(errno));
@@ -527,8 +567,11 @@ lg_sweep(struct lg_thread *t)
 		struct lg_session *s = &t->sess[i];
 
 		if (s->fd != -1 && s->phase != LG_IDLE &&
-		    now - s->t_last > (uint64_t)LG_REPLY_TIMEOUT * 1000000000u)
+		    now - s->t_last > (uint64_t)lg.wait * 1000000000u) {
+			lg_err(t, "reply timeout, waiting for ",
+			    lg_phase_name[s->phase]);
 			lg_fail(t, s, "reply timeout");
+		}
 		if (s->fd == -1 && !lg.idle && atomic_load(&lg_left) > 0)
 			lg_connect(t, s);
 		live += s->fd != -1;
@@ -844,7 +887,7 @@ lg_usage(void)
 	fprintf(stderr, "usage: loadgen [-H addr] -p port [-c sessions] "
 	    "[-n messages] [-m per-conn] [-s size]\n"
 	    "               [-t threads] [-T timeout] [-P 0|1] [-r rcpt] "
-	    "[-f from] [-i idle]\n"
+	    "[-f from] [-i idle] [-A addrs] [-W wait]\n"
 	    "       loadgen -S port [-T timeout]\n");
 	exit(2);
 }
@@ -873,9 +916,11 @@ main(int argc, char *argv[])
 	int			 ch, i, sink = 0, per;
 
 	lg = (struct lg_conf){ "127.0.0.1", 0, 1, 100, 0, 1024, 1, 300, 1,
-	    "bench@bench.test", "loadgen@bench.test", 0 };
-	while ((ch = getopt(argc, argv, "c:f:H:i:m:n:p:P:r:s:S:t:T:")) != -1) {
+	    "bench@bench.test", "loadgen@bench.test", 0, 0, 60 };
+	while ((ch = getopt(argc, argv, "A:c:f:H:i:m:n:p:P:r:s:S:t:T:W:")) !=
+	    -1) {
 		switch (ch) {
+		case 'A': lg.nsrc = (int)lg_num(optarg, 0, 60000); break;
 		case 'c': lg.sessions = (int)lg_num(optarg, 1, 100000); break;
 		case 'f': lg.from = optarg; break;
 		case 'H': lg.host = optarg; break;
@@ -890,6 +935,7 @@ main(int argc, char *argv[])
 		case 'S': sink = (int)lg_num(optarg, 1, 65535); break;
 		case 't': lg.threads = (int)lg_num(optarg, 1, 64); break;
 		case 'T': lg.timeout = (int)lg_num(optarg, 1, 86400); break;
+		case 'W': lg.wait = (int)lg_num(optarg, 1, 3600); break;
 		default: lg_usage();
 		}
 	}
@@ -915,7 +961,7 @@ main(int argc, char *argv[])
 	atomic_store(&lg_left, lg.idle ? 0 : lg.messages);
 	if (lg.threads > lg.sessions)
 		lg.threads = lg.sessions;
-	th = calloc((size_t)lg.threads, sizeof *th);
+	th = lg_threads = calloc((size_t)lg.threads, sizeof *th);
 	per = lg.sessions / lg.threads;
 	for (i = 0; i < lg.threads; i++) {
 		th[i].nsess = per + (i < lg.sessions % lg.threads);

@@ -405,8 +405,7 @@ lg_on_reply(struct lg_thread *t, struct lg_session *s, int code,
 {
 	switch (s->phase) {
 	case LG_BANNER:
-		if (code != 220)
-			{
+		if (code != 220) {
 			lg_err(t, "banner: ", text);
 			return lg_fail(t, s, "banner refused");
 		}
@@ -414,8 +413,7 @@ lg_on_reply(struct lg_thread *t, struct lg_session *s, int code,
 		s->phase = LG_EHLO;
 		return 0;
 	case LG_EHLO:
-		if (code != 250)
-			{
+		if (code != 250) {
 			lg_err(t, "EHLO: ", text);
 			return lg_fail(t, s, "EHLO refused");
 		}
@@ -425,8 +423,7 @@ lg_on_reply(struct lg_thread *t, struct lg_session *s, int code,
 		}
 		return lg_start_message(s);
 	case LG_MAIL:
-		if (code != 250)
-			{
+		if (code != 250) {
 			lg_err(t, "MAIL: ", text);
 			return lg_fail(t, s, "MAIL refused");
 		}
@@ -436,8 +433,7 @@ lg_on_reply(struct lg_thread *t, struct lg_session *s, int code,
 		s->phase = LG_RCPT;
 		return 0;
 	case LG_RCPT:
-		if (code != 250 && code != 251)
-			{
+		if (code != 250 && code != 251) {
 			lg_err(t, "RCPT: ", text);
 			return lg_fail(t, s, "RCPT refused");
 		}
@@ -445,8 +441,7 @@ lg_on_reply(struct lg_thread *t, struct lg_session *s, int code,
 		s->phase = LG_DATA;
 		return 0;
 	case LG_DATA:
-		if (code != 354)
-			{
+		if (code != 354) {
 			lg_err(t, "DATA: ", text);
 			return lg_fail(t, s, "DATA refused");
 		}
@@ -603,9 +598,19 @@ lg_thread_run(void *arg)
 		if (lg.idle) {
 			int	ready = 0;
 
-			for (i = 0; i < t->nsess; i++)
-				ready += t->sess[i].phase == LG_IDLE ||
-				    t->sess[i].fd == -1;
+			for (i = 0; i < t->nsess; i++) {
+				struct lg_session *s = &t->sess[i];
+
+				/* no banner or EHLO reply in time: failed */
+				if (s->fd != -1 && s->phase != LG_IDLE &&
+				    lg_now() - s->t_last >
+				    (uint64_t)lg.wait * 1000000000u) {
+					lg_err(t, "reply timeout, waiting for ",
+					    lg_phase_name[s->phase]);
+					lg_fail(t, s, "reply timeout");
+				}
+				ready += s->phase == LG_IDLE || s->fd == -1;
+			}
 			if (ready == t->nsess)
 				break;
 			continue;
@@ -687,13 +692,15 @@ lg_idle_report(struct lg_thread *th, int nt, double setup)
 {
 	struct pollfd	pfd;
 	uint32_t	probes[20];
-	long		idle = 0, us;
+	long		idle = 0, failed = 0, us;
 	int		i, j, np = 0, bad = 0;
 	char		c;
 
-	for (i = 0; i < nt; i++)
+	for (i = 0; i < nt; i++) {
+		failed += th[i].connfail;
 		for (j = 0; j < th[i].nsess; j++)
 			idle += th[i].sess[j].phase == LG_IDLE;
+	}
 	for (i = 0; i < 20; i++) {
 		if ((us = lg_banner_probe()) < 0)
 			bad++;
@@ -702,9 +709,10 @@ lg_idle_report(struct lg_thread *th, int nt, double setup)
 	}
 	qsort(probes, (size_t)np, sizeof probes[0], lg_cmp);
 	printf("{\"mode\":\"idle\",\"idle_sessions\":%ld,\"wanted\":%d,"
-	    "\"setup_s\":%.3f,\"banner_us\":{\"p50\":%u,\"max\":%u},"
+	    "\"failed\":%ld,\"setup_s\":%.3f,"
+	    "\"banner_us\":{\"p50\":%u,\"max\":%u},"
 	    "\"banner_failed\":%d,\"error\":\"%s\"}\n", idle, lg.sessions,
-	    setup, lg_pct(probes, np, 0.5), np ? probes[np - 1] : 0, bad,
+	    failed, setup, lg_pct(probes, np, 0.5), np ? probes[np - 1] : 0, bad,
 	    th[0].err);
 	fflush(stdout);
 	pfd.fd = 0;

@@ -752,6 +752,8 @@ def report_only(args):
     b = Replay(args)
     command = {"quick": "BENCH_QUICK=1 make bench", "full":
                "BENCH_FULL=1 make bench"}.get(args.profile, "make bench")
+    b.notes.append("Report rewritten from `%s` (`--report`)." %
+                   os.path.relpath(b.jsonl, ROOT))
     md = report(b, command)
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write(md)

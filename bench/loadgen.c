@@ -48,6 +48,7 @@
 #define LG_INBUF	8192
 #define LG_CMDBUF	1024
 #define LG_EVENTS	256
+#define LG_IDLE_RAMP	256	/* idle mode: sessions being opened at once */
 
 enum lg_phase {
 	LG_CONNECT, LG_BANNER, LG_EHLO, LG_MAIL, LG_RCPT, LG_DATA,
@@ -105,6 +106,7 @@ struct lg_thread {
 	uint32_t		*lat;	/* microseconds, one per message ok */
 	long			 nlat, maxlat;
 	long			 ok, fail, connfail, conns;
+	int			 next;	/* idle mode: sessions opened so far */
 	char			 err[160];
 };
 
@@ -582,10 +584,16 @@ lg_thread_run(void *arg)
 	uint64_t		 lastsweep = 0;
 	int			 i, n;
 
-	for (i = 0; i < t->nsess; i++) {
+	for (i = 0; i < t->nsess; i++)
 		t->sess[i].fd = -1;
+	/* idle mode opens LG_IDLE_RAMP sessions at a time (a crowd of
+	 * connections arriving at once measures the listen backlog) */
+	t->next = lg.idle ? 0 : t->nsess;
+	for (i = 0; i < t->nsess && (!lg.idle || i < LG_IDLE_RAMP); i++) {
 		if (lg_connect(t, &t->sess[i]) == -1)
 			t->connfail++;
+		if (lg.idle)
+			t->next++;
 	}
 	for (;;) {
 		n = epoll_wait(t->ep, ev, LG_EVENTS, 100);
@@ -596,9 +604,9 @@ lg_thread_run(void *arg)
 			break;
 		}
 		if (lg.idle) {
-			int	ready = 0;
+			int	ready = 0, opening = 0;
 
-			for (i = 0; i < t->nsess; i++) {
+			for (i = 0; i < t->next; i++) {
 				struct lg_session *s = &t->sess[i];
 
 				/* no banner or EHLO reply in time: failed */
@@ -610,6 +618,13 @@ lg_thread_run(void *arg)
 					lg_fail(t, s, "reply timeout");
 				}
 				ready += s->phase == LG_IDLE || s->fd == -1;
+				opening += s->fd != -1 && s->phase != LG_IDLE;
+			}
+			while (t->next < t->nsess && opening++ <
+			    LG_IDLE_RAMP) {
+				if (lg_connect(t, &t->sess[t->next]) == -1)
+					t->connfail++;
+				t->next++;
 			}
 			if (ready == t->nsess)
 				break;

@@ -200,6 +200,20 @@ $(O)/regress/dns/%: $(O)/o/regress/dns/%.o $(CORE_LIB) $(API_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+# bench/NAME.c: the benchmark's load generator and disk probe, built
+# with everything (both compilers check them); make bench runs them
+# (bench/bench.py; never part of make test)
+BENCH_SRCS	:= $(sort $(wildcard bench/*.c))
+BENCH_BINS	:= $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRCS))
+all: $(BENCH_BINS)
+$(O)/bench/%: $(O)/o/bench/%.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory all
+	python3 bench/bench.py --build $(O) $(BENCH_ARGS)
 
 # fuzz targets: clang only, built with their own objects
 FUZZ_O		:= $(O)/fuzz

@@ -19,7 +19,8 @@ set -eu
 # cc:NAME the compiler, cmd:PROGRAM, pc:MODULE (pkg-config), h:HEADER (a
 # header the compiler includes), or "-" when only the tests use it, or
 # nothing built links it yet (a helper that starts linking it changes
-# its "-" to its probe).  See README.md for why each one.
+# its "-" to its probe).  See README.md for why each one.  A row
+# starting with # is a comment.
 PACKAGES='
 gcc			cc:gcc
 libc6-dev		h:stdio.h
@@ -52,6 +53,9 @@ dnsmasq-base		-
 # tls (issue 9 parts 4, 5): ca and the dispatcher link libcrypto
 libssl-dev		pc:libcrypto
 libnet-ssleay-perl	-
+# bench: the durability test (regress/queue/test_durability.py) traces
+# the daemon
+strace			-
 '
 # (the tests' database servers are started privately by
 # regress/lib/servers.py: own data dir, own port, own socket; Dovecot's

@@ -1,0 +1,291 @@
+"""regress/queue/test_durability.py -- no message is acknowledged before
+it is on stable storage (issue 11 part 5; the enqueue path of DESIGN.md).
+
+The daemon runs under strace -f, which writes the system calls of all
+its processes into one file in the order they happened.  Messages are
+sent (one per connection, several on one connection, pipelined
+transactions); then, for each "250 2.0.0 <msgid> Message
+accepted" the dispatcher began to write, the trace must show, completed
+before that write began: an fsync of the message's body, an fsync of
+each of its envelopes, the rename of its directory into queue/ and an
+fsync of the directory it was renamed into.  Deliveries are paused
+(-P mda) so nothing else touches the message.  Not timed.
+
+The checker is tried on made-up traces too, so a trace it cannot read or
+an early reply fails the test instead of passing unseen.  Without strace
+the test is not run (scripts/deps.sh installs it); ptrace works under the
+sanitizer build and as an ordinary user on one's own children.
+"""
+import os
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "lib"))
+from smtpdtest import (NOT_RUN, SANITIZER_MARKS, build_for,  # noqa: E402
+                       daemon_env, ensure_accounts, free_port, is_root,
+                       pid_alive, proc_children, wait_for)
+
+TIMEOUT = 90    # strace and the sanitizer build together are slow
+SYSCALLS = "fsync,fdatasync,rename,renameat,renameat2,write,writev," \
+           "sendto,sendmsg"
+LINE = re.compile(r"^(\d+)\s+(.*)$")
+CALL = re.compile(r"^(\w+)\((.*)$")
+RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
+FDPATH = re.compile(r"^\d+<([^>]*)>")
+ACCEPTED = re.compile(r"250 2\.0\.0 ([0-9a-f]{8}) Message accepted")
+RENAME_TO = re.compile(r'"incoming/([0-9a-f]{8})", \d+<[^>]*>, '
+                       r'"(queue/[0-9a-f]{2})/[0-9a-f]{8}"')
+
+
+def trace_events(text):
+    """The trace as events in order: (kind, detail) with kind "fsync"
+    (a completed fsync: the path), "rename" (a completed rename of a
+    message directory into queue/: (msgid, bucket)) and "accept" (the
+    start of a write of a 250 after DATA: msgid)."""
+    pending = {}
+    events = []
+    for raw in text.splitlines():
+        m = LINE.match(raw)
+        if not m:
+            continue
+        pid, rest = m.groups()
+        r = RESUMED.match(rest)
+        if r:
+            name, tail = r.groups()
+            call = pending.pop(pid, None)
+            if call is None or call[0] != name:
+                continue
+            done_line = (name, call[1] + tail)
+        else:
+            c = CALL.match(rest)
+            if not c:
+                continue
+            name, args = c.groups()
+            for msgid in ACCEPTED.findall(args):
+                if name in ("write", "writev", "sendto", "sendmsg"):
+                    events.append(("accept", msgid))
+            if args.endswith("<unfinished ...>"):
+                pending[pid] = (name, args[:-len("<unfinished ...>")])
+                continue
+            done_line = (name, args)
+        name, args = done_line
+        if not re.search(r"\)\s+= 0$", args):
+            continue
+        if name in ("fsync", "fdatasync"):
+            p = FDPATH.match(args)
+            if p:
+                events.append(("fsync", p.group(1).rstrip("/")))
+        elif name.startswith("rename"):
+            rn = RENAME_TO.search(args)
+            if rn:
+                events.append(("rename", rn.groups()))
+    return events
+
+
+def check_durable(text):
+    """(accepted msgids, problems): a problem for each acknowledgement
+    that began before what makes its message durable had returned."""
+    synced = []         # completed fsyncs, in order
+    renamed = {}        # msgid -> (index in synced at rename, bucket)
+    accepted, problems = [], []
+    for kind, detail in trace_events(text):
+        if kind == "fsync":
+            synced.append(detail)
+        elif kind == "rename":
+            renamed[detail[0]] = (len(synced), detail[1])
+        else:
+            msgid = detail
+            accepted.append(msgid)
+            body = [p for p in synced if p.endswith("/%s/message" % msgid)]
+            envs = [p for p in synced
+                    if re.search(r"/%s/%s[0-9a-f]{8}$" % (msgid, msgid), p)]
+            if not body:
+                problems.append("%s: 250 before its body's fsync" % msgid)
+            if not envs:
+                problems.append("%s: 250 before an envelope's fsync" % msgid)
+            if msgid not in renamed:
+                problems.append("%s: 250 before its rename into queue/" %
+                                msgid)
+                continue
+            at, bucket = renamed[msgid]
+            if not any(p.endswith("/" + bucket) for p in synced[at:]):
+                problems.append("%s: 250 before the fsync of %s after the "
+                                "rename" % (msgid, bucket))
+    return accepted, problems
+
+
+GOOD = """\
+10  fsync(5</s/incoming/0a0b0c0d/message>) = 0
+10  fsync(6</s/incoming/0a0b0c0d/0a0b0c0d11223344>) = 0
+10  renameat(3</s>, "incoming/0a0b0c0d", 3</s>, "queue/0a/0a0b0c0d") = 0
+10  fsync(7</s/queue/0a> <unfinished ...>
+11  writev(9<socket:[1]>, [{iov_base="250 2.0.0 Ok\\r\\n", iov_len=14}], 1) = 14
+10  <... fsync resumed>) = 0
+11  writev(9<socket:[1]>, [{iov_base="250 2.0.0 0a0b0c0d Message accepted \
+for delivery\\r\\n", iov_len=50}], 1) = 50
+"""
+
+
+class Checker(unittest.TestCase):
+    """The trace reader itself, on made-up traces."""
+
+    def test_ordered_trace_passes(self):
+        self.assertEqual(check_durable(GOOD), (["0a0b0c0d"], []))
+
+    def test_reply_before_bucket_fsync_returned(self):
+        # the fsync of queue/0a resumes only after the reply began
+        lines = GOOD.splitlines()
+        bad = "\n".join(lines[:4] + lines[6:] + [lines[5]])
+        acc, problems = check_durable(bad)
+        self.assertEqual(acc, ["0a0b0c0d"])
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("queue/0a", problems[0])
+
+    def test_each_missing_step_is_seen(self):
+        lines = GOOD.splitlines()
+        for drop, what in ((0, "body"), (1, "envelope"), (2, "rename")):
+            acc, problems = check_durable(
+                "\n".join(lines[:drop] + lines[drop + 1:]))
+            self.assertTrue(any(what in p for p in problems),
+                            (what, problems))
+
+    def test_failed_fsync_does_not_count(self):
+        bad = GOOD.replace("message>) = 0",
+                           "message>) = -1 EIO (Input/output error)")
+        self.assertIn("body", check_durable(bad)[1][0])
+
+
+class Durability(unittest.TestCase):
+    """The daemon under strace."""
+
+    def setUp(self):
+        self.strace = shutil.which("strace")
+        if self.strace is None:
+            raise unittest.SkipTest(NOT_RUN + "strace absent (scripts/"
+                                    "deps.sh installs it)")
+        ensure_accounts()
+        self.dir = tempfile.mkdtemp(prefix="smtpd-durable-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.rcpt = pwd.getpwuid(os.geteuid()).pw_name
+        with open(os.path.join(self.dir, "smtpd.conf"), "w") as f:
+            f.write('listen on 127.0.0.1 port %d\n'
+                    'action "local" maildir "%s/mail/%%{user.username}"\n'
+                    'match from any for domain "example.org" '
+                    'action "local"\n' % (self.port, self.dir))
+        self.trace = os.path.join(self.dir, "trace")
+        self.logpath = os.path.join(self.dir, "smtpd.log")
+        self.proc = None
+        self.daemon = None
+
+    def tearDown(self):
+        for pid in ([self.daemon] if self.daemon else []) + \
+                ([self.proc.pid] if self.proc else []):
+            if pid > 1 and pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+            self.log_fd.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self):
+        with open(self.logpath, errors="replace") as f:
+            return f.read()
+
+    def start(self):
+        smtpd = os.path.join(build_for(None), "smtpd")
+        self.log_fd = open(self.logpath, "ab")
+        self.proc = subprocess.Popen(
+            [self.strace, "-f", "-qq", "-y", "-s", "256", "-e",
+             "trace=" + SYSCALLS, "-o", self.trace, smtpd, "-d", "-r",
+             self.dir, "-f", os.path.join(self.dir, "smtpd.conf"), "-P",
+             "mda"], stdin=subprocess.DEVNULL, stdout=self.log_fd,
+            stderr=self.log_fd, env=daemon_env(is_root()),
+            start_new_session=True)
+        ok = wait_for(lambda: "parent ready" in self.log() or
+                      self.proc.poll() is not None, TIMEOUT)
+        if not ok or self.proc.poll() is not None:
+            if "ptrace" in self.log() or "PTRACE" in self.log():
+                raise unittest.SkipTest(NOT_RUN + "strace cannot trace "
+                                        "here: " + self.log()[-300:])
+            self.fail("smtpd did not start under strace:\n" + self.log())
+        kids = proc_children(self.proc.pid)
+        self.assertEqual(len(kids), 1, kids)
+        self.daemon = kids[0]
+
+    def stop(self):
+        os.kill(self.daemon, signal.SIGTERM)
+        # strace exits once every traced process has
+        self.proc.wait(timeout=TIMEOUT)
+        self.daemon = None
+        log = self.log()
+        self.assertIn("parent stopped status=0", log, log[-3000:])
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, log)
+
+    def pipelined(self, n):
+        """N transactions written at once after EHLO; the replies."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"EHLO client.example\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        msg = b""
+        for i in range(n):
+            msg += (b"MAIL FROM:<a@client.example>\r\nRCPT TO:<%s@example"
+                    b".org>\r\nDATA\r\n" % self.rcpt.encode())
+            msg += b"Subject: p%d\r\n\r\nbody\r\n.\r\n" % i
+        s.sendall(msg + b"QUIT\r\n")
+        replies = []
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            line = f.readline()
+            if not line:
+                break
+            replies.append(line.decode(errors="replace").strip())
+        s.close()
+        return replies
+
+    def test_no_250_before_fsync(self):
+        self.start()
+        rcpt = "%s@example.org" % self.rcpt
+        sent = 0
+        for i in range(2):      # one message per connection
+            with smtplib.SMTP("127.0.0.1", self.port, timeout=TIMEOUT) as c:
+                c.sendmail("a@client.example", [rcpt],
+                           "Subject: one %d\r\n\r\nhello\r\n" % i)
+                sent += 1
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=TIMEOUT) as c:
+            for i in range(3):  # several on one connection
+                c.sendmail("a@client.example", [rcpt],
+                           "Subject: many %d\r\n\r\nhello\r\n" % i)
+                sent += 1
+        replies = self.pipelined(3)
+        sent += 3
+        self.assertEqual(sum(1 for r in replies if ACCEPTED.search(r)), 3,
+                         replies)
+        self.stop()
+        with open(self.trace, errors="replace") as f:
+            text = f.read()
+        accepted, problems = check_durable(text)
+        self.assertEqual(len(accepted), sent, "acknowledgements seen in "
+                         "the trace: %s" % accepted)
+        self.assertEqual(problems, [])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -65,7 +65,7 @@ class ForwardBase(unittest.TestCase):
             os.chown(home, pw.pw_uid, pw.pw_gid)
             self.pw[u] = pw
         self.port = free_port()
-        self.smtpd = Smtpd()
+        self.smtpd = Smtpd(args=("-v",))   # -v: the .forward lines
         with open(os.path.join(self.smtpd.dir, "aliases"), "w") as f:
             f.write(self.ALIASES)
         conf = ('table aliases file:%s/aliases\n'
@@ -156,6 +156,12 @@ class Forward(ForwardBase):
         self.assertEqual(self.send("smtpd-fwd1@example.org", "plain"), 250)
         (m,) = self.maildir("smtpd-fwd1")
         self.assertEqual(m["Subject"], "plain")
+        # a user just found without a .forward is not asked again for a
+        # while (lookup's cache): one opener for two messages
+        self.assertEqual(self.send("smtpd-fwd1@example.org", "again"), 250)
+        self.maildir("smtpd-fwd1", 2)
+        self.assertEqual(self.smtpd.log().count(
+            "parent: .forward of smtpd-fwd1: "), 1, self.smtpd.log())
 
     def test_forward_to_another_user(self):
         self.write_forward("smtpd-fwd1", "# elsewhere\nsmtpd-fwd2\n")

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -73,6 +74,7 @@ struct lookup_state {
 	char		  libexec[PATH_MAX];	/* mail.mboxfile's directory */
 	struct tree	  forwards;	/* reqid -> lookup_forward_wait */
 	uint64_t	  forward_reqid;
+	struct tree	  noforward;	/* lookup_noforward_key -> time_t */
 	struct lookup_dns *dns;		/* the resolver (lookup_dns.c) */
 };
 
@@ -80,7 +82,18 @@ struct lookup_state {
 struct lookup_forward_wait {
 	lookup_forward_done_fn	 done;
 	void			*done_arg;
+	uint64_t		 key;		/* lookup_noforward_key */
 };
+
+/*
+ * A user the parent found without a ~/.forward is believed to have none
+ * for LOOKUP_NOFORWARD_TTL seconds: asking again forks an opener as the
+ * user (parent_forward.c), once per recipient, which the benchmark found
+ * to be the costliest step of local mail.  A .forward created meanwhile
+ * is read at most that much later; one that exists is always read anew.
+ */
+#define LOOKUP_NOFORWARD_TTL	10
+#define LOOKUP_NOFORWARD_MAX	4096	/* then the cache starts over */
 
 static struct lookup_state	lookup_state_storage;
 
@@ -139,22 +152,74 @@ lookup_rules_find_table(void *arg, const char *name)
 	return lookup_table_find(name);
 }
 
+/* lookup_noforward_key - UID and a hash of HOME (FNV-1a), for the cache
+ * of users without a ~/.forward */
+static uint64_t
+lookup_noforward_key(uid_t uid, const char *home)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *home != '\0'; home++)
+		h = (h ^ (unsigned char)*home) * 16777619u;
+	return (uint64_t)uid << 32 | h;
+}
+
+/* lookup_noforward_known - KEY is a user known to have no .forward */
+static int
+lookup_noforward_known(uint64_t key)
+{
+	time_t	*until;
+
+	if ((until = api_tree_get(&lookup_state()->noforward, key)) == NULL)
+		return 0;
+	if (*until > time(NULL))
+		return 1;
+	free(api_tree_pop(&lookup_state()->noforward, key));
+	return 0;
+}
+
+/* lookup_noforward_add - KEY has no .forward, for a while */
+static void
+lookup_noforward_add(uint64_t key)
+{
+	time_t	*until;
+	int	 e2 = 0;
+
+	if (api_tree_count(&lookup_state()->noforward) >= LOOKUP_NOFORWARD_MAX)
+		api_tree_clear(&lookup_state()->noforward, free);
+	until = api_tree_get(&lookup_state()->noforward, key);
+	if (until == NULL) {
+		until = xmalloc(sizeof *until);
+		api_tree_set(&lookup_state()->noforward, key, until, &e2);
+		if (e2)
+			fatalx("lookup: out of memory");
+	}
+	*until = time(NULL) + LOOKUP_NOFORWARD_TTL;
+}
+
 /*
  * lookup_forward_ask - the ~/.forward hook: the parent opens it as the
- * user and answers under REQID (lookup_on_open_forward_*)
+ * user and answers under REQID (lookup_on_open_forward_*), unless the
+ * user was just found without one
  */
 static void
 lookup_forward_ask(void *hook_arg, const char *user, const char *home,
     uid_t uid, gid_t gid, lookup_forward_done_fn done, void *done_arg)
 {
 	struct lookup_forward_wait	*w;
-	uint64_t			 reqid;
+	uint64_t			 reqid, key;
 	int				 e2 = 0;
 
 	(void)hook_arg;
+	key = lookup_noforward_key(uid, home);
+	if (lookup_noforward_known(key)) {
+		done(done_arg, -1, ENOENT);
+		return;
+	}
 	w = xcalloc(1, sizeof *w);
 	w->done = done;
 	w->done_arg = done_arg;
+	w->key = key;
 	reqid = ++lookup_state()->forward_reqid;
 	api_tree_set(&lookup_state()->forwards, reqid, w, &e2);
 	if (e2)
@@ -174,6 +239,8 @@ lookup_forward_answered(uint64_t reqid, int fd, int error)
 	if ((w = api_tree_pop(&lookup_state()->forwards, reqid)) == NULL)
 		fatalx("lookup: the parent answered an unknown .forward "
 		    "request %llu", (unsigned long long)reqid);
+	if (fd == -1 && error == ENOENT)
+		lookup_noforward_add(w->key);
 	w->done(w->done_arg, fd, error);
 	free(w);
 }
@@ -452,6 +519,7 @@ lookup_on_closed_exit(evutil_socket_t fd, short ev, void *arg)
 	(void)arg;
 	lookup_rules_free(&lookup_state()->rules);
 	lookup_dns_free(&lookup_state()->dns);
+	api_tree_clear(&lookup_state()->noforward, free);
 	for (i = 0; i < lookup_state()->ntables; i++)
 		table_free(&lookup_state()->tables[i]);
 	free(lookup_state()->tables);
@@ -586,6 +654,7 @@ lookup_main(void)
 	env->state = &lookup_state_storage;
 	TAILQ_INIT(&lookup_state()->queries);
 	api_tree_init(&lookup_state()->forwards);
+	api_tree_init(&lookup_state()->noforward);
 	lookup_libexec_find();
 	proc_child_drop_late();
 	proc_child_on_stop(lookup_stop);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -119,6 +120,12 @@ smtp_server_on_accept(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (len == 0 || ss.ss_family == AF_UNSPEC)
 			ss.ss_family = AF_UNIX;
+		/* replies are already batched per read of pipelined
+		 * commands: Nagle would hold the next one back for the
+		 * client's delayed ACK (40 ms a message, measured) */
+		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+			(void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY,
+			    &(int){ 1 }, sizeof(int));
 		(void)smtp_session_start(l, c, &ss,
 		    smtp_server_over_limit(l, &ss));
 	}

@@ -115,8 +115,8 @@ static void
 fuzz_init(void)
 {
 	static const struct smtp_hooks hooks = {
-		fuzz_tx_begin, fuzz_rcpt, fuzz_data_begin, fuzz_data_end,
-		NULL, NULL
+		.tx_begin = fuzz_tx_begin, .rcpt = fuzz_rcpt,
+		.data_begin = fuzz_data_begin, .data_end = fuzz_data_end,
 	};
 
 	signal(SIGPIPE, SIG_IGN);

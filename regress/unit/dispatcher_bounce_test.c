@@ -84,6 +84,12 @@ test_status(void)
 		{ BOUNCE_DELIVERED, 0, 0, "delivered", "2.0.0" },
 		{ BOUNCE_FAILED, 0, 0, "550 5.123.456 long", "5.123.456" },
 		{ BOUNCE_FAILED, 0, 0, "550 5.1234.1 too long", "5.0.0" },
+		/* a sign or a blank is no digit (found by the fuzzer: "2.2.-2"
+		 * became "2.2.4294967294") */
+		{ BOUNCE_DELIVERED, 0, 0, "2.2.-2", "2.0.0" },
+		{ BOUNCE_FAILED, 0, 0, "550 5.+1.1 x", "5.0.0" },
+		{ BOUNCE_FAILED, 0, 0, "550 5. 1.1 x", "5.0.0" },
+		{ BOUNCE_FAILED, 0, 0, "550 5.1. 1 x", "5.0.0" },
 	};
 	struct envelope	e;
 	char		buf[16];

@@ -62,25 +62,39 @@ dispatcher_bounce_sanitize(char *dst, size_t dstsz, const char *src,
 	return n;
 }
 
+/* dispatcher_bounce_digits - 1 to 3 digits at *P: their value, *P moved
+ * past them; -1 when there are none or more */
+static int
+dispatcher_bounce_digits(const char **p)
+{
+	int	v = 0, n;
+
+	for (n = 0; n < 4 && **p >= '0' && **p <= '9'; n++, (*p)++)
+		v = v * 10 + (**p - '0');
+	return n >= 1 && n <= 3 ? v : -1;
+}
+
 /* dispatcher_bounce_parse_status - "[NNN[ -]]C.S.D" at the start of
- * TEXT into BUF, class C only: 1, else 0 */
+ * TEXT into BUF, class C only, S and D 1 to 3 digits (RFC 3463; no
+ * sign, no blank): 1, else 0 */
 static int
 dispatcher_bounce_parse_status(const char *text, int class, char *buf,
     size_t bufsz)
 {
 	const char	*p = text;
-	unsigned int	 s, d;
-	int		 n = 0;
+	int		 s, d;
 
 	if (p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' &&
 	    p[2] >= '0' && p[2] <= '9' && (p[3] == ' ' || p[3] == '-'))
 		p += 4;
-	if (p[0] - '0' != class || p[1] != '.' ||
-	    sscanf(p + 2, "%3u.%3u%n", &s, &d, &n) != 2 || n < 3 ||
-	    (p[2 + n] != '\0' && p[2 + n] != ' ') || p[2] < '0' ||
-	    p[2] > '9')
+	if (p[0] - '0' != class || p[1] != '.')
 		return 0;
-	return snprintf(buf, bufsz, "%d.%u.%u", class, s, d) > 0;
+	p += 2;
+	if ((s = dispatcher_bounce_digits(&p)) == -1 || *p++ != '.' ||
+	    (d = dispatcher_bounce_digits(&p)) == -1 ||
+	    (*p != '\0' && *p != ' '))
+		return 0;
+	return snprintf(buf, bufsz, "%d.%d.%d", class, s, d) > 0;
 }
 
 void

@@ -52,6 +52,8 @@ smtp_buf_add(struct smtp_buf *b, const void *p, size_t len)
 	char	*n;
 	size_t	 cap;
 
+	if (len == 0)		/* nothing: b->data may still be NULL */
+		return 0;
 	if (len > b->cap - b->len) {
 		cap = b->cap ? b->cap : 4096;
 		while (cap - b->len < len) {

@@ -1,9 +1,9 @@
 obj-fuzz/fuzz/smtpd/dispatcher/dispatcher.o: \
   smtpd/dispatcher/dispatcher.c smtpd/conf/conf.h \
   smtpd/dispatcher/dispatcher.h smtpd/common/envelope.h api/imsgbuf.h \
-  smtpd/common/mailaddr.h api/api_limits.h smtpd/common/imsg_codec.h \
-  smtpd/common/mproc.h smtpd/common/imsg.h smtpd/common/log.h \
-  smtpd/common/proc.h smtpd/dispatcher/smtp.h smtpd/common/smtpd.h \
+  smtpd/common/mailaddr.h api/api_limits.h smtpd/dispatcher/smtp.h \
+  smtpd/common/imsg_codec.h smtpd/common/mproc.h smtpd/common/imsg.h \
+  smtpd/common/log.h smtpd/common/proc.h smtpd/common/smtpd.h \
   smtpd/common/smtpd_limits.h smtpd/common/stats.h \
   smtpd/common/xmalloc.h
 
@@ -19,6 +19,8 @@ smtpd/common/mailaddr.h:
 
 api/api_limits.h:
 
+smtpd/dispatcher/smtp.h:
+
 smtpd/common/imsg_codec.h:
 
 smtpd/common/mproc.h:
@@ -28,8 +30,6 @@ smtpd/common/imsg.h:
 smtpd/common/log.h:
 
 smtpd/common/proc.h:
-
-smtpd/dispatcher/smtp.h:
 
 smtpd/common/smtpd.h:
 

@@ -1,7 +1,7 @@
 obj-fuzz/fuzz/smtpd/dispatcher/dispatcher_bounce_report.o: \
   smtpd/dispatcher/dispatcher_bounce_report.c \
   smtpd/dispatcher/dispatcher.h smtpd/common/envelope.h api/imsgbuf.h \
-  smtpd/common/mailaddr.h api/api_limits.h
+  smtpd/common/mailaddr.h api/api_limits.h smtpd/dispatcher/smtp.h
 
 smtpd/dispatcher/dispatcher.h:
 
@@ -12,3 +12,5 @@ api/imsgbuf.h:
 smtpd/common/mailaddr.h:
 
 api/api_limits.h:
+
+smtpd/dispatcher/smtp.h:

@@ -1,10 +1,10 @@
 obj-fuzz/fuzz/smtpd/dispatcher/dispatcher_enqueue.o: \
   smtpd/dispatcher/dispatcher_enqueue.c smtpd/conf/conf.h \
   smtpd/dispatcher/dispatcher.h smtpd/common/envelope.h api/imsgbuf.h \
-  smtpd/common/mailaddr.h api/api_limits.h smtpd/common/imsg_codec.h \
-  smtpd/common/mproc.h smtpd/common/imsg.h smtpd/common/log.h \
-  smtpd/dispatcher/smtp.h smtpd/common/smtpd.h \
-  smtpd/common/smtpd_limits.h smtpd/common/xmalloc.h
+  smtpd/common/mailaddr.h api/api_limits.h smtpd/dispatcher/smtp.h \
+  smtpd/common/imsg_codec.h smtpd/common/mproc.h smtpd/common/imsg.h \
+  smtpd/common/log.h smtpd/common/smtpd.h smtpd/common/smtpd_limits.h \
+  smtpd/common/xmalloc.h
 
 smtpd/conf/conf.h:
 
@@ -18,6 +18,8 @@ smtpd/common/mailaddr.h:
 
 api/api_limits.h:
 
+smtpd/dispatcher/smtp.h:
+
 smtpd/common/imsg_codec.h:
 
 smtpd/common/mproc.h:
@@ -25,8 +27,6 @@ smtpd/common/mproc.h:
 smtpd/common/imsg.h:
 
 smtpd/common/log.h:
-
-smtpd/dispatcher/smtp.h:
 
 smtpd/common/smtpd.h:
 

@@ -1,0 +1,35 @@
+obj-fuzz/fuzz/smtpd/dispatcher/dispatcher_ca.o: \
+  smtpd/dispatcher/dispatcher_ca.c smtpd/common/ca_sign.h \
+  smtpd/dispatcher/dispatcher.h smtpd/common/envelope.h api/imsgbuf.h \
+  smtpd/common/mailaddr.h api/api_limits.h smtpd/dispatcher/smtp.h \
+  smtpd/common/imsg_codec.h smtpd/common/mproc.h smtpd/common/imsg.h \
+  smtpd/common/log.h smtpd/common/smtpd.h smtpd/common/smtpd_limits.h \
+  smtpd/common/xmalloc.h
+
+smtpd/common/ca_sign.h:
+
+smtpd/dispatcher/dispatcher.h:
+
+smtpd/common/envelope.h:
+
+api/imsgbuf.h:
+
+smtpd/common/mailaddr.h:
+
+api/api_limits.h:
+
+smtpd/dispatcher/smtp.h:
+
+smtpd/common/imsg_codec.h:
+
+smtpd/common/mproc.h:
+
+smtpd/common/imsg.h:
+
+smtpd/common/log.h:
+
+smtpd/common/smtpd.h:
+
+smtpd/common/smtpd_limits.h:
+
+smtpd/common/xmalloc.h:

@@ -18,16 +18,8 @@ import sys
 import tempfile
 import unittest
 
-from smtpdtest import BUILD, ROOT, SANITIZER_MARKS, SMTPD
-
-
-def sanitizer_build():
-    """True if BUILD's smtpd was linked with AddressSanitizer."""
-    try:
-        with open(SMTPD, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
+from smtpdtest import (BUILD, ROOT, SANITIZER_MARKS, SMTPD,  # noqa: E402
+                       sanitizer_build)
 
 
 def leak_env():

@@ -101,6 +101,15 @@ def build_for(user):
     return _build_copy[0]
 
 
+def sanitizer_build():
+    """True if the smtpd under test was linked with AddressSanitizer."""
+    try:
+        with open(SMTPD, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def accounts_lock():
     """Held while an account is looked up and made: test modules run in

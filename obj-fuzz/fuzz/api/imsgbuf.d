@@ -1,3 +1,0 @@
-obj-fuzz/fuzz/api/imsgbuf.o: api/imsgbuf.c api/imsgbuf.h
-
-api/imsgbuf.h:

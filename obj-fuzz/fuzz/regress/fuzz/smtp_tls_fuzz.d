@@ -1,8 +1,0 @@
-obj-fuzz/fuzz/regress/fuzz/smtp_tls_fuzz.o: regress/fuzz/smtp_tls_fuzz.c \
-  smtpd/dispatcher/smtp.h smtpd/common/mailaddr.h api/api_limits.h
-
-smtpd/dispatcher/smtp.h:
-
-smtpd/common/mailaddr.h:
-
-api/api_limits.h:

@@ -16,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "lib"))
-from smtpdtest import ensure_account  # noqa: E402
+from smtpdtest import build_for, ensure_account  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -30,7 +30,9 @@ NOT_RUN = "not run: "
 
 
 def program(name):
-    return os.path.join(LIBEXEC, name)
+    """The delivery program NAME where the test account can run it (a
+    copy when the clone sits in a 0700 directory: smtpdtest.build_for)."""
+    return os.path.join(build_for(TEST_USER), "libexec", name)
 
 
 def is_root():

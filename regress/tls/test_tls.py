@@ -17,6 +17,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import unittest
 
@@ -341,42 +342,107 @@ class TestKeyFile(unittest.TestCase):
 
 
 class TestCaStalled(unittest.TestCase):
-    """The dispatcher's one wait: a ca that does not answer fails the
-    handshake after DISPATCHER_CA_TIMEOUT_MS (1 s), the daemon goes on,
-    and once ca answers again (its late answer dropped) TLS works."""
+    """A ca that does not answer: the handshakes waiting for a signature
+    are paused, not waited on, so the dispatcher serves every other
+    session meanwhile (a plain session's greeting and NOOP come at once,
+    several handshakes wait side by side); each paused handshake fails
+    after DISPATCHER_CA_TIMEOUT_MS (3 s), the daemon goes on, and once
+    ca answers again (its late answers dropped) TLS works."""
 
-    def test_stalled_ca_fails_the_handshake_only(self):
+    HANDSHAKES = 4
+
+    def start(self, d, more=""):
+        """D with an smtps listener (EC key) and MORE: its port and the
+        ca process's pid."""
+        make_certs(d.dir)
+        port = free_port()
+        with open(os.path.join(d.dir, "smtpd.conf"), "w") as f:
+            f.write('pki mxec cert "%s/ec.crt"\n'
+                    'pki mxec key "%s/ec.key"\n'
+                    'listen on 127.0.0.1 port %d smtps pki mxec\n%s'
+                    'action "local" mbox\n'
+                    'match from local for local action "local"\n'
+                    % (d.dir, d.dir, port, more))
+        d.start()
+        procs, _ = d.status()
+        self.assertGreater(procs["ca"]["pid"], 1)
+        return port, procs["ca"]["pid"]
+
+    def test_stalled_ca_pauses_handshakes_only(self):
         d = Smtpd()
         with d:
-            make_certs(d.dir)
-            port = free_port()
-            with open(os.path.join(d.dir, "smtpd.conf"), "w") as f:
-                f.write('pki mxec cert "%s/ec.crt"\n'
-                        'pki mxec key "%s/ec.key"\n'
-                        'listen on 127.0.0.1 port %d smtps pki mxec\n'
-                        'action "local" mbox\n'
-                        'match from local for local action "local"\n'
-                        % (d.dir, d.dir, port))
-            d.start()
-            procs, _ = d.status()
-            ca = procs["ca"]["pid"]
-            self.assertGreater(ca, 1)
+            plain = free_port()
+            port, ca = self.start(d, 'listen on 127.0.0.1 port %d\n' % plain)
+            outcomes = []
+
+            def handshake():
+                t0 = time.monotonic()
+                try:
+                    smtplib.SMTP_SSL("127.0.0.1", port, timeout=TIMEOUT,
+                                     context=client_context()).close()
+                    outcomes.append(("ok", time.monotonic() - t0))
+                except (ssl.SSLError, OSError) as e:
+                    outcomes.append((type(e).__name__,
+                                     time.monotonic() - t0))
+
             os.kill(ca, signal.SIGSTOP)
             try:
+                threads = [threading.Thread(target=handshake)
+                           for _ in range(self.HANDSHAKES)]
+                for t in threads:
+                    t.start()
+                # let the handshakes reach ca and pause; a plain session
+                # is served meanwhile
+                time.sleep(0.3)
                 t0 = time.monotonic()
-                with self.assertRaises((ssl.SSLError, OSError)):
-                    smtplib.SMTP_SSL("127.0.0.1", port, timeout=TIMEOUT,
-                                     context=client_context())
-                took = time.monotonic() - t0
+                with smtplib.SMTP("127.0.0.1", plain, timeout=TIMEOUT) as c:
+                    self.assertEqual(c.noop()[0], 250)
+                served = time.monotonic() - t0
+                self.assertEqual(outcomes, [])
+                for t in threads:
+                    t.join(TIMEOUT + 5)
             finally:
                 os.kill(ca, signal.SIGCONT)
-            self.assertLess(took, 5)
-            self.assertIn("private-key operation by ca failed", d.log())
+            self.assertLess(served, 0.5)
+            self.assertEqual(len(outcomes), self.HANDSHAKES, outcomes)
+            for what, took in outcomes:
+                self.assertNotEqual(what, "ok")
+                # side by side: each about 3 s, not one after the other
+                self.assertGreater(took, 2.5)
+                self.assertLess(took, 6)
+            log = d.log()
+            self.assertIn("no answer from ca in 3000 ms", log)
+            self.assertIn("private-key operation by ca failed", log)
             with smtplib.SMTP_SSL("127.0.0.1", port, timeout=TIMEOUT,
                                   context=client_context()) as c:
                 self.assertEqual(c.noop()[0], 250)
             self.assertTrue(wait_for(lambda: "late answer from ca dropped"
                                      in d.log(), TIMEOUT), d.log())
+            self.assertEqual(d.stop(), 0)
+
+    def test_client_gone_while_paused(self):
+        """A client that closes during a paused handshake: its session
+        is freed once ca's wait ends, nothing else is disturbed."""
+        d = Smtpd()
+        with d:
+            port, ca = self.start(d)
+            os.kill(ca, signal.SIGSTOP)
+            try:
+                ctx = client_context()
+                with socket.create_connection(("127.0.0.1", port),
+                                              timeout=0.5) as raw:
+                    tls = ctx.wrap_socket(raw, server_hostname="mx.test",
+                                          do_handshake_on_connect=False)
+                    with self.assertRaises((socket.timeout, ssl.SSLError,
+                                            OSError)):
+                        tls.do_handshake()
+            finally:
+                os.kill(ca, signal.SIGCONT)
+            with smtplib.SMTP_SSL("127.0.0.1", port, timeout=TIMEOUT,
+                                  context=client_context()) as c:
+                self.assertEqual(c.noop()[0], 250)
+            procs, _ = d.status()
+            self.assertEqual(procs["ca"]["pid"], ca)
             self.assertEqual(d.stop(), 0)
 
 

@@ -15,9 +15,13 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -97,6 +101,43 @@ proc_count_peers(enum proc_id self)
 	return n;
 }
 
+/*
+ * proc_sanitizer_report - in a sanitizer build, open the report file
+ * that ASAN_OPTIONS' log_path names (as the runtime would, PATH.smtpd.PID)
+ * before the chroot hides it, and hand it to the runtime: a chrooted
+ * process's report (even a warning) was lost, and the runtime died of
+ * not finding the file.  Nothing in other builds.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+void	__sanitizer_set_report_fd(void *);
+
+static void
+proc_sanitizer_report(void)
+{
+	const char	*opts = getenv("ASAN_OPTIONS"), *p;
+	char		 path[PATH_MAX];
+	size_t		 n;
+	int		 fd;
+
+	if (opts == NULL || (p = strstr(opts, "log_path=")) == NULL)
+		return;
+	p += strlen("log_path=");
+	n = strcspn(p, ":");
+	if ((size_t)snprintf(path, sizeof path, "%.*s.smtpd.%ld", (int)n, p,
+	    (long)getpid()) >= sizeof path)
+		return;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0644)) == -1)
+		return;
+	__sanitizer_set_report_fd((void *)(intptr_t)fd);
+}
+#else
+static void
+proc_sanitizer_report(void)
+{
+}
+#endif
+
 /* proc_drop_privileges - chroot and setuid to the role's account */
 static void
 proc_drop_privileges(enum proc_id id)
@@ -115,6 +156,7 @@ proc_drop_privileges(enum proc_id id)
 	if ((pw = getpwnam(user)) == NULL)
 		fatalx("unknown user %s", user);
 	if (root != NULL) {
+		proc_sanitizer_report();
 		if (chroot(root) == -1)
 			fatal("chroot %s", root);
 		if (chdir("/") == -1)

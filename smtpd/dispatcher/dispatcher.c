@@ -225,8 +225,8 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 	/* tls */
 	{ IMSG_DISPATCHER_PKI_DATA, PROC_PARENT, dispatcher_on_pki_data },
-	{ IMSG_CA_SIGN_RESULT, PROC_CA, dispatcher_on_ca_sign_late },
-	{ IMSG_CA_SIGN_FAIL, PROC_CA, dispatcher_on_ca_sign_late },
+	{ IMSG_CA_SIGN_RESULT, PROC_CA, dispatcher_on_ca_sign_result },
+	{ IMSG_CA_SIGN_FAIL, PROC_CA, dispatcher_on_ca_sign_fail },
 };
 
 /* dispatcher_smtp_server - the SMTP server, for dispatcher_enqueue.c */

@@ -84,12 +84,13 @@ struct smtp_listener *dispatcher_listener_new(const struct conf_listener *,
 struct smtp_server *dispatcher_smtp_server(void);
 
 /* dispatcher_ca.c (tls): the pki chains from the parent, the stand-in
- * keys libtls gets, and private-key operations sent to ca (TLS-11):
- * the one bounded wait of the process, DISPATCHER_CA_TIMEOUT_MS */
-#define DISPATCHER_CA_TIMEOUT_MS	1000
+ * keys libtls gets, and private-key operations sent to ca (TLS-11),
+ * the handshake paused meanwhile, at most DISPATCHER_CA_TIMEOUT_MS */
+#define DISPATCHER_CA_TIMEOUT_MS	3000
 void	dispatcher_ca_init(void);
 void	dispatcher_on_pki_data(struct mproc *, struct imsg *);
-void	dispatcher_on_ca_sign_late(struct mproc *, struct imsg *);
+void	dispatcher_on_ca_sign_result(struct mproc *, struct imsg *);
+void	dispatcher_on_ca_sign_fail(struct mproc *, struct imsg *);
 /* dispatcher_ca_cert - the chain of pki NAME, or NULL */
 const unsigned char *dispatcher_ca_cert(const char *name, size_t *len);
 /* dispatcher_ca_standin - a key PEM with the public half of CERT's

@@ -18,24 +18,29 @@
  * exchange), our method hashes the public half into a key id
  * (ca_sign.h) and asks ca for the operation.
  *
- * The one blocking wait of the process is here: OpenSSL needs the
- * answer before the handshake call returns and libtls has no way to
- * suspend it, so dispatcher_ca_call writes the request and polls the ca
- * channel for the answer, at most DISPATCHER_CA_TIMEOUT_MS; after that
- * the operation fails and so does that handshake (its late answer is
- * dropped when it arrives).  The cost is one round trip to ca plus the
- * key operation itself, once per full handshake (see README, tls).
+ * Nothing waits: a handshake runs in an ASYNC job (tls_io.c), so our
+ * method sends the request to ca, keeps the job's wake-up callback with
+ * the request id, and pauses the job; the answer's handler (or the
+ * request's timer, DISPATCHER_CA_TIMEOUT_MS) records the outcome and
+ * calls the callback, and the handshake resumes from the event loop,
+ * while every other session goes on.  An operation asked outside such
+ * a job (none in practice: OpenSSL 3 refuses client renegotiation)
+ * fails, and so does that handshake.  The cost is one round trip to
+ * ca plus the key operation itself, once per full handshake.
  * Everything else here runs at start-up.  It must never hold a private
  * key, and never wait anywhere else.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
+#include <sys/queue.h>
+
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <event.h>
+#include <openssl/async.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
@@ -58,6 +63,20 @@ struct dispatcher_ca_pki {
 	size_t		 certlen;
 };
 
+/* one operation waiting for ca, on the paused handshake's behalf */
+struct dispatcher_ca_wait {
+	TAILQ_ENTRY(dispatcher_ca_wait)	 entry;
+	uint64_t			 reqid;
+	int				 done;
+	int				 len;	/* the answer's, -1 failed */
+	unsigned char			*out;
+	size_t				 outmax;
+	ASYNC_callback_fn		 wake;
+	void				*wakearg;
+	struct event			 timer;
+};
+TAILQ_HEAD(dispatcher_ca_waits, dispatcher_ca_wait);
+
 /* this module's private state (one per process: the methods it
  * installs are the process's defaults anyway) */
 static struct {
@@ -67,7 +86,8 @@ static struct {
 	RSA_METHOD			*rsa;
 	EC_KEY_METHOD			*ec;
 	unsigned long long		 calls, failures, usec;
-} dispatcher_ca;
+	struct dispatcher_ca_waits	 waits;
+} dispatcher_ca = { .waits = TAILQ_HEAD_INITIALIZER(dispatcher_ca.waits) };
 
 /* dispatcher_on_pki_data - a chunk of a pki's certificate chain */
 void
@@ -113,102 +133,128 @@ dispatcher_ca_cert(const char *name, size_t *len)
 	return NULL;
 }
 
-/* dispatcher_on_ca_sign_late - an answer whose handshake gave up waiting */
+/* dispatcher_ca_wake - W is over: let its handshake go on */
+static void
+dispatcher_ca_wake(struct dispatcher_ca_wait *w, int len)
+{
+	w->done = 1;
+	w->len = len;
+	evtimer_del(&w->timer);
+	TAILQ_REMOVE(&dispatcher_ca.waits, w, entry);
+	w->wake(w->wakearg);
+}
+
+/* dispatcher_ca_find - the operation waiting for answer REQID */
+static struct dispatcher_ca_wait *
+dispatcher_ca_find(uint64_t reqid)
+{
+	struct dispatcher_ca_wait	*w;
+
+	TAILQ_FOREACH(w, &dispatcher_ca.waits, entry)
+		if (w->reqid == reqid)
+			return w;
+	return NULL;
+}
+
+/* dispatcher_on_ca_sign_result - ca's answer: to its waiting handshake */
 void
-dispatcher_on_ca_sign_late(struct mproc *p, struct imsg *imsg)
+dispatcher_on_ca_sign_result(struct mproc *p, struct imsg *imsg)
 {
-	log_warnx("dispatcher: late answer from ca dropped (%s)",
-	    imsg_name(imsg->hdr.type));
-}
+	struct msg_ca_sign_result	 r;
+	struct dispatcher_ca_wait	*w;
 
-/* dispatcher_ca_wait - poll the ca channel for EVENTS until DEADLINE
- * (ms, CLOCK_MONOTONIC); 1 ready, 0 timeout, -1 error */
-static int
-dispatcher_ca_wait(int fd, short events, long long deadline)
-{
-	struct pollfd	 pfd = { .fd = fd, .events = events };
-	struct timespec	 ts;
-	long long	 now;
-	int		 r;
-
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-		if (now >= deadline)
-			return 0;
-		r = poll(&pfd, 1, (int)(deadline - now));
-		if (r == -1 && errno == EINTR)
-			continue;
-		return r > 0 ? 1 : r;
+	if (msg_unpack_ca_sign_result(imsg, &r) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
 	}
-}
-
-/* dispatcher_ca_answer - our answer in IMSG: its length (0 when it is
- * a stale one to skip), -1 when ca refused */
-static int
-dispatcher_ca_answer(struct mproc *p, struct imsg *imsg, uint64_t reqid,
-    unsigned char *out, size_t outmax)
-{
-	struct msg_ca_sign_result	r;
-	struct msg_ca_sign_fail		f;
-
-	if (imsg->hdr.type == IMSG_CA_SIGN_FAIL) {
-		if (msg_unpack_ca_sign_fail(imsg, &f) == -1)
-			mproc_bad_payload(p, imsg);
-		if (f.reqid != reqid) {
-			dispatcher_on_ca_sign_late(p, imsg);
-			return 0;
-		}
-		log_warnx("dispatcher: ca refused: %s", f.error);
-		return -1;
+	if ((w = dispatcher_ca_find(r.reqid)) == NULL) {
+		log_warnx("dispatcher: late answer from ca dropped");
+		return;
 	}
-	if (imsg->hdr.type != IMSG_CA_SIGN_RESULT ||
-	    msg_unpack_ca_sign_result(imsg, &r) == -1)
-		fatalx("dispatcher: unexpected %s from ca",
-		    imsg_name(imsg->hdr.type));
-	if (r.reqid != reqid) {
-		dispatcher_on_ca_sign_late(p, imsg);
-		return 0;
-	}
-	if (r.data_len > outmax) {
+	if (r.data_len > w->outmax) {
 		log_warnx("dispatcher: ca answered %zu bytes, room for %zu",
-		    r.data_len, outmax);
-		return -1;
+		    r.data_len, w->outmax);
+		dispatcher_ca_wake(w, -1);
+		return;
 	}
-	memcpy(out, r.data, r.data_len);
-	return (int)r.data_len;
+	memcpy(w->out, r.data, r.data_len);
+	dispatcher_ca_wake(w, r.data_len > 0 ? (int)r.data_len : -1);
 }
 
-/* dispatcher_ca_roundtrip - send the request queued on P and wait for
- * answer REQID until DEADLINE; the answer's length or -1 */
+/* dispatcher_on_ca_sign_fail - ca refused an operation */
+void
+dispatcher_on_ca_sign_fail(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_ca_sign_fail		 f;
+	struct dispatcher_ca_wait	*w;
+
+	if (msg_unpack_ca_sign_fail(imsg, &f) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((w = dispatcher_ca_find(f.reqid)) == NULL) {
+		log_warnx("dispatcher: late answer from ca dropped");
+		return;
+	}
+	log_warnx("dispatcher: ca refused: %s", f.error);
+	dispatcher_ca_wake(w, -1);
+}
+
+/* dispatcher_ca_on_timeout - ca did not answer in time */
+static void
+dispatcher_ca_on_timeout(int fd, short what, void *arg)
+{
+	log_warnx("dispatcher: no answer from ca in %d ms",
+	    DISPATCHER_CA_TIMEOUT_MS);
+	dispatcher_ca_wake(arg, -1);
+}
+
+/*
+ * dispatcher_ca_roundtrip - send the operation to ca and pause the
+ * handshake's job until its answer; the answer's length or -1.  Runs
+ * inside the job (tls_io.h); refuses anywhere else.
+ */
 static int
-dispatcher_ca_roundtrip(struct mproc *p, uint64_t reqid, long long deadline,
+dispatcher_ca_roundtrip(struct mproc *p, const struct msg_ca_sign *m,
     unsigned char *out, size_t outmax)
 {
-	struct imsg	imsg;
-	ssize_t		n;
-	int		r;
+	struct dispatcher_ca_wait	*w;
+	struct timeval			 tv = { DISPATCHER_CA_TIMEOUT_MS / 1000,
+					    (DISPATCHER_CA_TIMEOUT_MS % 1000) *
+					    1000 };
+	ASYNC_JOB			*job;
+	ASYNC_callback_fn		 wake = NULL;
+	void				*wakearg = NULL;
+	int				 len;
 
-	while ((r = imsgbuf_write(&p->ib)) == 0)
-		if (dispatcher_ca_wait(p->ib.fd, POLLOUT, deadline) != 1)
-			return -1;
-	if (r == -1)
+	if ((job = ASYNC_get_current_job()) == NULL ||
+	    ASYNC_WAIT_CTX_get_callback(ASYNC_get_wait_ctx(job), &wake,
+	    &wakearg) != 1 || wake == NULL) {
+		log_warnx("dispatcher: private-key operation outside a "
+		    "pausable handshake refused");
 		return -1;
-	for (;;) {
-		while ((r = imsg_get(&p->ib, &imsg)) == 1) {
-			r = dispatcher_ca_answer(p, &imsg, reqid, out, outmax);
-			imsg_free(&imsg);
-			if (r != 0)
-				return r;
-		}
-		if (r == -1)
-			fatalx("dispatcher: malformed frame from ca");
-		if (dispatcher_ca_wait(p->ib.fd, POLLIN, deadline) != 1)
-			return -1;
-		n = imsgbuf_read(&p->ib);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-			return -1;
 	}
+	w = xcalloc(1, sizeof *w);
+	w->reqid = m->reqid;
+	w->out = out;
+	w->outmax = outmax;
+	w->wake = wake;
+	w->wakearg = wakearg;
+	evtimer_assign(&w->timer, env->evb, dispatcher_ca_on_timeout, w);
+	evtimer_add(&w->timer, &tv);
+	TAILQ_INSERT_TAIL(&dispatcher_ca.waits, w, entry);
+	msg_send_ca_sign(p, m);
+	while (!w->done)
+		if (ASYNC_pause_job() != 1) {
+			/* cannot pause: give the request up */
+			TAILQ_REMOVE(&dispatcher_ca.waits, w, entry);
+			evtimer_del(&w->timer);
+			w->len = -1;
+			break;
+		}
+	len = w->len;
+	free(w);
+	return len;
 }
 
 /* dispatcher_ca_call - ca runs OP on key ID; the output's length in
@@ -219,32 +265,27 @@ dispatcher_ca_call(int op, const char *id, int padding,
 {
 	struct mproc	*p = env->peers[PROC_CA];
 	struct timespec	 t0, t1;
-	uint64_t	 reqid = ++dispatcher_ca.reqid;
-	long long	 start;
+	long long	 usec;
 	int		 n;
 
 	if (p == NULL || p->closed || inlen == 0 || inlen > CA_SIGN_MAX)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	start = t0.tv_sec * 1000LL + t0.tv_nsec / 1000000;
-	msg_send_ca_sign(p, &(struct msg_ca_sign){ .reqid = reqid,
-	    .keyid = id, .op = op, .padding = padding, .data = in,
-	    .data_len = inlen });
-	n = dispatcher_ca_roundtrip(p, reqid, start +
-	    DISPATCHER_CA_TIMEOUT_MS, out, outmax);
+	n = dispatcher_ca_roundtrip(p, &(struct msg_ca_sign){
+	    .reqid = ++dispatcher_ca.reqid, .keyid = id, .op = op,
+	    .padding = padding, .data = in, .data_len = inlen }, out, outmax);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	dispatcher_ca.calls++;
-	dispatcher_ca.usec += (t1.tv_sec - t0.tv_sec) * 1000000LL +
+	usec = (t1.tv_sec - t0.tv_sec) * 1000000LL +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000;
+	dispatcher_ca.calls++;
+	dispatcher_ca.usec += usec;
 	if (n <= 0) {
 		dispatcher_ca.failures++;
 		log_warnx("dispatcher: private-key operation by ca failed "
 		    "(key %.16s)", id);
 		return -1;
 	}
-	log_trace(TRACE_SMTP, "dispatcher: ca op=%d took %lldus", op,
-	    (long long)((t1.tv_sec - t0.tv_sec) * 1000000LL +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000));
+	log_trace(TRACE_SMTP, "dispatcher: ca op=%d took %lldus", op, usec);
 	return n;
 }
 

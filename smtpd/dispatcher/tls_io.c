@@ -15,6 +15,14 @@
  * Reading stops while TLS_IO_INPUT_MAX bytes wait for the user and
  * resumes when they are taken (our end's write callback).
  *
+ * A handshake runs inside an OpenSSL ASYNC job (a fibre of its own), so
+ * that a private-key operation whose answer comes later (ca, for the
+ * dispatcher) can pause it: the operation takes the callback we put in
+ * the job's wait context, calls ASYNC_pause_job() until its answer is
+ * in, then calls the callback; we resume the job from the event loop.
+ * A tls_io freed while its job is paused lingers, with no event but the
+ * resume, until that answer (or its timeout) lets the job end.
+ *
  * Runs in whatever process hosts it, on its event loop.  What it must
  * never do: block (every libtls call is on a nonblocking socket), run
  * user code from inside a pump other than the final done() call, or
@@ -28,17 +36,26 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/async.h>
+#include <openssl/err.h>
 #include <tls.h>
 
 #include "tls_io.h"
 
 #define TLS_IO_CHUNK	16384
+#define TLS_IO_PAUSED	(-100)	/* the handshake's job waits for an answer */
 
 struct tls_io {
 	struct event_base	*base;
 	struct tls		*conn;
 	int			 fd;
 	struct event		*evr, *evw, *timer;
+	struct event		*resume;	/* the job's answer is in */
+	ASYNC_JOB		*job;		/* a paused handshake */
+	ASYNC_WAIT_CTX		*wctx;
+	int			 hs_ret;	/* tls_handshake's, in the job */
+	int			 zombie;	/* freed while paused */
+	int			 done_told;
 	struct bufferevent	*pair[2];	/* [0] the user's, [1] ours */
 	tls_io_done_fn		 done;
 	void			*arg;
@@ -54,10 +71,21 @@ struct tls_io {
 
 static void	tls_io_pump(struct tls_io *);
 
-/* tls_io_destroy - the last of IO */
+/* tls_io_destroy - the last of IO (deferred while its job is paused) */
 static void
 tls_io_destroy(struct tls_io *io)
 {
+	if (io->job != NULL) {
+		io->zombie = 1;
+		event_del(io->evr);
+		event_del(io->evw);
+		event_del(io->timer);
+		return;
+	}
+	if (io->resume != NULL)
+		event_free(io->resume);
+	if (io->wctx != NULL)
+		ASYNC_WAIT_CTX_free(io->wctx);
 	if (io->evr != NULL)
 		event_free(io->evr);
 	if (io->evw != NULL)
@@ -81,6 +109,18 @@ tls_io_on_socket(evutil_socket_t fd, short what, void *arg)
 	tls_io_pump(arg);
 }
 
+/* tls_io_tell_done - the handshake's outcome, to the user, once; the
+ * user's last call from a pump: it may free IO */
+static void
+tls_io_tell_done(struct tls_io *io)
+{
+	if (io->done_told || io->detached)
+		return;
+	io->done_told = 1;
+	evtimer_del(io->timer);
+	io->done(io->arg, io, !io->failed, io->error);
+}
+
 /* tls_io_on_timer - the handshake, or the linger, took too long */
 static void
 tls_io_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -97,7 +137,66 @@ tls_io_on_timer(evutil_socket_t fd, short what, void *arg)
 	snprintf(io->error, sizeof io->error, "handshake timeout");
 	event_del(io->evr);
 	event_del(io->evw);
-	io->done(io->arg, io, 0, io->error);
+	tls_io_tell_done(io);
+}
+
+/* tls_io_step - one tls_handshake, in IO's job: its answer, or
+ * TLS_IO_PAUSED while the job waits (a direct call when the platform
+ * has no ASYNC jobs: then nothing can pause) */
+static int
+tls_io_job(void *arg)
+{
+	struct tls_io	*io = *(struct tls_io **)arg;
+
+	io->hs_ret = (int)tls_handshake(io->conn);
+	return 0;
+}
+
+static ssize_t
+tls_io_step(struct tls_io *io)
+{
+	int	ret;
+
+	ERR_clear_error();	/* a finished call's leftovers */
+	switch (ASYNC_start_job(&io->job, io->wctx, &ret, tls_io_job, &io,
+	    sizeof io)) {
+	case ASYNC_PAUSE:
+		return TLS_IO_PAUSED;
+	case ASYNC_FINISH:
+		io->job = NULL;
+		return io->hs_ret;
+	default:
+		io->job = NULL;
+		return tls_handshake(io->conn);
+	}
+}
+
+/* tls_io_on_answer - the job's wait context callback: called by the
+ * operation that paused it once its answer is in; never reenters */
+static int
+tls_io_on_answer(void *arg)
+{
+	struct tls_io	*io = arg;
+
+	event_active(io->resume, EV_TIMEOUT, 1);
+	return 1;
+}
+
+/* tls_io_on_resume - go on with the paused handshake */
+static void
+tls_io_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct tls_io	*io = arg;
+
+	if (io->job == NULL)
+		return;
+	if (!io->zombie && !io->failed) {
+		tls_io_pump(io);
+		return;
+	}
+	/* freed, or timed out: only let the job end */
+	if (tls_io_step(io) != TLS_IO_PAUSED && io->zombie)
+		tls_io_destroy(io);
 }
 
 static void
@@ -131,7 +230,14 @@ tls_io_new(struct event_base *base, int fd, unsigned int timeout_ms,
 	io->evr = event_new(base, fd, EV_READ, tls_io_on_socket, io);
 	io->evw = event_new(base, fd, EV_WRITE, tls_io_on_socket, io);
 	io->timer = evtimer_new(base, tls_io_on_timer, io);
-	if (io->evr == NULL || io->evw == NULL || io->timer == NULL) {
+	io->resume = event_new(base, -1, 0, tls_io_on_resume, io);
+	if ((io->wctx = ASYNC_WAIT_CTX_new()) != NULL &&
+	    ASYNC_WAIT_CTX_set_callback(io->wctx, tls_io_on_answer, io) != 1) {
+		ASYNC_WAIT_CTX_free(io->wctx);
+		io->wctx = NULL;
+	}
+	if (io->evr == NULL || io->evw == NULL || io->timer == NULL ||
+	    io->resume == NULL || io->wctx == NULL) {
 		tls_io_destroy(io);
 		return NULL;
 	}
@@ -206,7 +312,8 @@ tls_io_handshake(struct tls_io *io)
 	ssize_t	r;
 
 	if (!io->failed) {
-		r = tls_handshake(io->conn);
+		if ((r = tls_io_step(io)) == TLS_IO_PAUSED)
+			return 0;	/* no event: the answer resumes us */
 		if (tls_io_want(io, r))
 			return 0;
 		if (r == -1)
@@ -318,15 +425,13 @@ tls_io_pump(struct tls_io *io)
 {
 	io->need_r = io->need_w = 0;
 	if (!io->handshaken) {
-		if (io->failed && !io->detached) {
-			evtimer_del(io->timer);
-			io->done(io->arg, io, 0, io->error);
+		if (io->failed) {
+			tls_io_tell_done(io);
 			return;
 		}
 		if (!tls_io_handshake(io))
 			goto arm;
-		/* the user's last call: it may free IO */
-		io->done(io->arg, io, !io->failed, io->error);
+		tls_io_tell_done(io);
 		return;
 	}
 	tls_io_send(io);

@@ -14,6 +14,13 @@
  * the data it sent), BEV_EVENT_ERROR on a TLS or socket error, and the
  * timeouts it sets.  tls_io_free() ends it: what the user wrote is
  * still sent, then close_notify, for at most TLS_IO_LINGER_MS.
+ * A private-key operation may answer later than it is asked (a key held
+ * by another process): the handshake runs in an OpenSSL ASYNC job whose
+ * wait context has a callback (ASYNC_WAIT_CTX_get_callback); such an
+ * operation keeps that callback, calls ASYNC_pause_job() until its
+ * answer is in (or its own timer gives up), then calls the callback,
+ * from the event loop, and the handshake goes on.  It must end every
+ * wait it starts: a tls_io freed meanwhile lingers until then.
  * The host ignores SIGPIPE (a peer gone mid-write is an error, not a
  * signal), as every smtpd process does.
  */

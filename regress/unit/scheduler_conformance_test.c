@@ -171,6 +171,42 @@ sc_name(const char *backend, const char *what)
 	return buf;
 }
 
+/*
+ * sc_paused - a kind left out of the mask (pause mda) neither comes out
+ * nor hides the others; its expired envelopes still come out as EXPIRE
+ */
+static void
+sc_paused(struct scheduler_host *h, const char *name, time_t now)
+{
+	struct sc_reply	rp;
+	uint32_t	lm = 0x5050, rm = 0x6060, xm = 0x7070;
+	uint64_t	r1 = (uint64_t)rm << 32 | 1, x1 = (uint64_t)xm << 32 | 1;
+	int		mask = 0x3f & ~SCHED_MDA, i, ok = 1;
+
+	for (i = 1; i <= 3; i++)
+		ok &= sc_insert(h, (uint64_t)lm << 32 | (uint64_t)i, D_MDA, now,
+		    86400) == 1;
+	CHECK(ok && sc_count(h, PROC_SCHEDULER_COMMIT, lm) == 3 &&
+	    sc_insert(h, r1, D_MTA, now, 86400) == 1 &&
+	    sc_count(h, PROC_SCHEDULER_COMMIT, rm) == 1,
+	    sc_name(name, "paused: three local envelopes due, one relay"));
+	CHECK(sc_batch(h, mask, &rp) == 0 && rp.r == 1 && rp.count == 1 &&
+	    rp.evpids[0] == r1 && rp.types[0] == SCHED_MTA,
+	    sc_name(name, "paused mda: only the relay envelope comes out"));
+	CHECK(sc_batch(h, mask, &rp) == 0 && rp.r == 0 &&
+	    rp.delay >= 86380 && rp.delay <= 86400,
+	    sc_name(name, "paused mda: next event is the first expiry"));
+	CHECK(sc_insert(h, x1, D_MDA, now - 100, 10) == 1 &&
+	    sc_count(h, PROC_SCHEDULER_COMMIT, xm) == 1 &&
+	    sc_batch(h, mask, &rp) == 0 && rp.r == 1 && rp.count == 1 &&
+	    rp.evpids[0] == x1 && rp.types[0] == SCHED_EXPIRE,
+	    sc_name(name, "paused mda: an expired local envelope is EXPIRE"));
+	CHECK(sc_batch(h, 0x3f, &rp) == 0 && rp.r == 1 && rp.count == 3 &&
+	    rp.evpids[0] == ((uint64_t)lm << 32 | 1) &&
+	    rp.types[2] == SCHED_MDA,
+	    sc_name(name, "resumed: the three local envelopes, in order"));
+}
+
 /* sc_suite - the cases, the same for both hostings */
 static void
 sc_suite(struct scheduler_host *h, const char *name)
@@ -299,6 +335,7 @@ sc_suite(struct scheduler_host *h, const char *name)
 	CHECK(sc_call(h, &m, &rp) == 0 && rp.r == 1 &&
 	    rp.si.nexttry == now - 15 + 90,
 	    sc_name(name, "local: third retry at creation + 10 s x 3^2"));
+	sc_paused(h, name, now);
 }
 
 /* sc_kill - signal a helper by its PID; never a group, never -1 */

@@ -11,11 +11,15 @@
  *   temporary/ purge/ corrupt/<msgid>/	writes, deletes, set aside
  * An envelope of a committed message is written to temporary/, fsync'd,
  * renamed in, its dir fsync'd; one of a message being received is
- * written in place and made durable by the commit.  Commit fsyncs body and envelopes, renames incoming/<msgid> to
+ * written in place and made durable by the commit.  Commit fsyncs body,
+ * envelopes and message directory, renames incoming/<msgid> to
  * queue/<xx>/<msgid> and fsyncs both parents: a crash leaves a message
  * wholly in incoming/ (recover discards it) or wholly in queue/.  A
- * batch commit (group commit) does the same for N messages with each
- * parent directory fsync'd once for the batch.  Files
+ * batch commit (group commit) does the same for N messages in two
+ * rounds of fsyncs issued side by side (api_fsync.h): every file and
+ * message directory of the batch, then, after the renames, each parent
+ * directory once; the result comes only when both rounds returned.
+ * Files
  * 0600, dirs 0700.  Never fatal: failures are logged and returned as
  * temporary (QUEUE_NOSPACE when the disk is full).
  */
@@ -33,6 +37,7 @@
 #include <unistd.h>
 
 #include "smtpd-api.h"	/* log_* of the glue */
+#include "api_fsync.h"
 #include "imsgbuf.h"
 #include "queue_api.h"
 
@@ -51,6 +56,18 @@ enum queue_fs_where {
 /* the backend's context, from open to close */
 struct queue_fs {
 	int		rootfd;		/* the spool root */
+};
+
+/* what a group commit fsyncs side by side (api_fsync.h): the opened
+ * files and directories, the message each makes durable (its index in
+ * the batch, or QUEUE_FS_ALL), its path for the log */
+#define QUEUE_FS_ALL	((size_t)-1)
+struct queue_fs_syncs {
+	int		*fds;
+	int		*errs;
+	size_t		*owner;
+	char		(*path)[QUEUE_FS_PATH_MAX];
+	size_t		 n, cap;
 };
 
 /* tests' fault injection, off by default: one switch for every context */
@@ -439,13 +456,18 @@ struct queue_fs_scan {
 	int	has_body;	/* "message" is there */
 };
 
+static int	queue_fs_syncs_add(struct queue_fs *, struct queue_fs_syncs *,
+		    const char *, size_t);
+
 /*
  * queue_fs_scan - count the envelopes of MSGID in DIR, look for EVPID
- * (0: none) and, if SYNC, fsync each envelope.  QUEUE_OK or a failure.
+ * (0: none) and, with SYNCS, add each envelope to it for OWNER.
+ * QUEUE_OK or a failure.
  */
 static int
 queue_fs_scan(struct queue_fs *fs, const char *dir, uint32_t msgid,
-    uint64_t evpid, int sync, struct queue_fs_scan *sc)
+    uint64_t evpid, struct queue_fs_syncs *syncs, size_t owner,
+    struct queue_fs_scan *sc)
 {
 	struct dirent	*de;
 	DIR		*dp;
@@ -474,10 +496,11 @@ queue_fs_scan(struct queue_fs *fs, const char *dir, uint32_t msgid,
 		sc->nevp++;
 		if (id == evpid)
 			sc->has_evpid = 1;
-		if (!sync)
+		if (syncs == NULL)
 			continue;
 		if (queue_fs_path(path, sizeof path, "%s/%016" PRIx64, dir,
-		    id) == -1 || queue_fs_sync_path(fs, path) == -1) {
+		    id) == -1 || queue_fs_syncs_add(fs, syncs, path, owner) ==
+		    -1) {
 			r = queue_fs_fail("fsync", path);
 			break;
 		}
@@ -767,15 +790,84 @@ struct queue_fs_commit {
 	int		renamed;	/* moved to queue/ */
 };
 
+/* queue_fs_syncs_add - open PATH (a fallible call) to be fsync'd for
+ * OWNER; -1 with errno */
+static int
+queue_fs_syncs_add(struct queue_fs *fs, struct queue_fs_syncs *s,
+    const char *path, size_t owner)
+{
+	void	*p;
+	size_t	 cap;
+	int	 fd;
+
+	if (s->n == s->cap) {
+		cap = s->cap ? s->cap * 2 : 32;
+		if ((p = reallocarray(s->fds, cap, sizeof *s->fds)) == NULL)
+			return -1;
+		s->fds = p;
+		if ((p = reallocarray(s->errs, cap, sizeof *s->errs)) == NULL)
+			return -1;
+		s->errs = p;
+		if ((p = reallocarray(s->owner, cap, sizeof *s->owner)) ==
+		    NULL)
+			return -1;
+		s->owner = p;
+		if ((p = reallocarray(s->path, cap, sizeof *s->path)) == NULL)
+			return -1;
+		s->path = p;
+		s->cap = cap;
+	}
+	if ((fd = queue_fs_open(fs, path, O_RDONLY, 0)) == -1)
+		return -1;
+	s->fds[s->n] = fd;
+	s->errs[s->n] = 0;
+	s->owner[s->n] = owner;
+	strlcpy(s->path[s->n], path, sizeof s->path[s->n]);
+	s->n++;
+	return 0;
+}
+
+/* queue_fs_syncs_run - fsync everything in S side by side (each a
+ * fallible call), close it; s->errs[i] tells how each went */
+static void
+queue_fs_syncs_run(struct queue_fs_syncs *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++) {
+		queue_fs_faults.fsyncs++;
+		if (queue_fs_fault() == -1) {
+			s->errs[i] = errno;
+			close(s->fds[i]);
+			s->fds[i] = -1;
+		}
+	}
+	api_fsync_all(s->fds, s->n, s->errs);
+	for (i = 0; i < s->n; i++)
+		if (s->fds[i] != -1)
+			close(s->fds[i]);
+}
+
+/* queue_fs_syncs_free - S's memory (its files are closed by run) */
+static void
+queue_fs_syncs_free(struct queue_fs_syncs *s)
+{
+	free(s->fds);
+	free(s->errs);
+	free(s->owner);
+	free(s->path);
+	memset(s, 0, sizeof *s);
+}
+
 /*
- * queue_fs_commit_prepare - one message of a batch made durable in
- * incoming/: the body (FD's content, or what was written to
- * message_fd_w's fd when FD is -1), every envelope and the message
- * directory fsync'd, its bucket made (*NEWBUCKET set if created).
+ * queue_fs_commit_prepare - one message of a batch readied in incoming/:
+ * the body (FD's content, or what was written to message_fd_w's fd when
+ * FD is -1), every envelope and the message directory added to SYNCS
+ * for OWNER, its bucket made (*NEWBUCKET set if created).
  */
 static int
 queue_fs_commit_prepare(struct queue_fs *fs, struct queue_fs_commit *c,
-    int fd, int *newbucket)
+    int fd, int *newbucket, struct queue_fs_syncs *syncs, size_t owner)
 {
 	struct queue_fs_scan	 sc;
 	enum queue_fs_where	 where;
@@ -797,7 +889,7 @@ queue_fs_commit_prepare(struct queue_fs *fs, struct queue_fs_commit *c,
 	    -1 || queue_fs_path(c->bucket, sizeof c->bucket, "queue/%02x",
 	    (unsigned int)(c->msgid >> 24)) == -1)
 		return QUEUE_TEMPFAIL;
-	if (queue_fs_sync_path(fs, body) == -1) {
+	if (queue_fs_syncs_add(fs, syncs, body, owner) == -1) {
 		if (errno == ENOENT) {
 			log_warnx("queue-fs: msgid=%08" PRIx32 " committed "
 			    "without a body", c->msgid);
@@ -805,14 +897,15 @@ queue_fs_commit_prepare(struct queue_fs *fs, struct queue_fs_commit *c,
 		}
 		return queue_fs_fail("fsync", body);
 	}
-	if ((r = queue_fs_scan(fs, c->dir, c->msgid, 0, 1, &sc)) != QUEUE_OK)
+	if ((r = queue_fs_scan(fs, c->dir, c->msgid, 0, syncs, owner, &sc)) !=
+	    QUEUE_OK)
 		return r;
 	if (sc.nevp == 0) {
 		log_warnx("queue-fs: msgid=%08" PRIx32 " committed without "
 		    "an envelope", c->msgid);
 		return QUEUE_NOTFOUND;
 	}
-	if (queue_fs_sync_path(fs, c->dir) == -1)
+	if (queue_fs_syncs_add(fs, syncs, c->dir, owner) == -1)
 		return queue_fs_fail("fsync", c->dir);
 	if (queue_fs_mkdir(fs, c->bucket) == 0)
 		*newbucket = 1;
@@ -831,17 +924,35 @@ queue_fs_commit_fail(struct queue_fs *fs, struct queue_fs_commit *c, int r)
 	c->r = r;
 }
 
+/* queue_fs_commit_synced - SYNCS ran: each failure fails its message
+ * (not yet renamed: nothing to undo) */
+static void
+queue_fs_commit_synced(struct queue_fs_syncs *syncs,
+    struct queue_fs_commit *c)
+{
+	size_t	i;
+
+	for (i = 0; i < syncs->n; i++) {
+		if (syncs->errs[i] == 0 || c[syncs->owner[i]].r != QUEUE_OK)
+			continue;
+		errno = syncs->errs[i];
+		c[syncs->owner[i]].r = queue_fs_fail("fsync", syncs->path[i]);
+	}
+}
+
 /*
- * queue_fs_commit_buckets - fsync each bucket a renamed message went to,
- * once for the batch; a failure puts that bucket's messages back
+ * queue_fs_commit_parents - fsync, side by side, each bucket a renamed
+ * message went to (once), "queue" if a bucket was made, and "incoming";
+ * a failure puts back the messages it concerns
  */
 static void
-queue_fs_commit_buckets(struct queue_fs *fs, struct queue_fs_commit *c,
-    size_t n)
+queue_fs_commit_parents(struct queue_fs *fs, struct queue_fs_syncs *syncs,
+    struct queue_fs_commit *c, size_t n, int newbucket)
 {
-	size_t	i, j;
+	size_t	i, j, k;
 	int	r;
 
+	syncs->n = 0;
 	for (i = 0; i < n; i++) {
 		if (!c[i].renamed)
 			continue;
@@ -849,39 +960,54 @@ queue_fs_commit_buckets(struct queue_fs *fs, struct queue_fs_commit *c,
 			if (c[j].renamed &&
 			    strcmp(c[j].bucket, c[i].bucket) == 0)
 				break;
-		if (j < i || queue_fs_sync_path(fs, c[i].bucket) == 0)
+		if (j == i && queue_fs_syncs_add(fs, syncs, c[i].bucket, i) ==
+		    -1)
+			queue_fs_commit_fail(fs, &c[i], queue_fs_fail("fsync "
+			    "after commit of", c[i].to));
+	}
+	if ((newbucket && queue_fs_syncs_add(fs, syncs, "queue",
+	    QUEUE_FS_ALL) == -1) || queue_fs_syncs_add(fs, syncs, "incoming",
+	    QUEUE_FS_ALL) == -1) {
+		r = queue_fs_fail("fsync after commit of", "incoming");
+		for (i = 0; i < n; i++)
+			if (c[i].renamed)
+				queue_fs_commit_fail(fs, &c[i], r);
+	}
+	queue_fs_syncs_run(syncs);
+	for (k = 0; k < syncs->n; k++) {
+		if (syncs->errs[k] == 0)
 			continue;
-		r = queue_fs_fail("fsync after commit of", c[i].to);
-		for (j = i; j < n; j++)
-			if (c[j].renamed &&
-			    strcmp(c[j].bucket, c[i].bucket) == 0)
-				queue_fs_commit_fail(fs, &c[j], r);
+		errno = syncs->errs[k];
+		r = queue_fs_fail("fsync after commit of", syncs->path[k]);
+		for (i = 0; i < n; i++)
+			if (c[i].renamed && (syncs->owner[k] == QUEUE_FS_ALL ||
+			    strcmp(c[i].bucket, syncs->path[k]) == 0))
+				queue_fs_commit_fail(fs, &c[i], r);
 	}
 }
 
 /*
- * queue_fs_commit_run - commit the N messages of C, sharing the directory
- * fsyncs: "queue" (new buckets) once, each bucket once, "incoming" once.
- * Each message's result in c[i].r; none is OK before every fsync that
- * makes it durable has returned.
+ * queue_fs_commit_run - commit the N messages of C in two rounds of
+ * fsyncs issued side by side (api_fsync_all): every body, envelope and
+ * message directory; then, after the renames, the parents (each bucket
+ * once, "queue" if a bucket was made, "incoming").  Each message's
+ * result in c[i].r; none is OK before every fsync that makes it durable
+ * has returned.
  */
 static void
 queue_fs_commit_run(struct queue_fs *fs, struct queue_fs_commit *c,
     const int *fds, size_t n)
 {
-	size_t	i;
-	int	r, newbucket = 0, any = 0;
+	struct queue_fs_syncs	syncs;
+	size_t			i;
+	int			newbucket = 0, any = 0;
 
+	memset(&syncs, 0, sizeof syncs);
 	for (i = 0; i < n; i++)
 		c[i].r = queue_fs_commit_prepare(fs, &c[i],
-		    fds != NULL ? fds[i] : -1, &newbucket);
-	if (newbucket && queue_fs_sync_path(fs, "queue") == -1) {
-		r = queue_fs_fail("fsync", "queue");
-		for (i = 0; i < n; i++)
-			if (c[i].r == QUEUE_OK)
-				c[i].r = r;
-		return;
-	}
+		    fds != NULL ? fds[i] : -1, &newbucket, &syncs, i);
+	queue_fs_syncs_run(&syncs);
+	queue_fs_commit_synced(&syncs, c);
 	for (i = 0; i < n; i++) {
 		if (c[i].r != QUEUE_OK)
 			continue;
@@ -890,15 +1016,9 @@ queue_fs_commit_run(struct queue_fs *fs, struct queue_fs_commit *c,
 		else
 			c[i].renamed = any = 1;
 	}
-	if (!any)
-		return;
-	queue_fs_commit_buckets(fs, c, n);
-	if (queue_fs_sync_path(fs, "incoming") == 0)
-		return;
-	r = queue_fs_fail("fsync after commit of", "incoming");
-	for (i = 0; i < n; i++)
-		if (c[i].renamed)
-			queue_fs_commit_fail(fs, &c[i], r);
+	if (any)
+		queue_fs_commit_parents(fs, &syncs, c, n, newbucket);
+	queue_fs_syncs_free(&syncs);
 }
 
 /* queue_fs_message_commit - one message: a batch of one */
@@ -1175,7 +1295,7 @@ queue_fs_envelope_delete(void *ctx, uint64_t evpid)
 	if ((r = queue_fs_envelope_path(fs, evpid, dir, sizeof dir, &where,
 	    path, sizeof path)) != QUEUE_OK)
 		return r;
-	if ((r = queue_fs_scan(fs, dir, msgid, evpid, 0, &sc)) != QUEUE_OK)
+	if ((r = queue_fs_scan(fs, dir, msgid, evpid, NULL, 0, &sc)) != QUEUE_OK)
 		return r;
 	if (!sc.has_evpid)
 		return QUEUE_NOTFOUND;
@@ -1259,7 +1379,7 @@ queue_fs_envelope_corrupt(void *ctx, uint64_t evpid)
 		goto undo;
 	}
 	if (where == QUEUE_FS_QUEUE) {
-		if ((r = queue_fs_scan(fs, dir, msgid, 0, 0, &sc)) != QUEUE_OK)
+		if ((r = queue_fs_scan(fs, dir, msgid, 0, NULL, 0, &sc)) != QUEUE_OK)
 			goto undo;
 		/* no envelope left: the body is safe in corrupt/ */
 		if (sc.nevp == 0 &&
@@ -1547,7 +1667,7 @@ queue_fs_recover_message(struct queue_fs *fs, uint32_t msgid,
 	    (unsigned int)(msgid >> 24)) == -1 ||
 	    queue_fs_path(to, sizeof to, "corrupt/%08" PRIx32, msgid) == -1)
 		return QUEUE_TEMPFAIL;
-	if ((r = queue_fs_scan(fs, dir, msgid, 0, 0, &sc)) != QUEUE_OK)
+	if ((r = queue_fs_scan(fs, dir, msgid, 0, NULL, 0, &sc)) != QUEUE_OK)
 		return r == QUEUE_NOTFOUND ? QUEUE_OK : r;
 	if (sc.nevp == 0) {
 		/* every envelope was delivered or set aside: nothing to send */

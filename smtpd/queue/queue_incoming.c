@@ -8,7 +8,9 @@
  * and fails the commit) and commits.  A commit waits in a short window
  * (QUEUE_COMMIT_WINDOW_MS): every commit that arrives meanwhile goes to
  * the backend in one batch, which shares its fsyncs, so throughput grows
- * with concurrency.  Only after the backend said the batch is durable
+ * with concurrency.  The window closes at once (the next turn of the
+ * loop) when every message being received is in it: with one client
+ * there is nobody to wait for.  Only after the backend said the batch is durable
  * does the scheduler learn the envelopes and the dispatcher get its
  * result (on which it answers 250): a result never precedes durability.
  * A failed commit drops the message.  Unknown msgids are logged, never
@@ -421,7 +423,10 @@ queue_on_commit_message(struct mproc *p, struct imsg *imsg)
 	q->p = p;
 	TAILQ_INSERT_TAIL(&queue_incoming.window, q, entry);
 	queue_incoming.nwindow++;
-	if (!evtimer_pending(queue_incoming.timer, NULL))
+	/* no other message being received: nobody to wait for */
+	if (queue_incoming.nwindow == api_tree_count(&queue_incoming.msgs))
+		evtimer_add(queue_incoming.timer, &queue_zero);
+	else if (!evtimer_pending(queue_incoming.timer, NULL))
 		evtimer_add(queue_incoming.timer, &queue_incoming.delay);
 }
 

@@ -13,8 +13,11 @@
  *
  * Envelopes are incoming (INSERT) until COMMIT, then pending, in flight
  * once handed out by BATCH, held when the MTA parks them (HOLD) until
- * RELEASE.  Pending envelopes sit in a tree ordered by due time, so a
- * batch takes the due ones in order without scanning everything.
+ * RELEASE.  Pending envelopes sit in one tree per kind (local delivery,
+ * relaying, report) ordered by due time, and in one tree ordered by
+ * expiry: a batch takes the due ones of the kinds asked for in order,
+ * and expired ones first, never looking at the others; a paused kind
+ * with a million envelopes due costs nothing (O(log n) per envelope).
  *
  * Retry schedule (SCHED-01, as OpenSMTPD 6.8): after the n-th failed
  * attempt (UPDATE with retry = n) the next try is at creation + base x
@@ -53,23 +56,37 @@ enum scheduler_ram_state {
 struct scheduler_ram_envelope {
 	RB_ENTRY(scheduler_ram_envelope)	 byid;
 	RB_ENTRY(scheduler_ram_envelope)	 bytime;
+	RB_ENTRY(scheduler_ram_envelope)	 byexpiry;
 	TAILQ_ENTRY(scheduler_ram_envelope)	 list;	/* held or removed */
 	struct scheduler_info			 info;
 	enum scheduler_ram_state		 state;
 	int					 suspended;
-	int					 queued;	/* in the time tree */
+	int					 queued;	/* in the trees */
 	uint64_t				 holdq;
 	time_t					 time;	/* due, or sent */
 };
 
 RB_HEAD(scheduler_ram_ids, scheduler_ram_envelope);
 RB_HEAD(scheduler_ram_times, scheduler_ram_envelope);
+RB_HEAD(scheduler_ram_expiries, scheduler_ram_envelope);
 TAILQ_HEAD(scheduler_ram_list, scheduler_ram_envelope);
+
+/* the kinds of pending envelopes, a time tree each */
+enum scheduler_ram_class {
+	SCHEDULER_RAM_MDA,
+	SCHEDULER_RAM_MTA,
+	SCHEDULER_RAM_BOUNCE,
+	SCHEDULER_RAM_NCLASS
+};
+static const int scheduler_ram_class_kind[SCHEDULER_RAM_NCLASS] = {
+	SCHED_MDA, SCHED_MTA, SCHED_BOUNCE
+};
 
 /* the backend's context */
 struct scheduler_ram {
 	struct scheduler_ram_ids	ids;
-	struct scheduler_ram_times	times;
+	struct scheduler_ram_times	times[SCHEDULER_RAM_NCLASS];
+	struct scheduler_ram_expiries	expiries;
 	struct scheduler_ram_list	held;
 	struct scheduler_ram_list	removed;
 };
@@ -91,6 +108,19 @@ scheduler_ram_time_cmp(struct scheduler_ram_envelope *a,
 	return scheduler_ram_id_cmp(a, b);
 }
 
+static time_t	scheduler_ram_expiry(const struct scheduler_ram_envelope *);
+
+static int
+scheduler_ram_expiry_cmp(struct scheduler_ram_envelope *a,
+    struct scheduler_ram_envelope *b)
+{
+	time_t	ea = scheduler_ram_expiry(a), eb = scheduler_ram_expiry(b);
+
+	if (ea != eb)
+		return ea < eb ? -1 : 1;
+	return scheduler_ram_id_cmp(a, b);
+}
+
 /* not _STATIC: libbsd's tree.h marks those with an undefined __unused */
 RB_PROTOTYPE(scheduler_ram_ids, scheduler_ram_envelope, byid,
     scheduler_ram_id_cmp)
@@ -100,6 +130,47 @@ RB_GENERATE(scheduler_ram_ids, scheduler_ram_envelope, byid,
     scheduler_ram_id_cmp)
 RB_GENERATE(scheduler_ram_times, scheduler_ram_envelope, bytime,
     scheduler_ram_time_cmp)
+RB_PROTOTYPE(scheduler_ram_expiries, scheduler_ram_envelope, byexpiry,
+    scheduler_ram_expiry_cmp)
+RB_GENERATE(scheduler_ram_expiries, scheduler_ram_envelope, byexpiry,
+    scheduler_ram_expiry_cmp)
+
+/* scheduler_ram_class - the time tree of E's kind */
+static struct scheduler_ram_times *
+scheduler_ram_class(struct scheduler_ram *sr,
+    const struct scheduler_ram_envelope *e)
+{
+	switch (e->info.type) {
+	case D_MDA:
+		return &sr->times[SCHEDULER_RAM_MDA];
+	case D_MTA:
+		return &sr->times[SCHEDULER_RAM_MTA];
+	default:
+		return &sr->times[SCHEDULER_RAM_BOUNCE];
+	}
+}
+
+/* scheduler_ram_enqueue - into its time tree and the expiry tree */
+static void
+scheduler_ram_enqueue(struct scheduler_ram *sr,
+    struct scheduler_ram_envelope *e)
+{
+	RB_INSERT(scheduler_ram_times, scheduler_ram_class(sr, e), e);
+	RB_INSERT(scheduler_ram_expiries, &sr->expiries, e);
+	e->queued = 1;
+}
+
+/* scheduler_ram_dequeue - out of both trees, if in */
+static void
+scheduler_ram_dequeue(struct scheduler_ram *sr,
+    struct scheduler_ram_envelope *e)
+{
+	if (!e->queued)
+		return;
+	RB_REMOVE(scheduler_ram_times, scheduler_ram_class(sr, e), e);
+	RB_REMOVE(scheduler_ram_expiries, &sr->expiries, e);
+	e->queued = 0;
+}
 
 /* scheduler_ram_retry_time - when to try info's envelope again after its
  * retry-th failure: creation + base x retry^2, never before now */
@@ -146,15 +217,12 @@ scheduler_ram_first(struct scheduler_ram *sr, uint64_t from)
 	return RB_NFIND(scheduler_ram_ids, &sr->ids, &key);
 }
 
-/* scheduler_ram_unqueue - out of the time tree and of any list */
+/* scheduler_ram_unqueue - out of the trees and of any list */
 static void
 scheduler_ram_unqueue(struct scheduler_ram *sr,
     struct scheduler_ram_envelope *e)
 {
-	if (e->queued) {
-		RB_REMOVE(scheduler_ram_times, &sr->times, e);
-		e->queued = 0;
-	}
+	scheduler_ram_dequeue(sr, e);
 	if (e->state == SCHEDULER_RAM_HELD)
 		TAILQ_REMOVE(&sr->held, e, list);
 	else if (e->state == SCHEDULER_RAM_REMOVED)
@@ -171,10 +239,8 @@ scheduler_ram_pend(struct scheduler_ram *sr, struct scheduler_ram_envelope *e,
 	scheduler_ram_unqueue(sr, e);
 	e->state = SCHEDULER_RAM_PENDING;
 	e->time = t < expiry ? t : expiry;
-	if (!e->suspended) {
-		RB_INSERT(scheduler_ram_times, &sr->times, e);
-		e->queued = 1;
-	}
+	if (!e->suspended)
+		scheduler_ram_enqueue(sr, e);
 }
 
 /* scheduler_ram_free - forget an envelope entirely */
@@ -375,6 +441,28 @@ scheduler_ram_kind(const struct scheduler_ram_envelope *e, time_t now)
 	}
 }
 
+/*
+ * scheduler_ram_due - the first envelope of a kind in TYPEMASK due at
+ * NOW and not expired, earliest first; NULL when none.  A kind whose
+ * first envelope expired while SCHED_EXPIRE is not asked for waits.
+ */
+static struct scheduler_ram_envelope *
+scheduler_ram_due(struct scheduler_ram *sr, int typemask, time_t now)
+{
+	struct scheduler_ram_envelope	*e, *best = NULL;
+	size_t				 c;
+
+	for (c = 0; c < SCHEDULER_RAM_NCLASS; c++) {
+		if ((typemask & scheduler_ram_class_kind[c]) == 0 ||
+		    (e = RB_MIN(scheduler_ram_times, &sr->times[c])) == NULL ||
+		    e->time > now || scheduler_ram_expiry(e) <= now)
+			continue;
+		if (best == NULL || scheduler_ram_time_cmp(e, best) < 0)
+			best = e;
+	}
+	return best;
+}
+
 /* scheduler_ram_next_event - seconds until something in typemask is
  * due, or -1 */
 static int
@@ -382,19 +470,21 @@ scheduler_ram_next_event(struct scheduler_ram *sr, int typemask, time_t now)
 {
 	struct scheduler_ram_envelope	*e;
 	time_t				 t, best = 0;
+	size_t				 c;
 
-	RB_FOREACH(e, scheduler_ram_times, &sr->times) {
-		/* nothing is due before its time: later entries cannot win */
-		if (best != 0 && e->time >= best)
-			break;
-		if (e->time > now &&
-		    (typemask & scheduler_ram_kind(e, e->time)))
-			t = e->time;
-		else if ((typemask & SCHED_EXPIRE) &&
-		    scheduler_ram_expiry(e) > now)
-			t = scheduler_ram_expiry(e);
-		else
+	for (c = 0; c < SCHEDULER_RAM_NCLASS; c++) {
+		if ((typemask & scheduler_ram_class_kind[c]) == 0 ||
+		    (e = RB_MIN(scheduler_ram_times, &sr->times[c])) == NULL ||
+		    scheduler_ram_expiry(e) <= now)
 			continue;
+		t = e->time > now ? e->time : now;
+		if (best == 0 || t < best)
+			best = t;
+	}
+	if ((typemask & SCHED_EXPIRE) &&
+	    (e = RB_MIN(scheduler_ram_expiries, &sr->expiries)) != NULL) {
+		t = scheduler_ram_expiry(e);
+		t = t > now ? t : now;
 		if (best == 0 || t < best)
 			best = t;
 	}
@@ -403,16 +493,16 @@ scheduler_ram_next_event(struct scheduler_ram *sr, int typemask, time_t now)
 	return best - now > INT32_MAX ? INT32_MAX : (int)(best - now);
 }
 
-/* scheduler_ram_batch - removals first, then due envelopes by due time */
+/* scheduler_ram_batch - removals first, then expired envelopes, then
+ * due envelopes of the kinds asked for by due time */
 static int
 scheduler_ram_batch(void *ctx, int typemask, int *delay, size_t *count,
     uint64_t *evpids, int *types)
 {
 	struct scheduler_ram		*sr = ctx;
-	struct scheduler_ram_envelope	*e, *next;
+	struct scheduler_ram_envelope	*e;
 	time_t				 now = time(NULL);
 	size_t				 n = 0;
-	int				 kind;
 
 	while ((typemask & SCHED_REMOVE) && n < *count &&
 	    (e = TAILQ_FIRST(&sr->removed)) != NULL) {
@@ -420,18 +510,17 @@ scheduler_ram_batch(void *ctx, int typemask, int *delay, size_t *count,
 		types[n++] = SCHED_REMOVE;
 		scheduler_ram_free(sr, e);
 	}
-	for (e = RB_MIN(scheduler_ram_times, &sr->times);
-	    e != NULL && e->time <= now && n < *count; e = next) {
-		next = RB_NEXT(scheduler_ram_times, &sr->times, e);
-		kind = scheduler_ram_kind(e, now);
-		if ((typemask & kind) == 0)
-			continue;
+	while ((typemask & SCHED_EXPIRE) && n < *count &&
+	    (e = RB_MIN(scheduler_ram_expiries, &sr->expiries)) != NULL &&
+	    scheduler_ram_expiry(e) <= now) {
 		evpids[n] = e->info.evpid;
-		types[n++] = kind;
-		if (kind == SCHED_EXPIRE) {
-			scheduler_ram_free(sr, e);
-			continue;
-		}
+		types[n++] = SCHED_EXPIRE;
+		scheduler_ram_free(sr, e);
+	}
+	while (n < *count && (e = scheduler_ram_due(sr, typemask, now)) !=
+	    NULL) {
+		evpids[n] = e->info.evpid;
+		types[n++] = scheduler_ram_kind(e, now);
 		scheduler_ram_unqueue(sr, e);
 		e->state = SCHEDULER_RAM_INFLIGHT;
 		e->time = now;
@@ -524,10 +613,7 @@ scheduler_ram_do_suspend(struct scheduler_ram *sr,
 	if (e->suspended)
 		return 0;
 	e->suspended = 1;
-	if (e->queued) {
-		RB_REMOVE(scheduler_ram_times, &sr->times, e);
-		e->queued = 0;
-	}
+	scheduler_ram_dequeue(sr, e);
 	return 1;
 }
 
@@ -577,13 +663,16 @@ static void *
 scheduler_ram_open(void)
 {
 	struct scheduler_ram	*sr;
+	size_t			 i;
 
 	if ((sr = calloc(1, sizeof *sr)) == NULL) {
 		log_warn("scheduler-ram: open");
 		return NULL;
 	}
 	RB_INIT(&sr->ids);
-	RB_INIT(&sr->times);
+	for (i = 0; i < SCHEDULER_RAM_NCLASS; i++)
+		RB_INIT(&sr->times[i]);
+	RB_INIT(&sr->expiries);
 	TAILQ_INIT(&sr->held);
 	TAILQ_INIT(&sr->removed);
 	return sr;

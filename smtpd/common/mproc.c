@@ -16,28 +16,31 @@
 #include "xmalloc.h"
 
 static void	mproc_on_event(evutil_socket_t, short, void *);
+static void	mproc_on_write(evutil_socket_t, short, void *);
 
-/* mproc_update - arm the event for what the channel waits for now */
+/* mproc_watch - the read event, armed for good, and the flush event */
 static void
-mproc_update(struct mproc *p)
+mproc_watch(struct mproc *p)
 {
-	short	events = EV_READ;
-
-	if (p->closed)
-		return;
-	if (imsgbuf_queued(&p->ib))
-		events |= EV_WRITE;
-	if (p->ev && events == p->events)
-		return;
-	if (p->ev) {
-		event_del(p->ev);
-		event_free(p->ev);
-	}
-	p->ev = event_new(p->evb, p->ib.fd, events | EV_PERSIST,
+	p->ev = event_new(p->evb, p->ib.fd, EV_READ | EV_PERSIST,
 	    mproc_on_event, p);
-	if (p->ev == NULL || event_add(p->ev, NULL) == -1)
+	p->evw = event_new(p->evb, p->ib.fd, EV_WRITE, mproc_on_write, p);
+	if (p->ev == NULL || p->evw == NULL || event_add(p->ev, NULL) == -1)
 		fatalx("mproc: cannot watch channel to %s", proc_name(p->peer));
-	p->events = events;
+}
+
+/*
+ * mproc_flush_soon - what is queued goes at the end of this turn of the
+ * loop, in one write with whatever else is composed meanwhile; the
+ * socket's writability is waited for only when it is full
+ */
+static void
+mproc_flush_soon(struct mproc *p)
+{
+	if (p->closed || p->flushing || !imsgbuf_queued(&p->ib))
+		return;
+	p->flushing = 1;
+	event_active(p->evw, EV_WRITE, 1);
 }
 
 struct mproc *
@@ -58,7 +61,7 @@ mproc_new(struct event_base *evb, enum proc_id self, int fd,
 	p->handlers = handlers;
 	p->nhandlers = nhandlers;
 	p->on_lost = on_lost;
-	mproc_update(p);
+	mproc_watch(p);
 	return p;
 }
 
@@ -72,6 +75,11 @@ mproc_close(struct mproc *p, const char *why)
 		event_del(p->ev);
 		event_free(p->ev);
 		p->ev = NULL;
+	}
+	if (p->evw) {
+		event_del(p->evw);
+		event_free(p->evw);
+		p->evw = NULL;
 	}
 	close(p->ib.fd);
 	imsgbuf_clear(&p->ib);
@@ -163,22 +171,44 @@ mproc_on_read(struct mproc *p)
 	}
 }
 
+/* mproc_lost - the end of an event that closed P: tell its owner */
+static void
+mproc_lost(struct mproc *p)
+{
+	/* last use of p: on_lost may free it */
+	if (p->on_lost)
+		p->on_lost(p, p->why);
+}
+
 static void
 mproc_on_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct mproc	*p = arg;
 
-	if (what & EV_READ)
-		mproc_on_read(p);
-	if (!p->closed && (what & EV_WRITE) && imsgbuf_write(&p->ib) == -1)
+	mproc_on_read(p);
+	if (p->closed)
+		mproc_lost(p);
+}
+
+static void
+mproc_on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct mproc	*p = arg;
+
+	p->flushing = 0;
+	if (imsgbuf_write(&p->ib) == -1)
 		mproc_close(p, "write error");
 	if (p->closed) {
-		/* last use of p: on_lost may free it */
-		if (p->on_lost)
-			p->on_lost(p, p->why);
+		mproc_lost(p);
 		return;
 	}
-	mproc_update(p);
+	if (imsgbuf_queued(&p->ib)) {
+		/* the socket is full: wait until it drains */
+		p->flushing = 1;
+		if (event_add(p->evw, NULL) == -1)
+			fatalx("mproc: cannot watch channel to %s",
+			    proc_name(p->peer));
+	}
 }
 
 int
@@ -195,7 +225,7 @@ mproc_compose(struct mproc *p, uint32_t type, int fd, const void *data,
 	    fd);
 	if (imsg_compose(&p->ib, type, 0, fd, data, len) == -1)
 		return -1;
-	mproc_update(p);
+	mproc_flush_soon(p);
 	return 0;
 }
 

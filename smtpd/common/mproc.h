@@ -34,8 +34,9 @@ struct mproc {
 	enum proc_id			 peer;
 	int				 trusted;
 	struct imsgbuf			 ib;
-	struct event			*ev;
-	short				 events;
+	struct event			*ev;	/* readable, always armed */
+	struct event			*evw;	/* flush; armed when full */
+	int				 flushing; /* evw active or armed */
 	const struct imsg_handler	*handlers;
 	size_t				 nhandlers;
 	/*

@@ -341,7 +341,10 @@ table_socketmap_recv(struct table_socketmap *t, const struct api_deadline *dl,
 		n = recv(t->fd, t->buf + t->buflen, cap - t->buflen, 0);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n == 0 && t->buflen == 0)
+		/* closed (or reset, if our request met the close) before
+		 * a byte of reply: the server dropped an idle connection */
+		if ((n == 0 || (n == -1 && errno == ECONNRESET)) &&
+		    t->buflen == 0)
 			return 0;
 		if (n <= 0) {
 			table_socketmap_warnx("reading the reply: %s", n == 0 ?

@@ -46,6 +46,7 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
+
 class SlapdServer(servers.Server):
     """slapd on ldap://127.0.0.1:port and ldaps://127.0.0.1:tls_port."""
 
@@ -266,6 +267,7 @@ class LdapDriverTests(dbtables.DriverTests, unittest.TestCase):
 
     def freeze(self):
         self.server.freeze()
+        dbtables.wait_stopped(self.server.proc.pid)
 
     def thaw(self):
         if self.server.running():

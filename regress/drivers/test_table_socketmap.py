@@ -250,6 +250,7 @@ CASES = [
 ]
 
 
+
 class SocketmapServer(servers.Server):
     """This file's --serve process on 127.0.0.1:port, [::1]:port and
     tmp/socketmap.sock.  Run as ourselves: it is our own test code."""
@@ -306,6 +307,7 @@ class SocketmapDriverTests(dbtables.DriverTests, unittest.TestCase):
 
     def freeze(self):
         self.server.freeze()
+        dbtables.wait_stopped(self.server.proc.pid)
 
     def thaw(self):
         if self.server.running():

@@ -17,10 +17,12 @@
  * attempt to connect waits for api_backoff.  Nothing here exits
  * because of the directory, and the password is never logged.
  */
+#include <sys/time.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <ldap.h>
 
@@ -53,6 +55,8 @@ struct table_ldap {
 	struct table_ldap_query	 q[TABLE_FORMAT_NSERVICES];	/* by bit */
 	int			 timeout_ms;
 	LDAP			*ld;		/* NULL: not connected */
+	struct ldap_conncb	 conncb;	/* bounds the TLS handshake */
+	const struct api_deadline *dl;		/* of the connect under way */
 	struct api_backoff	 backoff;
 	struct table_rotation	 rotation;
 };
@@ -316,12 +320,12 @@ table_ldap_tv(const struct api_deadline *dl)
 
 /* table_ldap_timeouts - bound libldap's waits by the deadline */
 static void
-table_ldap_timeouts(LDAP *ld, const struct api_deadline *dl)
+table_ldap_timeouts(struct table_ldap *t, const struct api_deadline *dl)
 {
 	struct timeval	tv = table_ldap_tv(dl);
 
-	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+	ldap_set_option(t->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+	ldap_set_option(t->ld, LDAP_OPT_TIMEOUT, &tv);
 }
 
 /* table_ldap_why - a failed operation's reason, "no answer in time"
@@ -332,6 +336,101 @@ table_ldap_why(int rc, const struct api_deadline *dl)
 	if (rc == LDAP_TIMEOUT || api_deadline_left(dl) == 0)
 		return "no answer in time";
 	return ldap_err2string(rc);
+}
+
+/*
+ * The connection layer: while a connect is under way (t->dl set),
+ * reads and writes that would block wait on the socket until the
+ * deadline, then fail.  libldap 2.5 runs the TLS handshake of ldaps://
+ * on a non-blocking socket and retries it without polling, so a server
+ * that accepts and then sends nothing (frozen) would make the helper
+ * spin for ever; below the TLS layer, this bounds it.
+ */
+static int
+table_ldap_io_setup(Sockbuf_IO_Desc *sbiod, void *arg)
+{
+	sbiod->sbiod_pvt = arg;
+	return 0;
+}
+
+static int
+table_ldap_io_ctrl(Sockbuf_IO_Desc *sbiod, int opt, void *arg)
+{
+	return LBER_SBIOD_CTRL_NEXT(sbiod, opt, arg);
+}
+
+/* table_ldap_io_wait - 1 when FD is ready before the connect deadline */
+static int
+table_ldap_io_wait(Sockbuf_IO_Desc *sbiod, int events)
+{
+	struct table_ldap	*t = sbiod->sbiod_pvt;
+	ber_socket_t		 fd;
+
+	if (t->dl == NULL)
+		return 0;	/* connected: libldap polls itself */
+	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &fd) != 1 ||
+	    api_deadline_wait(t->dl, fd, events) != 1) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return 1;
+}
+
+static ber_slen_t
+table_ldap_io_read(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	ber_slen_t	n;
+	int		r;
+
+	while ((n = LBER_SBIOD_READ_NEXT(sbiod, buf, len)) == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if ((r = table_ldap_io_wait(sbiod, API_DEADLINE_READ)) != 1) {
+			if (r == 0)
+				errno = EAGAIN;
+			return -1;
+		}
+	}
+	return n;
+}
+
+static ber_slen_t
+table_ldap_io_write(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	ber_slen_t	n;
+	int		r;
+
+	while ((n = LBER_SBIOD_WRITE_NEXT(sbiod, buf, len)) == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if ((r = table_ldap_io_wait(sbiod, API_DEADLINE_WRITE)) != 1) {
+			if (r == 0)
+				errno = EAGAIN;
+			return -1;
+		}
+	}
+	return n;
+}
+
+static Sockbuf_IO table_ldap_io = {
+	table_ldap_io_setup, NULL, table_ldap_io_ctrl, table_ldap_io_read,
+	table_ldap_io_write, NULL
+};
+
+/* table_ldap_conn_add - libldap's connect callback: once TCP is up and
+ * before TLS, our layer goes between the two */
+static int
+table_ldap_conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv,
+    struct sockaddr *addr, struct ldap_conncb *cb)
+{
+	if (ber_sockbuf_add_io(sb, &table_ldap_io,
+	    LBER_SBIOD_LEVEL_PROVIDER + 1, cb->lc_arg) == -1)
+		table_ldap_warnx("cannot bound the connection's waits");
+	return 0;
+}
+
+/* table_ldap_conn_del - the layer goes with the connection */
+static void
+table_ldap_conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *cb)
+{
 }
 
 /* table_ldap_handle - a new handle with the options every one needs */
@@ -348,7 +447,11 @@ table_ldap_handle(struct table_ldap *t, const struct api_deadline *dl)
 	ldap_set_option(t->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
 	ldap_set_option(t->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
 	ldap_set_option(t->ld, LDAP_OPT_RESTART, LDAP_OPT_ON);
-	table_ldap_timeouts(t->ld, dl);
+	table_ldap_timeouts(t, dl);
+	t->conncb.lc_add = table_ldap_conn_add;
+	t->conncb.lc_del = table_ldap_conn_del;
+	t->conncb.lc_arg = t;
+	ldap_set_option(t->ld, LDAP_OPT_CONNECT_CB, &t->conncb);
 	if (t->cafile != NULL &&
 	    (ldap_set_option(t->ld, LDAP_OPT_X_TLS_CACERTFILE,
 	    t->cafile) != LDAP_OPT_SUCCESS ||
@@ -375,7 +478,7 @@ table_ldap_bind(struct table_ldap *t, const struct api_deadline *dl)
 		    table_ldap_why(rc, dl));
 		return 0;
 	}
-	table_ldap_timeouts(t->ld, dl);
+	table_ldap_timeouts(t, dl);
 	cred.bv_val = t->password ? t->password : "";
 	cred.bv_len = t->password ? strlen(t->password) : 0;
 	rc = ldap_sasl_bind_s(t->ld, t->binddn ? t->binddn : "",
@@ -397,10 +500,13 @@ static int
 table_ldap_connect(struct table_ldap *t, const struct api_deadline *dl)
 {
 	table_ldap_disconnect(t);
+	t->dl = dl;
 	if (table_ldap_handle(t, dl) && table_ldap_bind(t, dl)) {
+		t->dl = NULL;
 		api_backoff_succeeded(&t->backoff);
 		return 1;
 	}
+	t->dl = NULL;
 	table_ldap_disconnect(t);
 	api_backoff_failed(&t->backoff);
 	return 0;
@@ -413,7 +519,7 @@ table_ldap_search_once(struct table_ldap *t, const char *filter,
 {
 	struct timeval	tv = table_ldap_tv(dl);
 
-	table_ldap_timeouts(t->ld, dl);
+	table_ldap_timeouts(t, dl);
 	*res = NULL;
 	return ldap_search_ext_s(t->ld, t->basedn, LDAP_SCOPE_SUBTREE, filter,
 	    attrs, 0, NULL, NULL, &tv, TABLE_LDAP_SIZELIMIT, res);

@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -400,6 +401,34 @@ class LdapDriverTests(dbtables.DriverTests, unittest.TestCase):
         self.assertIn("table spy: ldap: connect to ldaps://", h.stderr())
         self.assert_alive(h)
 
+    def test_tls_frozen_then_back(self):
+        """A frozen server behind ldaps:// or StartTLS: -1 within
+        query_timeout, also when the TLS handshake of a new connection
+        is what waits (libldap alone would spin on it for ever); answers
+        again after SIGCONT."""
+        self.addCleanup(self.restore)
+        port, tls = self.server.port, self.server.tls_port
+        ca = "tls_ca_file %s\n" % self.server.cert
+        forms = {
+            "ldaps": self.config().replace(
+                "ldap://127.0.0.1:%d" % port,
+                "ldaps://127.0.0.1:%d" % tls) + ca,
+            "starttls": self.config() + "starttls yes\n" + ca,
+        }
+        for name, text in forms.items():
+            with self.subTest(url=name):
+                h = self.helper(self.write(name + "-frozen.conf", text))
+                self.assertEqual(self.probe(h), self.want(), h.stderr())
+                self.freeze()
+                for _ in range(3):
+                    t0 = time.monotonic()
+                    self.assertEqual(self.probe(h), -1, h.stderr())
+                    self.assertLess(time.monotonic() - t0,
+                                    dbtables.TIMEOUT + 1.5)
+                self.assert_alive(h)
+                self.thaw()
+                self.wait_answer(h)
+
     def test_anonymous_bind(self):
         conf = self.write("anon.conf", self.config().replace(
             "username %s\npassword %s\n" % (SMTPD_DN, PASSWORD), ""))
@@ -470,6 +499,44 @@ class LdapDriverTests(dbtables.DriverTests, unittest.TestCase):
         self.assertEqual(self.probe(h), -1)
         self.assertIn("referrals are not followed", h.stderr())
         self.assert_alive(h)
+
+    # -- the extras' binary --------------------------------------------
+    def test_extras_same_answers(self):
+        """Debian 12's opensmtpd-extras table-ldap (6.7.1) and ours, one
+        config (its syntax: %s, attributes without blanks), one
+        directory: the same answers for the services it serves, except
+        where table-ldap(5) says ours differs."""
+        extras = drivers.fetch_extras()
+        conf = self.write("both.conf", self.config().replace(
+            "%u", "%s").replace(", ", ",").replace("query_timeout 1\n",
+                                                    ""))
+        served = ("alias", "domain", "credentials", "userinfo", "mailaddr")
+        cases = [c for c in CASES if c[2] in served] + [
+            ("check domain star", CHECK, "domain", b"*", 0),
+            ("check mailaddr star", CHECK, "mailaddr", b"bob*", 0),
+        ]
+        differ = {
+            # extras: the values of the last entry found only
+            "lookup alias joined": (1, "carol@example.org"),
+            # extras: the key unescaped, so * matches every entry
+            "check domain star": 1,
+            "check mailaddr star": 1,
+        }
+        answers = {}
+        for impl, bindir in (("ours", dbtables.OURS), ("extras", extras)):
+            h = drivers.Helper(os.path.join(bindir, self.DRIVER), "spy",
+                               conf, self.tmp)
+            self.addCleanup(h.close)
+            h.open()
+            self.assertEqual(h.recv(), (drivers.OK, b""), h.stderr())
+            answers[impl] = {c[0]: h.request(c[1], c[2], c[3])
+                             for c in cases}
+            h.close()
+        for what, _, _, _, want in cases:
+            with self.subTest(case=what):
+                self.assertEqual(answers["ours"][what], want)
+                self.assertEqual(answers["extras"][what],
+                                 differ.get(what, want))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ libnet-ssleay-perl	-
 strace			-
 # ldap and socketmap (issue 10): table-ldap links libldap; its tests
 # run a private slapd filled with ldapadd
-libldap-dev		h:ldap.h
+libldap-dev		pc:ldap
 slapd			-
 ldap-utils		-
 '

@@ -34,7 +34,6 @@
 #include "table_rotation.h"
 
 #define TABLE_LDAP_SIZELIMIT	TABLE_ROTATION_MAX	/* entries */
-#define TABLE_LDAP_NKEYS	(10 + 2 * TABLE_FORMAT_NSERVICES)
 
 /* the services a filter can express: all but regex */
 #define TABLE_LDAP_SERVICES	(K_ANY & ~K_REGEX)
@@ -63,45 +62,28 @@ struct table_ldap {
 
 static struct table_ldap	*table_ldap;
 static const char		*table_ldap_name;
-static char			 table_ldap_keybuf[TABLE_LDAP_NKEYS][
-				    TABLE_FORMAT_KEY_MAX];
 
 #define table_ldap_warnx(...) \
 	table_format_warnx(table_ldap_name, "ldap: " __VA_ARGS__)
 
-/* table_ldap_keys - the accepted config keys (built once) */
-static const char *const *
-table_ldap_keys(void)
-{
-	static const char	*keys[TABLE_LDAP_NKEYS + 1];
-	static const char *const own[] = {
-		"url", "username", "password", "basedn", "starttls",
-		"tls_ca_file", "query_timeout", "fetch_source_expire",
-		"fetch_source_refresh", NULL
-	};
-	size_t			 n = 0, i;
-	int			 b;
-
-	if (keys[0] != NULL)
-		return keys;
-	for (i = 0; own[i] != NULL; i++)
-		keys[n++] = own[i];
-	for (b = 0; b < TABLE_FORMAT_NSERVICES; b++) {
-		if (((1 << b) & TABLE_LDAP_SERVICES) == 0)
-			continue;
-		snprintf(table_ldap_keybuf[n], sizeof table_ldap_keybuf[n],
-		    "%s_filter", table_service_name((enum table_service)(1 << b)));
-		keys[n] = table_ldap_keybuf[n];
-		n++;
-		snprintf(table_ldap_keybuf[n], sizeof table_ldap_keybuf[n],
-		    "%s_attributes", table_service_name(
-		    (enum table_service)(1 << b)));
-		keys[n] = table_ldap_keybuf[n];
-		n++;
-	}
-	keys[n] = NULL;
-	return keys;
-}
+/* the accepted config keys: a filter and attributes per service (all
+ * but regex, which no filter expresses), the connection, our extras */
+static const char *const table_ldap_keys[] = {
+	"url", "username", "password", "basedn", "starttls", "tls_ca_file",
+	"query_timeout", "fetch_source_expire", "fetch_source_refresh",
+	"alias_filter", "alias_attributes",
+	"domain_filter", "domain_attributes",
+	"credentials_filter", "credentials_attributes",
+	"netaddr_filter", "netaddr_attributes",
+	"userinfo_filter", "userinfo_attributes",
+	"source_filter", "source_attributes",
+	"mailaddr_filter", "mailaddr_attributes",
+	"addrname_filter", "addrname_attributes",
+	"mailaddrmap_filter", "mailaddrmap_attributes",
+	"relayhost_filter", "relayhost_attributes",
+	"string_filter", "string_attributes",
+	NULL
+};
 
 /* table_ldap_disconnect - drop the connection, if any */
 static void
@@ -274,7 +256,7 @@ table_ldap_load(const char *path)
 	long long		 n, expire, refresh;
 	int			 b;
 
-	if (api_conf_load(path, table_ldap_keys(), &conf) == -1)
+	if (api_conf_load(path, table_ldap_keys, &conf) == -1)
 		return NULL;
 	if ((t = calloc(1, sizeof *t)) == NULL) {
 		api_log_warn("%s: calloc", path);

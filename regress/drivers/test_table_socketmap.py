@@ -17,13 +17,16 @@ The tests cover every key of table-socketmap(5) (server as host:port,
 inet:host:port, [::1]:port, a unix socket path; timeout; a map per
 service), every service, keys with odd characters, each reply status,
 each misbehaviour (a temporary failure naming the table, never a
-crash), UPDATE, and the outage tests (absent at start, killed, frozen;
-our smtpd through smtpctl).
+crash), UPDATE, the outage tests (absent at start, killed, frozen; our
+smtpd through smtpctl), and Postfix's own socketmap client (postmap -q,
+unpacked by scripts/debunpack.sh; "not run" without it) answering as
+ours does from the same server.
 """
 import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -251,6 +254,28 @@ CASES = [
 
 
 
+def postfix_postmap(confdir):
+    """Postfix's postmap and its environment, with an empty main.cf in
+    CONFDIR; SkipTest ("not run") when the package cannot be fetched."""
+    cache = os.path.join(dbtables.BUILD, "cache", "debunpack")
+    try:
+        p = subprocess.run(["sh", os.path.join(dbtables.ROOT, "scripts",
+                                               "debunpack.sh"),
+                            cache, "postfix"], capture_output=True,
+                           text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise unittest.SkipTest("not run: debunpack.sh: %s" % e)
+    root = p.stdout.strip()
+    postmap = os.path.join(root, "usr", "sbin", "postmap")
+    if p.returncode != 0 or not os.access(postmap, os.X_OK):
+        raise unittest.SkipTest("not run: Postfix's postmap is not "
+                                "available: %s" % p.stderr.strip()[-300:])
+    with open(os.path.join(confdir, "main.cf"), "w"):
+        pass
+    return postmap, dict(os.environ, LD_LIBRARY_PATH=os.path.join(
+        root, "usr", "lib", "postfix"))
+
+
 class SocketmapServer(servers.Server):
     """This file's --serve process on 127.0.0.1:port, [::1]:port and
     tmp/socketmap.sock.  Run as ourselves: it is our own test code."""
@@ -430,6 +455,38 @@ class SocketmapDriverTests(dbtables.DriverTests, unittest.TestCase):
         self.assertEqual(h.result(), 0)
         self.assertEqual(h.request(LOOKUP, "relayhost", b"example.org"), 0,
                          "the previous config stays")
+
+    # -- Postfix's socketmap client --------------------------------------
+    def test_postfix_client_agrees(self):
+        """Postfix's own socketmap client (postmap -q, from Debian's
+        postfix package unpacked by scripts/debunpack.sh) and ours ask
+        the same server the same keys: the same values, not-founds and
+        failures; so the test server speaks the protocol Postfix does."""
+        postmap, env = postfix_postmap(self.tmp)
+        h = self.helper()
+        cases = [("domain", "domains", "example.com"),
+                 ("domain", "domains", ODD),
+                 ("domain", "domains", "sp ace"),
+                 ("domain", "domains", "example.net"),
+                 ("userinfo", "users", "vmail"),
+                 ("alias", "aliases", "postmaster@example.com"),
+                 ("alias", "aliases", "busy"),
+                 ("alias", "aliases", "broken")]
+        for service, name, key in cases:
+            with self.subTest(key=key):
+                p = subprocess.run(
+                    [postmap, "-c", self.tmp, "-q", key,
+                     "socketmap:inet:127.0.0.1:%d:%s" % (
+                         self.server.port, name)],
+                    capture_output=True, text=True, env=env, timeout=30)
+                # postmap exits 1 both for "not found" and, after a
+                # "fatal:" line, for a failed query
+                theirs = (-1 if "fatal:" in p.stderr else
+                          (1, p.stdout.rstrip("\n")) if p.returncode == 0
+                          else 0 if p.returncode == 1 else "exit %d" %
+                          p.returncode)
+                self.assertEqual(h.request(LOOKUP, service, key.encode()),
+                                 theirs, p.stderr)
 
     # -- bad input -----------------------------------------------------
     def test_bad_config_files(self):

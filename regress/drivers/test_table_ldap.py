@@ -100,8 +100,12 @@ class SlapdServer(servers.Server):
     def command(self):
         return [servers.which("/usr/sbin/slapd", "slapd"), "-d", "0",
                 "-f", self.path("slapd.conf"), "-h",
-                "ldap://127.0.0.1:%d/ ldaps://127.0.0.1:%d/" % (
-                    self.port, self.tls_port)]
+                "ldap://127.0.0.1:%d/ ldaps://127.0.0.1:%d/ %s" % (
+                    self.port, self.tls_port, self.ldapi())]
+
+    def ldapi(self):
+        """The ldapi:// URL of the unix socket in the temporary dir."""
+        return "ldapi://" + self.path("ldapi").replace("/", "%2F")
 
     def ready(self):
         p = self.client(["ldapsearch", "-x", "-H",
@@ -379,7 +383,8 @@ class LdapDriverTests(dbtables.DriverTests, unittest.TestCase):
 
     def test_url_forms_and_tls(self):
         """A bare host:port, ldap+tls:// and starttls (StartTLS),
-        ldaps:// with tls_ca_file; an untrusted certificate is -1."""
+        ldaps:// with tls_ca_file, ldapi:// (a unix socket); an untrusted
+        certificate is -1."""
         port, tls = self.server.port, self.server.tls_port
         ca = "tls_ca_file %s\n" % self.server.cert
         plain = self.config()
@@ -389,6 +394,8 @@ class LdapDriverTests(dbtables.DriverTests, unittest.TestCase):
             "starttls": plain + "starttls yes\n" + ca,
             "ldaps": plain.replace("ldap://127.0.0.1:%d" % port,
                                    "ldaps://127.0.0.1:%d" % tls) + ca,
+            "ldapi": plain.replace("ldap://127.0.0.1:%d" % port,
+                                   self.server.ldapi()),
         }
         for name, text in forms.items():
             with self.subTest(url=name):

@@ -56,6 +56,11 @@ libnet-ssleay-perl	-
 # bench: the durability test (regress/queue/test_durability.py) traces
 # the daemon
 strace			-
+# ldap and socketmap (issue 10): table-ldap links libldap; its tests
+# run a private slapd filled with ldapadd
+libldap-dev		pc:ldap
+slapd			-
+ldap-utils		-
 '
 # (the tests' database servers are started privately by
 # regress/lib/servers.py: own data dir, own port, own socket; Dovecot's

@@ -56,6 +56,24 @@ def closed_port():
         return s.getsockname()[1]
 
 
+def wait_stopped(pid, limit=5.0):
+    """Wait until every thread of PID is stopped (SIGSTOP is delivered
+    asynchronously: a request sent before would be read and left
+    unanswered, never seen waiting in the socket)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            states = []
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            return
+        if all(st in ("T", "t") for st in states):
+            return
+        time.sleep(0.01)
+
+
 class DriverTests:
     DRIVER = None               # "table-postgres"
     BACKEND = None              # "postgres"

@@ -103,7 +103,7 @@ class TestDepsProbe(unittest.TestCase):
                                "libc-ares-dev", "libsqlite3-dev",
                                "libcrypt-dev", "libpq-dev",
                                "libhiredis-dev", "libmariadb-dev",
-                               "libssl-dev"])
+                               "libssl-dev", "libldap-dev"])
 
     def test_one_module_missing(self):
         # every .pc file of the machine but libevent's

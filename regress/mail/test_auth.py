@@ -17,6 +17,7 @@ import smtplib
 import ssl
 import subprocess
 import sys
+import threading
 import unittest
 import warnings
 
@@ -68,7 +69,8 @@ class Encrypt(unittest.TestCase):
         self.assertIn("usage: smtpctl encrypt", r.stderr)
 
 
-class AuthDaemon(unittest.TestCase):
+class AuthBase(unittest.TestCase):
+    """A daemon with a table listener and an optional one (AUTH)."""
 
     def setUp(self):
         if shutil.which("openssl") is None:
@@ -90,14 +92,29 @@ class AuthDaemon(unittest.TestCase):
                     'pki mx.test.example key "%s"\n'
                     'table creds file:%s/creds\n'
                     'listen on 127.0.0.1 port %d tls pki mx.test.example '
-                    'auth <creds> received-auth\n'
+                    '%s received-auth\n'
                     'listen on 127.0.0.1 port %d tls pki mx.test.example '
                     'auth-optional <creds>\n'
                     'action "out" relay\n'
                     'match from any for any action "out"\n'
-                    % (cert, key, self.d.dir, self.port_req,
+                    % (cert, key, self.d.dir, self.port_req, self.AUTH,
                        self.port_opt))
         self.d.start()
+
+    AUTH = "auth <creds>"
+
+    def tls_client(self, port):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = smtplib.SMTP("127.0.0.1", port, timeout=20)
+        c.ehlo("client.example")
+        c.starttls(context=ctx)
+        c.ehlo("client.example")
+        return c
+
+
+class AuthDaemon(AuthBase):
 
     def test_not_secure_no_auth(self):
         with smtplib.SMTP("127.0.0.1", self.port_req, timeout=20) as c:
@@ -120,16 +137,6 @@ class AuthDaemon(unittest.TestCase):
         self.assertNotIn("hunter2", log)
         self.assertNotIn(PLAIN, log)
 
-
-    def tls_client(self, port):
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        c = smtplib.SMTP("127.0.0.1", port, timeout=20)
-        c.ehlo("client.example")
-        c.starttls(context=ctx)
-        c.ehlo("client.example")
-        return c
 
     def test_auth_over_starttls(self):
         # AUTH-01/02/07, end to end: offered once TLS is up, a wrong
@@ -164,6 +171,53 @@ class AuthDaemon(unittest.TestCase):
         self.assertIn("user=alice result=ok", log)
         self.assertIn("user=alice result=permfail", log)
         self.assertNotIn("hunter2", log)
+
+
+class AuthSystem(AuthBase):
+    """`auth` with no table: system accounts, checked by the parent in
+    a short-lived child (AUTH-04): right, wrong, unknown, several at
+    once; the password never logged.  Root only (an account and its
+    shadow entry are made)."""
+
+    AUTH = "auth"
+    USER = "smtpd-auth1"
+    SECRET = "s3cret-system-pw"
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("not run: system accounts need root")
+        from smtpdtest import ensure_account
+        ensure_account(self.USER)
+        hashed = encrypt(self.SECRET).stdout.strip()
+        subprocess.run(["usermod", "-p", hashed, self.USER], check=True,
+                       timeout=60)
+        super().setUp()
+
+    def check(self, user, password):
+        with self.tls_client(self.port_req) as c:
+            c.user, c.password = user, password
+            try:
+                return c.auth("PLAIN", c.auth_plain)[0]
+            except smtplib.SMTPAuthenticationError as e:
+                return e.smtp_code
+
+    def test_system_accounts(self):
+        self.assertEqual(self.check(self.USER, self.SECRET), 235)
+        self.assertEqual(self.check(self.USER, "wrong"), 535)
+        self.assertEqual(self.check("smtpd-no-such-user", self.SECRET), 535)
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            self.check(self.USER, self.SECRET))) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results, [235] * 6)
+        self.assertIsNone(self.d.proc.poll(), "the daemon is up")
+        log = self.d.log()
+        self.assertIn("user=%s result=ok" % self.USER, log)
+        self.assertIn("user=%s result=permfail" % self.USER, log)
+        self.assertNotIn(self.SECRET, log)
 
 
 class AuthConfig(unittest.TestCase):

@@ -105,7 +105,7 @@ t_reap(void)
 	int	status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		(void)parent_forward_reaped(pid);
+		(void)parent_task_reaped(pid);
 }
 
 /* t_ask - request REQID for HOME as UID */

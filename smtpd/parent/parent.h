@@ -5,6 +5,8 @@
 #define SMTPD_PARENT_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
+
 #include <limits.h>
 
 #include "imsg.h"
@@ -88,13 +90,37 @@ int	parent_mda_reaped(pid_t, int wstatus);
 #define PARENT_FORWARD_USER_MAX		256
 struct stat;
 void	parent_on_open_forward(struct mproc *, struct imsg *);
-/* parent_forward_reaped - a reaped PID that was an opener; 0, or -1
- * when it was not one */
-int	parent_forward_reaped(pid_t);
 int	parent_forward_check_home(const struct stat *, uid_t, char *why,
 	    size_t whysz);
 int	parent_forward_check_file(const struct stat *, uid_t, char *why,
 	    size_t whysz);
+
+/* parent_task.c: short-lived forked workers (see there) */
+#define PARENT_TASK_REPLY_MAX	1024
+struct parent_task;
+struct parent_task_kind {
+	const char	*name;
+	size_t		 running_max, waiting_max;
+	int		 timeout;	/* seconds */
+	/* in the child: the work, ending in parent_task_reply */
+	void		(*child)(void *arg, int sock);
+	/* the one completion: REPLY (LEN bytes, FD or -1), or none and
+	 * FAILURE saying why; FD belongs to the callee */
+	void		(*done)(void *arg, const void *reply, size_t len,
+			    int fd, const char *failure);
+	/* the module's own */
+	int		 ready;
+	size_t		 running, nwaiting;
+	TAILQ_HEAD(, parent_task) waiting;
+};
+/* parent_task_run - ARG's task queued (started when a slot is free); -1
+ * when waiting_max tasks already wait (done is not called) */
+int	parent_task_run(struct parent_task_kind *, void *arg);
+/* parent_task_reply - in the child: send REPLY (and FD if not -1), exit */
+void	parent_task_reply(int sock, const void *reply, size_t len, int fd)
+	    __attribute__((noreturn));
+/* parent_task_reaped - a reaped PID that was a task's; 0, or -1 */
+int	parent_task_reaped(pid_t);
 
 /* parent_conf.c; parent_config_embedded - the built-in configuration is
  * in use: the account its deliveries run as, else NULL */

@@ -179,7 +179,7 @@ parent_children_reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((c = parent_children_find(pid)) == NULL) {
-			if (parent_forward_reaped(pid) == -1 &&
+			if (parent_task_reaped(pid) == -1 &&
 			    parent_mda_reaped(pid, status) == -1)
 				(void)parent_offline_reaped(pid, status);
 			continue;

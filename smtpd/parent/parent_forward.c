@@ -12,8 +12,8 @@
  * child opens the home (O_DIRECTORY), judges it, opens .forward under it
  * with openat(O_NOFOLLOW | O_NONBLOCK) -- a symbolic link or a FIFO
  * never holds it -- judges the file by fstat, and passes the descriptor
- * back over a socketpair.  The parent's loop only waits for that
- * socket's event; a child that hangs (a dead NFS server) is killed after
+ * back (parent_task.c: the parent's loop only waits for that socket's
+ * event); a child that hangs (a dead NFS server) is killed after
  * PARENT_FORWARD_TIMEOUT and the answer is EAGAIN.  At most
  * PARENT_FORWARD_RUNNING_MAX children run; PARENT_FORWARD_WAITING_MAX
  * more requests wait, and past that a request is EAGAIN at once.
@@ -24,23 +24,17 @@
  * bad request.
  */
 #include <sys/types.h>
-#include <sys/queue.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
-#include "api_tree.h"
 #include "imsg_codec.h"
 #include "log.h"
 #include "mproc.h"
@@ -56,31 +50,28 @@ struct parent_forward_reply {
 	char	why[PARENT_FORWARD_WHY_MAX];
 };
 
-/* one request, from the lookup's message until answered and reaped */
+/* one request, from the lookup's message until answered */
 struct parent_forward {
-	TAILQ_ENTRY(parent_forward) entry;	/* waiting */
 	struct mproc	*p;
 	uint64_t	 reqid;
 	uid_t		 uid;
 	gid_t		 gid;
 	char		 user[PARENT_FORWARD_USER_MAX];
 	char		 home[PATH_MAX];
-	pid_t		 pid;
-	int		 sock;
-	struct event	*ev_read;
-	struct event	*ev_timeout;
-	int		 answered;
-	int		 reaped;
 };
 
-/* the private state of the opener: the parent's cache of requests */
-static TAILQ_HEAD(, parent_forward) parent_forward_waiting =
-    TAILQ_HEAD_INITIALIZER(parent_forward_waiting);
-static size_t		parent_forward_nwaiting;
-static size_t		parent_forward_nrunning;
-static struct tree	parent_forward_children;	/* pid -> request */
+static void	parent_forward_child(void *, int);
+static void	parent_forward_done(void *, const void *, size_t, int,
+		    const char *);
 
-static void	parent_forward_start_next(void);
+static struct parent_task_kind parent_forward_kind = {
+	.name = "forward",
+	.running_max = PARENT_FORWARD_RUNNING_MAX,
+	.waiting_max = PARENT_FORWARD_WAITING_MAX,
+	.timeout = PARENT_FORWARD_TIMEOUT,
+	.child = parent_forward_child,
+	.done = parent_forward_done,
+};
 
 /* parent_forward_check_home - the home's refusal rules (EXP-06) */
 int
@@ -211,52 +202,16 @@ parent_forward_open_as(const struct parent_forward *f, int *fdp, char *why,
 }
 
 /* parent_forward_child - the forked opener: one reply, then exit */
-static void __attribute__((noreturn))
-parent_forward_child(const struct parent_forward *f, int sock)
+static void
+parent_forward_child(void *arg, int sock)
 {
+	const struct parent_forward	*f = arg;
 	struct parent_forward_reply	 r;
-	struct msghdr			 msg;
-	struct iovec			 iov;
-	struct cmsghdr			*cm;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}				 cmsgbuf;
 	int				 fd = -1;
 
-	(void)signal(SIGPIPE, SIG_IGN);
-	(void)setsid();
 	memset(&r, 0, sizeof r);
 	r.error = parent_forward_open_as(f, &fd, r.why, sizeof r.why);
-	memset(&msg, 0, sizeof msg);
-	iov.iov_base = &r;
-	iov.iov_len = sizeof r;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (r.error == 0) {
-		memset(&cmsgbuf, 0, sizeof cmsgbuf);
-		msg.msg_control = cmsgbuf.buf;
-		msg.msg_controllen = sizeof cmsgbuf.buf;
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	}
-	_exit(sendmsg(sock, &msg, 0) == (ssize_t)sizeof r ? 0 : 1);
-}
-
-/* parent_forward_free - both ends over: answered, and the child reaped */
-static void
-parent_forward_free(struct parent_forward *f)
-{
-	if (f->sock != -1)
-		close(f->sock);
-	if (f->ev_read != NULL)
-		event_free(f->ev_read);
-	if (f->ev_timeout != NULL)
-		event_free(f->ev_timeout);
-	free(f);
+	parent_task_reply(sock, &r, sizeof r, r.error == 0 ? fd : -1);
 }
 
 /* parent_forward_answer - the one answer to the lookup; FD consumed */
@@ -274,26 +229,6 @@ parent_forward_answer(struct parent_forward *f, int fd, int error)
 		msg_send_lookup_open_forward_result(f->p,
 		    &(struct msg_lookup_open_forward_result){
 		    .reqid = f->reqid, .error = error });
-	f->answered = 1;
-}
-
-/* parent_forward_finish - answered: release the slot and the events */
-static void
-parent_forward_finish(struct parent_forward *f, int fd, int error)
-{
-	parent_forward_answer(f, fd, error);
-	if (f->ev_read != NULL)
-		event_del(f->ev_read);
-	if (f->ev_timeout != NULL)
-		evtimer_del(f->ev_timeout);
-	if (f->sock != -1) {
-		close(f->sock);
-		f->sock = -1;
-	}
-	parent_forward_nrunning--;
-	if (f->reaped || f->pid == -1)
-		parent_forward_free(f);
-	parent_forward_start_next();
 }
 
 /* parent_forward_log - one line for a .forward not used, with why */
@@ -309,154 +244,39 @@ parent_forward_log(const struct parent_forward *f, int error,
 		    f->user, f->home, why);
 }
 
-/* parent_forward_recv - the child's reply: ERROR, and *FDP when 0 */
-static int
-parent_forward_recv(struct parent_forward *f, int *fdp, char *why,
-    size_t whysz)
-{
-	struct parent_forward_reply	 r;
-	struct msghdr			 msg;
-	struct iovec			 iov;
-	struct cmsghdr			*cm;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	}				 cmsgbuf;
-	ssize_t				 n;
-
-	memset(&msg, 0, sizeof msg);
-	iov.iov_base = &r;
-	iov.iov_len = sizeof r;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cmsgbuf.buf;
-	msg.msg_controllen = sizeof cmsgbuf.buf;
-	*fdp = -1;
-	if ((n = recvmsg(f->sock, &msg, MSG_CMSG_CLOEXEC)) == -1)
-		return -1;
-	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)) && *fdp == -1)
-			memcpy(fdp, CMSG_DATA(cm), sizeof *fdp);
-	r.why[sizeof r.why - 1] = '\0';
-	snprintf(why, whysz, "%s", n == (ssize_t)sizeof r ? r.why :
-	    "the opener ended without an answer");
-	if (n != (ssize_t)sizeof r || (r.error == 0 && *fdp == -1) ||
-	    (r.error != 0 && r.error != ENOENT && r.error != EPERM &&
-	    r.error != EAGAIN))
-		r.error = EAGAIN;
-	if (r.error != 0 && *fdp != -1) {
-		close(*fdp);
-		*fdp = -1;
-	}
-	return r.error;
-}
-
-/* parent_forward_on_read - the child answered, or closed its end */
+/* parent_forward_done - the opener's reply (or none): the answer */
 static void
-parent_forward_on_read(evutil_socket_t sock, short ev, void *arg)
+parent_forward_done(void *arg, const void *reply, size_t len, int fd,
+    const char *failure)
 {
-	struct parent_forward	*f = arg;
-	char			 why[PARENT_FORWARD_WHY_MAX];
-	int			 error, fd;
+	struct parent_forward		*f = arg;
+	struct parent_forward_reply	 r;
+	char				 why[PARENT_FORWARD_WHY_MAX];
 
-	(void)sock;
-	(void)ev;
-	if ((error = parent_forward_recv(f, &fd, why, sizeof why)) == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		snprintf(why, sizeof why, "recvmsg: %s", strerror(errno));
-		error = EAGAIN;
+	memset(&r, 0, sizeof r);
+	if (failure != NULL || len != sizeof r) {
+		snprintf(why, sizeof why, "the opener %s", failure != NULL ?
+		    failure : "sent a bad answer");
+		r.error = EAGAIN;
+	} else {
+		memcpy(&r, reply, sizeof r);
+		r.why[sizeof r.why - 1] = '\0';
+		snprintf(why, sizeof why, "%s", r.why);
+		if ((r.error == 0 && fd == -1) || (r.error != 0 &&
+		    r.error != ENOENT && r.error != EPERM &&
+		    r.error != EAGAIN))
+			r.error = EAGAIN;
 	}
-	if (error != 0)
-		parent_forward_log(f, error, why);
+	if (r.error != 0 && fd != -1) {
+		close(fd);
+		fd = -1;
+	}
+	if (r.error != 0)
+		parent_forward_log(f, r.error, why);
 	else
 		log_debug("parent: .forward of %s opened", f->user);
-	parent_forward_finish(f, fd, error);
-}
-
-/* parent_forward_on_timeout - the child hangs: kill it, try later */
-static void
-parent_forward_on_timeout(evutil_socket_t fd, short ev, void *arg)
-{
-	struct parent_forward	*f = arg;
-
-	(void)fd;
-	(void)ev;
-	if (f->pid > 1 && !f->reaped)
-		(void)kill(f->pid, SIGKILL);
-	parent_forward_log(f, EAGAIN, "the opener did not answer in time, "
-	    "killed");
-	parent_forward_finish(f, -1, EAGAIN);
-}
-
-/* parent_forward_spawn - fork the opener; 0, or -1 with errno */
-static int
-parent_forward_spawn(struct parent_forward *f)
-{
-	struct timeval	tv = { PARENT_FORWARD_TIMEOUT, 0 };
-	int		sv[2], e2 = 0;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		return -1;
-	if ((f->pid = fork()) == -1) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (f->pid == 0) {
-		close(sv[0]);
-		parent_forward_child(f, sv[1]);
-	}
-	close(sv[1]);
-	f->sock = sv[0];
-	if (fcntl(f->sock, F_SETFL, O_NONBLOCK) == -1 ||
-	    (f->ev_read = event_new(env->evb, f->sock, EV_READ | EV_PERSIST,
-	    parent_forward_on_read, f)) == NULL ||
-	    (f->ev_timeout = evtimer_new(env->evb, parent_forward_on_timeout,
-	    f)) == NULL || event_add(f->ev_read, NULL) == -1 ||
-	    evtimer_add(f->ev_timeout, &tv) == -1)
-		fatalx("parent: .forward opener events");
-	api_tree_set(&parent_forward_children, (uint64_t)f->pid, f, &e2);
-	if (e2)
-		fatalx("parent: out of memory");
-	return 0;
-}
-
-/* parent_forward_start_next - start waiting requests while slots are free */
-static void
-parent_forward_start_next(void)
-{
-	struct parent_forward	*f;
-
-	while (parent_forward_nrunning < PARENT_FORWARD_RUNNING_MAX &&
-	    (f = TAILQ_FIRST(&parent_forward_waiting)) != NULL) {
-		TAILQ_REMOVE(&parent_forward_waiting, f, entry);
-		parent_forward_nwaiting--;
-		parent_forward_nrunning++;
-		if (parent_forward_spawn(f) == -1) {
-			f->pid = -1;
-			parent_forward_log(f, EAGAIN, strerror(errno));
-			parent_forward_finish(f, -1, EAGAIN);
-			return;	/* finish started the next one */
-		}
-	}
-}
-
-/* parent_forward_reaped - PID was an opener: 0, or -1 when not ours */
-int
-parent_forward_reaped(pid_t pid)
-{
-	struct parent_forward	*f;
-
-	if ((f = api_tree_pop(&parent_forward_children, (uint64_t)pid)) ==
-	    NULL)
-		return -1;
-	f->reaped = 1;
-	if (f->answered)
-		parent_forward_free(f);
-	return 0;
+	parent_forward_answer(f, fd, r.error);
+	free(f);
 }
 
 /* parent_forward_request_ok - a request we can act on; else why not */
@@ -501,12 +321,11 @@ parent_on_open_forward(struct mproc *p, struct imsg *imsg)
 	f->reqid = m.reqid;
 	f->uid = (uid_t)m.uid;
 	f->gid = (gid_t)m.gid;
-	f->sock = -1;
 	(void)snprintf(f->user, sizeof f->user, "%s", m.user);
 	(void)snprintf(f->home, sizeof f->home, "%s", m.home);
 	if (!parent_forward_request_ok(&m, why, sizeof why))
 		error = EPERM;
-	else if (parent_forward_nwaiting >= PARENT_FORWARD_WAITING_MAX) {
+	else if (parent_task_run(&parent_forward_kind, f) == -1) {
 		snprintf(why, sizeof why, "%d requests already waiting",
 		    PARENT_FORWARD_WAITING_MAX);
 		error = EAGAIN;
@@ -515,9 +334,5 @@ parent_on_open_forward(struct mproc *p, struct imsg *imsg)
 		parent_forward_log(f, error, why);
 		parent_forward_answer(f, -1, error);
 		free(f);
-		return;
 	}
-	TAILQ_INSERT_TAIL(&parent_forward_waiting, f, entry);
-	parent_forward_nwaiting++;
-	parent_forward_start_next();
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """A table helper for the OpenSMTPD 7.6+ text protocol, in 20 lines."""
 import sys
-
 TABLES = {"alias": {"postmaster": "bob", "abuse": "bob, alice@example.net"},
           "domain": {"example.com": "example.com"},
           "credentials": {"bob": "bob:$2b$08$ANGFKBL.BnDLL0bUdU3s6.OsBw."

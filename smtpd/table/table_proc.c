@@ -10,8 +10,9 @@
  * api/table_text.c.  Both codecs are the ones the helper glue shares,
  * fuzzed, and each reply completes its table query.  A text reply of
  * another operation or another id, an empty found| value or a line
- * that does not parse is a log line naming the table and a restart.  The helper itself
- * is hosted by api/api_host.c: its own channel, a bounded FIFO, a timer
+ * that does not parse is a log line naming the table and a restart;
+ * what a helper wrote is logged with its unprintable bytes as '?'.
+ * The helper itself is hosted by api/api_host.c: its own channel, a bounded FIFO, a timer
  * per request, restart with backoff, a graceful stop, every log line
  * naming the table.
  *
@@ -117,6 +118,18 @@ table_proc_on_register(void *arg, struct imsg *line)
 	return 0;
 }
 
+/* table_proc_printable - SRC cut to DSTSZ, unprintable bytes '?' */
+static const char *
+table_proc_printable(char *dst, size_t dstsz, const char *src)
+{
+	size_t	i;
+
+	for (i = 0; i + 1 < dstsz && src[i] != '\0'; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+	return dst;
+}
+
 /* table_proc_text_result - a text reply's r, VALUE set when found; -1
  * with a log line if the reply is not the one asked for (a restart) */
 static int
@@ -124,6 +137,7 @@ table_proc_text_result(struct table_proc_call *c, char *line, int *r,
     const char **value)
 {
 	struct table_text_reply	m;
+	char			p[201];
 
 	if (table_text_decode_reply(line, &m) == -1) {
 		log_warnx("table %s: bad %s reply: %s", c->h->name,
@@ -131,16 +145,18 @@ table_proc_text_result(struct table_proc_call *c, char *line, int *r,
 		return -1;
 	}
 	if (m.op != c->op || strcmp(m.id, c->id) != 0) {
-		log_warnx("table %s: %s-result for id %.16s answers the %s "
+		log_warnx("table %s: %s-result for id %s answers the %s "
 		    "request of id %s", c->h->name, table_text_op_name(m.op),
-		    m.id, table_text_op_name(c->op), c->id);
+		    table_proc_printable(p, 17, m.id),
+		    table_text_op_name(c->op), c->id);
 		return -1;
 	}
 	if (m.result == TABLE_TEXT_ERROR)
-		log_warnx("table %s: helper answered error to %s%s%.200s",
+		log_warnx("table %s: helper answered error to %s%s%s",
 		    c->h->name, table_text_op_name(c->op),
 		    m.message != NULL ? ": " : "",
-		    m.message != NULL ? m.message : "");
+		    table_proc_printable(p, sizeof p, m.message != NULL ?
+		    m.message : ""));
 	*r = m.result == TABLE_TEXT_FOUND ? 1 :
 	    m.result == TABLE_TEXT_NOT_FOUND ? 0 : -1;
 	*value = m.value;

@@ -172,6 +172,20 @@ class TextGlue(Fixtures, unittest.TestCase):
         self.assertEqual(h.request("lookup", "userinfo", "root")[:8],
                          "found|0:", h.stderr())
 
+    def test_requests_back_to_back(self):
+        """Several requests written at once (the protocol allows it, the
+        7.8 daemon does not do it): each answered, in order, by id."""
+        h = self.helper("table-file", self.mapfile)
+        h.handshake()
+        h.sock.sendall(b"".join(
+            b"table|0.1|1.000000|spy|lookup|alias|%08x|%s\n" % (i, k)
+            for i, k in enumerate([b"postmaster", b"nobody", b"a|b"])))
+        self.assertEqual([h.line() for _ in range(3)], [
+            "lookup-result|00000000|found|bob@example.com",
+            "lookup-result|00000001|not-found",
+            "lookup-result|00000002|found|piped"], h.stderr())
+        self.assertEqual(h.stop(), 0, h.stderr())
+
     def test_bad_daemon_lines(self):
         """A line that is no request, a wrong protocol version, garbage
         before the handshake: the helper says why and exits 1."""

@@ -106,6 +106,8 @@ struct api_host {
 	char			*name;
 	char			*path;
 	char			*hello_name;
+	char			*hello_hint;
+	int			 hinted;	/* hello_hint logged */
 	char			**argv;
 	void			*hello;
 };
@@ -325,6 +327,11 @@ api_host_fail(struct api_host *h, const char *why)
 	}
 	api_log_warnx("%s: helper %s pid %ld: %s (%s); restart in %d ms",
 	    h->p.name, h->p.path, (long)h->pid, why, st, h->delay_ms);
+	if (h->state == API_HOST_STARTING && h->pid != -1 &&
+	    h->p.hello_hint != NULL && !h->hinted) {
+		api_log_warnx("%s: %s", h->p.name, h->p.hello_hint);
+		h->hinted = 1;
+	}
 	h->pid = -1;
 	h->gen++;
 	h->state = API_HOST_BACKOFF;
@@ -923,6 +930,8 @@ api_host_copy_params(struct api_host *h, const struct api_host_params *p)
 	    (h->path = strdup(p->path)) == NULL ||
 	    (h->hello_name = strdup(p->hello_name != NULL ? p->hello_name :
 	    "handshake")) == NULL ||
+	    (p->hello_hint != NULL && (h->hello_hint =
+	    strdup(p->hello_hint)) == NULL) ||
 	    (h->argv = calloc(n + 1, sizeof *h->argv)) == NULL ||
 	    (p->hellolen > 0 && (h->hello = malloc(p->hellolen)) == NULL))
 		return -1;
@@ -934,6 +943,7 @@ api_host_copy_params(struct api_host *h, const struct api_host_params *p)
 	h->p.name = h->name;
 	h->p.path = h->path;
 	h->p.hello_name = h->hello_name;
+	h->p.hello_hint = h->hello_hint;
 	h->p.argv = h->argv;
 	h->p.hello = h->hello;
 	return 0;
@@ -961,6 +971,7 @@ api_host_release(struct api_host *h)
 	free(h->name);
 	free(h->path);
 	free(h->hello_name);
+	free(h->hello_hint);
 	free(h->hello);
 	free(h->lbuf);
 	free(h->line);

@@ -58,6 +58,9 @@ struct api_host_params {
 	const void	 *hello;
 	size_t		  hellolen;
 	int		(*hello_ok)(struct imsg *reply);	/* 0 or -1 */
+	/* logged once, after the first helper failed its handshake:
+	 * what may be wrong (NULL: nothing) */
+	const char	 *hello_hint;
 	/* or, with a context: 0 done, 1 more replies to come (lines
 	 * mode: one call per line), -1 bad */
 	int		(*hello_more)(void *arg, struct imsg *reply);

@@ -339,6 +339,9 @@ class TextDaemon(Fixtures, unittest.TestCase):
                                       ("bs", "badservice"),
                                       ("ex", "exit"), ("ga", "garbage"),
                                       ("no", "none")))
+        # a 7.6 helper declared the 6.x way: the log says what to do
+        copy_exec(self.pytable, os.path.join(self.libexec, "table-pyt"))
+        tables += "table wp pyt:/unused\n"
         d = self.daemon(tables + "table pt proc:%s\n" % self.pytable)
         pid = d.pid
 
@@ -396,7 +399,10 @@ class TextDaemon(Fixtures, unittest.TestCase):
                 ("ex", "table ex: helper .* closed its socket"),
                 ("ga", "table ga: bad handshake line: not a register "
                  "line"),
-                ("no", "table no: helper registered no service we use")):
+                ("no", "table no: helper registered no service we use"),
+                ("wp", "table wp: if this helper was written for OpenSMTPD "
+                 "7.6 or later, it speaks the text protocol: declare its "
+                 "table text-NAME:CONFIG or proc:/path")):
             with self.subTest(table=name):
                 self.assertTrue(wait_for(lambda: re.search(
                     logged, d.log()), TIMEOUT_MS / 1000 + 5, 0.1),

@@ -332,6 +332,9 @@ table_proc_start(struct table_proc *h, struct event_base *evb)
 	p.hello = open;
 	p.hellolen = sizeof open;
 	p.hello_ok = table_proc_on_open;
+	p.hello_hint = "if this helper was written for OpenSMTPD 7.6 or "
+	    "later, it speaks the text protocol: declare its table "
+	    "text-NAME:CONFIG or proc:/path (smtpd.conf(5))";
 	h->exec_fd = -1;		/* the host's, even on failure */
 	if ((h->host = api_host_new(evb, &p)) == NULL)
 		return -1;

@@ -7,7 +7,8 @@ protocol, both ways (issue 10 part 3, TABLE-07, TABLE-08).
     through `smtpctl table` and an SMTP session; our table-sqlite forced
     to the text protocol with `text-sqlite:`; a helper that misbehaves
     (regress/tables/text_bad_helper.py: wrong id, wrong result name,
-    empty found|, garbage, death mid-request, no answer, no
+    empty found|, garbage, a line too long, a NUL byte, two answers,
+    death mid-request, no answer, no
     register|ready, an unknown service, nothing registered, an exit at
     start) is a temporary failure, a log line naming the table and a
     restart with backoff, never a dead daemon.
@@ -193,6 +194,10 @@ class TextGlue(Fixtures, unittest.TestCase):
                 ("config|ready", "table|0.2|1.0|spy|update|1",
                  "unknown protocol version"),
                 ("config|ready", "lookup|alias|1|x", "not a table"),
+                ("config|ready", "table|0.1|1.0|spy|lookup|alias|1|a\0b",
+                 "a NUL byte inside a line"),
+                ("config|ready", "table|0.1|1.0|spy|lookup|alias|1|" +
+                 "k" * 20000, "a line over"),
                 ("config|protocol|0.9", None, "protocol 0.9"),
                 ("config", None, "config line without a key")):
             with self.subTest(line=second or first):
@@ -358,6 +363,9 @@ class TextDaemon(Fixtures, unittest.TestCase):
                  r"empty value"),
                 ("garbage", r"table b: bad lookup reply: unknown result "
                  r"name"),
+                ("long", r"table b: helper \S+ pid \d+: sent a line too "
+                 r"long"),
+                ("nul", r"table b: helper \S+ pid \d+: sent a NUL byte"),
                 ("die", r"table b: helper \S+ pid \d+: closed its socket"),
                 # the second answer comes with the first or after it
                 ("vtwo", r"table b: helper \S+ pid \d+: (sent data nobody "

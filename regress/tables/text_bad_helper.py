@@ -9,7 +9,8 @@ ready), "badservice" (registers a service that does not exist), "exit"
 that is not register|), "none" (register|ready alone).  Once ready, the
 key of a request picks the answer: "wrongid" (another request's id),
 "wrongop" (check-result to a lookup), "empty" (found with an empty
-value), "garbage" (a line that is no reply), "die" (exits), "hang"
+value), "garbage" (a line that is no reply), "long" (a reply of 20,000
+bytes), "nul" (a NUL byte in the value), "die" (exits), "hang"
 (never answers), "error" (error|db down, a fair answer), "vtwo" (answers
 twice); "yes" or "v..." found ("value-of-v..." for a lookup), anything
 else not-found.  Update answers ok.  It appends its PID to
@@ -66,6 +67,10 @@ def answer(f):
         say("%s-result|%s|found|" % (op, rid))
     elif key == "garbage":
         say("\x01\x02 not a reply")
+    elif key == "long":
+        say("%s-result|%s|found|%s" % (op, rid, "x" * 20000))
+    elif key == "nul":
+        say("%s-result|%s|found|a\0b" % (op, rid))
     elif key == "die":
         sys.exit(0)
     elif key == "hang":

@@ -210,10 +210,19 @@ $(O)/bench/%: $(O)/o/bench/%.o
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
-.PHONY: bench
+.PHONY: bench bench-tables
 bench: deps
 	@$(MAKE) --no-print-directory all
 	python3 bench/bench.py --build $(O) $(BENCH_ARGS)
+# bench/tables.c drives the table layer itself: the core libraries too;
+# make bench-tables: look-ups per second per driver (bench/tables.py)
+$(O)/bench/tables: $(O)/o/bench/tables.o $(CORE_LIB) $(API_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALLLDFLAGS) -o $@ $^ $(LIBS)
+bench-tables: deps
+	@$(MAKE) --no-print-directory all
+	python3 bench/tables.py --build $(O) $(BENCH_ARGS)
 
 # fuzz targets: clang only, built with their own objects
 FUZZ_O		:= $(O)/fuzz

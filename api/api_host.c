@@ -37,6 +37,7 @@
 
 #define API_HOST_DYING_MAX	8	/* killed helpers not reaped yet */
 #define API_HOST_STOP_WAIT_MS	1000
+#define API_HOST_LINE_MAX	16384	/* lines mode, when not given */
 
 /* one request: queued, then in flight, then answered or timed out */
 struct api_host_req {
@@ -75,6 +76,12 @@ struct api_host {
 	pid_t			 pid;		/* -1 when none runs */
 	int			 sock;		/* our end, -1 when none */
 	struct imsgbuf		 ib;
+	/* lines mode: bytes read, the line handed on, bytes to write */
+	char			*lbuf;
+	size_t			 llen;
+	char			*line;
+	char			*wbuf;
+	size_t			 wlen;
 	struct event		*ev_read;
 	struct event		*ev_write;
 	struct event		*ev_reply;	/* the helper's answer is due */
@@ -99,6 +106,8 @@ struct api_host {
 	char			*name;
 	char			*path;
 	char			*hello_name;
+	char			*hello_hint;
+	int			 hinted;	/* hello_hint logged */
 	char			**argv;
 	void			*hello;
 };
@@ -288,6 +297,9 @@ api_host_channel_close(struct api_host *h)
 		close(h->sock);
 		h->sock = -1;
 	}
+	free(h->wbuf);
+	h->wbuf = NULL;
+	h->wlen = h->llen = 0;
 }
 
 /*
@@ -315,6 +327,11 @@ api_host_fail(struct api_host *h, const char *why)
 	}
 	api_log_warnx("%s: helper %s pid %ld: %s (%s); restart in %d ms",
 	    h->p.name, h->p.path, (long)h->pid, why, st, h->delay_ms);
+	if (h->state == API_HOST_STARTING && h->pid != -1 &&
+	    h->p.hello_hint != NULL && !h->hinted) {
+		api_log_warnx("%s: %s", h->p.name, h->p.hello_hint);
+		h->hinted = 1;
+	}
 	h->pid = -1;
 	h->gen++;
 	h->state = API_HOST_BACKOFF;
@@ -325,11 +342,40 @@ api_host_fail(struct api_host *h, const char *why)
 	api_host_fail_all(h);
 }
 
+/* api_host_lines_write - lines mode: 1 all written, 0 more to write,
+ * -1 error (errno) */
+static int
+api_host_lines_write(struct api_host *h)
+{
+	ssize_t	n;
+
+	while (h->wlen > 0) {
+		n = send(h->sock, h->wbuf, h->wlen, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		memmove(h->wbuf, h->wbuf + n, h->wlen - (size_t)n);
+		h->wlen -= (size_t)n;
+	}
+	return 1;
+}
+
+/* api_host_pending - bytes of the helper's read and not handed on */
+static int
+api_host_pending(const struct api_host *h)
+{
+	return h->p.lines ? h->llen > 0 : h->ib.rlen != h->ib.rpos;
+}
+
 /* api_host_flush - write what the socket takes, the rest on EV_WRITE */
 static void
 api_host_flush(struct api_host *h)
 {
-	switch (imsgbuf_write(&h->ib)) {
+	switch (h->p.lines ? api_host_lines_write(h) :
+	    imsgbuf_write(&h->ib)) {
 	case 1:
 		event_del(h->ev_write);
 		break;
@@ -358,8 +404,20 @@ api_host_send(struct api_host *h, uint32_t type, int fd, const void *data,
     size_t len)
 {
 	struct timeval	tv = api_host_ms(h->p.timeout_ms);
+	char		*nw;
 
-	if (imsg_compose(&h->ib, type, 0, fd, data, len) == -1)
+	if (h->p.lines) {
+		if (fd != -1) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		if ((nw = realloc(h->wbuf, h->wlen + len)) == NULL)
+			return -1;
+		h->wbuf = nw;
+		memcpy(h->wbuf + h->wlen, data, len);
+		h->wlen += len;
+	} else if (imsg_compose(&h->ib, type, 0, fd, data, len) == -1)
 		return -1;
 	evtimer_add(h->ev_reply, &tv);
 	api_host_flush(h);
@@ -405,14 +463,21 @@ static void
 api_host_on_hello(struct api_host *h, struct imsg *imsg)
 {
 	char	why[64];
+	int	r = 0;
 
+	if (h->p.hello_more != NULL)
+		r = h->p.hello_more(h->p.hello_arg, imsg);
+	else if (h->p.hello_ok != NULL)
+		r = h->p.hello_ok(imsg) == -1 ? -1 : 0;
+	if (r == 1)
+		return;		/* more to come, within the same timer */
 	evtimer_del(h->ev_reply);
-	if (h->p.hello_ok != NULL && h->p.hello_ok(imsg) == -1) {
+	if (r == -1) {
 		snprintf(why, sizeof why, "bad answer to %s", h->p.hello_name);
 		api_host_fail(h, why);
 		return;
 	}
-	if (h->ib.rlen != h->ib.rpos) {
+	if (api_host_pending(h)) {
 		api_host_fail(h, "sent data nobody asked for");
 		return;
 	}
@@ -432,7 +497,7 @@ api_host_on_reply(struct api_host *h, struct imsg *imsg)
 	h->inflight = NULL;
 	evtimer_del(h->ev_reply);
 	/* one request, one reply: anything more is a protocol error */
-	if ((extra = h->ib.rlen != h->ib.rpos))
+	if ((extra = api_host_pending(h)))
 		api_host_fail(h, "sent data nobody asked for");
 	gen = h->gen;
 	if (!asked)
@@ -468,6 +533,59 @@ api_host_on_frame(struct api_host *h, struct imsg *imsg)
 		api_host_on_reply(h, imsg);
 }
 
+/*
+ * api_host_on_lines - lines mode: each whole line read, taken out of
+ * the buffer and handed on as a reply, until one is missing or the
+ * helper failed
+ */
+static void
+api_host_on_lines(struct api_host *h)
+{
+	struct imsg	 imsg;
+	unsigned int	 gen = h->gen;
+	char		*nl;
+	size_t		 n;
+
+	while (h->gen == gen && h->llen > 0) {
+		if ((nl = memchr(h->lbuf, '\n', h->llen)) == NULL) {
+			if (h->llen > h->p.line_max)
+				api_host_fail(h, "sent a line too long");
+			return;		/* half a line: the timer runs */
+		}
+		n = (size_t)(nl - h->lbuf);
+		if (n > h->p.line_max || memchr(h->lbuf, '\0', n) != NULL) {
+			api_host_fail(h, n > h->p.line_max ?
+			    "sent a line too long" : "sent a NUL byte");
+			return;
+		}
+		memcpy(h->line, h->lbuf, n);
+		h->line[n] = '\0';
+		memmove(h->lbuf, nl + 1, h->llen - n - 1);
+		h->llen -= n + 1;
+		memset(&imsg, 0, sizeof imsg);
+		imsg.hdr.type = h->p.ok_type;
+		imsg.fd = -1;
+		imsg.data = h->line;
+		imsg.datalen = n;
+		api_host_on_frame(h, &imsg);
+	}
+}
+
+/* api_host_read_lines - lines mode: read what fits in the buffer */
+static ssize_t
+api_host_read_lines(struct api_host *h)
+{
+	ssize_t	n;
+
+	do
+		n = read(h->sock, h->lbuf + h->llen, h->p.line_max + 1 -
+		    h->llen);
+	while (n == -1 && errno == EINTR);
+	if (n > 0)
+		h->llen += (size_t)n;
+	return n;
+}
+
 /* api_host_on_read - bytes, EOF or an error on the helper's socket */
 static void
 api_host_on_read(int fd, short ev, void *arg)
@@ -479,7 +597,7 @@ api_host_on_read(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	n = imsgbuf_read(&h->ib);
+	n = h->p.lines ? api_host_read_lines(h) : imsgbuf_read(&h->ib);
 	if (n == 0) {
 		api_host_fail(h, "closed its socket");
 		return;
@@ -495,6 +613,10 @@ api_host_on_read(int fd, short ev, void *arg)
 	}
 	if (h->state == API_HOST_READY && h->inflight == NULL) {
 		api_host_fail(h, "sent a reply to a request never sent");
+		return;
+	}
+	if (h->p.lines) {
+		api_host_on_lines(h);
 		return;
 	}
 	if ((r = imsg_get(&h->ib, &imsg)) == -1) {
@@ -568,6 +690,9 @@ api_host_child(struct api_host *h, int sock, pid_t parent)
 			_exit(127);
 	} else if (dup2(sock, 0) == -1)
 		_exit(127);
+	/* a line protocol reads fd 0 and writes fd 1, both the socket */
+	if (h->p.lines && dup2(0, 1) == -1)
+		_exit(127);
 	if (h->p.pinned && fd != 3 && (dup2(fd, 3) == -1 ||
 	    fcntl(3, F_SETFD, FD_CLOEXEC) == -1))
 		_exit(127);
@@ -631,7 +756,10 @@ api_host_spawn(struct api_host *h)
 	h->gen++;
 	h->starts++;
 	if (fcntl(h->sock, F_SETFL, fcntl(h->sock, F_GETFL) | O_NONBLOCK) ==
-	    -1 || imsgbuf_init(&h->ib, h->sock) == -1) {
+	    -1 || imsgbuf_init(&h->ib, h->sock) == -1 || (h->p.lines &&
+	    ((h->lbuf == NULL && (h->lbuf = malloc(h->p.line_max + 1)) ==
+	    NULL) || (h->line == NULL && (h->line = malloc(h->p.line_max +
+	    1)) == NULL)))) {
 		api_log_warn("%s: helper channel", h->p.name);
 		close(h->sock);
 		h->sock = -1;
@@ -802,6 +930,8 @@ api_host_copy_params(struct api_host *h, const struct api_host_params *p)
 	    (h->path = strdup(p->path)) == NULL ||
 	    (h->hello_name = strdup(p->hello_name != NULL ? p->hello_name :
 	    "handshake")) == NULL ||
+	    (p->hello_hint != NULL && (h->hello_hint =
+	    strdup(p->hello_hint)) == NULL) ||
 	    (h->argv = calloc(n + 1, sizeof *h->argv)) == NULL ||
 	    (p->hellolen > 0 && (h->hello = malloc(p->hellolen)) == NULL))
 		return -1;
@@ -813,6 +943,7 @@ api_host_copy_params(struct api_host *h, const struct api_host_params *p)
 	h->p.name = h->name;
 	h->p.path = h->path;
 	h->p.hello_name = h->hello_name;
+	h->p.hello_hint = h->hello_hint;
 	h->p.argv = h->argv;
 	h->p.hello = h->hello;
 	return 0;
@@ -840,7 +971,11 @@ api_host_release(struct api_host *h)
 	free(h->name);
 	free(h->path);
 	free(h->hello_name);
+	free(h->hello_hint);
 	free(h->hello);
+	free(h->lbuf);
+	free(h->line);
+	free(h->wbuf);
 	free(h);
 }
 
@@ -864,6 +999,8 @@ api_host_new(struct event_base *base, const struct api_host_params *p)
 	    p->backoff_max_ms);
 	if (h->p.stop_wait_ms <= 0)
 		h->p.stop_wait_ms = API_HOST_STOP_WAIT_MS;
+	if (h->p.lines && h->p.line_max == 0)
+		h->p.line_max = API_HOST_LINE_MAX;
 	/* the caller's strings need not outlive this call */
 	if (api_host_copy_params(h, p) == -1 ||
 	    (h->ev_reply = evtimer_new(base, api_host_on_reply_timeout,

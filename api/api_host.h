@@ -8,7 +8,8 @@
  * descriptor pinned earlier, the socket on fd 0 and nothing else of the
  * daemon's but stdout and stderr, signal dispositions and mask reset),
  * sends its protocol's handshake, then carries requests one at a time,
- * as the proc protocols require, from a bounded FIFO.  Every request
+ * as the proc protocols require, from a bounded FIFO: imsg frames, or
+ * text lines (the 7.6+ table protocol, params.lines).  Every request
  * completes exactly once through its callback: with the helper's reply,
  * or with NULL (a temporary failure) when the FIFO is full, the helper is
  * in its restart delay, the request's timer expired, or the helper died,
@@ -57,6 +58,23 @@ struct api_host_params {
 	const void	 *hello;
 	size_t		  hellolen;
 	int		(*hello_ok)(struct imsg *reply);	/* 0 or -1 */
+	/* logged once, after the first helper failed its handshake:
+	 * what may be wrong (NULL: nothing) */
+	const char	 *hello_hint;
+	/* or, with a context: 0 done, 1 more replies to come (lines
+	 * mode: one call per line), -1 bad */
+	int		(*hello_more)(void *arg, struct imsg *reply);
+	void		 *hello_arg;
+	/*
+	 * A line protocol (7.6+ tables): the socket on fd 0 and fd 1, the
+	 * hello and the requests written as they are (whole lines), and
+	 * each line read (at most line_max bytes) handed on as a reply of
+	 * type ok_type whose data is the line without its '\n', writable
+	 * and NUL-terminated (datalen without the NUL).  A NUL inside a
+	 * line, or a longer one, is garbage.
+	 */
+	int		  lines;
+	size_t		  line_max;
 	int		  timeout_ms;	/* per request, and per reply */
 	size_t		  fifo_max;	/* callers waiting, sent or not */
 	int		  backoff_min_ms;

@@ -6,7 +6,12 @@
  * table_api_dispatch(); both speak PROC_TABLE_API_VERSION 2
  * (libexec-protocols.md section 4) on fd 0 byte for byte: OPEN
  * handshake, then CHECK, LOOKUP, FETCH, UPDATE and CLOSE, every reply of
- * type 0.  The callback signatures are those of OpenSMTPD's extras glue,
+ * type 0.  Or, when the daemon's first byte is 'c' (a 7.6+ daemon's
+ * "config|..." handshake; a 6.x OPEN frame starts with 2, or 0 on a
+ * big-endian host), the 7.6+ text protocol (section 7): requests read
+ * on fd 0, lines written on fd 1 when it is the same socket (as 7.6
+ * spawns helpers), else on fd 0; every registered service (the
+ * backend's) announced with register|NAME.  The callback signatures are those of OpenSMTPD's extras glue,
  * so its drivers build unchanged; the registration is a thin shim, a
  * backend whose methods call the callbacks.
  *

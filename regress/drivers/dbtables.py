@@ -16,6 +16,9 @@ way OpenSMTPD 6.8's lookup process does (test_table_drivers.Helper):
     once it is back;
   - the server frozen (SIGSTOP): -1 within query_timeout, then answers
     after SIGCONT;
+  - the helper under a 7.6-style daemon (the text protocol of
+    libexec-protocols.md 7, regress/lib/texthelper.py), and our smtpd
+    speaking text to it (`table db text-NAME:CONFIG`): the same answer;
   - our smtpd using the helper: `smtpctl table lookup` answers,
     `smtpctl update table` reloads (and keeps the old config when the
     new one is broken), a look-up is a temporary failure (exit 2) while
@@ -39,6 +42,7 @@ sys.path.insert(0, HERE)
 import servers  # noqa: E402
 import test_table_drivers as drivers  # noqa: E402
 from smtpdtest import Smtpd, build_for, free_port, proc_children  # noqa: E402,E501
+from texthelper import TextHelper  # noqa: E402
 
 BUILD = os.environ.get("SMTPD_BUILD", os.path.join(ROOT, "obj"))
 OURS = os.path.join(BUILD, "libexec")
@@ -252,6 +256,38 @@ class DriverTests:
         self.assertRegex(h.stderr(), "table spy: .*(no answer|timed out)")
         self.thaw()
         self.wait_answer(h)
+
+    def test_text_protocol(self):
+        """The 7.6+ text protocol: the helper under a 7.6-style daemon
+        registers the service and answers it; our smtpd declared
+        text-NAME: answers it through smtpctl."""
+        service, key, value = self.PROBE
+        h = TextHelper(os.path.join(OURS, self.DRIVER), ["spy", self.conf],
+                       self.tmp)
+        self.addCleanup(h.close)
+        self.assertIn(service, h.handshake(), h.stderr())
+        self.assertEqual(h.request("lookup", service, key), "found|" + value,
+                         h.stderr())
+        self.assertEqual(h.request("update"), "ok", h.stderr())
+        self.assertEqual(h.stop(), 0, h.stderr())
+        conf = ("table db text-%s:%s\n"
+                "listen on 127.0.0.1 port %d\n"
+                "action \"local\" mbox\n"
+                "match from local for local action \"local\"\n" % (
+                    self.BACKEND, self.conf, free_port()))
+        d = Smtpd(conf=conf, args=["-o", "libexec=" + os.path.join(
+            build_for(None), "libexec")])
+        self.addCleanup(d.cleanup)
+        d.start()
+
+        def lookup():
+            r = d.ctl("table", "lookup", "db", service, key)
+            return r.returncode, r.stdout.strip()
+        deadline = time.monotonic() + RECOVER
+        while lookup() != (0, value) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(lookup(), (0, value), d.log()[-3000:])
+        self.assertEqual(d.stop(), 0)
 
     def test_smtpd_table_lookup(self):
         """Our smtpd hosting the helper: smtpctl table lookup answers,

@@ -461,6 +461,10 @@ conf_parse_table(struct conf_parser *p, int line)
 			conf_table_open(p, t, line);
 	} else if (strcmp(t->backend, "getpwnam") == 0) {
 		t->kind = CONF_TABLE_MAP;
+	} else if (strcmp(t->backend, TABLE_TEXT_PROC) == 0) {
+		if (!p->trusted && table_text_proc_path(t->config, why,
+		    sizeof(why)) == -1)
+			conf_error(p, line, "table %s: %s", name, why);
 	} else if (!conf_backend_known(p, t->backend, why, sizeof(why)))
 		conf_error(p, line, "table backend \"%s\" does not exist: %s",
 		    t->backend, why);

@@ -119,10 +119,13 @@ table_find_helper(const char *libexec, const char *backend, char *path,
 	size_t		 i;
 	int		 r;
 
-	/* proc-NAME runs table-NAME, built-in names included */
+	/* proc-NAME runs table-NAME, built-in names included; text-NAME
+	 * too, in the 7.6+ protocol */
 	if (strncmp(backend, TABLE_PROC_PREFIX, strlen(TABLE_PROC_PREFIX)) ==
 	    0 && backend[strlen(TABLE_PROC_PREFIX)] != '\0')
 		backend += strlen(TABLE_PROC_PREFIX);
+	else if (table_text_backend(backend))
+		backend += strlen(TABLE_TEXT_PREFIX);
 	dirs[0] = libexec != NULL && libexec[0] != '\0' ? libexec :
 	    PATH_SMTPD_LIBEXEC;
 	dirs[1] = TABLE_HELPER_DIR_DEBIAN;
@@ -136,6 +139,34 @@ table_find_helper(const char *libexec, const char *backend, char *path,
 	snprintf(err, errsz, "no helper table-%s in %s or %s", backend,
 	    dirs[0], dirs[1]);
 	return -1;
+}
+
+/* table_text_backend - does BACKEND speak the 7.6+ text protocol:
+ * text-NAME (the helper table-NAME) or proc (CONFIG its path) */
+int
+table_text_backend(const char *backend)
+{
+	if (strcmp(backend, TABLE_TEXT_PROC) == 0)
+		return 1;
+	return strncmp(backend, TABLE_TEXT_PREFIX,
+	    strlen(TABLE_TEXT_PREFIX)) == 0 &&
+	    backend[strlen(TABLE_TEXT_PREFIX)] != '\0';
+}
+
+/* table_text_proc_path - proc:PATH's executable PATH; 0, or -1 with ERR */
+int
+table_text_proc_path(const char *config, char *err, size_t errsz)
+{
+	if (config == NULL || config[0] != '/') {
+		snprintf(err, errsz, "proc: needs the absolute path of a "
+		    "program");
+		return -1;
+	}
+	if (access(config, X_OK) == -1) {
+		snprintf(err, errsz, "proc:%s: %s", config, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* table_backend_valid_name - backend names are [a-z0-9_-] words */
@@ -193,7 +224,14 @@ table_create(const char *name, const char *backend, const char *config,
 	}
 	if ((b = table_backend_find(backend)) != NULL)
 		;
-	else if (!table_backend_valid_name(backend) ||
+	else if (strcmp(backend, TABLE_TEXT_PROC) == 0) {
+		if (table_text_proc_path(config, why, sizeof why) == -1) {
+			snprintf(err, errsz, "table \"%s\": %s", name, why);
+			return NULL;
+		}
+		(void)strlcpy(path, config, sizeof path);
+		config = "";	/* the program runs without an argument */
+	} else if (!table_backend_valid_name(backend) ||
 	    strlen(backend) >= TABLE_NAME_MAX) {
 		snprintf(err, errsz, "table \"%s\": invalid backend name",
 		    name);
@@ -220,7 +258,7 @@ table_create(const char *name, const char *backend, const char *config,
 	}
 	/* a helper's executable is pinned now, while it can be opened */
 	if (b == NULL && (t->proc = table_proc_new(t->name, path, t->config,
-	    err, errsz)) == NULL) {
+	    table_text_backend(backend), err, errsz)) == NULL) {
 		free(t);
 		return NULL;
 	}

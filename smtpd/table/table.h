@@ -45,6 +45,10 @@ struct event_base;
 #define TABLE_DOMAIN_MAX	MAILADDR_DOMAIN_SIZE	/* with the NUL */
 #define TABLE_PASSWORD_MAX	2048	/* credentials value, spec 4.6 */
 #define TABLE_PROC_PREFIX	"proc-"	/* proc-NAME: the helper table-NAME */
+/* text-NAME: the helper table-NAME, spoken to in the 7.6+ text protocol;
+ * proc:/PATH: the program PATH, likewise (OpenSMTPD 7.6's own syntax) */
+#define TABLE_TEXT_PREFIX	"text-"
+#define TABLE_TEXT_PROC		"proc"
 #define TABLE_PROC_TIMEOUT_MS	5000	/* one helper request */
 #define TABLE_PROC_BACKOFF_MS	1000	/* first restart delay */
 #define TABLE_PROC_BACKOFF_MAX_MS 60000	/* restart delay ceiling */
@@ -105,6 +109,12 @@ void		 table_fetch(struct table *, enum table_service,
 const char	*table_name(const struct table *);
 /* table_is_helper - is BACKEND (not static, file, db, getpwnam) a helper */
 int		 table_is_helper(const char *backend);
+/* table_text_backend - does BACKEND (text-NAME, proc) speak 7.6+ text */
+int		 table_text_backend(const char *backend);
+/* table_text_proc_path - is CONFIG of proc:CONFIG an executable's
+ * absolute path: 0, or -1 with ERR */
+int		 table_text_proc_path(const char *config, char *err,
+		    size_t errsz);
 enum table_shape table_shape(const struct table *);
 unsigned int	 table_services(const struct table *);
 int		 table_check_use(const struct table *, enum table_service,
@@ -120,10 +130,12 @@ void		 table_set_backoff(struct table *, int first_ms, int max_ms);
 int		 table_find_helper(const char *libexec, const char *backend,
 		    char *path, size_t pathsz, char *err, size_t errsz);
 
-/* table_proc.c: the table protocol (libexec-protocols.md 4) of a helper
- * hosted by api/api_host.c */
+/* table_proc.c: the table protocol (libexec-protocols.md 4, or 7) of a
+ * helper hosted by api/api_host.c */
+/* TEXT: the 7.6+ text protocol (section 7) rather than imsg */
 struct table_proc	*table_proc_new(const char *tname, const char *path,
-			    const char *config, char *err, size_t errsz);
+			    const char *config, int text, char *err,
+			    size_t errsz);
 void		 table_proc_set_limits(struct table_proc *, int timeout_ms,
 		    int backoff_ms, int backoff_max_ms);
 int		 table_proc_start(struct table_proc *, struct event_base *);

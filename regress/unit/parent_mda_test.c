@@ -353,9 +353,11 @@ test_prepare(void)
 	    "mail.mboxfile -f %%{mbox.from} '/home/bob/my box'");
 	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
 	    == 0 && argv_is(&x, (const char *[]){ "sh", "-c",
-	    "/usr/libexec/smtpd/mail.mboxfile -f Alice+news@Client.Example "
-	    "'/home/bob/my box'", NULL }),
-	    "a /file target: %{mbox.from} expanded");
+	    "/proc/self/fd/4/mail.mboxfile -f Alice+news@Client.Example "
+	    "'/home/bob/my box'", NULL }) &&
+	    strcmp(x.reach, "/usr/libexec/smtpd") == 0,
+	    "a /file target: %{mbox.from} expanded, our libexec directory "
+	    "reached through fd 4 (opened by the child as root)");
 	snprintf(evp.mda_exec, sizeof(evp.mda_exec), "cat %%{nosuch}");
 	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
 	    == -1 && strstr(err, "nosuch") != NULL,

@@ -548,6 +548,31 @@ parent_mda_lmtp(const struct parent_mda_job *j, struct parent_mda_exec *x)
 	return 0;
 }
 
+/*
+ * parent_mda_reach - a command that starts with our libexec directory (a
+ * /file target's mail.mboxfile, lookup_expand.c) reaches it through a
+ * descriptor the child opens as root: the user may not be able to walk
+ * to it (a build tree in root's home).  *RUN rewritten into BUF.
+ */
+static int
+parent_mda_reach(const struct parent_mda_job *j, struct parent_mda_exec *x,
+    const char **run, char *buf, size_t bufsz)
+{
+	const char	*lx = j->pp->libexec;
+	size_t		 n;
+
+	x->reach[0] = '\0';
+	if (lx == NULL || (n = strlen(lx)) == 0 || strncmp(*run, lx, n) != 0 ||
+	    (*run)[n] != '/' || strlen(lx) >= sizeof x->reach)
+		return 0;
+	if ((size_t)snprintf(buf, bufsz, "/proc/self/fd/4%s", *run + n) >=
+	    bufsz)
+		return -1;
+	(void)strlcpy(x->reach, lx, sizeof x->reach);
+	*run = buf;
+	return 0;
+}
+
 /* parent_mda_command - /bin/sh -c COMMAND, or the wrapper around it
  * (MDA-06, MDA-08); an alias or .forward |command or /file (the
  * envelope's mda_exec) is expanded as an mda command is */
@@ -556,6 +581,7 @@ parent_mda_command(const struct parent_mda_job *j, struct parent_mda_exec *x)
 {
 	char			cmd[PARENT_MDA_FORMAT_MAX];
 	char			wrapped[PARENT_MDA_FORMAT_MAX];
+	char			reached[PARENT_MDA_FORMAT_MAX];
 	struct parent_mda_vars	wv;
 	const char		*run = cmd;
 
@@ -578,6 +604,8 @@ parent_mda_command(const struct parent_mda_job *j, struct parent_mda_exec *x)
 			return -1;
 		run = wrapped;
 	}
+	if (parent_mda_reach(j, x, &run, reached, sizeof reached) == -1)
+		return -2;
 	if ((size_t)snprintf(x->path, sizeof(x->path), "%s",
 	    PARENT_MDA_SHELL) >= sizeof(x->path) ||
 	    parent_mda_arg(x, "sh") == -1 || parent_mda_arg(x, "-c") == -1 ||
@@ -697,7 +725,7 @@ parent_mda_child(const struct parent_mda_exec *x, int in, int out,
 {
 	sigset_t	 mask;
 	const char	*what;
-	int		 sig, prog = -1;
+	int		 sig, prog = -1, dir, low;
 
 	(void)setsid();
 	for (sig = 1; sig < NSIG; sig++)
@@ -715,8 +743,14 @@ parent_mda_child(const struct parent_mda_exec *x, int in, int out,
 		what = "dup2";
 		goto fail;
 	}
-	if (close_range(x->has_exec_fd ? 4 : 3, ~0U, 0) == -1)
-		for (int fd = x->has_exec_fd ? 4 : 3; fd < 65536; fd++)
+	if (x->reach[0] != '\0' && ((dir = open(x->reach, O_PATH |
+	    O_DIRECTORY)) == -1 || (dir != 4 && dup2(dir, 4) == -1))) {
+		what = x->reach;
+		goto fail;
+	}
+	low = x->reach[0] != '\0' ? 5 : x->has_exec_fd ? 4 : 3;
+	if (close_range(low, ~0U, 0) == -1)
+		for (int fd = low; fd < 65536; fd++)
 			(void)close(fd);
 	/* a directory only the parent can reach (make run's Maildir in a
 	 * 0700 tree): entered first, the delivery then works below it */

@@ -75,6 +75,10 @@ struct parent_mda_exec {
 	int	 has_exec_fd;			/* run exec_fd, not path: the */
 	int	 exec_fd;			/* program opened by the caller,
 						   which the user may not reach */
+	char	 reach[PATH_MAX];		/* a directory the child opens
+						   as root onto fd 4, for a
+						   command naming it as
+						   /proc/self/fd/4 ("": none) */
 	char	 user[256];			/* for the supplementary groups */
 	uid_t	 uid;
 	gid_t	 gid;

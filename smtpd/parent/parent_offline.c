@@ -82,7 +82,7 @@ parent_offline_child(int fd, const struct passwd *pw, const char *file)
 	char		*envp[] = { sock, path, "PATH=/usr/bin:/bin", NULL };
 	char		*slash;
 	sigset_t	 mask;
-	int		 sig, null;
+	int		 sig, null, prog;
 
 	for (sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);
@@ -92,20 +92,27 @@ parent_offline_child(int fd, const struct passwd *pw, const char *file)
 	if (dup2(fd, 0) == -1 || (null = open("/dev/null", O_WRONLY)) == -1 ||
 	    dup2(null, 1) == -1)
 		_exit(71);
+	snprintf(ctl, sizeof ctl, "%s", env->opts.self);
+	if ((slash = strrchr(ctl, '/')) == NULL)
+		_exit(70);
+	snprintf(slash + 1, sizeof ctl - (size_t)(slash + 1 - ctl), "smtpctl");
+	/* opened while root: the user may not reach our directory (a build
+	 * tree in root's home); it needs only to execute the file */
+	if ((prog = open(ctl, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "parent: offline: open %s: %s\n", ctl,
+		    strerror(errno));
+		_exit(71);
+	}
 	if (geteuid() == 0 && (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1))
 		_exit(77);
 	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid)
 		_exit(77);
-	snprintf(ctl, sizeof ctl, "%s", env->opts.self);
-	if ((slash = strrchr(ctl, '/')) == NULL)
-		_exit(70);
-	snprintf(slash + 1, sizeof ctl - (size_t)(slash + 1 - ctl), "smtpctl");
 	snprintf(sock, sizeof sock, "SMTPD_SOCKET=%s", env->opts.sock);
 	snprintf(path, sizeof path, "SMTPD_OFFLINE_FILE=%s/%s",
 	    parent_offline.path, file);
-	execve(ctl, argv, envp);
+	fexecve(prog, argv, envp);
 	fprintf(stderr, "parent: offline: exec %s: %s\n", ctl,
 	    strerror(errno));
 	_exit(71);

@@ -19,9 +19,17 @@
  * reply, made safe, as its error.
  *
  * conn-delay-* and reconn-delay-route are not waited between working
- * connections (OpenSMTPD's pacing is what this agent must beat); TLS
- * and AUTH to the next hop are not here yet: smtp+tls://, smtps://,
- * `relay tls` and `auth` fail temporarily, smtp:// goes on in clear.
+ * connections (OpenSMTPD's pacing is what this agent must beat).
+ * TLS (MTA-04, MTA-25): smtp:// and MX relaying try STARTTLS when
+ * offered and, when it fails, connect again in clear to that host (for
+ * MTA_CLEAR_TTL); smtp+tls://, smtps:// and `relay tls [no-verify]`
+ * require it (verified unless no-verify, against the action's `ca` or
+ * the system bundle, dispatcher_mta_tls.c), smtp+notls:// and lmtp://
+ * never use it (with `relay tls`: a temporary failure).  AUTH (MTA-08):
+ * the URL's label is looked up in the action's `auth` table through
+ * lookup (IMSG_LOOKUP_RELAY_TABLE) before the route connects; only
+ * smtp+tls:// and smtps:// may carry a label.  `relay domain` is not
+ * here yet (a temporary failure).
  * The URLs of a `relay host` list and the `src` addresses (those of
  * the destination's family) are used in turn.
  * Never blocks: sockets are driven by libevent, DNS is a request to
@@ -42,6 +50,7 @@
 #include <event2/event.h>
 
 #include "api_tree.h"
+#include "table.h"
 #include "conf.h"
 #include "dispatcher.h"
 #include "envelope.h"
@@ -64,6 +73,14 @@
 #define MTA_BATCH_MS		20	/* envelopes gathered before a kick */
 #define MTA_CONN_BACKLOG	2	/* messages waiting per connection
 					 * before another is opened */
+#define MTA_CLEAR_TTL		300	/* seconds a host whose STARTTLS
+					 * failed is spoken to in clear */
+
+/* the credentials of a route with a labelled URL */
+#define MTA_CREDS_NONE		0	/* not needed */
+#define MTA_CREDS_WANTED	1	/* to be asked of lookup */
+#define MTA_CREDS_PENDING	2
+#define MTA_CREDS_OK		3
 
 #define MTA_DSN_PARAMS_MAX	(40 + 3 * MAILADDR_TEXT_SIZE)
 
@@ -93,6 +110,7 @@ struct mta_host {
 	int			 nconns;
 	int			 failures;	/* in a row */
 	time_t			 aside_until;
+	time_t			 clear_until;	/* STARTTLS failed: clear */
 };
 
 struct mta_conn;
@@ -106,6 +124,15 @@ struct mta_route {
 	int			 literal;	/* an address: no DNS */
 	int			 lmtp;
 	int			 port;
+	int			 tls;		/* MTA_TLS_* */
+	int			 tls_verify;
+	char			 servername[256];	/* smarthost's */
+	char			 label[64];	/* the URL's, for AUTH */
+	char			*auth_table;
+	int			 creds;		/* MTA_CREDS_* */
+	uint64_t		 creds_reqid;
+	char			 auth_user[MTA_AUTH_FIELD_MAX];
+	char			 auth_pass[MTA_AUTH_FIELD_MAX];
 	char			 helo[256];
 	struct sockaddr_storage	 src[MTA_SRC_MAX];	/* `src` */
 	socklen_t		 srclen[MTA_SRC_MAX];
@@ -155,6 +182,7 @@ struct mta_state {
 	TAILQ_HEAD(, mta_route)	 routes;
 	TAILQ_HEAD(, mta_turn)	 turns;
 	struct tree		 dns;		/* reqid -> route */
+	struct tree		 creds;		/* reqid -> route */
 	uint64_t		 next_id;
 	int			 nconns;
 	int			 paused;
@@ -390,10 +418,29 @@ mta_route_on_dns_timeout(evutil_socket_t fd, short ev, void *arg)
 	mta_route_resolved(r, DNS_TEMPFAIL, "no answer from the resolver");
 }
 
+/* the TLS a route uses (mta_route_tls_mode) */
+struct mta_route_tls {
+	int	mode;		/* MTA_TLS_* */
+	int	verify;
+};
+
+/* mta_route_auth - a labelled URL: its credentials are to be asked */
+static void
+mta_route_auth(struct mta_route *r, const struct conf_action *a,
+    const struct mta_url *u)
+{
+	if (u == NULL || u->label[0] == '\0' || a->auth == NULL)
+		return;
+	strlcpy(r->label, u->label, sizeof r->label);
+	r->auth_table = xstrdup(a->auth->name);
+	r->creds = MTA_CREDS_WANTED;
+}
+
 /* mta_route_find - the route of KEY, made when new */
 static struct mta_route *
 mta_route_find(const char *key, const char *dest, int mx,
-    const struct conf_action *a, const struct mta_url *u)
+    const struct conf_action *a, const struct mta_url *u,
+    const struct mta_route_tls *tls)
 {
 	struct mta_route	*r;
 
@@ -408,6 +455,10 @@ mta_route_find(const char *key, const char *dest, int mx,
 	r->lmtp = u != NULL && u->scheme == MTA_SCHEME_LMTP;
 	r->port = u != NULL ? mta_url_port(u) : env->opts.mta_port > 0 ?
 	    env->opts.mta_port : 25;
+	r->tls = tls->mode;
+	r->tls_verify = tls->verify;
+	strlcpy(r->servername, u != NULL ? u->host : "", sizeof r->servername);
+	mta_route_auth(r, a, u);
 	strlcpy(r->helo, a->helo != NULL ? a->helo : env->servername,
 	    sizeof r->helo);
 	TAILQ_INIT(&r->pending);
@@ -434,6 +485,10 @@ mta_route_free(struct mta_route *r)
 	TAILQ_REMOVE(&mta->routes, r, entry);
 	if (r->dns_reqid)
 		api_tree_pop(&mta->dns, r->dns_reqid);
+	if (r->creds == MTA_CREDS_PENDING)
+		api_tree_pop(&mta->creds, r->creds_reqid);
+	free(r->auth_table);
+	explicit_bzero(r->auth_pass, sizeof r->auth_pass);
 	event_free(r->kick);
 	event_free(r->dns_timer);
 	free(r->key);
@@ -463,6 +518,73 @@ mta_route_schedule_batch(struct mta_route *r)
 	r->lastuse = time(NULL);
 	if (!evtimer_pending(r->kick, NULL))
 		evtimer_add(r->kick, &tv);
+}
+
+/* ---- credentials (MTA-08) ---- */
+
+/* mta_route_ask_creds - the label's entry of the action's auth table */
+static void
+mta_route_ask_creds(struct mta_route *r)
+{
+	int	err = 0;
+
+	r->creds_reqid = ++mta->next_id;
+	api_tree_set(&mta->creds, r->creds_reqid, r, &err);
+	if (err)
+		fatalx("mta: out of memory");
+	r->creds = MTA_CREDS_PENDING;
+	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_relay_table){ .reqid = r->creds_reqid,
+		.table = r->auth_table, .service = K_CREDENTIALS,
+		.key = r->label });
+}
+
+/* mta_route_on_creds - the entry: "user:password", or why not */
+static void
+mta_route_on_creds(struct mta_route *r, int found, const char *value)
+{
+	struct table_credentials	*c;
+	char				 err[128], why[MTA_REPLY_TEXT_MAX];
+
+	r->creds = MTA_CREDS_WANTED;	/* asked again when it failed */
+	if (found != 1) {
+		snprintf(why, sizeof why, "451 4.3.0 %s for the label %s in "
+		    "the auth table %s", found == 0 ? "No credentials" :
+		    "Temporary failure looking up credentials", r->label,
+		    r->auth_table);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, why);
+		return;
+	}
+	c = xmalloc(sizeof *c);
+	if (table_parse_credentials(r->label, value, c, err, sizeof err) ==
+	    -1 || strlcpy(r->auth_user, c->username, sizeof r->auth_user) >=
+	    sizeof r->auth_user || strlcpy(r->auth_pass, c->password,
+	    sizeof r->auth_pass) >= sizeof r->auth_pass) {
+		log_warnx("mta: route %s: auth table %s: unusable entry for "
+		    "%s", r->dest, r->auth_table, r->label);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, "451 4.3.0 "
+		    "Unusable credentials in the auth table");
+	} else {
+		r->creds = MTA_CREDS_OK;
+		mta_route_schedule(r);
+	}
+	explicit_bzero(c, sizeof *c);
+	free(c);
+}
+
+void
+dispatcher_on_relay_table_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_relay_table_result	 m;
+	struct mta_route			*r;
+
+	if (msg_unpack_lookup_relay_table_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((r = api_tree_pop(&mta->creds, m.reqid)) == NULL)
+		return;		/* the route is gone */
+	mta_route_on_creds(r, m.r, m.value);
 }
 
 /* ---- DNS ---- */
@@ -617,15 +739,12 @@ mta_conn_on_ready(void *arg, struct mta_session *s)
 	c->host->failures = 0;
 	c->host->aside_until = 0;
 	log_event(c->id, "mta", "connected", "relay=%s address=%s "
-	    "host=%s source=%s ext=%s%s%s%s", c->route->dest,
+	    "host=%s source=%s ext=%s%s%s%s tls=%s", c->route->dest,
 	    mta_session_addr(s), c->host->name, mta_session_local_addr(s),
 	    ext & MTA_EXT_PIPELINING ? "P" : "",
 	    ext & MTA_EXT_SIZE ? "S" : "", ext & MTA_EXT_DSN ? "D" : "",
-	    ext & MTA_EXT_STARTTLS ? "T" : "");
-	if (ext & MTA_EXT_STARTTLS)
-		log_event(c->id, "mta", "tls", "relay=%s result=skipped "
-		    "reason=\"STARTTLS offered, TLS client not available: "
-		    "going on in clear\"", c->route->dest);
+	    ext & MTA_EXT_STARTTLS ? "T" : "",
+	    mta_session_tls(s) ? "yes" : "no");
 	mta_conn_next(c);
 }
 
@@ -800,7 +919,13 @@ mta_conn_on_closed(void *arg, struct mta_session *s, int status,
 		TAILQ_INSERT_HEAD(&r->pending, c->msg, entry);
 		c->msg = NULL;
 	}
-	if (!c->ready) {
+	if (mta_session_tls_fallback(s)) {
+		/* opportunistic TLS failed: that host in clear, at once */
+		c->host->clear_until = time(NULL) + MTA_CLEAR_TTL;
+		log_event(c->id, "mta", "tls-fallback", "relay=%s address=%s "
+		    "host=%s reason=%s", r->dest, mta_session_addr(s),
+		    c->host->name, log_quote(q, sizeof q, error));
+	} else if (!c->ready) {
 		mta_host_failed(c->host);
 		snprintf(r->error, sizeof r->error, "%.200s: %.300s",
 		    c->host->name, error);
@@ -837,6 +962,35 @@ mta_route_pick(struct mta_route *r, time_t now)
 	return NULL;
 }
 
+/* mta_route_conn_tls - the TLS and AUTH of a session of R to H into
+ * P: 0, or -1 (R's error set) when required TLS cannot be set up */
+static int
+mta_route_conn_tls(struct mta_route *r, struct mta_host *h,
+    struct mta_session_params *p)
+{
+	p->tls = r->tls;
+	if (p->tls == MTA_TLS_TRY && h->clear_until > time(NULL))
+		p->tls = MTA_TLS_NONE;
+	p->tls_verify = r->tls_verify;
+	p->servername = r->mx || r->servername[0] == '\0' ? h->name :
+	    r->servername;
+	if (p->tls != MTA_TLS_NONE)
+		p->tls_config = dispatcher_mta_tls_config(r->action,
+		    r->tls_verify);
+	if (p->tls != MTA_TLS_NONE && p->tls != MTA_TLS_TRY &&
+	    p->tls_config == NULL) {
+		snprintf(r->error, sizeof r->error, "451 4.7.5 TLS client of "
+		    "action %.100s could not be set up (see the log at start)",
+		    r->action);
+		return -1;
+	}
+	if (r->creds == MTA_CREDS_OK) {
+		p->auth_user = r->auth_user;
+		p->auth_pass = r->auth_pass;
+	}
+	return 0;
+}
+
 /* mta_route_connect - a new session to H */
 static int
 mta_route_connect(struct mta_route *r, struct mta_host *h)
@@ -858,11 +1012,15 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 		src = NULL;
 		srclen = 0;
 	}
+	memset(&p, 0, sizeof p);
+	if (mta_route_conn_tls(r, h, &p) == -1) {
+		mta_host_failed(h);
+		return -1;
+	}
 	c = xcalloc(1, sizeof *c);
 	c->id = ((uint64_t)arc4random() << 32) | ++mta->next_id;
 	c->route = r;
 	c->host = h;
-	memset(&p, 0, sizeof p);
 	p.base = env->evb;
 	p.id = c->id;
 	p.helo = r->helo;
@@ -909,6 +1067,10 @@ mta_route_kick(struct mta_route *r)
 			mta_route_resolve(r);
 		return;
 	}
+	if (r->creds == MTA_CREDS_WANTED)
+		mta_route_ask_creds(r);
+	if (r->creds == MTA_CREDS_PENDING)
+		return;
 	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->ready && !c->quitting && c->s != NULL &&
@@ -1012,6 +1174,48 @@ mta_host_turn(const struct conf_action *a, uint32_t msgid)
 	return t->index;
 }
 
+/* mta_route_tls_mode - the TLS of action A's route to U (NULL: MX):
+ * 0, or -1 with WHY when the action and the URL disagree (MTA-05,
+ * MTA-25) */
+static int
+mta_route_tls_mode(const struct conf_action *a, const struct mta_url *u,
+    struct mta_route_tls *tls, char *why, size_t whysz)
+{
+	int	required = a->relay_tls != CONF_RELAY_TLS_DEFAULT;
+	int	scheme = u != NULL ? (int)u->scheme : MTA_SCHEME_SMTP;
+
+	tls->verify = a->relay_tls != CONF_RELAY_TLS_NO_VERIFY;
+	if (scheme == MTA_SCHEME_SMTP) {
+		tls->mode = required ? MTA_TLS_STARTTLS : MTA_TLS_TRY;
+		tls->verify = a->relay_tls == CONF_RELAY_TLS_VERIFY;
+	} else if (scheme == MTA_SCHEME_SMTP_TLS)
+		tls->mode = MTA_TLS_STARTTLS;
+	else if (scheme == MTA_SCHEME_SMTPS)
+		tls->mode = MTA_TLS_SMTPS;
+	else if (required) {
+		snprintf(why, whysz, "action %s: TLS required but the relay "
+		    "URL is %s", a->name, scheme == MTA_SCHEME_LMTP ?
+		    "lmtp://" : "smtp+notls://");
+		return -1;
+	} else {
+		tls->mode = MTA_TLS_NONE;
+		tls->verify = 0;
+	}
+	if (u != NULL && u->label[0] != '\0' && scheme != MTA_SCHEME_SMTP_TLS &&
+	    scheme != MTA_SCHEME_SMTPS) {
+		snprintf(why, whysz, "action %s: a label (AUTH) needs "
+		    "smtp+tls:// or smtps://, never clear text", a->name);
+		return -1;
+	}
+	if (u != NULL && u->label[0] != '\0' && (a->auth == NULL ||
+	    a->auth->name == NULL)) {
+		snprintf(why, whysz, "action %s: the URL has a label but the "
+		    "action no auth table", a->name);
+		return -1;
+	}
+	return 0;
+}
+
 /* mta_envelope_route - the route of envelope EVPID (E) under action A,
  * or NULL with WHY (a temporary failure) */
 static struct mta_route *
@@ -1022,23 +1226,21 @@ mta_envelope_route(const struct envelope *e, uint64_t evpid,
 	const char	*url;
 	char		 key[1024], dest[300];
 	char		 err[300];
+	struct mta_route_tls tls;
 
-	if (a->relay_tls != CONF_RELAY_TLS_DEFAULT) {
-		snprintf(why, whysz, "action %s: relay tls: TLS client not "
-		    "available", a->name);
-		return NULL;
-	}
-	if (a->auth != NULL || a->domain != NULL) {
-		snprintf(why, whysz, "action %s: relay %s is not available "
-		    "yet", a->name, a->auth != NULL ? "auth" : "domain");
+	if (a->domain != NULL) {
+		snprintf(why, whysz, "action %s: relay domain is not available "
+		    "yet", a->name);
 		return NULL;
 	}
 	if (a->host == NULL) {
+		if (mta_route_tls_mode(a, NULL, &tls, why, whysz) == -1)
+			return NULL;
 		snprintf(dest, sizeof dest, "%s", e->dest.domain);
 		for (url = dest; *url; url++)
 			dest[url - dest] = (char)tolower((unsigned char)*url);
 		snprintf(key, sizeof key, "%s|mx:%s", a->name, dest);
-		return mta_route_find(key, dest, 1, a, NULL);
+		return mta_route_find(key, dest, 1, a, NULL, &tls);
 	}
 	if (a->host->nentries == 0 || a->host->entries[0].key == NULL) {
 		snprintf(why, whysz, "action %s: relay host table %s: only "
@@ -1051,13 +1253,11 @@ mta_envelope_route(const struct envelope *e, uint64_t evpid,
 		snprintf(why, whysz, "action %s: %s", a->name, err);
 		return NULL;
 	}
-	if (u.scheme == MTA_SCHEME_SMTP_TLS || u.scheme == MTA_SCHEME_SMTPS) {
-		snprintf(why, whysz, "relay %s: TLS client not available", url);
+	if (mta_route_tls_mode(a, &u, &tls, why, whysz) == -1)
 		return NULL;
-	}
 	snprintf(key, sizeof key, "%s|%s", a->name, url);
 	snprintf(dest, sizeof dest, "%s", url);
-	return mta_route_find(key, dest, 0, a, &u);
+	return mta_route_find(key, dest, 0, a, &u, &tls);
 }
 
 /* mta_xtext - SRC as RFC 3461 xtext into DST: 0, or -1 if too long */

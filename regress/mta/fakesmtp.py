@@ -36,6 +36,7 @@ class FakeSMTP:
         self.eod_delay = 0          # seconds before the end-of-data reply
         self.stall_after = None     # a stage: after its reply, stall
         self.close_after_tx = False  # close after each end-of-data reply
+        self.starttls_garbage = None  # bytes sent after a 220 to STARTTLS
         self.lock = threading.Lock()
         self.connections = 0
         self.concurrent = 0
@@ -182,6 +183,16 @@ class FakeSMTP:
                     tx = None
                     if self.close_after_tx:
                         return
+                elif verb == b"STAR" and line.upper() == b"STARTTLS":
+                    # no TLS here: a refusal, or a 220 then garbage in
+                    # place of a ServerHello (None: a 220, then stall)
+                    r = self.replies.get("starttls",
+                                         b"454 4.7.0 TLS not available\r\n")
+                    c.sendall(r)
+                    if r.startswith(b"220"):
+                        if self.starttls_garbage is not None:
+                            c.sendall(self.starttls_garbage)
+                        return self._hold(c)
                 elif verb == b"RSET":
                     tx = None
                     self._send(c, "rset")

@@ -30,7 +30,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mail"))
 from fakesmtp import FakeSMTP  # noqa: E402
-from smtpdtest import Smtpd, build_for, free_port, wait_for  # noqa: E402
+from smtpdtest import Smtpd, build_for, free_port, proc_title, \
+    sanitizer_build, wait_for  # noqa: E402
 from test_mailflow import recipient_user  # noqa: E402
 
 TIMEOUT = 20
@@ -92,6 +93,7 @@ match from any auth for any action "local"
 ACTIONS = {
     "opp": 'host "smtp://127.0.0.1:{tls}"',
     "req": 'host "smtp+tls://127.0.0.1:{tls}" ca corpca',
+    "big": 'host "smtp+tls://127.0.0.1:{tls}" ca corpca',
     "badca": 'host "smtp+tls://127.0.0.1:{tls}" ca otherca',
     "sysca": 'host "smtp+tls://127.0.0.1:{tls}"',
     "nover": 'host "smtp://127.0.0.1:{tls}" tls no-verify',
@@ -242,6 +244,36 @@ class TestMtaTLS(unittest.TestCase):
         self.outcome(rcpt, "ok")
         self.assertIn(b"TLS version=TLSv1.", self.delivered("req"))
         self.tls_line(self.ports["tls"], "yes")
+
+    def dispatcher_hwm(self):
+        """The peak resident size (kB) of A's dispatcher."""
+        for pid in self.a.child_pids:
+            if "dispatcher" in proc_title(pid):
+                with open("/proc/%d/status" % pid) as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            return int(line.split()[1])
+        return None
+
+    def test_large_body(self):
+        """8 MB over TLS arrive intact (dot-stuffing both ways), and the
+        dispatcher does not hold the whole body at once."""
+        line = b"." + b"x" * 98 + b"\r\n"
+        body = (BODY % (b"big", b"big")) + line * 80000
+        rcpt = "%s@big.test" % self.user
+        before = self.dispatcher_hwm()
+        with smtplib.SMTP("127.0.0.1", self.ports["port"],
+                          timeout=TIMEOUT) as c:
+            c.sendmail("sender@example.com", [rcpt], body)
+        self.outcome(rcpt, "ok")
+        data = self.delivered("big")
+        self.assertEqual(data.count(b"\n." + b"x" * 98), 80000)
+        after = self.dispatcher_hwm()
+        if before is not None and after is not None:
+            sys.stderr.write("[dispatcher peak RSS %d -> %d kB] " %
+                             (before, after))
+            if not sanitizer_build():
+                self.assertLess(after - before, 4096)
 
     def test_wrong_ca(self):
         rcpt = self.send("badca")

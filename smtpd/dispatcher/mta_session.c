@@ -419,6 +419,11 @@ mta_tls_on_handshake(void *arg, struct tls_io *io, int ok,
 		return;
 	}
 	s->bev = tls_io_bufferevent(io);
+	/* the body waits in our output (mta_io_pending), not all of it
+	 * in the TLS layer's input: its end of the pair takes no more
+	 * than MTA_BODY_HIWAT at a time */
+	bufferevent_setwatermark(bufferevent_pair_get_partner(s->bev),
+	    EV_READ, 0, MTA_BODY_HIWAT);
 	bufferevent_setcb(s->bev, mta_session_on_read, mta_session_on_write,
 	    mta_session_on_event, s);
 	bufferevent_set_timeouts(s->bev, &s->tv, &s->tv);

@@ -3,14 +3,16 @@ MTA-05, MTA-08, MTA-25, TLS-03, TLS-12): daemon A relays, one action per
 recipient domain, to daemon B (STARTTLS, smtps, `tls-require verify`
 and AUTH listeners) and to scripted fake servers (fakesmtp.py) that
 offer STARTTLS and then refuse it, answer garbage instead of a TLS
-ServerHello, or stall in the handshake.
+ServerHello, put a line after their 220 to STARTTLS, stall in the
+handshake, or speak real TLS with AUTH LOGIN only.
 
 What is checked: opportunistic STARTTLS (verified=no, delivered);
 required STARTTLS verified against the action's `ca` (delivered) or a
 wrong one (temporary failure naming the handshake); `tls no-verify`;
 smtps://; a client certificate accepted by `tls-require verify`; AUTH
 PLAIN with credentials from an `auth` table (B checks them; a wrong
-password is a temporary failure); a refused or broken STARTTLS falls
+password is a temporary failure; AUTH LOGIN when PLAIN is not offered
+after TLS; no usable mechanism is a temporary failure); a refused or broken STARTTLS falls
 back to clear text for smtp:// and fails temporarily for smtp+tls://;
 a peer without STARTTLS under `relay tls`.  Certificates are made with
 the openssl CLI in a temporary directory (SAN with IP 127.0.0.1: the
@@ -21,6 +23,7 @@ import os
 import pwd
 import re
 import smtplib
+import ssl
 import subprocess
 import sys
 import unittest
@@ -111,6 +114,11 @@ ACTIONS = {
     "fjunkreq": 'host "smtp+tls://127.0.0.1:{fjunk}"',
     "fstall": 'host "smtp+tls://127.0.0.1:{fstall}"',
     "fnotls": 'host "smtp://127.0.0.1:{fnotls}" tls',
+    "finject": 'host "smtp+tls://127.0.0.1:{finject}"',
+    "flogin": 'host "smtp+tls://good@127.0.0.1:{flogin}" ca corpca '
+              'auth <relaycreds>',
+    "fnoauth": 'host "smtp+tls://good@127.0.0.1:{fnoauth}" ca corpca '
+               'auth <relaycreds>',
 }
 
 SENDER = """\
@@ -130,13 +138,24 @@ class TestMtaTLS(unittest.TestCase):
         cls.user = recipient_user()
         cls.fakes = {}
         for name, ext in (("f454", True), ("fjunk", True),
-                          ("fstall", True), ("fnotls", False)):
+                          ("fstall", True), ("fnotls", False),
+                          ("flogin", True), ("fnoauth", True),
+                          ("finject", True)):
             f = FakeSMTP(ehlo_ext=(b"PIPELINING", b"STARTTLS") if ext
                          else (b"PIPELINING",))
             cls.fakes[name] = f
         cls.fakes["fjunk"].replies["starttls"] = b"220 2.0.0 go\r\n"
         cls.fakes["fjunk"].starttls_garbage = b"HTTP/1.0 200 OK\r\n\r\n"
         cls.fakes["fstall"].replies["starttls"] = b"220 2.0.0 go\r\n"
+        # a 220 and a reply in one packet: what a man in the middle
+        # would put before the handshake
+        cls.fakes["finject"].replies["starttls"] = (b"220 2.0.0 go\r\n"
+                                                    b"250 2.0.0 x\r\n")
+        for name in ("flogin", "fnoauth"):
+            cls.fakes[name].replies["starttls"] = b"220 2.0.0 go\r\n"
+            cls.fakes[name].ehlo_ext.append(b"AUTH PLAIN LOGIN")  # clear
+        cls.fakes["fnoauth"].ehlo_ext_tls = [b"PIPELINING",
+                                             b"AUTH CRAM-MD5"]
         cls.b = Smtpd()
         cls.a = Smtpd(args=("-o", "mta-timeout=3"))
         try:
@@ -149,6 +168,11 @@ class TestMtaTLS(unittest.TestCase):
     def _start(cls):
         d = cls.b.dir
         make_certs(d)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(d, "mx.crt"),
+                            os.path.join(d, "mx.key"))
+        for name in ("flogin", "fnoauth"):
+            cls.fakes[name].tls_context = ctx
         cls.ports = dict(tls=free_port(), smtps=free_port(),
                          verify=free_port(), auth=free_port(),
                          port=free_port())
@@ -322,6 +346,23 @@ class TestMtaTLS(unittest.TestCase):
 
     # --- scripted peers ---
 
+    def test_auth_login(self):
+        """LOGIN when PLAIN is not offered after TLS (both were before
+        it: what was said in clear is forgotten)."""
+        rcpt = self.send("flogin")
+        self.outcome(rcpt, "ok")
+        f = self.fakes["flogin"]
+        self.assertEqual(f.auths, [("LOGIN", b"bob", b"s3cret", True)])
+        self.assertEqual(len(f.transactions), 1)
+        self.assertNotIn("s3cret", self.a.log())
+
+    def test_auth_not_offered(self):
+        rcpt = self.send("fnoauth")
+        self.assertIn("offers no AUTH PLAIN or LOGIN",
+                      self.outcome(rcpt, "tempfail"))
+        self.assertEqual(self.fakes["fnoauth"].auths, [])
+        self.assertEqual(self.fakes["fnoauth"].transactions, [])
+
     def test_starttls_refused_falls_back(self):
         rcpt = self.send("f454")
         self.outcome(rcpt, "ok")
@@ -343,6 +384,11 @@ class TestMtaTLS(unittest.TestCase):
     def test_garbage_handshake_required(self):
         rcpt = self.send("fjunkreq")
         self.assertIn("TLS handshake", self.outcome(rcpt, "tempfail"))
+
+    def test_data_after_220_refused(self):
+        rcpt = self.send("finject")
+        self.assertIn("sent data after its 220 to STARTTLS",
+                      self.outcome(rcpt, "tempfail"))
 
     def test_stalled_handshake(self):
         rcpt = self.send("fstall")

@@ -28,8 +28,12 @@
  * never use it (with `relay tls`: a temporary failure).  AUTH (MTA-08):
  * the URL's label is looked up in the action's `auth` table through
  * lookup (IMSG_LOOKUP_RELAY_TABLE) before the route connects; only
- * smtp+tls:// and smtps:// may carry a label.  `relay domain` is not
- * here yet (a temporary failure).
+ * smtp+tls:// and smtps:// may carry a label.  `relay domain <t>`
+ * (MTA-07): each envelope's next hop URL is its domain's entry in the
+ * table, asked of lookup the same way (no entry: a temporary failure).
+ * `helo-src <t>` (MTA-10): the HELO name of each `src` address is its
+ * entry, asked once per route (no entry: the action's helo or the
+ * server's name).
  * The URLs of a `relay host` list and the `src` addresses (those of
  * the destination's family) are used in turn.
  * Never blocks: sockets are driven by libevent, DNS is a request to
@@ -37,6 +41,7 @@
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -81,6 +86,7 @@
 #define MTA_CREDS_WANTED	1	/* to be asked of lookup */
 #define MTA_CREDS_PENDING	2
 #define MTA_CREDS_OK		3
+/* the same states serve a route's helo-src names (MTA_HELOS_*) */
 
 #define MTA_DSN_PARAMS_MAX	(40 + 3 * MAILADDR_TEXT_SIZE)
 
@@ -136,6 +142,11 @@ struct mta_route {
 	char			 helo[256];
 	struct sockaddr_storage	 src[MTA_SRC_MAX];	/* `src` */
 	socklen_t		 srclen[MTA_SRC_MAX];
+	char			 src_helo[MTA_SRC_MAX][256];	/* helo-src */
+	char			*helo_table;
+	int			 helos;		/* MTA_CREDS_* states */
+	size_t			 helos_waiting;
+	int			 helos_failed;
 	size_t			 nsrc, nextsrc;
 	struct mta_host		 hosts[MTA_HOSTS_MAX];
 	size_t			 nhosts;
@@ -183,6 +194,8 @@ struct mta_state {
 	TAILQ_HEAD(, mta_turn)	 turns;
 	struct tree		 dns;		/* reqid -> route */
 	struct tree		 creds;		/* reqid -> route */
+	struct tree		 helos;		/* reqid -> struct mta_helo_req */
+	struct tree		 domains;	/* reqid -> mta_domain_req */
 	uint64_t		 next_id;
 	int			 nconns;
 	int			 paused;
@@ -196,6 +209,7 @@ static struct mta_state	mta_storage = {
 static struct mta_state	*mta = &mta_storage;
 
 static void	mta_route_kick(struct mta_route *);
+static void	mta_helos_forget(struct mta_route *);
 static void	mta_conn_next(struct mta_conn *);
 static void	mta_kick_all(void);
 
@@ -465,6 +479,10 @@ mta_route_find(const char *key, const char *dest, int mx,
 	TAILQ_INIT(&r->conns);
 	mta_route_limits(r);
 	mta_route_src(r, a);
+	if (a->helo_src != NULL && a->helo_src->name != NULL && r->nsrc > 0) {
+		r->helo_table = xstrdup(a->helo_src->name);
+		r->helos = MTA_CREDS_WANTED;
+	}
 	if ((r->kick = evtimer_new(env->evb, mta_route_on_kick, r)) ==
 	    NULL || (r->dns_timer = evtimer_new(env->evb,
 	    mta_route_on_dns_timeout, r)) == NULL)
@@ -487,7 +505,9 @@ mta_route_free(struct mta_route *r)
 		api_tree_pop(&mta->dns, r->dns_reqid);
 	if (r->creds == MTA_CREDS_PENDING)
 		api_tree_pop(&mta->creds, r->creds_reqid);
+	mta_helos_forget(r);
 	free(r->auth_table);
+	free(r->helo_table);
 	explicit_bzero(r->auth_pass, sizeof r->auth_pass);
 	event_free(r->kick);
 	event_free(r->dns_timer);
@@ -572,19 +592,186 @@ mta_route_on_creds(struct mta_route *r, int found, const char *value)
 	free(c);
 }
 
+/* ---- helo-src (MTA-10) ---- */
+
+/* a helo-src question: the name of source address INDEX of ROUTE */
+struct mta_helo_req {
+	struct mta_route	*route;		/* NULL: the route is gone */
+	size_t			 index;
+};
+
+/* mta_helos_forget - R goes: its questions answer nobody */
+static void
+mta_helos_forget(struct mta_route *r)
+{
+	struct mta_helo_req	*q;
+	uint64_t		 id;
+	void			*cursor = NULL, *v;
+
+	while (api_tree_iter(&mta->helos, &cursor, &id, &v)) {
+		q = v;
+		if (q->route == r)
+			q->route = NULL;
+	}
+}
+
+/* mta_route_ask_helos - the name of each source address of R */
+static void
+mta_route_ask_helos(struct mta_route *r)
+{
+	struct mta_helo_req	*q;
+	char			 addr[INET6_ADDRSTRLEN];
+	const void		*in;
+	size_t			 i;
+	int			 err = 0;
+
+	r->helos = MTA_CREDS_PENDING;
+	r->helos_waiting = r->nsrc;
+	for (i = 0; i < r->nsrc; i++) {
+		r->src_helo[i][0] = '\0';
+		in = r->src[i].ss_family == AF_INET6 ?
+		    (const void *)&((struct sockaddr_in6 *)&r->src[i])->sin6_addr :
+		    (const void *)&((struct sockaddr_in *)&r->src[i])->sin_addr;
+		if (inet_ntop(r->src[i].ss_family, in, addr, sizeof addr) ==
+		    NULL)
+			fatalx("mta: inet_ntop");
+		q = xcalloc(1, sizeof *q);
+		q->route = r;
+		q->index = i;
+		api_tree_set(&mta->helos, ++mta->next_id, q, &err);
+		if (err)
+			fatalx("mta: out of memory");
+		msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+		    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
+			.table = r->helo_table, .service = K_ADDRNAME,
+			.key = addr });
+	}
+}
+
+/* mta_route_on_helo - the name of one source address, or why not */
+static void
+mta_route_on_helo(struct mta_helo_req *q, int found, const char *value)
+{
+	struct mta_route	*r = q->route;
+	char			 why[MTA_REPLY_TEXT_MAX];
+
+	if (r == NULL)
+		return;
+	if (found == 1 && strlen(value) < sizeof r->src_helo[0] &&
+	    strpbrk(value, " \t\r\n") == NULL)
+		strlcpy(r->src_helo[q->index], value, sizeof r->src_helo[0]);
+	else if (found == 1)
+		log_warnx("mta: route %s: helo-src %s: unusable name, the "
+		    "default is used", r->dest, r->helo_table);
+	r->helos_failed |= found == -1;
+	if (--r->helos_waiting > 0)
+		return;
+	if (r->helos_failed) {
+		r->helos = MTA_CREDS_WANTED;	/* asked again */
+		r->helos_failed = 0;
+		snprintf(why, sizeof why, "451 4.3.0 Temporary failure "
+		    "looking up the helo-src table %s", r->helo_table);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, why);
+		return;
+	}
+	r->helos = MTA_CREDS_OK;
+	mta_route_schedule(r);
+}
+
+/* ---- relay domain (MTA-07) ---- */
+
+/* a `relay domain` envelope waiting for its domain's URL */
+struct mta_domain_req {
+	uint64_t	 evpid;
+	int		 fd;
+	char		*action;
+	char		*table;
+	char		 sender[MAILADDR_TEXT_SIZE];
+	char		 rcpt[MAILADDR_TEXT_SIZE];
+	struct envelope	 e;
+};
+
+static struct mta_route *mta_url_route(const struct conf_action *,
+	    const char *, char *, size_t);
+static void	mta_route_add(struct mta_route *, uint64_t, int,
+		    const char *, const char *, const struct envelope *);
+
+/* mta_domain_ask - the URL of E's domain in A's `domain` table */
+static void
+mta_domain_ask(const struct conf_action *a, uint64_t evpid, int fd,
+    const char *sender, const char *rcpt, const struct envelope *e)
+{
+	struct mta_domain_req	*q;
+	int			 err = 0;
+
+	q = xcalloc(1, sizeof *q);
+	q->evpid = evpid;
+	q->fd = fd;
+	q->action = xstrdup(a->name);
+	q->table = xstrdup(a->domain->name);
+	strlcpy(q->sender, sender, sizeof q->sender);
+	strlcpy(q->rcpt, rcpt, sizeof q->rcpt);
+	q->e = *e;
+	api_tree_set(&mta->domains, ++mta->next_id, q, &err);
+	if (err)
+		fatalx("mta: out of memory");
+	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
+		.table = q->table, .service = K_RELAYHOST,
+		.key = q->e.dest.domain });
+}
+
+/* mta_domain_on_url - the domain's URL: the envelope to its route */
+static void
+mta_domain_on_url(struct mta_domain_req *q, int found, const char *value)
+{
+	const struct conf_action	*a;
+	struct mta_route		*r = NULL;
+	char				 why[512];
+
+	if (found == -1)
+		snprintf(why, sizeof why, "451 4.3.0 Temporary failure looking "
+		    "up %s in the relay domain table %s", q->e.dest.domain,
+		    q->table);
+	else if (found == 0)
+		snprintf(why, sizeof why, "451 4.4.0 No relay host for the "
+		    "domain %s in the table %s", q->e.dest.domain, q->table);
+	else if ((a = conf_action_find(env->conf, q->action)) == NULL ||
+	    a->method != CONF_METHOD_RELAY)
+		snprintf(why, sizeof why, "no relay action named %s",
+		    q->action);
+	else
+		r = mta_url_route(a, value, why, sizeof why);
+	if (r == NULL) {
+		close(q->fd);
+		mta_result(0, NULL, q->evpid, q->rcpt, DELIVERY_TEMPFAIL, why);
+	} else
+		mta_route_add(r, q->evpid, q->fd, q->sender, q->rcpt, &q->e);
+	free(q->action);
+	free(q->table);
+	free(q);
+}
+
 void
 dispatcher_on_relay_table_result(struct mproc *p, struct imsg *imsg)
 {
 	struct msg_lookup_relay_table_result	 m;
 	struct mta_route			*r;
+	struct mta_helo_req			*h;
+	struct mta_domain_req			*d;
 
 	if (msg_unpack_lookup_relay_table_result(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
-	if ((r = api_tree_pop(&mta->creds, m.reqid)) == NULL)
-		return;		/* the route is gone */
-	mta_route_on_creds(r, m.r, m.value);
+	if ((r = api_tree_pop(&mta->creds, m.reqid)) != NULL)
+		mta_route_on_creds(r, m.r, m.value);
+	else if ((h = api_tree_pop(&mta->helos, m.reqid)) != NULL) {
+		mta_route_on_helo(h, m.r, m.value);
+		free(h);
+	} else if ((d = api_tree_pop(&mta->domains, m.reqid)) != NULL)
+		mta_domain_on_url(d, m.r, m.value);
+	/* else: the route is gone */
 }
 
 /* ---- DNS ---- */
@@ -1023,7 +1210,9 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 	c->host = h;
 	p.base = env->evb;
 	p.id = c->id;
-	p.helo = r->helo;
+	p.helo = src != NULL && r->src_helo[(const struct sockaddr_storage *)
+	    src - r->src][0] != '\0' ? r->src_helo[(const struct
+	    sockaddr_storage *)src - r->src] : r->helo;
 	p.lmtp = r->lmtp;
 	p.timeout = env->opts.mta_timeout;
 	p.peer = h->name;
@@ -1069,7 +1258,9 @@ mta_route_kick(struct mta_route *r)
 	}
 	if (r->creds == MTA_CREDS_WANTED)
 		mta_route_ask_creds(r);
-	if (r->creds == MTA_CREDS_PENDING)
+	if (r->helos == MTA_CREDS_WANTED)
+		mta_route_ask_helos(r);
+	if (r->creds == MTA_CREDS_PENDING || r->helos == MTA_CREDS_PENDING)
 		return;
 	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
@@ -1222,17 +1413,10 @@ static struct mta_route *
 mta_envelope_route(const struct envelope *e, uint64_t evpid,
     const struct conf_action *a, char *why, size_t whysz)
 {
-	struct mta_url	 u;
 	const char	*url;
 	char		 key[1024], dest[300];
-	char		 err[300];
 	struct mta_route_tls tls;
 
-	if (a->domain != NULL) {
-		snprintf(why, whysz, "action %s: relay domain is not available "
-		    "yet", a->name);
-		return NULL;
-	}
 	if (a->host == NULL) {
 		if (mta_route_tls_mode(a, NULL, &tls, why, whysz) == -1)
 			return NULL;
@@ -1249,7 +1433,24 @@ mta_envelope_route(const struct envelope *e, uint64_t evpid,
 		return NULL;
 	}
 	url = a->host->entries[mta_host_turn(a, evpid_to_msgid(evpid))].key;
-	if (url == NULL || mta_url_parse(url, &u, err, sizeof err) == -1) {
+	if (url == NULL) {
+		snprintf(why, whysz, "action %s: no relay URL", a->name);
+		return NULL;
+	}
+	return mta_url_route(a, url, why, whysz);
+}
+
+/* mta_url_route - the route of action A to relay URL (a smarthost), or
+ * NULL with WHY */
+static struct mta_route *
+mta_url_route(const struct conf_action *a, const char *url, char *why,
+    size_t whysz)
+{
+	struct mta_url		u;
+	struct mta_route_tls	tls;
+	char			key[1024], dest[300], err[300];
+
+	if (mta_url_parse(url, &u, err, sizeof err) == -1) {
 		snprintf(why, whysz, "action %s: %s", a->name, err);
 		return NULL;
 	}
@@ -1366,7 +1567,10 @@ dispatcher_mta_envelope(uint64_t evpid, int fd, const struct envelope *e)
 		    e->dispatcher);
 	else if (mta_sender(e, a, sender, sizeof sender) == -1)
 		snprintf(why, sizeof why, "unusable sender");
-	else
+	else if (a->domain != NULL && a->domain->name != NULL) {
+		mta_domain_ask(a, evpid, fd, sender, rcpt, e);
+		return;
+	} else
 		r = mta_envelope_route(e, evpid, a, why, sizeof why);
 	if (r == NULL) {
 		close(fd);

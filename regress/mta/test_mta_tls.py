@@ -33,7 +33,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mail"))
 from fakesmtp import FakeSMTP  # noqa: E402
-from smtpdtest import Smtpd, build_for, free_port, proc_title, \
+from smtpdtest import NOT_RUN, Smtpd, build_for, free_port, proc_title, \
     sanitizer_build, wait_for  # noqa: E402
 from test_mailflow import recipient_user  # noqa: E402
 
@@ -343,6 +343,36 @@ class TestMtaTLS(unittest.TestCase):
         rcpt = self.send("badauth")
         self.assertIn("AUTH rejected", self.outcome(rcpt, "tempfail"))
         self.assertNotIn("wrong", self.a.log())
+
+    # --- the receiving side with swaks (issue 9 part 8) ---
+
+    def swaks(self, marker, *args):
+        r = subprocess.run(["swaks", "--support"], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        if "TLS supported" not in r.stdout + r.stderr:
+            raise unittest.SkipTest(NOT_RUN + "swaks without TLS "
+                                    "(libnet-ssleay-perl)")
+        r = subprocess.run(["swaks", "--server", "127.0.0.1", "--from",
+                            "a@example.com", "--to", "%s@%s.test" %
+                            (self.user, marker), "--helo", "client.test",
+                            "--body", "marker %s" % marker] + list(args),
+                           capture_output=True, text=True,
+                           timeout=TIMEOUT * 2)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def test_swaks_tls_on_connect(self):
+        out = self.swaks("swakstlsc", "--port", str(self.ports["smtps"]),
+                         "--tlsc")
+        self.assertIn("TLS started", out)
+        self.assertIn(b"ESMTPS", self.delivered("swakstlsc"))
+
+    def test_swaks_tls_auth(self):
+        out = self.swaks("swaksauth", "--port", str(self.ports["auth"]),
+                         "--tls", "--auth", "PLAIN", "--auth-user", "bob",
+                         "--auth-password", "s3cret")
+        self.assertIn("235 ", out)
+        self.assertIn(b"ESMTPSA", self.delivered("swaksauth"))
 
     # --- scripted peers ---
 

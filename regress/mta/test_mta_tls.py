@@ -95,6 +95,7 @@ match from any auth for any action "local"
 # one action per recipient domain: NAME -> relay options
 ACTIONS = {
     "opp": 'host "smtp://127.0.0.1:{tls}"',
+    "oppca": 'host "smtp://127.0.0.1:{tls}" ca corpca',
     "req": 'host "smtp+tls://127.0.0.1:{tls}" ca corpca',
     "big": 'host "smtp+tls://127.0.0.1:{tls}" ca corpca',
     "badca": 'host "smtp+tls://127.0.0.1:{tls}" ca otherca',
@@ -248,11 +249,15 @@ class TestMtaTLS(unittest.TestCase):
             domain, self.b.log()[-3000:]))
         return data
 
-    def tls_line(self, port, verified):
-        pat = r"mta tls address=127\.0\.0\.1:%d host=\S+ ciphers=TLSv1\.[23]:" \
-              r"\S+ verified=%s" % (port, verified)
-        ok = wait_for(lambda: re.search(pat, self.a.log()), TIMEOUT)
-        self.assertTrue(ok, "no %r:\n%s" % (pat, self.a.log()[-4000:]))
+    def tls_line(self, rcpt, port, verified):
+        """The mta tls line of the session that delivered RCPT."""
+        m = re.search(r"(\w{16}) mta delivery evpid=\S+ to=<%s> .*"
+                      r"result=ok" % re.escape(rcpt), self.a.log())
+        self.assertTrue(m, self.a.log()[-4000:])
+        pat = r"%s mta tls address=127\.0\.0\.1:%d host=\S+ " \
+              r"ciphers=TLSv1\.[23]:\S+ verified=%s servername=127\.0\.0" \
+              r"\.1 cert=SHA256:[0-9a-f]{64}" % (m.group(1), port, verified)
+        self.assertRegex(self.a.log(), pat)
 
     # --- to our own daemon ---
 
@@ -261,13 +266,21 @@ class TestMtaTLS(unittest.TestCase):
         self.outcome(rcpt, "ok")
         data = self.delivered("opp")
         self.assertIn(b"TLS version=TLSv1.", data)     # B's Received
-        self.tls_line(self.ports["tls"], "no")
+        # not required; the system bundle would not have verified it
+        self.tls_line(rcpt, self.ports["tls"], "no")
+
+    def test_opportunistic_would_verify(self):
+        """Not required, but the action's ca would verify: said so."""
+        rcpt = self.send("oppca")
+        self.outcome(rcpt, "ok")
+        self.delivered("oppca")
+        self.tls_line(rcpt, self.ports["tls"], "yes")
 
     def test_required_verified(self):
         rcpt = self.send("req")
         self.outcome(rcpt, "ok")
         self.assertIn(b"TLS version=TLSv1.", self.delivered("req"))
-        self.tls_line(self.ports["tls"], "yes")
+        self.tls_line(rcpt, self.ports["tls"], "yes")
 
     def dispatcher_hwm(self):
         """The peak resident size (kB) of A's dispatcher."""
@@ -313,12 +326,13 @@ class TestMtaTLS(unittest.TestCase):
         rcpt = self.send("nover")
         self.outcome(rcpt, "ok")
         self.delivered("nover")
+        self.tls_line(rcpt, self.ports["tls"], "no")
 
     def test_smtps(self):
         rcpt = self.send("smtps")
         self.outcome(rcpt, "ok")
         self.assertIn(b"TLS version=TLSv1.", self.delivered("smtps"))
-        self.tls_line(self.ports["smtps"], "yes")
+        self.tls_line(rcpt, self.ports["smtps"], "yes")
 
     def test_client_certificate(self):
         rcpt = self.send("cert")

@@ -115,6 +115,10 @@ void	dispatcher_mta_tls_init(void);
  * peer (VERIFY) or not; NULL when it could not be set up */
 struct tls_config *dispatcher_mta_tls_config(const char *action,
 	    int verify);
+/* dispatcher_mta_tls_check - would CONN's peer pass ACTION's (a
+ * string) verification for NAME: 1 or 0 (mta.h's tls_check) */
+int	dispatcher_mta_tls_check(void *action, struct tls *conn,
+	    const char *name);
 
 /* dispatcher_enqueue.c: local enqueue sessions (sendmail) */
 void	dispatcher_on_enqueue_session(struct mproc *, struct imsg *);

@@ -1164,6 +1164,8 @@ mta_route_conn_tls(struct mta_route *r, struct mta_host *h,
 	if (p->tls != MTA_TLS_NONE)
 		p->tls_config = dispatcher_mta_tls_config(r->action,
 		    r->tls_verify);
+	p->tls_check = dispatcher_mta_tls_check;
+	p->tls_check_arg = r->action;
 	if (p->tls != MTA_TLS_NONE && p->tls != MTA_TLS_TRY &&
 	    p->tls_config == NULL) {
 		snprintf(r->error, sizeof r->error, "451 4.7.5 TLS client of "

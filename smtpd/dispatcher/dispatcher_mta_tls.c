@@ -13,14 +13,24 @@
  * action's `protocols`, default TLSv1.2 and TLSv1.3; ciphers: the
  * action's, else `smtp ciphers`, else HIGH:!aNULL:!MD5.  libtls wants
  * one struct tls per client connection: mta_session.c makes it from
- * these configurations (shared, never changed after start).  An action
+ * these configurations (shared, never changed after start).  When a
+ * session does not verify its peer (opportunistic smtp://, `tls
+ * no-verify`), dispatcher_mta_tls_check tells the log whether the peer
+ * would have passed: its chain against the same CA bundle (an OpenSSL
+ * X509_STORE also loaded at start) and the name.  An action
  * whose TLS cannot be set up is logged and gets no configuration: its
  * TLS sessions then fail temporarily (opportunistic ones go in clear).
  * Never holds a private key, never fatal.
  */
+#include <arpa/inet.h>
+
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <tls.h>
 
 #include "conf.h"
@@ -34,6 +44,8 @@
 struct mta_tls_action {
 	char			*name;
 	struct tls_config	*cfg[2];	/* [0] no-verify, [1] verify */
+	X509_STORE		*store;		/* the CAs, for the check */
+	const char		*ca;		/* its file */
 };
 
 static struct {
@@ -122,6 +134,102 @@ fail:
 	return NULL;
 }
 
+/* mta_tls_store_new - the CAs of A for dispatcher_mta_tls_check, or
+ * NULL (then every check says no) */
+static X509_STORE *
+mta_tls_store_new(const struct conf_action *a)
+{
+	X509_STORE	*store;
+	const char	*ca = mta_tls_ca_path(a);
+
+	size_t		 i;
+
+	for (i = 0; ca != NULL && i < mta_tls.n; i++)	/* the same file */
+		if (mta_tls.actions[i].store != NULL &&
+		    strcmp(mta_tls.actions[i].ca, ca) == 0 &&
+		    X509_STORE_up_ref(mta_tls.actions[i].store) == 1)
+			return mta_tls.actions[i].store;
+	if (ca == NULL || (store = X509_STORE_new()) == NULL)
+		return NULL;
+	if (X509_STORE_load_file(store, ca) != 1) {
+		log_warnx("mta: action %s: cannot load %s for the TLS "
+		    "checks of the log", a->name, ca);
+		X509_STORE_free(store);
+		ERR_clear_error();
+		return NULL;
+	}
+	return store;
+}
+
+/* mta_tls_chain - the peer's chain: its first certificate in *LEAF,
+ * the others in the stack returned; NULL when none parses */
+static STACK_OF(X509) *
+mta_tls_chain(struct tls *conn, X509 **leaf)
+{
+	const uint8_t	*pem;
+	size_t		 len;
+	BIO		*bio;
+	STACK_OF(X509)	*chain;
+	X509		*x;
+
+	*leaf = NULL;
+	if ((pem = tls_peer_cert_chain_pem(conn, &len)) == NULL ||
+	    len > INT32_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return NULL;
+	if ((chain = sk_X509_new_null()) == NULL) {
+		BIO_free(bio);
+		return NULL;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (*leaf == NULL)
+			*leaf = x;
+		else if (sk_X509_push(chain, x) == 0)
+			X509_free(x);
+	}
+	ERR_clear_error();	/* the end of the PEM text */
+	BIO_free(bio);
+	if (*leaf == NULL) {
+		sk_X509_free(chain);
+		return NULL;
+	}
+	return chain;
+}
+
+int
+dispatcher_mta_tls_check(void *arg, struct tls *conn, const char *name)
+{
+	const char		*action = arg;
+	X509_STORE		*store = NULL;
+	X509_STORE_CTX		*ctx;
+	X509_VERIFY_PARAM	*param;
+	STACK_OF(X509)		*chain;
+	X509			*leaf;
+	unsigned char		 ip[16];
+	size_t			 i;
+	int			 ok = 0, isip;
+
+	for (i = 0; i < mta_tls.n; i++)
+		if (strcmp(mta_tls.actions[i].name, action) == 0)
+			store = mta_tls.actions[i].store;
+	if (store == NULL || name == NULL || *name == '\0' ||
+	    (chain = mta_tls_chain(conn, &leaf)) == NULL)
+		return 0;
+	isip = inet_pton(AF_INET, name, ip) == 1 ||
+	    inet_pton(AF_INET6, name, ip) == 1;
+	if ((ctx = X509_STORE_CTX_new()) != NULL &&
+	    X509_STORE_CTX_init(ctx, store, leaf, chain) == 1) {
+		param = X509_STORE_CTX_get0_param(ctx);
+		if ((isip ? X509_VERIFY_PARAM_set1_ip_asc(param, name) :
+		    X509_VERIFY_PARAM_set1_host(param, name, 0)) == 1)
+			ok = X509_verify_cert(ctx) == 1;
+	}
+	X509_STORE_CTX_free(ctx);
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	ERR_clear_error();
+	return ok;
+}
+
 void
 dispatcher_mta_tls_init(void)
 {
@@ -137,6 +245,8 @@ dispatcher_mta_tls_init(void)
 		t->name = xstrdup(c->actions[i]->name);
 		t->cfg[0] = mta_tls_config_new(c->actions[i], 0);
 		t->cfg[1] = mta_tls_config_new(c->actions[i], 1);
+		t->store = mta_tls_store_new(c->actions[i]);
+		t->ca = mta_tls_ca_path(c->actions[i]);
 	}
 }
 

@@ -122,6 +122,7 @@ size_t	mta_mx_backup(struct mta_mx *, size_t n, const char *ourname);
 
 /* ---- mta_session.c: one client session ---- */
 
+struct tls;
 struct tls_config;
 
 /* what a session does about TLS */
@@ -147,6 +148,11 @@ struct mta_session_params {
 	struct tls_config	*tls_config;
 	int			 tls_verify;	/* it checks the peer */
 	const char		*servername;	/* SNI and the name checked */
+	/* when it does not: would the peer have passed (1) or not (0),
+	 * for the log; NULL: not asked */
+	int			(*tls_check)(void *arg, struct tls *,
+				    const char *servername);
+	void			*tls_check_arg;
 	/* AUTH (after TLS only): NULL user for none; copied, wiped */
 	const char		*auth_user;
 	const char		*auth_pass;

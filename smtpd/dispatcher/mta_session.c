@@ -394,12 +394,17 @@ mta_tls_log(struct mta_session *s)
 	struct tls	*t = tls_io_conn(s->tls_io);
 	const char	*hash = tls_peer_cert_provided(t) ?
 			    tls_peer_cert_hash(t) : NULL;
+	int		 verified = s->params.tls_verify;
 
+	/* not required: whether it would have passed, all the same */
+	if (!verified && hash != NULL && s->params.tls_check != NULL)
+		verified = s->params.tls_check(s->params.tls_check_arg, t,
+		    s->servername);
 	log_event(s->params.id, "mta", "tls", "address=%s host=%s "
 	    "ciphers=%s:%s:%d verified=%s servername=%s cert=%s",
 	    s->addr, s->peer[0] ? s->peer : "-", tls_conn_version(t),
 	    tls_conn_cipher(t), tls_conn_cipher_strength(t),
-	    s->params.tls_verify ? "yes" : "no",
+	    verified ? "yes" : "no",
 	    s->servername[0] ? s->servername : "-",
 	    hash != NULL ? hash : "none");
 }

@@ -7,7 +7,11 @@ with a certificate of our test CA.
  - our smtpd relays to Postfix with smtp+tls:// verified against the
    `ca`: Postfix logs the TLS connection and delivers to a Maildir;
  - Postfix relays to our smtpd with smtp_tls_security_level=encrypt:
-   our listener logs the TLS session and the message says so.
+   our listener logs the TLS session and the message says so;
+ - Postfix answers 450 to a recipient: we retry, and once Postfix's
+   rule is gone (main.cf rewritten, master reloaded) the mail arrives;
+ - Postfix answers 550: our bounce (multipart/report) reaches the
+   sender with Postfix's status and text.
 
 Postfix's master must start as root: as an ordinary user the test is
 reported not run.  Every wait is bounded, every process is stopped by
@@ -15,6 +19,8 @@ PID (Postfix's master by its own PID; its children follow it).
 """
 import os
 import pwd
+import email
+import email.policy
 import grp
 import re
 import shutil
@@ -137,13 +143,27 @@ class Postfix:
             "smtp_tls_security_level": "encrypt",
             "smtp_tls_loglevel": "1",
             "smtp_tls_CAfile": os.path.join(certs, "ca.crt"),
+            "smtpd_recipient_restrictions": "check_recipient_access "
+            "inline:{ {nobody@pf.test = 550 5.1.1 no such user here}, "
+            "{later@pf.test = 450 4.2.0 try again later} } "
+            "permit_mynetworks reject_unauth_destination",
         }
-        with open(os.path.join(self.etc, "main.cf"), "w") as f:
-            for k, v in main.items():
-                f.write("%s = %s\n" % (k, v))
+        self.main = main
+        self.write_main()
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write(MASTER_CF % {"port": self.port})
         self.proc = None
+
+    def write_main(self):
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            for k, v in self.main.items():
+                f.write("%s = %s\n" % (k, v))
+
+    def reload(self):
+        """main.cf again: master and its children re-read it (SIGHUP)"""
+        self.write_main()
+        if self.proc.pid > 1 and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
 
     def start(self):
         env = dict(os.environ, LD_LIBRARY_PATH=self.lib,
@@ -188,6 +208,7 @@ class Postfix:
 
 
 OURS = """\
+mta limit session-keepalive 0
 pki mx.example.org cert "{d}/mx.crt"
 pki mx.example.org key "{d}/mx.key"
 ca corpca cert "{d}/ca.crt"
@@ -241,7 +262,7 @@ class TestPostfixTLS(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
         assert rc in (0, None), log[-4000:]
 
-    def find(self, maildir, marker):
+    def find(self, maildir, marker, timeout=TIMEOUT):
         def look():
             try:
                 names = os.listdir(maildir)
@@ -253,7 +274,7 @@ class TestPostfixTLS(unittest.TestCase):
                 if marker in data:
                     return data
             return None
-        return wait_for(look, TIMEOUT, 0.1)
+        return wait_for(look, timeout, 0.1)
 
     def test_relay_to_postfix(self):
         with smtplib.SMTP("127.0.0.1", self.port, timeout=TIMEOUT) as c:
@@ -278,6 +299,47 @@ class TestPostfixTLS(unittest.TestCase):
         self.assertRegex(self.pf.log(), r"TLS connection established to "
                          r"127\.0\.0\.1\[127\.0\.0\.1\]:%d" % self.port)
         self.assertTrue(re.search(r"smtp tls ciphers=", self.smtpd.log()))
+
+
+    def test_tempfail_then_success(self):
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=TIMEOUT) as c:
+            c.sendmail("s@example.com", ["later@pf.test"],
+                       b"Subject: later\r\n\r\nmarker-later\r\n")
+        self.assertTrue(wait_for(lambda: re.search(
+            r"to=<later@pf.test> \S+ result=tempfail stat=\"450 4.2.0 "
+            r"<later@pf.test>: Recipient address rejected: try again later",
+            self.smtpd.log()), TIMEOUT), self.smtpd.log()[-3000:])
+        self.pf.main["smtpd_recipient_restrictions"] = \
+            self.pf.main["smtpd_recipient_restrictions"].replace(
+                "{later@pf.test = 450 4.2.0 try again later}", "")
+        self.pf.reload()
+
+        def retried():
+            # the reload reaches Postfix's smtpd processes at their own
+            # pace: ask for the retry until the mail is in
+            self.smtpd.ctl("schedule", "all")
+            return self.find(self.pf.maildir, b"marker-later", 2)
+        data = wait_for(retried, TIMEOUT, 0.5)
+        self.assertIsNotNone(data, self.smtpd.log()[-3000:])
+        self.assertRegex(data, rb"\(using TLSv1\.[23]")
+
+    def test_permanent_failure_bounces(self):
+        sender = "%s@back.test" % self.user
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=TIMEOUT) as c:
+            c.sendmail(sender, ["nobody@pf.test"],
+                       b"Subject: doomed\r\n\r\nmarker-doomed\r\n")
+        data = self.find(self.maildir, b"nobody@pf.test")
+        self.assertIsNotNone(data, self.smtpd.log()[-3000:])
+        m = email.message_from_bytes(data, policy=email.policy.compat32)
+        self.assertEqual(m.get_content_type(), "multipart/report")
+        _, status, original = m.get_payload()
+        rcpts = status.get_payload()[1:]
+        self.assertEqual(len(rcpts), 1)
+        self.assertEqual(rcpts[0]["Action"], "failed")
+        self.assertEqual(rcpts[0]["Status"], "5.1.1")
+        self.assertIn("nobody@pf.test", rcpts[0]["Final-Recipient"])
+        self.assertIn("no such user here", rcpts[0]["Diagnostic-Code"])
+        self.assertIn(b"marker-doomed", original.as_bytes())
 
 
 if __name__ == "__main__":

@@ -1149,12 +1149,23 @@ mta_route_pick(struct mta_route *r, time_t now)
 	return NULL;
 }
 
-/* mta_route_conn_tls - the TLS and AUTH of a session of R to H into
- * P: 0, or -1 (R's error set) when required TLS cannot be set up */
+/* mta_route_conn_params - the parameters of a session of R to H from
+ * SRC (NULL: any) into P, its id aside: 0, or -1 (R's error set) when
+ * required TLS cannot be set up */
 static int
-mta_route_conn_tls(struct mta_route *r, struct mta_host *h,
-    struct mta_session_params *p)
+mta_route_conn_params(struct mta_route *r, struct mta_host *h,
+    const struct sockaddr *src, struct mta_session_params *p)
 {
+	size_t	k = src != NULL ? (size_t)((const struct sockaddr_storage *)
+		    src - r->src) : 0;
+
+	memset(p, 0, sizeof *p);
+	p->base = env->evb;
+	p->helo = src != NULL && r->src_helo[k][0] != '\0' ? r->src_helo[k] :
+	    r->helo;
+	p->lmtp = r->lmtp;
+	p->timeout = env->opts.mta_timeout;
+	p->peer = h->name;
 	p->tls = r->tls;
 	if (p->tls == MTA_TLS_TRY && h->clear_until > time(NULL))
 		p->tls = MTA_TLS_NONE;
@@ -1201,8 +1212,7 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 		src = NULL;
 		srclen = 0;
 	}
-	memset(&p, 0, sizeof p);
-	if (mta_route_conn_tls(r, h, &p) == -1) {
+	if (mta_route_conn_params(r, h, src, &p) == -1) {
 		mta_host_failed(h);
 		return -1;
 	}
@@ -1210,14 +1220,7 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 	c->id = ((uint64_t)arc4random() << 32) | ++mta->next_id;
 	c->route = r;
 	c->host = h;
-	p.base = env->evb;
 	p.id = c->id;
-	p.helo = src != NULL && r->src_helo[(const struct sockaddr_storage *)
-	    src - r->src][0] != '\0' ? r->src_helo[(const struct
-	    sockaddr_storage *)src - r->src] : r->helo;
-	p.lmtp = r->lmtp;
-	p.timeout = env->opts.mta_timeout;
-	p.peer = h->name;
 	c->s = mta_session_connect(&p, (struct sockaddr *)&h->ss, h->sslen,
 	    src, srclen, &mta_conn_hooks, c, err, sizeof err);
 	if (c->s == NULL) {

@@ -49,13 +49,15 @@ def openssl(*args, cwd):
 
 
 def make_certs(d):
-    """ca.crt (signs mx and client), other.crt (an unrelated CA)."""
+    """ca.crt (signs mx and client), other.crt (an unrelated CA); mx
+    names mx.example.org, mx.tls.test and 127.0.0.1."""
     for ca in ("ca", "other"):
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
                 ca + ".key", "-out", ca + ".crt", "-days", "2", "-subj",
                 "/CN=Test %s" % ca, cwd=d)
     ext = os.path.join(d, "san.ext")
-    for name, san in (("mx", "DNS:mx.example.org,IP:127.0.0.1"),
+    for name, san in (("mx", "DNS:mx.example.org,DNS:mx.tls.test,"
+                             "IP:127.0.0.1"),
                       ("client", "DNS:client.example.org")):
         with open(ext, "w") as f:
             f.write("subjectAltName=%s\n" % san)

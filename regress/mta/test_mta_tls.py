@@ -99,6 +99,8 @@ ACTIONS = {
     "opp": 'host "smtp://127.0.0.1:{tls}"',
     "oppca": 'host "smtp://127.0.0.1:{tls}" ca corpca',
     "req": 'host "smtp+tls://127.0.0.1:{tls}" ca corpca',
+    "tls12": 'host "smtp+tls://127.0.0.1:{tls}" ca corpca '
+             'protocols "tlsv1.2" ciphers "ECDHE-RSA-AES128-GCM-SHA256"',
     "big": 'host "smtp+tls://127.0.0.1:{tls}" ca corpca',
     "badca": 'host "smtp+tls://127.0.0.1:{tls}" ca otherca',
     "sysca": 'host "smtp+tls://127.0.0.1:{tls}"',
@@ -313,6 +315,15 @@ class TestMtaTLS(unittest.TestCase):
                              (before, after))
             if not sanitizer_build():
                 self.assertLess(after - before, 4096)
+
+    def test_protocols_and_ciphers(self):
+        """The action's protocols and ciphers (TLS-09)."""
+        rcpt = self.send("tls12")
+        self.outcome(rcpt, "ok")
+        self.delivered("tls12")
+        self.assertRegex(self.a.log(), r"mta tls address=127\.0\.0\.1:%d "
+                         r"host=\S+ ciphers=TLSv1\.2:ECDHE-RSA-AES128-GCM-"
+                         r"SHA256:128 verified=yes" % self.ports["tls"])
 
     def test_wrong_ca(self):
         rcpt = self.send("badca")

@@ -56,11 +56,11 @@ class TestMtaRouting(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for f in cls.fakes.values():
-            f.stop()
         rc = cls.smtpd.stop()
         log = cls.smtpd.log()
         cls.smtpd.__exit__(None, None, None)
+        for f in cls.fakes.values():
+            f.stop()
         assert rc in (0, None), log[-4000:]
 
     def send(self, *rcpts):

@@ -205,13 +205,13 @@ class TestMtaTLS(unittest.TestCase):
 
     @classmethod
     def _teardown(cls):
-        for f in cls.fakes.values():
-            f.stop()
         logs = []
-        for d in (cls.a, cls.b):
+        for d in (cls.a, cls.b):    # first: their sessions hold the fakes
             rc = d.stop()
             logs.append((rc, d.log()))
             d.__exit__(None, None, None)
+        for f in cls.fakes.values():
+            f.stop()
         return logs
 
     @classmethod

@@ -109,6 +109,9 @@ ACTIONS = {
     "cert": 'host "smtp+tls://127.0.0.1:{verify}" ca corpca '
             'pki client.example.org',
     "nocert": 'host "smtp+tls://127.0.0.1:{verify}" ca corpca',
+    # a pki named like the helo name is not shown without `pki`
+    "helopki": 'host "smtp+tls://127.0.0.1:{verify}" ca corpca '
+               'helo client.example.org',
     "auth": 'host "smtp+tls://good@127.0.0.1:{auth}" ca corpca '
             'auth <relaycreds>',
     "badauth": 'host "smtp+tls://bad@127.0.0.1:{auth}" ca corpca '
@@ -193,8 +196,9 @@ class TestMtaTLS(unittest.TestCase):
             f.write(RECEIVER.format(d=d, **cls.ports))
         conf = SENDER.format(d=d, **cls.ports)
         for name, opts in ACTIONS.items():
-            conf += 'action "%s" relay %s helo relay.test.example\n' % (
-                name, opts.format(**cls.ports))
+            conf += 'action "%s" relay %s%s\n' % (
+                name, opts.format(**cls.ports), "" if " helo " in opts
+                else " helo relay.test.example")
             conf += 'match from any for domain "%s.test" action "%s"\n' % (
                 name, name)
         with open(os.path.join(cls.a.dir, "smtpd.conf"), "w") as f:
@@ -355,6 +359,10 @@ class TestMtaTLS(unittest.TestCase):
     def test_client_certificate_missing(self):
         rcpt = self.send("nocert")
         self.outcome(rcpt, "tempfail")
+        rcpt = self.send("helopki")
+        self.outcome(rcpt, "tempfail")
+        self.assertRegex(self.a.log(), r"to=<%s> \S+ result=tempfail" %
+                         re.escape(rcpt))
 
     def test_auth_plain(self):
         rcpt = self.send("auth")

@@ -6,10 +6,10 @@
  *
  * Runs in the dispatcher, from its on_config, before it chroots: the
  * action's `ca` bundle, or the system's (tls_default_ca_cert_file()),
- * is read then.  The client certificate is the action's `pki`, else
- * the pki named like the action's helo name (or the server's name)
- * when there is one, as OpenSMTPD does; its key is a stand-in
- * (dispatcher_ca.c) whose operations go to ca.  Protocols: the
+ * is read then.  The client certificate is the action's `pki` (none
+ * without it, as in OpenSMTPD, whose relay presents one only for an
+ * explicit pki); its key is a stand-in (dispatcher_ca.c) whose
+ * operations go to ca.  Protocols: the
  * action's `protocols`, default TLSv1.2 and TLSv1.3; ciphers: the
  * action's, else `smtp ciphers`, else HIGH:!aNULL:!MD5.  libtls wants
  * one struct tls per client connection: mta_session.c makes it from
@@ -68,7 +68,8 @@ mta_tls_ca_path(const struct conf_action *a)
 	return NULL;
 }
 
-/* mta_tls_keypair - the client certificate of A into CFG: 0, or -1 */
+/* mta_tls_keypair - the client certificate of A (its pki) into CFG:
+ * 0, or -1 */
 static int
 mta_tls_keypair(struct tls_config *cfg, const struct conf_action *a)
 {
@@ -79,10 +80,8 @@ mta_tls_keypair(struct tls_config *cfg, const struct conf_action *a)
 	int			 r;
 
 	if (name == NULL)
-		name = a->helo != NULL ? a->helo : env->servername;
+		return 0;
 	if ((cert = dispatcher_ca_cert(name, &certlen)) == NULL) {
-		if (a->pki == NULL)
-			return 0;	/* no pki by that name: none shown */
 		log_warnx("mta: action %s: pki %s: no certificate", a->name,
 		    name);
 		return -1;

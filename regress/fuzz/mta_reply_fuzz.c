@@ -8,7 +8,9 @@
  * session does) and fed to one reply after another.  Nothing may crash
  * or read past the input; a taken line leaves a code of 200..599, a
  * text that fits its buffer and holds printable ASCII only; a reply
- * never grows past MTA_REPLY_LINES_MAX lines.  The first line, up to a
+ * never grows past MTA_REPLY_LINES_MAX lines; the last line taken, read
+ * as an EHLO capability, offers no AUTH bit but PLAIN and LOGIN
+ * (mta_reply_auth).  The first line, up to a
  * NUL, is also parsed as a relay URL: an accepted one has a host and a
  * port in range.
  */
@@ -87,6 +89,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_printable(r.text, sizeof r.text);
 			fuzz_printable(r.line, sizeof r.line);
 			(void)mta_reply_status(r.code);
+			/* an EHLO capability: only the two known bits */
+			if (mta_reply_auth(r.line) & ~(unsigned int)
+			    (MTA_AUTH_PLAIN | MTA_AUTH_LOGIN))
+				abort();
 			if (ret == MTA_REPLY_DONE)
 				mta_reply_init(&r);
 		}

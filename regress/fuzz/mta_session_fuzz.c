@@ -11,7 +11,10 @@
  * with the closed hook within a bounded number of loop turns; after
  * tx_done every recipient is final with a printable reply; whatever
  * the client sent must be CRLF lines without control bytes (the body's
- * dots stuffed).  Any breach aborts.
+ * dots stuffed) until it says STARTTLS.  A first byte 'T' makes TLS
+ * opportunistic, 'S' required (then the fuzzer's bytes after a 220 to
+ * STARTTLS are what the TLS handshake reads), both with credentials
+ * that must never be sent in clear.  Any breach aborts.
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -29,6 +32,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <tls.h>
 
 #include "imsg.h"
 #include "mta.h"
@@ -46,6 +50,9 @@ static struct sockaddr_in	 fuzz_addr;
 static int			 fuzz_closed, fuzz_txs;
 static struct mta_rcpt		 fuzz_rcpts[3];
 static struct mta_tx		 fuzz_tx;
+static struct tls_config	*fuzz_tls;
+static int			 fuzz_starttls;	/* the client said it */
+static char			 fuzz_window[10];	/* its last bytes */
 
 static void
 fuzz_printable(const char *s, size_t size)
@@ -131,6 +138,10 @@ fuzz_init(void)
 	    write(fuzz_body, body, sizeof body - 1) != sizeof body - 1 ||
 	    (fuzz_base = event_base_new()) == NULL)
 		abort();
+	if (tls_init() == -1 || (fuzz_tls = tls_config_new()) == NULL)
+		abort();
+	tls_config_insecure_noverifycert(fuzz_tls);
+	tls_config_insecure_noverifyname(fuzz_tls);
 }
 
 /* fuzz_check_sent - the client sends CRLF lines, no control byte */
@@ -139,9 +150,16 @@ fuzz_check_sent(const char *p, size_t len, int *cr)
 {
 	size_t	i;
 
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len && !fuzz_starttls; i++) {
 		unsigned char c = (unsigned char)p[i];
 
+		memmove(fuzz_window, fuzz_window + 1, sizeof fuzz_window - 1);
+		fuzz_window[sizeof fuzz_window - 1] = (char)c;
+		if (memcmp(fuzz_window, "STARTTLS\r\n", 10) == 0)
+			fuzz_starttls = 1;	/* TLS records follow */
+		/* the credentials ("u", "p": dSBw, AHUAcA==) never in clear */
+		if (memcmp(fuzz_window + 2, "AUTH", 4) == 0)
+			abort();
 		if (*cr && c != '\n')
 			abort();
 		if (c == '\n' && !*cr)
@@ -169,13 +187,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (fuzz_base == NULL)
 		fuzz_init();
-	fuzz_closed = fuzz_txs = 0;
+	fuzz_closed = fuzz_txs = fuzz_starttls = 0;
+	memset(fuzz_window, 0, sizeof fuzz_window);
 	p.base = fuzz_base;
 	p.id = 1;
 	p.helo = "fuzz.example";
 	p.timeout = 5;
 	p.lmtp = size > 0 && data[0] == 'L';
 	p.peer = "peer.example";
+	if (size > 0 && (data[0] == 'T' || data[0] == 'S')) {
+		p.tls = data[0] == 'T' ? MTA_TLS_TRY : MTA_TLS_STARTTLS;
+		p.tls_config = fuzz_tls;
+		p.servername = "peer.example";
+		p.auth_user = "u";
+		p.auth_pass = "p";
+	}
 	s = mta_session_connect(&p, (struct sockaddr *)&fuzz_addr,
 	    sizeof fuzz_addr, NULL, 0, &fuzz_hooks, NULL, err, sizeof err);
 	if (s == NULL)

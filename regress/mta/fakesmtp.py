@@ -8,6 +8,7 @@ counts connections.  A reply of None at a stage means: stall (say
 nothing, keep the connection open).  Every socket has a timeout; stop()
 closes the listener and every connection and joins the threads.
 """
+import base64
 import socket
 import threading
 import time
@@ -36,6 +37,12 @@ class FakeSMTP:
         self.eod_delay = 0          # seconds before the end-of-data reply
         self.stall_after = None     # a stage: after its reply, stall
         self.close_after_tx = False  # close after each end-of-data reply
+        self.starttls_garbage = None  # sent for the client's ClientHello
+        # TLS: with an ssl.SSLContext (server side), a 220 to STARTTLS
+        # starts a real handshake; EHLO then offers ehlo_ext_tls
+        self.tls_context = None
+        self.ehlo_ext_tls = [b"PIPELINING", b"AUTH LOGIN"]
+        self.auths = []             # (mechanism, user, password, tls)
         self.lock = threading.Lock()
         self.connections = 0
         self.concurrent = 0
@@ -98,18 +105,54 @@ class FakeSMTP:
         c.sendall(r)
         return stage != self.stall_after
 
-    def _ehlo(self, c):
+    def _ehlo(self, c, tls=False):
         if self.ehlo_reply is not None:
             return self._send(c, self.ehlo_reply)
-        lines = [b"fake.example"] + self.ehlo_ext
+        lines = [b"fake.example"] + (self.ehlo_ext_tls if tls
+                                     else self.ehlo_ext)
         out = b"".join(b"250-" + l + b"\r\n" for l in lines[:-1])
         out += b"250 " + lines[-1] + b"\r\n"
         c.sendall(out)
         return True
 
+    def _readline(self, c, buf):
+        while b"\r\n" not in buf:
+            d = c.recv(65536)
+            if not d:
+                return None, buf
+            buf += d
+        line, buf = buf.split(b"\r\n", 1)
+        return line, buf
+
+    def _auth(self, c, line, buf, tls):
+        """AUTH PLAIN (initial response) or LOGIN: 235 when the
+        credentials are bob / s3cret, else 535."""
+        words = line.split()
+        mech = words[1].upper().decode() if len(words) > 1 else ""
+        if mech == "PLAIN" and len(words) == 3:
+            f = base64.b64decode(words[2]).split(b"\0")
+            user, pw = (f[1], f[2]) if len(f) == 3 else (b"", b"")
+        elif mech == "LOGIN":
+            c.sendall(b"334 VXNlcm5hbWU6\r\n")
+            u, buf = self._readline(c, buf)
+            c.sendall(b"334 UGFzc3dvcmQ6\r\n")
+            p, buf = self._readline(c, buf)
+            if u is None or p is None:
+                return None
+            user, pw = base64.b64decode(u), base64.b64decode(p)
+        else:
+            c.sendall(b"504 5.5.4 mechanism\r\n")
+            return buf
+        with self.lock:
+            self.auths.append((mech, user, pw, tls))
+        c.sendall(b"235 2.7.0 ok\r\n" if (user, pw) == (b"bob", b"s3cret")
+                  else b"535 5.7.8 no\r\n")
+        return buf
+
     def _serve(self, c):
         buf = b""
         tx = None
+        tls = False
         try:
             if not self._send(c, "banner"):
                 self._hold(c)
@@ -131,7 +174,7 @@ class FakeSMTP:
                 if verb in (b"EHLO", b"LHLO"):
                     self.helos.append(line)
                     tx = None
-                    if not self._ehlo(c):
+                    if not self._ehlo(c, tls):
                         self._hold(c)
                         return
                 elif verb == b"HELO":
@@ -181,6 +224,25 @@ class FakeSMTP:
                         return self._hold(c)
                     tx = None
                     if self.close_after_tx:
+                        return
+                elif verb == b"STAR" and line.upper() == b"STARTTLS":
+                    # no TLS here: a refusal, or a 220 then garbage in
+                    # place of a ServerHello (None: a 220, then stall)
+                    r = self.replies.get("starttls",
+                                         b"454 4.7.0 TLS not available\r\n")
+                    c.sendall(r)
+                    if r.startswith(b"220") and self.tls_context:
+                        c = self.tls_context.wrap_socket(c, server_side=True)
+                        tls, buf = True, b""
+                        continue
+                    if r.startswith(b"220"):
+                        if self.starttls_garbage is not None:
+                            c.recv(65536)       # the ClientHello
+                            c.sendall(self.starttls_garbage)
+                        return self._hold(c)
+                elif verb == b"AUTH":
+                    buf = self._auth(c, line, buf, tls)
+                    if buf is None:
                         return
                 elif verb == b"RSET":
                     tx = None

@@ -318,45 +318,45 @@ class MxRelay(RelayBase):
 
 
 class NoTls(RelayBase):
-    """smtp+tls:// needs the TLS client: a temporary failure that says
-    so, nothing sent."""
+    """smtp+tls:// to a next hop without STARTTLS: a temporary failure
+    that says so, no transaction (TLS itself: test_mta_tls.py)."""
 
     scheme = "smtp+tls"
 
     def test_tls_scheme_tempfails(self):
         self.send(["a@example.net"])
-        self.log_has(r"to=<a@example.net> relay=- result=tempfail "
-                     r"stat=\"relay smtp\+tls://127.0.0.1:\d+: TLS client "
-                     r"not available\"")
-        self.assertEqual(self.fake.connections, 0)
+        self.log_has(r"to=<a@example.net> relay=\S+ result=tempfail "
+                     r"stat=\"127.0.0.1: TLS required but not supported by "
+                     r"127.0.0.1:\d+ \(no STARTTLS\)\"")
+        self.assertEqual(self.fake.transactions, [])
 
 
 class RelayTlsOption(RelayBase):
-    """`relay ... tls`: the same temporary failure."""
+    """`relay ... tls` (MTA-25): the same temporary failure."""
 
     action_opts = " tls"
 
     def test_relay_tls_tempfails(self):
         self.send(["a@example.net"])
-        self.log_has(r"to=<a@example.net> relay=- result=tempfail "
-                     r"stat=\"action out: relay tls: TLS client not "
-                     r"available\"")
-        self.assertEqual(self.fake.connections, 0)
+        self.log_has(r"to=<a@example.net> relay=\S+ result=tempfail "
+                     r"stat=\"127.0.0.1: TLS required but not supported")
+        self.assertEqual(self.fake.transactions, [])
 
 
 class StartTlsOffered(RelayBase):
-    """smtp:// to a next hop offering STARTTLS goes on in clear, and the
-    log says TLS was not tried."""
+    """smtp:// to a next hop offering STARTTLS and refusing it (454):
+    the MTA connects again in clear and says why in the log."""
 
     fake_args = {"ehlo_ext": (b"PIPELINING", b"STARTTLS")}
 
     def test_clear_with_a_log_line(self):
         self.send(["a@example.net"])
         self.transactions(1)
-        self.log_has(r"mta tls relay=\S+ result=skipped reason=\"STARTTLS "
-                     r"offered, TLS client not available: going on in "
-                     r"clear\"")
-        self.assertNotIn(b"STARTTLS", self.fake.commands)
+        self.log_has(r"mta tls-fallback relay=\S+ address=\S+ host=\S+ "
+                     r"reason=\"STARTTLS refused by \S+ 454 4.7.0 TLS not "
+                     r"available\"")
+        self.assertEqual(self.fake.commands.count(b"STARTTLS"), 1)
+        self.assertEqual(self.fake.connections, 2)
 
 
 class Lmtp(RelayBase):

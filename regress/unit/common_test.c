@@ -149,6 +149,11 @@ static struct test_sample {
 	{ IMSG_CA_SIGN, { .ca_sign = { 30, "00ff", 3, 0, "digest", 6 } } },
 	{ IMSG_CA_SIGN_RESULT, { .ca_sign_result = { 30, "sig", 3 } } },
 	{ IMSG_CA_SIGN_FAIL, { .ca_sign_fail = { 30, "no such key" } } },
+	/* mtatls: the relay's table lookups */
+	{ IMSG_LOOKUP_RELAY_TABLE, { .lookup_relay_table = { 31, "relaycreds",
+	    4, "smarthost" } } },
+	{ IMSG_LOOKUP_RELAY_TABLE_RESULT, { .lookup_relay_table_result = { 31,
+	    1, "bob:secret" } } },
 	{ IMSG_CTL_HELLO, { .ctl_hello = { IMSG_VERSION } } },
 	{ IMSG_CTL_SHOW_STATUS, { .ctl_show_status = { 0 } } },
 	{ IMSG_CTL_TABLE_QUERY, { .ctl_table_query = { TABLE_OP_FETCH,

@@ -239,6 +239,34 @@ test_addr(void)
 	    "a name is not an address");
 }
 
+/* test_auth - the AUTH capability of an EHLO line (mtatls, MTA-08) */
+static void
+test_auth(void)
+{
+	static const struct {
+		const char	*line;
+		unsigned int	 want;
+	} cases[] = {
+		{ "AUTH PLAIN LOGIN", MTA_AUTH_PLAIN | MTA_AUTH_LOGIN },
+		{ "auth login", MTA_AUTH_LOGIN },
+		{ "AUTH=LOGIN PLAIN", MTA_AUTH_PLAIN | MTA_AUTH_LOGIN },
+		{ "AUTH CRAM-MD5 PLAIN", MTA_AUTH_PLAIN },
+		{ "AUTH CRAM-MD5", 0 },
+		{ "AUTH  PLAIN ", MTA_AUTH_PLAIN },
+		{ "AUTH PLAINX LOGINX XPLAIN", 0 },
+		{ "AUTHPLAIN", 0 },
+		{ "AUTH", 0 },
+		{ "PLAIN LOGIN", 0 },
+		{ "XAUTH PLAIN", 0 },
+		{ "AUTH ", 0 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		CHECK(mta_reply_auth(cases[i].line) == cases[i].want,
+		    cases[i].line);
+}
+
 int
 main(void)
 {
@@ -247,5 +275,6 @@ main(void)
 	test_urls();
 	test_backup();
 	test_addr();
+	test_auth();
 	return test_done();
 }

@@ -298,6 +298,15 @@ enum proc_id {
 	    F(data, DATA), 1)							\
 	X(IMSG_CA_SIGN_FAIL, ca_sign_fail, CA, DISPATCHER, F(reqid, U64)	\
 	    F(error, STR), 1)							\
+	/* mtatls (issue 9 parts 3, 7; MTA-08): the relay asks lookup for	\
+	 * the value of KEY in a table a relay action names for SERVICE	\
+	 * (a K_* bit: K_CREDENTIALS, the `auth` entry of a URL's label);	\
+	 * r 1 found (value set), 0 not found, -1 cannot tell now */	\
+	X(IMSG_LOOKUP_RELAY_TABLE, lookup_relay_table, DISPATCHER, LOOKUP,	\
+	    F(reqid, U64) F(table, STR) F(service, I32) F(key, STR), 1)	\
+	X(IMSG_LOOKUP_RELAY_TABLE_RESULT, lookup_relay_table_result, LOOKUP,	\
+	    DISPATCHER, F(reqid, U64) F(r, TRI) F(value, STR_OR_NULL),		\
+	    ((m)->r == 1) == ((m)->value != NULL))				\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

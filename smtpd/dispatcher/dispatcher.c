@@ -221,6 +221,8 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_dns_ptr_result },
 	{ IMSG_LOOKUP_DNS_ADDR, PROC_LOOKUP, dispatcher_on_dns_addr },
 	{ IMSG_LOOKUP_DNS_END, PROC_LOOKUP, dispatcher_on_dns_end },
+	{ IMSG_LOOKUP_RELAY_TABLE_RESULT, PROC_LOOKUP,
+	    dispatcher_on_relay_table_result },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 	/* tls */
@@ -241,6 +243,7 @@ dispatcher_on_config(void)
 {
 	dispatcher_ca_init();	/* before any key is loaded (tls) */
 	dispatcher_tls_init();	/* reads CA bundles: before the chroot */
+	dispatcher_mta_tls_init();	/* the relay's, likewise */
 	proc_child_drop();
 	dispatcher_state()->smtp = smtp_server_new(env->evb,
 	    &dispatcher_smtp_hooks, NULL);

@@ -108,6 +108,19 @@ void	dispatcher_tls_init(void);
 /* dispatcher_tls_server - the context of listener CL, or NULL */
 struct tls *dispatcher_tls_server(const struct conf_listener *cl);
 
+/* dispatcher_mta_tls.c (mtatls): the libtls client configurations of
+ * each relay action, made at start (ca or the system bundle, pki) */
+struct tls_config;
+void	dispatcher_mta_tls_init(void);
+/* dispatcher_mta_tls_config - ACTION's configuration that checks the
+ * peer (VERIFY) or not; NULL when it could not be set up */
+struct tls_config *dispatcher_mta_tls_config(const char *action,
+	    int verify);
+/* dispatcher_mta_tls_check - would CONN's peer pass ACTION's (a
+ * string) verification for NAME: 1 or 0 (mta.h's tls_check) */
+int	dispatcher_mta_tls_check(void *action, struct tls *conn,
+	    const char *name);
+
 /* dispatcher_enqueue.c: local enqueue sessions (sendmail) */
 void	dispatcher_on_enqueue_session(struct mproc *, struct imsg *);
 
@@ -148,6 +161,8 @@ void	dispatcher_mta_envelope(uint64_t evpid, int fd,
 void	dispatcher_mta_pause(int);
 void	dispatcher_on_dns_addr(struct mproc *, struct imsg *);
 void	dispatcher_on_dns_end(struct mproc *, struct imsg *);
+/* the entry of a relay action's table (mtatls: `auth` credentials) */
+void	dispatcher_on_relay_table_result(struct mproc *, struct imsg *);
 
 /*
  * dispatcher_bounce.c: the bounce agent.  dispatcher_bounce_envelope

@@ -19,9 +19,21 @@
  * reply, made safe, as its error.
  *
  * conn-delay-* and reconn-delay-route are not waited between working
- * connections (OpenSMTPD's pacing is what this agent must beat); TLS
- * and AUTH to the next hop are not here yet: smtp+tls://, smtps://,
- * `relay tls` and `auth` fail temporarily, smtp:// goes on in clear.
+ * connections (OpenSMTPD's pacing is what this agent must beat).
+ * TLS (MTA-04, MTA-25): smtp:// and MX relaying try STARTTLS when
+ * offered and, when it fails, connect again in clear to that host (for
+ * MTA_CLEAR_TTL); smtp+tls://, smtps:// and `relay tls [no-verify]`
+ * require it (verified unless no-verify, against the action's `ca` or
+ * the system bundle, dispatcher_mta_tls.c), smtp+notls:// and lmtp://
+ * never use it (with `relay tls`: a temporary failure).  AUTH (MTA-08):
+ * the URL's label is looked up in the action's `auth` table through
+ * lookup (IMSG_LOOKUP_RELAY_TABLE) before the route connects; only
+ * smtp+tls:// and smtps:// may carry a label.  `relay domain <t>`
+ * (MTA-07): each envelope's next hop URL is its domain's entry in the
+ * table, asked of lookup the same way (no entry: a temporary failure).
+ * `helo-src <t>` (MTA-10): the HELO name of each `src` address is its
+ * entry, asked once per route (no entry: the action's helo or the
+ * server's name).
  * The URLs of a `relay host` list and the `src` addresses (those of
  * the destination's family) are used in turn.
  * Never blocks: sockets are driven by libevent, DNS is a request to
@@ -29,6 +41,7 @@
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -42,6 +55,7 @@
 #include <event2/event.h>
 
 #include "api_tree.h"
+#include "table.h"
 #include "conf.h"
 #include "dispatcher.h"
 #include "envelope.h"
@@ -64,6 +78,15 @@
 #define MTA_BATCH_MS		20	/* envelopes gathered before a kick */
 #define MTA_CONN_BACKLOG	2	/* messages waiting per connection
 					 * before another is opened */
+#define MTA_CLEAR_TTL		300	/* seconds a host whose STARTTLS
+					 * failed is spoken to in clear */
+
+/* the credentials of a route with a labelled URL */
+#define MTA_CREDS_NONE		0	/* not needed */
+#define MTA_CREDS_WANTED	1	/* to be asked of lookup */
+#define MTA_CREDS_PENDING	2
+#define MTA_CREDS_OK		3
+/* the same states serve a route's helo-src names (MTA_HELOS_*) */
 
 #define MTA_DSN_PARAMS_MAX	(40 + 3 * MAILADDR_TEXT_SIZE)
 
@@ -93,6 +116,7 @@ struct mta_host {
 	int			 nconns;
 	int			 failures;	/* in a row */
 	time_t			 aside_until;
+	time_t			 clear_until;	/* STARTTLS failed: clear */
 };
 
 struct mta_conn;
@@ -106,9 +130,23 @@ struct mta_route {
 	int			 literal;	/* an address: no DNS */
 	int			 lmtp;
 	int			 port;
+	int			 tls;		/* MTA_TLS_* */
+	int			 tls_verify;
+	char			 servername[256];	/* smarthost's */
+	char			 label[64];	/* the URL's, for AUTH */
+	char			*auth_table;
+	int			 creds;		/* MTA_CREDS_* */
+	uint64_t		 creds_reqid;
+	char			 auth_user[MTA_AUTH_FIELD_MAX];
+	char			 auth_pass[MTA_AUTH_FIELD_MAX];
 	char			 helo[256];
 	struct sockaddr_storage	 src[MTA_SRC_MAX];	/* `src` */
 	socklen_t		 srclen[MTA_SRC_MAX];
+	char			 src_helo[MTA_SRC_MAX][256];	/* helo-src */
+	char			*helo_table;
+	int			 helos;		/* MTA_CREDS_* states */
+	size_t			 helos_waiting;
+	int			 helos_failed;
 	size_t			 nsrc, nextsrc;
 	struct mta_host		 hosts[MTA_HOSTS_MAX];
 	size_t			 nhosts;
@@ -155,6 +193,9 @@ struct mta_state {
 	TAILQ_HEAD(, mta_route)	 routes;
 	TAILQ_HEAD(, mta_turn)	 turns;
 	struct tree		 dns;		/* reqid -> route */
+	struct tree		 creds;		/* reqid -> route */
+	struct tree		 helos;		/* reqid -> struct mta_helo_req */
+	struct tree		 domains;	/* reqid -> mta_domain_req */
 	uint64_t		 next_id;
 	int			 nconns;
 	int			 paused;
@@ -168,6 +209,7 @@ static struct mta_state	mta_storage = {
 static struct mta_state	*mta = &mta_storage;
 
 static void	mta_route_kick(struct mta_route *);
+static void	mta_helos_forget(struct mta_route *);
 static void	mta_conn_next(struct mta_conn *);
 static void	mta_kick_all(void);
 
@@ -390,10 +432,29 @@ mta_route_on_dns_timeout(evutil_socket_t fd, short ev, void *arg)
 	mta_route_resolved(r, DNS_TEMPFAIL, "no answer from the resolver");
 }
 
+/* the TLS a route uses (mta_route_tls_mode) */
+struct mta_route_tls {
+	int	mode;		/* MTA_TLS_* */
+	int	verify;
+};
+
+/* mta_route_auth - a labelled URL: its credentials are to be asked */
+static void
+mta_route_auth(struct mta_route *r, const struct conf_action *a,
+    const struct mta_url *u)
+{
+	if (u == NULL || u->label[0] == '\0' || a->auth == NULL)
+		return;
+	strlcpy(r->label, u->label, sizeof r->label);
+	r->auth_table = xstrdup(a->auth->name);
+	r->creds = MTA_CREDS_WANTED;
+}
+
 /* mta_route_find - the route of KEY, made when new */
 static struct mta_route *
 mta_route_find(const char *key, const char *dest, int mx,
-    const struct conf_action *a, const struct mta_url *u)
+    const struct conf_action *a, const struct mta_url *u,
+    const struct mta_route_tls *tls)
 {
 	struct mta_route	*r;
 
@@ -408,12 +469,20 @@ mta_route_find(const char *key, const char *dest, int mx,
 	r->lmtp = u != NULL && u->scheme == MTA_SCHEME_LMTP;
 	r->port = u != NULL ? mta_url_port(u) : env->opts.mta_port > 0 ?
 	    env->opts.mta_port : 25;
+	r->tls = tls->mode;
+	r->tls_verify = tls->verify;
+	strlcpy(r->servername, u != NULL ? u->host : "", sizeof r->servername);
+	mta_route_auth(r, a, u);
 	strlcpy(r->helo, a->helo != NULL ? a->helo : env->servername,
 	    sizeof r->helo);
 	TAILQ_INIT(&r->pending);
 	TAILQ_INIT(&r->conns);
 	mta_route_limits(r);
 	mta_route_src(r, a);
+	if (a->helo_src != NULL && a->helo_src->name != NULL && r->nsrc > 0) {
+		r->helo_table = xstrdup(a->helo_src->name);
+		r->helos = MTA_CREDS_WANTED;
+	}
 	if ((r->kick = evtimer_new(env->evb, mta_route_on_kick, r)) ==
 	    NULL || (r->dns_timer = evtimer_new(env->evb,
 	    mta_route_on_dns_timeout, r)) == NULL)
@@ -434,6 +503,12 @@ mta_route_free(struct mta_route *r)
 	TAILQ_REMOVE(&mta->routes, r, entry);
 	if (r->dns_reqid)
 		api_tree_pop(&mta->dns, r->dns_reqid);
+	if (r->creds == MTA_CREDS_PENDING)
+		api_tree_pop(&mta->creds, r->creds_reqid);
+	mta_helos_forget(r);
+	free(r->auth_table);
+	free(r->helo_table);
+	explicit_bzero(r->auth_pass, sizeof r->auth_pass);
 	event_free(r->kick);
 	event_free(r->dns_timer);
 	free(r->key);
@@ -463,6 +538,240 @@ mta_route_schedule_batch(struct mta_route *r)
 	r->lastuse = time(NULL);
 	if (!evtimer_pending(r->kick, NULL))
 		evtimer_add(r->kick, &tv);
+}
+
+/* ---- credentials (MTA-08) ---- */
+
+/* mta_route_ask_creds - the label's entry of the action's auth table */
+static void
+mta_route_ask_creds(struct mta_route *r)
+{
+	int	err = 0;
+
+	r->creds_reqid = ++mta->next_id;
+	api_tree_set(&mta->creds, r->creds_reqid, r, &err);
+	if (err)
+		fatalx("mta: out of memory");
+	r->creds = MTA_CREDS_PENDING;
+	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_relay_table){ .reqid = r->creds_reqid,
+		.table = r->auth_table, .service = K_CREDENTIALS,
+		.key = r->label });
+}
+
+/* mta_route_on_creds - the entry: "user:password", or why not */
+static void
+mta_route_on_creds(struct mta_route *r, int found, const char *value)
+{
+	struct table_credentials	*c;
+	char				 err[128], why[MTA_REPLY_TEXT_MAX];
+
+	r->creds = MTA_CREDS_WANTED;	/* asked again when it failed */
+	if (found != 1) {
+		snprintf(why, sizeof why, "451 4.3.0 %s for the label %s in "
+		    "the auth table %s", found == 0 ? "No credentials" :
+		    "Temporary failure looking up credentials", r->label,
+		    r->auth_table);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, why);
+		return;
+	}
+	c = xmalloc(sizeof *c);
+	if (table_parse_credentials(r->label, value, c, err, sizeof err) ==
+	    -1 || strlcpy(r->auth_user, c->username, sizeof r->auth_user) >=
+	    sizeof r->auth_user || strlcpy(r->auth_pass, c->password,
+	    sizeof r->auth_pass) >= sizeof r->auth_pass) {
+		log_warnx("mta: route %s: auth table %s: unusable entry for "
+		    "%s", r->dest, r->auth_table, r->label);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, "451 4.3.0 "
+		    "Unusable credentials in the auth table");
+	} else {
+		r->creds = MTA_CREDS_OK;
+		mta_route_schedule(r);
+	}
+	explicit_bzero(c, sizeof *c);
+	free(c);
+}
+
+/* ---- helo-src (MTA-10) ---- */
+
+/* a helo-src question: the name of source address INDEX of ROUTE */
+struct mta_helo_req {
+	struct mta_route	*route;		/* NULL: the route is gone */
+	size_t			 index;
+};
+
+/* mta_helos_forget - R goes: its questions answer nobody */
+static void
+mta_helos_forget(struct mta_route *r)
+{
+	struct mta_helo_req	*q;
+	uint64_t		 id;
+	void			*cursor = NULL, *v;
+
+	while (api_tree_iter(&mta->helos, &cursor, &id, &v)) {
+		q = v;
+		if (q->route == r)
+			q->route = NULL;
+	}
+}
+
+/* mta_route_ask_helos - the name of each source address of R */
+static void
+mta_route_ask_helos(struct mta_route *r)
+{
+	struct mta_helo_req	*q;
+	char			 addr[INET6_ADDRSTRLEN];
+	const void		*in;
+	size_t			 i;
+	int			 err = 0;
+
+	r->helos = MTA_CREDS_PENDING;
+	r->helos_waiting = r->nsrc;
+	for (i = 0; i < r->nsrc; i++) {
+		r->src_helo[i][0] = '\0';
+		in = r->src[i].ss_family == AF_INET6 ?
+		    (const void *)&((struct sockaddr_in6 *)&r->src[i])->sin6_addr :
+		    (const void *)&((struct sockaddr_in *)&r->src[i])->sin_addr;
+		if (inet_ntop(r->src[i].ss_family, in, addr, sizeof addr) ==
+		    NULL)
+			fatalx("mta: inet_ntop");
+		q = xcalloc(1, sizeof *q);
+		q->route = r;
+		q->index = i;
+		api_tree_set(&mta->helos, ++mta->next_id, q, &err);
+		if (err)
+			fatalx("mta: out of memory");
+		msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+		    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
+			.table = r->helo_table, .service = K_ADDRNAME,
+			.key = addr });
+	}
+}
+
+/* mta_route_on_helo - the name of one source address, or why not */
+static void
+mta_route_on_helo(struct mta_helo_req *q, int found, const char *value)
+{
+	struct mta_route	*r = q->route;
+	char			 why[MTA_REPLY_TEXT_MAX];
+
+	if (r == NULL)
+		return;
+	if (found == 1 && strlen(value) < sizeof r->src_helo[0] &&
+	    strpbrk(value, " \t\r\n") == NULL)
+		strlcpy(r->src_helo[q->index], value, sizeof r->src_helo[0]);
+	else if (found == 1)
+		log_warnx("mta: route %s: helo-src %s: unusable name, the "
+		    "default is used", r->dest, r->helo_table);
+	r->helos_failed |= found == -1;
+	if (--r->helos_waiting > 0)
+		return;
+	if (r->helos_failed) {
+		r->helos = MTA_CREDS_WANTED;	/* asked again */
+		r->helos_failed = 0;
+		snprintf(why, sizeof why, "451 4.3.0 Temporary failure "
+		    "looking up the helo-src table %s", r->helo_table);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, why);
+		return;
+	}
+	r->helos = MTA_CREDS_OK;
+	mta_route_schedule(r);
+}
+
+/* ---- relay domain (MTA-07) ---- */
+
+/* a `relay domain` envelope waiting for its domain's URL */
+struct mta_domain_req {
+	uint64_t	 evpid;
+	int		 fd;
+	char		*action;
+	char		*table;
+	char		 sender[MAILADDR_TEXT_SIZE];
+	char		 rcpt[MAILADDR_TEXT_SIZE];
+	struct envelope	 e;
+};
+
+static struct mta_route *mta_url_route(const struct conf_action *,
+	    const char *, char *, size_t);
+static void	mta_route_add(struct mta_route *, uint64_t, int,
+		    const char *, const char *, const struct envelope *);
+
+/* mta_domain_ask - the URL of E's domain in A's `domain` table */
+static void
+mta_domain_ask(const struct conf_action *a, uint64_t evpid, int fd,
+    const char *sender, const char *rcpt, const struct envelope *e)
+{
+	struct mta_domain_req	*q;
+	int			 err = 0;
+
+	q = xcalloc(1, sizeof *q);
+	q->evpid = evpid;
+	q->fd = fd;
+	q->action = xstrdup(a->name);
+	q->table = xstrdup(a->domain->name);
+	strlcpy(q->sender, sender, sizeof q->sender);
+	strlcpy(q->rcpt, rcpt, sizeof q->rcpt);
+	q->e = *e;
+	api_tree_set(&mta->domains, ++mta->next_id, q, &err);
+	if (err)
+		fatalx("mta: out of memory");
+	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
+		.table = q->table, .service = K_RELAYHOST,
+		.key = q->e.dest.domain });
+}
+
+/* mta_domain_on_url - the domain's URL: the envelope to its route */
+static void
+mta_domain_on_url(struct mta_domain_req *q, int found, const char *value)
+{
+	const struct conf_action	*a;
+	struct mta_route		*r = NULL;
+	char				 why[512];
+
+	if (found == -1)
+		snprintf(why, sizeof why, "451 4.3.0 Temporary failure looking "
+		    "up %s in the relay domain table %s", q->e.dest.domain,
+		    q->table);
+	else if (found == 0)
+		snprintf(why, sizeof why, "451 4.4.0 No relay host for the "
+		    "domain %s in the table %s", q->e.dest.domain, q->table);
+	else if ((a = conf_action_find(env->conf, q->action)) == NULL ||
+	    a->method != CONF_METHOD_RELAY)
+		snprintf(why, sizeof why, "no relay action named %s",
+		    q->action);
+	else
+		r = mta_url_route(a, value, why, sizeof why);
+	if (r == NULL) {
+		close(q->fd);
+		mta_result(0, NULL, q->evpid, q->rcpt, DELIVERY_TEMPFAIL, why);
+	} else
+		mta_route_add(r, q->evpid, q->fd, q->sender, q->rcpt, &q->e);
+	free(q->action);
+	free(q->table);
+	free(q);
+}
+
+void
+dispatcher_on_relay_table_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_relay_table_result	 m;
+	struct mta_route			*r;
+	struct mta_helo_req			*h;
+	struct mta_domain_req			*d;
+
+	if (msg_unpack_lookup_relay_table_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((r = api_tree_pop(&mta->creds, m.reqid)) != NULL)
+		mta_route_on_creds(r, m.r, m.value);
+	else if ((h = api_tree_pop(&mta->helos, m.reqid)) != NULL) {
+		mta_route_on_helo(h, m.r, m.value);
+		free(h);
+	} else if ((d = api_tree_pop(&mta->domains, m.reqid)) != NULL)
+		mta_domain_on_url(d, m.r, m.value);
+	/* else: the route is gone */
 }
 
 /* ---- DNS ---- */
@@ -617,15 +926,12 @@ mta_conn_on_ready(void *arg, struct mta_session *s)
 	c->host->failures = 0;
 	c->host->aside_until = 0;
 	log_event(c->id, "mta", "connected", "relay=%s address=%s "
-	    "host=%s source=%s ext=%s%s%s%s", c->route->dest,
+	    "host=%s source=%s ext=%s%s%s%s tls=%s", c->route->dest,
 	    mta_session_addr(s), c->host->name, mta_session_local_addr(s),
 	    ext & MTA_EXT_PIPELINING ? "P" : "",
 	    ext & MTA_EXT_SIZE ? "S" : "", ext & MTA_EXT_DSN ? "D" : "",
-	    ext & MTA_EXT_STARTTLS ? "T" : "");
-	if (ext & MTA_EXT_STARTTLS)
-		log_event(c->id, "mta", "tls", "relay=%s result=skipped "
-		    "reason=\"STARTTLS offered, TLS client not available: "
-		    "going on in clear\"", c->route->dest);
+	    ext & MTA_EXT_STARTTLS ? "T" : "",
+	    mta_session_tls(s) ? "yes" : "no");
 	mta_conn_next(c);
 }
 
@@ -800,7 +1106,13 @@ mta_conn_on_closed(void *arg, struct mta_session *s, int status,
 		TAILQ_INSERT_HEAD(&r->pending, c->msg, entry);
 		c->msg = NULL;
 	}
-	if (!c->ready) {
+	if (mta_session_tls_fallback(s)) {
+		/* opportunistic TLS failed: that host in clear, at once */
+		c->host->clear_until = time(NULL) + MTA_CLEAR_TTL;
+		log_event(c->id, "mta", "tls-fallback", "relay=%s address=%s "
+		    "host=%s reason=%s", r->dest, mta_session_addr(s),
+		    c->host->name, log_quote(q, sizeof q, error));
+	} else if (!c->ready) {
 		mta_host_failed(c->host);
 		snprintf(r->error, sizeof r->error, "%.200s: %.300s",
 		    c->host->name, error);
@@ -837,6 +1149,48 @@ mta_route_pick(struct mta_route *r, time_t now)
 	return NULL;
 }
 
+/* mta_route_conn_params - the parameters of a session of R to H from
+ * SRC (NULL: any) into P, its id aside: 0, or -1 (R's error set) when
+ * required TLS cannot be set up */
+static int
+mta_route_conn_params(struct mta_route *r, struct mta_host *h,
+    const struct sockaddr *src, struct mta_session_params *p)
+{
+	size_t	k = src != NULL ? (size_t)((const struct sockaddr_storage *)
+		    src - r->src) : 0;
+
+	memset(p, 0, sizeof *p);
+	p->base = env->evb;
+	p->helo = src != NULL && r->src_helo[k][0] != '\0' ? r->src_helo[k] :
+	    r->helo;
+	p->lmtp = r->lmtp;
+	p->timeout = env->opts.mta_timeout;
+	p->peer = h->name;
+	p->tls = r->tls;
+	if (p->tls == MTA_TLS_TRY && h->clear_until > time(NULL))
+		p->tls = MTA_TLS_NONE;
+	p->tls_verify = r->tls_verify;
+	p->servername = r->mx || r->servername[0] == '\0' ? h->name :
+	    r->servername;
+	if (p->tls != MTA_TLS_NONE)
+		p->tls_config = dispatcher_mta_tls_config(r->action,
+		    r->tls_verify);
+	p->tls_check = dispatcher_mta_tls_check;
+	p->tls_check_arg = r->action;
+	if (p->tls != MTA_TLS_NONE && p->tls != MTA_TLS_TRY &&
+	    p->tls_config == NULL) {
+		snprintf(r->error, sizeof r->error, "451 4.7.5 TLS client of "
+		    "action %.100s could not be set up (see the log at start)",
+		    r->action);
+		return -1;
+	}
+	if (r->creds == MTA_CREDS_OK) {
+		p->auth_user = r->auth_user;
+		p->auth_pass = r->auth_pass;
+	}
+	return 0;
+}
+
 /* mta_route_connect - a new session to H */
 static int
 mta_route_connect(struct mta_route *r, struct mta_host *h)
@@ -858,17 +1212,15 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 		src = NULL;
 		srclen = 0;
 	}
+	if (mta_route_conn_params(r, h, src, &p) == -1) {
+		mta_host_failed(h);
+		return -1;
+	}
 	c = xcalloc(1, sizeof *c);
 	c->id = ((uint64_t)arc4random() << 32) | ++mta->next_id;
 	c->route = r;
 	c->host = h;
-	memset(&p, 0, sizeof p);
-	p.base = env->evb;
 	p.id = c->id;
-	p.helo = r->helo;
-	p.lmtp = r->lmtp;
-	p.timeout = env->opts.mta_timeout;
-	p.peer = h->name;
 	c->s = mta_session_connect(&p, (struct sockaddr *)&h->ss, h->sslen,
 	    src, srclen, &mta_conn_hooks, c, err, sizeof err);
 	if (c->s == NULL) {
@@ -909,6 +1261,12 @@ mta_route_kick(struct mta_route *r)
 			mta_route_resolve(r);
 		return;
 	}
+	if (r->creds == MTA_CREDS_WANTED)
+		mta_route_ask_creds(r);
+	if (r->helos == MTA_CREDS_WANTED)
+		mta_route_ask_helos(r);
+	if (r->creds == MTA_CREDS_PENDING || r->helos == MTA_CREDS_PENDING)
+		return;
 	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->ready && !c->quitting && c->s != NULL &&
@@ -1012,33 +1370,66 @@ mta_host_turn(const struct conf_action *a, uint32_t msgid)
 	return t->index;
 }
 
+/* mta_route_tls_mode - the TLS of action A's route to U (NULL: MX):
+ * 0, or -1 with WHY when the action and the URL disagree (MTA-05,
+ * MTA-25) */
+static int
+mta_route_tls_mode(const struct conf_action *a, const struct mta_url *u,
+    struct mta_route_tls *tls, char *why, size_t whysz)
+{
+	int	required = a->relay_tls != CONF_RELAY_TLS_DEFAULT;
+	int	scheme = u != NULL ? (int)u->scheme : MTA_SCHEME_SMTP;
+
+	tls->verify = a->relay_tls != CONF_RELAY_TLS_NO_VERIFY;
+	if (scheme == MTA_SCHEME_SMTP) {
+		tls->mode = required ? MTA_TLS_STARTTLS : MTA_TLS_TRY;
+		tls->verify = a->relay_tls == CONF_RELAY_TLS_VERIFY;
+	} else if (scheme == MTA_SCHEME_SMTP_TLS)
+		tls->mode = MTA_TLS_STARTTLS;
+	else if (scheme == MTA_SCHEME_SMTPS)
+		tls->mode = MTA_TLS_SMTPS;
+	else if (required) {
+		snprintf(why, whysz, "action %s: TLS required but the relay "
+		    "URL is %s", a->name, scheme == MTA_SCHEME_LMTP ?
+		    "lmtp://" : "smtp+notls://");
+		return -1;
+	} else {
+		tls->mode = MTA_TLS_NONE;
+		tls->verify = 0;
+	}
+	if (u != NULL && u->label[0] != '\0' && scheme != MTA_SCHEME_SMTP_TLS &&
+	    scheme != MTA_SCHEME_SMTPS) {
+		snprintf(why, whysz, "action %s: a label (AUTH) needs "
+		    "smtp+tls:// or smtps://, never clear text", a->name);
+		return -1;
+	}
+	if (u != NULL && u->label[0] != '\0' && (a->auth == NULL ||
+	    a->auth->name == NULL)) {
+		snprintf(why, whysz, "action %s: the URL has a label but the "
+		    "action no auth table", a->name);
+		return -1;
+	}
+	return 0;
+}
+
 /* mta_envelope_route - the route of envelope EVPID (E) under action A,
  * or NULL with WHY (a temporary failure) */
 static struct mta_route *
 mta_envelope_route(const struct envelope *e, uint64_t evpid,
     const struct conf_action *a, char *why, size_t whysz)
 {
-	struct mta_url	 u;
 	const char	*url;
 	char		 key[1024], dest[300];
-	char		 err[300];
+	struct mta_route_tls tls;
 
-	if (a->relay_tls != CONF_RELAY_TLS_DEFAULT) {
-		snprintf(why, whysz, "action %s: relay tls: TLS client not "
-		    "available", a->name);
-		return NULL;
-	}
-	if (a->auth != NULL || a->domain != NULL) {
-		snprintf(why, whysz, "action %s: relay %s is not available "
-		    "yet", a->name, a->auth != NULL ? "auth" : "domain");
-		return NULL;
-	}
 	if (a->host == NULL) {
+		if (mta_route_tls_mode(a, NULL, &tls, why, whysz) == -1)
+			return NULL;
 		snprintf(dest, sizeof dest, "%s", e->dest.domain);
 		for (url = dest; *url; url++)
 			dest[url - dest] = (char)tolower((unsigned char)*url);
 		snprintf(key, sizeof key, "%s|mx:%s", a->name, dest);
-		return mta_route_find(key, dest, 1, a, NULL);
+		return mta_route_find(key, dest, 1, a, NULL, &tls);
 	}
 	if (a->host->nentries == 0 || a->host->entries[0].key == NULL) {
 		snprintf(why, whysz, "action %s: relay host table %s: only "
@@ -1047,17 +1438,32 @@ mta_envelope_route(const struct envelope *e, uint64_t evpid,
 		return NULL;
 	}
 	url = a->host->entries[mta_host_turn(a, evpid_to_msgid(evpid))].key;
-	if (url == NULL || mta_url_parse(url, &u, err, sizeof err) == -1) {
+	if (url == NULL) {
+		snprintf(why, whysz, "action %s: no relay URL", a->name);
+		return NULL;
+	}
+	return mta_url_route(a, url, why, whysz);
+}
+
+/* mta_url_route - the route of action A to relay URL (a smarthost), or
+ * NULL with WHY */
+static struct mta_route *
+mta_url_route(const struct conf_action *a, const char *url, char *why,
+    size_t whysz)
+{
+	struct mta_url		u;
+	struct mta_route_tls	tls;
+	char			key[1024], dest[300], err[300];
+
+	if (mta_url_parse(url, &u, err, sizeof err) == -1) {
 		snprintf(why, whysz, "action %s: %s", a->name, err);
 		return NULL;
 	}
-	if (u.scheme == MTA_SCHEME_SMTP_TLS || u.scheme == MTA_SCHEME_SMTPS) {
-		snprintf(why, whysz, "relay %s: TLS client not available", url);
+	if (mta_route_tls_mode(a, &u, &tls, why, whysz) == -1)
 		return NULL;
-	}
 	snprintf(key, sizeof key, "%s|%s", a->name, url);
 	snprintf(dest, sizeof dest, "%s", url);
-	return mta_route_find(key, dest, 0, a, &u);
+	return mta_route_find(key, dest, 0, a, &u, &tls);
 }
 
 /* mta_xtext - SRC as RFC 3461 xtext into DST: 0, or -1 if too long */
@@ -1166,7 +1572,10 @@ dispatcher_mta_envelope(uint64_t evpid, int fd, const struct envelope *e)
 		    e->dispatcher);
 	else if (mta_sender(e, a, sender, sizeof sender) == -1)
 		snprintf(why, sizeof why, "unusable sender");
-	else
+	else if (a->domain != NULL && a->domain->name != NULL) {
+		mta_domain_ask(a, evpid, fd, sender, rcpt, e);
+		return;
+	} else
 		r = mta_envelope_route(e, evpid, a, why, sizeof why);
 	if (r == NULL) {
 		close(fd);

@@ -19,8 +19,11 @@
  * 0x7e, ever reaches a log, a bounce or the host.  Bad replies (bad
  * code, short line, bare CR, NUL, too long, too many lines, codes that
  * change mid-reply) end the session with a temporary failure.  The
- * socket I/O is in one place (mta_session.c, mta_io_*) so that a TLS
- * layer can be put under it.
+ * socket I/O is in one place (mta_session.c, mta_io_*); TLS (STARTTLS
+ * or from the first byte) goes under it through tls_io.h, on a
+ * tls_config the host made (the session makes one tls_client() per
+ * connection, as libtls requires), and AUTH PLAIN or LOGIN follows
+ * once TLS is on, never before.
  */
 #ifndef SMTPD_MTA_H
 #define SMTPD_MTA_H
@@ -72,10 +75,17 @@ size_t	mta_reply_sanitize(char *dst, size_t dstsz, const char *src,
 /* mta_reply_status - the DELIVERY_* a final code stands for */
 int	mta_reply_status(int code);
 
+#define MTA_AUTH_PLAIN	0x01
+#define MTA_AUTH_LOGIN	0x02
+/* mta_reply_auth - the MTA_AUTH_* an EHLO capability line (without its
+ * code) offers: "AUTH mech..." or the old "AUTH=mech..."; 0 when the
+ * line is no AUTH line or names neither PLAIN nor LOGIN */
+unsigned int mta_reply_auth(const char *line);
+
 /* ---- mta_route.c: relay URLs and routing helpers (pure) ---- */
 
 enum mta_scheme {
-	MTA_SCHEME_SMTP,	/* smtp://: STARTTLS when offered (later) */
+	MTA_SCHEME_SMTP,	/* smtp://: STARTTLS when offered */
 	MTA_SCHEME_SMTP_TLS,	/* smtp+tls://: STARTTLS required */
 	MTA_SCHEME_SMTP_NOTLS,	/* smtp+notls:// */
 	MTA_SCHEME_SMTPS,	/* smtps://: TLS from the start */
@@ -112,6 +122,19 @@ size_t	mta_mx_backup(struct mta_mx *, size_t n, const char *ourname);
 
 /* ---- mta_session.c: one client session ---- */
 
+struct tls;
+struct tls_config;
+
+/* what a session does about TLS */
+#define MTA_TLS_NONE		0	/* never (smtp+notls://, lmtp://) */
+#define MTA_TLS_TRY		1	/* STARTTLS when offered; a failure
+					 * ends the session with
+					 * mta_session_tls_fallback() set */
+#define MTA_TLS_STARTTLS	2	/* STARTTLS required */
+#define MTA_TLS_SMTPS		3	/* TLS from the first byte */
+
+#define MTA_AUTH_FIELD_MAX	256	/* a user name or a password */
+
 struct mta_session_params {
 	struct event_base	*base;
 	uint64_t		 id;		/* for log lines */
@@ -119,6 +142,20 @@ struct mta_session_params {
 	int			 lmtp;		/* LHLO, a reply per rcpt */
 	int			 timeout;	/* seconds; 0: default */
 	const char		*peer;		/* the host's name, for logs */
+	int			 tls;		/* MTA_TLS_* */
+	/* the configuration of the session's tls_client(), the host's,
+	 * kept until the session is closed; NULL when tls is NONE */
+	struct tls_config	*tls_config;
+	int			 tls_verify;	/* it checks the peer */
+	const char		*servername;	/* SNI and the name checked */
+	/* when it does not: would the peer have passed (1) or not (0),
+	 * for the log; NULL: not asked */
+	int			(*tls_check)(void *arg, struct tls *,
+				    const char *servername);
+	void			*tls_check_arg;
+	/* AUTH (after TLS only): NULL user for none; copied, wiped */
+	const char		*auth_user;
+	const char		*auth_pass;
 };
 
 /* a recipient of a transaction and its outcome */
@@ -175,6 +212,11 @@ void	mta_session_quit(struct mta_session *);
 void	mta_session_abort(struct mta_session **);
 unsigned int mta_session_ext(const struct mta_session *);
 uint64_t mta_session_max_size(const struct mta_session *);
+/* mta_session_tls - TLS is on; mta_session_tls_fallback - the session
+ * ended because opportunistic TLS (MTA_TLS_TRY) failed: the host may
+ * connect again in clear */
+int	mta_session_tls(const struct mta_session *);
+int	mta_session_tls_fallback(const struct mta_session *);
 /* mta_session_addr - "127.0.0.1:25" of the peer; _local_addr: ours
  * ("-" before the connection is up) */
 const char *mta_session_addr(const struct mta_session *);

@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imsg.h"
 #include "mta.h"
@@ -113,4 +114,29 @@ mta_reply_status(int code)
 	if (code >= 500 && code < 600)
 		return DELIVERY_PERMFAIL;
 	return DELIVERY_TEMPFAIL;
+}
+
+/* mta_reply_auth - the mechanisms of an AUTH capability line */
+unsigned int
+mta_reply_auth(const char *line)
+{
+	unsigned int	 mechs = 0;
+	const char	*p, *end;
+	size_t		 n;
+
+	if (strncasecmp(line, "AUTH", 4) != 0 ||
+	    (line[4] != ' ' && line[4] != '='))
+		return 0;
+	for (p = line + 5; *p != '\0'; p = end) {
+		while (*p == ' ')
+			p++;
+		for (end = p; *end != '\0' && *end != ' '; end++)
+			;
+		n = (size_t)(end - p);
+		if (n == 5 && strncasecmp(p, "PLAIN", 5) == 0)
+			mechs |= MTA_AUTH_PLAIN;
+		else if (n == 5 && strncasecmp(p, "LOGIN", 5) == 0)
+			mechs |= MTA_AUTH_LOGIN;
+	}
+	return mechs;
 }

@@ -2,16 +2,24 @@
  * mta_session.c -- one SMTP (or LMTP) client session: connect, read
  * the greeting, EHLO with a HELO fallback, then transactions (MAIL,
  * RCPT..., DATA, the body, the end of data) one after the other,
- * pipelined when the peer offers PIPELINING, until QUIT.
+ * pipelined when the peer offers PIPELINING, until QUIT.  TLS: STARTTLS
+ * after EHLO (RFC 3207; EHLO again once secured) or from the first
+ * byte (smtps), through tls_io.h; a refused STARTTLS or a failed
+ * handshake ends the session (the host reconnects in clear when TLS
+ * was only opportunistic, mta_session_tls_fallback).  AUTH PLAIN (RFC
+ * 4616), else LOGIN, after TLS only; a refusal ends the session with a
+ * temporary failure, as OpenSMTPD fails the route.
  *
  * Library code (mta.h) on the host's libevent loop; the dispatcher runs
- * hundreds at once.  The socket I/O is all in the mta_io_* functions:
- * a TLS layer goes there.  Every entry point (read, write, event, a
+ * hundreds at once.  The socket I/O is all in the mta_io_* and
+ * mta_tls_* functions.  Every entry point (read, write, event, a
  * host call) ends in mta_session_settle, the only place a session is
  * freed.  What it must never do: block (the body is a local spool file
  * read with pread() in chunks), send a byte the peer did not ask for
  * (a line break inside a command, a lone LF or CR in the body), or let
- * a reply's raw bytes out (mta_reply.c makes them safe).
+ * a reply's raw bytes out (mta_reply.c makes them safe), run a byte
+ * read in clear before STARTTLS after it, send or log credentials
+ * outside TLS (they are wiped when the session is freed).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -30,10 +38,13 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <tls.h>
 
+#include "api_util.h"
 #include "imsg.h"
 #include "log.h"
 #include "mta.h"
+#include "tls_io.h"
 
 #define MTA_CMD_MAX		2048	/* one command line, CRLF included */
 #define MTA_BODY_CHUNK		65536	/* body bytes read at once */
@@ -44,6 +55,12 @@ enum mta_state {
 	MTA_S_BANNER,
 	MTA_S_EHLO,		/* EHLO or LHLO sent */
 	MTA_S_HELO,
+	MTA_S_STARTTLS,		/* STARTTLS sent */
+	MTA_S_TLS,		/* the handshake */
+	MTA_S_AUTH_PLAIN,	/* AUTH PLAIN with its response sent */
+	MTA_S_AUTH_LOGIN,	/* AUTH LOGIN sent */
+	MTA_S_AUTH_USER,	/* the user name sent */
+	MTA_S_AUTH_PASS,	/* the password sent */
 	MTA_S_READY,		/* idle, between transactions */
 	MTA_S_TX,		/* MAIL, RCPT, DATA replies */
 	MTA_S_BODY,		/* the body is being sent */
@@ -62,7 +79,14 @@ struct mta_session {
 	char			 local[INET6_ADDRSTRLEN + 8];
 	const struct mta_hooks	*hooks;
 	void			*arg;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;	/* the socket's, or tls_io's */
+	struct tls_io		*tls_io;
+	int			 tls_fallback;
+	char			 servername[256];
+	char			 auth_user[MTA_AUTH_FIELD_MAX];
+	char			 auth_pass[MTA_AUTH_FIELD_MAX];
+	unsigned int		 auth_mechs;	/* MTA_AUTH_* offered */
+	int			 authed;
 	struct timeval		 tv;
 	enum mta_state		 state;
 	unsigned int		 ext;
@@ -80,6 +104,7 @@ struct mta_session {
 };
 
 static void	mta_session_reply(struct mta_session *);
+static void	mta_session_identified(struct mta_session *);
 static void	mta_session_fail(struct mta_session *, int status,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void	mta_tx_next(struct mta_session *);
@@ -88,32 +113,61 @@ static void	mta_session_addr_format(char *, size_t,
 
 /* ---- socket I/O: the one place that touches the connection ---- */
 
-/* mta_io_command - one command line; a line break inside is refused */
-static int __attribute__((format(printf, 2, 3)))
-mta_io_command(struct mta_session *s, const char *fmt, ...)
+/* mta_io_vcommand - one command line; a line break inside is refused;
+ * TRACED is what the trace shows (NULL: the line itself) */
+static int
+mta_io_vcommand(struct mta_session *s, const char *traced, const char *fmt,
+    va_list ap)
 {
 	char	buf[MTA_CMD_MAX];
-	va_list	ap;
 	int	n;
 
-	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof buf - 2 ||
 	    strpbrk(buf, "\r\n") != NULL) {
+		explicit_bzero(buf, sizeof buf);
 		mta_session_fail(s, DELIVERY_TEMPFAIL,
 		    "refusing to send a malformed command");
 		return -1;
 	}
 	log_trace(TRACE_SMTP, "%016llx mta out: %s",
-	    (unsigned long long)s->params.id, buf);
+	    (unsigned long long)s->params.id, traced ? traced : buf);
 	buf[n++] = '\r';
 	buf[n++] = '\n';
-	if (bufferevent_write(s->bev, buf, (size_t)n) == -1) {
+	n = bufferevent_write(s->bev, buf, (size_t)n);
+	explicit_bzero(buf, sizeof buf);
+	if (n == -1) {
 		mta_session_fail(s, DELIVERY_TEMPFAIL, "cannot queue output");
 		return -1;
 	}
 	return 0;
+}
+
+/* mta_io_command - one command line */
+static int __attribute__((format(printf, 2, 3)))
+mta_io_command(struct mta_session *s, const char *fmt, ...)
+{
+	va_list	ap;
+	int	r;
+
+	va_start(ap, fmt);
+	r = mta_io_vcommand(s, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* mta_io_secret - a command carrying credentials: traced as TRACED */
+static int __attribute__((format(printf, 3, 4)))
+mta_io_secret(struct mta_session *s, const char *traced, const char *fmt,
+    ...)
+{
+	va_list	ap;
+	int	r;
+
+	va_start(ap, fmt);
+	r = mta_io_vcommand(s, traced, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /* mta_io_readline - the next input line without its line end into BUF:
@@ -207,15 +261,25 @@ mta_io_body(struct mta_session *s)
 
 /* ---- the session ---- */
 
+/* mta_session_destroy - the connection and S; credentials wiped */
+static void
+mta_session_destroy(struct mta_session *s)
+{
+	if (s->tls_io != NULL)
+		tls_io_free(&s->tls_io);	/* s->bev was its */
+	else if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	explicit_bzero(s, sizeof *s);
+	free(s);
+}
+
 /* mta_session_settle - end of an entry point: free a dead session */
 static void
 mta_session_settle(struct mta_session *s)
 {
 	if (--s->busy > 0 || !s->dead)
 		return;
-	if (s->bev != NULL)
-		bufferevent_free(s->bev);
-	free(s);
+	mta_session_destroy(s);
 }
 
 /* mta_tx_settle - every recipient not final gets STATUS and TEXT */
@@ -262,7 +326,8 @@ mta_session_fail(struct mta_session *s, int status, const char *fmt, ...)
 	va_end(ap);
 	s->dead = 1;
 	s->state = MTA_S_DEAD;
-	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	if (s->bev != NULL)
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 	if ((tx = s->tx) != NULL) {
 		mta_tx_settle(s, status == DELIVERY_OK ? DELIVERY_TEMPFAIL :
 		    status, msg);
@@ -289,12 +354,240 @@ mta_session_ehlo_line(struct mta_session *s, const char *line)
 		s->ext |= MTA_EXT_8BITMIME;
 	else if (strcasecmp(line, "ENHANCEDSTATUSCODES") == 0)
 		s->ext |= MTA_EXT_ENHANCED;
+	else if (strncasecmp(line, "AUTH", 4) == 0)
+		s->auth_mechs |= mta_reply_auth(line);
 	else if (strncasecmp(line, "SIZE", 4) == 0 &&
 	    (line[4] == '\0' || line[4] == ' ')) {
 		s->ext |= MTA_EXT_SIZE;
 		n = line[4] ? strtoull(line + 5, &ep, 10) : 0;
 		if (line[4] && *ep == '\0' && line[5] >= '0' && line[5] <= '9')
 			s->max_size = n;
+	}
+}
+
+/* ---- TLS ---- */
+
+static void	mta_session_on_read(struct bufferevent *, void *);
+static void	mta_session_on_write(struct bufferevent *, void *);
+static void	mta_session_on_event(struct bufferevent *, short, void *);
+static void	mta_auth_start(struct mta_session *);
+
+/* mta_tls_failed - STARTTLS or the handshake failed: the end, with a
+ * way back to clear text when TLS was only opportunistic */
+static void __attribute__((format(printf, 2, 3)))
+mta_tls_failed(struct mta_session *s, const char *fmt, ...)
+{
+	char	msg[MTA_REPLY_TEXT_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	s->tls_fallback = s->params.tls == MTA_TLS_TRY;
+	mta_session_fail(s, DELIVERY_TEMPFAIL, "%s", msg);
+}
+
+/* mta_tls_log - the session's TLS line (TLS-12) */
+static void
+mta_tls_log(struct mta_session *s)
+{
+	struct tls	*t = tls_io_conn(s->tls_io);
+	const char	*hash = tls_peer_cert_provided(t) ?
+			    tls_peer_cert_hash(t) : NULL;
+	int		 verified = s->params.tls_verify;
+
+	/* not required: whether it would have passed, all the same */
+	if (!verified && hash != NULL && s->params.tls_check != NULL)
+		verified = s->params.tls_check(s->params.tls_check_arg, t,
+		    s->servername);
+	log_event(s->params.id, "mta", "tls", "address=%s host=%s "
+	    "ciphers=%s:%s:%d verified=%s servername=%s cert=%s",
+	    s->addr, s->peer[0] ? s->peer : "-", tls_conn_version(t),
+	    tls_conn_cipher(t), tls_conn_cipher_strength(t),
+	    verified ? "yes" : "no",
+	    s->servername[0] ? s->servername : "-",
+	    hash != NULL ? hash : "none");
+}
+
+/* mta_tls_on_handshake - the handshake's outcome (tls_io.h) */
+static void
+mta_tls_on_handshake(void *arg, struct tls_io *io, int ok,
+    const char *error)
+{
+	struct mta_session	*s = arg;
+
+	s->busy++;
+	if (!ok) {
+		mta_tls_failed(s, "TLS handshake with %s failed: %s", s->addr,
+		    error != NULL && *error ? error : "unknown error");
+		mta_session_settle(s);
+		return;
+	}
+	s->bev = tls_io_bufferevent(io);
+	/* the body waits in our output (mta_io_pending), not all of it
+	 * in the TLS layer's input: its end of the pair takes no more
+	 * than MTA_BODY_HIWAT at a time */
+	bufferevent_setwatermark(bufferevent_pair_get_partner(s->bev),
+	    EV_READ, 0, MTA_BODY_HIWAT);
+	bufferevent_setcb(s->bev, mta_session_on_read, mta_session_on_write,
+	    mta_session_on_event, s);
+	bufferevent_set_timeouts(s->bev, &s->tv, &s->tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	mta_tls_log(s);
+	/* RFC 3207 4.2: what the peer said in clear is forgotten */
+	s->ext = 0;
+	s->auth_mechs = 0;
+	s->max_size = 0;
+	if (s->params.tls == MTA_TLS_SMTPS)
+		s->state = MTA_S_BANNER;
+	else {
+		s->state = MTA_S_EHLO;
+		mta_io_command(s, "%s %s", s->params.lmtp ? "LHLO" : "EHLO",
+		    s->helo);
+	}
+	mta_session_settle(s);
+}
+
+/* mta_tls_start - the socket goes to a TLS client handshake */
+static void
+mta_tls_start(struct mta_session *s)
+{
+	struct tls	*ctx;
+	int		 fd;
+
+	if ((ctx = tls_client()) == NULL ||
+	    tls_configure(ctx, s->params.tls_config) == -1) {
+		mta_tls_failed(s, "cannot set up TLS: %s", ctx != NULL &&
+		    tls_error(ctx) ? tls_error(ctx) : "out of memory");
+		tls_free(ctx);
+		return;
+	}
+	fd = bufferevent_getfd(s->bev);
+	bufferevent_setfd(s->bev, -1);		/* not closed with it */
+	bufferevent_free(s->bev);
+	s->bev = NULL;
+	s->state = MTA_S_TLS;
+	s->tls_io = tls_io_client(s->params.base, ctx, fd,
+	    s->servername[0] ? s->servername : NULL,
+	    (unsigned int)s->tv.tv_sec * 1000, mta_tls_on_handshake, s);
+	if (s->tls_io == NULL)
+		mta_tls_failed(s, "cannot set up TLS: out of memory");
+}
+
+/* mta_tls_reply - the reply to STARTTLS */
+static void
+mta_tls_reply(struct mta_session *s, int code)
+{
+	if (code != 220) {
+		mta_tls_failed(s, "STARTTLS refused by %s: %s", s->addr,
+		    s->reply.text);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0) {
+		/* bytes a man in the middle could have put there */
+		mta_tls_failed(s, "%s sent data after its 220 to STARTTLS",
+		    s->addr);
+		return;
+	}
+	mta_tls_start(s);
+}
+
+/* mta_session_identified - EHLO (or HELO) accepted: STARTTLS, AUTH,
+ * or ready for transactions */
+static void
+mta_session_identified(struct mta_session *s)
+{
+	if (s->tls_io == NULL && (s->params.tls == MTA_TLS_TRY ||
+	    s->params.tls == MTA_TLS_STARTTLS)) {
+		if (s->ext & MTA_EXT_STARTTLS) {
+			s->state = MTA_S_STARTTLS;
+			mta_io_command(s, "STARTTLS");
+			return;
+		}
+		if (s->params.tls == MTA_TLS_STARTTLS) {
+			mta_session_fail(s, DELIVERY_TEMPFAIL, "TLS required "
+			    "but not supported by %s (no STARTTLS)", s->addr);
+			return;
+		}
+	}
+	if (s->auth_user[0] != '\0' && !s->authed) {
+		mta_auth_start(s);
+		return;
+	}
+	s->state = MTA_S_READY;
+	bufferevent_set_timeouts(s->bev, NULL, &s->tv);
+	s->hooks->ready(s->arg, s);
+}
+
+/* ---- AUTH (RFC 4954) ---- */
+
+/* mta_auth_send - SECRET as base64 in a command after PREFIX */
+static void
+mta_auth_send(struct mta_session *s, const char *prefix,
+    const unsigned char *secret, size_t len)
+{
+	char	b64[4 * (2 * MTA_AUTH_FIELD_MAX + 4) / 3 + 8];
+
+	if (api_base64_encode(secret, len, b64, sizeof b64) == -1)
+		mta_session_fail(s, DELIVERY_TEMPFAIL, "credentials too long");
+	else
+		mta_io_secret(s, "(credentials)", "%s%s", prefix, b64);
+	explicit_bzero(b64, sizeof b64);
+}
+
+/* mta_auth_start - AUTH PLAIN when offered, else LOGIN; never in clear */
+static void
+mta_auth_start(struct mta_session *s)
+{
+	unsigned char	plain[2 * MTA_AUTH_FIELD_MAX + 2];
+	size_t		u = strlen(s->auth_user), p = strlen(s->auth_pass);
+
+	if (s->tls_io == NULL) {
+		mta_session_fail(s, DELIVERY_TEMPFAIL, "refusing to "
+		    "authenticate to %s without TLS", s->addr);
+		return;
+	}
+	if (s->auth_mechs & MTA_AUTH_PLAIN) {
+		plain[0] = '\0';
+		memcpy(plain + 1, s->auth_user, u);
+		plain[1 + u] = '\0';
+		memcpy(plain + 2 + u, s->auth_pass, p);
+		s->state = MTA_S_AUTH_PLAIN;
+		mta_auth_send(s, "AUTH PLAIN ", plain, u + p + 2);
+		explicit_bzero(plain, sizeof plain);
+	} else if (s->auth_mechs & MTA_AUTH_LOGIN) {
+		s->state = MTA_S_AUTH_LOGIN;
+		mta_io_command(s, "AUTH LOGIN");
+	} else
+		mta_session_fail(s, DELIVERY_TEMPFAIL, "%s offers no AUTH "
+		    "PLAIN or LOGIN", s->addr);
+}
+
+/* mta_auth_reply - a reply during AUTH: the next step, or the end */
+static void
+mta_auth_reply(struct mta_session *s, int code)
+{
+	char	q[MTA_AUTH_FIELD_MAX + 8];
+
+	if (code == 235 && (s->state == MTA_S_AUTH_PLAIN ||
+	    s->state == MTA_S_AUTH_PASS)) {
+		s->authed = 1;
+		log_event(s->params.id, "mta", "authenticated", "address=%s "
+		    "user=%s", s->addr, log_quote(q, sizeof q, s->auth_user));
+		mta_session_identified(s);
+	} else if (code == 334 && s->state == MTA_S_AUTH_LOGIN) {
+		s->state = MTA_S_AUTH_USER;
+		mta_auth_send(s, "", (unsigned char *)s->auth_user,
+		    strlen(s->auth_user));
+	} else if (code == 334 && s->state == MTA_S_AUTH_USER) {
+		s->state = MTA_S_AUTH_PASS;
+		mta_auth_send(s, "", (unsigned char *)s->auth_pass,
+		    strlen(s->auth_pass));
+	} else {
+		if (code == 334)	/* an unexpected challenge: cancel */
+			bufferevent_write(s->bev, "*\r\n", 3);
+		mta_session_fail(s, DELIVERY_TEMPFAIL, "AUTH rejected by %s: "
+		    "%s", s->addr, s->reply.text);
 	}
 }
 
@@ -315,15 +608,14 @@ mta_session_hello(struct mta_session *s, int code)
 		return;
 	}
 	if (code / 100 == 2) {
-		s->state = MTA_S_READY;
-		bufferevent_set_timeouts(s->bev, NULL, &s->tv);
-		s->hooks->ready(s->arg, s);
+		mta_session_identified(s);
 		return;
 	}
 	if (s->state == MTA_S_EHLO && !s->params.lmtp && code != 421) {
 		log_debug("%016llx mta ehlo refused, trying HELO: %s",
 		    (unsigned long long)s->params.id, s->reply.text);
 		s->ext = 0;
+		s->auth_mechs = 0;
 		s->max_size = 0;
 		s->state = MTA_S_HELO;
 		mta_io_command(s, "HELO %s", s->helo);
@@ -428,6 +720,15 @@ mta_session_reply(struct mta_session *s)
 	case MTA_S_HELO:
 		mta_session_hello(s, code);
 		break;
+	case MTA_S_STARTTLS:
+		mta_tls_reply(s, code);
+		break;
+	case MTA_S_AUTH_PLAIN:
+	case MTA_S_AUTH_LOGIN:
+	case MTA_S_AUTH_USER:
+	case MTA_S_AUTH_PASS:
+		mta_auth_reply(s, code);
+		break;
 	case MTA_S_TX:
 		mta_tx_reply(s, code);
 		break;
@@ -493,7 +794,7 @@ mta_session_on_read(struct bufferevent *bev, void *arg)
 	int			 r;
 
 	s->busy++;
-	while (!s->dead) {
+	while (!s->dead && s->bev == bev) {	/* STARTTLS replaces it */
 		if ((n = mta_io_readline(s, line, sizeof line)) == -1)
 			break;
 		if (n == -2) {
@@ -503,7 +804,7 @@ mta_session_on_read(struct bufferevent *bev, void *arg)
 			break;
 		}
 		if (s->state == MTA_S_CONNECT || s->state == MTA_S_READY ||
-		    s->state == MTA_S_BODY) {
+		    s->state == MTA_S_BODY || s->state == MTA_S_TLS) {
 			mta_reply_sanitize(err, sizeof err, line, (size_t)n);
 			mta_session_fail(s, DELIVERY_TEMPFAIL, "unexpected "
 			    "input from the peer: %s", err);
@@ -556,8 +857,12 @@ mta_session_on_event(struct bufferevent *bev, short what, void *arg)
 	s->busy++;
 	if (what & BEV_EVENT_CONNECTED) {
 		mta_io_local(s);
-		s->state = MTA_S_BANNER;
-		bufferevent_enable(bev, EV_READ);
+		if (s->params.tls == MTA_TLS_SMTPS)
+			mta_tls_start(s);
+		else {
+			s->state = MTA_S_BANNER;
+			bufferevent_enable(bev, EV_READ);
+		}
 	} else if (s->state == MTA_S_QUIT)
 		mta_session_fail(s, DELIVERY_OK, "%s", "");
 	else if (what & BEV_EVENT_TIMEOUT)
@@ -657,6 +962,21 @@ mta_session_connect(const struct mta_session_params *params,
 	strlcpy(s->peer, params->peer ? params->peer : "", sizeof s->peer);
 	s->params.helo = s->helo;
 	s->params.peer = s->peer;
+	strlcpy(s->servername, params->servername ? params->servername : "",
+	    sizeof s->servername);
+	s->params.servername = s->servername;
+	if (params->tls != MTA_TLS_NONE && params->tls_config == NULL)
+		s->params.tls = MTA_TLS_NONE;
+	if (params->auth_user != NULL && (strlcpy(s->auth_user,
+	    params->auth_user, sizeof s->auth_user) >= sizeof s->auth_user ||
+	    strlcpy(s->auth_pass, params->auth_pass ? params->auth_pass : "",
+	    sizeof s->auth_pass) >= sizeof s->auth_pass)) {
+		snprintf(err, errsz, "credentials too long");
+		explicit_bzero(s, sizeof *s);
+		free(s);
+		return NULL;
+	}
+	s->params.auth_user = s->params.auth_pass = NULL;
 	s->hooks = hooks;
 	s->arg = arg;
 	s->tv.tv_sec = params->timeout > 0 ? params->timeout :
@@ -665,6 +985,7 @@ mta_session_connect(const struct mta_session_params *params,
 	mta_reply_init(&s->reply);
 	mta_session_addr_format(s->addr, sizeof s->addr, ss);
 	if (mta_io_open(s, ss, sslen, src, srclen, err, errsz) == -1) {
+		explicit_bzero(s, sizeof *s);
 		free(s);
 		return NULL;
 	}
@@ -717,9 +1038,19 @@ mta_session_abort(struct mta_session **sp)
 	*sp = NULL;
 	if (s->busy)
 		fatalx("mta: session aborted from its own hook");
-	if (s->bev != NULL)
-		bufferevent_free(s->bev);
-	free(s);
+	mta_session_destroy(s);
+}
+
+int
+mta_session_tls(const struct mta_session *s)
+{
+	return s->tls_io != NULL && s->bev != NULL;
+}
+
+int
+mta_session_tls_fallback(const struct mta_session *s)
+{
+	return s->tls_fallback;
 }
 
 unsigned int

@@ -118,6 +118,11 @@ void	lookup_auth_on_check_credentials(struct lookup_rules *,
 void	lookup_auth_on_check_sender(struct lookup_rules *, struct mproc *,
 	    struct imsg *);
 
+/* lookup_relay.c (mtatls): IMSG_LOOKUP_RELAY_TABLE, a relay action's
+ * table entry (`auth` credentials by URL label) */
+void	lookup_relay_on_table(struct lookup_rules *, struct mproc *,
+	    struct imsg *);
+
 /* lookup_forward.c */
 /*
  * lookup_forward_parse - a .forward or :include: text: one alias list

@@ -1,0 +1,111 @@
+/*
+ * lookup_relay.c -- the relay's table lookups in the lookup process
+ * (issue 9 part 7; MTA-08): the dispatcher's MTA asks for the entry of
+ * a key in a table one of the relay actions names for that service
+ * (IMSG_LOOKUP_RELAY_TABLE): `auth <table>` (K_CREDENTIALS) keyed by
+ * the label of a smarthost URL, the value "user:password" in clear.
+ *
+ * Answered through the table layer's completion: 1 with the value, 0
+ * not found, -1 the table failed (the relay fails temporarily).  A
+ * table no relay action names for that service is refused (-1, logged):
+ * the dispatcher never reads a listener's hashes this way.  The value
+ * is a secret: it is never logged, and wiped once sent.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "imsg_codec.h"
+#include "log.h"
+#include "lookup_expand.h"
+#include "smtpd.h"
+#include "table.h"
+#include "xmalloc.h"
+
+#define LOOKUP_RELAY_KEY_MAX	256
+
+struct lookup_relay {
+	struct mproc	*p;
+	uint64_t	 reqid;
+	char		 table[TABLE_NAME_MAX];
+};
+
+/* lookup_relay_allowed - does a relay action name TABLE for SERVICE */
+static int
+lookup_relay_allowed(const char *table, int service)
+{
+	const struct smtpd_conf		*c = env->conf;
+	const struct conf_action	*a;
+	const struct conf_table		*t;
+	size_t				 i;
+
+	for (i = 0; i < c->nactions; i++) {
+		a = c->actions[i];
+		if (a->method != CONF_METHOD_RELAY)
+			continue;
+		t = service == K_CREDENTIALS ? a->auth : service ==
+		    K_RELAYHOST ? a->domain : service == K_ADDRNAME ?
+		    a->helo_src : NULL;
+		if (t != NULL && t->name != NULL && strcmp(t->name, table) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* lookup_relay_on_value - the table's answer, to the dispatcher */
+static void
+lookup_relay_on_value(void *arg, int r, const char *value)
+{
+	struct lookup_relay	*q = arg;
+
+	if (r == -1)
+		log_warnx("lookup: relay: table %s: temporary failure",
+		    q->table);
+	if (!q->p->closed)
+		msg_send_lookup_relay_table_result(q->p,
+		    &(struct msg_lookup_relay_table_result){ .reqid = q->reqid,
+			.r = r == 1 && value == NULL ? -1 : r,
+			.value = r == 1 ? value : NULL });
+	explicit_bzero(q, sizeof *q);
+	free(q);
+}
+
+/* lookup_relay_on_table - IMSG_LOOKUP_RELAY_TABLE */
+void
+lookup_relay_on_table(struct lookup_rules *rules, struct mproc *p,
+    struct imsg *imsg)
+{
+	struct msg_lookup_relay_table	 m;
+	const struct lookup_params	*lp;
+	struct lookup_relay		*q;
+	struct table			*t = NULL;
+
+	if (msg_unpack_lookup_relay_table(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	q = xcalloc(1, sizeof *q);
+	q->p = p;
+	q->reqid = m.reqid;
+	if (strlcpy(q->table, m.table, sizeof q->table) >= sizeof q->table ||
+	    strlen(m.key) >= LOOKUP_RELAY_KEY_MAX ||
+	    !lookup_relay_allowed(m.table, m.service)) {
+		log_warnx("lookup: relay: refused lookup in table %.64s",
+		    m.table);
+		lookup_relay_on_value(q, -1, NULL);
+		return;
+	}
+	if (rules != NULL) {
+		lp = lookup_rules_params(rules);
+		if (lp->table_find != NULL)
+			t = lp->table_find(lp->table_arg, q->table);
+	}
+	if (t == NULL) {
+		log_warnx("lookup: relay: no table %s", q->table);
+		lookup_relay_on_value(q, -1, NULL);
+		return;
+	}
+	table_lookup(t, (enum table_service)m.service, m.key,
+	    lookup_relay_on_value, q);
+}

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define IMSG_VERSION	5
+#define IMSG_VERSION	6
 
 /* the processes; CLIENT is a control-socket client, not a process of ours */
 #define PROC_LIST(X)				\

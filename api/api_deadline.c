@@ -81,3 +81,16 @@ api_deadline_wait(const struct api_deadline *d, int fd, int events)
 		return 1;
 	}
 }
+
+struct timeval
+api_deadline_timeval(const struct api_deadline *dl)
+{
+	struct timeval	tv;
+	int		ms = api_deadline_left(dl);
+
+	if (ms < 1)
+		ms = 1;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}

@@ -13,6 +13,8 @@
 #ifndef API_DEADLINE_H
 #define API_DEADLINE_H
 
+#include <sys/time.h>
+
 #include <time.h>
 
 struct api_deadline {
@@ -32,5 +34,9 @@ int	api_deadline_left(const struct api_deadline *);
  * out, -1 on a poll error (errno set); EINTR is retried.
  */
 int	api_deadline_wait(const struct api_deadline *, int fd, int events);
+
+/* api_deadline_timeval - what is left, at least 1 ms, as the struct
+ * timeval client libraries take (hiredis, libldap) */
+struct timeval	api_deadline_timeval(const struct api_deadline *);
 
 #endif

@@ -268,6 +268,15 @@ class Server:
         except OSError:
             return 0
 
+    def relay_to(self, port):
+        """Relay DOMAIN to 127.0.0.1:PORT instead of delivering it
+        (scenario C): the same smtpd.conf for ours and OpenSMTPD."""
+        with open(os.path.join(self.dir, "smtpd.conf"), "w") as f:
+            f.write('listen on 127.0.0.1 port %d\n'
+                    'action "out" relay host smtp://127.0.0.1:%d\n'
+                    'match from any for domain "%s" action "out"\n'
+                    % (self.port, port, DOMAIN))
+
     def spool_bytes(self):
         total = 0
         for top, dirs, files in os.walk(self.spool()):
@@ -477,6 +486,13 @@ class Postfix(Server):
             "default_process_limit": "100",
         }
         self.main = main
+
+    def relay_to(self, port):
+        """Relay DOMAIN to 127.0.0.1:PORT (scenario C): a transport map
+        ahead of the virtual domain."""
+        self.main["transport_maps"] = "inline:{ %s=smtp:[127.0.0.1]:%d }" \
+            % (DOMAIN, port)
+        self.main["smtp_destination_concurrency_limit"] = "20"
 
     def write_main(self, paused):
         """main.cf; paused: the virtual transport deferred (qmgr keeps

@@ -286,25 +286,11 @@ fail:
 	return NULL;
 }
 
-/* table_ldap_tv - what is left of the deadline, at least 1 ms */
-static struct timeval
-table_ldap_tv(const struct api_deadline *dl)
-{
-	struct timeval	tv;
-	int		ms = api_deadline_left(dl);
-
-	if (ms < 1)
-		ms = 1;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	return tv;
-}
-
 /* table_ldap_timeouts - bound libldap's waits by the deadline */
 static void
 table_ldap_timeouts(struct table_ldap *t, const struct api_deadline *dl)
 {
-	struct timeval	tv = table_ldap_tv(dl);
+	struct timeval	tv = api_deadline_timeval(dl);
 
 	ldap_set_option(t->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
 	ldap_set_option(t->ld, LDAP_OPT_TIMEOUT, &tv);
@@ -499,7 +485,7 @@ static int
 table_ldap_search_once(struct table_ldap *t, const char *filter,
     char **attrs, const struct api_deadline *dl, LDAPMessage **res)
 {
-	struct timeval	tv = table_ldap_tv(dl);
+	struct timeval	tv = api_deadline_timeval(dl);
 
 	table_ldap_timeouts(t, dl);
 	*res = NULL;

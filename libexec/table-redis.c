@@ -257,20 +257,6 @@ fail:
 	return NULL;
 }
 
-/* table_redis_tv - what is left of the deadline, as hiredis wants it */
-static struct timeval
-table_redis_tv(const struct api_deadline *dl)
-{
-	struct timeval	tv;
-	int		ms = api_deadline_left(dl);
-
-	if (ms < 1)
-		ms = 1;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	return tv;
-}
-
 /* table_redis_command - one command within the deadline: the reply, or
  * NULL after logging (the connection dropped: it is out of step) */
 static redisReply *
@@ -279,7 +265,7 @@ table_redis_command(struct table_redis *t, int argc, const char **argv,
 {
 	redisReply	*reply;
 
-	if (redisSetTimeout(t->ctx, table_redis_tv(dl)) != REDIS_OK ||
+	if (redisSetTimeout(t->ctx, api_deadline_timeval(dl)) != REDIS_OK ||
 	    (reply = redisCommandArgv(t->ctx, argc, argv, lens)) == NULL) {
 		table_format_warnx(table_redis_name, "redis: %s: %s", argv[0],
 		    t->ctx->err == REDIS_ERR_IO && api_deadline_left(dl) == 0 ?
@@ -322,10 +308,10 @@ table_redis_connect_one(struct table_redis *t, int i,
 
 	if (strncmp(s->host, "unix:", 5) == 0)
 		t->ctx = redisConnectUnixWithTimeout(s->host + 5,
-		    table_redis_tv(dl));
+		    api_deadline_timeval(dl));
 	else
 		t->ctx = redisConnectWithTimeout(s->host, s->port,
-		    table_redis_tv(dl));
+		    api_deadline_timeval(dl));
 	if (t->ctx == NULL || t->ctx->err) {
 		table_format_warnx(table_redis_name, "redis: connect to %s "
 		    "%s:%d: %s", i ? "slave" : "master", s->host, s->port,

@@ -59,7 +59,8 @@ fuzz_check_status(const struct envelope *e)
 {
 	char		buf[16];
 	unsigned int	c, s, d;
-	int		want = e->bounce_type == BOUNCE_DELIVERED ? 2 :
+	int		want = e->bounce_type == BOUNCE_DELIVERED ||
+			    e->bounce_type == BOUNCE_RELAYED ? 2 :
 			    e->bounce_type == BOUNCE_DELAYED ? 4 : 5;
 
 	dispatcher_bounce_status(e, buf, sizeof buf);
@@ -85,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&e, 0, sizeof e);
 	flags = data[0];
-	e.bounce_type = (enum envelope_bounce_type)(flags % 3);
+	e.bounce_type = (enum envelope_bounce_type)(flags % 4);
 	data++;
 	size--;
 	nul = memchr(data, '\0', size);

@@ -218,6 +218,32 @@ class Relay(RelayBase):
         self.transactions(2)
         self.assertIn(b"RCPT TO:<b@example.net>", self.fake.commands)
 
+    def test_success_notice_relayed_or_left_to_the_next_hop(self):
+        # MTA-18: NOTIFY=SUCCESS to a next hop without DSN: we send a
+        # "relayed" notice, once
+        self.fake.ehlo_ext = [b"PIPELINING"]
+        self.send(["s1@example.net"], rcpt_opts=["NOTIFY=SUCCESS"])
+        self.transactions(1)
+        report, = self.reports(1)
+        self.assertEqual(self.status_of(report),
+                         {"s1@example.net": ("relayed", "2.0.0", None)})
+        self.assertIn("Success", report["Subject"])
+        self.log_has(r"bounce report .*type=relayed rcpts=1 .*result=ok")
+        # to a next hop with DSN, NOTIFY goes along and the next hop
+        # reports: no notice of ours (it was sent twice before)
+        self.log_has(r"mta disconnected .*reason=quit", timeout=10)
+        self.fake.ehlo_ext = [b"PIPELINING", b"DSN"]
+        self.send(["s2@example.net"], rcpt_opts=["NOTIFY=SUCCESS"])
+        self.transactions(2)
+        self.assertIn(b"RCPT TO:<s2@example.net> NOTIFY=SUCCESS",
+                      self.fake.commands)
+        evpid, = self.log_has(r"mta delivery evpid=(\S+) "
+                              r"to=<s2@example.net> .*result=ok")
+        self.log_has(r"queue delivery evpid=%s status=ok" % evpid)
+        self.assertNotIn("queue bounce evpid=%s" % evpid, self.smtpd.log())
+        self.assertEqual(len(os.listdir(os.path.join(self.maildir, "new"))),
+                         1, "one notice only: " + self.smtpd.log()[-3000:])
+
     def test_mta_limit_max_conn_per_route(self):
         # eight messages waiting at once: connections up to the limit
         self.fake.eod_delay = 0.3

@@ -222,7 +222,7 @@ static struct test_sample {
 	{ IMSG_DISPATCHER_DELIVER_ENVELOPE, { .dispatcher_deliver_envelope = {
 	    0x123400000001ULL, 0, "envelope", 8 } } },
 	{ IMSG_QUEUE_DELIVERY_RESULT, { .queue_delivery_result = {
-	    0x123400000001ULL, DELIVERY_OK, "" } } },
+	    0x123400000001ULL, DELIVERY_OK, "", -1 } } },
 	/* smtpctl queue verbs and counters */
 	{ IMSG_PROC_GET_STATS, { .proc_get_stats = { 16 } } },
 	{ IMSG_PROC_GET_STATS_RESULT, { .proc_get_stats_result = { 16,

@@ -82,6 +82,7 @@ test_status(void)
 		{ BOUNCE_DELAYED, 0, 0, "451 4.3.0 busy", "4.3.0" },
 		{ BOUNCE_DELAYED, 0, 0, "550 5.1.1 no", "4.0.0" },
 		{ BOUNCE_DELIVERED, 0, 0, "delivered", "2.0.0" },
+		{ BOUNCE_RELAYED, 0, 0, "250 2.0.0 ok", "2.0.0" },
 		{ BOUNCE_FAILED, 0, 0, "550 5.123.456 long", "5.123.456" },
 		{ BOUNCE_FAILED, 0, 0, "550 5.1234.1 too long", "5.0.0" },
 		/* a sign or a blank is no digit (found by the fuzzer: "2.2.-2"

@@ -286,6 +286,9 @@ test_roundtrip(void)
 	evp->bounce_type = BOUNCE_DELIVERED;
 	test_roundtrip_one("bounce delivered", evp,
 	    "\nbounce-type: delivered\n", "bounce-ttl");
+	evp->bounce_type = BOUNCE_RELAYED;
+	test_roundtrip_one("bounce relayed (MTA-18)", evp,
+	    "\nbounce-type: relayed\n", "bounce-ttl");
 	envelope_free(&evp);
 }
 

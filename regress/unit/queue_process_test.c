@@ -589,13 +589,21 @@ test_deliver(uint64_t evpid, int action)
 	    .action = action });
 }
 
-/* test_outcome - as the dispatcher: DELIVERY_RESULT */
+/* test_outcome_dsn - as the dispatcher: DELIVERY_RESULT, RELAY_DSN */
 static void
-test_outcome(uint64_t evpid, int status, const char *error)
+test_outcome_dsn(uint64_t evpid, int status, const char *error,
+    int relay_dsn)
 {
 	msg_send_queue_delivery_result(test_disp,
 	    &(struct msg_queue_delivery_result){ .evpid = evpid,
-	    .status = status, .error = error });
+	    .status = status, .error = error, .relay_dsn = relay_dsn });
+}
+
+/* test_outcome - a final delivery's DELIVERY_RESULT */
+static void
+test_outcome(uint64_t evpid, int status, const char *error)
+{
+	test_outcome_dsn(evpid, status, error, 0);
 }
 
 /* test_sched_result - the last DELIVERY_RESULT the scheduler got */
@@ -859,6 +867,31 @@ test_bounce_rules(void)
 	CHECK(test_inserted(0, evpid) &&
 	    test_bounce(evpid, BOUNCE_DELIVERED, 0, 0),
 	    "bounce: NOTIFY=SUCCESS: a success bounce envelope");
+
+	/* MTA-18: relayed to a hop without DSN: "relayed"; with DSN: none */
+	test_reset();
+	msgid = test_message(1, 0, 0);
+	CHECK(test_commit(msgid) == QUEUE_OK, "bounce: relayed committed");
+	evpid = test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid;
+	test_reset();
+	test_outcome_dsn(evpid, DELIVERY_OK, "250 ok", -1);
+	(void)test_wait(IMSG_SCHEDULER_INSERT_ENVELOPE, 1, 2000);
+	CHECK(test_inserted(0, evpid) &&
+	    test_bounce(evpid, BOUNCE_RELAYED, 0, 0),
+	    "bounce: NOTIFY=SUCCESS relayed to a hop without DSN: a "
+	    "\"relayed\" report (MTA-18)");
+	test_reset();
+	msgid = test_message(1, 0, 0);
+	CHECK(test_commit(msgid) == QUEUE_OK, "bounce: handed on committed");
+	evpid = test_nth(IMSG_SCHEDULER_INSERT_ENVELOPE, 0)->m.
+	    scheduler_insert_envelope.evpid;
+	test_reset();
+	test_outcome_dsn(evpid, DELIVERY_OK, "250 ok", 1);
+	res = test_sched_result(1);
+	CHECK(res != NULL && test_count(IMSG_SCHEDULER_INSERT_ENVELOPE) == 0 &&
+	    !test_committed(msgid), "bounce: NOTIFY=SUCCESS relayed to a DSN "
+	    "hop: no report of ours, deleted (MTA-18)");
 
 	test_notify = 0;
 	test_conf.bounce_warn.v[0] = 60;

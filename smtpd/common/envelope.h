@@ -72,7 +72,9 @@ enum envelope_dsn_ret {
 enum envelope_bounce_type {
 	BOUNCE_FAILED = 0,		/* "failed"; also read "error" */
 	BOUNCE_DELAYED = 1,		/* "delayed"; also read "warn" */
-	BOUNCE_DELIVERED = 2		/* "delivered"; also read "dsn" */
+	BOUNCE_DELIVERED = 2,		/* "delivered"; also read "dsn" */
+	BOUNCE_RELAYED = 3		/* "relayed": to a next hop without
+					   DSN (RFC 3461 4.3, MTA-18) */
 };
 
 struct envelope {

@@ -284,6 +284,8 @@ envelope_text_format(const struct envelope *evp,
 			return snprintf(buf, bufsz, "delayed");
 		case BOUNCE_DELIVERED:
 			return snprintf(buf, bufsz, "delivered");
+		case BOUNCE_RELAYED:
+			return snprintf(buf, bufsz, "relayed");
 		}
 		return -1;
 	}
@@ -585,9 +587,11 @@ envelope_text_parse(struct envelope *evp, const struct envelope_field *f,
 		else if (envelope_text_is(v, vlen, "delivered") ||
 		    envelope_text_is(v, vlen, "dsn"))
 			evp->bounce_type = BOUNCE_DELIVERED;
+		else if (envelope_text_is(v, vlen, "relayed"))
+			evp->bounce_type = BOUNCE_RELAYED;
 		else
-			return envelope_text_error(err, errsz,
-			    "bounce-type: not failed, delayed or delivered");
+			return envelope_text_error(err, errsz, "bounce-type: "
+			    "not failed, delayed, delivered or relayed");
 		return 0;
 	}
 	return envelope_text_error(err, errsz, "%s: internal error", f->name);

@@ -188,8 +188,11 @@ enum proc_id {
 	    QUEUE, F(evpid, U64) F(action, I32), 1)				\
 	X(IMSG_DISPATCHER_DELIVER_ENVELOPE, dispatcher_deliver_envelope,	\
 	    QUEUE, DISPATCHER, F(evpid, U64) F(fd, FD) F(envelope, DATA), 1)	\
+	/* relay_dsn (MTA-18): 0 delivered here, 1 relayed to a next hop	\
+	 * that took the DSN request on, -1 relayed to one without DSN */	\
 	X(IMSG_QUEUE_DELIVERY_RESULT, queue_delivery_result, DISPATCHER,	\
-	    QUEUE, F(evpid, U64) F(status, DELIVERY) F(error, STR), 1)	\
+	    QUEUE, F(evpid, U64) F(status, DELIVERY) F(error, STR)		\
+	    F(relay_dsn, TRI), 1)						\
 	/* smtpctl queue verbs and counters (CTL-01/03/04/05/12/13/16/17): \
 	 * control asks, any process answers or refuses */			\
 	X(IMSG_PROC_GET_STATS, proc_get_stats, CONTROL, ANY, F(reqid, U64),	\

@@ -199,6 +199,8 @@ struct bounce_report {
  * characters (a longer text ends in "..."); returns its length */
 size_t	dispatcher_bounce_sanitize(char *dst, size_t dstsz, const char *src,
 	    size_t srclen);
+/* dispatcher_bounce_action - the RFC 3464 Action of a report type */
+const char *dispatcher_bounce_action(enum envelope_bounce_type);
 /* dispatcher_bounce_status - E's RFC 3463 status for its report type:
  * its esc fields, else a code at the start of its errorline, else
  * 5.0.0, 4.0.0 or 2.0.0 */

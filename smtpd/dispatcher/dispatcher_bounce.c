@@ -77,9 +77,9 @@ dispatcher_bounce_answer(struct dispatcher_bounce_group *g, int status,
 		to[0] = '\0';
 	log_event(0, "bounce", "report", "msgid=%08" PRIx32 " original=%08"
 	    PRIx32 " type=%s rcpts=%zu to=%s result=%s", g->msgid,
-	    (uint32_t)(g->key >> 2), g->evps[0]->bounce_type == BOUNCE_DELAYED ?
-	    "delayed" : g->evps[0]->bounce_type == BOUNCE_DELIVERED ?
-	    "delivered" : "failed", g->n, log_quote(q, sizeof q, to), result);
+	    (uint32_t)(g->key >> 2), dispatcher_bounce_action(
+	    g->evps[0]->bounce_type), g->n, log_quote(q, sizeof q, to),
+	    result);
 	for (i = 0; i < g->n; i++) {
 		msg_send_queue_delivery_result(env->peers[PROC_QUEUE],
 		    &(struct msg_queue_delivery_result){ .evpid = g->evpids[i],

@@ -100,7 +100,8 @@ dispatcher_bounce_parse_status(const char *text, int class, char *buf,
 void
 dispatcher_bounce_status(const struct envelope *e, char *buf, size_t bufsz)
 {
-	int	class = e->bounce_type == BOUNCE_DELIVERED ? 2 :
+	int	class = e->bounce_type == BOUNCE_DELIVERED ||
+		    e->bounce_type == BOUNCE_RELAYED ? 2 :
 		    e->bounce_type == BOUNCE_DELAYED ? 4 : 5;
 
 	if (e->esc_class != 0 && (e->esc_class == class ||
@@ -147,11 +148,11 @@ dispatcher_bounce_addr(const struct mailaddr *a, char *buf, size_t bufsz)
 	(void)dispatcher_bounce_sanitize(buf, bufsz, raw, sizeof raw);
 }
 
-static const char *
+const char *
 dispatcher_bounce_action(enum envelope_bounce_type t)
 {
 	return t == BOUNCE_DELAYED ? "delayed" : t == BOUNCE_DELIVERED ?
-	    "delivered" : "failed";
+	    "delivered" : t == BOUNCE_RELAYED ? "relayed" : "failed";
 }
 
 /* dispatcher_bounce_headers - the report's own header */
@@ -174,8 +175,8 @@ dispatcher_bounce_headers(const struct bounce_report *r, FILE *out)
 	    "\n"
 	    "This is a MIME-encapsulated message.\n\n",
 	    r->reporting_mta, to,
-	    r->type == BOUNCE_DELAYED ? "Delay" : r->type == BOUNCE_DELIVERED ?
-	    "Success" : "Error", date, r->id, (long long)r->now,
+	    r->type == BOUNCE_DELAYED ? "Delay" : r->type == BOUNCE_DELIVERED ||
+	    r->type == BOUNCE_RELAYED ? "Success" : "Error", date, r->id, (long long)r->now,
 	    r->reporting_mta, r->id);
 }
 
@@ -197,6 +198,10 @@ dispatcher_bounce_human(const struct bounce_report *r, FILE *out)
 	else if (r->type == BOUNCE_DELIVERED)
 		fprintf(out, "Your message was delivered to the recipients "
 		    "below.\n\n");
+	else if (r->type == BOUNCE_RELAYED)
+		fprintf(out, "Your message was relayed to the recipients "
+		    "below, to a mail system\nthat will send no further "
+		    "notification of its delivery.\n\n");
 	else
 		fprintf(out, "Your message could not be delivered to the "
 		    "recipients below.\nThis is a permanent error; delivery "
@@ -229,7 +234,8 @@ dispatcher_bounce_recipient(const struct envelope *e, FILE *out)
 	    addr, dispatcher_bounce_action(e->bounce_type), status);
 	(void)dispatcher_bounce_sanitize(diag, sizeof diag, e->errorline,
 	    sizeof e->errorline);
-	if (diag[0] != '\0' && e->bounce_type != BOUNCE_DELIVERED)
+	if (diag[0] != '\0' && e->bounce_type != BOUNCE_DELIVERED &&
+	    e->bounce_type != BOUNCE_RELAYED)
 		fprintf(out, "Diagnostic-Code: %s; %s\n",
 		    diag[0] >= '2' && diag[0] <= '5' && diag[1] >= '0' &&
 		    diag[1] <= '9' && diag[2] >= '0' && diag[2] <= '9' ?

@@ -215,10 +215,11 @@ static void	mta_kick_all(void);
 
 /* ---- outcomes ---- */
 
-/* mta_result - one envelope's outcome to the queue, and its log line */
+/* mta_result - one envelope's outcome to the queue, and its log line;
+ * RELAY_DSN as IMSG_QUEUE_DELIVERY_RESULT has it (MTA-18) */
 static void
-mta_result(uint64_t connid, const struct mta_route *r, uint64_t evpid,
-    const char *rcpt, int status, const char *text)
+mta_result_dsn(uint64_t connid, const struct mta_route *r, uint64_t evpid,
+    const char *rcpt, int status, const char *text, int relay_dsn)
 {
 	char	id[EVPID_TEXT_SIZE], q[MTA_REPLY_TEXT_MAX + 8];
 
@@ -232,7 +233,15 @@ mta_result(uint64_t connid, const struct mta_route *r, uint64_t evpid,
 	    "tempfail" : "permfail", log_quote(q, sizeof q, text));
 	msg_send_queue_delivery_result(env->peers[PROC_QUEUE],
 	    &(struct msg_queue_delivery_result){ .evpid = evpid,
-		.status = status, .error = text });
+		.status = status, .error = text, .relay_dsn = relay_dsn });
+}
+
+/* mta_result - a failure's outcome (no report question for the queue) */
+static void
+mta_result(uint64_t connid, const struct mta_route *r, uint64_t evpid,
+    const char *rcpt, int status, const char *text)
+{
+	mta_result_dsn(connid, r, evpid, rcpt, status, text, 0);
 }
 
 static void
@@ -1060,13 +1069,18 @@ mta_conn_on_tx_done(void *arg, struct mta_session *s, struct mta_tx *tx)
 	struct mta_message	*m = c->msg;
 	struct mta_envelope	*e;
 	size_t			 i = 0;
-	int			 failed = 1;
+	int			 failed = 1, dsn;
 
+	/* who reports success from here: the next hop if it took NOTIFY
+	 * (1), we as "relayed" if it has no DSN (-1), an LMTP server being
+	 * the final delivery (0: "delivered") (RFC 3461 4.3, MTA-18) */
+	dsn = (mta_session_ext(s) & MTA_EXT_DSN) ? 1 : c->route->lmtp ? 0 :
+	    -1;
 	TAILQ_FOREACH(e, &m->evps, entry) {
 		if (i >= tx->nrcpts)
 			break;
-		mta_result(c->id, c->route, e->evpid, e->rcpt,
-		    tx->rcpts[i].status, tx->rcpts[i].reply);
+		mta_result_dsn(c->id, c->route, e->evpid, e->rcpt,
+		    tx->rcpts[i].status, tx->rcpts[i].reply, dsn);
 		failed &= tx->rcpts[i].status != DELIVERY_OK;
 		i++;
 	}

@@ -35,6 +35,7 @@ static const char *const queue_bounce_names[] = {
 	[BOUNCE_FAILED] = "failed",
 	[BOUNCE_DELAYED] = "delayed",
 	[BOUNCE_DELIVERED] = "delivered",
+	[BOUNCE_RELAYED] = "relayed",
 };
 
 /*
@@ -120,7 +121,8 @@ queue_bounce_make(uint64_t evpid, enum envelope_bounce_type type, int status,
 		return r == QUEUE_NOTFOUND ? 0 : -1;
 	}
 	if ((why = queue_bounce_wanted(evp, type)) != NULL) {
-		if (type != BOUNCE_DELIVERED)	/* not one line per delivery */
+		if (type != BOUNCE_DELIVERED && type != BOUNCE_RELAYED)
+			/* not one line per delivery */
 			log_info(QUEUE_LOG_ID " queue bounce evpid=%016" PRIx64
 			    " type=%s report=none reason=\"%s\"", evpid,
 			    queue_bounce_names[type], why);

@@ -192,9 +192,15 @@ queue_on_delivery_result(struct mproc *p, struct imsg *imsg)
 		queue_delivery_tempfail(m.evpid, m.error);
 		return;
 	}
-	/* a report owed first: the envelope stays until it is queued */
-	r = queue_bounce_make(m.evpid, m.status == DELIVERY_OK ?
-	    BOUNCE_DELIVERED : BOUNCE_FAILED, m.status, m.error, 1);
+	/* a report owed first: the envelope stays until it is queued.  A
+	 * success relayed to a next hop that took the DSN request on owes
+	 * none: that hop reports (RFC 3461 4.3, MTA-18) */
+	if (m.status == DELIVERY_OK && m.relay_dsn == 1)
+		r = 0;
+	else
+		r = queue_bounce_make(m.evpid, m.status != DELIVERY_OK ?
+		    BOUNCE_FAILED : m.relay_dsn == -1 ? BOUNCE_RELAYED :
+		    BOUNCE_DELIVERED, m.status, m.error, 1);
 	if (r > 0) {
 		queue_delivery_log(m.evpid, m.status == DELIVERY_OK ? "ok" :
 		    m.status == DELIVERY_LOOP ? "loop" : "permfail", 0,

@@ -392,7 +392,7 @@ class Bench:
         sink = None
         s = None
         try:
-            sink, port, d = self.start_sink(tag)
+            sink, port, d = self.start_sink("%s-%s" % (name, tag))
             s = self.new_server(name, tag)
             s.relay_to(port)
             s.start(paused=False)

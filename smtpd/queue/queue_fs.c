@@ -511,8 +511,12 @@ queue_fs_scan(struct queue_fs *fs, const char *dir, uint32_t msgid,
 
 /*
  * queue_fs_purge - move the message directory DIR (in PARENT) to purge/
- * and remove it.  Once the rename and both fsyncs are done the message
- * is gone; until then a failure puts it back and is returned.
+ * and remove it.  Once the rename and PARENT's fsync are done the message
+ * is gone; until then a failure puts it back and is returned.  purge/
+ * itself is not fsync'd: what a crash may lose there is only the name
+ * of something being removed (a journalled file system renames
+ * atomically; without a journal fsck finds the directory), while
+ * PARENT's fsync is what keeps a delivered message from coming back.
  */
 static int
 queue_fs_purge(struct queue_fs *fs, uint32_t msgid, const char *dir,
@@ -535,8 +539,7 @@ queue_fs_purge(struct queue_fs *fs, uint32_t msgid, const char *dir,
 		log_warnx("queue-fs: no free name in purge/ for %s", dir);
 		return QUEUE_TEMPFAIL;
 	}
-	if (queue_fs_sync_path(fs, parent) == -1 ||
-	    queue_fs_sync_path(fs, "purge") == -1) {
+	if (queue_fs_sync_path(fs, parent) == -1) {
 		r = queue_fs_fail("fsync", parent);
 		if (renameat(fs->rootfd, to, fs->rootfd, dir) == -1)
 			log_warn("queue-fs: msgid=%08" PRIx32 " left in %s",

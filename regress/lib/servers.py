@@ -49,6 +49,40 @@ class ServerError(RuntimeError):
 from ports import free_port  # noqa: E402,F401  (one port picker)
 
 
+def _stat(pid):
+    """(state, start time) of PID from /proc, or None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[0], fields[19]
+    except (OSError, IndexError):
+        return None
+
+
+def descendants(pid):
+    """[(pid, start time)] of PID's children, their children and so on
+    (/proc): the start time tells a process from a later one that got
+    its number."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            st = _stat(k)
+            if st is not None:
+                out.append((k, st[1]))
+            todo.append(k)
+    return out
+
+
 def which(*names):
     """First existing executable among names (paths or PATH entries)."""
     for n in names:
@@ -197,6 +231,10 @@ class Server:
         if self.proc is None:
             return None
         pid = self.proc.pid
+        # its workers (postgres backends), wherever their group is: a
+        # backend that outlives a killed postmaster answers one more
+        # query before it notices
+        family = [(k, t) for k, t in descendants(pid) if k > 1]
         if self.proc.poll() is None:
             try:
                 os.kill(pid, sig or self.stop_signal)
@@ -210,6 +248,8 @@ class Server:
                 self.proc.wait(timeout=STOP_TIMEOUT)
         # children (postgres backends) share the group the server leads
         self._kill_group(pid)
+        if sig == signal.SIGKILL:
+            self._kill_pids(family)
         status = self.proc.returncode
         self.proc = None
         return status
@@ -241,6 +281,29 @@ class Server:
                 if port == self.port and fields[3] == "01" and rxq > 0:
                     n += 1
         return n
+
+    @staticmethod
+    def _kill_pids(family):
+        """SIGKILL each of FAMILY [(pid, start time)], the server's
+        descendants, still the same process, once; wait until none is
+        left but a zombie (init reaps the orphans)."""
+        for p, t in family:
+            st = _stat(p)
+            if st is not None and st[1] == t:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        for _ in range(int(STOP_TIMEOUT / POLL)):
+            alive = []
+            for p, t in family:
+                st = _stat(p)
+                if st is not None and st[1] == t and st[0] != "Z":
+                    alive.append(p)
+            if not alive:
+                return
+            time.sleep(POLL)
+        raise ServerError("processes %s survive SIGKILL" % alive)
 
     @staticmethod
     def _kill_group(pgid):

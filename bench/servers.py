@@ -301,9 +301,15 @@ class Ours(Server):
                     % (self.port, self.dir, DOMAIN))
 
     def command(self, paused):
+        # the same private resolver as OpenSMTPD's below: 127.0.0.1, where
+        # nothing answers (refused at once), so that no server's greeting
+        # waits for the machine's DNS on each client's PTR
+        with open(os.path.join(self.dir, "resolv.conf"), "w") as f:
+            f.write("nameserver 127.0.0.1\n")
         cmd = [os.path.join(self.build, "smtpd"), "-d", "-r", self.dir,
                "-f", os.path.join(self.dir, "smtpd.conf"), "-o",
-               "libexec=%s" % os.path.join(self.build, "libexec")]
+               "libexec=%s" % os.path.join(self.build, "libexec"), "-o",
+               "resolv-conf=%s" % os.path.join(self.dir, "resolv.conf")]
         return cmd + (["-P", "mda"] if paused else [])
 
     def ctl(self, *args, timeout=120):

@@ -33,7 +33,9 @@
 #include "smtpd.h"
 #include "xmalloc.h"
 
-#define PARENT_LISTEN_BACKLOG	512
+/* the kernel caps it at net.core.somaxconn (4096 by default): 5,000
+ * clients connecting at once were left in SYN retries past 20 s with 512 */
+#define PARENT_LISTEN_BACKLOG	4096
 #define PARENT_LISTEN_MAX	256	/* sockets, all listeners told */
 
 static struct parent_socket {

@@ -117,6 +117,8 @@ class PostgresDriverTests(dbtables.DriverTests, unittest.TestCase):
         self.frozen = self.server_pids()
         for p in self.frozen:
             os.kill(p, signal.SIGSTOP)
+        for p in self.frozen:
+            dbtables.wait_stopped(p)                    # asynchronous
 
     def thaw(self):
         for p in getattr(self, "frozen", []):

@@ -129,6 +129,7 @@ class RedisDriverTests(dbtables.DriverTests, unittest.TestCase):
 
     def freeze(self):
         self.server.freeze()
+        dbtables.wait_stopped(self.server.proc.pid)     # asynchronous
 
     def thaw(self):
         if self.server.running():

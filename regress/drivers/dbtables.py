@@ -124,8 +124,28 @@ class DriverTests:
     def refill(self):
         pass
 
+    # a server of one process leading its own group (the default):
+    # frozen with SIGSTOP, which reaches its threads asynchronously, so
+    # wait until all are stopped (one still running answers a query)
+    def freeze(self):
+        self.server.freeze()
+        wait_stopped(self.server.proc.pid)
+
     def thaw(self):
-        pass
+        if self.server.running():
+            os.killpg(self.server.proc.pid, signal.SIGCONT)
+
+    # a request that waits in the server (the default: the server is
+    # frozen first, the request waits unread in its socket)
+    def slow_config(self):
+        return self.config(query_timeout=10)
+
+    def send_slow(self, h):
+        self.freeze()
+        h.request_nowait(LOOKUP, "userinfo", b"vmail")
+
+    def gate_reached(self):
+        return self.server.pending_requests() > 0
 
     # -- helpers -------------------------------------------------------
     def start(self, config, tname="spy"):

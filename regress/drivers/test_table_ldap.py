@@ -270,24 +270,6 @@ class LdapDriverTests(dbtables.DriverTests, unittest.TestCase):
             text += "%s %s\n" % (k, v)
         return text
 
-    def freeze(self):
-        self.server.freeze()
-        dbtables.wait_stopped(self.server.proc.pid)
-
-    def thaw(self):
-        if self.server.running():
-            os.killpg(self.server.proc.pid, signal.SIGCONT)
-
-    def slow_config(self):
-        return self.config(query_timeout=10)
-
-    def send_slow(self, h):
-        self.freeze()
-        h.request_nowait(LOOKUP, "userinfo", b"vmail")
-
-    def gate_reached(self):
-        return self.server.pending_requests() > 0
-
     # -- answers -------------------------------------------------------
     def test_every_service(self):
         h = self.helper()

@@ -94,16 +94,6 @@ class MySQLDriverTests(dbtables.DriverTests, unittest.TestCase):
     def refill(self):
         pass                    # the data directory survives a restart
 
-    def freeze(self):
-        self.server.freeze()            # one process, its own group
-        # SIGSTOP reaches its threads asynchronously: one still running
-        # would answer the next query (seen once in CI)
-        dbtables.wait_stopped(self.server.proc.pid)
-
-    def thaw(self):
-        if self.server.running():
-            os.killpg(self.server.proc.pid, signal.SIGCONT)
-
     # a request that waits in the server: netaddr sleeps there
     def slow_config(self):
         return self.config(query_timeout=10).replace(

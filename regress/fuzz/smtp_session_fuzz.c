@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -194,6 +195,47 @@ fuzz_check_replies(const char *p, size_t len, int *cr)
 
 static const struct linger	fuzz_linger = { 1, 0 };
 
+/*
+ * fuzz_connect_client - connect the non-blocking client socket c to the
+ * listener; 0 once connected, -1 if the machine has no port left.  The
+ * handshake over loopback may be deferred to the kernel's softirq thread
+ * when the machine is busy, and libFuzzer's timer signal then interrupts
+ * a blocking connect (EINTR, seen in CI): wait for it, bounded, instead.
+ */
+static int
+fuzz_connect_client(int c)
+{
+	struct pollfd	pfd;
+	socklen_t	len = sizeof(int);
+	int		err = 0, i;
+
+	if (connect(c, (struct sockaddr *)&fuzz_addr, sizeof fuzz_addr) == 0)
+		return 0;
+	if (errno == EADDRNOTAVAIL)
+		return -1;
+	if (errno != EINPROGRESS && errno != EINTR) {
+		fprintf(stderr, "connect: %s\n", strerror(errno));
+		abort();
+	}
+	pfd.fd = c;
+	pfd.events = POLLOUT;
+	for (i = 0; i < 5000; i++) {
+		if (poll(&pfd, 1, 1) == 1)
+			break;
+		/* the listener's side runs in this same loop */
+		event_base_loop(fuzz_base, EVLOOP_NONBLOCK);
+	}
+	if (i == 5000 ||
+	    getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err) {
+		if (err == EADDRNOTAVAIL)
+			return -1;
+		fprintf(stderr, "connect: %s\n", err ? strerror(err) :
+		    "no answer in 5 s");
+		abort();
+	}
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -216,15 +258,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * leave the loopback's ephemeral ports in TIME_WAIT */
 	(void)setsockopt(c, SOL_SOCKET, SO_LINGER, &fuzz_linger,
 	    sizeof fuzz_linger);
-	if (connect(c, (struct sockaddr *)&fuzz_addr, sizeof fuzz_addr) == -1) {
-		/* no port left for a moment is the machine's, not a bug */
-		if (errno == EADDRNOTAVAIL) {
-			close(c);
-			return 0;
-		}
-		abort();
-	}
 	fcntl(c, F_SETFL, O_NONBLOCK);
+	if (fuzz_connect_client(c) == -1) {
+		/* no port left for a moment is the machine's, not a bug */
+		close(c);
+		return 0;
+	}
 	for (turns = 0; turns < FUZZ_TURNS; turns++) {
 		if (off < size) {
 			n = write(c, data + off, size - off);

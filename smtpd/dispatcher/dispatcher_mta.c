@@ -181,11 +181,21 @@ struct mta_conn {
 };
 
 /* the turn of an action's `relay host` list */
+/* the envelopes of one message may come in more than one batch, with
+ * another message's between them: the turns given out lately, by
+ * message, so that they all take the same URL */
+#define MTA_TURN_RECENT		32
+#define MTA_TURN_SAME_SECONDS	5	/* later, a retry: the next URL */
+
 struct mta_turn {
 	TAILQ_ENTRY(mta_turn)	 entry;
 	char			*action;
-	uint32_t		 msgid;		/* the last message */
-	size_t			 index;		/* its URL */
+	struct {
+		uint32_t	 msgid;
+		size_t		 index;		/* its URL */
+		time_t		 when;
+	}			 recent[MTA_TURN_RECENT];
+	size_t			 pos;		/* the oldest of recent */
 	size_t			 next;
 };
 
@@ -1361,11 +1371,14 @@ mta_sender(const struct envelope *e, const struct conf_action *a,
 
 /* mta_host_turn - which URL of A's `relay host` list MSGID takes:
  * each message the next one, the envelopes of a message the same
- * (they arrive together), a retry the next again (MTA-06) */
+ * (within a few seconds of each other, in one batch or several), a
+ * retry the next again (MTA-06) */
 static size_t
 mta_host_turn(const struct conf_action *a, uint32_t msgid)
 {
 	struct mta_turn	*t;
+	time_t		 now;
+	size_t		 i;
 
 	if (a->host->nentries < 2)
 		return 0;
@@ -1377,11 +1390,17 @@ mta_host_turn(const struct conf_action *a, uint32_t msgid)
 		t->action = xstrdup(a->name);
 		TAILQ_INSERT_TAIL(&mta->turns, t, entry);
 	}
-	if (t->msgid != msgid) {
-		t->msgid = msgid;
-		t->index = t->next++ % a->host->nentries;
-	}
-	return t->index;
+	now = time(NULL);
+	for (i = 0; i < MTA_TURN_RECENT; i++)
+		if (t->recent[i].msgid == msgid && t->recent[i].when != 0 &&
+		    now - t->recent[i].when < MTA_TURN_SAME_SECONDS)
+			return t->recent[i].index;
+	i = t->pos;
+	t->pos = (t->pos + 1) % MTA_TURN_RECENT;
+	t->recent[i].msgid = msgid;
+	t->recent[i].when = now;
+	t->recent[i].index = t->next++ % a->host->nentries;
+	return t->recent[i].index;
 }
 
 /* mta_route_tls_mode - the TLS of action A's route to U (NULL: MX):

@@ -72,4 +72,48 @@ int	mda_util_reply_code(const char *line, int *last);
  * non-ASCII byte replaced by '?', cut to fit */
 void	mda_util_clean(char *dst, size_t dstsz, const char *src);
 
+/*
+ * The long-lived delivery agent (MDA-02, MDA-16): instead of one process per
+ * delivery, the parent may keep a program running as the user and send
+ * it one delivery after the other over a SOCK_SEQPACKET socket.  A
+ * request is one packet, "MDA1\0SIZE\0ARG\0ARG...\0" (SIZE as
+ * MDA_UTIL_SIZE_ENV, "-" for none; the ARGs are what the program would
+ * get after its name) carrying exactly one descriptor, the message, by
+ * SCM_RIGHTS; the answer is one packet "CODE LINE": the exit status it
+ * would have had and its one line.  The socket closed: the agent exits.
+ */
+#define MDA_UTIL_AGENT_MAGIC	"MDA1"
+#define MDA_UTIL_AGENT_REQ_MAX	8192	/* a request packet */
+#define MDA_UTIL_AGENT_ARGS	32	/* arguments in a request */
+#define MDA_UTIL_AGENT_FD	3	/* the agent's socket, once serving */
+/*
+ * mda_util_agent - serve the requests on SOCK (moved onto fd 3): each
+ * with the message on stdin, RUN(argc, argv) called with argv[0] NAME;
+ * mda_util_fail returns to the loop with its code and line instead of
+ * exiting.  Descriptors above 3 are closed after each delivery.
+ * Returns the exit status once the socket is closed (0) or unusable.
+ */
+int	mda_util_agent(int sock, const char *name,
+	    int (*run)(int argc, char *argv[]));
+/*
+ * mda_util_agent_request - encode a request into BUF: its length, or -1
+ * when it does not fit (the parent's side of the same format)
+ */
+int	mda_util_agent_request(char *buf, size_t bufsz,
+	    unsigned long long size, int argc, char *const argv[]);
+/*
+ * mda_util_agent_parse - decode request REQ/LEN in place: argv[0] =
+ * NAME, then its ARGs, argv[argc] NULL; *SIZE the announced size (0 with
+ * *HAS_SIZE 0 for "-").  argc, or -1 when it is malformed
+ */
+int	mda_util_agent_parse(char *req, size_t len, const char *name,
+	    char *argv[MDA_UTIL_AGENT_ARGS + 2], unsigned long long *size,
+	    int *has_size);
+/*
+ * mda_util_agent_answer - decode answer ANS/LEN: its code and line (one
+ * line, control characters as '?'); -1 when it is malformed
+ */
+int	mda_util_agent_answer(const char *ans, size_t len, int *code,
+	    char *line, size_t linesz);
+
 #endif

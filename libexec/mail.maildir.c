@@ -3,9 +3,12 @@
  * maildir (MDA-02, MDA-03, MDA-04).
  *
  * Started by the parent as the recipient: mail.maildir [-j] [-u name] [path]
- * (path defaults to $HOME/Maildir).  Missing directories are created
- * 0700; the message is written to tmp/UNIQUE, fsync'd, linked into
- * new/ and the directory fsync'd, so new/ never holds a partial file.
+ * (path defaults to $HOME/Maildir), or once per user as mail.maildir -A,
+ * a long-lived agent that takes one delivery after the other from the
+ * parent (the same arguments and stdin per request; mda_util.h).
+ * Missing directories are created 0700; the message is written to
+ * tmp/UNIQUE, fsync'd, linked into new/ and the directory fsync'd, so
+ * new/ never holds a partial file.
  * With -j a message whose header says "X-Spam: yes" goes to the .Junk
  * folder.  Exit status per sysexits (EX_TEMPFAIL on a full disk or
  * quota) and one line on stderr; it must never leave a partial file
@@ -38,10 +41,17 @@ struct maildir_msg {
 
 static void	maildir_usage(void) __attribute__((noreturn));
 
+static int	maildir_agent;		/* -A: serving the parent */
+
 static void
 maildir_usage(void)
 {
-	fprintf(stderr, "usage: mail.maildir [-j] [-u name] [path]\n");
+	/* the agent answers it and goes on */
+	if (maildir_agent)
+		mda_util_fail(EX_USAGE, "usage: mail.maildir [-j] [-u name] "
+		    "[path]");
+	fprintf(stderr, "usage: mail.maildir [-j] [-u name] [path]\n"
+	    "       mail.maildir -A\n");
 	exit(EX_USAGE);
 }
 
@@ -299,8 +309,10 @@ maildir_unique_ok(const char *u)
 	return 1;
 }
 
-int
-main(int argc, char *argv[])
+/* maildir_run - one delivery: the message on stdin, as the arguments
+ * say; the exit status (a failure does not return: mda_util_fail) */
+static int
+maildir_run(int argc, char *argv[])
 {
 	static struct maildir_msg	 m;
 	char				 dir[PATH_MAX], junk[PATH_MAX];
@@ -309,7 +321,8 @@ main(int argc, char *argv[])
 	const char			*unique = NULL;
 	int				 ch, jflag = 0;
 
-	mda_util_setname("mail.maildir");
+	m.headlen = 0;
+	m.eof = 0;
 	while ((ch = getopt(argc, argv, "ju:")) != -1) {
 		switch (ch) {
 		case 'j':
@@ -357,4 +370,18 @@ main(int argc, char *argv[])
 	else
 		maildir_deliver(path, &m);
 	return EX_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	mda_util_setname("mail.maildir");
+	/* -A: the long-lived agent of one user, requests on stdin (a
+	 * socket from the parent; see mda_util.h) */
+	if (argc == 2 && strcmp(argv[1], "-A") == 0) {
+		maildir_agent = 1;
+		return mda_util_agent(STDIN_FILENO, "mail.maildir",
+		    maildir_run);
+	}
+	return maildir_run(argc, argv);
 }

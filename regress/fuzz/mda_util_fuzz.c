@@ -9,7 +9,9 @@
  * of it may start with "From ", and removing one '>' from every line
  * matching ^>+From  must give the input back (mboxrd is reversible).
  * The header test and the reply parser must never read past the input
- * (exact-size heap copies).  Any breach aborts.
+ * (exact-size heap copies).  The delivery agent's request and answer
+ * packets (fuzz_agent) parse without reading past them, and a parsed
+ * request encodes back to the same arguments.  Any breach aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,6 +75,54 @@ fuzz_unescape(char *p, size_t n)
 	return o;
 }
 
+/*
+ * fuzz_agent - the delivery agent's codec: IN as a request packet (an
+ * exact-size copy, parsed in place) and, when it parses, encoded again
+ * to the same arguments; IN as an answer packet: a code 0-255 and one
+ * line without a control byte
+ */
+static void
+fuzz_agent(const char *in, size_t n)
+{
+	char			*req, *argv[MDA_UTIL_AGENT_ARGS + 2];
+	char			*argv2[MDA_UTIL_AGENT_ARGS + 2];
+	char			 enc[MDA_UTIL_AGENT_REQ_MAX], line[128];
+	unsigned long long	 size, size2;
+	int			 argc, argc2, has, has2, len, code, i;
+	size_t			 k;
+
+	if ((req = malloc(n > 0 ? n : 1)) == NULL)
+		abort();
+	memcpy(req, in, n);
+	argc = mda_util_agent_parse(req, n, "prog", argv, &size, &has);
+	if (argc != -1) {
+		if (argc < 1 || argv[argc] != NULL ||
+		    strcmp(argv[0], "prog") != 0 || (!has && size != 0))
+			abort();
+		len = mda_util_agent_request(enc, sizeof enc, has ? size : 0,
+		    argc - 1, argv + 1);
+		/* "0" announced and "-" encode alike: compare sizes only */
+		if (len != -1) {
+			argc2 = mda_util_agent_parse(enc, (size_t)len, "prog",
+			    argv2, &size2, &has2);
+			if (argc2 != argc || size2 != size)
+				abort();
+			for (i = 1; i < argc; i++)
+				if (strcmp(argv[i], argv2[i]) != 0)
+					abort();
+		}
+	}
+	free(req);
+	if (mda_util_agent_answer(in, n, &code, line, sizeof line) == 0) {
+		if (code < 0 || code > 255)
+			abort();
+		for (k = 0; line[k] != '\0'; k++)
+			if ((unsigned char)line[k] < 0x20 ||
+			    (unsigned char)line[k] >= 0x7f)
+				abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -116,6 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((int)i != -1 && ((int)i < 200 || (int)i > 599))
 		abort();
 	free(line);
+	fuzz_agent(in, n);
 	free(in);
 	free(a.p);
 	free(b.p);

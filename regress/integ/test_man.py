@@ -75,9 +75,11 @@ def usage_flags(text):
             out.update(re.findall(r"-(\w)", g.group(0)))
         else:
             out.update(g.group(1)[0] if g.group(2) else g.group(1))
-    # a required option outside brackets: -d dest
+    # a required option outside brackets: -d dest; a second form of
+    # the command on the next line: mail.maildir -A
     bare = re.sub(r"\[[^\]]*\]", "", m.group(1))
     out.update(re.findall(r"(?:^|\s)-(\w) \w", bare))
+    out.update(re.findall(r"(?m)^\s+\S+ -(\w)$", bare))
     return out
 
 

@@ -2,10 +2,13 @@
 current user and, as root, as a test account; tmp/new/cur created 0700;
 unique names; -j sends "X-Spam: yes" to .Junk; a killed delivery never
 leaves a file in new/; a full file system (a private tmpfs, as root) is
-a temporary failure and leaves nothing in new/ nor tmp/."""
+a temporary failure and leaves nothing in new/ nor tmp/; the long-lived
+agent (-A) serves one delivery after the other with the same outcomes."""
+import array
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -15,7 +18,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mdatest  # noqa: E402
 from mdatest import (EX_TEMPFAIL, EX_NOPERM, EX_CANTCREAT,  # noqa: E402
-                     TempDir, one_line, program, run)
+                     RUN_TIMEOUT, TempDir, one_line, program, run)
 
 MAILDIR = program("mail.maildir")
 MSG = b"Return-Path: <a@example.org>\nDelivered-To: bob@example.org\n" \
@@ -200,3 +203,132 @@ class TestMaildir(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+class Agent:
+    """mail.maildir -A driven as the parent drives it: one SOCK_SEQPACKET
+    socket on its stdin, a request packet and the message's descriptor
+    per delivery (api/mda_util.h)."""
+
+    def __init__(self, test, user=None):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX,
+                                              socket.SOCK_SEQPACKET)
+        kw = {}
+        if user is not None:
+            kw = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        self.proc = subprocess.Popen([MAILDIR, "-A"], stdin=theirs.fileno(),
+                                     stderr=subprocess.PIPE,
+                                     env={"PATH": "/usr/bin:/bin"}, **kw)
+        theirs.close()
+        self.sock.settimeout(RUN_TIMEOUT)
+        test.addCleanup(self.stop)
+
+    def packet(self, args, size=None):
+        return (b"MDA1\0" + (b"-" if size is None else str(size).encode()) +
+                b"\0" + b"".join(a.encode() + b"\0" for a in args))
+
+    def deliver(self, args, message, size=None, raw=None, fd=True):
+        r, w = os.pipe()
+        try:
+            anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                    array.array("i", [r]))] if fd else []
+            self.sock.sendmsg([raw if raw is not None else
+                               self.packet(args, size)], anc)
+        finally:
+            os.close(r)
+        try:
+            os.write(w, message)
+        except BrokenPipeError:
+            pass
+        os.close(w)
+        code, _, line = self.sock.recv(4096).decode().partition(" ")
+        return int(code), line
+
+    def fds(self):
+        return sorted(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+    def stop(self):
+        """Close the socket: the agent exits; what it printed"""
+        if self.sock.fileno() == -1:
+            return self.err
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            if self.proc.pid > 1:
+                self.proc.kill()
+            self.proc.wait()
+        self.err = self.proc.stderr.read()
+        self.proc.stderr.close()
+        return self.err
+
+
+class TestAgent(unittest.TestCase):
+    """The long-lived agent: one process, one delivery after the other,
+    each answered with the exit code and the line a process of its own
+    would have given, and nothing left open between them."""
+
+    def test_deliveries_in_one_process(self):
+        user = mdatest.test_account()
+        uid = os.getuid() if user is None else user.pw_uid
+        with TempDir(user) as d:
+            a = Agent(self, user)
+            md = os.path.join(d, "md")
+            for i in range(5):
+                self.assertEqual(a.deliver(["--", md], MSG, len(MSG)),
+                                 (0, "delivered"))
+            self.check_names(md, 5, a.proc.pid)
+            # -u: the same name delivers once; -j: spam to .Junk
+            u = "1700000000.E00000000000000cc"
+            for _ in range(2):
+                self.assertEqual(a.deliver(["-u", u, "--", md], MSG)[0], 0)
+            self.assertEqual(a.deliver(["-j", "--", md], SPAM)[0], 0)
+            self.assertEqual(len(files(os.path.join(md, "new"))), 6)
+            self.assertEqual(len(files(os.path.join(md, ".Junk", "new"))),
+                             1)
+            st = os.stat(os.path.join(md, "new"))
+            self.assertEqual(st.st_uid, uid)
+            self.assertEqual(a.stop(), b"")
+            self.assertEqual(a.proc.returncode, 0)
+
+    def check_names(self, md, n, pid):
+        names = files(os.path.join(md, "new"))
+        self.assertEqual(len(names), n)
+        for name in names:
+            self.assertRegex(name, r"^\d+\.M\d{6}P%d_\d+\.[^/:]+$" % pid)
+
+    def test_failures_answered_and_the_agent_goes_on(self):
+        with TempDir() as d:
+            a = Agent(self)
+            md = os.path.join(d, "md")
+            before = a.fds()
+            f = os.path.join(d, "file")
+            open(f, "w").close()
+            code, line = a.deliver(["--", os.path.join(f, "md")], MSG)
+            self.assertEqual(code, EX_CANTCREAT)
+            self.assertRegex(line, r"^mail\.maildir: mkdir .*: Not a "
+                                   r"directory$")
+            self.assertEqual(a.deliver(["-u", "../x", "--", md], MSG),
+                             (64, "mail.maildir: bad -u name"))
+            self.assertEqual(a.deliver(["-x"], MSG),
+                             (64, "mail.maildir: usage: mail.maildir [-j] "
+                                  "[-u name] [path]"))
+            # an input shorter or longer than announced: temporary,
+            # nothing left in new/ or tmp/
+            u = "1700000002.E00000000000000dd"
+            for size in (len(MSG) + 1, len(MSG) - 1):
+                code, line = a.deliver(["-u", u, "--", md], MSG, size)
+                self.assertEqual(code, EX_TEMPFAIL, line)
+                self.assertEqual(files(os.path.join(md, "new")), [])
+                self.assertEqual(files(os.path.join(md, "tmp")), [])
+            # malformed requests: refused, the agent still serves
+            for raw, fd in ((b"MDA9\0-\0", True), (b"MDA1\0x1\0", True),
+                            (b"MDA1\0-", True), (b"MDA1\0-\0", False)):
+                code, line = a.deliver([], MSG, raw=raw, fd=fd)
+                self.assertEqual((code, line),
+                                 (70, "bad request to the delivery agent"),
+                                 raw)
+            self.assertEqual(a.deliver(["-u", u, "--", md], MSG,
+                                       len(MSG)), (0, "delivered"))
+            self.assertEqual(a.fds(), before)
+            self.assertEqual(a.stop(), b"")
+            self.assertEqual(a.proc.returncode, 0)

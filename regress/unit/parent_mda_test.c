@@ -281,6 +281,23 @@ test_prepare(void)
 	    "1700000000.E0123456789abcdef", "--",
 	    "/var/vmail/example.org/bob", NULL }),
 	    "maildir: one file name per delivery (-u)");
+	{
+		static struct parent_mda_exec	ax;
+
+		CHECK(parent_mda_agent_exec(&x, &ax) == 0 &&
+		    strcmp(ax.path, x.path) == 0 && argv_is(&ax,
+		    (const char *[]){ "mail.maildir", "-A", NULL }) &&
+		    ax.uid == 1001 && ax.gid == 1002 &&
+		    strcmp(ax.cwd, x.cwd) == 0 && strcmp(ax.user, "bob") == 0,
+		    "agent: the same program and user, -A alone");
+		CHECK_STR(env_get(&ax, "HOME"), "/home/bob", "agent env HOME");
+		CHECK_STR(env_get(&ax, "PATH"), "/usr/bin:/bin",
+		    "agent env PATH");
+		CHECK(env_get(&ax, "SENDER") == NULL &&
+		    env_get(&ax, "RECIPIENT") == NULL &&
+		    env_get(&ax, "EXTENSION") == NULL && ax.envc == 5,
+		    "agent env: the user's only, nothing of one envelope");
+	}
 	pp.unique = NULL;
 	pp.size = 4242;
 	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))

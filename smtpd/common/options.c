@@ -52,6 +52,7 @@ opts_defaults(struct smtpd_opts *o)
 	opts_set_path(o->scheduler_backend, sizeof o->scheduler_backend,
 	    "ramqueue", NULL);
 	o->child_fd = -1;
+	o->mda_agent_idle = -1;
 }
 
 /* opts_rundir - -r DIR: every runtime path under one local directory */
@@ -147,6 +148,17 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		o->mta_timeout = (int)n;
 		return 0;
 	}
+	if (klen == 14 && strncmp(kv, "mda-agent-idle", klen) == 0) {
+		/* how long a maildir delivery agent waits for the next
+		 * delivery of its user; 0: a process per delivery */
+		errno = 0;
+		n = strtol(val, &ep, 10);
+		if (*val < '0' || *val > '9' || *ep != '\0' || errno ||
+		    n < 0 || n > 3600)
+			OPT_ERR("-o %s: expected 0 to 3600 seconds", kv);
+		o->mda_agent_idle = (int)n;
+		return 0;
+	}
 	if (klen == 8 && strncmp(kv, "mta-port", klen) == 0) {
 		/* the port MX relaying connects to (25), for tests and
 		 * side-by-side instances */
@@ -177,7 +189,7 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 	}
 	OPT_ERR("-o %.*s: unknown key (spool, socket, pidfile, libexec, "
 	    "chroot, user, queue-user, resolver, resolv-conf, mta-timeout, "
-	    "mta-port)",
+	    "mta-port, mda-agent-idle)",
 	    (int)klen, kv);
 }
 
@@ -376,6 +388,8 @@ smtpd_opts_child_argv(const struct smtpd_opts *o, const char *name)
 		av[n++] = xasprintf("-omta-timeout=%d", o->mta_timeout);
 	if (o->mta_port)
 		av[n++] = xasprintf("-omta-port=%d", o->mta_port);
+	if (o->mda_agent_idle >= 0)
+		av[n++] = xasprintf("-omda-agent-idle=%d", o->mda_agent_idle);
 	av[n] = NULL;
 	return av;
 }
@@ -404,5 +418,7 @@ smtpd_opts_usage(void)
 	    "                user, queue-user (accounts), resolver (DNS\n"
 	    "                servers IP[:port],...), resolv-conf (path),\n"
 	    "                mta-timeout (seconds the relay client waits\n"
-	    "                for a peer), mta-port (MX relaying's port)\n");
+	    "                for a peer), mta-port (MX relaying's port),\n"
+	    "                mda-agent-idle (seconds a maildir delivery\n"
+	    "                agent waits for more, 0: none)\n");
 }

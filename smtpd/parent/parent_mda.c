@@ -694,6 +694,49 @@ parent_mda_prepare(const struct conf_action *a, const struct envelope *evp,
 	return 0;
 }
 
+/* parent_mda_agent_exec - the long-lived agent of X's user: X's
+ * program with -A, the same user, directory and descriptors, and only
+ * the environment that is the user's (not one envelope's) */
+int
+parent_mda_agent_exec(const struct parent_mda_exec *x,
+    struct parent_mda_exec *ax)
+{
+	static const char	*const keep[] = {
+		"HOME=", "USER=", "LOGNAME=", "SHELL=", "PATH="
+	};
+	size_t			 i;
+	int			 e;
+
+	memset(ax, 0, sizeof(*ax));
+	if (x->argc < 1)
+		return -1;
+	memcpy(ax->path, x->path, sizeof(ax->path));
+	memcpy(ax->cwd, x->cwd, sizeof(ax->cwd));
+	memcpy(ax->reach, x->reach, sizeof(ax->reach));
+	memcpy(ax->user, x->user, sizeof(ax->user));
+	ax->cwd_first = x->cwd_first;
+	ax->has_exec_fd = x->has_exec_fd;
+	ax->exec_fd = x->exec_fd;
+	ax->uid = x->uid;
+	ax->gid = x->gid;
+	if (parent_mda_arg(ax, x->argv[0]) == -1 ||
+	    parent_mda_arg(ax, "-A") == -1)
+		return -1;
+	for (e = 0; e < x->envc; e++) {
+		for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+			if (strncmp(x->envp[e], keep[i], strlen(keep[i])) == 0)
+				break;
+		if (i == sizeof(keep) / sizeof(keep[0]))
+			continue;
+		if (ax->envc >= PARENT_MDA_ENV_MAX ||
+		    parent_mda_add(ax, &ax->envp[ax->envc], "%s",
+		    x->envp[e]) == -1)
+			return -1;
+		ax->envp[++ax->envc] = NULL;
+	}
+	return 0;
+}
+
 /*
  * parent_mda_sig_default - SIG_DFL for a signal the C library keeps for
  * itself (32, 33 with glibc): signal() refuses them, yet an ignored one

@@ -21,9 +21,11 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct conf_action;
 struct envelope;
+struct event;
 struct passwd;
 
 #define PARENT_MDA_FORMAT_MAX	2048	/* an expanded path or command */
@@ -33,6 +35,7 @@ struct passwd;
 #define PARENT_MDA_ERR_MAX	1024	/* what the parent reads of stderr */
 #define PARENT_MDA_SPOOL	"/var/mail"
 #define PARENT_MDA_SHELL	"/bin/sh"
+#define PARENT_MDA_TIMEOUT	3600	/* seconds a delivery may take */
 
 /* where an expansion goes: what an injected value could do differs */
 enum parent_mda_ctx {
@@ -114,6 +117,12 @@ int	parent_mda_prepare(const struct conf_action *, const struct envelope *,
 int	parent_mda_spawn(const struct parent_mda_exec *, int stdin_fd,
 	    struct parent_mda_child *, char *err, size_t errsz);
 
+/* parent_mda_agent_exec - AX: the long-lived agent (PROGRAM -A) of the
+ * delivery X prepared, same user, directory and program descriptor, the
+ * environment of the user only; 0 or -1 */
+int	parent_mda_agent_exec(const struct parent_mda_exec *x,
+	    struct parent_mda_exec *ax);
+
 /* parent_mda_status - DELIVERY_OK/TEMPFAIL/PERMFAIL of a wait status:
  * exit 0 ok; 71, 74, 75 and any signal temporary; 1 (MDA-06) and the
  * other sysexits 64-78 permanent; any other code temporary.  LINE gets
@@ -128,5 +137,24 @@ int	parent_mda_status(int wstatus, const char *out, size_t outlen,
  * or -1 with ERR (never follows a symbolic link) */
 int	parent_mda_mbox_prepare(const char *path, uid_t, gid_t,
 	    char *err, size_t errsz);
+
+/* parent_mda_agent.c: long-lived maildir delivery agents */
+/* parent_mda_agent_enabled - not turned off (-o mda-agent-idle=0) */
+int	parent_mda_agent_enabled(void);
+/* parent_mda_agent_deliver - delivery ID, prepared as X, with SIZE
+ * bytes announced, to an agent of X's user: 0 with *IN_FD the write end
+ * of the message's pipe, the outcome later by parent_mda_finished(); -1
+ * with ERR (a temporary failure) */
+int	parent_mda_agent_deliver(uint64_t id,
+	    const struct parent_mda_exec *x, unsigned long long size,
+	    int *in_fd, char *err, size_t errsz);
+/* parent_mda_read_output - what a delivery program printed on *FD
+ * (nonblocking), the last CAP - 1 bytes kept in BUF and *LEN; at its
+ * end EV removed and *FD closed and set to -1 (parent_mda_fork.c) */
+void	parent_mda_read_output(int *fd, struct event *ev, char *buf,
+	    size_t cap, size_t *len);
+/* parent_mda_finished - the outcome of delivery ID to the dispatcher
+ * (parent_mda_fork.c) */
+void	parent_mda_finished(uint64_t id, int status, const char *error);
 
 #endif

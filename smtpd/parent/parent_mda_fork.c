@@ -43,8 +43,6 @@
 #include "smtpd.h"
 #include "xmalloc.h"
 
-#define PARENT_MDA_TIMEOUT	3600		/* seconds */
-
 struct parent_mda {
 	uint64_t	 id;
 	pid_t		 pid;
@@ -78,32 +76,57 @@ parent_mda_done(uint64_t id, int status, const char *error)
 		.error = error });
 }
 
-/* parent_mda_read_err - what the program printed, at most ERR_MAX kept */
-static void
-parent_mda_read_err(struct parent_mda *m)
+/* parent_mda_finished - the outcome of delivery ID (agents' too) */
+void
+parent_mda_finished(uint64_t id, int status, const char *error)
 {
-	char	buf[512];
-	ssize_t	n;
-	size_t	room;
+	parent_mda_done(id, status, error);
+}
 
-	while (m->errfd != -1) {
-		n = read(m->errfd, buf, sizeof buf);
+/* parent_mda_read_output - what a delivery program printed on *FD,
+ * nonblocking, its last CAP - 1 bytes kept in BUF (*LEN); at its end
+ * the event EV is removed and *FD closed (-1) */
+void
+parent_mda_read_output(int *fd, struct event *ev, char *buf, size_t cap,
+    size_t *len)
+{
+	char	chunk[512];
+	ssize_t	n;
+	size_t	keep, off;
+
+	while (*fd != -1) {
+		n = read(*fd, chunk, sizeof chunk);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			event_del(m->ev_err);
-			close(m->errfd);
-			m->errfd = -1;
+			event_del(ev);
+			close(*fd);
+			*fd = -1;
 			return;
 		}
-		room = sizeof m->err - 1 - m->errlen;
-		if ((size_t)n > room)
-			n = (ssize_t)room;
-		memcpy(m->err + m->errlen, buf, (size_t)n);
-		m->errlen += (size_t)n;
+		off = 0;
+		if ((size_t)n > cap - 1) {	/* its end only */
+			off = (size_t)n - (cap - 1);
+			n = (ssize_t)(cap - 1);
+		}
+		if (*len + (size_t)n > cap - 1) {
+			keep = cap - 1 - (size_t)n;
+			memmove(buf, buf + *len - keep, keep);
+			*len = keep;
+		}
+		memcpy(buf + *len, chunk + off, (size_t)n);
+		*len += (size_t)n;
 	}
+}
+
+/* parent_mda_read_err - what the program printed */
+static void
+parent_mda_read_err(struct parent_mda *m)
+{
+	parent_mda_read_output(&m->errfd, m->ev_err, m->err, sizeof m->err,
+	    &m->errlen);
 }
 
 static void
@@ -241,7 +264,7 @@ parent_mda_start(uint64_t id, const struct msg_parent_fork_mda *ui,
 	struct passwd			*pw;
 	struct timeval			 tv = { PARENT_MDA_TIMEOUT, 0 };
 	char				 mbox[PATH_MAX], unique[64];
-	int				 e2 = 0, r;
+	int				 e2 = 0, r, fd;
 
 	*status = DELIVERY_PERMFAIL;
 	if ((a = conf_action_find(env->conf, e->dispatcher)) == NULL) {
@@ -282,6 +305,17 @@ parent_mda_start(uint64_t id, const struct msg_parent_fork_mda *ui,
 		if (parent_mda_mbox_prepare(mbox, pw->pw_uid, pw->pw_gid, err,
 		    errsz) == -1)
 			return -1;
+	}
+	/* a maildir delivery goes to its user's long-lived agent */
+	if (a->method == CONF_METHOD_MAILDIR && e->mda_exec[0] == '\0' &&
+	    x.reach[0] == '\0' && parent_mda_agent_enabled()) {
+		if (parent_mda_agent_deliver(id, &x, pp.size, &fd, err,
+		    errsz) == -1)
+			return -1;
+		msg_send_parent_fork_mda_result(env->peers[PROC_DISPATCHER],
+		    &(struct msg_parent_fork_mda_result){ .id = id,
+			.fd = fd });
+		return 0;
 	}
 	/* opened while root: the user may not reach the libexec directory
 	 * (a build tree in root's home); it needs only to execute the file */

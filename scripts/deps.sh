@@ -130,17 +130,18 @@ deps_apt() {
 			return 1 ;;
 		esac
 		holder=$(printf '%s\n' "$out" | grep -m 1 'lock' || true)
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			echo "deps: the package manager's lock is still held" \
-			    "after ${LOCK_WAIT}s: $holder" >&2
-			echo "deps: when it is free, run 'make deps' again" >&2
-			return 1
-		fi
+		# said first, even when apt-get itself took the whole wait
 		if [ "$said" = 0 ]; then
 			echo "deps: another apt or dpkg holds the package" \
 			    "manager's lock; waiting up to ${LOCK_WAIT}s" \
 			    "(DEPS_LOCK_WAIT): $holder" >&2
 			said=1
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "deps: the package manager's lock is still held" \
+			    "after ${LOCK_WAIT}s: $holder" >&2
+			echo "deps: when it is free, run 'make deps' again" >&2
+			return 1
 		fi
 		sleep 5
 	done

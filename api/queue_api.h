@@ -167,6 +167,13 @@ struct queue_walk {
  *			went, else the first failure.  NULL: the host
  *			commits them one by one.  Not in the helper
  *			protocol.
+ * envelope_delete_batch (appended, optional) delete N envelopes at once,
+ *			as envelope_delete would each, sharing the fsyncs
+ *			they have in common; RESULTS[i] is evpids[i]'s
+ *			result, none OK before it is durable.  Returns
+ *			QUEUE_OK when all went, else the first failure.
+ *			NULL: the host deletes them one by one.  Not in
+ *			the helper protocol.
  */
 struct queue_backend {
 	int		 version;	/* QUEUE_BACKEND_V1; append only */
@@ -196,6 +203,8 @@ struct queue_backend {
 	void	(*walk_close)(void *ctx, struct queue_walk *);
 	int	(*message_commit_batch)(void *ctx, size_t n,
 		    const uint32_t *msgids, const int *fds, int *results);
+	int	(*envelope_delete_batch)(void *ctx, size_t n,
+		    const uint64_t *evpids, int *results);
 };
 
 /*

@@ -300,13 +300,16 @@ class TestAgent(unittest.TestCase):
         with TempDir() as d:
             a = Agent(self)
             md = os.path.join(d, "md")
-            before = a.fds()
             f = os.path.join(d, "file")
             open(f, "w").close()
             code, line = a.deliver(["--", os.path.join(f, "md")], MSG)
             self.assertEqual(code, EX_CANTCREAT)
             self.assertRegex(line, r"^mail\.maildir: mkdir .*: Not a "
                                    r"directory$")
+            # what it holds once serving: its socket on 3, stdin,
+            # stdout and stderr; failures must not add to it
+            before = a.fds()
+            self.assertEqual(before, ["0", "1", "2", "3"])
             self.assertEqual(a.deliver(["-u", "../x", "--", md], MSG),
                              (64, "mail.maildir: bad -u name"))
             self.assertEqual(a.deliver(["-x"], MSG),

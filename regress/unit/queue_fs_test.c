@@ -8,7 +8,8 @@
  * call must tempfail, the committed message stay whole, nothing
  * half-written stay behind, and recovery leave only whole messages);
  * recovery from trees built by hand as a crash leaves them; a corrupt
- * envelope file; a 1000-message walk stepped while the queue changes;
+ * envelope file; a batch delete (its shared fsyncs and its faults); a
+ * 1000-message walk stepped while the queue changes;
  * file modes.  Every tree lives in a fresh directory under TMPDIR.
  */
 #include <sys/stat.h>
@@ -763,6 +764,131 @@ test_fault_matrix(void)
 	test_quiet(NULL);
 }
 
+/* test_bucket_ids - ids that all fall in bucket 5a */
+static uint32_t
+test_bucket_ids(void)
+{
+	test_seed = test_seed * 1103515245u + 12345u;
+	return 0x5a000000u | (test_seed & 0x00ffffffu) | 1;
+}
+
+#define TEST_BATCH	6
+
+/* test_batch_prepare - TEST_BATCH messages of one envelope, one of two
+ * (TWO, both in the batch) and one kept out of it (KEEP); the batch's
+ * evpids in EVPIDS (the last one unknown) */
+static int
+test_batch_prepare(uint32_t *msgids, uint64_t *evpids, uint32_t *two,
+    uint64_t *twoe, uint32_t *keep, uint64_t *keepe)
+{
+	int	i;
+
+	if (test_fresh() == -1)
+		return -1;
+	queue_backend_set_id_source(test_bucket_ids);
+	for (i = 0; i < TEST_BATCH; i++)
+		if (test_message(1, &msgids[i], &evpids[i]) == -1)
+			return -1;
+	if (test_message(2, two, twoe) == -1 ||
+	    test_message(1, keep, keepe) == -1)
+		return -1;
+	evpids[TEST_BATCH] = twoe[0];
+	evpids[TEST_BATCH + 1] = twoe[1];
+	evpids[TEST_BATCH + 2] = keepe[0] ^ 0x5555;	/* no such one */
+	return 0;
+}
+
+/*
+ * test_delete_batch - envelopes deleted in one batch share their fsyncs:
+ * the bucket once, a message's directory once; every result as a
+ * delete of its own would give; with any call failing, a failed
+ * envelope's message is whole (or, for an envelope that was not its
+ * message's last, at worst without it), the others gone, and recovery
+ * leaves only whole messages
+ */
+static void
+test_delete_batch(void)
+{
+	static const int	want_ok[TEST_BATCH + 3] = {
+		1, 1, 1, 1, 1, 1, 1, 1, 0
+	};
+	uint32_t		msgids[TEST_BATCH], two, keep;
+	uint64_t		evpids[TEST_BATCH + 3], twoe[2], keepe;
+	int			results[TEST_BATCH + 3];
+	struct queue_recovery	rec;
+	struct test_tree	t;
+	struct envelope		got;
+	char			what[TEST_WHAT];
+	unsigned int		total, nth, fsyncs;
+	int			i, r, ok;
+
+	if (!CHECK(test_batch_prepare(msgids, evpids, &two, twoe, &keep,
+	    &keepe) == 0, "batch delete: prepare"))
+		return;
+	queue_fs_inject_fault(0, 0);
+	r = queue_delete_envelopes(TEST_BATCH + 3, evpids, results);
+	total = queue_fs_count_calls();
+	fsyncs = queue_fs_count_fsyncs();
+	for (i = 0, ok = 1; i < TEST_BATCH + 3; i++)
+		ok &= want_ok[i] ? results[i] == QUEUE_OK :
+		    results[i] == QUEUE_NOTFOUND;
+	CHECK(r == QUEUE_NOTFOUND && ok, "batch delete: each result as "
+	    "alone, the unknown one not found");
+	for (i = 0, ok = 1; i < TEST_BATCH; i++)
+		ok &= test_where(msgids[i]) == '-';
+	CHECK(ok && test_where(two) == '-', "batch delete: all gone");
+	CHECK(test_intact(keep, &keepe, 0, 1), "batch delete: the other "
+	    "message whole");
+	test_scan(&t);
+	CHECK(t.purge == 0 && t.temporary == 0 && t.bad == 0,
+	    "batch delete: nothing left in purge/");
+	snprintf(what, sizeof what, "batch delete: %u fsyncs for %d "
+	    "envelopes (the bucket, and the directory of the message of "
+	    "two)", fsyncs, TEST_BATCH + 2);
+	CHECK(fsyncs == 2, what);
+
+	test_quiet("queue_fs_test.batch.log");
+	for (nth = 1; nth <= total && total < 128; nth++) {
+		if (test_batch_prepare(msgids, evpids, &two, twoe, &keep,
+		    &keepe) == -1) {
+			CHECK(0, "batch delete: prepare");
+			break;
+		}
+		queue_fs_inject_fault(nth, EIO);
+		(void)queue_delete_envelopes(TEST_BATCH + 3, evpids, results);
+		queue_fs_inject_fault(0, 0);
+		for (i = 0, ok = 1; i < TEST_BATCH; i++)
+			ok &= results[i] == QUEUE_OK ?
+			    test_where(msgids[i]) == '-' :
+			    results[i] == QUEUE_TEMPFAIL &&
+			    test_intact(msgids[i], &evpids[i], 0, 1);
+		/* TWO: its second delete went: gone (it was the last), or
+		 * there without that envelope (the first one failed before
+		 * its unlink); it failed: still there.  The first one may
+		 * be gone whatever its result (unlinked, then an open or
+		 * fsync failed), as with a delete of its own */
+		if (results[TEST_BATCH + 1] == QUEUE_OK)
+			ok &= test_where(two) == '-' ||
+			    (test_where(two) == 'q' &&
+			    queue_load_envelope(twoe[1], &got) ==
+			    QUEUE_NOTFOUND);
+		else
+			ok &= test_where(two) == 'q';
+		ok &= test_intact(keep, &keepe, 0, 1);
+		test_scan(&t);
+		ok &= t.bad == 0 && t.temporary == 0 && t.purge == 0;
+		r = queue_recover(&rec);
+		test_scan(&t);
+		ok &= r == QUEUE_OK && t.bad == 0 && t.purge == 0 &&
+		    test_intact(keep, &keepe, 0, 1);
+		snprintf(what, sizeof what, "batch delete: call %u of %u "
+		    "fails: results match the spool", nth, total);
+		CHECK(ok, what);
+	}
+	test_quiet(NULL);
+	queue_backend_set_id_source(NULL);
+}
+
 /* test_mkfile - ROOT/REL with TEXT in it, or a directory if TEXT is NULL */
 static void
 test_mkfile(const char *rel, const char *text)
@@ -1112,6 +1238,7 @@ main(void)
 	test_life_cycle();
 	test_not_found();
 	test_fault_matrix();
+	test_delete_batch();
 	test_recover();
 	test_corrupt();
 	test_stuck();

@@ -149,6 +149,20 @@ queue_commit_message(uint32_t msgid)
 	return b->message_commit(queue_backend_ctx, msgid, -1);
 }
 
+/* queue_backend_ready_for - the backend for a batch of N, or NULL with
+ * every one of RESULTS a temporary failure */
+static const struct queue_backend *
+queue_backend_ready_for(size_t n, int *results)
+{
+	const struct queue_backend	*b;
+	size_t				 i;
+
+	if ((b = queue_backend_ready()) == NULL)
+		for (i = 0; i < n; i++)
+			results[i] = QUEUE_TEMPFAIL;
+	return b;
+}
+
 /* queue_commit_messages - group commit, by the backend's batch method
  * when it has one, else one by one */
 int
@@ -159,11 +173,8 @@ queue_commit_messages(size_t n, const uint32_t *msgids, const int *fds,
 	size_t				 i;
 	int				 r = QUEUE_OK;
 
-	if ((b = queue_backend_ready()) == NULL) {
-		for (i = 0; i < n; i++)
-			results[i] = QUEUE_TEMPFAIL;
+	if ((b = queue_backend_ready_for(n, results)) == NULL)
 		return QUEUE_TEMPFAIL;
-	}
 	if (b->message_commit_batch != NULL)
 		return b->message_commit_batch(queue_backend_ctx, n, msgids,
 		    fds, results);
@@ -236,6 +247,28 @@ queue_delete_envelope(uint64_t evpid)
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
 	return b->envelope_delete(queue_backend_ctx, evpid);
+}
+
+/* queue_delete_envelopes - N envelopes, by the backend's batch method
+ * when it has one (shared fsyncs), else one by one; RESULTS[i] each's */
+int
+queue_delete_envelopes(size_t n, const uint64_t *evpids, int *results)
+{
+	const struct queue_backend	*b;
+	size_t				 i;
+	int				 r = QUEUE_OK;
+
+	if ((b = queue_backend_ready_for(n, results)) == NULL)
+		return QUEUE_TEMPFAIL;
+	if (b->envelope_delete_batch != NULL)
+		return b->envelope_delete_batch(queue_backend_ctx, n, evpids,
+		    results);
+	for (i = 0; i < n; i++) {
+		results[i] = b->envelope_delete(queue_backend_ctx, evpids[i]);
+		if (r == QUEUE_OK && results[i] != QUEUE_OK)
+			r = results[i];
+	}
+	return r;
 }
 
 /* queue_update_envelope - write EVP over its stored version */

@@ -51,6 +51,10 @@ int	queue_delete_message(uint32_t msgid);
 int	queue_open_message_read(uint32_t msgid, int *fdp);
 int	queue_create_envelope(uint32_t msgid, struct envelope *evp);
 int	queue_delete_envelope(uint64_t evpid);
+/* queue_delete_envelopes - N envelopes deleted, sharing fsyncs when the
+ * backend can; RESULTS[i] for evpids[i]; QUEUE_OK or the first failure */
+int	queue_delete_envelopes(size_t n, const uint64_t *evpids,
+	    int *results);
 int	queue_update_envelope(const struct envelope *evp);
 int	queue_load_envelope(uint64_t evpid, struct envelope *evp);
 struct queue_walk *queue_walk_new(uint32_t msgid);

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "envelope.h"
 #include "imsg_codec.h"
 #include "log.h"
@@ -57,24 +59,86 @@ queue_delivery_log(uint64_t evpid, const char *status, unsigned int retry,
 }
 
 /*
+ * The envelopes whose life ended in one turn of the loop are deleted
+ * together at its end (queue_delete_envelopes: the fsyncs they share,
+ * the bucket a run of deliveries empties above all, are done once and
+ * side by side, not once per delivery while the loop waits), then each
+ * is logged and the scheduler told.
+ */
+#define QUEUE_DROP_BATCH_MAX	256
+
+struct queue_drop {
+	uint64_t	evpid;
+	int		status;
+	int		tell;
+	const char	*label;		/* a literal */
+	char		error[QUEUE_DELIVERY_LOG_ERROR_MAX];
+};
+
+static struct queue_drop	queue_drops[QUEUE_DROP_BATCH_MAX];
+static size_t			queue_ndrops;
+static struct event		*queue_drops_ev;
+
+/* queue_delivery_drops_flush - delete what ended, then say so */
+static void
+queue_delivery_drops_flush(void)
+{
+	uint64_t	evpids[QUEUE_DROP_BATCH_MAX];
+	int		results[QUEUE_DROP_BATCH_MAX];
+	size_t		i, n = queue_ndrops;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+		evpids[i] = queue_drops[i].evpid;
+	(void)queue_delete_envelopes(n, evpids, results);
+	queue_ndrops = 0;
+	for (i = 0; i < n; i++) {
+		if (results[i] < 0)
+			log_warnx("queue: evpid=%016" PRIx64 " not deleted "
+			    "r=%d, it comes back at the next start",
+			    evpids[i], results[i]);
+		queue_delivery_log(evpids[i], queue_drops[i].label, 0,
+		    queue_drops[i].error);
+		if (queue_drops[i].tell)
+			queue_tell_scheduler_result(evpids[i],
+			    queue_drops[i].status, 0, 0);
+	}
+}
+
+static void
+queue_delivery_on_drops(evutil_socket_t fd, short ev, void *arg)
+{
+	queue_delivery_drops_flush();
+}
+
+/*
  * queue_delivery_drop - the envelope's life ends with STATUS (LABEL in
- * the log): delete it (the last one takes its message), tell the
- * scheduler unless TELL is 0.  A failed delete is logged: the envelope
- * stays stored and comes back at the next start (a duplicate, never a
- * loss).
+ * the log): delete it (the last one takes its message) at the end of
+ * this turn, with the others that ended in it, then tell the scheduler
+ * unless TELL is 0.  A failed delete is logged: the envelope stays
+ * stored and comes back at the next start (a duplicate, never a loss).
  */
 static void
 queue_delivery_drop(uint64_t evpid, int status, const char *label,
     const char *error, int tell)
 {
-	int	r;
+	struct queue_drop	*d;
 
-	if ((r = queue_delete_envelope(evpid)) < 0)
-		log_warnx("queue: evpid=%016" PRIx64 " not deleted r=%d, it "
-		    "comes back at the next start", evpid, r);
-	queue_delivery_log(evpid, label, 0, error);
-	if (tell)
-		queue_tell_scheduler_result(evpid, status, 0, 0);
+	if (queue_drops_ev == NULL && (queue_drops_ev = event_new(env->evb,
+	    -1, 0, queue_delivery_on_drops, NULL)) == NULL)
+		fatal("queue: event_new");
+	if (queue_ndrops == QUEUE_DROP_BATCH_MAX)
+		queue_delivery_drops_flush();
+	d = &queue_drops[queue_ndrops++];
+	d->evpid = evpid;
+	d->status = status;
+	d->tell = tell;
+	d->label = label;
+	(void)snprintf(d->error, sizeof d->error, "%s",
+	    error != NULL ? error : "");
+	if (queue_ndrops == 1)
+		event_active(queue_drops_ev, 0, 0);
 }
 
 /*

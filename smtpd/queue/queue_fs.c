@@ -19,6 +19,10 @@
  * rounds of fsyncs issued side by side (api_fsync.h): every file and
  * message directory of the batch, then, after the renames, each parent
  * directory once; the result comes only when both rounds returned.
+ * A batch delete likewise: the envelopes unlinked or their messages
+ * moved to purge/, then each directory concerned fsync'd once, side by
+ * side (a bucket emptied by many deliveries: one fsync), then purge/
+ * emptied; a failed fsync puts back the messages it covered.
  * Files
  * 0600, dirs 0700.  Never fatal: failures are logged and returned as
  * temporary (QUEUE_NOSPACE when the disk is full).
@@ -509,6 +513,58 @@ queue_fs_scan(struct queue_fs *fs, const char *dir, uint32_t msgid,
 	return r;
 }
 
+/* queue_fs_purge_move - the message directory DIR to purge/, its name
+ * there into NAME: QUEUE_OK, or a failure (nothing moved) */
+static int
+queue_fs_purge_move(struct queue_fs *fs, uint32_t msgid, const char *dir,
+    char *name, size_t namesz)
+{
+	char	to[QUEUE_FS_PATH_MAX];
+	int	i;
+
+	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
+		if (queue_fs_path(name, namesz, "%08" PRIx32 ".%08" PRIx32,
+		    msgid, queue_backend_draw_id()) == -1 ||
+		    queue_fs_path(to, sizeof to, "purge/%s", name) == -1)
+			return QUEUE_TEMPFAIL;
+		if (queue_fs_rename(fs, dir, to) == 0)
+			return QUEUE_OK;
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			return queue_fs_fail("rename", dir);
+	}
+	log_warnx("queue-fs: no free name in purge/ for %s", dir);
+	return QUEUE_TEMPFAIL;
+}
+
+/* queue_fs_purge_undo - NAME back from purge/ to DIR: its parent's
+ * fsync failed, the delete did not happen */
+static void
+queue_fs_purge_undo(struct queue_fs *fs, uint32_t msgid, const char *dir,
+    const char *name)
+{
+	char	from[QUEUE_FS_PATH_MAX];
+
+	if (queue_fs_path(from, sizeof from, "purge/%s", name) == -1 ||
+	    renameat(fs->rootfd, from, fs->rootfd, dir) == -1)
+		log_warn("queue-fs: msgid=%08" PRIx32 " left in purge/%s",
+		    msgid, name);
+}
+
+/* queue_fs_purge_finish - remove NAME's tree from purge/ (best effort:
+ * what is left there, recover removes) */
+static void
+queue_fs_purge_finish(struct queue_fs *fs, const char *name)
+{
+	int	purgefd;
+
+	purgefd = openat(fs->rootfd, "purge", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (purgefd != -1) {
+		(void)queue_fs_remove_tree(purgefd, name);
+		close(purgefd);
+	}
+}
+
 /*
  * queue_fs_purge - move the message directory DIR (in PARENT) to purge/
  * and remove it.  Once the rename and PARENT's fsync are done the message
@@ -522,36 +578,18 @@ static int
 queue_fs_purge(struct queue_fs *fs, uint32_t msgid, const char *dir,
     const char *parent)
 {
-	char	to[QUEUE_FS_PATH_MAX], name[QUEUE_FS_PATH_MAX];
-	int	i, r, purgefd;
+	char	name[QUEUE_FS_PATH_MAX];
+	int	r;
 
-	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
-		if (queue_fs_path(name, sizeof name, "%08" PRIx32 ".%08" PRIx32,
-		    msgid, queue_backend_draw_id()) == -1 ||
-		    queue_fs_path(to, sizeof to, "purge/%s", name) == -1)
-			return QUEUE_TEMPFAIL;
-		if (queue_fs_rename(fs, dir, to) == 0)
-			break;
-		if (errno != EEXIST && errno != ENOTEMPTY)
-			return queue_fs_fail("rename", dir);
-	}
-	if (i == QUEUE_ID_TRIES_MAX) {
-		log_warnx("queue-fs: no free name in purge/ for %s", dir);
-		return QUEUE_TEMPFAIL;
-	}
+	if ((r = queue_fs_purge_move(fs, msgid, dir, name, sizeof name)) !=
+	    QUEUE_OK)
+		return r;
 	if (queue_fs_sync_path(fs, parent) == -1) {
 		r = queue_fs_fail("fsync", parent);
-		if (renameat(fs->rootfd, to, fs->rootfd, dir) == -1)
-			log_warn("queue-fs: msgid=%08" PRIx32 " left in %s",
-			    msgid, to);
+		queue_fs_purge_undo(fs, msgid, dir, name);
 		return r;
 	}
-	purgefd = openat(fs->rootfd, "purge", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
-	if (purgefd != -1) {
-		(void)queue_fs_remove_tree(purgefd, name);
-		close(purgefd);
-	}
+	queue_fs_purge_finish(fs, name);
 	return QUEUE_OK;
 }
 
@@ -1317,6 +1355,115 @@ queue_fs_envelope_delete(void *ctx, uint64_t evpid)
 	return QUEUE_OK;
 }
 
+/* one envelope of a batch delete: the directory whose fsync makes it
+ * durable and, when it took its message, the message's name in purge/ */
+struct queue_fs_del {
+	uint32_t	msgid;
+	char		dir[QUEUE_FS_PATH_MAX];		/* the message's */
+	char		sync[QUEUE_FS_PATH_MAX];	/* "": none */
+	char		purged[QUEUE_FS_PATH_MAX];	/* "": not purged */
+};
+
+/* queue_fs_delete_step - the first half of a delete of EVPID: the
+ * envelope unlinked or its message moved to purge/, D says what to
+ * fsync; QUEUE_OK or the failure (nothing changed) */
+static int
+queue_fs_delete_step(struct queue_fs *fs, uint64_t evpid,
+    struct queue_fs_del *d)
+{
+	struct queue_fs_scan	 sc;
+	enum queue_fs_where	 where;
+	char			 path[QUEUE_FS_PATH_MAX];
+	int			 r;
+
+	d->msgid = queue_fs_evpid_msgid(evpid);
+	if ((r = queue_fs_envelope_path(fs, evpid, d->dir, sizeof d->dir,
+	    &where, path, sizeof path)) != QUEUE_OK)
+		return r;
+	if ((r = queue_fs_scan(fs, d->dir, d->msgid, evpid, NULL, 0,
+	    &sc)) != QUEUE_OK)
+		return r;
+	if (!sc.has_evpid)
+		return QUEUE_NOTFOUND;
+	if (sc.nevp == 1 && where == QUEUE_FS_QUEUE) {
+		if (queue_fs_path(d->sync, sizeof d->sync, "queue/%02x",
+		    (unsigned int)(d->msgid >> 24)) == -1)
+			return QUEUE_TEMPFAIL;
+		return queue_fs_purge_move(fs, d->msgid, d->dir, d->purged,
+		    sizeof d->purged);
+	}
+	if (queue_fs_unlink(fs, path, 0) == -1)
+		return errno == ENOENT ? QUEUE_NOTFOUND :
+		    queue_fs_fail("unlink", path);
+	strlcpy(d->sync, d->dir, sizeof d->sync);
+	return QUEUE_OK;
+}
+
+/*
+ * queue_fs_envelope_delete_batch - N envelopes deleted as
+ * queue_fs_envelope_delete would each, their directories fsync'd once
+ * each and side by side (the bucket a run of deliveries empties is one
+ * fsync, not one per message); RESULTS[i] OK only once evpids[i]'s
+ * delete is durable; a failed fsync undoes the purges it covered
+ */
+static int
+queue_fs_envelope_delete_batch(void *ctx, size_t n, const uint64_t *evpids,
+    int *results)
+{
+	struct queue_fs		*fs = ctx;
+	struct queue_fs_syncs	 syncs;
+	struct queue_fs_del	*d;
+	size_t			 i, k;
+	int			 r = QUEUE_OK;
+
+	memset(&syncs, 0, sizeof syncs);
+	if ((d = calloc(n ? n : 1, sizeof *d)) == NULL) {
+		for (i = 0; i < n; i++)
+			results[i] = QUEUE_TEMPFAIL;
+		return QUEUE_TEMPFAIL;
+	}
+	for (i = 0; i < n; i++) {
+		if ((results[i] = queue_fs_delete_step(fs, evpids[i], &d[i])) !=
+		    QUEUE_OK)
+			continue;
+		for (k = 0; k < syncs.n; k++)
+			if (strcmp(syncs.path[k], d[i].sync) == 0)
+				break;
+		/* opened now: a later step may move it to purge/ */
+		if (k == syncs.n && queue_fs_syncs_add(fs, &syncs, d[i].sync,
+		    i) == -1) {
+			results[i] = queue_fs_fail("open", d[i].sync);
+			if (d[i].purged[0] != '\0')
+				queue_fs_purge_undo(fs, d[i].msgid, d[i].dir,
+				    d[i].purged);
+		}
+	}
+	queue_fs_syncs_run(&syncs);
+	for (k = 0; k < syncs.n; k++) {
+		if (syncs.errs[k] == 0)
+			continue;
+		errno = syncs.errs[k];
+		for (i = 0; i < n; i++) {
+			if (results[i] != QUEUE_OK ||
+			    strcmp(d[i].sync, syncs.path[k]) != 0)
+				continue;
+			results[i] = queue_fs_fail("fsync", d[i].sync);
+			if (d[i].purged[0] != '\0')
+				queue_fs_purge_undo(fs, d[i].msgid, d[i].dir,
+				    d[i].purged);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (results[i] == QUEUE_OK && d[i].purged[0] != '\0')
+			queue_fs_purge_finish(fs, d[i].purged);
+		if (r == QUEUE_OK && results[i] != QUEUE_OK)
+			r = results[i];
+	}
+	queue_fs_syncs_free(&syncs);
+	free(d);
+	return r;
+}
+
 /* queue_fs_envelope_load - the bytes of an envelope */
 static int
 queue_fs_envelope_load(void *ctx, uint64_t evpid, char *buf, size_t bufsz,
@@ -1788,6 +1935,7 @@ const struct queue_backend queue_backend_fs = {
 	.message_fd_r = queue_fs_message_fd_r,
 	.envelope_create = queue_fs_envelope_create,
 	.envelope_delete = queue_fs_envelope_delete,
+	.envelope_delete_batch = queue_fs_envelope_delete_batch,
 	.envelope_update = queue_fs_envelope_update,
 	.envelope_load = queue_fs_envelope_load,
 	.envelope_corrupt = queue_fs_envelope_corrupt,

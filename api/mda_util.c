@@ -30,6 +30,7 @@ static void		(*mda_util_hook)(void);
 /* serving as an agent: where mda_util_fail returns to, with what */
 static sigjmp_buf	 mda_util_agent_jmp;
 static int		 mda_util_agent_on;
+static int		 mda_util_serving_on;	/* started with -A */
 static int		 mda_util_agent_code;
 static char		 mda_util_agent_line[MDA_UTIL_LINE_MAX];
 static int		 mda_util_agent_has_size;
@@ -503,4 +504,25 @@ mda_util_agent(int sock, const char *name, int (*run)(int, char *[]))
 		    code == EX_OK ? "delivered" : "failed") == -1)
 			return EX_OSERR;
 	}
+}
+
+/* mda_util_serving - started as an agent (-A) */
+int
+mda_util_serving(void)
+{
+	return mda_util_serving_on;
+}
+
+/* mda_util_main - a delivery program's main: -A alone serves as the
+ * agent, anything else is one delivery */
+int
+mda_util_main(int argc, char *argv[], const char *name,
+    int (*run)(int, char *[]))
+{
+	mda_util_setname(name);
+	if (argc == 2 && strcmp(argv[1], "-A") == 0) {
+		mda_util_serving_on = 1;
+		return mda_util_agent(STDIN_FILENO, name, run);
+	}
+	return run(argc, argv);
 }

@@ -95,6 +95,14 @@ void	mda_util_clean(char *dst, size_t dstsz, const char *src);
  */
 int	mda_util_agent(int sock, const char *name,
 	    int (*run)(int argc, char *argv[]));
+/* mda_util_main - a delivery program's main(): with -A alone it serves
+ * as the agent (mda_util_agent on stdin), else RUN(argc, argv) is one
+ * delivery; the exit status.  NAME is the program's name */
+int	mda_util_main(int argc, char *argv[], const char *name,
+	    int (*run)(int argc, char *argv[]));
+/* mda_util_serving - 1 when started as an agent (a usage error is then
+ * answered with mda_util_fail, not printed) */
+int	mda_util_serving(void);
 /*
  * mda_util_agent_request - encode a request into BUF: its length, or -1
  * when it does not fit (the parent's side of the same format)

@@ -41,13 +41,11 @@ struct maildir_msg {
 
 static void	maildir_usage(void) __attribute__((noreturn));
 
-static int	maildir_agent;		/* -A: serving the parent */
-
 static void
 maildir_usage(void)
 {
 	/* the agent answers it and goes on */
-	if (maildir_agent)
+	if (mda_util_serving())
 		mda_util_fail(EX_USAGE, "usage: mail.maildir [-j] [-u name] "
 		    "[path]");
 	fprintf(stderr, "usage: mail.maildir [-j] [-u name] [path]\n"
@@ -375,13 +373,5 @@ maildir_run(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
-	mda_util_setname("mail.maildir");
-	/* -A: the long-lived agent of one user, requests on stdin (a
-	 * socket from the parent; see mda_util.h) */
-	if (argc == 2 && strcmp(argv[1], "-A") == 0) {
-		maildir_agent = 1;
-		return mda_util_agent(STDIN_FILENO, "mail.maildir",
-		    maildir_run);
-	}
-	return maildir_run(argc, argv);
+	return mda_util_main(argc, argv, "mail.maildir", maildir_run);
 }

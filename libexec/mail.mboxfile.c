@@ -3,7 +3,8 @@
  * mailbox file in mbox format (MDA-01, MDA-17).
  *
  * Started by the parent as the recipient: mail.mboxfile [-f sender]
- * file.  It writes a "From sender date" line, the message with the
+ * file, or once per user as mail.mboxfile -A, a long-lived agent that
+ * takes one delivery after the other (mda_util.h).  It writes a "From sender date" line, the message with the
  * mboxrd escaping (every line matching ^>*From  gets one more '>'),
  * and one blank line.  Locking is what Debian's mail programs agree
  * on: a dotlock FILE.lock when the directory lets us create it (a lock
@@ -55,7 +56,12 @@ mbox_unlock(void)
 static void
 mbox_usage(void)
 {
-	fprintf(stderr, "usage: mail.mboxfile [-f sender] file\n");
+	/* the agent answers it and goes on */
+	if (mda_util_serving())
+		mda_util_fail(EX_USAGE, "usage: mail.mboxfile [-f sender] "
+		    "file");
+	fprintf(stderr, "usage: mail.mboxfile [-f sender] file\n"
+	    "       mail.mboxfile -A\n");
 	exit(EX_USAGE);
 }
 
@@ -227,8 +233,10 @@ mbox_open(const char *path)
 	return fd;
 }
 
-int
-main(int argc, char *argv[])
+/* mbox_run - one delivery: the message on stdin, as the arguments say;
+ * the exit status (a failure does not return: mda_util_fail) */
+static int
+mbox_run(int argc, char *argv[])
 {
 	static struct mbox_out	 o;
 	char			 lock[PATH_MAX], from[MBOX_SENDER_MAX + 1];
@@ -236,7 +244,8 @@ main(int argc, char *argv[])
 	struct stat		 st;
 	int			 ch, err;
 
-	mda_util_setname("mail.mboxfile");
+	memset(&o, 0, sizeof(o));
+	o.fd = -1;
 	while ((ch = getopt(argc, argv, "f:")) != -1) {
 		switch (ch) {
 		case 'f':
@@ -281,5 +290,13 @@ main(int argc, char *argv[])
 		    strerror(err));
 	}
 	mbox_unlock();
+	/* an agent's mailbox (and its lock) is closed after each delivery
+	 * by the agent loop; a process's at its exit */
 	return EX_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	return mda_util_main(argc, argv, "mail.mboxfile", mbox_run);
 }

@@ -1,24 +1,28 @@
-"""The long-lived maildir delivery agent through the whole daemon (issue
-8: no fork and exec per delivery where a long-lived agent serves;
-MDA-02, MDA-16): the parent starts `mail.maildir -A` as the recipient
-once, and it delivers one message after the other; an agent that dies,
-idle or in the middle of a delivery, costs at most a temporary failure
-and is replaced; an idle one leaves after `-o mda-agent-idle`; with 0 a
-process per delivery as before.  Bounded waits; every daemon is stopped
-by PID (the agents leave with it: their socket closes).
+"""The long-lived delivery agents through the whole daemon (issue 8: no
+fork and exec per delivery where a long-lived agent serves; MDA-01,
+MDA-02, MDA-16): the parent starts `mail.maildir -A` (or `mail.mboxfile
+-A`) as the recipient once, and it delivers one message after the
+other; an agent that dies, idle or in the middle of a delivery, costs
+at most a temporary failure and is replaced; an idle one leaves after
+`-o mda-agent-idle`; with 0 a process per delivery as before.  Bounded
+waits; every daemon is stopped by PID (the agents leave with it: their
+socket closes).
 """
 import os
 import pwd
 import re
 import signal
+import smtplib
 import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-from test_mailflow import DELIVERY_TIMEOUT, MailFlowBase  # noqa: E402
-from smtpdtest import pid_alive, wait_for  # noqa: E402
+from test_mailflow import (DELIVERY_TIMEOUT, MailFlowBase,  # noqa: E402
+                           recipient_user)
+from smtpdtest import (Smtpd, free_port, is_root, pid_alive,  # noqa: E402
+                       wait_for)
 
 STARTED = r"delivery agent pid=(\d+) started for uid=(\d+)"
 
@@ -128,6 +132,53 @@ class NoAgent(AgentBase):
         self.delivered(3)
         self.assertEqual(self.agents(), [])
         self.assertNotIn("delivery agent", self.smtpd.log())
+
+
+
+class MboxAgent(unittest.TestCase):
+    """mbox deliveries go to an agent too (root: /var/mail is root's;
+    the mailbox is made for the test account and removed after)."""
+
+    def setUp(self):
+        if not is_root():
+            self.skipTest("needs root: /var/mail is root's")
+        self.user = recipient_user()
+        self.path = "/var/mail/" + self.user
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.addCleanup(lambda: os.path.exists(self.path) and
+                        os.unlink(self.path))
+        self.port = free_port()
+        self.smtpd = Smtpd(args=("-v",), conf=(
+            'listen on 127.0.0.1 port %d\n'
+            'action "m" mbox\n'
+            'match from any for domain "example.org" action "m"\n'
+            % self.port))
+        self.addCleanup(self.smtpd.cleanup)
+        self.smtpd.start()
+
+    def count(self):
+        try:
+            with open(self.path, "rb") as f:
+                return len(re.findall(rb"(?m)^From alice@example\.net ",
+                                      f.read()))
+        except OSError:
+            return 0
+
+    def test_one_agent_appends_one_after_the_other(self):
+        for i in range(3):
+            with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as c:
+                c.sendmail("alice@example.net",
+                           ["%s@example.org" % self.user],
+                           b"Subject: m%d\r\n\r\nbody\r\n" % i)
+            self.assertTrue(wait_for(lambda: self.count() == i + 1,
+                                     DELIVERY_TIMEOUT),
+                            self.smtpd.log()[-3000:])
+        started = re.findall(STARTED, self.smtpd.log())
+        self.assertEqual(len(started), 1, self.smtpd.log()[-3000:])
+        self.assertEqual(int(started[0][1]),
+                         pwd.getpwnam(self.user).pw_uid)
+        self.assertFalse(os.path.exists(self.path + ".lock"))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ as a test account this module creates once (`_smtpdmda`, a system account
 without a home, left in place like the daemon's own accounts).  Every
 run has a timeout; every process started is stopped by PID.
 """
+import array
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -92,3 +94,62 @@ def one_line(test, err):
     test.assertTrue(err.endswith("\n"), repr(err))
     test.assertEqual(err.count("\n"), 1, repr(err))
     test.assertFalse(any(ord(c) < 32 for c in err[:-1]), repr(err))
+
+
+class Agent:
+    """PROGRAM -A (mail.maildir, mail.mboxfile) driven as the parent
+    drives it: one SOCK_SEQPACKET socket on its stdin, a request packet
+    and the message's descriptor per delivery (api/mda_util.h); stopped
+    by closing the socket, then by PID."""
+
+    def __init__(self, test, program, user=None):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX,
+                                              socket.SOCK_SEQPACKET)
+        kw = {}
+        if user is not None:
+            kw = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        self.proc = subprocess.Popen([program, "-A"], stdin=theirs.fileno(),
+                                     stderr=subprocess.PIPE,
+                                     env={"PATH": "/usr/bin:/bin"}, **kw)
+        theirs.close()
+        self.sock.settimeout(RUN_TIMEOUT)
+        test.addCleanup(self.stop)
+
+    def packet(self, args, size=None):
+        return (b"MDA1\0" + (b"-" if size is None else str(size).encode()) +
+                b"\0" + b"".join(a.encode() + b"\0" for a in args))
+
+    def deliver(self, args, message, size=None, raw=None, fd=True):
+        r, w = os.pipe()
+        try:
+            anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                    array.array("i", [r]))] if fd else []
+            self.sock.sendmsg([raw if raw is not None else
+                               self.packet(args, size)], anc)
+        finally:
+            os.close(r)
+        try:
+            os.write(w, message)
+        except BrokenPipeError:
+            pass
+        os.close(w)
+        code, _, line = self.sock.recv(4096).decode().partition(" ")
+        return int(code), line
+
+    def fds(self):
+        return sorted(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+    def stop(self):
+        """Close the socket: the agent exits; what it printed"""
+        if self.sock.fileno() == -1:
+            return self.err
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            if self.proc.pid > 1:
+                self.proc.kill()
+            self.proc.wait()
+        self.err = self.proc.stderr.read()
+        self.proc.stderr.close()
+        return self.err

@@ -4,11 +4,9 @@ unique names; -j sends "X-Spam: yes" to .Junk; a killed delivery never
 leaves a file in new/; a full file system (a private tmpfs, as root) is
 a temporary failure and leaves nothing in new/ nor tmp/; the long-lived
 agent (-A) serves one delivery after the other with the same outcomes."""
-import array
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -18,7 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mdatest  # noqa: E402
 from mdatest import (EX_TEMPFAIL, EX_NOPERM, EX_CANTCREAT,  # noqa: E402
-                     RUN_TIMEOUT, TempDir, one_line, program, run)
+                     Agent, TempDir, one_line, program, run)
 
 MAILDIR = program("mail.maildir")
 MSG = b"Return-Path: <a@example.org>\nDelivered-To: bob@example.org\n" \
@@ -204,64 +202,6 @@ class TestMaildir(unittest.TestCase):
 if __name__ == "__main__":
     unittest.main()
 
-class Agent:
-    """mail.maildir -A driven as the parent drives it: one SOCK_SEQPACKET
-    socket on its stdin, a request packet and the message's descriptor
-    per delivery (api/mda_util.h)."""
-
-    def __init__(self, test, user=None):
-        self.sock, theirs = socket.socketpair(socket.AF_UNIX,
-                                              socket.SOCK_SEQPACKET)
-        kw = {}
-        if user is not None:
-            kw = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
-        self.proc = subprocess.Popen([MAILDIR, "-A"], stdin=theirs.fileno(),
-                                     stderr=subprocess.PIPE,
-                                     env={"PATH": "/usr/bin:/bin"}, **kw)
-        theirs.close()
-        self.sock.settimeout(RUN_TIMEOUT)
-        test.addCleanup(self.stop)
-
-    def packet(self, args, size=None):
-        return (b"MDA1\0" + (b"-" if size is None else str(size).encode()) +
-                b"\0" + b"".join(a.encode() + b"\0" for a in args))
-
-    def deliver(self, args, message, size=None, raw=None, fd=True):
-        r, w = os.pipe()
-        try:
-            anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                    array.array("i", [r]))] if fd else []
-            self.sock.sendmsg([raw if raw is not None else
-                               self.packet(args, size)], anc)
-        finally:
-            os.close(r)
-        try:
-            os.write(w, message)
-        except BrokenPipeError:
-            pass
-        os.close(w)
-        code, _, line = self.sock.recv(4096).decode().partition(" ")
-        return int(code), line
-
-    def fds(self):
-        return sorted(os.listdir("/proc/%d/fd" % self.proc.pid))
-
-    def stop(self):
-        """Close the socket: the agent exits; what it printed"""
-        if self.sock.fileno() == -1:
-            return self.err
-        self.sock.close()
-        try:
-            self.proc.wait(timeout=RUN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            if self.proc.pid > 1:
-                self.proc.kill()
-            self.proc.wait()
-        self.err = self.proc.stderr.read()
-        self.proc.stderr.close()
-        return self.err
-
-
 class TestAgent(unittest.TestCase):
     """The long-lived agent: one process, one delivery after the other,
     each answered with the exit code and the line a process of its own
@@ -271,7 +211,7 @@ class TestAgent(unittest.TestCase):
         user = mdatest.test_account()
         uid = os.getuid() if user is None else user.pw_uid
         with TempDir(user) as d:
-            a = Agent(self, user)
+            a = Agent(self, MAILDIR, user)
             md = os.path.join(d, "md")
             for i in range(5):
                 self.assertEqual(a.deliver(["--", md], MSG, len(MSG)),
@@ -298,7 +238,7 @@ class TestAgent(unittest.TestCase):
 
     def test_failures_answered_and_the_agent_goes_on(self):
         with TempDir() as d:
-            a = Agent(self)
+            a = Agent(self, MAILDIR)
             md = os.path.join(d, "md")
             f = os.path.join(d, "file")
             open(f, "w").close()

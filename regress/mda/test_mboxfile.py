@@ -4,7 +4,8 @@ escaping, one blank line after each message), appending, the locks
 becomes a temporary failure with the mailbox unchanged, a stale dotlock
 is broken), the refusals (symbolic link, hard link, not a file) and, as
 root on a private tmpfs, a full disk that leaves the mailbox exactly as
-it was."""
+it was; the long-lived agent (-A) appends one delivery after the other
+and releases the mailbox and its locks after each."""
 import fcntl
 import os
 import re
@@ -17,7 +18,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mdatest  # noqa: E402
 from mdatest import (EX_CANTCREAT, EX_DATAERR, EX_TEMPFAIL,  # noqa: E402
-                     TempDir, one_line, program, run)
+                     Agent, TempDir, one_line, program, run)
 
 MBOX = program("mail.mboxfile")
 FROM_RE = rb"^From alice@example\.org (Mon|Tue|Wed|Thu|Fri|Sat|Sun) " \
@@ -216,6 +217,39 @@ class TestMboxfile(unittest.TestCase):
                           "  \\n  \\n", lines[0])
             self.assertEqual(lines[1].strip(), "0000016")
             self.assertEqual(lines[2:], ["mb", ""])
+
+
+
+class TestMboxAgent(unittest.TestCase):
+
+    def test_deliveries_in_one_process(self):
+        msg = b"Subject: x\n\nFrom here\n"
+        with TempDir() as d:
+            mb = os.path.join(d, "bob")
+            a = Agent(self, MBOX)
+            for _ in range(3):
+                self.assertEqual(a.deliver(["-f", "alice@example.org", mb],
+                                           msg, len(msg)), (0, "delivered"))
+                # nothing held between deliveries: another locker gets
+                # the mailbox at once, and no dotlock is left
+                with open(mb, "rb+") as f:
+                    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.assertFalse(os.path.exists(mb + ".lock"))
+            data = slurp(mb)
+            self.assertEqual(len(re.findall(FROM_RE, data, re.M)), 3)
+            self.assertEqual(data.count(b"\n>From here\n"), 3)
+            # a failure is answered, the agent goes on, nothing leaks
+            code, line = a.deliver([d], msg)
+            self.assertEqual(code, EX_CANTCREAT, line)
+            self.assertRegex(line,
+                             r"^mail\.mboxfile: open .*: Is a directory$")
+            self.assertEqual(a.deliver(["-f"], msg)[0], 64)
+            self.assertEqual(a.fds(), ["0", "1", "2", "3"])
+            self.assertEqual(a.deliver(["-f", "alice@example.org", mb],
+                                       msg), (0, "delivered"))
+            self.assertEqual(len(re.findall(FROM_RE, slurp(mb), re.M)), 4)
+            self.assertEqual(a.stop(), b"")
+            self.assertEqual(a.proc.returncode, 0)
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		return 0;
 	}
 	if (klen == 14 && strncmp(kv, "mda-agent-idle", klen) == 0) {
-		/* how long a maildir delivery agent waits for the next
+		/* how long a maildir or mbox delivery agent waits for the next
 		 * delivery of its user; 0: a process per delivery */
 		errno = 0;
 		n = strtol(val, &ep, 10);
@@ -419,6 +419,6 @@ smtpd_opts_usage(void)
 	    "                servers IP[:port],...), resolv-conf (path),\n"
 	    "                mta-timeout (seconds the relay client waits\n"
 	    "                for a peer), mta-port (MX relaying's port),\n"
-	    "                mda-agent-idle (seconds a maildir delivery\n"
+	    "                mda-agent-idle (seconds a local delivery\n"
 	    "                agent waits for more, 0: none)\n");
 }

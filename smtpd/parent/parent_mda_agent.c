@@ -1,7 +1,8 @@
 /*
- * parent_mda_agent.c -- long-lived delivery agents: a maildir delivery
- * goes to a `mail.maildir -A` already running as its user, instead of
- * a process forked and executed for each delivery.
+ * parent_mda_agent.c -- long-lived delivery agents: a maildir or mbox
+ * delivery goes to a `mail.maildir -A` or `mail.mboxfile -A` already
+ * running as its user, instead of a process forked and executed for
+ * each delivery.
  *
  * The parent starts an agent the first time a user (uid, gid, program,
  * directory) has a delivery and no idle agent (parent_mda_spawn, as for
@@ -9,7 +10,7 @@
  * while deliveries come; the dispatcher's limits (mda limit max-session,
  * max-session-per-user) bound how many run at once, so a user has at
  * most that many agents.  For each delivery the parent makes a pipe, sends
- * its read end with the arguments mail.maildir would have had (one
+ * its read end with the arguments the program would have had (one
  * SOCK_SEQPACKET packet, the format in api/mda_util.h), and gives the
  * write end to the dispatcher, which feeds it as it feeds a process's
  * stdin.  The agent's answer (its exit code and one line) becomes the

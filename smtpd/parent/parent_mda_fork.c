@@ -306,8 +306,10 @@ parent_mda_start(uint64_t id, const struct msg_parent_fork_mda *ui,
 		    errsz) == -1)
 			return -1;
 	}
-	/* a maildir delivery goes to its user's long-lived agent */
-	if (a->method == CONF_METHOD_MAILDIR && e->mda_exec[0] == '\0' &&
+	/* a maildir or mbox delivery goes to its user's long-lived agent
+	 * (the programs of an alias's or .forward's targets do not) */
+	if ((a->method == CONF_METHOD_MAILDIR ||
+	    a->method == CONF_METHOD_MBOX) && e->mda_exec[0] == '\0' &&
 	    x.reach[0] == '\0' && parent_mda_agent_enabled()) {
 		if (parent_mda_agent_deliver(id, &x, pp.size, &fd, err,
 		    errsz) == -1)

@@ -18,6 +18,7 @@ import pwd
 import re
 import smtplib
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -301,6 +302,35 @@ class HostList(RelayBase):
             for t in f.transactions:
                 self.assertEqual(len(t["ok"]), 2)
                 self.assertEqual(t["ok"][0][1:], t["ok"][1][1:])
+
+
+class HostStats(RelayBase):
+    """`smtpctl show hoststats` (MTA-23): the last outcome per recipient
+    domain, one "domain|time|status" line each."""
+
+    def hoststats(self):
+        r = self.smtpd.ctl("show", "hoststats")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.splitlines()
+
+    def test_last_outcome_per_domain(self):
+        self.assertEqual(self.hoststats(), [])
+        t0 = int(time.time())
+        self.send(["a@example.net"])
+        self.log_has(r"mta delivery .* result=ok")
+        lines = self.hoststats()
+        self.assertEqual(len(lines), 1, lines)
+        domain, when, status = lines[0].split("|", 2)
+        self.assertEqual(domain, "example.net")
+        self.assertTrue(t0 <= int(when) <= time.time() + 1, lines)
+        self.assertTrue(status.startswith("250"), lines)
+        # the next outcome for the domain replaces it
+        self.fake.rcpt_reply = lambda a: b"550 5.1.1 No such user\r\n"
+        self.send(["b@example.net"])
+        self.log_has(r"mta delivery .* result=permfail")
+        lines = self.hoststats()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r"^example\.net\|\d+\|550 5\.1\.1 ")
 
 
 class Inet6Only(RelayBase):

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define IMSG_VERSION	6
+#define IMSG_VERSION	7
 
 /* the processes; CLIENT is a control-socket client, not a process of ours */
 #define PROC_LIST(X)				\
@@ -310,6 +310,15 @@ enum proc_id {
 	X(IMSG_LOOKUP_RELAY_TABLE_RESULT, lookup_relay_table_result, LOOKUP,	\
 	    DISPATCHER, F(reqid, U64) F(r, TRI) F(value, STR_OR_NULL),		\
 	    ((m)->r == 1) == ((m)->value != NULL))				\
+	/* smtpctl show hoststats (MTA-23): the relay's last outcome per	\
+	 * recipient domain, "domain|time|status" lines in chunks */		\
+	X(IMSG_CTL_SHOW_HOSTSTATS, ctl_show_hoststats, CLIENT, CONTROL,	\
+	    NOFIELDS, 1)							\
+	X(IMSG_DISPATCHER_GET_HOSTSTATS, dispatcher_get_hoststats, CONTROL,	\
+	    DISPATCHER, F(reqid, U64), 1)					\
+	X(IMSG_DISPATCHER_GET_HOSTSTATS_RESULT,				\
+	    dispatcher_get_hoststats_result, DISPATCHER, CONTROL,		\
+	    F(reqid, U64) F(last, BOOL) F(lines, STR), 1)			\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

@@ -111,7 +111,9 @@ struct control_result {
 	    control_forward_change_envelopes)					\
 	X(IMSG_CTL_PAUSE,        PROC_CONTROL, control_forward_pause)	\
 	X(IMSG_CTL_ENQUEUE_SESSION, PROC_DISPATCHER,			\
-	    control_forward_enqueue_session)
+	    control_forward_enqueue_session)					\
+	X(IMSG_CTL_SHOW_HOSTSTATS, PROC_DISPATCHER,			\
+	    control_forward_show_hoststats)
 #define CONTROL_RESULTS(X)						\
 	X(IMSG_PARENT_GET_STATUS_RESULT,   PROC_PARENT, control_convert_status) \
 	X(IMSG_LOOKUP_TABLE_QUERY_RESULT,  PROC_LOOKUP,			\
@@ -132,7 +134,9 @@ struct control_result {
 	X(IMSG_DISPATCHER_ENQUEUE_SESSION_RESULT, PROC_DISPATCHER,	\
 	    control_convert_enqueue_session)					\
 	X(IMSG_DISPATCHER_ENQUEUE_SESSION_FAIL, PROC_DISPATCHER,		\
-	    control_convert_enqueue_fail)
+	    control_convert_enqueue_fail)					\
+	X(IMSG_DISPATCHER_GET_HOSTSTATS_RESULT, PROC_DISPATCHER,		\
+	    control_convert_hoststats)
 
 static struct control_state	control_state_storage;
 
@@ -296,6 +300,21 @@ control_forward_show_status(struct control_client *c, struct imsg *imsg,
 		return -1;
 	msg_send_parent_get_status(server,
 	    &(struct msg_parent_get_status){ .reqid = reqid });
+	return 0;
+}
+
+/* control_forward_show_hoststats - the relay's outcomes per domain,
+ * kept by the dispatcher (MTA-23) */
+static int
+control_forward_show_hoststats(struct control_client *c, struct imsg *imsg,
+    uint64_t reqid, struct mproc *server, const char **why)
+{
+	struct msg_ctl_show_hoststats	m;
+
+	if (msg_unpack_ctl_show_hoststats(imsg, &m) == -1)
+		return -1;
+	msg_send_dispatcher_get_hoststats(server,
+	    &(struct msg_dispatcher_get_hoststats){ .reqid = reqid });
 	return 0;
 }
 
@@ -587,6 +606,20 @@ control_convert_stats(struct imsg *imsg, struct control_answer *a)
 	a->last = 1;
 	a->type = IMSG_CTL_TEXT;
 	a->m.ctl_text.text = m.stats;
+	return 0;
+}
+
+static int
+control_convert_hoststats(struct imsg *imsg, struct control_answer *a)
+{
+	struct msg_dispatcher_get_hoststats_result	m;
+
+	if (msg_unpack_dispatcher_get_hoststats_result(imsg, &m) == -1)
+		return -1;
+	a->reqid = m.reqid;
+	a->last = m.last;
+	a->type = IMSG_CTL_TEXT;
+	a->m.ctl_text.text = m.lines;
 	return 0;
 }
 

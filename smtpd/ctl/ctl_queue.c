@@ -197,6 +197,16 @@ ctl_queue_send_show_stats(struct mproc *p, char **args)
 	return msg_send_ctl_show_stats(p, &(struct msg_ctl_show_stats){ 0 });
 }
 
+/* ctl_queue_send_show_hoststats - the relay's last outcome per domain */
+int
+ctl_queue_send_show_hoststats(struct mproc *p, char **args)
+{
+	if (p == NULL)
+		return 0;
+	return msg_send_ctl_show_hoststats(p,
+	    &(struct msg_ctl_show_hoststats){ 0 });
+}
+
 /* ctl_queue_send_change - OP on ARGS[0], an id or all */
 static int
 ctl_queue_send_change(struct mproc *p, char **args, int op)

@@ -78,6 +78,8 @@ ctl_usage(int status)
 	    "  show envelope EVPID            a queued envelope\n"
 	    "  show message ID                a queued message\n"
 	    "  show stats                     the daemon's counters\n"
+	    "  show hoststats                 the relay's last outcome per\n"
+	    "                                 domain: domain|time|status\n"
 	    "  schedule ID|all                try again now\n"
 	    "  remove ID|all                  delete, without a bounce\n"
 	    "  pause mda|mta|smtp             stop an agent\n"
@@ -437,6 +439,8 @@ static const struct ctl_command {
 	    ctl_queue_done_show_message, NULL },
 	{ { "show", "stats" },    0, 1, ctl_queue_send_show_stats,
 	    ctl_queue_done_show_stats, NULL },
+	{ { "show", "hoststats" }, 0, 1, ctl_queue_send_show_hoststats,
+	    ctl_queue_done_text, NULL },
 	{ { "schedule", NULL },   1, 1, ctl_queue_send_schedule,
 	    ctl_queue_done_change, NULL },
 	{ { "remove", NULL },     1, 1, ctl_queue_send_remove,

@@ -54,6 +54,7 @@
 
 #include <event2/event.h>
 
+#include "api_dict.h"
 #include "api_tree.h"
 #include "table.h"
 #include "conf.h"
@@ -206,6 +207,7 @@ struct mta_state {
 	struct tree		 creds;		/* reqid -> route */
 	struct tree		 helos;		/* reqid -> struct mta_helo_req */
 	struct tree		 domains;	/* reqid -> mta_domain_req */
+	struct dict		 hoststats;	/* domain -> mta_hoststat */
 	uint64_t		 next_id;
 	int			 nconns;
 	int			 paused;
@@ -224,6 +226,114 @@ static void	mta_conn_next(struct mta_conn *);
 static void	mta_kick_all(void);
 
 /* ---- outcomes ---- */
+
+/* MTA-23: the last outcome per recipient domain, kept a while */
+#define MTA_HOSTSTAT_KEEP	(4 * 3600)	/* seconds */
+#define MTA_HOSTSTAT_MAX	65536		/* domains kept at most */
+#define MTA_HOSTSTAT_CHUNK	8192		/* bytes of lines per imsg */
+
+struct mta_hoststat {
+	time_t	 when;
+	char	 status[MTA_REPLY_TEXT_MAX];
+};
+
+/* mta_hoststat_update - RCPT's domain had outcome TEXT just now */
+static void
+mta_hoststat_update(const char *rcpt, const char *text)
+{
+	struct mta_hoststat	*h;
+	const char		*at;
+	char			 domain[256];
+	size_t			 i;
+	int			 err = 0;
+
+	if ((at = strrchr(rcpt, '@')) == NULL || at[1] == '\0')
+		return;
+	for (i = 0; at[i + 1] != '\0' && i + 1 < sizeof domain; i++)
+		domain[i] = (char)tolower((unsigned char)at[i + 1]);
+	domain[i] = '\0';
+	if ((h = api_dict_get(&mta->hoststats, domain)) == NULL) {
+		if (api_dict_count(&mta->hoststats) >= MTA_HOSTSTAT_MAX)
+			return;
+		h = xcalloc(1, sizeof *h);
+		api_dict_set(&mta->hoststats, domain, h, &err);
+		if (err)
+			fatalx("mta: out of memory");
+	}
+	h->when = time(NULL);
+	/* one line: no control byte, no field separator of ours */
+	for (i = 0; text[i] != '\0' && i + 1 < sizeof h->status; i++)
+		h->status[i] = (unsigned char)text[i] < 0x20 ||
+		    text[i] == 0x7f ? '?' : text[i];
+	h->status[i] = '\0';
+}
+
+/* mta_hoststat_expire - forget what is older than MTA_HOSTSTAT_KEEP */
+static void
+mta_hoststat_expire(time_t now)
+{
+	struct mta_hoststat	*h;
+	const char		*key;
+	void			*v;
+	char			 gone[256];
+	size_t			 cursor = 0;
+
+	while (api_dict_iter(&mta->hoststats, &cursor, &key, &v)) {
+		h = v;
+		if (now - h->when <= MTA_HOSTSTAT_KEEP)
+			continue;
+		strlcpy(gone, key, sizeof gone);
+		free(api_dict_pop(&mta->hoststats, gone));
+		cursor = 0;		/* the walk starts over after a change */
+	}
+}
+
+/* dispatcher_on_get_hoststats - `smtpctl show hoststats`: every domain
+ * kept, "domain|time|status" lines in domain order, in chunks */
+void
+dispatcher_on_get_hoststats(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_dispatcher_get_hoststats	 m;
+	struct mta_hoststat			*h;
+	const char				*key;
+	void					*v;
+	char					*buf;
+	size_t					 cursor = 0, len = 0;
+	int					 n;
+
+	if (msg_unpack_dispatcher_get_hoststats(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	mta_hoststat_expire(time(NULL));
+	buf = xmalloc(MTA_HOSTSTAT_CHUNK);
+	buf[0] = '\0';
+	while (api_dict_iter(&mta->hoststats, &cursor, &key, &v)) {
+		h = v;
+		n = snprintf(buf + len, MTA_HOSTSTAT_CHUNK - len, "%s|%lld|%s\n",
+		    key, (long long)h->when, h->status);
+		if (n < 0)
+			continue;
+		if ((size_t)n >= MTA_HOSTSTAT_CHUNK - len) {
+			buf[len] = '\0';
+			msg_send_dispatcher_get_hoststats_result(p,
+			    &(struct msg_dispatcher_get_hoststats_result){
+				.reqid = m.reqid, .last = 0, .lines = buf });
+			len = 0;
+			n = snprintf(buf, MTA_HOSTSTAT_CHUNK, "%s|%lld|%s\n",
+			    key, (long long)h->when, h->status);
+			if (n < 0 || n >= MTA_HOSTSTAT_CHUNK) {
+				buf[0] = '\0';
+				continue;
+			}
+		}
+		len += (size_t)n;
+	}
+	msg_send_dispatcher_get_hoststats_result(p,
+	    &(struct msg_dispatcher_get_hoststats_result){ .reqid = m.reqid,
+		.last = 1, .lines = buf });
+	free(buf);
+}
 
 /* mta_result - one envelope's outcome to the queue, and its log line;
  * RELAY_DSN as IMSG_QUEUE_DELIVERY_RESULT has it (MTA-18) */
@@ -244,6 +354,7 @@ mta_result_dsn(uint64_t connid, const struct mta_route *r, uint64_t evpid,
 	msg_send_queue_delivery_result(env->peers[PROC_QUEUE],
 	    &(struct msg_queue_delivery_result){ .evpid = evpid,
 		.status = status, .error = text, .relay_dsn = relay_dsn });
+	mta_hoststat_update(rcpt, text);
 }
 
 /* mta_result - a failure's outcome (no report question for the queue) */
@@ -1341,6 +1452,7 @@ mta_on_gc(evutil_socket_t fd, short ev, void *arg)
 		    r->dns_reqid == 0 && now - r->lastuse > MTA_ROUTE_IDLE)
 			mta_route_free(r);
 	}
+	mta_hoststat_expire(now);
 	evtimer_add(mta->gc, &tv);
 }
 

@@ -333,6 +333,48 @@ class HostStats(RelayBase):
         self.assertRegex(lines[0], r"^example\.net\|\d+\|550 5\.1\.1 ")
 
 
+class Routes(RelayBase):
+    """`smtpctl show routes` and `resume route` (MTA-15): a host that
+    keeps failing is set aside ("D"), and the administrator can put it
+    back at once."""
+
+    def routes(self):
+        r = self.smtpd.ctl("show", "routes")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.splitlines()
+
+    def test_failing_host_shown_aside_then_resumed(self):
+        self.assertEqual(self.routes(), [])
+        self.send(["a@example.net"])
+        self.log_has(r"mta delivery .* result=ok")
+        lines = self.routes()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r"^(\d+) smtp://127\.0\.0\.1:%d "
+                         r"127\.0\.0\.1 127\.0\.0\.1:%d - conns=\d+ "
+                         r"failures=0 aside=0s$"
+                         % (self.fake.port, self.fake.port))
+        route = lines[0].split()[0]
+        # the next hop goes away: two failures in a row set it aside
+        self.fake.stop()
+        for i, rcpt in enumerate(("b@example.net", "c@example.net")):
+            self.send([rcpt])
+            self.log_has(r"mta delivery .* result=tempfail", count=i + 1)
+        self.assertTrue(wait_for(lambda: " D " in "".join(self.routes()),
+                                 TIMEOUT), self.routes())
+        self.assertRegex(self.routes()[0], r" D conns=0 failures=[2-9]\d* "
+                                           r"aside=[1-9]\d*s$")
+        r = self.smtpd.ctl("resume", "route", route)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(self.routes()[0], r" - conns=\d+ failures=0 "
+                                           r"aside=0s$")
+        self.log_has(r"mta route resumed id=%s dest=" % route)
+        r = self.smtpd.ctl("resume", "route", "999")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no route 999", r.stderr)
+        r = self.smtpd.ctl("resume", "route", "x1")
+        self.assertNotEqual(r.returncode, 0)
+
+
 class Inet6Only(RelayBase):
     """`mta limit inet6` with an IPv4 next hop: nothing to connect to
     (MTA-13)."""

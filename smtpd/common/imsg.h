@@ -310,15 +310,18 @@ enum proc_id {
 	X(IMSG_LOOKUP_RELAY_TABLE_RESULT, lookup_relay_table_result, LOOKUP,	\
 	    DISPATCHER, F(reqid, U64) F(r, TRI) F(value, STR_OR_NULL),		\
 	    ((m)->r == 1) == ((m)->value != NULL))				\
-	/* smtpctl show hoststats (MTA-23): the relay's last outcome per	\
-	 * recipient domain, "domain|time|status" lines in chunks */		\
-	X(IMSG_CTL_SHOW_HOSTSTATS, ctl_show_hoststats, CLIENT, CONTROL,	\
-	    NOFIELDS, 1)							\
-	X(IMSG_DISPATCHER_GET_HOSTSTATS, dispatcher_get_hoststats, CONTROL,	\
-	    DISPATCHER, F(reqid, U64), 1)					\
-	X(IMSG_DISPATCHER_GET_HOSTSTATS_RESULT,				\
-	    dispatcher_get_hoststats_result, DISPATCHER, CONTROL,		\
-	    F(reqid, U64) F(last, BOOL) F(lines, STR), 1)			\
+	/* smtpctl's relay verbs (op: 1 show hoststats, MTA-23, the last	\
+	 * outcome per recipient domain; 2 show routes, MTA-15, each route's	\
+	 * hosts and their health; 3 resume route ID): text lines in chunks	\
+	 * from the dispatcher's mta agent */					\
+	X(IMSG_CTL_MTA_ADMIN, ctl_mta_admin, CLIENT, CONTROL, F(op, U32)	\
+	    F(id, U64), (m)->op >= 1 && (m)->op <= 3)				\
+	X(IMSG_DISPATCHER_MTA_ADMIN, dispatcher_mta_admin, CONTROL,		\
+	    DISPATCHER, F(reqid, U64) F(op, U32) F(id, U64),			\
+	    (m)->op >= 1 && (m)->op <= 3)					\
+	X(IMSG_DISPATCHER_MTA_ADMIN_RESULT, dispatcher_mta_admin_result,	\
+	    DISPATCHER, CONTROL, F(reqid, U64) F(last, BOOL) F(lines, STR),	\
+	    1)									\
 	/* control socket: client <-> control */				\
 	X(IMSG_CTL_HELLO, ctl_hello, CLIENT, CONTROL, F(version, U32), 1)	\
 	X(IMSG_CTL_SHOW_STATUS, ctl_show_status, CLIENT, CONTROL, NOFIELDS, 1)	\

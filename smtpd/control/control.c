@@ -112,8 +112,7 @@ struct control_result {
 	X(IMSG_CTL_PAUSE,        PROC_CONTROL, control_forward_pause)	\
 	X(IMSG_CTL_ENQUEUE_SESSION, PROC_DISPATCHER,			\
 	    control_forward_enqueue_session)					\
-	X(IMSG_CTL_SHOW_HOSTSTATS, PROC_DISPATCHER,			\
-	    control_forward_show_hoststats)
+	X(IMSG_CTL_MTA_ADMIN, PROC_DISPATCHER, control_forward_mta_admin)
 #define CONTROL_RESULTS(X)						\
 	X(IMSG_PARENT_GET_STATUS_RESULT,   PROC_PARENT, control_convert_status) \
 	X(IMSG_LOOKUP_TABLE_QUERY_RESULT,  PROC_LOOKUP,			\
@@ -135,8 +134,8 @@ struct control_result {
 	    control_convert_enqueue_session)					\
 	X(IMSG_DISPATCHER_ENQUEUE_SESSION_FAIL, PROC_DISPATCHER,		\
 	    control_convert_enqueue_fail)					\
-	X(IMSG_DISPATCHER_GET_HOSTSTATS_RESULT, PROC_DISPATCHER,		\
-	    control_convert_hoststats)
+	X(IMSG_DISPATCHER_MTA_ADMIN_RESULT, PROC_DISPATCHER,		\
+	    control_convert_mta_admin)
 
 static struct control_state	control_state_storage;
 
@@ -303,18 +302,22 @@ control_forward_show_status(struct control_client *c, struct imsg *imsg,
 	return 0;
 }
 
-/* control_forward_show_hoststats - the relay's outcomes per domain,
- * kept by the dispatcher (MTA-23) */
+/* control_forward_mta_admin - the relay's verbs (show hoststats, show
+ * routes, resume route), served by the dispatcher's mta agent */
 static int
-control_forward_show_hoststats(struct control_client *c, struct imsg *imsg,
+control_forward_mta_admin(struct control_client *c, struct imsg *imsg,
     uint64_t reqid, struct mproc *server, const char **why)
 {
-	struct msg_ctl_show_hoststats	m;
+	struct msg_ctl_mta_admin	m;
 
-	if (msg_unpack_ctl_show_hoststats(imsg, &m) == -1)
+	if (msg_unpack_ctl_mta_admin(imsg, &m) == -1)
 		return -1;
-	msg_send_dispatcher_get_hoststats(server,
-	    &(struct msg_dispatcher_get_hoststats){ .reqid = reqid });
+	if (m.op == 3)
+		log_info("0000000000000000 control resume route=%llu uid=%ld",
+		    (unsigned long long)m.id, (long)c->uid);
+	msg_send_dispatcher_mta_admin(server,
+	    &(struct msg_dispatcher_mta_admin){ .reqid = reqid, .op = m.op,
+		.id = m.id });
 	return 0;
 }
 
@@ -610,11 +613,11 @@ control_convert_stats(struct imsg *imsg, struct control_answer *a)
 }
 
 static int
-control_convert_hoststats(struct imsg *imsg, struct control_answer *a)
+control_convert_mta_admin(struct imsg *imsg, struct control_answer *a)
 {
-	struct msg_dispatcher_get_hoststats_result	m;
+	struct msg_dispatcher_mta_admin_result	m;
 
-	if (msg_unpack_dispatcher_get_hoststats_result(imsg, &m) == -1)
+	if (msg_unpack_dispatcher_mta_admin_result(imsg, &m) == -1)
 		return -1;
 	a->reqid = m.reqid;
 	a->last = m.last;

@@ -23,6 +23,8 @@ int	ctl_queue_send_show_envelope(struct mproc *, char **);
 int	ctl_queue_send_show_message(struct mproc *, char **);
 int	ctl_queue_send_show_stats(struct mproc *, char **);
 int	ctl_queue_send_show_hoststats(struct mproc *, char **);
+int	ctl_queue_send_show_routes(struct mproc *, char **);
+int	ctl_queue_send_resume_route(struct mproc *, char **);
 int	ctl_queue_send_schedule(struct mproc *, char **);
 int	ctl_queue_send_remove(struct mproc *, char **);
 int	ctl_queue_send_suspend(struct mproc *, char **);

@@ -197,14 +197,45 @@ ctl_queue_send_show_stats(struct mproc *p, char **args)
 	return msg_send_ctl_show_stats(p, &(struct msg_ctl_show_stats){ 0 });
 }
 
+/* ctl_queue_send_mta - a relay verb OP (route ID for resume) */
+static int
+ctl_queue_send_mta(struct mproc *p, uint32_t op, uint64_t id)
+{
+	if (p == NULL)
+		return 0;
+	return msg_send_ctl_mta_admin(p,
+	    &(struct msg_ctl_mta_admin){ .op = op, .id = id });
+}
+
 /* ctl_queue_send_show_hoststats - the relay's last outcome per domain */
 int
 ctl_queue_send_show_hoststats(struct mproc *p, char **args)
 {
-	if (p == NULL)
-		return 0;
-	return msg_send_ctl_show_hoststats(p,
-	    &(struct msg_ctl_show_hoststats){ 0 });
+	return ctl_queue_send_mta(p, 1, 0);
+}
+
+/* ctl_queue_send_show_routes - the relay's routes and their hosts */
+int
+ctl_queue_send_show_routes(struct mproc *p, char **args)
+{
+	return ctl_queue_send_mta(p, 2, 0);
+}
+
+/* ctl_queue_send_resume_route - a route's hosts set aside no more */
+int
+ctl_queue_send_resume_route(struct mproc *p, char **args)
+{
+	char			*end;
+	unsigned long long	 id;
+
+	errno = 0;
+	id = strtoull(args[0], &end, 10);
+	if (args[0][0] < '0' || args[0][0] > '9' || *end != '\0' ||
+	    errno != 0 || id == 0) {
+		fprintf(stderr, "smtpctl: %s: not a route number\n", args[0]);
+		return -1;
+	}
+	return ctl_queue_send_mta(p, 3, (uint64_t)id);
 }
 
 /* ctl_queue_send_change - OP on ARGS[0], an id or all */

@@ -80,6 +80,9 @@ ctl_usage(int status)
 	    "  show stats                     the daemon's counters\n"
 	    "  show hoststats                 the relay's last outcome per\n"
 	    "                                 domain: domain|time|status\n"
+	    "  show routes                    the relay's routes and the\n"
+	    "                                 health of their hosts\n"
+	    "  resume route ID                its hosts set aside no more\n"
 	    "  schedule ID|all                try again now\n"
 	    "  remove ID|all                  delete, without a bounce\n"
 	    "  pause mda|mta|smtp             stop an agent\n"
@@ -441,6 +444,10 @@ static const struct ctl_command {
 	    ctl_queue_done_show_stats, NULL },
 	{ { "show", "hoststats" }, 0, 1, ctl_queue_send_show_hoststats,
 	    ctl_queue_done_text, NULL },
+	{ { "show", "routes" },   0, 1, ctl_queue_send_show_routes,
+	    ctl_queue_done_text, NULL },
+	{ { "resume", "route" },  1, 1, ctl_queue_send_resume_route,
+	    ctl_queue_done_ok, NULL },
 	{ { "schedule", NULL },   1, 1, ctl_queue_send_schedule,
 	    ctl_queue_done_change, NULL },
 	{ { "remove", NULL },     1, 1, ctl_queue_send_remove,

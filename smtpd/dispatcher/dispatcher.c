@@ -225,8 +225,7 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_relay_table_result },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
-	{ IMSG_DISPATCHER_GET_HOSTSTATS, PROC_CONTROL,
-	    dispatcher_on_get_hoststats },
+	{ IMSG_DISPATCHER_MTA_ADMIN, PROC_CONTROL, dispatcher_on_mta_admin },
 	/* tls */
 	{ IMSG_DISPATCHER_PKI_DATA, PROC_PARENT, dispatcher_on_pki_data },
 	{ IMSG_CA_SIGN_RESULT, PROC_CA, dispatcher_on_ca_sign_result },

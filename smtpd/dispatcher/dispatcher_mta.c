@@ -43,8 +43,11 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 
+#include <netdb.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +127,7 @@ struct mta_conn;
 
 struct mta_route {
 	TAILQ_ENTRY(mta_route)	 entry;
+	uint64_t		 id;		/* for smtpctl, from 1 */
 	char			*key;		/* action|destination */
 	char			*action;
 	char			*dest;		/* for logs and limits */
@@ -209,6 +213,7 @@ struct mta_state {
 	struct tree		 domains;	/* reqid -> mta_domain_req */
 	struct dict		 hoststats;	/* domain -> mta_hoststat */
 	uint64_t		 next_id;
+	uint64_t		 next_route_id;
 	int			 nconns;
 	int			 paused;
 	struct event		*gc;
@@ -231,6 +236,9 @@ static void	mta_kick_all(void);
 #define MTA_HOSTSTAT_KEEP	(4 * 3600)	/* seconds */
 #define MTA_HOSTSTAT_MAX	65536		/* domains kept at most */
 #define MTA_HOSTSTAT_CHUNK	8192		/* bytes of lines per imsg */
+#define MTA_ADMIN_HOSTSTATS	1		/* IMSG_DISPATCHER_MTA_ADMIN */
+#define MTA_ADMIN_ROUTES	2
+#define MTA_ADMIN_RESUME_ROUTE	3
 
 struct mta_hoststat {
 	time_t	 when;
@@ -288,51 +296,70 @@ mta_hoststat_expire(time_t now)
 	}
 }
 
-/* dispatcher_on_get_hoststats - `smtpctl show hoststats`: every domain
- * kept, "domain|time|status" lines in domain order, in chunks */
-void
-dispatcher_on_get_hoststats(struct mproc *p, struct imsg *imsg)
-{
-	struct msg_dispatcher_get_hoststats	 m;
-	struct mta_hoststat			*h;
-	const char				*key;
-	void					*v;
-	char					*buf;
-	size_t					 cursor = 0, len = 0;
-	int					 n;
+/* the answer to an admin verb: text lines sent in chunks to control */
+struct mta_lines {
+	struct mproc	*p;
+	uint64_t	 reqid;
+	char		 buf[MTA_HOSTSTAT_CHUNK];
+	size_t		 len;
+};
 
-	if (msg_unpack_dispatcher_get_hoststats(imsg, &m) == -1) {
-		mproc_bad_payload(p, imsg);
+static void	mta_lines_add(struct mta_lines *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* mta_lines_add - one line (a line longer than a chunk is cut) */
+static void
+mta_lines_add(struct mta_lines *l, const char *fmt, ...)
+{
+	char	line[1024];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
 		return;
+	if ((size_t)n >= sizeof line - 1)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	line[n] = '\0';
+	if (l->len + (size_t)n >= sizeof l->buf) {
+		msg_send_dispatcher_mta_admin_result(l->p,
+		    &(struct msg_dispatcher_mta_admin_result){
+			.reqid = l->reqid, .last = 0, .lines = l->buf });
+		l->len = 0;
 	}
+	memcpy(l->buf + l->len, line, (size_t)n + 1);
+	l->len += (size_t)n;
+}
+
+/* mta_lines_end - the last chunk */
+static void
+mta_lines_end(struct mta_lines *l)
+{
+	l->buf[l->len] = '\0';
+	msg_send_dispatcher_mta_admin_result(l->p,
+	    &(struct msg_dispatcher_mta_admin_result){ .reqid = l->reqid,
+		.last = 1, .lines = l->buf });
+}
+
+/* mta_admin_hoststats - `show hoststats`: every domain kept,
+ * "domain|time|status" in domain order */
+static void
+mta_admin_hoststats(struct mta_lines *l)
+{
+	struct mta_hoststat	*h;
+	const char		*key;
+	void			*v;
+	size_t			 cursor = 0;
+
 	mta_hoststat_expire(time(NULL));
-	buf = xmalloc(MTA_HOSTSTAT_CHUNK);
-	buf[0] = '\0';
 	while (api_dict_iter(&mta->hoststats, &cursor, &key, &v)) {
 		h = v;
-		n = snprintf(buf + len, MTA_HOSTSTAT_CHUNK - len, "%s|%lld|%s\n",
-		    key, (long long)h->when, h->status);
-		if (n < 0)
-			continue;
-		if ((size_t)n >= MTA_HOSTSTAT_CHUNK - len) {
-			buf[len] = '\0';
-			msg_send_dispatcher_get_hoststats_result(p,
-			    &(struct msg_dispatcher_get_hoststats_result){
-				.reqid = m.reqid, .last = 0, .lines = buf });
-			len = 0;
-			n = snprintf(buf, MTA_HOSTSTAT_CHUNK, "%s|%lld|%s\n",
-			    key, (long long)h->when, h->status);
-			if (n < 0 || n >= MTA_HOSTSTAT_CHUNK) {
-				buf[0] = '\0';
-				continue;
-			}
-		}
-		len += (size_t)n;
+		mta_lines_add(l, "%s|%lld|%s", key, (long long)h->when,
+		    h->status);
 	}
-	msg_send_dispatcher_get_hoststats_result(p,
-	    &(struct msg_dispatcher_get_hoststats_result){ .reqid = m.reqid,
-		.last = 1, .lines = buf });
-	free(buf);
 }
 
 /* mta_result - one envelope's outcome to the queue, and its log line;
@@ -592,6 +619,7 @@ mta_route_find(const char *key, const char *dest, int mx,
 		if (strcmp(r->key, key) == 0)
 			return r;
 	r = xcalloc(1, sizeof *r);
+	r->id = ++mta->next_route_id;
 	r->key = xstrdup(key);
 	r->action = xstrdup(a->name);
 	r->dest = xstrdup(dest);
@@ -1454,6 +1482,112 @@ mta_on_gc(evutil_socket_t fd, short ev, void *arg)
 	}
 	mta_hoststat_expire(now);
 	evtimer_add(mta->gc, &tv);
+}
+
+/* ---- smtpctl ---- */
+
+/* mta_route_pending - the messages waiting on R */
+static size_t
+mta_route_pending(const struct mta_route *r)
+{
+	const struct mta_message	*m;
+	size_t				 n = 0;
+
+	TAILQ_FOREACH(m, &r->pending, entry)
+		n++;
+	return n;
+}
+
+/* mta_admin_routes - `show routes` (MTA-15): one line per host of each
+ * route, "D" when set aside (the seconds left), else "-" */
+static void
+mta_admin_routes(struct mta_lines *l)
+{
+	struct mta_route	*r;
+	struct mta_host		*h;
+	char			 addr[NI_MAXHOST], port[NI_MAXSERV];
+	time_t			 now = time(NULL);
+	size_t			 i;
+
+	TAILQ_FOREACH(r, &mta->routes, entry) {
+		if (r->nhosts == 0)
+			mta_lines_add(l, "%llu %s - - - conns=%d pending=%zu "
+			    "error=\"%s\"", (unsigned long long)r->id,
+			    r->dest, r->nconns, mta_route_pending(r),
+			    r->error);
+		for (i = 0; i < r->nhosts; i++) {
+			h = &r->hosts[i];
+			if (getnameinfo((struct sockaddr *)&h->ss, h->sslen,
+			    addr, sizeof addr, port, sizeof port,
+			    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+				strlcpy(addr, "?", sizeof addr);
+				strlcpy(port, "?", sizeof port);
+			}
+			mta_lines_add(l, "%llu %s %s %s%s%s:%s %s conns=%d "
+			    "failures=%d aside=%llds",
+			    (unsigned long long)r->id, r->dest,
+			    h->name[0] ? h->name : "-",
+			    h->ss.ss_family == AF_INET6 ? "[" : "", addr,
+			    h->ss.ss_family == AF_INET6 ? "]" : "", port,
+			    h->aside_until > now ? "D" : "-", h->nconns,
+			    h->failures, h->aside_until > now ?
+			    (long long)(h->aside_until - now) : 0LL);
+		}
+	}
+}
+
+/* mta_admin_resume_route - `resume route ID`: its hosts are no longer
+ * set aside and it is tried again at once; 0, or -1 (no such route) */
+static int
+mta_admin_resume_route(uint64_t id)
+{
+	struct mta_route	*r;
+	size_t			 i;
+
+	TAILQ_FOREACH(r, &mta->routes, entry)
+		if (r->id == id)
+			break;
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < r->nhosts; i++) {
+		r->hosts[i].failures = 0;
+		r->hosts[i].aside_until = 0;
+	}
+	log_info("0000000000000000 mta route resumed id=%llu dest=%s",
+	    (unsigned long long)id, r->dest);
+	mta_route_kick(r);
+	return 0;
+}
+
+/* dispatcher_on_mta_admin - smtpctl's relay verbs */
+void
+dispatcher_on_mta_admin(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_dispatcher_mta_admin	 m;
+	struct mta_lines		*l;
+	char				 why[64];
+
+	if (msg_unpack_dispatcher_mta_admin(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if (m.op == MTA_ADMIN_RESUME_ROUTE &&
+	    mta_admin_resume_route(m.id) == -1) {
+		snprintf(why, sizeof why, "no route %llu",
+		    (unsigned long long)m.id);
+		msg_send_proc_admin_fail(p, &(struct msg_proc_admin_fail){
+		    .reqid = m.reqid, .reason = why });
+		return;
+	}
+	l = xcalloc(1, sizeof *l);
+	l->p = p;
+	l->reqid = m.reqid;
+	if (m.op == MTA_ADMIN_HOSTSTATS)
+		mta_admin_hoststats(l);
+	else if (m.op == MTA_ADMIN_ROUTES)
+		mta_admin_routes(l);
+	mta_lines_end(l);
+	free(l);
 }
 
 /* ---- envelopes in ---- */

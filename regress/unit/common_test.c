@@ -154,6 +154,11 @@ static struct test_sample {
 	    4, "smarthost" } } },
 	{ IMSG_LOOKUP_RELAY_TABLE_RESULT, { .lookup_relay_table_result = { 31,
 	    1, "bob:secret" } } },
+	{ IMSG_CTL_MTA_ADMIN, { .ctl_mta_admin = { 3, 12 } } },
+	{ IMSG_DISPATCHER_MTA_ADMIN, { .dispatcher_mta_admin = { 33, 2,
+	    0 } } },
+	{ IMSG_DISPATCHER_MTA_ADMIN_RESULT, { .dispatcher_mta_admin_result = {
+	    33, 1, "example.net|1764720000|250 2.0.0 Ok\n" } } },
 	{ IMSG_CTL_HELLO, { .ctl_hello = { IMSG_VERSION } } },
 	{ IMSG_CTL_SHOW_STATUS, { .ctl_show_status = { 0 } } },
 	{ IMSG_CTL_TABLE_QUERY, { .ctl_table_query = { TABLE_OP_FETCH,

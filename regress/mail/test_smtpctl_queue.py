@@ -114,6 +114,25 @@ class ShowVerbs(QueueBase):
         out = self.ctl("show", "queue").stdout.splitlines()
         self.assertEqual(out, sorted(out))
 
+    def test_abbreviations(self):
+        """CTL-26: a unique prefix of each word names the command (the
+        arguments stay whole); two commands with that prefix: refused,
+        naming none."""
+        msgid = self.send(subject="abbrev")
+        full = self.ctl("show", "queue").stdout
+        self.assertIn(msgid, full)
+        self.assertEqual(self.ctl("sh", "q").stdout, full)
+        self.assertEqual(self.ctl("sho", "queue", msgid).stdout, full)
+        self.assertEqual(self.ctl("sh", "ro").stdout, "")
+        self.ctl("res", "mda")
+        for args in (("sh", "sta"), ("re", msgid)):
+            r = self.ctl(*args, ok=False)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn("smtpctl: ambiguous command: %s" % " ".join(args),
+                          r.stderr)
+        r = self.ctl("sh", "nothing", ok=False)
+        self.assertIn("smtpctl: unknown command: sh nothing", r.stderr)
+
     def test_show_envelope_and_message(self):
         msgid = self.send(subject="shown")
         (evpid,) = self.queue()

@@ -463,21 +463,53 @@ static const struct ctl_command {
 };
 
 /* ctl_command_find - the command the words name, or usage */
+/* ctl_word_is - WORD names KEY: equal, or with ABBREV a prefix of it */
+static int
+ctl_word_is(const char *word, const char *key, int abbrev)
+{
+	if (!abbrev)
+		return strcmp(word, key) == 0;
+	return word[0] != '\0' && strncmp(word, key, strlen(word)) == 0;
+}
+
+/* ctl_command_match - the commands ARGV names (words and argument
+ * count), exactly or, with ABBREV, by prefixes of its words (CTL-26:
+ * "sh ro" for "show routes"); the first, and *N how many */
+static const struct ctl_command *
+ctl_command_match(int argc, char **argv, int abbrev, size_t *n)
+{
+	const struct ctl_command	*c, *first = NULL;
+	size_t				 i;
+
+	*n = 0;
+	for (i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
+		c = &ctl_commands[i];
+		if (c->words[1] == NULL ? argc == 1 + c->nargs &&
+		    ctl_word_is(argv[0], c->words[0], abbrev) :
+		    argc == 2 + c->nargs &&
+		    ctl_word_is(argv[0], c->words[0], abbrev) &&
+		    ctl_word_is(argv[1], c->words[1], abbrev)) {
+			if (first == NULL)
+				first = c;
+			(*n)++;
+		}
+	}
+	return first;
+}
+
 static const struct ctl_command *
 ctl_command_find(int argc, char **argv)
 {
 	const struct ctl_command	*c;
-	size_t				 i;
+	size_t				 n;
 
-	for (i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++) {
-		c = &ctl_commands[i];
-		if (c->words[1] == NULL ? argc == 1 + c->nargs &&
-		    strcmp(argv[0], c->words[0]) == 0 :
-		    argc == 2 + c->nargs && strcmp(argv[0], c->words[0]) == 0 &&
-		    strcmp(argv[1], c->words[1]) == 0)
-			return c;
-	}
-	fprintf(stderr, "smtpctl: unknown command:");
+	if ((c = ctl_command_match(argc, argv, 0, &n)) != NULL)
+		return c;
+	/* one command the words begin: that one */
+	if ((c = ctl_command_match(argc, argv, 1, &n)) != NULL && n == 1)
+		return c;
+	fprintf(stderr, "smtpctl: %s command:", n > 1 ? "ambiguous" :
+	    "unknown");
 	while (argc-- > 0)
 		fprintf(stderr, " %s", *argv++);
 	fprintf(stderr, "\n");

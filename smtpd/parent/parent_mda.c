@@ -886,7 +886,7 @@ fail:
 
 /* parent_mda_last_line - the last non-blank line of OUT, cleaned:
  * control and non-ASCII bytes as '?', cut to fit */
-static int
+int
 parent_mda_last_line(const char *out, size_t len, char *line, size_t linesz)
 {
 	size_t	end = len, beg, i, n = 0;

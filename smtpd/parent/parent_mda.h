@@ -117,6 +117,11 @@ int	parent_mda_prepare(const struct conf_action *, const struct envelope *,
 int	parent_mda_spawn(const struct parent_mda_exec *, int stdin_fd,
 	    struct parent_mda_child *, char *err, size_t errsz);
 
+/* parent_mda_last_line - the last non-blank line of OUT/LEN into LINE,
+ * control and non-ASCII bytes as '?', cut to fit: 1, or 0 when none */
+int	parent_mda_last_line(const char *out, size_t len, char *line,
+	    size_t linesz);
+
 /* parent_mda_agent_exec - AX: the long-lived agent (PROGRAM -A) of the
  * delivery X prepared, same user, directory and program descriptor, the
  * environment of the user only; 0 or -1 */

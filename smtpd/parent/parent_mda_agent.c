@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -134,11 +133,7 @@ agent_failed(struct parent_agent *a, const char *why)
 	char	line[ENVELOPE_ERRORLINE_SIZE], out[ENVELOPE_ERRORLINE_SIZE];
 
 	agent_read_err(a);
-	a->err[a->errlen] = '\0';
-	/* only for the last line of what it printed */
-	(void)parent_mda_status(W_EXITCODE(EX_TEMPFAIL, 0), a->err,
-	    a->errlen, out, sizeof out);
-	if (a->errlen > 0)
+	if (parent_mda_last_line(a->err, a->errlen, out, sizeof out))
 		snprintf(line, sizeof line, "%.256s: %.1024s", why, out);
 	else
 		snprintf(line, sizeof line, "%s", why);

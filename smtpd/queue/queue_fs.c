@@ -1320,41 +1320,6 @@ queue_fs_envelope_update(void *ctx, uint64_t evpid, const char *buf,
 	return QUEUE_OK;
 }
 
-/* queue_fs_envelope_delete - one envelope; the last takes the message */
-static int
-queue_fs_envelope_delete(void *ctx, uint64_t evpid)
-{
-	struct queue_fs		*fs = ctx;
-	struct queue_fs_scan	 sc;
-	enum queue_fs_where	 where;
-	char			 dir[QUEUE_FS_PATH_MAX];
-	char			 path[QUEUE_FS_PATH_MAX];
-	char			 parent[QUEUE_FS_PATH_MAX];
-	uint32_t		 msgid = queue_fs_evpid_msgid(evpid);
-	int			 r;
-
-	if ((r = queue_fs_envelope_path(fs, evpid, dir, sizeof dir, &where,
-	    path, sizeof path)) != QUEUE_OK)
-		return r;
-	if ((r = queue_fs_scan(fs, dir, msgid, evpid, NULL, 0, &sc)) != QUEUE_OK)
-		return r;
-	if (!sc.has_evpid)
-		return QUEUE_NOTFOUND;
-	/* the last envelope of a committed message: one rename drops all */
-	if (sc.nevp == 1 && where == QUEUE_FS_QUEUE) {
-		if (queue_fs_path(parent, sizeof parent, "queue/%02x",
-		    (unsigned int)(msgid >> 24)) == -1)
-			return QUEUE_TEMPFAIL;
-		return queue_fs_purge(fs, msgid, dir, parent);
-	}
-	if (queue_fs_unlink(fs, path, 0) == -1)
-		return errno == ENOENT ? QUEUE_NOTFOUND :
-		    queue_fs_fail("unlink", path);
-	if (queue_fs_sync_path(fs, dir) == -1)
-		return queue_fs_fail("fsync", dir);
-	return QUEUE_OK;
-}
-
 /* one envelope of a batch delete: the directory whose fsync makes it
  * durable and, when it took its message, the message's name in purge/ */
 struct queue_fs_del {
@@ -1461,6 +1426,17 @@ queue_fs_envelope_delete_batch(void *ctx, size_t n, const uint64_t *evpids,
 	}
 	queue_fs_syncs_free(&syncs);
 	free(d);
+	return r;
+}
+
+/* queue_fs_envelope_delete - one envelope; the last takes the message:
+ * a batch of one */
+static int
+queue_fs_envelope_delete(void *ctx, uint64_t evpid)
+{
+	int	r;
+
+	(void)queue_fs_envelope_delete_batch(ctx, 1, &evpid, &r);
 	return r;
 }
 

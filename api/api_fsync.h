@@ -9,8 +9,10 @@
  * worker threads (made on first use, all signals blocked, never exiting)
  * and works along with them; it returns once every fsync has returned,
  * so a caller that answers only afterwards never answers before its
- * data is on stable storage.  One caller at a time (a queue backend's
- * single thread); the threads touch nothing but the descriptors given.
+ * data is on stable storage.  Callers may be several threads of one
+ * host at once (the queue's loop and its commit thread): each waits for
+ * its own descriptors only; the threads touch nothing but the
+ * descriptors given.
  * Without threads (creation failed) it fsyncs one after the other.
  */
 #ifndef API_FSYNC_H

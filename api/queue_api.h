@@ -174,6 +174,13 @@ struct queue_walk {
  *			QUEUE_OK when all went, else the first failure.
  *			NULL: the host deletes them one by one.  Not in
  *			the helper protocol.
+ * commit_beside	(appended, optional) nonzero: the host may run
+ *			message_commit_batch (or message_commit) in a
+ *			thread of its own, one commit at a time, while its
+ *			main thread calls any other entry point on other
+ *			messages; the backend keeps no state between calls
+ *			that two threads could share.  0: every call from
+ *			one thread.
  */
 struct queue_backend {
 	int		 version;	/* QUEUE_BACKEND_V1; append only */
@@ -205,6 +212,7 @@ struct queue_backend {
 		    const uint32_t *msgids, const int *fds, int *results);
 	int	(*envelope_delete_batch)(void *ctx, size_t n,
 		    const uint64_t *evpids, int *results);
+	int	  commit_beside;
 };
 
 /*

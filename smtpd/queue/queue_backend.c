@@ -187,6 +187,14 @@ queue_commit_messages(size_t n, const uint32_t *msgids, const int *fds,
 	return r;
 }
 
+/* queue_backend_commit_beside - may a commit run in a thread beside the
+ * other calls (queue_api.h)? */
+int
+queue_backend_commit_beside(void)
+{
+	return queue_backend != NULL && queue_backend->commit_beside;
+}
+
 /* queue_backend_takes_body_fd - does the backend hand out a write fd? */
 int
 queue_backend_takes_body_fd(void)

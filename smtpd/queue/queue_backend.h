@@ -45,6 +45,9 @@ int	queue_commit_message(uint32_t msgid);
  */
 int	queue_commit_messages(size_t n, const uint32_t *msgids, const int *fds,
 	    int *results);
+/* queue_backend_commit_beside - 1 if a commit may run in a thread
+ * beside the other calls */
+int	queue_backend_commit_beside(void);
 /* queue_backend_takes_body_fd - 1 if the backend gives a write fd */
 int	queue_backend_takes_body_fd(void);
 int	queue_delete_message(uint32_t msgid);

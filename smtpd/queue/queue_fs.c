@@ -23,8 +23,9 @@
  * moved to purge/, then each directory concerned fsync'd once, side by
  * side (a bucket emptied by many deliveries: one fsync), then purge/
  * emptied; a failed fsync puts back the messages it covered.
- * Files
- * 0600, dirs 0700.  Never fatal: failures are logged and returned as
+ * A commit touches only its own messages' paths, the buckets and the
+ * parents it fsyncs, so the host may run it in a thread beside the other
+ * calls (commit_beside).  Files 0600, dirs 0700.  Never fatal: failures are logged and returned as
  * temporary (QUEUE_NOSPACE when the disk is full).
  */
 #include <sys/stat.h>
@@ -74,12 +75,13 @@ struct queue_fs_syncs {
 	size_t		 n, cap;
 };
 
-/* tests' fault injection, off by default: one switch for every context */
+/* tests' fault injection, off by default: one switch for every context;
+ * counted atomically, a commit may run in a thread of the host's */
 static struct {
-	unsigned int	calls;		/* fallible calls since inject */
-	unsigned int	fsyncs;		/* of them, fsyncs */
-	unsigned int	fault_nth;	/* 0: no fault */
-	int		fault_err;
+	_Atomic unsigned int	calls;		/* fallible calls since inject */
+	_Atomic unsigned int	fsyncs;		/* of them, fsyncs */
+	_Atomic unsigned int	fault_nth;	/* 0: no fault */
+	_Atomic int		fault_err;
 } queue_fs_faults;
 
 /* the test hooks, declared for regress/ in queue_backend.h */
@@ -193,9 +195,9 @@ queue_fs_count_fsyncs(void)
 static int
 queue_fs_fault(void)
 {
-	queue_fs_faults.calls++;
-	if (queue_fs_faults.fault_nth != 0 &&
-	    queue_fs_faults.calls == queue_fs_faults.fault_nth) {
+	unsigned int	n = ++queue_fs_faults.calls;
+
+	if (queue_fs_faults.fault_nth != 0 && n == queue_fs_faults.fault_nth) {
 		errno = queue_fs_faults.fault_err;
 		return -1;
 	}
@@ -1919,4 +1921,5 @@ const struct queue_backend queue_backend_fs = {
 	.walk_next = queue_fs_walk_next,
 	.walk_close = queue_fs_walk_close,
 	.message_commit_batch = queue_fs_message_commit_batch,
+	.commit_beside = 1,
 };

@@ -13,6 +13,14 @@
  * there is nobody to wait for.  Only after the backend said the batch is durable
  * does the scheduler learn the envelopes and the dispatcher get its
  * result (on which it answers 250): a result never precedes durability.
+ * When the backend allows it (commit_beside), the batch is committed by
+ * a thread of ours while the loop goes on serving creates, envelopes,
+ * deliveries and deletes; its end is signalled through a pipe the loop
+ * watches, and only then are the results handled, on the loop.  One
+ * batch at a time: the next window's batch starts when it is done.  A
+ * message withdrawn (DELETE) while its batch runs is removed once the
+ * batch is done, and its commit fails.  A thread that cannot be made
+ * leaves commits on the loop, as with any other backend.
  * A failed commit drops the message.  Unknown msgids are logged, never
  * fatal.  The state is private to this module (init, free).
  */
@@ -21,7 +29,10 @@
 #include <sys/statvfs.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,6 +58,8 @@ struct queue_incoming {
 	int				 error;		/* QUEUE_OK, or a
 							   submit's failure */
 	int				 committing;
+	int				 inflight;	/* its batch runs */
+	int				 withdrawn;	/* deleted meanwhile */
 	uint64_t			 reqid;		/* of the commit */
 	struct mproc			*p;		/* who commits */
 	struct msg_scheduler_insert_envelope *evps;	/* for the scheduler */
@@ -64,11 +77,107 @@ static struct {
 	struct timeval			 delay;
 } queue_incoming;
 
+/*
+ * the batch being committed, and the thread that commits it: the loop
+ * fills the arrays and sets `pending`; the thread takes it, commits,
+ * sets `done` and writes a byte to the pipe; the loop reads the results
+ * once it saw `done` (the lock orders both ways).  The arrays are the
+ * loop's while no batch is in flight, the thread's while one is.
+ */
+static struct {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 running;	/* the thread was made */
+	int			 pending;	/* handed over, not taken */
+	int			 done;		/* committed, not yet read */
+	int			 inflight;	/* out of the window, not done */
+	int			 pipe[2];	/* thread -> loop */
+	struct event		*ev;
+	size_t			 n;
+	struct queue_incoming	*batch[QUEUE_COMMIT_BATCH_MAX];
+	uint32_t		 msgids[QUEUE_COMMIT_BATCH_MAX];
+	int			 fds[QUEUE_COMMIT_BATCH_MAX];
+	int			 results[QUEUE_COMMIT_BATCH_MAX];
+} queue_committer = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+	.pipe = { -1, -1 },
+};
+
 /* a zero timer: the next turn of the loop, after pending I/O */
 static const struct timeval	queue_zero = { 0, 0 };
 
 static void	queue_incoming_on_window(evutil_socket_t, short, void *);
 static void	queue_incoming_forget(struct queue_incoming *);
+static void	queue_committer_on_done(evutil_socket_t, short, void *);
+
+/* queue_committer_main - the commit thread: one batch after the other */
+static void *
+queue_committer_main(void *arg)
+{
+	char	c = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&queue_committer.mu);
+	for (;;) {
+		while (!queue_committer.pending)
+			pthread_cond_wait(&queue_committer.cv,
+			    &queue_committer.mu);
+		queue_committer.pending = 0;
+		pthread_mutex_unlock(&queue_committer.mu);
+		(void)queue_commit_messages(queue_committer.n,
+		    queue_committer.msgids, queue_committer.fds,
+		    queue_committer.results);
+		pthread_mutex_lock(&queue_committer.mu);
+		queue_committer.done = 1;
+		pthread_cond_broadcast(&queue_committer.cv);
+		while (write(queue_committer.pipe[1], &c, 1) == -1 &&
+		    errno == EINTR)
+			;
+	}
+	return NULL;
+}
+
+/*
+ * queue_committer_start - the commit thread and its pipe, when the
+ * backend allows commits beside other calls; without them (logged)
+ * commits run on the loop
+ */
+static void
+queue_committer_start(struct event_base *base)
+{
+	pthread_attr_t	attr;
+	pthread_t	tid;
+	sigset_t	all, old;
+	int		i, ok;
+
+	if (queue_committer.running || !queue_backend_commit_beside())
+		return;
+	if (pipe(queue_committer.pipe) == -1) {
+		log_warn("queue: commit pipe (commits stay on the loop)");
+		return;
+	}
+	for (i = 0; i < 2; i++)
+		(void)fcntl(queue_committer.pipe[i], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(queue_committer.pipe[0], F_SETFL, O_NONBLOCK);
+	if ((queue_committer.ev = event_new(base, queue_committer.pipe[0],
+	    EV_READ | EV_PERSIST, queue_committer_on_done, NULL)) == NULL ||
+	    event_add(queue_committer.ev, NULL) == -1)
+		fatalx("queue: cannot watch the commit pipe");	/* start-up */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ok = pthread_create(&tid, &attr, queue_committer_main, NULL) == 0;
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ok) {
+		log_warnx("queue: no commit thread (commits stay on the "
+		    "loop)");
+		return;
+	}
+	queue_committer.running = 1;
+}
 
 /* queue_incoming_init - the module's state, on BASE */
 void
@@ -82,15 +191,24 @@ queue_incoming_init(struct event_base *base, unsigned int window_ms)
 	if ((queue_incoming.timer = evtimer_new(base,
 	    queue_incoming_on_window, NULL)) == NULL)
 		fatalx("queue: cannot make the commit timer");	/* start-up */
+	queue_committer_start(base);
 }
 
 /* queue_incoming_free - forget every message being received (their
- * files stay: recover discards them at the next start) */
+ * files stay: recover discards them at the next start; a batch being
+ * committed is waited for first, and committed ones are found by the
+ * next start's walk) */
 void
 queue_incoming_free(void)
 {
 	struct queue_incoming	*q;
 	uint64_t		 id;
+
+	pthread_mutex_lock(&queue_committer.mu);
+	while (queue_committer.inflight && !queue_committer.done)
+		pthread_cond_wait(&queue_committer.cv, &queue_committer.mu);
+	queue_committer.inflight = queue_committer.done = 0;
+	pthread_mutex_unlock(&queue_committer.mu);
 
 	while (api_tree_root(&queue_incoming.msgs, &id, (void **)&q))
 		queue_incoming_forget(q);
@@ -334,6 +452,12 @@ queue_incoming_done(struct queue_incoming *q, int r)
 {
 	size_t	i;
 
+	if (q->withdrawn && r == QUEUE_OK) {
+		/* deleted while its batch ran: it goes again */
+		log_debug("queue: msgid=%08" PRIx32 " withdrawn during its "
+		    "commit", q->msgid);
+		r = QUEUE_TEMPFAIL;
+	}
 	if (r == QUEUE_OK) {
 		for (i = 0; i < q->nevps; i++)
 			queue_tell_scheduler_insert(&q->evps[i]);
@@ -356,19 +480,59 @@ queue_incoming_done(struct queue_incoming *q, int r)
 	queue_incoming_forget(q);
 }
 
-/* queue_incoming_on_window - the window closed: commit what came in it */
+/* queue_incoming_finish - the batch of the committer's arrays is done:
+ * each message's end, then the next batch if more came */
+static void
+queue_incoming_finish(void)
+{
+	size_t	i, n = queue_committer.n;
+
+	queue_committer.n = 0;
+	if (n > 1)
+		log_debug("queue: group commit messages=%zu", n);
+	for (i = 0; i < n; i++)
+		queue_incoming_done(queue_committer.batch[i],
+		    queue_committer.results[i]);
+	/* more than one batch came, or came while this one ran */
+	if (!TAILQ_EMPTY(&queue_incoming.window))
+		evtimer_add(queue_incoming.timer, &queue_zero);
+}
+
+/* queue_committer_on_done - the thread says a batch is done */
+static void
+queue_committer_on_done(evutil_socket_t fd, short ev, void *arg)
+{
+	char	buf[16];
+	int	done;
+
+	(void)ev;
+	(void)arg;
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+	pthread_mutex_lock(&queue_committer.mu);
+	done = queue_committer.done;
+	queue_committer.done = 0;
+	if (done)
+		queue_committer.inflight = 0;
+	pthread_mutex_unlock(&queue_committer.mu);
+	if (done)
+		queue_incoming_finish();
+}
+
+/* queue_incoming_on_window - the window closed: commit what came in it,
+ * on the commit thread when there is one (unless a batch runs: its end
+ * comes back here), else on the loop */
 static void
 queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
 {
-	struct queue_incoming	*batch[QUEUE_COMMIT_BATCH_MAX], *q;
-	uint32_t		 msgids[QUEUE_COMMIT_BATCH_MAX];
-	int			 fds[QUEUE_COMMIT_BATCH_MAX];
-	int			 results[QUEUE_COMMIT_BATCH_MAX];
-	size_t			 n = 0, i;
+	struct queue_incoming	*q;
+	size_t			 n = 0;
 
 	(void)fd;
 	(void)ev;
 	(void)arg;
+	if (queue_committer.inflight)
+		return;
 	while (n < QUEUE_COMMIT_BATCH_MAX &&
 	    (q = TAILQ_FIRST(&queue_incoming.window)) != NULL) {
 		TAILQ_REMOVE(&queue_incoming.window, q, entry);
@@ -383,20 +547,24 @@ queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
 			queue_incoming_done(q, QUEUE_TEMPFAIL);
 			continue;
 		}
-		batch[n] = q;
-		msgids[n] = q->msgid;
-		fds[n++] = q->bodyfd;
+		q->inflight = 1;
+		queue_committer.batch[n] = q;
+		queue_committer.msgids[n] = q->msgid;
+		queue_committer.fds[n++] = q->bodyfd;
 	}
-	if (n > 0)
-		(void)queue_commit_messages(n, msgids, fds, results);
-	if (n > 1)
-		log_debug("queue: group commit messages=%zu", n);
-	for (i = 0; i < n; i++)
-		queue_incoming_done(batch[i], results[i]);
-	/* more than one batch came: the rest in the next turn */
-	if (!TAILQ_EMPTY(&queue_incoming.window))
-		evtimer_add(queue_incoming.timer,
-		    &queue_zero);
+	queue_committer.n = n;
+	if (n == 0)
+		return;
+	if (queue_committer.running) {
+		pthread_mutex_lock(&queue_committer.mu);
+		queue_committer.inflight = queue_committer.pending = 1;
+		pthread_cond_broadcast(&queue_committer.cv);
+		pthread_mutex_unlock(&queue_committer.mu);
+		return;
+	}
+	(void)queue_commit_messages(n, queue_committer.msgids,
+	    queue_committer.fds, queue_committer.results);
+	queue_incoming_finish();
 }
 
 void
@@ -444,6 +612,11 @@ queue_on_delete_message(struct mproc *p, struct imsg *imsg)
 	if ((q = queue_incoming_find(m.msgid)) == NULL) {
 		log_warnx("queue: msgid=%08" PRIx32 " delete of a message not "
 		    "being received, ignored", m.msgid);
+		return;
+	}
+	if (q->inflight) {
+		/* its batch runs: removed when it is done */
+		q->withdrawn = 1;
 		return;
 	}
 	if (q->committing) {

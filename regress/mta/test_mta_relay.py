@@ -375,6 +375,118 @@ class Routes(RelayBase):
         self.assertNotEqual(r.returncode, 0)
 
 
+class PauseFromFor(RelayBase):
+    """`smtpctl pause mta from ADDR for DOMAIN`, `resume mta from ...`,
+    `show mta paused` (MTA-22, CTL-11, CTL-15): the relay no longer
+    connects from that `src` address to that destination (a smarthost's
+    host here); its mail waits without failing and goes once resumed;
+    a pause for another destination holds nothing."""
+
+    action_opts = " src 127.0.0.1"
+
+    def ctl(self, *args, ok=True):
+        r = self.smtpd.ctl(*args)
+        if ok:
+            self.assertEqual(r.returncode, 0, r.stderr)
+        else:
+            self.assertNotEqual(r.returncode, 0, r.stdout)
+        return r
+
+    def test_paused_route_waits_then_goes(self):
+        self.assertEqual(self.ctl("show", "mta", "paused").stdout, "")
+        self.ctl("pause", "mta", "from", "127.0.0.1", "for", "127.0.0.1")
+        self.assertEqual(self.ctl("show", "mta", "paused").stdout,
+                         "127.0.0.1 for 127.0.0.1\n")
+        self.assertIn("already paused", self.ctl(
+            "pause", "mta", "from", "127.0.0.1", "for", "127.0.0.1",
+            ok=False).stderr)
+        self.log_has(r"mta paused from=127\.0\.0\.1 for=127\.0\.0\.1")
+        self.send(["a@example.net"])
+        self.log_has(r"smtp message msgid=")
+        # held: no connection, no failure
+        self.assertFalse(wait_for(lambda: self.fake.connections, 1.5))
+        self.assertNotIn("result=tempfail", self.smtpd.log())
+        self.ctl("resume", "mta", "from", "127.0.0.1", "for", "127.0.0.1")
+        self.transactions(1)
+        self.log_has(r"mta delivery .* result=ok")
+        self.log_has(r"mta resumed from=127\.0\.0\.1 for=127\.0\.0\.1")
+        self.assertEqual(self.ctl("show", "mta", "paused").stdout, "")
+        self.assertIn("not paused", self.ctl(
+            "resume", "mta", "from", "127.0.0.1", "for", "127.0.0.1",
+            ok=False).stderr)
+
+    def test_other_destination_not_held(self):
+        self.ctl("pause", "mta", "from", "127.0.0.1", "for",
+                 "other.example")
+        self.ctl("pause", "mta", "from", "::1", "for", "127.0.0.1")
+        self.assertEqual(sorted(self.ctl("show", "mta",
+                                         "paused").stdout.splitlines()),
+                         ["127.0.0.1 for other.example", "::1 for 127.0.0.1"])
+        self.send(["b@example.net"])
+        self.transactions(1)
+        self.log_has(r"mta delivery .* result=ok")
+
+    def test_bad_arguments_refused(self):
+        for args, why in ((("from", "nohost", "for", "x.example"),
+                           "not an IPv4 or IPv6 address"),
+                          (("to", "127.0.0.1", "for", "x.example"),
+                           "expected from ADDR for DOMAIN"),
+                          (("from", "127.0.0.1", "for", "a b"),
+                           "not a domain"),
+                          (("from", "127.0.0.1", "for", "x" * 256),
+                           "not a domain")):
+            r = self.ctl("pause", "mta", *args, ok=False)
+            self.assertIn(why, r.stderr, args)
+        self.assertIn("only show mta paused",
+                      self.ctl("show", "mta", "routes", ok=False).stderr)
+        self.assertEqual(self.ctl("show", "mta", "paused").stdout, "")
+
+
+class Deferred(RelayBase):
+    """`mta max-deferred` (MTA-16): an envelope that failed for now is
+    remembered by its domain; once the domain takes mail again, it is
+    tried at once, not at its retry time (400 s away here)."""
+
+    def test_deferred_go_once_the_domain_takes_mail(self):
+        port = self.fake.port
+        self.fake.stop()
+        self.send(["a@example.net"])
+        self.log_has(r"to=<a@example.net> .*result=tempfail")
+        self.log_has(r"queue delivery .* status=tempfail retry=1")
+        # the next hop is back, and its route in use again
+        self.fake = FakeSMTP(port=port)
+        self.addCleanup(self.fake.stop)
+        route = self.smtpd.ctl("show", "routes").stdout.split()[0]
+        self.assertEqual(self.smtpd.ctl("resume", "route",
+                                        route).returncode, 0)
+        self.send(["b@example.net"])
+        self.log_has(r"mta rescheduled domain=example\.net envelopes=1")
+        txs = self.transactions(2)
+        self.assertEqual(sorted(t["ok"][0] for t in txs),
+                         ["a@example.net", "b@example.net"])
+
+
+class NotDeferred(RelayBase):
+    """`mta max-deferred 0`: nothing remembered, the retry time holds."""
+
+    limits = RelayBase.limits + "mta max-deferred 0\n"
+
+    def test_retry_time_holds(self):
+        port = self.fake.port
+        self.fake.stop()
+        self.send(["a@example.net"])
+        self.log_has(r"queue delivery .* status=tempfail retry=1")
+        self.fake = FakeSMTP(port=port)
+        self.addCleanup(self.fake.stop)
+        route = self.smtpd.ctl("show", "routes").stdout.split()[0]
+        self.smtpd.ctl("resume", "route", route)
+        self.send(["b@example.net"])
+        self.transactions(1)
+        self.assertFalse(wait_for(lambda: len(self.fake.transactions) > 1,
+                                  2))
+        self.assertNotIn("mta rescheduled", self.smtpd.log())
+
+
 class Inet6Only(RelayBase):
     """`mta limit inet6` with an IPv4 next hop: nothing to connect to
     (MTA-13)."""

@@ -154,9 +154,9 @@ static struct test_sample {
 	    4, "smarthost" } } },
 	{ IMSG_LOOKUP_RELAY_TABLE_RESULT, { .lookup_relay_table_result = { 31,
 	    1, "bob:secret" } } },
-	{ IMSG_CTL_MTA_ADMIN, { .ctl_mta_admin = { 3, 12 } } },
-	{ IMSG_DISPATCHER_MTA_ADMIN, { .dispatcher_mta_admin = { 33, 2,
-	    0 } } },
+	{ IMSG_CTL_MTA_ADMIN, { .ctl_mta_admin = { 3, 12, "", "" } } },
+	{ IMSG_DISPATCHER_MTA_ADMIN, { .dispatcher_mta_admin = { 33, 4,
+	    0, "192.0.2.1", "example.net" } } },
 	{ IMSG_DISPATCHER_MTA_ADMIN_RESULT, { .dispatcher_mta_admin_result = {
 	    33, 1, "example.net|1764720000|250 2.0.0 Ok\n" } } },
 	{ IMSG_CTL_HELLO, { .ctl_hello = { IMSG_VERSION } } },
@@ -216,6 +216,10 @@ static struct test_sample {
 	{ IMSG_QUEUE_COMMIT_MESSAGE_RESULT, { .queue_commit_message_result = {
 	    15, 1 } } },
 	{ IMSG_QUEUE_DELETE_MESSAGE, { .queue_delete_message = { 0x1234 } } },
+	{ IMSG_QUEUE_RESCHEDULE, { .queue_reschedule = {
+	    0x1234abcd00000001ULL } } },
+	{ IMSG_SCHEDULER_RESCHEDULE, { .scheduler_reschedule = {
+	    0x1234abcd00000001ULL } } },
 	{ IMSG_SCHEDULER_INSERT_ENVELOPE, { .scheduler_insert_envelope = {
 	    0x123400000001ULL, 0, 2, 1700000000, 345600, 1700000100, 0 } } },
 	{ IMSG_SCHEDULER_COMMIT_MESSAGE, { .scheduler_commit_message = {

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define IMSG_VERSION	7
+#define IMSG_VERSION	8
 
 /* the processes; CLIENT is a control-socket client, not a process of ours */
 #define PROC_LIST(X)				\
@@ -173,6 +173,12 @@ enum proc_id {
 	    QUEUE, DISPATCHER, F(reqid, U64) F(r, I32), 1)			\
 	X(IMSG_QUEUE_DELETE_MESSAGE, queue_delete_message, DISPATCHER, QUEUE,	\
 	    F(msgid, U32), (m)->msgid != 0)					\
+	/* dispatcher -> queue -> scheduler: an envelope deferred by the	\
+	 * relay, to try now that its domain took mail (MTA-16) */		\
+	X(IMSG_QUEUE_RESCHEDULE, queue_reschedule, DISPATCHER, QUEUE,		\
+	    F(evpid, U64), (m)->evpid != 0)					\
+	X(IMSG_SCHEDULER_RESCHEDULE, scheduler_reschedule, QUEUE, SCHEDULER,	\
+	    F(evpid, U64), (m)->evpid != 0)					\
 	/* queue -> scheduler: committed envelopes and their fate */	\
 	X(IMSG_SCHEDULER_INSERT_ENVELOPE, scheduler_insert_envelope, QUEUE,	\
 	    SCHEDULER, F(evpid, U64) F(type, I32) F(retry, U32)		\
@@ -312,13 +318,16 @@ enum proc_id {
 	    ((m)->r == 1) == ((m)->value != NULL))				\
 	/* smtpctl's relay verbs (op: 1 show hoststats, MTA-23, the last	\
 	 * outcome per recipient domain; 2 show routes, MTA-15, each route's	\
-	 * hosts and their health; 3 resume route ID): text lines in chunks	\
-	 * from the dispatcher's mta agent */					\
+	 * hosts and their health; 3 resume route ID; 4 pause mta from	\
+	 * ADDR for DOMAIN, 5 resume mta from ADDR for DOMAIN, 6 show mta	\
+	 * paused, MTA-22; from and domain empty but for 4 and 5): text	\
+	 * lines in chunks from the dispatcher's mta agent */		\
 	X(IMSG_CTL_MTA_ADMIN, ctl_mta_admin, CLIENT, CONTROL, F(op, U32)	\
-	    F(id, U64), (m)->op >= 1 && (m)->op <= 3)				\
+	    F(id, U64) F(from, STR) F(domain, STR),				\
+	    (m)->op >= 1 && (m)->op <= 6)					\
 	X(IMSG_DISPATCHER_MTA_ADMIN, dispatcher_mta_admin, CONTROL,		\
-	    DISPATCHER, F(reqid, U64) F(op, U32) F(id, U64),			\
-	    (m)->op >= 1 && (m)->op <= 3)					\
+	    DISPATCHER, F(reqid, U64) F(op, U32) F(id, U64) F(from, STR)	\
+	    F(domain, STR), (m)->op >= 1 && (m)->op <= 6)			\
 	X(IMSG_DISPATCHER_MTA_ADMIN_RESULT, dispatcher_mta_admin_result,	\
 	    DISPATCHER, CONTROL, F(reqid, U64) F(last, BOOL) F(lines, STR),	\
 	    1)									\

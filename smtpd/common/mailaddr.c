@@ -10,6 +10,7 @@
  * and LF above all: SEC-09) are refused on both directions, so whatever
  * parses can be written back and whatever is written parses again.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,4 +121,19 @@ int
 mailaddr_is_null(const struct mailaddr *ma)
 {
 	return ma->user[0] == '\0' && ma->domain[0] == '\0';
+}
+
+/* mailaddr_domain_ok - D is a domain name or an address literal as an
+ * administrator types it (smtpctl): 1 to 255 bytes of letters, digits
+ * and "-._:[]" */
+int
+mailaddr_domain_ok(const char *d)
+{
+	size_t	i;
+
+	for (i = 0; d[i] != '\0'; i++)
+		if (i == 255 || (!isalnum((unsigned char)d[i]) &&
+		    strchr("-._:[]", d[i]) == NULL))
+			return 0;
+	return i > 0;
 }

@@ -31,5 +31,6 @@ int	mailaddr_parse(struct mailaddr *, const char *, size_t, char *,
 	    size_t);
 int	mailaddr_format(const struct mailaddr *, char *, size_t);
 int	mailaddr_is_null(const struct mailaddr *);
+int	mailaddr_domain_ok(const char *);
 
 #endif

@@ -303,7 +303,8 @@ control_forward_show_status(struct control_client *c, struct imsg *imsg,
 }
 
 /* control_forward_mta_admin - the relay's verbs (show hoststats, show
- * routes, resume route), served by the dispatcher's mta agent */
+ * routes, resume route, pause/resume mta from/for, show mta paused),
+ * served by the dispatcher's mta agent */
 static int
 control_forward_mta_admin(struct control_client *c, struct imsg *imsg,
     uint64_t reqid, struct mproc *server, const char **why)
@@ -317,7 +318,7 @@ control_forward_mta_admin(struct control_client *c, struct imsg *imsg,
 		    (unsigned long long)m.id, (long)c->uid);
 	msg_send_dispatcher_mta_admin(server,
 	    &(struct msg_dispatcher_mta_admin){ .reqid = reqid, .op = m.op,
-		.id = m.id });
+		.id = m.id, .from = m.from, .domain = m.domain });
 	return 0;
 }
 

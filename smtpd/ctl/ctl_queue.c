@@ -13,6 +13,8 @@
  * (the codec) and bounded: a daemon that sends too much text is cut
  * off with an error, never a crash.
  */
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "ctl.h"
 #include "envelope_show.h"
 #include "imsg_codec.h"
+#include "mailaddr.h"
 #include "smtpd.h"
 
 /* the most text one command collects (show stats, show envelope) */
@@ -197,28 +200,90 @@ ctl_queue_send_show_stats(struct mproc *p, char **args)
 	return msg_send_ctl_show_stats(p, &(struct msg_ctl_show_stats){ 0 });
 }
 
-/* ctl_queue_send_mta - a relay verb OP (route ID for resume) */
+/* ctl_queue_send_mta - a relay verb OP (route ID for resume; FROM and
+ * DOMAIN for pause and resume mta from/for) */
 static int
-ctl_queue_send_mta(struct mproc *p, uint32_t op, uint64_t id)
+ctl_queue_send_mta(struct mproc *p, uint32_t op, uint64_t id,
+    const char *from, const char *domain)
 {
 	if (p == NULL)
 		return 0;
 	return msg_send_ctl_mta_admin(p,
-	    &(struct msg_ctl_mta_admin){ .op = op, .id = id });
+	    &(struct msg_ctl_mta_admin){ .op = op, .id = id, .from = from,
+		.domain = domain });
+}
+
+/*
+ * ctl_queue_mta_block_args - ARGS are "from ADDR for DOMAIN", ADDR a
+ * numeric IPv4 or IPv6 address, DOMAIN a name (or an address literal)
+ * of at most 255 bytes; 0, or -1 with the reason printed
+ */
+static int
+ctl_queue_mta_block_args(char **args)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+
+	if (strcmp(args[0], "from") != 0 || strcmp(args[2], "for") != 0) {
+		fprintf(stderr, "smtpctl: expected from ADDR for DOMAIN\n");
+		return -1;
+	}
+	if (inet_pton(AF_INET, args[1], &a4) != 1 &&
+	    inet_pton(AF_INET6, args[1], &a6) != 1) {
+		fprintf(stderr, "smtpctl: %s: not an IPv4 or IPv6 address\n",
+		    args[1]);
+		return -1;
+	}
+	if (!mailaddr_domain_ok(args[3])) {
+		fprintf(stderr, "smtpctl: %s: not a domain\n", args[3]);
+		return -1;
+	}
+	return 0;
+}
+
+/* ctl_queue_send_pause_mta_from - the relay connects from ADDR to
+ * DOMAIN's hosts no more, until resumed (MTA-22, CTL-15) */
+int
+ctl_queue_send_pause_mta_from(struct mproc *p, char **args)
+{
+	if (ctl_queue_mta_block_args(args) == -1)
+		return -1;
+	return ctl_queue_send_mta(p, 4, 0, args[1], args[3]);
+}
+
+/* ctl_queue_send_resume_mta_from - what pause mta from/for stopped */
+int
+ctl_queue_send_resume_mta_from(struct mproc *p, char **args)
+{
+	if (ctl_queue_mta_block_args(args) == -1)
+		return -1;
+	return ctl_queue_send_mta(p, 5, 0, args[1], args[3]);
+}
+
+/* ctl_queue_send_show_mta - `show mta paused` (CTL-11) */
+int
+ctl_queue_send_show_mta(struct mproc *p, char **args)
+{
+	if (strcmp(args[0], "paused") != 0) {
+		fprintf(stderr, "smtpctl: show mta %s: only show mta paused\n",
+		    args[0]);
+		return -1;
+	}
+	return ctl_queue_send_mta(p, 6, 0, "", "");
 }
 
 /* ctl_queue_send_show_hoststats - the relay's last outcome per domain */
 int
 ctl_queue_send_show_hoststats(struct mproc *p, char **args)
 {
-	return ctl_queue_send_mta(p, 1, 0);
+	return ctl_queue_send_mta(p, 1, 0, "", "");
 }
 
 /* ctl_queue_send_show_routes - the relay's routes and their hosts */
 int
 ctl_queue_send_show_routes(struct mproc *p, char **args)
 {
-	return ctl_queue_send_mta(p, 2, 0);
+	return ctl_queue_send_mta(p, 2, 0, "", "");
 }
 
 /* ctl_queue_send_resume_route - a route's hosts set aside no more */
@@ -235,7 +300,7 @@ ctl_queue_send_resume_route(struct mproc *p, char **args)
 		fprintf(stderr, "smtpctl: %s: not a route number\n", args[0]);
 		return -1;
 	}
-	return ctl_queue_send_mta(p, 3, (uint64_t)id);
+	return ctl_queue_send_mta(p, 3, (uint64_t)id, "", "");
 }
 
 /* ctl_queue_send_change - OP on ARGS[0], an id or all */

@@ -83,6 +83,10 @@ ctl_usage(int status)
 	    "  show routes                    the relay's routes and the\n"
 	    "                                 health of their hosts\n"
 	    "  resume route ID                its hosts set aside no more\n"
+	    "  pause mta from ADDR for DOMAIN no relaying from the src\n"
+	    "                                 address ADDR to DOMAIN\n"
+	    "  resume mta from ADDR for DOMAIN  relaying from it again\n"
+	    "  show mta paused                what pause mta from/for holds\n"
 	    "  schedule ID|all                try again now\n"
 	    "  remove ID|all                  delete, without a bounce\n"
 	    "  pause mda|mta|smtp             stop an agent\n"
@@ -448,6 +452,12 @@ static const struct ctl_command {
 	    ctl_queue_done_text, NULL },
 	{ { "resume", "route" },  1, 1, ctl_queue_send_resume_route,
 	    ctl_queue_done_ok, NULL },
+	{ { "pause", "mta" },     4, 1, ctl_queue_send_pause_mta_from,
+	    ctl_queue_done_ok, NULL },
+	{ { "resume", "mta" },    4, 1, ctl_queue_send_resume_mta_from,
+	    ctl_queue_done_ok, NULL },
+	{ { "show", "mta" },      1, 1, ctl_queue_send_show_mta,
+	    ctl_queue_done_text, NULL },
 	{ { "schedule", NULL },   1, 1, ctl_queue_send_schedule,
 	    ctl_queue_done_change, NULL },
 	{ { "remove", NULL },     1, 1, ctl_queue_send_remove,

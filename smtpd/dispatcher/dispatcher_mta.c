@@ -35,7 +35,12 @@
  * entry, asked once per route (no entry: the action's helo or the
  * server's name).
  * The URLs of a `relay host` list and the `src` addresses (those of
- * the destination's family) are used in turn.
+ * the destination's family) are used in turn.  `smtpctl pause mta from
+ * ADDR for DOMAIN` (MTA-22) takes the `src` address ADDR out of the turn
+ * of the routes to DOMAIN (an MX route's domain, a smarthost's host):
+ * no new connection from it, and its connections take no new message;
+ * when every source of a route is paused, its mail waits, without
+ * failing, until `resume mta from ADDR for DOMAIN'.
  * Never blocks: sockets are driven by libevent, DNS is a request to
  * lookup with a timer.
  */
@@ -47,6 +52,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +74,7 @@
 #include "mproc.h"
 #include "mta.h"
 #include "smtpd.h"
+#include "sockaddr.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -84,6 +91,7 @@
 					 * before another is opened */
 #define MTA_CLEAR_TTL		300	/* seconds a host whose STARTTLS
 					 * failed is spoken to in clear */
+#define MTA_BLOCKS_MAX		1024	/* pause mta from/for pairs */
 
 /* the credentials of a route with a labelled URL */
 #define MTA_CREDS_NONE		0	/* not needed */
@@ -175,6 +183,7 @@ struct mta_conn {
 	struct mta_route	*route;
 	struct mta_host		*host;
 	struct mta_session	*s;
+	int			 srcidx;	/* in route->src, or -1 */
 	int			 ready;
 	int			 quitting;	/* QUIT sent: takes no work */
 	struct mta_message	*msg;	/* in flight */
@@ -204,8 +213,18 @@ struct mta_turn {
 	size_t			 next;
 };
 
+/* a source address and a domain the relay connects between no more */
+struct mta_block {
+	TAILQ_ENTRY(mta_block)	 entry;
+	struct sockaddr_storage	 ss;
+	char			 addr[NI_MAXHOST];	/* as shown */
+	char			 domain[256];		/* lower case */
+};
+
 struct mta_state {
 	TAILQ_HEAD(, mta_route)	 routes;
+	TAILQ_HEAD(, mta_block)	 blocks;
+	size_t			 nblocks;
 	TAILQ_HEAD(, mta_turn)	 turns;
 	struct tree		 dns;		/* reqid -> route */
 	struct tree		 creds;		/* reqid -> route */
@@ -221,6 +240,7 @@ struct mta_state {
 
 static struct mta_state	mta_storage = {
 	.routes = TAILQ_HEAD_INITIALIZER(mta_storage.routes),
+	.blocks = TAILQ_HEAD_INITIALIZER(mta_storage.blocks),
 	.turns = TAILQ_HEAD_INITIALIZER(mta_storage.turns)
 };
 static struct mta_state	*mta = &mta_storage;
@@ -239,15 +259,70 @@ static void	mta_kick_all(void);
 #define MTA_ADMIN_HOSTSTATS	1		/* IMSG_DISPATCHER_MTA_ADMIN */
 #define MTA_ADMIN_ROUTES	2
 #define MTA_ADMIN_RESUME_ROUTE	3
+#define MTA_ADMIN_BLOCK		4
+#define MTA_ADMIN_UNBLOCK	5
+#define MTA_ADMIN_SHOW_BLOCKS	6
 
+/* MTA-16: the envelopes of a domain that failed temporarily, at most
+ * `mta max-deferred` of them, are remembered; when the domain next
+ * takes mail, the queue is asked to try them at once instead of at
+ * their retry time */
 struct mta_hoststat {
-	time_t	 when;
-	char	 status[MTA_REPLY_TEXT_MAX];
+	time_t		 when;
+	char		 status[MTA_REPLY_TEXT_MAX];
+	struct tree	 deferred;	/* evpid -> NULL */
 };
 
-/* mta_hoststat_update - RCPT's domain had outcome TEXT just now */
+/* mta_hoststat_free - a domain's record, and its deferred envelopes */
 static void
-mta_hoststat_update(const char *rcpt, const char *text)
+mta_hoststat_free(void *v)
+{
+	struct mta_hoststat	*h = v;
+
+	if (h == NULL)
+		return;
+	api_tree_clear(&h->deferred, NULL);
+	free(h);
+}
+
+/* mta_hoststat_defer - remember EVPID of H's domain, STATUS its outcome:
+ * a temporary failure is kept (room allowing), any other outcome ends
+ * its record; a success sends the others to be tried now */
+static void
+mta_hoststat_defer(struct mta_hoststat *h, const char *domain,
+    uint64_t evpid, int status)
+{
+	uint64_t	id;
+	void		*v;
+	size_t		 n = 0;
+	int		 err = 0;
+
+	if (status == DELIVERY_TEMPFAIL) {
+		if ((long long)api_tree_count(&h->deferred) <
+		    env->conf->mta_max_deferred)
+			(void)api_tree_set(&h->deferred, evpid, NULL, &err);
+		if (err)
+			fatalx("mta: out of memory");
+		return;
+	}
+	(void)api_tree_pop(&h->deferred, evpid);
+	if (status != DELIVERY_OK)
+		return;
+	while (api_tree_poproot(&h->deferred, &id, &v)) {
+		msg_send_queue_reschedule(env->peers[PROC_QUEUE],
+		    &(struct msg_queue_reschedule){ .evpid = id });
+		n++;
+	}
+	if (n > 0)
+		log_info("0000000000000000 mta rescheduled domain=%s "
+		    "envelopes=%zu", domain, n);
+}
+
+/* mta_hoststat_update - RCPT's domain had outcome TEXT (STATUS for
+ * EVPID) just now */
+static void
+mta_hoststat_update(const char *rcpt, const char *text, uint64_t evpid,
+    int status)
 {
 	struct mta_hoststat	*h;
 	const char		*at;
@@ -264,6 +339,7 @@ mta_hoststat_update(const char *rcpt, const char *text)
 		if (api_dict_count(&mta->hoststats) >= MTA_HOSTSTAT_MAX)
 			return;
 		h = xcalloc(1, sizeof *h);
+		api_tree_init(&h->deferred);
 		api_dict_set(&mta->hoststats, domain, h, &err);
 		if (err)
 			fatalx("mta: out of memory");
@@ -274,6 +350,7 @@ mta_hoststat_update(const char *rcpt, const char *text)
 		h->status[i] = (unsigned char)text[i] < 0x20 ||
 		    text[i] == 0x7f ? '?' : text[i];
 	h->status[i] = '\0';
+	mta_hoststat_defer(h, domain, evpid, status);
 }
 
 /* mta_hoststat_expire - forget what is older than MTA_HOSTSTAT_KEEP */
@@ -291,7 +368,7 @@ mta_hoststat_expire(time_t now)
 		if (now - h->when <= MTA_HOSTSTAT_KEEP)
 			continue;
 		strlcpy(gone, key, sizeof gone);
-		free(api_dict_pop(&mta->hoststats, gone));
+		mta_hoststat_free(api_dict_pop(&mta->hoststats, gone));
 		cursor = 0;		/* the walk starts over after a change */
 	}
 }
@@ -381,7 +458,7 @@ mta_result_dsn(uint64_t connid, const struct mta_route *r, uint64_t evpid,
 	msg_send_queue_delivery_result(env->peers[PROC_QUEUE],
 	    &(struct msg_queue_delivery_result){ .evpid = evpid,
 		.status = status, .error = text, .relay_dsn = relay_dsn });
-	mta_hoststat_update(rcpt, text);
+	mta_hoststat_update(rcpt, text, evpid, status);
 }
 
 /* mta_result - a failure's outcome (no report question for the queue) */
@@ -551,22 +628,76 @@ mta_route_src(struct mta_route *r, const struct conf_action *a)
 	}
 }
 
-/* mta_route_pick_src - the next source address of FAMILY, in turn
- * (MTA-09); NULL: any */
-static const struct sockaddr *
-mta_route_pick_src(struct mta_route *r, int family, socklen_t *len)
+/* mta_route_domain - what `pause mta ... for DOMAIN` names of R: an MX
+ * route's domain, a smarthost's host */
+static const char *
+mta_route_domain(const struct mta_route *r)
 {
-	size_t	i, k;
+	return r->mx ? r->dest : r->servername;
+}
+
+/* mta_block_find - the block of SS for DOMAIN, or NULL */
+static struct mta_block *
+mta_block_find(const struct sockaddr_storage *ss, const char *domain)
+{
+	struct mta_block	*b;
+
+	TAILQ_FOREACH(b, &mta->blocks, entry)
+		if (strcasecmp(b->domain, domain) == 0 &&
+		    sockaddr_same_host(&b->ss, ss))
+			return b;
+	return NULL;
+}
+
+/* mta_src_blocked - is R's source K paused for R's domain (MTA-22)? */
+static int
+mta_src_blocked(const struct mta_route *r, size_t k)
+{
+	return mta->nblocks > 0 &&
+	    mta_block_find(&r->src[k], mta_route_domain(r)) != NULL;
+}
+
+/* mta_route_blocked - are all of R's sources paused?  (0 without src) */
+static int
+mta_route_blocked(const struct mta_route *r)
+{
+	size_t	k;
+
+	if (r->nsrc == 0 || mta->nblocks == 0)
+		return 0;
+	for (k = 0; k < r->nsrc; k++)
+		if (!mta_src_blocked(r, k))
+			return 0;
+	return 1;
+}
+
+/* mta_conn_blocked - was C made from a source paused since? */
+static int
+mta_conn_blocked(const struct mta_conn *c)
+{
+	return c->srcidx >= 0 && mta_src_blocked(c->route,
+	    (size_t)c->srcidx);
+}
+
+/* mta_route_pick_src - the next source address of FAMILY not paused, in
+ * turn (MTA-09), its index in *K; NULL: none */
+static const struct sockaddr *
+mta_route_pick_src(struct mta_route *r, int family, socklen_t *len,
+    int *k)
+{
+	size_t	i, j;
 
 	for (i = 0; i < r->nsrc; i++) {
-		k = (r->nextsrc + i) % r->nsrc;
-		if (r->src[k].ss_family != family)
+		j = (r->nextsrc + i) % r->nsrc;
+		if (r->src[j].ss_family != family || mta_src_blocked(r, j))
 			continue;
-		r->nextsrc = k + 1;
-		*len = r->srclen[k];
-		return (const struct sockaddr *)&r->src[k];
+		r->nextsrc = j + 1;
+		*len = r->srclen[j];
+		*k = (int)j;
+		return (const struct sockaddr *)&r->src[j];
 	}
 	*len = 0;
+	*k = -1;
 	return NULL;
 }
 
@@ -1189,7 +1320,8 @@ mta_conn_next(struct mta_conn *c)
 	struct timeval		 tv = { r->keepalive, 0 };
 
 	c->msg = NULL;
-	while (!mta->paused && c->nmsgs < r->mail_max &&
+	while (!mta->paused && !mta_conn_blocked(c) &&
+	    c->nmsgs < r->mail_max &&
 	    c->nfailures < r->max_failures &&
 	    (m = mta_route_take(r)) != NULL) {
 		if (!mta_conn_tx_size_ok(c, m))
@@ -1363,9 +1495,10 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 	const struct sockaddr		*src;
 	socklen_t			 srclen;
 	char				 err[256];
+	int				 srcidx = -1;
 
 	if (r->nsrc > 0 && (src = mta_route_pick_src(r, h->ss.ss_family,
-	    &srclen)) == NULL) {
+	    &srclen, &srcidx)) == NULL) {
 		snprintf(r->error, sizeof r->error, "%.200s: no source "
 		    "address of its family in the action's src", h->name);
 		mta_host_failed(h);
@@ -1383,6 +1516,7 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 	c->id = ((uint64_t)arc4random() << 32) | ++mta->next_id;
 	c->route = r;
 	c->host = h;
+	c->srcidx = srcidx;
 	p.id = c->id;
 	c->s = mta_session_connect(&p, (struct sockaddr *)&h->ss, h->sslen,
 	    src, srclen, &mta_conn_hooks, c, err, sizeof err);
@@ -1430,6 +1564,8 @@ mta_route_kick(struct mta_route *r)
 		mta_route_ask_helos(r);
 	if (r->creds == MTA_CREDS_PENDING || r->helos == MTA_CREDS_PENDING)
 		return;
+	if (mta_route_blocked(r))
+		return;		/* waits for resume mta from/for */
 	for (c = TAILQ_FIRST(&r->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->ready && !c->quitting && c->s != NULL &&
@@ -1559,13 +1695,84 @@ mta_admin_resume_route(uint64_t id)
 	return 0;
 }
 
+/*
+ * mta_admin_block - `pause mta from FROM for DOMAIN` (BLOCK 1) or
+ * `resume mta ...` (BLOCK 0); NULL, or why not in WHY
+ */
+static const char *
+mta_admin_block(const char *from, const char *domain, int block, char *why,
+    size_t whysz)
+{
+	struct sockaddr_storage	 ss;
+	struct mta_block	*b;
+	socklen_t		 len;
+	size_t			 i;
+
+	if (mta_addr_parse(from, 0, &ss, &len) == -1) {
+		snprintf(why, whysz, "%.100s: not an address", from);
+		return why;
+	}
+	if (!mailaddr_domain_ok(domain)) {
+		snprintf(why, whysz, "not a domain");
+		return why;
+	}
+	b = mta_block_find(&ss, domain);
+	if (!block) {
+		if (b == NULL) {
+			snprintf(why, whysz, "mta from %.100s for %.100s is "
+			    "not paused", from, domain);
+			return why;
+		}
+		TAILQ_REMOVE(&mta->blocks, b, entry);
+		mta->nblocks--;
+		log_info("0000000000000000 mta resumed from=%s for=%s",
+		    b->addr, b->domain);
+		free(b);
+		mta_kick_all();
+		return NULL;
+	}
+	if (b != NULL) {
+		snprintf(why, whysz, "mta from %.100s for %.100s is already "
+		    "paused", from, domain);
+		return why;
+	}
+	if (mta->nblocks >= MTA_BLOCKS_MAX) {
+		snprintf(why, whysz, "%d pairs are paused already",
+		    MTA_BLOCKS_MAX);
+		return why;
+	}
+	b = xcalloc(1, sizeof *b);
+	b->ss = ss;
+	if (getnameinfo((struct sockaddr *)&ss, len, b->addr, sizeof b->addr,
+	    NULL, 0, NI_NUMERICHOST) != 0)
+		strlcpy(b->addr, from, sizeof b->addr);
+	for (i = 0; i == 0 || domain[i - 1] != '\0'; i++)
+		b->domain[i] = (char)tolower((unsigned char)domain[i]);
+	TAILQ_INSERT_TAIL(&mta->blocks, b, entry);
+	mta->nblocks++;
+	log_info("0000000000000000 mta paused from=%s for=%s", b->addr,
+	    b->domain);
+	return NULL;
+}
+
+/* mta_admin_show_blocks - `show mta paused`: "ADDR for DOMAIN" lines */
+static void
+mta_admin_show_blocks(struct mta_lines *l)
+{
+	struct mta_block	*b;
+
+	TAILQ_FOREACH(b, &mta->blocks, entry)
+		mta_lines_add(l, "%s for %s", b->addr, b->domain);
+}
+
 /* dispatcher_on_mta_admin - smtpctl's relay verbs */
 void
 dispatcher_on_mta_admin(struct mproc *p, struct imsg *imsg)
 {
 	struct msg_dispatcher_mta_admin	 m;
 	struct mta_lines		*l;
-	char				 why[64];
+	const char			*fail = NULL;
+	char				 why[256];
 
 	if (msg_unpack_dispatcher_mta_admin(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
@@ -1575,8 +1782,13 @@ dispatcher_on_mta_admin(struct mproc *p, struct imsg *imsg)
 	    mta_admin_resume_route(m.id) == -1) {
 		snprintf(why, sizeof why, "no route %llu",
 		    (unsigned long long)m.id);
+		fail = why;
+	} else if (m.op == MTA_ADMIN_BLOCK || m.op == MTA_ADMIN_UNBLOCK)
+		fail = mta_admin_block(m.from, m.domain,
+		    m.op == MTA_ADMIN_BLOCK, why, sizeof why);
+	if (fail != NULL) {
 		msg_send_proc_admin_fail(p, &(struct msg_proc_admin_fail){
-		    .reqid = m.reqid, .reason = why });
+		    .reqid = m.reqid, .reason = fail });
 		return;
 	}
 	l = xcalloc(1, sizeof *l);
@@ -1586,6 +1798,8 @@ dispatcher_on_mta_admin(struct mproc *p, struct imsg *imsg)
 		mta_admin_hoststats(l);
 	else if (m.op == MTA_ADMIN_ROUTES)
 		mta_admin_routes(l);
+	else if (m.op == MTA_ADMIN_SHOW_BLOCKS)
+		mta_admin_show_blocks(l);
 	mta_lines_end(l);
 	free(l);
 }

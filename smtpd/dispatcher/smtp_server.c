@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "smtp_int.h"
+#include "sockaddr.h"
 
 #define SMTP_ACCEPT_BURST	64	/* accepts per listener event */
 
@@ -46,24 +47,6 @@ smtp_server_new(struct event_base *base, const struct smtp_hooks *hooks,
 	return srv;
 }
 
-/* smtp_server_same_addr - the two clients share an address */
-static int
-smtp_server_same_addr(const struct sockaddr_storage *a,
-    const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-		    &((const struct sockaddr_in *)b)->sin_addr,
-		    sizeof(struct in_addr)) == 0;
-	if (a->ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		    &((const struct sockaddr_in6 *)b)->sin6_addr,
-		    sizeof(struct in6_addr)) == 0;
-	return 0;	/* AF_UNIX: local clients are not limited */
-}
-
 /* smtp_server_over_limit - the client already has its share */
 static int
 smtp_server_over_limit(struct smtp_listen *l,
@@ -76,7 +59,7 @@ smtp_server_over_limit(struct smtp_listen *l,
 		return 0;
 	TAILQ_FOREACH(s, &l->srv->sessions, entry)
 		if (!s->closing && !s->gone &&
-		    smtp_server_same_addr(&s->ss, ss) &&
+		    sockaddr_same_host(&s->ss, ss) &&
 		    ++n >= l->limits.sessions_per_addr)
 			return 1;
 	return 0;

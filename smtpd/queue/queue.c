@@ -37,6 +37,7 @@ static const struct imsg_handler queue_handlers[] = {
 	    queue_on_commit_message },
 	{ IMSG_QUEUE_DELETE_MESSAGE, PROC_DISPATCHER,
 	    queue_on_delete_message },
+	{ IMSG_QUEUE_RESCHEDULE, PROC_DISPATCHER, queue_on_reschedule },
 	{ IMSG_QUEUE_DELIVER_ENVELOPE, PROC_SCHEDULER,
 	    queue_on_deliver_envelope },
 	{ IMSG_QUEUE_DELIVERY_RESULT, PROC_DISPATCHER,
@@ -85,6 +86,21 @@ queue_tell_scheduler_result(uint64_t evpid, int status, uint32_t retry,
 	msg_send_scheduler_delivery_result(env->peers[PROC_SCHEDULER],
 	    &(struct msg_scheduler_delivery_result){ .evpid = evpid,
 	    .status = status, .retry = retry, .lasttry = lasttry });
+}
+
+/* queue_on_reschedule - the relay asks for an envelope it deferred to be
+ * tried now (MTA-16): the scheduler's business, passed on */
+void
+queue_on_reschedule(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_queue_reschedule	m;
+
+	if (msg_unpack_queue_reschedule(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	msg_send_scheduler_reschedule(env->peers[PROC_SCHEDULER],
+	    &(struct msg_scheduler_reschedule){ .evpid = m.evpid });
 }
 
 /* queue_on_config - open the storage (the spool is "/" once chrooted)

@@ -63,6 +63,7 @@ void	queue_on_create_message(struct mproc *, struct imsg *);
 void	queue_on_submit_envelope(struct mproc *, struct imsg *);
 void	queue_on_commit_message(struct mproc *, struct imsg *);
 void	queue_on_delete_message(struct mproc *, struct imsg *);
+void	queue_on_reschedule(struct mproc *, struct imsg *);
 
 /* queue_bounce.c: reports owed (DSN-*); see the file's comment */
 #define QUEUE_BOUNCE_TTL	(7 * 86400)	/* a report's own lifetime */

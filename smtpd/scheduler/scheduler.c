@@ -33,6 +33,7 @@ static const struct imsg_handler scheduler_handlers[] = {
 	    scheduler_on_delivery_result },
 	{ IMSG_SCHEDULER_CHANGE_ENVELOPES, PROC_CONTROL,
 	    scheduler_on_change_envelopes },
+	{ IMSG_SCHEDULER_RESCHEDULE, PROC_QUEUE, scheduler_on_reschedule },
 	{ IMSG_SCHEDULER_LIST_ENVELOPES, PROC_CONTROL,
 	    scheduler_on_list_envelopes },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, scheduler_on_pause },

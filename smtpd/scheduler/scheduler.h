@@ -50,6 +50,7 @@ void	scheduler_on_delivery_result(struct mproc *, struct imsg *);
 
 /* scheduler_admin.c: the smtpctl verbs control relays */
 void	scheduler_on_change_envelopes(struct mproc *, struct imsg *);
+void	scheduler_on_reschedule(struct mproc *, struct imsg *);
 void	scheduler_on_list_envelopes(struct mproc *, struct imsg *);
 void	scheduler_on_pause(struct mproc *, struct imsg *);
 

@@ -257,6 +257,35 @@ scheduler_on_change_envelopes(struct mproc *p, struct imsg *imsg)
 	    scheduler_admin_on_one, ch);
 }
 
+/* scheduler_admin_on_reschedule - the relay's reschedule done, or the
+ * envelope was not waiting (gone, or in delivery already): nothing */
+static void
+scheduler_admin_on_reschedule(void *arg, struct scheduler_msg *reply)
+{
+	(void)arg;
+	if (!reply->tempfail && reply->r > 0)
+		scheduler_work_wake();
+}
+
+/* scheduler_on_reschedule - an envelope the relay deferred, to try now
+ * that its domain took mail again (MTA-16), as `smtpctl schedule` */
+void
+scheduler_on_reschedule(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_scheduler_reschedule	m;
+	struct scheduler_msg		req;
+
+	if (msg_unpack_scheduler_reschedule(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	memset(&req, 0, sizeof req);
+	req.type = PROC_SCHEDULER_SCHEDULE;
+	req.id = m.evpid;
+	scheduler_host_call(scheduler_admin_host(), &req,
+	    scheduler_admin_on_reschedule, NULL);
+}
+
 /* one listing request: which, and where it ends */
 struct scheduler_list {
 	uint64_t	reqid;

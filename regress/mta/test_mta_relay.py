@@ -442,6 +442,47 @@ class PauseFromFor(RelayBase):
         self.assertEqual(self.ctl("show", "mta", "paused").stdout, "")
 
 
+class HostsAndRelays(RelayBase):
+    """`smtpctl show hosts` and `show relays` (CTL-07, CTL-09): the
+    next-hop addresses known, and the routes at work with their
+    connectors, shown while a next hop stalls a transaction."""
+
+    action_opts = " src 127.0.0.1"
+
+    def show(self, what):
+        r = self.smtpd.ctl("show", what)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.splitlines()
+
+    def test_hosts_and_relays(self):
+        self.assertEqual(self.show("hosts"), [])
+        self.assertEqual(self.show("relays"), [])
+        self.send(["a@example.net"])
+        self.log_has(r"mta delivery .* result=ok")
+        hosts = self.show("hosts")
+        self.assertEqual(len(hosts), 1, hosts)
+        self.assertRegex(hosts[0], r"^127\.0\.0\.1 127\.0\.0\.1 refs=1 "
+                                   r"conns=[01] last=\d+s$")
+        # the next hop stalls after DATA: the route is at work
+        self.fake.replies["data"] = None
+        self.send(["b@example.net"])
+        self.assertTrue(wait_for(lambda: sum(
+            1 for c in self.fake.commands if c.startswith(b"DATA")) == 2,
+            TIMEOUT))
+        relays = self.show("relays")
+        self.assertEqual(len(relays), 2, relays)
+        self.assertRegex(relays[0], r"^\d+ smtp://127\.0\.0\.1:%d "
+                                    r"action=out state=active messages=0 "
+                                    r"envelopes=0 conns=1 hosts=1$"
+                         % self.fake.port)
+        self.assertEqual(relays[1], "    from 127.0.0.1 conns=1")
+        self.smtpd.ctl("pause", "mta", "from", "127.0.0.1", "for",
+                       "127.0.0.1")
+        self.assertEqual(self.show("relays")[1],
+                         "    from 127.0.0.1 conns=1 paused")
+        self.assertIn("state=paused-from-for", self.show("relays")[0])
+
+
 class Deferred(RelayBase):
     """`mta max-deferred` (MTA-16): an envelope that failed for now is
     remembered by its domain; once the domain takes mail again, it is

@@ -320,14 +320,15 @@ enum proc_id {
 	 * outcome per recipient domain; 2 show routes, MTA-15, each route's	\
 	 * hosts and their health; 3 resume route ID; 4 pause mta from	\
 	 * ADDR for DOMAIN, 5 resume mta from ADDR for DOMAIN, 6 show mta	\
-	 * paused, MTA-22; from and domain empty but for 4 and 5): text	\
-	 * lines in chunks from the dispatcher's mta agent */		\
+	 * paused, MTA-22; 7 show hosts, CTL-07; 8 show relays, CTL-09;	\
+	 * from and domain empty but for 4 and 5): text lines in chunks	\
+	 * from the dispatcher's mta agent */				\
 	X(IMSG_CTL_MTA_ADMIN, ctl_mta_admin, CLIENT, CONTROL, F(op, U32)	\
 	    F(id, U64) F(from, STR) F(domain, STR),				\
-	    (m)->op >= 1 && (m)->op <= 6)					\
+	    (m)->op >= 1 && (m)->op <= 8)					\
 	X(IMSG_DISPATCHER_MTA_ADMIN, dispatcher_mta_admin, CONTROL,		\
 	    DISPATCHER, F(reqid, U64) F(op, U32) F(id, U64) F(from, STR)	\
-	    F(domain, STR), (m)->op >= 1 && (m)->op <= 6)			\
+	    F(domain, STR), (m)->op >= 1 && (m)->op <= 8)			\
 	X(IMSG_DISPATCHER_MTA_ADMIN_RESULT, dispatcher_mta_admin_result,	\
 	    DISPATCHER, CONTROL, F(reqid, U64) F(last, BOOL) F(lines, STR),	\
 	    1)									\

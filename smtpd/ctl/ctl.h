@@ -24,6 +24,8 @@ int	ctl_queue_send_show_message(struct mproc *, char **);
 int	ctl_queue_send_show_stats(struct mproc *, char **);
 int	ctl_queue_send_show_hoststats(struct mproc *, char **);
 int	ctl_queue_send_show_routes(struct mproc *, char **);
+int	ctl_queue_send_show_hosts(struct mproc *, char **);
+int	ctl_queue_send_show_relays(struct mproc *, char **);
 int	ctl_queue_send_resume_route(struct mproc *, char **);
 int	ctl_queue_send_pause_mta_from(struct mproc *, char **);
 int	ctl_queue_send_resume_mta_from(struct mproc *, char **);

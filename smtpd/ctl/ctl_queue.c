@@ -279,6 +279,20 @@ ctl_queue_send_show_hoststats(struct mproc *p, char **args)
 	return ctl_queue_send_mta(p, 1, 0, "", "");
 }
 
+/* ctl_queue_send_show_hosts - the next-hop addresses the relay knows */
+int
+ctl_queue_send_show_hosts(struct mproc *p, char **args)
+{
+	return ctl_queue_send_mta(p, 7, 0, "", "");
+}
+
+/* ctl_queue_send_show_relays - the relay's routes at work */
+int
+ctl_queue_send_show_relays(struct mproc *p, char **args)
+{
+	return ctl_queue_send_mta(p, 8, 0, "", "");
+}
+
 /* ctl_queue_send_show_routes - the relay's routes and their hosts */
 int
 ctl_queue_send_show_routes(struct mproc *p, char **args)

@@ -83,6 +83,9 @@ ctl_usage(int status)
 	    "  show routes                    the relay's routes and the\n"
 	    "                                 health of their hosts\n"
 	    "  resume route ID                its hosts set aside no more\n"
+	    "  show hosts                     the next-hop addresses known\n"
+	    "  show relays                    the routes at work and their\n"
+	    "                                 connectors\n"
 	    "  pause mta from ADDR for DOMAIN no relaying from the src\n"
 	    "                                 address ADDR to DOMAIN\n"
 	    "  resume mta from ADDR for DOMAIN  relaying from it again\n"
@@ -449,6 +452,10 @@ static const struct ctl_command {
 	{ { "show", "hoststats" }, 0, 1, ctl_queue_send_show_hoststats,
 	    ctl_queue_done_text, NULL },
 	{ { "show", "routes" },   0, 1, ctl_queue_send_show_routes,
+	    ctl_queue_done_text, NULL },
+	{ { "show", "hosts" },    0, 1, ctl_queue_send_show_hosts,
+	    ctl_queue_done_text, NULL },
+	{ { "show", "relays" },   0, 1, ctl_queue_send_show_relays,
 	    ctl_queue_done_text, NULL },
 	{ { "resume", "route" },  1, 1, ctl_queue_send_resume_route,
 	    ctl_queue_done_ok, NULL },

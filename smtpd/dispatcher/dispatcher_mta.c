@@ -127,6 +127,7 @@ struct mta_host {
 	uint32_t		 preference;	/* MX */
 	int			 nconns;
 	int			 failures;	/* in a row */
+	time_t			 lastconn;	/* 0: never */
 	time_t			 aside_until;
 	time_t			 clear_until;	/* STARTTLS failed: clear */
 };
@@ -262,6 +263,8 @@ static void	mta_kick_all(void);
 #define MTA_ADMIN_BLOCK		4
 #define MTA_ADMIN_UNBLOCK	5
 #define MTA_ADMIN_SHOW_BLOCKS	6
+#define MTA_ADMIN_HOSTS		7
+#define MTA_ADMIN_RELAYS	8
 
 /* MTA-16: the envelopes of a domain that failed temporarily, at most
  * `mta max-deferred` of them, are remembered; when the domain next
@@ -1534,6 +1537,7 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 	stats_set("mta.session", mta->nconns);
 	stats_add("mta.session.total", 1);
 	h->nconns++;
+	h->lastconn = time(NULL);
 	return 0;
 }
 
@@ -1765,6 +1769,132 @@ mta_admin_show_blocks(struct mta_lines *l)
 		mta_lines_add(l, "%s for %s", b->addr, b->domain);
 }
 
+/* mta_host_addr - H's address as text ("?" if it has none) */
+static void
+mta_host_addr(const struct mta_host *h, char *buf, size_t bufsz)
+{
+	if (getnameinfo((const struct sockaddr *)&h->ss, h->sslen, buf,
+	    (socklen_t)bufsz, NULL, 0, NI_NUMERICHOST) != 0)
+		strlcpy(buf, "?", bufsz);
+}
+
+/* what `show hosts` says of one address, over every route that has it */
+struct mta_host_seen {
+	char	 name[256];
+	int	 refs, nconns;
+	time_t	 lastconn;
+};
+
+/*
+ * mta_admin_hosts - `show hosts` (CTL-07): each next-hop address the
+ * routes know, in address order: its name, how many routes have it,
+ * its connections, the seconds since the last one was opened ("-":
+ * never)
+ */
+static void
+mta_admin_hosts(struct mta_lines *l)
+{
+	struct dict		 seen;
+	struct mta_host_seen	*s;
+	struct mta_route	*r;
+	const struct mta_host	*h;
+	const char		*key;
+	void			*v;
+	char			 addr[NI_MAXHOST];
+	time_t			 now = time(NULL);
+	size_t			 i, cursor = 0;
+	int			 err = 0;
+
+	api_dict_init(&seen);
+	TAILQ_FOREACH(r, &mta->routes, entry)
+		for (i = 0; i < r->nhosts; i++) {
+			h = &r->hosts[i];
+			mta_host_addr(h, addr, sizeof addr);
+			if ((s = api_dict_get(&seen, addr)) == NULL) {
+				s = xcalloc(1, sizeof *s);
+				strlcpy(s->name, h->name[0] ? h->name : "-",
+				    sizeof s->name);
+				api_dict_set(&seen, addr, s, &err);
+				if (err)
+					fatalx("mta: out of memory");
+			}
+			s->refs++;
+			s->nconns += h->nconns;
+			if (h->lastconn > s->lastconn)
+				s->lastconn = h->lastconn;
+		}
+	while (api_dict_iter(&seen, &cursor, &key, &v)) {
+		s = v;
+		if (s->lastconn == 0)
+			mta_lines_add(l, "%s %s refs=%d conns=%d last=-", key,
+			    s->name, s->refs, s->nconns);
+		else
+			mta_lines_add(l, "%s %s refs=%d conns=%d last=%llds",
+			    key, s->name, s->refs, s->nconns,
+			    (long long)(now - s->lastconn));
+	}
+	api_dict_clear(&seen, free);
+}
+
+/* mta_route_state - what R is doing, for `show relays` */
+static const char *
+mta_route_state(const struct mta_route *r)
+{
+	if (mta->paused)
+		return "paused";
+	if (mta_route_blocked(r))
+		return "paused-from-for";
+	if (!r->resolved)
+		return "resolving";
+	if (r->creds == MTA_CREDS_PENDING || r->helos == MTA_CREDS_PENDING)
+		return "credentials";
+	return "active";
+}
+
+/*
+ * mta_admin_relays - `show relays` (CTL-09): each route with mail
+ * waiting or connections open, one line of counters, then one line per
+ * connector (a `src` address, or "any")
+ */
+static void
+mta_admin_relays(struct mta_lines *l)
+{
+	const struct mta_route	*r;
+	const struct mta_conn	*c;
+	char			 addr[NI_MAXHOST];
+	size_t			 k, nevps;
+	int			 n;
+	const struct mta_message *m;
+
+	TAILQ_FOREACH(r, &mta->routes, entry) {
+		if (TAILQ_EMPTY(&r->pending) && r->nconns == 0)
+			continue;
+		nevps = 0;
+		TAILQ_FOREACH(m, &r->pending, entry)
+			nevps += m->nevps;
+		mta_lines_add(l, "%llu %s action=%s state=%s messages=%zu "
+		    "envelopes=%zu conns=%d hosts=%zu",
+		    (unsigned long long)r->id, r->dest, r->action,
+		    mta_route_state(r), mta_route_pending(r), nevps, r->nconns,
+		    r->nhosts);
+		if (r->nsrc == 0) {
+			mta_lines_add(l, "    from any conns=%d", r->nconns);
+			continue;
+		}
+		for (k = 0; k < r->nsrc; k++) {
+			n = 0;
+			TAILQ_FOREACH(c, &r->conns, entry)
+				n += c->srcidx == (int)k;
+			if (getnameinfo((const struct sockaddr *)&r->src[k],
+			    r->srclen[k], addr, sizeof addr, NULL, 0,
+			    NI_NUMERICHOST) != 0)
+				strlcpy(addr, "?", sizeof addr);
+			mta_lines_add(l, "    from %s conns=%d%s", addr, n,
+			    mta_src_blocked(r, k) ? " paused" : "");
+		}
+	}
+}
+
 /* dispatcher_on_mta_admin - smtpctl's relay verbs */
 void
 dispatcher_on_mta_admin(struct mproc *p, struct imsg *imsg)
@@ -1800,6 +1930,10 @@ dispatcher_on_mta_admin(struct mproc *p, struct imsg *imsg)
 		mta_admin_routes(l);
 	else if (m.op == MTA_ADMIN_SHOW_BLOCKS)
 		mta_admin_show_blocks(l);
+	else if (m.op == MTA_ADMIN_HOSTS)
+		mta_admin_hosts(l);
+	else if (m.op == MTA_ADMIN_RELAYS)
+		mta_admin_relays(l);
 	mta_lines_end(l);
 	free(l);
 }

@@ -1495,8 +1495,8 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 {
 	struct mta_session_params	 p;
 	struct mta_conn			*c;
-	const struct sockaddr		*src;
-	socklen_t			 srclen;
+	const struct sockaddr		*src = NULL;
+	socklen_t			 srclen = 0;
 	char				 err[256];
 	int				 srcidx = -1;
 
@@ -1506,10 +1506,6 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 		    "address of its family in the action's src", h->name);
 		mta_host_failed(h);
 		return -1;
-	}
-	if (r->nsrc == 0) {
-		src = NULL;
-		srclen = 0;
 	}
 	if (mta_route_conn_params(r, h, src, &p) == -1) {
 		mta_host_failed(h);

@@ -77,14 +77,24 @@ maildir_mkdirs(const char *dir)
 	}
 }
 
-/* maildir_prepare - DIR/{tmp,new,cur} exist */
+/* maildir_prepare - DIR/{tmp,new,cur} exist: looked at first (the
+ * common case, a maildir delivered to before: three lstats), made with
+ * their missing parents otherwise */
 static void
 maildir_prepare(const char *dir)
 {
 	static const char	*const sub[] = { "tmp", "new", "cur" };
 	char			 path[PATH_MAX];
+	struct stat		 st;
 	size_t			 i;
 
+	for (i = 0; i < 3; i++)
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    sub[i]) >= sizeof(path) || lstat(path, &st) == -1 ||
+		    !S_ISDIR(st.st_mode))
+			break;
+	if (i == 3)
+		return;
 	maildir_mkdirs(dir);
 	for (i = 0; i < 3; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,

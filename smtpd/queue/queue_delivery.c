@@ -18,7 +18,9 @@
  *   retry=N error="..."
  * Nothing here is fatal: a storage failure is logged, and an envelope
  * that can no longer be read is reported gone so that the scheduler
- * forgets it.
+ * forgets it.  Whether a success owes a notice (NOTIFY=SUCCESS) is
+ * noted when the envelope is handed out, so that the common success,
+ * which owes none, deletes it without reading it again.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -30,6 +32,7 @@
 
 #include <event2/event.h>
 
+#include "api_tree.h"
 #include "envelope.h"
 #include "imsg_codec.h"
 #include "log.h"
@@ -40,6 +43,38 @@
 
 /* the longest error text a log line quotes */
 #define QUEUE_DELIVERY_LOG_ERROR_MAX	256
+
+/* the envelopes handed out whose success owes no notice: evpid -> NULL
+ * (an envelope not found here is read again to know) */
+static struct tree	queue_no_notice;
+static int		queue_no_notice_init;
+
+/* queue_delivery_note - EVP goes to the dispatcher: note whether its
+ * success owes a notice */
+static void
+queue_delivery_note(const struct envelope *evp)
+{
+	int	err = 0;
+
+	if (!queue_no_notice_init) {
+		api_tree_init(&queue_no_notice);
+		queue_no_notice_init = 1;
+	}
+	if (queue_bounce_wanted(evp, BOUNCE_DELIVERED) != NULL)
+		(void)api_tree_set(&queue_no_notice, evp->evpid, NULL, &err);
+	/* out of memory: not noted, read again at the end */
+}
+
+/* queue_delivery_unnote - EVPID's attempt is over: 1 if it was noted
+ * as owing no success notice */
+static int
+queue_delivery_unnote(uint64_t evpid)
+{
+	if (!queue_no_notice_init || !api_tree_check(&queue_no_notice, evpid))
+		return 0;
+	(void)api_tree_pop(&queue_no_notice, evpid);
+	return 1;
+}
 
 /* queue_delivery_log - the one line of an outcome; ERROR made printable */
 static void
@@ -199,6 +234,8 @@ queue_delivery_start(uint64_t evpid)
 		why = "message cannot be opened";
 	else if ((len = envelope_dump(evp, text, sizeof text)) <= 0)
 		why = "envelope cannot be written";
+	else
+		queue_delivery_note(evp);
 	envelope_free(&evp);
 	if (why != NULL) {
 		if (fd != -1)
@@ -246,12 +283,13 @@ void
 queue_on_delivery_result(struct mproc *p, struct imsg *imsg)
 {
 	struct msg_queue_delivery_result	m;
-	int					r;
+	int					r, no_notice;
 
 	if (msg_unpack_queue_delivery_result(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
 		return;
 	}
+	no_notice = queue_delivery_unnote(m.evpid);
 	if (m.status == DELIVERY_TEMPFAIL) {
 		queue_delivery_tempfail(m.evpid, m.error);
 		return;
@@ -259,7 +297,7 @@ queue_on_delivery_result(struct mproc *p, struct imsg *imsg)
 	/* a report owed first: the envelope stays until it is queued.  A
 	 * success relayed to a next hop that took the DSN request on owes
 	 * none: that hop reports (RFC 3461 4.3, MTA-18) */
-	if (m.status == DELIVERY_OK && m.relay_dsn == 1)
+	if (m.status == DELIVERY_OK && (m.relay_dsn == 1 || no_notice))
 		r = 0;
 	else
 		r = queue_bounce_make(m.evpid, m.status != DELIVERY_OK ?

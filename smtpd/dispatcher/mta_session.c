@@ -877,6 +877,11 @@ mta_session_on_event(struct bufferevent *bev, short what, void *arg)
 		    "by the peer%s", evbuffer_get_length(
 		    bufferevent_get_input(bev)) ? " in the middle of a reply" :
 		    "");
+	else if (s->tls_io != NULL && tls_io_error(s->tls_io) != NULL)
+		/* the peer's TLS alert (TLS 1.3: a refused client
+		 * certificate comes after our side of the handshake) */
+		mta_session_fail(s, DELIVERY_TEMPFAIL, "TLS error: %s",
+		    tls_io_error(s->tls_io));
 	else
 		mta_session_fail(s, DELIVERY_TEMPFAIL, "connection error: %s",
 		    strerror(e ? e : EIO));

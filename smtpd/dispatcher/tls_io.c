@@ -295,6 +295,12 @@ tls_io_want(struct tls_io *io, ssize_t r)
 	return 1;
 }
 
+const char *
+tls_io_error(const struct tls_io *io)
+{
+	return io->failed && io->error[0] != '\0' ? io->error : NULL;
+}
+
 /* tls_io_fail - a TLS or socket error */
 static void
 tls_io_fail(struct tls_io *io)

@@ -64,6 +64,9 @@ struct bufferevent *tls_io_bufferevent(struct tls_io *);
 /* tls_io_conn - the libtls connection, for tls_conn_version(),
  * tls_conn_cipher(), tls_peer_cert_*() and tls_conn_servername() */
 struct tls	*tls_io_conn(struct tls_io *);
+/* tls_io_error - after the handshake, why IO failed (libtls's text), or
+ * NULL while it has not */
+const char	*tls_io_error(const struct tls_io *);
 
 /* tls_io_free - end the session (see above); *IOP becomes NULL */
 void		 tls_io_free(struct tls_io **iop);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,15 @@ static int		 log_foreground = 1;
 static int		 log_verbose;
 static unsigned int	 log_tracemask;
 static char		 log_procname[32] = "smtpd";
+static pid_t		 log_pid;	/* 0: ask; forgotten in a fork's child */
+static int		 log_atfork;	/* the hook that forgets it is set */
+
+/* log_pid_forget - in the child of a fork: its own pid, asked anew */
+static void
+log_pid_forget(void)
+{
+	log_pid = 0;
+}
 
 void
 log_init(int foreground, int verbose)
@@ -34,6 +44,9 @@ log_init(int foreground, int verbose)
 	api_log_set_sink(log_api_line);
 	log_foreground = foreground;
 	log_verbose = verbose;
+	if (!log_atfork && pthread_atfork(NULL, NULL, log_pid_forget) == 0)
+		log_atfork = 1;
+	log_pid = 0;
 	if (!foreground)
 		openlog("smtpd", LOG_PID | LOG_NDELAY, LOG_MAIL);
 	tzset();
@@ -109,8 +122,12 @@ log_emit(int pri, const char *prefix, const char *fmt, va_list ap,
 	vsnprintf(line, sizeof line, fmt, ap);
 	log_escape(line);
 	if (log_foreground) {
+		/* one getpid per process, not per line (fork resets it;
+		 * without the atfork hook, every line asks) */
+		if (log_pid == 0 || !log_atfork)
+			log_pid = getpid();
 		fprintf(stderr, "%s[%d]: %s%s%s%s\n", log_procname,
-		    (int)getpid(), prefix, line, suffix ? ": " : "",
+		    (int)log_pid, prefix, line, suffix ? ": " : "",
 		    suffix ? suffix : "");
 		fflush(stderr);
 	} else {

@@ -31,6 +31,8 @@ import platform
 import re
 import select
 import signal
+import smtplib
+import ssl
 import statistics
 import subprocess
 import sys
@@ -55,20 +57,21 @@ PROFILES = {
     "quick": dict(reps=1, a_sizes=[1024], a_sessions=[1, 10, 50],
                   a_perconn=[100], a_n={1: 100, 10: 400, 50: 600},
                   b_n=500, c_n=500, d_idle=1000, d_active=500, e_n=2000,
-                  f_n=1000,
+                  f_n=1000, t_n=100,
                   disk_s=1),
     "default": dict(reps=1, a_sizes=[1024, 102400], a_sessions=[1, 10, 50],
                     a_perconn=[1, 100], a_n={1: 200, 10: 1000, 50: 1500},
                     b_n=2000, c_n=2000, d_idle=10000, d_active=5000,
                     e_n=10000,
-                    f_n=5000, disk_s=3),
+                    f_n=5000, t_n=300, disk_s=3),
     "full": dict(reps=3, a_sizes=[1024, 102400], a_sessions=[1, 10, 50],
                  a_perconn=[1, 100], a_n={1: 500, 10: 3000, 50: 5000},
                  b_n=10000, c_n=10000, d_idle=10000, d_active=5000,
                  e_n=100000,
-                 f_n=20000, disk_s=5),
+                 f_n=20000, t_n=1000, disk_s=5),
 }
 REPLY_WAIT = 20     # s without a reply before a session counts as failed
+T_THREADS = 4       # scenario T's client threads
 # the targets of issue 11 on this 2-core machine
 A_OTHERS = {"opensmtpd": {1: 376, 10: 946, 50: 826},
             "postfix": {1: 416, 10: 630, 50: 737}}
@@ -529,6 +532,91 @@ class Bench:
         finally:
             self.done_with(s)
 
+    def tls_keypair(self):
+        """A self-signed RSA 2048 certificate for scenario T, made once
+        (openssl), key 0600: (cert, key)."""
+        cert = os.path.join(self.work, "tls.crt")
+        key = os.path.join(self.work, "tls.key")
+        if not os.path.exists(cert):
+            subprocess.run(["openssl", "req", "-x509", "-newkey",
+                            "rsa:2048", "-nodes", "-days", "2", "-subj",
+                            "/CN=mx.%s" % DOMAIN, "-keyout", key, "-out",
+                            cert], capture_output=True, check=True,
+                           timeout=120)
+            os.chmod(key, 0o600)
+        return cert, key
+
+    def connections(self, port, n, tls):
+        """N sessions (banner, EHLO, STARTTLS and EHLO again if TLS,
+        QUIT) from T_THREADS threads: (wall seconds per session, sorted;
+        failures)"""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        times, failures = [], [0]
+        lock = threading.Lock()
+        left = [n]
+
+        def worker():
+            while True:
+                with lock:
+                    if left[0] == 0:
+                        return
+                    left[0] -= 1
+                t0 = time.monotonic()
+                try:
+                    with smtplib.SMTP("127.0.0.1", port, timeout=20) as c:
+                        c.ehlo("bench.client")
+                        if tls:
+                            c.starttls(context=ctx)
+                            c.ehlo("bench.client")
+                    with lock:
+                        times.append(time.monotonic() - t0)
+                except (OSError, smtplib.SMTPException, ssl.SSLError):
+                    with lock:
+                        failures[0] += 1
+        ts = [threading.Thread(target=worker) for _ in range(T_THREADS)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(timeout=600)
+        return sorted(times), failures[0]
+
+    def run_t(self, name, tag):
+        """T: the cost of a TLS set-up (issue 9): N sessions with STARTTLS
+        against N in clear on the same server; server CPU and wall time
+        per session, the difference being what TLS adds."""
+        n = self.p["t_n"]
+        cfg = "n=%d RSA-2048" % n
+        if name == "opensmtpd":
+            return self.record("T", cfg, name, "not run",
+                               error="Debian's OpenSMTPD 6.8 cannot do TLS "
+                               "on this machine (its ca process cannot "
+                               "sign under OpenSSL 3)")
+        s = self.new_server(name, tag)
+        try:
+            s.use_tls(*self.tls_keypair())
+            s.start(paused=True)
+            c0 = sum(s.cg.cpu_us())
+            plain, pf = self.connections(s.port, n, False)
+            c1 = sum(s.cg.cpu_us())
+            tls, tf = self.connections(s.port, n, True)
+            c2 = sum(s.cg.cpu_us())
+            if pf or tf or not plain or not tls:
+                return self.record("T", cfg, name, "failed",
+                                   error="%d plain and %d TLS sessions "
+                                   "failed" % (pf, tf))
+            return self.record(
+                "T", cfg, name, "ok",
+                tls_cpu_us=round((c2 - c1 - (c1 - c0)) / n, 1),
+                plain_cpu_us=round((c1 - c0) / n, 1),
+                tls_p50_us=round(statistics.median(tls) * 1e6),
+                plain_p50_us=round(statistics.median(plain) * 1e6))
+        except Exception as e:
+            return self.record("T", cfg, name, "failed", error=str(e)[-300:])
+        finally:
+            self.done_with(s)
+
     def run_f(self, name, tag):
         """F: restart with N queued: time to first delivery, drain rate."""
         n = self.p["f_n"]
@@ -580,7 +668,8 @@ class Bench:
                     i += 1
             for letter, fn in (("B", self.run_b), ("C", self.run_c),
                                ("D", self.run_d),
-                               ("E", self.run_e), ("F", self.run_f)):
+                               ("E", self.run_e), ("F", self.run_f),
+                               ("T", self.run_t)):
                 if letter in sc:
                     for name in self.rotated(i):
                         fn(name, "%s%d" % (letter.lower(), i))
@@ -625,6 +714,10 @@ METRICS = {  # scenario -> [(metric, label, format, higher is better,
           ("rate", "msg/s", "%.0f", True, "drain")],
     "F": [("first_delivery_s", "s to first delivery", "%.2f", False, ""),
           ("rate", "drain msg/s", "%.0f", True, "")],
+    "T": [("tls_cpu_us", "server CPU µs a TLS set-up adds", "%.0f", False,
+           ""),
+          ("plain_p50_us", "session in clear p50 ms", None, False, ""),
+          ("tls_p50_us", "session with STARTTLS p50 ms", None, False, "")],
 }
 
 
@@ -867,7 +960,7 @@ def main():
     ap.add_argument("--profile", choices=sorted(PROFILES),
                     default=env_profile)
     ap.add_argument("--servers", default=",".join(NAMES))
-    ap.add_argument("--scenarios", default="A,B,C,D,E,F")
+    ap.add_argument("--scenarios", default="A,B,C,D,E,F,T")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--workdir", default="/var/tmp")
     ap.add_argument("--debs", default="/var/tmp/smtpd-bench-debs")

@@ -300,6 +300,16 @@ class Ours(Server):
                     'match from any for domain "%s" action "local"\n'
                     % (self.port, self.dir, DOMAIN))
 
+    def use_tls(self, cert, key):
+        """STARTTLS on the listener with CERT and KEY (scenario T)."""
+        with open(os.path.join(self.dir, "smtpd.conf"), "w") as f:
+            f.write('pki bench cert "%s"\n'
+                    'pki bench key "%s"\n'
+                    'listen on 127.0.0.1 port %d tls pki bench\n'
+                    'action "local" maildir "%s/mail/%%{user.username}"\n'
+                    'match from any for domain "%s" action "local"\n'
+                    % (cert, key, self.port, self.dir, DOMAIN))
+
     def command(self, paused):
         # the same private resolver as OpenSMTPD's below: 127.0.0.1, where
         # nothing answers (refused at once), so that no server's greeting
@@ -414,6 +424,7 @@ retry     unix  - - n - - error
 discard   unix  - - n - - discard
 local     unix  - n n - - local
 virtual   unix  - n n - - virtual
+tlsmgr    unix  - - n 1000? 1 tlsmgr
 smtp      unix  - - n - - smtp
 relay     unix  - - n - - smtp
 anvil     unix  - - n - 1 anvil
@@ -492,6 +503,12 @@ class Postfix(Server):
             "default_process_limit": "100",
         }
         self.main = main
+
+    def use_tls(self, cert, key):
+        """STARTTLS offered with CERT and KEY (scenario T)."""
+        self.main["smtpd_tls_cert_file"] = cert
+        self.main["smtpd_tls_key_file"] = key
+        self.main["smtpd_tls_security_level"] = "may"
 
     def relay_to(self, port):
         """Relay DOMAIN to 127.0.0.1:PORT (scenario C): a transport map

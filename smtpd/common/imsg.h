@@ -55,6 +55,18 @@ enum proc_id {
 #define DELIVERY_PERMFAIL	2	/* bounce */
 #define DELIVERY_LOOP		3	/* a mail loop: bounce */
 
+/* the relay verbs of IMSG_CTL_MTA_ADMIN / IMSG_DISPATCHER_MTA_ADMIN */
+#define MTA_ADMIN_HOSTSTATS	1	/* show hoststats (MTA-23) */
+#define MTA_ADMIN_ROUTES	2	/* show routes (MTA-15) */
+#define MTA_ADMIN_RESUME_ROUTE	3	/* resume route ID */
+#define MTA_ADMIN_BLOCK		4	/* pause mta from/for (MTA-22) */
+#define MTA_ADMIN_UNBLOCK	5	/* resume mta from/for */
+#define MTA_ADMIN_SHOW_BLOCKS	6	/* show mta paused (CTL-11) */
+#define MTA_ADMIN_HOSTS		7	/* show hosts (CTL-07) */
+#define MTA_ADMIN_RELAYS	8	/* show relays (CTL-09) */
+#define MTA_ADMIN_OP_OK(op)	((op) >= MTA_ADMIN_HOSTSTATS && \
+				 (op) <= MTA_ADMIN_RELAYS)
+
 /* what IMSG_*_CHANGE_ENVELOPES does to the envelopes it names */
 #define CHANGE_SCHEDULE	1	/* due now (smtpctl schedule) */
 #define CHANGE_REMOVE	2	/* deleted, no bounce (smtpctl remove) */
@@ -316,19 +328,15 @@ enum proc_id {
 	X(IMSG_LOOKUP_RELAY_TABLE_RESULT, lookup_relay_table_result, LOOKUP,	\
 	    DISPATCHER, F(reqid, U64) F(r, TRI) F(value, STR_OR_NULL),		\
 	    ((m)->r == 1) == ((m)->value != NULL))				\
-	/* smtpctl's relay verbs (op: 1 show hoststats, MTA-23, the last	\
-	 * outcome per recipient domain; 2 show routes, MTA-15, each route's	\
-	 * hosts and their health; 3 resume route ID; 4 pause mta from	\
-	 * ADDR for DOMAIN, 5 resume mta from ADDR for DOMAIN, 6 show mta	\
-	 * paused, MTA-22; 7 show hosts, CTL-07; 8 show relays, CTL-09;	\
-	 * from and domain empty but for 4 and 5): text lines in chunks	\
-	 * from the dispatcher's mta agent */				\
+	/* smtpctl's relay verbs (op: MTA_ADMIN_*; from and domain empty	\
+	 * but for BLOCK and UNBLOCK): text lines in chunks from the		\
+	 * dispatcher's mta agent */					\
 	X(IMSG_CTL_MTA_ADMIN, ctl_mta_admin, CLIENT, CONTROL, F(op, U32)	\
 	    F(id, U64) F(from, STR) F(domain, STR),				\
-	    (m)->op >= 1 && (m)->op <= 8)					\
+	    MTA_ADMIN_OP_OK((m)->op))						\
 	X(IMSG_DISPATCHER_MTA_ADMIN, dispatcher_mta_admin, CONTROL,		\
 	    DISPATCHER, F(reqid, U64) F(op, U32) F(id, U64) F(from, STR)	\
-	    F(domain, STR), (m)->op >= 1 && (m)->op <= 8)			\
+	    F(domain, STR), MTA_ADMIN_OP_OK((m)->op))				\
 	X(IMSG_DISPATCHER_MTA_ADMIN_RESULT, dispatcher_mta_admin_result,	\
 	    DISPATCHER, CONTROL, F(reqid, U64) F(last, BOOL) F(lines, STR),	\
 	    1)									\

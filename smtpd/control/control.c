@@ -313,7 +313,7 @@ control_forward_mta_admin(struct control_client *c, struct imsg *imsg,
 
 	if (msg_unpack_ctl_mta_admin(imsg, &m) == -1)
 		return -1;
-	if (m.op == 3)
+	if (m.op == MTA_ADMIN_RESUME_ROUTE)
 		log_info("0000000000000000 control resume route=%llu uid=%ld",
 		    (unsigned long long)m.id, (long)c->uid);
 	msg_send_dispatcher_mta_admin(server,

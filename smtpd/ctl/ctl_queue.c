@@ -248,7 +248,7 @@ ctl_queue_send_pause_mta_from(struct mproc *p, char **args)
 {
 	if (ctl_queue_mta_block_args(args) == -1)
 		return -1;
-	return ctl_queue_send_mta(p, 4, 0, args[1], args[3]);
+	return ctl_queue_send_mta(p, MTA_ADMIN_BLOCK, 0, args[1], args[3]);
 }
 
 /* ctl_queue_send_resume_mta_from - what pause mta from/for stopped */
@@ -257,7 +257,7 @@ ctl_queue_send_resume_mta_from(struct mproc *p, char **args)
 {
 	if (ctl_queue_mta_block_args(args) == -1)
 		return -1;
-	return ctl_queue_send_mta(p, 5, 0, args[1], args[3]);
+	return ctl_queue_send_mta(p, MTA_ADMIN_UNBLOCK, 0, args[1], args[3]);
 }
 
 /* ctl_queue_send_show_mta - `show mta paused` (CTL-11) */
@@ -269,35 +269,35 @@ ctl_queue_send_show_mta(struct mproc *p, char **args)
 		    args[0]);
 		return -1;
 	}
-	return ctl_queue_send_mta(p, 6, 0, "", "");
+	return ctl_queue_send_mta(p, MTA_ADMIN_SHOW_BLOCKS, 0, "", "");
 }
 
 /* ctl_queue_send_show_hoststats - the relay's last outcome per domain */
 int
 ctl_queue_send_show_hoststats(struct mproc *p, char **args)
 {
-	return ctl_queue_send_mta(p, 1, 0, "", "");
+	return ctl_queue_send_mta(p, MTA_ADMIN_HOSTSTATS, 0, "", "");
 }
 
 /* ctl_queue_send_show_hosts - the next-hop addresses the relay knows */
 int
 ctl_queue_send_show_hosts(struct mproc *p, char **args)
 {
-	return ctl_queue_send_mta(p, 7, 0, "", "");
+	return ctl_queue_send_mta(p, MTA_ADMIN_HOSTS, 0, "", "");
 }
 
 /* ctl_queue_send_show_relays - the relay's routes at work */
 int
 ctl_queue_send_show_relays(struct mproc *p, char **args)
 {
-	return ctl_queue_send_mta(p, 8, 0, "", "");
+	return ctl_queue_send_mta(p, MTA_ADMIN_RELAYS, 0, "", "");
 }
 
 /* ctl_queue_send_show_routes - the relay's routes and their hosts */
 int
 ctl_queue_send_show_routes(struct mproc *p, char **args)
 {
-	return ctl_queue_send_mta(p, 2, 0, "", "");
+	return ctl_queue_send_mta(p, MTA_ADMIN_ROUTES, 0, "", "");
 }
 
 /* ctl_queue_send_resume_route - a route's hosts set aside no more */
@@ -314,7 +314,8 @@ ctl_queue_send_resume_route(struct mproc *p, char **args)
 		fprintf(stderr, "smtpctl: %s: not a route number\n", args[0]);
 		return -1;
 	}
-	return ctl_queue_send_mta(p, 3, (uint64_t)id, "", "");
+	return ctl_queue_send_mta(p, MTA_ADMIN_RESUME_ROUTE, (uint64_t)id,
+	    "", "");
 }
 
 /* ctl_queue_send_change - OP on ARGS[0], an id or all */

@@ -257,14 +257,6 @@ static void	mta_kick_all(void);
 #define MTA_HOSTSTAT_KEEP	(4 * 3600)	/* seconds */
 #define MTA_HOSTSTAT_MAX	65536		/* domains kept at most */
 #define MTA_HOSTSTAT_CHUNK	8192		/* bytes of lines per imsg */
-#define MTA_ADMIN_HOSTSTATS	1		/* IMSG_DISPATCHER_MTA_ADMIN */
-#define MTA_ADMIN_ROUTES	2
-#define MTA_ADMIN_RESUME_ROUTE	3
-#define MTA_ADMIN_BLOCK		4
-#define MTA_ADMIN_UNBLOCK	5
-#define MTA_ADMIN_SHOW_BLOCKS	6
-#define MTA_ADMIN_HOSTS		7
-#define MTA_ADMIN_RELAYS	8
 
 /* MTA-16: the envelopes of a domain that failed temporarily, at most
  * `mta max-deferred` of them, are remembered; when the domain next

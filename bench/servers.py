@@ -22,7 +22,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "regress", "lib"))
+import accounts  # noqa: E402
 
 CG_V1 = "/sys/fs/cgroup/cpuacct"
 CG_V2 = "/sys/fs/cgroup"
@@ -91,29 +96,9 @@ def run_as_root_setup(notes):
     """As root: the accounts the three servers need, created when missing
     (said in NOTES): benchmail (the recipient), postfix and postdrop,
     opensmtpd and opensmtpq (the accounts Debian's OpenSMTPD drops to)."""
-    def have_user(u):
-        try:
-            pwd.getpwnam(u)
-            return True
-        except KeyError:
-            return False
-
-    def have_group(g):
-        try:
-            grp.getgrnam(g)
-            return True
-        except KeyError:
-            return False
-    if not have_group("postdrop"):
-        subprocess.run(["groupadd", "--system", "postdrop"], check=True,
-                       timeout=60)
-        notes.append("created group postdrop (Postfix)")
-    for u in (BENCH_USER, "postfix", "opensmtpd", "opensmtpq"):
-        if not have_user(u):
-            subprocess.run(["useradd", "--system", "--no-create-home",
-                            "--home-dir", "/nonexistent", "--shell",
-                            "/usr/sbin/nologin", u], check=True, timeout=60)
-            notes.append("created system account %s" % u)
+    accounts.ensure(users=(BENCH_USER,) + accounts.POSTFIX_USERS +
+                    accounts.OPENSMTPD_USERS,
+                    groups=accounts.POSTFIX_GROUPS, notes=notes)
 
 
 class Cgroup:

@@ -139,6 +139,14 @@ def run_unit(build, pattern, notrun, san, jobs=1):
     udir = os.path.join(build, "regress", "unit")
     if not os.path.isdir(udir):
         return 0, 0
+    if os.geteuid() == 0:
+        # as root, a unit test that drops privileges needs the daemon's
+        # accounts (queue_conformance_test: queue-fs as the queue user),
+        # made as `make run` and the integration tests make them
+        os.environ["SMTPD_BUILD"] = os.path.abspath(build)
+        sys.path.insert(0, os.path.join(ROOT, "regress", "lib"))
+        import smtpdtest
+        smtpdtest.ensure_accounts()
     names = []
     for name in sorted(os.listdir(udir)):
         path = os.path.join(udir, name)

@@ -7,8 +7,6 @@ stopped by PID: the daemon by SIGTERM (SIGKILL after a bounded wait), and
 the test checks its children are gone too.  Every wait is bounded.
 """
 import atexit
-import contextlib
-import fcntl
 import os
 import pwd
 import shutil
@@ -110,23 +108,6 @@ def sanitizer_build():
         return False
 
 
-@contextlib.contextmanager
-def accounts_lock():
-    """Held while an account is looked up and made: test modules run in
-    parallel (regress/run.py -j), and two useradd at once fail."""
-    try:
-        f = open("/tmp/smtpd-regress-accounts.lock", "a")
-    except OSError:         # another account's file: only root adds users
-        yield
-        return
-    with f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def ensure_accounts():
     """As root, create the daemon's accounts and chroot when missing."""
     if not is_root():
@@ -143,30 +124,6 @@ def ensure_accounts():
                         USER, QUSER, EMPTY], check=True, timeout=60)
 
 
-def ensure_account(name, home="/nonexistent", check=True):
-    """As root, system account NAME (no login, HOME its home directory),
-    made or its home set when needed; its passwd entry.  With CHECK
-    false a failing useradd returns its error text instead."""
-    with accounts_lock():
-        try:
-            pw = pwd.getpwnam(name)
-        except KeyError:
-            r = subprocess.run(["useradd", "--system", "--no-create-home",
-                                "--home-dir", home, "--shell",
-                                "/usr/sbin/nologin", name],
-                               capture_output=True, text=True, timeout=60)
-            if r.returncode != 0:
-                if check:
-                    raise RuntimeError("useradd %s: %s" % (name, r.stderr))
-                return r.stderr.strip()
-            return pwd.getpwnam(name)
-        if pw.pw_dir != home:
-            subprocess.run(["usermod", "--home", home, name], check=True,
-                           timeout=60)
-            pw = pwd.getpwnam(name)
-        return pw
-
-
 def daemon_env(privileged):
     """The environment for a daemon.  LeakSanitizer cannot inspect a
     process that has chrooted and dropped privileges (it reads /proc at
@@ -179,6 +136,7 @@ def daemon_env(privileged):
 
 
 from ports import free_port  # noqa: E402,F401  (one port picker)
+from accounts import accounts_lock, ensure_account  # noqa: E402,F401
 
 
 def wait_for(pred, timeout, step=0.05):

@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mail"))
 from smtpdtest import NOT_RUN, Smtpd, free_port, is_root, \
     wait_for  # noqa: E402
 from test_mailflow import recipient_user  # noqa: E402
+import accounts  # noqa: E402
 from test_mta_peers import postfix_root  # noqa: E402
 from test_mta_tls import make_certs  # noqa: E402
 
@@ -228,6 +229,8 @@ class TestPostfixTLS(unittest.TestCase):
             raise unittest.SkipTest(NOT_RUN + "Postfix's master needs "
                                     "root")
         root = postfix_root()
+        # never installed: its package made no accounts (regress/lib)
+        accounts.ensure(accounts.POSTFIX_USERS, accounts.POSTFIX_GROUPS)
         cls.user = recipient_user()
         cls.tmp = tempfile.mkdtemp(prefix="pftls-")
         os.chmod(cls.tmp, 0o755)

@@ -42,18 +42,18 @@
  * when every source of a route is paused, its mail waits, without
  * failing, until `resume mta from ADDR for DOMAIN'.
  * Never blocks: sockets are driven by libevent, DNS is a request to
- * lookup with a timer.
+ * lookup with a timer.  The tables asked of lookup are in
+ * dispatcher_mta_tables.c, what serves smtpctl and the outcomes by
+ * domain in dispatcher_mta_admin.c; what the three share,
+ * dispatcher_mta_int.h.
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
-#include <arpa/inet.h>
 
 #include <netdb.h>
 
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,376 +63,27 @@
 
 #include <event2/event.h>
 
-#include "api_dict.h"
 #include "api_tree.h"
-#include "table.h"
 #include "conf.h"
 #include "dispatcher.h"
+#include "dispatcher_mta_int.h"
 #include "envelope.h"
 #include "imsg_codec.h"
 #include "log.h"
 #include "mproc.h"
 #include "mta.h"
 #include "smtpd.h"
-#include "sockaddr.h"
 #include "stats.h"
 #include "xmalloc.h"
-
-#define MTA_DNS_TIMEOUT		30	/* seconds for an MX or host query */
-#define MTA_DNS_TTL		300	/* an answer is used that long */
-#define MTA_HOSTS_MAX		32	/* addresses of a route */
-#define MTA_SRC_MAX		16	/* source addresses of a route */
-#define MTA_ASIDE_FAILURES	2	/* consecutive failures: set aside */
-#define MTA_ASIDE_BASE		5	/* seconds, doubled per failure */
-#define MTA_ASIDE_MAX		300
-#define MTA_ROUTE_IDLE		600	/* an unused route is forgotten */
-#define MTA_BATCH_MS		20	/* envelopes gathered before a kick */
-#define MTA_CONN_BACKLOG	2	/* messages waiting per connection
-					 * before another is opened */
-#define MTA_CLEAR_TTL		300	/* seconds a host whose STARTTLS
-					 * failed is spoken to in clear */
-#define MTA_BLOCKS_MAX		1024	/* pause mta from/for pairs */
-
-/* the credentials of a route with a labelled URL */
-#define MTA_CREDS_NONE		0	/* not needed */
-#define MTA_CREDS_WANTED	1	/* to be asked of lookup */
-#define MTA_CREDS_PENDING	2
-#define MTA_CREDS_OK		3
-/* the same states serve a route's helo-src names (MTA_HELOS_*) */
-
-#define MTA_DSN_PARAMS_MAX	(40 + 3 * MAILADDR_TEXT_SIZE)
-
-struct mta_envelope {
-	TAILQ_ENTRY(mta_envelope) entry;
-	uint64_t	 evpid;
-	char		 rcpt[MAILADDR_TEXT_SIZE];
-	char		 dsn[MTA_DSN_PARAMS_MAX];	/* " NOTIFY= ORCPT=" */
-};
-
-struct mta_message {
-	TAILQ_ENTRY(mta_message) entry;
-	uint32_t	 msgid;
-	int		 fd;
-	uint64_t	 size;
-	char		 sender[MAILADDR_TEXT_SIZE];
-	char		 dsn[ENVELOPE_DSN_ENVID_SIZE + 24];	/* RET ENVID */
-	TAILQ_HEAD(, mta_envelope) evps;
-	size_t		 nevps;
-};
-
-struct mta_host {
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	char			 name[256];
-	uint32_t		 preference;	/* MX */
-	int			 nconns;
-	int			 failures;	/* in a row */
-	time_t			 lastconn;	/* 0: never */
-	time_t			 aside_until;
-	time_t			 clear_until;	/* STARTTLS failed: clear */
-};
-
-struct mta_conn;
-
-struct mta_route {
-	TAILQ_ENTRY(mta_route)	 entry;
-	uint64_t		 id;		/* for smtpctl, from 1 */
-	char			*key;		/* action|destination */
-	char			*action;
-	char			*dest;		/* for logs and limits */
-	int			 mx;		/* MX relay, else smarthost */
-	int			 literal;	/* an address: no DNS */
-	int			 lmtp;
-	int			 port;
-	int			 tls;		/* MTA_TLS_* */
-	int			 tls_verify;
-	char			 servername[256];	/* smarthost's */
-	char			 label[64];	/* the URL's, for AUTH */
-	char			*auth_table;
-	int			 creds;		/* MTA_CREDS_* */
-	uint64_t		 creds_reqid;
-	char			 auth_user[MTA_AUTH_FIELD_MAX];
-	char			 auth_pass[MTA_AUTH_FIELD_MAX];
-	char			 helo[256];
-	struct sockaddr_storage	 src[MTA_SRC_MAX];	/* `src` */
-	socklen_t		 srclen[MTA_SRC_MAX];
-	char			 src_helo[MTA_SRC_MAX][256];	/* helo-src */
-	char			*helo_table;
-	int			 helos;		/* MTA_CREDS_* states */
-	size_t			 helos_waiting;
-	int			 helos_failed;
-	size_t			 nsrc, nextsrc;
-	struct mta_host		 hosts[MTA_HOSTS_MAX];
-	size_t			 nhosts;
-	time_t			 resolved;	/* when; 0: not yet */
-	uint64_t		 dns_reqid;	/* 0: none pending */
-	struct event		*dns_timer;
-	char			 error[MTA_REPLY_TEXT_MAX];	/* last */
-	TAILQ_HEAD(, mta_message) pending;
-	TAILQ_HEAD(, mta_conn)	 conns;
-	int			 nconns;
-	long long		 max_conn, max_conn_host, mail_max,
-				 keepalive, max_failures;
-	int			 family;	/* mta limit inet4/6; 0 */
-	struct event		*kick;
-	time_t			 lastuse;
-};
-
-struct mta_conn {
-	TAILQ_ENTRY(mta_conn)	 entry;
-	uint64_t		 id;
-	struct mta_route	*route;
-	struct mta_host		*host;
-	struct mta_session	*s;
-	int			 srcidx;	/* in route->src, or -1 */
-	int			 ready;
-	int			 quitting;	/* QUIT sent: takes no work */
-	struct mta_message	*msg;	/* in flight */
-	struct mta_tx		 tx;
-	struct mta_rcpt		 rcpts[MTA_RCPT_PER_TX];
-	char			 mail_params[ENVELOPE_DSN_ENVID_SIZE + 64];
-	long long		 nmsgs, nfailures;
-	struct event		*idle;
-};
-
-/* the turn of an action's `relay host` list */
-/* the envelopes of one message may come in more than one batch, with
- * another message's between them: the turns given out lately, by
- * message, so that they all take the same URL */
-#define MTA_TURN_RECENT		32
-#define MTA_TURN_SAME_SECONDS	5	/* later, a retry: the next URL */
-
-struct mta_turn {
-	TAILQ_ENTRY(mta_turn)	 entry;
-	char			*action;
-	struct {
-		uint32_t	 msgid;
-		size_t		 index;		/* its URL */
-		time_t		 when;
-	}			 recent[MTA_TURN_RECENT];
-	size_t			 pos;		/* the oldest of recent */
-	size_t			 next;
-};
-
-/* a source address and a domain the relay connects between no more */
-struct mta_block {
-	TAILQ_ENTRY(mta_block)	 entry;
-	struct sockaddr_storage	 ss;
-	char			 addr[NI_MAXHOST];	/* as shown */
-	char			 domain[256];		/* lower case */
-};
-
-struct mta_state {
-	TAILQ_HEAD(, mta_route)	 routes;
-	TAILQ_HEAD(, mta_block)	 blocks;
-	size_t			 nblocks;
-	TAILQ_HEAD(, mta_turn)	 turns;
-	struct tree		 dns;		/* reqid -> route */
-	struct tree		 creds;		/* reqid -> route */
-	struct tree		 helos;		/* reqid -> struct mta_helo_req */
-	struct tree		 domains;	/* reqid -> mta_domain_req */
-	struct dict		 hoststats;	/* domain -> mta_hoststat */
-	uint64_t		 next_id;
-	uint64_t		 next_route_id;
-	int			 nconns;
-	int			 paused;
-	struct event		*gc;
-};
 
 static struct mta_state	mta_storage = {
 	.routes = TAILQ_HEAD_INITIALIZER(mta_storage.routes),
 	.blocks = TAILQ_HEAD_INITIALIZER(mta_storage.blocks),
 	.turns = TAILQ_HEAD_INITIALIZER(mta_storage.turns)
 };
-static struct mta_state	*mta = &mta_storage;
+struct mta_state	*mta = &mta_storage;
 
-static void	mta_route_kick(struct mta_route *);
-static void	mta_helos_forget(struct mta_route *);
 static void	mta_conn_next(struct mta_conn *);
-static void	mta_kick_all(void);
-
-/* ---- outcomes ---- */
-
-/* MTA-23: the last outcome per recipient domain, kept a while */
-#define MTA_HOSTSTAT_KEEP	(4 * 3600)	/* seconds */
-#define MTA_HOSTSTAT_MAX	65536		/* domains kept at most */
-#define MTA_HOSTSTAT_CHUNK	8192		/* bytes of lines per imsg */
-
-/* MTA-16: the envelopes of a domain that failed temporarily, at most
- * `mta max-deferred` of them, are remembered; when the domain next
- * takes mail, the queue is asked to try them at once instead of at
- * their retry time */
-struct mta_hoststat {
-	time_t		 when;
-	char		 status[MTA_REPLY_TEXT_MAX];
-	struct tree	 deferred;	/* evpid -> NULL */
-};
-
-/* mta_hoststat_free - a domain's record, and its deferred envelopes */
-static void
-mta_hoststat_free(void *v)
-{
-	struct mta_hoststat	*h = v;
-
-	if (h == NULL)
-		return;
-	api_tree_clear(&h->deferred, NULL);
-	free(h);
-}
-
-/* mta_hoststat_defer - remember EVPID of H's domain, STATUS its outcome:
- * a temporary failure is kept (room allowing), any other outcome ends
- * its record; a success sends the others to be tried now */
-static void
-mta_hoststat_defer(struct mta_hoststat *h, const char *domain,
-    uint64_t evpid, int status)
-{
-	uint64_t	id;
-	void		*v;
-	size_t		 n = 0;
-	int		 err = 0;
-
-	if (status == DELIVERY_TEMPFAIL) {
-		if ((long long)api_tree_count(&h->deferred) <
-		    env->conf->mta_max_deferred)
-			(void)api_tree_set(&h->deferred, evpid, NULL, &err);
-		if (err)
-			fatalx("mta: out of memory");
-		return;
-	}
-	(void)api_tree_pop(&h->deferred, evpid);
-	if (status != DELIVERY_OK)
-		return;
-	while (api_tree_poproot(&h->deferred, &id, &v)) {
-		msg_send_queue_reschedule(env->peers[PROC_QUEUE],
-		    &(struct msg_queue_reschedule){ .evpid = id });
-		n++;
-	}
-	if (n > 0)
-		log_info("0000000000000000 mta rescheduled domain=%s "
-		    "envelopes=%zu", domain, n);
-}
-
-/* mta_hoststat_update - RCPT's domain had outcome TEXT (STATUS for
- * EVPID) just now */
-static void
-mta_hoststat_update(const char *rcpt, const char *text, uint64_t evpid,
-    int status)
-{
-	struct mta_hoststat	*h;
-	const char		*at;
-	char			 domain[256];
-	size_t			 i;
-	int			 err = 0;
-
-	if ((at = strrchr(rcpt, '@')) == NULL || at[1] == '\0')
-		return;
-	for (i = 0; at[i + 1] != '\0' && i + 1 < sizeof domain; i++)
-		domain[i] = (char)tolower((unsigned char)at[i + 1]);
-	domain[i] = '\0';
-	if ((h = api_dict_get(&mta->hoststats, domain)) == NULL) {
-		if (api_dict_count(&mta->hoststats) >= MTA_HOSTSTAT_MAX)
-			return;
-		h = xcalloc(1, sizeof *h);
-		api_tree_init(&h->deferred);
-		api_dict_set(&mta->hoststats, domain, h, &err);
-		if (err)
-			fatalx("mta: out of memory");
-	}
-	h->when = time(NULL);
-	/* one line: no control byte, no field separator of ours */
-	for (i = 0; text[i] != '\0' && i + 1 < sizeof h->status; i++)
-		h->status[i] = (unsigned char)text[i] < 0x20 ||
-		    text[i] == 0x7f ? '?' : text[i];
-	h->status[i] = '\0';
-	mta_hoststat_defer(h, domain, evpid, status);
-}
-
-/* mta_hoststat_expire - forget what is older than MTA_HOSTSTAT_KEEP */
-static void
-mta_hoststat_expire(time_t now)
-{
-	struct mta_hoststat	*h;
-	const char		*key;
-	void			*v;
-	char			 gone[256];
-	size_t			 cursor = 0;
-
-	while (api_dict_iter(&mta->hoststats, &cursor, &key, &v)) {
-		h = v;
-		if (now - h->when <= MTA_HOSTSTAT_KEEP)
-			continue;
-		strlcpy(gone, key, sizeof gone);
-		mta_hoststat_free(api_dict_pop(&mta->hoststats, gone));
-		cursor = 0;		/* the walk starts over after a change */
-	}
-}
-
-/* the answer to an admin verb: text lines sent in chunks to control */
-struct mta_lines {
-	struct mproc	*p;
-	uint64_t	 reqid;
-	char		 buf[MTA_HOSTSTAT_CHUNK];
-	size_t		 len;
-};
-
-static void	mta_lines_add(struct mta_lines *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-/* mta_lines_add - one line (a line longer than a chunk is cut) */
-static void
-mta_lines_add(struct mta_lines *l, const char *fmt, ...)
-{
-	char	line[1024];
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof line - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof line - 1)
-		n = (int)sizeof line - 2;
-	line[n++] = '\n';
-	line[n] = '\0';
-	if (l->len + (size_t)n >= sizeof l->buf) {
-		msg_send_dispatcher_mta_admin_result(l->p,
-		    &(struct msg_dispatcher_mta_admin_result){
-			.reqid = l->reqid, .last = 0, .lines = l->buf });
-		l->len = 0;
-	}
-	memcpy(l->buf + l->len, line, (size_t)n + 1);
-	l->len += (size_t)n;
-}
-
-/* mta_lines_end - the last chunk */
-static void
-mta_lines_end(struct mta_lines *l)
-{
-	l->buf[l->len] = '\0';
-	msg_send_dispatcher_mta_admin_result(l->p,
-	    &(struct msg_dispatcher_mta_admin_result){ .reqid = l->reqid,
-		.last = 1, .lines = l->buf });
-}
-
-/* mta_admin_hoststats - `show hoststats`: every domain kept,
- * "domain|time|status" in domain order */
-static void
-mta_admin_hoststats(struct mta_lines *l)
-{
-	struct mta_hoststat	*h;
-	const char		*key;
-	void			*v;
-	size_t			 cursor = 0;
-
-	mta_hoststat_expire(time(NULL));
-	while (api_dict_iter(&mta->hoststats, &cursor, &key, &v)) {
-		h = v;
-		mta_lines_add(l, "%s|%lld|%s", key, (long long)h->when,
-		    h->status);
-	}
-}
 
 /* mta_result - one envelope's outcome to the queue, and its log line;
  * RELAY_DSN as IMSG_QUEUE_DELIVERY_RESULT has it (MTA-18) */
@@ -457,7 +108,7 @@ mta_result_dsn(uint64_t connid, const struct mta_route *r, uint64_t evpid,
 }
 
 /* mta_result - a failure's outcome (no report question for the queue) */
-static void
+void
 mta_result(uint64_t connid, const struct mta_route *r, uint64_t evpid,
     const char *rcpt, int status, const char *text)
 {
@@ -491,7 +142,7 @@ mta_message_fail(uint64_t connid, struct mta_route *r,
 }
 
 /* mta_route_fail_pending - what waits for R gets STATUS */
-static void
+void
 mta_route_fail_pending(struct mta_route *r, int status, const char *text)
 {
 	struct mta_message	*m;
@@ -623,57 +274,6 @@ mta_route_src(struct mta_route *r, const struct conf_action *a)
 	}
 }
 
-/* mta_route_domain - what `pause mta ... for DOMAIN` names of R: an MX
- * route's domain, a smarthost's host */
-static const char *
-mta_route_domain(const struct mta_route *r)
-{
-	return r->mx ? r->dest : r->servername;
-}
-
-/* mta_block_find - the block of SS for DOMAIN, or NULL */
-static struct mta_block *
-mta_block_find(const struct sockaddr_storage *ss, const char *domain)
-{
-	struct mta_block	*b;
-
-	TAILQ_FOREACH(b, &mta->blocks, entry)
-		if (strcasecmp(b->domain, domain) == 0 &&
-		    sockaddr_same_host(&b->ss, ss))
-			return b;
-	return NULL;
-}
-
-/* mta_src_blocked - is R's source K paused for R's domain (MTA-22)? */
-static int
-mta_src_blocked(const struct mta_route *r, size_t k)
-{
-	return mta->nblocks > 0 &&
-	    mta_block_find(&r->src[k], mta_route_domain(r)) != NULL;
-}
-
-/* mta_route_blocked - are all of R's sources paused?  (0 without src) */
-static int
-mta_route_blocked(const struct mta_route *r)
-{
-	size_t	k;
-
-	if (r->nsrc == 0 || mta->nblocks == 0)
-		return 0;
-	for (k = 0; k < r->nsrc; k++)
-		if (!mta_src_blocked(r, k))
-			return 0;
-	return 1;
-}
-
-/* mta_conn_blocked - was C made from a source paused since? */
-static int
-mta_conn_blocked(const struct mta_conn *c)
-{
-	return c->srcidx >= 0 && mta_src_blocked(c->route,
-	    (size_t)c->srcidx);
-}
-
 /* mta_route_pick_src - the next source address of FAMILY not paused, in
  * turn (MTA-09), its index in *K; NULL: none */
 static const struct sockaddr *
@@ -802,7 +402,7 @@ mta_route_free(struct mta_route *r)
 }
 
 /* mta_route_schedule - look at R once the current input is read */
-static void
+void
 mta_route_schedule(struct mta_route *r)
 {
 	struct timeval	tv = { 0, 0 };
@@ -822,240 +422,6 @@ mta_route_schedule_batch(struct mta_route *r)
 	r->lastuse = time(NULL);
 	if (!evtimer_pending(r->kick, NULL))
 		evtimer_add(r->kick, &tv);
-}
-
-/* ---- credentials (MTA-08) ---- */
-
-/* mta_route_ask_creds - the label's entry of the action's auth table */
-static void
-mta_route_ask_creds(struct mta_route *r)
-{
-	int	err = 0;
-
-	r->creds_reqid = ++mta->next_id;
-	api_tree_set(&mta->creds, r->creds_reqid, r, &err);
-	if (err)
-		fatalx("mta: out of memory");
-	r->creds = MTA_CREDS_PENDING;
-	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
-	    &(struct msg_lookup_relay_table){ .reqid = r->creds_reqid,
-		.table = r->auth_table, .service = K_CREDENTIALS,
-		.key = r->label });
-}
-
-/* mta_route_on_creds - the entry: "user:password", or why not */
-static void
-mta_route_on_creds(struct mta_route *r, int found, const char *value)
-{
-	struct table_credentials	*c;
-	char				 err[128], why[MTA_REPLY_TEXT_MAX];
-
-	r->creds = MTA_CREDS_WANTED;	/* asked again when it failed */
-	if (found != 1) {
-		snprintf(why, sizeof why, "451 4.3.0 %s for the label %s in "
-		    "the auth table %s", found == 0 ? "No credentials" :
-		    "Temporary failure looking up credentials", r->label,
-		    r->auth_table);
-		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, why);
-		return;
-	}
-	c = xmalloc(sizeof *c);
-	if (table_parse_credentials(r->label, value, c, err, sizeof err) ==
-	    -1 || strlcpy(r->auth_user, c->username, sizeof r->auth_user) >=
-	    sizeof r->auth_user || strlcpy(r->auth_pass, c->password,
-	    sizeof r->auth_pass) >= sizeof r->auth_pass) {
-		log_warnx("mta: route %s: auth table %s: unusable entry for "
-		    "%s", r->dest, r->auth_table, r->label);
-		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, "451 4.3.0 "
-		    "Unusable credentials in the auth table");
-	} else {
-		r->creds = MTA_CREDS_OK;
-		mta_route_schedule(r);
-	}
-	explicit_bzero(c, sizeof *c);
-	free(c);
-}
-
-/* ---- helo-src (MTA-10) ---- */
-
-/* a helo-src question: the name of source address INDEX of ROUTE */
-struct mta_helo_req {
-	struct mta_route	*route;		/* NULL: the route is gone */
-	size_t			 index;
-};
-
-/* mta_helos_forget - R goes: its questions answer nobody */
-static void
-mta_helos_forget(struct mta_route *r)
-{
-	struct mta_helo_req	*q;
-	uint64_t		 id;
-	void			*cursor = NULL, *v;
-
-	while (api_tree_iter(&mta->helos, &cursor, &id, &v)) {
-		q = v;
-		if (q->route == r)
-			q->route = NULL;
-	}
-}
-
-/* mta_route_ask_helos - the name of each source address of R */
-static void
-mta_route_ask_helos(struct mta_route *r)
-{
-	struct mta_helo_req	*q;
-	char			 addr[INET6_ADDRSTRLEN];
-	const void		*in;
-	size_t			 i;
-	int			 err = 0;
-
-	r->helos = MTA_CREDS_PENDING;
-	r->helos_waiting = r->nsrc;
-	for (i = 0; i < r->nsrc; i++) {
-		r->src_helo[i][0] = '\0';
-		in = r->src[i].ss_family == AF_INET6 ?
-		    (const void *)&((struct sockaddr_in6 *)&r->src[i])->sin6_addr :
-		    (const void *)&((struct sockaddr_in *)&r->src[i])->sin_addr;
-		if (inet_ntop(r->src[i].ss_family, in, addr, sizeof addr) ==
-		    NULL)
-			fatalx("mta: inet_ntop");
-		q = xcalloc(1, sizeof *q);
-		q->route = r;
-		q->index = i;
-		api_tree_set(&mta->helos, ++mta->next_id, q, &err);
-		if (err)
-			fatalx("mta: out of memory");
-		msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
-		    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
-			.table = r->helo_table, .service = K_ADDRNAME,
-			.key = addr });
-	}
-}
-
-/* mta_route_on_helo - the name of one source address, or why not */
-static void
-mta_route_on_helo(struct mta_helo_req *q, int found, const char *value)
-{
-	struct mta_route	*r = q->route;
-	char			 why[MTA_REPLY_TEXT_MAX];
-
-	if (r == NULL)
-		return;
-	if (found == 1 && strlen(value) < sizeof r->src_helo[0] &&
-	    strpbrk(value, " \t\r\n") == NULL)
-		strlcpy(r->src_helo[q->index], value, sizeof r->src_helo[0]);
-	else if (found == 1)
-		log_warnx("mta: route %s: helo-src %s: unusable name, the "
-		    "default is used", r->dest, r->helo_table);
-	r->helos_failed |= found == -1;
-	if (--r->helos_waiting > 0)
-		return;
-	if (r->helos_failed) {
-		r->helos = MTA_CREDS_WANTED;	/* asked again */
-		r->helos_failed = 0;
-		snprintf(why, sizeof why, "451 4.3.0 Temporary failure "
-		    "looking up the helo-src table %s", r->helo_table);
-		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, why);
-		return;
-	}
-	r->helos = MTA_CREDS_OK;
-	mta_route_schedule(r);
-}
-
-/* ---- relay domain (MTA-07) ---- */
-
-/* a `relay domain` envelope waiting for its domain's URL */
-struct mta_domain_req {
-	uint64_t	 evpid;
-	int		 fd;
-	char		*action;
-	char		*table;
-	char		 sender[MAILADDR_TEXT_SIZE];
-	char		 rcpt[MAILADDR_TEXT_SIZE];
-	struct envelope	 e;
-};
-
-static struct mta_route *mta_url_route(const struct conf_action *,
-	    const char *, char *, size_t);
-static void	mta_route_add(struct mta_route *, uint64_t, int,
-		    const char *, const char *, const struct envelope *);
-
-/* mta_domain_ask - the URL of E's domain in A's `domain` table */
-static void
-mta_domain_ask(const struct conf_action *a, uint64_t evpid, int fd,
-    const char *sender, const char *rcpt, const struct envelope *e)
-{
-	struct mta_domain_req	*q;
-	int			 err = 0;
-
-	q = xcalloc(1, sizeof *q);
-	q->evpid = evpid;
-	q->fd = fd;
-	q->action = xstrdup(a->name);
-	q->table = xstrdup(a->domain->name);
-	strlcpy(q->sender, sender, sizeof q->sender);
-	strlcpy(q->rcpt, rcpt, sizeof q->rcpt);
-	q->e = *e;
-	api_tree_set(&mta->domains, ++mta->next_id, q, &err);
-	if (err)
-		fatalx("mta: out of memory");
-	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
-	    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
-		.table = q->table, .service = K_RELAYHOST,
-		.key = q->e.dest.domain });
-}
-
-/* mta_domain_on_url - the domain's URL: the envelope to its route */
-static void
-mta_domain_on_url(struct mta_domain_req *q, int found, const char *value)
-{
-	const struct conf_action	*a;
-	struct mta_route		*r = NULL;
-	char				 why[512];
-
-	if (found == -1)
-		snprintf(why, sizeof why, "451 4.3.0 Temporary failure looking "
-		    "up %s in the relay domain table %s", q->e.dest.domain,
-		    q->table);
-	else if (found == 0)
-		snprintf(why, sizeof why, "451 4.4.0 No relay host for the "
-		    "domain %s in the table %s", q->e.dest.domain, q->table);
-	else if ((a = conf_action_find(env->conf, q->action)) == NULL ||
-	    a->method != CONF_METHOD_RELAY)
-		snprintf(why, sizeof why, "no relay action named %s",
-		    q->action);
-	else
-		r = mta_url_route(a, value, why, sizeof why);
-	if (r == NULL) {
-		close(q->fd);
-		mta_result(0, NULL, q->evpid, q->rcpt, DELIVERY_TEMPFAIL, why);
-	} else
-		mta_route_add(r, q->evpid, q->fd, q->sender, q->rcpt, &q->e);
-	free(q->action);
-	free(q->table);
-	free(q);
-}
-
-void
-dispatcher_on_relay_table_result(struct mproc *p, struct imsg *imsg)
-{
-	struct msg_lookup_relay_table_result	 m;
-	struct mta_route			*r;
-	struct mta_helo_req			*h;
-	struct mta_domain_req			*d;
-
-	if (msg_unpack_lookup_relay_table_result(imsg, &m) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if ((r = api_tree_pop(&mta->creds, m.reqid)) != NULL)
-		mta_route_on_creds(r, m.r, m.value);
-	else if ((h = api_tree_pop(&mta->helos, m.reqid)) != NULL) {
-		mta_route_on_helo(h, m.r, m.value);
-		free(h);
-	} else if ((d = api_tree_pop(&mta->domains, m.reqid)) != NULL)
-		mta_domain_on_url(d, m.r, m.value);
-	/* else: the route is gone */
 }
 
 /* ---- DNS ---- */
@@ -1531,7 +897,7 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 
 /* mta_route_kick - give waiting messages to idle sessions, open
  * sessions while messages wait, fail what no host can take */
-static void
+void
 mta_route_kick(struct mta_route *r)
 {
 	struct mta_conn	*c, *next;
@@ -1584,7 +950,7 @@ mta_route_kick(struct mta_route *r)
 }
 
 /* mta_kick_all - a global limit or the pause lifted: every route */
-static void
+void
 mta_kick_all(void)
 {
 	struct mta_route	*r;
@@ -1610,320 +976,6 @@ mta_on_gc(evutil_socket_t fd, short ev, void *arg)
 	}
 	mta_hoststat_expire(now);
 	evtimer_add(mta->gc, &tv);
-}
-
-/* ---- smtpctl ---- */
-
-/* mta_route_pending - the messages waiting on R */
-static size_t
-mta_route_pending(const struct mta_route *r)
-{
-	const struct mta_message	*m;
-	size_t				 n = 0;
-
-	TAILQ_FOREACH(m, &r->pending, entry)
-		n++;
-	return n;
-}
-
-/* mta_admin_routes - `show routes` (MTA-15): one line per host of each
- * route, "D" when set aside (the seconds left), else "-" */
-static void
-mta_admin_routes(struct mta_lines *l)
-{
-	struct mta_route	*r;
-	struct mta_host		*h;
-	char			 addr[NI_MAXHOST], port[NI_MAXSERV];
-	time_t			 now = time(NULL);
-	size_t			 i;
-
-	TAILQ_FOREACH(r, &mta->routes, entry) {
-		if (r->nhosts == 0)
-			mta_lines_add(l, "%llu %s - - - conns=%d pending=%zu "
-			    "error=\"%s\"", (unsigned long long)r->id,
-			    r->dest, r->nconns, mta_route_pending(r),
-			    r->error);
-		for (i = 0; i < r->nhosts; i++) {
-			h = &r->hosts[i];
-			if (getnameinfo((struct sockaddr *)&h->ss, h->sslen,
-			    addr, sizeof addr, port, sizeof port,
-			    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-				strlcpy(addr, "?", sizeof addr);
-				strlcpy(port, "?", sizeof port);
-			}
-			mta_lines_add(l, "%llu %s %s %s%s%s:%s %s conns=%d "
-			    "failures=%d aside=%llds",
-			    (unsigned long long)r->id, r->dest,
-			    h->name[0] ? h->name : "-",
-			    h->ss.ss_family == AF_INET6 ? "[" : "", addr,
-			    h->ss.ss_family == AF_INET6 ? "]" : "", port,
-			    h->aside_until > now ? "D" : "-", h->nconns,
-			    h->failures, h->aside_until > now ?
-			    (long long)(h->aside_until - now) : 0LL);
-		}
-	}
-}
-
-/* mta_admin_resume_route - `resume route ID`: its hosts are no longer
- * set aside and it is tried again at once; 0, or -1 (no such route) */
-static int
-mta_admin_resume_route(uint64_t id)
-{
-	struct mta_route	*r;
-	size_t			 i;
-
-	TAILQ_FOREACH(r, &mta->routes, entry)
-		if (r->id == id)
-			break;
-	if (r == NULL)
-		return -1;
-	for (i = 0; i < r->nhosts; i++) {
-		r->hosts[i].failures = 0;
-		r->hosts[i].aside_until = 0;
-	}
-	log_info("0000000000000000 mta route resumed id=%llu dest=%s",
-	    (unsigned long long)id, r->dest);
-	mta_route_kick(r);
-	return 0;
-}
-
-/*
- * mta_admin_block - `pause mta from FROM for DOMAIN` (BLOCK 1) or
- * `resume mta ...` (BLOCK 0); NULL, or why not in WHY
- */
-static const char *
-mta_admin_block(const char *from, const char *domain, int block, char *why,
-    size_t whysz)
-{
-	struct sockaddr_storage	 ss;
-	struct mta_block	*b;
-	socklen_t		 len;
-	size_t			 i;
-
-	if (mta_addr_parse(from, 0, &ss, &len) == -1) {
-		snprintf(why, whysz, "%.100s: not an address", from);
-		return why;
-	}
-	if (!mailaddr_domain_ok(domain)) {
-		snprintf(why, whysz, "not a domain");
-		return why;
-	}
-	b = mta_block_find(&ss, domain);
-	if (!block) {
-		if (b == NULL) {
-			snprintf(why, whysz, "mta from %.100s for %.100s is "
-			    "not paused", from, domain);
-			return why;
-		}
-		TAILQ_REMOVE(&mta->blocks, b, entry);
-		mta->nblocks--;
-		log_info("0000000000000000 mta resumed from=%s for=%s",
-		    b->addr, b->domain);
-		free(b);
-		mta_kick_all();
-		return NULL;
-	}
-	if (b != NULL) {
-		snprintf(why, whysz, "mta from %.100s for %.100s is already "
-		    "paused", from, domain);
-		return why;
-	}
-	if (mta->nblocks >= MTA_BLOCKS_MAX) {
-		snprintf(why, whysz, "%d pairs are paused already",
-		    MTA_BLOCKS_MAX);
-		return why;
-	}
-	b = xcalloc(1, sizeof *b);
-	b->ss = ss;
-	if (getnameinfo((struct sockaddr *)&ss, len, b->addr, sizeof b->addr,
-	    NULL, 0, NI_NUMERICHOST) != 0)
-		strlcpy(b->addr, from, sizeof b->addr);
-	for (i = 0; i == 0 || domain[i - 1] != '\0'; i++)
-		b->domain[i] = (char)tolower((unsigned char)domain[i]);
-	TAILQ_INSERT_TAIL(&mta->blocks, b, entry);
-	mta->nblocks++;
-	log_info("0000000000000000 mta paused from=%s for=%s", b->addr,
-	    b->domain);
-	return NULL;
-}
-
-/* mta_admin_show_blocks - `show mta paused`: "ADDR for DOMAIN" lines */
-static void
-mta_admin_show_blocks(struct mta_lines *l)
-{
-	struct mta_block	*b;
-
-	TAILQ_FOREACH(b, &mta->blocks, entry)
-		mta_lines_add(l, "%s for %s", b->addr, b->domain);
-}
-
-/* mta_host_addr - H's address as text ("?" if it has none) */
-static void
-mta_host_addr(const struct mta_host *h, char *buf, size_t bufsz)
-{
-	if (getnameinfo((const struct sockaddr *)&h->ss, h->sslen, buf,
-	    (socklen_t)bufsz, NULL, 0, NI_NUMERICHOST) != 0)
-		strlcpy(buf, "?", bufsz);
-}
-
-/* what `show hosts` says of one address, over every route that has it */
-struct mta_host_seen {
-	char	 name[256];
-	int	 refs, nconns;
-	time_t	 lastconn;
-};
-
-/*
- * mta_admin_hosts - `show hosts` (CTL-07): each next-hop address the
- * routes know, in address order: its name, how many routes have it,
- * its connections, the seconds since the last one was opened ("-":
- * never)
- */
-static void
-mta_admin_hosts(struct mta_lines *l)
-{
-	struct dict		 seen;
-	struct mta_host_seen	*s;
-	struct mta_route	*r;
-	const struct mta_host	*h;
-	const char		*key;
-	void			*v;
-	char			 addr[NI_MAXHOST];
-	time_t			 now = time(NULL);
-	size_t			 i, cursor = 0;
-	int			 err = 0;
-
-	api_dict_init(&seen);
-	TAILQ_FOREACH(r, &mta->routes, entry)
-		for (i = 0; i < r->nhosts; i++) {
-			h = &r->hosts[i];
-			mta_host_addr(h, addr, sizeof addr);
-			if ((s = api_dict_get(&seen, addr)) == NULL) {
-				s = xcalloc(1, sizeof *s);
-				strlcpy(s->name, h->name[0] ? h->name : "-",
-				    sizeof s->name);
-				api_dict_set(&seen, addr, s, &err);
-				if (err)
-					fatalx("mta: out of memory");
-			}
-			s->refs++;
-			s->nconns += h->nconns;
-			if (h->lastconn > s->lastconn)
-				s->lastconn = h->lastconn;
-		}
-	while (api_dict_iter(&seen, &cursor, &key, &v)) {
-		s = v;
-		if (s->lastconn == 0)
-			mta_lines_add(l, "%s %s refs=%d conns=%d last=-", key,
-			    s->name, s->refs, s->nconns);
-		else
-			mta_lines_add(l, "%s %s refs=%d conns=%d last=%llds",
-			    key, s->name, s->refs, s->nconns,
-			    (long long)(now - s->lastconn));
-	}
-	api_dict_clear(&seen, free);
-}
-
-/* mta_route_state - what R is doing, for `show relays` */
-static const char *
-mta_route_state(const struct mta_route *r)
-{
-	if (mta->paused)
-		return "paused";
-	if (mta_route_blocked(r))
-		return "paused-from-for";
-	if (!r->resolved)
-		return "resolving";
-	if (r->creds == MTA_CREDS_PENDING || r->helos == MTA_CREDS_PENDING)
-		return "credentials";
-	return "active";
-}
-
-/*
- * mta_admin_relays - `show relays` (CTL-09): each route with mail
- * waiting or connections open, one line of counters, then one line per
- * connector (a `src` address, or "any")
- */
-static void
-mta_admin_relays(struct mta_lines *l)
-{
-	const struct mta_route	*r;
-	const struct mta_conn	*c;
-	char			 addr[NI_MAXHOST];
-	size_t			 k, nevps;
-	int			 n;
-	const struct mta_message *m;
-
-	TAILQ_FOREACH(r, &mta->routes, entry) {
-		if (TAILQ_EMPTY(&r->pending) && r->nconns == 0)
-			continue;
-		nevps = 0;
-		TAILQ_FOREACH(m, &r->pending, entry)
-			nevps += m->nevps;
-		mta_lines_add(l, "%llu %s action=%s state=%s messages=%zu "
-		    "envelopes=%zu conns=%d hosts=%zu",
-		    (unsigned long long)r->id, r->dest, r->action,
-		    mta_route_state(r), mta_route_pending(r), nevps, r->nconns,
-		    r->nhosts);
-		if (r->nsrc == 0) {
-			mta_lines_add(l, "    from any conns=%d", r->nconns);
-			continue;
-		}
-		for (k = 0; k < r->nsrc; k++) {
-			n = 0;
-			TAILQ_FOREACH(c, &r->conns, entry)
-				n += c->srcidx == (int)k;
-			if (getnameinfo((const struct sockaddr *)&r->src[k],
-			    r->srclen[k], addr, sizeof addr, NULL, 0,
-			    NI_NUMERICHOST) != 0)
-				strlcpy(addr, "?", sizeof addr);
-			mta_lines_add(l, "    from %s conns=%d%s", addr, n,
-			    mta_src_blocked(r, k) ? " paused" : "");
-		}
-	}
-}
-
-/* dispatcher_on_mta_admin - smtpctl's relay verbs */
-void
-dispatcher_on_mta_admin(struct mproc *p, struct imsg *imsg)
-{
-	struct msg_dispatcher_mta_admin	 m;
-	struct mta_lines		*l;
-	const char			*fail = NULL;
-	char				 why[256];
-
-	if (msg_unpack_dispatcher_mta_admin(imsg, &m) == -1) {
-		mproc_bad_payload(p, imsg);
-		return;
-	}
-	if (m.op == MTA_ADMIN_RESUME_ROUTE &&
-	    mta_admin_resume_route(m.id) == -1) {
-		snprintf(why, sizeof why, "no route %llu",
-		    (unsigned long long)m.id);
-		fail = why;
-	} else if (m.op == MTA_ADMIN_BLOCK || m.op == MTA_ADMIN_UNBLOCK)
-		fail = mta_admin_block(m.from, m.domain,
-		    m.op == MTA_ADMIN_BLOCK, why, sizeof why);
-	if (fail != NULL) {
-		msg_send_proc_admin_fail(p, &(struct msg_proc_admin_fail){
-		    .reqid = m.reqid, .reason = fail });
-		return;
-	}
-	l = xcalloc(1, sizeof *l);
-	l->p = p;
-	l->reqid = m.reqid;
-	if (m.op == MTA_ADMIN_HOSTSTATS)
-		mta_admin_hoststats(l);
-	else if (m.op == MTA_ADMIN_ROUTES)
-		mta_admin_routes(l);
-	else if (m.op == MTA_ADMIN_SHOW_BLOCKS)
-		mta_admin_show_blocks(l);
-	else if (m.op == MTA_ADMIN_HOSTS)
-		mta_admin_hosts(l);
-	else if (m.op == MTA_ADMIN_RELAYS)
-		mta_admin_relays(l);
-	mta_lines_end(l);
-	free(l);
 }
 
 /* ---- envelopes in ---- */
@@ -2062,7 +1114,7 @@ mta_envelope_route(const struct envelope *e, uint64_t evpid,
 
 /* mta_url_route - the route of action A to relay URL (a smarthost), or
  * NULL with WHY */
-static struct mta_route *
+struct mta_route *
 mta_url_route(const struct conf_action *a, const char *url, char *why,
     size_t whysz)
 {
@@ -2137,7 +1189,7 @@ mta_dsn_mail(const struct envelope *e, char *buf, size_t bufsz)
 }
 
 /* mta_route_add - envelope EVPID of message FD to R's waiting list */
-static void
+void
 mta_route_add(struct mta_route *r, uint64_t evpid, int fd,
     const char *sender, const char *rcpt, const struct envelope *evp)
 {

@@ -1,0 +1,261 @@
+/*
+ * dispatcher_mta_tables.c -- the relay agent's questions to lookup's
+ * tables (IMSG_LOOKUP_RELAY_TABLE, answered by lookup_relay.c): a
+ * labelled URL's credentials in the action's `auth` table (MTA-08), the
+ * HELO name of each `src` address in its `helo-src` table (MTA-10), an
+ * envelope's next hop in its `relay domain` table (MTA-07).  A route
+ * waits for its answers before it connects; a failed question fails
+ * what waits for now, and is asked again with the next mail.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+
+#include <arpa/inet.h>
+
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_tree.h"
+#include "conf.h"
+#include "dispatcher.h"
+#include "dispatcher_mta_int.h"
+#include "imsg_codec.h"
+#include "log.h"
+#include "mproc.h"
+#include "mta.h"
+#include "smtpd.h"
+#include "table.h"
+#include "xmalloc.h"
+
+/* ---- credentials (MTA-08) ---- */
+
+/* mta_route_ask_creds - the label's entry of the action's auth table */
+void
+mta_route_ask_creds(struct mta_route *r)
+{
+	int	err = 0;
+
+	r->creds_reqid = ++mta->next_id;
+	api_tree_set(&mta->creds, r->creds_reqid, r, &err);
+	if (err)
+		fatalx("mta: out of memory");
+	r->creds = MTA_CREDS_PENDING;
+	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_relay_table){ .reqid = r->creds_reqid,
+		.table = r->auth_table, .service = K_CREDENTIALS,
+		.key = r->label });
+}
+
+/* mta_route_on_creds - the entry: "user:password", or why not */
+static void
+mta_route_on_creds(struct mta_route *r, int found, const char *value)
+{
+	struct table_credentials	*c;
+	char				 err[128], why[MTA_REPLY_TEXT_MAX];
+
+	r->creds = MTA_CREDS_WANTED;	/* asked again when it failed */
+	if (found != 1) {
+		snprintf(why, sizeof why, "451 4.3.0 %s for the label %s in "
+		    "the auth table %s", found == 0 ? "No credentials" :
+		    "Temporary failure looking up credentials", r->label,
+		    r->auth_table);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, why);
+		return;
+	}
+	c = xmalloc(sizeof *c);
+	if (table_parse_credentials(r->label, value, c, err, sizeof err) ==
+	    -1 || strlcpy(r->auth_user, c->username, sizeof r->auth_user) >=
+	    sizeof r->auth_user || strlcpy(r->auth_pass, c->password,
+	    sizeof r->auth_pass) >= sizeof r->auth_pass) {
+		log_warnx("mta: route %s: auth table %s: unusable entry for "
+		    "%s", r->dest, r->auth_table, r->label);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, "451 4.3.0 "
+		    "Unusable credentials in the auth table");
+	} else {
+		r->creds = MTA_CREDS_OK;
+		mta_route_schedule(r);
+	}
+	explicit_bzero(c, sizeof *c);
+	free(c);
+}
+
+/* ---- helo-src (MTA-10) ---- */
+
+/* a helo-src question: the name of source address INDEX of ROUTE */
+struct mta_helo_req {
+	struct mta_route	*route;		/* NULL: the route is gone */
+	size_t			 index;
+};
+
+/* mta_helos_forget - R goes: its questions answer nobody */
+void
+mta_helos_forget(struct mta_route *r)
+{
+	struct mta_helo_req	*q;
+	uint64_t		 id;
+	void			*cursor = NULL, *v;
+
+	while (api_tree_iter(&mta->helos, &cursor, &id, &v)) {
+		q = v;
+		if (q->route == r)
+			q->route = NULL;
+	}
+}
+
+/* mta_route_ask_helos - the name of each source address of R */
+void
+mta_route_ask_helos(struct mta_route *r)
+{
+	struct mta_helo_req	*q;
+	char			 addr[INET6_ADDRSTRLEN];
+	const void		*in;
+	size_t			 i;
+	int			 err = 0;
+
+	r->helos = MTA_CREDS_PENDING;
+	r->helos_waiting = r->nsrc;
+	for (i = 0; i < r->nsrc; i++) {
+		r->src_helo[i][0] = '\0';
+		in = r->src[i].ss_family == AF_INET6 ?
+		    (const void *)&((struct sockaddr_in6 *)&r->src[i])->sin6_addr :
+		    (const void *)&((struct sockaddr_in *)&r->src[i])->sin_addr;
+		if (inet_ntop(r->src[i].ss_family, in, addr, sizeof addr) ==
+		    NULL)
+			fatalx("mta: inet_ntop");
+		q = xcalloc(1, sizeof *q);
+		q->route = r;
+		q->index = i;
+		api_tree_set(&mta->helos, ++mta->next_id, q, &err);
+		if (err)
+			fatalx("mta: out of memory");
+		msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+		    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
+			.table = r->helo_table, .service = K_ADDRNAME,
+			.key = addr });
+	}
+}
+
+/* mta_route_on_helo - the name of one source address, or why not */
+static void
+mta_route_on_helo(struct mta_helo_req *q, int found, const char *value)
+{
+	struct mta_route	*r = q->route;
+	char			 why[MTA_REPLY_TEXT_MAX];
+
+	if (r == NULL)
+		return;
+	if (found == 1 && strlen(value) < sizeof r->src_helo[0] &&
+	    strpbrk(value, " \t\r\n") == NULL)
+		strlcpy(r->src_helo[q->index], value, sizeof r->src_helo[0]);
+	else if (found == 1)
+		log_warnx("mta: route %s: helo-src %s: unusable name, the "
+		    "default is used", r->dest, r->helo_table);
+	r->helos_failed |= found == -1;
+	if (--r->helos_waiting > 0)
+		return;
+	if (r->helos_failed) {
+		r->helos = MTA_CREDS_WANTED;	/* asked again */
+		r->helos_failed = 0;
+		snprintf(why, sizeof why, "451 4.3.0 Temporary failure "
+		    "looking up the helo-src table %s", r->helo_table);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, why);
+		return;
+	}
+	r->helos = MTA_CREDS_OK;
+	mta_route_schedule(r);
+}
+
+/* ---- relay domain (MTA-07) ---- */
+
+/* a `relay domain` envelope waiting for its domain's URL */
+struct mta_domain_req {
+	uint64_t	 evpid;
+	int		 fd;
+	char		*action;
+	char		*table;
+	char		 sender[MAILADDR_TEXT_SIZE];
+	char		 rcpt[MAILADDR_TEXT_SIZE];
+	struct envelope	 e;
+};
+
+/* mta_domain_ask - the URL of E's domain in A's `domain` table */
+void
+mta_domain_ask(const struct conf_action *a, uint64_t evpid, int fd,
+    const char *sender, const char *rcpt, const struct envelope *e)
+{
+	struct mta_domain_req	*q;
+	int			 err = 0;
+
+	q = xcalloc(1, sizeof *q);
+	q->evpid = evpid;
+	q->fd = fd;
+	q->action = xstrdup(a->name);
+	q->table = xstrdup(a->domain->name);
+	strlcpy(q->sender, sender, sizeof q->sender);
+	strlcpy(q->rcpt, rcpt, sizeof q->rcpt);
+	q->e = *e;
+	api_tree_set(&mta->domains, ++mta->next_id, q, &err);
+	if (err)
+		fatalx("mta: out of memory");
+	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
+		.table = q->table, .service = K_RELAYHOST,
+		.key = q->e.dest.domain });
+}
+
+/* mta_domain_on_url - the domain's URL: the envelope to its route */
+static void
+mta_domain_on_url(struct mta_domain_req *q, int found, const char *value)
+{
+	const struct conf_action	*a;
+	struct mta_route		*r = NULL;
+	char				 why[512];
+
+	if (found == -1)
+		snprintf(why, sizeof why, "451 4.3.0 Temporary failure looking "
+		    "up %s in the relay domain table %s", q->e.dest.domain,
+		    q->table);
+	else if (found == 0)
+		snprintf(why, sizeof why, "451 4.4.0 No relay host for the "
+		    "domain %s in the table %s", q->e.dest.domain, q->table);
+	else if ((a = conf_action_find(env->conf, q->action)) == NULL ||
+	    a->method != CONF_METHOD_RELAY)
+		snprintf(why, sizeof why, "no relay action named %s",
+		    q->action);
+	else
+		r = mta_url_route(a, value, why, sizeof why);
+	if (r == NULL) {
+		close(q->fd);
+		mta_result(0, NULL, q->evpid, q->rcpt, DELIVERY_TEMPFAIL, why);
+	} else
+		mta_route_add(r, q->evpid, q->fd, q->sender, q->rcpt, &q->e);
+	free(q->action);
+	free(q->table);
+	free(q);
+}
+
+void
+dispatcher_on_relay_table_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_relay_table_result	 m;
+	struct mta_route			*r;
+	struct mta_helo_req			*h;
+	struct mta_domain_req			*d;
+
+	if (msg_unpack_lookup_relay_table_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	if ((r = api_tree_pop(&mta->creds, m.reqid)) != NULL)
+		mta_route_on_creds(r, m.r, m.value);
+	else if ((h = api_tree_pop(&mta->helos, m.reqid)) != NULL) {
+		mta_route_on_helo(h, m.r, m.value);
+		free(h);
+	} else if ((d = api_tree_pop(&mta->domains, m.reqid)) != NULL)
+		mta_domain_on_url(d, m.r, m.value);
+	/* else: the route is gone */
+}

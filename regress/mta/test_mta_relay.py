@@ -58,7 +58,10 @@ class RelayBase(unittest.TestCase):
         os.mkdir(self.mail)
         pw = pwd.getpwnam(self.user)
         os.chown(self.mail, pw.pw_uid, pw.pw_gid)
-        if hasattr(self, "other"):
+        extra = self.extra_conf()
+        if getattr(self, "relay_host", None):
+            host = self.relay_host
+        elif hasattr(self, "other"):
             host = "<hops>"
             self.limits += ('table hops { "smtp://127.0.0.1:%d", '
                             '"smtp://127.0.0.1:%d" }\n'
@@ -71,13 +74,17 @@ class RelayBase(unittest.TestCase):
                 'action "out" relay host %s helo relay.test.example%s\n'
                 'match from any for domain "example.org" action "local"\n'
                 'match from any for domain "example.net" action "out"\n'
-                % (self.limits, self.port, self.mail, host,
+                % (self.limits + extra, self.port, self.mail, host,
                    self.action_opts))
         with open(os.path.join(self.smtpd.dir, "smtpd.conf"), "w") as f:
             f.write(conf)
         self.smtpd.start()
         self.maildir = os.path.join(self.mail, self.user)
         self.sender = "%s@example.org" % self.user
+
+    def extra_conf(self):
+        """Lines before the rules (tables), once the fake runs."""
+        return ""
 
     def tearDown(self):
         rc = self.smtpd.stop()

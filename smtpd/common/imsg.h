@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define IMSG_VERSION	8
+#define IMSG_VERSION	9
 
 /* the processes; CLIENT is a control-socket client, not a process of ours */
 #define PROC_LIST(X)				\
@@ -328,6 +328,15 @@ enum proc_id {
 	X(IMSG_LOOKUP_RELAY_TABLE_RESULT, lookup_relay_table_result, LOOKUP,	\
 	    DISPATCHER, F(reqid, U64) F(r, TRI) F(value, STR_OR_NULL),		\
 	    ((m)->r == 1) == ((m)->value != NULL))				\
+	/* the values of a relay action's `src` (K_SOURCE) or `relay host`	\
+	 * (K_RELAYHOST) table that is not inline, fetched by lookup until	\
+	 * they repeat: one per line; r 1 (some), 0 (the table is empty),	\
+	 * -1 (cannot tell now) */						\
+	X(IMSG_LOOKUP_RELAY_LIST, lookup_relay_list, DISPATCHER, LOOKUP,	\
+	    F(reqid, U64) F(table, STR) F(service, I32), 1)			\
+	X(IMSG_LOOKUP_RELAY_LIST_RESULT, lookup_relay_list_result, LOOKUP,	\
+	    DISPATCHER, F(reqid, U64) F(r, TRI) F(values, STR),		\
+	    ((m)->r == 1) == ((m)->values[0] != '\0'))			\
 	/* smtpctl's relay verbs (op: MTA_ADMIN_*; from and domain empty	\
 	 * but for BLOCK and UNBLOCK): text lines in chunks from the		\
 	 * dispatcher's mta agent */					\

@@ -79,7 +79,8 @@
 static struct mta_state	mta_storage = {
 	.routes = TAILQ_HEAD_INITIALIZER(mta_storage.routes),
 	.blocks = TAILQ_HEAD_INITIALIZER(mta_storage.blocks),
-	.turns = TAILQ_HEAD_INITIALIZER(mta_storage.turns)
+	.turns = TAILQ_HEAD_INITIALIZER(mta_storage.turns),
+	.lists = TAILQ_HEAD_INITIALIZER(mta_storage.lists)
 };
 struct mta_state	*mta = &mta_storage;
 
@@ -362,10 +363,15 @@ mta_route_find(const char *key, const char *dest, int mx,
 	TAILQ_INIT(&r->pending);
 	TAILQ_INIT(&r->conns);
 	mta_route_limits(r);
-	mta_route_src(r, a);
-	if (a->helo_src != NULL && a->helo_src->name != NULL && r->nsrc > 0) {
+	if (mta_list_table(a->src)) {
+		r->src_table = xstrdup(a->src->name);
+		r->srcs = MTA_CREDS_WANTED;	/* then the helo-src names */
+	} else
+		mta_route_src(r, a);
+	if (a->helo_src != NULL && a->helo_src->name != NULL) {
 		r->helo_table = xstrdup(a->helo_src->name);
-		r->helos = MTA_CREDS_WANTED;
+		if (r->nsrc > 0)
+			r->helos = MTA_CREDS_WANTED;
 	}
 	if ((r->kick = evtimer_new(env->evb, mta_route_on_kick, r)) ==
 	    NULL || (r->dns_timer = evtimer_new(env->evb,
@@ -390,6 +396,8 @@ mta_route_free(struct mta_route *r)
 	if (r->creds == MTA_CREDS_PENDING)
 		api_tree_pop(&mta->creds, r->creds_reqid);
 	mta_helos_forget(r);
+	mta_list_forget(r);
+	free(r->src_table);
 	free(r->auth_table);
 	free(r->helo_table);
 	explicit_bzero(r->auth_pass, sizeof r->auth_pass);
@@ -916,6 +924,13 @@ mta_route_kick(struct mta_route *r)
 			mta_route_resolve(r);
 		return;
 	}
+	if (r->srcs == MTA_CREDS_OK && r->nconns == 0 &&
+	    now - r->srcs_when > MTA_LIST_TTL)
+		r->srcs = MTA_CREDS_WANTED;	/* the list again, now and then */
+	if (r->srcs == MTA_CREDS_WANTED)
+		mta_route_ask_srcs(r);		/* may ask the helo-src names */
+	if (r->srcs == MTA_CREDS_PENDING || r->srcs == MTA_CREDS_WANTED)
+		return;				/* or it failed what waited */
 	if (r->creds == MTA_CREDS_WANTED)
 		mta_route_ask_creds(r);
 	if (r->helos == MTA_CREDS_WANTED)
@@ -1007,14 +1022,14 @@ mta_sender(const struct envelope *e, const struct conf_action *a,
  * each message the next one, the envelopes of a message the same
  * (within a few seconds of each other, in one batch or several), a
  * retry the next again (MTA-06) */
-static size_t
-mta_host_turn(const struct conf_action *a, uint32_t msgid)
+size_t
+mta_host_turn(const struct conf_action *a, uint32_t msgid, size_t n)
 {
 	struct mta_turn	*t;
 	time_t		 now;
 	size_t		 i;
 
-	if (a->host->nentries < 2)
+	if (n < 2)
 		return 0;
 	TAILQ_FOREACH(t, &mta->turns, entry)
 		if (strcmp(t->action, a->name) == 0)
@@ -1033,7 +1048,7 @@ mta_host_turn(const struct conf_action *a, uint32_t msgid)
 	t->pos = (t->pos + 1) % MTA_TURN_RECENT;
 	t->recent[i].msgid = msgid;
 	t->recent[i].when = now;
-	t->recent[i].index = t->next++ % a->host->nentries;
+	t->recent[i].index = t->next++ % n;
 	return t->recent[i].index;
 }
 
@@ -1099,12 +1114,12 @@ mta_envelope_route(const struct envelope *e, uint64_t evpid,
 		return mta_route_find(key, dest, 1, a, NULL, &tls);
 	}
 	if (a->host->nentries == 0 || a->host->entries[0].key == NULL) {
-		snprintf(why, whysz, "action %s: relay host table %s: only "
-		    "inline lists are supported yet", a->name,
-		    a->host->name ? a->host->name : "");
+		snprintf(why, whysz, "action %s: relay host: an empty list",
+		    a->name);
 		return NULL;
 	}
-	url = a->host->entries[mta_host_turn(a, evpid_to_msgid(evpid))].key;
+	url = a->host->entries[mta_host_turn(a, evpid_to_msgid(evpid),
+	    a->host->nentries)].key;
 	if (url == NULL) {
 		snprintf(why, whysz, "action %s: no relay URL", a->name);
 		return NULL;
@@ -1241,6 +1256,9 @@ dispatcher_mta_envelope(uint64_t evpid, int fd, const struct envelope *e)
 		snprintf(why, sizeof why, "unusable sender");
 	else if (a->domain != NULL && a->domain->name != NULL) {
 		mta_domain_ask(a, evpid, fd, sender, rcpt, e);
+		return;
+	} else if (mta_list_table(a->host)) {
+		mta_hosts_ask(a, evpid, fd, sender, rcpt, e);
 		return;
 	} else
 		r = mta_envelope_route(e, evpid, a, why, sizeof why);

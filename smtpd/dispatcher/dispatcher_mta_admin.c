@@ -491,6 +491,8 @@ mta_route_state(const struct mta_route *r)
 		return "paused-from-for";
 	if (!r->resolved)
 		return "resolving";
+	if (r->srcs == MTA_CREDS_PENDING)
+		return "sources";
 	if (r->creds == MTA_CREDS_PENDING || r->helos == MTA_CREDS_PENDING)
 		return "credentials";
 	return "active";

@@ -21,6 +21,7 @@
 #include "mta.h"
 
 struct conf_action;
+struct conf_table;
 struct event;
 
 #define MTA_DNS_TIMEOUT		30	/* seconds for an MX or host query */
@@ -102,6 +103,9 @@ struct mta_route {
 	struct sockaddr_storage	 src[MTA_SRC_MAX];	/* `src` */
 	socklen_t		 srclen[MTA_SRC_MAX];
 	char			 src_helo[MTA_SRC_MAX][256];	/* helo-src */
+	char			*src_table;	/* fetched `src <t>` */
+	int			 srcs;		/* MTA_CREDS_* states */
+	time_t			 srcs_when;	/* taken from the list */
 	char			*helo_table;
 	int			 helos;		/* MTA_CREDS_* states */
 	size_t			 helos_waiting;
@@ -172,6 +176,7 @@ struct mta_state {
 	TAILQ_HEAD(, mta_block)	 blocks;
 	size_t			 nblocks;
 	TAILQ_HEAD(, mta_turn)	 turns;
+	TAILQ_HEAD(, mta_list)	 lists;		/* fetched tables */
 	struct tree		 dns;		/* reqid -> route */
 	struct tree		 creds;		/* reqid -> route */
 	struct tree		 helos;		/* reqid -> struct mta_helo_req */
@@ -189,6 +194,9 @@ extern struct mta_state	*mta;
 /* dispatcher_mta.c */
 void	mta_route_kick(struct mta_route *);
 void	mta_kick_all(void);
+/* mta_host_turn - which of N relay URLs the message MSGID takes under
+ * action A (MTA-06) */
+size_t	mta_host_turn(const struct conf_action *, uint32_t, size_t);
 /* mta_route_schedule - look at R once the current input is read */
 void	mta_route_schedule(struct mta_route *);
 /* mta_route_fail_pending - what waits for R gets STATUS */
@@ -214,6 +222,43 @@ void	mta_helos_forget(struct mta_route *);
 /* mta_domain_ask - the URL of E's domain in A's `domain` table; the
  * envelope then goes to that route, or fails for now */
 void	mta_domain_ask(const struct conf_action *, uint64_t, int,
+	    const char *, const char *, const struct envelope *);
+
+/* a table not inline that the relay takes as a list (`src <t>`,
+ * `relay host <t>`), fetched by lookup; used MTA_LIST_TTL seconds,
+ * then fetched again (the old values meanwhile) */
+#define MTA_LIST_TTL		60
+
+struct mta_list_wait;
+
+struct mta_list {
+	TAILQ_ENTRY(mta_list)	 entry;
+	char			*table;
+	int			 service;	/* K_SOURCE, K_RELAYHOST */
+	char			**values;
+	size_t			 n;
+	time_t			 when;		/* fetched; 0: never */
+	uint64_t		 reqid;		/* asked; 0: not */
+	TAILQ_HEAD(, mta_list_wait) waiters;
+};
+
+typedef void (*mta_list_cb)(void *, int, const struct mta_list *);
+
+/* mta_list_table - is T a table the relay fetches as a list (named, not
+ * inline)? */
+int	mta_list_table(const struct conf_table *);
+/* mta_list_get - TABLE's list for SERVICE when fetched (or being
+ * fetched again); else NULL, and CB(ARG, r, list) once it is: r 1
+ * (values), 0 (the table is empty), -1 (cannot tell now) */
+const struct mta_list *mta_list_get(const char *, int, mta_list_cb,
+	    void *);
+/* mta_list_forget - ARG goes: its waits answer nobody */
+void	mta_list_forget(void *);
+/* mta_route_ask_srcs - R's `src` addresses from its fetched table */
+void	mta_route_ask_srcs(struct mta_route *);
+/* mta_hosts_ask - `relay host <t>` fetched: the envelope goes to the
+ * route of the URL its turn gives, or fails for now */
+void	mta_hosts_ask(const struct conf_action *, uint64_t, int,
 	    const char *, const char *, const struct envelope *);
 
 /* dispatcher_mta_admin.c: outcomes by domain (MTA-23, MTA-16), paused

@@ -3,9 +3,13 @@
  * tables (IMSG_LOOKUP_RELAY_TABLE, answered by lookup_relay.c): a
  * labelled URL's credentials in the action's `auth` table (MTA-08), the
  * HELO name of each `src` address in its `helo-src` table (MTA-10), an
- * envelope's next hop in its `relay domain` table (MTA-07).  A route
- * waits for its answers before it connects; a failed question fails
- * what waits for now, and is asked again with the next mail.
+ * envelope's next hop in its `relay domain` table (MTA-07); and the
+ * values of a `src` (MTA-09) or `relay host` (MTA-06) table that is not
+ * an inline list, fetched by lookup as a whole (IMSG_LOOKUP_RELAY_LIST,
+ * TABLE-14), one question at a time per table, kept MTA_LIST_TTL
+ * seconds.  A route waits for its answers before it connects; a failed
+ * question fails what waits for now, and is asked again with the next
+ * mail.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -169,10 +173,10 @@ mta_route_on_helo(struct mta_helo_req *q, int found, const char *value)
 	mta_route_schedule(r);
 }
 
-/* ---- relay domain (MTA-07) ---- */
+/* ---- envelopes waiting for a table ---- */
 
-/* a `relay domain` envelope waiting for its domain's URL */
-struct mta_domain_req {
+/* a relay envelope waiting for its next hop's URL from a table */
+struct mta_env_req {
 	uint64_t	 evpid;
 	int		 fd;
 	char		*action;
@@ -182,22 +186,66 @@ struct mta_domain_req {
 	struct envelope	 e;
 };
 
-/* mta_domain_ask - the URL of E's domain in A's `domain` table */
-void
-mta_domain_ask(const struct conf_action *a, uint64_t evpid, int fd,
-    const char *sender, const char *rcpt, const struct envelope *e)
+/* mta_env_req_new - envelope EVPID of action A waits for TABLE */
+static struct mta_env_req *
+mta_env_req_new(const struct conf_action *a, const char *table,
+    uint64_t evpid, int fd, const char *sender, const char *rcpt,
+    const struct envelope *e)
 {
-	struct mta_domain_req	*q;
-	int			 err = 0;
+	struct mta_env_req	*q;
 
 	q = xcalloc(1, sizeof *q);
 	q->evpid = evpid;
 	q->fd = fd;
 	q->action = xstrdup(a->name);
-	q->table = xstrdup(a->domain->name);
+	q->table = xstrdup(table);
 	strlcpy(q->sender, sender, sizeof q->sender);
 	strlcpy(q->rcpt, rcpt, sizeof q->rcpt);
 	q->e = *e;
+	return q;
+}
+
+/* mta_env_req_action - Q's action, or NULL with WHY (a reload) */
+static const struct conf_action *
+mta_env_req_action(const struct mta_env_req *q, char *why, size_t whysz)
+{
+	const struct conf_action	*a;
+
+	if ((a = conf_action_find(env->conf, q->action)) == NULL ||
+	    a->method != CONF_METHOD_RELAY) {
+		snprintf(why, whysz, "no relay action named %s", q->action);
+		return NULL;
+	}
+	return a;
+}
+
+/* mta_env_req_end - Q's envelope to route R, or (R NULL) failed for now
+ * with WHY; Q is freed */
+static void
+mta_env_req_end(struct mta_env_req *q, struct mta_route *r,
+    const char *why)
+{
+	if (r == NULL) {
+		close(q->fd);
+		mta_result(0, NULL, q->evpid, q->rcpt, DELIVERY_TEMPFAIL, why);
+	} else
+		mta_route_add(r, q->evpid, q->fd, q->sender, q->rcpt, &q->e);
+	free(q->action);
+	free(q->table);
+	free(q);
+}
+
+/* ---- relay domain (MTA-07) ---- */
+
+/* mta_domain_ask - the URL of E's domain in A's `domain` table */
+void
+mta_domain_ask(const struct conf_action *a, uint64_t evpid, int fd,
+    const char *sender, const char *rcpt, const struct envelope *e)
+{
+	struct mta_env_req	*q;
+	int			 err = 0;
+
+	q = mta_env_req_new(a, a->domain->name, evpid, fd, sender, rcpt, e);
 	api_tree_set(&mta->domains, ++mta->next_id, q, &err);
 	if (err)
 		fatalx("mta: out of memory");
@@ -209,7 +257,7 @@ mta_domain_ask(const struct conf_action *a, uint64_t evpid, int fd,
 
 /* mta_domain_on_url - the domain's URL: the envelope to its route */
 static void
-mta_domain_on_url(struct mta_domain_req *q, int found, const char *value)
+mta_domain_on_url(struct mta_env_req *q, int found, const char *value)
 {
 	const struct conf_action	*a;
 	struct mta_route		*r = NULL;
@@ -222,20 +270,227 @@ mta_domain_on_url(struct mta_domain_req *q, int found, const char *value)
 	else if (found == 0)
 		snprintf(why, sizeof why, "451 4.4.0 No relay host for the "
 		    "domain %s in the table %s", q->e.dest.domain, q->table);
-	else if ((a = conf_action_find(env->conf, q->action)) == NULL ||
-	    a->method != CONF_METHOD_RELAY)
-		snprintf(why, sizeof why, "no relay action named %s",
-		    q->action);
-	else
+	else if ((a = mta_env_req_action(q, why, sizeof why)) != NULL)
 		r = mta_url_route(a, value, why, sizeof why);
-	if (r == NULL) {
-		close(q->fd);
-		mta_result(0, NULL, q->evpid, q->rcpt, DELIVERY_TEMPFAIL, why);
-	} else
-		mta_route_add(r, q->evpid, q->fd, q->sender, q->rcpt, &q->e);
-	free(q->action);
-	free(q->table);
-	free(q);
+	mta_env_req_end(q, r, why);
+}
+
+/* ---- fetched lists: `src <t>` (MTA-09), `relay host <t>` (MTA-06) ---- */
+
+/* one waiting for a list */
+struct mta_list_wait {
+	TAILQ_ENTRY(mta_list_wait) entry;
+	mta_list_cb		 cb;
+	void			*arg;
+};
+
+int
+mta_list_table(const struct conf_table *t)
+{
+	return t != NULL && t->name != NULL && t->backend != NULL &&
+	    strcmp(t->backend, "inline") != 0;
+}
+
+/* mta_list_ask - L fetched (again) by lookup */
+static void
+mta_list_ask(struct mta_list *l)
+{
+	l->reqid = ++mta->next_id;
+	msg_send_lookup_relay_list(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_relay_list){ .reqid = l->reqid,
+		.table = l->table, .service = l->service });
+}
+
+const struct mta_list *
+mta_list_get(const char *table, int service, mta_list_cb cb, void *arg)
+{
+	struct mta_list		*l;
+	struct mta_list_wait	*w;
+
+	TAILQ_FOREACH(l, &mta->lists, entry)
+		if (l->service == service && strcmp(l->table, table) == 0)
+			break;
+	if (l == NULL) {
+		l = xcalloc(1, sizeof *l);
+		l->table = xstrdup(table);
+		l->service = service;
+		TAILQ_INIT(&l->waiters);
+		TAILQ_INSERT_TAIL(&mta->lists, l, entry);
+	}
+	if (l->when != 0 && time(NULL) - l->when < MTA_LIST_TTL)
+		return l;
+	if (l->reqid == 0)
+		mta_list_ask(l);
+	if (l->n > 0)
+		return l;	/* the old values while it is fetched again */
+	w = xcalloc(1, sizeof *w);
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&l->waiters, w, entry);
+	return NULL;
+}
+
+void
+mta_list_forget(void *arg)
+{
+	struct mta_list		*l;
+	struct mta_list_wait	*w, *next;
+
+	TAILQ_FOREACH(l, &mta->lists, entry)
+		for (w = TAILQ_FIRST(&l->waiters); w != NULL; w = next) {
+			next = TAILQ_NEXT(w, entry);
+			if (w->arg == arg) {
+				TAILQ_REMOVE(&l->waiters, w, entry);
+				free(w);
+			}
+		}
+}
+
+/* mta_list_on_result - the values of a list, one per line, for whoever
+ * waits */
+static void
+mta_list_on_result(struct mta_list *l, int r, const char *values)
+{
+	struct mta_list_wait	*w;
+	const char		*p, *nl;
+	size_t			 i;
+
+	l->reqid = 0;
+	if (r == -1 && l->n > 0)
+		log_warnx("mta: table %s: fetching it failed, its values of "
+		    "%lld s ago are used", l->table,
+		    (long long)(time(NULL) - l->when));
+	else if (r != -1) {
+		for (i = 0; i < l->n; i++)
+			free(l->values[i]);
+		free(l->values);
+		l->values = NULL;
+		l->n = 0;
+		for (p = values; r == 1 && *p != '\0'; p = *nl ? nl + 1 : nl) {
+			if ((nl = strchr(p, '\n')) == NULL)
+				nl = p + strlen(p);
+			l->values = xreallocarray(l->values, l->n + 1,
+			    sizeof *l->values);
+			l->values[l->n] = xmalloc((size_t)(nl - p) + 1);
+			memcpy(l->values[l->n], p, (size_t)(nl - p));
+			l->values[l->n++][nl - p] = '\0';
+		}
+		l->when = time(NULL);
+	}
+	while ((w = TAILQ_FIRST(&l->waiters)) != NULL) {
+		TAILQ_REMOVE(&l->waiters, w, entry);
+		w->cb(w->arg, r == -1 && l->n > 0 ? 1 : r, l);
+		free(w);
+	}
+}
+
+void
+dispatcher_on_relay_list_result(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_lookup_relay_list_result	 m;
+	struct mta_list				*l;
+
+	if (msg_unpack_lookup_relay_list_result(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	TAILQ_FOREACH(l, &mta->lists, entry)
+		if (l->reqid != 0 && l->reqid == m.reqid) {
+			mta_list_on_result(l, m.r, m.values);
+			return;
+		}
+}
+
+/* mta_route_srcs_set - R's sources from list L (R 1), or why not */
+static void
+mta_route_srcs_set(struct mta_route *r, int found,
+    const struct mta_list *l)
+{
+	char	why[MTA_REPLY_TEXT_MAX];
+	size_t	i;
+
+	r->nsrc = r->nextsrc = 0;
+	for (i = 0; found == 1 && i < l->n; i++) {
+		if (r->nsrc == MTA_SRC_MAX) {
+			log_warnx("mta: route %s: src table %s: more than %d "
+			    "addresses, the first %d used", r->dest,
+			    r->src_table, MTA_SRC_MAX, MTA_SRC_MAX);
+			break;
+		}
+		if (mta_addr_parse(l->values[i], 0, &r->src[r->nsrc],
+		    &r->srclen[r->nsrc]) == -1)
+			log_warnx("mta: route %s: src table %s: %.64s is not "
+			    "an address, ignored", r->dest, r->src_table,
+			    l->values[i]);
+		else
+			r->nsrc++;
+	}
+	if (r->nsrc == 0) {
+		r->srcs = MTA_CREDS_WANTED;	/* asked again with more mail */
+		snprintf(why, sizeof why, "451 4.3.0 %s the src table %s",
+		    found == -1 ? "Temporary failure fetching" :
+		    "No source address in", r->src_table);
+		mta_route_fail_pending(r, DELIVERY_TEMPFAIL, why);
+		return;
+	}
+	r->srcs = MTA_CREDS_OK;
+	r->srcs_when = time(NULL);
+	if (r->helo_table != NULL)
+		r->helos = MTA_CREDS_WANTED;	/* the names of these */
+}
+
+/* mta_route_on_srcs - R's list came */
+static void
+mta_route_on_srcs(void *arg, int found, const struct mta_list *l)
+{
+	struct mta_route	*r = arg;
+
+	mta_route_srcs_set(r, found, l);
+	if (r->srcs == MTA_CREDS_OK)
+		mta_route_schedule(r);
+}
+
+void
+mta_route_ask_srcs(struct mta_route *r)
+{
+	const struct mta_list	*l;
+
+	r->srcs = MTA_CREDS_PENDING;
+	if ((l = mta_list_get(r->src_table, K_SOURCE, mta_route_on_srcs,
+	    r)) != NULL)
+		mta_route_srcs_set(r, 1, l);
+}
+
+/* mta_hosts_on_list - the URLs: the envelope to its turn's route */
+static void
+mta_hosts_on_list(void *arg, int found, const struct mta_list *l)
+{
+	struct mta_env_req		*q = arg;
+	const struct conf_action	*a;
+	struct mta_route		*r = NULL;
+	char				 why[512];
+
+	if (found != 1 || l->n == 0)
+		snprintf(why, sizeof why, "451 4.3.0 %s the relay host table "
+		    "%s", found == -1 ? "Temporary failure fetching" :
+		    "No relay URL in", q->table);
+	else if ((a = mta_env_req_action(q, why, sizeof why)) != NULL)
+		r = mta_url_route(a, l->values[mta_host_turn(a,
+		    evpid_to_msgid(q->evpid), l->n)], why, sizeof why);
+	mta_env_req_end(q, r, why);
+}
+
+void
+mta_hosts_ask(const struct conf_action *a, uint64_t evpid, int fd,
+    const char *sender, const char *rcpt, const struct envelope *e)
+{
+	struct mta_env_req	*q;
+	const struct mta_list	*l;
+
+	q = mta_env_req_new(a, a->host->name, evpid, fd, sender, rcpt, e);
+	if ((l = mta_list_get(q->table, K_RELAYHOST, mta_hosts_on_list,
+	    q)) != NULL)
+		mta_hosts_on_list(q, 1, l);
 }
 
 void
@@ -244,7 +499,7 @@ dispatcher_on_relay_table_result(struct mproc *p, struct imsg *imsg)
 	struct msg_lookup_relay_table_result	 m;
 	struct mta_route			*r;
 	struct mta_helo_req			*h;
-	struct mta_domain_req			*d;
+	struct mta_env_req			*d;
 
 	if (msg_unpack_lookup_relay_table_result(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);

@@ -638,6 +638,13 @@ lookup_on_relay_table(struct mproc *p, struct imsg *imsg)
 	lookup_relay_on_table(lookup_state()->rules, p, imsg);
 }
 
+/* lookup_on_relay_list - a relay action's fetched list */
+static void
+lookup_on_relay_list(struct mproc *p, struct imsg *imsg)
+{
+	lookup_relay_on_list(lookup_state()->rules, p, imsg);
+}
+
 static const struct imsg_handler lookup_handlers[] = {
 	PROC_CHILD_HANDLERS,
 	{ IMSG_LOOKUP_TABLE_QUERY,  PROC_CONTROL, lookup_on_table_query },
@@ -648,6 +655,7 @@ static const struct imsg_handler lookup_handlers[] = {
 	    lookup_on_check_credentials },
 	{ IMSG_LOOKUP_CHECK_SENDER, PROC_DISPATCHER, lookup_on_check_sender },
 	{ IMSG_LOOKUP_RELAY_TABLE, PROC_DISPATCHER, lookup_on_relay_table },
+	{ IMSG_LOOKUP_RELAY_LIST,  PROC_DISPATCHER, lookup_on_relay_list },
 	{ IMSG_LOOKUP_DNS_MX,       PROC_DISPATCHER, lookup_on_dns_mx },
 	{ IMSG_LOOKUP_DNS_HOST,     PROC_DISPATCHER, lookup_on_dns_host },
 	{ IMSG_LOOKUP_DNS_PTR,      PROC_DISPATCHER, lookup_on_dns_ptr },

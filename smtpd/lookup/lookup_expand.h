@@ -122,6 +122,10 @@ void	lookup_auth_on_check_sender(struct lookup_rules *, struct mproc *,
  * table entry (`auth` credentials by URL label) */
 void	lookup_relay_on_table(struct lookup_rules *, struct mproc *,
 	    struct imsg *);
+/* lookup_relay_on_list - IMSG_LOOKUP_RELAY_LIST: the values of a relay
+ * action's non-inline `src` or `relay host` table, fetched in turn */
+void	lookup_relay_on_list(struct lookup_rules *, struct mproc *,
+	    struct imsg *);
 
 /* lookup_forward.c */
 /*

@@ -10,6 +10,14 @@
  * table no relay action names for that service is refused (-1, logged):
  * the dispatcher never reads a listener's hashes this way.  The value
  * is a secret: it is never logged, and wiped once sent.
+ *
+ * A `src` (K_SOURCE, MTA-09) or `relay host` (K_RELAYHOST, MTA-06)
+ * table that is not inline (file, db, a helper: sqlite, postgres, proc
+ * ...) is a list the table layer hands out one value per FETCH, in
+ * turn and wrapping (libexec-protocols.md 4.7).  IMSG_LOOKUP_RELAY_LIST
+ * fetches until a value comes again (the list went round) or
+ * LOOKUP_RELAY_LIST_MAX values, and answers them all, one per line; the
+ * relay then takes its turns over that list itself.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +32,8 @@
 #include "xmalloc.h"
 
 #define LOOKUP_RELAY_KEY_MAX	256
+#define LOOKUP_RELAY_LIST_MAX	32	/* values of a fetched list */
+#define LOOKUP_RELAY_VALUE_MAX	400	/* bytes of one, NUL included */
 
 struct lookup_relay {
 	struct mproc	*p;
@@ -31,9 +41,10 @@ struct lookup_relay {
 	char		 table[TABLE_NAME_MAX];
 };
 
-/* lookup_relay_allowed - does a relay action name TABLE for SERVICE */
+/* lookup_relay_allowed - does a relay action name TABLE for SERVICE,
+ * a table to look keys up in, or with LIST one to fetch */
 static int
-lookup_relay_allowed(const char *table, int service)
+lookup_relay_allowed(const char *table, int service, int list)
 {
 	const struct smtpd_conf		*c = env->conf;
 	const struct conf_action	*a;
@@ -44,11 +55,16 @@ lookup_relay_allowed(const char *table, int service)
 		a = c->actions[i];
 		if (a->method != CONF_METHOD_RELAY)
 			continue;
-		t = service == K_CREDENTIALS ? a->auth : service ==
-		    K_RELAYHOST ? a->domain : service == K_ADDRNAME ?
-		    a->helo_src : NULL;
+		if (list)
+			t = service == K_SOURCE ? a->src : service ==
+			    K_RELAYHOST ? a->host : NULL;
+		else
+			t = service == K_CREDENTIALS ? a->auth : service ==
+			    K_RELAYHOST ? a->domain : service == K_ADDRNAME ?
+			    a->helo_src : NULL;
 		if (t != NULL && t->name != NULL && strcmp(t->name, table) == 0)
 			return 1;
+
 	}
 	return 0;
 }
@@ -90,7 +106,7 @@ lookup_relay_on_table(struct lookup_rules *rules, struct mproc *p,
 	q->reqid = m.reqid;
 	if (strlcpy(q->table, m.table, sizeof q->table) >= sizeof q->table ||
 	    strlen(m.key) >= LOOKUP_RELAY_KEY_MAX ||
-	    !lookup_relay_allowed(m.table, m.service)) {
+	    !lookup_relay_allowed(m.table, m.service, 0)) {
 		log_warnx("lookup: relay: refused lookup in table %.64s",
 		    m.table);
 		lookup_relay_on_value(q, -1, NULL);
@@ -108,4 +124,113 @@ lookup_relay_on_table(struct lookup_rules *rules, struct mproc *p,
 	}
 	table_lookup(t, (enum table_service)m.service, m.key,
 	    lookup_relay_on_value, q);
+}
+
+/* a list being fetched */
+struct lookup_relay_list {
+	struct mproc	*p;
+	uint64_t	 reqid;
+	struct table	*t;
+	int		 service;
+	char		 table[TABLE_NAME_MAX];
+	char		*values[LOOKUP_RELAY_LIST_MAX];
+	size_t		 n;
+};
+
+/* lookup_relay_list_end - answer R (1, 0 or -1) with the values */
+static void
+lookup_relay_list_end(struct lookup_relay_list *q, int r)
+{
+	char	buf[LOOKUP_RELAY_LIST_MAX * LOOKUP_RELAY_VALUE_MAX];
+	size_t	i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < q->n; i++) {
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s",
+		    i > 0 ? "\n" : "", q->values[i]);
+		free(q->values[i]);
+	}
+	if (r == 1 && q->n == 0)
+		r = 0;
+	if (r == -1)
+		log_warnx("lookup: relay: table %s: temporary failure", q->table);
+	if (!q->p->closed)
+		msg_send_lookup_relay_list_result(q->p,
+		    &(struct msg_lookup_relay_list_result){ .reqid = q->reqid,
+			.r = r, .values = r == 1 ? buf : "" });
+	free(q);
+}
+
+/* lookup_relay_on_fetch - one value: kept, and the next asked, until
+ * the list comes round again */
+static void
+lookup_relay_on_fetch(void *arg, int r, const char *value)
+{
+	struct lookup_relay_list	*q = arg;
+	size_t				 i;
+
+	if (r != 1 || value == NULL) {
+		lookup_relay_list_end(q, r == 1 ? -1 : r);
+		return;
+	}
+	for (i = 0; i < q->n; i++)
+		if (strcmp(q->values[i], value) == 0) {
+			lookup_relay_list_end(q, 1);	/* went round */
+			return;
+		}
+	if (strlen(value) >= LOOKUP_RELAY_VALUE_MAX ||
+	    strchr(value, '\n') != NULL) {
+		log_warnx("lookup: relay: table %s: a value too long or of "
+		    "several lines, ignored", q->table);
+		lookup_relay_list_end(q, q->n > 0 ? 1 : -1);
+		return;
+	}
+	q->values[q->n++] = xstrdup(value);
+	if (q->n == LOOKUP_RELAY_LIST_MAX) {
+		log_warnx("lookup: relay: table %s: more than %d values, the "
+		    "first %d used", q->table, LOOKUP_RELAY_LIST_MAX,
+		    LOOKUP_RELAY_LIST_MAX);
+		lookup_relay_list_end(q, 1);
+		return;
+	}
+	table_fetch(q->t, (enum table_service)q->service,
+	    lookup_relay_on_fetch, q);
+}
+
+/* lookup_relay_on_list - IMSG_LOOKUP_RELAY_LIST */
+void
+lookup_relay_on_list(struct lookup_rules *rules, struct mproc *p,
+    struct imsg *imsg)
+{
+	struct msg_lookup_relay_list	 m;
+	const struct lookup_params	*lp;
+	struct lookup_relay_list	*q;
+
+	if (msg_unpack_lookup_relay_list(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	q = xcalloc(1, sizeof *q);
+	q->p = p;
+	q->reqid = m.reqid;
+	q->service = m.service;
+	if (strlcpy(q->table, m.table, sizeof q->table) >= sizeof q->table ||
+	    !lookup_relay_allowed(m.table, m.service, 1)) {
+		log_warnx("lookup: relay: refused fetch in table %.64s",
+		    m.table);
+		lookup_relay_list_end(q, -1);
+		return;
+	}
+	if (rules != NULL) {
+		lp = lookup_rules_params(rules);
+		if (lp->table_find != NULL)
+			q->t = lp->table_find(lp->table_arg, q->table);
+	}
+	if (q->t == NULL) {
+		log_warnx("lookup: relay: no table %s", q->table);
+		lookup_relay_list_end(q, -1);
+		return;
+	}
+	table_fetch(q->t, (enum table_service)q->service,
+	    lookup_relay_on_fetch, q);
 }

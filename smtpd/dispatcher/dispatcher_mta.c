@@ -1043,7 +1043,8 @@ mta_host_turn(const struct conf_action *a, uint32_t msgid, size_t n)
 	for (i = 0; i < MTA_TURN_RECENT; i++)
 		if (t->recent[i].msgid == msgid && t->recent[i].when != 0 &&
 		    now - t->recent[i].when < MTA_TURN_SAME_SECONDS)
-			return t->recent[i].index;
+			return t->recent[i].index % n;	/* a fetched list
+							 * may have shrunk */
 	i = t->pos;
 	t->pos = (t->pos + 1) % MTA_TURN_RECENT;
 	t->recent[i].msgid = msgid;

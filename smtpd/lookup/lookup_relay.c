@@ -178,10 +178,10 @@ lookup_relay_on_fetch(void *arg, int r, const char *value)
 			lookup_relay_list_end(q, 1);	/* went round */
 			return;
 		}
-	if (strlen(value) >= LOOKUP_RELAY_VALUE_MAX ||
+	if (value[0] == '\0' || strlen(value) >= LOOKUP_RELAY_VALUE_MAX ||
 	    strchr(value, '\n') != NULL) {
-		log_warnx("lookup: relay: table %s: a value too long or of "
-		    "several lines, ignored", q->table);
+		log_warnx("lookup: relay: table %s: a value empty, too long or "
+		    "of several lines: the list ends before it", q->table);
 		lookup_relay_list_end(q, q->n > 0 ? 1 : -1);
 		return;
 	}

@@ -247,8 +247,11 @@ class Offline(SendmailBase):
         self.assertEqual(m["Return-Path"], "<off@example.net>")
         self.assertTrue(wait_for(lambda: os.listdir(self.offline_dir())
                                  == [], 10), os.listdir(self.offline_dir()))
-        self.assertIn("offline file %s enqueued" % files[0],
-                      self.smtpd.log())
+        # logged when the submitting child is reaped, which may come
+        # after the delivery and the file's removal
+        self.assertTrue(wait_for(lambda: "offline file %s enqueued" %
+                                 files[0] in self.smtpd.log(), 10),
+                        self.smtpd.log()[-3000:])
         self.assertIn("smtp enqueue uid=%d " % self.pw.pw_uid,
                       self.smtpd.log())
 

@@ -37,21 +37,30 @@
 
 /* ---- credentials (MTA-08) ---- */
 
+/* mta_table_ask - KEY of TABLE for SERVICE asked of lookup, the answer
+ * to go to ARG through TREE; the question's id */
+static uint64_t
+mta_table_ask(struct tree *tree, void *arg, const char *table,
+    int service, const char *key)
+{
+	int	err = 0;
+
+	api_tree_set(tree, ++mta->next_id, arg, &err);
+	if (err)
+		fatalx("mta: out of memory");
+	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
+	    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
+		.table = table, .service = service, .key = key });
+	return mta->next_id;
+}
+
 /* mta_route_ask_creds - the label's entry of the action's auth table */
 void
 mta_route_ask_creds(struct mta_route *r)
 {
-	int	err = 0;
-
-	r->creds_reqid = ++mta->next_id;
-	api_tree_set(&mta->creds, r->creds_reqid, r, &err);
-	if (err)
-		fatalx("mta: out of memory");
 	r->creds = MTA_CREDS_PENDING;
-	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
-	    &(struct msg_lookup_relay_table){ .reqid = r->creds_reqid,
-		.table = r->auth_table, .service = K_CREDENTIALS,
-		.key = r->label });
+	r->creds_reqid = mta_table_ask(&mta->creds, r, r->auth_table,
+	    K_CREDENTIALS, r->label);
 }
 
 /* mta_route_on_creds - the entry: "user:password", or why not */
@@ -118,7 +127,6 @@ mta_route_ask_helos(struct mta_route *r)
 	char			 addr[INET6_ADDRSTRLEN];
 	const void		*in;
 	size_t			 i;
-	int			 err = 0;
 
 	r->helos = MTA_CREDS_PENDING;
 	r->helos_waiting = r->nsrc;
@@ -133,13 +141,8 @@ mta_route_ask_helos(struct mta_route *r)
 		q = xcalloc(1, sizeof *q);
 		q->route = r;
 		q->index = i;
-		api_tree_set(&mta->helos, ++mta->next_id, q, &err);
-		if (err)
-			fatalx("mta: out of memory");
-		msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
-		    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
-			.table = r->helo_table, .service = K_ADDRNAME,
-			.key = addr });
+		(void)mta_table_ask(&mta->helos, q, r->helo_table,
+		    K_ADDRNAME, addr);
 	}
 }
 
@@ -243,16 +246,10 @@ mta_domain_ask(const struct conf_action *a, uint64_t evpid, int fd,
     const char *sender, const char *rcpt, const struct envelope *e)
 {
 	struct mta_env_req	*q;
-	int			 err = 0;
 
 	q = mta_env_req_new(a, a->domain->name, evpid, fd, sender, rcpt, e);
-	api_tree_set(&mta->domains, ++mta->next_id, q, &err);
-	if (err)
-		fatalx("mta: out of memory");
-	msg_send_lookup_relay_table(env->peers[PROC_LOOKUP],
-	    &(struct msg_lookup_relay_table){ .reqid = mta->next_id,
-		.table = q->table, .service = K_RELAYHOST,
-		.key = q->e.dest.domain });
+	(void)mta_table_ask(&mta->domains, q, q->table, K_RELAYHOST,
+	    q->e.dest.domain);
 }
 
 /* mta_domain_on_url - the domain's URL: the envelope to its route */

@@ -69,6 +69,19 @@ lookup_relay_allowed(const char *table, int service, int list)
 	return 0;
 }
 
+/* lookup_relay_find - the table NAME of RULES, or NULL */
+static struct table *
+lookup_relay_find(struct lookup_rules *rules, const char *name)
+{
+	const struct lookup_params	*lp;
+
+	if (rules == NULL)
+		return NULL;
+	lp = lookup_rules_params(rules);
+	return lp->table_find != NULL ? lp->table_find(lp->table_arg, name) :
+	    NULL;
+}
+
 /* lookup_relay_on_value - the table's answer, to the dispatcher */
 static void
 lookup_relay_on_value(void *arg, int r, const char *value)
@@ -93,9 +106,8 @@ lookup_relay_on_table(struct lookup_rules *rules, struct mproc *p,
     struct imsg *imsg)
 {
 	struct msg_lookup_relay_table	 m;
-	const struct lookup_params	*lp;
 	struct lookup_relay		*q;
-	struct table			*t = NULL;
+	struct table			*t;
 
 	if (msg_unpack_lookup_relay_table(imsg, &m) == -1) {
 		mproc_bad_payload(p, imsg);
@@ -112,12 +124,7 @@ lookup_relay_on_table(struct lookup_rules *rules, struct mproc *p,
 		lookup_relay_on_value(q, -1, NULL);
 		return;
 	}
-	if (rules != NULL) {
-		lp = lookup_rules_params(rules);
-		if (lp->table_find != NULL)
-			t = lp->table_find(lp->table_arg, q->table);
-	}
-	if (t == NULL) {
+	if ((t = lookup_relay_find(rules, q->table)) == NULL) {
 		log_warnx("lookup: relay: no table %s", q->table);
 		lookup_relay_on_value(q, -1, NULL);
 		return;
@@ -203,7 +210,6 @@ lookup_relay_on_list(struct lookup_rules *rules, struct mproc *p,
     struct imsg *imsg)
 {
 	struct msg_lookup_relay_list	 m;
-	const struct lookup_params	*lp;
 	struct lookup_relay_list	*q;
 
 	if (msg_unpack_lookup_relay_list(imsg, &m) == -1) {
@@ -221,12 +227,7 @@ lookup_relay_on_list(struct lookup_rules *rules, struct mproc *p,
 		lookup_relay_list_end(q, -1);
 		return;
 	}
-	if (rules != NULL) {
-		lp = lookup_rules_params(rules);
-		if (lp->table_find != NULL)
-			q->t = lp->table_find(lp->table_arg, q->table);
-	}
-	if (q->t == NULL) {
+	if ((q->t = lookup_relay_find(rules, q->table)) == NULL) {
 		log_warnx("lookup: relay: no table %s", q->table);
 		lookup_relay_list_end(q, -1);
 		return;

@@ -184,12 +184,18 @@ class Relay(RelayBase):
         self.fake.ehlo_ext = [b"PIPELINING", b"DSN"]
         rcpts = ["s%d@example.net" % i for i in range(130)]
         self.send(rcpts, mail_opts=["RET=HDRS"])
-        txs = self.transactions(2)
-        self.assertEqual(sorted(len(t["ok"]) for t in txs), [30, 100])
+        self.log_has(r"mta delivery .* result=ok", count=130)
+        txs = self.fake.transactions
+        # at most 100 a transaction (so two at least); usually 100 and
+        # 30, but the queue hands the envelopes out in batches, and a
+        # batch that comes after the relay's 20 ms gathering makes a
+        # transaction of its own (seen under the sanitizers: 100, 25, 5)
+        self.assertLessEqual(max(len(t["ok"]) for t in txs), 100)
         self.assertEqual(sorted(a for t in txs for a in t["ok"]),
                          sorted(rcpts))
         self.assertEqual([t["sender"] for t in txs],
-                         [b"<%s> RET=HDRS" % self.sender.encode()] * 2)
+                         [b"<%s> RET=HDRS" % self.sender.encode()] *
+                         len(txs))
 
     def test_messages_share_a_connection_then_keepalive_quit(self):
         for i in range(5):

@@ -492,11 +492,17 @@ class Bench:
             self.done_with(s)
 
     def run_e(self, name, tag):
-        """E: N messages queued with deliveries paused; show queue; drain."""
+        """E: N messages queued with relaying paused; show queue; then the
+        relay resumed and the queue drained to Postfix's smtp-sink (the
+        drain rate is the server's alone: no local delivery, whose fsyncs
+        B measures)."""
         n = self.p["e_n"]
         cfg = "n=%d" % n
-        s = self.new_server(name, tag)
+        s = sink = None
         try:
+            sink, port, d = self.start_sink("e-%s-%s" % (name, tag))
+            s = self.new_server(name, tag)
+            s.relay_to(port)
             s.start(paused=True)
             lg = self.run_loadgen(s.port, "-c", 20, "-n", n, "-m", 100,
                                   "-s", 1024, timeout=3000)
@@ -516,21 +522,30 @@ class Bench:
                         seconds=round(secs, 3), lines=lines,
                         peak_pss_kib=pss, peak_rss_kib=rss,
                         error=q.stderr[-200:])
+            early = len(os.listdir(d))
             t0 = time.monotonic()
             if not s.resume():
                 return self.record("E", cfg + " drain", name, "failed",
                                    error="resume failed")
-            ok = wait_for(lambda: s.delivered() >= lg.get("ok", n),
+            want = lg.get("ok", n)
+            ok = wait_for(lambda: len(os.listdir(d)) >= want,
                           self.args.drain_timeout, 0.5)
             secs = time.monotonic() - t0
+            got = len(os.listdir(d))
             return self.record("E", cfg + " drain", name,
-                               "ok" if ok else "timeout",
-                               rate=round(s.delivered() / secs, 1),
-                               delivered=s.delivered())
+                               "ok" if ok and early == 0 else
+                               "failed" if early else "timeout",
+                               rate=round((got - early) / secs, 1),
+                               delivered=got,
+                               error=("%d relayed while paused" % early)
+                               if early else None)
         except Exception as e:
             return self.record("E", cfg, name, "failed", error=str(e)[-300:])
         finally:
-            self.done_with(s)
+            if s is not None:
+                self.done_with(s)
+            if sink is not None:
+                self.stop_sink(sink)
 
     def tls_keypair(self):
         """A self-signed RSA 2048 certificate for scenario T, made once
@@ -816,6 +831,10 @@ def targets(results):
               "peak_pss_kib")
     lines.append(("E: show queue peak ≤ 85 MiB (PSS, MiB)",
                   got / 1024 if got is not None else None, 85, False))
+    got = get("E", lambda c: c.endswith(" drain"), "ours", "rate")
+    lines.append(("E: drain to a sink ≥ 660 msg/s, 1.5x Postfix's 436 "
+                  "(measured with %s)" % (n[0].split()[0] if n else "?"),
+                  got, 660, True))
     out = ["| target | measured | verdict |", "|---|---|---|"]
     for what, got, want, higher in lines:
         if got is None:
@@ -882,10 +901,12 @@ def report(bench, command):
         "Our smtpd refuses a 65th concurrent session from one address; "
         "D spreads its sessions over %d loopback source addresses "
         "(127.1.x.y) for every server." % servers.SOURCES,
-        "E drain for Postfix: its messages were deferred (the pause), "
+        "E: queued with the relay held back (`-P mta` for ours and "
+        "OpenSMTPD; Postfix defers its smtp transport), then drained to "
+        "smtp-sink. For Postfix the messages were deferred (the pause), "
         "then flushed with `postqueue -f`; its qmgr's deferred-queue "
-        "pacing, not its delivery speed, sets that figure (B shows its "
-        "delivery).",
+        "pacing, not its delivery speed, sets that figure (C shows its "
+        "relaying).",
         "OpenSMTPD runs in a private mount namespace: its compiled-in "
         "spool, control socket and chroot are bind mounts of its own "
         "directory. Postfix: private config, queue and data directories; "

@@ -184,6 +184,7 @@ class Server:
         os.chown(mail, pw.pw_uid, pw.pw_gid)
         self.logpath = os.path.join(self.dir, "server.log")
         self.tag = tag
+        self.service = "mda"    # what start(paused=True) holds back
 
     def env(self):
         return dict(os.environ)
@@ -255,7 +256,9 @@ class Server:
 
     def relay_to(self, port):
         """Relay DOMAIN to 127.0.0.1:PORT instead of delivering it
-        (scenario C): the same smtpd.conf for ours and OpenSMTPD."""
+        (scenarios C and E): the same smtpd.conf for ours and OpenSMTPD;
+        a paused start then holds the relay back."""
+        self.service = "mta"
         with open(os.path.join(self.dir, "smtpd.conf"), "w") as f:
             f.write('listen on 127.0.0.1 port %d\n'
                     'action "out" relay host smtp://127.0.0.1:%d\n'
@@ -305,7 +308,7 @@ class Ours(Server):
                "-f", os.path.join(self.dir, "smtpd.conf"), "-o",
                "libexec=%s" % os.path.join(self.build, "libexec"), "-o",
                "resolv-conf=%s" % os.path.join(self.dir, "resolv.conf")]
-        return cmd + (["-P", "mda"] if paused else [])
+        return cmd + (["-P", self.service] if paused else [])
 
     def ctl(self, *args, timeout=120):
         return subprocess.run([os.path.join(self.build, "smtpctl"), "-s",
@@ -317,7 +320,7 @@ class Ours(Server):
         return self.ctl("show", "queue")
 
     def resume(self):
-        return self.ctl("resume", "mda").returncode == 0
+        return self.ctl("resume", self.service).returncode == 0
 
     def spool(self):
         return os.path.join(self.dir, "spool")
@@ -375,7 +378,8 @@ class OpenSMTPD(Server):
         smtpd = os.path.join(self.root, "usr/sbin/smtpd")
         return ["unshare", "-m", "sh", "-c", self.ns_prefix() +
                 "exec %s -d -f %s/smtpd.conf%s" % (
-                    smtpd, self.dir, " -P mda" if paused else "")]
+                    smtpd, self.dir,
+                    " -P " + self.service if paused else "")]
 
     def ctl(self, *args, timeout=120):
         return subprocess.run(["nsenter", "-t", str(self.proc.pid), "-m",
@@ -387,7 +391,7 @@ class OpenSMTPD(Server):
         return self.ctl("show", "queue")
 
     def resume(self):
-        return self.ctl("resume", "mda").returncode == 0
+        return self.ctl("resume", self.service).returncode == 0
 
     def spool(self):
         return os.path.join(self.dir, "varspool/smtpd")
@@ -496,20 +500,22 @@ class Postfix(Server):
         self.main["smtpd_tls_security_level"] = "may"
 
     def relay_to(self, port):
-        """Relay DOMAIN to 127.0.0.1:PORT (scenario C): a transport map
-        ahead of the virtual domain."""
+        """Relay DOMAIN to 127.0.0.1:PORT (scenarios C and E): a
+        transport map ahead of the virtual domain."""
+        self.service = "smtp"
         self.main["transport_maps"] = "inline:{ %s=smtp:[127.0.0.1]:%d }" \
             % (DOMAIN, port)
         self.main["smtp_destination_concurrency_limit"] = "20"
 
     def write_main(self, paused):
-        """main.cf; paused: the virtual transport deferred (qmgr keeps
+        """main.cf; paused: the transport in use deferred (qmgr keeps
         running: without it cleanup waits on its trigger)"""
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             for k, v in self.main.items():
                 f.write("%s = %s\n" % (k, v))
             if paused:
-                f.write("defer_transports = virtual\n")
+                f.write("defer_transports = %s\n" % (
+                    "virtual" if self.service == "mda" else "smtp"))
 
     def env(self):
         e = dict(os.environ)

@@ -431,6 +431,67 @@ test_receive(const char *backend)
 	test_unwire();
 }
 
+/* test_incoming_dirs - names in the fs spool's incoming/ (up to MAX kept
+ * in IDS): their count */
+static size_t
+test_incoming_dirs(uint32_t *ids, size_t max)
+{
+	struct dirent	*de;
+	DIR		*dp;
+	char		 path[PATH_MAX];
+	size_t		 n = 0;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/incoming", test_root) >=
+	    sizeof path || (dp = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n < max)
+			ids[n] = (uint32_t)strtoul(de->d_name, NULL, 16);
+		n++;
+	}
+	closedir(dp);
+	return n;
+}
+
+/*
+ * test_spares - messages made ahead: after a commit the loop makes
+ * QUEUE_SPARE_MAX of them in incoming/, not counted as being received;
+ * a create hands one out; they are made again; a clean stop removes
+ * them (QUEUE-01)
+ */
+static void
+test_spares(void)
+{
+	uint32_t	ids[QUEUE_SPARE_MAX + 4], msgid;
+	size_t		n, i;
+	int		found = 0;
+
+	test_spool("fs");
+	test_wire(0, 0, 0);
+	msgid = test_message(1, 0, 0);
+	CHECK(msgid != 0 && test_commit(msgid) == QUEUE_OK,
+	    "spares: a first message committed");
+	test_loop_for(100);
+	n = test_incoming_dirs(ids, sizeof ids / sizeof ids[0]);
+	CHECK(n == QUEUE_SPARE_MAX && queue_incoming_count() == 0,
+	    "spares: made after the commit, not counted as received");
+	msgid = test_message(1, 0, 0);
+	for (i = 0; i < n && i < sizeof ids / sizeof ids[0]; i++)
+		found |= ids[i] == msgid;
+	CHECK(found && queue_incoming_count() == 1,
+	    "spares: a create hands one out");
+	CHECK(test_commit(msgid) == QUEUE_OK && test_committed(msgid),
+	    "spares: the spare commits like any message");
+	test_loop_for(100);
+	CHECK(test_incoming_dirs(ids, sizeof ids / sizeof ids[0]) ==
+	    QUEUE_SPARE_MAX, "spares: made again after the commit");
+	test_unwire();
+	CHECK(test_incoming_dirs(ids, sizeof ids / sizeof ids[0]) == 0,
+	    "spares: a clean stop removes them");
+}
+
 /* test_prepare - N messages created with one envelope and a body */
 static void
 test_prepare(uint32_t *msgids, size_t n)
@@ -1230,6 +1291,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	test_receive("fs");
+	test_spares();
 	test_spool("ram");
 	test_receive("ram");
 	test_group_commit();

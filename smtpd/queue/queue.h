@@ -33,6 +33,8 @@ struct event_base;
 #define QUEUE_COMMIT_WINDOW_MS		1
 /* the most messages one group commit takes; the rest wait one turn */
 #define QUEUE_COMMIT_BATCH_MAX		256
+/* messages made ahead, handed out at once on a create */
+#define QUEUE_SPARE_MAX			4
 /* the most envelopes one received message may have */
 #define QUEUE_MESSAGE_ENVELOPES_MAX	100000
 /* envelopes the start-up walk sends per turn of the event loop */

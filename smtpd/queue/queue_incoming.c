@@ -23,6 +23,15 @@
  * leaves commits on the loop, as with any other backend.
  * A failed commit drops the message.  Unknown msgids are logged, never
  * fatal.  The state is private to this module (init, free).
+ *
+ * Spares: a create costs a directory and a file in the backend (on this
+ * kind of disk, about a millisecond of metadata work) while the client
+ * waits for its reply to MAIL.  So a few messages are made ahead
+ * (QUEUE_SPARE_MAX, each with its body fd open) on a later turn of the
+ * loop, one per turn, and a create takes one at once.  A spare is not a
+ * message being received until it is handed out (not in `msgs`, not
+ * counted); it is an uncommitted message like any other, so a crash
+ * leaves it where recovery discards it, and a clean stop deletes it.
  */
 #include <sys/mman.h>
 #include <sys/queue.h>
@@ -104,12 +113,22 @@ static struct {
 	.pipe = { -1, -1 },
 };
 
+/* messages made ahead, each with the body fd a create hands out */
+static struct {
+	struct queue_incoming	*q[QUEUE_SPARE_MAX];
+	int			 fd[QUEUE_SPARE_MAX];
+	size_t			 n;
+	struct event		*timer;
+} queue_spare;
+
 /* a zero timer: the next turn of the loop, after pending I/O */
 static const struct timeval	queue_zero = { 0, 0 };
 
 static void	queue_incoming_on_window(evutil_socket_t, short, void *);
 static void	queue_incoming_forget(struct queue_incoming *);
 static void	queue_committer_on_done(evutil_socket_t, short, void *);
+static void	queue_spare_on_timer(evutil_socket_t, short, void *);
+static int	queue_spool_check(void);
 
 /* queue_committer_main - the commit thread: one batch after the other */
 static void *
@@ -191,6 +210,9 @@ queue_incoming_init(struct event_base *base, unsigned int window_ms)
 	if ((queue_incoming.timer = evtimer_new(base,
 	    queue_incoming_on_window, NULL)) == NULL)
 		fatalx("queue: cannot make the commit timer");	/* start-up */
+	if ((queue_spare.timer = evtimer_new(base, queue_spare_on_timer,
+	    NULL)) == NULL)
+		fatalx("queue: cannot make the spare timer");	/* start-up */
 	queue_committer_start(base);
 }
 
@@ -212,6 +234,15 @@ queue_incoming_free(void)
 
 	while (api_tree_root(&queue_incoming.msgs, &id, (void **)&q))
 		queue_incoming_forget(q);
+	while (queue_spare.n > 0) {
+		q = queue_spare.q[--queue_spare.n];
+		close(queue_spare.fd[queue_spare.n]);
+		(void)queue_delete_message(q->msgid);
+		queue_incoming_forget(q);
+	}
+	if (queue_spare.timer != NULL)
+		event_free(queue_spare.timer);
+	queue_spare.timer = NULL;
 	api_tree_clear(&queue_incoming.msgs, NULL);
 	TAILQ_INIT(&queue_incoming.window);
 	queue_incoming.nwindow = 0;
@@ -268,31 +299,83 @@ queue_incoming_body(struct queue_incoming *q, int *fdp)
 	return QUEUE_OK;
 }
 
-/* queue_incoming_new - a new message and its body fd; a QUEUE_* result */
+/* queue_incoming_make - a new message, not yet in `msgs`, and the body
+ * fd to hand out; a QUEUE_* result */
+static int
+queue_incoming_make(struct queue_incoming **qp, int *fdp)
+{
+	struct queue_incoming	*q;
+	uint32_t		 msgid;
+	int			 r;
+
+	if ((r = queue_create_message(&msgid)) != QUEUE_OK)
+		return queue_incoming_result(r);
+	if ((q = calloc(1, sizeof *q)) == NULL) {
+		log_warn("queue: msgid=%08" PRIx32, msgid);
+		(void)queue_delete_message(msgid);
+		return QUEUE_TEMPFAIL;
+	}
+	q->msgid = msgid;
+	q->bodyfd = -1;
+	q->error = QUEUE_OK;
+	if ((r = queue_incoming_body(q, fdp)) != QUEUE_OK) {
+		(void)queue_delete_message(q->msgid);
+		if (q->bodyfd != -1)
+			close(q->bodyfd);
+		free(q);
+		return queue_incoming_result(r);
+	}
+	*qp = q;
+	return QUEUE_OK;
+}
+
+/* queue_spare_on_timer - one more spare, and again next turn while
+ * there are fewer than QUEUE_SPARE_MAX; a failure waits for the next
+ * create */
+static void
+queue_spare_on_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (queue_spare.n >= QUEUE_SPARE_MAX || queue_spool_check() !=
+	    QUEUE_OK || queue_incoming_make(&queue_spare.q[queue_spare.n],
+	    &queue_spare.fd[queue_spare.n]) != QUEUE_OK)
+		return;
+	if (++queue_spare.n < QUEUE_SPARE_MAX)
+		evtimer_add(queue_spare.timer, &queue_zero);
+}
+
+/* queue_spare_refill - spares made from the next turn of the loop on */
+static void
+queue_spare_refill(void)
+{
+	if (queue_spare.n < QUEUE_SPARE_MAX && queue_spare.timer != NULL &&
+	    !evtimer_pending(queue_spare.timer, NULL))
+		evtimer_add(queue_spare.timer, &queue_zero);
+}
+
+/* queue_incoming_new - a message being received and its body fd: a
+ * spare, else one made now; a QUEUE_* result */
 static int
 queue_incoming_new(uint32_t *msgid, int *fdp)
 {
 	struct queue_incoming	*q;
 	int			 r, err;
 
-	if ((r = queue_create_message(msgid)) != QUEUE_OK)
-		return queue_incoming_result(r);
-	if ((q = calloc(1, sizeof *q)) == NULL) {
-		log_warn("queue: msgid=%08" PRIx32, *msgid);
-		(void)queue_delete_message(*msgid);
-		return QUEUE_TEMPFAIL;
-	}
-	q->msgid = *msgid;
-	q->bodyfd = -1;
-	q->error = QUEUE_OK;
+	if (queue_spare.n > 0) {
+		q = queue_spare.q[--queue_spare.n];
+		*fdp = queue_spare.fd[queue_spare.n];
+	} else if ((r = queue_incoming_make(&q, fdp)) != QUEUE_OK)
+		return r;
 	(void)api_tree_set(&queue_incoming.msgs, q->msgid, q, &err);
-	if (err == -1 || (r = queue_incoming_body(q, fdp)) != QUEUE_OK) {
-		if (err == -1)
-			r = QUEUE_TEMPFAIL;
+	if (err == -1) {
+		close(*fdp);
 		(void)queue_delete_message(q->msgid);
 		queue_incoming_forget(q);
-		return queue_incoming_result(r);
+		return QUEUE_TEMPFAIL;
 	}
+	*msgid = q->msgid;
 	return QUEUE_OK;
 }
 
@@ -560,11 +643,14 @@ queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
 		queue_committer.inflight = queue_committer.pending = 1;
 		pthread_cond_broadcast(&queue_committer.cv);
 		pthread_mutex_unlock(&queue_committer.mu);
+		/* the loop waits for the batch: time to make spares */
+		queue_spare_refill();
 		return;
 	}
 	(void)queue_commit_messages(n, queue_committer.msgids,
 	    queue_committer.fds, queue_committer.results);
 	queue_incoming_finish();
+	queue_spare_refill();
 }
 
 void

@@ -5,7 +5,9 @@ becomes a temporary failure with the mailbox unchanged, a stale dotlock
 is broken), the refusals (symbolic link, hard link, not a file) and, as
 root on a private tmpfs, a full disk that leaves the mailbox exactly as
 it was; the long-lived agent (-A) appends one delivery after the other
-and releases the mailbox and its locks after each."""
+and releases the mailbox and its locks after each; -o (the daemon's
+deliveries) does not append a copy the mailbox already ends with (a
+delivery repeated after the daemon died before recording it)."""
 import fcntl
 import os
 import re
@@ -82,6 +84,69 @@ class TestMboxfile(unittest.TestCase):
                             env={"SMTPD_MESSAGE_SIZE": str(len(msg))})
             self.assertEqual(r, 0, err)
             self.assertGreater(len(slurp(mb)), len(before))
+
+    def test_once_repeat_not_appended(self):
+        """-o: the same copy again (a delivery repeated after a crash of
+        the daemon) leaves the mailbox as it is and succeeds; another
+        message, another sender, or another message in between is
+        appended; without -o every delivery appends (MDA-01)."""
+        msg = (b"Return-Path: <a@example.org>\nDelivered-To: bob@x\n"
+               b"Received: from c by mx id 6b3b029f\n\nFrom body\n")
+        other = msg.replace(b"6b3b029f", b"6b3b02a0")
+        with TempDir() as d:
+            mb = os.path.join(d, "bob")
+            for _ in range(2):
+                r, _, err = run([MBOX, "-f", "a@example.org", "-o", mb],
+                                msg)
+                self.assertEqual(r, 0, err)
+            once = slurp(mb)
+            self.assertEqual(len(re.findall(rb"^From a@example", once,
+                                            re.M)), 1)
+            self.assertTrue(once.endswith(b">From body\n\n"), once)
+            # another message: appended
+            r, _, err = run([MBOX, "-f", "a@example.org", "-o", mb], other)
+            self.assertEqual(r, 0, err)
+            self.assertEqual(slurp(mb).count(b"From a@example.org "), 2)
+            # the first again, with another message after it: appended
+            r, _, err = run([MBOX, "-f", "a@example.org", "-o", mb], msg)
+            self.assertEqual(r, 0, err)
+            self.assertEqual(slurp(mb).count(b"From a@example.org "), 3)
+            # the same bytes from another sender: appended
+            r, _, err = run([MBOX, "-f", "z@example.org", "-o", mb], msg)
+            self.assertEqual(r, 0, err)
+            self.assertEqual(slurp(mb).count(b"\nFrom z@example.org "), 1)
+            # without -o: appended again
+            r, _, err = run([MBOX, "-f", "z@example.org", mb], msg)
+            self.assertEqual(r, 0, err)
+            self.assertEqual(slurp(mb).count(b"\nFrom z@example.org "), 2)
+            # the tail of the last message looks like the new copy, but
+            # what precedes it is a body line, not a From_ line
+            r, _, err = run([MBOX, "-f", "a@example.org", "-o", mb],
+                            b"Subject: s\n\nab\nx\n")
+            self.assertEqual(r, 0, err)
+            n = slurp(mb).count(b"From a@example.org ")
+            r, _, err = run([MBOX, "-f", "a@example.org", "-o", mb],
+                            b"x\n")
+            self.assertEqual(r, 0, err)
+            self.assertEqual(slurp(mb).count(b"From a@example.org "), n + 1)
+            self.assertFalse(os.path.exists(mb + ".lock"))
+
+    def test_once_big_message(self):
+        """-o with a message larger than one comparison chunk (64 KiB):
+        a repeat is recognised, one changed byte near the end is not."""
+        body = b"".join(b"line %06d From here\n" % i for i in range(8000))
+        msg = b"Subject: big\n\n" + body
+        with TempDir() as d:
+            mb = os.path.join(d, "bob")
+            for _ in range(2):
+                r, _, err = run([MBOX, "-f", "a@example.org", "-o", mb], msg)
+                self.assertEqual(r, 0, err)
+            self.assertEqual(slurp(mb).count(b"\nFrom a@example.org ") +
+                             slurp(mb).startswith(b"From a@"), 1)
+            r, _, err = run([MBOX, "-f", "a@example.org", "-o", mb],
+                            msg[:-3] + b"X\n")
+            self.assertEqual(r, 0, err)
+            self.assertEqual(slurp(mb).count(b"\nFrom a@example.org "), 1)
 
     def test_as_test_account(self):
         user = mdatest.test_account()
@@ -195,7 +260,7 @@ class TestMboxfile(unittest.TestCase):
             self.assertTrue(slurp(fresh).startswith(b'From "a_b_c"@x '))
             r, _, err = run([MBOX], b"x\n")
             self.assertEqual(r, 64)
-            self.assertIn("usage: mail.mboxfile [-f sender] file", err)
+            self.assertIn("usage: mail.mboxfile [-o] [-f sender] file", err)
 
     def test_full_disk_truncates_back(self):
         if not mdatest.is_root() or not shutil.which("unshare"):

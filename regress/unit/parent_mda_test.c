@@ -320,13 +320,13 @@ test_prepare(void)
 	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
 	    == 0 && strcmp(x.path, "/usr/libexec/smtpd/mail.mboxfile") == 0 &&
 	    argv_is(&x, (const char *[]){ "mail.mboxfile", "-f",
-	    "Alice+news@Client.Example", "--", "/var/mail/bob", NULL }),
-	    "mbox argv");
+	    "Alice+news@Client.Example", "-o", "--", "/var/mail/bob", NULL }),
+	    "mbox argv (-o: a repeated delivery not appended twice)");
 	memset(&evp.sender, 0, sizeof(evp.sender));
 	pp.spool = "/tmp/spool";
 	CHECK(parent_mda_prepare(&a, &evp, &pw, &pp, &x, err, sizeof(err))
 	    == 0 && argv_is(&x, (const char *[]){ "mail.mboxfile", "-f",
-	    "MAILER-DAEMON", "--", "/tmp/spool/bob", NULL }) &&
+	    "MAILER-DAEMON", "-o", "--", "/tmp/spool/bob", NULL }) &&
 	    env_get(&x, "SENDER") != NULL && *env_get(&x, "SENDER") == '\0',
 	    "mbox of a bounce: MAILER-DAEMON, empty SENDER");
 	reset_envelope();

@@ -504,7 +504,9 @@ parent_mda_maildir(const struct parent_mda_job *j, struct parent_mda_exec *x)
 	return 0;
 }
 
-/* parent_mda_mbox - mail.mboxfile -f SENDER -- SPOOL/USER (MDA-01) */
+/* parent_mda_mbox - mail.mboxfile -f SENDER -o -- SPOOL/USER (MDA-01;
+ * -o: a repeat of a delivery the mailbox already ends with is not
+ * appended again) */
 static int
 parent_mda_mbox(const struct parent_mda_job *j, struct parent_mda_exec *x)
 {
@@ -517,6 +519,7 @@ parent_mda_mbox(const struct parent_mda_job *j, struct parent_mda_exec *x)
 	    j->pp->spool : PARENT_MDA_SPOOL, j->pw->pw_name) >= sizeof(path) ||
 	    parent_mda_program(x, j->pp->libexec, "mail.mboxfile") == -1 ||
 	    parent_mda_arg(x, "-f") == -1 || parent_mda_arg(x, from) == -1 ||
+	    parent_mda_arg(x, "-o") == -1 ||
 	    parent_mda_arg(x, "--") == -1 || parent_mda_arg(x, path) == -1)
 		return -2;
 	return 0;

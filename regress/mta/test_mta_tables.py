@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,7 +27,8 @@ from test_mta_relay import RelayBase  # noqa: E402
 from smtpdtest import build_for, wait_for  # noqa: E402
 
 # a proc: table (the 7.6+ text protocol) whose fetches go round VALUES
-# by service; "fail" as a value makes that fetch a failure
+# by service; "fail" as a value makes that fetch an error (the helper
+# stays: an error is an answer, not garbage)
 PROC_TABLE = r'''#!/usr/bin/env python3
 import sys
 VALUES = %r
@@ -47,7 +49,7 @@ for line in sys.stdin:
         v = values[turn.get(service, 0) %% len(values)]
         turn[service] = turn.get(service, 0) + 1
         if v == "fail":
-            print("fetch-result|%%s|failure" %% rid, flush=True)
+            print("fetch-result|%%s|error|no fetch now" %% rid, flush=True)
         else:
             print("fetch-result|%%s|found|%%s" %% (rid, v), flush=True)
     elif f[0] == "table":
@@ -175,6 +177,40 @@ class SrcProcFailing(TablesBase):
                      r"failure fetching the src table srcs")
         self.log_has(r"lookup: relay: table srcs: temporary failure")
         self.assertFalse(self.fake.connections)
+
+
+class SrcProcRefreshFailing(TablesBase):
+    """A `src` list fetched once, whose refreshes then fail: the old
+    values keep serving, and a failed refresh is asked again after a
+    growing delay (5 s, then 10), not at each use (MTA-09, TABLE-14).
+    The list is used 1 s (-o mta-list-ttl=1); a route asks for it again
+    when it has no connection (kept 2 s after the last mail)."""
+
+    action_opts = " src <srcs>"
+    args = ("-o", "mta-timeout=2", "-o", "mta-list-ttl=1")
+
+    def tables(self, d):
+        # a fetch of the list takes two turns (until a value repeats)
+        return "table srcs proc:%s\n" % proc_table(d, "srcs.py", {
+            "source": ["127.0.0.2", "127.0.0.2"] + ["fail"] * 40})
+
+    def test_refresh_backs_off(self):
+        failed = r"table srcs: fetching it failed, its values of \d+ s " \
+            r"ago are used, asked again in (\d+) s"
+        self.send(["a@example.net"])
+        self.transactions(1)
+        for n in (2, 3):
+            time.sleep(3)       # the connection gone, the list stale
+            self.send(["a@example.net"])
+            self.transactions(n)
+        # the second use came 3 s after the failed refresh: not asked
+        self.assertEqual(self.log_has(failed), ["5"])
+        time.sleep(3)           # past the 5 s: asked again, failed again
+        self.send(["a@example.net"])
+        self.transactions(4)
+        self.assertEqual(self.log_has(failed, count=2), ["5", "10"])
+        self.assertEqual(set(self.fake.peers), {"127.0.0.2"})
+        self.log_has(r"mta delivery .* result=ok", count=4)
 
 
 class SrcProcBadValue(TablesBase):

@@ -129,6 +129,28 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		K("resolv-conf", resolv_conf, 1),
 #undef K
 	};
+	/* numbers: for tests and side-by-side instances */
+	static const struct {
+		const char	*key;
+		size_t		 off;
+		long		 min, max;
+		const char	*range;
+	} nums[] = {
+		/* the MTA's I/O timeout (MTA-24: 300 s) */
+		{ "mta-timeout", offsetof(struct smtpd_opts, mta_timeout), 1,
+		    3600, "1 to 3600 seconds" },
+		/* how long a maildir or mbox delivery agent waits for the
+		 * next delivery of its user; 0: a process per delivery */
+		{ "mda-agent-idle", offsetof(struct smtpd_opts,
+		    mda_agent_idle), 0, 3600, "0 to 3600 seconds" },
+		/* the port MX relaying connects to (25) */
+		{ "mta-port", offsetof(struct smtpd_opts, mta_port), 1, 65535,
+		    "a port, 1 to 65535" },
+		/* how long the relay uses a fetched `src` or `relay host`
+		 * list before it fetches it again (60 s) */
+		{ "mta-list-ttl", offsetof(struct smtpd_opts, mta_list_ttl), 1,
+		    86400, "1 to 86400 seconds" },
+	};
 	const char	*eq, *val;
 	char		*ep;
 	size_t		 i, klen;
@@ -138,36 +160,16 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 		OPT_ERR("-o %s: expected key=value", kv);
 	klen = (size_t)(eq - kv);
 	val = eq + 1;
-	if (klen == 11 && strncmp(kv, "mta-timeout", klen) == 0) {
-		/* the MTA's I/O timeout, for tests (MTA-24: 300 s) */
+	for (i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+		if (strlen(nums[i].key) != klen ||
+		    strncmp(nums[i].key, kv, klen) != 0)
+			continue;
 		errno = 0;
 		n = strtol(val, &ep, 10);
 		if (*val < '0' || *val > '9' || *ep != '\0' || errno ||
-		    n < 1 || n > 3600)
-			OPT_ERR("-o %s: expected 1 to 3600 seconds", kv);
-		o->mta_timeout = (int)n;
-		return 0;
-	}
-	if (klen == 14 && strncmp(kv, "mda-agent-idle", klen) == 0) {
-		/* how long a maildir or mbox delivery agent waits for the next
-		 * delivery of its user; 0: a process per delivery */
-		errno = 0;
-		n = strtol(val, &ep, 10);
-		if (*val < '0' || *val > '9' || *ep != '\0' || errno ||
-		    n < 0 || n > 3600)
-			OPT_ERR("-o %s: expected 0 to 3600 seconds", kv);
-		o->mda_agent_idle = (int)n;
-		return 0;
-	}
-	if (klen == 8 && strncmp(kv, "mta-port", klen) == 0) {
-		/* the port MX relaying connects to (25), for tests and
-		 * side-by-side instances */
-		errno = 0;
-		n = strtol(val, &ep, 10);
-		if (*val < '0' || *val > '9' || *ep != '\0' || errno ||
-		    n < 1 || n > 65535)
-			OPT_ERR("-o %s: expected a port, 1 to 65535", kv);
-		o->mta_port = (int)n;
+		    n < nums[i].min || n > nums[i].max)
+			OPT_ERR("-o %s: expected %s", kv, nums[i].range);
+		*(int *)(void *)((char *)o + nums[i].off) = (int)n;
 		return 0;
 	}
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -189,7 +191,7 @@ opts_override(struct smtpd_opts *o, const char *kv, char *err, size_t errsz)
 	}
 	OPT_ERR("-o %.*s: unknown key (spool, socket, pidfile, libexec, "
 	    "chroot, user, queue-user, resolver, resolv-conf, mta-timeout, "
-	    "mta-port, mda-agent-idle)",
+	    "mta-port, mda-agent-idle, mta-list-ttl)",
 	    (int)klen, kv);
 }
 
@@ -390,6 +392,8 @@ smtpd_opts_child_argv(const struct smtpd_opts *o, const char *name)
 		av[n++] = xasprintf("-omta-port=%d", o->mta_port);
 	if (o->mda_agent_idle >= 0)
 		av[n++] = xasprintf("-omda-agent-idle=%d", o->mda_agent_idle);
+	if (o->mta_list_ttl)
+		av[n++] = xasprintf("-omta-list-ttl=%d", o->mta_list_ttl);
 	av[n] = NULL;
 	return av;
 }
@@ -420,5 +424,7 @@ smtpd_opts_usage(void)
 	    "                mta-timeout (seconds the relay client waits\n"
 	    "                for a peer), mta-port (MX relaying's port),\n"
 	    "                mda-agent-idle (seconds a local delivery\n"
-	    "                agent waits for more, 0: none)\n");
+	    "                agent waits for more, 0: none), mta-list-ttl\n"
+	    "                (seconds a fetched src or relay host list\n"
+	    "                is used)\n");
 }

@@ -47,6 +47,7 @@ struct smtpd_opts {
 	unsigned int	 paused;		/* -P: PAUSE_* */
 	int		 mta_timeout;		/* -o mta-timeout=: seconds */
 	int		 mta_port;		/* -o mta-port=: MX relaying */
+	int		 mta_list_ttl;		/* -o mta-list-ttl=: seconds */
 	int		 mda_agent_idle;	/* -o mda-agent-idle=: seconds
 						   an idle delivery agent
 						   lives, 0 none; -1 unset */

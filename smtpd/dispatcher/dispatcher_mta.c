@@ -925,7 +925,7 @@ mta_route_kick(struct mta_route *r)
 		return;
 	}
 	if (r->srcs == MTA_CREDS_OK && r->nconns == 0 &&
-	    now - r->srcs_when > MTA_LIST_TTL)
+	    now - r->srcs_when > mta_list_ttl())
 		r->srcs = MTA_CREDS_WANTED;	/* the list again, now and then */
 	if (r->srcs == MTA_CREDS_WANTED)
 		mta_route_ask_srcs(r);		/* may ask the helo-src names */

@@ -225,9 +225,14 @@ void	mta_domain_ask(const struct conf_action *, uint64_t, int,
 	    const char *, const char *, const struct envelope *);
 
 /* a table not inline that the relay takes as a list (`src <t>`,
- * `relay host <t>`), fetched by lookup; used MTA_LIST_TTL seconds,
- * then fetched again (the old values meanwhile) */
+ * `relay host <t>`), fetched by lookup; used mta_list_ttl() seconds
+ * (MTA_LIST_TTL, or -o mta-list-ttl), then fetched again (the old
+ * values meanwhile).  A fetch that fails while old values serve is
+ * tried again after MTA_LIST_RETRY seconds, doubled at each failure up
+ * to MTA_LIST_RETRY_MAX, not at each use */
 #define MTA_LIST_TTL		60
+#define MTA_LIST_RETRY		5
+#define MTA_LIST_RETRY_MAX	60
 
 struct mta_list_wait;
 
@@ -238,12 +243,17 @@ struct mta_list {
 	char			**values;
 	size_t			 n;
 	time_t			 when;		/* fetched; 0: never */
+	time_t			 retry;		/* failed: not asked before */
+	time_t			 backoff;	/* failed: the next delay */
 	uint64_t		 reqid;		/* asked; 0: not */
 	TAILQ_HEAD(, mta_list_wait) waiters;
 };
 
 typedef void (*mta_list_cb)(void *, int, const struct mta_list *);
 
+/* mta_list_ttl - seconds a fetched list is used before it is asked
+ * again */
+time_t	mta_list_ttl(void);
 /* mta_list_table - is T a table the relay fetches as a list (named, not
  * inline)? */
 int	mta_list_table(const struct conf_table *);

@@ -6,8 +6,8 @@
  * envelope's next hop in its `relay domain` table (MTA-07); and the
  * values of a `src` (MTA-09) or `relay host` (MTA-06) table that is not
  * an inline list, fetched by lookup as a whole (IMSG_LOOKUP_RELAY_LIST,
- * TABLE-14), one question at a time per table, kept MTA_LIST_TTL
- * seconds.  A route waits for its answers before it connects; a failed
+ * TABLE-14), one question at a time per table, kept mta_list_ttl()
+ * seconds; a refresh that fails is tried again after a growing delay.  A route waits for its answers before it connects; a failed
  * question fails what waits for now, and is asked again with the next
  * mail.
  */
@@ -281,6 +281,13 @@ struct mta_list_wait {
 	void			*arg;
 };
 
+time_t
+mta_list_ttl(void)
+{
+	return env->opts.mta_list_ttl > 0 ? env->opts.mta_list_ttl :
+	    MTA_LIST_TTL;
+}
+
 int
 mta_list_table(const struct conf_table *t)
 {
@@ -314,12 +321,16 @@ mta_list_get(const char *table, int service, mta_list_cb cb, void *arg)
 		TAILQ_INIT(&l->waiters);
 		TAILQ_INSERT_TAIL(&mta->lists, l, entry);
 	}
-	if (l->when != 0 && time(NULL) - l->when < MTA_LIST_TTL)
+	if (l->when != 0 && time(NULL) - l->when < mta_list_ttl())
 		return l;
+	if (l->n > 0) {
+		/* the old values while it is fetched again */
+		if (l->reqid == 0 && time(NULL) >= l->retry)
+			mta_list_ask(l);
+		return l;
+	}
 	if (l->reqid == 0)
 		mta_list_ask(l);
-	if (l->n > 0)
-		return l;	/* the old values while it is fetched again */
 	w = xcalloc(1, sizeof *w);
 	w->cb = cb;
 	w->arg = arg;
@@ -353,11 +364,17 @@ mta_list_on_result(struct mta_list *l, int r, const char *values)
 	size_t			 i;
 
 	l->reqid = 0;
-	if (r == -1 && l->n > 0)
+	if (r == -1 && l->n > 0) {
+		l->backoff = l->backoff == 0 ? MTA_LIST_RETRY :
+		    l->backoff * 2 > MTA_LIST_RETRY_MAX ? MTA_LIST_RETRY_MAX :
+		    l->backoff * 2;
+		l->retry = time(NULL) + l->backoff;
 		log_warnx("mta: table %s: fetching it failed, its values of "
-		    "%lld s ago are used", l->table,
-		    (long long)(time(NULL) - l->when));
-	else if (r != -1) {
+		    "%lld s ago are used, asked again in %lld s", l->table,
+		    (long long)(time(NULL) - l->when), (long long)l->backoff);
+	} else if (r != -1) {
+		l->backoff = 0;
+		l->retry = 0;
 		for (i = 0; i < l->n; i++)
 			free(l->values[i]);
 		free(l->values);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "smtpd-api.h"
@@ -256,6 +257,21 @@ queue_backend_draw_id(void)
 		if (id != 0)
 			return id;
 	}
+	return 0;
+}
+
+uint32_t
+queue_backend_draw_msgid(void)
+{
+	uint32_t	id, bucket;
+	int		i;
+
+	if (queue_api_id_source != NULL)
+		return queue_backend_draw_id();
+	bucket = ((uint32_t)time(NULL) & 0xffu) << 24;
+	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++)
+		if ((id = bucket | (arc4random() & 0x00ffffffu)) != 0)
+			return id;
 	return 0;
 }
 

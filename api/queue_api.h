@@ -223,6 +223,16 @@ struct queue_backend {
  */
 uint32_t queue_backend_draw_id(void);
 void	queue_backend_set_id_source(uint32_t (*)(void));
+/*
+ * queue_backend_draw_msgid - a msgid for a store laid out in buckets by
+ * the msgid's top byte (fs: queue/<xx>/): that byte is the same for
+ * every msgid drawn in one second and turns through all 256 once a
+ * second, the rest is random, so messages received (then delivered)
+ * together share their bucket and a group commit or a batch of deletes
+ * fsyncs one bucket where it fsynced one per message.  With a test's
+ * id source, its ids as they come; 0 as queue_backend_draw_id.
+ */
+uint32_t queue_backend_draw_msgid(void);
 
 /* the walks in progress of one host of a backend */
 struct queue_walks {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "envelope.h"
@@ -139,6 +140,38 @@ test_lookup(void)
 	    "a failed init leaves no backend");
 }
 
+/* test_msgid_buckets - msgids drawn in one second share their top byte
+ * (the fs bucket), which is that second's; the rest differs; a test's
+ * id source is used as it is */
+static void
+test_msgid_buckets(void)
+{
+	uint32_t	m[8];
+	time_t		t0, t1;
+	int		i, tries, same = 0, distinct = 1;
+
+	for (tries = 0; tries < 3 && !same; tries++) {
+		t0 = time(NULL);
+		for (i = 0; i < 8; i++)
+			m[i] = queue_backend_draw_msgid();
+		t1 = time(NULL);
+		if (t0 != t1)
+			continue;	/* a second turned meanwhile */
+		same = 1;
+		for (i = 0; i < 8; i++) {
+			same &= m[i] >> 24 == ((uint32_t)t0 & 0xff);
+			distinct &= i == 0 || m[i] != m[i - 1];
+		}
+	}
+	CHECK(same && distinct, "ids: msgids of one second share this "
+	    "second's bucket, the rest random");
+	queue_backend_set_id_source(test_ids);
+	test_script_set(1, (const uint32_t[]){ 0x7f000001 });
+	CHECK(queue_backend_draw_msgid() == 0x7f000001,
+	    "ids: a test's source gives msgids as they are");
+	queue_backend_set_id_source(NULL);
+}
+
 /* test_ids_rules - never 0, inside the msgid, collisions drawn again */
 static void
 test_ids_rules(void)
@@ -205,6 +238,7 @@ test_ids_rules(void)
 	CHECK(queue_commit_message(c) == QUEUE_OK, "ids: commit");
 	queue_backend_set_id_source(NULL);
 	CHECK(queue_backend_draw_id() != 0, "ids: arc4random again");
+	test_msgid_buckets();
 }
 
 /* test_round_trip - the text through the backend, and the message walk */

@@ -719,7 +719,9 @@ queue_fs_spool_close(void *ctx)
 	free(fs);
 }
 
-/* queue_fs_message_create - a new incoming/<msgid>, the id unused anywhere */
+/* queue_fs_message_create - a new incoming/<msgid>, the id unused anywhere,
+ * its bucket this second's (queue_backend_draw_msgid: a batch commits
+ * into, and a batch of deletes empties, one bucket, not one per message) */
 static int
 queue_fs_message_create(void *ctx, uint32_t *msgid)
 {
@@ -731,7 +733,7 @@ queue_fs_message_create(void *ctx, uint32_t *msgid)
 	if (fs->rootfd == -1)
 		return QUEUE_TEMPFAIL;
 	for (i = 0; i < QUEUE_ID_TRIES_MAX; i++) {
-		if ((id = queue_backend_draw_id()) == 0 ||
+		if ((id = queue_backend_draw_msgid()) == 0 ||
 		    queue_fs_msgdir(id, QUEUE_FS_INCOMING, dir, sizeof dir) ==
 		    -1)
 			continue;

@@ -59,6 +59,10 @@ void	queue_tell_scheduler_result(uint64_t evpid, int status,
 void	queue_incoming_init(struct event_base *, unsigned int window_ms);
 /* queue_incoming_free - forget every message being received (tests) */
 void	queue_incoming_free(void);
+/* queue_incoming_set_spares - tests: at most MAX messages made ahead
+ * (QUEUE_SPARE_MAX, the default; 0: none, so that no create runs beside
+ * a batch whose calls a test counts) */
+void	queue_incoming_set_spares(size_t max);
 /* queue_incoming_count - messages received and not committed (tests) */
 size_t	queue_incoming_count(void);
 void	queue_on_create_message(struct mproc *, struct imsg *);

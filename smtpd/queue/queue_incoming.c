@@ -118,8 +118,9 @@ static struct {
 	struct queue_incoming	*q[QUEUE_SPARE_MAX];
 	int			 fd[QUEUE_SPARE_MAX];
 	size_t			 n;
+	size_t			 max;		/* made ahead at most */
 	struct event		*timer;
-} queue_spare;
+} queue_spare = { .max = QUEUE_SPARE_MAX };
 
 /* a zero timer: the next turn of the loop, after pending I/O */
 static const struct timeval	queue_zero = { 0, 0 };
@@ -251,6 +252,12 @@ queue_incoming_free(void)
 	queue_incoming.timer = NULL;
 }
 
+void
+queue_incoming_set_spares(size_t max)
+{
+	queue_spare.max = max < QUEUE_SPARE_MAX ? max : QUEUE_SPARE_MAX;
+}
+
 size_t
 queue_incoming_count(void)
 {
@@ -338,11 +345,11 @@ queue_spare_on_timer(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	if (queue_spare.n >= QUEUE_SPARE_MAX || queue_spool_check() !=
+	if (queue_spare.n >= queue_spare.max || queue_spool_check() !=
 	    QUEUE_OK || queue_incoming_make(&queue_spare.q[queue_spare.n],
 	    &queue_spare.fd[queue_spare.n]) != QUEUE_OK)
 		return;
-	if (++queue_spare.n < QUEUE_SPARE_MAX)
+	if (++queue_spare.n < queue_spare.max)
 		evtimer_add(queue_spare.timer, &queue_zero);
 }
 
@@ -350,7 +357,7 @@ queue_spare_on_timer(evutil_socket_t fd, short ev, void *arg)
 static void
 queue_spare_refill(void)
 {
-	if (queue_spare.n < QUEUE_SPARE_MAX && queue_spare.timer != NULL &&
+	if (queue_spare.n < queue_spare.max && queue_spare.timer != NULL &&
 	    !evtimer_pending(queue_spare.timer, NULL))
 		evtimer_add(queue_spare.timer, &queue_zero);
 }

@@ -327,9 +327,7 @@ queue_incoming_make(struct queue_incoming **qp, int *fdp)
 	q->error = QUEUE_OK;
 	if ((r = queue_incoming_body(q, fdp)) != QUEUE_OK) {
 		(void)queue_delete_message(q->msgid);
-		if (q->bodyfd != -1)
-			close(q->bodyfd);
-		free(q);
+		queue_incoming_forget(q);	/* never in `msgs` */
 		return queue_incoming_result(r);
 	}
 	*qp = q;

@@ -144,6 +144,52 @@ class SrcSqlite(TablesBase):
         self.assertEqual(sorted(self.fake.peers), ["127.0.0.2", "127.0.0.3"])
 
 
+class SrcFileUpdated(TablesBase):
+    """`smtpctl update table` on a `src` table, then on its `helo-src`
+    table: the next connection comes from the new address, then says
+    the new name, at once, not once what the route took is 60 s old
+    (the default)."""
+
+    action_opts = " src <srcs> helo-src <names>"
+    limits = "mta limit session-keepalive 0\n"
+
+    def tables(self, d):
+        self.srcs = os.path.join(d, "srcs")
+        self.names = os.path.join(d, "names")
+        with open(self.srcs, "w") as f:
+            f.write("127.0.0.2\n")
+        with open(self.names, "w") as f:
+            f.write("127.0.0.2 two.example\n127.0.0.3 three.example\n")
+        return ("table srcs file:%s\ntable names file:%s\n" %
+                (self.srcs, self.names))
+
+    def update(self, name):
+        r = self.smtpd.ctl("update", "table", name)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_update_table(self):
+        self.send(["a@example.net"])
+        self.transactions(1)
+        self.assertEqual(self.fake.peers, ["127.0.0.2"])
+        with open(self.srcs, "w") as f:
+            f.write("127.0.0.3\n")
+        self.update("srcs")
+        self.log_has(r"mta: table srcs updated")
+        self.send(["b@example.net"])
+        self.transactions(2)
+        self.assertEqual(self.fake.peers, ["127.0.0.2", "127.0.0.3"])
+        with open(self.names, "w") as f:
+            f.write("127.0.0.3 renamed.example\n")
+        self.update("names")
+        self.send(["c@example.net"])
+        self.transactions(3)
+        self.log_has(r"mta delivery .* result=ok", count=3)
+        self.assertEqual(self.fake.peers[2], "127.0.0.3")
+        self.assertIn(b"two.example", self.fake.helos[0])
+        self.assertIn(b"three.example", self.fake.helos[1])
+        self.assertIn(b"renamed.example", self.fake.helos[2])
+
+
 class SrcEmpty(TablesBase):
     """An empty `src` table: the envelope fails for now, saying why; no
     connection from any other address."""

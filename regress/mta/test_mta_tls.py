@@ -127,6 +127,8 @@ ACTIONS = {
               'auth <relaycreds>',
     "fnoauth": 'host "smtp+tls://good@127.0.0.1:{fnoauth}" ca corpca '
                'auth <relaycreds>',
+    "fupd": 'host "smtp+tls://upd@127.0.0.1:{fupd}" ca corpca '
+            'auth <updcreds>',
 }
 
 SENDER = """\
@@ -135,6 +137,7 @@ pki client.example.org key "{d}/client.key"
 ca corpca cert "{d}/ca.crt"
 ca otherca cert "{d}/other.crt"
 table relaycreds {{ "good" = "bob:s3cret", "bad" = "bob:wrong" }}
+table updcreds file:{d}/updcreds
 listen on 127.0.0.1 port {port}
 """
 
@@ -148,7 +151,7 @@ class TestMtaTLS(unittest.TestCase):
         for name, ext in (("f454", True), ("fjunk", True),
                           ("fstall", True), ("fnotls", False),
                           ("flogin", True), ("fnoauth", True),
-                          ("finject", True)):
+                          ("finject", True), ("fupd", True)):
             f = FakeSMTP(ehlo_ext=(b"PIPELINING", b"STARTTLS") if ext
                          else (b"PIPELINING",))
             cls.fakes[name] = f
@@ -159,9 +162,11 @@ class TestMtaTLS(unittest.TestCase):
         # would put before the handshake
         cls.fakes["finject"].replies["starttls"] = (b"220 2.0.0 go\r\n"
                                                     b"250 2.0.0 x\r\n")
-        for name in ("flogin", "fnoauth"):
+        for name in ("flogin", "fnoauth", "fupd"):
             cls.fakes[name].replies["starttls"] = b"220 2.0.0 go\r\n"
             cls.fakes[name].ehlo_ext.append(b"AUTH PLAIN LOGIN")  # clear
+        # a connection per message: each authenticates
+        cls.fakes["fupd"].close_after_tx = True
         cls.fakes["fnoauth"].ehlo_ext_tls = [b"PIPELINING",
                                              b"AUTH CRAM-MD5"]
         cls.b = Smtpd()
@@ -179,7 +184,7 @@ class TestMtaTLS(unittest.TestCase):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(os.path.join(d, "mx.crt"),
                             os.path.join(d, "mx.key"))
-        for name in ("flogin", "fnoauth"):
+        for name in ("flogin", "fnoauth", "fupd"):
             cls.fakes[name].tls_context = ctx
         cls.ports = dict(tls=free_port(), smtps=free_port(),
                          verify=free_port(), auth=free_port(),
@@ -192,6 +197,8 @@ class TestMtaTLS(unittest.TestCase):
         os.chown(mail, pw.pw_uid, pw.pw_gid)
         with open(os.path.join(d, "creds"), "w") as f:
             f.write("bob %s\n" % encrypt("s3cret"))
+        with open(os.path.join(d, "updcreds"), "w") as f:
+            f.write("upd bob:old\n")
         with open(os.path.join(d, "smtpd.conf"), "w") as f:
             f.write(RECEIVER.format(d=d, **cls.ports))
         conf = SENDER.format(d=d, **cls.ports)
@@ -425,6 +432,26 @@ class TestMtaTLS(unittest.TestCase):
         f = self.fakes["flogin"]
         self.assertEqual(f.auths, [("LOGIN", b"bob", b"s3cret", True)])
         self.assertEqual(len(f.transactions), 1)
+        self.assertNotIn("s3cret", self.a.log())
+
+    def test_auth_table_updated(self):
+        """`smtpctl update table` of the credentials table: the next
+        connection authenticates with the new password (MTA-08), its
+        host no longer set aside for refusing the old one; the route
+        had kept the old one for as long as it lived."""
+        f = self.fakes["fupd"]
+        rcpt = self.send("fupd")
+        self.assertIn("AUTH rejected", self.outcome(rcpt, "tempfail"))
+        with open(os.path.join(self.b.dir, "updcreds"), "w") as fh:
+            fh.write("upd bob:s3cret\n")
+        r = self.a.ctl("update", "table", "updcreds")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.a.ctl("schedule", "all")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.outcome(rcpt, "ok")
+        self.assertEqual(len(f.transactions), 1)
+        self.assertEqual([a[1:3] for a in f.auths][0], (b"bob", b"old"))
+        self.assertEqual([a[1:3] for a in f.auths][-1], (b"bob", b"s3cret"))
         self.assertNotIn("s3cret", self.a.log())
 
     def test_auth_not_offered(self):

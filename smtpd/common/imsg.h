@@ -337,6 +337,10 @@ enum proc_id {
 	X(IMSG_LOOKUP_RELAY_LIST_RESULT, lookup_relay_list_result, LOOKUP,	\
 	    DISPATCHER, F(reqid, U64) F(r, TRI) F(values, STR),		\
 	    ((m)->r == 1) == ((m)->values[0] != '\0'))			\
+	/* a table was reloaded (smtpctl update table): what the relay	\
+	 * fetched from it is asked again at its next use */		\
+	X(IMSG_DISPATCHER_TABLE_UPDATED, dispatcher_table_updated, LOOKUP,	\
+	    DISPATCHER, F(table, STR), 1)					\
 	/* smtpctl's relay verbs (op: MTA_ADMIN_*; from and domain empty	\
 	 * but for BLOCK and UNBLOCK): text lines in chunks from the		\
 	 * dispatcher's mta agent */					\

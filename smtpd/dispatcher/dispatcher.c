@@ -225,6 +225,8 @@ static const struct imsg_handler dispatcher_handlers[] = {
 	    dispatcher_on_relay_table_result },
 	{ IMSG_LOOKUP_RELAY_LIST_RESULT, PROC_LOOKUP,
 	    dispatcher_on_relay_list_result },
+	{ IMSG_DISPATCHER_TABLE_UPDATED, PROC_LOOKUP,
+	    dispatcher_on_table_updated },
 	{ IMSG_PROC_PAUSE, PROC_CONTROL, dispatcher_on_pause },
 	{ IMSG_PROC_GET_STATS, PROC_CONTROL, stats_on_get_stats },
 	{ IMSG_DISPATCHER_MTA_ADMIN, PROC_CONTROL, dispatcher_on_mta_admin },

@@ -163,6 +163,9 @@ void	dispatcher_on_dns_addr(struct mproc *, struct imsg *);
 void	dispatcher_on_dns_end(struct mproc *, struct imsg *);
 /* the entry of a relay action's table (mtatls: `auth` credentials) */
 void	dispatcher_on_relay_table_result(struct mproc *, struct imsg *);
+/* dispatcher_on_table_updated - lists fetched from a reloaded table are
+ * asked again */
+void	dispatcher_on_table_updated(struct mproc *, struct imsg *);
 /* dispatcher_on_relay_list_result - a fetched `src` or `relay host`
  * table's values (dispatcher_mta_tables.c) */
 void	dispatcher_on_relay_list_result(struct mproc *, struct imsg *);

@@ -903,6 +903,17 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 	return 0;
 }
 
+void
+mta_route_hosts_clear(struct mta_route *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nhosts; i++) {
+		r->hosts[i].failures = 0;
+		r->hosts[i].aside_until = 0;
+	}
+}
+
 /* mta_route_kick - give waiting messages to idle sessions, open
  * sessions while messages wait, fail what no host can take */
 void

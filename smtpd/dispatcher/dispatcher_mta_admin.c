@@ -327,17 +327,13 @@ static int
 mta_admin_resume_route(uint64_t id)
 {
 	struct mta_route	*r;
-	size_t			 i;
 
 	TAILQ_FOREACH(r, &mta->routes, entry)
 		if (r->id == id)
 			break;
 	if (r == NULL)
 		return -1;
-	for (i = 0; i < r->nhosts; i++) {
-		r->hosts[i].failures = 0;
-		r->hosts[i].aside_until = 0;
-	}
+	mta_route_hosts_clear(r);
 	log_info("0000000000000000 mta route resumed id=%llu dest=%s",
 	    (unsigned long long)id, r->dest);
 	mta_route_kick(r);

@@ -193,6 +193,8 @@ extern struct mta_state	*mta;
 
 /* dispatcher_mta.c */
 void	mta_route_kick(struct mta_route *);
+/* mta_route_hosts_clear - R's hosts no longer set aside */
+void	mta_route_hosts_clear(struct mta_route *);
 void	mta_kick_all(void);
 /* mta_host_turn - which of N relay URLs the message MSGID takes under
  * action A (MTA-06) */
@@ -246,6 +248,9 @@ struct mta_list {
 	time_t			 retry;		/* failed: not asked before */
 	time_t			 backoff;	/* failed: the next delay */
 	uint64_t		 reqid;		/* asked; 0: not */
+	int			 stale;		/* its table was reloaded:
+						   the old values are not
+						   used while it is asked */
 	TAILQ_HEAD(, mta_list_wait) waiters;
 };
 

@@ -321,9 +321,10 @@ mta_list_get(const char *table, int service, mta_list_cb cb, void *arg)
 		TAILQ_INIT(&l->waiters);
 		TAILQ_INSERT_TAIL(&mta->lists, l, entry);
 	}
-	if (l->when != 0 && time(NULL) - l->when < mta_list_ttl())
+	if (!l->stale && l->when != 0 && time(NULL) - l->when <
+	    mta_list_ttl())
 		return l;
-	if (l->n > 0) {
+	if (!l->stale && l->n > 0) {
 		/* the old values while it is fetched again */
 		if (l->reqid == 0 && time(NULL) >= l->retry)
 			mta_list_ask(l);
@@ -391,6 +392,7 @@ mta_list_on_result(struct mta_list *l, int r, const char *values)
 		}
 		l->when = time(NULL);
 	}
+	l->stale = 0;	/* a failure: the old values, as when time is up */
 	while ((w = TAILQ_FIRST(&l->waiters)) != NULL) {
 		TAILQ_REMOVE(&l->waiters, w, entry);
 		w->cb(w->arg, r == -1 && l->n > 0 ? 1 : r, l);
@@ -413,6 +415,61 @@ dispatcher_on_relay_list_result(struct mproc *p, struct imsg *imsg)
 			mta_list_on_result(l, m.r, m.values);
 			return;
 		}
+}
+
+/*
+ * dispatcher_on_table_updated - a table was reloaded (smtpctl update
+ * table): each list fetched from it is asked again at its next use, its
+ * old values serving meanwhile, as when its time is up, and so is what
+ * a route took from it (MTA-06, MTA-08, MTA-09, MTA-10)
+ */
+void
+dispatcher_on_table_updated(struct mproc *p, struct imsg *imsg)
+{
+	struct msg_dispatcher_table_updated	 m;
+	struct mta_list				*l;
+	struct mta_route			*r;
+
+	if (msg_unpack_dispatcher_table_updated(imsg, &m) == -1) {
+		mproc_bad_payload(p, imsg);
+		return;
+	}
+	/*
+	 * what a route took from it: again once the route is idle (src,
+	 * helo-src), or before its next connection (credentials: its hosts,
+	 * set aside perhaps for refusing the old ones, get another try)
+	 */
+	TAILQ_FOREACH(r, &mta->routes, entry) {
+		if ((r->src_table != NULL && strcmp(r->src_table, m.table) ==
+		    0) || (r->helo_table != NULL && strcmp(r->helo_table,
+		    m.table) == 0))
+			r->srcs_when = 0;
+		if (r->auth_table == NULL || strcmp(r->auth_table, m.table) !=
+		    0 || r->creds == MTA_CREDS_NONE)
+			continue;
+		if (r->creds == MTA_CREDS_PENDING) {
+			/* its answer may hold the old entry: asked anew */
+			(void)api_tree_pop(&mta->creds, r->creds_reqid);
+			mta_route_ask_creds(r);
+		} else if (r->creds == MTA_CREDS_OK)
+			r->creds = MTA_CREDS_WANTED;
+		mta_route_hosts_clear(r);
+		log_info("mta: table %s updated: route %s asks its credentials "
+		    "again", m.table, r->dest);
+	}
+	TAILQ_FOREACH(l, &mta->lists, entry) {
+		if (strcmp(l->table, m.table) != 0)
+			continue;
+		l->stale = 1;
+		l->retry = 0;
+		l->backoff = 0;
+		/* an answer on its way may hold the old content: asked
+		 * anew, that answer is dropped (its reqid is gone) */
+		if (l->reqid != 0)
+			mta_list_ask(l);
+		log_info("mta: table %s updated: its list is fetched again "
+		    "before its next use", l->table);
+	}
 }
 
 /* mta_route_srcs_set - R's sources from list L (R 1), or why not */

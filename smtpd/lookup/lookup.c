@@ -430,6 +430,10 @@ lookup_on_update_done(void *arg, int r, const char *value)
 	res.r = r == 1 ? 1 : 0;
 	if (res.r != 1)
 		res.error = "update failed, the old content stays";
+	else if (env->peers[PROC_DISPATCHER] != NULL)
+		/* the lists the relay fetched from it are stale now */
+		msg_send_dispatcher_table_updated(env->peers[PROC_DISPATCHER],
+		    &(struct msg_dispatcher_table_updated){ .table = q->table });
 	lookup_query_answer(q, &res);
 }
 

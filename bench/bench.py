@@ -11,7 +11,7 @@ Never part of make test.  Needs root for OpenSMTPD and Postfix (they
 drop to their own accounts, created here when missing, and OpenSMTPD
 runs in a private mount namespace); as an ordinary user only our smtpd
 runs and the others are marked not run.  Their programs come from
-Debian's packages unpacked without installing (scripts/debunpack.sh).
+Debian's packages unpacked without installing (regress/lib/debfetch.py).
 
 Every server gets its own directory, configuration, spool and loopback
 port (refused if busy) and its own cgroup; runs are interleaved (each
@@ -45,6 +45,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import servers  # noqa: E402
 from servers import BENCH_USER, DOMAIN, wait_for  # noqa: E402
+from procs import stop_proc  # noqa: E402  (regress/lib, via servers)
+import debfetch  # noqa: E402
 
 RCPT = "%s@%s" % (BENCH_USER, DOMAIN)
 NAMES = ["ours", "opensmtpd", "postfix"]
@@ -107,15 +109,11 @@ class Bench:
         servers.run_as_root_setup(self.notes)
         self.debroot = None
         if any(n != "ours" for n in want):
-            r = subprocess.run(["sh", os.path.join(ROOT, "scripts",
-                                                   "debunpack.sh"),
-                                self.args.debs, "opensmtpd", "postfix"],
-                               capture_output=True, text=True, timeout=600)
-            if r.returncode == 0:
-                self.debroot = r.stdout.strip().splitlines()[-1]
-            else:
-                self.notes.append("OpenSMTPD and Postfix not run: %s" %
-                                  r.stderr.strip())
+            try:
+                self.debroot = debfetch.unpack(["opensmtpd", "postfix"],
+                                               self.args.debs)
+            except RuntimeError as e:
+                self.notes.append("OpenSMTPD and Postfix not run: %s" % e)
         for n in want:
             if n == "ours" or self.debroot:
                 have.append(n)
@@ -341,13 +339,10 @@ class Bench:
         """DIR/root of the unpacked postfix package (smtp-sink), or None."""
         if getattr(self, "debroot", None):
             return self.debroot
-        r = subprocess.run(["sh", os.path.join(ROOT, "scripts",
-                                               "debunpack.sh"),
-                            self.args.debs, "postfix"], capture_output=True,
-                           text=True, timeout=600)
-        if r.returncode != 0:
+        try:
+            self.debroot = debfetch.unpack(["postfix"], self.args.debs)
+        except RuntimeError:
             return None
-        self.debroot = r.stdout.strip().splitlines()[-1]
         return self.debroot
 
     def start_sink(self, tag):
@@ -355,8 +350,8 @@ class Bench:
         a directory of its own: (process, port, directory)."""
         root = self.sink_root()
         if root is None:
-            raise RuntimeError("smtp-sink not available (debunpack.sh "
-                               "postfix failed)")
+            raise RuntimeError("smtp-sink not available (the postfix "
+                               "package could not be unpacked)")
         d = os.path.join(self.work, "sink-" + tag)
         os.makedirs(d)
         os.chmod(d, 0o777)
@@ -376,16 +371,6 @@ class Bench:
                 p.poll() is not None:
             raise RuntimeError("smtp-sink did not start")
         return p, port, d
-
-    @staticmethod
-    def stop_sink(p):
-        if p.pid > 1 and p.poll() is None:
-            os.kill(p.pid, signal.SIGTERM)
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait(timeout=10)
 
     def run_c(self, name, tag):
         """C: relay to Postfix's smtp-sink, 4 KiB, 20 sessions in, until
@@ -423,7 +408,7 @@ class Bench:
             if s is not None:
                 self.done_with(s)
             if sink is not None:
-                self.stop_sink(sink)
+                stop_proc(sink)
 
     def idle_sessions(self, s, n):
         """Hold N idle sessions: (loadgen's idle line, PSS with them)."""
@@ -545,7 +530,7 @@ class Bench:
             if s is not None:
                 self.done_with(s)
             if sink is not None:
-                self.stop_sink(sink)
+                stop_proc(sink)
 
     def tls_keypair(self):
         """A self-signed RSA 2048 certificate for scenario T, made once

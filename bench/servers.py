@@ -28,6 +28,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "regress", "lib"))
 import accounts  # noqa: E402
+from procs import wait_for  # noqa: E402,F401  (one copy, with the tests')
 
 CG_V1 = "/sys/fs/cgroup/cpuacct"
 CG_V2 = "/sys/fs/cgroup"
@@ -35,15 +36,6 @@ START_TIMEOUT = 30
 STOP_TIMEOUT = 20
 BENCH_USER = "benchmail"        # the recipient, a system account
 DOMAIN = "bench.test"
-
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 SOURCES = 200   # loadgen -A: client addresses 127.1.x.y of the runs

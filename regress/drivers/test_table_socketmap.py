@@ -19,7 +19,7 @@ service), every service, keys with odd characters, each reply status,
 each misbehaviour (a temporary failure naming the table, never a
 crash), UPDATE, the outage tests (absent at start, killed, frozen; our
 smtpd through smtpctl), and Postfix's own socketmap client (postmap -q,
-unpacked by scripts/debunpack.sh; "not run" without it) answering as
+unpacked by regress/lib/debfetch.py; "not run" without it) answering as
 ours does from the same server.
 """
 import json
@@ -169,6 +169,7 @@ import dbtables  # noqa: E402
 from dbtables import CHECK, LOOKUP, FETCH, UPDATE, CLOSE  # noqa: E402
 import servers  # noqa: E402
 import test_table_drivers as drivers  # noqa: E402
+from debfetch import unpacked_or_skip  # noqa: E402
 
 K_STRING = 0x400
 K_REGEX = 0x800
@@ -257,19 +258,8 @@ CASES = [
 def postfix_postmap(confdir):
     """Postfix's postmap and its environment, with a main.cf in
     CONFDIR; SkipTest ("not run") when the package cannot be fetched."""
-    cache = os.path.join(dbtables.BUILD, "cache", "debunpack")
-    try:
-        p = subprocess.run(["sh", os.path.join(dbtables.ROOT, "scripts",
-                                               "debunpack.sh"),
-                            cache, "postfix"], capture_output=True,
-                           text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise unittest.SkipTest("not run: debunpack.sh: %s" % e)
-    root = p.stdout.strip()
-    postmap = os.path.join(root, "usr", "sbin", "postmap")
-    if p.returncode != 0 or not os.access(postmap, os.X_OK):
-        raise unittest.SkipTest("not run: Postfix's postmap is not "
-                                "available: %s" % p.stderr.strip()[-300:])
+    postmap = unpacked_or_skip(["postfix"], "usr/sbin/postmap")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(postmap)))
     # postmap only checks that these name accounts, distinct from
     # default_privs (nobody); the unpacked package made no `postfix`
     # nor `postdrop`, so take two that every Debian system has
@@ -447,7 +437,7 @@ class SocketmapDriverTests(dbtables.DriverTests, unittest.TestCase):
     # -- Postfix's socketmap client --------------------------------------
     def test_postfix_client_agrees(self):
         """Postfix's own socketmap client (postmap -q, from Debian's
-        postfix package unpacked by scripts/debunpack.sh) and ours ask
+        postfix package unpacked by regress/lib/debfetch.py) and ours ask
         the same server the same keys: the same values, not-founds and
         failures; so the test server speaks the protocol Postfix does."""
         postmap, env = postfix_postmap(self.tmp)

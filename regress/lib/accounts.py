@@ -3,8 +3,8 @@ when missing (as root), one way for all of them.
 
 The daemon's accounts are scripts/users.sh's (smtpdtest.ensure_accounts).
 Here: the accounts of test users, and those another mail server's
-programs need.  Postfix unpacked from Debian's package (scripts/
-debunpack.sh) is never installed, so its package scripts never ran and
+programs need.  Postfix unpacked from Debian's package (debfetch.py)
+is never installed, so its package scripts never ran and
 a fresh machine has no `postfix` account nor `postdrop` group; Debian's
 OpenSMTPD drops to `opensmtpd` and `opensmtpq`.  Accounts are made the
 way those packages make them (system accounts, no home, no shell)."""

@@ -44,6 +44,8 @@ import tempfile
 import time
 import unittest
 
+from procs import stop_proc  # noqa: E402  (one copy)
+
 START_TIMEOUT = 10
 STOP_TIMEOUT = 5
 NOT_RUN = "not run: "
@@ -237,7 +239,7 @@ class DnsServer:
         return self
 
     def stop(self):
-        stop_proc(self.proc)
+        stop_proc(self.proc, STOP_TIMEOUT)
         self.proc = None
         if self.dir:
             shutil.rmtree(self.dir, True)
@@ -306,7 +308,7 @@ class MiniDns:
         return self
 
     def stop(self):
-        stop_proc(self.proc)
+        stop_proc(self.proc, STOP_TIMEOUT)
         if self.proc is not None and self.proc.stdout:
             self.proc.stdout.close()
         self.proc = None
@@ -395,19 +397,6 @@ def wait_ready(port, proc, server):
         pass
     server.stop()
     raise RuntimeError("DNS server did not start: %s" % err.strip())
-
-
-def stop_proc(proc):
-    """Stop a child we started, by its PID; bounded."""
-    if proc is None or proc.pid <= 1:
-        return
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(STOP_TIMEOUT)
 
 
 if __name__ == "__main__":

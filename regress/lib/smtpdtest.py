@@ -137,16 +137,7 @@ def daemon_env(privileged):
 
 from ports import free_port  # noqa: E402,F401  (one port picker)
 from accounts import accounts_lock, ensure_account  # noqa: E402,F401
-
-
-def wait_for(pred, timeout, step=0.05):
-    """Poll pred() until true or timeout; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
+from procs import stop_proc, wait_for  # noqa: E402,F401  (one copy)
 
 
 def pid_alive(pid):

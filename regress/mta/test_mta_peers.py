@@ -1,6 +1,6 @@
 """The MTA against real next hops (issue 9 part 2; MTA-04, MTA-14):
 Postfix's smtp-sink (unpacked from Debian's postfix package by
-scripts/debunpack.sh, not installed: without it the test is reported
+regress/lib/debfetch.py, not installed: without it the test is reported
 not run) and a second instance of our own smtpd delivering to a
 Maildir.  What arrives is compared byte for byte with what was sent
 (CRLF on the wire, dot-stuffing undone by the receiving smtpd),
@@ -22,10 +22,11 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mail"))
-from smtpdtest import (BUILD, NOT_RUN, ROOT, Smtpd, free_port,  # noqa: E402
+from smtpdtest import (NOT_RUN, Smtpd, free_port,  # noqa: E402
                        sanitizer_build,
                        is_root, wait_for)
 from test_mailflow import recipient_user  # noqa: E402
+from debfetch import unpacked_or_skip  # noqa: E402
 
 TIMEOUT = 20
 # complete headers: the loopback listener adds none (SMTP-22)
@@ -37,20 +38,8 @@ BODY = (HDRS + b"Subject: peers\r\n\r\nline one\r\n.dot line\r\n..two\r\n"
 
 def postfix_root():
     """DIR/root of the unpacked postfix package, or SkipTest."""
-    cache = os.path.join(BUILD, "cache", "debunpack")
-    try:
-        p = subprocess.run(["sh", os.path.join(ROOT, "scripts",
-                                               "debunpack.sh"),
-                            cache, "postfix"], capture_output=True,
-                           text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise unittest.SkipTest(NOT_RUN + "debunpack.sh: %s" % e)
-    root = p.stdout.strip()
-    sink = os.path.join(root, "usr", "sbin", "smtp-sink")
-    if p.returncode != 0 or not os.access(sink, os.X_OK):
-        raise unittest.SkipTest(NOT_RUN + "Postfix's smtp-sink is not "
-                                "available: %s" % p.stderr.strip()[-300:])
-    return root
+    sink = unpacked_or_skip(["postfix"], "usr/sbin/smtp-sink", NOT_RUN)
+    return os.path.dirname(os.path.dirname(os.path.dirname(sink)))
 
 
 def relay_conf(port, target, extra=""):

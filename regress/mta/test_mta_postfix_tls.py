@@ -1,5 +1,5 @@
 """Interop over TLS with a real Postfix (issue 9 part 8; MTA-04, TLS-03,
-TLS-12): Postfix unpacked from Debian's package (scripts/debunpack.sh,
+TLS-12): Postfix unpacked from Debian's package (regress/lib/debfetch.py,
 not installed; without it the test is reported not run) runs with a
 private config_directory, queue and a loopback port, STARTTLS offered
 with a certificate of our test CA.

@@ -3,7 +3,7 @@ the real OpenSMTPD 6.8 daemon (issue 10 part 3: every libexec driver
 runs under OpenSMTPD 6.8's imsg protocol, and under 7.6+'s text one).
 
 Debian's opensmtpd 6.8.0p2, unpacked without installing
-(scripts/debunpack.sh), runs as root in a private mount namespace
+(regress/lib/debfetch.py), runs as root in a private mount namespace
 (unshare -m) where its compiled-in paths (/var/spool, /run, /var/lib,
 /usr/libexec, /etc/resolv.conf, /etc/hosts) are bind mounts of a
 temporary directory, as bench/servers.py runs it; its libexec directory
@@ -34,26 +34,15 @@ sys.path.insert(0, os.path.join(ROOT, "regress", "drivers"))
 from smtpdtest import (BUILD, NOT_RUN, ensure_account, free_port,  # noqa
                        is_root, wait_for)
 import test_table_drivers as drivers  # noqa: E402
+from debfetch import unpacked_or_skip  # noqa: E402
 
 START = 30              # seconds for OpenSMTPD to answer its port
 
 
 def opensmtpd_root():
     """DIR/root of the unpacked opensmtpd 6.8 package, or SkipTest."""
-    cache = os.path.join(BUILD, "cache", "debunpack")
-    try:
-        p = subprocess.run(["sh", os.path.join(ROOT, "scripts",
-                                               "debunpack.sh"),
-                            cache, "opensmtpd"], capture_output=True,
-                           text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise unittest.SkipTest(NOT_RUN + "debunpack.sh: %s" % e)
-    root = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
-    if p.returncode != 0 or not os.access(
-            os.path.join(root, "usr", "sbin", "smtpd"), os.X_OK):
-        raise unittest.SkipTest(NOT_RUN + "OpenSMTPD 6.8 is not "
-                                "available: %s" % p.stderr.strip()[-300:])
-    return root
+    smtpd = unpacked_or_skip(["opensmtpd"], "usr/sbin/smtpd", NOT_RUN)
+    return os.path.dirname(os.path.dirname(os.path.dirname(smtpd)))
 
 
 @unittest.skipUnless(is_root(), "OpenSMTPD 6.8 runs as root (namespace, "

@@ -158,6 +158,8 @@ static struct test_sample {
 	    0x20 } } },
 	{ IMSG_LOOKUP_RELAY_LIST_RESULT, { .lookup_relay_list_result = { 32,
 	    1, "192.0.2.10\n192.0.2.11" } } },
+	{ IMSG_DISPATCHER_TABLE_UPDATED, { .dispatcher_table_updated = {
+	    "srcs" } } },
 	{ IMSG_CTL_MTA_ADMIN, { .ctl_mta_admin = { 3, 12, "", "" } } },
 	{ IMSG_DISPATCHER_MTA_ADMIN, { .dispatcher_mta_admin = { 33, 4,
 	    0, "192.0.2.1", "example.net" } } },

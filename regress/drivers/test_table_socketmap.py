@@ -169,7 +169,7 @@ import dbtables  # noqa: E402
 from dbtables import CHECK, LOOKUP, FETCH, UPDATE, CLOSE  # noqa: E402
 import servers  # noqa: E402
 import test_table_drivers as drivers  # noqa: E402
-from debfetch import unpacked_or_skip  # noqa: E402
+from debfetch import unpack_or_skip  # noqa: E402
 
 K_STRING = 0x400
 K_REGEX = 0x800
@@ -258,8 +258,8 @@ CASES = [
 def postfix_postmap(confdir):
     """Postfix's postmap and its environment, with a main.cf in
     CONFDIR; SkipTest ("not run") when the package cannot be fetched."""
-    postmap = unpacked_or_skip(["postfix"], "usr/sbin/postmap")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(postmap)))
+    root = unpack_or_skip(["postfix"], "usr/sbin/postmap")
+    postmap = os.path.join(root, "usr", "sbin", "postmap")
     # postmap only checks that these name accounts, distinct from
     # default_privs (nobody); the unpacked package made no `postfix`
     # nor `postdrop`, so take two that every Debian system has

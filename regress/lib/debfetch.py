@@ -11,7 +11,7 @@ CACHE/root/.PACKAGE says it is done; programs then run from CACHE/root
 default CACHE is $SMTPD_BUILD/cache/debunpack.  On a machine whose
 package lists are missing, root refreshes them once and tries again.
 Failing to get a package raises RuntimeError with the reason; a test
-says "not run" with it (unpacked_or_skip) or fails, never skips
+says "not run" with it (unpack_or_skip) or fails, never skips
 silently."""
 import glob
 import os
@@ -77,13 +77,19 @@ def unpack(packages, cache=CACHE):
     return root
 
 
-def unpacked(packages, member, cache=CACHE):
-    """Path of the program MEMBER (e.g. usr/sbin/smtpctl) in CACHE/root,
-    PACKAGES unpacked there first."""
-    path = os.path.join(unpack(packages, cache), member)
+def member_of(root, member, packages):
+    """Path of the program MEMBER in ROOT, where PACKAGES were unpacked
+    (RuntimeError if it is not there)."""
+    path = os.path.join(root, member)
     if not os.access(path, os.X_OK):
         raise RuntimeError("no %s in %s" % (member, " ".join(packages)))
     return path
+
+
+def unpacked(packages, member, cache=CACHE):
+    """Path of the program MEMBER (e.g. usr/sbin/smtpctl) in CACHE/root,
+    PACKAGES unpacked there first."""
+    return member_of(unpack(packages, cache), member, packages)
 
 
 def fetch_unpacked(package, member):
@@ -91,11 +97,14 @@ def fetch_unpacked(package, member):
     return unpacked([package], member)
 
 
-def unpacked_or_skip(packages, member, not_run="not run: "):
-    """As unpacked, but a package that cannot be had is SkipTest with
-    NOT_RUN and the reason: the test is reported as not run."""
+def unpack_or_skip(packages, member, not_run="not run: "):
+    """CACHE/root with PACKAGES unpacked and the program MEMBER in it;
+    a package that cannot be had is SkipTest with NOT_RUN and the
+    reason: the test is reported as not run."""
     try:
-        return unpacked(packages, member)
+        root = unpack(packages)
+        member_of(root, member, packages)
     except RuntimeError as e:
         raise unittest.SkipTest("%s%s unavailable: %s" %
                                 (not_run, " ".join(packages), e))
+    return root

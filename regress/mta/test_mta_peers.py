@@ -26,7 +26,7 @@ from smtpdtest import (NOT_RUN, Smtpd, free_port,  # noqa: E402
                        sanitizer_build,
                        is_root, wait_for)
 from test_mailflow import recipient_user  # noqa: E402
-from debfetch import unpacked_or_skip  # noqa: E402
+from debfetch import unpack_or_skip  # noqa: E402
 
 TIMEOUT = 20
 # complete headers: the loopback listener adds none (SMTP-22)
@@ -38,8 +38,7 @@ BODY = (HDRS + b"Subject: peers\r\n\r\nline one\r\n.dot line\r\n..two\r\n"
 
 def postfix_root():
     """DIR/root of the unpacked postfix package, or SkipTest."""
-    sink = unpacked_or_skip(["postfix"], "usr/sbin/smtp-sink", NOT_RUN)
-    return os.path.dirname(os.path.dirname(os.path.dirname(sink)))
+    return unpack_or_skip(["postfix"], "usr/sbin/smtp-sink", NOT_RUN)
 
 
 def relay_conf(port, target, extra=""):

@@ -34,15 +34,14 @@ sys.path.insert(0, os.path.join(ROOT, "regress", "drivers"))
 from smtpdtest import (BUILD, NOT_RUN, ensure_account, free_port,  # noqa
                        is_root, wait_for)
 import test_table_drivers as drivers  # noqa: E402
-from debfetch import unpacked_or_skip  # noqa: E402
+from debfetch import unpack_or_skip  # noqa: E402
 
 START = 30              # seconds for OpenSMTPD to answer its port
 
 
 def opensmtpd_root():
     """DIR/root of the unpacked opensmtpd 6.8 package, or SkipTest."""
-    smtpd = unpacked_or_skip(["opensmtpd"], "usr/sbin/smtpd", NOT_RUN)
-    return os.path.dirname(os.path.dirname(os.path.dirname(smtpd)))
+    return unpack_or_skip(["opensmtpd"], "usr/sbin/smtpd", NOT_RUN)
 
 
 @unittest.skipUnless(is_root(), "OpenSMTPD 6.8 runs as root (namespace, "

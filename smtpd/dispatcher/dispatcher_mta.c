@@ -903,6 +903,8 @@ mta_route_connect(struct mta_route *r, struct mta_host *h)
 	return 0;
 }
 
+/* mta_route_hosts_clear - R's hosts no longer set aside (resume route,
+ * its credentials updated) */
 void
 mta_route_hosts_clear(struct mta_route *r)
 {

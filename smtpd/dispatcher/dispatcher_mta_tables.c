@@ -419,9 +419,9 @@ dispatcher_on_relay_list_result(struct mproc *p, struct imsg *imsg)
 
 /*
  * dispatcher_on_table_updated - a table was reloaded (smtpctl update
- * table): each list fetched from it is asked again at its next use, its
- * old values serving meanwhile, as when its time is up, and so is what
- * a route took from it (MTA-06, MTA-08, MTA-09, MTA-10)
+ * table): each list fetched from it is fetched again before its next
+ * use (stale: its old values serve only if that fetch fails), and what
+ * a route took from it is taken again (MTA-06, MTA-08, MTA-09, MTA-10)
  */
 void
 dispatcher_on_table_updated(struct mproc *p, struct imsg *imsg)

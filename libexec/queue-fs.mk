@@ -1,1 +1,2 @@
-OBJS_queue-fs := $(O)/o/smtpd/queue/queue_fs.o
+OBJS_queue-fs := $(O)/o/smtpd/queue/queue_fs.o \
+		 $(O)/o/smtpd/queue/queue_fs_journal.o

@@ -2,7 +2,10 @@
  * test.c -- counters and output for the unit-test convention (test.h).
  * Linked into every regress/unit program; never into the daemon.
  */
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -24,6 +27,40 @@ test_check(int ok, const char *what, const char *file, int line)
 	}
 	fflush(stdout);
 	return ok;
+}
+
+/* test_rm_depth - PATH removed, DEPTH levels below the tree's top */
+static void
+test_rm_depth(const char *path, int depth)
+{
+	struct dirent	*de;
+	DIR		*dp;
+	char		 sub[PATH_MAX];
+
+	if (depth > 8 || (dp = opendir(path)) == NULL) {
+		unlink(path);
+		return;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+		if (de->d_type == DT_DIR)
+			test_rm_depth(sub, depth + 1);
+		else
+			unlink(sub);
+	}
+	closedir(dp);
+	rmdir(path);
+}
+
+/* test_rm_tree - remove the file or tree at PATH (a test's own
+ * temporary tree: depth bounded, symbolic links not followed) */
+void
+test_rm_tree(const char *path)
+{
+	test_rm_depth(path, 0);
 }
 
 /* test_not_run - say that a part of the program did not run, and why */

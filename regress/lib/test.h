@@ -21,6 +21,8 @@ extern int	test_failed;
 int	test_check(int ok, const char *what, const char *file, int line);
 int	test_done(void);
 void	test_not_run(const char *why);
+/* test_rm_tree - remove the file or tree at PATH (depth bounded) */
+void	test_rm_tree(const char *path);
 /* test_build_path - BUILD/SUB, the program being BUILD/regress/unit/NAME
  * ("" when it cannot be told) */
 const char *test_build_path(const char *sub, char *buf, size_t bufsz);

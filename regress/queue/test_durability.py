@@ -6,10 +6,14 @@ its processes into one file in the order they happened.  Messages are
 sent (one per connection, several on one connection, pipelined
 transactions); then, for each "250 2.0.0 <msgid> Message
 accepted" the dispatcher began to write, the trace must show, completed
-before that write began: an fsync of the message's body, an fsync of
-each of its envelopes, the rename of its directory into queue/ and an
-fsync of the directory it was renamed into.  Deliveries are paused
-(-P mda) so nothing else touches the message.  Not timed.
+before that write began, either the commit journal's steps (the
+default: a write to the spool's "journal" of the record naming the
+message, which holds its body and envelopes, then an fsync or fdatasync
+of the journal that began after that write returned) or the classic
+steps (an fsync of the message's body, an fsync of each of its
+envelopes, the rename of its directory into queue/ and an fsync of the
+directory it was renamed into).  Deliveries are paused (-P mda) so
+nothing else touches the message.  Not timed.
 
 The checker is tried on made-up traces too, so a trace it cannot read or
 an early reply fails the test instead of passing unseen.  Without strace
@@ -38,12 +42,13 @@ from smtpdtest import (NOT_RUN, SANITIZER_MARKS, build_for,  # noqa: E402
 
 TIMEOUT = 90    # strace and the sanitizer build together are slow
 SYSCALLS = "fsync,fdatasync,rename,renameat,renameat2,write,writev," \
-           "sendto,sendmsg"
+           "sendto,sendmsg,pwrite64"
 LINE = re.compile(r"^(\d+)\s+(.*)$")
 CALL = re.compile(r"^(\w+)\((.*)$")
 RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
 FDPATH = re.compile(r"^\d+<([^>]*)>")
 ACCEPTED = re.compile(r"250 2\.0\.0 ([0-9a-f]{8}) Message accepted")
+JRECORD = re.compile(r'^\d+<([^>]*/journal)>, "QJR1([0-9a-f]{8})')
 RENAME_TO = re.compile(r'"incoming/([0-9a-f]{8})", \d+<[^>]*>, '
                        r'"(queue/[0-9a-f]{2})/[0-9a-f]{8}"')
 
@@ -51,8 +56,9 @@ RENAME_TO = re.compile(r'"incoming/([0-9a-f]{8})", \d+<[^>]*>, '
 def trace_events(text):
     """The trace as events in order: (kind, detail) with kind "fsync"
     (a completed fsync: the path), "rename" (a completed rename of a
-    message directory into queue/: (msgid, bucket)) and "accept" (the
-    start of a write of a 250 after DATA: msgid)."""
+    message directory into queue/: (msgid, bucket)), "journal" (a
+    completed write of a message's record to the journal: msgid) and
+    "accept" (the start of a write of a 250 after DATA: msgid)."""
     pending = {}
     events = []
     for raw in text.splitlines():
@@ -80,6 +86,11 @@ def trace_events(text):
                 continue
             done_line = (name, args)
         name, args = done_line
+        if name == "pwrite64":
+            j = JRECORD.match(args)
+            if j and re.search(r"\)\s+= [1-9]\d*$", args):
+                events.append(("journal", j.group(2)))
+            continue
         if not re.search(r"\)\s+= 0$", args):
             continue
         if name in ("fsync", "fdatasync"):
@@ -98,15 +109,24 @@ def check_durable(text):
     that began before what makes its message durable had returned."""
     synced = []         # completed fsyncs, in order
     renamed = {}        # msgid -> (index in synced at rename, bucket)
+    journaled = {}      # msgid -> index in synced at its record's write
     accepted, problems = [], []
     for kind, detail in trace_events(text):
         if kind == "fsync":
             synced.append(detail)
         elif kind == "rename":
             renamed[detail[0]] = (len(synced), detail[1])
+        elif kind == "journal":
+            journaled[detail] = len(synced)
         else:
             msgid = detail
             accepted.append(msgid)
+            if msgid in journaled:
+                if not any(p.endswith("/journal")
+                           for p in synced[journaled[msgid]:]):
+                    problems.append("%s: 250 before the journal's fsync "
+                                    "after its record" % msgid)
+                continue
             body = [p for p in synced if p.endswith("/%s/message" % msgid)]
             envs = [p for p in synced
                     if re.search(r"/%s/%s[0-9a-f]{8}$" % (msgid, msgid), p)]
@@ -137,8 +157,44 @@ for delivery\\r\\n", iov_len=50}], 1) = 50
 """
 
 
+GOOD_JOURNAL = """\
+10  renameat(3</s>, "incoming/0a0b0c0d", 3</s>, "queue/0a/0a0b0c0d") = 0
+10  pwrite64(8</s/journal>, "QJR10a0b0c0d\\2\\0\\0\\0", 400, 512) = 400
+10  fdatasync(8</s/journal> <unfinished ...>
+11  writev(9<socket:[1]>, [{iov_base="250 2.0.0 Ok\\r\\n", iov_len=14}], 1) = 14
+10  <... fdatasync resumed>) = 0
+11  writev(9<socket:[1]>, [{iov_base="250 2.0.0 0a0b0c0d Message accepted \
+for delivery\\r\\n", iov_len=50}], 1) = 50
+"""
+
+
 class Checker(unittest.TestCase):
     """The trace reader itself, on made-up traces."""
+
+    def test_journal_trace_passes(self):
+        self.assertEqual(check_durable(GOOD_JOURNAL), (["0a0b0c0d"], []))
+
+    def test_reply_before_journal_sync_returned(self):
+        lines = GOOD_JOURNAL.splitlines()
+        bad = "\n".join(lines[:3] + lines[5:] + [lines[4]])
+        acc, problems = check_durable(bad)
+        self.assertEqual(acc, ["0a0b0c0d"])
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("journal", problems[0])
+
+    def test_journal_sync_before_record_does_not_count(self):
+        lines = GOOD_JOURNAL.splitlines()
+        # the flush completes, then the record is written, then the 250
+        bad = "\n".join([lines[0], lines[2].replace(" <unfinished ...>",
+                                                     ") = 0"),
+                         lines[1], lines[5]])
+        acc, problems = check_durable(bad)
+        self.assertEqual(len(problems), 1, (bad, problems))
+
+    def test_journal_record_of_another_message(self):
+        bad = GOOD_JOURNAL.replace("QJR10a0b0c0d", "QJR10a0b0c0e")
+        acc, problems = check_durable(bad)
+        self.assertTrue(problems, problems)
 
     def test_ordered_trace_passes(self):
         self.assertEqual(check_durable(GOOD), (["0a0b0c0d"], []))
@@ -301,8 +357,8 @@ class CommitThread(Durability):
     DELAY_US = 400000
 
     def strace_args(self):
-        return ["-y", "-e", "trace=fsync", "-e",
-                "inject=fsync:delay_exit=%d" % self.DELAY_US]
+        return ["-y", "-e", "trace=fsync,fdatasync", "-e",
+                "inject=fsync,fdatasync:delay_exit=%d" % self.DELAY_US]
 
     def session(self):
         """A connection past EHLO: (socket, reader)."""
@@ -327,6 +383,9 @@ class CommitThread(Durability):
         with open(self.trace, errors="replace") as f:
             return what in f.read()
 
+    def committing(self):
+        return self.traced("/journal>") or self.traced("/message>")
+
     def queued(self):
         return sorted(m for b in os.listdir(os.path.join(self.dir, "spool",
                                                          "queue"))
@@ -338,8 +397,9 @@ class CommitThread(Durability):
         a, fa = self.session()
         b, fb = self.session()
         self.to_end_of_data(a, fa, b"first")
-        # the commit is on its thread, in its first slowed fsync round
-        self.assertTrue(wait_for(lambda: self.traced("/message>"), 10))
+        # the commit is on its thread, in its slowed flush of the
+        # journal (or its first fsync round, the classic way)
+        self.assertTrue(wait_for(self.committing, 10))
         b.sendall(b"MAIL FROM:<b@client.example>\r\n")
         first = []
 
@@ -366,7 +426,7 @@ class CommitThread(Durability):
         self.start()
         a, fa = self.session()
         self.to_end_of_data(a, fa, b"gone")
-        self.assertTrue(wait_for(lambda: self.traced("/message>"), 10))
+        self.assertTrue(wait_for(self.committing, 10))
         a.close()
         self.assertTrue(wait_for(lambda: "queue commit msgid" in
                                  self.log(), TIMEOUT), self.log()[-3000:])

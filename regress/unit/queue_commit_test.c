@@ -9,7 +9,8 @@
  * fallible call of a batch in turn (queue_fs_inject_fault), for a batch
  * in one existing bucket and one that makes new buckets; plus a batch
  * with bad members, and the fsyncs a batch saves.  Each case runs in a
- * fresh spool in a temporary directory.
+ * fresh spool in a temporary directory, once with the classic commit
+ * and once through the commit journal (queue_fs_journal.c).
  */
 #include <sys/stat.h>
 
@@ -35,6 +36,8 @@ static char		 test_root[PATH_MAX];
 
 static uint32_t	test_seq;
 static int	test_spread;	/* msgids in distinct buckets */
+static int	test_journal;	/* spools commit through the journal */
+static const char *test_mode = "";	/* "journal: " then */
 
 /* test_ids - deterministic ids: one bucket, or one bucket per message */
 static uint32_t
@@ -46,44 +49,19 @@ test_ids(void)
 	return 0x2a000000u | test_seq;
 }
 
-/* test_rm - remove the tree at PATH (depth bounded by the layout) */
-static void
-test_rm(const char *path, int depth)
-{
-	struct dirent	*de;
-	DIR		*dp;
-	char		 sub[PATH_MAX];
-
-	if (depth > 8 || (dp = opendir(path)) == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(dp)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-		if (de->d_type == DT_DIR)
-			test_rm(sub, depth + 1);
-		else
-			unlink(sub);
-	}
-	closedir(dp);
-	rmdir(path);
-}
-
 /* test_fresh - an empty spool, the fs backend on it, ids restarted */
 static int
 test_fresh(void)
 {
 	queue_backend_close();
 	if (test_root[0] != '\0')
-		test_rm(test_root, 0);
+		test_rm_tree(test_root);
 	snprintf(test_root, sizeof test_root, "%s/queuecommit.XXXXXX",
 	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(test_root) == NULL)
 		return -1;
 	test_seq = 0;
+	queue_fs_set_journal(test_journal);
 	return queue_backend_init("fs", test_root);
 }
 
@@ -167,9 +145,9 @@ test_faults(int spread)
 	calls = test_batch(0, msgids, results, &r);
 	for (i = 0, n = 0; i < TEST_BATCH; i++)
 		n += results[i] == QUEUE_OK && test_committed(msgids[i]);
-	snprintf(what, sizeof what, "%s: a clean batch commits all %d "
-	    "(%d calls)", spread ? "new buckets" : "one bucket", TEST_BATCH,
-	    calls);
+	snprintf(what, sizeof what, "%s%s: a clean batch commits all %d "
+	    "(%d calls)", test_mode, spread ? "new buckets" : "one bucket",
+	    TEST_BATCH, calls);
 	CHECK(calls > 0 && r == QUEUE_OK && n == TEST_BATCH, what);
 	for (int nth = 1; nth <= calls; nth++) {
 		if (test_batch((unsigned int)nth, msgids, results, &r) == -1) {
@@ -187,12 +165,12 @@ test_faults(int spread)
 		if (failed == 0 || r == QUEUE_OK)
 			quiet++;
 	}
-	snprintf(what, sizeof what, "%s: a fault at each of %d calls: "
-	    "results match the spool", spread ? "new buckets" : "one bucket",
-	    calls);
+	snprintf(what, sizeof what, "%s%s: a fault at each of %d calls: "
+	    "results match the spool", test_mode, spread ? "new buckets" :
+	    "one bucket", calls);
 	CHECK(bad == 0 && wrong == 0, what);
-	snprintf(what, sizeof what, "%s: every fault fails a result",
-	    spread ? "new buckets" : "one bucket");
+	snprintf(what, sizeof what, "%s%s: every fault fails a result",
+	    test_mode, spread ? "new buckets" : "one bucket");
 	CHECK(quiet == 0, what);
 }
 
@@ -202,6 +180,7 @@ test_mixed(void)
 {
 	uint32_t	msgids[4];
 	int		results[4], r;
+	char		what[128];
 
 	test_spread = 0;
 	if (test_fresh() == -1) {
@@ -213,14 +192,18 @@ test_mixed(void)
 	msgids[2] = 0x2a7fffff;			/* never created */
 	msgids[3] = test_message(3);
 	r = queue_commit_messages(4, msgids, NULL, results);
+	snprintf(what, sizeof what, "%smixed: the good members commit",
+	    test_mode);
 	CHECK(results[0] == QUEUE_OK && results[3] == QUEUE_OK &&
-	    test_committed(msgids[0]) && test_committed(msgids[3]),
-	    "mixed: the good members commit");
+	    test_committed(msgids[0]) && test_committed(msgids[3]), what);
+	snprintf(what, sizeof what, "%smixed: the bad members fail, and the "
+	    "batch says so", test_mode);
 	CHECK(results[1] != QUEUE_OK && results[2] != QUEUE_OK &&
-	    !test_committed(msgids[1]) && r != QUEUE_OK,
-	    "mixed: the bad members fail, and the batch says so");
+	    !test_committed(msgids[1]) && r != QUEUE_OK, what);
 	r = queue_commit_messages(1, &msgids[0], NULL, results);
-	CHECK(r != QUEUE_OK, "mixed: a second commit is refused");
+	snprintf(what, sizeof what, "%smixed: a second commit is refused",
+	    test_mode);
+	CHECK(r != QUEUE_OK, what);
 }
 
 /* test_savings - the fsyncs of N commits alone and in one batch */
@@ -253,9 +236,17 @@ test_savings(void)
 		queue_fs_inject_fault(0, 0);
 		r = queue_commit_messages(TEST_BATCH, msgids, NULL, results);
 		batch = queue_fs_count_fsyncs();
-		printf("# %s: fsyncs of %d commits alone %u, in a batch %u\n",
-		    spread ? "distinct buckets" : "one bucket", TEST_BATCH,
-		    alone, batch);
+		printf("# %s%s: fsyncs of %d commits alone %u, in a batch "
+		    "%u\n", test_mode, spread ? "distinct buckets" :
+		    "one bucket", TEST_BATCH, alone, batch);
+		if (test_journal) {
+			/* one flush of the journal per commit, per batch */
+			CHECK(r == QUEUE_OK && batch == 1 && alone ==
+			    TEST_BATCH, spread ? "journal: savings: new "
+			    "buckets: one flush per batch" : "journal: "
+			    "savings: one bucket: one flush per batch");
+			continue;
+		}
 		/*
 		 * "incoming" once, and in one bucket that bucket once; in
 		 * new buckets, "queue" (which gains them) once
@@ -273,13 +264,17 @@ main(void)
 	env = &test_env;
 	log_init(1, 0);
 	queue_backend_set_id_source(test_ids);
-	test_faults(0);
-	test_faults(1);
-	test_mixed();
-	test_savings();
+	for (test_journal = 0; test_journal < 2; test_journal++) {
+		test_mode = test_journal ? "journal: " : "";
+		test_faults(0);
+		test_faults(1);
+		test_mixed();
+		test_savings();
+	}
+	queue_fs_set_journal(1);
 	queue_backend_set_id_source(NULL);
 	queue_backend_close();
 	if (test_root[0] != '\0')
-		test_rm(test_root, 0);
+		test_rm_tree(test_root);
 	return test_done();
 }

@@ -231,39 +231,13 @@ test_unwire(void)
 	test_reset();
 }
 
-/* test_rm - remove the tree at PATH (depth bounded by the layout) */
-static void
-test_rm(const char *path, int depth)
-{
-	struct dirent	*de;
-	DIR		*dp;
-	char		 sub[PATH_MAX];
-
-	if (depth > 8 || (dp = opendir(path)) == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(dp)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-		if (de->d_type == DT_DIR)
-			test_rm(sub, depth + 1);
-		else
-			unlink(sub);
-	}
-	closedir(dp);
-	rmdir(path);
-}
-
 /* test_spool - a fresh spool with backend NAME started on it */
 static int
 test_spool(const char *name)
 {
 	queue_backend_close();
 	if (test_root[0] != '\0')
-		test_rm(test_root, 0);
+		test_rm_tree(test_root);
 	snprintf(test_root, sizeof test_root, "%s/queueproc.XXXXXX",
 	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(test_root) == NULL)
@@ -514,9 +488,10 @@ test_ms(void)
 	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
-/* test_group_commit - N commits in one window share their fsyncs */
+/* test_group_commit - N commits in one window share their fsyncs
+ * (JOURNAL: through the commit journal, else the classic way) */
 static void
-test_group_commit(void)
+test_group_commit(int journal)
 {
 	uint32_t	msgids[TEST_N];
 	uint64_t	reqids[TEST_N];
@@ -524,7 +499,9 @@ test_group_commit(void)
 	double		t0, tseq, tbatch;
 	size_t		i, ok;
 
+	queue_fs_set_journal(journal);
 	test_spool("fs");
+	queue_fs_set_journal(1);
 	queue_backend_set_id_source(test_ids);
 	test_wire(0, 0, 0);
 	/* the bucket exists before anything is measured */
@@ -553,11 +530,18 @@ test_group_commit(void)
 		ok += test_result(reqids[i]) == QUEUE_OK &&
 		    test_committed(msgids[i]);
 	CHECK(ok == TEST_N, "group: in one window, every commit OK");
-	printf("# fsyncs for %d commits: one by one %u (%.1f ms), in one "
-	    "window %u (%.1f ms)\n", TEST_N, seq, tseq, batch, tbatch);
-	/* one bucket and "incoming" once instead of once per message */
-	CHECK(batch + 2 * (TEST_N - 1) == seq,
-	    "group: the directory fsyncs are shared by the window");
+	printf("# %sfsyncs for %d commits: one by one %u (%.1f ms), in one "
+	    "window %u (%.1f ms)\n", journal ? "journal: " : "", TEST_N, seq,
+	    tseq, batch, tbatch);
+	if (journal)
+		/* one flush of the journal per window */
+		CHECK(batch == 1 && seq == TEST_N,
+		    "group: journal: one flush for the window");
+	else
+		/* one bucket and "incoming" once instead of once per
+		 * message */
+		CHECK(batch + 2 * (TEST_N - 1) == seq,
+		    "group: the directory fsyncs are shared by the window");
 	(void)test_wait(IMSG_SCHEDULER_COMMIT_MESSAGE, TEST_N, 1000);
 	CHECK(test_count(IMSG_SCHEDULER_COMMIT_MESSAGE) == TEST_N,
 	    "group: the scheduler learns every message");
@@ -1274,7 +1258,7 @@ test_bench(void)
 	}
 	test_unwire();
 	queue_backend_close();
-	test_rm(test_root, 0);
+	test_rm_tree(test_root);
 	return 0;
 }
 
@@ -1297,7 +1281,8 @@ main(int argc, char *argv[])
 	test_spares();
 	test_spool("ram");
 	test_receive("ram");
-	test_group_commit();
+	test_group_commit(0);
+	test_group_commit(1);
 	test_refusals();
 	test_deliveries("fs");
 	test_deliveries("ram");
@@ -1306,7 +1291,7 @@ main(int argc, char *argv[])
 	test_walk();
 	test_scheduler();
 	queue_backend_close();
-	test_rm(test_root, 0);
+	test_rm_tree(test_root);
 	event_base_free(env->evb);
 	return test_done();
 }

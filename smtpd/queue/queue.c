@@ -14,6 +14,7 @@
  * storage failure: that is a temporary failure, logged.
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "api_log.h"
 #include "envelope.h"
@@ -138,9 +139,21 @@ queue_on_start(void)
 	queue_reload_start(env->evb, queue_on_reloaded);
 }
 
+/* queue_on_stop - the parent's order to stop: a batch on the commit
+ * thread is let finish, then the storage is closed (the fs backend
+ * retires its commit journal, so the next start has nothing to replay) */
+static void
+queue_on_stop(void)
+{
+	queue_incoming_free();
+	queue_backend_close();
+	exit(0);
+}
+
 int
 queue_main(void)
 {
+	proc_child_on_stop(queue_on_stop);
 	proc_child_init(PROC_QUEUE, queue_handlers,
 	    sizeof queue_handlers / sizeof queue_handlers[0], queue_on_config,
 	    queue_on_start);

@@ -57,7 +57,8 @@ void	queue_tell_scheduler_result(uint64_t evpid, int status,
 
 /* queue_incoming.c */
 void	queue_incoming_init(struct event_base *, unsigned int window_ms);
-/* queue_incoming_free - forget every message being received (tests) */
+/* queue_incoming_free - forget every message being received (tests, and
+ * the queue process when it stops) */
 void	queue_incoming_free(void);
 /* queue_incoming_set_spares - tests: at most MAX messages made ahead
  * (QUEUE_SPARE_MAX, the default; 0: none, so that no create runs beside

@@ -73,7 +73,12 @@ void	queue_walk_free(struct queue_walk **);
  */
 void	queue_fs_inject_fault(unsigned int nth, int err);
 unsigned int queue_fs_count_calls(void);
-/* queue_fs_count_fsyncs - of those calls, the fsyncs */
+/* queue_fs_count_fsyncs - of those calls, the fsyncs (and syncfs) */
 unsigned int queue_fs_count_fsyncs(void);
+/* queue_fs_set_journal - spools opened from now on commit through the
+ * journal (1, the default) or the classic way (0); queue_fs_count_
+ * checkpoints - the journal's checkpoints so far, in every spool */
+void	queue_fs_set_journal(int on);
+unsigned int queue_fs_count_checkpoints(void);
 
 #endif

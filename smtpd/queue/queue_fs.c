@@ -23,9 +23,16 @@
  * moved to purge/, then each directory concerned fsync'd once, side by
  * side (a bucket emptied by many deliveries: one fsync), then purge/
  * emptied; a failed fsync puts back the messages it covered.
+ * By default (queue_fs_journal.c) a batch whose bodies are small is
+ * committed through the spool's commit journal instead: the messages
+ * renamed into queue/, a record of each (body and envelopes) appended
+ * to "journal" and one fdatasync; their files are made durable later,
+ * all at once, by a checkpoint, and a crash is repaired at the next
+ * open from the records.  A delete of a message so committed first
+ * appends a delete record, another change first asks for a checkpoint.
  * A commit touches only its own messages' paths, the buckets and the
- * parents it fsyncs, so the host may run it in a thread beside the other
- * calls (commit_beside).  Files 0600, dirs 0700.  Never fatal: failures are logged and returned as
+ * parents it fsyncs (and the journal, under its lock), so the host may
+ * run it in a thread beside the other calls (commit_beside).  Files 0600, dirs 0700.  Never fatal: failures are logged and returned as
  * temporary (QUEUE_NOSPACE when the disk is full).
  */
 #include <sys/stat.h>
@@ -45,6 +52,7 @@
 #include "api_fsync.h"
 #include "imsgbuf.h"
 #include "queue_api.h"
+#include "queue_fs_journal.h"
 
 #define QUEUE_FS_PATH_MAX	64	/* longest formatted path, and room */
 /* the largest envelope stored: the daemon's envelope text limit */
@@ -61,6 +69,7 @@ enum queue_fs_where {
 /* the backend's context, from open to close */
 struct queue_fs {
 	int		rootfd;		/* the spool root */
+	struct queue_fs_journal	*journal;	/* NULL: classic commits */
 };
 
 /* what a group commit fsyncs side by side (api_fsync.h): the opened
@@ -191,8 +200,9 @@ queue_fs_count_fsyncs(void)
 	return queue_fs_faults.fsyncs;
 }
 
-/* queue_fs_fault - count a fallible call; -1 and errno if it must fail */
-static int
+/* queue_fs_fault - count a fallible call; -1 and errno if it must fail
+ * (the journal's calls too: queue_fs_journal.h) */
+int
 queue_fs_fault(void)
 {
 	unsigned int	n = ++queue_fs_faults.calls;
@@ -202,6 +212,14 @@ queue_fs_fault(void)
 		return -1;
 	}
 	return 0;
+}
+
+/* queue_fs_fault_sync - count an fsync (the journal's), fallible */
+int
+queue_fs_fault_sync(void)
+{
+	queue_fs_faults.fsyncs++;
+	return queue_fs_fault();
 }
 
 /* queue_fs_result - the QUEUE_* temporary failure of an errno */
@@ -697,6 +715,13 @@ queue_fs_spool_open(const char *root)
 	if (fsync(fd) == -1)
 		goto fail;
 	fs->rootfd = fd;
+	if (queue_fs_journal_open(fd, &fs->journal) != QUEUE_OK) {
+		log_warnx("queue-fs: spool %s: its journal could not be "
+		    "replayed: not opened", root);
+		free(fs);
+		close(fd);
+		return NULL;
+	}
 	return fs;
 fail:
 	log_warn("queue-fs: spool %s: %s", root, i < sizeof queue_fs_dirs /
@@ -714,6 +739,7 @@ queue_fs_spool_close(void *ctx)
 
 	if (fs == NULL)
 		return;
+	queue_fs_journal_close(fs->journal);
 	if (fs->rootfd != -1)
 		close(fs->rootfd);
 	free(fs);
@@ -1031,6 +1057,115 @@ queue_fs_commit_parents(struct queue_fs *fs, struct queue_fs_syncs *syncs,
 	}
 }
 
+/* queue_fs_syncs_close - close what S opened, without an fsync */
+static void
+queue_fs_syncs_close(struct queue_fs_syncs *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->fds[i] != -1)
+			close(s->fds[i]);
+	s->n = 0;
+}
+
+/* queue_fs_journal_fits - may the batch be journaled: every body it
+ * would commit no larger than QUEUE_FS_JOURNAL_BODY_MAX */
+static int
+queue_fs_journal_fits(struct queue_fs_syncs *syncs, struct queue_fs_commit *c)
+{
+	struct stat	 st;
+	const char	*name;
+	size_t		 i;
+
+	for (i = 0; i < syncs->n; i++) {
+		if (c[syncs->owner[i]].r != QUEUE_OK ||
+		    (name = strrchr(syncs->path[i], '/')) == NULL ||
+		    strcmp(name + 1, "message") != 0)
+			continue;
+		if (fstat(syncs->fds[i], &st) == -1 ||
+		    (uint64_t)st.st_size > QUEUE_FS_JOURNAL_BODY_MAX)
+			return 0;
+	}
+	return 1;
+}
+
+/* queue_fs_journal_record - message I's record from the files SYNCS
+ * opened for it (its body and envelopes; its directory skipped) */
+static int
+queue_fs_journal_record(struct queue_fs *fs, struct queue_fs_syncs *syncs,
+    struct queue_fs_commit *c, size_t i)
+{
+	struct queue_fs_jenv	*envs;
+	const char		*name;
+	size_t			 k, nenv = 0;
+	int			 body = -1, r;
+
+	if ((envs = calloc(syncs->n, sizeof *envs)) == NULL)
+		return queue_fs_fail("journal record of", c[i].to);
+	for (k = 0; k < syncs->n; k++) {
+		if (syncs->owner[k] != i ||
+		    (name = strrchr(syncs->path[k], '/')) == NULL)
+			continue;
+		if (strcmp(name + 1, "message") == 0)
+			body = syncs->fds[k];
+		else if (queue_fs_parse_evpid(name + 1, &envs[nenv].evpid) ==
+		    0)
+			envs[nenv++].fd = syncs->fds[k];
+	}
+	r = body == -1 || nenv == 0 ? QUEUE_TEMPFAIL :
+	    queue_fs_journal_add(fs->journal, c[i].msgid, body, envs, nenv);
+	free(envs);
+	return r;
+}
+
+/*
+ * queue_fs_commit_journaled - commit the prepared messages of C through
+ * the journal (queue_fs_journal.c): each renamed into queue/ (visible,
+ * not yet durable), its record appended, then one fdatasync of the
+ * journal; a failed append or sync puts back the messages it concerns.
+ * 0 when the batch does not fit (a large body): commit it the classic
+ * way.  The files SYNCS opened are closed here, never fsync'd.
+ */
+static int
+queue_fs_commit_journaled(struct queue_fs *fs, struct queue_fs_commit *c,
+    size_t n, struct queue_fs_syncs *syncs)
+{
+	size_t	i;
+	int	r, added = 0;
+
+	if (!queue_fs_journal_fits(syncs, c))
+		return 0;
+	if ((r = queue_fs_journal_begin(fs->journal)) != QUEUE_OK) {
+		for (i = 0; i < n; i++)
+			if (c[i].r == QUEUE_OK)
+				c[i].r = r;
+		queue_fs_syncs_close(syncs);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (c[i].r != QUEUE_OK)
+			continue;
+		if (queue_fs_rename(fs, c[i].dir, c[i].to) == -1) {
+			c[i].r = queue_fs_fail("rename", c[i].dir);
+			continue;
+		}
+		c[i].renamed = 1;
+		if ((r = queue_fs_journal_record(fs, syncs, c, i)) != QUEUE_OK)
+			queue_fs_commit_fail(fs, &c[i], r);
+		else
+			added = 1;
+	}
+	queue_fs_syncs_close(syncs);
+	r = added ? queue_fs_journal_sync(fs->journal) : QUEUE_OK;
+	if (r != QUEUE_OK)
+		for (i = 0; i < n; i++)
+			if (c[i].renamed)
+				queue_fs_commit_fail(fs, &c[i], r);
+	queue_fs_journal_end(fs->journal, r == QUEUE_OK);
+	return 1;
+}
+
 /*
  * queue_fs_commit_run - commit the N messages of C in two rounds of
  * fsyncs issued side by side (api_fsync_all): every body, envelope and
@@ -1051,6 +1186,11 @@ queue_fs_commit_run(struct queue_fs *fs, struct queue_fs_commit *c,
 	for (i = 0; i < n; i++)
 		c[i].r = queue_fs_commit_prepare(fs, &c[i],
 		    fds != NULL ? fds[i] : -1, &newbucket, &syncs, i);
+	if (fs->journal != NULL && queue_fs_commit_journaled(fs, c, n,
+	    &syncs)) {
+		queue_fs_syncs_free(&syncs);
+		return;
+	}
 	queue_fs_syncs_run(&syncs);
 	queue_fs_commit_synced(&syncs, c);
 	for (i = 0; i < n; i++) {
@@ -1120,8 +1260,9 @@ queue_fs_message_delete(void *ctx, uint32_t msgid)
 	char			 parent[QUEUE_FS_PATH_MAX];
 	int			 r;
 
-	if ((r = queue_fs_find_message(fs, msgid, dir, sizeof dir, &where)) !=
-	    QUEUE_OK)
+	if ((r = queue_fs_journal_delete(fs->journal, msgid, NULL, 0)) !=
+	    QUEUE_OK || (r = queue_fs_find_message(fs, msgid, dir, sizeof dir,
+	    &where)) != QUEUE_OK)
 		return r;
 	if (where == QUEUE_FS_INCOMING)
 		r = queue_fs_path(parent, sizeof parent, "incoming");
@@ -1225,6 +1366,8 @@ queue_fs_envelope_create(void *ctx, uint32_t msgid, const char *buf,
 	if (where == QUEUE_FS_INCOMING)
 		return queue_fs_envelope_create_incoming(fs, msgid, dir, buf,
 		    len, evpid);
+	if ((r = queue_fs_journal_settle(fs->journal, &msgid, 1)) != QUEUE_OK)
+		return r;
 	if ((r = queue_fs_write_temp(fs, msgid, buf, len, tmp, sizeof tmp)) !=
 	    QUEUE_OK)
 		return r;
@@ -1299,6 +1442,7 @@ queue_fs_envelope_update(void *ctx, uint64_t evpid, const char *buf,
 	char			 dir[QUEUE_FS_PATH_MAX];
 	char			 path[QUEUE_FS_PATH_MAX];
 	char			 tmp[QUEUE_FS_PATH_MAX];
+	uint32_t		 msgid;
 	int			 r;
 
 	if (len == 0 || len > QUEUE_FS_ENVELOPE_MAX) {
@@ -1309,8 +1453,11 @@ queue_fs_envelope_update(void *ctx, uint64_t evpid, const char *buf,
 	if ((r = queue_fs_envelope_path(fs, evpid, dir, sizeof dir, &where,
 	    path, sizeof path)) != QUEUE_OK)
 		return r;
-	if ((r = queue_fs_write_temp(fs, queue_fs_evpid_msgid(evpid), buf, len,
-	    tmp, sizeof tmp)) != QUEUE_OK)
+	msgid = queue_fs_evpid_msgid(evpid);
+	if ((r = queue_fs_journal_settle(fs->journal, &msgid, 1)) != QUEUE_OK)
+		return r;
+	if ((r = queue_fs_write_temp(fs, msgid, buf, len, tmp, sizeof tmp)) !=
+	    QUEUE_OK)
 		return r;
 	if (queue_fs_rename(fs, tmp, path) == -1) {
 		r = queue_fs_fail("rename", tmp);
@@ -1386,6 +1533,12 @@ queue_fs_envelope_delete_batch(void *ctx, size_t n, const uint64_t *evpids,
 	int			 r = QUEUE_OK;
 
 	memset(&syncs, 0, sizeof syncs);
+	if (n > 0 && (r = queue_fs_journal_delete(fs->journal, 0, evpids, n)) !=
+	    QUEUE_OK) {
+		for (i = 0; i < n; i++)
+			results[i] = r;
+		return r;
+	}
 	if ((d = calloc(n ? n : 1, sizeof *d)) == NULL) {
 		for (i = 0; i < n; i++)
 			results[i] = QUEUE_TEMPFAIL;
@@ -1483,7 +1636,8 @@ queue_fs_envelope_corrupt(void *ctx, uint64_t evpid)
 	uint32_t		 msgid = queue_fs_evpid_msgid(evpid);
 	int			 r;
 
-	if ((r = queue_fs_envelope_path(fs, evpid, dir, sizeof dir, &where,
+	if ((r = queue_fs_journal_settle(fs->journal, &msgid, 1)) != QUEUE_OK ||
+	    (r = queue_fs_envelope_path(fs, evpid, dir, sizeof dir, &where,
 	    path, sizeof path)) != QUEUE_OK)
 		return r;
 	if (queue_fs_path(cdir, sizeof cdir, "corrupt/%08" PRIx32, msgid) ==

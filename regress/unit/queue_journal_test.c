@@ -555,6 +555,37 @@ test_full(void)
 	fsb->close(ctx);
 }
 
+/* test_off - a spool whose commits go the classic way (journal off)
+ * still replays a journal left by a crash */
+static void
+test_off(void)
+{
+	struct test_msg	m[TEST_NMSG];
+	int		results[TEST_NMSG], r;
+	void		*ctx;
+
+	if (test_fresh() == -1 || test_crash(m, 0, NULL) == -1) {
+		CHECK(0, "off: set-up");
+		return;
+	}
+	test_rm_tree(test_path(m[0].msgid, ""));
+	queue_fs_set_journal(0);
+	if ((ctx = test_reopen()) == NULL) {
+		queue_fs_set_journal(1);
+		CHECK(0, "off: the spool opens again");
+		return;
+	}
+	CHECK(test_whole(ctx, 0, &m[0]), "off: journal off, the journal left "
+	    "by a crash is replayed all the same");
+	queue_fs_inject_fault(0, 0);
+	r = test_batch(ctx, 20, 0, m, results);
+	CHECK(r == QUEUE_OK && queue_fs_count_fsyncs() > 1 &&
+	    test_whole(ctx, 20, &m[0]), "off: then commits go the classic "
+	    "way");
+	fsb->close(ctx);
+	queue_fs_set_journal(1);
+}
+
 int
 main(void)
 {
@@ -567,6 +598,7 @@ main(void)
 	test_failed_sync();
 	test_big();
 	test_full();
+	test_off();
 	if (test_root[0] != '\0')
 		test_rm_tree(test_root);
 	return test_done();

@@ -537,14 +537,22 @@ queue_fs_jcmp64(const void *a, const void *b)
 }
 
 static int
+queue_fs_jcmp32(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* queue_fs_jdel_has - was MSGID deleted whole, or EVPID? (after the
+ * first pass sorted both lists) */
+static int
 queue_fs_jdel_has(const struct queue_fs_jdel *d, uint32_t msgid,
     uint64_t evpid)
 {
-	size_t	i;
-
-	for (i = 0; i < d->nmsg; i++)
-		if (d->msgids[i] == msgid)
-			return 1;
+	if (d->nmsg > 0 && bsearch(&msgid, d->msgids, d->nmsg, sizeof msgid,
+	    queue_fs_jcmp32) != NULL)
+		return 1;
 	return evpid != 0 && d->n > 0 && bsearch(&evpid, d->evpids, d->n,
 	    sizeof evpid, queue_fs_jcmp64) != NULL;
 }
@@ -750,6 +758,9 @@ queue_fs_journal_replay(struct queue_fs_journal *j, uint64_t gen,
 			ret = -1;
 		if (pass == 0 && d.n > 1)
 			qsort(d.evpids, d.n, sizeof *d.evpids, queue_fs_jcmp64);
+		if (pass == 0 && d.nmsg > 1)
+			qsort(d.msgids, d.nmsg, sizeof *d.msgids,
+			    queue_fs_jcmp32);
 	}
 	free(buf);
 	free(d.evpids);
@@ -759,9 +770,10 @@ queue_fs_journal_replay(struct queue_fs_journal *j, uint64_t gen,
 
 /*
  * queue_fs_journal_open - the journal of the spool at ROOTFD, its
- * records replayed and retired; *JP NULL when journaling is off.
- * QUEUE_OK, or a failure (logged): the spool must not be used, an
- * acknowledged message might be missing.
+ * records replayed and retired; *JP NULL when journaling is off (a
+ * journal left by an earlier run is replayed all the same).  QUEUE_OK,
+ * or a failure (logged): the spool must not be used, an acknowledged
+ * message might be missing.
  */
 int
 queue_fs_journal_open(int rootfd, struct queue_fs_journal **jp)
@@ -774,7 +786,8 @@ queue_fs_journal_open(int rootfd, struct queue_fs_journal **jp)
 	int			 r;
 
 	*jp = NULL;
-	if (!queue_fs_journal_on)
+	if (!queue_fs_journal_on && fstatat(rootfd, QUEUE_FS_JOURNAL_NAME, &st,
+	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
 		return QUEUE_OK;
 	if ((j = calloc(1, sizeof *j)) == NULL)
 		return queue_fs_journal_fail("open");
@@ -822,7 +835,10 @@ queue_fs_journal_open(int rootfd, struct queue_fs_journal **jp)
 	}
 	j->gen = gen + 1;
 	j->off = QUEUE_FS_JHEAD_SIZE;
-	*jp = j;
+	if (!queue_fs_journal_on)
+		queue_fs_journal_close(j);	/* replayed: commits go classic */
+	else
+		*jp = j;
 	return QUEUE_OK;
 fail:
 	if (j->fd != -1)

@@ -72,7 +72,7 @@ INC_REGRESS	:= $(INC_SMTPD) -Ismtpd/scheduler -Ismtpd/dispatcher -Ismtpd/lookup 
 # Backends hosted two ways (linked into smtpd, wrapped by libexec/NAME
 # through OBJS_NAME in libexec/NAME.mk) see only api/ as well.
 API_BACKENDS	:= smtpd/queue/queue_ram.c smtpd/queue/queue_fs.c \
-		   smtpd/queue/queue_fs_journal.c \
+		   smtpd/queue/queue_fs_journal.c smtpd/queue/queue_fs_walk.c \
 		   smtpd/queue/queue_null.c \
 		   smtpd/scheduler/scheduler_ramqueue.c
 layer_inc	= $(strip \

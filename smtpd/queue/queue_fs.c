@@ -32,8 +32,12 @@
  * appends a delete record, another change first asks for a checkpoint.
  * A commit touches only its own messages' paths, the buckets and the
  * parents it fsyncs (and the journal, under its lock), so the host may
- * run it in a thread beside the other calls (commit_beside).  Files 0600, dirs 0700.  Never fatal: failures are logged and returned as
- * temporary (QUEUE_NOSPACE when the disk is full).
+ * run it in a thread beside the other calls (commit_beside).
+ * The walk over queue/ and the recovery at start-up are in
+ * queue_fs_walk.c, the commit journal in queue_fs_journal.c; what the
+ * files share is in queue_fs_int.h.  Files 0600, dirs 0700.  Never
+ * fatal: failures are logged and returned as temporary (QUEUE_NOSPACE
+ * when the disk is full).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -54,35 +58,7 @@
 #include "queue_api.h"
 #include "queue_fs_journal.h"
 
-#define QUEUE_FS_PATH_MAX	64	/* longest formatted path, and room */
-/* the largest envelope stored: the daemon's envelope text limit */
-#define QUEUE_FS_ENVELOPE_MAX	(IMSG_MAX_PAYLOAD - 8)
-#define QUEUE_FS_BUCKETS	256
-#define QUEUE_FS_EINTR_MAX	100	/* EINTR retries, then failure */
-
-/* where a message lives */
-enum queue_fs_where {
-	QUEUE_FS_INCOMING,
-	QUEUE_FS_QUEUE
-};
-
-/* the backend's context, from open to close */
-struct queue_fs {
-	int		rootfd;		/* the spool root */
-	struct queue_fs_journal	*journal;	/* NULL: classic commits */
-};
-
-/* what a group commit fsyncs side by side (api_fsync.h): the opened
- * files and directories, the message each makes durable (its index in
- * the batch, or QUEUE_FS_ALL), its path for the log */
-#define QUEUE_FS_ALL	((size_t)-1)
-struct queue_fs_syncs {
-	int		*fds;
-	int		*errs;
-	size_t		*owner;
-	char		(*path)[QUEUE_FS_PATH_MAX];
-	size_t		 n, cap;
-};
+#include "queue_fs_int.h"
 
 /* tests' fault injection, off by default: one switch for every context;
  * counted atomically, a commit may run in a thread of the host's */
@@ -98,24 +74,13 @@ void		queue_fs_inject_fault(unsigned int, int);
 unsigned int	queue_fs_count_calls(void);
 unsigned int	queue_fs_count_fsyncs(void);
 
-/* a cursor of queue_fs_walk_next */
-struct queue_fs_walk {
-	int		 bucket;	/* the next bucket to open */
-	DIR		*bucketdir;
-	uint32_t	 msgid;		/* the message being read; 0 none */
-	DIR		*msgdir;
-	uint64_t	 pending;	/* an envelope to read again */
-	int		 retried;	/* failed once here: next, skip */
-	int		 one;		/* walk of one message */
-	int		 done;
-};
 
 static const char *const queue_fs_dirs[] = {
 	"incoming", "queue", "temporary", "purge", "corrupt"
 };
 
 /* queue_fs_evpid_msgid - the message an evpid belongs to */
-static uint32_t
+uint32_t
 queue_fs_evpid_msgid(uint64_t evpid)
 {
 	return (uint32_t)(evpid >> 32);
@@ -152,7 +117,7 @@ queue_fs_parse_hex(const char *name, size_t digits, uint64_t *v)
 }
 
 /* queue_fs_parse_msgid - a message directory's name: nonzero %08x */
-static int
+int
 queue_fs_parse_msgid(const char *name, uint32_t *msgid)
 {
 	uint64_t	v;
@@ -164,7 +129,7 @@ queue_fs_parse_msgid(const char *name, uint32_t *msgid)
 }
 
 /* queue_fs_parse_evpid - an envelope file's name: %016x, halves nonzero */
-static int
+int
 queue_fs_parse_evpid(const char *name, uint64_t *evpid)
 {
 	uint64_t	v;
@@ -231,7 +196,7 @@ queue_fs_result(int err)
 }
 
 /* queue_fs_fail - log a failed STEP on PATH (errno kept); its result */
-static int
+int
 queue_fs_fail(const char *step, const char *path)
 {
 	int	err = errno;
@@ -242,10 +207,7 @@ queue_fs_fail(const char *step, const char *path)
 }
 
 /* queue_fs_path - format a path from our own constants and ids */
-static int
-queue_fs_path(char *buf, size_t bufsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int
+int
 queue_fs_path(char *buf, size_t bufsz, const char *fmt, ...)
 {
 	va_list	ap;
@@ -263,7 +225,7 @@ queue_fs_path(char *buf, size_t bufsz, const char *fmt, ...)
 }
 
 /* queue_fs_msgdir - the directory of MSGID in WHERE */
-static int
+int
 queue_fs_msgdir(uint32_t msgid, enum queue_fs_where where, char *buf,
     size_t bufsz)
 {
@@ -305,7 +267,7 @@ queue_fs_fsync(int fd)
 }
 
 /* queue_fs_rename - renameat below the root (a fallible call) */
-static int
+int
 queue_fs_rename(struct queue_fs *fs, const char *from, const char *to)
 {
 	if (queue_fs_fault() == -1)
@@ -366,7 +328,7 @@ queue_fs_write_all(int fd, const char *buf, size_t len)
 }
 
 /* queue_fs_sync_path - fsync the file or directory at PATH */
-static int
+int
 queue_fs_sync_path(struct queue_fs *fs, const char *path)
 {
 	int	fd, err;
@@ -384,7 +346,7 @@ queue_fs_sync_path(struct queue_fs *fs, const char *path)
 }
 
 /* queue_fs_opendir - a directory stream of PATH below the root */
-static DIR *
+DIR *
 queue_fs_opendir(struct queue_fs *fs, const char *path)
 {
 	DIR	*dp;
@@ -401,7 +363,7 @@ queue_fs_opendir(struct queue_fs *fs, const char *path)
 }
 
 /* queue_fs_dot - "." and ".." */
-static int
+int
 queue_fs_dot(const char *name)
 {
 	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
@@ -413,7 +375,7 @@ queue_fs_dot(const char *name)
  * no return (the tree is in purge/ or temporary/ already): a failure is
  * logged and left for queue_fs_recover.  Not a fault-injection point.
  */
-static int
+int
 queue_fs_remove_tree(int parentfd, const char *name)
 {
 	struct dirent	*de;
@@ -473,12 +435,6 @@ queue_fs_find_message(struct queue_fs *fs, uint32_t msgid, char *dir,
 	return QUEUE_NOTFOUND;
 }
 
-/* what queue_fs_scan found in a message directory */
-struct queue_fs_scan {
-	size_t	nevp;		/* envelopes of this msgid */
-	int	has_evpid;	/* the envelope asked about is one */
-	int	has_body;	/* "message" is there */
-};
 
 static int	queue_fs_syncs_add(struct queue_fs *, struct queue_fs_syncs *,
 		    const char *, size_t);
@@ -488,7 +444,7 @@ static int	queue_fs_syncs_add(struct queue_fs *, struct queue_fs_syncs *,
  * (0: none) and, with SYNCS, add each envelope to it for OWNER.
  * QUEUE_OK or a failure.
  */
-static int
+int
 queue_fs_scan(struct queue_fs *fs, const char *dir, uint32_t msgid,
     uint64_t evpid, struct queue_fs_syncs *syncs, size_t owner,
     struct queue_fs_scan *sc)
@@ -594,7 +550,7 @@ queue_fs_purge_finish(struct queue_fs *fs, const char *name)
  * atomically; without a journal fsck finds the directory), while
  * PARENT's fsync is what keeps a delivered message from coming back.
  */
-static int
+int
 queue_fs_purge(struct queue_fs *fs, uint32_t msgid, const char *dir,
     const char *parent)
 {
@@ -649,7 +605,7 @@ queue_fs_write_temp(struct queue_fs *fs, uint32_t msgid, const char *buf,
 }
 
 /* queue_fs_read - at most BUFSZ bytes of PATH; QUEUE_NOTFOUND if absent */
-static int
+int
 queue_fs_read(struct queue_fs *fs, const char *path, char *buf, size_t bufsz,
     size_t *lenp)
 {
@@ -1091,32 +1047,30 @@ queue_fs_journal_fits(struct queue_fs_syncs *syncs, struct queue_fs_commit *c)
 }
 
 /* queue_fs_journal_record - message I's record from the files SYNCS
- * opened for it (its body and envelopes; its directory skipped) */
+ * opened for it, its body and envelopes (its directory skipped): the
+ * run of entries owned by I from *K on (prepare adds each message's in
+ * turn), *K left past it; ENVS has room for all of SYNCS */
 static int
 queue_fs_journal_record(struct queue_fs *fs, struct queue_fs_syncs *syncs,
-    struct queue_fs_commit *c, size_t i)
+    size_t *k, struct queue_fs_jenv *envs, struct queue_fs_commit *c,
+    size_t i)
 {
-	struct queue_fs_jenv	*envs;
-	const char		*name;
-	size_t			 k, nenv = 0;
-	int			 body = -1, r;
+	const char	*name;
+	size_t		 nenv = 0;
+	int		 body = -1;
 
-	if ((envs = calloc(syncs->n, sizeof *envs)) == NULL)
-		return queue_fs_fail("journal record of", c[i].to);
-	for (k = 0; k < syncs->n; k++) {
-		if (syncs->owner[k] != i ||
-		    (name = strrchr(syncs->path[k], '/')) == NULL)
+	for (; *k < syncs->n && syncs->owner[*k] <= i; (*k)++) {
+		if (syncs->owner[*k] != i ||
+		    (name = strrchr(syncs->path[*k], '/')) == NULL)
 			continue;
 		if (strcmp(name + 1, "message") == 0)
-			body = syncs->fds[k];
+			body = syncs->fds[*k];
 		else if (queue_fs_parse_evpid(name + 1, &envs[nenv].evpid) ==
 		    0)
-			envs[nenv++].fd = syncs->fds[k];
+			envs[nenv++].fd = syncs->fds[*k];
 	}
-	r = body == -1 || nenv == 0 ? QUEUE_TEMPFAIL :
+	return body == -1 || nenv == 0 ? QUEUE_TEMPFAIL :
 	    queue_fs_journal_add(fs->journal, c[i].msgid, body, envs, nenv);
-	free(envs);
-	return r;
 }
 
 /*
@@ -1131,16 +1085,22 @@ static int
 queue_fs_commit_journaled(struct queue_fs *fs, struct queue_fs_commit *c,
     size_t n, struct queue_fs_syncs *syncs)
 {
-	size_t	i;
-	int	r, added = 0;
+	struct queue_fs_jenv	*envs;
+	size_t			 i, k = 0;
+	int			 r, added = 0;
 
 	if (!queue_fs_journal_fits(syncs, c))
 		return 0;
-	if ((r = queue_fs_journal_begin(fs->journal)) != QUEUE_OK) {
+	if ((envs = calloc(syncs->n ? syncs->n : 1, sizeof *envs)) == NULL)
+		r = queue_fs_fail("journal records of", "a batch");
+	else
+		r = queue_fs_journal_begin(fs->journal);
+	if (r != QUEUE_OK) {
 		for (i = 0; i < n; i++)
 			if (c[i].r == QUEUE_OK)
 				c[i].r = r;
 		queue_fs_syncs_close(syncs);
+		free(envs);
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
@@ -1151,12 +1111,14 @@ queue_fs_commit_journaled(struct queue_fs *fs, struct queue_fs_commit *c,
 			continue;
 		}
 		c[i].renamed = 1;
-		if ((r = queue_fs_journal_record(fs, syncs, c, i)) != QUEUE_OK)
+		if ((r = queue_fs_journal_record(fs, syncs, &k, envs, c, i)) !=
+		    QUEUE_OK)
 			queue_fs_commit_fail(fs, &c[i], r);
 		else
 			added = 1;
 	}
 	queue_fs_syncs_close(syncs);
+	free(envs);
 	r = added ? queue_fs_journal_sync(fs->journal) : QUEUE_OK;
 	if (r != QUEUE_OK)
 		for (i = 0; i < n; i++)
@@ -1678,382 +1640,6 @@ undo:
 		log_warn("queue-fs: evpid=%016" PRIx64 " left in %s", evpid,
 		    cdir);
 	return r == QUEUE_NOTFOUND ? QUEUE_TEMPFAIL : r;
-}
-
-/* queue_fs_walk_open - a cursor over queue/, or over one message */
-static int
-queue_fs_walk_open(void *ctx, struct queue_walk *w)
-{
-	struct queue_fs		*fs = ctx;
-	struct queue_fs_walk	*fw;
-
-	if (fs->rootfd == -1)
-		return QUEUE_TEMPFAIL;
-	if ((fw = calloc(1, sizeof *fw)) == NULL)
-		return queue_fs_fail("walk", "queue");
-	if (w->msgid != 0) {
-		fw->msgid = w->msgid;
-		fw->one = 1;
-	}
-	w->data = fw;
-	return QUEUE_OK;
-}
-
-/* queue_fs_walk_close - release a cursor */
-static void
-queue_fs_walk_close(void *ctx, struct queue_walk *w)
-{
-	struct queue_fs_walk	*fw = w->data;
-
-	if (fw == NULL)
-		return;
-	if (fw->msgdir != NULL)
-		closedir(fw->msgdir);
-	if (fw->bucketdir != NULL)
-		closedir(fw->bucketdir);
-	free(fw);
-	w->data = NULL;
-}
-
-/* queue_fs_walk_envelope - read EVPID for the walk; NOTFOUND if gone */
-static int
-queue_fs_walk_envelope(struct queue_fs *fs, struct queue_fs_walk *fw,
-    uint64_t evpid, char *buf, size_t bufsz, size_t *lenp)
-{
-	char	path[QUEUE_FS_PATH_MAX];
-	int	r;
-
-	if (queue_fs_path(path, sizeof path, "queue/%02x/%08" PRIx32
-	    "/%016" PRIx64, (unsigned int)(fw->msgid >> 24), fw->msgid,
-	    evpid) == -1)
-		return QUEUE_TEMPFAIL;
-	r = queue_fs_read(fs, path, buf, bufsz, lenp);
-	fw->pending = r < 0 ? evpid : 0;	/* read it again next step */
-	return r;
-}
-
-/*
- * queue_fs_walk_skip - after a failure at the walk's position: 0 the
- * first time (the caller returns it; the next step tries again), 1 the
- * second (the position is skipped, so one unreadable entry never stops
- * the walk at start-up).
- */
-static int
-queue_fs_walk_skip(struct queue_fs_walk *fw)
-{
-	if (!fw->retried) {
-		fw->retried = 1;
-		return 0;
-	}
-	fw->retried = 0;
-	return 1;
-}
-
-/*
- * queue_fs_walk_message - the next envelope of the message being read:
- * QUEUE_OK, QUEUE_NOTFOUND when the message has no more, or a failure.
- */
-static int
-queue_fs_walk_message(struct queue_fs *fs, struct queue_fs_walk *fw,
-    uint64_t *evpid, char *buf, size_t bufsz, size_t *lenp)
-{
-	struct dirent	*de;
-	char		 dir[QUEUE_FS_PATH_MAX];
-	uint64_t	 id;
-	int		 r;
-
-	if (fw->pending != 0) {
-		id = fw->pending;
-		r = queue_fs_walk_envelope(fs, fw, id, buf, bufsz, lenp);
-		if (r < 0 && !queue_fs_walk_skip(fw))
-			return r;
-		fw->retried = 0;
-		if (r == QUEUE_OK) {
-			*evpid = id;
-			return r;
-		}
-		if (r < 0) {
-			log_warnx("queue-fs: evpid=%016" PRIx64 " unreadable, "
-			    "skipped by this walk", id);
-			fw->pending = 0;
-		}
-	}
-	if (fw->msgdir == NULL) {
-		if (queue_fs_msgdir(fw->msgid, QUEUE_FS_QUEUE, dir, sizeof dir)
-		    == -1)
-			return QUEUE_TEMPFAIL;
-		if ((fw->msgdir = queue_fs_opendir(fs, dir)) == NULL) {
-			if (errno == ENOENT)
-				return QUEUE_NOTFOUND;
-			r = queue_fs_fail("open", dir);
-			if (!queue_fs_walk_skip(fw))
-				return r;
-			log_warnx("queue-fs: msgid=%08" PRIx32 " unreadable, "
-			    "skipped by this walk", fw->msgid);
-			return QUEUE_NOTFOUND;	/* on to the next message */
-		}
-		fw->retried = 0;
-	}
-	/* bounded by the entries of one directory */
-	while ((de = readdir(fw->msgdir)) != NULL) {
-		if (queue_fs_dot(de->d_name) ||
-		    strcmp(de->d_name, "message") == 0)
-			continue;
-		if (queue_fs_parse_evpid(de->d_name, &id) == -1 ||
-		    queue_fs_evpid_msgid(id) != fw->msgid) {
-			log_warnx("queue-fs: msgid=%08" PRIx32 " stray file "
-			    "ignored", fw->msgid);
-			continue;
-		}
-		r = queue_fs_walk_envelope(fs, fw, id, buf, bufsz, lenp);
-		if (r == QUEUE_NOTFOUND)
-			continue;	/* deleted since the readdir */
-		if (r == QUEUE_OK)
-			*evpid = id;
-		else
-			(void)queue_fs_walk_skip(fw);	/* retry, then skip */
-		return r;
-	}
-	closedir(fw->msgdir);
-	fw->msgdir = NULL;
-	return QUEUE_NOTFOUND;
-}
-
-/* queue_fs_walk_next - the next committed envelope, bucket by bucket */
-static int
-queue_fs_walk_next(void *ctx, struct queue_walk *w, uint64_t *evpid,
-    char *buf, size_t bufsz, size_t *lenp)
-{
-	struct queue_fs		*fs = ctx;
-	struct queue_fs_walk	*fw = w->data;
-	struct dirent		*de;
-	char			 path[QUEUE_FS_PATH_MAX];
-	uint32_t		 id;
-	int			 r;
-
-	if (fw == NULL)
-		return QUEUE_TEMPFAIL;
-	/* each turn ends a message, reads one entry or opens one bucket */
-	while (!fw->done) {
-		if (fw->msgid != 0) {
-			if ((r = queue_fs_walk_message(fs, fw, evpid, buf,
-			    bufsz, lenp)) != QUEUE_NOTFOUND)
-				return r;
-			fw->msgid = 0;
-			if (fw->one)
-				fw->done = 1;
-			continue;
-		}
-		if (fw->bucketdir == NULL) {
-			if (fw->bucket >= QUEUE_FS_BUCKETS) {
-				fw->done = 1;
-				break;
-			}
-			if (queue_fs_path(path, sizeof path, "queue/%02x",
-			    (unsigned int)fw->bucket) == -1)
-				return QUEUE_TEMPFAIL;
-			if ((fw->bucketdir = queue_fs_opendir(fs, path)) ==
-			    NULL && errno != ENOENT) {
-				r = queue_fs_fail("open", path);
-				if (!queue_fs_walk_skip(fw))
-					return r;
-				log_warnx("queue-fs: %s unreadable, skipped "
-				    "by this walk", path);
-			} else
-				fw->retried = 0;
-			fw->bucket++;
-			continue;
-		}
-		if ((de = readdir(fw->bucketdir)) == NULL) {
-			closedir(fw->bucketdir);
-			fw->bucketdir = NULL;
-			continue;
-		}
-		if (queue_fs_dot(de->d_name))
-			continue;
-		if (queue_fs_parse_msgid(de->d_name, &id) == -1 ||
-		    (int)(id >> 24) != fw->bucket - 1) {
-			log_warnx("queue-fs: queue/%02x: stray entry ignored",
-			    (unsigned int)(fw->bucket - 1));
-			continue;
-		}
-		fw->msgid = id;
-	}
-	return QUEUE_NOTFOUND;
-}
-
-/* queue_fs_recover_temporary - remove half-written files */
-static int
-queue_fs_recover_temporary(struct queue_fs *fs, struct queue_recovery *rec)
-{
-	struct dirent	*de;
-	DIR		*dp;
-
-	if ((dp = queue_fs_opendir(fs, "temporary")) == NULL)
-		return queue_fs_fail("open", "temporary");
-	while ((de = readdir(dp)) != NULL) {
-		if (queue_fs_dot(de->d_name))
-			continue;
-		if (unlinkat(dirfd(dp), de->d_name, 0) == -1) {
-			log_warn("queue-fs: remove temporary entry");
-			continue;
-		}
-		rec->temporary++;
-	}
-	closedir(dp);
-	return QUEUE_OK;
-}
-
-/* queue_fs_recover_incoming - discard every uncommitted message */
-static int
-queue_fs_recover_incoming(struct queue_fs *fs, struct queue_recovery *rec)
-{
-	struct dirent	*de;
-	DIR		*dp;
-	char		 dir[QUEUE_FS_PATH_MAX];
-	uint32_t	 id;
-	int		 r = QUEUE_OK;
-
-	if ((dp = queue_fs_opendir(fs, "incoming")) == NULL)
-		return queue_fs_fail("open", "incoming");
-	while ((de = readdir(dp)) != NULL) {
-		if (queue_fs_dot(de->d_name))
-			continue;
-		if (queue_fs_parse_msgid(de->d_name, &id) == -1 ||
-		    queue_fs_msgdir(id, QUEUE_FS_INCOMING, dir, sizeof dir) ==
-		    -1) {
-			log_warnx("queue-fs: incoming/: stray entry ignored");
-			continue;
-		}
-		if ((r = queue_fs_purge(fs, id, dir, "incoming")) != QUEUE_OK)
-			break;
-		log_info("0000000000000000 queue recover msgid=%08" PRIx32
-		    " action=discarded reason=uncommitted", id);
-		rec->incoming++;
-	}
-	closedir(dp);
-	return r;
-}
-
-/* queue_fs_recover_message - a committed message: keep, drop or set aside */
-static int
-queue_fs_recover_message(struct queue_fs *fs, uint32_t msgid,
-    struct queue_recovery *rec)
-{
-	struct queue_fs_scan	sc;
-	char			dir[QUEUE_FS_PATH_MAX];
-	char			parent[QUEUE_FS_PATH_MAX];
-	char			to[QUEUE_FS_PATH_MAX];
-	int			r;
-
-	if (queue_fs_msgdir(msgid, QUEUE_FS_QUEUE, dir, sizeof dir) == -1 ||
-	    queue_fs_path(parent, sizeof parent, "queue/%02x",
-	    (unsigned int)(msgid >> 24)) == -1 ||
-	    queue_fs_path(to, sizeof to, "corrupt/%08" PRIx32, msgid) == -1)
-		return QUEUE_TEMPFAIL;
-	if ((r = queue_fs_scan(fs, dir, msgid, 0, NULL, 0, &sc)) != QUEUE_OK)
-		return r == QUEUE_NOTFOUND ? QUEUE_OK : r;
-	if (sc.nevp == 0) {
-		/* every envelope was delivered or set aside: nothing to send */
-		if ((r = queue_fs_purge(fs, msgid, dir, parent)) != QUEUE_OK)
-			return r;
-		log_info("0000000000000000 queue recover msgid=%08" PRIx32
-		    " action=removed reason=no-envelope", msgid);
-		rec->empty++;
-		return QUEUE_OK;
-	}
-	if (sc.has_body)
-		return QUEUE_OK;
-	/* envelopes without a body: never delete them, set them aside */
-	if (queue_fs_rename(fs, dir, to) == -1) {
-		log_warn("queue-fs: msgid=%08" PRIx32 " has no body, left in "
-		    "place", msgid);
-		return QUEUE_OK;
-	}
-	if (queue_fs_sync_path(fs, parent) == -1 ||
-	    queue_fs_sync_path(fs, "corrupt") == -1)
-		return queue_fs_fail("fsync", to);
-	log_info("0000000000000000 queue recover msgid=%08" PRIx32
-	    " action=corrupt reason=no-body", msgid);
-	rec->corrupt++;
-	return QUEUE_OK;
-}
-
-/* queue_fs_recover_queue - check every committed message */
-static int
-queue_fs_recover_queue(struct queue_fs *fs, struct queue_recovery *rec)
-{
-	struct dirent	*de;
-	DIR		*dp;
-	char		 bucket[QUEUE_FS_PATH_MAX];
-	uint32_t	 id;
-	unsigned int	 b;
-	int		 r = QUEUE_OK;
-
-	for (b = 0; b < QUEUE_FS_BUCKETS && r == QUEUE_OK; b++) {
-		if (queue_fs_path(bucket, sizeof bucket, "queue/%02x", b) ==
-		    -1)
-			return QUEUE_TEMPFAIL;
-		if ((dp = queue_fs_opendir(fs, bucket)) == NULL) {
-			if (errno == ENOENT)
-				continue;
-			return queue_fs_fail("open", bucket);
-		}
-		while (r == QUEUE_OK && (de = readdir(dp)) != NULL) {
-			if (queue_fs_dot(de->d_name))
-				continue;
-			if (queue_fs_parse_msgid(de->d_name, &id) == -1 ||
-			    id >> 24 != b) {
-				log_warnx("queue-fs: %s: stray entry ignored",
-				    bucket);
-				continue;
-			}
-			r = queue_fs_recover_message(fs, id, rec);
-		}
-		closedir(dp);
-	}
-	return r;
-}
-
-/* queue_fs_recover_purge - finish removing deleted messages */
-static int
-queue_fs_recover_purge(struct queue_fs *fs, struct queue_recovery *rec)
-{
-	struct dirent	*de;
-	DIR		*dp;
-
-	if ((dp = queue_fs_opendir(fs, "purge")) == NULL)
-		return queue_fs_fail("open", "purge");
-	while ((de = readdir(dp)) != NULL) {
-		if (queue_fs_dot(de->d_name))
-			continue;
-		if (queue_fs_remove_tree(dirfd(dp), de->d_name) == 0)
-			rec->purged++;
-	}
-	closedir(dp);
-	return QUEUE_OK;
-}
-
-/*
- * queue_fs_recover - at start, before the walk: drop what a crash left
- * half done.  Committed messages are never removed unless they have no
- * envelope left; each action is logged with its msgid.
- */
-static int
-queue_fs_recover(void *ctx, struct queue_recovery *rec)
-{
-	struct queue_fs		*fs = ctx;
-	int	r;
-
-	memset(rec, 0, sizeof *rec);
-	if (fs->rootfd == -1)
-		return QUEUE_TEMPFAIL;
-	if ((r = queue_fs_recover_temporary(fs, rec)) != QUEUE_OK ||
-	    (r = queue_fs_recover_incoming(fs, rec)) != QUEUE_OK ||
-	    (r = queue_fs_recover_queue(fs, rec)) != QUEUE_OK ||
-	    (r = queue_fs_recover_purge(fs, rec)) != QUEUE_OK)
-		return r;
-	return QUEUE_OK;
 }
 
 const struct queue_backend queue_backend_fs = {

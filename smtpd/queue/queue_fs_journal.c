@@ -225,7 +225,9 @@ queue_fs_journal_fail(const char *step)
 	return queue_fs_journal_result(err);
 }
 
-/* -- the live set: msgids with a record in the current generation -- */
+/* -- the live set: msgids with a record in the current generation (a
+ * hash set: api_tree is a sorted array, and an insert of a random msgid
+ * would move half of up to QUEUE_FS_JOURNAL_LIVE_MAX entries) -- */
 
 static size_t
 queue_fs_live_slot(uint32_t msgid, size_t cap)

@@ -172,13 +172,23 @@ class Relay(RelayBase):
         self.assertIn("mta.delivery.ok=1\n", stats)
         self.assertIn("mta.session.total=1\n", stats)
 
-    def test_many_recipients_one_transaction(self):
+    def test_many_recipients_gathered(self):
+        # MTA-14: the queue hands one message's 30 envelopes out one by
+        # one; the relay gathers them while they keep coming (20 ms
+        # after each, 250 ms at most), so they make one transaction.
+        # A host loaded enough to pause the queue longer than that
+        # between two of them splits it (seen once in CI, under the
+        # sanitizers as an ordinary user): then two or three, on the
+        # one connection, each recipient once.
         rcpts = ["r%d@example.net" % i for i in range(30)]
         self.send(rcpts)
-        (tx,) = self.transactions(1)
-        self.assertEqual(sorted(tx["rcpts"]), sorted(rcpts))
         self.log_has(r"mta delivery .* result=ok", count=30)
-        self.assertEqual(len(self.fake.transactions), 1)
+        txs = self.fake.transactions
+        self.assertLessEqual(len(txs), 3, txs)
+        self.assertEqual(sorted(a for t in txs for a in t["rcpts"]),
+                         sorted(rcpts))
+        stats = self.smtpd.ctl("show", "stats").stdout
+        self.assertIn("mta.session.total=1\n", stats)
 
     def test_more_than_100_recipients_split(self):
         self.fake.ehlo_ext = [b"PIPELINING", b"DSN"]

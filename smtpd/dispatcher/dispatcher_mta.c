@@ -300,7 +300,10 @@ mta_route_pick_src(struct mta_route *r, int family, socklen_t *len,
 static void
 mta_route_on_kick(evutil_socket_t fd, short ev, void *arg)
 {
-	mta_route_kick(arg);
+	struct mta_route	*r = arg;
+
+	timerclear(&r->gather_end);
+	mta_route_kick(r);
 }
 
 static void	mta_route_resolved(struct mta_route *, int, const char *);
@@ -416,20 +419,40 @@ mta_route_schedule(struct mta_route *r)
 	struct timeval	tv = { 0, 0 };
 
 	r->lastuse = time(NULL);
+	timerclear(&r->gather_end);
 	evtimer_add(r->kick, &tv);
 }
 
 /* mta_route_schedule_batch - look at R in MTA_BATCH_MS, so that the
  * envelopes of one message the queue hands out one by one make one
- * transaction (a kick already due stays due) */
+ * transaction.  MORE: the envelope joined a message already waiting;
+ * its recipients are still coming, so the kick moves MTA_BATCH_MS
+ * later, never past MTA_BATCH_MAX_MS after the first (a loaded host
+ * hands them out slower than 20 ms for 30).  A kick due now stays. */
 static void
-mta_route_schedule_batch(struct mta_route *r)
+mta_route_schedule_batch(struct mta_route *r, int more)
 {
-	struct timeval	tv = { 0, MTA_BATCH_MS * 1000 };
+	struct timeval	now, tv = { 0, MTA_BATCH_MS * 1000 }, due;
 
 	r->lastuse = time(NULL);
-	if (!evtimer_pending(r->kick, NULL))
-		evtimer_add(r->kick, &tv);
+	if (evtimer_pending(r->kick, NULL)) {
+		if (!more || !timerisset(&r->gather_end))
+			return;
+		evutil_gettimeofday(&now, NULL);
+		timeradd(&now, &tv, &due);
+		if (timercmp(&due, &r->gather_end, >))
+			due = r->gather_end;
+		if (!timercmp(&due, &now, >))
+			return;
+		timersub(&due, &now, &tv);
+		evtimer_add(r->kick, &tv);	/* moves it */
+		return;
+	}
+	evutil_gettimeofday(&now, NULL);
+	due.tv_sec = 0;
+	due.tv_usec = MTA_BATCH_MAX_MS * 1000;
+	timeradd(&now, &due, &r->gather_end);
+	evtimer_add(r->kick, &tv);
 }
 
 /* ---- DNS ---- */
@@ -1226,11 +1249,12 @@ mta_route_add(struct mta_route *r, uint64_t evpid, int fd,
 	struct mta_envelope	*e;
 	struct stat		 st;
 	uint32_t		 msgid = evpid_to_msgid(evpid);
+	int			 more;
 
 	TAILQ_FOREACH(m, &r->pending, entry)
 		if (m->msgid == msgid && strcmp(m->sender, sender) == 0)
 			break;
-	if (m != NULL)
+	if ((more = m != NULL))
 		close(fd);
 	else {
 		m = xcalloc(1, sizeof *m);
@@ -1248,7 +1272,7 @@ mta_route_add(struct mta_route *r, uint64_t evpid, int fd,
 	mta_dsn_rcpt(evp, e->dsn, sizeof e->dsn);
 	TAILQ_INSERT_TAIL(&m->evps, e, entry);
 	m->nevps++;
-	mta_route_schedule_batch(r);
+	mta_route_schedule_batch(r, more);
 }
 
 void

@@ -33,6 +33,7 @@ struct event;
 #define MTA_ASIDE_MAX		300
 #define MTA_ROUTE_IDLE		600	/* an unused route is forgotten */
 #define MTA_BATCH_MS		20	/* envelopes gathered before a kick */
+#define MTA_BATCH_MAX_MS	250	/* while one message's keep coming */
 #define MTA_CONN_BACKLOG	2	/* messages waiting per connection
 					 * before another is opened */
 #define MTA_CLEAR_TTL		300	/* seconds a host whose STARTTLS
@@ -124,6 +125,7 @@ struct mta_route {
 				 keepalive, max_failures;
 	int			 family;	/* mta limit inet4/6; 0 */
 	struct event		*kick;
+	struct timeval		 gather_end;	/* latest batch kick; 0: none */
 	time_t			 lastuse;
 };
 

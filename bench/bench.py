@@ -82,7 +82,7 @@ A_OTHERS = {"opensmtpd": {1: 376, 10: 946, 50: 826},
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.p = PROFILES[args.profile]
+        self.p = profile_of(args)
         self.build = os.path.abspath(args.build)
         self.loadgen = os.path.join(self.build, "bench", "loadgen")
         self.diskrate = os.path.join(self.build, "bench", "diskrate")
@@ -245,6 +245,8 @@ class Bench:
 
     # -- scenarios ------------------------------------------------------
     def a_configs(self):
+        if "a_list" in self.p:
+            return list(self.p["a_list"])
         return [(size, sess, per, self.p["a_n"][sess])
                 for size in self.p["a_sizes"]
                 for sess in self.p["a_sessions"]
@@ -957,6 +959,23 @@ def update_readme(md_table, command):
     return True
 
 
+def profile_of(args):
+    """The profile's counts, with the command line's overrides."""
+    p = dict(PROFILES[args.profile])
+    if getattr(args, "reps", None):
+        p["reps"] = args.reps
+    if getattr(args, "a", None):
+        try:
+            cfgs = [tuple(int(x) for x in c.split(":"))
+                    for c in args.a.split(",")]
+            if any(len(c) != 4 or min(c) < 1 for c in cfgs):
+                raise ValueError
+        except ValueError:
+            sys.exit("bench: --a wants SIZE:SESSIONS:PERCONN:N[,...]")
+        p["a_list"] = cfgs
+    return p
+
+
 class Replay:
     """An earlier run, read back from its JSON lines."""
 
@@ -1000,6 +1019,12 @@ def main():
     ap.add_argument("--debs", default="/var/tmp/smtpd-bench-debs")
     ap.add_argument("--drain-timeout", type=int, default=600)
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--reps", type=int, metavar="N",
+                    help="runs of each scenario (the report shows the "
+                    "median); the profile's by default")
+    ap.add_argument("--a", metavar="SIZE:SESSIONS:PERCONN:N,...",
+                    help="scenario A's runs instead of the profile's, "
+                    "e.g. 1024:1:100:1000")
     ap.add_argument("--report", metavar="JSONL",
                     help="only write the report (and README's table) of "
                     "an earlier run's raw results")
@@ -1010,7 +1035,7 @@ def main():
     command = ("BENCH_QUICK=1 make bench" if args.profile == "quick" else
                "BENCH_FULL=1 make bench" if args.profile == "full" else
                "make bench")
-    if len(sys.argv) > 1 and any(a.startswith("--s") for a in sys.argv):
+    if len(sys.argv) > 1 and any(a.startswith(("--s", "--a", "--reps")) for a in sys.argv):
         command = "python3 bench/bench.py " + " ".join(sys.argv[1:])
     if args.report:
         return report_only(args)

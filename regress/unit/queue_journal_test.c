@@ -405,6 +405,34 @@ test_later(void)
 	fsb->close(ctx);
 }
 
+/* test_tear - the last 10 non-zero bytes of the file at PATH (SIZE
+ * long) zeroed; -1 if it has none */
+static int
+test_tear(const char *path, off_t size)
+{
+	static const char	zero[10];
+	unsigned char		*p;
+	off_t			 end;
+	int			 fd, r = -1;
+
+	if (size <= 0 || (p = malloc((size_t)size)) == NULL)
+		return -1;
+	if ((fd = open(path, O_RDWR)) == -1) {
+		free(p);
+		return -1;
+	}
+	if (pread(fd, p, (size_t)size, 0) == size) {
+		for (end = size; end > 0 && p[end - 1] == 0; end--)
+			;
+		if (end > 10 + 512 && pwrite(fd, zero, sizeof zero,
+		    end - (off_t)sizeof zero) == (ssize_t)sizeof zero)
+			r = 0;
+	}
+	close(fd);
+	free(p);
+	return r;
+}
+
 /* test_torn - a journal cut inside its last record: the messages
  * before it come back, the cut one does not, the spool opens */
 static void
@@ -420,8 +448,14 @@ test_torn(void)
 		CHECK(0, "torn: set-up");
 		return;
 	}
+	/* the file runs on in zeros past its last record (grown ahead):
+	 * the last 10 bytes of that record are zeroed, as a write the
+	 * crash tore leaves them */
 	snprintf(path, sizeof path, "%s/journal", test_root);
-	if (stat(path, &st) == -1 || truncate(path, st.st_size - 10) == -1) {
+	CHECK(stat(path, &st) == 0 && st.st_size >= 256 << 10 &&
+	    st.st_size % (256 << 10) == 0, "torn: the journal grows ahead of "
+	    "its records in zeros, 256 KiB at a time");
+	if (stat(path, &st) == -1 || test_tear(path, st.st_size) == -1) {
 		CHECK(0, "torn: the journal cut");
 		return;
 	}

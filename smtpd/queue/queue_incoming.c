@@ -534,9 +534,9 @@ queue_on_submit_envelope(struct mproc *p, struct imsg *imsg)
 }
 
 /*
- * queue_incoming_done - the end of Q's commit with result R: tell the
- * scheduler (committed) or drop the message (failed), then answer the
- * dispatcher, and forget Q
+ * queue_incoming_done - the end of Q's commit with result R: answer the
+ * dispatcher and tell the scheduler (committed), or drop the message
+ * and answer (failed); then forget Q
  */
 static void
 queue_incoming_done(struct queue_incoming *q, int r)
@@ -550,6 +550,12 @@ queue_incoming_done(struct queue_incoming *q, int r)
 		r = QUEUE_TEMPFAIL;
 	}
 	if (r == QUEUE_OK) {
+		/* the result first: its channel is flushed first at the
+		 * end of this turn (event_active order), so the 250 does
+		 * not wait for the scheduler's write */
+		msg_send_queue_commit_message_result(q->p,
+		    &(struct msg_queue_commit_message_result){
+		    .reqid = q->reqid, .r = r });
 		for (i = 0; i < q->nevps; i++)
 			queue_tell_scheduler_insert(&q->evps[i]);
 		queue_tell_scheduler_commit(q->msgid);
@@ -564,10 +570,10 @@ queue_incoming_done(struct queue_incoming *q, int r)
 			    "after its failed commit", q->msgid);
 		log_warnx("queue: msgid=%08" PRIx32 " commit failed r=%d",
 		    q->msgid, r);
+		msg_send_queue_commit_message_result(q->p,
+		    &(struct msg_queue_commit_message_result){
+		    .reqid = q->reqid, .r = r });
 	}
-	msg_send_queue_commit_message_result(q->p,
-	    &(struct msg_queue_commit_message_result){ .reqid = q->reqid,
-	    .r = r });
 	queue_incoming_forget(q);
 }
 

@@ -16,10 +16,7 @@
  * When the backend allows it (commit_beside), the batch is committed by
  * a thread of ours while the loop goes on serving creates, envelopes,
  * deliveries and deletes; its end is signalled through a pipe the loop
- * watches, and only then are the results handled, on the loop.  A
- * batch of one message while no other is being received is committed on
- * the loop (nothing waits on it; the thread would add two wake-ups to
- * the one client's 250).  One
+ * watches, and only then are the results handled, on the loop.  One
  * batch at a time: the next window's batch starts when it is done.  A
  * message withdrawn (DELETE) while its batch runs is removed once the
  * batch is done, and its commit fails.  A thread that cannot be made
@@ -652,16 +649,7 @@ queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
 	queue_committer.n = n;
 	if (n == 0)
 		return;
-	/*
-	 * One message and nobody else receiving one: committed here.  The
-	 * loop has nothing else to do meanwhile, and the thread would cost
-	 * two wake-ups (the thread's, then the loop's on its pipe) on the
-	 * path to the 250.  A request that comes during the flush waits for
-	 * it, as for a commit on the loop of any backend.
-	 */
-	if (queue_committer.running && (n > 1 ||
-	    api_tree_count(&queue_incoming.msgs) > 1)) {
-		stats_add("queue.batch.thread", 1);
+	if (queue_committer.running) {
 		pthread_mutex_lock(&queue_committer.mu);
 		queue_committer.inflight = queue_committer.pending = 1;
 		pthread_cond_broadcast(&queue_committer.cv);
@@ -670,7 +658,6 @@ queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
 		queue_spare_refill();
 		return;
 	}
-	stats_add("queue.batch.loop", 1);
 	(void)queue_commit_messages(n, queue_committer.msgids,
 	    queue_committer.fds, queue_committer.results);
 	queue_incoming_finish();

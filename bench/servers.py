@@ -198,8 +198,10 @@ class Server:
                                      stdout=log, stderr=log, env=self.env(),
                                      preexec_fn=pre, start_new_session=True)
         log.close()
+        # polled every 10 ms: F's time to first delivery counts from
+        # here, so a coarser step would be added to every server's figure
         ok = wait_for(lambda: self.proc.poll() is not None or
-                      self.ready(), START_TIMEOUT, 0.1)
+                      self.ready(), START_TIMEOUT, 0.01)
         if not ok or self.proc.poll() is not None:
             self.stop()
             raise RuntimeError("%s did not start: %s" % (

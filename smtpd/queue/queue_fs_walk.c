@@ -1,8 +1,9 @@
 /*
  * queue_fs_walk.c -- the fs queue backend's reading of the whole spool:
- * the walk over queue/ (the scheduler's rebuild, smtpctl show queue) and
- * the recovery at start-up (what a crash left in temporary/, incoming/,
- * purge/ and queue/).  The rest of the backend is queue_fs.c; what they
+ * the walk over queue/ (the scheduler's rebuild, smtpctl show queue),
+ * which also sets right a committed message a crash left damaged, and
+ * the recovery at start-up (what a crash left in temporary/, incoming/
+ * and purge/).  The rest of the backend is queue_fs.c; what they
  * share is in queue_fs_int.h.
  */
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 
 #include "smtpd-api.h"	/* log_* of the glue */
 #include "queue_api.h"
+#include "queue_fs_journal.h"
 #include "queue_fs_int.h"
 
 /* a cursor of queue_fs_walk_next */
@@ -26,8 +28,11 @@ struct queue_fs_walk {
 	int		 bucket;	/* the next bucket to open */
 	DIR		*bucketdir;
 	uint32_t	 msgid;		/* the message being read; 0 none */
-	DIR		*msgdir;
-	uint64_t	 pending;	/* an envelope to read again */
+	int		 listed;	/* its directory has been read */
+	uint64_t	*evps;		/* what it held then */
+	size_t		 nevps;
+	size_t		 evpsz;
+	size_t		 next;		/* the next of them to read */
 	int		 retried;	/* failed once here: next, skip */
 	int		 one;		/* walk of one message */
 	int		 done;
@@ -60,8 +65,7 @@ queue_fs_walk_close(void *ctx, struct queue_walk *w)
 
 	if (fw == NULL)
 		return;
-	if (fw->msgdir != NULL)
-		closedir(fw->msgdir);
+	free(fw->evps);
 	if (fw->bucketdir != NULL)
 		closedir(fw->bucketdir);
 	free(fw);
@@ -74,15 +78,12 @@ queue_fs_walk_envelope(struct queue_fs *fs, struct queue_fs_walk *fw,
     uint64_t evpid, char *buf, size_t bufsz, size_t *lenp)
 {
 	char	path[QUEUE_FS_PATH_MAX];
-	int	r;
 
 	if (queue_fs_path(path, sizeof path, "queue/%02x/%08" PRIx32
 	    "/%016" PRIx64, (unsigned int)(fw->msgid >> 24), fw->msgid,
 	    evpid) == -1)
 		return QUEUE_TEMPFAIL;
-	r = queue_fs_read(fs, path, buf, bufsz, lenp);
-	fw->pending = r < 0 ? evpid : 0;	/* read it again next step */
-	return r;
+	return queue_fs_read(fs, path, buf, bufsz, lenp);
 }
 
 /*
@@ -103,42 +104,131 @@ queue_fs_walk_skip(struct queue_fs_walk *fw)
 }
 
 /*
+ * queue_fs_walk_list - read the directory of the message being walked,
+ * once: its envelopes into fw->evps, whether it has a body into *bodyp.
+ * QUEUE_OK, QUEUE_NOTFOUND when the message is gone, or a failure.
+ */
+static int
+queue_fs_walk_list(struct queue_fs *fs, struct queue_fs_walk *fw,
+    int *bodyp)
+{
+	struct dirent	*de;
+	DIR		*dp;
+	char		 dir[QUEUE_FS_PATH_MAX];
+	uint64_t	*grown, id;
+	size_t		 sz;
+	int		 r = QUEUE_OK;
+
+	fw->nevps = fw->next = 0;
+	*bodyp = 0;
+	if (queue_fs_msgdir(fw->msgid, QUEUE_FS_QUEUE, dir, sizeof dir) == -1)
+		return QUEUE_TEMPFAIL;
+	if ((dp = queue_fs_opendir(fs, dir)) == NULL)
+		return errno == ENOENT ? QUEUE_NOTFOUND :
+		    queue_fs_fail("open", dir);
+	/* bounded by the entries of one directory */
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dp)) == NULL) {
+			if (errno != 0)
+				r = queue_fs_fail("read", dir);
+			break;
+		}
+		if (queue_fs_dot(de->d_name))
+			continue;
+		if (strcmp(de->d_name, "message") == 0) {
+			*bodyp = 1;
+			continue;
+		}
+		if (queue_fs_parse_evpid(de->d_name, &id) == -1 ||
+		    queue_fs_evpid_msgid(id) != fw->msgid) {
+			log_warnx("queue-fs: msgid=%08" PRIx32 " stray file "
+			    "ignored", fw->msgid);
+			continue;
+		}
+		if (fw->nevps == fw->evpsz) {
+			sz = fw->evpsz ? fw->evpsz * 2 : 16;
+			if ((grown = reallocarray(fw->evps, sz,
+			    sizeof *grown)) == NULL) {
+				r = queue_fs_fail("walk", dir);
+				break;
+			}
+			fw->evps = grown;
+			fw->evpsz = sz;
+		}
+		fw->evps[fw->nevps++] = id;
+	}
+	closedir(dp);
+	return r;
+}
+
+/*
+ * queue_fs_walk_repair - what a crash may have left of a committed
+ * message, found by the walk of the whole queue (the start-up walk
+ * first): no envelope left (the crash came between the last delete and
+ * the removal), removed; envelopes without a body, set aside in
+ * corrupt/, never deleted.  Neither happens while smtpd runs: a commit
+ * renames a whole message into queue/ and the last delete removes it in
+ * the same call.  1: the message is dealt with (not to be walked), 0:
+ * walk it.
+ */
+static int
+queue_fs_walk_repair(struct queue_fs *fs, uint32_t msgid, size_t nevp,
+    int has_body)
+{
+	char	dir[QUEUE_FS_PATH_MAX];
+	char	parent[QUEUE_FS_PATH_MAX];
+	char	to[QUEUE_FS_PATH_MAX];
+
+	if (nevp > 0 && has_body)
+		return 0;
+	if (queue_fs_msgdir(msgid, QUEUE_FS_QUEUE, dir, sizeof dir) == -1 ||
+	    queue_fs_path(parent, sizeof parent, "queue/%02x",
+	    (unsigned int)(msgid >> 24)) == -1 ||
+	    queue_fs_path(to, sizeof to, "corrupt/%08" PRIx32, msgid) == -1)
+		return 1;
+	if (nevp == 0) {
+		/* every envelope was delivered or set aside: nothing to send;
+		 * a failure leaves it for the next walk */
+		if (queue_fs_journal_delete(fs->journal, msgid, NULL, 0) ==
+		    QUEUE_OK && queue_fs_purge(fs, msgid, dir, parent) ==
+		    QUEUE_OK)
+			log_info("0000000000000000 queue recover msgid=%08"
+			    PRIx32 " action=removed reason=no-envelope",
+			    msgid);
+		return 1;
+	}
+	/* envelopes without a body: never delete them, set them aside */
+	if (queue_fs_rename(fs, dir, to) == -1) {
+		log_warn("queue-fs: msgid=%08" PRIx32 " has no body, left in "
+		    "place", msgid);
+		return 1;
+	}
+	if (queue_fs_sync_path(fs, parent) == -1 ||
+	    queue_fs_sync_path(fs, "corrupt") == -1)
+		(void)queue_fs_fail("fsync", to);
+	log_info("0000000000000000 queue recover msgid=%08" PRIx32
+	    " action=corrupt reason=no-body", msgid);
+	return 1;
+}
+
+/*
  * queue_fs_walk_message - the next envelope of the message being read:
- * QUEUE_OK, QUEUE_NOTFOUND when the message has no more, or a failure.
+ * QUEUE_OK, QUEUE_NOTFOUND when the message has no more, or a failure
+ * (the same position is tried again on the next step, then skipped).
  */
 static int
 queue_fs_walk_message(struct queue_fs *fs, struct queue_fs_walk *fw,
     uint64_t *evpid, char *buf, size_t bufsz, size_t *lenp)
 {
-	struct dirent	*de;
-	char		 dir[QUEUE_FS_PATH_MAX];
 	uint64_t	 id;
-	int		 r;
+	int		 r, has_body;
 
-	if (fw->pending != 0) {
-		id = fw->pending;
-		r = queue_fs_walk_envelope(fs, fw, id, buf, bufsz, lenp);
-		if (r < 0 && !queue_fs_walk_skip(fw))
+	if (!fw->listed) {
+		r = queue_fs_walk_list(fs, fw, &has_body);
+		if (r == QUEUE_NOTFOUND)
 			return r;
-		fw->retried = 0;
-		if (r == QUEUE_OK) {
-			*evpid = id;
-			return r;
-		}
 		if (r < 0) {
-			log_warnx("queue-fs: evpid=%016" PRIx64 " unreadable, "
-			    "skipped by this walk", id);
-			fw->pending = 0;
-		}
-	}
-	if (fw->msgdir == NULL) {
-		if (queue_fs_msgdir(fw->msgid, QUEUE_FS_QUEUE, dir, sizeof dir)
-		    == -1)
-			return QUEUE_TEMPFAIL;
-		if ((fw->msgdir = queue_fs_opendir(fs, dir)) == NULL) {
-			if (errno == ENOENT)
-				return QUEUE_NOTFOUND;
-			r = queue_fs_fail("open", dir);
 			if (!queue_fs_walk_skip(fw))
 				return r;
 			log_warnx("queue-fs: msgid=%08" PRIx32 " unreadable, "
@@ -146,29 +236,29 @@ queue_fs_walk_message(struct queue_fs *fs, struct queue_fs_walk *fw,
 			return QUEUE_NOTFOUND;	/* on to the next message */
 		}
 		fw->retried = 0;
+		fw->listed = 1;
+		if (!fw->one && queue_fs_walk_repair(fs, fw->msgid,
+		    fw->nevps, has_body))
+			fw->nevps = 0;
 	}
-	/* bounded by the entries of one directory */
-	while ((de = readdir(fw->msgdir)) != NULL) {
-		if (queue_fs_dot(de->d_name) ||
-		    strcmp(de->d_name, "message") == 0)
-			continue;
-		if (queue_fs_parse_evpid(de->d_name, &id) == -1 ||
-		    queue_fs_evpid_msgid(id) != fw->msgid) {
-			log_warnx("queue-fs: msgid=%08" PRIx32 " stray file "
-			    "ignored", fw->msgid);
+	while (fw->next < fw->nevps) {
+		id = fw->evps[fw->next];
+		r = queue_fs_walk_envelope(fs, fw, id, buf, bufsz, lenp);
+		if (r < 0 && !queue_fs_walk_skip(fw))
+			return r;	/* this one again, next step */
+		fw->next++;
+		if (r < 0) {
+			log_warnx("queue-fs: evpid=%016" PRIx64 " unreadable, "
+			    "skipped by this walk", id);
 			continue;
 		}
-		r = queue_fs_walk_envelope(fs, fw, id, buf, bufsz, lenp);
+		fw->retried = 0;
 		if (r == QUEUE_NOTFOUND)
-			continue;	/* deleted since the readdir */
-		if (r == QUEUE_OK)
-			*evpid = id;
-		else
-			(void)queue_fs_walk_skip(fw);	/* retry, then skip */
-		return r;
+			continue;	/* deleted since the listing */
+		*evpid = id;
+		return QUEUE_OK;
 	}
-	closedir(fw->msgdir);
-	fw->msgdir = NULL;
+	fw->listed = 0;
 	return QUEUE_NOTFOUND;
 }
 
@@ -288,86 +378,6 @@ queue_fs_recover_incoming(struct queue_fs *fs, struct queue_recovery *rec)
 	return r;
 }
 
-/* queue_fs_recover_message - a committed message: keep, drop or set aside */
-static int
-queue_fs_recover_message(struct queue_fs *fs, uint32_t msgid,
-    struct queue_recovery *rec)
-{
-	struct queue_fs_scan	sc;
-	char			dir[QUEUE_FS_PATH_MAX];
-	char			parent[QUEUE_FS_PATH_MAX];
-	char			to[QUEUE_FS_PATH_MAX];
-	int			r;
-
-	if (queue_fs_msgdir(msgid, QUEUE_FS_QUEUE, dir, sizeof dir) == -1 ||
-	    queue_fs_path(parent, sizeof parent, "queue/%02x",
-	    (unsigned int)(msgid >> 24)) == -1 ||
-	    queue_fs_path(to, sizeof to, "corrupt/%08" PRIx32, msgid) == -1)
-		return QUEUE_TEMPFAIL;
-	if ((r = queue_fs_scan(fs, dir, msgid, 0, NULL, 0, &sc)) != QUEUE_OK)
-		return r == QUEUE_NOTFOUND ? QUEUE_OK : r;
-	if (sc.nevp == 0) {
-		/* every envelope was delivered or set aside: nothing to send */
-		if ((r = queue_fs_purge(fs, msgid, dir, parent)) != QUEUE_OK)
-			return r;
-		log_info("0000000000000000 queue recover msgid=%08" PRIx32
-		    " action=removed reason=no-envelope", msgid);
-		rec->empty++;
-		return QUEUE_OK;
-	}
-	if (sc.has_body)
-		return QUEUE_OK;
-	/* envelopes without a body: never delete them, set them aside */
-	if (queue_fs_rename(fs, dir, to) == -1) {
-		log_warn("queue-fs: msgid=%08" PRIx32 " has no body, left in "
-		    "place", msgid);
-		return QUEUE_OK;
-	}
-	if (queue_fs_sync_path(fs, parent) == -1 ||
-	    queue_fs_sync_path(fs, "corrupt") == -1)
-		return queue_fs_fail("fsync", to);
-	log_info("0000000000000000 queue recover msgid=%08" PRIx32
-	    " action=corrupt reason=no-body", msgid);
-	rec->corrupt++;
-	return QUEUE_OK;
-}
-
-/* queue_fs_recover_queue - check every committed message */
-static int
-queue_fs_recover_queue(struct queue_fs *fs, struct queue_recovery *rec)
-{
-	struct dirent	*de;
-	DIR		*dp;
-	char		 bucket[QUEUE_FS_PATH_MAX];
-	uint32_t	 id;
-	unsigned int	 b;
-	int		 r = QUEUE_OK;
-
-	for (b = 0; b < QUEUE_FS_BUCKETS && r == QUEUE_OK; b++) {
-		if (queue_fs_path(bucket, sizeof bucket, "queue/%02x", b) ==
-		    -1)
-			return QUEUE_TEMPFAIL;
-		if ((dp = queue_fs_opendir(fs, bucket)) == NULL) {
-			if (errno == ENOENT)
-				continue;
-			return queue_fs_fail("open", bucket);
-		}
-		while (r == QUEUE_OK && (de = readdir(dp)) != NULL) {
-			if (queue_fs_dot(de->d_name))
-				continue;
-			if (queue_fs_parse_msgid(de->d_name, &id) == -1 ||
-			    id >> 24 != b) {
-				log_warnx("queue-fs: %s: stray entry ignored",
-				    bucket);
-				continue;
-			}
-			r = queue_fs_recover_message(fs, id, rec);
-		}
-		closedir(dp);
-	}
-	return r;
-}
-
 /* queue_fs_recover_purge - finish removing deleted messages */
 static int
 queue_fs_recover_purge(struct queue_fs *fs, struct queue_recovery *rec)
@@ -389,8 +399,12 @@ queue_fs_recover_purge(struct queue_fs *fs, struct queue_recovery *rec)
 
 /*
  * queue_fs_recover - at start, before the walk: drop what a crash left
- * half done.  Committed messages are never removed unless they have no
- * envelope left; each action is logged with its msgid.
+ * half done in temporary/, incoming/ and purge/, each action logged with
+ * its msgid.  Its cost is that of what a crash left, never that of the
+ * queue: queue/ is not read here (a start with 100,000 messages queued
+ * delivers the first at once), its committed messages are looked at by
+ * the walk, one at a time (queue_fs_walk_repair), and never removed
+ * unless they have no envelope left.
  */
 int
 queue_fs_recover(void *ctx, struct queue_recovery *rec)
@@ -403,7 +417,6 @@ queue_fs_recover(void *ctx, struct queue_recovery *rec)
 		return QUEUE_TEMPFAIL;
 	if ((r = queue_fs_recover_temporary(fs, rec)) != QUEUE_OK ||
 	    (r = queue_fs_recover_incoming(fs, rec)) != QUEUE_OK ||
-	    (r = queue_fs_recover_queue(fs, rec)) != QUEUE_OK ||
 	    (r = queue_fs_recover_purge(fs, rec)) != QUEUE_OK)
 		return r;
 	return QUEUE_OK;

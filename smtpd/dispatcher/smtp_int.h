@@ -12,6 +12,8 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <event2/util.h>
+
 #include "smtp.h"
 #include "smtp_data.h"
 #include "smtp_parse.h"
@@ -46,6 +48,8 @@ struct smtp_server {
 	TAILQ_HEAD(, smtp_listen)	 listeners;
 	TAILQ_HEAD(, smtp_session)	 sessions;
 	size_t				 nsessions;
+	TAILQ_HEAD(, smtp_session)	 corked;	/* replies to write */
+	struct event			*flush;		/* writes them */
 	int				 paused;
 	uint64_t			 next_id;
 };
@@ -106,6 +110,8 @@ struct smtp_session {
 	struct smtp_auth		*auth;		/* an AUTH exchange */
 	char				 auth_user[256]; /* "" none */
 	struct tls_io			*tls_io;	/* TLS on: bev is its */
+	TAILQ_ENTRY(smtp_session)	 cork_entry;
+	int				 corked;	/* in srv->corked */
 };
 
 /* smtp_session.c */
@@ -115,6 +121,10 @@ uint64_t smtp_session_start(struct smtp_listen *, int fd,
 void	smtp_session_free(struct smtp_session *);
 /* added (tls): what smtp_tls.c uses of the session */
 void	smtp_session_settle(struct smtp_session *);
+/* smtp_session_flush - the replies held back so far to the socket */
+void	smtp_session_flush(struct smtp_session *);
+/* smtp_server_on_flush - every session's held-back replies (srv->flush) */
+void	smtp_server_on_flush(evutil_socket_t, short, void *);
 /* smtp_session_bev_setup - callbacks, timeouts, watermark of s->bev */
 void	smtp_session_bev_setup(struct smtp_session *);
 void	smtp_session_greet(struct smtp_session *, int over_limit);

@@ -42,6 +42,9 @@ smtp_server_new(struct event_base *base, const struct smtp_hooks *hooks,
 	srv->arg = arg;
 	TAILQ_INIT(&srv->listeners);
 	TAILQ_INIT(&srv->sessions);
+	TAILQ_INIT(&srv->corked);
+	/* NULL (out of memory): replies go the bufferevent's way */
+	srv->flush = event_new(base, -1, 0, smtp_server_on_flush, srv);
 	/* ids differ between runs and never repeat within one */
 	srv->next_id = ((uint64_t)arc4random() << 32) | 1;
 	return srv;
@@ -309,6 +312,8 @@ smtp_server_free(struct smtp_server **srvp)
 		}
 		free(l);
 	}
+	if (srv->flush != NULL)
+		event_free(srv->flush);
 	free(srv);
 	*srvp = NULL;
 }

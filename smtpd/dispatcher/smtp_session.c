@@ -7,7 +7,8 @@
  * libevent loop, thousands of sessions at once.  An idle session is
  * this struct and a bufferevent with empty buffers (a transaction and
  * the body's buffer are allocated only while in use).  Every entry
- * point (read, write, event, a done() call) ends in smtp_session_settle,
+ * point (read, write, event, a done() call, the end-of-turn write of
+ * corked replies) ends in smtp_session_settle,
  * the only place a session is freed, and never while a hook is pending.
  * Policy decisions are documented in smtp.h.  What it must never do:
  * block (the body file is a local spool file written with plain write()
@@ -46,6 +47,89 @@
 static void	smtp_session_process(struct smtp_session *);
 static void	smtp_session_command(struct smtp_session *, char *);
 
+/*
+ * Replies on a plain socket are corked: the bufferevent's write event
+ * stays off and what a turn of the loop replied, to any number of
+ * sessions, is written by smtp_server_on_flush at the end of that turn,
+ * one write per session, straight to its socket.  So a reply costs a
+ * write, not two epoll_ctl calls and a turn of the loop waiting for the
+ * socket to be writable, and the replies to pipelined commands still
+ * leave together.  What the socket does not take goes the bufferevent's
+ * way (its write event on until its output is drained, then off
+ * again).  TLS sessions (a bufferevent pair) are never corked.
+ */
+
+/* smtp_session_cork - S has replies to write: at the end of the turn */
+static void
+smtp_session_cork(struct smtp_session *s)
+{
+	struct smtp_server	*srv = s->srv;
+
+	if (s->corked || s->tls_io != NULL || srv->flush == NULL ||
+	    (bufferevent_get_enabled(s->bev) & EV_WRITE))
+		return;		/* the bufferevent writes them */
+	TAILQ_INSERT_TAIL(&srv->corked, s, cork_entry);
+	s->corked = 1;
+	event_active(srv->flush, 0, 0);
+}
+
+/* smtp_session_uncork - S out of the server's list */
+static void
+smtp_session_uncork(struct smtp_session *s)
+{
+	if (!s->corked)
+		return;
+	TAILQ_REMOVE(&s->srv->corked, s, cork_entry);
+	s->corked = 0;
+}
+
+void
+smtp_session_flush(struct smtp_session *s)
+{
+	struct evbuffer	*out;
+	int		 fd;
+
+	smtp_session_uncork(s);
+	if (s->bev == NULL || s->gone || s->tls_io != NULL)
+		return;
+	out = bufferevent_get_output(s->bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	/* an error (EAGAIN, a reset) leaves the output to the bufferevent,
+	 * whose own write then waits or reports it */
+	if ((fd = bufferevent_getfd(s->bev)) != -1) {
+		/* the bufferevent keeps its output's start frozen but while
+		 * it writes; so do we */
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, fd);
+		evbuffer_freeze(out, 1);
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(s->bev, EV_WRITE);
+}
+
+void
+smtp_server_on_flush(evutil_socket_t fd, short ev, void *arg)
+{
+	struct smtp_server	*srv = arg;
+	struct smtp_session	*s;
+
+	(void)fd;
+	(void)ev;
+	/* bounded: a session corked again by the processing below has
+	 * consumed input, and its input is refilled only by the loop */
+	while ((s = TAILQ_FIRST(&srv->corked)) != NULL) {
+		smtp_session_flush(s);
+		if (s->bev != NULL && !s->gone && evbuffer_get_length(
+		    bufferevent_get_output(s->bev)) == 0)
+			/* drained: go on with input held back while replies
+			 * piled up, as the bufferevent's write callback would */
+			smtp_session_process(s);
+		else
+			smtp_session_settle(s);		/* may free it */
+	}
+}
+
 /* smtp_reply - send one reply line (FMT has no CRLF) */
 void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
@@ -69,6 +153,8 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	    (unsigned long long)s->id, n - 2, buf);
 	if (bufferevent_write(s->bev, buf, n) == -1)
 		s->gone = 1;
+	else
+		smtp_session_cork(s);
 	if (strncmp(buf, "421", 3) == 0)
 		s->closing = 1;
 }
@@ -136,6 +222,7 @@ smtp_session_free(struct smtp_session *s)
 
 	smtp_tx_end(s, 1);
 	smtp_auth_free(s);
+	smtp_session_uncork(s);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
 	if (srv->hooks.session_end != NULL)
@@ -554,7 +641,11 @@ smtp_session_on_read(struct bufferevent *bev, void *arg)
 static void
 smtp_session_on_write(struct bufferevent *bev, void *arg)
 {
-	smtp_session_process(arg);
+	struct smtp_session	*s = arg;
+
+	if (s->tls_io == NULL)
+		bufferevent_disable(bev, EV_WRITE);	/* corked again */
+	smtp_session_process(s);
 }
 
 /* smtp_session_on_event - EOF, error or timeout; after an EOF the
@@ -656,6 +747,8 @@ smtp_session_start(struct smtp_listen *l, int fd,
 		close(fd);
 		return 0;
 	}
+	if (s->bev != NULL)
+		bufferevent_disable(s->bev, EV_WRITE);	/* replies corked */
 	s->srv = srv;
 	s->l = l;
 	s->ss = *ss;

@@ -174,6 +174,7 @@ smtp_tls_cmd_starttls(struct smtp_session *s, const char *arg)
 		return;
 	}
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	smtp_session_flush(s);	/* now, before the callbacks change */
 	in = bufferevent_get_input(s->bev);
 	if ((n = evbuffer_get_length(in)) > 0) {
 		log_event(s->id, "smtp", "tls-discard", "bytes=%zu", n);

@@ -112,6 +112,11 @@ struct smtp_session {
 	struct tls_io			*tls_io;	/* TLS on: bev is its */
 	TAILQ_ENTRY(smtp_session)	 cork_entry;
 	int				 corked;	/* in srv->corked */
+	int				 resume;	/* a hook answered: its
+							   input, then the
+							   flush */
+	int				 held;		/* not freed: the flush
+							   still uses it */
 };
 
 /* smtp_session.c */

@@ -57,7 +57,18 @@ static void	smtp_session_command(struct smtp_session *, char *);
  * leave together.  What the socket does not take goes the bufferevent's
  * way (its write event on until its output is drained, then off
  * again).  TLS sessions (a bufferevent pair) are never corked.
+ * A hook's answer (smtp_session_resume) is corked too: the flush runs
+ * the input held back first, so the replies it makes (250 to RCPT, then
+ * 354 to DATA) leave in the same write as the answer's.
  */
+
+/* smtp_session_corkable - S's replies wait for the end of the turn */
+static int
+smtp_session_corkable(const struct smtp_session *s)
+{
+	return s->tls_io == NULL && s->srv->flush != NULL &&
+	    !(bufferevent_get_enabled(s->bev) & EV_WRITE);
+}
 
 /* smtp_session_cork - S has replies to write: at the end of the turn */
 static void
@@ -65,8 +76,7 @@ smtp_session_cork(struct smtp_session *s)
 {
 	struct smtp_server	*srv = s->srv;
 
-	if (s->corked || s->tls_io != NULL || srv->flush == NULL ||
-	    (bufferevent_get_enabled(s->bev) & EV_WRITE))
+	if (s->corked || !smtp_session_corkable(s))
 		return;		/* the bufferevent writes them */
 	TAILQ_INSERT_TAIL(&srv->corked, s, cork_entry);
 	s->corked = 1;
@@ -77,6 +87,7 @@ smtp_session_cork(struct smtp_session *s)
 static void
 smtp_session_uncork(struct smtp_session *s)
 {
+	s->resume = 0;		/* whoever uncorks it runs its input */
 	if (!s->corked)
 		return;
 	TAILQ_REMOVE(&s->srv->corked, s, cork_entry);
@@ -119,6 +130,14 @@ smtp_server_on_flush(evutil_socket_t fd, short ev, void *arg)
 	/* bounded: a session corked again by the processing below has
 	 * consumed input, and its input is refilled only by the loop */
 	while ((s = TAILQ_FIRST(&srv->corked)) != NULL) {
+		if (s->resume) {
+			/* a hook answered: its replies wait for those the
+			 * input held back makes */
+			s->resume = 0;
+			s->held = 1;
+			smtp_session_process(s);
+			s->held = 0;
+		}
 		smtp_session_flush(s);
 		if (s->bev != NULL && !s->gone && evbuffer_get_length(
 		    bufferevent_get_output(s->bev)) == 0)
@@ -236,7 +255,7 @@ smtp_session_free(struct smtp_session *s)
 void
 smtp_session_settle(struct smtp_session *s)
 {
-	if (s->busy || s->pending != SMTP_HOOK_NONE)
+	if (s->busy || s->held || s->pending != SMTP_HOOK_NONE)
 		return;
 	if (s->gone || (s->closing &&
 	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0))
@@ -244,12 +263,18 @@ smtp_session_settle(struct smtp_session *s)
 }
 
 /* smtp_session_resume - a hook answered: go on with the input, later
- * on the loop (the host may still be using the session pointer) */
+ * on the loop (the host may still be using the session pointer): in
+ * the flush when the session is corked, else by the bufferevent */
 void
 smtp_session_resume(struct smtp_session *s)
 {
 	if (s->busy)
 		return;		/* answered from inside the hook */
+	if (s->bev != NULL && !s->gone && smtp_session_corkable(s)) {
+		s->resume = 1;
+		smtp_session_cork(s);
+		return;
+	}
 	bufferevent_trigger(s->bev, EV_READ,
 	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }

@@ -92,6 +92,23 @@ class MailFlowBase(unittest.TestCase):
         return c
 
 
+def spool_files(spool):
+    """Files of messages in SPOOL: not its commit journal (at the root),
+    nor the empty bodies in incoming/ of the messages the dispatcher
+    makes ahead, one for each MAIL to come (QUEUE-05)."""
+    out = []
+    for t, _, fs in os.walk(spool):
+        for f in fs:
+            p = os.path.join(t, f)
+            if t == spool and f == "journal":
+                continue
+            if f == "message" and os.path.dirname(t) == os.path.join(
+                    spool, "incoming") and os.path.getsize(p) == 0:
+                continue
+            out.append(p)
+    return out
+
+
 class MailFlow(MailFlowBase):
     """Accept, queue and deliver (SMTP-*, MDA-*)."""
 
@@ -193,10 +210,42 @@ class MailFlow(MailFlowBase):
 
     def spool_files(self):
         """Files of messages in the spool (its commit journal, at the
-        root, is the spool's own)."""
-        spool = os.path.join(self.smtpd.dir, "spool")
-        return [os.path.join(t, f) for t, _, fs in os.walk(spool)
-                for f in fs if not (t == spool and f == "journal")]
+        root, is the spool's own; the empty messages the dispatcher
+        holds ahead for MAILs to come are no message's)."""
+        return spool_files(os.path.join(self.smtpd.dir, "spool"))
+
+    def test_messages_made_ahead(self):
+        """The dispatcher holds a few empty messages made ahead, so that
+        a MAIL needs no round trip to the queue, and the queue a few
+        more, so that a create needs no directory made on the client's
+        time (QUEUE-05): eight at most (four each), empty, never
+        delivered, and a clean stop removes them (the next start
+        recovers nothing)."""
+        rcpt = "%s@example.org" % self.user
+        with self.client() as c:
+            for i in range(6):
+                c.sendmail("s@example.net", [rcpt],
+                           b"Subject: ahead %d\r\n\r\nx\r\n" % i)
+        got = sorted(m["Subject"] for m in self.delivered(6))
+        self.assertEqual(got, ["ahead %d" % i for i in range(6)])
+        inc = os.path.join(self.smtpd.dir, "spool", "incoming")
+        ahead = os.listdir(inc)
+        self.assertTrue(1 <= len(ahead) <= 8, ahead)
+        for d in ahead:
+            self.assertEqual(os.listdir(os.path.join(inc, d)), ["message"])
+            self.assertEqual(os.path.getsize(os.path.join(inc, d,
+                                                          "message")), 0)
+        self.assertFalse(self.spool_files())
+        self.assertEqual(self.smtpd.stop(), 0, self.smtpd.log()[-3000:])
+        self.assertEqual(os.listdir(inc), [])
+        self.smtpd.start()      # its log goes on in the same file
+        self.assertTrue(wait_for(lambda: self.smtpd.log().count(
+            "queue recovered") == 2, 10), self.smtpd.log())
+        last = self.smtpd.log().split("queue recovered")[-1]
+        self.assertTrue(last.startswith(" incoming=0 "), last[:200])
+        with self.client() as c:
+            c.sendmail("s@example.net", [rcpt], b"Subject: after\r\n\r\n")
+        self.assertEqual(len(self.delivered(7)), 7)
 
     def test_client_vanishing_mid_data(self):
         """Nothing of a message whose client left before the final dot

@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 from smtpdtest import Smtpd, free_port, is_root, wait_for  # noqa: E402
-from test_mailflow import recipient_user  # noqa: E402
+from test_mailflow import recipient_user, spool_files  # noqa: E402
 
 TMPFS_SIZE = 4 * 1024 * 1024
 
@@ -55,8 +55,8 @@ def scenario():
                                line * (2 * TMPFS_SIZE // 1000))
             assert code == 452 and b"4.3.1" in msg, (code, msg)
         # nothing committed, nothing left behind once the abort is done
-        assert wait_for(lambda: not files_under(os.path.join(
-            spool, "incoming")), 10), files_under(spool)
+        assert wait_for(lambda: not spool_files(spool), 10), \
+            files_under(spool)
         assert not files_under(os.path.join(spool, "queue")), \
             files_under(spool)
         # less than 5 % free: refused at MAIL.  The refused body's blocks

@@ -56,6 +56,9 @@ typedef void	(*dispatcher_req_fn)(void *arg,
 		    const struct dispatcher_req_answer *);
 
 void	dispatcher_req_create_message(dispatcher_req_fn, void *);
+/* dispatcher_req_take_message - 0 and a message made ahead (its msgid
+ * and body fd, the caller's), or -1: none, create one */
+int	dispatcher_req_take_message(uint32_t *msgid, int *fdp);
 void	dispatcher_req_expand_rcpt(const char *envelope, size_t len,
 	    dispatcher_req_fn, void *);
 void	dispatcher_req_commit_message(uint32_t msgid, dispatcher_req_fn,

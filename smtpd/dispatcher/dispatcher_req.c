@@ -10,9 +10,29 @@
  * handed to the caller's completion.  An answer for a reqid we never
  * issued, or of another kind, is an internal inconsistency (fatal).
  * A completion owns the descriptor a create gives it.  Never blocks.
+ *
+ * Messages made ahead: a MAIL waits for the queue to make its message,
+ * one round trip on the client's time.  So the SMTP side takes one
+ * made ahead (dispatcher_req_take_message), and the pool asks for the
+ * next one at once; the first MAIL, or one that finds the pool empty,
+ * asks as before.  At most DISPATCHER_POOL_MAX wait here, each an
+ * empty message in the queue's incoming area with its body fd open on
+ * our side: the queue waits for none of them in its group commit (a
+ * message counts from its first envelope), a clean stop of the queue
+ * removes them, and so does the recovery after a crash.  A create that
+ * fails stops the pool for DISPATCHER_POOL_PAUSE seconds, so that a
+ * full spool is not asked again on every MAIL.  A message made ahead
+ * is not handed out while the spool's file system is too full for new
+ * mail (QUEUE-11, the queue's own rule, read through the body fd at
+ * most once a second): the MAIL then asks the queue, which refuses it.
  */
+#include <sys/statvfs.h>
+
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "api_tree.h"
 #include "dispatcher.h"
@@ -21,6 +41,7 @@
 #include "mproc.h"
 #include "queue_api.h"
 #include "smtpd.h"
+#include "spool_space.h"
 #include "xmalloc.h"
 
 struct dispatcher_req {
@@ -32,6 +53,17 @@ struct dispatcher_req {
 
 static struct tree	dispatcher_reqs;
 static uint64_t		dispatcher_req_last;
+
+#define DISPATCHER_POOL_MAX	4
+#define DISPATCHER_POOL_PAUSE	1
+
+static struct {
+	uint32_t	msgid[DISPATCHER_POOL_MAX];
+	int		fd[DISPATCHER_POOL_MAX];
+	size_t		n;
+	size_t		asked;		/* creates not answered yet */
+	time_t		paused;		/* a create failed then */
+} dispatcher_pool;
 
 /* dispatcher_req_new - a reqid whose answer goes to DONE(ARG) */
 static uint64_t
@@ -90,6 +122,85 @@ dispatcher_req_create_message(dispatcher_req_fn done, void *arg)
 
 	msg_send_queue_create_message(env->peers[PROC_QUEUE],
 	    &(struct msg_queue_create_message){ .reqid = id });
+}
+
+/* dispatcher_pool_on_created - a message made ahead, or a failure */
+static void
+dispatcher_pool_on_created(void *arg, const struct dispatcher_req_answer *a)
+{
+	(void)arg;
+	dispatcher_pool.asked--;
+	if (a->r != QUEUE_OK) {
+		dispatcher_pool.paused = time(NULL);
+		return;
+	}
+	if (dispatcher_pool.n == DISPATCHER_POOL_MAX) {	/* never, but */
+		close(a->fd);
+		msg_send_queue_delete_message(env->peers[PROC_QUEUE],
+		    &(struct msg_queue_delete_message){ .msgid = a->msgid });
+		return;
+	}
+	dispatcher_pool.msgid[dispatcher_pool.n] = a->msgid;
+	dispatcher_pool.fd[dispatcher_pool.n++] = a->fd;
+}
+
+/* dispatcher_pool_fill - ask for what the pool lacks */
+static void
+dispatcher_pool_fill(void)
+{
+	if (dispatcher_pool.paused != 0) {
+		if (time(NULL) - dispatcher_pool.paused <
+		    DISPATCHER_POOL_PAUSE)
+			return;
+		dispatcher_pool.paused = 0;
+	}
+	/* asked in halves: the queue reads several creates at a time */
+	if (dispatcher_pool.n + dispatcher_pool.asked >
+	    DISPATCHER_POOL_MAX / 2)
+		return;
+	while (dispatcher_pool.n + dispatcher_pool.asked <
+	    DISPATCHER_POOL_MAX) {
+		dispatcher_pool.asked++;
+		dispatcher_req_create_message(dispatcher_pool_on_created,
+		    NULL);
+	}
+}
+
+/* dispatcher_pool_low - the spool is too full for new mail, as the
+ * queue judges it (fs backend only; asked at most once a second) */
+static int
+dispatcher_pool_low(void)
+{
+	static time_t	last;
+	static int	low;
+	struct statvfs	sv;
+	time_t		now;
+
+	if (strcmp(env->opts.queue_backend, "fs") != 0)
+		return 0;
+	if ((now = time(NULL)) != last) {
+		last = now;
+		low = fstatvfs(dispatcher_pool.fd[dispatcher_pool.n - 1],
+		    &sv) == 0 && spool_space_low(&sv);
+	}
+	return low;
+}
+
+int
+dispatcher_req_take_message(uint32_t *msgid, int *fdp)
+{
+	int	r = -1;
+
+	if (dispatcher_pool.n > 0 && dispatcher_pool_low())
+		return -1;	/* the queue says 452 */
+	if (dispatcher_pool.n > 0) {
+		dispatcher_pool.n--;
+		*msgid = dispatcher_pool.msgid[dispatcher_pool.n];
+		*fdp = dispatcher_pool.fd[dispatcher_pool.n];
+		r = 0;
+	}
+	dispatcher_pool_fill();
+	return r;
 }
 
 void

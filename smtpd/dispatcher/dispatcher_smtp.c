@@ -3,7 +3,8 @@
  * session asks (smtp.h hooks) becomes requests to queue and lookup, and
  * their answers become the session's replies.
  *
- * MAIL: queue creates the message and hands us the body's descriptor.
+ * MAIL: queue creates the message and hands us the body's descriptor
+ * (one made ahead when there is one: dispatcher_req.c).
  * RCPT: lookup matches the rules and expands the recipient; each
  * envelope it returns goes on to the queue on the same channel the
  * commit will take, so the queue has every envelope before the commit.
@@ -106,8 +107,17 @@ static void
 dispatcher_smtp_on_sender(void *arg, int r)
 {
 	struct smtp_session	*s = arg;
+	struct dispatcher_tx	*tx;
+	uint32_t		 msgid;
+	int			 fd;
 
-	if (r == 1)
+	if (r == 1 && dispatcher_req_take_message(&msgid, &fd) == 0) {
+		/* one made ahead: no round trip to the queue */
+		tx = dispatcher_tx(s);
+		tx->msgid = msgid;
+		tx->fd = fd;
+		smtp_tx_begin_done(s, 250, msgid, NULL);
+	} else if (r == 1)
 		dispatcher_req_create_message(dispatcher_smtp_on_created,
 		    dispatcher_smtp_req(s, 0));
 	else if (r == 0)

@@ -26,7 +26,6 @@ struct envelope;
 struct event_base;
 
 /* the session id of the queue's log lines: none (smtpd.8, LOGGING) */
-#define QUEUE_SPOOL_FREE_PCT	5	/* below: new mail refused, 452 */
 #define QUEUE_LOG_ID			"0000000000000000"
 
 /* commits arriving within this window share their fsyncs */
@@ -57,8 +56,8 @@ void	queue_tell_scheduler_result(uint64_t evpid, int status,
 
 /* queue_incoming.c */
 void	queue_incoming_init(struct event_base *, unsigned int window_ms);
-/* queue_incoming_free - forget every message being received (tests, and
- * the queue process when it stops) */
+/* queue_incoming_free - forget every message being received, removing
+ * those not committed (tests, and the queue process when it stops) */
 void	queue_incoming_free(void);
 /* queue_incoming_set_spares - tests: at most MAX messages made ahead
  * (QUEUE_SPARE_MAX, the default; 0: none, so that no create runs beside

@@ -9,8 +9,10 @@
  * (QUEUE_COMMIT_WINDOW_MS): every commit that arrives meanwhile goes to
  * the backend in one batch, which shares its fsyncs, so throughput grows
  * with concurrency.  The window closes at once (the next turn of the
- * loop) when every message being received is in it: with one client
- * there is nobody to wait for.  Only after the backend said the batch is durable
+ * loop) when no other message is in its transaction (has envelopes and
+ * is not committing): with one client there is nobody to wait for (a
+ * message made for a MAIL still to come counts from its first
+ * envelope).  Only after the backend said the batch is durable
  * does the scheduler learn the envelopes and the dispatcher get its
  * result (on which it answers 250): a result never precedes durability.
  * When the backend allows it (commit_beside), the batch is committed by
@@ -20,7 +22,10 @@
  * batch at a time: the next window's batch starts when it is done.  A
  * message withdrawn (DELETE) while its batch runs is removed once the
  * batch is done, and its commit fails.  A thread that cannot be made
- * leaves commits on the loop, as with any other backend.
+ * leaves commits on the loop, as with any other backend; so does a
+ * batch of one message when no other is being received (nobody waits
+ * for the loop meanwhile, and the client's wait is two thread switches
+ * shorter).
  * A failed commit drops the message.  Unknown msgids are logged, never
  * fatal.  The state is private to this module (init, free).
  *
@@ -57,6 +62,7 @@
 #include "queue.h"
 #include "queue_backend.h"
 #include "smtpd.h"
+#include "spool_space.h"
 #include "stats.h"
 
 /* one message being received */
@@ -66,6 +72,8 @@ struct queue_incoming {
 	int				 bodyfd;	/* ours, or -1 */
 	int				 error;		/* QUEUE_OK, or a
 							   submit's failure */
+	int				 open;		/* has envelopes, not
+							   committing yet */
 	int				 committing;
 	int				 inflight;	/* its batch runs */
 	int				 withdrawn;	/* deleted meanwhile */
@@ -82,6 +90,7 @@ static struct {
 	struct tree			 msgs;		/* msgid -> incoming */
 	struct queue_incoming_list	 window;	/* commits waiting */
 	size_t				 nwindow;
+	size_t				 nopen;		/* `open` ones */
 	struct event			*timer;
 	struct timeval			 delay;
 } queue_incoming;
@@ -151,9 +160,12 @@ queue_committer_main(void *arg)
 		pthread_mutex_lock(&queue_committer.mu);
 		queue_committer.done = 1;
 		pthread_cond_broadcast(&queue_committer.cv);
+		/* the loop that wakes takes the lock: not held meanwhile */
+		pthread_mutex_unlock(&queue_committer.mu);
 		while (write(queue_committer.pipe[1], &c, 1) == -1 &&
 		    errno == EINTR)
 			;
+		pthread_mutex_lock(&queue_committer.mu);
 	}
 	return NULL;
 }
@@ -217,10 +229,11 @@ queue_incoming_init(struct event_base *base, unsigned int window_ms)
 	queue_committer_start(base);
 }
 
-/* queue_incoming_free - forget every message being received (their
- * files stay: recover discards them at the next start; a batch being
- * committed is waited for first, and committed ones are found by the
- * next start's walk) */
+/* queue_incoming_free - forget every message being received: one not
+ * committed is removed (no 250 was said for it; what a crash leaves,
+ * recover discards at the next start); a batch being committed is
+ * waited for first, and its messages are found by the next start's
+ * walk */
 void
 queue_incoming_free(void)
 {
@@ -233,8 +246,12 @@ queue_incoming_free(void)
 	queue_committer.inflight = queue_committer.done = 0;
 	pthread_mutex_unlock(&queue_committer.mu);
 
-	while (api_tree_root(&queue_incoming.msgs, &id, (void **)&q))
+	while (api_tree_root(&queue_incoming.msgs, &id, (void **)&q)) {
+		if (!q->inflight && queue_delete_message(q->msgid) < 0)
+			log_warnx("queue: msgid=%08" PRIx32 " not removed at "
+			    "stop", q->msgid);
 		queue_incoming_forget(q);
+	}
 	while (queue_spare.n > 0) {
 		q = queue_spare.q[--queue_spare.n];
 		close(queue_spare.fd[queue_spare.n]);
@@ -278,10 +295,21 @@ queue_incoming_find(uint32_t msgid)
 	return api_tree_get(&queue_incoming.msgs, msgid);
 }
 
+/* queue_incoming_close - Q is no longer one the window waits for */
+static void
+queue_incoming_close(struct queue_incoming *q)
+{
+	if (q->open) {
+		q->open = 0;
+		queue_incoming.nopen--;
+	}
+}
+
 /* queue_incoming_forget - drop our record of Q (not the stored message) */
 static void
 queue_incoming_forget(struct queue_incoming *q)
 {
+	queue_incoming_close(q);
 	(void)api_tree_pop(&queue_incoming.msgs, q->msgid);
 	if (q->bodyfd != -1)
 		close(q->bodyfd);
@@ -386,7 +414,7 @@ queue_incoming_new(uint32_t *msgid, int *fdp)
 
 /*
  * queue_spool_check - QUEUE_NOSPACE while the spool's file system has
- * less than QUEUE_SPOOL_FREE_PCT % of its blocks or inodes free (QUEUE-11):
+ * less than SPOOL_FREE_PCT % of its blocks or inodes free (QUEUE-11):
  * new mail is refused (452) before the disk is full, so what is queued
  * can still be updated and delivered.  A backend without files (ram,
  * null) is never full here.  statvfs is asked at most once a second.
@@ -410,16 +438,11 @@ queue_spool_check(void)
 		if (statvfs(root, &sv) == -1)
 			full = 0;	/* unknown: the writes will tell */
 		else
-			full = sv.f_bavail * 100 <
-			    (unsigned long long)sv.f_blocks *
-			    QUEUE_SPOOL_FREE_PCT || (sv.f_files > 0 &&
-			    sv.f_favail * 100 <
-			    (unsigned long long)sv.f_files *
-			    QUEUE_SPOOL_FREE_PCT);
+			full = spool_space_low(&sv);
 		if (full != was)
 			log_event(0, "queue", full ? "spool-full" : "spool-ok",
 			    "spool=%s free-min=%d%%", env->opts.spool,
-			    QUEUE_SPOOL_FREE_PCT);
+			    SPOOL_FREE_PCT);
 	}
 	return full ? QUEUE_NOSPACE : QUEUE_OK;
 }
@@ -524,6 +547,10 @@ queue_on_submit_envelope(struct mproc *p, struct imsg *imsg)
 		    "%s, dropped", m.msgid, q == NULL ? "not being received" :
 		    "already committing");
 		return;
+	}
+	if (!q->open) {		/* its transaction began: waited for */
+		q->open = 1;
+		queue_incoming.nopen++;
 	}
 	if (q->error != QUEUE_OK)
 		return;		/* the commit will fail anyway */
@@ -649,11 +676,16 @@ queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
 	queue_committer.n = n;
 	if (n == 0)
 		return;
-	if (queue_committer.running) {
+	/* a lone message, nobody else being received: the loop has
+	 * nothing to do meanwhile, so it commits itself (two thread
+	 * switches less on the client's wait) */
+	if (queue_committer.running && !(n == 1 &&
+	    queue_incoming.nopen == 0)) {
 		pthread_mutex_lock(&queue_committer.mu);
 		queue_committer.inflight = queue_committer.pending = 1;
-		pthread_cond_broadcast(&queue_committer.cv);
 		pthread_mutex_unlock(&queue_committer.mu);
+		/* woken out of the lock, so that it does not wait for it */
+		pthread_cond_broadcast(&queue_committer.cv);
 		/* the loop waits for the batch: time to make spares */
 		queue_spare_refill();
 		return;
@@ -684,12 +716,13 @@ queue_on_commit_message(struct mproc *p, struct imsg *imsg)
 		return;
 	}
 	q->committing = 1;
+	queue_incoming_close(q);
 	q->reqid = m.reqid;
 	q->p = p;
 	TAILQ_INSERT_TAIL(&queue_incoming.window, q, entry);
 	queue_incoming.nwindow++;
-	/* no other message being received: nobody to wait for */
-	if (queue_incoming.nwindow == api_tree_count(&queue_incoming.msgs))
+	/* no other message in a transaction: nobody to wait for */
+	if (queue_incoming.nopen == 0)
 		evtimer_add(queue_incoming.timer, &queue_zero);
 	else if (!evtimer_pending(queue_incoming.timer, NULL))
 		evtimer_add(queue_incoming.timer, &queue_incoming.delay);

@@ -347,12 +347,20 @@ class Durability(unittest.TestCase):
         self.assertEqual(problems, [])
 
 
+JSYNC = re.compile(r"^(\d+)\s+f(?:data)?sync\(\d+<[^>]*/journal>")
+EVPWRITE = re.compile(r"^(\d+)\s+write\(\d+<[^>]*/incoming/[0-9a-f]{8}/"
+                      r"[0-9a-f]{16}>")
+
+
 class CommitThread(Durability):
-    """The fs backend's commit runs on the queue's commit thread: with
-    every fsync slowed by strace (0.4 s each), a commit in flight does not
-    hold the queue's loop (a second client's MAIL, which makes a message
-    there, is answered before the first client's 250); a message
-    whose client goes away while its commit runs is still queued, once."""
+    """With every fsync slowed by strace (0.4 s each): a commit in
+    flight holds no SMTP session but its own (a second client's MAIL is
+    answered before the first client's 250, from a message made ahead);
+    a lone commit (no other transaction open) is flushed by the queue's
+    loop itself, one while another transaction is open by the commit
+    thread, the loop storing that transaction's recipients meanwhile; a
+    message whose client goes away while its commit runs is still
+    queued, once."""
 
     DELAY_US = 400000
 
@@ -386,6 +394,17 @@ class CommitThread(Durability):
     def committing(self):
         return self.traced("/journal>") or self.traced("/message>")
 
+    def journal_syncs(self):
+        """The flushes of the journal begun so far: (line, tid)."""
+        with open(self.trace, errors="replace") as f:
+            return [(i, int(m.group(1))) for i, line in enumerate(f)
+                    for m in [JSYNC.match(line)] if m]
+
+    def queue_pid(self):
+        m = re.search(r"queue\[(\d+)\]", self.log())
+        self.assertIsNotNone(m, self.log()[-2000:])
+        return int(m.group(1))
+
     def queued(self):
         return sorted(m for b in os.listdir(os.path.join(self.dir, "spool",
                                                          "queue"))
@@ -396,10 +415,13 @@ class CommitThread(Durability):
         self.start()
         a, fa = self.session()
         b, fb = self.session()
+        before = len(self.journal_syncs())
         self.to_end_of_data(a, fa, b"first")
-        # the commit is on its thread, in its slowed flush of the
-        # journal (or its first fsync round, the classic way)
-        self.assertTrue(wait_for(self.committing, 10))
+        # the commit is in its slowed flush of the journal
+        self.assertTrue(wait_for(lambda: len(self.journal_syncs()) >
+                                 before, 10))
+        # alone (b has no transaction): flushed by the queue's loop
+        self.assertEqual(self.journal_syncs()[before][1], self.queue_pid())
         b.sendall(b"MAIL FROM:<b@client.example>\r\n")
         first = []
 
@@ -416,6 +438,45 @@ class CommitThread(Durability):
         # is answered: a loop held by it answers both at once
         self.assertLess(at_b, first[0][1] - self.DELAY_US / 2e6,
                         "MAIL was answered only with the commit in flight")
+        for s in (a, b):
+            s.close()
+        self.stop()
+
+    def test_thread_commits_while_a_transaction_is_open(self):
+        self.strace_args = lambda: [
+            "-y", "-e", "trace=fsync,fdatasync,write", "-e",
+            "inject=fsync,fdatasync:delay_exit=%d" % self.DELAY_US]
+        self.start()
+        a, fa = self.session()
+        b, fb = self.session()
+        rcpt = b"RCPT TO:<%s@example.org>" % self.rcpt.encode()
+        for cmd in (b"MAIL FROM:<b@client.example>", rcpt):
+            b.sendall(cmd + b"\r\n")
+            self.assertTrue(fb.readline().startswith(b"250"), cmd)
+        before = len(self.journal_syncs())
+        self.to_end_of_data(a, fa, b"first")
+        # strace writes the flush's line, then holds the thread 0.4 s
+        self.assertTrue(wait_for(lambda: len(self.journal_syncs()) >
+                                 before, 10))
+        line, tid = self.journal_syncs()[before]
+        # b's transaction is open: a's commit is on the thread
+        self.assertNotEqual(tid, self.queue_pid())
+        # meanwhile the loop stores b's next recipient
+        b.sendall(rcpt + b"\r\n")
+        self.assertTrue(fb.readline().startswith(b"250"))
+        self.assertTrue(fa.readline().startswith(b"250"))
+        with open(self.trace, errors="replace") as f:
+            text = f.read().splitlines()
+        rest = text[line + 1:]
+        # the thread's next call: its word to the loop that it is done
+        end = next((i for i, t in enumerate(rest)
+                    if t.startswith("%d write(" % tid)), None)
+        self.assertIsNotNone(end, "\n".join(text[line:])[-3000:])
+        self.assertTrue(any((m := EVPWRITE.match(t)) and
+                            int(m.group(1)) == self.queue_pid()
+                            for t in rest[:end]),
+                        "no envelope stored during the thread's flush:\n" +
+                        "\n".join(text[line:line + end + 2])[-3000:])
         for s in (a, b):
             s.close()
         self.stop()

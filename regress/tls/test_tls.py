@@ -311,6 +311,49 @@ class TestTLS(unittest.TestCase):
                                  TIMEOUT))
 
 
+class TestImplicitPki(unittest.TestCase):
+    """TLS-04, as OpenSMTPD 6.x: a TLS listener given no pki uses the
+    pki named like its host name (the server name unless `hostname`
+    says otherwise), else the catch-all pki "*"; the key stays in ca,
+    which signs for either."""
+
+    def test_hostname_pki_and_catch_all(self):
+        d = Smtpd()
+        try:
+            make_certs(d.dir)
+            ports = dict(star=free_port(), named=free_port())
+            with open(os.path.join(d.dir, "smtpd.conf"), "w") as f:
+                f.write('pki "*" cert "{d}/rsa.crt"\n'
+                        'pki "*" key "{d}/rsa.key"\n'
+                        'pki ec.example.org cert "{d}/ec.crt"\n'
+                        'pki ec.example.org key "{d}/ec.key"\n'
+                        'listen on 127.0.0.1 port {star} tls\n'
+                        'listen on 127.0.0.1 port {named} smtps '
+                        'hostname ec.example.org\n'
+                        'action "local" mbox\n'
+                        'match from local for local action "local"\n'
+                        .format(d=d.dir, **ports))
+            d.start()
+            for port, starttls, cn in ((ports["star"], True,
+                                        "mx.example.org"),
+                                       (ports["named"], False,
+                                        "ec.example.org")):
+                cmd = ["openssl", "s_client", "-connect",
+                       "127.0.0.1:%d" % port]
+                if starttls:
+                    cmd += ["-starttls", "smtp"]
+                r = subprocess.run(cmd, input="QUIT\r\n",
+                                   capture_output=True, text=True,
+                                   timeout=TIMEOUT)
+                out = r.stdout + r.stderr
+                self.assertRegex(out, r"subject=CN\s*=\s*" +
+                                 re.escape(cn), out)
+                self.assertIn("Cipher is ", out)
+            self.assertEqual(d.stop(), 0, d.log()[-3000:])
+        finally:
+            d.cleanup()
+
+
 class TestKeyFile(unittest.TestCase):
     """TLS-01: a key others can read is a start-up error."""
 

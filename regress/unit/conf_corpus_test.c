@@ -880,11 +880,32 @@ pki_files(void)
 	}
 }
 
+/* tls_pki_dumped - a pki mx.test, a TLS listener without pki whose
+ * hostname is mx.test, and RULE: loaded, the listener has that pki */
+static int
+tls_pki_dumped(const char *rule)
+{
+	struct smtpd_conf	*c;
+	char			 text[1024], first[1024], *d;
+	int			 ok;
+
+	snprintf(text, sizeof(text), "pki mx.test cert \"/etc/ssl/t.crt\"\n"
+	    "pki mx.test key \"/etc/ssl/private/l.key\"\n"
+	    "listen on lo tls hostname mx.test\n%s", rule);
+	c = load_text("t.conf", text, first, sizeof(first));
+	d = c ? dump(c) : NULL;
+	ok = d && strstr(d, "listen on lo tls pki mx.test hostname") != NULL;
+	free(d);
+	conf_free(&c);
+	return ok;
+}
+
 /*
  * legacy_tls - a legacy TLS listener given neither `certificate` nor
  * `pki` uses the pki named like its host name (the server name unless
- * `hostname` is given), as 5.4-6.0 did (smtpd-conf.md 11.3); the modern
- * grammar refuses it (7.x)
+ * `hostname` is given), as 5.4-6.0 did (smtpd-conf.md 11.3); a modern
+ * one the pki named like its host name, else the catch-all "*", as 6.x
+ * did, and is refused without either (7.x refuses all)
  */
 static void
 legacy_tls(void)
@@ -907,15 +928,8 @@ legacy_tls(void)
 	if (server[0] == '\0' && gethostname(server, sizeof(server)) == -1)
 		snprintf(server, sizeof(server), "localhost");
 
-	snprintf(decl, sizeof(decl), pki, "mx.test", "mx.test");
-	snprintf(text, sizeof(text), "%slisten on lo tls hostname mx.test\n"
-	    "accept for local deliver to mbox\n", decl);
-	c = load_text("t.conf", text, first, sizeof(first));
-	d = c ? dump(c) : NULL;
-	CHECK(d && strstr(d, "listen on lo tls pki mx.test hostname") != NULL,
+	CHECK(tls_pki_dumped("accept for local deliver to mbox\n"),
 	    "legacy tls: the pki named like the listener's hostname");
-	free(d);
-	conf_free(&c);
 
 	snprintf(decl, sizeof(decl), pki, server, server);
 	snprintf(text, sizeof(text), "%slisten on lo secure\n"
@@ -935,12 +949,42 @@ legacy_tls(void)
 	    "legacy tls: no such pki is an error at the listen line");
 	conf_free(&c);
 
-	snprintf(decl, sizeof(decl), pki, "mx.test", "mx.test");
+	/* modern grammar, as 6.x (TLS-04): the pki named like the
+	 * listener's host name, else the catch-all "*", else refused */
+	CHECK(tls_pki_dumped("match for local reject\n"),
+	    "modern tls: the pki named like the listener's hostname (6.x)");
+
+	snprintf(decl, sizeof(decl), pki, "\"*\"", "\"*\"");
+	snprintf(text, sizeof(text), "%s" "pki mx.test cert "
+	    "\"/etc/ssl/t.crt\"\npki mx.test key \"/etc/ssl/private/l.key\"\n"
+	    "listen on lo tls hostname mx.nope\nlisten on lo port 26 smtps\n"
+	    "listen on lo port 27 tls pki mx.test\n"
+	    "match for local reject\n", decl);
+	c = load_text("t.conf", text, first, sizeof(first));
+	CHECK(c && c->nlisteners >= 3 && c->listeners[0]->npki == 1 &&
+	    strcmp(c->listeners[0]->pki[0], "*") == 0 &&
+	    c->listeners[1]->npki == 1 &&
+	    strcmp(c->listeners[1]->pki[0], "*") == 0 &&
+	    c->listeners[2]->npki == 1 &&
+	    strcmp(c->listeners[2]->pki[0], "mx.test") == 0,
+	    "modern tls: no pki named like it: the catch-all \"*\" (6.x); "
+	    "a pki given is kept");
+	d = c ? dump(c) : NULL;
+	CHECK(d && strstr(d, "pki \"*\"") != NULL,
+	    "modern tls: the catch-all is dumped quoted");
+	free(d);
+	if (c != NULL)
+		CHECK(check_roundtrip(c, first, sizeof(first)),
+		    "modern tls: the catch-all's dump parses back the same");
+	conf_free(&c);
+
+	snprintf(decl, sizeof(decl), pki, "mx.other", "mx.other");
 	snprintf(text, sizeof(text), "%slisten on lo tls hostname mx.test\n"
 	    "match for local reject\n", decl);
 	c = load_text("t.conf", text, first, sizeof(first));
 	CHECK(c == NULL && strcmp(first, "run/t.conf:3: pki required for "
-	    "tls/smtps") == 0, "modern tls without pki refused (7.x)");
+	    "tls/smtps: no pki named mx.test, nor \"*\"") == 0,
+	    "modern tls: no pki of its name and no catch-all: refused (7.x)");
 	conf_free(&c);
 }
 

@@ -69,10 +69,13 @@ conf_pki_named(struct conf_parser *p, const char *name)
 }
 
 /*
- * conf_listen_finish - TLS listeners given no pki.  The modern grammar
- * refuses them (7.x).  In a legacy file they get what 5.4-6.0 used
- * (smtpd-conf.md 11.3): the pki named like the listener's host name,
- * which is the server name unless `hostname` says otherwise.
+ * conf_listen_finish - TLS listeners given no pki.  In a legacy file
+ * they get what 5.4-6.0 used (smtpd-conf.md 11.3): the pki named like
+ * the listener's host name, which is the server name unless `hostname`
+ * says otherwise.  In a modern one, what 6.x did (TLS-04): the pki
+ * named like the listener's host name, else the catch-all pki "*";
+ * with neither it is refused as 7.x refuses any (a 6.8 daemon started
+ * with it, and failed every handshake).
  */
 void
 conf_listen_finish(struct conf_parser *p)
@@ -89,7 +92,17 @@ conf_listen_finish(struct conf_parser *p)
 		n = p->tls_nopki[i];
 		p->stmt_file = n->file;
 		if (!p->legacy_line) {
-			conf_error(p, n->line, "pki required for tls/smtps");
+			if ((k = conf_pki_named(p, n->l->hostname != NULL ?
+			    n->l->hostname : server)) == NULL)
+				k = conf_pki_named(p, "*");
+			if (k == NULL)
+				conf_error(p, n->line, "pki required for "
+				    "tls/smtps: no pki named %s, nor \"*\"",
+				    n->l->hostname != NULL ? n->l->hostname :
+				    server);
+			else
+				conf_push(p->a, &n->l->pki, &n->l->npki,
+				    k->name);
 			continue;
 		}
 		k = NULL;
@@ -128,8 +141,8 @@ conf_add_listener(struct conf_parser *p, struct conf_listener *l, int line)
 	if (l->npki && l->tls == CONF_TLS_NONE)
 		conf_error(p, line, "pki requires tls/smtps");
 	if (!l->npki && l->tls != CONF_TLS_NONE) {
-		/* 7.x refuses it, 5.x picked a pki by name: which one
-		 * applies is known once the first rule has been read */
+		/* 7.x refuses it, 5.x and 6.x picked a pki by name: which
+		 * grammar applies is known once the first rule is read */
 		n = conf_alloc(p->a, sizeof(*n));
 		n->l = l;
 		n->file = p->stmt_file;

@@ -469,8 +469,8 @@ class CommitThread(Durability):
             text = f.read().splitlines()
         rest = text[line + 1:]
         # the thread's next call: its word to the loop that it is done
-        end = next((i for i, t in enumerate(rest)
-                    if t.startswith("%d write(" % tid)), None)
+        mine = re.compile(r"^%d\s+write\(" % tid)     # pids are padded
+        end = next((i for i, t in enumerate(rest) if mine.match(t)), None)
         self.assertIsNotNone(end, "\n".join(text[line:])[-3000:])
         self.assertTrue(any((m := EVPWRITE.match(t)) and
                             int(m.group(1)) == self.queue_pid()

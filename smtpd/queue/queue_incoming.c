@@ -139,6 +139,14 @@ static void	queue_incoming_forget(struct queue_incoming *);
 static void	queue_committer_on_done(evutil_socket_t, short, void *);
 static void	queue_spare_on_timer(evutil_socket_t, short, void *);
 static int	queue_spool_check(void);
+static void	queue_spool_on_timer(evutil_socket_t, short, void *);
+
+/* the spool's free space, as last seen (queue_spool_check) */
+static struct {
+	struct event	*timer;
+	time_t		 last;
+	int		 full;
+} queue_spool;
 
 /* queue_committer_main - the commit thread: one batch after the other */
 static void *
@@ -226,6 +234,9 @@ queue_incoming_init(struct event_base *base, unsigned int window_ms)
 	if ((queue_spare.timer = evtimer_new(base, queue_spare_on_timer,
 	    NULL)) == NULL)
 		fatalx("queue: cannot make the spare timer");	/* start-up */
+	if ((queue_spool.timer = evtimer_new(base, queue_spool_on_timer,
+	    NULL)) == NULL)
+		fatalx("queue: cannot make the spool timer");	/* start-up */
 	queue_committer_start(base);
 }
 
@@ -261,6 +272,9 @@ queue_incoming_free(void)
 	if (queue_spare.timer != NULL)
 		event_free(queue_spare.timer);
 	queue_spare.timer = NULL;
+	if (queue_spool.timer != NULL)
+		event_free(queue_spool.timer);
+	queue_spool.timer = NULL;
 	api_tree_clear(&queue_incoming.msgs, NULL);
 	TAILQ_INIT(&queue_incoming.window);
 	queue_incoming.nwindow = 0;
@@ -417,34 +431,51 @@ queue_incoming_new(uint32_t *msgid, int *fdp)
  * less than SPOOL_FREE_PCT % of its blocks or inodes free (QUEUE-11):
  * new mail is refused (452) before the disk is full, so what is queued
  * can still be updated and delivered.  A backend without files (ram,
- * null) is never full here.  statvfs is asked at most once a second.
+ * null) is never full here.  statvfs is asked at most once a second;
+ * while the spool is full a timer asks again each second, so that the
+ * log says "spool-ok" when space is back, not at the next create
+ * (which the dispatcher's messages made ahead may delay for long).
  */
+static void
+queue_spool_probe(void)
+{
+	static const struct timeval	second = { 1, 0 };
+	struct statvfs			sv;
+	const char			*root;
+	int				was = queue_spool.full;
+
+	root = env->privsep ? "/" : env->opts.spool;
+	queue_spool.last = time(NULL);
+	if (statvfs(root, &sv) == -1)
+		queue_spool.full = 0;	/* unknown: the writes will tell */
+	else
+		queue_spool.full = spool_space_low(&sv);
+	if (queue_spool.full != was)
+		log_event(0, "queue", queue_spool.full ? "spool-full" :
+		    "spool-ok", "spool=%s free-min=%d%%", env->opts.spool,
+		    SPOOL_FREE_PCT);
+	if (queue_spool.full && queue_spool.timer != NULL &&
+	    !evtimer_pending(queue_spool.timer, NULL))
+		evtimer_add(queue_spool.timer, &second);
+}
+
+static void
+queue_spool_on_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	queue_spool_probe();
+}
+
 static int
 queue_spool_check(void)
 {
-	static time_t	last;
-	static int	full;
-	struct statvfs	sv;
-	time_t		now = time(NULL);
-	const char	*root = env->privsep ? "/" : env->opts.spool;
-
 	if (strcmp(env->opts.queue_backend, "fs") != 0)
 		return QUEUE_OK;
-	int		was;
-
-	if (now != last) {
-		last = now;
-		was = full;
-		if (statvfs(root, &sv) == -1)
-			full = 0;	/* unknown: the writes will tell */
-		else
-			full = spool_space_low(&sv);
-		if (full != was)
-			log_event(0, "queue", full ? "spool-full" : "spool-ok",
-			    "spool=%s free-min=%d%%", env->opts.spool,
-			    SPOOL_FREE_PCT);
-	}
-	return full ? QUEUE_NOSPACE : QUEUE_OK;
+	if (time(NULL) != queue_spool.last)
+		queue_spool_probe();
+	return queue_spool.full ? QUEUE_NOSPACE : QUEUE_OK;
 }
 
 void

@@ -190,7 +190,10 @@ class ChangeVerbs(QueueBase):
         self.assertEqual(r.stdout, "command succeeded\n")
         self.assertTrue(wait_for(lambda: all(
             not e.startswith(gone) for e in self.queue()), 10))
-        self.assertIn("status=removed", self.smtpd.log())
+        # the scheduler forgets it first, then the queue drops and logs
+        self.assertTrue(wait_for(
+            lambda: "status=removed" in self.smtpd.log(), 10),
+            self.smtpd.log()[-3000:])
         self.assertIn("scheduler change op=remove id=%s" % gone,
                       self.smtpd.log())
         self.ctl("resume", "mda")

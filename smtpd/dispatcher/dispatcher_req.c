@@ -189,18 +189,17 @@ dispatcher_pool_low(void)
 int
 dispatcher_req_take_message(uint32_t *msgid, int *fdp)
 {
-	int	r = -1;
-
-	if (dispatcher_pool.n > 0 && dispatcher_pool_low())
-		return -1;	/* the queue says 452 */
-	if (dispatcher_pool.n > 0) {
-		dispatcher_pool.n--;
-		*msgid = dispatcher_pool.msgid[dispatcher_pool.n];
-		*fdp = dispatcher_pool.fd[dispatcher_pool.n];
-		r = 0;
+	if (dispatcher_pool.n == 0) {
+		dispatcher_pool_fill();
+		return -1;
 	}
+	if (dispatcher_pool_low())
+		return -1;	/* the queue says 452 */
+	dispatcher_pool.n--;
+	*msgid = dispatcher_pool.msgid[dispatcher_pool.n];
+	*fdp = dispatcher_pool.fd[dispatcher_pool.n];
 	dispatcher_pool_fill();
-	return r;
+	return 0;
 }
 
 void

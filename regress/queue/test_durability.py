@@ -357,8 +357,9 @@ class CommitThread(Durability):
     flight holds no SMTP session but its own (a second client's MAIL is
     answered before the first client's 250, from a message made ahead);
     a lone commit (no other transaction open) is flushed by the queue's
-    loop itself, one while another transaction is open by the commit
-    thread, the loop storing that transaction's recipients meanwhile; a
+    loop itself, unless the last lone one was slow, one while another
+    transaction is open by the commit thread, the loop storing that
+    transaction's recipients meanwhile; a
     message whose client goes away while its commit runs is still
     queued, once."""
 
@@ -440,6 +441,31 @@ class CommitThread(Durability):
                         "MAIL was answered only with the commit in flight")
         for s in (a, b):
             s.close()
+        self.stop()
+
+    def test_slow_lone_commit_sends_the_next_to_the_thread(self):
+        # a lone commit that held the loop past QUEUE_LOOP_COMMIT_MAX_MS
+        # (20 ms; each flush here takes 0.4 s): the next lone commit is
+        # flushed by the commit thread, the loop left free
+        self.start()
+        a, fa = self.session()
+        before = len(self.journal_syncs())
+        self.to_end_of_data(a, fa, b"first")
+        self.assertTrue(fa.readline().startswith(b"250"))
+        syncs = self.journal_syncs()
+        self.assertGreater(len(syncs), before)
+        self.assertEqual(syncs[before][1], self.queue_pid())
+        self.assertTrue(wait_for(lambda: "lone commits on the commit "
+                                 "thread: the last took" in self.log(), 10),
+                        self.log()[-2000:])
+        before = len(syncs)
+        self.to_end_of_data(a, fa, b"second")
+        self.assertTrue(fa.readline().startswith(b"250"))
+        syncs = self.journal_syncs()
+        self.assertGreater(len(syncs), before)
+        self.assertNotEqual(syncs[before][1], self.queue_pid())
+        a.close()
+        self.assertEqual(len(self.queued()), 2, self.queued())
         self.stop()
 
     def test_thread_commits_while_a_transaction_is_open(self):

@@ -11,7 +11,8 @@
  * rollbacks, deliveries and their outcomes (tempfail retry state,
  * expiry, permanent failure, gone envelopes), bounce envelopes (who is
  * owed a report, delay notices), the start-up walk with a
- * corrupt envelope in the middle, and the scheduler's loop (max
+ * corrupt envelope in the middle, when a lone commit leaves the
+ * loop for the commit thread, and the scheduler's loop (max
  * inflight, retry later, expiry).  Every wait is bounded in time.
  * `queue_process_test bench` measures commit throughput by concurrency
  * instead (not part of the suite).
@@ -464,6 +465,26 @@ test_spares(void)
 	test_unwire();
 	CHECK(test_incoming_dirs(ids, sizeof ids / sizeof ids[0]) == 0,
 	    "spares: a clean stop removes them");
+}
+
+/* test_lone_commit_rule - when lone commits leave the loop for the
+ * commit thread, and come back (QUEUE-05) */
+static void
+test_lone_commit_rule(void)
+{
+	uint64_t	max = QUEUE_LOOP_COMMIT_MAX_MS * 1000;
+
+	CHECK(!queue_lone_commit_slow(0, 0) &&
+	    !queue_lone_commit_slow(0, max),
+	    "lone commit: fast up to the bound, on the loop");
+	CHECK(queue_lone_commit_slow(0, max + 1),
+	    "lone commit: past the bound, to the thread");
+	CHECK(queue_lone_commit_slow(1, max) &&
+	    queue_lone_commit_slow(1, max / 2),
+	    "lone commit: slow stays slow down to half the bound");
+	CHECK(!queue_lone_commit_slow(1, max / 2 - 1) &&
+	    !queue_lone_commit_slow(1, 0),
+	    "lone commit: under half the bound, back on the loop");
 }
 
 /* test_prepare - N messages created with one envelope and a body */
@@ -1279,6 +1300,7 @@ main(int argc, char *argv[])
 	}
 	test_receive("fs");
 	test_spares();
+	test_lone_commit_rule();
 	test_spool("ram");
 	test_receive("ram");
 	test_group_commit(0);

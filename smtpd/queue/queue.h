@@ -34,6 +34,11 @@ struct event_base;
 #define QUEUE_COMMIT_BATCH_MAX		256
 /* messages made ahead, handed out at once on a create */
 #define QUEUE_SPARE_MAX			4
+/* a lone commit is flushed by the queue's loop while the last lone
+ * commit took at most this long; past it the loop would be held for
+ * every one (a slow disk), so the commit thread takes them until one
+ * takes under half of it */
+#define QUEUE_LOOP_COMMIT_MAX_MS	20
 /* the most envelopes one received message may have */
 #define QUEUE_MESSAGE_ENVELOPES_MAX	100000
 /* envelopes the start-up walk sends per turn of the event loop */
@@ -65,6 +70,9 @@ void	queue_incoming_free(void);
 void	queue_incoming_set_spares(size_t max);
 /* queue_incoming_count - messages received and not committed (tests) */
 size_t	queue_incoming_count(void);
+/* queue_lone_commit_slow - the verdict on lone commits after one that
+ * took TOOK_US (1: the commit thread takes them; QUEUE_LOOP_COMMIT_MAX_MS) */
+int	queue_lone_commit_slow(int slow, uint64_t took_us);
 void	queue_on_create_message(struct mproc *, struct imsg *);
 void	queue_on_submit_envelope(struct mproc *, struct imsg *);
 void	queue_on_commit_message(struct mproc *, struct imsg *);

@@ -116,6 +116,10 @@ static struct {
 	uint32_t		 msgids[QUEUE_COMMIT_BATCH_MAX];
 	int			 fds[QUEUE_COMMIT_BATCH_MAX];
 	int			 results[QUEUE_COMMIT_BATCH_MAX];
+	uint64_t		 took_us;	/* the batch's commit */
+	int			 lone_slow;	/* the last lone one was
+						   slower than
+						   QUEUE_LOOP_COMMIT_MAX_MS */
 } queue_committer = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER,
@@ -148,6 +152,23 @@ static struct {
 	int		 full;
 } queue_spool;
 
+/* queue_committer_run - commit the batch, timed (on the thread or on
+ * the loop, whichever holds the arrays) */
+static void
+queue_committer_run(void)
+{
+	struct timespec	t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)queue_commit_messages(queue_committer.n,
+	    queue_committer.msgids, queue_committer.fds,
+	    queue_committer.results);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	queue_committer.took_us = (uint64_t)(t1.tv_sec - t0.tv_sec) *
+	    1000000 + (uint64_t)(t1.tv_nsec / 1000) -
+	    (uint64_t)(t0.tv_nsec / 1000);
+}
+
 /* queue_committer_main - the commit thread: one batch after the other */
 static void *
 queue_committer_main(void *arg)
@@ -162,9 +183,7 @@ queue_committer_main(void *arg)
 			    &queue_committer.mu);
 		queue_committer.pending = 0;
 		pthread_mutex_unlock(&queue_committer.mu);
-		(void)queue_commit_messages(queue_committer.n,
-		    queue_committer.msgids, queue_committer.fds,
-		    queue_committer.results);
+		queue_committer_run();
 		pthread_mutex_lock(&queue_committer.mu);
 		queue_committer.done = 1;
 		pthread_cond_broadcast(&queue_committer.cv);
@@ -632,6 +651,18 @@ queue_incoming_done(struct queue_incoming *q, int r)
 	queue_incoming_forget(q);
 }
 
+/* queue_lone_commit_slow - whether lone commits should leave the loop,
+ * given the verdict so far and how long the last batch of one took:
+ * slow past QUEUE_LOOP_COMMIT_MAX_MS, fast again under half of it (a
+ * disk near the bound does not flip the verdict at every commit) */
+int
+queue_lone_commit_slow(int slow, uint64_t took_us)
+{
+	if (slow)
+		return took_us >= QUEUE_LOOP_COMMIT_MAX_MS * 500;
+	return took_us > QUEUE_LOOP_COMMIT_MAX_MS * 1000;
+}
+
 /* queue_incoming_finish - the batch of the committer's arrays is done:
  * each message's end, then the next batch if more came */
 static void
@@ -642,6 +673,14 @@ queue_incoming_finish(void)
 	queue_committer.n = 0;
 	if (n > 1)
 		log_debug("queue: group commit messages=%zu", n);
+	else if (n == 1 && queue_lone_commit_slow(queue_committer.lone_slow,
+	    queue_committer.took_us) != queue_committer.lone_slow) {
+		queue_committer.lone_slow = !queue_committer.lone_slow;
+		/* debug: a checkpoint's syncfs flips it on a fast disk */
+		log_debug("queue: lone commits on the %s: the last took "
+		    "%" PRIu64 " ms", queue_committer.lone_slow ?
+		    "commit thread" : "loop", queue_committer.took_us / 1000);
+	}
 	for (i = 0; i < n; i++)
 		queue_incoming_done(queue_committer.batch[i],
 		    queue_committer.results[i]);
@@ -709,9 +748,10 @@ queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
 		return;
 	/* a lone message, nobody else being received: the loop has
 	 * nothing to do meanwhile, so it commits itself (two thread
-	 * switches less on the client's wait) */
+	 * switches less on the client's wait), unless the last lone
+	 * commit was slow (deliveries and creates would wait for it) */
 	if (queue_committer.running && !(n == 1 &&
-	    queue_incoming.nopen == 0)) {
+	    queue_incoming.nopen == 0 && !queue_committer.lone_slow)) {
 		pthread_mutex_lock(&queue_committer.mu);
 		queue_committer.inflight = queue_committer.pending = 1;
 		pthread_mutex_unlock(&queue_committer.mu);
@@ -721,8 +761,7 @@ queue_incoming_on_window(evutil_socket_t fd, short ev, void *arg)
 		queue_spare_refill();
 		return;
 	}
-	(void)queue_commit_messages(n, queue_committer.msgids,
-	    queue_committer.fds, queue_committer.results);
+	queue_committer_run();
 	queue_incoming_finish();
 	queue_spare_refill();
 }

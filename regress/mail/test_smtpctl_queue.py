@@ -161,6 +161,8 @@ class ShowVerbs(QueueBase):
         self.assertEqual(s["queue.message.committed"], "1")
         self.assertEqual(s["queue.envelope.committed"], "2")
         self.assertEqual(s["scheduler.envelope"], "2")
+        # both envelopes kept in the envelope cache (QUEUE-12)
+        self.assertEqual(s["queue.evpcache.size"], "2")
         self.assertGreaterEqual(int(s["smtp.session.total"]), 1)
         self.assertEqual(s["mda.paused"], "1")
         self.assertRegex(s["uptime.human"], r"^\d+d\d+h\d+m\d+s$")
@@ -171,6 +173,12 @@ class ShowVerbs(QueueBase):
         s = self.stats()
         self.assertEqual(s["scheduler.envelope"], "0")
         self.assertEqual(s["mda.paused"], "0")
+        # the deliveries loaded what the commit wrote from the cache,
+        # and their ends dropped it
+        self.assertGreaterEqual(int(s.get("queue.evpcache.load.hit", 0)), 2,
+                                s)
+        self.assertEqual(s.get("queue.evpcache.load.missed", "0"), "0", s)
+        self.assertEqual(s["queue.evpcache.size"], "0")
         # lines sorted, key=value
         out = self.ctl("show", "stats").stdout.splitlines()
         # (uptime.human, the one line out of order, may have ticked

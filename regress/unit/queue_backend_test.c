@@ -6,7 +6,8 @@
  * close tempfail; ids are never 0, an evpid lies inside its msgid, and
  * a msgid or evpid that is taken (being received, committed or set
  * aside) is drawn again; the envelope text goes through the backend and
- * back unchanged; the walk of one message sees only its envelopes.
+ * back unchanged; the walk of one message sees only its envelopes; the
+ * envelope cache in front of the backend.
  * The ids are scripted through queue_backend_set_id_source.
  */
 #include <sys/stat.h>
@@ -24,6 +25,7 @@
 #include "envelope.h"
 #include "queue_backend.h"	/* no -Ismtpd/queue yet */
 #include "smtpd.h"
+#include "stats.h"
 #include "test.h"
 
 struct smtpd_env	*env;
@@ -295,6 +297,83 @@ test_round_trip(void)
 	    "trip: a restart finds it again");
 }
 
+/* test_spoil - EVPID's stored file in incoming/ made unreadable text */
+static int
+test_spoil(uint32_t msgid, uint64_t evpid)
+{
+	char	path[PATH_MAX];
+	int	fd, ok;
+
+	snprintf(path, sizeof path, "%s/incoming/%08" PRIx32 "/%016" PRIx64,
+	    test_root, msgid, evpid);
+	if ((fd = open(path, O_WRONLY | O_TRUNC)) == -1)
+		return 0;
+	ok = write(fd, "garbage\n", 8) == 8;
+	close(fd);
+	return ok;
+}
+
+/* test_evpcache - the envelope cache in front of the backend (QUEUE-12):
+ * what was stored is loaded without reading it back, every change made
+ * through the queue updates or drops its entry, the oldest goes first */
+static void
+test_evpcache(void)
+{
+	struct envelope	evp, got;
+	uint32_t	m = 0, m2 = 0;
+	uint64_t	e1, e2, e3;
+	long long	hits, missed;
+
+	queue_evpcache_init(2);
+	CHECK(queue_create_message(&m) == QUEUE_OK, "cache: a message");
+	test_envelope(&evp, "one@example.com");
+	CHECK(queue_create_envelope(m, &evp) == QUEUE_OK &&
+	    queue_evpcache_count() == 1, "cache: a created envelope is kept");
+	e1 = evp.evpid;
+	hits = stats_get("queue.evpcache.load.hit");
+	/* the stored file spoilt behind our back: the cache answers */
+	CHECK(test_spoil(m, e1) && queue_load_envelope(e1, &got) ==
+	    QUEUE_OK && strcmp(got.rcpt.user, "one") == 0 &&
+	    stats_get("queue.evpcache.load.hit") == hits + 1,
+	    "cache: loaded without reading the store");
+	got.retry = 7;
+	CHECK(queue_update_envelope(&got) == QUEUE_OK &&
+	    stats_get("queue.evpcache.update.hit") == 1,
+	    "cache: an update of a cached envelope counted as a hit");
+	queue_evpcache_init(2);		/* emptied: the store answers */
+	CHECK(queue_evpcache_count() == 0 &&
+	    queue_load_envelope(e1, &got) == QUEUE_OK && got.retry == 7,
+	    "cache: the update reached the store too");
+	test_envelope(&evp, "two@example.com");
+	CHECK(queue_create_envelope(m, &evp) == QUEUE_OK, "cache: e2");
+	e2 = evp.evpid;
+	test_envelope(&evp, "three@example.com");
+	CHECK(queue_create_envelope(m, &evp) == QUEUE_OK, "cache: e3");
+	e3 = evp.evpid;
+	missed = stats_get("queue.evpcache.load.missed");
+	CHECK(queue_evpcache_count() == 2 &&
+	    queue_load_envelope(e1, &got) == QUEUE_OK &&
+	    stats_get("queue.evpcache.load.missed") == missed + 1,
+	    "cache: two at most, the least recently used went");
+	CHECK(queue_delete_envelope(e2) == QUEUE_OK &&
+	    queue_load_envelope(e2, &got) == QUEUE_NOTFOUND,
+	    "cache: a deleted envelope is not loaded from it");
+	CHECK(queue_create_message(&m2) == QUEUE_OK, "cache: message 2");
+	test_envelope(&evp, "four@example.com");
+	CHECK(queue_create_envelope(m2, &evp) == QUEUE_OK &&
+	    queue_evpcache_count() == 2, "cache: one of each message");
+	CHECK(queue_delete_message(m) == QUEUE_OK &&
+	    queue_evpcache_count() == 1 &&
+	    queue_load_envelope(e3, &got) == QUEUE_NOTFOUND &&
+	    queue_load_envelope(e1, &got) == QUEUE_NOTFOUND,
+	    "cache: a deleted message takes its envelopes with it");
+	CHECK(stats_get("queue.evpcache.size") == 1,
+	    "cache: its size is a stat");
+	queue_evpcache_init(0);
+	CHECK(queue_evpcache_count() == 0 &&
+	    queue_delete_message(m2) == QUEUE_OK, "cache: off again");
+}
+
 int
 main(void)
 {
@@ -303,6 +382,7 @@ main(void)
 	test_lookup();
 	test_ids_rules();
 	test_round_trip();
+	test_evpcache();
 	queue_backend_close();
 	if (test_root[0] != '\0' &&
 	    snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_root) <

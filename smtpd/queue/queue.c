@@ -117,6 +117,7 @@ queue_on_config(void)
 	api_log_verbose(1);
 	if (queue_backend_init(env->opts.queue_backend, root) == -1)
 		fatalx("queue: spool %s unusable", env->opts.spool);
+	queue_evpcache_init(QUEUE_EVPCACHE_MAX);
 	if (queue_recover(&rec) != QUEUE_OK)
 		log_warnx("queue: recovery incomplete, the walk goes on");
 	log_info(QUEUE_LOG_ID " queue recovered incoming=%zu temporary=%zu "

@@ -39,6 +39,10 @@ struct event_base;
  * every one (a slow disk), so the commit thread takes them until one
  * takes under half of it */
 #define QUEUE_LOOP_COMMIT_MAX_MS	20
+/* envelopes whose text the queue keeps after storing or loading them,
+ * so that a delivery seldom reads back what its commit wrote (QUEUE-12;
+ * about 600 bytes each) */
+#define QUEUE_EVPCACHE_MAX		512
 /* the most envelopes one received message may have */
 #define QUEUE_MESSAGE_ENVELOPES_MAX	100000
 /* envelopes the start-up walk sends per turn of the event loop */

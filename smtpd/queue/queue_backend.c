@@ -10,15 +10,27 @@
  * queue_backend_init may fail for good (start-up); everything after
  * returns QUEUE_* results.
  * Its state (the backend in use and its context) is private here.
+ *
+ * The envelope cache (QUEUE-12), in front of every backend: the text of
+ * the envelopes lately created, updated or loaded, so that a delivery
+ * loads what its commit just wrote without reading it back.  Off until
+ * queue_evpcache_init (the queue process turns it on; tests and helper
+ * programs see the backend alone).  Every change made through here
+ * updates or drops an entry first, so an entry is never older than the
+ * store; a file changed behind the daemon's back is its own business.
  */
+#include <sys/queue.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_tree.h"
 #include "envelope.h"
 #include "log.h"
 #include "queue_backend.h"
+#include "stats.h"
 
 #define QUEUE_ERR_SIZE	256
 
@@ -31,6 +43,139 @@ static const struct queue_backend *const queue_backends[] = {
 /* the backend in use and its context, from init to close */
 static const struct queue_backend	*queue_backend;
 static void				*queue_backend_ctx;
+
+/* one cached envelope text; most recently used first in the list */
+struct queue_evpcache_entry {
+	TAILQ_ENTRY(queue_evpcache_entry)	 lru;
+	uint64_t				 evpid;
+	size_t					 len;
+	char					 text[];
+};
+
+static struct {
+	struct tree					 byid;
+	TAILQ_HEAD(queue_evpcache_lru, queue_evpcache_entry) lru;
+	size_t						 n;
+	size_t						 max;	/* 0: off */
+} queue_evpcache = { .lru = TAILQ_HEAD_INITIALIZER(queue_evpcache.lru) };
+
+static void
+queue_evpcache_remove(struct queue_evpcache_entry *e)
+{
+	(void)api_tree_pop(&queue_evpcache.byid, e->evpid);
+	TAILQ_REMOVE(&queue_evpcache.lru, e, lru);
+	queue_evpcache.n--;
+	free(e);
+}
+
+/* queue_evpcache_drop - EVPID is no longer cached */
+static void
+queue_evpcache_drop(uint64_t evpid)
+{
+	struct queue_evpcache_entry	*e;
+
+	if (queue_evpcache.max == 0 ||
+	    (e = api_tree_get(&queue_evpcache.byid, evpid)) == NULL)
+		return;
+	queue_evpcache_remove(e);
+	stats_set("queue.evpcache.size", (long long)queue_evpcache.n);
+}
+
+/* queue_evpcache_drop_message - none of MSGID's envelopes is cached */
+static void
+queue_evpcache_drop_message(uint32_t msgid)
+{
+	struct queue_evpcache_entry	*e;
+	void				*cursor = NULL;
+	uint64_t			 evpid;
+
+	if (queue_evpcache.max == 0)
+		return;
+	/* restarted after each removal: the walk does not survive one */
+	while (api_tree_iterfrom(&queue_evpcache.byid, &cursor,
+	    (uint64_t)msgid << 32, &evpid, (void **)&e) &&
+	    evpid_to_msgid(evpid) == msgid) {
+		queue_evpcache_remove(e);
+		cursor = NULL;
+	}
+	stats_set("queue.evpcache.size", (long long)queue_evpcache.n);
+}
+
+/* queue_evpcache_put - EVPID's text is BUF (LEN bytes) */
+static void
+queue_evpcache_put(uint64_t evpid, const char *buf, size_t len)
+{
+	struct queue_evpcache_entry	*e, *old;
+	int				 err = 0;
+
+	if (queue_evpcache.max == 0)
+		return;
+	if ((old = api_tree_get(&queue_evpcache.byid, evpid)) != NULL)
+		queue_evpcache_remove(old);
+	if ((e = malloc(sizeof *e + len)) == NULL)
+		goto out;	/* uncached: the store answers */
+	e->evpid = evpid;
+	e->len = len;
+	memcpy(e->text, buf, len);
+	if (api_tree_set(&queue_evpcache.byid, evpid, e, &err), err != 0) {
+		free(e);
+		goto out;
+	}
+	TAILQ_INSERT_HEAD(&queue_evpcache.lru, e, lru);
+	if (++queue_evpcache.n > queue_evpcache.max)
+		queue_evpcache_remove(TAILQ_LAST(&queue_evpcache.lru,
+		    queue_evpcache_lru));
+out:
+	stats_set("queue.evpcache.size", (long long)queue_evpcache.n);
+}
+
+/* queue_evpcache_get - EVPID's cached text into BUF (BUFSZ): 1, or 0 */
+static int
+queue_evpcache_get(uint64_t evpid, char *buf, size_t bufsz, size_t *lenp)
+{
+	struct queue_evpcache_entry	*e;
+
+	if (queue_evpcache.max == 0)
+		return 0;
+	if ((e = api_tree_get(&queue_evpcache.byid, evpid)) == NULL ||
+	    e->len > bufsz) {
+		stats_add("queue.evpcache.load.missed", 1);
+		return 0;
+	}
+	memcpy(buf, e->text, e->len);
+	*lenp = e->len;
+	TAILQ_REMOVE(&queue_evpcache.lru, e, lru);
+	TAILQ_INSERT_HEAD(&queue_evpcache.lru, e, lru);
+	stats_add("queue.evpcache.load.hit", 1);
+	return 1;
+}
+
+/* queue_evpcache_clear - forget every entry */
+static void
+queue_evpcache_clear(void)
+{
+	struct queue_evpcache_entry	*e;
+
+	while ((e = TAILQ_FIRST(&queue_evpcache.lru)) != NULL)
+		queue_evpcache_remove(e);
+}
+
+void
+queue_evpcache_init(size_t max)
+{
+	queue_evpcache_clear();
+	if (queue_evpcache.max == 0)
+		api_tree_init(&queue_evpcache.byid);
+	queue_evpcache.max = max;
+	if (max > 0)
+		stats_set("queue.evpcache.size", 0);
+}
+
+size_t
+queue_evpcache_count(void)
+{
+	return queue_evpcache.n;
+}
 
 /* queue_backend_lookup - a backend by its configuration name, or NULL */
 const struct queue_backend *
@@ -78,6 +223,7 @@ queue_backend_close(void)
 {
 	if (queue_backend != NULL)
 		queue_backend->close(queue_backend_ctx);
+	queue_evpcache_clear();
 	queue_backend = NULL;
 	queue_backend_ctx = NULL;
 }
@@ -210,6 +356,7 @@ queue_delete_message(uint32_t msgid)
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
+	queue_evpcache_drop_message(msgid);
 	return b->message_delete(queue_backend_ctx, msgid);
 }
 
@@ -241,8 +388,10 @@ queue_create_envelope(uint32_t msgid, struct envelope *evp)
 		return QUEUE_TEMPFAIL;
 	}
 	if ((r = b->envelope_create(queue_backend_ctx, msgid, buf, (size_t)len,
-	    &evpid)) == QUEUE_OK)
+	    &evpid)) == QUEUE_OK) {
 		evp->evpid = evpid;
+		queue_evpcache_put(evpid, buf, (size_t)len);
+	}
 	return r;
 }
 
@@ -254,6 +403,7 @@ queue_delete_envelope(uint64_t evpid)
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
+	queue_evpcache_drop(evpid);
 	return b->envelope_delete(queue_backend_ctx, evpid);
 }
 
@@ -268,6 +418,8 @@ queue_delete_envelopes(size_t n, const uint64_t *evpids, int *results)
 
 	if ((b = queue_backend_ready_for(n, results)) == NULL)
 		return QUEUE_TEMPFAIL;
+	for (i = 0; i < n; i++)
+		queue_evpcache_drop(evpids[i]);
 	if (b->envelope_delete_batch != NULL)
 		return b->envelope_delete_batch(queue_backend_ctx, n, evpids,
 		    results);
@@ -285,7 +437,7 @@ queue_update_envelope(const struct envelope *evp)
 {
 	const struct queue_backend	*b;
 	char				 buf[ENVELOPE_TEXT_MAX + 1];
-	int				 len;
+	int				 len, r, hit;
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
@@ -294,8 +446,17 @@ queue_update_envelope(const struct envelope *evp)
 		    "dump", evp->evpid);
 		return QUEUE_TEMPFAIL;
 	}
-	return b->envelope_update(queue_backend_ctx, evp->evpid, buf,
-	    (size_t)len);
+	/* dropped first: a failed write may have left either text */
+	hit = queue_evpcache.max > 0 &&
+	    api_tree_check(&queue_evpcache.byid, evp->evpid);
+	queue_evpcache_drop(evp->evpid);
+	if ((r = b->envelope_update(queue_backend_ctx, evp->evpid, buf,
+	    (size_t)len)) == QUEUE_OK && queue_evpcache.max > 0) {
+		queue_evpcache_put(evp->evpid, buf, (size_t)len);
+		stats_add(hit ? "queue.evpcache.update.hit" :
+		    "queue.evpcache.update.missed", 1);
+	}
+	return r;
 }
 
 /*
@@ -333,11 +494,20 @@ queue_load_envelope(uint64_t evpid, struct envelope *evp)
 
 	if ((b = queue_backend_ready()) == NULL)
 		return QUEUE_TEMPFAIL;
+	if (queue_evpcache_get(evpid, buf, sizeof buf, &len)) {
+		/* the stored text is the same: set aside as well */
+		if ((r = queue_backend_parse(b, evpid, buf, len, evp)) !=
+		    QUEUE_OK)
+			queue_evpcache_drop(evpid);
+		return r;
+	}
 	/* one byte more than allowed: an oversized file is seen as such */
 	if ((r = b->envelope_load(queue_backend_ctx, evpid, buf, sizeof buf,
 	    &len)) != QUEUE_OK)
 		return r;
-	return queue_backend_parse(b, evpid, buf, len, evp);
+	if ((r = queue_backend_parse(b, evpid, buf, len, evp)) == QUEUE_OK)
+		queue_evpcache_put(evpid, buf, len);
+	return r;
 }
 
 /* queue_walk_new - a cursor over every envelope, or MSGID's; NULL on error */

@@ -32,6 +32,11 @@ int	queue_backend_init(const char *name, const char *root);
  * variant of a linked-in one) */
 int	queue_backend_start(const struct queue_backend *b, const char *root);
 void	queue_backend_close(void);
+/* queue_evpcache_init - keep the text of up to MAX envelopes lately
+ * stored or loaded (QUEUE-12; 0, the default: none); emptied by close */
+void	queue_evpcache_init(size_t max);
+/* queue_evpcache_count - envelopes cached now (tests) */
+size_t	queue_evpcache_count(void);
 /* queue_backend_context - the context of the backend in use (tests) */
 void	*queue_backend_context(void);
 int	queue_recover(struct queue_recovery *);

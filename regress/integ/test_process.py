@@ -380,7 +380,10 @@ class TestControlBadInput(unittest.TestCase):
             try:
                 for _ in range(200):
                     socks.append(d.connect_control())
-                time.sleep(0.5)
+                # the refusal comes when control accepts one too many:
+                # waited for while every socket is still open
+                wait_for(lambda: "clients already, refusing one" in
+                         d.log(), 10)
             finally:
                 for s in socks:
                     s.close()

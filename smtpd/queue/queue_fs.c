@@ -889,8 +889,8 @@ queue_fs_syncs_free(struct queue_fs_syncs *s)
 /*
  * queue_fs_commit_prepare - one message of a batch readied in incoming/:
  * the body (FD's content, or what was written to message_fd_w's fd when
- * FD is -1), every envelope and the message directory added to SYNCS
- * for OWNER, its bucket made (*NEWBUCKET set if created).
+ * FD is -1) and every envelope added to SYNCS for OWNER, its bucket made
+ * (*NEWBUCKET set if created).
  */
 static int
 queue_fs_commit_prepare(struct queue_fs *fs, struct queue_fs_commit *c,
@@ -932,8 +932,8 @@ queue_fs_commit_prepare(struct queue_fs *fs, struct queue_fs_commit *c,
 		    "an envelope", c->msgid);
 		return QUEUE_NOTFOUND;
 	}
-	if (queue_fs_syncs_add(fs, syncs, c->dir, owner) == -1)
-		return queue_fs_fail("fsync", c->dir);
+	/* the directory itself: added by the classic commit alone (the
+	 * journal's record makes the message durable without it) */
 	if (queue_fs_mkdir(fs, c->bucket) == 0)
 		*newbucket = 1;
 	else if (errno != EEXIST)
@@ -1047,7 +1047,7 @@ queue_fs_journal_fits(struct queue_fs_syncs *syncs, struct queue_fs_commit *c)
 }
 
 /* queue_fs_journal_record - message I's record from the files SYNCS
- * opened for it, its body and envelopes (its directory skipped): the
+ * opened for it, its body and envelopes: the
  * run of entries owned by I from *K on (prepare adds each message's in
  * turn), *K left past it; ENVS has room for all of SYNCS */
 static int
@@ -1153,6 +1153,10 @@ queue_fs_commit_run(struct queue_fs *fs, struct queue_fs_commit *c,
 		queue_fs_syncs_free(&syncs);
 		return;
 	}
+	for (i = 0; i < n; i++)
+		if (c[i].r == QUEUE_OK &&
+		    queue_fs_syncs_add(fs, &syncs, c[i].dir, i) == -1)
+			c[i].r = queue_fs_fail("fsync", c[i].dir);
 	queue_fs_syncs_run(&syncs);
 	queue_fs_commit_synced(&syncs, c);
 	for (i = 0; i < n; i++) {

@@ -401,6 +401,13 @@ class CommitThread(Durability):
             return [(i, int(m.group(1))) for i, line in enumerate(f)
                     for m in [JSYNC.match(line)] if m]
 
+    def flush_after(self, before):
+        """The first journal flush begun after the BEFORE first ones,
+        waited for: (line, tid)."""
+        self.assertTrue(wait_for(lambda: len(self.journal_syncs()) >
+                                 before, 10))
+        return self.journal_syncs()[before]
+
     def queue_pid(self):
         m = re.search(r"queue\[(\d+)\]", self.log())
         self.assertIsNotNone(m, self.log()[-2000:])
@@ -418,11 +425,9 @@ class CommitThread(Durability):
         b, fb = self.session()
         before = len(self.journal_syncs())
         self.to_end_of_data(a, fa, b"first")
-        # the commit is in its slowed flush of the journal
-        self.assertTrue(wait_for(lambda: len(self.journal_syncs()) >
-                                 before, 10))
-        # alone (b has no transaction): flushed by the queue's loop
-        self.assertEqual(self.journal_syncs()[before][1], self.queue_pid())
+        # the commit is in its slowed flush of the journal; alone (b
+        # has no transaction): flushed by the queue's loop
+        self.assertEqual(self.flush_after(before)[1], self.queue_pid())
         b.sendall(b"MAIL FROM:<b@client.example>\r\n")
         first = []
 
@@ -452,18 +457,14 @@ class CommitThread(Durability):
         before = len(self.journal_syncs())
         self.to_end_of_data(a, fa, b"first")
         self.assertTrue(fa.readline().startswith(b"250"))
-        syncs = self.journal_syncs()
-        self.assertGreater(len(syncs), before)
-        self.assertEqual(syncs[before][1], self.queue_pid())
+        self.assertEqual(self.flush_after(before)[1], self.queue_pid())
         self.assertTrue(wait_for(lambda: "lone commits on the commit "
                                  "thread: the last took" in self.log(), 10),
                         self.log()[-2000:])
-        before = len(syncs)
+        before = len(self.journal_syncs())
         self.to_end_of_data(a, fa, b"second")
         self.assertTrue(fa.readline().startswith(b"250"))
-        syncs = self.journal_syncs()
-        self.assertGreater(len(syncs), before)
-        self.assertNotEqual(syncs[before][1], self.queue_pid())
+        self.assertNotEqual(self.flush_after(before)[1], self.queue_pid())
         a.close()
         self.assertEqual(len(self.queued()), 2, self.queued())
         self.stop()
@@ -482,9 +483,7 @@ class CommitThread(Durability):
         before = len(self.journal_syncs())
         self.to_end_of_data(a, fa, b"first")
         # strace writes the flush's line, then holds the thread 0.4 s
-        self.assertTrue(wait_for(lambda: len(self.journal_syncs()) >
-                                 before, 10))
-        line, tid = self.journal_syncs()[before]
+        line, tid = self.flush_after(before)
         # b's transaction is open: a's commit is on the thread
         self.assertNotEqual(tid, self.queue_pid())
         # meanwhile the loop stores b's next recipient

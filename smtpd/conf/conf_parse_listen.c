@@ -82,7 +82,7 @@ conf_listen_finish(struct conf_parser *p)
 {
 	struct conf_tls_nopki	*n;
 	struct conf_pki		*k;
-	const char		*saved = p->stmt_file;
+	const char		*saved = p->stmt_file, *name;
 	char			 server[256];
 	size_t			 i;
 
@@ -91,35 +91,22 @@ conf_listen_finish(struct conf_parser *p)
 	for (i = 0; i < p->ntls_nopki; i++) {
 		n = p->tls_nopki[i];
 		p->stmt_file = n->file;
-		if (!p->legacy_line) {
-			if ((k = conf_pki_named(p, n->l->hostname != NULL ?
-			    n->l->hostname : server)) == NULL)
-				k = conf_pki_named(p, "*");
-			if (k == NULL)
-				conf_error(p, n->line, "pki required for "
-				    "tls/smtps: no pki named %s, nor \"*\"",
-				    n->l->hostname != NULL ? n->l->hostname :
-				    server);
-			else
-				conf_push(p->a, &n->l->pki, &n->l->npki,
-				    k->name);
-			continue;
-		}
-		k = NULL;
-		if (n->l->hostname != NULL)
-			k = conf_pki_named(p, n->l->hostname);
-		if (k == NULL)
-			k = conf_pki_named(p, server);
-		if (k == NULL) {
+		name = n->l->hostname != NULL ? n->l->hostname : server;
+		/* then 5.x tried the server name, 6.x the catch-all */
+		if ((k = conf_pki_named(p, name)) == NULL)
+			k = conf_pki_named(p, p->legacy_line ? server : "*");
+		if (k != NULL)
+			conf_push(p->a, &n->l->pki, &n->l->npki, k->name);
+		else if (!p->legacy_line)
+			conf_error(p, n->line, "pki required for tls/smtps: "
+			    "no pki named %s, nor \"*\"", name);
+		else
 			conf_error(p, n->line, "TLS listener without "
 			    "certificate: no pki named %s%s%s (5.x used the "
 			    "pki named like the listener's host name); add "
 			    "\"certificate NAME\" or \"pki NAME\"",
 			    n->l->hostname ? n->l->hostname : "",
 			    n->l->hostname ? " or " : "", server);
-			continue;
-		}
-		conf_push(p->a, &n->l->pki, &n->l->npki, k->name);
 	}
 	p->stmt_file = saved;
 }
